@@ -1,0 +1,1 @@
+"""zhongnao core: settings, domain rules, message schemas and channel names. No I/O here."""

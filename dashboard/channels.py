@@ -1,0 +1,48 @@
+"""Every Redis channel and key name of zhongnao. Publishers and subscribers import these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Channel and key names under one prefix (so several towns can share one Redis)."""
+
+    prefix: str = "zn"
+
+    # --- pub/sub channels ---
+    @property
+    def ingest(self) -> str:
+        """Raw reports from sources (incident reports, progress, stock movements)."""
+        return f"{self.prefix}:ingest"
+
+    @property
+    def events(self) -> str:
+        """Committed durable facts, each with a sequence number from `event_seq`."""
+        return f"{self.prefix}:events"
+
+    @property
+    def vehicles(self) -> str:
+        """Vehicle positions (ephemeral; latest state also kept in `vehicle_state`)."""
+        return f"{self.prefix}:vehicles"
+
+    # --- keys ---
+    @property
+    def event_seq(self) -> str:
+        """INCR counter giving every committed event its sequence number."""
+        return f"{self.prefix}:seq:events"
+
+    @property
+    def vehicle_state(self) -> str:
+        """Hash plate -> latest position JSON."""
+        return f"{self.prefix}:vehicles:latest"
+
+    @property
+    def rejected(self) -> str:
+        """Hash reason -> count of rejected inbound messages."""
+        return f"{self.prefix}:stats:rejected"
+
+    def claim(self, digest: str) -> str:
+        """Key a server process sets NX to be the one that handles one inbound report."""
+        return f"{self.prefix}:claim:{digest}"

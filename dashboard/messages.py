@@ -1,0 +1,292 @@
+"""Versioned JSON messages crossing a boundary (Redis, HTTP, files), validated on entry.
+
+Every message is a JSON object with `v` (schema version) and `type`. `parse_inbound`,
+`parse_vehicle_message` and `parse_event` turn raw bytes into typed objects or raise
+`MessageError` with a short machine `reason` (used as the rejection counter) and a
+human `detail`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+from dashboard.incidents import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
+
+SCHEMA_VERSION = 1
+MAX_MESSAGE_BYTES = 256 * 1024
+MAX_TEXT = 2000
+_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!]|javascript:", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class MessageError(ValueError):
+    """An inbound message that was rejected; `reason` is a short counter key."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def _clean_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if _CONTROL.search(value):
+        raise ValueError("control characters are not allowed")
+    if _MARKUP.search(value):
+        raise ValueError("markup (HTML/script) is not allowed in text")
+    return value.strip()
+
+
+Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=MAX_TEXT)
+    v: Literal[1] = 1
+
+    def to_json(self) -> str:
+        """Serialise as the wire JSON."""
+        return self.model_dump_json(exclude_none=True)
+
+
+# ---------------------------------------------------------------- inbound (ingest channel)
+class IncidentReport(_Message):
+    """A new report from a grid worker, the 12345 hotline, a citizen or a video alert."""
+
+    type: Literal["incident.report"] = "incident.report"
+    source: str
+    source_ref: str | None = Field(default=None, max_length=64)
+    category: str
+    priority: str = "normal"
+    title: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=MAX_TEXT)
+    lon: Lon
+    lat: Lat
+    reporter_name: str | None = Field(default=None, max_length=40)
+    reporter_phone: str | None = Field(default=None, pattern=r"^[0-9+\- ]{3,20}$")
+    photo_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
+    reported_at: datetime | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        if value not in SOURCES:
+            raise ValueError(f"unknown source {value!r}; one of {', '.join(SOURCES)}")
+        return value
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str) -> str:
+        if value not in CATEGORY_BY_CODE:
+            raise ValueError(f"unknown category {value!r}")
+        return value
+
+    @field_validator("priority")
+    @classmethod
+    def _known_priority(cls, value: str) -> str:
+        if value not in PRIORITIES:
+            raise ValueError(f"unknown priority {value!r}; one of {', '.join(PRIORITIES)}")
+        return value
+
+    @field_validator("title", "description", "reporter_name", "source_ref")
+    @classmethod
+    def _safe_text(cls, value: str | None) -> str | None:
+        return _clean_text(value)
+
+
+class IncidentProgress(_Message):
+    """A field or console step of an incident through the loop (e.g. accepted, resolved)."""
+
+    type: Literal["incident.progress"] = "incident.progress"
+    incident_id: int = Field(gt=0)
+    to_state: str
+    actor: str = Field(min_length=1, max_length=40)
+    note: str = Field(default="", max_length=500)
+
+    @field_validator("to_state")
+    @classmethod
+    def _known_state(cls, value: str) -> str:
+        if value not in STATES:
+            raise ValueError(f"unknown state {value!r}")
+        return value
+
+    @field_validator("actor", "note")
+    @classmethod
+    def _safe_text(cls, value: str) -> str:
+        return _clean_text(value) or ""
+
+
+class StockMovement(_Message):
+    """Supplies received (+) or issued (−) at a station; never an overwritten number."""
+
+    type: Literal["stock.movement"] = "stock.movement"
+    station: str = Field(min_length=1, max_length=16)
+    sku: str = Field(min_length=1, max_length=32)
+    delta: int = Field(ge=-100_000, le=100_000)
+    reason: str = Field(min_length=1, max_length=200)
+    actor: str = Field(default="system", max_length=40)
+
+    @field_validator("delta")
+    @classmethod
+    def _nonzero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("delta must not be zero")
+        return value
+
+    @field_validator("reason", "actor")
+    @classmethod
+    def _safe_text(cls, value: str) -> str:
+        return _clean_text(value) or ""
+
+
+InboundMessage = Annotated[
+    IncidentReport | IncidentProgress | StockMovement, Field(discriminator="type")
+]
+_INBOUND = TypeAdapter(InboundMessage)
+
+
+# ---------------------------------------------------------------- vehicles channel
+class VehiclePosition(BaseModel):
+    """One GPS fix of one vehicle, WGS-84."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    plate: str = Field(min_length=1, max_length=16)
+    lon: Lon
+    lat: Lat
+    speed_kmh: float = Field(default=0.0, ge=0, le=250, allow_inf_nan=False)
+    heading: float = Field(default=0.0, ge=0, le=360, allow_inf_nan=False)
+    at: datetime
+    route: str | None = Field(default=None, max_length=16)
+    trip: str | None = Field(default=None, max_length=24)
+    onboard: int | None = Field(default=None, ge=0, le=200)
+
+    @field_validator("plate", "route", "trip")
+    @classmethod
+    def _safe_text(cls, value: str | None) -> str | None:
+        return _clean_text(value)
+
+
+class VehiclePositions(_Message):
+    """A batch of positions (a source may send one fix or a whole fleet per message)."""
+
+    type: Literal["vehicle.positions"] = "vehicle.positions"
+    positions: list[VehiclePosition] = Field(min_length=1, max_length=5000)
+    sent_at: float | None = None
+
+
+# ---------------------------------------------------------------- events channel
+class IncidentView(BaseModel):
+    """What every screen needs to know about one incident."""
+
+    model_config = ConfigDict(frozen=True)
+    id: int
+    ref: str
+    source: str
+    category: str
+    priority: str
+    title: str
+    state: str
+    lon: float
+    lat: float
+    grid: str | None
+    village: str | None
+    created_at: datetime
+    updated_at: datetime
+    deadline_at: datetime | None
+    closed_at: datetime | None = None
+
+
+class StockView(BaseModel):
+    """Quantity of one supply item at one station."""
+
+    model_config = ConfigDict(frozen=True)
+    station: str
+    sku: str
+    quantity: int
+    min_level: int
+
+
+class Event(_Message):
+    """A committed fact, numbered by the shared event sequence (a gap means resync)."""
+
+    type: Literal["incident.created", "incident.updated", "stock.changed", "rejected"]
+    seq: int = Field(ge=0)
+    at: datetime
+    incident: IncidentView | None = None
+    stock: StockView | None = None
+    reason: str | None = None
+    sent_at: float | None = None
+
+
+# ---------------------------------------------------------------- parsing
+def _load(raw: bytes | str) -> Any:
+    size = len(raw.encode() if isinstance(raw, str) else raw)
+    if size > MAX_MESSAGE_BYTES:
+        raise MessageError("too_large", f"message of {size} bytes exceeds {MAX_MESSAGE_BYTES}")
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MessageError("bad_json", f"not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise MessageError("bad_shape", "a message must be a JSON object")
+    version = data.get("v", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise MessageError("bad_version", f"unsupported schema version {version!r}")
+    return data
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "message"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _validate(adapter_or_model: Any, data: Any) -> Any:
+    try:
+        if isinstance(adapter_or_model, TypeAdapter):
+            return adapter_or_model.validate_python(data)
+        return adapter_or_model.model_validate(data)
+    except ValidationError as exc:
+        kinds = {e["type"] for e in exc.errors()}
+        reason = "unknown_type" if "union_tag_invalid" in kinds else "invalid"
+        raise MessageError(reason, _describe(exc)) from exc
+
+
+def parse_inbound(raw: bytes | str) -> IncidentReport | IncidentProgress | StockMovement:
+    """Validate one message of the ingest channel."""
+    data = _load(raw)
+    if "type" not in data:
+        raise MessageError("invalid", "type: field required")
+    return _validate(_INBOUND, data)
+
+
+def parse_vehicle_message(raw: bytes | str) -> VehiclePositions:
+    """Validate one message of the vehicles channel."""
+    return _validate(VehiclePositions, _load(raw))
+
+
+def parse_event(raw: bytes | str) -> Event:
+    """Validate one message of the events channel."""
+    return _validate(Event, _load(raw))
+
+
+def finite(*values: float) -> bool:
+    """True when every value is a finite number."""
+    return all(math.isfinite(v) for v in values)

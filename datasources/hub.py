@@ -1,0 +1,210 @@
+"""One subscriber per server process: Redis pub/sub in, in-memory live state out to screens."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from dashboard.channels import Channels
+from dashboard.live import LiveState
+from dashboard.messages import MessageError, parse_event, parse_vehicle_message
+from dashboard.timeutil import utcnow
+from datasources.bus import Bus
+from datasources.intake import Intake
+from datasources.store import Store
+
+log = logging.getLogger(__name__)
+
+KPI_DEBOUNCE_S = 0.25
+KPI_PERIOD_S = 30.0
+
+
+class Hub:
+    """Subscribes to the ingest, events and vehicles channels and keeps `state` current.
+
+    Intake runs here too (claimed per message, so with several processes each report is
+    committed once). Screens wait on `wait_change` and render from `state`.
+    """
+
+    def __init__(self, redis_url: str, channels: Channels, store: Store, bus: Bus,
+                 intake: Intake, feed_size: int = 30):
+        self.redis_url = redis_url
+        self.ch = channels
+        self.store = store
+        self.bus = bus
+        self.intake = intake
+        self.state = LiveState()
+        self.version = 0
+        self.feed_size = feed_size
+        self._cond: asyncio.Condition | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ingest: asyncio.Queue[bytes] | None = None
+        self._kpi_due: asyncio.Event | None = None
+        self._resync_needed = False
+        self.stats = {"vehicle_msgs": 0, "events": 0, "ingest": 0, "gaps": 0}
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Start listening (called once per process, from the server's lifespan)."""
+        self._cond = asyncio.Condition()
+        self._ingest = asyncio.Queue(maxsize=10_000)
+        self._kpi_due = asyncio.Event()
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="hub-listen"),
+            asyncio.create_task(self._intake_worker(), name="hub-intake"),
+            asyncio.create_task(self._kpi_worker(), name="hub-kpis"),
+        ]
+
+    async def stop(self) -> None:
+        """Cancel the background tasks."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    # ------------------------------------------------------------------ screens
+    async def notify(self) -> None:
+        """Wake every waiting screen."""
+        assert self._cond is not None
+        async with self._cond:
+            self.version += 1
+            self._cond.notify_all()
+
+    async def wait_change(self, seen: int, timeout: float) -> int:
+        """Wait until the hub's version differs from `seen` (or timeout); returns it."""
+        if self._cond is None:
+            await asyncio.sleep(timeout)
+            return self.version
+        async with self._cond:
+            try:
+                await asyncio.wait_for(self._cond.wait_for(lambda: self.version != seen), timeout)
+            except TimeoutError:
+                pass
+            return self.version
+
+    # ------------------------------------------------------------------ listening
+    async def _listen(self) -> None:
+        backoff = 0.2
+        while True:
+            client = aioredis.Redis.from_url(self.redis_url)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.ch.ingest, self.ch.events, self.ch.vehicles)
+                await self._resync()
+                self.state.connected = True
+                self.state.touch("status")
+                await self.notify()
+                backoff = 0.2
+                while True:
+                    if self._resync_needed:
+                        await self._resync()
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        await self._dispatch(message["channel"].decode(), message["data"])
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("redis unreachable (%s); reconnecting in %.1f s", exc, backoff)
+            except Exception:  # a bug must not end the subscriber: log, resync, go on
+                log.exception("hub loop error; resyncing")
+            finally:
+                try:
+                    await pubsub.aclose()
+                    await client.aclose()
+                except Exception:  # noqa: BLE001 - closing a broken connection
+                    pass
+            if self.state.connected:
+                self.state.connected = False
+                self.state.touch("status")
+                await self.notify()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    async def _dispatch(self, channel: str, data: bytes) -> None:
+        if channel == self.ch.vehicles:
+            self.stats["vehicle_msgs"] += 1
+            try:
+                message = parse_vehicle_message(data)
+            except MessageError as exc:
+                await asyncio.to_thread(self._reject_once, data, exc)
+                return
+            self.state.apply_positions(message.positions)
+            await self.notify()
+        elif channel == self.ch.events:
+            self.stats["events"] += 1
+            try:
+                event = parse_event(data)
+            except MessageError as exc:
+                log.error("unreadable event on %s: %s", channel, exc)
+                self._resync_needed = True
+                return
+            outcome = self.state.apply_event(event)
+            if outcome == "gap":
+                self.stats["gaps"] += 1
+                log.warning("event sequence gap before %s; resyncing", event.seq)
+                self._resync_needed = True
+            if event.incident is not None and self._kpi_due is not None:
+                self._kpi_due.set()
+            await self.notify()
+        elif channel == self.ch.ingest:
+            self.stats["ingest"] += 1
+            assert self._ingest is not None
+            await self._ingest.put(data)
+
+    def _reject_once(self, data: bytes, exc: MessageError) -> None:
+        """Count a bad vehicle message once across processes, and tell every screen."""
+        log.warning("rejected vehicle message (%s): %s", exc.reason, exc.detail[:300])
+        if self.bus.claim(hashlib.sha1(data).hexdigest(), ttl_s=60):
+            self.intake.reject(exc.reason, exc.detail)
+
+    async def _resync(self) -> None:
+        """Take a consistent snapshot: sequence first, then SQL and Redis state."""
+        self._resync_needed = False
+        started = time.perf_counter()
+        seq = await asyncio.to_thread(self.bus.current_seq)
+        incidents = await asyncio.to_thread(self.store.live_incidents)
+        stations = await asyncio.to_thread(self.store.stations)
+        kpis = await asyncio.to_thread(self.store.kpis)
+        vehicles = await asyncio.to_thread(self.bus.latest_positions)
+        rejected = await asyncio.to_thread(self.bus.rejected_counts)
+        self.state.load_snapshot(seq=seq, incidents=incidents, vehicles=vehicles,
+                                 stations=stations, kpis=kpis, rejected=rejected)
+        log.info("snapshot at seq %s: %s incidents, %s vehicles (%.0f ms)", seq, len(incidents),
+                 len(vehicles), (time.perf_counter() - started) * 1000)
+        await self.notify()
+
+    # ------------------------------------------------------------------ workers
+    async def _intake_worker(self) -> None:
+        assert self._ingest is not None
+        while True:
+            data = await self._ingest.get()
+            try:
+                await asyncio.to_thread(self.intake.handle_raw, data)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad message never stops intake
+                log.exception("intake failed for one message")
+
+    async def _kpi_worker(self) -> None:
+        assert self._kpi_due is not None
+        while True:
+            try:
+                await asyncio.wait_for(self._kpi_due.wait(), KPI_PERIOD_S)
+            except TimeoutError:
+                pass
+            self._kpi_due.clear()
+            await asyncio.sleep(KPI_DEBOUNCE_S)
+            try:
+                self.state.kpis = await asyncio.to_thread(self.store.kpis, utcnow())
+                self.state.touch("kpis", "incidents")
+                await self.notify()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("KPI refresh failed")
+

@@ -1,0 +1,265 @@
+"""SQLAlchemy 2 models: the durable record (town, incidents and their history, stock)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    """Declarative base; naming convention keeps Alembic migrations stable."""
+
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+# ------------------------------------------------------------------ town
+class TownMeta(Base):
+    """Key/value facts of the loaded town (name, centre, bbox, boundary)."""
+
+    __tablename__ = "town_meta"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class Grid(Base):
+    """One polygon of the three-level grid (网格)."""
+
+    __tablename__ = "grids"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, index=True)
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("grids.code"))
+    name: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    village_code: Mapped[str | None] = mapped_column(String(16))
+    geometry: Mapped[Any] = mapped_column(JSON)
+    leader_name: Mapped[str] = mapped_column(String(40), default="")
+    leader_phone: Mapped[str] = mapped_column(String(20), default="")
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    workers: Mapped[list[GridWorker]] = relationship(back_populates="grid")
+    __table_args__ = (CheckConstraint("level in (1, 2, 3)", name="grid_level"),)
+
+
+class GridWorker(Base):
+    """A grid worker (网格员) of a level-3 grid."""
+
+    __tablename__ = "grid_workers"
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    grid_code: Mapped[str] = mapped_column(ForeignKey("grids.code"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    grid: Mapped[Grid] = relationship(back_populates="workers")
+
+
+class Village(Base):
+    """A village or community (村/社区)."""
+
+    __tablename__ = "villages"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    population: Mapped[int] = mapped_column(Integer, default=0)
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    grid_code: Mapped[str] = mapped_column(ForeignKey("grids.code"))
+
+
+# ------------------------------------------------------------------ incidents
+class Incident(Base):
+    """A work order (事件/工单) and its current state in the closed loop."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(String(24), unique=True)
+    source: Mapped[str] = mapped_column(String(16))
+    source_ref: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(24), index=True)
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    grid_code: Mapped[str | None] = mapped_column(ForeignKey("grids.code"), index=True)
+    village_code: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    reporter_name: Mapped[str | None] = mapped_column(String(40))
+    reporter_phone: Mapped[str | None] = mapped_column(String(20))
+    photo_url: Mapped[str | None] = mapped_column(String(500))
+    assignee: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    deadline_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    events: Mapped[list[IncidentEvent]] = relationship(
+        back_populates="incident", order_by="IncidentEvent.id"
+    )
+    __table_args__ = (
+        UniqueConstraint("source", "source_ref", name="uq_incident_source_ref"),
+        Index("ix_incidents_state_deadline", "state", "deadline_at"),
+    )
+
+
+class IncidentEvent(Base):
+    """One step of an incident's history; rows are only ever added (全程记录)."""
+
+    __tablename__ = "incident_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    incident: Mapped[Incident] = relationship(back_populates="events")
+
+
+# ------------------------------------------------------------------ emergency resources
+class Station(Base):
+    """The emergency centre or an area emergency station (应急中心 / 片区应急保障服务站)."""
+
+    __tablename__ = "stations"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    covers: Mapped[Any] = mapped_column(JSON, default=list)
+    vehicles: Mapped[int] = mapped_column(Integer, default=0)
+    rooms: Mapped[list[Room]] = relationship(order_by="Room.id")
+    items: Mapped[list[InventoryItem]] = relationship(order_by="InventoryItem.id")
+    teams: Mapped[list[Team]] = relationship(order_by="Team.code")
+
+
+class Room(Base):
+    """One of the "一部三室": command post, supplies store, medical room, shelter."""
+
+    __tablename__ = "rooms"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_code: Mapped[str] = mapped_column(ForeignKey("stations.code"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    capacity: Mapped[int] = mapped_column(Integer, default=0)
+    occupancy: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InventoryItem(Base):
+    """A supply held at a station; its quantity only changes through StockMovement rows."""
+
+    __tablename__ = "inventory_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_code: Mapped[str] = mapped_column(ForeignKey("stations.code"), index=True)
+    sku: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(40))
+    name_en: Mapped[str] = mapped_column(String(60), default="")
+    category: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str] = mapped_column(String(8))
+    quantity: Mapped[int] = mapped_column(Integer, default=0)
+    min_level: Mapped[int] = mapped_column(Integer, default=0)
+    expiry: Mapped[str | None] = mapped_column(String(10))
+    __table_args__ = (
+        UniqueConstraint("station_code", "sku", name="uq_item_station_sku"),
+        CheckConstraint("quantity >= 0", name="item_quantity_nonnegative"),
+    )
+
+
+class StockMovement(Base):
+    """One audited change of stock (receive, issue, adjust)."""
+
+    __tablename__ = "stock_movements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("inventory_items.id"), index=True)
+    at: Mapped[datetime]
+    delta: Mapped[int] = mapped_column(Integer)
+    quantity_after: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(40))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+
+
+class Team(Base):
+    """A rescue team (应急救援队伍) based at a station."""
+
+    __tablename__ = "teams"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    station_code: Mapped[str] = mapped_column(ForeignKey("stations.code"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    kind: Mapped[str] = mapped_column(String(12))
+    members: Mapped[int] = mapped_column(Integer, default=0)
+    on_duty: Mapped[int] = mapped_column(Integer, default=0)
+    leader: Mapped[str] = mapped_column(String(40), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    skills: Mapped[Any] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(12), default="standby")
+
+
+# ------------------------------------------------------------------ student buses
+class Route(Base):
+    """A student shuttle route with its road geometry and staff (定线、定人)."""
+
+    __tablename__ = "routes"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    school: Mapped[str] = mapped_column(String(60))
+    path: Mapped[Any] = mapped_column(JSON)
+    length_m: Mapped[int] = mapped_column(Integer, default=0)
+    staff: Mapped[Any] = mapped_column(JSON, default=dict)
+    stops: Mapped[list[BusStop]] = relationship(order_by="BusStop.seq")
+    trips: Mapped[list[Trip]] = relationship(order_by="Trip.code")
+
+
+class BusStop(Base):
+    """A stop of a route, in driving order (定点)."""
+
+    __tablename__ = "bus_stops"
+    code: Mapped[str] = mapped_column(String(24), primary_key=True)
+    route_code: Mapped[str] = mapped_column(ForeignKey("routes.code"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+
+
+class Trip(Base):
+    """A timetabled run (班次, 定时)."""
+
+    __tablename__ = "trips"
+    code: Mapped[str] = mapped_column(String(24), primary_key=True)
+    route_code: Mapped[str] = mapped_column(ForeignKey("routes.code"), index=True)
+    period: Mapped[str] = mapped_column(String(4))
+    direction: Mapped[str] = mapped_column(String(16))
+    days: Mapped[str] = mapped_column(String(16))
+    stop_times: Mapped[Any] = mapped_column(JSON)
+
+
+class Vehicle(Base):
+    """A shuttle bus and its record (一车一档, 定车)."""
+
+    __tablename__ = "vehicles"
+    plate: Mapped[str] = mapped_column(String(16), primary_key=True)
+    route_code: Mapped[str | None] = mapped_column(ForeignKey("routes.code"))
+    seats: Mapped[int] = mapped_column(Integer)
+    driver: Mapped[str] = mapped_column(String(40), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    escort: Mapped[str] = mapped_column(String(40), default="")
+    model: Mapped[str] = mapped_column(String(40), default="")
+    year: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,84 @@
+"""Wiring: the one place that opens Redis and the database and builds store, bus, intake and hub."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dashboard.channels import Channels
+from dashboard.geo import GridIndex
+from dashboard.settings import Settings
+from dashboard.town import load_town
+from datasources.bus import Bus
+from datasources.db import has_schema, make_engine, upgrade
+from datasources.embedded_redis import EmbeddedRedis
+from datasources.hub import Hub
+from datasources.intake import Intake
+from datasources.loader import load_town as load_town_into_db
+from datasources.loader import town_loaded
+from datasources.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a server process needs, opened by `open()` and released by `close()`."""
+
+    settings: Settings
+    store: Store | None = None
+    bus: Bus | None = None
+    intake: Intake | None = None
+    hub: Hub | None = None
+    embedded: EmbeddedRedis | None = None
+    redis_url: str = ""
+    town_meta: dict = field(default_factory=dict)
+    basemap: dict = field(default_factory=dict)
+
+    def open(self, *, prepare_db: bool = True) -> Services:
+        """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
+        s = self.settings
+        self.redis_url = s.redis_url
+        if not self.redis_url:
+            self.embedded = EmbeddedRedis(Path(s.data_dir)).start()
+            self.redis_url = self.embedded.url
+        engine = make_engine(s.db_url)
+        if prepare_db:
+            prepare_database(engine, s)
+        elif not has_schema(engine):
+            raise RuntimeError(f"database {s.db_url} has no schema: run `zhongnao init-db`")
+        self.store = Store(engine)
+        channels = Channels(s.redis_prefix)
+        self.bus = Bus.from_url(self.redis_url, s.redis_prefix)
+        self.bus.r.ping()
+        index = GridIndex(self.store.grid_cells())
+        self.intake = Intake(self.store, self.bus, index, max_text=s.max_text)
+        self.hub = Hub(self.redis_url, channels, self.store, self.bus, self.intake,
+                       feed_size=s.feed_size)
+        self.town_meta = self.store.town_meta()
+        basemap = Path(s.town_dir) / "basemap.geojson"
+        if basemap.exists():
+            self.basemap = load_town(s.town_dir).basemap
+        log.info("services open: db=%s redis=%s town=%s", self.store.engine.url,
+                 self.redis_url, self.town_meta.get("name"))
+        return self
+
+    def close(self) -> None:
+        """Release connections and stop the embedded Redis, if this process started it."""
+        if self.bus is not None:
+            self.bus.r.close()
+        if self.store is not None:
+            self.store.engine.dispose()
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+
+
+def prepare_database(engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Migrate the schema and load the town when none is loaded yet."""
+    upgrade(engine)
+    store = Store(engine)
+    with store.session() as session:
+        if not town_loaded(session):
+            load_town_into_db(session, load_town(settings.town_dir))

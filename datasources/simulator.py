@@ -1,0 +1,496 @@
+"""Demo feed simulator: bus GPS, incident reports, their progress and stock movements via Redis."""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import random
+import threading
+import time
+from bisect import bisect_right
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import redis
+import shapely
+from shapely.geometry import shape
+
+from dashboard.incidents import CATEGORY_BY_CODE, DONE_STATES, TRANSITIONS
+from dashboard.messages import (
+    IncidentProgress,
+    IncidentReport,
+    MessageError,
+    StockMovement,
+    VehiclePosition,
+    parse_event,
+)
+from dashboard.timeutil import utcnow
+from dashboard.town import GridCell, Route, Town
+from datasources import sim_text as txt
+from datasources.bus import Bus
+
+log = logging.getLogger(__name__)
+
+M_PER_DEG_LAT = 110_574.0
+MASK64 = (1 << 64) - 1
+SIM_SOURCES = {"grid_worker": 50, "hotline": 25, "citizen": 15, "video": 10}
+STEPS = (("accepted", 10, 40), ("dispatched", 20, 60), ("in_progress", 30, 90),
+         ("resolved", 60, 240))
+HOT_GRIDS, HOT_SHARE, STALL_SHARE = 5, 0.40, 0.15
+DWELL_S, TERMINAL_DWELL_S = 20.0, 40.0
+REPORT_EVERY_S, STOCK_EVERY_S, LOG_EVERY_S = 20.0, 30.0, 60.0
+JITTER_M = 3.0
+
+
+@dataclass
+class TickResult:
+    """What one tick published."""
+
+    positions: int = 0
+    reports: int = 0
+    progress: int = 0
+    stock: int = 0
+
+
+def _mix(z: int) -> int:
+    """splitmix64: a cheap pure hash so GPS jitter depends only on (vehicle, second)."""
+    z = (z + 0x9E3779B97F4A7C15) & MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    """A Poisson draw (Knuth; lam is small here)."""
+    if lam <= 0:
+        return 0
+    if lam > 30:
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+    limit, k, p = math.exp(-lam), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def _centre(town: Town) -> tuple[float, float]:
+    """Origin of the local metric frame: the town centre, else the first route point."""
+    centre = town.meta.get("center")
+    if centre:
+        return float(centre[0]), float(centre[1])
+    for route in town.routes:
+        if route.path:
+            return float(route.path[0][0]), float(route.path[0][1])
+    return 0.0, 0.0
+
+
+class _Path:
+    """A route polyline in local metres with cumulative distances for O(log n) lookup."""
+
+    def __init__(self, route: Route, lon0: float, lat0: float, kx: float):
+        self.route = route
+        self.lon0, self.lat0, self.kx = lon0, lat0, kx
+        pts: list[tuple[float, float]] = []
+        for lon, lat in route.path:
+            p = ((lon - lon0) * kx, (lat - lat0) * M_PER_DEG_LAT)
+            if not pts or p != pts[-1]:
+                pts.append(p)
+        self.xs = [p[0] for p in pts]
+        self.ys = [p[1] for p in pts]
+        self.cum = [0.0]
+        self.heads: list[float] = []
+        for i in range(1, len(pts)):
+            dx, dy = self.xs[i] - self.xs[i - 1], self.ys[i] - self.ys[i - 1]
+            self.cum.append(self.cum[-1] + math.hypot(dx, dy))
+            self.heads.append(math.degrees(math.atan2(dx, dy)) % 360.0)
+        self.length = self.cum[-1]
+        line = shapely.LineString(pts) if len(pts) > 1 else None
+        stops = sorted(
+            line.project(shapely.Point((s.lon - lon0) * kx, (s.lat - lat0) * M_PER_DEG_LAT))
+            for s in route.stops) if line is not None else []
+        merged: list[float] = []
+        for d in stops:
+            if not merged or d - merged[-1] > 1.0:
+                merged.append(d)
+        if len(merged) < 2:
+            merged = [0.0, self.length]
+        self.stops = merged
+        self.to_school = [t.code for t in route.trips if t.direction == "to_school"]
+        self.from_school = [t.code for t in route.trips if t.direction == "from_school"]
+
+    def at(self, d: float) -> tuple[float, float, float]:
+        """(x, y, forward heading) at distance d along the path."""
+        if not self.heads:
+            return self.xs[0], self.ys[0], 0.0
+        i = min(max(bisect_right(self.cum, d) - 1, 0), len(self.heads) - 1)
+        seg = self.cum[i + 1] - self.cum[i]
+        f = (d - self.cum[i]) / seg if seg else 0.0
+        x = self.xs[i] + (self.xs[i + 1] - self.xs[i]) * f
+        y = self.ys[i] + (self.ys[i + 1] - self.ys[i]) * f
+        return x, y, self.heads[i]
+
+    def lonlat(self, x: float, y: float) -> tuple[float, float]:
+        """Back from local metres to WGS-84."""
+        return self.lon0 + x / self.kx, self.lat0 + y / M_PER_DEG_LAT
+
+
+@dataclass
+class _Bus:
+    """One simulated vehicle: a precomputed back-and-forth timetable over its route."""
+
+    plate: str
+    path: _Path
+    salt: int
+    phase: float
+    cycle: float
+    starts: list[float]
+    # (moving, d0, d1, duration, speed_kmh, heading, onboard, trip)
+    pieces: list[tuple[bool, float, float, float, float, float, int, str | None]]
+
+
+def _build_bus(plate: str, path: _Path, seats: int, rng: random.Random, nth: int) -> _Bus:
+    """Lay out forward and backward legs: dwell at every stop, drive between stops."""
+    s = path.stops
+    n = len(s)
+    base = rng.uniform(25.0, 40.0)
+    weights = [rng.random() + 0.2 for _ in range(n - 1)]
+    load = round(seats * rng.uniform(0.45, 0.95))
+    boarded = [round(load * sum(weights[: i + 1]) / sum(weights)) for i in range(n - 1)]
+    to_trip = path.to_school[nth % len(path.to_school)] if path.to_school else None
+    from_trip = path.from_school[nth % len(path.from_school)] if path.from_school else None
+    legs = [(list(range(n)), True, to_trip), (list(range(n - 1, -1, -1)), False, from_trip)]
+    pieces: list[tuple[bool, float, float, float, float, float, int, str | None]] = []
+    starts: list[float] = []
+    t = 0.0
+    for order, forward, trip in legs:
+        for j, k in enumerate(order[:-1]):
+            # Children board on the way to school and alight, mirrored, on the way back.
+            onboard = boarded[j] if forward else load if j == 0 else load - boarded[j - 1]
+            dwell = TERMINAL_DWELL_S if j == 0 else DWELL_S * rng.uniform(0.75, 1.25)
+            pieces.append((False, s[k], s[k], dwell, 0.0, 0.0, onboard, trip))
+            starts.append(t)
+            t += dwell
+            d1 = s[order[j + 1]]
+            kmh = min(40.0, max(25.0, base * rng.uniform(0.9, 1.1)))
+            dur = max(abs(d1 - s[k]) / (kmh / 3.6), 1.0)
+            pieces.append((True, s[k], d1, dur, kmh, 0.0, onboard, trip))
+            starts.append(t)
+            t += dur
+    for i, p in enumerate(pieces):  # a dwelling bus faces the way it arrived
+        if not p[0]:
+            prev = pieces[i - 1]
+            forward = prev[2] > prev[1]
+            h = path.at(p[1] - 0.5 if forward else p[1] + 0.5)[2]
+            pieces[i] = (*p[:5], h if forward else (h + 180.0) % 360.0, *p[6:])
+    salt = rng.getrandbits(62)
+    return _Bus(plate, path, salt, rng.uniform(0, t), t, starts, pieces)
+
+
+@dataclass
+class _Tracked:
+    """An incident the simulator plays through the loop."""
+
+    state: str
+    grid: str | None
+    steps: list[tuple[str, float]] = field(default_factory=list)
+
+
+class Simulator:
+    """Publishes demo feeds through Redis exactly as the real sources would."""
+
+    def __init__(self, town: Town, bus: Bus, *, seed: int = 20261122, rate: float = 1.0,
+                 vehicles: int = 0, clock: Callable[[], datetime] = utcnow):
+        self.town, self.bus, self.seed, self.rate = town, bus, seed, max(rate, 1e-6)
+        self.clock = clock
+        self._rng_inc = random.Random(f"{seed}:incidents")
+        self._rng_stock = random.Random(f"{seed}:stock")
+        lon0, lat0 = _centre(town)
+        self._kx = M_PER_DEG_LAT * math.cos(math.radians(lat0))
+        self._paths = {r.code: _Path(r, lon0, lat0, self._kx) for r in town.routes}
+        self.buses = self._fleet(vehicles)
+        self._leaf = sorted((g for g in town.grids if g.level == 3), key=lambda g: g.code)
+        self._grid_by_code: dict[str, GridCell] = {g.code: g for g in town.grids}
+        self._shapes = {g.code: shape(g.geometry) for g in self._leaf}
+        for geom in self._shapes.values():
+            shapely.prepare(geom)
+        pick = random.Random(f"{seed}:hot")
+        self.hot_grids = [g.code for g in pick.sample(self._leaf, min(HOT_GRIDS, len(self._leaf)))]
+        self._village_name = {v.code: v.name for v in town.villages}
+        self.stock: dict[tuple[str, str], int] = {
+            (st["code"], it["sku"]): int(it["quantity"])
+            for st in town.stations for it in st.get("inventory", [])}
+        self._items = {st["code"]: [it for it in st.get("inventory", [])]
+                       for st in town.stations if st.get("inventory")}
+        self._counter = 0
+        self._outbox: deque[IncidentReport | IncidentProgress | StockMovement] = deque()
+        self._pending: OrderedDict[tuple[str, float, float], None] = OrderedDict()
+        self._tracked: dict[int, _Tracked] = {}
+        self._due: list[tuple[float, int]] = []
+        self._pubsub: Any = None
+        self._last_now: datetime | None = None
+        self._last_log: datetime | None = None
+        self.totals = TickResult()
+
+    # ------------------------------------------------------------------ vehicles
+    def _fleet(self, wanted: int) -> list[_Bus]:
+        real = [(v.plate, v.route, v.seats) for v in self.town.vehicles if v.route in self._paths]
+        codes = sorted(self._paths)
+        if wanted > len(real) and codes:
+            real += [(f"SIM-{i:04d}", codes[i % len(codes)], (19, 24, 31, 35, 41, 45)[i % 6])
+                     for i in range(1, wanted - len(real) + 1)]
+        elif 0 < wanted < len(real):
+            real = real[:wanted]
+        per_route: dict[str, int] = {}
+        out = []
+        for plate, code, seats in real:
+            nth = per_route[code] = per_route.get(code, -1) + 1
+            rng = random.Random(f"{self.seed}:bus:{plate}")
+            out.append(_build_bus(plate, self._paths[code], seats, rng, nth))
+        return out
+
+    def positions_at(self, now: datetime) -> list[VehiclePosition]:
+        """Every vehicle's fix at `now` (pure: depends only on seed, town and `now`)."""
+        ts = now.timestamp()
+        sec = int(ts)
+        out = []
+        for b in self.buses:
+            t = (ts + b.phase) % b.cycle
+            k = bisect_right(b.starts, t) - 1
+            moving, d0, d1, dur, kmh, heading, onboard, trip = b.pieces[k]
+            h = _mix(b.salt ^ sec)
+            jx = ((h & 0xFFFF) / 0xFFFF - 0.5) * 2 * JITTER_M
+            jy = (((h >> 16) & 0xFFFF) / 0xFFFF - 0.5) * 2 * JITTER_M
+            if moving:
+                x, y, fh = b.path.at(d0 + (d1 - d0) * (t - b.starts[k]) / dur)
+                heading = fh if d1 > d0 else (fh + 180.0) % 360.0
+                kmh += ((h >> 32) & 0xFF) / 255.0 * 3.0 - 1.5
+            else:
+                x, y, _ = b.path.at(d0)
+            lon, lat = b.path.lonlat(x + jx, y + jy)
+            out.append(VehiclePosition(
+                plate=b.plate, lon=round(lon, 6), lat=round(lat, 6), speed_kmh=round(kmh, 1),
+                heading=round(heading, 1) % 360.0, at=now, route=b.path.route.code,
+                trip=trip, onboard=onboard))
+        return out
+
+    # ------------------------------------------------------------------ incidents
+    def _point_in(self, grid: GridCell, rng: random.Random) -> tuple[float, float]:
+        geom = self._shapes[grid.code]
+        x0, y0, x1, y1 = geom.bounds
+        for _ in range(200):
+            x, y = round(rng.uniform(x0, x1), 6), round(rng.uniform(y0, y1), 6)
+            if shapely.contains_xy(geom, x, y):
+                return x, y
+        p = geom.representative_point()
+        return round(p.x, 6), round(p.y, 6)
+
+    def _new_report(self, now: datetime) -> IncidentReport:
+        rng = self._rng_inc
+        self._counter += 1
+        category = rng.choices(list(txt.CATEGORY_WEIGHTS), list(txt.CATEGORY_WEIGHTS.values()))[0]
+        source = rng.choices(list(SIM_SOURCES), list(SIM_SOURCES.values()))[0]
+        if rng.random() < HOT_SHARE:
+            grid = self._grid_by_code[rng.choice(self.hot_grids)]
+        else:
+            grid = rng.choice(self._leaf)
+        lon, lat = self._point_in(grid, rng)
+        title, desc = rng.choice(txt.TEMPLATES[category])
+        place = self._village_name.get(grid.village or "", grid.name)
+        desc = desc.format(place=place)
+        severe = category in ("fire", "work_safety", "water")
+        priority = rng.choices(("normal", "high", "urgent"),
+                               (60, 30, 10) if severe else (82, 16, 2))[0]
+        name = phone = photo = None
+        if source in ("hotline", "citizen"):
+            name = rng.choice(txt.SURNAMES) + rng.choice(txt.HONORIFICS)
+            phone = f"13{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}"
+        if source == "citizen":
+            photo = f"https://img.example.invalid/snap/{self._counter}.jpg"
+        elif source == "video":
+            desc = txt.VIDEO_PREFIX + desc
+        elif source == "hotline":
+            desc = txt.HOTLINE_PREFIX + desc
+        self._pending[(title, round(lon, 5), round(lat, 5))] = None
+        while len(self._pending) > 10_000:
+            self._pending.popitem(last=False)
+        return IncidentReport(
+            source=source, source_ref=f"sim-{self.seed}-{self._counter}", category=category,
+            priority=priority, title=title, description=desc, lon=lon, lat=lat,
+            reporter_name=name, reporter_phone=phone, photo_url=photo, reported_at=now)
+
+    def _on_event(self, raw: bytes | str, now_ts: float) -> None:
+        """Learn ids of the incidents we reported; follow state changes made by people."""
+        try:
+            ev = parse_event(raw)
+        except MessageError:
+            return
+        inc = ev.incident
+        if inc is None:
+            return
+        if ev.type == "incident.created":
+            key = (inc.title, round(inc.lon, 5), round(inc.lat, 5))
+            if key not in self._pending or inc.id in self._tracked:
+                return
+            del self._pending[key]
+            rng = random.Random(f"{self.seed}:incident:{inc.id}")
+            steps = [(s, rng.uniform(lo, hi) / self.rate) for s, lo, hi in STEPS]
+            if rng.random() < STALL_SHARE:
+                steps = steps[: rng.randint(0, len(steps) - 1)]
+            if steps:
+                self._tracked[inc.id] = _Tracked(inc.state, inc.grid, steps)
+                heapq.heappush(self._due, (now_ts + steps[0][1], inc.id))
+        elif ev.type == "incident.updated" and inc.id in self._tracked:
+            self._tracked[inc.id].state = inc.state
+
+    def _due_progress(self, now_ts: float) -> list[IncidentProgress]:
+        out = []
+        while self._due and self._due[0][0] <= now_ts:
+            _, iid = heapq.heappop(self._due)
+            tr = self._tracked.get(iid)
+            if tr is None or not tr.steps:
+                continue
+            to_state, _ = tr.steps.pop(0)
+            if to_state not in TRANSITIONS.get(tr.state, ()):  # a person moved it meanwhile
+                self._tracked.pop(iid, None)
+                continue
+            rng = random.Random(f"{self.seed}:note:{iid}:{to_state}")
+            out.append(IncidentProgress(incident_id=iid, to_state=to_state,
+                                        actor=self._actor(tr.grid, to_state, rng),
+                                        note=rng.choice(txt.PROGRESS_NOTES[to_state])))
+            tr.state = to_state
+            if tr.steps and to_state not in DONE_STATES:
+                heapq.heappush(self._due, (now_ts + tr.steps[0][1], iid))
+            else:
+                self._tracked.pop(iid, None)
+        return out
+
+    def _actor(self, grid: str | None, to_state: str, rng: random.Random) -> str:
+        cell = self._grid_by_code.get(grid or "")
+        if to_state in ("accepted", "dispatched") or cell is None:
+            return txt.DUTY_OFFICER
+        people = [w["name"] for w in cell.workers if w.get("name")]
+        return rng.choice(people) if people else cell.leader.get("name") or txt.DUTY_OFFICER
+
+    # ------------------------------------------------------------------ stock
+    def _new_movement(self) -> StockMovement | None:
+        rng = self._rng_stock
+        if not self._items:
+            return None
+        station = rng.choice(sorted(self._items))
+        item = rng.choice(self._items[station])
+        key = (station, item["sku"])
+        qty = self.stock[key]
+        if qty == 0 or rng.random() < (0.5 if qty < int(item.get("min_level") or 0) else 0.12):
+            delta, reason = rng.randint(10, 50), rng.choice(txt.RECEIPT_REASONS)
+        else:
+            delta = -min(rng.randint(1, 5), qty)
+            reasons = txt.ISSUE_REASONS if item.get("expiry") else txt.ISSUE_REASONS[:-1]
+            reason = rng.choice(reasons)
+        self.stock[key] = qty + delta
+        return StockMovement(station=station, sku=item["sku"], delta=delta, reason=reason,
+                             actor=txt.STOCK_ACTOR)
+
+    # ------------------------------------------------------------------ loop
+    def tick(self, now: datetime) -> TickResult:
+        """One simulated second: positions for every vehicle, maybe incidents/progress/stock."""
+        dt = 1.0 if self._last_now is None else (now - self._last_now).total_seconds()
+        dt = min(max(dt, 0.0), 5.0)
+        self._last_now = now
+        ts = now.timestamp()
+        for _ in range(_poisson(self._rng_inc, dt * self.rate / REPORT_EVERY_S)):
+            self._outbox.append(self._new_report(now))
+        for _ in range(_poisson(self._rng_stock, dt * self.rate / STOCK_EVERY_S)):
+            move = self._new_movement()
+            if move is not None:
+                self._outbox.append(move)
+        self._outbox.extend(self._due_progress(ts))
+        while len(self._outbox) > 5_000:
+            log.warning("simulator outbox full, dropping %s", type(self._outbox.popleft()).__name__)
+        positions = self.positions_at(now)
+
+        # I/O last: if Redis fails, unsent reports stay in the outbox with their source_ref.
+        result = TickResult()
+        self._subscribe()
+        if positions:
+            result.positions = self.bus.publish_positions(positions)
+        while self._outbox:
+            msg = self._outbox[0]
+            self.bus.report(msg)
+            self._outbox.popleft()
+            if isinstance(msg, IncidentReport):
+                result.reports += 1
+            elif isinstance(msg, IncidentProgress):
+                result.progress += 1
+            else:
+                result.stock += 1
+        for _ in range(10_000):
+            raw = self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.0)
+            if raw is None:
+                break
+            if raw.get("type") == "message":
+                self._on_event(raw["data"], ts)
+        self._account(result, now)
+        return result
+
+    def _subscribe(self) -> None:
+        if self._pubsub is None:
+            ps = self.bus.r.pubsub(ignore_subscribe_messages=True)
+            ps.subscribe(self.bus.ch.events)
+            self._pubsub = ps
+
+    def _account(self, result: TickResult, now: datetime) -> None:
+        tot = self.totals
+        tot.positions += result.positions
+        tot.reports += result.reports
+        tot.progress += result.progress
+        tot.stock += result.stock
+        if self._last_log is None:
+            self._last_log = now
+        elif (now - self._last_log).total_seconds() >= LOG_EVERY_S:
+            self._last_log = now
+            log.info("simulator: %d vehicles; totals positions=%d reports=%d progress=%d "
+                     "stock=%d; tracking %d incidents", len(self.buses), tot.positions,
+                     tot.reports, tot.progress, tot.stock, len(self._tracked))
+
+    def close(self) -> None:
+        """Drop the events subscription."""
+        if self._pubsub is not None:
+            try:
+                self._pubsub.close()
+            except redis.RedisError:
+                pass
+            self._pubsub = None
+
+    def run(self, stop: threading.Event, hz: float = 1.0) -> None:
+        """Tick at a steady `hz` until `stop` is set; Redis errors are logged and retried."""
+        period = 1.0 / hz
+        next_at = time.monotonic()
+        backoff = 1.0
+        log.info("simulator: %d vehicles on %d routes, rate %.2f, seed %d",
+                 len(self.buses), len(self._paths), self.rate, self.seed)
+        try:
+            while not stop.is_set():
+                try:
+                    self.tick(self.clock())
+                    backoff = 1.0
+                except redis.RedisError as exc:
+                    log.warning("simulator: redis error (%s); retrying in %.0f s", exc, backoff)
+                    self.close()
+                    if stop.wait(backoff):
+                        break
+                    backoff = min(backoff * 2, 30.0)
+                    next_at = time.monotonic()
+                    continue
+                except Exception:  # a demo feed must keep going; the trace says what broke
+                    log.exception("simulator: tick failed")
+                next_at += period
+                delay = next_at - time.monotonic()
+                if delay < -period:  # fell behind (suspend, slow Redis): skip, don't burst
+                    next_at, delay = time.monotonic(), 0.0
+                stop.wait(max(delay, 0.0))
+        finally:
+            self.close()

@@ -1,0 +1,241 @@
+"""The durable record: incident intake and transitions, stock movements, and snapshot queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from dashboard.geo import GridHit
+from dashboard.incidents import DONE_STATES, OPEN_STATES, check_transition, deadline_for
+from dashboard.messages import IncidentReport, IncidentView, StockView
+from dashboard.town import GridCell
+from dashboard.timeutil import as_utc, local_day_start, local_month_start, utcnow
+from datasources import models as m
+from datasources.db import session_factory
+
+
+class NotFound(LookupError):
+    """An id or code that the database does not know."""
+
+
+class StockError(ValueError):
+    """A stock movement that would take a quantity below zero."""
+
+
+def incident_view(row: m.Incident) -> IncidentView:
+    """The screen-facing view of an incident row."""
+    return IncidentView(
+        id=row.id, ref=row.ref, source=row.source, category=row.category,
+        priority=row.priority, title=row.title, state=row.state, lon=row.lon, lat=row.lat,
+        grid=row.grid_code, village=row.village_code, created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+        deadline_at=as_utc(row.deadline_at) if row.deadline_at else None,
+        closed_at=as_utc(row.closed_at) if row.closed_at else None,
+    )
+
+
+@dataclass(frozen=True)
+class Created:
+    """Result of an intake: the incident and whether it was new (False for a retry)."""
+
+    incident: IncidentView
+    new: bool
+
+
+class Store:
+    """Repository over one engine; every write is one transaction."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._sessions = session_factory(engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction committed on success, rolled back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    # ------------------------------------------------------------------ incidents
+    def create_incident(self, report: IncidentReport, hit: GridHit,
+                        now: datetime | None = None) -> Created:
+        """Store a new report with its first history row; a repeated source_ref returns the first."""
+        now = now or utcnow()
+        if report.source_ref:
+            existing = self._by_source_ref(report.source, report.source_ref)
+            if existing is not None:
+                return Created(existing, False)
+        reported_at = min(as_utc(report.reported_at), now) if report.reported_at else now
+        try:
+            with self.session() as s:
+                row = m.Incident(
+                    ref="pending", source=report.source, source_ref=report.source_ref,
+                    category=report.category, priority=report.priority, title=report.title,
+                    description=report.description, lon=report.lon, lat=report.lat,
+                    grid_code=hit.code, village_code=hit.village, state="reported",
+                    reporter_name=report.reporter_name, reporter_phone=report.reporter_phone,
+                    photo_url=report.photo_url, created_at=reported_at, updated_at=now,
+                    deadline_at=deadline_for(report.priority, reported_at),
+                )
+                s.add(row)
+                s.flush()
+                row.ref = f"{reported_at:%Y%m%d}-{row.id:05d}"
+                s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
+                                      from_state=None, to_state="reported",
+                                      note=report.title))
+                view = incident_view(row)
+        except IntegrityError:
+            # Another process stored the same source_ref between our check and insert.
+            existing = self._by_source_ref(report.source, report.source_ref or "")
+            if existing is None:
+                raise
+            return Created(existing, False)
+        return Created(view, True)
+
+    def _by_source_ref(self, source: str, source_ref: str) -> IncidentView | None:
+        with self.session() as s:
+            row = s.scalar(select(m.Incident).where(
+                m.Incident.source == source, m.Incident.source_ref == source_ref))
+            return incident_view(row) if row else None
+
+    def transition(self, incident_id: int, to_state: str, actor: str, note: str = "",
+                   now: datetime | None = None) -> IncidentView:
+        """Move an incident one step through the loop and append the history row."""
+        now = now or utcnow()
+        with self.session() as s:
+            row = s.get(m.Incident, incident_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"incident {incident_id} does not exist")
+            check_transition(row.state, to_state)
+            s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=actor,
+                                  from_state=row.state, to_state=to_state, note=note))
+            row.state = to_state
+            row.updated_at = now
+            if to_state in ("dispatched", "in_progress") and actor:
+                row.assignee = row.assignee or actor
+            if to_state in DONE_STATES and row.closed_at is None:
+                row.closed_at = now
+            if to_state == "in_progress":
+                row.closed_at = None
+            return incident_view(row)
+
+    def history(self, incident_id: int) -> list[dict[str, Any]]:
+        """The incident's history rows, oldest first."""
+        with self.session() as s:
+            rows = s.scalars(select(m.IncidentEvent).where(
+                m.IncidentEvent.incident_id == incident_id).order_by(m.IncidentEvent.id))
+            return [{"at": as_utc(r.at), "actor": r.actor, "from": r.from_state,
+                     "to": r.to_state, "note": r.note} for r in rows]
+
+    def live_incidents(self, recent: int = 200, now: datetime | None = None) -> list[IncidentView]:
+        """Every open incident plus the most recent ones (the screen's incident snapshot)."""
+        now = now or utcnow()
+        with self.session() as s:
+            open_rows = s.scalars(select(m.Incident).where(m.Incident.state.in_(OPEN_STATES))
+                                  .order_by(m.Incident.id.desc()).limit(2000)).all()
+            recent_rows = s.scalars(select(m.Incident).order_by(m.Incident.id.desc())
+                                    .limit(recent)).all()
+            rows = {r.id: r for r in [*open_rows, *recent_rows]}
+            return [incident_view(r) for r in sorted(rows.values(), key=lambda r: r.id)]
+
+    def kpis(self, now: datetime | None = None) -> dict[str, Any]:
+        """Today's and this month's figures, computed in the database."""
+        now = now or utcnow()
+        out: dict[str, Any] = {}
+        with self.session() as s:
+            for label, start in (("today", local_day_start(now)),
+                                 ("month", local_month_start(now))):
+                received, closed = s.execute(select(
+                    func.count(),
+                    func.coalesce(func.sum(case((m.Incident.state.in_(DONE_STATES), 1),
+                                                else_=0)), 0),
+                ).where(m.Incident.created_at >= start)).one()
+                out[label] = {
+                    "received": int(received), "closed": int(closed),
+                    "close_rate": round(100.0 * closed / received, 1) if received else None,
+                }
+            out["open"] = int(s.scalar(select(func.count()).where(
+                m.Incident.state.in_(OPEN_STATES))) or 0)
+            out["overdue"] = int(s.scalar(select(func.count()).where(and_(
+                m.Incident.state.in_(OPEN_STATES), m.Incident.deadline_at < now))) or 0)
+        out["at"] = now
+        return out
+
+    # ------------------------------------------------------------------ stock
+    def move_stock(self, station: str, sku: str, delta: int, reason: str, actor: str,
+                   incident_id: int | None = None, now: datetime | None = None) -> StockView:
+        """Apply one audited movement; the conditional UPDATE makes negative stock impossible."""
+        now = now or utcnow()
+        with self.session() as s:
+            item = s.scalar(select(m.InventoryItem).where(
+                m.InventoryItem.station_code == station, m.InventoryItem.sku == sku))
+            if item is None:
+                raise NotFound(f"no item {sku!r} at station {station!r}")
+            result = s.execute(
+                update(m.InventoryItem)
+                .where(m.InventoryItem.id == item.id, m.InventoryItem.quantity + delta >= 0)
+                .values(quantity=m.InventoryItem.quantity + delta)
+                .returning(m.InventoryItem.quantity)
+            ).first()
+            if result is None:
+                raise StockError(f"{sku} at {station}: only {item.quantity} left, cannot issue "
+                                 f"{-delta}")
+            quantity = int(result[0])
+            s.add(m.StockMovement(item_id=item.id, at=now, delta=delta, quantity_after=quantity,
+                                  reason=reason, actor=actor, incident_id=incident_id))
+            return StockView(station=station, sku=sku, quantity=quantity,
+                             min_level=item.min_level)
+
+    def stations(self) -> list[dict[str, Any]]:
+        """Stations with rooms, stock and teams (the station panel's snapshot)."""
+        with self.session() as s:
+            rows = s.scalars(select(m.Station).options(
+                selectinload(m.Station.items), selectinload(m.Station.teams),
+                selectinload(m.Station.rooms)).order_by(m.Station.code)).all()
+            return [{
+                "code": st.code, "kind": st.kind, "name": st.name, "name_en": st.name_en,
+                "lon": st.lon, "lat": st.lat, "covers": st.covers, "vehicles": st.vehicles,
+                "items": [{"sku": i.sku, "name": i.name, "name_en": i.name_en, "unit": i.unit,
+                           "category": i.category, "quantity": i.quantity,
+                           "min_level": i.min_level, "expiry": i.expiry} for i in st.items],
+                "teams": [{"code": t.code, "name": t.name, "name_en": t.name_en,
+                           "members": t.members, "on_duty": t.on_duty, "status": t.status,
+                           "leader": t.leader} for t in st.teams],
+                "shelter": sum(r.capacity - r.occupancy for r in st.rooms if r.kind == "shelter"),
+            } for st in rows]
+
+    def movements(self, station: str, sku: str) -> list[dict[str, Any]]:
+        """The ledger of one item, oldest first."""
+        with self.session() as s:
+            rows = s.execute(select(m.StockMovement).join(m.InventoryItem).where(
+                m.InventoryItem.station_code == station, m.InventoryItem.sku == sku)
+                .order_by(m.StockMovement.id)).scalars().all()
+            return [{"delta": r.delta, "after": r.quantity_after, "reason": r.reason,
+                     "actor": r.actor} for r in rows]
+
+    # ------------------------------------------------------------------ town
+    def town_meta(self) -> dict[str, Any]:
+        """The loaded town's facts (name, centre, bbox, ...)."""
+        with self.session() as s:
+            return {r.key: r.value for r in s.scalars(select(m.TownMeta))}
+
+    def grid_cells(self) -> list[GridCell]:
+        """Every grid polygon, for the point-in-polygon index."""
+        with self.session() as s:
+            return [GridCell(code=g.code, level=g.level, parent=g.parent_code, name=g.name,
+                             name_en=g.name_en, village=g.village_code, geometry=g.geometry,
+                             leader={"name": g.leader_name, "phone": g.leader_phone},
+                             workers=[], households=g.households)
+                    for g in s.scalars(select(m.Grid).order_by(m.Grid.code))]
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
