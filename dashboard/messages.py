@@ -58,6 +58,10 @@ Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=MAX_TEXT)
     v: Literal[1] = 1
+    # Idempotency key chosen by the source; a message re-sent with the same msg_id is
+    # handled once. Without it, identical bytes within a minute count as one message.
+    msg_id: str | None = Field(default=None, min_length=8, max_length=64,
+                               pattern=r"^[A-Za-z0-9_.:-]+$")
 
     def to_json(self) -> str:
         """Serialise as the wire JSON."""
@@ -203,11 +207,11 @@ class IncidentView(BaseModel):
     state: str
     lon: float
     lat: float
-    grid: str | None
-    village: str | None
+    grid: str | None = None
+    village: str | None = None
     created_at: datetime
     updated_at: datetime
-    deadline_at: datetime | None
+    deadline_at: datetime | None = None
     closed_at: datetime | None = None
 
 

@@ -48,12 +48,15 @@ class Intake:
     def handle_raw(self, raw: bytes | str) -> Outcome:
         """Handle one message from the ingest channel (claimed so one process handles it)."""
         data = raw.encode() if isinstance(raw, str) else raw
-        if not self.bus.claim(hashlib.sha1(data).hexdigest(), ttl_s=60):
-            return Outcome(skipped=True)
         try:
             message = parse_inbound(data)
         except MessageError as exc:
+            if not self.bus.claim(hashlib.sha1(data).hexdigest(), ttl_s=60):
+                return Outcome(skipped=True)
             return self.reject(exc.reason, exc.detail)
+        key = f"id:{message.msg_id}" if message.msg_id else hashlib.sha1(data).hexdigest()
+        if not self.bus.claim(key, ttl_s=3600 if message.msg_id else 60):
+            return Outcome(skipped=True)
         return self.handle(message)
 
     def handle(self, message: IncidentReport | IncidentProgress | StockMovement) -> Outcome:

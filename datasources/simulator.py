@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
 import math
@@ -19,7 +20,7 @@ import redis
 import shapely
 from shapely.geometry import shape
 
-from dashboard.incidents import CATEGORY_BY_CODE, DONE_STATES, TRANSITIONS
+from dashboard.incidents import DONE_STATES, TRANSITIONS
 from dashboard.messages import (
     IncidentProgress,
     IncidentReport,
@@ -55,6 +56,11 @@ class TickResult:
     progress: int = 0
     stock: int = 0
 
+    def add(self, other: TickResult) -> None:
+        """Accumulate another tick's counts."""
+        for name in ("positions", "reports", "progress", "stock"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
 
 def _mix(z: int) -> int:
     """splitmix64: a cheap pure hash so GPS jitter depends only on (vehicle, second)."""
@@ -79,13 +85,9 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 def _centre(town: Town) -> tuple[float, float]:
     """Origin of the local metric frame: the town centre, else the first route point."""
-    centre = town.meta.get("center")
-    if centre:
-        return float(centre[0]), float(centre[1])
-    for route in town.routes:
-        if route.path:
-            return float(route.path[0][0]), float(route.path[0][1])
-    return 0.0, 0.0
+    paths = [r.path[0] for r in town.routes if r.path]
+    centre = town.meta.get("center") or (paths[0] if paths else (0.0, 0.0))
+    return float(centre[0]), float(centre[1])
 
 
 class _Path:
@@ -99,6 +101,8 @@ class _Path:
             p = ((lon - lon0) * kx, (lat - lat0) * M_PER_DEG_LAT)
             if not pts or p != pts[-1]:
                 pts.append(p)
+        if len(pts) < 2:
+            raise ValueError(f"route {route.code} has no drivable path")
         self.xs = [p[0] for p in pts]
         self.ys = [p[1] for p in pts]
         self.cum = [0.0]
@@ -107,25 +111,19 @@ class _Path:
             dx, dy = self.xs[i] - self.xs[i - 1], self.ys[i] - self.ys[i - 1]
             self.cum.append(self.cum[-1] + math.hypot(dx, dy))
             self.heads.append(math.degrees(math.atan2(dx, dy)) % 360.0)
-        self.length = self.cum[-1]
-        line = shapely.LineString(pts) if len(pts) > 1 else None
-        stops = sorted(
-            line.project(shapely.Point((s.lon - lon0) * kx, (s.lat - lat0) * M_PER_DEG_LAT))
-            for s in route.stops) if line is not None else []
+        line = shapely.LineString(pts)
         merged: list[float] = []
-        for d in stops:
+        for d in sorted(line.project(shapely.Point((s.lon - lon0) * kx,
+                                                   (s.lat - lat0) * M_PER_DEG_LAT))
+                        for s in route.stops):
             if not merged or d - merged[-1] > 1.0:
                 merged.append(d)
-        if len(merged) < 2:
-            merged = [0.0, self.length]
-        self.stops = merged
+        self.stops = merged if len(merged) > 1 else [0.0, self.cum[-1]]
         self.to_school = [t.code for t in route.trips if t.direction == "to_school"]
         self.from_school = [t.code for t in route.trips if t.direction == "from_school"]
 
     def at(self, d: float) -> tuple[float, float, float]:
         """(x, y, forward heading) at distance d along the path."""
-        if not self.heads:
-            return self.xs[0], self.ys[0], 0.0
         i = min(max(bisect_right(self.cum, d) - 1, 0), len(self.heads) - 1)
         seg = self.cum[i + 1] - self.cum[i]
         f = (d - self.cum[i]) / seg if seg else 0.0
@@ -196,7 +194,8 @@ class _Tracked:
 
     state: str
     grid: str | None
-    steps: list[tuple[str, float]] = field(default_factory=list)
+    steps: list[tuple[str, float]]
+    sent: set[str] = field(default_factory=set)
 
 
 class Simulator:
@@ -209,8 +208,13 @@ class Simulator:
         self._rng_inc = random.Random(f"{seed}:incidents")
         self._rng_stock = random.Random(f"{seed}:stock")
         lon0, lat0 = _centre(town)
-        self._kx = M_PER_DEG_LAT * math.cos(math.radians(lat0))
-        self._paths = {r.code: _Path(r, lon0, lat0, self._kx) for r in town.routes}
+        kx = M_PER_DEG_LAT * math.cos(math.radians(lat0))
+        self._paths: dict[str, _Path] = {}
+        for route in town.routes:
+            try:
+                self._paths[route.code] = _Path(route, lon0, lat0, kx)
+            except ValueError as exc:
+                log.warning("simulator: %s; its buses stay parked out of the feed", exc)
         self.buses = self._fleet(vehicles)
         self._leaf = sorted((g for g in town.grids if g.level == 3), key=lambda g: g.code)
         self._grid_by_code: dict[str, GridCell] = {g.code: g for g in town.grids}
@@ -220,11 +224,10 @@ class Simulator:
         pick = random.Random(f"{seed}:hot")
         self.hot_grids = [g.code for g in pick.sample(self._leaf, min(HOT_GRIDS, len(self._leaf)))]
         self._village_name = {v.code: v.name for v in town.villages}
-        self.stock: dict[tuple[str, str], int] = {
-            (st["code"], it["sku"]): int(it["quantity"])
-            for st in town.stations for it in st.get("inventory", [])}
-        self._items = {st["code"]: [it for it in st.get("inventory", [])]
-                       for st in town.stations if st.get("inventory")}
+        self.stock = {(st["code"], it["sku"]): int(it["quantity"])
+                      for st in town.stations for it in st.get("inventory", [])}
+        self._items = {st["code"]: st["inventory"] for st in town.stations if st.get("inventory")}
+        self._moves = 0
         self._counter = 0
         self._outbox: deque[IncidentReport | IncidentProgress | StockMovement] = deque()
         self._pending: OrderedDict[tuple[str, float, float], None] = OrderedDict()
@@ -344,7 +347,9 @@ class Simulator:
                 self._tracked[inc.id] = _Tracked(inc.state, inc.grid, steps)
                 heapq.heappush(self._due, (now_ts + steps[0][1], inc.id))
         elif ev.type == "incident.updated" and inc.id in self._tracked:
-            self._tracked[inc.id].state = inc.state
+            tracked = self._tracked[inc.id]
+            if inc.state not in tracked.sent:  # not our own echo: a person moved it
+                tracked.state = inc.state
 
     def _due_progress(self, now_ts: float) -> list[IncidentProgress]:
         out = []
@@ -359,9 +364,11 @@ class Simulator:
                 continue
             rng = random.Random(f"{self.seed}:note:{iid}:{to_state}")
             out.append(IncidentProgress(incident_id=iid, to_state=to_state,
+                                        msg_id=f"sim-{self.seed}-p{iid}-{to_state}",
                                         actor=self._actor(tr.grid, to_state, rng),
                                         note=rng.choice(txt.PROGRESS_NOTES[to_state])))
             tr.state = to_state
+            tr.sent.add(to_state)
             if tr.steps and to_state not in DONE_STATES:
                 heapq.heappush(self._due, (now_ts + tr.steps[0][1], iid))
             else:
@@ -385,14 +392,15 @@ class Simulator:
         key = (station, item["sku"])
         qty = self.stock[key]
         if qty == 0 or rng.random() < (0.5 if qty < int(item.get("min_level") or 0) else 0.12):
-            delta, reason = rng.randint(10, 50), rng.choice(txt.RECEIPT_REASONS)
+            options = [(d, r) for d in range(10, 51) for r in txt.RECEIPT_REASONS]
         else:
-            delta = -min(rng.randint(1, 5), qty)
             reasons = txt.ISSUE_REASONS if item.get("expiry") else txt.ISSUE_REASONS[:-1]
-            reason = rng.choice(reasons)
+            options = [(-d, r) for d in range(1, min(5, qty) + 1) for r in reasons]
+        delta, reason = rng.choice(options)
         self.stock[key] = qty + delta
+        self._moves += 1
         return StockMovement(station=station, sku=item["sku"], delta=delta, reason=reason,
-                             actor=txt.STOCK_ACTOR)
+                             actor=txt.STOCK_ACTOR, msg_id=f"sim-{self.seed}-s{self._moves}")
 
     # ------------------------------------------------------------------ loop
     def tick(self, now: datetime) -> TickResult:
@@ -421,48 +429,38 @@ class Simulator:
             msg = self._outbox[0]
             self.bus.report(msg)
             self._outbox.popleft()
-            if isinstance(msg, IncidentReport):
-                result.reports += 1
-            elif isinstance(msg, IncidentProgress):
-                result.progress += 1
-            else:
-                result.stock += 1
+            kind = {"incident.report": "reports", "incident.progress": "progress"}
+            name = kind.get(msg.type, "stock")
+            setattr(result, name, getattr(result, name) + 1)
         for _ in range(10_000):
             raw = self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.0)
             if raw is None:
                 break
             if raw.get("type") == "message":
                 self._on_event(raw["data"], ts)
-        self._account(result, now)
+        self.totals.add(result)
+        if self._last_log is None:
+            self._last_log = now
+        elif (now - self._last_log).total_seconds() >= LOG_EVERY_S:
+            self._last_log, t = now, self.totals
+            log.info("simulator: %d vehicles; totals positions=%d reports=%d progress=%d "
+                     "stock=%d; tracking %d incidents", len(self.buses), t.positions,
+                     t.reports, t.progress, t.stock, len(self._tracked))
         return result
 
     def _subscribe(self) -> None:
         if self._pubsub is None:
             ps = self.bus.r.pubsub(ignore_subscribe_messages=True)
             ps.subscribe(self.bus.ch.events)
+            # redis-py only reads a subscription's messages once its confirmation was read.
+            ps.get_message(timeout=1.0)
             self._pubsub = ps
-
-    def _account(self, result: TickResult, now: datetime) -> None:
-        tot = self.totals
-        tot.positions += result.positions
-        tot.reports += result.reports
-        tot.progress += result.progress
-        tot.stock += result.stock
-        if self._last_log is None:
-            self._last_log = now
-        elif (now - self._last_log).total_seconds() >= LOG_EVERY_S:
-            self._last_log = now
-            log.info("simulator: %d vehicles; totals positions=%d reports=%d progress=%d "
-                     "stock=%d; tracking %d incidents", len(self.buses), tot.positions,
-                     tot.reports, tot.progress, tot.stock, len(self._tracked))
 
     def close(self) -> None:
         """Drop the events subscription."""
         if self._pubsub is not None:
-            try:
+            with contextlib.suppress(redis.RedisError):
                 self._pubsub.close()
-            except redis.RedisError:
-                pass
             self._pubsub = None
 
     def run(self, stop: threading.Event, hz: float = 1.0) -> None:

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, selectinload
 from dashboard.geo import GridHit
 from dashboard.incidents import DONE_STATES, OPEN_STATES, check_transition, deadline_for
 from dashboard.messages import IncidentReport, IncidentView, StockView
-from dashboard.town import GridCell
 from dashboard.timeutil import as_utc, local_day_start, local_month_start, utcnow
+from dashboard.town import GridCell
 from datasources import models as m
 from datasources.db import session_factory
 

@@ -25,7 +25,7 @@ import random
 from pathlib import Path
 
 import shapely
-from shapely.geometry import LineString, MultiPoint, Point, Polygon, mapping
+from shapely.geometry import LineString, MultiPoint, Point, Polygon
 from shapely.ops import polygonize, unary_union
 
 SEED = 20261122

@@ -1,0 +1,68 @@
+"""zhongnao app factory: `create_app(settings)` wires services into a Dash app on FastAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import dash
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from dashboard.settings import Settings
+from datasources.services import Services
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger("zhongnao")
+
+
+def create_app(settings: Settings | None = None) -> dash.Dash:
+    """Build the Dash app; connections open when the server starts, not here."""
+    settings = settings or Settings.from_env()
+    services = Services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_server: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(services.open)
+        assert services.hub is not None
+        await services.hub.start()
+        try:
+            yield
+        finally:
+            await services.hub.stop()
+            await asyncio.to_thread(services.close)
+
+    server = FastAPI(lifespan=lifespan, title="zhongnao", docs_url="/api/docs",
+                     openapi_url="/api/openapi.json")
+
+    @server.get("/api/health")
+    async def health() -> JSONResponse:
+        """Liveness and the state of the live feed."""
+        hub = services.hub
+        if hub is None:
+            return JSONResponse({"ok": False, "reason": "starting"}, status_code=503)
+        st = hub.state
+        return JSONResponse({"ok": st.connected, "seq": st.seq, "incidents": len(st.incidents),
+                             "vehicles": len(st.vehicles), "rejected": st.rejected,
+                             "stats": hub.stats}, status_code=200 if st.connected else 503)
+
+    app = dash.Dash(
+        __name__,
+        server=server,
+        backend="fastapi",
+        use_pages=True,
+        pages_folder=str(HERE / "pages"),
+        assets_folder=str(HERE / "assets"),
+        websocket_callbacks=True,
+        title="中脑",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.zn_services = services  # type: ignore[attr-defined]
+    app.layout = dash.html.Div(dash.page_container, id="zn-root")
+    return app

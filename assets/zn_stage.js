@@ -1,0 +1,36 @@
+// Fit the fixed 1920×1080 wall stage to any screen (1080p to 4K) without scrollbars,
+// and keep the header clock ticking locally (no server round trip for time).
+(function () {
+  var W = 1920, H = 1080, TABLET_MAX = 1279;
+  function fit() {
+    var stage = document.getElementById("zn-stage");
+    if (!stage) { return; }
+    var vw = window.innerWidth, vh = window.innerHeight;
+    if (vw <= TABLET_MAX) {
+      document.body.classList.add("zn-fluid");
+      stage.style.transform = "";
+      stage.style.left = stage.style.top = "";
+      return;
+    }
+    document.body.classList.remove("zn-fluid");
+    var s = Math.min(vw / W, vh / H);
+    stage.style.transform = "scale(" + s + ")";
+    stage.style.left = Math.max(0, (vw - W * s) / 2) + "px";
+    stage.style.top = Math.max(0, (vh - H * s) / 2) + "px";
+  }
+  function tick() {
+    var el = document.getElementById("zn-clock");
+    if (el) {
+      var lang = (document.getElementById("zn-stage") || {}).dataset || {};
+      var now = new Date();
+      var opts = {timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "2-digit",
+                  day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+                  weekday: "short"};
+      el.textContent = now.toLocaleString(lang.lang === "en" ? "en-GB" : "zh-CN", opts);
+    }
+    fit();
+  }
+  window.addEventListener("resize", fit);
+  setInterval(tick, 1000);
+  new MutationObserver(fit).observe(document.documentElement, {childList: true, subtree: true});
+})();

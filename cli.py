@@ -1,0 +1,165 @@
+"""The `zhongnao` command: serve | simulate | run | init-db | load-town | publish."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from dashboard.settings import Settings
+from dashboard.town import load_town
+
+log = logging.getLogger("zhongnao")
+
+
+def _settings(**overrides: object) -> Settings:
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    settings = Settings.from_env(**clean)
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+def _existing_redis(settings: Settings) -> str:
+    """REDIS_URL, or the embedded server a running `serve`/`run` started in the data folder."""
+    if settings.redis_url:
+        return settings.redis_url
+    sock = Path(settings.data_dir) / "redis.sock"
+    if sock.exists():
+        return f"unix://{sock}"
+    raise click.ClickException(
+        f"no REDIS_URL and no embedded Redis at {sock}: start `zhongnao serve` first "
+        "or use `zhongnao run`")
+
+
+@click.group()
+def main() -> None:
+    """中脑 zhongnao: the command-centre screen of a town."""
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    from datasources.db import make_engine, upgrade
+
+    settings = _settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    click.echo(f"schema up to date: {engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command("load-town")
+@click.option("--dir", "town_dir", type=click.Path(exists=True, file_okay=False),
+              help="Town data folder (default ZN_TOWN_DIR, the demo town).")
+@click.option("--replace", is_flag=True, help="Replace the town already loaded.")
+def load_town_cmd(town_dir: str | None, replace: bool) -> None:
+    """Load a town's grids, villages, stations, routes and vehicles into the database."""
+    from datasources.db import make_engine, upgrade
+    from datasources.loader import load_town as load_into
+    from datasources.store import Store
+
+    settings = _settings(town_dir=town_dir)
+    try:
+        town = load_town(settings.town_dir)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    with Store(engine).session() as session:
+        counts = load_into(session, town, replace=replace)
+    click.echo(f"{town.meta.get('name')}: {counts or 'already loaded (use --replace)'}")
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (ZN_HOST).")
+@click.option("--port", type=int, default=None, help="Port (ZN_PORT).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the screens (one process: subscriber, intake and web server)."""
+    _serve(_settings(host=host, port=port))
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from app import create_app
+
+    app = create_app(settings)
+    click.echo(f"中脑 on http://{settings.host}:{settings.port}/  (Ctrl-C stops)")
+    uvicorn.run(app.server, host=settings.host, port=settings.port,
+                log_level=settings.log_level.lower(), ws="websockets-sansio",
+                timeout_graceful_shutdown=3)
+
+
+def _simulator(settings: Settings, redis_url: str):  # type: ignore[no-untyped-def]
+    from datasources.bus import Bus
+    from datasources.simulator import Simulator
+
+    bus = Bus.from_url(redis_url, settings.redis_prefix)
+    return Simulator(load_town(settings.town_dir), bus, seed=settings.sim_seed,
+                     rate=settings.sim_rate, vehicles=settings.sim_vehicles)
+
+
+@main.command()
+@click.option("--vehicles", type=int, default=None, help="Vehicles to drive (ZN_SIM_VEHICLES).")
+@click.option("--rate", type=float, default=None, help="Speed-up of arrivals (ZN_SIM_RATE).")
+@click.option("--seed", type=int, default=None, help="Random seed (ZN_SIM_SEED).")
+def simulate(vehicles: int | None, rate: float | None, seed: int | None) -> None:
+    """Publish simulated bus GPS, incidents and stock movements into Redis."""
+    settings = _settings(sim_vehicles=vehicles, sim_rate=rate, sim_seed=seed)
+    sim = _simulator(settings, _existing_redis(settings))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        sim.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Port (ZN_PORT).")
+@click.option("--vehicles", type=int, default=None, help="Vehicles to drive (ZN_SIM_VEHICLES).")
+@click.option("--rate", type=float, default=None, help="Speed-up of arrivals (ZN_SIM_RATE).")
+def run(port: int | None, vehicles: int | None, rate: float | None) -> None:
+    """The demo town, live: embedded Redis, database, simulator and server in one command."""
+    from datasources.embedded_redis import EmbeddedRedis
+
+    settings = _settings(port=port, sim_vehicles=vehicles, sim_rate=rate)
+    embedded = None
+    if not settings.redis_url:
+        embedded = EmbeddedRedis(Path(settings.data_dir)).start()
+        settings = settings.with_(redis_url=embedded.url)
+    stop = threading.Event()
+    sim = _simulator(settings, settings.redis_url)
+    worker = threading.Thread(target=sim.run, args=(stop,), name="simulator", daemon=True)
+    worker.start()
+    try:
+        _serve(settings)
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+        if embedded is not None:
+            embedded.stop()
+        click.echo("stopped: server, simulator and embedded Redis")
+
+
+@main.command()
+@click.argument("channel", type=click.Choice(["ingest", "vehicles"]))
+@click.argument("payload", required=False)
+def publish(channel: str, payload: str | None) -> None:
+    """Publish one raw JSON message (argument or stdin) on a channel, as a source would."""
+    from dashboard.channels import Channels
+    from datasources.bus import Bus
+
+    settings = _settings()
+    bus = Bus.from_url(_existing_redis(settings), settings.redis_prefix)
+    data = payload if payload is not None else sys.stdin.read()
+    name = getattr(Channels(settings.redis_prefix), channel)
+    click.echo(f"{bus.publish_raw(name, data)} receiver(s)")
+
+
+if __name__ == "__main__":
+    main()

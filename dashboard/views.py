@@ -1,0 +1,151 @@
+"""Pure view models: what each panel of a screen shows, computed from the live state."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from dashboard.i18n import category_label, name, source_label, state_label, t
+from dashboard.incidents import OPEN_STATES, is_overdue
+from dashboard.live import LiveState
+from dashboard.messages import IncidentView
+from dashboard.timeutil import age_text, as_utc, hhmm
+
+STATE_CLASS = {
+    "reported": "st-reported", "accepted": "st-accepted", "dispatched": "st-dispatched",
+    "in_progress": "st-progress", "resolved": "st-resolved", "closed": "st-closed",
+    "returned": "st-returned",
+}
+MOVING_KMH = 3.0
+
+
+def dom_key(text: str) -> str:
+    """A CSS-class-safe key for a plate or code (used by tests and styles)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text)
+
+
+def countdown_text(deadline: datetime | None, now: datetime, lang: str) -> str:
+    """'剩余 3小时' / '超时 20分钟' style text for a deadline."""
+    if deadline is None:
+        return ""
+    seconds = int((as_utc(deadline) - as_utc(now)).total_seconds())
+    label = t("left", lang) if seconds >= 0 else t("overdue", lang)
+    seconds = abs(seconds)
+    if seconds >= 86400:
+        amount = f"{seconds // 86400}天" if lang == "zh" else f"{seconds // 86400} d"
+    elif seconds >= 3600:
+        amount = f"{seconds // 3600}小时" if lang == "zh" else f"{seconds // 3600} h"
+    else:
+        amount = f"{seconds // 60}分钟" if lang == "zh" else f"{seconds // 60} min"
+    return f"{label} {amount}"
+
+
+def feed_rows(state: LiveState, grid_names: dict[str, dict[str, str]], lang: str,
+              now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Rows of the live incident feed, newest first."""
+    rows = []
+    for inc in state.feed(limit):
+        overdue = is_overdue(inc.state, inc.deadline_at, now)
+        grid = grid_names.get(inc.grid or "", {})
+        rows.append({
+            "id": inc.id, "ref": inc.ref, "title": inc.title,
+            "category": category_label(inc.category, lang),
+            "source": source_label(inc.source, lang),
+            "grid": name(grid, lang) if grid else "—",
+            "state": state_label(inc.state, lang), "state_class": STATE_CLASS.get(inc.state, ""),
+            "age": age_text(inc.created_at, now, lang), "time": hhmm(inc.created_at),
+            "countdown": countdown_text(inc.deadline_at, now, lang)
+            if inc.state in OPEN_STATES else "",
+            "overdue": overdue, "priority": inc.priority,
+        })
+    return rows
+
+
+def incidents_geojson(state: LiveState, lang: str, now: datetime,
+                      limit: int = 400) -> dict[str, Any]:
+    """Incident markers: every open incident and today's recent closed ones."""
+    features = []
+    for inc in state.feed(limit):
+        features.append(_incident_feature(inc, lang, now))
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _incident_feature(inc: IncidentView, lang: str, now: datetime) -> dict[str, Any]:
+    overdue = is_overdue(inc.state, inc.deadline_at, now)
+    tip = f"{inc.ref} {category_label(inc.category, lang)} · {inc.title} · {state_label(inc.state, lang)}"
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [inc.lon, inc.lat]},
+        "properties": {"id": inc.id, "state": inc.state, "overdue": overdue,
+                       "open": inc.state in OPEN_STATES, "tooltip": tip},
+    }
+
+
+def buses_geojson(state: LiveState, lang: str) -> dict[str, Any]:
+    """Bus markers with heading and a tooltip."""
+    features = []
+    for plate, p in state.vehicles.items():
+        moving = p.speed_kmh >= MOVING_KMH
+        tip = f"{plate} · {p.route or ''} · {p.speed_kmh:.0f} km/h"
+        if p.onboard is not None:
+            tip += f" · {t('onboard', lang)} {p.onboard}"
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(p.lon, 6), round(p.lat, 6)]},
+            "properties": {"key": dom_key(plate), "heading": round(p.heading),
+                           "moving": moving, "tooltip": tip},
+        })
+    return {"type": "FeatureCollection", "features": features}
+
+
+def kpi_cards(state: LiveState, lang: str, now: datetime) -> list[dict[str, Any]]:
+    """The KPI strip: label, value, and a tone for colouring."""
+    k = state.kpis or {}
+    today = k.get("today", {})
+    rate = today.get("close_rate")
+    moving = sum(1 for p in state.vehicles.values() if p.speed_kmh >= MOVING_KMH)
+    overdue = int(k.get("overdue", 0))
+    return [
+        {"key": "received", "label": t("kpi_received", lang), "value": today.get("received", 0)},
+        {"key": "closed", "label": t("kpi_closed", lang), "value": today.get("closed", 0)},
+        {"key": "close_rate", "label": t("kpi_close_rate", lang),
+         "value": "—" if rate is None else f"{rate:.1f}%"},
+        {"key": "open", "label": t("kpi_open", lang), "value": k.get("open", 0)},
+        {"key": "overdue", "label": t("kpi_overdue", lang), "value": overdue,
+         "tone": "alarm" if overdue else ""},
+        {"key": "month", "label": t("kpi_month", lang),
+         "value": k.get("month", {}).get("received", 0)},
+        {"key": "buses", "label": t("kpi_buses", lang),
+         "value": f"{moving}/{len(state.vehicles)}"},
+        {"key": "rejected", "label": t("kpi_rejected", lang), "value": state.rejected_total(),
+         "tone": "warn" if state.rejected_total() else ""},
+    ]
+
+
+def station_cards(state: LiveState, lang: str) -> list[dict[str, Any]]:
+    """Per station: key stock (lowest against minimum first), teams on duty, shelter places."""
+    cards = []
+    for st in state.stations:
+        items = sorted(st["items"], key=lambda i: (i["quantity"] / max(i["min_level"], 1)))
+        low = [i for i in items if i["quantity"] < i["min_level"]]
+        cards.append({
+            "code": st["code"], "name": name(st, lang),
+            "kind": t("centre", lang) if st["kind"] == "centre" else t("area", lang),
+            "items": [{"sku": i["sku"], "name": name(i, lang), "quantity": i["quantity"],
+                       "unit": i["unit"], "low": i["quantity"] < i["min_level"]}
+                      for i in items[:4]],
+            "low_count": len(low),
+            "on_duty": sum(tm["on_duty"] for tm in st["teams"]),
+            "members": sum(tm["members"] for tm in st["teams"]),
+            "shelter": st.get("shelter", 0),
+        })
+    return cards
+
+
+def status_line(state: LiveState, lang: str) -> dict[str, Any]:
+    """Connection state and sequence number for the header."""
+    if state.connected:
+        return {"text": t("status_live", lang), "tone": "ok", "seq": state.seq}
+    text = t("status_reconnecting", lang) if state.resyncs else t("status_connecting", lang)
+    return {"text": text, "tone": "warn", "seq": state.seq}

@@ -1,0 +1,88 @@
+"""Fixtures: a real Redis (embedded, or REDIS_URL), a real database (SQLite, or DATABASE_URL),
+and the wired services or a running app for browser tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from dashboard.settings import Settings
+from datasources.embedded_redis import EmbeddedRedis
+from datasources.services import Services
+
+os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Browser tests run headless on servers and CI."""
+    if hasattr(config.option, "headless"):
+        config.option.headless = True
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """REDIS_URL when set (CI against the machine's Redis), else an embedded redis-server."""
+    external = os.environ.get("REDIS_URL")
+    if external:
+        yield external
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database per test."""
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    url = make_url(base)
+    name = f"zn_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str, redis_url: str) -> Settings:
+    """Settings of one test: its own data folder, database and Redis key prefix."""
+    return Settings.from_env(environ={}, data_dir=str(tmp_path), database_url=db_url,
+                             redis_url=redis_url, redis_prefix=f"t{uuid.uuid4().hex[:8]}",
+                             port=free_port())
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    """Opened services (migrated database with the demo town, Redis connected)."""
+    svc = Services(settings).open()
+    try:
+        yield svc
+    finally:
+        svc.close()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,66 @@
+"""The 中脑 wall screen in a real headless Chromium: publish into Redis, see it on the page."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from dashboard.views import dom_key
+from tests.browser import Source, start_app
+
+pytestmark = pytest.mark.browser
+
+
+def _marker_box(dash_duo, css: str) -> dict:
+    el = dash_duo.find_element(css)
+    return dash_duo.driver.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return {x: r.x, y: r.y};", el)
+
+
+def test_wall001_published_incident_appears_in_feed_and_map(dash_duo, settings):
+    start_app(dash_duo, settings)
+    Source(settings).report(title="桥头堆放建筑垃圾", category="environment",
+                            source="citizen", lon=104.452, lat=30.551)
+    item = dash_duo.wait_for_element("#home-feed .feed-item", timeout=10)
+    dash_duo.wait_for_text_to_equal("#home-feed .feed-item .feed-title", "桥头堆放建筑垃圾")
+    assert "环境保护" in item.text and "随手拍" in item.text
+    incident_id = item.get_attribute("id").removeprefix("inc-")
+    dash_duo.wait_for_element(f"path.zn-inc-{incident_id}", timeout=10)
+    dash_duo.wait_for_text_to_equal("#kpi-received", "1")
+
+
+def test_wall002_bus_position_message_moves_that_bus(dash_duo, settings):
+    start_app(dash_duo, settings)
+    source = Source(settings)
+    bus = f".zn-bus-{dom_key('川F·T0001')}"
+    source.position("川F·T0001", 104.430, 30.540)
+    dash_duo.wait_for_element(bus, timeout=10)
+    before = _marker_box(dash_duo, bus)
+    source.position("川F·T0001", 104.470, 30.560)
+    deadline = time.monotonic() + 5
+    after = before
+    while time.monotonic() < deadline:
+        after = _marker_box(dash_duo, bus)
+        if after["x"] > before["x"] + 20 and after["y"] < before["y"] - 20:
+            break
+        time.sleep(0.1)
+    assert after["x"] > before["x"] + 20 and after["y"] < before["y"] - 20, (
+        f"bus did not move east and north: {before} -> {after}")
+    assert len(dash_duo.find_elements(bus)) == 1
+
+
+def test_wall003_malformed_message_is_counted_and_the_next_good_one_arrives(dash_duo, settings):
+    start_app(dash_duo, settings)
+    source = Source(settings)
+    source.raw(source.ch.ingest, b"{not json")
+    source.raw(source.ch.ingest, '{"type": "incident.report", "source": "hotline"}')
+    source.report(title="<script>alert(1)</script>")
+    source.report(title="越界", lon=120.0, lat=30.0)
+    source.report(title="井盖缺失", category="city_management")
+    dash_duo.wait_for_text_to_equal("#kpi-rejected", "4", timeout=10)
+    dash_duo.wait_for_text_to_equal("#home-feed .feed-item .feed-title", "井盖缺失")
+    titles = [e.text for e in dash_duo.find_elements("#home-feed .feed-title")]
+    assert titles == ["井盖缺失"]
+    assert not dash_duo.driver.find_elements(By.CSS_SELECTOR, "#home-feed script")

@@ -1,0 +1,39 @@
+"""Screenshot a running zhongnao page in headless Chromium: python tools/screenshot.py URL OUT.png WxH."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+
+CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--hide-scrollbars")
+
+
+def shoot(url: str, out: str, size: str = "1920x1080", wait_s: float = 6.0) -> None:
+    """Open `url` at `size` (CSS pixels), wait for live data, save a PNG."""
+    width, height = (int(v) for v in size.lower().split("x"))
+    opts = Options()
+    for flag in CHROME_FLAGS:
+        opts.add_argument(flag)
+    opts.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    try:
+        driver.set_window_size(width, height)
+        # Make the layout viewport exactly width×height regardless of window chrome.
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": width, "height": height, "deviceScaleFactor": 1,
+                                "mobile": False})
+        driver.get(url)
+        time.sleep(wait_s)
+        driver.save_screenshot(out)
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    shoot(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "1920x1080")
