@@ -2,17 +2,22 @@
 // and keep the header clock ticking locally (no server round trip for time).
 (function () {
   var W = 1920, H = 1080, TABLET_MAX = 1279;
+  // Decide the mode before Dash mounts the map, so Leaflet fits the town to the final size.
+  function mode() {
+    var fluid = window.innerWidth <= TABLET_MAX;
+    document.documentElement.classList.toggle("zn-fluid", fluid);
+    return fluid;
+  }
   function fit() {
+    var fluid = mode();
     var stage = document.getElementById("zn-stage");
     if (!stage) { return; }
     var vw = window.innerWidth, vh = window.innerHeight;
-    if (vw <= TABLET_MAX) {
-      document.body.classList.add("zn-fluid");
+    if (fluid) {
       stage.style.transform = "";
       stage.style.left = stage.style.top = "";
       return;
     }
-    document.body.classList.remove("zn-fluid");
     var s = Math.min(vw / W, vh / H);
     stage.style.transform = "scale(" + s + ")";
     stage.style.left = Math.max(0, (vw - W * s) / 2) + "px";
@@ -30,6 +35,7 @@
     }
     fit();
   }
+  mode();
   window.addEventListener("resize", fit);
   setInterval(tick, 1000);
   new MutationObserver(fit).observe(document.documentElement, {childList: true, subtree: true});

@@ -1,4 +1,4 @@
-"""Parse a town's data files (the formats of datasources/towns/demo/README.md) into plain objects."""
+"""Parse a town's data files (formats in datasources/towns/demo/README.md) into plain objects."""
 
 from __future__ import annotations
 

@@ -73,7 +73,8 @@ def incidents_geojson(state: LiveState, lang: str, now: datetime,
 
 def _incident_feature(inc: IncidentView, lang: str, now: datetime) -> dict[str, Any]:
     overdue = is_overdue(inc.state, inc.deadline_at, now)
-    tip = f"{inc.ref} {category_label(inc.category, lang)} · {inc.title} · {state_label(inc.state, lang)}"
+    tip = (f"{inc.ref} {category_label(inc.category, lang)} · {inc.title} · "
+           f"{state_label(inc.state, lang)}")
     return {
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [inc.lon, inc.lat]},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -64,7 +65,7 @@ class Hub:
         """Cancel the background tasks."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.wait(self._tasks, timeout=5)
         self._tasks = []
 
     # ------------------------------------------------------------------ screens
@@ -81,21 +82,23 @@ class Hub:
             await asyncio.sleep(timeout)
             return self.version
         async with self._cond:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._cond.wait_for(lambda: self.version != seen), timeout)
-            except TimeoutError:
-                pass
             return self.version
 
     # ------------------------------------------------------------------ listening
     async def _listen(self) -> None:
         backoff = 0.2
         while True:
-            client = aioredis.Redis.from_url(self.redis_url)
+            client = aioredis.Redis.from_url(self.redis_url, socket_connect_timeout=5,
+                                             health_check_interval=15)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self.ch.ingest, self.ch.events, self.ch.vehicles)
-                await self._resync()
+                # Every await on Redis is bounded: a half-dead connection must not park the
+                # subscriber forever (the screens would freeze on stale data).
+                await asyncio.wait_for(
+                    pubsub.subscribe(self.ch.ingest, self.ch.events, self.ch.vehicles), 10)
+                await asyncio.wait_for(self._resync(), 30)
                 self.state.connected = True
                 self.state.touch("status")
                 await self.notify()
@@ -108,16 +111,14 @@ class Hub:
                         await self._dispatch(message["channel"].decode(), message["data"])
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
-                log.warning("redis unreachable (%s); reconnecting in %.1f s", exc, backoff)
+            except (RedisError, OSError, TimeoutError) as exc:
+                log.warning("redis unreachable (%r); reconnecting in %.1f s", exc, backoff)
             except Exception:  # a bug must not end the subscriber: log, resync, go on
                 log.exception("hub loop error; resyncing")
             finally:
-                try:
-                    await pubsub.aclose()
-                    await client.aclose()
-                except Exception:  # noqa: BLE001 - closing a broken connection
-                    pass
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(pubsub.aclose(), 2)
+                    await asyncio.wait_for(client.aclose(), 2)
             if self.state.connected:
                 self.state.connected = False
                 self.state.touch("status")
@@ -193,10 +194,8 @@ class Hub:
     async def _kpi_worker(self) -> None:
         assert self._kpi_due is not None
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kpi_due.wait(), KPI_PERIOD_S)
-            except TimeoutError:
-                pass
             self._kpi_due.clear()
             await asyncio.sleep(KPI_DEBOUNCE_S)
             try:

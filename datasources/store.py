@@ -65,7 +65,7 @@ class Store:
     # ------------------------------------------------------------------ incidents
     def create_incident(self, report: IncidentReport, hit: GridHit,
                         now: datetime | None = None) -> Created:
-        """Store a new report with its first history row; a repeated source_ref returns the first."""
+        """Store a report with its first history row; a repeated source_ref gives the first."""
         now = now or utcnow()
         if report.source_ref:
             existing = self._by_source_ref(report.source, report.source_ref)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -45,5 +46,5 @@ class Source:
         """Publish one GPS fix on the vehicles channel."""
         body = {"type": "vehicle.positions", "v": 1, "sent_at": time.time(), "positions": [
             {"plate": plate, "lon": lon, "lat": lat, "speed_kmh": speed, "heading": heading,
-             "at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{time.time_ns() % 10**9:09d}Z"}]}
+             "at": datetime.now(UTC).isoformat()}]}
         self.raw(self.ch.vehicles, json.dumps(body))

@@ -489,7 +489,7 @@ def build_routes(rng, R: Roads, namer: Namer, l2_deg):
                 group_names[key] = (f"{v[1]}{g}组站", f"{v[3]} Group {g} Stop")
         return group_names[key]
 
-    routes, out_paths = [], []
+    routes = []
     for ri, (sch, sname, name, name_en, start, _via) in enumerate(specs):
         code = f"R{ri + 1:02d}"
         seq = R.shortest(start, sch)

@@ -1,4 +1,4 @@
-"""Screenshot a running zhongnao page in headless Chromium: python tools/screenshot.py URL OUT.png WxH."""
+"""Screenshot a zhongnao page in headless Chromium: python tools/screenshot.py URL OUT.png WxH."""
 
 from __future__ import annotations
 

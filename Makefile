@@ -1,0 +1,39 @@
+# zhongnao: `make run` starts the demo town live; `make test` sets everything up and tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: setup run test test-services lint bench screenshots browser-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP)
+
+run: setup                        ## the demo town, live, on http://127.0.0.1:8050
+	$(BIN)/zhongnao run
+
+browser-deps:                     ## Debian's chromium, chromium-driver and CJK fonts, if missing
+	@tools/ensure_browser.sh
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup browser-deps lint     ## the whole suite: unit, integration, browser
+	$(BIN)/python -m pytest
+
+test-services: setup              ## DB and Redis tests against DATABASE_URL / REDIS_URL
+	$(BIN)/python -m pytest -m "not browser"
+
+bench: setup browser-deps         ## publish→screen latency with 500 vehicles and 10 screens
+	$(BIN)/python bench/latency.py
+
+screenshots: setup browser-deps   ## docs/ screenshots of the wall and the tablet view
+	$(BIN)/python tools/make_screenshots.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

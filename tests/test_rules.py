@@ -1,0 +1,94 @@
+"""Pure rules: the incident loop, deadlines, time display, grid lookup, settings."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dashboard.geo import GridIndex, haversine_m
+from dashboard.incidents import (
+    STATES,
+    TRANSITIONS,
+    TransitionError,
+    check_transition,
+    deadline_for,
+    is_overdue,
+)
+from dashboard.settings import SETTINGS, Settings, setting_attrs
+from dashboard.timeutil import age_text, local_day_start
+from dashboard.town import load_town
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("current", sorted(STATES))
+@pytest.mark.parametrize("target", sorted(STATES))
+def test_every_transition_is_either_allowed_or_refused(current, target):
+    if target in TRANSITIONS[current]:
+        check_transition(current, target)
+    else:
+        with pytest.raises(TransitionError):
+            check_transition(current, target)
+
+
+def test_closed_is_final_and_reported_cannot_jump_to_resolved():
+    assert TRANSITIONS["closed"] == frozenset()
+    with pytest.raises(TransitionError, match="allowed: accepted, returned"):
+        check_transition("reported", "resolved")
+
+
+def test_deadlines_and_overdue():
+    t0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+    assert deadline_for("urgent", t0) == t0 + timedelta(hours=2)
+    assert deadline_for("normal", t0) == t0 + timedelta(days=3)
+    late = t0 + timedelta(hours=3)
+    assert is_overdue("dispatched", deadline_for("urgent", t0), late)
+    assert not is_overdue("resolved", deadline_for("urgent", t0), late)
+
+
+def test_local_day_starts_at_shanghai_midnight():
+    # 2026-11-22 15:30 UTC is 23:30 in Shanghai; 16:30 UTC is already the 23rd there.
+    assert local_day_start(datetime(2026, 11, 22, 15, 30, tzinfo=UTC)) == datetime(
+        2026, 11, 21, 16, 0, tzinfo=UTC)
+    assert local_day_start(datetime(2026, 11, 22, 16, 30, tzinfo=UTC)) == datetime(
+        2026, 11, 22, 16, 0, tzinfo=UTC)
+
+
+def test_age_text_in_both_languages():
+    t0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+    assert age_text(t0, t0 + timedelta(minutes=5), "zh") == "5分钟前"
+    assert age_text(t0, t0 + timedelta(hours=3), "en") == "3 h ago"
+
+
+def test_grid_index_places_points_and_refuses_outsiders():
+    town = load_town(ROOT / "datasources" / "towns" / "demo")
+    index = GridIndex(town.grids)
+    assert len(index) == 50
+    for village in town.villages:
+        hit = index.locate(village.lon, village.lat)
+        assert hit is not None and hit.village == village.code
+    assert index.locate(120.0, 30.0) is None
+
+
+def test_haversine_one_degree_of_latitude():
+    assert haversine_m(104.0, 30.0, 104.0, 31.0) == pytest.approx(111_195, rel=1e-3)
+
+
+def test_settings_read_from_environment_and_validate():
+    s = Settings.from_env({"ZN_PORT": "9000", "ZN_LANG": "en", "ZN_SIM_RATE": "2.5"})
+    assert (s.port, s.lang, s.sim_rate) == (9000, "en", 2.5)
+    assert s.db_url.startswith("sqlite:///")
+    with pytest.raises(ValueError, match="ZN_LANG"):
+        Settings.from_env({"ZN_LANG": "fr"})
+    with pytest.raises(ValueError, match="ZN_PORT"):
+        Settings.from_env({"ZN_PORT": "eighty"})
+
+
+def test_every_setting_is_in_the_table_and_documented_in_the_readme():
+    assert {s.attr for s in SETTINGS} == setting_attrs()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, re.MULTILINE))
+    assert documented == {s.env for s in SETTINGS}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install Debian's chromium, chromium-driver and fonts-noto-cjk when any is missing.
+# Browser tests need all three: without the CJK fonts Chinese renders as boxes.
+set -euo pipefail
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+if ! (fc-list 2>/dev/null | grep -qi "Noto Sans CJK"); then missing+=(fonts-noto-cjk); fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing ${missing[*]} (Debian packages)"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq "${missing[@]}" >/dev/null

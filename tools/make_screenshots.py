@@ -1,0 +1,57 @@
+"""Start the demo town on a scratch data folder and save the screenshots kept in docs/."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from screenshot import shoot  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = (
+    ("/", "wall-1920x1080.png", "1920x1080"),
+    ("/?lang=en", "wall-en-1920x1080.png", "1920x1080"),
+    ("/", "tablet-1024x768.png", "1024x768"),
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main(out_dir: Path = ROOT / "docs", warm_s: float = 40.0) -> None:
+    """Run `zhongnao run` briefly with a busy simulator and shoot each view."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as data:
+        env = {**os.environ, "ZN_DATA_DIR": data, "ZN_PORT": str(port), "ZN_SIM_RATE": "20",
+               "REDIS_URL": "", "DATABASE_URL": ""}
+        proc = subprocess.Popen([str(ROOT / ".venv/bin/zhongnao"), "run"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(f"{base}/api/health", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.3)
+            time.sleep(warm_s)
+            for path, name, size in SHOTS:
+                shoot(base + path, str(out_dir / name), size)
+                print(f"docs/{name}")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
