@@ -27,6 +27,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     @asynccontextmanager
     async def lifespan(_server: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(services.open)
+        # Dash registers callbacks lazily on the first HTTP request; after a server restart
+        # the first message from a reconnecting screen arrives over the websocket instead,
+        # and would find no callback. Register them now.
+        app._setup_server()
         assert services.hub is not None
         await services.hub.start()
         try:

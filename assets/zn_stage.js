@@ -23,7 +23,27 @@
     stage.style.left = Math.max(0, (vw - W * s) / 2) + "px";
     stage.style.top = Math.max(0, (vh - H * s) / 2) + "px";
   }
+  // The server beats every 2 s; a screen that hears nothing for 6 s says so instead of
+  // showing old figures as live, until the websocket reconnects and the push resumes.
+  var STALE_MS = 6000;
+  function watchdog() {
+    var beat = document.getElementById("home-heartbeat");
+    var status = document.getElementById("home-status");
+    if (!beat || !status || !beat.textContent) { return; }
+    var age = Date.now() - parseFloat(beat.textContent) * 1000;
+    var stale = age > STALE_MS;
+    document.documentElement.classList.toggle("zn-stale", stale);
+    if (stale && !status.classList.contains("stale")) {
+      status.dataset.live = status.textContent;
+      status.textContent = status.dataset.stale;
+      status.classList.add("stale");
+    } else if (!stale && status.classList.contains("stale")) {
+      status.classList.remove("stale");
+      if (status.dataset.live) { status.textContent = status.dataset.live; }
+    }
+  }
   function tick() {
+    watchdog();
     var el = document.getElementById("zn-clock");
     if (el) {
       var lang = (document.getElementById("zn-stage") || {}).dataset || {};

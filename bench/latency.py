@@ -441,8 +441,9 @@ def run(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
     frames = [x["frame"] for x in got]
     longtasks = [x["lt"] for x in got]
     clock_end: list[dict[str, float]] = []
-    with contextlib.suppress(Exception):
-        clock_end = clocks()
+    if drained and not late_screens:
+        with contextlib.suppress(Exception):
+            clock_end = clocks()
 
     def pct(key: str) -> float | None:
         a, b = cpu0[key], cpu1[key]

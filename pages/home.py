@@ -19,6 +19,7 @@ from pages._components import feed_items, kpi_strip, services, station_panel, to
 dash.register_page(__name__, path="/", title="中脑 · 综合指挥调度")
 
 log = logging.getLogger(__name__)
+HEARTBEAT_S = 2.0
 
 
 class ids:  # noqa: N801 - a namespace of constants
@@ -33,7 +34,7 @@ class ids:  # noqa: N801 - a namespace of constants
     STATIONS = "home-stations"
     STATUS = "home-status"
     SEQ = "home-seq"
-    PUSHED = "home-pushed"
+    HEARTBEAT = "home-heartbeat"
 
 
 def _static_map_data(lang: str) -> tuple[dict, dict[int, dict], dict]:
@@ -69,7 +70,8 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
                   html.Span(t("demo", lang), className="demo-badge") if meta.get("demo") else None],
                  className="title"),
         html.Div([
-            html.Span(t("status_connecting", lang), id=ids.STATUS, className="status warn"),
+            html.Span(t("status_connecting", lang), id=ids.STATUS, className="status warn",
+                      **{"data-stale": t("status_reconnecting", lang)}),
             html.Span("", id=ids.SEQ, className="seq"),
             html.Span("", id="zn-clock", className="clock"),
             dcc.Link(t("lang_switch", lang), href=f"/?lang={other}", className="lang-switch",
@@ -78,7 +80,8 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
     ], className="header")
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
-        dcc.Store(id=ids.PUSHED, data=None),
+        # Server time of the last push; assets/zn_stage.js marks the screen stale when it ages.
+        html.Span("", id=ids.HEARTBEAT, hidden=True),
         html.Div([
             header,
             html.Div(kpi_strip(views.kpi_cards(svc.hub.state, lang, utcnow())),
@@ -136,7 +139,7 @@ async def _stream(ws: Any, lang: str) -> None:
     bus_interval = svc.settings.push_interval_ms / 1000.0
     grid_names = _grid_names()
     sent: dict[str, int] = {}
-    last_bus_push = 0.0
+    last_bus_push = last_beat = 0.0
     seen = -1
     while not ws.is_shutdown:
         seen = await hub.wait_change(seen, timeout=bus_interval)
@@ -166,6 +169,9 @@ async def _stream(ws: Any, lang: str) -> None:
             set_props(ids.BUSES, {"data": views.buses_geojson(state, lang)})
             sent["vehicles"] = v["vehicles"]
             last_bus_push = time.monotonic()
+        if time.monotonic() - last_beat >= HEARTBEAT_S:
+            set_props(ids.HEARTBEAT, {"children": f"{time.time():.3f}"})
+            last_beat = time.monotonic()
         if state.seq != sent.get("seq"):
             set_props(ids.SEQ, {"children": f"#{state.seq}"})
             sent["seq"] = state.seq
