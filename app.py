@@ -53,6 +53,15 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
                              "vehicles": len(st.vehicles), "rejected": st.rejected,
                              "stats": hub.stats}, status_code=200 if st.connected else 503)
 
+    @server.get("/api/town/{name}")
+    async def town_layer(name: str) -> JSONResponse:
+        """A static map layer of the town (basemap, grids of a level, stations) as GeoJSON."""
+        layer = services.layers.get(name)
+        if layer is None:
+            return JSONResponse({"error": f"no layer {name!r}",
+                                 "layers": sorted(services.layers)}, status_code=404)
+        return JSONResponse(layer, headers={"Cache-Control": "public, max-age=300"})
+
     app = dash.Dash(
         __name__,
         server=server,

@@ -1,4 +1,13 @@
 // Leaflet drawing functions referenced from Python as Namespace("zn", "map")(name).
+// Keep a handle on every Leaflet map by its container id, so live layers can be updated
+// in place (dash-leaflet's GeoJSON rebuilds every feature when its data changes).
+window.zn = Object.assign({}, window.zn, {maps: {}});
+if (window.L) {
+  L.Map.addInitHook(function () {
+    var id = this.getContainer().id;
+    if (id) { window.zn.maps[id] = this; }
+  });
+}
 window.zn = Object.assign({}, window.zn, {
   map: {
     STATE_COLOURS: {
@@ -53,18 +62,70 @@ window.zn = Object.assign({}, window.zn, {
         weight: p.overdue ? 3 : 1.5, fillColor: colour, fillOpacity: p.open ? 0.95 : 0.55,
         className: cls
       });
-    },
-    busPoint: function (feature, latlng) {
-      var p = feature.properties || {};
-      var cls = "zn-bus zn-bus-" + p.key + (p.moving ? " moving" : " stopped");
-      return L.marker(latlng, {
-        keyboard: false, zIndexOffset: 1000,
-        icon: L.divIcon({
-          className: cls, iconSize: [26, 26],
-          html: '<div class="zn-bus-arrow" style="transform: rotate(' + (p.heading || 0) +
-                'deg)"></div>'
-        })
-      });
     }
   }
 });
+
+// Bus markers moved in place: a frame carries only the buses that moved since the last
+// frame (or all of them when `full`); the return value acknowledges the frame, and the
+// server sends the next one only after that, so a slow wall PC never builds a backlog.
+(function () {
+  var TEXT = {
+    zh: {onboard: "在车学生", route: "线路"}, en: {onboard: "on board", route: "route"}
+  };
+  function tooltip(row, lang) {
+    var t = TEXT[lang] || TEXT.zh;
+    var s = row[0] + " · " + t.route + " " + row[6] + " · " + row[5] + " km/h";
+    if (row[7] !== null && row[7] !== undefined) { s += " · " + t.onboard + " " + row[7]; }
+    return s;
+  }
+  function icon(row) {
+    var moving = row[5] >= 3;
+    return L.divIcon({
+      className: "zn-bus zn-bus-" + row[1] + (moving ? " moving" : " stopped"),
+      iconSize: [26, 26],
+      html: '<div class="zn-bus-arrow" style="transform: rotate(' + row[4] + 'deg)"></div>'
+    });
+  }
+  function applyBuses(frame) {
+    var nu = window.dash_clientside.no_update;
+    if (!frame || !window.L) { return nu; }
+    var map = window.zn.maps[frame.map];
+    if (!map) { return nu; }
+    var layer = map._znBuses;
+    if (!layer) {
+      layer = map._znBuses = L.layerGroup().addTo(map);
+      layer._byPlate = {};
+    }
+    var byPlate = layer._byPlate, seen = {};
+    frame.rows.forEach(function (row) {
+      var plate = row[0], latlng = [row[3], row[2]];
+      seen[plate] = true;
+      var m = byPlate[plate];
+      if (!m) {
+        m = byPlate[plate] = L.marker(latlng, {icon: icon(row), keyboard: false,
+                                               zIndexOffset: 1000});
+        m.bindTooltip(tooltip(row, frame.lang));
+        m.addTo(layer);
+        return;
+      }
+      m.setLatLng(latlng);
+      var el = m.getElement();
+      if (el) {
+        el.firstChild.style.transform = "rotate(" + row[4] + "deg)";
+        el.classList.toggle("moving", row[5] >= 3);
+        el.classList.toggle("stopped", row[5] < 3);
+      }
+      m.setTooltipContent(tooltip(row, frame.lang));
+    });
+    if (frame.full) {
+      Object.keys(byPlate).forEach(function (plate) {
+        if (!seen[plate]) { layer.removeLayer(byPlate[plate]); delete byPlate[plate]; }
+      });
+    }
+    return frame.seq;
+  }
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    zn: Object.assign({}, (window.dash_clientside || {}).zn, {applyBuses: applyBuses})
+  });
+})();

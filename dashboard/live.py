@@ -28,6 +28,8 @@ class LiveState:
     resyncs: int = 0
     last_event_at: datetime | None = None
     versions: Counter[str] = field(default_factory=Counter)
+    vehicle_rev: dict[str, int] = field(default_factory=dict)
+    rev: int = 0
 
     def touch(self, *topics: str) -> None:
         """Mark topics changed so screens push them."""
@@ -41,6 +43,8 @@ class LiveState:
         self.seq = seq
         self.incidents = {i.id: i for i in incidents}
         self.vehicles = dict(vehicles)
+        self.rev += 1
+        self.vehicle_rev = {plate: self.rev for plate in self.vehicles}
         self.stations = stations
         self.kpis = kpis
         self.rejected = dict(rejected)
@@ -83,9 +87,15 @@ class LiveState:
             old = self.vehicles.get(p.plate)
             if old is None or p.at >= old.at:
                 self.vehicles[p.plate] = p
+                self.rev += 1
+                self.vehicle_rev[p.plate] = self.rev
                 changed = True
         if changed:
             self.touch("vehicles")
+
+    def vehicles_since(self, rev: int) -> list[VehiclePosition]:
+        """Vehicles whose latest fix arrived after revision `rev`."""
+        return [self.vehicles[p] for p, r in self.vehicle_rev.items() if r > rev]
 
     def _prune(self) -> None:
         if len(self.incidents) <= KEEP_RECENT * 2:

@@ -9,7 +9,7 @@ from typing import Any
 from dashboard.i18n import category_label, name, source_label, state_label, t
 from dashboard.incidents import OPEN_STATES, is_overdue
 from dashboard.live import LiveState
-from dashboard.messages import IncidentView
+from dashboard.messages import IncidentView, VehiclePosition
 from dashboard.timeutil import age_text, as_utc, hhmm
 
 STATE_CLASS = {
@@ -83,21 +83,10 @@ def _incident_feature(inc: IncidentView, lang: str, now: datetime) -> dict[str, 
     }
 
 
-def buses_geojson(state: LiveState, lang: str) -> dict[str, Any]:
-    """Bus markers with heading and a tooltip."""
-    features = []
-    for plate, p in state.vehicles.items():
-        moving = p.speed_kmh >= MOVING_KMH
-        tip = f"{plate} · {p.route or ''} · {p.speed_kmh:.0f} km/h"
-        if p.onboard is not None:
-            tip += f" · {t('onboard', lang)} {p.onboard}"
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round(p.lon, 6), round(p.lat, 6)]},
-            "properties": {"key": dom_key(plate), "heading": round(p.heading),
-                           "moving": moving, "tooltip": tip},
-        })
-    return {"type": "FeatureCollection", "features": features}
+def bus_rows(positions: list[VehiclePosition]) -> list[list[Any]]:
+    """Compact bus rows for the map: [plate, css key, lon, lat, heading, km/h, route, onboard]."""
+    return [[p.plate, dom_key(p.plate), round(p.lon, 6), round(p.lat, 6), round(p.heading),
+             round(p.speed_kmh), p.route or "", p.onboard] for p in positions]
 
 
 def kpi_cards(state: LiveState, lang: str, now: datetime) -> list[dict[str, Any]]:
@@ -137,9 +126,14 @@ def station_cards(state: LiveState, lang: str) -> list[dict[str, Any]]:
                        "unit": i["unit"], "low": i["quantity"] < i["min_level"]}
                       for i in items[:4]],
             "low_count": len(low),
-            "on_duty": sum(tm["on_duty"] for tm in st["teams"]),
-            "members": sum(tm["members"] for tm in st["teams"]),
-            "shelter": st.get("shelter", 0),
+            "foot": [
+                {"text": f"{t('teams_on_duty', lang)} "
+                         f"{sum(tm['on_duty'] for tm in st['teams'])}/"
+                         f"{sum(tm['members'] for tm in st['teams'])}"},
+                {"text": f"{t('shelter_free', lang)} {st.get('shelter', 0)}"},
+                {"text": f"{t('low_stock', lang)} {len(low)}", "cls": "st-alert"} if low
+                else {"text": t("stock_ok", lang), "cls": "st-ok"},
+            ],
         })
     return cards
 

@@ -35,6 +35,7 @@ class Services:
     redis_url: str = ""
     town_meta: dict = field(default_factory=dict)
     basemap: dict = field(default_factory=dict)
+    layers: dict[str, dict] = field(default_factory=dict)
 
     def open(self, *, prepare_db: bool = True) -> Services:
         """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
@@ -60,6 +61,7 @@ class Services:
         basemap = Path(s.town_dir) / "basemap.geojson"
         if basemap.exists():
             self.basemap = load_town(s.town_dir).basemap
+        self.layers = map_layers(self.store, self.basemap)
         log.info("services open: db=%s redis=%s town=%s", self.store.engine.url,
                  self.redis_url, self.town_meta.get("name"))
         return self
@@ -82,3 +84,23 @@ def prepare_database(engine, settings: Settings) -> None:  # type: ignore[no-unt
     with store.session() as session:
         if not town_loaded(session):
             load_town_into_db(session, load_town(settings.town_dir))
+
+
+def map_layers(store: Store, basemap: dict) -> dict[str, dict]:
+    """The static map layers as GeoJSON, by file name (served under /api/town/)."""
+    def collection(features: list[dict]) -> dict:
+        return {"type": "FeatureCollection", "features": features}
+
+    grids: dict[int, list[dict]] = {1: [], 2: [], 3: []}
+    for g in store.grid_cells():
+        grids[g.level].append({"type": "Feature", "geometry": g.geometry,
+                               "properties": {"code": g.code, "name": g.name,
+                                              "name_en": g.name_en}})
+    stations = [{"type": "Feature",
+                 "geometry": {"type": "Point", "coordinates": [st["lon"], st["lat"]]},
+                 "properties": {"code": st["code"], "kind": st["kind"], "tooltip": st["name"]}}
+                for st in store.stations()]
+    layers = {f"grids-{level}.geojson": collection(f) for level, f in grids.items()}
+    layers["stations.geojson"] = collection(stations)
+    layers["basemap.geojson"] = basemap or collection([])
+    return layers

@@ -8,18 +8,19 @@ import time
 from typing import Any
 
 import dash
-from dash import ctx, dcc, html, set_props
+from dash import ClientsideFunction, Input, Output, ctx, dcc, html, set_props
 from dash.exceptions import WebsocketDisconnected
 
 from dashboard import views
 from dashboard.i18n import LANGS, t
 from dashboard.timeutil import utcnow
-from pages._components import feed_items, kpi_strip, services, station_panel, town_map
+from pages._components import services, town_map
 
 dash.register_page(__name__, path="/", title="中脑 · 综合指挥调度")
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 2.0
+RESEND_FULL_S = 5.0
 
 
 class ids:  # noqa: N801 - a namespace of constants
@@ -28,7 +29,10 @@ class ids:  # noqa: N801 - a namespace of constants
     LANG = "home-lang"
     MAP = "home-map"
     INCIDENTS = "home-incidents"
-    BUSES = "home-buses"
+    PANELS = "home-panels"
+    PANELS_ACK = "home-panels-ack"
+    BUS_FRAME = "home-bus-frame"
+    BUS_ACK = "home-bus-ack"
     FEED = "home-feed"
     KPIS = "home-kpis"
     STATIONS = "home-stations"
@@ -37,31 +41,11 @@ class ids:  # noqa: N801 - a namespace of constants
     HEARTBEAT = "home-heartbeat"
 
 
-def _static_map_data(lang: str) -> tuple[dict, dict[int, dict], dict]:
-    svc = services()
-    cache = getattr(svc, "_map_cache", None)
-    if cache is None:
-        grids: dict[int, dict] = {1: {"type": "FeatureCollection", "features": []},
-                                  3: {"type": "FeatureCollection", "features": []}}
-        for g in svc.store.grid_cells():
-            if g.level in grids:
-                grids[g.level]["features"].append({
-                    "type": "Feature", "geometry": g.geometry,
-                    "properties": {"code": g.code}})
-        stations = {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
-             "properties": {"code": s["code"], "kind": s["kind"], "tooltip": s["name"]}}
-            for s in svc.store.stations()]}
-        cache = svc._map_cache = (svc.basemap, grids, stations)  # type: ignore[attr-defined]
-    return cache
-
-
 def layout(lang: str | None = None, **_query: Any) -> Any:
     """The wall canvas: a fixed 1920×1080 stage scaled to the screen."""
     svc = services()
     lang = lang if lang in LANGS else svc.settings.lang
     meta = svc.town_meta
-    basemap, grids, stations = _static_map_data(lang)
     town = meta.get("name_en") if lang == "en" else meta.get("name")
     other = "en" if lang == "zh" else "zh"
     header = html.Header([
@@ -82,15 +66,17 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
         dcc.Store(id=ids.LANG, data=lang),
         # Server time of the last push; assets/zn_stage.js marks the screen stale when it ages.
         html.Span("", id=ids.HEARTBEAT, hidden=True),
+        dcc.Store(id=ids.PANELS, data=None),
+        dcc.Store(id=ids.PANELS_ACK, data=0),
+        dcc.Store(id=ids.BUS_FRAME, data=None),
+        dcc.Store(id=ids.BUS_ACK, data=0),
         html.Div([
             header,
-            html.Div(kpi_strip(views.kpi_cards(svc.hub.state, lang, utcnow())),
-                     id=ids.KPIS, className="kpis"),
+            html.Div(id=ids.KPIS, className="kpis"),
             html.Div([
                 html.Section([html.H2(t("feed_title", lang)),
                               html.Div(id=ids.FEED, className="feed")], className="panel left"),
-                html.Section([town_map(ids.MAP, ids.INCIDENTS, ids.BUSES, meta, basemap, grids,
-                                       stations, svc.settings.tile_url)],
+                html.Section([town_map(ids.MAP, ids.INCIDENTS, meta, svc.settings.tile_url)],
                              className="panel centre"),
                 html.Section([html.H2(t("stations_title", lang)),
                               html.Div(id=ids.STATIONS, className="stations")],
@@ -98,6 +84,12 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
             ], className="main"),
         ], className="stage", id="zn-stage", **{"data-lang": lang}),
     ], className="viewport")
+
+
+dash.clientside_callback(ClientsideFunction("zn", "renderPanels"),
+                         Output(ids.PANELS_ACK, "data"), Input(ids.PANELS, "data"))
+dash.clientside_callback(ClientsideFunction("zn", "applyBuses"),
+                         Output(ids.BUS_ACK, "data"), Input(ids.BUS_FRAME, "data"))
 
 
 # No inputs on purpose: Dash re-runs exactly the no-input persistent callbacks when the
@@ -133,42 +125,49 @@ async def _page_lang(ws: Any) -> str | None:
 
 
 async def _stream(ws: Any, lang: str) -> None:
+    # Two loops, so a slow map never holds back an incident: panels go out as soon as
+    # anything changes; bus frames go out at most once per push interval, acknowledged.
+    async with asyncio.TaskGroup() as group:
+        group.create_task(_push_panels(ws, lang))
+        group.create_task(_push_buses(ws, lang))
+
+
+async def _push_panels(ws: Any, lang: str) -> None:
     svc = services()
     hub = svc.hub
     feed_size = svc.settings.feed_size
-    bus_interval = svc.settings.push_interval_ms / 1000.0
     grid_names = _grid_names()
     sent: dict[str, int] = {}
-    last_bus_push = last_beat = 0.0
+    targets = {"feed": ids.FEED, "kpis": ids.KPIS, "stations": ids.STATIONS}
+    panels = 0
+    last_beat = 0.0
     seen = -1
     while not ws.is_shutdown:
-        seen = await hub.wait_change(seen, timeout=bus_interval)
+        seen = await hub.wait_change(seen, timeout=HEARTBEAT_S)
         state = hub.state
         now = utcnow()
         v = state.versions
+        frame: dict[str, Any] = {}
         if v["incidents"] != sent.get("incidents") or v["kpis"] != sent.get("kpis"):
-            set_props(ids.FEED, {"children": feed_items(
-                views.feed_rows(state, grid_names, lang, now, feed_size), lang)})
+            frame["feed"] = views.feed_rows(state, grid_names, lang, now, feed_size)
             set_props(ids.INCIDENTS, {"data": views.incidents_geojson(state, lang, now)})
             sent["incidents"] = v["incidents"]
-        if v["kpis"] != sent.get("kpis") or v["status"] != sent.get("status") \
-                or v["incidents"] != sent.get("kpi_inc"):
-            set_props(ids.KPIS, {"children": kpi_strip(views.kpi_cards(state, lang, now))})
-            sent["kpis"], sent["kpi_inc"] = v["kpis"], v["incidents"]
+        kpi_key = hash((v["kpis"], v["status"], v["incidents"], v["vehicles"] // 10))
+        if kpi_key != sent.get("kpi_key"):
+            frame["kpis"] = views.kpi_cards(state, lang, now)
+            sent["kpi_key"] = kpi_key
         if v["stations"] != sent.get("stations"):
-            set_props(ids.STATIONS, {"children": station_panel(
-                views.station_cards(state, lang), lang)})
+            frame["stations"] = views.station_cards(state, lang)
             sent["stations"] = v["stations"]
+        if frame:
+            panels += 1
+            set_props(ids.PANELS, {"data": {**frame, "seq": panels, "target": targets,
+                                            "empty": t("feed_empty", lang)}})
         if v["status"] != sent.get("status"):
             status = views.status_line(state, lang)
             set_props(ids.STATUS, {"children": status["text"],
                                    "className": f"status {status['tone']}"})
             sent["status"] = v["status"]
-        if v["vehicles"] != sent.get("vehicles") and \
-                time.monotonic() - last_bus_push >= bus_interval * 0.9:
-            set_props(ids.BUSES, {"data": views.buses_geojson(state, lang)})
-            sent["vehicles"] = v["vehicles"]
-            last_bus_push = time.monotonic()
         if time.monotonic() - last_beat >= HEARTBEAT_S:
             set_props(ids.HEARTBEAT, {"children": f"{time.time():.3f}"})
             last_beat = time.monotonic()
@@ -176,6 +175,35 @@ async def _stream(ws: Any, lang: str) -> None:
             set_props(ids.SEQ, {"children": f"#{state.seq}"})
             sent["seq"] = state.seq
         await asyncio.sleep(0.02)
+
+
+async def _push_buses(ws: Any, lang: str) -> None:
+    svc = services()
+    hub = svc.hub
+    interval = svc.settings.push_interval_ms / 1000.0
+    frame = 0
+    sent_rev = -1  # -1: the next frame is a full one
+    sent_at = 0.0
+    while not ws.is_shutdown:
+        await asyncio.sleep(interval)
+        if frame:
+            try:
+                acked = await ws.get_prop(ids.BUS_ACK, "data", timeout=interval * 2)
+            except TimeoutError:
+                acked = None
+            if acked != frame:
+                if time.monotonic() - sent_at < RESEND_FULL_S:
+                    continue  # the screen is still drawing the last frame: skip, never queue
+                sent_rev = -1
+        state = hub.state
+        moved = list(state.vehicles.values()) if sent_rev < 0 else state.vehicles_since(sent_rev)
+        if not moved and sent_rev >= 0:
+            continue
+        frame += 1
+        set_props(ids.BUS_FRAME, {"data": {"seq": frame, "full": sent_rev < 0, "map": ids.MAP,
+                                           "lang": lang, "rows": views.bus_rows(moved)}})
+        sent_rev = state.rev
+        sent_at = time.monotonic()
 
 
 def _grid_names() -> dict[str, dict[str, str]]:
