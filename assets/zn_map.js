@@ -53,16 +53,6 @@ window.zn = Object.assign({}, window.zn, {
                          html: "<span>✚</span>", iconSize: big ? [34, 34] : [26, 26]})
       });
     },
-    incidentPoint: function (feature, latlng) {
-      var p = feature.properties || {};
-      var colour = window.zn.map.STATE_COLOURS[p.state] || "#ff9f1c";
-      var cls = "zn-inc zn-inc-" + p.id + " zn-st-" + p.state + (p.overdue ? " zn-overdue" : "");
-      return L.circleMarker(latlng, {
-        radius: p.open ? (p.overdue ? 11 : 9) : 6, color: p.overdue ? "#ff3b3b" : "#0b1220",
-        weight: p.overdue ? 3 : 1.5, fillColor: colour, fillOpacity: p.open ? 0.95 : 0.55,
-        className: cls
-      });
-    }
   }
 });
 
@@ -128,4 +118,57 @@ window.zn = Object.assign({}, window.zn, {
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     zn: Object.assign({}, (window.dash_clientside || {}).zn, {applyBuses: applyBuses})
   });
+})();
+
+// Incident markers kept by id and restyled only when their state changes; the frame lists
+// every incident the screen should show, so markers not in it are removed.
+(function () {
+  var COLOURS = {
+    reported: "#ff9f1c", accepted: "#ffd166", dispatched: "#4cc9f0",
+    in_progress: "#4895ef", resolved: "#2ec4b6", closed: "#6c7a89", returned: "#c77dff"
+  };
+  function style(row) {
+    var overdue = row[4], open = row[5];
+    return {
+      radius: open ? (overdue ? 11 : 9) : 6, color: overdue ? "#ff3b3b" : "#0b1220",
+      weight: overdue ? 3 : 1.5, fillColor: COLOURS[row[3]] || "#ff9f1c",
+      fillOpacity: open ? 0.95 : 0.55
+    };
+  }
+  function classes(row) {
+    return "zn-inc zn-inc-" + row[0] + " zn-st-" + row[3] + (row[4] ? " zn-overdue" : "");
+  }
+  window.zn.applyIncidents = function (mapId, rows) {
+    var map = window.zn.maps[mapId];
+    if (!map || !rows) { return; }
+    var layer = map._znIncidents;
+    if (!layer) {
+      layer = map._znIncidents = L.layerGroup().addTo(map);
+      layer._byId = {};
+    }
+    var byId = layer._byId, seen = {};
+    rows.forEach(function (row) {
+      var id = row[0], key = row[3] + "|" + row[4] + "|" + row[5];
+      seen[id] = true;
+      var m = byId[id];
+      if (!m) {
+        m = byId[id] = L.circleMarker([row[2], row[1]],
+                                      Object.assign(style(row), {className: classes(row)}));
+        m._znKey = key;
+        m.bindTooltip(row[6]);
+        m.addTo(layer);
+        return;
+      }
+      if (m._znKey !== key) {
+        m._znKey = key;
+        m.setStyle(style(row));
+        var path = m.getElement();
+        if (path) { path.setAttribute("class", classes(row) + " leaflet-interactive"); }
+        m.setTooltipContent(row[6]);
+      }
+    });
+    Object.keys(byId).forEach(function (id) {
+      if (!seen[id]) { layer.removeLayer(byId[id]); delete byId[id]; }
+    });
+  };
 })();

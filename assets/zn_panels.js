@@ -67,6 +67,9 @@
     if (frame.feed) { replace(frame.target.feed, feed(frame.feed, frame.empty)); }
     if (frame.kpis) { replace(frame.target.kpis, kpis(frame.kpis)); }
     if (frame.stations) { replace(frame.target.stations, stations(frame.stations)); }
+    if (frame.markers && window.zn && window.zn.applyIncidents) {
+      window.zn.applyIncidents(frame.target.map, frame.markers);
+    }
     return frame.seq;
   }
   window.dash_clientside = Object.assign({}, window.dash_clientside, {

@@ -9,7 +9,7 @@ from typing import Any
 from dashboard.i18n import category_label, name, source_label, state_label, t
 from dashboard.incidents import OPEN_STATES, is_overdue
 from dashboard.live import LiveState
-from dashboard.messages import IncidentView, VehiclePosition
+from dashboard.messages import VehiclePosition
 from dashboard.timeutil import age_text, as_utc, hhmm
 
 STATE_CLASS = {
@@ -62,25 +62,16 @@ def feed_rows(state: LiveState, grid_names: dict[str, dict[str, str]], lang: str
     return rows
 
 
-def incidents_geojson(state: LiveState, lang: str, now: datetime,
-                      limit: int = 400) -> dict[str, Any]:
-    """Incident markers: every open incident and today's recent closed ones."""
-    features = []
+def incident_rows(state: LiveState, lang: str, now: datetime,
+                  limit: int = 400) -> list[list[Any]]:
+    """Incident markers as compact rows: [id, lon, lat, state, overdue, open, tooltip]."""
+    rows = []
     for inc in state.feed(limit):
-        features.append(_incident_feature(inc, lang, now))
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _incident_feature(inc: IncidentView, lang: str, now: datetime) -> dict[str, Any]:
-    overdue = is_overdue(inc.state, inc.deadline_at, now)
-    tip = (f"{inc.ref} {category_label(inc.category, lang)} · {inc.title} · "
-           f"{state_label(inc.state, lang)}")
-    return {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [inc.lon, inc.lat]},
-        "properties": {"id": inc.id, "state": inc.state, "overdue": overdue,
-                       "open": inc.state in OPEN_STATES, "tooltip": tip},
-    }
+        tip = (f"{inc.ref} {category_label(inc.category, lang)} · {inc.title} · "
+               f"{state_label(inc.state, lang)}")
+        rows.append([inc.id, round(inc.lon, 6), round(inc.lat, 6), inc.state,
+                     is_overdue(inc.state, inc.deadline_at, now), inc.state in OPEN_STATES, tip])
+    return rows
 
 
 def bus_rows(positions: list[VehiclePosition]) -> list[list[Any]]:

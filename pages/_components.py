@@ -19,7 +19,7 @@ def services() -> Services:
     return dash.get_app().zn_services  # type: ignore[attr-defined]
 
 
-def town_map(map_id: str, incidents_id: str, meta: dict[str, Any], tile_url: str) -> Any:
+def town_map(map_id: str, meta: dict[str, Any], tile_url: str) -> Any:
     """The situation map: offline vector basemap (or tiles), grids, stations, incidents.
 
     Static layers load by URL (app.py serves them): data kept inside the layout is crawled
@@ -41,8 +41,7 @@ def town_map(map_id: str, incidents_id: str, meta: dict[str, Any], tile_url: str
                    style=js("grid1Style"), interactive=False),
         dl.GeoJSON(url=f"{TOWN_API}/stations.geojson", id=f"{map_id}-stations",
                    pointToLayer=js("stationPoint")),
-        dl.GeoJSON(data=None, id=incidents_id, pointToLayer=js("incidentPoint")),
-    ]
+    ]  # incidents and buses are updated in place by assets/zn_map.js
     view: dict[str, Any] = {"center": [lat, lon], "zoom": 13}
     if bbox:
         view = {"bounds": [[bbox[1], bbox[0]], [bbox[3], bbox[2]]],

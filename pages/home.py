@@ -28,7 +28,6 @@ class ids:  # noqa: N801 - a namespace of constants
 
     LANG = "home-lang"
     MAP = "home-map"
-    INCIDENTS = "home-incidents"
     PANELS = "home-panels"
     PANELS_ACK = "home-panels-ack"
     BUS_FRAME = "home-bus-frame"
@@ -76,7 +75,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
             html.Div([
                 html.Section([html.H2(t("feed_title", lang)),
                               html.Div(id=ids.FEED, className="feed")], className="panel left"),
-                html.Section([town_map(ids.MAP, ids.INCIDENTS, meta, svc.settings.tile_url)],
+                html.Section([town_map(ids.MAP, meta, svc.settings.tile_url)],
                              className="panel centre"),
                 html.Section([html.H2(t("stations_title", lang)),
                               html.Div(id=ids.STATIONS, className="stations")],
@@ -138,7 +137,7 @@ async def _push_panels(ws: Any, lang: str) -> None:
     feed_size = svc.settings.feed_size
     grid_names = _grid_names()
     sent: dict[str, int] = {}
-    targets = {"feed": ids.FEED, "kpis": ids.KPIS, "stations": ids.STATIONS}
+    targets = {"feed": ids.FEED, "kpis": ids.KPIS, "stations": ids.STATIONS, "map": ids.MAP}
     panels = 0
     last_beat = 0.0
     seen = -1
@@ -150,7 +149,7 @@ async def _push_panels(ws: Any, lang: str) -> None:
         frame: dict[str, Any] = {}
         if v["incidents"] != sent.get("incidents") or v["kpis"] != sent.get("kpis"):
             frame["feed"] = views.feed_rows(state, grid_names, lang, now, feed_size)
-            set_props(ids.INCIDENTS, {"data": views.incidents_geojson(state, lang, now)})
+            frame["markers"] = views.incident_rows(state, lang, now)
             sent["incidents"] = v["incidents"]
         kpi_key = hash((v["kpis"], v["status"], v["incidents"], v["vehicles"] // 10))
         if kpi_key != sent.get("kpi_key"):
