@@ -56,57 +56,73 @@ window.zn = Object.assign({}, window.zn, {
   }
 });
 
-// Bus markers moved in place: a frame carries only the buses that moved since the last
-// frame (or all of them when `full`); the return value acknowledges the frame, and the
-// server sends the next one only after that, so a slow wall PC never builds a backlog.
+// Bus markers moved in place on one canvas: a frame carries only the buses that moved since
+// the last frame (or all of them when `full`); the return value acknowledges the frame, and
+// the server sends the next one only after that, so a slow wall PC never builds a backlog.
+// Canvas, not DOM markers: 500 moving DOM markers cost every screen a style, layout and
+// paint pass per second (measured as long tasks in bench/latency.py).
 (function () {
+  if (!window.L) { return; }
   var TEXT = {
     zh: {onboard: "在车学生", route: "线路"}, en: {onboard: "on board", route: "route"}
   };
+  // A circle marker that paints an arrow pointing along the bus's heading.
+  var BusArrow = L.CircleMarker.extend({
+    options: {heading: 0, radius: 9, weight: 1.5, color: "#1a1300", fillColor: "#ffd400",
+              fillOpacity: 1, opacity: 1},
+    setHeading: function (deg) { this.options.heading = deg; return this.redraw(); },
+    _updatePath: function () {
+      var r = this._renderer;
+      if (!r._drawing || this._empty()) { return; }
+      var ctx = r._ctx, p = this._point, s = this._radius;
+      var a = (this.options.heading || 0) * Math.PI / 180;
+      var sin = Math.sin(a), cos = Math.cos(a);
+      function pt(x, y) { return [p.x + x * cos - y * sin, p.y + x * sin + y * cos]; }
+      var tip = pt(0, -s * 1.3), left = pt(-s * 0.8, s * 0.9), back = pt(0, s * 0.45),
+          right = pt(s * 0.8, s * 0.9);
+      ctx.beginPath();
+      ctx.moveTo(tip[0], tip[1]); ctx.lineTo(left[0], left[1]);
+      ctx.lineTo(back[0], back[1]); ctx.lineTo(right[0], right[1]); ctx.closePath();
+      r._fillStroke(ctx, this);
+    }
+  });
   function tooltip(row, lang) {
     var t = TEXT[lang] || TEXT.zh;
-    var s = row[0] + " · " + t.route + " " + row[6] + " · " + row[5] + " km/h";
-    if (row[7] !== null && row[7] !== undefined) { s += " · " + t.onboard + " " + row[7]; }
+    var s = row[0] + " · " + t.route + " " + row[5] + " · " + row[4] + " km/h";
+    if (row[6] !== null && row[6] !== undefined) { s += " · " + t.onboard + " " + row[6]; }
     return s;
   }
-  function icon(row) {
-    var moving = row[5] >= 3;
-    return L.divIcon({
-      className: "zn-bus zn-bus-" + row[1] + (moving ? " moving" : " stopped"),
-      iconSize: [26, 26],
-      html: '<div class="zn-bus-arrow" style="transform: rotate(' + row[4] + 'deg)"></div>'
-    });
-  }
+  function fill(row) { return row[4] >= 3 ? "#ffd400" : "#b3a35a"; }
   function applyBuses(frame) {
     var nu = window.dash_clientside.no_update;
-    if (!frame || !window.L) { return nu; }
+    if (!frame) { return nu; }
     var map = window.zn.maps[frame.map];
     if (!map) { return nu; }
     var layer = map._znBuses;
     if (!layer) {
       layer = map._znBuses = L.layerGroup().addTo(map);
       layer._byPlate = {};
+      layer._renderer = L.canvas({padding: 0.2});
     }
     var byPlate = layer._byPlate, seen = {};
     frame.rows.forEach(function (row) {
-      var plate = row[0], latlng = [row[3], row[2]];
+      var plate = row[0], latlng = [row[2], row[1]];
       seen[plate] = true;
       var m = byPlate[plate];
       if (!m) {
-        m = byPlate[plate] = L.marker(latlng, {icon: icon(row), keyboard: false,
-                                               zIndexOffset: 1000});
+        m = byPlate[plate] = new BusArrow(latlng, {renderer: layer._renderer,
+                                                    heading: row[3], fillColor: fill(row)});
         m.bindTooltip(tooltip(row, frame.lang));
         m.addTo(layer);
-        return;
+      } else {
+        m.options.heading = row[3];
+        m.options.fillColor = fill(row);
+        m.setLatLng(latlng);
+        var text = tooltip(row, frame.lang);
+        if (text !== m._znTip) { m.setTooltipContent(text); }
+        m._znTip = text;
       }
-      m.setLatLng(latlng);
-      var el = m.getElement();
-      if (el) {
-        el.firstChild.style.transform = "rotate(" + row[4] + "deg)";
-        el.classList.toggle("moving", row[5] >= 3);
-        el.classList.toggle("stopped", row[5] < 3);
-      }
-      m.setTooltipContent(tooltip(row, frame.lang));
+      m._znRow = row;
     });
     if (frame.full) {
       Object.keys(byPlate).forEach(function (plate) {
@@ -115,6 +131,14 @@ window.zn = Object.assign({}, window.zn, {
     }
     return frame.seq;
   }
+  // Where a bus is drawn, in map-container pixels (for tests and the kiosk highlight).
+  window.zn.busPoint = function (mapId, plate) {
+    var map = window.zn.maps[mapId], layer = map && map._znBuses;
+    var m = layer && layer._byPlate[plate];
+    if (!m) { return null; }
+    var p = map.latLngToContainerPoint(m.getLatLng());
+    return {x: p.x, y: p.y, heading: m.options.heading};
+  };
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     zn: Object.assign({}, (window.dash_clientside || {}).zn, {applyBuses: applyBuses})
   });

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -18,11 +17,6 @@ STATE_CLASS = {
     "returned": "st-returned",
 }
 MOVING_KMH = 3.0
-
-
-def dom_key(text: str) -> str:
-    """A CSS-class-safe key for a plate or code (used by tests and styles)."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", text)
 
 
 def countdown_text(deadline: datetime | None, now: datetime, lang: str) -> str:
@@ -75,8 +69,8 @@ def incident_rows(state: LiveState, lang: str, now: datetime,
 
 
 def bus_rows(positions: list[VehiclePosition]) -> list[list[Any]]:
-    """Compact bus rows for the map: [plate, css key, lon, lat, heading, km/h, route, onboard]."""
-    return [[p.plate, dom_key(p.plate), round(p.lon, 6), round(p.lat, 6), round(p.heading),
+    """Compact bus rows for the map: [plate, lon, lat, heading, km/h, route, onboard]."""
+    return [[p.plate, round(p.lon, 6), round(p.lat, 6), round(p.heading),
              round(p.speed_kmh), p.route or "", p.onboard] for p in positions]
 
 

@@ -7,16 +7,15 @@ import time
 import pytest
 from selenium.webdriver.common.by import By
 
-from dashboard.views import dom_key
 from tests.browser import Source, start_app
 
 pytestmark = pytest.mark.browser
 
 
-def _marker_box(dash_duo, css: str) -> dict:
-    el = dash_duo.find_element(css)
+def _bus_point(dash_duo, plate: str) -> dict | None:
+    """Where the bus is drawn on the map canvas, in container pixels."""
     return dash_duo.driver.execute_script(
-        "const r = arguments[0].getBoundingClientRect(); return {x: r.x, y: r.y};", el)
+        "return window.zn.busPoint('home-map', arguments[0]);", plate)
 
 
 def test_wall001_published_incident_appears_in_feed_and_map(dash_duo, settings):
@@ -34,21 +33,25 @@ def test_wall001_published_incident_appears_in_feed_and_map(dash_duo, settings):
 def test_wall002_bus_position_message_moves_that_bus(dash_duo, settings):
     start_app(dash_duo, settings)
     source = Source(settings)
-    bus = f".zn-bus-{dom_key('川F·T0001')}"
-    source.position("川F·T0001", 104.430, 30.540)
-    dash_duo.wait_for_element(bus, timeout=10)
-    before = _marker_box(dash_duo, bus)
-    source.position("川F·T0001", 104.470, 30.560)
-    deadline = time.monotonic() + 5
+    source.position("川F·T0001", 104.430, 30.540, heading=45)
+    deadline = time.monotonic() + 10
+    before = None
+    while before is None and time.monotonic() < deadline:
+        before = _bus_point(dash_duo, "川F·T0001")
+        time.sleep(0.1)
+    assert before is not None, "the bus never appeared on the map"
+    assert before["heading"] == 45
+    source.position("川F·T0001", 104.470, 30.560, heading=90)
     after = before
+    deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        after = _marker_box(dash_duo, bus)
+        after = _bus_point(dash_duo, "川F·T0001")
         if after["x"] > before["x"] + 20 and after["y"] < before["y"] - 20:
             break
         time.sleep(0.1)
     assert after["x"] > before["x"] + 20 and after["y"] < before["y"] - 20, (
         f"bus did not move east and north: {before} -> {after}")
-    assert len(dash_duo.find_elements(bus)) == 1
+    assert after["heading"] == 90
 
 
 def test_wall003_malformed_message_is_counted_and_the_next_good_one_arrives(dash_duo, settings):
