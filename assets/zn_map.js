@@ -68,7 +68,7 @@ window.zn = Object.assign({}, window.zn, {
   };
   // A circle marker that paints an arrow pointing along the bus's heading.
   var BusArrow = L.CircleMarker.extend({
-    options: {heading: 0, radius: 9, weight: 1.5, color: "#1a1300", fillColor: "#ffd400",
+    options: {heading: 0, radius: 13, weight: 2, color: "#1a1300", fillColor: "#ffd400",
               fillOpacity: 1, opacity: 1},
     setHeading: function (deg) { this.options.heading = deg; return this.redraw(); },
     _updatePath: function () {
@@ -102,7 +102,9 @@ window.zn = Object.assign({}, window.zn, {
     if (!layer) {
       layer = map._znBuses = L.layerGroup().addTo(map);
       layer._byPlate = {};
-      layer._renderer = L.canvas({padding: 0.2});
+      // Above incidents and stations: a moving bus must never hide under a marker.
+      if (!map.getPane("zn-buses")) { map.createPane("zn-buses").style.zIndex = 650; }
+      layer._renderer = L.canvas({padding: 0.2, pane: "zn-buses"});
     }
     var byPlate = layer._byPlate, seen = {};
     frame.rows.forEach(function (row) {
@@ -110,7 +112,7 @@ window.zn = Object.assign({}, window.zn, {
       seen[plate] = true;
       var m = byPlate[plate];
       if (!m) {
-        m = byPlate[plate] = new BusArrow(latlng, {renderer: layer._renderer,
+        m = byPlate[plate] = new BusArrow(latlng, {renderer: layer._renderer, pane: "zn-buses",
                                                     heading: row[3], fillColor: fill(row)});
         m.bindTooltip(tooltip(row, frame.lang));
         m.addTo(layer);
