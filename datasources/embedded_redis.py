@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import redis
 
 log = logging.getLogger(__name__)
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM it when the owning process dies (no orphans).
+
+    Linux ties this to the spawning thread; the server starts Redis from a thread of the
+    event loop's default executor, which lives until the loop closes, after the lifespan
+    has stopped Redis itself.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def redis_server_binary() -> str:
@@ -60,7 +78,9 @@ class EmbeddedRedis:
             "--logfile", str(self.logfile),
             "--daemonize", "no",
         ]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        preexec_fn=_die_with_parent if sys.platform == "linux"
+                                        else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -9,7 +9,6 @@ import math
 import random
 import threading
 import time
-from bisect import bisect_right
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,21 +29,18 @@ from dashboard.messages import (
     parse_event,
 )
 from dashboard.timeutil import utcnow
-from dashboard.town import GridCell, Route, Town
+from dashboard.town import GridCell, Town
 from datasources import sim_text as txt
 from datasources.bus import Bus
+from datasources.sim_motion import RoutePath, build_fleet, local_frame, positions_at
 
 log = logging.getLogger(__name__)
 
-M_PER_DEG_LAT = 110_574.0
-MASK64 = (1 << 64) - 1
 SIM_SOURCES = {"grid_worker": 50, "hotline": 25, "citizen": 15, "video": 10}
 STEPS = (("accepted", 10, 40), ("dispatched", 20, 60), ("in_progress", 30, 90),
          ("resolved", 60, 240))
 HOT_GRIDS, HOT_SHARE, STALL_SHARE = 5, 0.40, 0.15
-DWELL_S, TERMINAL_DWELL_S = 20.0, 40.0
 REPORT_EVERY_S, STOCK_EVERY_S, LOG_EVERY_S = 20.0, 30.0, 60.0
-JITTER_M = 3.0
 
 
 @dataclass
@@ -62,14 +58,6 @@ class TickResult:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def _mix(z: int) -> int:
-    """splitmix64: a cheap pure hash so GPS jitter depends only on (vehicle, second)."""
-    z = (z + 0x9E3779B97F4A7C15) & MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
-    return z ^ (z >> 31)
-
-
 def _poisson(rng: random.Random, lam: float) -> int:
     """A Poisson draw (Knuth; lam is small here)."""
     if lam <= 0:
@@ -81,111 +69,6 @@ def _poisson(rng: random.Random, lam: float) -> int:
         k += 1
         p *= rng.random()
     return k
-
-
-def _centre(town: Town) -> tuple[float, float]:
-    """Origin of the local metric frame: the town centre, else the first route point."""
-    paths = [r.path[0] for r in town.routes if r.path]
-    centre = town.meta.get("center") or (paths[0] if paths else (0.0, 0.0))
-    return float(centre[0]), float(centre[1])
-
-
-class _Path:
-    """A route polyline in local metres with cumulative distances for O(log n) lookup."""
-
-    def __init__(self, route: Route, lon0: float, lat0: float, kx: float):
-        self.route = route
-        self.lon0, self.lat0, self.kx = lon0, lat0, kx
-        pts: list[tuple[float, float]] = []
-        for lon, lat in route.path:
-            p = ((lon - lon0) * kx, (lat - lat0) * M_PER_DEG_LAT)
-            if not pts or p != pts[-1]:
-                pts.append(p)
-        if len(pts) < 2:
-            raise ValueError(f"route {route.code} has no drivable path")
-        self.xs = [p[0] for p in pts]
-        self.ys = [p[1] for p in pts]
-        self.cum = [0.0]
-        self.heads: list[float] = []
-        for i in range(1, len(pts)):
-            dx, dy = self.xs[i] - self.xs[i - 1], self.ys[i] - self.ys[i - 1]
-            self.cum.append(self.cum[-1] + math.hypot(dx, dy))
-            self.heads.append(math.degrees(math.atan2(dx, dy)) % 360.0)
-        line = shapely.LineString(pts)
-        merged: list[float] = []
-        for d in sorted(line.project(shapely.Point((s.lon - lon0) * kx,
-                                                   (s.lat - lat0) * M_PER_DEG_LAT))
-                        for s in route.stops):
-            if not merged or d - merged[-1] > 1.0:
-                merged.append(d)
-        self.stops = merged if len(merged) > 1 else [0.0, self.cum[-1]]
-        self.to_school = [t.code for t in route.trips if t.direction == "to_school"]
-        self.from_school = [t.code for t in route.trips if t.direction == "from_school"]
-
-    def at(self, d: float) -> tuple[float, float, float]:
-        """(x, y, forward heading) at distance d along the path."""
-        i = min(max(bisect_right(self.cum, d) - 1, 0), len(self.heads) - 1)
-        seg = self.cum[i + 1] - self.cum[i]
-        f = (d - self.cum[i]) / seg if seg else 0.0
-        x = self.xs[i] + (self.xs[i + 1] - self.xs[i]) * f
-        y = self.ys[i] + (self.ys[i + 1] - self.ys[i]) * f
-        return x, y, self.heads[i]
-
-    def lonlat(self, x: float, y: float) -> tuple[float, float]:
-        """Back from local metres to WGS-84."""
-        return self.lon0 + x / self.kx, self.lat0 + y / M_PER_DEG_LAT
-
-
-@dataclass
-class _Bus:
-    """One simulated vehicle: a precomputed back-and-forth timetable over its route."""
-
-    plate: str
-    path: _Path
-    salt: int
-    phase: float
-    cycle: float
-    starts: list[float]
-    # (moving, d0, d1, duration, speed_kmh, heading, onboard, trip)
-    pieces: list[tuple[bool, float, float, float, float, float, int, str | None]]
-
-
-def _build_bus(plate: str, path: _Path, seats: int, rng: random.Random, nth: int) -> _Bus:
-    """Lay out forward and backward legs: dwell at every stop, drive between stops."""
-    s = path.stops
-    n = len(s)
-    base = rng.uniform(25.0, 40.0)
-    weights = [rng.random() + 0.2 for _ in range(n - 1)]
-    load = round(seats * rng.uniform(0.45, 0.95))
-    boarded = [round(load * sum(weights[: i + 1]) / sum(weights)) for i in range(n - 1)]
-    to_trip = path.to_school[nth % len(path.to_school)] if path.to_school else None
-    from_trip = path.from_school[nth % len(path.from_school)] if path.from_school else None
-    legs = [(list(range(n)), True, to_trip), (list(range(n - 1, -1, -1)), False, from_trip)]
-    pieces: list[tuple[bool, float, float, float, float, float, int, str | None]] = []
-    starts: list[float] = []
-    t = 0.0
-    for order, forward, trip in legs:
-        for j, k in enumerate(order[:-1]):
-            # Children board on the way to school and alight, mirrored, on the way back.
-            onboard = boarded[j] if forward else load if j == 0 else load - boarded[j - 1]
-            dwell = TERMINAL_DWELL_S if j == 0 else DWELL_S * rng.uniform(0.75, 1.25)
-            pieces.append((False, s[k], s[k], dwell, 0.0, 0.0, onboard, trip))
-            starts.append(t)
-            t += dwell
-            d1 = s[order[j + 1]]
-            kmh = min(40.0, max(25.0, base * rng.uniform(0.9, 1.1)))
-            dur = max(abs(d1 - s[k]) / (kmh / 3.6), 1.0)
-            pieces.append((True, s[k], d1, dur, kmh, 0.0, onboard, trip))
-            starts.append(t)
-            t += dur
-    for i, p in enumerate(pieces):  # a dwelling bus faces the way it arrived
-        if not p[0]:
-            prev = pieces[i - 1]
-            forward = prev[2] > prev[1]
-            h = path.at(p[1] - 0.5 if forward else p[1] + 0.5)[2]
-            pieces[i] = (*p[:5], h if forward else (h + 180.0) % 360.0, *p[6:])
-    salt = rng.getrandbits(62)
-    return _Bus(plate, path, salt, rng.uniform(0, t), t, starts, pieces)
 
 
 @dataclass
@@ -207,15 +90,14 @@ class Simulator:
         self.clock = clock
         self._rng_inc = random.Random(f"{seed}:incidents")
         self._rng_stock = random.Random(f"{seed}:stock")
-        lon0, lat0 = _centre(town)
-        kx = M_PER_DEG_LAT * math.cos(math.radians(lat0))
-        self._paths: dict[str, _Path] = {}
+        lon0, lat0, kx = local_frame(town)
+        self._paths: dict[str, RoutePath] = {}
         for route in town.routes:
             try:
-                self._paths[route.code] = _Path(route, lon0, lat0, kx)
+                self._paths[route.code] = RoutePath(route, lon0, lat0, kx)
             except ValueError as exc:
                 log.warning("simulator: %s; its buses stay parked out of the feed", exc)
-        self.buses = self._fleet(vehicles)
+        self.buses = build_fleet(town, self._paths, seed, vehicles)
         self._leaf = sorted((g for g in town.grids if g.level == 3), key=lambda g: g.code)
         self._grid_by_code: dict[str, GridCell] = {g.code: g for g in town.grids}
         self._shapes = {g.code: shape(g.geometry) for g in self._leaf}
@@ -238,47 +120,9 @@ class Simulator:
         self._last_log: datetime | None = None
         self.totals = TickResult()
 
-    # ------------------------------------------------------------------ vehicles
-    def _fleet(self, wanted: int) -> list[_Bus]:
-        real = [(v.plate, v.route, v.seats) for v in self.town.vehicles if v.route in self._paths]
-        codes = sorted(self._paths)
-        if wanted > len(real) and codes:
-            real += [(f"SIM-{i:04d}", codes[i % len(codes)], (19, 24, 31, 35, 41, 45)[i % 6])
-                     for i in range(1, wanted - len(real) + 1)]
-        elif 0 < wanted < len(real):
-            real = real[:wanted]
-        per_route: dict[str, int] = {}
-        out = []
-        for plate, code, seats in real:
-            nth = per_route[code] = per_route.get(code, -1) + 1
-            rng = random.Random(f"{self.seed}:bus:{plate}")
-            out.append(_build_bus(plate, self._paths[code], seats, rng, nth))
-        return out
-
     def positions_at(self, now: datetime) -> list[VehiclePosition]:
         """Every vehicle's fix at `now` (pure: depends only on seed, town and `now`)."""
-        ts = now.timestamp()
-        sec = int(ts)
-        out = []
-        for b in self.buses:
-            t = (ts + b.phase) % b.cycle
-            k = bisect_right(b.starts, t) - 1
-            moving, d0, d1, dur, kmh, heading, onboard, trip = b.pieces[k]
-            h = _mix(b.salt ^ sec)
-            jx = ((h & 0xFFFF) / 0xFFFF - 0.5) * 2 * JITTER_M
-            jy = (((h >> 16) & 0xFFFF) / 0xFFFF - 0.5) * 2 * JITTER_M
-            if moving:
-                x, y, fh = b.path.at(d0 + (d1 - d0) * (t - b.starts[k]) / dur)
-                heading = fh if d1 > d0 else (fh + 180.0) % 360.0
-                kmh += ((h >> 32) & 0xFF) / 255.0 * 3.0 - 1.5
-            else:
-                x, y, _ = b.path.at(d0)
-            lon, lat = b.path.lonlat(x + jx, y + jy)
-            out.append(VehiclePosition(
-                plate=b.plate, lon=round(lon, 6), lat=round(lat, 6), speed_kmh=round(kmh, 1),
-                heading=round(heading, 1) % 360.0, at=now, route=b.path.route.code,
-                trip=trip, onboard=onboard))
-        return out
+        return positions_at(self.buses, now)
 
     # ------------------------------------------------------------------ incidents
     def _point_in(self, grid: GridCell, rng: random.Random) -> tuple[float, float]:
