@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -61,21 +61,48 @@ STATES: dict[str, tuple[str, str]] = {
 OPEN_STATES = frozenset({"reported", "accepted", "dispatched", "in_progress", "returned"})
 DONE_STATES = frozenset({"resolved", "closed"})
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "reported": frozenset({"accepted", "returned"}),
-    "accepted": frozenset({"dispatched", "returned"}),
-    "dispatched": frozenset({"in_progress", "returned"}),
-    "in_progress": frozenset({"resolved", "returned"}),
-    "returned": frozenset({"accepted"}),
-    "resolved": frozenset({"closed", "in_progress"}),
-    "closed": frozenset(),
+# Who handles an incident: 小事不出格、大事不出村、问题不上交 (grid → village → town → county).
+LEVELS: dict[str, tuple[str, str]] = {
+    "grid": ("网格", "Grid"),
+    "village": ("村(社区)", "Village"),
+    "town": ("镇", "Town"),
+    "county": ("县级部门", "County department"),
 }
+LEVEL_ORDER = tuple(LEVELS)
 
-# Time allowed from report to resolution, by priority (限时办结).
-DEADLINES: dict[str, timedelta] = {
-    "urgent": timedelta(hours=2),
-    "high": timedelta(hours=24),
-    "normal": timedelta(days=3),
+
+@dataclass(frozen=True)
+class Action:
+    """One step an officer, a field worker or the system can take on an incident."""
+
+    name: str
+    zh: str
+    en: str
+    sources: frozenset[str]
+    target: str | None  # None: the state stays (urge, supervise, escalate)
+
+
+_OPEN = ("reported", "accepted", "dispatched", "in_progress", "returned")
+ACTIONS: dict[str, Action] = {a.name: a for a in (
+    Action("accept", "受理", "Accept", frozenset({"reported", "returned"}), "accepted"),
+    Action("dispatch", "派遣", "Dispatch", frozenset({"accepted"}), "dispatched"),
+    Action("start", "到场处置", "Start handling", frozenset({"dispatched"}), "in_progress"),
+    Action("resolve", "办结", "Resolve", frozenset({"in_progress"}), "resolved"),
+    Action("close", "回访办结", "Close after follow-up", frozenset({"resolved"}), "closed"),
+    Action("reopen", "回访不满意重办", "Reopen", frozenset({"resolved"}), "in_progress"),
+    Action("return", "退回", "Return", frozenset(_OPEN) - {"returned"}, "returned"),
+    Action("reassign", "改派", "Reassign", frozenset({"dispatched", "in_progress"}),
+           "dispatched"),
+    Action("escalate", "升级", "Escalate", frozenset(_OPEN), None),
+    Action("urge", "催办", "Urge", frozenset(_OPEN), None),
+    Action("supervise", "督办", "Supervise", frozenset(_OPEN), None),
+)}
+
+# The state graph the actions allow (used by field progress messages and the simulator).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    state: frozenset(a.target for a in ACTIONS.values()
+                     if state in a.sources and a.target is not None and a.target != state)
+    for state in STATES
 }
 
 
@@ -92,9 +119,31 @@ def check_transition(current: str, target: str) -> None:
         raise TransitionError(f"cannot go from {current} to {target} (allowed: {allowed})")
 
 
-def deadline_for(priority: str, reported_at: datetime) -> datetime:
-    """The resolution deadline of an incident of this priority reported at `reported_at`."""
-    return reported_at + DEADLINES.get(priority, DEADLINES["normal"])
+def check_action(action: str, state: str, level: str = "grid") -> Action:
+    """The action, or TransitionError saying why it cannot be taken in `state`."""
+    act = ACTIONS.get(action)
+    if act is None:
+        raise TransitionError(f"unknown action {action!r}")
+    if state not in act.sources:
+        raise TransitionError(f"cannot {action} an incident that is {state}")
+    if action == "escalate" and level == LEVEL_ORDER[-1]:
+        raise TransitionError("already at the county level")
+    return act
+
+
+def action_to(state: str, target: str) -> str:
+    """The action that moves an incident from `state` to `target` (for progress messages)."""
+    for act in ACTIONS.values():
+        if act.target == target and state in act.sources and act.name != "reassign":
+            return act.name
+    allowed = ", ".join(sorted(TRANSITIONS.get(state, ()))) or "none"
+    raise TransitionError(f"cannot go from {state} to {target} (allowed: {allowed})")
+
+
+def next_level(level: str) -> str:
+    """The level above `level` (escalation path grid → village → town → county)."""
+    i = LEVEL_ORDER.index(level) if level in LEVEL_ORDER else 0
+    return LEVEL_ORDER[min(i + 1, len(LEVEL_ORDER) - 1)]
 
 
 def is_overdue(state: str, deadline_at: datetime | None, now: datetime) -> bool:

@@ -213,6 +213,12 @@ class IncidentView(BaseModel):
     updated_at: datetime
     deadline_at: datetime | None = None
     closed_at: datetime | None = None
+    level: str = "grid"
+    assignee: str | None = None
+    satisfaction: int | None = None
+    urge_count: int = 0
+    supervised: bool = False
+    version: int = 0
 
 
 class StockView(BaseModel):

@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false as sa_false
 
 
 class Base(DeclarativeBase):
@@ -101,6 +102,12 @@ class Incident(Base):
     reporter_phone: Mapped[str | None] = mapped_column(String(20))
     photo_url: Mapped[str | None] = mapped_column(String(500))
     assignee: Mapped[str | None] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(8), default="grid", server_default="grid")
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    supervised: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # Bumped by every change; a conditional UPDATE on it makes concurrent dispatches safe.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
     deadline_at: Mapped[datetime | None]
@@ -124,6 +131,7 @@ class IncidentEvent(Base):
     actor: Mapped[str] = mapped_column(String(40))
     from_state: Mapped[str | None] = mapped_column(String(16))
     to_state: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16), default="report", server_default="report")
     note: Mapped[str] = mapped_column(String(500), default="")
     incident: Mapped[Incident] = relationship(back_populates="events")
 

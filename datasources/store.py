@@ -12,10 +12,18 @@ from sqlalchemy import Engine, and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from dashboard.deadlines import DEFAULT_TABLE, deadline_for
 from dashboard.geo import GridHit
-from dashboard.incidents import DONE_STATES, OPEN_STATES, check_transition, deadline_for
+from dashboard.incidents import (
+    DONE_STATES,
+    OPEN_STATES,
+    TransitionError,
+    action_to,
+    check_action,
+    next_level,
+)
 from dashboard.messages import IncidentReport, IncidentView, StockView
-from dashboard.timeutil import as_utc, local_day_start, local_month_start, utcnow
+from dashboard.timeutil import as_utc, hhmm, local_day_start, local_month_start, utcnow
 from dashboard.town import GridCell
 from datasources import models as m
 from datasources.db import session_factory
@@ -29,6 +37,10 @@ class StockError(ValueError):
     """A stock movement that would take a quantity below zero."""
 
 
+class Conflict(RuntimeError):
+    """Someone else changed the incident first; the message says who and what."""
+
+
 def incident_view(row: m.Incident) -> IncidentView:
     """The screen-facing view of an incident row."""
     return IncidentView(
@@ -38,6 +50,9 @@ def incident_view(row: m.Incident) -> IncidentView:
         updated_at=as_utc(row.updated_at),
         deadline_at=as_utc(row.deadline_at) if row.deadline_at else None,
         closed_at=as_utc(row.closed_at) if row.closed_at else None,
+        level=row.level or "grid", assignee=row.assignee, satisfaction=row.satisfaction,
+        urge_count=row.urge_count or 0, supervised=bool(row.supervised),
+        version=row.version or 0,
     )
 
 
@@ -52,8 +67,9 @@ class Created:
 class Store:
     """Repository over one engine; every write is one transaction."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, deadlines: dict[str, Any] | None = None):
         self.engine = engine
+        self.deadlines = deadlines or DEFAULT_TABLE
         self._sessions = session_factory(engine)
 
     @contextmanager
@@ -81,7 +97,8 @@ class Store:
                     grid_code=hit.code, village_code=hit.village, state="reported",
                     reporter_name=report.reporter_name, reporter_phone=report.reporter_phone,
                     photo_url=report.photo_url, created_at=reported_at, updated_at=now,
-                    deadline_at=deadline_for(report.priority, reported_at),
+                    deadline_at=deadline_for(report.priority, reported_at, report.category,
+                                             self.deadlines),
                 )
                 s.add(row)
                 s.flush()
@@ -106,24 +123,102 @@ class Store:
 
     def transition(self, incident_id: int, to_state: str, actor: str, note: str = "",
                    now: datetime | None = None) -> IncidentView:
-        """Move an incident one step through the loop and append the history row."""
-        now = now or utcnow()
+        """Move an incident to `to_state` by the one action that leads there."""
         with self.session() as s:
-            row = s.get(m.Incident, incident_id, with_for_update=True)
+            row = s.get(m.Incident, incident_id)
             if row is None:
                 raise NotFound(f"incident {incident_id} does not exist")
-            check_transition(row.state, to_state)
-            s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=actor,
-                                  from_state=row.state, to_state=to_state, note=note))
-            row.state = to_state
-            row.updated_at = now
-            if to_state in ("dispatched", "in_progress") and actor:
-                row.assignee = row.assignee or actor
-            if to_state in DONE_STATES and row.closed_at is None:
-                row.closed_at = now
-            if to_state == "in_progress":
-                row.closed_at = None
+            action = action_to(row.state, to_state)
+        # A field message names no assignee: whoever reports the dispatch takes it on.
+        assignee = actor if action in ("dispatch", "reassign") else None
+        return self.act(incident_id, action, actor, note=note, assignee=assignee, now=now)
+
+    def act(self, incident_id: int, action: str, actor: str, *, note: str = "",
+            assignee: str | None = None, satisfaction: int | None = None,
+            expect_version: int | None = None, now: datetime | None = None) -> IncidentView:
+        """Take one action of the loop; the history row is written in the same transaction.
+
+        The change is a conditional UPDATE on the incident's version, so of two officers
+        dispatching at the same moment exactly one succeeds; the other gets Conflict naming
+        who was first.
+        """
+        now = now or utcnow()
+        with self.session() as s:
+            row = s.get(m.Incident, incident_id)
+            if row is None:
+                raise NotFound(f"incident {incident_id} does not exist")
+            if expect_version is not None and row.version != expect_version:
+                raise Conflict(self._who_was_first(s, row))
+            act = check_action(action, row.state, row.level)
+            # The ORM UPDATE below refreshes `row` in place, so keep what it was.
+            before = row.state
+            values: dict[str, Any] = {"updated_at": now, "version": row.version + 1}
+            if act.target is not None:
+                values["state"] = act.target
+            if action in ("dispatch", "reassign"):
+                if not assignee:
+                    raise TransitionError(f"{action} needs an assignee")
+                values["assignee"] = assignee
+            if action == "close":
+                if satisfaction is None or not 1 <= satisfaction <= 5:
+                    raise TransitionError("close needs a satisfaction score from 1 to 5")
+                values["satisfaction"] = satisfaction
+            if act.target in DONE_STATES and row.closed_at is None:
+                values["closed_at"] = now
+            if action == "reopen":
+                values["closed_at"] = None
+            if action == "escalate":
+                values["level"] = next_level(row.level)
+            if action == "urge":
+                values["urge_count"] = row.urge_count + 1
+            if action == "supervise":
+                values["supervised"] = True
+            changed = s.execute(
+                update(m.Incident)
+                .where(m.Incident.id == row.id, m.Incident.version == row.version)
+                .values(**values)
+            ).rowcount
+            if changed != 1:
+                s.rollback()
+                with self.session() as fresh:
+                    latest = fresh.get(m.Incident, incident_id)
+                    raise Conflict(self._who_was_first(fresh, latest))
+            extra = {"dispatch": assignee, "reassign": assignee,
+                     "escalate": values.get("level")}.get(action)
+            s.add(m.IncidentEvent(
+                incident_id=row.id, at=now, actor=actor, from_state=before,
+                to_state=values.get("state", before), action=action,
+                note=" · ".join(x for x in (extra, note) if x)[:500]))
+            s.flush()
+            s.refresh(row)
             return incident_view(row)
+
+    @staticmethod
+    def _who_was_first(s: Session, row: m.Incident | None) -> str:
+        if row is None:
+            return "the incident no longer exists"
+        last = s.scalar(select(m.IncidentEvent).where(m.IncidentEvent.incident_id == row.id)
+                        .order_by(m.IncidentEvent.id.desc()).limit(1))
+        if last is None:
+            return f"incident {row.ref} changed meanwhile"
+        return (f"{row.ref} was already {last.action} by {last.actor} at "
+                f"{hhmm(as_utc(last.at))}; it is now {row.state}")
+
+    def supervise_overdue(self, now: datetime | None = None) -> list[IncidentView]:
+        """Raise a 督办 on every open incident past its deadline that has none yet."""
+        now = now or utcnow()
+        with self.session() as s:
+            ids = list(s.scalars(select(m.Incident.id).where(
+                m.Incident.state.in_(OPEN_STATES), m.Incident.deadline_at < now,
+                m.Incident.supervised.is_(False))))
+        out = []
+        for incident_id in ids:
+            try:
+                out.append(self.act(incident_id, "supervise", "系统", note="超时自动督办",
+                                    now=now))
+            except (Conflict, TransitionError):
+                continue  # another process got there first, or it just closed
+        return out
 
     def history(self, incident_id: int) -> list[dict[str, Any]]:
         """The incident's history rows, oldest first."""
@@ -131,7 +226,7 @@ class Store:
             rows = s.scalars(select(m.IncidentEvent).where(
                 m.IncidentEvent.incident_id == incident_id).order_by(m.IncidentEvent.id))
             return [{"at": as_utc(r.at), "actor": r.actor, "from": r.from_state,
-                     "to": r.to_state, "note": r.note} for r in rows]
+                     "to": r.to_state, "action": r.action, "note": r.note} for r in rows]
 
     def live_incidents(self, recent: int = 200, now: datetime | None = None) -> list[IncidentView]:
         """Every open incident plus the most recent ones (the screen's incident snapshot)."""

@@ -8,14 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.deadlines import add_working_days, deadline_for, load_table, parse_spec
 from dashboard.geo import GridIndex, haversine_m
 from dashboard.incidents import (
     STATES,
     TRANSITIONS,
     TransitionError,
+    action_to,
+    check_action,
     check_transition,
-    deadline_for,
     is_overdue,
+    next_level,
 )
 from dashboard.settings import SETTINGS, Settings, setting_attrs
 from dashboard.timeutil import age_text, local_day_start
@@ -43,7 +46,7 @@ def test_closed_is_final_and_reported_cannot_jump_to_resolved():
 def test_deadlines_and_overdue():
     t0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
     assert deadline_for("urgent", t0) == t0 + timedelta(hours=2)
-    assert deadline_for("normal", t0) == t0 + timedelta(days=3)
+    assert deadline_for("urgent", t0, "fire") == t0 + timedelta(hours=1)
     late = t0 + timedelta(hours=3)
     assert is_overdue("dispatched", deadline_for("urgent", t0), late)
     assert not is_overdue("resolved", deadline_for("urgent", t0), late)
@@ -92,3 +95,37 @@ def test_every_setting_is_in_the_table_and_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, re.MULTILINE))
     assert documented == {s.env for s in SETTINGS}
+
+
+def test_normal_deadline_counts_working_days_in_shanghai():
+    # Friday 2026-11-20 15:00 local: three working days later is Wednesday 15:00 local.
+    friday = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
+    assert deadline_for("normal", friday) == datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
+    assert add_working_days(friday, 1) == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+
+
+def test_deadline_table_overrides_are_checked(tmp_path):
+    good = tmp_path / "d.json"
+    good.write_text('{"environment": {"normal": "5wd"}}', encoding="utf-8")
+    table = load_table(good)
+    t0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # a Monday
+    assert deadline_for("normal", t0, "environment", table) == t0 + timedelta(days=7)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"fire": {"urgent": "soon"}}', encoding="utf-8")
+    with pytest.raises(ValueError, match="soon"):
+        load_table(bad)
+    assert parse_spec("12h") == (12, "h")
+
+
+def test_actions_guard_the_loop():
+    assert check_action("dispatch", "accepted").target == "dispatched"
+    with pytest.raises(TransitionError, match="cannot dispatch"):
+        check_action("dispatch", "reported")
+    with pytest.raises(TransitionError, match="county"):
+        check_action("escalate", "accepted", level="county")
+    with pytest.raises(TransitionError, match="unknown action"):
+        check_action("delete", "accepted")
+    assert check_action("urge", "dispatched").target is None
+    assert action_to("dispatched", "in_progress") == "start"
+    assert [next_level(x) for x in ("grid", "village", "town", "county")] == [
+        "village", "town", "county", "county"]

@@ -15,8 +15,9 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
+from dashboard.deadlines import deadline_for
 from dashboard.geo import GridIndex, haversine_m
-from dashboard.incidents import TRANSITIONS, deadline_for
+from dashboard.incidents import TRANSITIONS
 from dashboard.messages import (
     Event,
     IncidentProgress,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 
 from dashboard.geo import GridHit
 from dashboard.incidents import TransitionError
 from dashboard.messages import IncidentReport
-from datasources.store import NotFound, StockError
+from datasources.store import Conflict, NotFound, StockError
 
 
 def _report(**kw) -> IncidentReport:
@@ -74,3 +75,68 @@ def test_stock_never_goes_negative_under_concurrent_issues(services):
     ledger = store.movements(station, "SH-TN")
     assert len(ledger) == start and ledger[-1]["after"] == 0
     assert sorted(m["after"] for m in ledger) == list(range(start))
+
+
+def _accepted(store) -> int:
+    inc = store.create_incident(_report(), GridHit("G3-01", "V01")).incident
+    store.act(inc.id, "accept", actor="值班员甲")
+    return inc.id
+
+
+def test_two_officers_dispatching_at_once_exactly_one_wins(services):
+    store = services.store
+    incident_id = _accepted(store)
+    officers = [f"值班员{n:02d}" for n in range(16)]
+
+    def dispatch(officer: str):
+        try:
+            store.act(incident_id, "dispatch", actor=officer, assignee=f"{officer}的队伍")
+            return ("ok", officer)
+        except Conflict as exc:
+            return ("conflict", str(exc))
+        except TransitionError as exc:
+            return ("refused", str(exc))
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(dispatch, officers))
+    winners = [who for kind, who in results if kind == "ok"]
+    assert len(winners) == 1, results
+    losers = [msg for kind, msg in results if kind != "ok"]
+    assert len(losers) == 15
+    # Whoever lost is told who was first (a conflict), or that it is already dispatched.
+    assert all(winners[0] in msg or "dispatched" in msg for msg in losers), losers
+    history = store.history(incident_id)
+    assert [h["to"] for h in history].count("dispatched") == 1
+    assert history[-1]["actor"] == winners[0]
+
+
+def test_the_whole_loop_with_urge_escalate_supervise_and_follow_up(services):
+    store = services.store
+    incident_id = _accepted(store)
+    store.act(incident_id, "urge", actor="值班员甲", note="请尽快处理")
+    v = store.act(incident_id, "escalate", actor="值班员甲")
+    assert (v.level, v.state, v.urge_count) == ("village", "accepted", 1)
+    v = store.act(incident_id, "dispatch", actor="值班员甲", assignee="城镇片区救援队")
+    assert v.assignee == "城镇片区救援队"
+    v = store.act(incident_id, "reassign", actor="值班员乙", assignee="建林片区救援队")
+    store.act(incident_id, "start", actor="建林片区救援队")
+    store.act(incident_id, "resolve", actor="建林片区救援队", note="已清理")
+    with pytest.raises(TransitionError, match="satisfaction"):
+        store.act(incident_id, "close", actor="值班员甲")
+    v = store.act(incident_id, "close", actor="值班员甲", satisfaction=5)
+    assert (v.state, v.satisfaction, v.assignee) == ("closed", 5, "建林片区救援队")
+    actions = [h["action"] for h in store.history(incident_id)]
+    assert actions == ["report", "accept", "urge", "escalate", "dispatch", "reassign", "start",
+                       "resolve", "close"]
+    with pytest.raises(TransitionError):
+        store.act(incident_id, "urge", actor="值班员甲")
+
+
+def test_overdue_incidents_get_one_supervision_entry(services):
+    store = services.store
+    inc = store.create_incident(_report(priority="urgent"), GridHit("G3-01", "V01")).incident
+    later = inc.deadline_at + timedelta(minutes=1)
+    assert [v.id for v in store.supervise_overdue(later)] == [inc.id]
+    assert store.supervise_overdue(later) == []
+    assert [h["action"] for h in store.history(inc.id)] == ["report", "supervise"]
+    assert store.kpis(later)["overdue"] == 1

@@ -1,0 +1,66 @@
+"""Resolution deadlines (限时办结) per priority and category, in hours or working days."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from dashboard.timeutil import LOCAL_TZ, as_utc
+
+# "2h" = two hours; "3wd" = three working days (Mon–Fri, local time), the usual 限时 for
+# ordinary matters. A town may override per category with a JSON file (ZN_DEADLINES_FILE).
+DEFAULT_TABLE: dict[str, Any] = {
+    "default": {"urgent": "2h", "high": "24h", "normal": "3wd"},
+    "fire": {"urgent": "1h", "high": "4h", "normal": "24h"},
+    "work_safety": {"urgent": "1h", "high": "8h", "normal": "2wd"},
+    "public_security": {"urgent": "1h", "high": "12h", "normal": "2wd"},
+}
+_SPEC = re.compile(r"^(\d+)(h|d|wd)$")
+
+
+def parse_spec(spec: str) -> tuple[int, str]:
+    """'3wd' -> (3, 'wd'); raise ValueError for anything else."""
+    m = _SPEC.match(spec.strip())
+    if not m:
+        raise ValueError(f"deadline {spec!r}: use hours (2h), days (1d) or working days (3wd)")
+    return int(m.group(1)), m.group(2)
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """`start` plus `days` working days (weekends skipped), counted in Asia/Shanghai."""
+    local = as_utc(start).astimezone(LOCAL_TZ)
+    added = 0
+    while added < days:
+        local += timedelta(days=1)
+        if local.weekday() < 5:
+            added += 1
+    return local.astimezone(as_utc(start).tzinfo)
+
+
+def load_table(path: str | Path | None) -> dict[str, Any]:
+    """The default table with a town's overrides merged in; every entry is checked."""
+    table = {k: dict(v) for k, v in DEFAULT_TABLE.items()}
+    if path:
+        with Path(path).open(encoding="utf-8") as fh:
+            for category, row in json.load(fh).items():
+                table.setdefault(category, {}).update(row)
+    for row in table.values():
+        for spec in row.values():
+            parse_spec(spec)
+    return table
+
+
+def deadline_for(priority: str, reported_at: datetime, category: str | None = None,
+                 table: dict[str, Any] | None = None) -> datetime:
+    """The resolution deadline of an incident reported at `reported_at`."""
+    table = table or DEFAULT_TABLE
+    row = {**table["default"], **table.get(category or "", {})}
+    amount, unit = parse_spec(row.get(priority, row["normal"]))
+    if unit == "h":
+        return reported_at + timedelta(hours=amount)
+    if unit == "d":
+        return reported_at + timedelta(days=amount)
+    return add_working_days(reported_at, amount)
