@@ -199,6 +199,7 @@ class Hub:
             self._kpi_due.clear()
             await asyncio.sleep(KPI_DEBOUNCE_S)
             try:
+                await asyncio.to_thread(self.intake.sweep_overdue)
                 self.state.kpis = await asyncio.to_thread(self.store.kpis, utcnow())
                 self.state.touch("kpis", "incidents")
                 await self.notify()

@@ -83,6 +83,22 @@ class Intake:
             log.error("store error while handling %s: %s", message.type, exc)
             return self.reject("store_error", type(exc).__name__)
 
+    def act(self, incident_id: int, action: str, actor: str, **kw: object) -> Event:
+        """An officer's or field worker's action: commit it, then tell every screen."""
+        view = self.store.act(incident_id, action, actor, **kw)  # type: ignore[arg-type]
+        event = Event(type="incident.updated", seq=self.bus.next_seq(), at=utcnow(),
+                      incident=view, sent_at=time.time())
+        self.bus.publish_event(event)
+        return event
+
+    def sweep_overdue(self) -> int:
+        """Raise 督办 on newly overdue incidents and announce them; returns how many."""
+        changed = self.store.supervise_overdue()
+        for view in changed:
+            self.bus.publish_event(Event(type="incident.updated", seq=self.bus.next_seq(),
+                                         at=utcnow(), incident=view, sent_at=time.time()))
+        return len(changed)
+
     def _report(self, report: IncidentReport) -> Outcome:
         if len(report.description) > self.max_text:
             return self.reject("too_long", f"description longer than {self.max_text} characters")

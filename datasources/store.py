@@ -320,6 +320,45 @@ class Store:
         with self.session() as s:
             return {r.key: r.value for r in s.scalars(select(m.TownMeta))}
 
+    def incident(self, incident_id: int) -> dict[str, Any]:
+        """One incident with everything the console shows (reporter included)."""
+        with self.session() as s:
+            row = s.get(m.Incident, incident_id)
+            if row is None:
+                raise NotFound(f"incident {incident_id} does not exist")
+            view = incident_view(row).model_dump()
+            view.update(description=row.description, reporter_name=row.reporter_name,
+                        reporter_phone=row.reporter_phone, photo_url=row.photo_url)
+            return view
+
+    def queue(self, *, states: tuple[str, ...] = tuple(OPEN_STATES), category: str | None = None,
+              grid_prefix: str | None = None, source: str | None = None,
+              overdue_only: bool = False, now: datetime | None = None,
+              limit: int = 300) -> list[IncidentView]:
+        """The duty officer's queue: most urgent first (overdue, then by deadline)."""
+        now = now or utcnow()
+        q = select(m.Incident).where(m.Incident.state.in_(states))
+        if category:
+            q = q.where(m.Incident.category == category)
+        if source:
+            q = q.where(m.Incident.source == source)
+        if grid_prefix:
+            q = q.where(m.Incident.grid_code.startswith(grid_prefix))
+        if overdue_only:
+            q = q.where(m.Incident.deadline_at < now)
+        q = q.order_by(m.Incident.deadline_at.asc(), m.Incident.id.asc()).limit(limit)
+        with self.session() as s:
+            return [incident_view(r) for r in s.scalars(q)]
+
+    def grid_workers(self, grid_code: str | None) -> list[dict[str, str]]:
+        """The workers of a level-3 grid (on duty: the rota comes with issue 6)."""
+        if not grid_code:
+            return []
+        with self.session() as s:
+            rows = s.scalars(select(m.GridWorker).where(m.GridWorker.grid_code == grid_code))
+            return [{"id": w.id, "name": w.name, "phone": w.phone, "grid": grid_code}
+                    for w in rows]
+
     def grid_cells(self) -> list[GridCell]:
         """Every grid polygon, for the point-in-polygon index."""
         with self.session() as s:

@@ -1,0 +1,67 @@
+"""Who and what is nearest to an incident: ranked dispatch recommendations (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dashboard.geo import haversine_m
+
+# Straight-line distance × road factor ≈ road distance in a hilly merged town; until the
+# basemap network is routed (issue 5), this is the travel estimate everywhere.
+ROAD_FACTOR = 1.35
+SPEED_KMH = 35.0
+
+# Supplies worth sending for each duty category (matched by SKU prefix).
+KITS: dict[str, tuple[str, ...]] = {
+    "fire": ("FI-", "ME-FA"),
+    "water": ("FL-",),
+    "work_safety": ("FI-", "ME-", "GE-"),
+    "traffic": ("ME-FA", "GE-TC"),
+    "public_security": ("GE-TC",),
+    "environment": ("GE-",),
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One recommendation: a grid worker or a station's team, with distance and time."""
+
+    kind: str  # "grid_worker" | "team"
+    name: str
+    detail: str
+    distance_m: float
+    eta_min: float
+    available: bool
+    assignee: str
+    supplies: list[dict[str, Any]] = field(default_factory=list)
+
+
+def travel(lon1: float, lat1: float, lon2: float, lat2: float) -> tuple[float, float]:
+    """Estimated road distance (m) and drive time (min) between two points."""
+    metres = haversine_m(lon1, lat1, lon2, lat2) * ROAD_FACTOR
+    return metres, metres / 1000 / SPEED_KMH * 60
+
+
+def recommend(incident: dict[str, Any], workers: list[dict[str, Any]],
+              stations: list[dict[str, Any]], limit: int = 6) -> list[Candidate]:
+    """Grid workers of the incident's grid first, then teams ranked by drive time."""
+    out: list[Candidate] = []
+    for w in workers:
+        out.append(Candidate(kind="grid_worker", name=w["name"], detail=w.get("grid", ""),
+                             distance_m=0.0, eta_min=0.0, available=True,
+                             assignee=f"网格员 {w['name']}"))
+    kit = KITS.get(incident.get("category", ""), ())
+    teams: list[Candidate] = []
+    for st in stations:
+        metres, minutes = travel(incident["lon"], incident["lat"], st["lon"], st["lat"])
+        supplies = [{"sku": i["sku"], "name": i["name"], "quantity": i["quantity"],
+                     "unit": i["unit"]}
+                    for i in st["items"] if kit and i["sku"].startswith(kit) and i["quantity"]]
+        for tm in st["teams"]:
+            free = tm["on_duty"] > 0 and tm.get("status", "standby") == "standby"
+            teams.append(Candidate(kind="team", name=tm["name"], detail=st["name"],
+                                   distance_m=round(metres), eta_min=round(minutes, 1),
+                                   available=free, assignee=tm["name"], supplies=supplies))
+    teams.sort(key=lambda c: (not c.available, c.eta_min, c.name))
+    return (out + teams)[:limit]
