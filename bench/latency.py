@@ -182,7 +182,10 @@ class Bench:
     def child_env(self, redis_url: str, prefix: str, port: int) -> dict[str, str]:
         env = dict(os.environ)
         env.update({"ZN_DATA_DIR": str(self.tmp), "ZN_PORT": str(port), "REDIS_URL": redis_url,
-                    "ZN_REDIS_PREFIX": prefix, "PYTHONUNBUFFERED": "1"})
+                    "ZN_REDIS_PREFIX": prefix, "PYTHONUNBUFFERED": "1",
+                    # Every bench report is its own work order (they share one point and
+                    # category, which the merge rule would fold into one).
+                    "ZN_DEDUP_METERS": "0"})
         env.setdefault("DATABASE_URL", f"sqlite:///{self.tmp / 'zhongnao.db'}")
         return env
 

@@ -219,6 +219,7 @@ class IncidentView(BaseModel):
     urge_count: int = 0
     supervised: bool = False
     version: int = 0
+    report_count: int = 1
 
 
 class StockView(BaseModel):

@@ -81,6 +81,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Longest accepted incident description, in characters; longer is rejected.",
         int,
     ),
+    Setting(
+        "ZN_DEDUP_METERS",
+        "dedup_meters",
+        200,
+        "Reports of the same category within this distance (and ZN_DEDUP_MINUTES) of an "
+        "open work order are merged into it; 0 turns merging off.",
+        int,
+    ),
+    Setting("ZN_DEDUP_MINUTES", "dedup_minutes", 30, "Time window of the merge rule.", int),
+    Setting(
+        "ZN_DEADLINES_FILE",
+        "deadlines_file",
+        "",
+        "JSON file of resolution deadlines per category and priority (2h, 1d, 3wd) "
+        "overriding the built-in table.",
+    ),
     Setting("ZN_SIM_SEED", "sim_seed", 20261122, "Random seed of the simulator.", int),
     Setting(
         "ZN_SIM_VEHICLES",
@@ -124,6 +140,9 @@ class Settings:
     push_interval_ms: int = 1000
     feed_size: int = 30
     max_text: int = 2000
+    dedup_meters: int = 200
+    dedup_minutes: int = 30
+    deadlines_file: str = ""
     sim_seed: int = 20261122
     sim_vehicles: int = 0
     sim_rate: float = 1.0

@@ -34,6 +34,7 @@ class Outcome:
     rejected: str | None = None
     detail: str = ""
     skipped: bool = False
+    merged: bool = False
 
 
 class Intake:
@@ -91,6 +92,17 @@ class Intake:
         self.bus.publish_event(event)
         return event
 
+    def split_report(self, report_id: int, actor: str) -> tuple[Event, Event]:
+        """Undo a merge (officer's decision) and announce both work orders."""
+        old, new = self.store.split_report(report_id, actor, self.index.locate)
+        events = []
+        for kind, view in (("incident.updated", old), ("incident.created", new)):
+            event = Event(type=kind, seq=self.bus.next_seq(), at=utcnow(), incident=view,
+                          sent_at=time.time())
+            self.bus.publish_event(event)
+            events.append(event)
+        return events[0], events[1]
+
     def sweep_overdue(self) -> int:
         """Raise 督办 on newly overdue incidents and announce them; returns how many."""
         changed = self.store.supervise_overdue()
@@ -107,15 +119,19 @@ class Intake:
             return self.reject("outside_town",
                                f"({report.lon:.5f}, {report.lat:.5f}) is outside the town")
         created = self.store.create_incident(report, hit)
+        if created.merged:
+            return self._publish(Event(type="incident.updated", seq=self.bus.next_seq(),
+                                       at=utcnow(), incident=created.incident,
+                                       sent_at=time.time()), merged=True)
         if not created.new:
             return self.reject("duplicate",
                                f"{report.source}/{report.source_ref} is {created.incident.ref}")
         return self._publish(Event(type="incident.created", seq=self.bus.next_seq(),
                                    at=utcnow(), incident=created.incident, sent_at=time.time()))
 
-    def _publish(self, event: Event) -> Outcome:
+    def _publish(self, event: Event, merged: bool = False) -> Outcome:
         self.bus.publish_event(event)
-        return Outcome(event=event)
+        return Outcome(event=event, merged=merged)
 
     def reject(self, reason: str, detail: str) -> Outcome:
         """Count, log and announce one rejected message; the caller's loop goes on."""

@@ -106,6 +106,7 @@ class Incident(Base):
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     supervised: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    report_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # Bumped by every change; a conditional UPDATE on it makes concurrent dispatches safe.
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(index=True)
@@ -119,6 +120,27 @@ class Incident(Base):
         UniqueConstraint("source", "source_ref", name="uq_incident_source_ref"),
         Index("ix_incidents_state_deadline", "state", "deadline_at"),
     )
+
+
+class IncidentReport(Base):
+    """One report as a source sent it; near-duplicates are merged into one work order."""
+
+    __tablename__ = "incident_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    source_ref: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(24))
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    reporter_name: Mapped[str | None] = mapped_column(String(40))
+    reporter_phone: Mapped[str | None] = mapped_column(String(20))
+    photo_url: Mapped[str | None] = mapped_column(String(500))
+    reported_at: Mapped[datetime]
+    merged: Mapped[bool] = mapped_column(default=False)
 
 
 class IncidentEvent(Base):

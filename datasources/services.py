@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dashboard.channels import Channels
+from dashboard.deadlines import load_table
 from dashboard.geo import GridIndex
 from dashboard.settings import Settings
 from dashboard.town import load_town
@@ -17,7 +18,7 @@ from datasources.hub import Hub
 from datasources.intake import Intake
 from datasources.loader import load_town as load_town_into_db
 from datasources.loader import town_loaded
-from datasources.store import Store
+from datasources.store import DedupRule, Store
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ class Services:
             prepare_database(engine, s)
         elif not has_schema(engine):
             raise RuntimeError(f"database {s.db_url} has no schema: run `zhongnao init-db`")
-        self.store = Store(engine)
+        dedup = DedupRule(s.dedup_meters, s.dedup_minutes) if s.dedup_meters > 0 else None
+        self.store = Store(engine, deadlines=load_table(s.deadlines_file or None), dedup=dedup)
         channels = Channels(s.redis_prefix)
         self.bus = Bus.from_url(self.redis_url, s.redis_prefix)
         self.bus.r.ping()

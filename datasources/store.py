@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, select, update
@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from dashboard.deadlines import DEFAULT_TABLE, deadline_for
-from dashboard.geo import GridHit
+from dashboard.geo import GridHit, haversine_m
 from dashboard.incidents import (
     DONE_STATES,
     OPEN_STATES,
@@ -41,6 +41,16 @@ class Conflict(RuntimeError):
     """Someone else changed the incident first; the message says who and what."""
 
 
+def _report_row(incident_id: int, report: IncidentReport, reported_at: datetime,
+                merged: bool) -> m.IncidentReport:
+    return m.IncidentReport(
+        incident_id=incident_id, source=report.source, source_ref=report.source_ref,
+        category=report.category, priority=report.priority, title=report.title,
+        description=report.description, lon=report.lon, lat=report.lat,
+        reporter_name=report.reporter_name, reporter_phone=report.reporter_phone,
+        photo_url=report.photo_url, reported_at=reported_at, merged=merged)
+
+
 def incident_view(row: m.Incident) -> IncidentView:
     """The screen-facing view of an incident row."""
     return IncidentView(
@@ -52,24 +62,36 @@ def incident_view(row: m.Incident) -> IncidentView:
         closed_at=as_utc(row.closed_at) if row.closed_at else None,
         level=row.level or "grid", assignee=row.assignee, satisfaction=row.satisfaction,
         urge_count=row.urge_count or 0, supervised=bool(row.supervised),
-        version=row.version or 0,
+        version=row.version or 0, report_count=row.report_count or 1,
     )
 
 
 @dataclass(frozen=True)
 class Created:
-    """Result of an intake: the incident and whether it was new (False for a retry)."""
+    """Result of an intake: the work order, whether it is new, and whether the report was
+    merged into an existing one (new=False, merged=False means a retried source_ref)."""
 
     incident: IncidentView
     new: bool
+    merged: bool = False
+
+
+@dataclass(frozen=True)
+class DedupRule:
+    """Same category, within `meters` and `minutes` of an open work order: merge."""
+
+    meters: int = 200
+    minutes: int = 30
 
 
 class Store:
     """Repository over one engine; every write is one transaction."""
 
-    def __init__(self, engine: Engine, deadlines: dict[str, Any] | None = None):
+    def __init__(self, engine: Engine, deadlines: dict[str, Any] | None = None,
+                 dedup: DedupRule | None = None):
         self.engine = engine
         self.deadlines = deadlines or DEFAULT_TABLE
+        self.dedup = dedup
         self._sessions = session_factory(engine)
 
     @contextmanager
@@ -88,6 +110,10 @@ class Store:
             if existing is not None:
                 return Created(existing, False)
         reported_at = min(as_utc(report.reported_at), now) if report.reported_at else now
+        if self.dedup and self.dedup.meters > 0:
+            merged = self._merge_into_nearby(report, reported_at, now)
+            if merged is not None:
+                return Created(merged, False, merged=True)
         try:
             with self.session() as s:
                 row = m.Incident(
@@ -106,6 +132,7 @@ class Store:
                 s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
                                       from_state=None, to_state="reported",
                                       note=report.title))
+                s.add(_report_row(row.id, report, reported_at, merged=False))
                 view = incident_view(row)
         except IntegrityError:
             # Another process stored the same source_ref between our check and insert.
@@ -114,6 +141,84 @@ class Store:
                 raise
             return Created(existing, False)
         return Created(view, True)
+
+    def _merge_into_nearby(self, report: IncidentReport, reported_at: datetime,
+                           now: datetime) -> IncidentView | None:
+        """Merge into the nearest open work order of the same category, if one is close."""
+        assert self.dedup is not None
+        since = reported_at - timedelta(minutes=self.dedup.minutes)
+        with self.session() as s:
+            rows = s.scalars(select(m.Incident).where(
+                m.Incident.category == report.category, m.Incident.state.in_(OPEN_STATES),
+                m.Incident.created_at >= since)).all()
+            near = [(haversine_m(report.lon, report.lat, r.lon, r.lat), r.id) for r in rows]
+            near = [c for c in near if c[0] <= self.dedup.meters]
+            if not near:
+                return None
+            metres, target_id = min(near)
+            row = s.get(m.Incident, target_id)
+            assert row is not None
+            changed = s.execute(update(m.Incident).where(
+                m.Incident.id == row.id, m.Incident.version == row.version,
+                m.Incident.state.in_(OPEN_STATES)).values(
+                report_count=row.report_count + 1, version=row.version + 1,
+                updated_at=now)).rowcount
+            if changed != 1:
+                s.rollback()
+                return None  # it changed meanwhile: store the report as its own work order
+            s.add(_report_row(row.id, report, reported_at, merged=True))
+            s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
+                                  from_state=row.state, to_state=row.state, action="merge",
+                                  note=f"合并{metres:.0f}米内同类上报：{report.title}"[:500]))
+            s.flush()
+            s.refresh(row)
+            return incident_view(row)
+
+    def reports(self, incident_id: int) -> list[dict[str, Any]]:
+        """Every report a work order lists, first one first."""
+        with self.session() as s:
+            rows = s.scalars(select(m.IncidentReport).where(
+                m.IncidentReport.incident_id == incident_id).order_by(m.IncidentReport.id))
+            return [{"id": r.id, "source": r.source, "source_ref": r.source_ref,
+                     "title": r.title, "lon": r.lon, "lat": r.lat, "merged": r.merged,
+                     "reported_at": as_utc(r.reported_at)} for r in rows]
+
+    def split_report(self, report_id: int, actor: str,
+                     locate: Callable[[float, float], GridHit | None],
+                     now: datetime | None = None) -> tuple[IncidentView, IncidentView]:
+        """Undo a merge: the report becomes its own work order; both histories say so."""
+        now = now or utcnow()
+        with self.session() as s:
+            rep = s.get(m.IncidentReport, report_id)
+            if rep is None or not rep.merged:
+                raise NotFound(f"report {report_id} is not a merged report")
+            old = s.get(m.Incident, rep.incident_id)
+            assert old is not None
+            hit = locate(rep.lon, rep.lat) or GridHit(old.grid_code or "", old.village_code)
+            new = m.Incident(
+                ref="pending", source=rep.source, source_ref=None, category=rep.category,
+                priority=rep.priority, title=rep.title, description=rep.description,
+                lon=rep.lon, lat=rep.lat, grid_code=hit.code, village_code=hit.village,
+                state="reported", reporter_name=rep.reporter_name,
+                reporter_phone=rep.reporter_phone, photo_url=rep.photo_url,
+                created_at=rep.reported_at, updated_at=now,
+                deadline_at=deadline_for(rep.priority, as_utc(rep.reported_at), rep.category,
+                                         self.deadlines))
+            s.add(new)
+            s.flush()
+            new.ref = f"{as_utc(rep.reported_at):%Y%m%d}-{new.id:05d}"
+            rep.incident_id, rep.merged = new.id, False
+            old.report_count = max(1, old.report_count - 1)
+            old.version += 1
+            old.updated_at = now
+            s.add(m.IncidentEvent(incident_id=old.id, at=now, actor=actor, from_state=old.state,
+                                  to_state=old.state, action="split",
+                                  note=f"拆分为独立工单 {new.ref}"))
+            s.add(m.IncidentEvent(incident_id=new.id, at=now, actor=actor, from_state=None,
+                                  to_state="reported", action="split",
+                                  note=f"由 {old.ref} 拆分"))
+            s.flush()
+            return incident_view(old), incident_view(new)
 
     def _by_source_ref(self, source: str, source_ref: str) -> IncidentView | None:
         with self.session() as s:

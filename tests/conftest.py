@@ -66,9 +66,11 @@ def db_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str, redis_url: str) -> Settings:
     """Settings of one test: its own data folder, database and Redis key prefix."""
+    # Merging near-duplicates is off here so tests can send several reports from one
+    # point; tests/test_dedup.py turns it on.
     return Settings.from_env(environ={}, data_dir=str(tmp_path), database_url=db_url,
                              redis_url=redis_url, redis_prefix=f"t{uuid.uuid4().hex[:8]}",
-                             port=free_port())
+                             port=free_port(), dedup_meters=0)
 
 
 @pytest.fixture
