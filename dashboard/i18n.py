@@ -15,6 +15,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "kpi_open": ("在办", "Open"),
     "kpi_overdue": ("超时", "Overdue"),
     "kpi_month": ("本月受理", "This month"),
+    "kpi_avg_hours": ("平均办理", "Avg handling"),
+    "kpi_satisfaction": ("本月满意度", "Satisfaction"),
     "kpi_buses": ("运行校车", "Buses live"),
     "kpi_rejected": ("拒收消息", "Rejected msgs"),
     "feed_title": ("实时事件", "Live incidents"),

@@ -89,6 +89,11 @@ def kpi_cards(state: LiveState, lang: str, now: datetime) -> list[dict[str, Any]
         {"key": "open", "label": t("kpi_open", lang), "value": k.get("open", 0)},
         {"key": "overdue", "label": t("kpi_overdue", lang), "value": overdue,
          "tone": "alarm" if overdue else ""},
+        {"key": "avg_hours", "label": t("kpi_avg_hours", lang),
+         "value": "—" if today.get("avg_hours") is None else f"{today['avg_hours']:.1f}h"},
+        {"key": "satisfaction", "label": t("kpi_satisfaction", lang),
+         "value": "—" if not k.get("month", {}).get("satisfaction")
+         else f"{k['month']['satisfaction']:.2f}"},
         {"key": "month", "label": t("kpi_month", lang),
          "value": k.get("month", {}).get("received", 0)},
         {"key": "buses", "label": t("kpi_buses", lang),

@@ -356,9 +356,19 @@ class Store:
                     func.coalesce(func.sum(case((m.Incident.state.in_(DONE_STATES), 1),
                                                 else_=0)), 0),
                 ).where(m.Incident.created_at >= start)).one()
+                # Handling time in Python: date arithmetic differs between SQLite and
+                # PostgreSQL, and a month holds a few thousand rows at most.
+                spans = [as_utc(done) - as_utc(made) for made, done in s.execute(
+                    select(m.Incident.created_at, m.Incident.closed_at).where(
+                        m.Incident.closed_at >= start))]
+                satisfaction = s.scalar(select(func.avg(m.Incident.satisfaction)).where(
+                    m.Incident.closed_at >= start, m.Incident.satisfaction.is_not(None)))
                 out[label] = {
                     "received": int(received), "closed": int(closed),
                     "close_rate": round(100.0 * closed / received, 1) if received else None,
+                    "avg_hours": round(sum(x.total_seconds() for x in spans) / len(spans)
+                                       / 3600, 1) if spans else None,
+                    "satisfaction": round(float(satisfaction), 2) if satisfaction else None,
                 }
             out["open"] = int(s.scalar(select(func.count()).where(
                 m.Incident.state.in_(OPEN_STATES))) or 0)

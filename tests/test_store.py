@@ -51,7 +51,8 @@ def test_transitions_follow_the_loop_and_append_history(services):
                                           "resolved"]
     assert history[-1]["from"] == "in_progress" and history[-1]["actor"] == "值班员张三"
     k = store.kpis()
-    assert k["today"] == {"received": 1, "closed": 1, "close_rate": 100.0}
+    assert (k["today"]["received"], k["today"]["closed"], k["today"]["close_rate"]) == (
+        1, 1, 100.0)
     assert k["open"] == 0
 
 
@@ -125,6 +126,9 @@ def test_the_whole_loop_with_urge_escalate_supervise_and_follow_up(services):
         store.act(incident_id, "close", actor="值班员甲")
     v = store.act(incident_id, "close", actor="值班员甲", satisfaction=5)
     assert (v.state, v.satisfaction, v.assignee) == ("closed", 5, "建林片区救援队")
+    month = store.kpis()["month"]
+    assert month["satisfaction"] == 5.0 and month["avg_hours"] is not None
+    assert month["avg_hours"] < 0.1 and month["close_rate"] == 100.0
     actions = [h["action"] for h in store.history(incident_id)]
     assert actions == ["report", "accept", "urge", "escalate", "dispatch", "reassign", "start",
                        "resolve", "close"]
