@@ -29,7 +29,8 @@ test: setup browser-deps lint     ## the whole suite: unit, integration, browser
 test-services: setup              ## DB and Redis tests against DATABASE_URL / REDIS_URL
 	$(BIN)/python -m pytest -m "not browser"
 
-bench: setup browser-deps         ## publish→screen latency with 500 vehicles and 10 screens
+bench: setup browser-deps         ## intake throughput, then publish→screen latency (500 buses, 10 screens)
+	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/latency.py
 
 screenshots: setup browser-deps   ## docs/ screenshots of the wall and the tablet view
