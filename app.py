@@ -53,6 +53,14 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
                              "vehicles": len(st.vehicles), "rejected": st.rejected,
                              "stats": hub.stats}, status_code=200 if st.connected else 503)
 
+    # HTTP doors: intake's JSON API (/api/v1) and Open311 GeoReport v2 (/open311/v2), and
+    # the assignee's field API (/api/v1/field).
+    from datasources.field_api import build_field_router
+    from datasources.http_api import build_router
+
+    server.include_router(build_router(services))
+    server.include_router(build_field_router(services))
+
     @server.get("/api/town/{name}")
     async def town_layer(name: str) -> JSONResponse:
         """A static map layer of the town (basemap, grids of a level, stations) as GeoJSON."""

@@ -83,6 +83,8 @@ class Action:
 
 
 _OPEN = ("reported", "accepted", "dispatched", "in_progress", "returned")
+# Actions the assignee takes in the field (API and the /field page); the rest are the desk's.
+FIELD_ACTIONS = ("ack", "start", "note", "resolve")
 ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("accept", "受理", "Accept", frozenset({"reported", "returned"}), "accepted"),
     Action("dispatch", "派遣", "Dispatch", frozenset({"accepted"}), "dispatched"),
@@ -93,6 +95,8 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("return", "退回", "Return", frozenset(_OPEN) - {"returned"}, "returned"),
     Action("reassign", "改派", "Reassign", frozenset({"dispatched", "in_progress"}),
            "dispatched"),
+    Action("ack", "接单", "Acknowledge", frozenset({"dispatched"}), None),
+    Action("note", "补充说明", "Add note", frozenset(_OPEN), None),
     Action("escalate", "升级", "Escalate", frozenset(_OPEN), None),
     Action("urge", "催办", "Urge", frozenset(_OPEN), None),
     Action("supervise", "督办", "Supervise", frozenset(_OPEN), None),

@@ -41,7 +41,8 @@ class MessageError(ValueError):
         self.detail = detail
 
 
-def _clean_text(value: str | None) -> str | None:
+def clean_text(value: str | None) -> str | None:
+    """Strip text; refuse control characters and markup (HTML/script)."""
     if value is None:
         return None
     if _CONTROL.search(value):
@@ -110,7 +111,7 @@ class IncidentReport(_Message):
     @field_validator("title", "description", "reporter_name", "source_ref")
     @classmethod
     def _safe_text(cls, value: str | None) -> str | None:
-        return _clean_text(value)
+        return clean_text(value)
 
 
 class IncidentProgress(_Message):
@@ -132,7 +133,7 @@ class IncidentProgress(_Message):
     @field_validator("actor", "note")
     @classmethod
     def _safe_text(cls, value: str) -> str:
-        return _clean_text(value) or ""
+        return clean_text(value) or ""
 
 
 class StockMovement(_Message):
@@ -155,7 +156,7 @@ class StockMovement(_Message):
     @field_validator("reason", "actor")
     @classmethod
     def _safe_text(cls, value: str) -> str:
-        return _clean_text(value) or ""
+        return clean_text(value) or ""
 
 
 InboundMessage = Annotated[
@@ -182,7 +183,7 @@ class VehiclePosition(BaseModel):
     @field_validator("plate", "route", "trip")
     @classmethod
     def _safe_text(cls, value: str | None) -> str | None:
-        return _clean_text(value)
+        return clean_text(value)
 
 
 class VehiclePositions(_Message):

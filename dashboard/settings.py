@@ -97,6 +97,12 @@ SETTINGS: tuple[Setting, ...] = (
         "JSON file of resolution deadlines per category and priority (2h, 1d, 3wd) "
         "overriding the built-in table.",
     ),
+    Setting(
+        "ZN_OPEN311_KEYS",
+        "open311_keys",
+        "demo-key",
+        "Comma-separated api_key values accepted by the Open311 POST requests.json door.",
+    ),
     Setting("ZN_SIM_SEED", "sim_seed", 20261122, "Random seed of the simulator.", int),
     Setting(
         "ZN_SIM_VEHICLES",
@@ -143,6 +149,7 @@ class Settings:
     dedup_meters: int = 200
     dedup_minutes: int = 30
     deadlines_file: str = ""
+    open311_keys: str = "demo-key"
     sim_seed: int = 20261122
     sim_vehicles: int = 0
     sim_rate: float = 1.0

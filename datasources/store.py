@@ -221,9 +221,12 @@ class Store:
             return incident_view(old), incident_view(new)
 
     def _by_source_ref(self, source: str, source_ref: str) -> IncidentView | None:
+        # Every report is kept (merged ones too), so a retry is found whatever became of it.
         with self.session() as s:
-            row = s.scalar(select(m.Incident).where(
-                m.Incident.source == source, m.Incident.source_ref == source_ref))
+            row = s.scalar(select(m.Incident).join(
+                m.IncidentReport, m.IncidentReport.incident_id == m.Incident.id).where(
+                m.IncidentReport.source == source, m.IncidentReport.source_ref == source_ref)
+                .limit(1))
             return incident_view(row) if row else None
 
     def transition(self, incident_id: int, to_state: str, actor: str, note: str = "",
@@ -462,6 +465,14 @@ class Store:
         if overdue_only:
             q = q.where(m.Incident.deadline_at < now)
         q = q.order_by(m.Incident.deadline_at.asc(), m.Incident.id.asc()).limit(limit)
+        with self.session() as s:
+            return [incident_view(r) for r in s.scalars(q)]
+
+    def assigned_to(self, assignee: str, limit: int = 50) -> list[IncidentView]:
+        """Open work orders of one assignee (the field worker's task list)."""
+        q = (select(m.Incident).where(m.Incident.assignee == assignee,
+                                      m.Incident.state.in_(("dispatched", "in_progress")))
+             .order_by(m.Incident.deadline_at.asc()).limit(limit))
         with self.session() as s:
             return [incident_view(r) for r in s.scalars(q)]
 

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def _serve(settings) -> subprocess.Popen:
     env = {**os.environ, "ZN_DATA_DIR": settings.data_dir, "ZN_PORT": str(settings.port),
            "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-           "ZN_REDIS_PREFIX": settings.redis_prefix, "ZN_LOG_LEVEL": "WARNING"}
+           "ZN_REDIS_PREFIX": settings.redis_prefix, "ZN_LOG_LEVEL": "WARNING",
+           "ZN_DEDUP_METERS": str(settings.dedup_meters)}
     proc = subprocess.Popen([sys.executable, "-m", "cli", "serve"], cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -1,0 +1,71 @@
+"""The assignee's side over HTTP: only their own work orders, only allowed steps, all recorded."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import create_app
+from dashboard.geo import GridHit
+from dashboard.messages import IncidentReport
+
+
+@pytest.fixture
+def client(settings):
+    """The real app in-process (lifespan opens Redis and the database)."""
+    app = create_app(settings)
+    with TestClient(app.server) as c:
+        c.zn = app.zn_services  # type: ignore[attr-defined]
+        yield c
+
+
+def _dispatched_to(svc, assignee: str) -> int:
+    report = IncidentReport(source="grid_worker", category="water", title="自来水管爆裂",
+                            lon=104.45, lat=30.55)
+    inc = svc.store.create_incident(report, GridHit("G3-01", "V01")).incident
+    svc.intake.act(inc.id, "accept", "值班员王")
+    svc.intake.act(inc.id, "dispatch", "值班员王", assignee=assignee)
+    return inc.id
+
+
+def _step(client, incident_id: int, action: str, **body):
+    return client.post(f"/api/v1/field/incidents/{incident_id}/{action}",
+                       content=json.dumps(body, ensure_ascii=False),
+                       headers={"Accept-Language": "zh-CN"})
+
+
+def test_the_assignee_acknowledges_arrives_notes_and_resolves(client):
+    svc = client.zn
+    incident_id = _dispatched_to(svc, "李网格")
+    tasks = client.get("/api/v1/field/tasks", params={"assignee": "李网格"}).json()
+    assert [t["id"] for t in tasks] == [incident_id]
+    assert _step(client, incident_id, "ack", actor="李网格").json()["state"] == "dispatched"
+    assert _step(client, incident_id, "start", actor="李网格").json()["state"] == "in_progress"
+    r = _step(client, incident_id, "note", actor="李网格", note="已关闭阀门",
+              photo_url="https://img.example.invalid/p/1.jpg")
+    assert r.status_code == 200
+    assert _step(client, incident_id, "resolve", actor="李网格").json()["state"] == "resolved"
+    history = svc.store.history(incident_id)
+    assert [h["action"] for h in history][-4:] == ["ack", "start", "note", "resolve"]
+    assert "https://img.example.invalid/p/1.jpg" in history[-2]["note"]
+    assert client.get("/api/v1/field/tasks", params={"assignee": "李网格"}).json() == []
+
+
+def test_someone_else_cannot_act_and_bad_steps_are_refused_clearly(client):
+    svc = client.zn
+    incident_id = _dispatched_to(svc, "李网格")
+    other = _step(client, incident_id, "start", actor="赵网格")
+    assert other.status_code == 403 and other.json()["message"] == "该工单未派给您"
+    early = _step(client, incident_id, "resolve", actor="李网格")
+    assert early.status_code == 409 and "cannot resolve" in early.json()["detail"]
+    hostile = _step(client, incident_id, "note", actor="李网格", note="<script>x</script>")
+    assert hostile.status_code == 400
+    english = client.post(f"/api/v1/field/incidents/{incident_id}/close",
+                          content="{}", headers={"Accept-Language": "en"})
+    assert english.status_code == 404
+    missing = _step(client, 999999, "ack", actor="李网格")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert [h["action"] for h in svc.store.history(incident_id)][-1] == "dispatch"
+    assert svc.bus.rejected_counts().get("invalid") == 1
