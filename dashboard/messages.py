@@ -121,6 +121,7 @@ class IncidentProgress(_Message):
     incident_id: int = Field(gt=0)
     to_state: str
     actor: str = Field(min_length=1, max_length=40)
+    assignee: str | None = Field(default=None, min_length=1, max_length=40)
     note: str = Field(default="", max_length=500)
 
     @field_validator("to_state")
@@ -130,10 +131,10 @@ class IncidentProgress(_Message):
             raise ValueError(f"unknown state {value!r}")
         return value
 
-    @field_validator("actor", "note")
+    @field_validator("actor", "note", "assignee")
     @classmethod
-    def _safe_text(cls, value: str) -> str:
-        return clean_text(value) or ""
+    def _safe_text(cls, value: str | None) -> str | None:
+        return clean_text(value) if value is not None else None
 
 
 class StockMovement(_Message):

@@ -67,7 +67,8 @@ class Intake:
                 return self._report(message)
             if isinstance(message, IncidentProgress):
                 view = self.store.transition(message.incident_id, message.to_state,
-                                             message.actor, message.note)
+                                             message.actor, message.note,
+                                             assignee=message.assignee)
                 return self._publish(Event(type="incident.updated", seq=self.bus.next_seq(),
                                            at=utcnow(), incident=view, sent_at=time.time()))
             view = self.store.move_stock(message.station, message.sku, message.delta,

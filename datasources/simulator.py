@@ -207,9 +207,11 @@ class Simulator:
                 self._tracked.pop(iid, None)
                 continue
             rng = random.Random(f"{self.seed}:note:{iid}:{to_state}")
+            worker = self._worker(tr.grid, iid)
             out.append(IncidentProgress(incident_id=iid, to_state=to_state,
                                         msg_id=f"sim-{self.seed}-p{iid}-{to_state}",
-                                        actor=self._actor(tr.grid, to_state, rng),
+                                        actor=self._actor(worker, to_state),
+                                        assignee=worker if to_state == "dispatched" else None,
                                         note=rng.choice(txt.PROGRESS_NOTES[to_state])))
             tr.state = to_state
             tr.sent.add(to_state)
@@ -219,12 +221,20 @@ class Simulator:
                 self._tracked.pop(iid, None)
         return out
 
-    def _actor(self, grid: str | None, to_state: str, rng: random.Random) -> str:
+    def _worker(self, grid: str | None, iid: int) -> str:
+        """The grid worker who handles this incident, the same at every step."""
         cell = self._grid_by_code.get(grid or "")
-        if to_state in ("accepted", "dispatched") or cell is None:
+        if cell is None:
             return txt.DUTY_OFFICER
         people = [w["name"] for w in cell.workers if w.get("name")]
-        return rng.choice(people) if people else cell.leader.get("name") or txt.DUTY_OFFICER
+        if not people:
+            return cell.leader.get("name") or txt.DUTY_OFFICER
+        return random.Random(f"{self.seed}:worker:{iid}").choice(people)
+
+    @staticmethod
+    def _actor(worker: str, to_state: str) -> str:
+        # The desk accepts and dispatches; the worker it was dispatched to does the rest.
+        return txt.DUTY_OFFICER if to_state in ("accepted", "dispatched") else worker
 
     # ------------------------------------------------------------------ stock
     def _new_movement(self) -> StockMovement | None:

@@ -230,15 +230,16 @@ class Store:
             return incident_view(row) if row else None
 
     def transition(self, incident_id: int, to_state: str, actor: str, note: str = "",
-                   now: datetime | None = None) -> IncidentView:
+                   now: datetime | None = None, assignee: str | None = None) -> IncidentView:
         """Move an incident to `to_state` by the one action that leads there."""
         with self.session() as s:
             row = s.get(m.Incident, incident_id)
             if row is None:
                 raise NotFound(f"incident {incident_id} does not exist")
             action = action_to(row.state, to_state)
-        # A field message names no assignee: whoever reports the dispatch takes it on.
-        assignee = actor if action in ("dispatch", "reassign") else None
+        # Without a named assignee, whoever reports the dispatch takes it on.
+        if action in ("dispatch", "reassign"):
+            assignee = assignee or actor
         return self.act(incident_id, action, actor, note=note, assignee=assignee, now=now)
 
     def act(self, incident_id: int, action: str, actor: str, *, note: str = "",
