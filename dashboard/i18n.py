@@ -97,6 +97,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "disp_h_state": ("状态", "State"),
     "disp_h_note": ("备注", "Note"),
     "disp_h_report": ("上报", "Report"),
+    "disp_h_merge": ("合并上报", "Report merged"),
+    "disp_h_split": ("拆分", "Split"),
     "disp_grid_worker": ("网格员", "Grid worker"),
     "disp_team": ("救援队", "Rescue team"),
     "disp_same_grid": ("本网格", "this grid"),
