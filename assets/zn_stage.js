@@ -46,7 +46,10 @@
     watchdog();
     var el = document.getElementById("zn-clock");
     if (el) {
-      var lang = (document.getElementById("zn-stage") || {}).dataset || {};
+      // Every page takes ?lang=en; the wall also carries it on its stage.
+      var stage = document.getElementById("zn-stage");
+      var lang = {lang: (stage && stage.dataset.lang) ||
+                        new URLSearchParams(location.search).get("lang") || "zh"};
       var now = new Date();
       var opts = {timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "2-digit",
                   day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",

@@ -46,5 +46,6 @@ def town_map(map_id: str, meta: dict[str, Any], tile_url: str) -> Any:
     if bbox:
         view = {"bounds": [[bbox[1], bbox[0]], [bbox[3], bbox[2]]],
                 "boundsOptions": {"padding": [12, 12]}}
+    # No viewport tracking: with `bounds` and no `center` it threw on every map move.
     return dl.MapContainer(layers, id=map_id, zoomControl=False, attributionControl=False,
-                           zoomSnap=0.1, className="zn-map", **view)
+                           zoomSnap=0.1, className="zn-map", trackViewport=False, **view)

@@ -113,6 +113,10 @@ async def stream_live_updates() -> None:
 
 async def _page_lang(ws: Any) -> str | None:
     """The language of the wall page in this browser, or None when it is not shown."""
+    # Every page's no-input stream starts on every page load: leave at once elsewhere.
+    path = await ws.get_prop("_pages_location", "pathname", timeout=5)
+    if path not in (None, "/"):
+        return None
     for _ in range(50):
         if ws.is_shutdown:
             return None

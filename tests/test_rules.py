@@ -11,6 +11,7 @@ import pytest
 from dashboard.deadlines import add_working_days, deadline_for, load_table, parse_spec
 from dashboard.geo import GridIndex, haversine_m
 from dashboard.incidents import (
+    ACTIONS,
     STATES,
     TRANSITIONS,
     TransitionError,
@@ -115,6 +116,24 @@ def test_deadline_table_overrides_are_checked(tmp_path):
     with pytest.raises(ValueError, match="soon"):
         load_table(bad)
     assert parse_spec("12h") == (12, "h")
+
+
+@pytest.mark.parametrize("state", sorted(STATES))
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_every_action_is_allowed_exactly_from_its_source_states(action, state):
+    if state in ACTIONS[action].sources:
+        assert check_action(action, state).name == action
+    else:
+        with pytest.raises(TransitionError):
+            check_action(action, state)
+
+
+def test_closed_and_resolved_take_no_desk_actions_but_follow_up():
+    for action in ("urge", "supervise", "escalate", "dispatch", "return"):
+        for state in ("resolved", "closed"):
+            with pytest.raises(TransitionError):
+                check_action(action, state)
+    assert {a for a in ACTIONS if "resolved" in ACTIONS[a].sources} == {"close", "reopen"}
 
 
 def test_actions_guard_the_loop():
