@@ -32,6 +32,7 @@ test-services: setup              ## DB and Redis tests against DATABASE_URL / R
 bench: setup browser-deps         ## intake throughput, then publish→screen latency (500 buses, 10 screens)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/dispatch_latency.py
 
 screenshots: setup browser-deps   ## docs/ screenshots of the wall and the tablet view
 	$(BIN)/python tools/make_screenshots.py
