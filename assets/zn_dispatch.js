@@ -55,6 +55,9 @@
     if (r.urge) { top.appendChild(el("span", "q-mark urge", T.urge + (r.urge > 1 ? r.urge : ""))); }
     if (r.sup) { top.appendChild(el("span", "q-mark sup", T.sup)); }
     if (r.level) { top.appendChild(el("span", "q-mark level", T["lv_" + r.level] || r.level)); }
+    if (r.rc > 1) {
+      top.appendChild(el("span", "q-mark reports", (T.reports || "{n}").replace("{n}", r.rc)));
+    }
     top.appendChild(el("span", "q-state " + r.sc, r.state));
     var title = el("div", "q-title");
     if (r.pri === "urgent") { title.appendChild(el("span", "q-urgent", T.urgent)); }

@@ -121,6 +121,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "disp_err_conflict": ("{ref} 已由 {actor} 于 {at} {action}，当前状态「{state}」",
                           "{ref} was already {action} by {actor} at {at}; it is now {state}"),
     "disp_err_gone": ("事件不存在", "the incident does not exist"),
+    "disp_reports": ("上报记录 ({n})", "Reports ({n})"),
+    "disp_reports_badge": ("{n}条上报", "{n} reports"),
+    "disp_merged": ("已合并", "merged"),
+    "disp_split": ("拆分", "Split"),
+    "disp_ok_split": ("已拆分为独立工单 {ref}（原工单 {old}）",
+                      "Split off as work order {ref} (from {old})"),
+    "disp_err_split": ("该上报已不是合并记录（可能已被拆分）",
+                       "that report is no longer merged (already split?)"),
 }
 
 

@@ -104,6 +104,19 @@ def history(dash_duo: Any) -> list[tuple[str, str]]:
     return out
 
 
+def report_rows(dash_duo: Any) -> list[tuple[str, bool, bool]]:
+    """(title, marked 已合并, has a 拆分 button) of each report in the details."""
+    for _ in range(50):
+        try:
+            return [(r.find_element(By.CSS_SELECTOR, ".rep-title").text,
+                     bool(r.find_elements(By.CSS_SELECTOR, ".rep-merged")),
+                     bool(r.find_elements(By.CSS_SELECTOR, ".disp-split")))
+                    for r in dash_duo.find_elements("#disp-reports .rep-row")]
+        except StaleElementReferenceException:  # the details were redrawn while we read
+            time.sleep(0.1)
+    raise AssertionError("the reports kept changing")
+
+
 def wall_browser() -> webdriver.Chrome:
     opts = Options()
     for flag in CHROME_FLAGS:
@@ -267,3 +280,63 @@ def test_disp003_refused_actions_say_why_in_red_and_change_nothing(dash_duo, set
     dash_duo.wait_for_text_to_equal("#disp-detail-state", "回访办结", timeout=5)
     closed = services.store.incident(second)
     assert closed["state"] == "closed" and closed["satisfaction"] == 5
+
+
+def test_disp004_officer_splits_a_merged_report(dash_duo, settings):
+    """Two reports of one category 50 m apart merge into one work order; the officer sees
+    both reports and splits the merged one into its own work order, live in the queue."""
+    app = start_console(dash_duo, settings.with_(dedup_meters=200))
+    source = Source(settings)
+    source.report(title="井盖缺失", category="city_management", lon=104.452, lat=30.551)
+    wait_rows(dash_duo, {"井盖缺失"})
+    # About 50 m north of the first: merged into its work order, the queue keeps one row.
+    source.report(title="路口井盖丢失有人绊倒", category="city_management", lon=104.452,
+                  lat=30.55145)
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(
+        "var m = document.querySelector('#disp-list .q-row .q-mark.reports');"
+        "return m && m.textContent === '2条上报';"))
+    wait_rows(dash_duo, {"井盖缺失"})
+    sign_in(dash_duo)
+    incident_id = open_incident(dash_duo, "井盖缺失")
+    dash_duo.wait_for_text_to_equal("#disp-reports .disp-reports-head", "上报记录 (2)", timeout=10)
+    dash_duo.wait_for_contains_text("#disp-detail .disp-detail-head", "2条上报", timeout=5)
+    # (title, 已合并 shown, 拆分 offered) of each report, the first one first
+    assert report_rows(dash_duo) == [("井盖缺失", False, False),
+                                     ("路口井盖丢失有人绊倒", True, True)]
+
+    # The button is enabled once the officer's name is kept; the details may be redrawn
+    # meanwhile, so the button is looked up again after the wait.
+    split = "#disp-reports .rep-row.merged .disp-split:not([disabled])"
+    WebDriverWait(dash_duo.driver, 10).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, split))
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            dash_duo.find_element(split).click()
+            break
+        except StaleElementReferenceException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    dash_duo.wait_for_contains_class("#disp-toast", "ok", timeout=10)
+    message = dash_duo.find_element("#disp-toast").text
+
+    store = app.zn_services.store
+    found = {v.title: v for v in store.queue(states=("reported",))}
+    assert set(found) == {"井盖缺失", "路口井盖丢失有人绊倒"}
+    new = found["路口井盖丢失有人绊倒"]
+    assert new.ref in message and "已拆分" in message, message
+    assert found["井盖缺失"].id == incident_id
+    assert [v.report_count for v in found.values()] == [1, 1]
+    assert "split" in [h["action"] for h in store.history(incident_id)]
+    assert [h["action"] for h in store.history(new.id)] == ["split"]
+    assert [r["title"] for r in store.reports(new.id)] == ["路口井盖丢失有人绊倒"]
+
+    # Live: the queue shows both work orders, the details one report and no badge.
+    wait_rows(dash_duo, {"井盖缺失", "路口井盖丢失有人绊倒"})
+    dash_duo.wait_for_text_to_equal("#disp-reports .disp-reports-head", "上报记录 (1)", timeout=10)
+    assert not dash_duo.find_elements("#disp-detail .disp-mark.reports")
+    WebDriverWait(dash_duo.driver, 5, ignored_exceptions=(StaleElementReferenceException,)
+                  ).until(lambda d: (OFFICER, "拆分") in history(dash_duo))
+    WebDriverWait(dash_duo.driver, 5).until(lambda d: not d.find_elements(
+        By.CSS_SELECTOR, "#disp-list .q-mark.reports"))
