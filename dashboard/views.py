@@ -19,6 +19,16 @@ STATE_CLASS = {
 MOVING_KMH = 3.0
 
 
+def duration_text(hours: float | None, lang: str) -> str:
+    """'45分钟' under an hour, '3.5小时' above ('45 min', '3.5 h'); '—' for none."""
+    if hours is None:
+        return "—"
+    if hours < 1:
+        minutes = round(hours * 60)
+        return f"{minutes}分钟" if lang == "zh" else f"{minutes} min"
+    return f"{hours:.1f}小时" if lang == "zh" else f"{hours:.1f} h"
+
+
 def countdown_text(deadline: datetime | None, now: datetime, lang: str) -> str:
     """'剩余 3小时' / '超时 20分钟' style text for a deadline."""
     if deadline is None:
@@ -90,7 +100,7 @@ def kpi_cards(state: LiveState, lang: str, now: datetime) -> list[dict[str, Any]
         {"key": "overdue", "label": t("kpi_overdue", lang), "value": overdue,
          "tone": "alarm" if overdue else ""},
         {"key": "avg_hours", "label": t("kpi_avg_hours", lang),
-         "value": "—" if today.get("avg_hours") is None else f"{today['avg_hours']:.1f}h"},
+         "value": duration_text(today.get("avg_hours"), lang)},
         {"key": "satisfaction", "label": t("kpi_satisfaction", lang),
          "value": "—" if not k.get("month", {}).get("satisfaction")
          else f"{k['month']['satisfaction']:.2f}"},

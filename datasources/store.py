@@ -371,7 +371,7 @@ class Store:
                     "received": int(received), "closed": int(closed),
                     "close_rate": round(100.0 * closed / received, 1) if received else None,
                     "avg_hours": round(sum(x.total_seconds() for x in spans) / len(spans)
-                                       / 3600, 1) if spans else None,
+                                       / 3600, 3) if spans else None,
                     "satisfaction": round(float(satisfaction), 2) if satisfaction else None,
                 }
             out["open"] = int(s.scalar(select(func.count()).where(

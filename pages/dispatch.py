@@ -141,11 +141,17 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
         dcc.Store(id=ids.FOCUS, data=None),
         dcc.Store(id=ids.FOCUS_ACK, data=0),
         dcc.Store(id=ids.RESTART, data=0),
+        dcc.Store(id=ids.PANELS, data=None),
+        dcc.Store(id=ids.PANELS_ACK, data=0),
         header,
+        # The wall's KPI strip, drawn by the same clientside renderer (assets/zn_panels.js).
+        html.Div(id=ids.KPIS, className="kpis disp-kpis"),
         html.Div([queue, centre, right], className="disp-main"),
     ], className="disp-root", id="disp-root", **{"data-lang": lang})
 
 
+dash.clientside_callback(ClientsideFunction("zn", "renderPanels"),
+                         Output(ids.PANELS_ACK, "data"), Input(ids.PANELS, "data"))
 dash.clientside_callback(ClientsideFunction("znDisp", "collectFilters"),
                          Output(ids.FILTERS, "data"),
                          Input(ids.F_STATE, "value"), Input(ids.F_CATEGORY, "value"),
@@ -221,9 +227,16 @@ async def _stream(ws: Any, lang: str) -> None:
     seen = -1
     sent_incidents = None
     sent_status = None
+    sent_kpis = None
     while not ws.is_shutdown:
         seen = await hub.wait_change(seen, timeout=WAIT_S)
         state = hub.state
+        kpi_key = (state.versions["kpis"], state.versions["incidents"], state.versions["status"])
+        if kpi_key != sent_kpis:
+            set_props(ids.PANELS, {"data": {
+                "kpis": views.kpi_cards(state, lang, utcnow()), "seq": state.seq,
+                "target": {"kpis": ids.KPIS}}})
+            sent_kpis = kpi_key
         if state.versions["status"] != sent_status:
             status = views.status_line(state, lang)
             set_props(ids.STATUS, {"children": status["text"],

@@ -147,6 +147,8 @@ def test_disp001_one_click_dispatch_reaches_the_wall_within_a_second(dash_duo, s
     Source(settings).report(title="楼道堆放杂物堵塞消防通道", category="fire", source="citizen",
                             lon=104.452, lat=30.551, reporter_phone="13800001111")
     wait_rows(dash_duo, {"楼道堆放杂物堵塞消防通道"})
+    # The console carries the live KPIs, computed from the database like the wall's.
+    dash_duo.wait_for_text_to_equal("#disp-kpis #kpi-received", "1", timeout=10)
     sign_in(dash_duo)
     incident_id = open_incident(dash_duo, "楼道堆放杂物堵塞消防通道")
     assert "13800001111" in dash_duo.find_element("#disp-detail").text

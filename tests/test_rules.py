@@ -148,3 +148,11 @@ def test_actions_guard_the_loop():
     assert action_to("dispatched", "in_progress") == "start"
     assert [next_level(x) for x in ("grid", "village", "town", "county")] == [
         "village", "town", "county", "county"]
+
+
+def test_durations_read_in_minutes_under_an_hour():
+    from dashboard.views import duration_text
+
+    assert duration_text(None, "zh") == "—"
+    assert duration_text(0.25, "zh") == "15分钟" and duration_text(0.25, "en") == "15 min"
+    assert duration_text(3.46, "zh") == "3.5小时"
