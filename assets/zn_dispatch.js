@@ -10,13 +10,8 @@
   var ui = {payload: null, sort: "deadline", selected: null, cursor: null, order: []};
 
   function nu() { return window.dash_clientside.no_update; }
-  function el(tag, cls, text, attrs) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined && text !== null) { e.textContent = String(text); }
-    if (attrs) { Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); }); }
-    return e;
-  }
+  // The one text-only element builder, from zn_panels.js (loaded after this file).
+  function el(tag, cls, text, attrs) { return window.zn.el(tag, cls, text, attrs); }
   function countdown(dl, now, T) {
     if (dl === null || dl === undefined) { return ""; }
     var s = Math.trunc((dl - now) / 1000), label = s >= 0 ? T.left : T.overdue;

@@ -72,6 +72,7 @@
     }
     return frame.seq;
   }
+  window.zn = Object.assign(window.zn || {}, {el: el});
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     zn: Object.assign({}, (window.dash_clientside || {}).zn, {renderPanels: renderPanels})
   });

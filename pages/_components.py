@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import dash
 import dash_leaflet as dl
 from dash_extensions.javascript import Namespace
 
+from dashboard.i18n import LANGS
 from datasources.services import Services
 
 js = Namespace("zn", "map")
@@ -17,6 +19,26 @@ TOWN_API = "/api/town"
 def services() -> Services:
     """The wired services of the running app (store, bus, hub)."""
     return dash.get_app().zn_services  # type: ignore[attr-defined]
+
+
+async def page_lang(ws: Any, path: str, lang_id: str, tries: int = 40) -> str | None:
+    """The language of page `path` in this browser, or None at once when another is shown.
+
+    Every page's no-input persistent stream starts on every page load (Dash runs them all),
+    so each stream first checks that its own page is the one displayed.
+    """
+    want = path.rstrip("/") or "/"
+    for _ in range(tries):
+        if ws.is_shutdown:
+            return None
+        shown = await ws.get_prop("_pages_location", "pathname", timeout=5)
+        if shown is not None and (shown.rstrip("/") or "/") != want:
+            return None
+        lang = await ws.get_prop(lang_id, "data", timeout=5)
+        if lang is not None:
+            return lang if lang in LANGS else "zh"
+        await asyncio.sleep(0.15)
+    return None
 
 
 def town_map(map_id: str, meta: dict[str, Any], tile_url: str) -> Any:

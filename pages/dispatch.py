@@ -34,7 +34,7 @@ from dashboard.i18n import LANGS, t
 from dashboard.incidents import ACTIONS, TransitionError, is_overdue
 from dashboard.timeutil import utcnow
 from datasources.store import Conflict, NotFound
-from pages._components import services, town_map
+from pages._components import page_lang, services, town_map
 from pages._dispatch_parts import (
     PATH,
     REASSIGN_STATES,
@@ -196,7 +196,7 @@ async def _serve() -> None:
     if ws is None:
         return
     try:
-        lang = await _page_lang(ws)
+        lang = await page_lang(ws, PATH, ids.LANG)
         if lang is None:
             return
         await _stream(ws, lang)
@@ -207,11 +207,6 @@ async def _serve() -> None:
         raise
 
 
-async def _page_lang(ws: Any) -> str | None:
-    """The console's language in this browser, or None at once when another page is shown."""
-    for _ in range(40):
-        if ws.is_shutdown:
-            return None
         path = await ws.get_prop("_pages_location", "pathname", timeout=5)
         if path is not None and path.rstrip("/") != PATH:
             return None

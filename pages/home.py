@@ -14,7 +14,7 @@ from dash.exceptions import WebsocketDisconnected
 from dashboard import views
 from dashboard.i18n import LANGS, t
 from dashboard.timeutil import utcnow
-from pages._components import services, town_map
+from pages._components import page_lang, services, town_map
 
 dash.register_page(__name__, path="/", title="中脑 · 综合指挥调度")
 
@@ -99,7 +99,7 @@ async def stream_live_updates() -> None:
     ws = ctx.websocket
     if ws is None:
         return
-    lang = await _page_lang(ws)
+    lang = await page_lang(ws, "/", ids.LANG)
     if lang is None:
         return
     try:
@@ -111,12 +111,6 @@ async def stream_live_updates() -> None:
         raise
 
 
-async def _page_lang(ws: Any) -> str | None:
-    """The language of the wall page in this browser, or None when it is not shown."""
-    # Every page's no-input stream starts on every page load: leave at once elsewhere.
-    path = await ws.get_prop("_pages_location", "pathname", timeout=5)
-    if path not in (None, "/"):
-        return None
     for _ in range(50):
         if ws.is_shutdown:
             return None
