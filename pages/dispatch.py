@@ -207,16 +207,6 @@ async def _serve() -> None:
         raise
 
 
-        path = await ws.get_prop("_pages_location", "pathname", timeout=5)
-        if path is not None and path.rstrip("/") != PATH:
-            return None
-        lang = await ws.get_prop(ids.LANG, "data", timeout=5)
-        if lang is not None:
-            return lang if lang in LANGS else "zh"
-        await asyncio.sleep(0.15)
-    return None
-
-
 async def _stream(ws: Any, lang: str) -> None:
     hub = services().hub
     seen = -1

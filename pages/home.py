@@ -111,16 +111,6 @@ async def stream_live_updates() -> None:
         raise
 
 
-    for _ in range(50):
-        if ws.is_shutdown:
-            return None
-        lang = await ws.get_prop(ids.LANG, "data", timeout=5)
-        if lang is not None:
-            return lang if lang in LANGS else "zh"
-        await asyncio.sleep(0.2)
-    return None
-
-
 async def _stream(ws: Any, lang: str) -> None:
     # Two loops, so a slow map never holds back an incident: panels go out as soon as
     # anything changes; bus frames go out at most once per push interval, acknowledged.
