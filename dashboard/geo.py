@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from shapely import STRtree
 from shapely.geometry import Point, shape
@@ -25,10 +26,18 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 @dataclass(frozen=True)
 class GridHit:
-    """The level-3 grid a point is in, with its village."""
+    """The level-3 grid a point is in, with its village and its workers."""
 
     code: str
     village: str | None
+    workers: tuple[str, ...] = ()
+
+    def on_duty(self, day: date) -> str | None:
+        """The grid worker on duty that day: a daily rotation over the grid's workers
+        (the rota screen of the grids issue will replace this default)."""
+        if not self.workers:
+            return None
+        return self.workers[day.toordinal() % len(self.workers)]
 
 
 class GridIndex:
@@ -50,5 +59,6 @@ class GridIndex:
         for idx in self._tree.query(point):
             if self._prepared[int(idx)].covers(point):
                 cell = self._cells[int(idx)]
-                return GridHit(cell.code, cell.village)
+                names = tuple(w["name"] for w in sorted(cell.workers, key=lambda w: w["id"]))
+                return GridHit(cell.code, cell.village, names)
         return None

@@ -84,6 +84,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "disp_f_created": ("上报时间", "Reported"),
     "disp_f_deadline": ("办结时限", "Deadline"),
     "disp_f_assignee": ("承办", "Assignee"),
+    "disp_f_grid_worker": ("值班网格员", "Grid worker on duty"),
     "disp_f_reporter": ("报告人", "Reporter"),
     "disp_f_phone": ("联系电话", "Phone"),
     "disp_f_coords": ("坐标", "Position"),

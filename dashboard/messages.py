@@ -222,6 +222,7 @@ class IncidentView(BaseModel):
     supervised: bool = False
     version: int = 0
     report_count: int = 1
+    grid_worker: str | None = None
 
 
 class StockView(BaseModel):

@@ -107,6 +107,8 @@ class Incident(Base):
     urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     supervised: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     report_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The grid worker on duty in its grid when it was reported (网格员, responsible on site).
+    grid_worker: Mapped[str | None] = mapped_column(String(40))
     # Bumped by every change; a conditional UPDATE on it makes concurrent dispatches safe.
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(index=True)

@@ -23,7 +23,14 @@ from dashboard.incidents import (
     next_level,
 )
 from dashboard.messages import IncidentReport, IncidentView, StockView
-from dashboard.timeutil import as_utc, hhmm, local_day_start, local_month_start, utcnow
+from dashboard.timeutil import (
+    LOCAL_TZ,
+    as_utc,
+    hhmm,
+    local_day_start,
+    local_month_start,
+    utcnow,
+)
 from dashboard.town import GridCell
 from datasources import models as m
 from datasources.db import session_factory
@@ -63,6 +70,7 @@ def incident_view(row: m.Incident) -> IncidentView:
         level=row.level or "grid", assignee=row.assignee, satisfaction=row.satisfaction,
         urge_count=row.urge_count or 0, supervised=bool(row.supervised),
         version=row.version or 0, report_count=row.report_count or 1,
+        grid_worker=row.grid_worker,
     )
 
 
@@ -121,6 +129,7 @@ class Store:
                     category=report.category, priority=report.priority, title=report.title,
                     description=report.description, lon=report.lon, lat=report.lat,
                     grid_code=hit.code, village_code=hit.village, state="reported",
+                    grid_worker=hit.on_duty(as_utc(reported_at).astimezone(LOCAL_TZ).date()),
                     reporter_name=report.reporter_name, reporter_phone=report.reporter_phone,
                     photo_url=report.photo_url, created_at=reported_at, updated_at=now,
                     deadline_at=deadline_for(report.priority, reported_at, report.category,
@@ -199,6 +208,7 @@ class Store:
                 ref="pending", source=rep.source, source_ref=None, category=rep.category,
                 priority=rep.priority, title=rep.title, description=rep.description,
                 lon=rep.lon, lat=rep.lat, grid_code=hit.code, village_code=hit.village,
+                grid_worker=hit.on_duty(as_utc(rep.reported_at).astimezone(LOCAL_TZ).date()),
                 state="reported", reporter_name=rep.reporter_name,
                 reporter_phone=rep.reporter_phone, photo_url=rep.photo_url,
                 created_at=rep.reported_at, updated_at=now,
@@ -489,10 +499,14 @@ class Store:
     def grid_cells(self) -> list[GridCell]:
         """Every grid polygon, for the point-in-polygon index."""
         with self.session() as s:
+            workers: dict[str, list[dict[str, str]]] = {}
+            for w in s.scalars(select(m.GridWorker).order_by(m.GridWorker.id)):
+                workers.setdefault(w.grid_code, []).append(
+                    {"id": w.id, "name": w.name, "phone": w.phone})
             return [GridCell(code=g.code, level=g.level, parent=g.parent_code, name=g.name,
                              name_en=g.name_en, village=g.village_code, geometry=g.geometry,
                              leader={"name": g.leader_name, "phone": g.leader_phone},
-                             workers=[], households=g.households)
+                             workers=workers.get(g.code, []), households=g.households)
                     for g in s.scalars(select(m.Grid).order_by(m.Grid.code))]
 
     def ping(self) -> None:

@@ -40,6 +40,9 @@ def test_good_report_is_committed_then_published_with_the_next_sequence_number(s
     assert [e.type for e in events] == ["incident.created"]
     assert events[0].seq == services.bus.current_seq()
     assert events[0].incident.grid is not None
+    # The work order names the grid's worker on duty (a daily rotation until rotas exist).
+    cell = next(c for c in services.store.grid_cells() if c.code == events[0].incident.grid)
+    assert events[0].incident.grid_worker in {w["name"] for w in cell.workers}
     assert services.store.history(events[0].incident.id)[0]["to"] == "reported"
 
 

@@ -156,3 +156,14 @@ def test_durations_read_in_minutes_under_an_hour():
     assert duration_text(None, "zh") == "—"
     assert duration_text(0.25, "zh") == "15分钟" and duration_text(0.25, "en") == "15 min"
     assert duration_text(3.46, "zh") == "3.5小时"
+
+
+def test_the_worker_on_duty_rotates_daily_over_the_grids_workers():
+    from datetime import date
+
+    from dashboard.geo import GridHit
+
+    hit = GridHit("G3-01", "V01", ("甲", "乙"))
+    days = [hit.on_duty(date(2026, 11, d)) for d in (22, 23, 24)]
+    assert days[0] != days[1] and days[0] == days[2]
+    assert GridHit("G3-02", "V01").on_duty(date(2026, 11, 22)) is None
