@@ -21,6 +21,7 @@ dash.register_page(__name__, path="/", title="中脑 · 综合指挥调度")
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 2.0
 RESEND_FULL_S = 5.0
+UNANSWERED_RESTART = 3
 
 
 class ids:  # noqa: N801 - a namespace of constants
@@ -38,6 +39,7 @@ class ids:  # noqa: N801 - a namespace of constants
     STATUS = "home-status"
     SEQ = "home-seq"
     HEARTBEAT = "home-heartbeat"
+    RESTART = "home-restart"  # the live stream asks to be started again
 
 
 def layout(lang: str | None = None, **_query: Any) -> Any:
@@ -67,6 +69,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
         html.Span("", id=ids.HEARTBEAT, hidden=True),
         dcc.Store(id=ids.PANELS, data=None),
         dcc.Store(id=ids.PANELS_ACK, data=0),
+        dcc.Store(id=ids.RESTART, data=0),
         dcc.Store(id=ids.BUS_FRAME, data=None),
         dcc.Store(id=ids.BUS_ACK, data=0),
         html.Div([
@@ -96,6 +99,21 @@ dash.clientside_callback(ClientsideFunction("zn", "applyBuses"),
 @dash.callback(persistent=True)
 async def stream_live_updates() -> None:
     """Push the snapshot, then every change, to this screen until it disconnects."""
+    await _serve()
+
+
+# The same stream, started again when the running one asks for it (see _push_buses).
+@dash.callback(Input(ids.RESTART, "data"), persistent=True, prevent_initial_call=True)
+async def restart_live_updates(_asked: Any) -> None:
+    """Serve this screen again over the connection the page now uses."""
+    await _serve()
+
+
+class _Restart(Exception):
+    """The page stopped answering on this connection; a fresh stream takes over."""
+
+
+async def _serve() -> None:
     ws = ctx.websocket
     if ws is None:
         return
@@ -104,9 +122,9 @@ async def stream_live_updates() -> None:
         return
     try:
         await _stream(ws, lang)
-    except WebsocketDisconnected:
-        return
-    except Exception:
+    except* (WebsocketDisconnected, _Restart):
+        pass  # the screen went away, or a fresh stream serves it now
+    except* Exception:
         log.exception("live stream of one screen failed")
         raise
 
@@ -171,13 +189,23 @@ async def _push_buses(ws: Any, lang: str) -> None:
     frame = 0
     sent_rev = -1  # -1: the next frame is a full one
     sent_at = 0.0
+    unanswered = 0
     while not ws.is_shutdown:
         await asyncio.sleep(interval)
         if frame:
             try:
                 acked = await ws.get_prop(ids.BUS_ACK, "data", timeout=interval * 2)
+                unanswered = 0
             except TimeoutError:
                 acked = None
+                unanswered += 1
+            if unanswered >= UNANSWERED_RESTART:
+                # Dash's shared worker can swap the page's websocket during a page load and
+                # leave this one send-only: pushes arrive, answers never do. Ask the page to
+                # start a fresh stream over the connection it uses now, and end this one.
+                log.info("wall stream got no answer %s times; restarting it", unanswered)
+                set_props(ids.RESTART, {"data": time.time()})
+                raise _Restart
             if acked != frame:
                 if time.monotonic() - sent_at < RESEND_FULL_S:
                     continue  # the screen is still drawing the last frame: skip, never queue
