@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from dashboard.incidents import OPEN_STATES, is_overdue
 from dashboard.live import LiveState
 from dashboard.messages import VehiclePosition
 from dashboard.timeutil import age_text, as_utc, hhmm
+from dashboard.town import GridCell
 
 STATE_CLASS = {
     "reported": "st-reported", "accepted": "st-accepted", "dispatched": "st-dispatched",
@@ -45,13 +47,14 @@ def countdown_text(deadline: datetime | None, now: datetime, lang: str) -> str:
     return f"{label} {amount}"
 
 
-def feed_rows(state: LiveState, grid_names: dict[str, dict[str, str]], lang: str,
+def feed_rows(state: LiveState, grids: Mapping[str, GridCell], lang: str,
               now: datetime, limit: int) -> list[dict[str, Any]]:
     """Rows of the live incident feed, newest first."""
     rows = []
     for inc in state.feed(limit):
         overdue = is_overdue(inc.state, inc.deadline_at, now)
-        grid = grid_names.get(inc.grid or "", {})
+        cell = grids.get(inc.grid or "")
+        grid = {"name": cell.name, "name_en": cell.name_en} if cell else {}
         rows.append({
             "id": inc.id, "ref": inc.ref, "title": inc.title,
             "category": category_label(inc.category, lang),

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -69,12 +70,10 @@ class Intake:
                 view = self.store.transition(message.incident_id, message.to_state,
                                              message.actor, message.note,
                                              assignee=message.assignee)
-                return self._publish(Event(type="incident.updated", seq=self.bus.next_seq(),
-                                           at=utcnow(), incident=view, sent_at=time.time()))
-            view = self.store.move_stock(message.station, message.sku, message.delta,
-                                         message.reason, message.actor)
-            return self._publish(Event(type="stock.changed", seq=self.bus.next_seq(),
-                                       at=utcnow(), stock=view, sent_at=time.time()))
+                return Outcome(event=self._announce("incident.updated", incident=view))
+            stock = self.store.move_stock(message.station, message.sku, message.delta,
+                                          message.reason, message.actor)
+            return Outcome(event=self._announce("stock.changed", stock=stock))
         except NotFound as exc:
             return self.reject("unknown_id", str(exc))
         except TransitionError as exc:
@@ -88,28 +87,19 @@ class Intake:
     def act(self, incident_id: int, action: str, actor: str, **kw: object) -> Event:
         """An officer's or field worker's action: commit it, then tell every screen."""
         view = self.store.act(incident_id, action, actor, **kw)  # type: ignore[arg-type]
-        event = Event(type="incident.updated", seq=self.bus.next_seq(), at=utcnow(),
-                      incident=view, sent_at=time.time())
-        self.bus.publish_event(event)
-        return event
+        return self._announce("incident.updated", incident=view)
 
     def split_report(self, report_id: int, actor: str) -> tuple[Event, Event]:
         """Undo a merge (officer's decision) and announce both work orders."""
         old, new = self.store.split_report(report_id, actor, self.index.locate)
-        events = []
-        for kind, view in (("incident.updated", old), ("incident.created", new)):
-            event = Event(type=kind, seq=self.bus.next_seq(), at=utcnow(), incident=view,
-                          sent_at=time.time())
-            self.bus.publish_event(event)
-            events.append(event)
-        return events[0], events[1]
+        return (self._announce("incident.updated", incident=old),
+                self._announce("incident.created", incident=new))
 
     def sweep_overdue(self) -> int:
         """Raise 督办 on newly overdue incidents and announce them; returns how many."""
         changed = self.store.supervise_overdue()
         for view in changed:
-            self.bus.publish_event(Event(type="incident.updated", seq=self.bus.next_seq(),
-                                         at=utcnow(), incident=view, sent_at=time.time()))
+            self._announce("incident.updated", incident=view)
         return len(changed)
 
     def _report(self, report: IncidentReport) -> Outcome:
@@ -121,23 +111,23 @@ class Intake:
                                f"({report.lon:.5f}, {report.lat:.5f}) is outside the town")
         created = self.store.create_incident(report, hit)
         if created.merged:
-            return self._publish(Event(type="incident.updated", seq=self.bus.next_seq(),
-                                       at=utcnow(), incident=created.incident,
-                                       sent_at=time.time()), merged=True)
+            return Outcome(event=self._announce("incident.updated", incident=created.incident),
+                           merged=True)
         if not created.new:
             return self.reject("duplicate",
                                f"{report.source}/{report.source_ref} is {created.incident.ref}")
-        return self._publish(Event(type="incident.created", seq=self.bus.next_seq(),
-                                   at=utcnow(), incident=created.incident, sent_at=time.time()))
+        return Outcome(event=self._announce("incident.created", incident=created.incident))
 
-    def _publish(self, event: Event, merged: bool = False) -> Outcome:
+    def _announce(self, kind: str, **facts: Any) -> Event:
+        """Publish one committed fact with the next number of the shared sequence."""
+        event = Event(type=kind, seq=self.bus.next_seq(), at=utcnow(), sent_at=time.time(),
+                      **facts)
         self.bus.publish_event(event)
-        return Outcome(event=event, merged=merged)
+        return event
 
     def reject(self, reason: str, detail: str) -> Outcome:
         """Count, log and announce one rejected message; the caller's loop goes on."""
         log.warning("rejected inbound message (%s): %s", reason, detail[:300])
         self.bus.count_rejected(reason)
-        self.bus.publish_event(Event(type="rejected", seq=self.bus.next_seq(), at=utcnow(),
-                                     reason=reason))
+        self._announce("rejected", reason=reason)
         return Outcome(rejected=reason, detail=detail)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from dashboard.channels import Channels
 from dashboard.deadlines import load_table
 from dashboard.geo import GridIndex
 from dashboard.settings import Settings
-from dashboard.town import load_town
+from dashboard.town import GridCell, load_town
 from datasources.bus import Bus
 from datasources.db import has_schema, make_engine, upgrade
 from datasources.embedded_redis import EmbeddedRedis
@@ -37,6 +38,7 @@ class Services:
     town_meta: dict = field(default_factory=dict)
     basemap: dict = field(default_factory=dict)
     layers: dict[str, dict] = field(default_factory=dict)
+    grids: dict[str, GridCell] = field(default_factory=dict)
 
     def open(self, *, prepare_db: bool = True) -> Services:
         """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
@@ -55,7 +57,8 @@ class Services:
         channels = Channels(s.redis_prefix)
         self.bus = Bus.from_url(self.redis_url, s.redis_prefix)
         self.bus.r.ping()
-        index = GridIndex(self.store.grid_cells())
+        self.grids = {g.code: g for g in self.store.grid_cells()}
+        index = GridIndex(self.grids.values())
         self.intake = Intake(self.store, self.bus, index, max_text=s.max_text)
         self.hub = Hub(self.redis_url, channels, self.store, self.bus, self.intake,
                        feed_size=s.feed_size)
@@ -63,7 +66,7 @@ class Services:
         basemap = Path(s.town_dir) / "basemap.geojson"
         if basemap.exists():
             self.basemap = load_town(s.town_dir).basemap
-        self.layers = map_layers(self.store, self.basemap)
+        self.layers = map_layers(self.store, self.grids.values(), self.basemap)
         log.info("services open: db=%s redis=%s town=%s", self.store.engine.url,
                  self.redis_url, self.town_meta.get("name"))
         return self
@@ -88,13 +91,13 @@ def prepare_database(engine, settings: Settings) -> None:  # type: ignore[no-unt
             load_town_into_db(session, load_town(settings.town_dir))
 
 
-def map_layers(store: Store, basemap: dict) -> dict[str, dict]:
+def map_layers(store: Store, cells: Iterable[GridCell], basemap: dict) -> dict[str, dict]:
     """The static map layers as GeoJSON, by file name (served under /api/town/)."""
     def collection(features: list[dict]) -> dict:
         return {"type": "FeatureCollection", "features": features}
 
     grids: dict[int, list[dict]] = {1: [], 2: [], 3: []}
-    for g in store.grid_cells():
+    for g in cells:
         grids[g.level].append({"type": "Feature", "geometry": g.geometry,
                                "properties": {"code": g.code, "name": g.name,
                                               "name_en": g.name_en}})

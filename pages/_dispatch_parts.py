@@ -125,7 +125,7 @@ def filters(lang: str) -> list[Any]:
 
 def grid_options(lang: str) -> list[dict[str, str]]:
     """Villages (level-2 grids) each followed by its level-3 grids."""
-    cells = _grids()
+    cells = services().grids
     out = []
     for g2 in sorted((g for g in cells.values() if g.level == 2), key=lambda g: g.code):
         if g2.village:
@@ -138,22 +138,13 @@ def grid_options(lang: str) -> list[dict[str, str]]:
     return out
 
 
-def _grids() -> dict[str, Any]:
-    svc = services()
-    cells = getattr(svc, "_disp_grids", None)
-    if cells is None:
-        cells = {g.code: g for g in svc.store.grid_cells()}
-        svc._disp_grids = cells  # type: ignore[attr-defined]
-    return cells
-
-
 def grid_name(code: str | None, lang: str) -> str:
-    g = _grids().get(code or "")
+    g = services().grids.get(code or "")
     return name({"name": g.name, "name_en": g.name_en}, lang) if g else "—"
 
 
 def village_name(code: str | None, lang: str) -> str:
-    for g in _grids().values():
+    for g in services().grids.values():
         if g.level == 2 and g.village == code:
             return name({"name": g.name, "name_en": g.name_en}, lang)
     return code or "—"

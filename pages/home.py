@@ -141,7 +141,7 @@ async def _push_panels(ws: Any, lang: str) -> None:
     svc = services()
     hub = svc.hub
     feed_size = svc.settings.feed_size
-    grid_names = _grid_names()
+    grids = services().grids
     sent: dict[str, int] = {}
     targets = {"feed": ids.FEED, "kpis": ids.KPIS, "stations": ids.STATIONS, "map": ids.MAP}
     panels = 0
@@ -154,7 +154,7 @@ async def _push_panels(ws: Any, lang: str) -> None:
         v = state.versions
         frame: dict[str, Any] = {}
         if v["incidents"] != sent.get("incidents") or v["kpis"] != sent.get("kpis"):
-            frame["feed"] = views.feed_rows(state, grid_names, lang, now, feed_size)
+            frame["feed"] = views.feed_rows(state, grids, lang, now, feed_size)
             frame["markers"] = views.incident_rows(state, lang, now)
             sent["incidents"] = v["incidents"]
         kpi_key = hash((v["kpis"], v["status"], v["incidents"], v["vehicles"] // 10))
@@ -219,12 +219,3 @@ async def _push_buses(ws: Any, lang: str) -> None:
                                            "lang": lang, "rows": views.bus_rows(moved)}})
         sent_rev = state.rev
         sent_at = time.monotonic()
-
-
-def _grid_names() -> dict[str, dict[str, str]]:
-    svc = services()
-    names = getattr(svc, "_grid_names", None)
-    if names is None:
-        names = {g.code: {"name": g.name, "name_en": g.name_en} for g in svc.store.grid_cells()}
-        svc._grid_names = names  # type: ignore[attr-defined]
-    return names
