@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
 
@@ -132,7 +131,7 @@ class Hub:
             try:
                 message = parse_vehicle_message(data)
             except MessageError as exc:
-                await asyncio.to_thread(self._reject_once, data, exc)
+                await asyncio.to_thread(self.intake.reject_unparsable, data, exc)
                 return
             self.state.apply_positions(message.positions)
             await self.notify()
@@ -156,12 +155,6 @@ class Hub:
             self.stats["ingest"] += 1
             assert self._ingest is not None
             await self._ingest.put(data)
-
-    def _reject_once(self, data: bytes, exc: MessageError) -> None:
-        """Count a bad vehicle message once across processes, and tell every screen."""
-        log.warning("rejected vehicle message (%s): %s", exc.reason, exc.detail[:300])
-        if self.bus.claim(hashlib.sha1(data).hexdigest(), ttl_s=60):
-            self.intake.reject(exc.reason, exc.detail)
 
     async def _resync(self) -> None:
         """Take a consistent snapshot: sequence first, then SQL and Redis state."""

@@ -53,9 +53,7 @@ class Intake:
         try:
             message = parse_inbound(data)
         except MessageError as exc:
-            if not self.bus.claim(hashlib.sha1(data).hexdigest(), ttl_s=60):
-                return Outcome(skipped=True)
-            return self.reject(exc.reason, exc.detail)
+            return self.reject_unparsable(data, exc)
         key = f"id:{message.msg_id}" if message.msg_id else hashlib.sha1(data).hexdigest()
         if not self.bus.claim(key, ttl_s=3600 if message.msg_id else 60):
             return Outcome(skipped=True)
@@ -124,6 +122,12 @@ class Intake:
                       **facts)
         self.bus.publish_event(event)
         return event
+
+    def reject_unparsable(self, data: bytes, exc: MessageError) -> Outcome:
+        """Reject bytes that did not parse, once across every process that received them."""
+        if not self.bus.claim(hashlib.sha1(data).hexdigest(), ttl_s=60):
+            return Outcome(skipped=True)
+        return self.reject(exc.reason, exc.detail)
 
     def reject(self, reason: str, detail: str) -> Outcome:
         """Count, log and announce one rejected message; the caller's loop goes on."""
