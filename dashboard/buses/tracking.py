@@ -1,0 +1,243 @@
+"""The fleet's trips, pure: match fixes to trips, keep per-vehicle trip state, rows and alerts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from dashboard.buses.alerts import AlertConfig, FixContext, SpeedLimits, VehicleAlerts
+from dashboard.buses.line import RouteLine
+from dashboard.buses.timetable import (
+    assess,
+    local_date,
+    runs_on,
+    stop_times_on,
+    trip_window,
+)
+from dashboard.timeutil import as_utc
+
+DEPARTED_M = 100.0  # driven this far past the first stop = the trip has started
+ARRIVED_M = 40.0  # within this of the last stop, after departing = the trip is done
+
+
+@dataclass(frozen=True)
+class StopInfo:
+    """A stop as a trip visits it."""
+
+    code: str
+    name: str
+    name_en: str
+    lon: float
+    lat: float
+
+
+@dataclass
+class TripPlan:
+    """One timetabled trip with its stops in driving order and its path in that direction."""
+
+    code: str
+    route: str
+    route_name: str
+    route_name_en: str
+    direction: str
+    days: str
+    stop_times: list[str]
+    stops: list[StopInfo]
+    line: RouteLine
+
+    def times_on(self, day: date) -> list[datetime]:
+        """UTC stop times on a local date."""
+        return stop_times_on(day, self.stop_times)
+
+
+def build_plans(routes: list[Any]) -> dict[str, TripPlan]:
+    """Trip plans from town routes (dashboard.town.Route); from_school trips drive backwards."""
+    plans: dict[str, TripPlan] = {}
+    for r in routes:
+        lines: dict[bool, RouteLine] = {}
+        for t in r.trips:
+            backwards = t.direction == "from_school"
+            stops = [StopInfo(s.code, s.name, s.name_en, s.lon, s.lat) for s in r.stops]
+            path = list(r.path)
+            if backwards:
+                stops.reverse()
+                path.reverse()
+            if backwards not in lines:
+                lines[backwards] = RouteLine(path, [(s.lon, s.lat) for s in stops])
+            if len(t.stop_times) != len(stops):
+                raise ValueError(f"trip {t.code}: {len(t.stop_times)} times for "
+                                 f"{len(stops)} stops")
+            plans[t.code] = TripPlan(t.code, r.code, r.name, r.name_en, t.direction, t.days,
+                                     list(t.stop_times), stops, lines[backwards])
+    return plans
+
+
+@dataclass
+class BusTrack:
+    """One vehicle's trip in progress."""
+
+    plate: str
+    route: str | None
+    seats: int | None
+    alerts: VehicleAlerts
+    plan: TripPlan | None = None
+    day: date | None = None
+    times: list[datetime] = field(default_factory=list)
+    along_m: float | None = None
+    departed: bool = False
+    arrived: bool = False
+    lon: float = 0.0
+    lat: float = 0.0
+    at: datetime | None = None
+    onboard: int | None = None
+    done: set[str] = field(default_factory=set)
+
+
+class Fleet:
+    """Every vehicle's trip state; `observe` fixes, `tick` the clock, read `row`/`detail`."""
+
+    def __init__(self, plans: dict[str, TripPlan], vehicles: dict[str, tuple[str | None, int]],
+                 cfg: AlertConfig | None = None, limits: SpeedLimits | None = None,
+                 holidays: frozenset[date] = frozenset()):
+        self.plans = plans
+        self.vehicles = vehicles
+        self.cfg = cfg or AlertConfig()
+        self.limits = limits or SpeedLimits(self.cfg.limit_kmh)
+        self.holidays = holidays
+        self.tracks: dict[str, BusTrack] = {}
+        self.by_route: dict[str, list[TripPlan]] = {}
+        for p in plans.values():
+            self.by_route.setdefault(p.route, []).append(p)
+
+    def track(self, plate: str) -> BusTrack:
+        """The vehicle's state, created on first sight (unknown plates have no route)."""
+        t = self.tracks.get(plate)
+        if t is None:
+            route, seats = self.vehicles.get(plate, (None, None))  # type: ignore[assignment]
+            t = self.tracks[plate] = BusTrack(plate, route, seats,
+                                              VehicleAlerts(plate, self.cfg, self.limits))
+        return t
+
+    def _pick(self, t: BusTrack, trip: str | None, at: datetime) -> tuple[TripPlan, date] | None:
+        day = local_date(at)
+        if trip and trip in self.plans:
+            plan = self.plans[trip]
+            lo, hi = trip_window(plan.times_on(day))
+            if lo <= at <= hi and runs_on(plan.days, day, self.holidays):
+                return plan, day
+            return None  # a trip label outside its time is not a trip in progress
+        best: tuple[TripPlan, date] | None = None
+        for plan in self.by_route.get(t.route or "", []):
+            if not runs_on(plan.days, day, self.holidays) or f"{day}:{plan.code}" in t.done:
+                continue
+            lo, hi = trip_window(plan.times_on(day))
+            if lo <= at <= hi and (best is None or plan.stop_times[0] < best[0].stop_times[0]):
+                best = (plan, day)
+        return best
+
+    def _start(self, t: BusTrack, plan: TripPlan | None, day: date | None) -> None:
+        if plan is not None and t.plan is not None and plan.code == t.plan.code and t.day == day:
+            return
+        t.plan, t.day = plan, day
+        t.times = plan.times_on(day) if plan is not None and day is not None else []
+        t.along_m, t.departed, t.arrived = None, False, False
+
+    def observe(self, plate: str, at: datetime, lon: float, lat: float, speed_kmh: float,
+                *, trip: str | None = None, onboard: int | None = None,
+                alarm: int | None = None) -> list:
+        """Apply one fix: update the trip state and return the alerts it starts."""
+        at = as_utc(at)
+        t = self.track(plate)
+        if t.at is not None and at <= t.at:
+            return []
+        if t.plan is not None and t.arrived:
+            t.done.add(f"{t.day}:{t.plan.code}")  # the next trip of the day may start now
+        picked = self._pick(t, trip, at)
+        self._start(t, *(picked or (None, None)))
+        t.lon, t.lat, t.at = lon, lat, at
+        t.onboard = onboard if onboard is not None else t.onboard
+        ctx = FixContext(trip=t.plan.code if t.plan else None)
+        if t.plan is not None:
+            line = t.plan.line
+            near = t.along_m if t.along_m is not None else line.stop_m[0]
+            m = line.match(lon, lat, near)
+            # Progress never runs backwards on GPS jitter; a real reversal would be off-route.
+            t.along_m = max(m.along_m, t.along_m or 0.0) if t.departed else m.along_m
+            t.departed = t.departed or t.along_m > line.stop_m[0] + DEPARTED_M
+            t.arrived = t.arrived or (t.departed and t.along_m >= line.stop_m[-1] - ARRIVED_M)
+            ctx = FixContext(on_trip=not t.arrived, offset_m=line.offset_m(lon, lat),
+                             near_stop=self._near_stop(t.plan, lon, lat), trip=t.plan.code)
+        return t.alerts.on_fix(at, lon, lat, speed_kmh, alarm, ctx)
+
+    def _near_stop(self, plan: TripPlan, lon: float, lat: float) -> bool:
+        kx = 110_574.0 * math.cos(math.radians(lat))
+        r = self.cfg.stop_radius_m
+        return any(math.hypot((s.lon - lon) * kx, (s.lat - lat) * 110_574.0) <= r
+                   for s in plan.stops)
+
+    def tick(self, now: datetime) -> list:
+        """Clock rules for every vehicle: signal lost, late departure; trips that ended."""
+        now = as_utc(now)
+        out = []
+        for t in self.tracks.values():
+            if t.plan is not None and t.times:
+                if now > trip_window(t.times)[1]:
+                    self._start(t, None, None)
+                    continue
+                out += t.alerts.check_departure(t.plan.code, t.times[0], now,
+                                                t.departed, t.lon, t.lat)
+                for a in t.alerts.on_tick(now, on_trip=not t.arrived):
+                    out.append(a)
+        return out
+
+    def row(self, plate: str, now: datetime) -> dict[str, Any]:
+        """The board row of one vehicle (the shape of LiveState.trips values)."""
+        t = self.track(plate)
+        base: dict[str, Any] = {"plate": plate, "route": t.route, "route_name": None,
+                                "route_name_en": None, "trip": None, "next_stop": None,
+                                "next_stop_en": None, "eta_next": None, "status": "done",
+                                "delay_min": None, "load": self._load(t),
+                                "at": t.at.isoformat() if t.at else None}
+        if t.plan is None:
+            today = f"{local_date(now)}:"
+            if not any(k.startswith(today) for k in t.done):
+                base["status"] = "not_started"
+            return base
+        st = self.status(t, now)
+        nxt = st.next_stop
+        eta = st.etas[nxt] if nxt is not None else None
+        base.update(route=t.plan.route, route_name=t.plan.route_name,
+                    route_name_en=t.plan.route_name_en, trip=t.plan.code, status=st.status,
+                    next_stop=t.plan.stops[nxt].name if nxt is not None else None,
+                    next_stop_en=t.plan.stops[nxt].name_en if nxt is not None else None,
+                    eta_next=eta.isoformat() if eta else None,
+                    delay_min=round(st.delay_s / 60.0, 1))
+        return base
+
+    def status(self, t: BusTrack, now: datetime):  # type: ignore[no-untyped-def]
+        """TripStatus of a vehicle's current trip."""
+        assert t.plan is not None
+        nxt = t.plan.line.next_stop(t.along_m) if t.along_m is not None else 0
+        return assess(t.plan.line.stop_m, t.times, t.along_m, now, departed=t.departed,
+                      arrived=t.arrived, next_stop=nxt)
+
+    def detail(self, plate: str, now: datetime) -> dict[str, Any] | None:
+        """A vehicle's trip with every stop: scheduled time, ETA, passed or not."""
+        t = self.tracks.get(plate)
+        if t is None or t.plan is None:
+            return None
+        st = self.status(t, now)
+        stops = [{"code": s.code, "name": s.name, "name_en": s.name_en,
+                  "scheduled": t.times[i].isoformat(),
+                  "eta": st.etas[i].isoformat() if st.etas[i] else None,
+                  "passed": st.etas[i] is None}
+                 for i, s in enumerate(t.plan.stops)]
+        return {**self.row(plate, now), "stops": stops}
+
+    @staticmethod
+    def _load(t: BusTrack) -> float | None:
+        if t.onboard is None or not t.seats:
+            return None
+        return round(t.onboard / t.seats, 2)
