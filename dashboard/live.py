@@ -10,7 +10,7 @@ from typing import Any
 from dashboard.incidents import OPEN_STATES
 from dashboard.messages import Event, IncidentView, VehiclePosition
 
-TOPICS = ("incidents", "vehicles", "stations", "kpis", "status")
+TOPICS = ("incidents", "vehicles", "stations", "kpis", "status", "trips")
 KEEP_RECENT = 300
 
 
@@ -20,6 +20,8 @@ class LiveState:
 
     incidents: dict[int, IncidentView] = field(default_factory=dict)
     vehicles: dict[str, VehiclePosition] = field(default_factory=dict)
+    # Bus trips by plate (rows of BusTracker: route, trip, next stop, ETA, status, load).
+    trips: dict[str, dict[str, Any]] = field(default_factory=dict)
     stations: list[dict[str, Any]] = field(default_factory=list)
     kpis: dict[str, Any] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)

@@ -180,6 +180,8 @@ class VehiclePosition(BaseModel):
     route: str | None = Field(default=None, max_length=16)
     trip: str | None = Field(default=None, max_length=24)
     onboard: int | None = Field(default=None, ge=0, le=200)
+    # JT/T 808 alarm flags (bit 0 = SOS); feeds without alarms leave it out.
+    alarm: int | None = Field(default=None, ge=0, le=0xFFFFFFFF)
 
     @field_validator("plate", "route", "trip")
     @classmethod

@@ -120,6 +120,26 @@ SETTINGS: tuple[Setting, ...] = (
         float,
     ),
     Setting("ZN_LOG_LEVEL", "log_level", "INFO", "Python log level."),
+    # --- student buses (issue 4) ---
+    Setting("ZN_BUS_ALERTS", "bus_alerts", True,
+            "Raise bus alerts (overspeed, off-route, ...) as incidents; false only tracks.", bool),
+    Setting("ZN_BUS_SPEED_LIMIT", "bus_speed_limit_kmh", 60.0,
+            "School-bus speed limit in km/h; lower limits per stretch come from the town's "
+            "speed_zones.json.", float),
+    Setting("ZN_BUS_CORRIDOR_M", "bus_corridor_m", 150.0,
+            "A bus on a trip farther than this from its route (metres) is off route.", float),
+    Setting("ZN_BUS_SIGNAL_LOST_S", "bus_signal_lost_s", 60.0,
+            "Seconds without a fix, while on a trip, before a signal-lost alert.", float),
+    Setting("ZN_BUS_LATE_DEPARTURE_MIN", "bus_late_departure_min", 5.0,
+            "Minutes after the timetabled departure before a late-departure alert.", float),
+    Setting("ZN_BUS_HOLIDAYS", "bus_holidays", "",
+            "Comma-separated local dates (YYYY-MM-DD) without school: no school trips run.", str),
+    Setting("ZN_BUS_HISTORY_S", "bus_history_s", 10.0,
+            "Seconds between two sampled fixes per bus in the history (replay).", float),
+    Setting("ZN_JT808_PORT", "jt808_port", 8808,
+            "TCP port of `zhongnao gateway jt808` (JT/T 808 terminals).", int),
+    Setting("ZN_GTFS_RT_POLL_S", "gtfs_rt_poll_s", 15.0,
+            "Seconds between two polls of a GTFS-Realtime VehiclePositions feed.", float),
 )
 
 
@@ -154,6 +174,15 @@ class Settings:
     sim_vehicles: int = 0
     sim_rate: float = 1.0
     log_level: str = "INFO"
+    bus_alerts: bool = True
+    bus_speed_limit_kmh: float = 60.0
+    bus_corridor_m: float = 150.0
+    bus_signal_lost_s: float = 60.0
+    bus_late_departure_min: float = 5.0
+    bus_holidays: str = ""
+    bus_history_s: float = 10.0
+    jt808_port: int = 8808
+    gtfs_rt_poll_s: float = 15.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -15,6 +15,7 @@ from dashboard.live import LiveState
 from dashboard.messages import MessageError, parse_event, parse_vehicle_message
 from dashboard.timeutil import utcnow
 from datasources.bus import Bus
+from datasources.bus_tracker import BusTracker
 from datasources.intake import Intake
 from datasources.store import Store
 
@@ -47,6 +48,7 @@ class Hub:
         self._kpi_due: asyncio.Event | None = None
         self._resync_needed = False
         self.stats = {"vehicle_msgs": 0, "events": 0, "ingest": 0, "gaps": 0}
+        self.tracker: BusTracker | None = None  # set by Services; follows bus trips
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -59,6 +61,9 @@ class Hub:
             asyncio.create_task(self._intake_worker(), name="hub-intake"),
             asyncio.create_task(self._kpi_worker(), name="hub-kpis"),
         ]
+        if self.tracker is not None:
+            self._tasks.append(asyncio.create_task(self.tracker.run(self.notify),
+                                                   name="hub-buses"))
 
     async def stop(self) -> None:
         """Cancel the background tasks."""
@@ -134,6 +139,8 @@ class Hub:
                 await asyncio.to_thread(self.intake.reject_unparsable, data, exc)
                 return
             self.state.apply_positions(message.positions)
+            if self.tracker is not None:
+                await self.tracker.on_positions(message.positions)
             await self.notify()
         elif channel == self.ch.events:
             self.stats["events"] += 1

@@ -295,3 +295,24 @@ class Vehicle(Base):
     escort: Mapped[str] = mapped_column(String(40), default="")
     model: Mapped[str] = mapped_column(String(40), default="")
     year: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# ------------------------------------------------------------------ bus tracking (issue 4)
+class BusPosition(Base):
+    """A sampled GPS fix of a bus, kept for history replay (轨迹回放)."""
+
+    __tablename__ = "bus_positions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    speed_kmh: Mapped[float] = mapped_column(Float, default=0.0)
+    heading: Mapped[float] = mapped_column(Float, default=0.0)
+    route: Mapped[str | None] = mapped_column(String(16))
+    trip: Mapped[str | None] = mapped_column(String(24))
+    onboard: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (
+        Index("ix_bus_positions_plate_at", "plate", "at"),
+        Index("ix_bus_positions_trip_at", "trip", "at"),
+    )

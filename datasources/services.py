@@ -13,6 +13,8 @@ from dashboard.geo import GridIndex
 from dashboard.settings import Settings
 from dashboard.town import GridCell, load_town
 from datasources.bus import Bus
+from datasources.bus_store import BusStore
+from datasources.bus_tracker import BusTracker
 from datasources.db import has_schema, make_engine, upgrade
 from datasources.embedded_redis import EmbeddedRedis
 from datasources.hub import Hub
@@ -62,6 +64,8 @@ class Services:
         self.intake = Intake(self.store, self.bus, index, max_text=s.max_text)
         self.hub = Hub(self.redis_url, channels, self.store, self.bus, self.intake,
                        feed_size=s.feed_size)
+        self.hub.tracker = BusTracker.from_settings(s, self.hub.state, self.intake, self.bus,
+                                                    BusStore(self.store))
         self.town_meta = self.store.town_meta()
         basemap = Path(s.town_dir) / "basemap.geojson"
         if basemap.exists():

@@ -1,0 +1,95 @@
+"""The bus tracker over real Redis and a real database: alerts enter the incident loop once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from dashboard.buses.tracking import build_plans
+from dashboard.live import LiveState
+from dashboard.messages import VehiclePosition
+from datasources.bus_store import BusStore
+from datasources.bus_tracker import BusTracker
+from tests.test_hub import _until
+
+PLATE = "川F·D72692"
+
+
+def tracker_of(services) -> BusTracker:  # type: ignore[no-untyped-def]
+    """A second tracker on the same Redis and database: another server process."""
+    return BusTracker.from_settings(services.settings, LiveState(), services.intake,
+                                    services.bus, BusStore(services.store))
+
+
+def school_morning() -> datetime:
+    return datetime(2026, 11, 24, 22, 35, tzinfo=UTC)  # Wed 25 Nov, 06:35 in Shanghai
+
+
+def overspeed_fixes(services, n: int = 8, kmh: float = 75.0) -> list[VehiclePosition]:
+    line = build_plans(BusStore(services.store).routes())["R01-AM1"].line
+    t0 = school_morning()
+    out = []
+    for i in range(n):
+        lon, lat = line.lonlat(200 + i * kmh / 3.6)
+        out.append(VehiclePosition(plate=PLATE, lon=lon, lat=lat, speed_kmh=kmh, heading=90,
+                                   at=t0 + timedelta(seconds=i), onboard=15))
+    return out
+
+
+def test_an_overspeed_episode_becomes_one_incident_across_two_processes(services) -> None:
+    a, b = tracker_of(services), tracker_of(services)
+    fixes = overspeed_fixes(services)
+    outcomes = []
+    for tr in (a, b):
+        outcomes += tr.raise_all(tr.observe(fixes))
+    assert len(outcomes) == 1 and outcomes[0].event is not None
+    view = outcomes[0].event.incident
+    assert view.source == "bus" and view.category == "traffic" and view.priority == "high"
+    assert view.title.startswith("校车超速：川F·D72692 75 km/h")
+    assert a.stats["alerts"] + b.stats["alerts"] == 1
+    assert a.stats["alerts_skipped"] + b.stats["alerts_skipped"] == 1
+    assert a.state.trips[PLATE]["trip"] == "R01-AM1"
+    assert a.state.trips[PLATE]["load"] == round(15 / 19, 2)
+    # It is a work order like any other: dispatched, handled, closed.
+    for action in ("accept", "dispatch", "start", "resolve", "close"):
+        done = services.intake.act(view.id, action, "值班员", assignee="交警中队",
+                                   satisfaction=5)
+    assert done.incident.state == "closed"
+
+
+def test_history_is_sampled_once_per_period_and_replays_in_order(services) -> None:
+    a, b = tracker_of(services), tracker_of(services)
+    fixes = overspeed_fixes(services, n=4, kmh=30)
+    bucket = int(fixes[-1].at.timestamp() // a.sample_s)
+    for tr in (a, b):
+        tr.observe(fixes)
+    assert a.flush_history(bucket) + b.flush_history(bucket) == 1  # the latest fix, once
+    a.observe([fixes[-1].model_copy(update={"at": fixes[-1].at + timedelta(seconds=12)})])
+    assert a.flush_history(bucket + 1) == 1
+    track = BusStore(services.store).track(PLATE, fixes[0].at, fixes[0].at + timedelta(hours=1))
+    assert len(track) == 2 and track[0]["at"] < track[1]["at"]
+    runs = BusStore(services.store).history_runs(fixes[0].at - timedelta(hours=1),
+                                                 fixes[0].at + timedelta(hours=1))
+    assert [(r["plate"], r["fixes"]) for r in runs] == [(PLATE, 2)]
+
+
+def test_positions_through_the_hub_fill_trips_and_the_alert_reaches_every_screen(
+        services) -> None:
+    hub = services.hub
+
+    async def main() -> None:
+        await hub.start()
+        try:
+            await _until(lambda: hub.state.connected)
+            v = hub.state.versions["trips"]
+            services.bus.publish_positions(overspeed_fixes(services))
+            await _until(lambda: PLATE in hub.state.trips
+                         and hub.state.versions["trips"] > v)
+            await _until(lambda: any(i.source == "bus" for i in hub.state.incidents.values()))
+            bus_incidents = [i for i in hub.state.incidents.values() if i.source == "bus"]
+            assert len(bus_incidents) == 1
+            assert hub.state.trips[PLATE]["route"] == "R01"
+        finally:
+            await hub.stop()
+
+    asyncio.run(main())
