@@ -1,7 +1,8 @@
-"""The `zhongnao` command: serve | simulate | run | init-db | load-town | publish."""
+"""The `zhongnao` command: serve | simulate | run | init-db | load-town | publish | gateway."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
@@ -159,6 +160,44 @@ def publish(channel: str, payload: str | None) -> None:
     data = payload if payload is not None else sys.stdin.read()
     name = getattr(Channels(settings.redis_prefix), channel)
     click.echo(f"{bus.publish_raw(name, data)} receiver(s)")
+
+
+@main.group()
+def gateway() -> None:
+    """Doors for vehicle positions from real terminals and feeds."""
+
+
+@gateway.command("jt808")
+@click.option("--host", default="0.0.0.0", help="Bind address.")
+@click.option("--port", type=int, default=None, help="TCP port (ZN_JT808_PORT).")
+def gateway_jt808(host: str, port: int | None) -> None:
+    """JT/T 808 TCP gateway: terminals register, authenticate and report positions."""
+    import asyncio
+
+    from datasources.bus import Bus
+    from datasources.jt808.gateway import serve_forever
+
+    settings = _settings()
+    bus = Bus.from_url(_existing_redis(settings), settings.redis_prefix)
+    click.echo(f"JT/T 808 gateway on {host}:{port or settings.jt808_port}  (Ctrl-C stops)")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_forever(bus, host, port or settings.jt808_port))
+
+
+@gateway.command("gtfs-rt")
+@click.option("--url", required=True, help="URL of a GTFS-Realtime VehiclePositions feed.")
+@click.option("--every", type=float, default=None, help="Seconds between polls.")
+def gateway_gtfs_rt(url: str, every: float | None) -> None:
+    """Poll a GTFS-Realtime VehiclePositions feed and publish its fixes."""
+    from datasources.bus import Bus
+    from datasources.gtfs_rt import poll_forever
+
+    settings = _settings()
+    bus = Bus.from_url(_existing_redis(settings), settings.redis_prefix)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        poll_forever(bus, url, every or settings.gtfs_rt_poll_s, stop)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,11 @@ class Channels:
         """Hash reason -> count of rejected inbound messages."""
         return f"{self.prefix}:stats:rejected"
 
+    @property
+    def jt808_terminals(self) -> str:
+        """Hash terminal phone -> JSON {plate, code}: JT/T 808 registrations (issue 4)."""
+        return f"{self.prefix}:jt808:terminals"
+
     def claim(self, digest: str) -> str:
         """Key a server process sets NX to be the one that handles one inbound report."""
         return f"{self.prefix}:claim:{digest}"

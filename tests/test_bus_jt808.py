@@ -1,0 +1,266 @@
+"""JT/T 808: the codec against hand-computed frames, and the TCP gateway with a fuzzer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datasources.jt808 import codec as c
+from datasources.jt808.gateway import Gateway
+
+PHONE = "13800138000"
+PLATE = "川F·D72692"
+T0 = datetime(2026, 11, 24, 22, 35, tzinfo=UTC)  # 06:35 in Beijing
+
+
+def H(text: str) -> bytes:  # noqa: N802 - reads like the hex in the standard's examples
+    return bytes.fromhex(text.replace(" ", ""))
+
+
+# ------------------------------------------------------------------ codec, known frames
+def test_escaping_follows_the_standard_example() -> None:
+    assert c.escape(H("30 7e 08 7d 55")) == H("30 7d 02 08 7d 01 55")
+    assert c.unescape(H("30 7d 02 08 7d 01 55")) == H("30 7e 08 7d 55")
+    with pytest.raises(c.FrameError, match="bad_escape"):
+        c.unescape(H("30 7d 03"))
+
+
+def test_a_2013_heartbeat_frame_byte_for_byte() -> None:
+    # 0002 | props 0000 | BCD phone 013800138000 | serial 0001 | XOR = a9
+    frame = H("7e 0002 0000 013800138000 0001 a9 7e")
+    assert c.encode_frame(c.HEARTBEAT, PHONE, 1) == frame
+    got = c.decode_frame(frame[1:-1])
+    assert (got.header.msg_id, got.header.phone, got.header.serial) == (2, PHONE, 1)
+    assert got.header.version is None and got.body == b""
+
+
+def test_a_2019_header_with_an_escaped_serial() -> None:
+    # props 4000 (version flag), version 01, 10-byte BCD phone, serial 007e -> 00 7d 02
+    frame = H("7e 0002 4000 01 00000000013800138000 00 7d02 97 7e")
+    assert c.encode_frame(c.HEARTBEAT, PHONE, 0x7E, version=1) == frame
+    got = c.decode_frame(frame[1:-1])
+    assert got.header.version == 1 and got.header.serial == 0x7E
+
+
+LOCATION_BODY = H(
+    "00000001"  # alarm: bit 0 SOS
+    "00000002"  # status: positioned
+    "01d28593"  # lat 30.573971
+    "063a0e8c"  # lon 104.468108
+    "01f4"      # altitude 500 m
+    "02d5"      # speed 72.5 km/h (1/10)
+    "005a"      # heading 90
+    "261125063500"  # 2026-11-25 06:35:00 Beijing time
+)
+
+
+def test_a_location_report_with_the_sos_bit_and_speed() -> None:
+    frame = H("7e 0200 001c 013800138000 0007") + LOCATION_BODY + H("92 7e")
+    got = c.decode_frame(frame[1:-1])
+    loc = c.parse_location(got.body)
+    assert loc.alarm & 1 and loc.speed_kmh == 72.5 and loc.heading == 90
+    assert (loc.lat, loc.lon, loc.altitude_m) == (30.573971, 104.468108, 500)
+    assert loc.at == T0
+    assert c.encode_location(loc) == LOCATION_BODY
+    assert c.encode_frame(c.LOCATION, PHONE, 7, LOCATION_BODY) == frame
+
+
+def test_a_batch_and_a_bad_checksum() -> None:
+    loc = c.parse_location(LOCATION_BODY)
+    body = c.encode_batch([loc, loc], kind=1)
+    assert body[:3] == H("0002 01") and body[3:5] == H("001c")
+    assert c.parse_batch(body) == [loc, loc]
+    frame = bytearray(c.encode_frame(c.BATCH, PHONE, 9, body))
+    frame[-2] ^= 0xFF
+    with pytest.raises(c.FrameError, match="bad_checksum"):
+        c.decode_frame(bytes(frame[1:-1]))
+
+
+def test_register_and_its_reply_in_both_versions() -> None:
+    reg = c.Register(51, 600, "ZNDEV", "ZN-T1", "T000001", 2, PLATE)
+    for version in (None, 1):
+        assert c.parse_register(c.encode_register(reg, version), version) == reg
+    assert c.register_reply(5, c.OK, "abc") == H("0005 00 616263")
+    assert c.general_reply(7, 0x0200, c.OK) == H("0007 0200 00")
+
+
+@given(st.binary(max_size=300), st.integers(0, 0xFFFF), st.integers(0, 0xFFFF),
+       st.sampled_from([None, 1]))
+def test_encode_then_decode_is_the_identity(body: bytes, msg_id: int, serial: int,
+                                            version: int | None) -> None:
+    frame = c.encode_frame(msg_id, PHONE, serial, body, version)
+    assert c.FLAG not in frame[1:-1]
+    got = c.decode_frame(frame[1:-1])
+    assert (got.header.msg_id, got.header.serial, got.body) == (msg_id, serial, body)
+
+
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_are_a_frame_error_or_a_frame(raw: bytes) -> None:
+    with contextlib.suppress(c.FrameError):
+        c.decode_frame(raw)
+
+
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=20))
+def test_the_splitter_finds_frames_however_the_stream_is_cut(cuts: list[int]) -> None:
+    stream = b"junk" + c.encode_frame(2, PHONE, 1) + c.encode_frame(0x200, PHONE, 2,
+                                                                     LOCATION_BODY) * 2
+    sp, out, pos = c.Splitter(), [], 0
+    for n in cuts * 20:
+        out += sp.feed(stream[pos:pos + n])
+        pos += n
+    out += sp.feed(stream[pos:])
+    assert [c.decode_frame(f).header.serial for f in out] == [1, 2, 2]
+
+
+# ------------------------------------------------------------------ the TCP gateway
+class Terminal:
+    """A JT/T 808 terminal over a blocking socket, as a test client."""
+
+    def __init__(self, port: int, phone: str = PHONE, version: int | None = None):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.phone, self.version, self.serial = phone, version, 0
+        self.splitter = c.Splitter()
+        self.pending: list[bytes] = []
+
+    def send(self, msg_id: int, body: bytes = b"") -> None:
+        self.serial += 1
+        self.sock.sendall(c.encode_frame(msg_id, self.phone, self.serial, body, self.version))
+
+    def recv(self) -> c.Frame:
+        while not self.pending:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("closed by the gateway")
+            self.pending += self.splitter.feed(chunk)
+        return c.decode_frame(self.pending.pop(0))
+
+    def login(self, plate: str = PLATE) -> None:
+        self.send(c.REGISTER, c.encode_register(
+            c.Register(51, 600, "ZNDEV", "ZN-T1", "T" + self.phone[-6:], 2, plate),
+            self.version))
+        reply = self.recv()
+        assert reply.header.msg_id == c.REGISTER_REPLY
+        _, result, code = c.parse_register_reply(reply.body)
+        assert result == c.OK
+        self.send(c.AUTH, c.encode_auth(code, self.version, "860000000000001", "1.0"))
+        assert c.parse_general_reply(self.recv().body)[2] == c.OK
+
+    def report(self, at: datetime, lon: float, lat: float, kmh: float, alarm: int = 0) -> int:
+        loc = c.Location(alarm, 2, lat, lon, 500, kmh, 90, at, {0x01: b"\x00\x00\x00\x10"})
+        self.send(c.LOCATION, c.encode_location(loc))
+        return c.parse_general_reply(self.recv().body)[2]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def gateway(services):  # type: ignore[no-untyped-def]
+    """A gateway on a free port, on its own event loop thread, publishing to real Redis."""
+    loop = asyncio.new_event_loop()
+    gw = Gateway(services.bus, flush_s=0.05)
+    port = loop.run_until_complete(gw.start("127.0.0.1", 0))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield gw, port
+    asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+def wait_for(predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("not reached in time")
+
+
+@pytest.mark.parametrize("version", [None, 1])
+def test_a_terminal_registers_authenticates_and_its_fix_reaches_the_latest_state(
+        services, gateway, version) -> None:
+    gw, port = gateway
+    term = Terminal(port, version=version)
+    term.send(c.HEARTBEAT)
+    assert c.parse_general_reply(term.recv().body)[2] == c.OK
+    # Positions before authentication are refused.
+    assert term.report(T0, 104.468108, 30.573971, 30) == c.FAIL
+    term.login()
+    assert term.report(T0, 104.468108, 30.573971, 72.5, alarm=1) == c.OK
+    fix = wait_for(lambda: services.bus.latest_positions().get(PLATE))
+    assert (fix.lon, fix.lat, fix.speed_kmh, fix.alarm) == (104.468108, 30.573971, 72.5, 1)
+    assert fix.at == T0
+    # A blind-area batch of three fixes: the latest state holds the newest.
+    locs = [c.Location(0, 2, 30.57, 104.47, 0, 20, 180, T0 + timedelta(seconds=s), {})
+            for s in (10, 20, 30)]
+    term.send(c.BATCH, c.encode_batch(locs, 1))
+    assert c.parse_general_reply(term.recv().body)[2] == c.OK
+    wait_for(lambda: services.bus.latest_positions()[PLATE].at == T0 + timedelta(seconds=30))
+    assert gw.stats["fixes"] == 4 and gw.stats["dropped_unauthenticated"] == 1
+    term.close()
+
+
+def test_broken_frames_are_dropped_and_counted_and_the_connection_lives_on(
+        services, gateway) -> None:
+    gw, port = gateway
+    term = Terminal(port)
+    term.login()
+    good = c.encode_frame(c.LOCATION, PHONE, 50, LOCATION_BODY)
+    bad = bytearray(good)
+    bad[-2] ^= 0x55  # checksum
+    term.sock.sendall(bytes(bad) + H("7e 7d 03 7e") + good)
+    reply = term.recv()
+    assert c.parse_general_reply(reply.body)[:2] == (50, c.LOCATION)
+    assert gw.stats["dropped_bad_checksum"] == 1 and gw.stats["dropped_bad_escape"] == 1
+    assert services.bus.rejected_counts()["jt808_bad_checksum"] == 1
+    term.close()
+
+
+FUZZ = st.one_of(
+    st.binary(min_size=1, max_size=120),
+    st.builds(lambda body, cut: c.encode_frame(c.LOCATION, "13900000001", 3, body)[:cut],
+              st.binary(max_size=60), st.integers(2, 80)),
+    st.builds(lambda flip, pos: bytes(b ^ flip if i == pos else b for i, b in enumerate(
+        c.encode_frame(c.LOCATION, "13900000001", 4, LOCATION_BODY))),
+              st.integers(1, 255), st.integers(1, 40)),
+)
+
+
+def test_fuzzed_frames_never_hurt_another_terminal(services, gateway) -> None:
+    gw, port = gateway
+    honest = Terminal(port)
+    honest.login()
+    fuzzer = Terminal(port, phone="13900000001")
+    fuzzer.login(plate="川F·FUZZ1")
+    sent = [0]
+
+    @settings(max_examples=150, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(FUZZ)
+    def one(blob: bytes) -> None:
+        fuzzer.sock.sendall(blob + b"\x7e")
+        sent[0] += 1
+        at = T0 + timedelta(seconds=sent[0])
+        assert honest.report(at, 104.468108, 30.573971, 30) == c.OK
+
+    one()
+    wait_for(lambda: services.bus.latest_positions()[PLATE].at
+             == T0 + timedelta(seconds=sent[0]))
+    assert gw.stats["dropped"] > 0
+    # The honest terminal was never cut off, and a fresh connection still works.
+    late = Terminal(port, phone="13700000002")
+    late.login(plate="川F·LATE1")
+    assert late.report(T0, 104.46, 30.55, 10) == c.OK
+    for t in (honest, fuzzer, late):
+        t.close()
