@@ -60,6 +60,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
     server.include_router(build_router(services))
     server.include_router(build_field_router(services))
+    from datasources.bus_api import build_bus_router  # positions doors, bus reads (issue 4)
+
+    server.include_router(build_bus_router(services))
 
     @server.get("/api/town/{name}")
     async def town_layer(name: str) -> JSONResponse:

@@ -1,0 +1,118 @@
+"""The HTTP doors for positions (JSON batch, GTFS-Realtime push) and the GTFS-RT poller."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from google.transit import gtfs_realtime_pb2 as rt
+
+from dashboard.messages import VehiclePosition
+from dashboard.settings import Settings
+from datasources.gtfs_rt import parse_feed, poll_forever, vehicle_feed
+from tests.test_http_api import Live, serve
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def live(settings: Settings) -> Iterator[Live]:
+    with serve(settings) as running:
+        yield running
+
+
+def fix(plate: str, s: int = 0, **kw) -> dict:  # type: ignore[no-untyped-def]
+    return {"plate": plate, "lon": 104.46 + s * 1e-4, "lat": 30.55, "speed_kmh": 30,
+            "heading": 90, "at": (NOW + timedelta(seconds=s)).isoformat(), **kw}
+
+
+def wait_for(predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.05)
+    raise AssertionError("not reached in time")
+
+
+def test_a_json_batch_reaches_the_latest_state_and_the_trip_board(live: Live) -> None:
+    body = {"positions": [fix("川F·D72692", 0, onboard=10), fix("川F·D54327", 1),
+                          fix("HTTP-1", 2)]}
+    status, _, answer = live.post_json("/api/v1/vehicles/positions", body)
+    assert (status, answer) == (202, {"accepted": 3})
+    latest = live.services.bus.latest_positions()
+    assert latest["川F·D72692"].onboard == 10 and "HTTP-1" in latest
+    trips = wait_for(lambda: live.call("GET", "/api/v1/buses/trips")[2]["trips"])
+    assert {t["plate"] for t in trips} >= {"川F·D72692", "HTTP-1"}
+
+
+@pytest.mark.parametrize(("raw", "status", "reason", "says"), [
+    (b"{not json", 400, "bad_json", "JSON"),
+    (json.dumps({"positions": [fix("A", lat=95)]}).encode(), 400, "invalid", "positions.0.lat"),
+    (json.dumps({"positions": []}).encode(), 400, "invalid", "positions"),
+    (b"{" + b" " * 300_000 + b"}", 413, "too_large", "bytes"),
+])
+def test_bad_json_batches_get_a_clear_4xx_and_are_counted(live: Live, raw: bytes, status: int,
+                                                          reason: str, says: str) -> None:
+    got, _, answer = live.post_json("/api/v1/vehicles/positions", raw)
+    assert got == status and answer["error"] == reason and says in answer["detail"]
+    assert live.rejected()[reason] == 1
+    assert live.services.bus.latest_positions() == {}
+
+
+def test_a_pushed_gtfs_rt_feed_is_read_and_its_bad_entity_skipped(live: Live) -> None:
+    feed = rt.FeedMessage.FromString(vehicle_feed([VehiclePosition(
+        plate="GTFS-1", lon=104.46, lat=30.55, speed_kmh=36, heading=45, at=NOW,
+        trip="R01-AM1", route="R01")]))
+    broken = feed.entity.add()
+    broken.id = "no-pos"
+    broken.vehicle.vehicle.id = "GTFS-2"
+    status, _, answer = live.call("POST", "/api/v1/vehicles/gtfs-rt", feed.SerializeToString(),
+                                  {"Content-Type": "application/x-protobuf"})
+    assert status == 202 and answer["accepted"] == 1
+    assert answer["skipped"] == [{"entity": "no-pos", "reason": "no_position"}]
+    got = live.services.bus.latest_positions()["GTFS-1"]
+    assert (got.speed_kmh, got.trip, got.route, got.at) == (36.0, "R01-AM1", "R01", NOW)
+    assert live.rejected()["gtfs_rt_no_position"] == 1
+    status, _, answer = live.call("POST", "/api/v1/vehicles/gtfs-rt", b"\xff\xfe garbage",
+                                  {"Content-Type": "application/x-protobuf"})
+    assert status == 400 and answer["error"] == "gtfs_rt_bad_protobuf"
+    # The latest state is also served as a feed, readable by any GTFS-RT consumer.
+    with urllib.request.urlopen(live.base + "/api/v1/vehicles/gtfs-rt") as resp:
+        assert resp.status == 200
+        exported = parse_feed(resp.read())
+    assert [p.plate for p in exported.positions] == ["GTFS-1"]
+
+
+def test_the_poller_fetches_a_feed_url_and_publishes_its_fixes(services) -> None:
+    feed = vehicle_feed([VehiclePosition(plate="POLL-1", lon=104.46, lat=30.55, at=NOW)])
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+            self.wfile.write(feed)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    stop = threading.Event()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/vehicles.pb"
+    poller = threading.Thread(target=poll_forever, args=(services.bus, url, 0.2, stop))
+    poller.start()
+    try:
+        wait_for(lambda: "POLL-1" in services.bus.latest_positions())
+    finally:
+        stop.set()
+        poller.join(5)
+        httpd.shutdown()
+        httpd.server_close()
