@@ -130,6 +130,28 @@ TEXT: dict[str, tuple[str, str]] = {
                       "Split off as work order {ref} (from {old})"),
     "disp_err_split": ("该上报已不是合并记录（可能已被拆分）",
                        "that report is no longer merged (already split?)"),
+    # --- /buses page (issue 4, student shuttle buses) ---
+    "bus_page_title": ("校车专线监控", "School bus monitor"),
+    "bus_board": ("今日班次与准点", "Today's trips and punctuality"),
+    "bus_col_route": ("专线", "Route"),
+    "bus_col_trip": ("班次", "Trip"),
+    "bus_col_departs": ("发车", "Departs"),
+    "bus_col_arrives": ("到校/到站", "Arrives"),
+    "bus_col_plate": ("车辆", "Bus"),
+    "bus_col_status": ("准点", "Punctuality"),
+    "bus_pick": ("点击班次或地图上的车辆查看详情", "Click a trip or a bus on the map"),
+    "bus_stops": ("站点与预计到达", "Stops and ETAs"),
+    "bus_col_stop": ("站点", "Stop"),
+    "bus_col_sched": ("时刻", "Timetable"),
+    "bus_col_eta": ("预计", "ETA"),
+    "bus_staff": ("责任人（定人）", "Responsible staff"),
+    "bus_load": ("客座率", "Load"),
+    "bus_last_fix": ("最新定位", "Last fix"),
+    "bus_no_trip": ("当前无运行班次", "No trip in progress"),
+    "bus_replay": ("轨迹回放", "History replay"),
+    "bus_replay_pick": ("选择历史班次", "Pick a past trip"),
+    "bus_replay_none": ("暂无历史轨迹", "No recorded tracks yet"),
+    "bus_lang_other": ("English", "中文"),
 }
 
 

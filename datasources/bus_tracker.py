@@ -96,6 +96,8 @@ class BusTracker:
         self.tick_s = tick_s
         self.samples: dict[str, VehiclePosition] = {}
         self.stats = {"fixes": 0, "alerts": 0, "alerts_skipped": 0, "samples": 0}
+        self.route_staff: dict[str, dict[str, str]] = {}
+        self.vehicle_records: dict[str, dict] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, state: LiveState, intake: Intake, bus: Bus,
@@ -106,8 +108,12 @@ class BusTracker:
         cfg = alert_config(settings)
         fleet = Fleet(plans, vehicles, cfg, speed_limits(settings, settings.town_dir),
                       holidays(settings))
-        return cls(fleet, state, intake, bus, history, alerts_on=settings.bus_alerts,
-                   sample_s=settings.bus_history_s)
+        tracker = cls(fleet, state, intake, bus, history, alerts_on=settings.bus_alerts,
+                      sample_s=settings.bus_history_s)
+        # Read once: the bus page shows staff and the vehicle record without SQL per tick.
+        tracker.route_staff = {r.code: dict(r.staff) for r in history.routes()}
+        tracker.vehicle_records = history.vehicles()
+        return tracker
 
     # ------------------------------------------------------------------ pure-ish steps
     def observe(self, positions: Iterable[VehiclePosition]) -> list[Alert]:

@@ -11,6 +11,7 @@ from dashboard.buses.alerts import AlertConfig, FixContext, SpeedLimits, Vehicle
 from dashboard.buses.line import RouteLine
 from dashboard.buses.timetable import (
     assess,
+    classify,
     local_date,
     runs_on,
     stop_times_on,
@@ -107,6 +108,7 @@ class Fleet:
         self.limits = limits or SpeedLimits(self.cfg.limit_kmh)
         self.holidays = holidays
         self.tracks: dict[str, BusTrack] = {}
+        self.finished: dict[str, dict[str, Any]] = {}  # "day:trip" -> arrival punctuality
         self.by_route: dict[str, list[TripPlan]] = {}
         for p in plans.values():
             self.by_route.setdefault(p.route, []).append(p)
@@ -166,7 +168,13 @@ class Fleet:
             # Progress never runs backwards on GPS jitter; a real reversal would be off-route.
             t.along_m = max(m.along_m, t.along_m or 0.0) if t.departed else m.along_m
             t.departed = t.departed or t.along_m > line.stop_m[0] + DEPARTED_M
-            t.arrived = t.arrived or (t.departed and t.along_m >= line.stop_m[-1] - ARRIVED_M)
+            if not t.arrived and t.departed and t.along_m >= line.stop_m[-1] - ARRIVED_M:
+                t.arrived = True
+                # Punctuality of the finished trip, for the day's board.
+                delay = (at - t.times[-1]).total_seconds()
+                self.finished[f"{t.day}:{t.plan.code}"] = {
+                    "plate": plate, "arrived": at.isoformat(), "delay_s": delay,
+                    "status": classify(delay)}
             ctx = FixContext(on_trip=not t.arrived, offset_m=line.offset_m(lon, lat),
                              near_stop=self._near_stop(t.plan, lon, lat), trip=t.plan.code)
         return t.alerts.on_fix(at, lon, lat, speed_kmh, alarm, ctx)

@@ -1,0 +1,239 @@
+"""/buses: today's trips and punctuality, live buses, one bus's trip, replay (轨迹回放)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import dash
+import dash_leaflet as dl
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+
+from dashboard.bus_views import bus_slug, day_trips, replay_at, staff_rows, stop_rows
+from dashboard.gcj02 import display
+from dashboard.i18n import LANGS, t
+from dashboard.timeutil import LOCAL_TZ, hhmm, utcnow
+from datasources.bus_store import BusStore
+from pages._components import services, town_map
+
+dash.register_page(__name__, path="/buses", title="校车专线监控")
+
+REPLAY_DAYS = 7
+
+
+class ids:  # noqa: N801 - a namespace of constants
+    """Component ids of this page."""
+
+    LANG = "bus-lang"
+    TICK = "bus-tick"
+    BOARD = "bus-board"
+    MAP = "bus-map"
+    ROUTES = "bus-routes"
+    LIVE = "bus-live"
+    SELECTED = "bus-selected"
+    DETAIL = "bus-detail"
+    PICK = "bus-pick"  # pattern: {"type": PICK, "plate": ...}
+    REPLAY_RUN = "bus-replay-run"
+    REPLAY_TRACK = "bus-replay-track"
+    REPLAY_SLIDER = "bus-replay-slider"
+    REPLAY_TIME = "bus-replay-time"
+    REPLAY_LAYER = "bus-replay-layer"
+
+
+def _crs() -> str:
+    s = services().settings
+    return s.tile_crs if s.tile_url else "wgs84"
+
+
+def _latlng(lon: float, lat: float) -> list[float]:
+    x, y = display(lon, lat, _crs())
+    return [y, x]
+
+
+def _route_lines() -> dict[str, Any]:
+    tracker = services().hub.tracker
+    seen, features = set(), []
+    for plan in (tracker.fleet.plans.values() if tracker else []):
+        if plan.route in seen:
+            continue
+        seen.add(plan.route)
+        coords = [list(display(lon, lat, _crs())) for lon, lat in
+                  (plan.line.lonlat(d) for d in _samples(plan.line.length_m))]
+        features.append({"type": "Feature", "properties": {"route": plan.route},
+                         "geometry": {"type": "LineString", "coordinates": coords}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _samples(length: float, step: float = 60.0) -> list[float]:
+    n = max(2, int(length // step) + 1)
+    return [length * i / (n - 1) for i in range(n)]
+
+
+def layout(lang: str | None = None, **_query: Any) -> Any:
+    """Board on the left, map in the middle, the selected bus and the replay on the right."""
+    lang = lang if lang in LANGS else services().settings.lang
+    svc = services()
+    the_map = town_map(ids.MAP, svc.town_meta, svc.settings.tile_url)
+    the_map.children = [*the_map.children,
+                        dl.GeoJSON(data=_route_lines(), id=ids.ROUTES, interactive=False,
+                                   style={"color": "#37c8ff", "weight": 3, "opacity": 0.7}),
+                        dl.LayerGroup(id=ids.REPLAY_LAYER),
+                        dl.LayerGroup(id=ids.LIVE)]
+    other = "en" if lang == "zh" else "zh"
+    return html.Div([
+        dcc.Store(id=ids.LANG, data=lang),
+        dcc.Store(id=ids.SELECTED),
+        dcc.Store(id=ids.REPLAY_TRACK),
+        dcc.Interval(id=ids.TICK, interval=1000),
+        html.Header([
+            html.H1(t("bus_page_title", lang)),
+            html.A(t("bus_lang_other", lang), href=f"/buses?lang={other}", className="bus-lang"),
+        ], className="bus-head"),
+        html.Section([html.H2(t("bus_board", lang)), html.Div(id=ids.BOARD)],
+                     className="bus-board"),
+        html.Section(the_map, className="bus-map"),
+        html.Section([
+            html.Div(t("bus_pick", lang), id=ids.DETAIL, className="bus-detail"),
+            html.H2(t("bus_replay", lang)),
+            dcc.Dropdown(id=ids.REPLAY_RUN, placeholder=t("bus_replay_pick", lang),
+                         className="bus-replay-run"),
+            dcc.Slider(id=ids.REPLAY_SLIDER, min=0, max=0, step=1, value=0, marks=None,
+                       tooltip=None, updatemode="drag"),
+            html.Div(id=ids.REPLAY_TIME, className="bus-replay-time"),
+        ], className="bus-side"),
+    ], className="bus-page", lang="zh-CN" if lang == "zh" else "en")
+
+
+@dash.callback(Output(ids.BOARD, "children"), Output(ids.LIVE, "children"),
+               Output(ids.DETAIL, "children"), Input(ids.TICK, "n_intervals"),
+               Input(ids.SELECTED, "data"), State(ids.LANG, "data"))
+def refresh_bus_screen(_n: int, selected: str | None, lang: str) -> Any:
+    """Board, markers and the selected bus, from the tracker in memory (no SQL per screen)."""
+    svc = services()
+    tracker, now = svc.hub.tracker, utcnow()
+    if tracker is None:
+        return "", [], ""
+    rows = svc.hub.state.trips
+    board = day_trips(tracker.fleet.plans, rows, tracker.fleet.finished, now, lang,
+                      tracker.fleet.holidays)
+    return _board(board, lang), _markers(selected), _detail(selected, lang)
+
+
+def _board(board: list[dict[str, Any]], lang: str) -> Any:
+    head = html.Tr([html.Th(t(k, lang)) for k in ("bus_col_route", "bus_col_trip",
+                    "bus_col_departs", "bus_col_arrives", "bus_col_plate", "bus_col_status")])
+    body = [html.Tr([
+        html.Td(r["route_name"]), html.Td(r["trip"]), html.Td(r["departs"]),
+        html.Td(r["arrives"]), html.Td(r["plate"]),
+        html.Td(f"{r['status_label']} {r['delay_text']}".strip(),
+                className=f"bus-status bus-{r['status']}"),
+    ], id={"type": ids.PICK, "plate": r["plate"] or f"-{r['trip']}"}, n_clicks=0,
+        className="bus-row" + (" bus-has-bus" if r["plate"] else "")) for r in board]
+    return html.Table([html.Thead(head), html.Tbody(body)], className="bus-table")
+
+
+def _markers(selected: str | None) -> list[Any]:
+    out = []
+    for p in services().hub.state.vehicles.values():
+        picked = p.plate == selected
+        out.append(dl.CircleMarker(
+            center=_latlng(p.lon, p.lat), radius=9 if picked else 6, weight=2,
+            color="#ffffff" if picked else "#0b1a2a", fillColor="#ffd400", fillOpacity=0.95,
+            className=f"zn-bus {bus_slug(p.plate)}",
+            id={"type": ids.PICK, "plate": p.plate}, n_clicks=0,
+            children=dl.Tooltip(f"{p.plate} · {p.speed_kmh:.0f} km/h")))
+    return out
+
+
+def _detail(plate: str | None, lang: str) -> Any:
+    if not plate:
+        return t("bus_pick", lang)
+    svc = services()
+    fleet = svc.hub.tracker.fleet
+    fix = svc.hub.state.vehicles.get(plate)
+    detail = fleet.detail(plate, utcnow())
+    parts: list[Any] = [html.H2(plate, className="bus-plate")]
+    if fix is not None:
+        parts.append(html.P(f"{t('bus_last_fix', lang)}: {hhmm(fix.at)} · "
+                            f"{fix.speed_kmh:.0f} km/h · {fix.lon:.5f}, {fix.lat:.5f}",
+                            className="bus-fix"))
+    if detail is None:
+        parts.append(html.P(t("bus_no_trip", lang), className="bus-no-trip"))
+        return parts
+    row = svc.hub.state.trips.get(plate, detail)
+    plan = fleet.plans[detail["trip"]]
+    parts.append(html.P(f"{plan.route_name_en if lang == 'en' else plan.route_name} · "
+                        f"{detail['trip']}", className="bus-trip"))
+    if row.get("load") is not None:
+        parts.append(html.P(f"{t('bus_load', lang)}: {round(row['load'] * 100)}%"))
+    tracker = svc.hub.tracker
+    staff = staff_rows(tracker.route_staff.get(plan.route, {}),
+                       tracker.vehicle_records.get(plate), lang)
+    parts += [html.H3(t("bus_staff", lang)),
+              html.Ul([html.Li(f"{role}：{name}") for role, name in staff],
+                      className="bus-staff")]
+    stops = stop_rows(detail, lang)
+    parts += [html.H3(t("bus_stops", lang)), html.Table([
+        html.Thead(html.Tr([html.Th(t(k, lang)) for k in
+                            ("bus_col_stop", "bus_col_sched", "bus_col_eta")] + [html.Th("")])),
+        html.Tbody([html.Tr([html.Td(s["name"]), html.Td(s["scheduled"]), html.Td(s["eta"]),
+                             html.Td(s["passed"])], className="bus-stop") for s in stops]),
+    ], className="bus-stops")]
+    return parts
+
+
+@dash.callback(Output(ids.SELECTED, "data"), Input({"type": ids.PICK, "plate": ALL}, "n_clicks"),
+               prevent_initial_call=True)
+def select_bus(clicks: list[int | None]) -> Any:
+    """Remember the bus whose row or marker was clicked (ignore re-rendered components)."""
+    trigger = ctx.triggered_id
+    if not trigger or not any(c for c in clicks or []):
+        return no_update
+    if not ctx.triggered or not ctx.triggered[0].get("value"):
+        return no_update
+    plate = trigger["plate"]
+    return None if plate.startswith("-") else plate
+
+
+@dash.callback(Output(ids.REPLAY_RUN, "options"), Input(ids.SELECTED, "data"),
+               Input(ids.LANG, "data"))
+def list_recorded_trips(_selected: str | None, lang: str) -> list[dict[str, str]]:
+    """The recorded runs of the last days, newest first, as replay choices."""
+    now = utcnow()
+    runs = BusStore(services().store).history_runs(now - timedelta(days=REPLAY_DAYS), now)
+    out = []
+    for r in reversed(runs):
+        label = (f"{r['start'].astimezone(LOCAL_TZ).strftime('%m-%d')} {hhmm(r['start'])}–"
+                 f"{hhmm(r['end'])} {r['plate']} {r['trip'] or ''}")
+        out.append({"label": label, "value": "|".join(
+            [r["plate"], r["trip"] or "", r["start"].isoformat(), r["end"].isoformat()])})
+    return out or [{"label": t("bus_replay_none", lang), "value": "", "disabled": True}]
+
+
+@dash.callback(Output(ids.REPLAY_TRACK, "data"), Output(ids.REPLAY_SLIDER, "max"),
+               Output(ids.REPLAY_SLIDER, "value"), Input(ids.REPLAY_RUN, "value"),
+               prevent_initial_call=True)
+def load_replay(choice: str | None) -> Any:
+    """Load one recorded run for the slider."""
+    if not choice:
+        return None, 0, 0
+    plate, trip, start, end = choice.split("|")
+    track = BusStore(services().store).track(plate, datetime.fromisoformat(start),
+                                             datetime.fromisoformat(end), trip or None)
+    return {"plate": plate, "fixes": track}, max(0, len(track) - 1), 0
+
+
+@dash.callback(Output(ids.REPLAY_LAYER, "children"), Output(ids.REPLAY_TIME, "children"),
+               Input(ids.REPLAY_SLIDER, "value"), State(ids.REPLAY_TRACK, "data"))
+def move_replay_marker(index: int | None, track: dict[str, Any] | None) -> Any:
+    """The replayed run as a line and the bus where it was at the slider's time."""
+    if not track or not track.get("fixes"):
+        return [], ""
+    fixes = track["fixes"]
+    fix = replay_at(fixes, index or 0)
+    assert fix is not None
+    line = dl.Polyline(positions=[_latlng(f["lon"], f["lat"]) for f in fixes],
+                       color="#ff8c3a", weight=4, dashArray="6 6")
+    dot = dl.CircleMarker(center=_latlng(fix["lon"], fix["lat"]), radius=8, color="#ffffff",
+                          fillColor="#ff8c3a", fillOpacity=1, className="zn-replay-bus")
+    return [line, dot], f"{track['plate']} · {fix['time']} · {fix['speed_kmh']:.0f} km/h"
