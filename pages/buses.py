@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,8 +33,10 @@ class ids:  # noqa: N801 - a namespace of constants
     ROUTES = "bus-routes"
     LIVE = "bus-live"
     SELECTED = "bus-selected"
+    REV = "bus-drawn-rev"
     DETAIL = "bus-detail"
-    PICK = "bus-pick"  # pattern: {"type": PICK, "plate": ...}
+    PICK_ROW = "bus-pick-row"  # pattern: {"type": PICK_ROW, "plate": ..., "trip": ...}
+    PICK_BUS = "bus-pick-bus"  # pattern: {"type": PICK_BUS, "plate": ...}
     REPLAY_RUN = "bus-replay-run"
     REPLAY_TRACK = "bus-replay-track"
     REPLAY_SLIDER = "bus-replay-slider"
@@ -77,12 +81,14 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
     the_map.children = [*the_map.children,
                         dl.GeoJSON(data=_route_lines(), id=ids.ROUTES, interactive=False,
                                    style={"color": "#37c8ff", "weight": 3, "opacity": 0.7}),
-                        dl.LayerGroup(id=ids.REPLAY_LAYER),
-                        dl.LayerGroup(id=ids.LIVE)]
+                        # Above the basemap's place labels, so a bus is always clickable.
+                        dl.Pane([dl.LayerGroup(id=ids.REPLAY_LAYER), dl.LayerGroup(id=ids.LIVE)],
+                                name="zn-bus-pane", style={"zIndex": 650})]
     other = "en" if lang == "zh" else "zh"
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
         dcc.Store(id=ids.SELECTED),
+        dcc.Store(id=ids.REV),
         dcc.Store(id=ids.REPLAY_TRACK),
         dcc.Interval(id=ids.TICK, interval=1000),
         html.Header([
@@ -105,18 +111,25 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
 
 
 @dash.callback(Output(ids.BOARD, "children"), Output(ids.LIVE, "children"),
-               Output(ids.DETAIL, "children"), Input(ids.TICK, "n_intervals"),
-               Input(ids.SELECTED, "data"), State(ids.LANG, "data"))
-def refresh_bus_screen(_n: int, selected: str | None, lang: str) -> Any:
+               Output(ids.DETAIL, "children"), Output(ids.REV, "data"),
+               Input(ids.TICK, "n_intervals"), Input(ids.SELECTED, "data"),
+               State(ids.LANG, "data"), State(ids.REV, "data"))
+def refresh_bus_screen(_n: int, selected: str | None, lang: str, drawn: list | None) -> Any:
     """Board, markers and the selected bus, from the tracker in memory (no SQL per screen)."""
     svc = services()
-    tracker, now = svc.hub.tracker, utcnow()
+    tracker, now, state = svc.hub.tracker, utcnow(), svc.hub.state
     if tracker is None:
-        return "", [], ""
-    rows = svc.hub.state.trips
-    board = day_trips(tracker.fleet.plans, rows, tracker.fleet.finished, now, lang,
+        return "", [], "", None
+    board = day_trips(tracker.fleet.plans, state.trips, tracker.fleet.finished, now, lang,
                       tracker.fleet.holidays)
-    return _board(board, lang), _markers(selected), _detail(selected, lang)
+    # Redraw only what changed: markers when a bus moved or the pick changed, the board
+    # when a row did (a redraw also re-arms every click target on the page).
+    digest = hashlib.sha1(json.dumps(board, sort_keys=True).encode()).hexdigest()
+    rev = [state.rev, selected, digest]
+    old = drawn or [None, None, None]
+    markers = _markers(selected) if rev[:2] != old[:2] else no_update
+    table = _board(board, lang) if digest != old[2] else no_update
+    return table, markers, _detail(selected, lang), rev
 
 
 def _board(board: list[dict[str, Any]], lang: str) -> Any:
@@ -127,8 +140,9 @@ def _board(board: list[dict[str, Any]], lang: str) -> Any:
         html.Td(r["arrives"]), html.Td(r["plate"]),
         html.Td(f"{r['status_label']} {r['delay_text']}".strip(),
                 className=f"bus-status bus-{r['status']}"),
-    ], id={"type": ids.PICK, "plate": r["plate"] or f"-{r['trip']}"}, n_clicks=0,
-        className="bus-row" + (" bus-has-bus" if r["plate"] else "")) for r in board]
+    ], id={"type": ids.PICK_ROW, "plate": r["plate"] or "", "trip": r["trip"]},
+        n_clicks=0, className="bus-row" + (" bus-has-bus" if r["plate"] else ""))
+        for r in board]
     return html.Table([html.Thead(head), html.Tbody(body)], className="bus-table")
 
 
@@ -140,7 +154,7 @@ def _markers(selected: str | None) -> list[Any]:
             center=_latlng(p.lon, p.lat), radius=9 if picked else 6, weight=2,
             color="#ffffff" if picked else "#0b1a2a", fillColor="#ffd400", fillOpacity=0.95,
             className=f"zn-bus {bus_slug(p.plate)}",
-            id={"type": ids.PICK, "plate": p.plate}, n_clicks=0,
+            id={"type": ids.PICK_BUS, "plate": p.plate}, n_clicks=0,
             children=dl.Tooltip(f"{p.plate} · {p.speed_kmh:.0f} km/h")))
     return out
 
@@ -182,17 +196,21 @@ def _detail(plate: str | None, lang: str) -> Any:
     return parts
 
 
-@dash.callback(Output(ids.SELECTED, "data"), Input({"type": ids.PICK, "plate": ALL}, "n_clicks"),
+@dash.callback(Output(ids.SELECTED, "data"),
+               Input({"type": ids.PICK_ROW, "plate": ALL, "trip": ALL}, "n_clicks"),
+               Input({"type": ids.PICK_BUS, "plate": ALL}, "n_clicks"),
                prevent_initial_call=True)
-def select_bus(clicks: list[int | None]) -> Any:
-    """Remember the bus whose row or marker was clicked (ignore re-rendered components)."""
-    trigger = ctx.triggered_id
-    if not trigger or not any(c for c in clicks or []):
+def select_bus(_rows: list[int | None], _buses: list[int | None]) -> Any:
+    """Remember the bus whose row or marker was clicked (ignore components just redrawn)."""
+    # A redraw "triggers" every new component at once with no clicks; a click is one.
+    if len(ctx.triggered) != 1 or ctx.triggered_id is None:
         return no_update
-    if not ctx.triggered or not ctx.triggered[0].get("value"):
-        return no_update
-    plate = trigger["plate"]
-    return None if plate.startswith("-") else plate
+    clicked = ctx.triggered_id
+    for group in ctx.inputs_list:
+        for item in group:
+            if item["id"] == clicked and item.get("value"):
+                return clicked["plate"] or no_update  # a trip without a bus yet
+    return no_update
 
 
 @dash.callback(Output(ids.REPLAY_RUN, "options"), Input(ids.SELECTED, "data"),

@@ -1,0 +1,103 @@
+"""End to end in headless Chromium: a JT/T 808 terminal over TCP moves its bus on /buses, and
+an overspeed episode puts exactly one alert in the wall's incident feed."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+
+from dashboard.bus_views import bus_slug
+from datasources.bus import Bus
+from datasources.jt808.gateway import Gateway
+from tests.browser import start_app
+from tests.test_bus_jt808 import Terminal
+
+pytestmark = pytest.mark.browser
+
+PLATE = "川F·D72692"  # a real bus of the demo town, route R01
+
+
+@pytest.fixture
+def jt808(settings):  # type: ignore[no-untyped-def]
+    """The JT/T 808 gateway on a free port, publishing into the app's Redis."""
+    loop = asyncio.new_event_loop()
+    gw = Gateway(Bus.from_url(settings.redis_url, settings.redis_prefix), flush_s=0.05)
+    port = loop.run_until_complete(gw.start("127.0.0.1", 0))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield gw, port
+    asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+def _marker_box(dash_duo) -> dict | None:  # type: ignore[no-untyped-def]
+    found = dash_duo.driver.find_elements(By.CSS_SELECTOR, f"path.{bus_slug(PLATE)}")
+    return found[0].rect if found else None
+
+
+def _click_bus(dash_duo) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        dash_duo.driver.find_element(By.CSS_SELECTOR, f"path.{bus_slug(PLATE)}").click()
+    except (StaleElementReferenceException, NoSuchElementException):
+        return False  # redrawn between finding and clicking: try again
+    return True
+
+
+def _wait(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.2)
+    raise AssertionError("not reached in time")
+
+
+def test_bus001_jt808_frames_move_the_bus_and_overspeed_raises_one_alert(
+        dash_duo, settings, jt808) -> None:
+    gw, port = jt808
+    start_app(dash_duo, settings)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/buses")
+    dash_duo.wait_for_element(".bus-table", timeout=15)
+    term = Terminal(port)
+    term.login(PLATE)
+    t0 = datetime.now(UTC).replace(microsecond=0)
+    assert term.report(t0, 104.4700, 30.5735, 25) == 0
+    before = _wait(lambda: _marker_box(dash_duo))
+    assert term.report(t0 + timedelta(seconds=1), 104.4800, 30.5690, 25) == 0
+    after = _wait(lambda: (b := _marker_box(dash_duo)) and b["x"] > before["x"] + 10 and b)
+    assert after["y"] > before["y"]  # east and south on the screen
+    # Click the bus: its record and last fix are shown.
+    _wait(lambda: _click_bus(dash_duo))
+    dash_duo.wait_for_text_to_equal("#bus-detail .bus-plate", PLATE, timeout=10)
+    assert "25 km/h" in dash_duo.find_element("#bus-detail .bus-fix").text
+    # Eight fixes at 75 km/h (limit 60) over eight seconds: one overspeed episode.
+    for i in range(2, 10):
+        assert term.report(t0 + timedelta(seconds=i), 104.4800 - i * 2e-4, 30.5690, 75) == 0
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/")
+    dash_duo.wait_for_contains_text("#home-feed .feed-item .feed-title", "校车超速", timeout=15)
+    # More fixes of the same episode add nothing.
+    for i in range(10, 14):
+        assert term.report(t0 + timedelta(seconds=i), 104.4780 - i * 2e-4, 30.5690, 74) == 0
+    time.sleep(2)
+    titles = [e.text for e in dash_duo.find_elements("#home-feed .feed-title")]
+    assert [x for x in titles if "校车超速" in x] == [f"校车超速：{PLATE} 75 km/h（限速60）"]
+    assert gw.stats["fixes"] == 14
+    term.close()
+
+
+def test_bus002_the_bus_page_speaks_english_on_request(dash_duo, settings) -> None:
+    start_app(dash_duo, settings)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/buses?lang=en")
+    dash_duo.wait_for_text_to_equal(".bus-head h1", "School bus monitor", timeout=15)
+    dash_duo.wait_for_element(".bus-table tbody tr", timeout=10)
+    header = [e.text for e in dash_duo.find_elements(".bus-table th")]
+    assert header[:3] == ["Route", "Trip", "Departs"]
+    assert "Qingshi Middle School Line 1" in dash_duo.find_element(".bus-table").text
