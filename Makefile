@@ -29,10 +29,11 @@ test: setup browser-deps lint     ## the whole suite: unit, integration, browser
 test-services: setup              ## DB and Redis tests against DATABASE_URL / REDIS_URL
 	$(BIN)/python -m pytest -m "not browser"
 
-bench: setup browser-deps         ## intake throughput, then publish→screen latency (500 buses, 10 screens)
+bench: setup browser-deps         ## intake throughput, publish→screen latency (500 buses, 10 screens), bus ingest per door
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/dispatch_latency.py
+	$(BIN)/python bench/bus_ingest.py
 
 screenshots: setup browser-deps   ## docs/ screenshots of the wall and the tablet view
 	$(BIN)/python tools/make_screenshots.py
