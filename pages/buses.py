@@ -11,6 +11,7 @@ import dash
 import dash_leaflet as dl
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
+from dashboard.bus_board import delay_text, status_label
 from dashboard.bus_views import bus_slug, day_trips, replay_at, staff_rows, stop_rows
 from dashboard.gcj02 import display
 from dashboard.i18n import LANGS, t
@@ -80,7 +81,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
     the_map = town_map(ids.MAP, svc.town_meta, svc.settings.tile_url)
     the_map.children = [*the_map.children,
                         dl.GeoJSON(data=_route_lines(), id=ids.ROUTES, interactive=False,
-                                   style={"color": "#37c8ff", "weight": 3, "opacity": 0.7}),
+                                   style={"color": "#2ec4b6", "weight": 4, "opacity": 0.85}),
                         # Above the basemap's place labels, so a bus is always clickable.
                         dl.Pane([dl.LayerGroup(id=ids.REPLAY_LAYER), dl.LayerGroup(id=ids.LIVE)],
                                 name="zn-bus-pane", style={"zIndex": 650})]
@@ -171,21 +172,27 @@ def _detail(plate: str | None, lang: str) -> Any:
         parts.append(html.P(f"{t('bus_last_fix', lang)}: {hhmm(fix.at)} · "
                             f"{fix.speed_kmh:.0f} km/h · {fix.lon:.5f}, {fix.lat:.5f}",
                             className="bus-fix"))
+    tracker = svc.hub.tracker
+    record = tracker.vehicle_records.get(plate) or {}
+    if record:
+        parts.append(html.P(f"{record.get('model', '')} · {record.get('seats', '')}"
+                            f"{'座' if lang == 'zh' else ' seats'}", className="bus-record"))
+    route = detail["route"] if detail else record.get("route")
+    staff = staff_rows(tracker.route_staff.get(route or "", {}), record or None, lang)
+    if staff:
+        parts += [html.H3(t("bus_staff", lang)),
+                  html.Ul([html.Li(f"{role}：{name}") for role, name in staff],
+                          className="bus-staff")]
     if detail is None:
         parts.append(html.P(t("bus_no_trip", lang), className="bus-no-trip"))
         return parts
     row = svc.hub.state.trips.get(plate, detail)
     plan = fleet.plans[detail["trip"]]
-    parts.append(html.P(f"{plan.route_name_en if lang == 'en' else plan.route_name} · "
-                        f"{detail['trip']}", className="bus-trip"))
+    parts.insert(2, html.P(f"{plan.route_name_en if lang == 'en' else plan.route_name} · "
+                           f"{detail['trip']} · {_status(row, lang)}", className="bus-trip"))
     if row.get("load") is not None:
-        parts.append(html.P(f"{t('bus_load', lang)}: {round(row['load'] * 100)}%"))
-    tracker = svc.hub.tracker
-    staff = staff_rows(tracker.route_staff.get(plan.route, {}),
-                       tracker.vehicle_records.get(plate), lang)
-    parts += [html.H3(t("bus_staff", lang)),
-              html.Ul([html.Li(f"{role}：{name}") for role, name in staff],
-                      className="bus-staff")]
+        parts.insert(3, html.P(f"{t('bus_load', lang)}: {round(row['load'] * 100)}%",
+                               className="bus-load"))
     stops = stop_rows(detail, lang)
     parts += [html.H3(t("bus_stops", lang)), html.Table([
         html.Thead(html.Tr([html.Th(t(k, lang)) for k in
@@ -196,20 +203,26 @@ def _detail(plate: str | None, lang: str) -> Any:
     return parts
 
 
+def _status(row: dict[str, Any], lang: str) -> str:
+    return " ".join(x for x in (status_label(row.get("status", ""), lang),
+                                delay_text(row.get("delay_min"), lang)) if x)
+
+
 @dash.callback(Output(ids.SELECTED, "data"),
                Input({"type": ids.PICK_ROW, "plate": ALL, "trip": ALL}, "n_clicks"),
                Input({"type": ids.PICK_BUS, "plate": ALL}, "n_clicks"),
                prevent_initial_call=True)
 def select_bus(_rows: list[int | None], _buses: list[int | None]) -> Any:
     """Remember the bus whose row or marker was clicked (ignore components just redrawn)."""
-    # A redraw "triggers" every new component at once with no clicks; a click is one.
-    if len(ctx.triggered) != 1 or ctx.triggered_id is None:
-        return no_update
-    clicked = ctx.triggered_id
+    # A redraw "triggers" every new component, each with no clicks yet; a click is the one
+    # triggered component that has some.
+    fired = {t["prop_id"].rsplit(".", 1)[0] for t in ctx.triggered}
     for group in ctx.inputs_list:
         for item in group:
-            if item["id"] == clicked and item.get("value"):
-                return clicked["plate"] or no_update  # a trip without a bus yet
+            key = json.dumps(item["id"], sort_keys=True, separators=(",", ":"),
+                             ensure_ascii=False)
+            if item.get("value") and key in fired and item["id"].get("plate"):
+                return item["id"]["plate"]
     return no_update
 
 

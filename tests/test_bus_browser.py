@@ -101,3 +101,33 @@ def test_bus002_the_bus_page_speaks_english_on_request(dash_duo, settings) -> No
     header = [e.text for e in dash_duo.find_elements(".bus-table th")]
     assert header[:3] == ["Route", "Trip", "Departs"]
     assert "Qingshi Middle School Line 1" in dash_duo.find_element(".bus-table").text
+
+
+def test_bus003_a_past_trip_replays_with_the_time_slider(dash_duo, settings) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    from dashboard.buses.tracking import build_plans
+    from dashboard.messages import VehiclePosition
+    from dashboard.timeutil import LOCAL_TZ
+    from datasources.bus_store import BusStore
+
+    app = start_app(dash_duo, settings)
+    history = BusStore(app.zn_services.store)
+    line = build_plans(history.routes())["R01-AM1"].line
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    history.save_positions(
+        VehiclePosition(plate=PLATE, lon=round(lon, 6), lat=round(lat, 6), speed_kmh=30,
+                        at=t0 + timedelta(seconds=10 * i), trip="R01-AM1", route="R01")
+        for i, (lon, lat) in enumerate(line.lonlat(d) for d in range(0, 3000, 100)))
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/buses")
+    dash_duo.wait_for_element("#bus-replay-run", timeout=15).click()
+    dash_duo.wait_for_element(".dash-dropdown-option", timeout=10).click()
+    first = t0.astimezone(LOCAL_TZ).strftime("%H:%M:%S")
+    last = (t0 + timedelta(seconds=290)).astimezone(LOCAL_TZ).strftime("%H:%M:%S")
+    dash_duo.wait_for_text_to_equal("#bus-replay-time", f"{PLATE} · {first} · 30 km/h",
+                                    timeout=10)
+    dash_duo.wait_for_element(".zn-replay-bus", timeout=10)
+    handle = dash_duo.wait_for_element("#bus-replay-slider [role=slider]", timeout=10)
+    handle.send_keys(Keys.END)
+    dash_duo.wait_for_text_to_equal("#bus-replay-time", f"{PLATE} · {last} · 30 km/h",
+                                    timeout=10)
