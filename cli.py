@@ -162,6 +162,23 @@ def publish(channel: str, payload: str | None) -> None:
     click.echo(f"{bus.publish_raw(name, data)} receiver(s)")
 
 
+@main.command("import-gtfs")
+@click.argument("feed", type=click.Path(exists=True))
+@click.option("--dir", "town_dir", type=click.Path(exists=True, file_okay=False), required=True,
+              help="Town folder whose routes.json is replaced.")
+def import_gtfs_cmd(feed: str, town_dir: str) -> None:
+    """Turn a GTFS static feed (zip or folder) into the town's routes.json."""
+    from datasources.gtfs_static import GtfsError, import_gtfs
+
+    _settings()
+    try:
+        n = import_gtfs(feed, town_dir)
+    except (GtfsError, KeyError, ValueError) as exc:
+        raise click.ClickException(f"{feed}: {exc!r}") from exc
+    click.echo(f"{n} route(s) written to {town_dir}/routes.json; "
+               f"now `zhongnao load-town --dir {town_dir} --replace`")
+
+
 @main.group()
 def gateway() -> None:
     """Doors for vehicle positions from real terminals and feeds."""
