@@ -150,13 +150,14 @@ def _board(board: list[dict[str, Any]], lang: str) -> Any:
 def _markers(selected: str | None) -> list[Any]:
     out = []
     for p in services().hub.state.vehicles.values():
-        picked = p.plate == selected
-        out.append(dl.CircleMarker(
-            center=_latlng(p.lon, p.lat), radius=9 if picked else 6, weight=2,
-            color="#ffffff" if picked else "#0b1a2a", fillColor="#ffd400", fillOpacity=0.95,
-            className=f"zn-bus {bus_slug(p.plate)}",
-            id={"type": ids.PICK_BUS, "plate": p.plate}, n_clicks=0,
-            children=dl.Tooltip(f"{p.plate} · {p.speed_kmh:.0f} km/h")))
+        picked = " zn-bus-picked" if p.plate == selected else ""
+        # An arrow pointing where the bus is heading (0 = north, clockwise).
+        arrow = f'<div class="zn-bus-arrow" style="transform: rotate({p.heading:.0f}deg)"></div>'
+        out.append(dl.DivMarker(
+            position=_latlng(p.lon, p.lat), id={"type": ids.PICK_BUS, "plate": p.plate},
+            n_clicks=0, title=f"{p.plate} · {p.speed_kmh:.0f} km/h",
+            iconOptions={"className": f"zn-bus {bus_slug(p.plate)}{picked}", "html": arrow,
+                         "iconSize": [22, 22], "iconAnchor": [11, 11]}))
     return out
 
 

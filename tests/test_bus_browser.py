@@ -39,13 +39,13 @@ def jt808(settings):  # type: ignore[no-untyped-def]
 
 
 def _marker_box(dash_duo) -> dict | None:  # type: ignore[no-untyped-def]
-    found = dash_duo.driver.find_elements(By.CSS_SELECTOR, f"path.{bus_slug(PLATE)}")
+    found = dash_duo.driver.find_elements(By.CSS_SELECTOR, f".{bus_slug(PLATE)}")
     return found[0].rect if found else None
 
 
 def _click_bus(dash_duo) -> bool:  # type: ignore[no-untyped-def]
     try:
-        dash_duo.driver.find_element(By.CSS_SELECTOR, f"path.{bus_slug(PLATE)}").click()
+        dash_duo.driver.find_element(By.CSS_SELECTOR, f".{bus_slug(PLATE)}").click()
     except (StaleElementReferenceException, NoSuchElementException):
         return False  # redrawn between finding and clicking: try again
     return True
@@ -74,6 +74,8 @@ def test_bus001_jt808_frames_move_the_bus_and_overspeed_raises_one_alert(
     assert term.report(t0 + timedelta(seconds=1), 104.4800, 30.5690, 25) == 0
     after = _wait(lambda: (b := _marker_box(dash_duo)) and b["x"] > before["x"] + 10 and b)
     assert after["y"] > before["y"]  # east and south on the screen
+    arrow = dash_duo.find_element(f".{bus_slug(PLATE)} .zn-bus-arrow")
+    assert "rotate(90deg)" in arrow.get_attribute("style")  # heading east, as reported
     # Click the bus: its record and last fix are shown.
     _wait(lambda: _click_bus(dash_duo))
     dash_duo.wait_for_text_to_equal("#bus-detail .bus-plate", PLATE, timeout=10)
