@@ -33,6 +33,13 @@ def delay_text(delay_min: float | None, lang: str) -> str:
     return f"早{n}分" if lang == "zh" else f"{n} min early"
 
 
+def punctuality_text(status: str, delay_min: float | None, lang: str) -> str:
+    """'晚7分' / '7 min late' for early or late buses, else the status ('准点', 'Arrived')."""
+    if status in ("early", "late"):
+        return delay_text(delay_min, lang) or status_label(status, lang)
+    return status_label(status, lang)
+
+
 def board_row(row: dict[str, Any], lang: str) -> dict[str, Any]:
     """One LiveState.trips row, localised for display."""
     en = lang != "zh"
@@ -49,6 +56,8 @@ def board_row(row: dict[str, Any], lang: str) -> dict[str, Any]:
         "status_label": status_label(row.get("status", "not_started"), lang),
         "delay_min": row.get("delay_min"),
         "delay_text": delay_text(row.get("delay_min"), lang),
+        "punctuality": punctuality_text(row.get("status", "not_started"), row.get("delay_min"),
+                                        lang),
         "load": load,
         "load_text": f"{round(load * 100)}%" if load is not None else "",
     }

@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from dashboard.bus_board import delay_text, status_label
+from dashboard.bus_board import STATUS_LABELS, delay_text, punctuality_text, status_label
 from dashboard.buses.timetable import local_date, runs_on, trip_window
 from dashboard.buses.tracking import TripPlan
 from dashboard.timeutil import LOCAL_TZ, as_utc, hhmm
@@ -60,6 +60,8 @@ def day_trips(plans: dict[str, TripPlan], rows: dict[str, dict[str, Any]],
             "direction": plan.direction, "departs": hhmm(times[0]), "arrives": hhmm(times[-1]),
             "plate": plate, "status": status, "status_label": _label(status, lang),
             "delay_text": delay_text(delay, lang),
+            "punctuality": (punctuality_text(status, delay, lang) if status in STATUS_LABELS
+                            else _label(status, lang)),
         })
     out.sort(key=lambda r: (r["departs"], r["route"]))
     return out

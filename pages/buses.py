@@ -11,7 +11,7 @@ import dash
 import dash_leaflet as dl
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard.bus_board import delay_text, status_label
+from dashboard.bus_board import punctuality_text
 from dashboard.bus_views import bus_slug, day_trips, replay_at, staff_rows, stop_rows
 from dashboard.gcj02 import display
 from dashboard.i18n import LANGS, t
@@ -139,8 +139,7 @@ def _board(board: list[dict[str, Any]], lang: str) -> Any:
     body = [html.Tr([
         html.Td(r["route_name"]), html.Td(r["trip"]), html.Td(r["departs"]),
         html.Td(r["arrives"]), html.Td(r["plate"]),
-        html.Td(f"{r['status_label']} {r['delay_text']}".strip(),
-                className=f"bus-status bus-{r['status']}"),
+        html.Td(r["punctuality"], className=f"bus-status bus-{r['status']}"),
     ], id={"type": ids.PICK_ROW, "plate": r["plate"] or "", "trip": r["trip"]},
         n_clicks=0, className="bus-row" + (" bus-has-bus" if r["plate"] else ""))
         for r in board]
@@ -182,7 +181,8 @@ def _detail(plate: str | None, lang: str) -> Any:
     staff = staff_rows(tracker.route_staff.get(route or "", {}), record or None, lang)
     if staff:
         parts += [html.H3(t("bus_staff", lang)),
-                  html.Ul([html.Li(f"{role}：{name}") for role, name in staff],
+                  html.Ul([html.Li(f"{role}{'：' if lang == 'zh' else ': '}{name}")
+                           for role, name in staff],
                           className="bus-staff")]
     if detail is None:
         parts.append(html.P(t("bus_no_trip", lang), className="bus-no-trip"))
@@ -205,8 +205,7 @@ def _detail(plate: str | None, lang: str) -> Any:
 
 
 def _status(row: dict[str, Any], lang: str) -> str:
-    return " ".join(x for x in (status_label(row.get("status", ""), lang),
-                                delay_text(row.get("delay_min"), lang)) if x)
+    return punctuality_text(row.get("status", ""), row.get("delay_min"), lang)
 
 
 @dash.callback(Output(ids.SELECTED, "data"),

@@ -10,7 +10,7 @@ import pytest
 from dashboard.bus_board import bus_board_rows
 from dashboard.buses.alerts import AlertConfig, SpeedLimits, SpeedZone
 from dashboard.buses.line import RouteLine
-from dashboard.buses.timetable import is_school_day, runs_on
+from dashboard.buses.timetable import is_school_day, local_date, runs_on
 from dashboard.buses.tracking import Fleet, build_plans
 from dashboard.settings import DEMO_TOWN_DIR
 from dashboard.town import Route, Stop, Trip, load_town
@@ -186,6 +186,9 @@ def test_a_loop_route_starts_at_its_start_and_finishes_at_its_end() -> None:
     assert row["next_stop"] == "学校站" and row["status"] != "done"
     _, t = drive(fleet, "LOOP-1", line, t, line.length_m - 300, line.length_m, 20)
     assert fleet.row("LOOP-1", t)["status"] == "done"
+    arrived = fleet.finished[f"{local_date(t)}:L-AM1"]
+    assert arrived["plate"] == "LOOP-1" and arrived["status"] == "on_time"
+    assert 0 < arrived["delay_s"] < 180  # 4.4 km at 20 km/h: a little after 07:12
 
 
 def test_overspeed_raises_one_alert_per_episode(town) -> None:

@@ -36,6 +36,7 @@ def test_the_days_board_lists_every_trip_with_its_bus_and_punctuality(plans) -> 
     by = {b["trip"]: b for b in board}
     assert (by["R01-AM1"]["status_label"], by["R01-AM1"]["plate"]) == ("准点", "川F·D72692")
     assert (by["R01-AM2"]["status_label"], by["R01-AM2"]["delay_text"]) == ("晚点", "晚4分")
+    assert (by["R01-AM2"]["punctuality"], by["R01-AM1"]["punctuality"]) == ("晚4分", "准点")
     assert by["R01-PM1"]["status_label"] == "待发车"
     assert by["R03-AM1"]["status_label"] == "晚点"  # departed at 06:40, no bus seen, window on
     assert by["R01-AM1"]["route_name"] == "青石中学1号专线"

@@ -165,16 +165,19 @@ class Fleet:
             line = t.plan.line
             near = t.along_m if t.along_m is not None else line.stop_m[0]
             m = line.match(lon, lat, near)
+            seen_before = t.along_m is not None
             # Progress never runs backwards on GPS jitter; a real reversal would be off-route.
             t.along_m = max(m.along_m, t.along_m or 0.0) if t.departed else m.along_m
             t.departed = t.departed or t.along_m > line.stop_m[0] + DEPARTED_M
             if not t.arrived and t.departed and t.along_m >= line.stop_m[-1] - ARRIVED_M:
                 t.arrived = True
-                # Punctuality of the finished trip, for the day's board.
-                delay = (at - t.times[-1]).total_seconds()
-                self.finished[f"{t.day}:{t.plan.code}"] = {
-                    "plate": plate, "arrived": at.isoformat(), "delay_s": delay,
-                    "status": classify(delay)}
+                # Punctuality of the finished trip, for the day's board; a bus first seen
+                # already at its terminal (a restarted process) says nothing about it.
+                if seen_before:
+                    delay = (at - t.times[-1]).total_seconds()
+                    self.finished[f"{t.day}:{t.plan.code}"] = {
+                        "plate": plate, "arrived": at.isoformat(), "delay_s": delay,
+                        "status": classify(delay)}
             ctx = FixContext(on_trip=not t.arrived, offset_m=line.offset_m(lon, lat),
                              near_stop=self._near_stop(t.plan, lon, lat), trip=t.plan.code)
         return t.alerts.on_fix(at, lon, lat, speed_kmh, alarm, ctx)
