@@ -93,3 +93,38 @@ def test_positions_through_the_hub_fill_trips_and_the_alert_reaches_every_screen
             await hub.stop()
 
     asyncio.run(main())
+
+
+def test_two_server_processes_raise_one_work_order_per_episode(services, settings) -> None:
+    from sqlalchemy import func, select
+
+    from datasources import models as m
+    from datasources.services import Services
+
+    other = Services(settings).open()  # a second server process: same Redis, same database
+    hubs = [services.hub, other.hub]
+
+    async def main() -> None:
+        for hub in hubs:
+            await hub.start()
+        try:
+            for hub in hubs:
+                await _until(lambda h=hub: h.state.connected)
+            services.bus.publish_positions(overspeed_fixes(services, n=12))
+            for hub in hubs:
+                await _until(lambda h=hub: any(i.source == "bus"
+                                               for i in h.state.incidents.values()))
+            await asyncio.sleep(0.5)  # time for a second, wrong, work order to show up
+        finally:
+            for hub in hubs:
+                await hub.stop()
+
+    try:
+        asyncio.run(main())
+    finally:
+        other.close()
+    with services.store.session() as s:
+        n = s.scalar(select(func.count()).select_from(m.Incident).where(m.Incident.source == "bus"))
+    assert n == 1
+    assert sum(h.tracker.stats["alerts"] for h in hubs) == 1
+    assert sum(h.tracker.stats["alerts_skipped"] for h in hubs) == 1
