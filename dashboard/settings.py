@@ -120,6 +120,16 @@ SETTINGS: tuple[Setting, ...] = (
         float,
     ),
     Setting("ZN_LOG_LEVEL", "log_level", "INFO", "Python log level."),
+    # --- issue 5: emergency resources
+    Setting("ZN_KITS_FILE", "kits_file", "",
+            "JSON file of the supplies kit per incident category ({category: {sku: quantity}}) "
+            "overriding the built-in kits."),
+    Setting("ZN_RESPONSE_TARGET_MIN", "response_target_min", 15.0,
+            "Target drive time from a station to each village it covers, in minutes; villages "
+            "beyond it (or beyond 5 km) are flagged in the coverage table.", float),
+    Setting("ZN_STOCK_ALERT_SWEEP_S", "stock_alert_sweep_s", 3600.0,
+            "Seconds between sweeps of every item for low stock and expiry within 30 days "
+            "(each stock step checks its own items at once).", float),
 )
 
 
@@ -154,6 +164,9 @@ class Settings:
     sim_vehicles: int = 0
     sim_rate: float = 1.0
     log_level: str = "INFO"
+    kits_file: str = ""  # issue 5
+    response_target_min: float = 15.0
+    stock_alert_sweep_s: float = 3600.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
