@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dashboard.i18n import category_label, name, source_label, state_label, t
@@ -20,6 +20,7 @@ STATE_CLASS = {
     "returned": "st-returned",
 }
 MOVING_KMH = 3.0
+RECENT_MOVE = timedelta(minutes=10)
 
 
 def duration_text(hours: float | None, lang: str) -> str:
@@ -121,11 +122,18 @@ def station_cards(state: LiveState, lang: str,
                   now: datetime | None = None) -> list[dict[str, Any]]:
     """Per station: key stock (what is reserved or out first, then lowest against minimum),
     teams out and their status, people on duty, shelter places and the readiness level."""
+    now = now or utcnow()
+    recent = (as_utc(now) - RECENT_MOVE).isoformat()
     cards = []
     for st in state.stations:
-        rd = readiness(st, lang, now or utcnow())
+        rd = readiness(st, lang, now)
+        # What is reserved or out first, then what moved in the last minutes (so a return
+        # is seen), then the lowest against its minimum.
         items = sorted(st["items"], key=lambda i: (
-            not (i.get("reserved") or i.get("out")), available(i) / max(i["min_level"], 1)))
+            not (i.get("reserved") or i.get("out")),
+            -datetime.fromisoformat(i["moved_at"]).timestamp()
+            if (i.get("moved_at") or "") > recent else 0.0,
+            available(i) / max(i["min_level"], 1)))
         low = [i for i in items if available(i) < i["min_level"]]
         cards.append({
             "code": st["code"], "name": name(st, lang),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from dashboard.timeutil import as_utc, utcnow
@@ -46,6 +46,10 @@ def station_rows(s: Session, codes: list[str] | None = None) -> list[dict[str, A
             m.TeamMember.team_code.in_(team_codes), m.TeamMember.on_duty.is_(True))):
         if role == "medic":
             medics[code] = medics.get(code, 0) + 1
+    item_ids = [i.id for st in rows for i in st.items]
+    moved = {item_id: as_utc(at).isoformat() for item_id, at in s.execute(
+        select(m.StockMovement.item_id, func.max(m.StockMovement.at))
+        .where(m.StockMovement.item_id.in_(item_ids)).group_by(m.StockMovement.item_id))}
     out = []
     for st in rows:
         shelters = [r for r in st.rooms if r.kind == "shelter"]
@@ -55,7 +59,8 @@ def station_rows(s: Session, codes: list[str] | None = None) -> list[dict[str, A
             "items": [{"sku": i.sku, "name": i.name, "name_en": i.name_en, "unit": i.unit,
                        "category": i.category, "quantity": i.quantity,
                        "reserved": i.reserved, "out": i.out_quantity,
-                       "min_level": i.min_level, "expiry": i.expiry, "batch": i.batch}
+                       "min_level": i.min_level, "expiry": i.expiry, "batch": i.batch,
+                       "moved_at": moved.get(i.id)}
                       for i in st.items],
             "teams": [{"code": t.code, "name": t.name, "name_en": t.name_en, "kind": t.kind,
                        "members": t.members, "on_duty": t.on_duty, "status": t.status,
