@@ -1,0 +1,338 @@
+"""The emergency resources page (/resources): readiness of every station, one station's
+stock with receive / issue / adjust, its ledger, CSV and Excel import/export, and coverage.
+
+Readiness and stock follow the hub's live state (the process's in-memory copy, fed by the
+events every step publishes): a 2 s interval redraws only when the "stations" topic moved,
+so the page adds no database polling. Ledger and coverage are read when asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+import dash
+from dash import Input, Output, State, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboard.i18n import LANGS, name, t
+from dashboard.readiness import available, readiness_rows
+from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
+from datasources.resources_io import (
+    StocktakeError,
+    apply_stocktake,
+    export_rows,
+    parse_stocktake,
+    to_csv,
+    to_xlsx,
+)
+from datasources.resources_store import ResourceError
+from datasources.store import NotFound, StockError
+from pages._components import services
+
+PATH = "/resources"
+dash.register_page(__name__, path=PATH, title="应急资源")
+
+KINDS = ("receive", "issue", "adjust")
+
+
+class ids:  # noqa: N801 - a namespace of constants
+    """Component ids of the resources page."""
+
+    LANG = "rs-lang"
+    OFFICER = "rs-officer"
+    OFFICER_INPUT = "rs-officer-input"
+    POLL = "rs-poll"
+    SEEN = "rs-seen"
+    READINESS = "rs-readiness"
+    STATION = "rs-station"
+    STOCK = "rs-stock"
+    LEDGER = "rs-ledger"
+    LEDGER_ITEM = "rs-ledger-item"
+    ITEM = "rs-item"
+    KIND = "rs-kind"
+    QTY = "rs-qty"
+    REASON = "rs-reason"
+    BATCH = "rs-batch"
+    APPLY = "rs-apply"
+    TOAST = "rs-toast"
+    CSV = "rs-csv"
+    XLSX = "rs-xlsx"
+    DOWNLOAD = "rs-download"
+    UPLOAD = "rs-upload"
+    COVERAGE = "rs-coverage"
+
+
+def layout(lang: str | None = None, station: str | None = None, **_query: Any) -> Any:
+    """Header, readiness, stock and its form, ledger, import/export, coverage."""
+    svc = services()
+    lang = lang if lang in LANGS else svc.settings.lang
+    other = "en" if lang == "zh" else "zh"
+    stations = svc.resources.res.stations()
+    codes = [st["code"] for st in stations]
+    station = station if station in codes else (codes[1] if len(codes) > 1 else codes[0])
+    meta = svc.town_meta
+    header = html.Header([
+        html.Span(meta.get("name_en") if lang == "en" else meta.get("name"),
+                  className="disp-town"),
+        html.H1(t("res_title", lang)),
+        html.Div([
+            dcc.Input(id=ids.OFFICER_INPUT, type="text", maxLength=32, debounce=0.4,
+                      placeholder=t("disp_officer_ph", lang), className="disp-officer-input"),
+            dcc.Link(t("disp_back_wall", lang), href=f"/?lang={lang}", refresh=True,
+                     className="disp-link"),
+            dcc.Link(t("disp_title", lang), href=f"/dispatch?lang={lang}", refresh=True,
+                     className="disp-link"),
+            dcc.Link(t("lang_switch", lang), href=f"{PATH}?lang={other}", refresh=True,
+                     className="lang-switch"),
+        ], className="res-right"),
+    ], className="res-header")
+    options = [{"label": name(st, lang), "value": st["code"]} for st in stations]
+    form = html.Div([
+        html.Div(dcc.Dropdown(id=ids.ITEM, options=[], value=None, clearable=False,
+                              placeholder=t("res_item", lang)), className="res-w-item"),
+        dcc.RadioItems(id=ids.KIND, value="receive", inline=True, options=[
+            {"label": t(f"res_kind_{k}", lang), "value": k} for k in KINDS]),
+        dcc.Input(id=ids.QTY, type="number", step=1, placeholder=t("res_qty", lang)),
+        dcc.Input(id=ids.REASON, type="text", maxLength=200, className="res-reason",
+                  placeholder=t("res_reason", lang)),
+        dcc.Input(id=ids.BATCH, type="text", maxLength=32, placeholder=t("res_batch", lang)),
+        html.Button(t("res_apply", lang), id=ids.APPLY, n_clicks=0,
+                    className="disp-btn primary"),
+    ], className="res-form")
+    return html.Div([
+        dcc.Store(id=ids.LANG, data=lang),
+        dcc.Store(id=ids.OFFICER, storage_type="local"),
+        dcc.Store(id=ids.SEEN, data=None),
+        dcc.Interval(id=ids.POLL, interval=2000),
+        dcc.Download(id=ids.DOWNLOAD),
+        header,
+        html.H2(t("res_readiness", lang)),
+        html.Div(readiness_table(stations, lang), id=ids.READINESS),
+        html.Div([
+            html.Div([
+                html.H2(t("res_stock", lang)),
+                dcc.Dropdown(id=ids.STATION, options=options, value=station, clearable=False),
+                html.Div(id=ids.STOCK),
+                html.H2(t("res_edit", lang)), form,
+                html.Div("", id=ids.TOAST, className="res-toast", role="status"),
+                html.Div([
+                    html.Button(t("res_export_csv", lang), id=ids.CSV, n_clicks=0,
+                                className="disp-btn"),
+                    html.Button(t("res_export_xlsx", lang), id=ids.XLSX, n_clicks=0,
+                                className="disp-btn"),
+                    dcc.Upload(html.Div(t("res_import", lang)), id=ids.UPLOAD,
+                               className="res-upload", multiple=False),
+                ], className="res-form"),
+            ]),
+            html.Div([
+                html.H2(t("res_ledger", lang)),
+                dcc.Dropdown(id=ids.LEDGER_ITEM, options=[], value=None,
+                             placeholder=t("res_item", lang)),
+                html.Div(id=ids.LEDGER),
+            ]),
+        ], className="res-grid"),
+        html.H2(t("res_coverage", lang)),
+        html.Div(coverage_table(svc.resources.coverage(svc.settings.response_target_min),
+                                lang), id=ids.COVERAGE),
+    ], className="res-root", **{"data-lang": lang})
+
+
+# ---------------------------------------------------------------------------- tables
+def _table(head: list[str], rows: list[Any], cls: str = "res-table") -> Any:
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+                      className=cls)
+
+
+def readiness_table(stations: list[dict[str, Any]], lang: str) -> Any:
+    """One row per station: level, reasons and the figures behind them."""
+    rows = [html.Tr([
+        html.Td(r["name"]),
+        html.Td(t(f"rd_{r['level']}", lang), className=f"res-lvl {r['level']}"),
+        html.Td("；".join(r["reasons"]) or "—"),
+        *[html.Td(r[k], className="num")
+          for k in ("low", "expiring", "shelter_free", "on_duty", "vehicles")],
+    ], id=f"rd-{r['code']}") for r in readiness_rows(stations, lang, utcnow())]
+    return _table([t(k, lang) for k in ("res_station", "res_col_level", "res_col_reasons",
+                                        "res_col_low", "res_col_expiring", "res_col_shelter",
+                                        "res_col_on_duty", "res_col_vehicles")], rows)
+
+
+def stock_table(station: dict[str, Any], lang: str) -> Any:
+    """The station's items with on hand, reserved, out, available and minimum."""
+    rows = [html.Tr([
+        html.Td(i["sku"]), html.Td(name(i, lang)), html.Td(i["category"]), html.Td(i["unit"]),
+        html.Td(i.get("batch") or ""), html.Td(i.get("expiry") or ""),
+        *[html.Td(v, className="num") for v in (i["quantity"], i.get("reserved", 0),
+                                                 i.get("out", 0), available(i), i["min_level"])],
+    ], className="low" if available(i) < i["min_level"] else "",
+        id=f"rs-row-{i['sku']}") for i in station["items"]]
+    return _table([t(k, lang) for k in (
+        "res_col_sku", "res_item", "res_col_category", "res_col_unit", "res_col_batch",
+        "res_col_expiry", "res_col_qty", "res_col_reserved", "res_col_out",
+        "res_col_available", "res_col_min")], rows)
+
+
+def ledger_table(rows: list[dict[str, Any]], lang: str) -> Any:
+    """Movements newest first: time, item, kind, change, after, reason, who."""
+    body = [html.Tr([
+        html.Td(as_utc(r["at"]).astimezone(LOCAL_TZ).strftime("%m-%d %H:%M:%S")),
+        html.Td(name(r, lang)), html.Td(t(f"mv_{r['kind']}", lang)),
+        html.Td(f"{r['delta']:+d}", className="num"), html.Td(r["after"], className="num"),
+        html.Td(r["reason"]), html.Td(r["actor"]),
+    ], className="rs-mv") for r in rows]
+    return _table([t(k, lang) for k in ("res_col_time", "res_item", "res_col_kind",
+                                        "res_col_delta", "res_col_after", "res_reason",
+                                        "res_col_actor")], body)
+
+
+def coverage_table(rows: list[dict[str, Any]], lang: str) -> Any:
+    """Per village: its station, straight and road distance, drive time, within target."""
+    body = []
+    for r in rows:
+        flag = (t("res_flag_far", lang) if r["outside_radius"] else
+                t("res_flag_late", lang) if r["late"] else t("res_flag_ok", lang))
+        body.append(html.Tr([
+            html.Td(name(r, lang)),
+            html.Td(r["station_name_en"] if lang == "en" else r["station_name"]),
+            html.Td(f"{r['line_m'] / 1000:.1f} km", className="num"),
+            html.Td(f"{r['road_m'] / 1000:.1f} km", className="num"),
+            html.Td(f"{r['minutes']:.0f} {t('disp_minutes', lang)}", className="num"),
+            html.Td(flag),
+        ], className="flagged" if r["flagged"] else "", id=f"cov-{r['village']}"))
+    return _table([t(k, lang) for k in ("res_col_village", "res_col_station", "res_col_line",
+                                        "res_col_road", "res_col_minutes", "res_col_flag")],
+                  body)
+
+
+# ---------------------------------------------------------------------------- callbacks
+dash.clientside_callback(
+    """(typed, kept) => {
+        const ctx = window.dash_clientside.callback_context;
+        const byTyping = ctx.triggered.length &&
+            ctx.triggered[0].prop_id.startsWith('rs-officer-input');
+        if (byTyping) { return [window.dash_clientside.no_update, (typed || '').trim()]; }
+        return [kept || '', window.dash_clientside.no_update];
+    }""",
+    Output(ids.OFFICER_INPUT, "value"), Output(ids.OFFICER, "data"),
+    Input(ids.OFFICER_INPUT, "value"), Input(ids.OFFICER, "data"),
+)
+
+
+@dash.callback(
+    Output(ids.READINESS, "children"), Output(ids.STOCK, "children"),
+    Output(ids.ITEM, "options"), Output(ids.LEDGER_ITEM, "options"),
+    Output(ids.LEDGER, "children"), Output(ids.SEEN, "data"),
+    Input(ids.POLL, "n_intervals"), Input(ids.STATION, "value"),
+    Input(ids.LEDGER_ITEM, "value"), Input(ids.TOAST, "children"),
+    State(ids.SEEN, "data"), State(ids.LANG, "data"),
+)
+def update_station_views(_n: Any, station: str | None, item: str | None, _toast: Any,
+                         seen: dict[str, Any] | None, lang: str | None) -> tuple[Any, ...]:
+    """Redraw readiness, stock and ledger when the stations topic moved or a choice changed."""
+    lang = lang or "zh"
+    svc = services()
+    version = svc.hub.state.versions["stations"]
+    key = {"v": version, "station": station, "item": item}
+    if seen == key and dash.ctx.triggered_id == ids.POLL:
+        raise PreventUpdate
+    stations = svc.hub.state.stations or svc.resources.res.stations()
+    st = next((s for s in stations if s["code"] == station), None)
+    if st is None:
+        raise PreventUpdate
+    items = [{"label": f"{name(i, lang)} ({i['sku']})", "value": i["sku"]} for i in st["items"]]
+    ledger = svc.resources.res.ledger(st["code"], item or None, limit=200)
+    return (readiness_table(stations, lang), stock_table(st, lang), items, items,
+            ledger_table(ledger, lang), key)
+
+
+@dash.callback(
+    Output(ids.TOAST, "children"), Output(ids.TOAST, "className"), Output(ids.QTY, "value"),
+    Output(ids.REASON, "value"),
+    Input(ids.APPLY, "n_clicks"),
+    State(ids.STATION, "value"), State(ids.ITEM, "value"), State(ids.KIND, "value"),
+    State(ids.QTY, "value"), State(ids.REASON, "value"), State(ids.BATCH, "value"),
+    State(ids.OFFICER, "data"), State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def record_movement(clicks: int, station: str | None, sku: str | None, kind: str,
+                    qty: Any, reason: str | None, batch: str | None, officer: str | None,
+                    lang: str | None) -> tuple[Any, ...]:
+    """Receive, issue or adjust one item; the reason is required except for receipts."""
+    if not clicks:
+        raise PreventUpdate
+    lang = lang or "zh"
+    officer = (officer or "").strip()
+    reason = (reason or "").strip()
+    fail = "res-toast err"
+    if not officer:
+        return t("res_err_officer", lang), fail, no_update, no_update
+    if not station or not sku:
+        return t("res_item", lang) + "?", fail, no_update, no_update
+    try:
+        n = float(qty)
+        if n != int(n) or n == 0 or (kind != "adjust" and n < 0):
+            raise ValueError
+    except (TypeError, ValueError):
+        return t("res_err_qty", lang), fail, no_update, no_update
+    if kind != "receive" and not reason:
+        return t("res_err_reason", lang), fail, no_update, no_update
+    desk = services().resources
+    try:
+        if kind == "receive":
+            out = desk.receive(station, sku, int(n), officer, reason, batch or None)
+        elif kind == "issue":
+            out = desk.issue(station, sku, int(n), officer, reason)
+        else:
+            out = desk.adjust(station, sku, int(n), officer, reason)
+    except (ResourceError, StockError, NotFound) as exc:
+        return f"{t('disp_err', lang)}{exc}", fail, no_update, no_update
+    text = (f"✓ {t('res_kind_' + kind, lang)} {sku} → {out['quantity']} "
+            f"({time.strftime('%H:%M:%S')})")
+    return text, "res-toast ok", None, ""
+
+
+@dash.callback(
+    Output(ids.DOWNLOAD, "data"),
+    Input(ids.CSV, "n_clicks"), Input(ids.XLSX, "n_clicks"),
+    prevent_initial_call=True,
+)
+def export_stock(_csv: int, _xlsx: int) -> dict[str, Any]:
+    """Every station's stock as CSV (with BOM, for Excel) or .xlsx."""
+    rows = export_rows(services().resources.res.stations())
+    stamp = utcnow().astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M")
+    if dash.ctx.triggered_id == ids.XLSX:
+        return dcc.send_bytes(to_xlsx(rows), f"stock-{stamp}.xlsx")
+    return {"content": "\ufeff" + to_csv(rows), "filename": f"stock-{stamp}.csv",
+            "type": "text/csv"}
+
+
+@dash.callback(
+    Output(ids.TOAST, "children", allow_duplicate=True),
+    Output(ids.TOAST, "className", allow_duplicate=True),
+    Input(ids.UPLOAD, "contents"),
+    State(ids.UPLOAD, "filename"), State(ids.OFFICER, "data"), State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def import_stocktake(contents: str | None, filename: str | None, officer: str | None,
+                     lang: str | None) -> tuple[Any, ...]:
+    """A counted stock file: each difference becomes an adjustment naming the file."""
+    if not contents:
+        raise PreventUpdate
+    lang = lang or "zh"
+    officer = (officer or "").strip()
+    if not officer:
+        return t("res_err_officer", lang), "res-toast err"
+    try:
+        data = base64.b64decode(contents.split(",", 1)[1])
+        rows = parse_stocktake(filename or "upload.csv", data)
+    except (StocktakeError, IndexError, ValueError) as exc:
+        return f"{t('disp_err', lang)}{exc}", "res-toast err"
+    result = apply_stocktake(services().resources, rows, officer, filename or "")
+    text = t("res_import_done", lang).format(n=result["adjusted"], same=result["same"],
+                                             bad=len(result["errors"]))
+    if result["errors"]:
+        text += "：" + "；".join(result["errors"][:5])
+    return text, "res-toast " + ("err" if result["errors"] else "ok")
+
