@@ -167,6 +167,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "res_cancel_btn": ("取消", "Cancel"),
     "res_on_scene_btn": ("到场", "On scene"),
     "res_consumed": ("消耗", "used"),
+    "res_short": ("物资包不足：", "kit short: "),
     "res_rank": ("{min}分钟 · 物资{share}% · 待命队伍{teams}",
                  "{min} min · kit {share}% · {teams} teams free"),
     "res_state_reserved": ("已预留", "reserved"),

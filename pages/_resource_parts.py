@@ -41,6 +41,7 @@ class rids:  # noqa: N801 - a namespace of constants
     TOAST = "res-toast"
     TICK = "res-tick"  # pushed by the console's stream when stations change
     REFRESH = "res-refresh"  # set by this section's own steps
+    OPENED_FOR = "res-opened-for"  # the incident the section was last opened/folded for
     QTY = "res-qty"  # pattern: {"type": QTY, "sku": sku}
     STEP = "res-step"  # pattern: {"type": STEP, "dispatch": id, "step": name}
     USED = "res-used"  # pattern: {"type": USED, "dispatch": id, "sku": sku}
@@ -48,10 +49,13 @@ class rids:  # noqa: N801 - a namespace of constants
 
 def resource_section(lang: str) -> Any:
     """The section's frame; its contents follow the selected incident."""
-    return html.Div([
+    # A <details> box: open by itself for incident types with a kit (floods, fires, ...),
+    # folded for the rest so the history below stays in view.
+    return html.Details([
+        html.Summary(t("res_section", lang), className="res-summary"),
         dcc.Store(id=rids.TICK, data=0),
         dcc.Store(id=rids.REFRESH, data=0),
-        html.H2(t("res_section", lang)),
+        dcc.Store(id=rids.OPENED_FOR, data=None),
         html.Div([
             html.Label(t("res_station", lang), htmlFor=rids.STATION),
             dcc.Dropdown(id=rids.STATION, options=[], value=None, clearable=False,
@@ -69,7 +73,7 @@ def resource_section(lang: str) -> Any:
                               className="disp-btn primary")], className="res-row"),
         html.Div("", id=rids.TOAST, className="disp-toast", role="status"),
         html.Div(id=rids.LIST, className="res-list"),
-    ], id=rids.SECTION, className="res-section", hidden=True)
+    ], id=rids.SECTION, className="res-section", hidden=True, open=False)
 
 
 def _plan_label(p: dict[str, Any], lang: str) -> str:
@@ -119,6 +123,25 @@ def dispatch_cards(rows: list[dict[str, Any]], lang: str) -> list[Any]:
             html.Div(buttons, className="res-row") if buttons else None,
         ], className=f"res-dispatch {d['state']}", id=f"res-d-{d['id']}"))
     return cards
+
+
+@dash.callback(
+    Output(rids.SECTION, "open"), Output(rids.OPENED_FOR, "data"),
+    Input(CONSOLE_CTX, "data"), State(rids.OPENED_FOR, "data"),
+)
+def fold_resources(seen: dict[str, Any] | None, opened_for: Any) -> tuple[bool, Any]:
+    """On a newly selected incident: open for a type with a kit, fold otherwise (the
+    officer's own opening or folding is kept while the incident stays selected)."""
+    incident_id = (seen or {}).get("id")
+    if incident_id == opened_for:
+        raise PreventUpdate
+    if not incident_id:
+        return False, None
+    try:
+        inc = services().store.incident(int(incident_id))
+    except NotFound:
+        return False, None
+    return bool(services().resources.kits.get(inc["category"])), incident_id
 
 
 @dash.callback(
@@ -176,7 +199,9 @@ def show_station(station: str | None, _refresh: Any, seen: dict[str, Any] | None
                   value=min(kit[i["sku"]], max(available(i), 0)) if i["sku"] in kit else None),
     ], className="res-supply") for i in items]
     plan = next((p for p in svc.resources.plan(inc) if p["station"] == station), None)
-    return teams, [], supplies, _plan_label(plan, lang) if plan else ""
+    short = [f"{name(ln, lang)} {ln['have']}/{ln['want']}{ln['unit']}"
+             for ln in (plan or {}).get("kit", []) if ln["have"] < ln["want"]]
+    return teams, [], supplies, (t("res_short", lang) + "、".join(short)) if short else ""
 
 
 def _positive(values: list[Any]) -> list[int]:
