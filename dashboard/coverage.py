@@ -111,7 +111,8 @@ def coverage_rows(stations: list[dict[str, Any]], villages: list[dict[str, Any]]
         best = min(pick, key=lambda st: times[st["code"]][n][1])
         metres, minutes, how = times[best["code"]][n]
         line = haversine_m(best["lon"], best["lat"], v["lon"], v["lat"])
-        rows.append({"village": v["code"], "name": v.get("name", ""),
+        rows.append({"village": v["code"], "name": v.get("name", ""), "lon": v["lon"],
+                     "lat": v["lat"],
                      "name_en": v.get("name_en", ""), "station": best["code"],
                      "station_name": best.get("name", ""),
                      "station_name_en": best.get("name_en", ""),

@@ -69,6 +69,7 @@ class Services:
                                       sweep_s=s.stock_alert_sweep_s,
                                       kits=load_kits(s.kits_file or None))
         self.hub.sweeps.append(self.resources.sweep)
+        self.intake.stock_hooks.append(self.resources.check)
         self.town_meta = self.store.town_meta()
         basemap = Path(s.town_dir) / "basemap.geojson"
         if basemap.exists():

@@ -17,8 +17,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.i18n import LANGS, name, t
-from dashboard.readiness import available, readiness_rows
-from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
+from dashboard.timeutil import LOCAL_TZ, utcnow
 from datasources.resources_io import (
     StocktakeError,
     apply_stocktake,
@@ -27,9 +26,17 @@ from datasources.resources_io import (
     to_csv,
     to_xlsx,
 )
-from datasources.resources_store import ResourceError
+from datasources.resources_store import TEAM_STATUSES, ResourceError
 from datasources.store import NotFound, StockError
 from pages._components import services
+from pages._resources_tables import (
+    coverage_map,
+    coverage_table,
+    ledger_table,
+    readiness_table,
+    stock_table,
+    teams_table,
+)
 
 PATH = "/resources"
 dash.register_page(__name__, path=PATH, title="应急资源")
@@ -62,6 +69,10 @@ class ids:  # noqa: N801 - a namespace of constants
     DOWNLOAD = "rs-download"
     UPLOAD = "rs-upload"
     COVERAGE = "rs-coverage"
+    TEAMS = "rs-teams"
+    TEAM = "rs-team"
+    STATUS = "rs-status"
+    SET_STATUS = "rs-set-status"
 
 
 def layout(lang: str | None = None, station: str | None = None, **_query: Any) -> Any:
@@ -73,6 +84,7 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
     codes = [st["code"] for st in stations]
     station = station if station in codes else (codes[1] if len(codes) > 1 else codes[0])
     meta = svc.town_meta
+    coverage = svc.resources.coverage(svc.settings.response_target_min)
     header = html.Header([
         html.Span(meta.get("name_en") if lang == "en" else meta.get("name"),
                   className="disp-town"),
@@ -94,10 +106,12 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
                               placeholder=t("res_item", lang)), className="res-w-item"),
         dcc.RadioItems(id=ids.KIND, value="receive", inline=True, options=[
             {"label": t(f"res_kind_{k}", lang), "value": k} for k in KINDS]),
-        dcc.Input(id=ids.QTY, type="number", step=1, placeholder=t("res_qty", lang)),
-        dcc.Input(id=ids.REASON, type="text", maxLength=200, className="res-reason",
-                  placeholder=t("res_reason", lang)),
-        dcc.Input(id=ids.BATCH, type="text", maxLength=32, placeholder=t("res_batch", lang)),
+        html.Div(dcc.Input(id=ids.QTY, type="number", step=1,
+                           placeholder=t("res_qty", lang)), className="res-w-qty"),
+        html.Div(dcc.Input(id=ids.REASON, type="text", maxLength=200,
+                           placeholder=t("res_reason", lang)), className="res-w-reason"),
+        html.Div(dcc.Input(id=ids.BATCH, type="text", maxLength=32,
+                           placeholder=t("res_batch", lang)), className="res-w-batch"),
         html.Button(t("res_apply", lang), id=ids.APPLY, n_clicks=0,
                     className="disp-btn primary"),
     ], className="res-form")
@@ -115,6 +129,17 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
                 html.H2(t("res_stock", lang)),
                 dcc.Dropdown(id=ids.STATION, options=options, value=station, clearable=False),
                 html.Div(id=ids.STOCK),
+                html.H2(t("res_teams_title", lang)),
+                html.Div(id=ids.TEAMS),
+                html.Div([
+                    html.Div(dcc.Dropdown(id=ids.TEAM, options=[], value=None,
+                                          placeholder=t("res_team_pick", lang)),
+                             className="res-w-item"),
+                    dcc.RadioItems(id=ids.STATUS, value="resting", inline=True, options=[
+                        {"label": t(f"team_{k}", lang), "value": k} for k in TEAM_STATUSES]),
+                    html.Button(t("res_set_status", lang), id=ids.SET_STATUS, n_clicks=0,
+                                className="disp-btn"),
+                ], className="res-form"),
                 html.H2(t("res_edit", lang)), form,
                 html.Div("", id=ids.TOAST, className="res-toast", role="status"),
                 html.Div([
@@ -134,96 +159,29 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
             ]),
         ], className="res-grid"),
         html.H2(t("res_coverage", lang)),
-        html.Div(coverage_table(svc.resources.coverage(svc.settings.response_target_min),
-                                lang), id=ids.COVERAGE),
+        html.Div([html.Div(coverage_table(coverage, lang), id=ids.COVERAGE),
+                  html.Div(coverage_map(stations, coverage, meta, lang), className="res-map")],
+                 className="res-grid"),
     ], className="res-root", **{"data-lang": lang})
 
 
-# ---------------------------------------------------------------------------- tables
-def _table(head: list[str], rows: list[Any], cls: str = "res-table") -> Any:
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
-                      className=cls)
-
-
-def readiness_table(stations: list[dict[str, Any]], lang: str) -> Any:
-    """One row per station: level, reasons and the figures behind them."""
-    rows = [html.Tr([
-        html.Td(r["name"]),
-        html.Td(t(f"rd_{r['level']}", lang), className=f"res-lvl {r['level']}"),
-        html.Td("；".join(r["reasons"]) or "—"),
-        *[html.Td(r[k], className="num")
-          for k in ("low", "expiring", "shelter_free", "on_duty", "vehicles")],
-    ], id=f"rd-{r['code']}") for r in readiness_rows(stations, lang, utcnow())]
-    return _table([t(k, lang) for k in ("res_station", "res_col_level", "res_col_reasons",
-                                        "res_col_low", "res_col_expiring", "res_col_shelter",
-                                        "res_col_on_duty", "res_col_vehicles")], rows)
-
-
-def stock_table(station: dict[str, Any], lang: str) -> Any:
-    """The station's items with on hand, reserved, out, available and minimum."""
-    rows = [html.Tr([
-        html.Td(i["sku"]), html.Td(name(i, lang)), html.Td(i["category"]), html.Td(i["unit"]),
-        html.Td(i.get("batch") or ""), html.Td(i.get("expiry") or ""),
-        *[html.Td(v, className="num") for v in (i["quantity"], i.get("reserved", 0),
-                                                 i.get("out", 0), available(i), i["min_level"])],
-    ], className="low" if available(i) < i["min_level"] else "",
-        id=f"rs-row-{i['sku']}") for i in station["items"]]
-    return _table([t(k, lang) for k in (
-        "res_col_sku", "res_item", "res_col_category", "res_col_unit", "res_col_batch",
-        "res_col_expiry", "res_col_qty", "res_col_reserved", "res_col_out",
-        "res_col_available", "res_col_min")], rows)
-
-
-def ledger_table(rows: list[dict[str, Any]], lang: str) -> Any:
-    """Movements newest first: time, item, kind, change, after, reason, who."""
-    body = [html.Tr([
-        html.Td(as_utc(r["at"]).astimezone(LOCAL_TZ).strftime("%m-%d %H:%M:%S")),
-        html.Td(name(r, lang)), html.Td(t(f"mv_{r['kind']}", lang)),
-        html.Td(f"{r['delta']:+d}", className="num"), html.Td(r["after"], className="num"),
-        html.Td(r["reason"]), html.Td(r["actor"]),
-    ], className="rs-mv") for r in rows]
-    return _table([t(k, lang) for k in ("res_col_time", "res_item", "res_col_kind",
-                                        "res_col_delta", "res_col_after", "res_reason",
-                                        "res_col_actor")], body)
-
-
-def coverage_table(rows: list[dict[str, Any]], lang: str) -> Any:
-    """Per village: its station, straight and road distance, drive time, within target."""
-    body = []
-    for r in rows:
-        flag = (t("res_flag_far", lang) if r["outside_radius"] else
-                t("res_flag_late", lang) if r["late"] else t("res_flag_ok", lang))
-        body.append(html.Tr([
-            html.Td(name(r, lang)),
-            html.Td(r["station_name_en"] if lang == "en" else r["station_name"]),
-            html.Td(f"{r['line_m'] / 1000:.1f} km", className="num"),
-            html.Td(f"{r['road_m'] / 1000:.1f} km", className="num"),
-            html.Td(f"{r['minutes']:.0f} {t('disp_minutes', lang)}", className="num"),
-            html.Td(flag),
-        ], className="flagged" if r["flagged"] else "", id=f"cov-{r['village']}"))
-    return _table([t(k, lang) for k in ("res_col_village", "res_col_station", "res_col_line",
-                                        "res_col_road", "res_col_minutes", "res_col_flag")],
-                  body)
-
-
 # ---------------------------------------------------------------------------- callbacks
-dash.clientside_callback(
-    """(typed, kept) => {
-        const ctx = window.dash_clientside.callback_context;
-        const byTyping = ctx.triggered.length &&
-            ctx.triggered[0].prop_id.startsWith('rs-officer-input');
-        if (byTyping) { return [window.dash_clientside.no_update, (typed || '').trim()]; }
-        return [kept || '', window.dash_clientside.no_update];
-    }""",
+@dash.callback(
     Output(ids.OFFICER_INPUT, "value"), Output(ids.OFFICER, "data"),
     Input(ids.OFFICER_INPUT, "value"), Input(ids.OFFICER, "data"),
 )
+def keep_officer(typed: str | None, kept: str | None) -> tuple[Any, Any]:
+    """The officer's name is kept in this browser (local storage) and shown again."""
+    if dash.ctx.triggered_id == ids.OFFICER_INPUT:
+        return no_update, (typed or "").strip()
+    return kept or "", no_update
 
 
 @dash.callback(
     Output(ids.READINESS, "children"), Output(ids.STOCK, "children"),
     Output(ids.ITEM, "options"), Output(ids.LEDGER_ITEM, "options"),
     Output(ids.LEDGER, "children"), Output(ids.SEEN, "data"),
+    Output(ids.TEAMS, "children"), Output(ids.TEAM, "options"),
     Input(ids.POLL, "n_intervals"), Input(ids.STATION, "value"),
     Input(ids.LEDGER_ITEM, "value"), Input(ids.TOAST, "children"),
     State(ids.SEEN, "data"), State(ids.LANG, "data"),
@@ -243,8 +201,9 @@ def update_station_views(_n: Any, station: str | None, item: str | None, _toast:
         raise PreventUpdate
     items = [{"label": f"{name(i, lang)} ({i['sku']})", "value": i["sku"]} for i in st["items"]]
     ledger = svc.resources.res.ledger(st["code"], item or None, limit=200)
+    teams = [{"label": name(tm, lang), "value": tm["code"]} for tm in st["teams"]]
     return (readiness_table(stations, lang), stock_table(st, lang), items, items,
-            ledger_table(ledger, lang), key)
+            ledger_table(ledger, lang), key, teams_table(st, lang), teams)
 
 
 @dash.callback(
@@ -291,6 +250,31 @@ def record_movement(clicks: int, station: str | None, sku: str | None, kind: str
     text = (f"✓ {t('res_kind_' + kind, lang)} {sku} → {out['quantity']} "
             f"({time.strftime('%H:%M:%S')})")
     return text, "res-toast ok", None, ""
+
+
+@dash.callback(
+    Output(ids.TOAST, "children", allow_duplicate=True),
+    Output(ids.TOAST, "className", allow_duplicate=True),
+    Input(ids.SET_STATUS, "n_clicks"),
+    State(ids.TEAM, "value"), State(ids.STATUS, "value"), State(ids.OFFICER, "data"),
+    State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def set_team_status(clicks: int, team: str | None, status: str | None, officer: str | None,
+                    lang: str | None) -> tuple[Any, ...]:
+    """Record a team's duty status (e.g. 休整 after a long night); every screen follows."""
+    if not clicks:
+        raise PreventUpdate
+    lang = lang or "zh"
+    if not (officer or "").strip():
+        return t("res_err_officer", lang), "res-toast err"
+    if not team or not status:
+        return t("res_team_pick", lang) + "?", "res-toast err"
+    try:
+        services().resources.set_team_status(team, status, (officer or "").strip())
+    except (ResourceError, NotFound) as exc:
+        return f"{t('disp_err', lang)}{exc}", "res-toast err"
+    return f"✓ {team} → {t('team_' + status, lang)}", "res-toast ok"
 
 
 @dash.callback(

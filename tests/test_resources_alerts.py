@@ -89,3 +89,16 @@ def test_the_sweep_raises_the_demo_towns_expiring_items_once(services):
     assert ("ES-03", "FL-SB", "low") in kinds  # and Heba is short of sandbags
     assert desk.sweep() == []  # the periodic call waits for its period
     assert json.dumps(first, ensure_ascii=False)
+
+
+def test_a_source_s_stock_movement_through_intake_is_checked_too(services):
+    from dashboard.messages import StockMovement
+
+    item = next(i for i in services.resources.res.station("ES-04")["items"]
+                if i["sku"] == "FL-SB")
+    drop = item["quantity"] - item["min_level"] + 1
+    outcome = services.intake.handle(StockMovement(station="ES-04", sku="FL-SB", delta=-drop,
+                                                   reason="调拨", actor="仓库系统"))
+    assert outcome.event is not None and outcome.event.type == "stock.changed"
+    alerts = [a for a in services.resources.open_alerts() if a["station"] == "ES-04"]
+    assert [(a["sku"], a["kind"]) for a in alerts] == [("FL-SB", "low")]
