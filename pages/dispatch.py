@@ -85,6 +85,8 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
             html.Span("", id="zn-clock", className="clock"),
             dcc.Link(t("disp_back_wall", lang), href=f"/?lang={lang}", refresh=True,
                      className="disp-link"),
+            dcc.Link(t("res_link", lang), href=f"/resources?lang={lang}", refresh=True,
+                     className="disp-link"),
             dcc.Link(t("lang_switch", lang), href=f"{PATH}?lang={other}", refresh=True,
                      className="lang-switch"),
         ], className="disp-header-right"),
