@@ -103,6 +103,12 @@ class ResourceDesk:
         self._after(station, [], {})
         return station
 
+    def shelter_move(self, station: str, delta: int) -> int:
+        """People arrive at or leave a shelter; announce the free places."""
+        free = self.res.shelter_move(station, delta)
+        self.announce(station)
+        return free
+
     def _after(self, station: str, skus: list[str], result: dict[str, Any]) -> dict[str, Any]:
         self.announce(station)
         for sku in skus:

@@ -319,6 +319,26 @@ class Resources:
             row.status = status
             return row.station_code
 
+    def shelter_move(self, station: str, delta: int) -> int:
+        """People arriving (+) at or leaving (-) the station's shelter; returns free places.
+
+        A conditional UPDATE keeps occupancy between 0 and the capacity."""
+        if delta == 0:
+            raise ResourceError("a shelter change of 0 changes nothing")
+        with self.store.session() as s:
+            changed = s.execute(update(m.Room).where(
+                m.Room.station_code == station, m.Room.kind == "shelter",
+                m.Room.occupancy + delta >= 0, m.Room.occupancy + delta <= m.Room.capacity)
+                .values(occupancy=m.Room.occupancy + delta)).rowcount
+            room = s.scalar(select(m.Room).where(m.Room.station_code == station,
+                                                 m.Room.kind == "shelter"))
+            if room is None:
+                raise NotFound(f"station {station!r} has no shelter")
+            if changed != 1:
+                raise ResourceError(f"shelter of {station}: {room.occupancy}/{room.capacity} "
+                                    f"taken, cannot change by {delta}")
+            return room.capacity - room.occupancy
+
     # ------------------------------------------------------------------ helpers
     @staticmethod
     def _item(s: Session, station: str, sku: str) -> m.InventoryItem:

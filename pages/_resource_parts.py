@@ -204,15 +204,22 @@ def show_station(station: str | None, _refresh: Any, seen: dict[str, Any] | None
     return teams, [], supplies, (t("res_short", lang) + "、".join(short)) if short else ""
 
 
+class BadQuantity(ValueError):
+    """A quantity box holding something other than a whole number >= 0."""
+
+
 def _positive(values: list[Any]) -> list[int]:
     out = []
     for v in values:
         if v in (None, ""):
             out.append(0)
             continue
-        n = float(v)
+        try:
+            n = float(v)
+        except (TypeError, ValueError) as exc:
+            raise BadQuantity(str(v)) from exc
         if n < 0 or n != int(n):
-            raise ResourceError("qty")
+            raise BadQuantity(str(v))
         out.append(int(n))
     return out
 
@@ -241,7 +248,7 @@ def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None
                 no_update)
     try:
         amounts = _positive(qty)
-    except (ResourceError, ValueError, TypeError):
+    except BadQuantity:
         return (t("disp_err", lang) + t("res_err_qty", lang), "disp-toast err", no_update,
                 no_update)
     supplies = {i["sku"]: n for i, n in zip(qty_ids, amounts, strict=True) if n > 0}
@@ -297,7 +304,10 @@ def resource_step(_clicks: list[Any], used: list[Any], used_ids: list[dict[str, 
                         if i["dispatch"] == dispatch_id and n > 0}
             desk.give_back(dispatch_id, officer, consumed)
             label = t("res_return_btn", lang)
-    except (ResourceError, StockError, NotFound, ValueError, TypeError) as exc:
+    except BadQuantity:
+        return (t("disp_err", lang) + t("res_err_qty", lang), "disp-toast err", no_update,
+                no_update)
+    except (ResourceError, StockError, NotFound) as exc:
         return t("disp_err", lang) + str(exc), "disp-toast err", time.time(), no_update
     now = time.time()
     return "✓ " + t("res_ok_step", lang).format(step=label), "disp-toast ok", now, now

@@ -73,6 +73,8 @@ class ids:  # noqa: N801 - a namespace of constants
     TEAM = "rs-team"
     STATUS = "rs-status"
     SET_STATUS = "rs-set-status"
+    SHELTER = "rs-shelter"
+    SHELTER_GO = "rs-shelter-go"
 
 
 def layout(lang: str | None = None, station: str | None = None, **_query: Any) -> Any:
@@ -138,6 +140,13 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
                     dcc.RadioItems(id=ids.STATUS, value="resting", inline=True, options=[
                         {"label": t(f"team_{k}", lang), "value": k} for k in TEAM_STATUSES]),
                     html.Button(t("res_set_status", lang), id=ids.SET_STATUS, n_clicks=0,
+                                className="disp-btn"),
+                ], className="res-form"),
+                html.Div([
+                    html.Span(t("res_shelter", lang)),
+                    html.Div(dcc.Input(id=ids.SHELTER, type="number", step=1),
+                             className="res-w-qty"),
+                    html.Button(t("res_shelter_btn", lang), id=ids.SHELTER_GO, n_clicks=0,
                                 className="disp-btn"),
                 ], className="res-form"),
                 html.H2(t("res_edit", lang)), form,
@@ -275,6 +284,35 @@ def set_team_status(clicks: int, team: str | None, status: str | None, officer: 
     except (ResourceError, NotFound) as exc:
         return f"{t('disp_err', lang)}{exc}", "res-toast err"
     return f"✓ {team} → {t('team_' + status, lang)}", "res-toast ok"
+
+
+@dash.callback(
+    Output(ids.TOAST, "children", allow_duplicate=True),
+    Output(ids.TOAST, "className", allow_duplicate=True),
+    Output(ids.SHELTER, "value"),
+    Input(ids.SHELTER_GO, "n_clicks"),
+    State(ids.STATION, "value"), State(ids.SHELTER, "value"), State(ids.OFFICER, "data"),
+    State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def record_shelter(clicks: int, station: str | None, delta: Any, officer: str | None,
+                   lang: str | None) -> tuple[Any, ...]:
+    """People arriving at or leaving the station's temporary shelter."""
+    if not clicks or not station:
+        raise PreventUpdate
+    lang = lang or "zh"
+    if not (officer or "").strip():
+        return t("res_err_officer", lang), "res-toast err", no_update
+    try:
+        n = float(delta)
+        if n != int(n):
+            raise ValueError
+        free = services().resources.shelter_move(station, int(n))
+    except (ResourceError, NotFound) as exc:  # ResourceError is a ValueError: first
+        return f"{t('disp_err', lang)}{exc}", "res-toast err", no_update
+    except (TypeError, ValueError):
+        return t("res_err_qty", lang), "res-toast err", no_update
+    return "✓ " + t("res_shelter_ok", lang).format(n=free), "res-toast ok", None
 
 
 @dash.callback(

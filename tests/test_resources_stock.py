@@ -156,3 +156,14 @@ def _try(fn, *args) -> bool:  # type: ignore[no-untyped-def]
         return True
     except ResourceError:
         return False
+
+
+def test_shelter_occupancy_stays_between_zero_and_capacity(services):
+    res = Resources(services.store)
+    free = res.station(STATION)["shelter"]
+    assert res.shelter_move(STATION, 30) == free - 30
+    with pytest.raises(ResourceError):
+        res.shelter_move(STATION, free)  # 30 too many
+    with pytest.raises(ResourceError):
+        res.shelter_move(STATION, -10_000)
+    assert res.shelter_move(STATION, -30) == free
