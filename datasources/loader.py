@@ -13,6 +13,8 @@ from datasources import models as m
 log = logging.getLogger(__name__)
 
 _TOWN_TABLES = (
+    # Issue 5: dispatches, members and alerts hang off the town's stations and items.
+    m.DispatchLine, m.ResourceDispatch, m.StockAlert, m.TeamMember,
     m.StockMovement, m.InventoryItem, m.Room, m.Team, m.Station,
     m.Vehicle, m.Trip, m.BusStop, m.Route, m.GridWorker, m.Village, m.TownMeta,
 )

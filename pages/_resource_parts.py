@@ -1,10 +1,10 @@
 """The duty console's resource section (应急资源调派): pick a station, its teams and supplies
 for the selected incident, dispatch, then record departure and return.
 
-Its callbacks live here (not in pages/dispatch.py) so the console needs only three hooks:
-the section in its layout, `rids.TICK` pushed by its live stream when the hub's "stations"
-topic moves, and `route` for the recommendations. Every step goes through the resource desk,
-which commits, then announces the station to every screen.
+Its callbacks live here (not in pages/dispatch.py) so the console needs only small hooks:
+`register_callbacks()`, the section in its layout, `rids.TICK` pushed by its live stream when
+the hub's "stations" topic moves, and `route` for the recommendations. Every step goes
+through the resource desk, which commits, then announces the station to every screen.
 """
 
 from __future__ import annotations
@@ -125,10 +125,6 @@ def dispatch_cards(rows: list[dict[str, Any]], lang: str) -> list[Any]:
     return cards
 
 
-@dash.callback(
-    Output(rids.SECTION, "open"), Output(rids.OPENED_FOR, "data"),
-    Input(CONSOLE_CTX, "data"), State(rids.OPENED_FOR, "data"),
-)
 def fold_resources(seen: dict[str, Any] | None, opened_for: Any) -> tuple[bool, Any]:
     """On a newly selected incident: open for a type with a kit, fold otherwise (the
     officer's own opening or folding is kept while the incident stays selected)."""
@@ -144,12 +140,6 @@ def fold_resources(seen: dict[str, Any] | None, opened_for: Any) -> tuple[bool, 
     return bool(services().resources.kits.get(inc["category"])), incident_id
 
 
-@dash.callback(
-    Output(rids.SECTION, "hidden"), Output(rids.STATION, "options"),
-    Output(rids.STATION, "value"), Output(rids.LIST, "children"),
-    Input(CONSOLE_CTX, "data"), Input(rids.TICK, "data"), Input(rids.REFRESH, "data"),
-    State(rids.STATION, "value"), State(CONSOLE_LANG, "data"),
-)
 def show_resources(seen: dict[str, Any] | None, _tick: Any, _refresh: Any,
                    station: str | None, lang: str | None) -> tuple[Any, ...]:
     """The selected incident's ranked stations and its resource dispatches."""
@@ -169,12 +159,6 @@ def show_resources(seen: dict[str, Any] | None, _tick: Any, _refresh: Any,
     return False, options, keep, dispatch_cards(rows, lang)
 
 
-@dash.callback(
-    Output(rids.TEAMS, "options"), Output(rids.TEAMS, "value"),
-    Output(rids.SUPPLIES, "children"), Output(rids.RANK, "children"),
-    Input(rids.STATION, "value"), Input(rids.REFRESH, "data"),
-    State(CONSOLE_CTX, "data"), State(CONSOLE_LANG, "data"),
-)
 def show_station(station: str | None, _refresh: Any, seen: dict[str, Any] | None,
                  lang: str | None) -> tuple[Any, ...]:
     """The chosen station's standby teams and its supplies, the incident's kit prefilled."""
@@ -224,16 +208,6 @@ def _positive(values: list[Any]) -> list[int]:
     return out
 
 
-@dash.callback(
-    Output(rids.TOAST, "children"), Output(rids.TOAST, "className"),
-    Output(rids.REFRESH, "data"), Output(CONSOLE_TICK, "data", allow_duplicate=True),
-    Input(rids.GO, "n_clicks"),
-    State(rids.STATION, "value"), State(rids.TEAMS, "value"),
-    State({"type": rids.QTY, "sku": ALL}, "value"),
-    State({"type": rids.QTY, "sku": ALL}, "id"),
-    State(CONSOLE_CTX, "data"), State(CONSOLE_OFFICER, "data"), State(CONSOLE_LANG, "data"),
-    prevent_initial_call=True,
-)
 def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None,
                        qty: list[Any], qty_ids: list[dict[str, str]],
                        seen: dict[str, Any] | None, officer: str | None,
@@ -265,17 +239,6 @@ def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None
     return "✓ " + t("res_ok_dispatch", lang).format(what=what), "disp-toast ok", now, now
 
 
-@dash.callback(
-    Output(rids.TOAST, "children", allow_duplicate=True),
-    Output(rids.TOAST, "className", allow_duplicate=True),
-    Output(rids.REFRESH, "data", allow_duplicate=True),
-    Output(CONSOLE_TICK, "data", allow_duplicate=True),
-    Input({"type": rids.STEP, "dispatch": ALL, "step": ALL}, "n_clicks"),
-    State({"type": rids.USED, "dispatch": ALL, "sku": ALL}, "value"),
-    State({"type": rids.USED, "dispatch": ALL, "sku": ALL}, "id"),
-    State(CONSOLE_OFFICER, "data"), State(CONSOLE_LANG, "data"),
-    prevent_initial_call=True,
-)
 def resource_step(_clicks: list[Any], used: list[Any], used_ids: list[dict[str, Any]],
                   officer: str | None, lang: str | None) -> tuple[Any, ...]:
     """Departed, on scene, returned (with what was consumed) or cancelled."""
@@ -311,3 +274,48 @@ def resource_step(_clicks: list[Any], used: list[Any], used_ids: list[dict[str, 
         return t("disp_err", lang) + str(exc), "disp-toast err", time.time(), no_update
     now = time.time()
     return "✓ " + t("res_ok_step", lang).format(step=label), "disp-toast ok", now, now
+
+
+def register_callbacks() -> None:
+    """Register this section's callbacks with the app being built.
+
+    pages/dispatch.py calls it at import: Dash executes page modules once per app, but this
+    helper module is imported once per process, so decorators here would reach only the
+    first app (a second app in the same process, as in the tests, had none)."""
+    dash.callback(
+        Output(rids.SECTION, "open"), Output(rids.OPENED_FOR, "data"),
+        Input(CONSOLE_CTX, "data"), State(rids.OPENED_FOR, "data"),
+    )(fold_resources)
+    dash.callback(
+        Output(rids.SECTION, "hidden"), Output(rids.STATION, "options"),
+        Output(rids.STATION, "value"), Output(rids.LIST, "children"),
+        Input(CONSOLE_CTX, "data"), Input(rids.TICK, "data"), Input(rids.REFRESH, "data"),
+        State(rids.STATION, "value"), State(CONSOLE_LANG, "data"),
+    )(show_resources)
+    dash.callback(
+        Output(rids.TEAMS, "options"), Output(rids.TEAMS, "value"),
+        Output(rids.SUPPLIES, "children"), Output(rids.RANK, "children"),
+        Input(rids.STATION, "value"), Input(rids.REFRESH, "data"),
+        State(CONSOLE_CTX, "data"), State(CONSOLE_LANG, "data"),
+    )(show_station)
+    dash.callback(
+        Output(rids.TOAST, "children"), Output(rids.TOAST, "className"),
+        Output(rids.REFRESH, "data"), Output(CONSOLE_TICK, "data", allow_duplicate=True),
+        Input(rids.GO, "n_clicks"),
+        State(rids.STATION, "value"), State(rids.TEAMS, "value"),
+        State({"type": rids.QTY, "sku": ALL}, "value"),
+        State({"type": rids.QTY, "sku": ALL}, "id"),
+        State(CONSOLE_CTX, "data"), State(CONSOLE_OFFICER, "data"), State(CONSOLE_LANG, "data"),
+        prevent_initial_call=True,
+    )(dispatch_resources)
+    dash.callback(
+        Output(rids.TOAST, "children", allow_duplicate=True),
+        Output(rids.TOAST, "className", allow_duplicate=True),
+        Output(rids.REFRESH, "data", allow_duplicate=True),
+        Output(CONSOLE_TICK, "data", allow_duplicate=True),
+        Input({"type": rids.STEP, "dispatch": ALL, "step": ALL}, "n_clicks"),
+        State({"type": rids.USED, "dispatch": ALL, "sku": ALL}, "value"),
+        State({"type": rids.USED, "dispatch": ALL, "sku": ALL}, "id"),
+        State(CONSOLE_OFFICER, "data"), State(CONSOLE_LANG, "data"),
+        prevent_initial_call=True,
+    )(resource_step)

@@ -49,9 +49,10 @@ from pages._dispatch_parts import (
     rec_cards,
     toast,
 )
-from pages._resource_parts import resource_section, rids
+from pages._resource_parts import register_callbacks, resource_section, rids
 
 dash.register_page(__name__, path=PATH, title="值班调度台")
+register_callbacks()  # the resource section's (issue 5), once per app
 
 log = logging.getLogger(__name__)
 WAIT_S = 2.0
