@@ -42,6 +42,7 @@ PATH = "/resources"
 dash.register_page(__name__, path=PATH, title="应急资源")
 
 KINDS = ("receive", "issue", "adjust")
+UPLOAD_MAX_BYTES = 2_000_000  # a stock-take of a few thousand rows is far smaller
 
 
 class ids:  # noqa: N801 - a namespace of constants
@@ -157,7 +158,8 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
                     html.Button(t("res_export_xlsx", lang), id=ids.XLSX, n_clicks=0,
                                 className="disp-btn"),
                     dcc.Upload(html.Div(t("res_import", lang)), id=ids.UPLOAD,
-                               className="res-upload", multiple=False),
+                               className="res-upload", multiple=False,
+                               max_size=UPLOAD_MAX_BYTES),
                 ], className="res-form"),
             ]),
             html.Div([
