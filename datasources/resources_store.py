@@ -20,17 +20,21 @@ from sqlalchemy.orm import Session, selectinload
 
 from dashboard.timeutil import as_utc, utcnow
 from datasources import models as m
+from datasources.resources_errors import (
+    DISPATCH_STATE_ZH,
+    TEAM_STATUS_ZH,
+    ResourceError,
+    short_stock,
+)
 from datasources.store import NotFound, StockError, Store
+
+__all__ = ["ResourceError", "Resources", "station_rows"]
 
 TEAM_STATUSES = ("standby", "en_route", "on_scene", "returning", "resting")
 # A team that is out with a dispatch may move between these; returning ends the dispatch.
 OUT_STATUSES = ("en_route", "on_scene", "returning")
 MOVEMENT_KINDS = ("receive", "issue", "adjust", "reserve", "release", "depart", "return",
                   "consume")
-
-
-class ResourceError(ValueError):
-    """A resource step the rules refuse (busy team, wrong dispatch state, missing reason)."""
 
 
 def station_rows(s: Session, codes: list[str] | None = None) -> list[dict[str, Any]]:
@@ -134,23 +138,23 @@ class Resources:
                 batch: str | None = None, now: datetime | None = None) -> dict[str, Any]:
         """Supplies received into the store (+qty)."""
         if qty <= 0:
-            raise ResourceError("receive needs a positive quantity")
+            raise ResourceError("receive needs a positive quantity", "入库数量须为正整数")
         return self._edit(station, sku, "receive", qty, actor, reason or "入库", batch, now)
 
     def issue(self, station: str, sku: str, qty: int, actor: str, reason: str,
               now: datetime | None = None) -> dict[str, Any]:
         """Supplies issued from the store (-qty); reserved stock cannot be issued."""
         if qty <= 0:
-            raise ResourceError("issue needs a positive quantity")
+            raise ResourceError("issue needs a positive quantity", "出库数量须为正整数")
         return self._edit(station, sku, "issue", -qty, actor, reason or "出库", None, now)
 
     def adjust(self, station: str, sku: str, delta: int, actor: str, reason: str,
                now: datetime | None = None) -> dict[str, Any]:
         """A stock-take correction; the reason is required and kept in the ledger."""
         if not reason.strip():
-            raise ResourceError("an adjustment needs a reason")
+            raise ResourceError("an adjustment needs a reason", "盘点调整须填写原因")
         if delta == 0:
-            raise ResourceError("an adjustment of 0 changes nothing")
+            raise ResourceError("an adjustment of 0 changes nothing", "调整数量不能为0")
         return self._edit(station, sku, "adjust", delta, actor, reason.strip(), None, now)
 
     def _edit(self, station: str, sku: str, kind: str, delta: int, actor: str, reason: str,
@@ -169,8 +173,10 @@ class Resources:
                 .returning(m.InventoryItem.quantity, m.InventoryItem.reserved,
                            m.InventoryItem.out_quantity)).first()
             if row is None:
-                raise StockError(f"{sku} at {station}: only {item.quantity - item.reserved} "
-                                 f"available, cannot take {-delta}")
+                left = item.quantity - item.reserved
+                raise short_stock(f"{sku} at {station}: only {left} available, cannot take "
+                                  f"{-delta}", f"{item.name}可用仅{left}{item.unit}，"
+                                  f"不能减少{-delta}{item.unit}")
             self._log(s, item.id, kind, delta, row, reason, actor, None, now)
             return {"station": station, "sku": sku, "quantity": int(row[0]),
                     "reserved": int(row[1]), "out": int(row[2]), "min_level": item.min_level}
@@ -183,9 +189,9 @@ class Resources:
         now = now or utcnow()
         supplies = {k: int(v) for k, v in supplies.items() if int(v) != 0}
         if not teams and not supplies:
-            raise ResourceError("pick a team or some supplies")
+            raise ResourceError("pick a team or some supplies", "请选择队伍或填写物资数量")
         if any(v < 0 for v in supplies.values()):
-            raise ResourceError("quantities must be positive")
+            raise ResourceError("quantities must be positive", "数量须为正整数")
         with self.store.session() as s:
             incident = s.get(m.Incident, incident_id)
             if incident is None:
@@ -199,7 +205,9 @@ class Resources:
                     team = s.get(m.Team, code)
                     if team is None or team.station_code != station:
                         raise NotFound(f"no team {code!r} at station {station!r}")
-                    raise ResourceError(f"team {team.name} is {team.status}, not standby")
+                    raise ResourceError(
+                        f"team {team.name} is {team.status}, not standby",
+                        f"{team.name}当前{TEAM_STATUS_ZH.get(team.status, team.status)}，不在待命")
             d = m.ResourceDispatch(incident_id=incident_id, station_code=station,
                                    teams=list(teams), state="reserved", actor=actor,
                                    version=0, created_at=now, updated_at=now)
@@ -218,8 +226,9 @@ class Resources:
                 if row is None:
                     current = s.get(m.InventoryItem, item.id)
                     left = (current.quantity - current.reserved) if current else 0
-                    raise StockError(f"{item.name} at {station}: only {left} available, "
-                                     f"cannot reserve {qty}")
+                    raise short_stock(f"{item.name} at {station}: only {left} available, "
+                                      f"cannot reserve {qty}",
+                                      f"{item.name}可用仅{left}{item.unit}，不能预留{qty}")
                 s.add(m.DispatchLine(dispatch_id=d.id, item_id=item.id, quantity=qty))
                 self._log(s, item.id, "reserve", 0, row, f"预留 事件{incident.ref}", actor,
                           incident_id, now)
@@ -311,7 +320,7 @@ class Resources:
     def set_team_status(self, team: str, status: str, actor: str) -> str:
         """Record a team's duty status (e.g. 到场 on scene, 休整 resting); returns its station."""
         if status not in TEAM_STATUSES:
-            raise ResourceError(f"unknown team status {status!r}")
+            raise ResourceError(f"unknown team status {status!r}", "未知的队伍状态")
         with self.store.session() as s:
             row = s.get(m.Team, team)
             if row is None:
@@ -324,7 +333,7 @@ class Resources:
 
         A conditional UPDATE keeps occupancy between 0 and the capacity."""
         if delta == 0:
-            raise ResourceError("a shelter change of 0 changes nothing")
+            raise ResourceError("a shelter change of 0 changes nothing", "人数变动不能为0")
         with self.store.session() as s:
             changed = s.execute(update(m.Room).where(
                 m.Room.station_code == station, m.Room.kind == "shelter",
@@ -336,7 +345,9 @@ class Resources:
                 raise NotFound(f"station {station!r} has no shelter")
             if changed != 1:
                 raise ResourceError(f"shelter of {station}: {room.occupancy}/{room.capacity} "
-                                    f"taken, cannot change by {delta}")
+                                    f"taken, cannot change by {delta}",
+                                    f"安置室已住{room.occupancy}/{room.capacity}人，"
+                                    f"不能变动{delta:+d}")
             return room.capacity - room.occupancy
 
     # ------------------------------------------------------------------ helpers
@@ -356,7 +367,8 @@ class Resources:
         if d is None:
             raise NotFound(f"resource dispatch {dispatch_id} does not exist")
         if d.state not in sources:
-            raise ResourceError(f"resource dispatch {dispatch_id} is {d.state}")
+            raise ResourceError(f"resource dispatch {dispatch_id} is {d.state}",
+                                f"该调派{DISPATCH_STATE_ZH.get(d.state, d.state)}")
         values: dict[str, Any] = {"version": d.version + 1, "updated_at": now}
         if target:
             values["state"] = target
@@ -364,7 +376,8 @@ class Resources:
             m.ResourceDispatch.id == d.id, m.ResourceDispatch.version == d.version)
             .values(**values)).rowcount
         if changed != 1:
-            raise ResourceError(f"resource dispatch {dispatch_id} changed meanwhile")
+            raise ResourceError(f"resource dispatch {dispatch_id} changed meanwhile",
+                                "该调派刚被他人更新，请刷新后再试")
         s.refresh(d)
         return d
 

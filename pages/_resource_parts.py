@@ -18,6 +18,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.i18n import name, t
 from dashboard.readiness import available
+from datasources.resources_errors import says
 from datasources.resources_store import ResourceError
 from datasources.store import NotFound, StockError
 from pages._components import services
@@ -233,7 +234,7 @@ def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None
         services().resources.dispatch(int(seen["id"]), station, list(teams or []), supplies,
                                       officer)
     except (ResourceError, StockError, NotFound) as exc:
-        return t("disp_err", lang) + str(exc), "disp-toast err", time.time(), no_update
+        return t("disp_err", lang) + says(exc, lang), "disp-toast err", time.time(), no_update
     what = "、".join([*(teams or []), *(f"{k}×{v}" for k, v in supplies.items())])
     now = time.time()
     return "✓ " + t("res_ok_dispatch", lang).format(what=what), "disp-toast ok", now, now
@@ -271,7 +272,7 @@ def resource_step(_clicks: list[Any], used: list[Any], used_ids: list[dict[str, 
         return (t("disp_err", lang) + t("res_err_qty", lang), "disp-toast err", no_update,
                 no_update)
     except (ResourceError, StockError, NotFound) as exc:
-        return t("disp_err", lang) + str(exc), "disp-toast err", time.time(), no_update
+        return t("disp_err", lang) + says(exc, lang), "disp-toast err", time.time(), no_update
     now = time.time()
     return "✓ " + t("res_ok_step", lang).format(step=label), "disp-toast ok", now, now
 

@@ -18,6 +18,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.i18n import LANGS, name, t
 from dashboard.timeutil import LOCAL_TZ, utcnow
+from datasources.resources_errors import says
 from datasources.resources_io import (
     StocktakeError,
     apply_stocktake,
@@ -257,7 +258,7 @@ def record_movement(clicks: int, station: str | None, sku: str | None, kind: str
         else:
             out = desk.adjust(station, sku, int(n), officer, reason)
     except (ResourceError, StockError, NotFound) as exc:
-        return f"{t('disp_err', lang)}{exc}", fail, no_update, no_update
+        return t("disp_err", lang) + says(exc, lang), fail, no_update, no_update
     text = (f"✓ {t('res_kind_' + kind, lang)} {sku} → {out['quantity']} "
             f"({time.strftime('%H:%M:%S')})")
     return text, "res-toast ok", None, ""
@@ -284,7 +285,7 @@ def set_team_status(clicks: int, team: str | None, status: str | None, officer: 
     try:
         services().resources.set_team_status(team, status, (officer or "").strip())
     except (ResourceError, NotFound) as exc:
-        return f"{t('disp_err', lang)}{exc}", "res-toast err"
+        return t("disp_err", lang) + says(exc, lang), "res-toast err"
     return f"✓ {team} → {t('team_' + status, lang)}", "res-toast ok"
 
 
@@ -311,7 +312,7 @@ def record_shelter(clicks: int, station: str | None, delta: Any, officer: str | 
             raise ValueError
         free = services().resources.shelter_move(station, int(n))
     except (ResourceError, NotFound) as exc:  # ResourceError is a ValueError: first
-        return f"{t('disp_err', lang)}{exc}", "res-toast err", no_update
+        return t("disp_err", lang) + says(exc, lang), "res-toast err", no_update
     except (TypeError, ValueError):
         return t("res_err_qty", lang), "res-toast err", no_update
     return "✓ " + t("res_shelter_ok", lang).format(n=free), "res-toast ok", None
@@ -352,7 +353,7 @@ def import_stocktake(contents: str | None, filename: str | None, officer: str | 
         data = base64.b64decode(contents.split(",", 1)[1])
         rows = parse_stocktake(filename or "upload.csv", data)
     except (StocktakeError, IndexError, ValueError) as exc:
-        return f"{t('disp_err', lang)}{exc}", "res-toast err"
+        return t("disp_err", lang) + says(exc, lang), "res-toast err"
     result = apply_stocktake(services().resources, rows, officer, filename or "")
     text = t("res_import_done", lang).format(n=result["adjusted"], same=result["same"],
                                              bad=len(result["errors"]))

@@ -9,6 +9,7 @@ import pytest
 
 from dashboard.geo import GridHit
 from dashboard.messages import IncidentReport
+from datasources.resources_errors import says
 from datasources.resources_store import ResourceError, Resources
 from datasources.store import NotFound, StockError
 
@@ -98,8 +99,11 @@ def test_a_failed_dispatch_takes_nothing(services):
     incident = _incident(services)
     team = _standby_teams(res)[0]
     tents = _item(res, "SH-TN")["quantity"]
-    with pytest.raises(StockError):
+    with pytest.raises(StockError) as refused:
         res.dispatch(incident, STATION, [team], {"FL-SB": 1, "SH-TN": tents + 1}, "值班员王")
+    # The officer reads why in Chinese; the log keeps the English.
+    assert says(refused.value, "zh") == f"帐篷可用仅{tents}顶，不能预留{tents + 1}"
+    assert says(refused.value, "en").startswith("帐篷 at ES-01: only")
     assert _item(res, "FL-SB")["reserved"] == 0
     assert team in _standby_teams(res)
     assert res.dispatches(incident) == [] and res.ledger(STATION, "FL-SB") == []
