@@ -157,7 +157,10 @@ def show_resources(seen: dict[str, Any] | None, _tick: Any, _refresh: Any,
     codes = [p["station"] for p in plan]
     keep = station if station in codes else (codes[0] if codes else None)
     rows = svc.resources.res.dispatches(inc["id"])
-    return False, options, keep, dispatch_cards(rows, lang)
+    # Setting the value, even to the same station, would redraw the supply boxes and wipe
+    # what the officer is typing each time any station's stock moves.
+    return (False, options, no_update if keep == station else keep,
+            dispatch_cards(rows, lang))
 
 
 def show_station(station: str | None, _refresh: Any, seen: dict[str, Any] | None,
@@ -235,7 +238,11 @@ def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None
                                       officer)
     except (ResourceError, StockError, NotFound) as exc:
         return t("disp_err", lang) + says(exc, lang), "disp-toast err", time.time(), no_update
-    what = "、".join([*(teams or []), *(f"{k}×{v}" for k, v in supplies.items())])
+    row = services().resources.res.station(station)
+    names = {x["code"]: name(x, lang) for x in row["teams"]}
+    units = {x["sku"]: (name(x, lang), x["unit"]) for x in row["items"]}
+    what = "、".join([*(names.get(c, c) for c in teams or []),
+                     *(f"{units[k][0]}{v}{units[k][1]}" for k, v in supplies.items())])
     now = time.time()
     return "✓ " + t("res_ok_dispatch", lang).format(what=what), "disp-toast ok", now, now
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser import Source
@@ -79,8 +80,11 @@ def test_res001_two_teams_and_20_sandbags_to_a_flood_seen_on_the_wall(dash_duo, 
     sandbags = driver.find_element(By.CSS_SELECTOR, SANDBAGS)
     label = sandbags.find_element(By.XPATH, "./ancestor::label[1]").text
     before = int(re.search(r"\((\d+)", label).group(1))  # "沙袋 (1108袋)"
+    # Only sandbags: empty the other boxes the flood kit prefilled (typed, as a user would:
+    # a bare clear() leaves React's value in place).
     for box in driver.find_elements(By.CSS_SELECTOR, "[id*='\"type\":\"res-qty\"']"):
-        box.clear()
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(Keys.BACKSPACE)
     _set(driver, SANDBAGS, "20")
     for box in boxes[:2]:
         box.click()
@@ -105,6 +109,9 @@ def test_res001_two_teams_and_20_sandbags_to_a_flood_seen_on_the_wall(dash_duo, 
 
         dash_duo.wait_for_contains_text("#res-toast", "已调派", timeout=5)
         dash_duo.wait_for_contains_text("#res-list .res-dispatch.reserved", "沙袋20袋")
+        # Exactly what was picked: two teams and 20 sandbags, nothing else of the kit.
+        goods = dash_duo.find_element("#res-list .res-dispatch.reserved .res-goods").text
+        assert goods == "沙袋20袋"
         dash_duo.find_element("#res-list .res-depart").click()
         dash_duo.wait_for_element("#res-list .res-dispatch.departed", timeout=5)
         WebDriverWait(wall, 5).until(lambda d: d.find_element(
