@@ -45,20 +45,33 @@
   }
   function stations(cards) {
     return cards.map(function (c) {
-      var st = el("div", "station", null, {id: "station-" + c.code});
+      var st = el("div", "station rd-" + (c.level || "green"), null,
+                  {id: "station-" + c.code, title: c.reasons || ""});
       var head = el("div", "st-head");
       head.appendChild(el("span", "st-name", c.name));
       head.appendChild(el("span", "st-kind", c.kind));
+      if (c.level) { head.appendChild(el("span", "st-level " + c.level, c.level_text)); }
       var stock = el("div", "st-stock");
       c.items.forEach(function (i) {
         var s = el("div", "stk" + (i.low ? " low" : ""), null, {id: "stk-" + c.code + "-" + i.sku});
         s.appendChild(el("span", "stk-name", i.name));
         s.appendChild(el("span", "stk-qty", i.quantity + i.unit));
+        if (i.held) { s.appendChild(el("span", "stk-held", i.held)); }
         stock.appendChild(s);
+      });
+      // Teams not on standby (issue 5): who is out and in which duty status.
+      var teams = el("div", "st-teams");
+      (c.teams || []).forEach(function (tm) {
+        var t = el("span", "st-team " + tm.status, null, {id: "team-" + tm.code});
+        t.appendChild(el("span", "st-team-name", tm.name));
+        t.appendChild(el("span", "st-team-status", tm.text));
+        teams.appendChild(t);
       });
       var foot = el("div", "st-foot");
       c.foot.forEach(function (f) { foot.appendChild(el("span", f.cls || "", f.text)); });
-      st.appendChild(head); st.appendChild(stock); st.appendChild(foot);
+      st.appendChild(head); st.appendChild(stock);
+      if ((c.teams || []).length) { st.appendChild(teams); }
+      st.appendChild(foot);
       return st;
     });
   }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.geo import haversine_m
 
-# Straight-line distance × road factor ≈ road distance in a hilly merged town; until the
-# basemap network is routed (issue 5), this is the travel estimate everywhere.
+# Straight-line distance × road factor ≈ road distance in a hilly merged town: the fallback
+# when no road network is given (dashboard/coverage.py routes the basemap's roads).
 ROAD_FACTOR = 1.35
 SPEED_KMH = 35.0
 
@@ -44,8 +45,11 @@ def travel(lon1: float, lat1: float, lon2: float, lat2: float) -> tuple[float, f
 
 
 def recommend(incident: dict[str, Any], workers: list[dict[str, Any]],
-              stations: list[dict[str, Any]], limit: int = 6) -> list[Candidate]:
-    """Grid workers of the incident's grid first, then teams ranked by drive time."""
+              stations: list[dict[str, Any]], limit: int = 6,
+              route: Callable[[float, float, float, float], tuple[float, float]] | None = None,
+              ) -> list[Candidate]:
+    """Grid workers of the incident's grid first, then teams ranked by drive time
+    (over the road network when `route` is given, see dashboard/coverage.py)."""
     out: list[Candidate] = []
     for w in workers:
         out.append(Candidate(kind="grid_worker", name=w["name"], detail=w.get("grid", ""),
@@ -54,7 +58,8 @@ def recommend(incident: dict[str, Any], workers: list[dict[str, Any]],
     kit = KITS.get(incident.get("category", ""), ())
     teams: list[Candidate] = []
     for st in stations:
-        metres, minutes = travel(incident["lon"], incident["lat"], st["lon"], st["lat"])
+        metres, minutes = (route or travel)(incident["lon"], incident["lat"], st["lon"],
+                                            st["lat"])
         supplies = [{"sku": i["sku"], "name": i["name"], "quantity": i["quantity"],
                      "unit": i["unit"]}
                     for i in st["items"] if kit and i["sku"].startswith(kit) and i["quantity"]]

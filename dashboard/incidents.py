@@ -40,6 +40,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "citizen": ("随手拍", "Citizen"),
     "video": ("雪亮工程", "Video alert"),
     "bus": ("校车监控", "Bus monitor"),
+    "resources": ("应急物资预警", "Supplies alert"),  # issue 5: low stock / expiry
 }
 
 PRIORITIES: dict[str, tuple[str, str]] = {

@@ -67,6 +67,9 @@ class LiveState:
         if event.stock is not None:
             self._apply_stock(event)
             self.touch("stations")
+        if event.station is not None:
+            self._apply_station(event.station)
+            self.touch("stations")
         if event.type == "rejected" and event.reason:
             self.rejected[event.reason] = self.rejected.get(event.reason, 0) + 1
         self.touch("status")
@@ -81,6 +84,14 @@ class LiveState:
             for item in station["items"]:
                 if item["sku"] == stock.sku:
                     item["quantity"] = stock.quantity
+
+    def _apply_station(self, row: dict[str, Any]) -> None:
+        """Replace one station's row (a resource step sends the whole row)."""
+        for n, station in enumerate(self.stations):
+            if station["code"] == row.get("code"):
+                self.stations[n] = row
+                return
+        self.stations.append(row)
 
     def apply_positions(self, positions: list[VehiclePosition]) -> None:
         """Keep the newest fix of each vehicle (late, older fixes are ignored)."""

@@ -240,11 +240,14 @@ class StockView(BaseModel):
 class Event(_Message):
     """A committed fact, numbered by the shared event sequence (a gap means resync)."""
 
-    type: Literal["incident.created", "incident.updated", "stock.changed", "rejected"]
+    type: Literal["incident.created", "incident.updated", "stock.changed", "rejected",
+                  "station.changed"]
     seq: int = Field(ge=0)
     at: datetime
     incident: IncidentView | None = None
     stock: StockView | None = None
+    # Issue 5: a station's whole row (stock, reservations, teams) after a resource step.
+    station: dict[str, Any] | None = None
     reason: str | None = None
     sent_at: float | None = None
 

@@ -140,6 +140,16 @@ SETTINGS: tuple[Setting, ...] = (
             "TCP port of `zhongnao gateway jt808` (JT/T 808 terminals).", int),
     Setting("ZN_GTFS_RT_POLL_S", "gtfs_rt_poll_s", 15.0,
             "Seconds between two polls of a GTFS-Realtime VehiclePositions feed.", float),
+    # --- issue 5: emergency resources
+    Setting("ZN_KITS_FILE", "kits_file", "",
+            "JSON file of the supplies kit per incident category ({category: {sku: quantity}}) "
+            "overriding the built-in kits."),
+    Setting("ZN_RESPONSE_TARGET_MIN", "response_target_min", 15.0,
+            "Target drive time from a station to each village it covers, in minutes; villages "
+            "beyond it (or beyond 5 km) are flagged in the coverage table.", float),
+    Setting("ZN_STOCK_ALERT_SWEEP_S", "stock_alert_sweep_s", 3600.0,
+            "Seconds between sweeps of every item for low stock and expiry within 30 days "
+            "(each stock step checks its own items at once).", float),
 )
 
 
@@ -183,6 +193,9 @@ class Settings:
     bus_history_s: float = 10.0
     jt808_port: int = 8808
     gtfs_rt_poll_s: float = 15.0
+    kits_file: str = ""  # issue 5
+    response_target_min: float = 15.0
+    stock_alert_sweep_s: float = 3600.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

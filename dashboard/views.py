@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dashboard.i18n import category_label, name, source_label, state_label, t
 from dashboard.incidents import OPEN_STATES, is_overdue
 from dashboard.live import LiveState
 from dashboard.messages import VehiclePosition
-from dashboard.timeutil import age_text, as_utc, hhmm
+from dashboard.readiness import available, readiness
+from dashboard.timeutil import age_text, as_utc, hhmm, utcnow
 from dashboard.town import GridCell
 
 STATE_CLASS = {
@@ -19,6 +20,7 @@ STATE_CLASS = {
     "returned": "st-returned",
 }
 MOVING_KMH = 3.0
+RECENT_MOVE = timedelta(minutes=10)
 
 
 def duration_text(hours: float | None, lang: str) -> str:
@@ -116,24 +118,45 @@ def kpi_cards(state: LiveState, lang: str, now: datetime) -> list[dict[str, Any]
     ]
 
 
-def station_cards(state: LiveState, lang: str) -> list[dict[str, Any]]:
-    """Per station: key stock (lowest against minimum first), teams on duty, shelter places."""
+def station_cards(state: LiveState, lang: str,
+                  now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per station: key stock (what is reserved or out first, then lowest against minimum),
+    teams out and their status, people on duty, shelter places and the readiness level."""
+    now = now or utcnow()
+    recent = (as_utc(now) - RECENT_MOVE).isoformat()
     cards = []
     for st in state.stations:
-        items = sorted(st["items"], key=lambda i: (i["quantity"] / max(i["min_level"], 1)))
-        low = [i for i in items if i["quantity"] < i["min_level"]]
+        rd = readiness(st, lang, now)
+        # What is reserved or out first, then what moved in the last minutes (so a return
+        # is seen), then the lowest against its minimum.
+        items = sorted(st["items"], key=lambda i: (
+            not (i.get("reserved") or i.get("out")),
+            -datetime.fromisoformat(i["moved_at"]).timestamp()
+            if (i.get("moved_at") or "") > recent else 0.0,
+            available(i) / max(i["min_level"], 1)))
+        low = [i for i in items if available(i) < i["min_level"]]
         cards.append({
             "code": st["code"], "name": name(st, lang),
             "kind": t("centre", lang) if st["kind"] == "centre" else t("area", lang),
-            "items": [{"sku": i["sku"], "name": name(i, lang), "quantity": i["quantity"],
-                       "unit": i["unit"], "low": i["quantity"] < i["min_level"]}
+            "level": rd["level"], "level_text": t(f"rd_{rd['level']}", lang),
+            "reasons": " · ".join(rd["reasons"][:3]),
+            "items": [{"sku": i["sku"], "name": name(i, lang), "quantity": available(i),
+                       "unit": i["unit"], "low": available(i) < i["min_level"],
+                       "held": " ".join(x for x in (
+                           f"{t('reserved_short', lang)}{i['reserved']}"
+                           if i.get("reserved") else "",
+                           f"{t('out_short', lang)}{i['out']}" if i.get("out") else "") if x)}
                       for i in items[:4]],
+            "teams": [{"code": tm["code"], "name": name(tm, lang),
+                       "status": tm.get("status", "standby"),
+                       "text": t(f"team_{tm.get('status', 'standby')}", lang)}
+                      for tm in st["teams"] if tm.get("status", "standby") != "standby"],
             "low_count": len(low),
             "foot": [
-                {"text": f"{t('teams_on_duty', lang)} "
-                         f"{sum(tm['on_duty'] for tm in st['teams'])}/"
+                {"text": f"{t('teams_on_duty', lang)} {rd['on_duty']}/"
                          f"{sum(tm['members'] for tm in st['teams'])}"},
-                {"text": f"{t('shelter_free', lang)} {st.get('shelter', 0)}"},
+                {"text": f"{t('shelter_free', lang)} {rd['shelter_free']}"},
+                {"text": f"{t('vehicles_free', lang)} {rd['vehicles']}"},
                 {"text": f"{t('low_stock', lang)} {len(low)}", "cls": "st-alert"} if low
                 else {"text": t("stock_ok", lang), "cls": "st-ok"},
             ],

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -49,6 +50,8 @@ class Hub:
         self._resync_needed = False
         self.stats = {"vehicle_msgs": 0, "events": 0, "ingest": 0, "gaps": 0}
         self.tracker: BusTracker | None = None  # set by Services; follows bus trips
+        # Periodic checks run beside the overdue sweep (issue 5: stock alerts).
+        self.sweeps: list[Callable[[], object]] = []
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -200,6 +203,8 @@ class Hub:
             await asyncio.sleep(KPI_DEBOUNCE_S)
             try:
                 await asyncio.to_thread(self.intake.sweep_overdue)
+                for sweep in self.sweeps:
+                    await asyncio.to_thread(sweep)
                 self.state.kpis = await asyncio.to_thread(self.store.kpis, utcnow())
                 self.state.touch("kpis", "incidents")
                 await self.notify()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,8 @@ class Intake:
         self.bus = bus
         self.index = index
         self.max_text = max_text
+        # Called with (station, sku) after a stock movement commits (issue 5: stock alerts).
+        self.stock_hooks: list[Callable[[str, str], object]] = []
 
     def handle_raw(self, raw: bytes | str) -> Outcome:
         """Handle one message from the ingest channel (claimed so one process handles it)."""
@@ -71,7 +74,13 @@ class Intake:
                 return Outcome(event=self._announce("incident.updated", incident=view))
             stock = self.store.move_stock(message.station, message.sku, message.delta,
                                           message.reason, message.actor)
-            return Outcome(event=self._announce("stock.changed", stock=stock))
+            outcome = Outcome(event=self._announce("stock.changed", stock=stock))
+            for hook in self.stock_hooks:
+                try:
+                    hook(message.station, message.sku)
+                except Exception:  # a follow-up check never undoes a committed movement
+                    log.exception("stock hook failed for %s/%s", message.station, message.sku)
+            return outcome
         except NotFound as exc:
             return self.reject("unknown_id", str(exc))
         except TransitionError as exc:

@@ -13,6 +13,8 @@ from datasources import models as m
 log = logging.getLogger(__name__)
 
 _TOWN_TABLES = (
+    # Issue 5: dispatches, members and alerts hang off the town's stations and items.
+    m.DispatchLine, m.ResourceDispatch, m.StockAlert, m.TeamMember,
     m.StockMovement, m.InventoryItem, m.Room, m.Team, m.Station,
     m.Vehicle, m.Trip, m.BusStop, m.Route, m.GridWorker, m.Village, m.TownMeta,
 )
@@ -55,25 +57,34 @@ def load_town(session: Session, town: Town, *, replace: bool = False) -> dict[st
         session.add(m.Village(code=v.code, name=v.name, name_en=v.name_en, kind=v.kind,
                               population=v.population, households=v.households,
                               lon=v.lon, lat=v.lat, grid_code=v.grid))
+    members: list[m.TeamMember] = []  # added once their teams are flushed (foreign key)
     for s in town.stations:
         session.add(m.Station(code=s["code"], kind=s["kind"], name=s["name"],
                               name_en=s.get("name_en", ""), lon=s["lon"], lat=s["lat"],
                               covers=s.get("covers", []), vehicles=int(s.get("vehicles", 0))))
         for r in s["rooms"]:
             session.add(m.Room(station_code=s["code"], kind=r["kind"], name=r["name"],
-                               name_en=r.get("name_en", ""), capacity=int(r.get("capacity", 0))))
+                               name_en=r.get("name_en", ""), capacity=int(r.get("capacity", 0)),
+                               occupancy=int(r.get("occupancy", 0))))
         for i in s["inventory"]:
             session.add(m.InventoryItem(
                 station_code=s["code"], sku=i["sku"], name=i["name"],
                 name_en=i.get("name_en", ""), category=i["category"], unit=i["unit"],
                 quantity=int(i["quantity"]), min_level=int(i["min_level"]),
-                expiry=i.get("expiry")))
+                expiry=i.get("expiry"), batch=i.get("batch")))
         for t in s["teams"]:
             session.add(m.Team(code=t["code"], station_code=s["code"], name=t["name"],
                                name_en=t.get("name_en", ""), kind=t["kind"],
                                members=int(t["members"]), on_duty=int(t["on_duty"]),
                                leader=t.get("leader", ""), phone=t.get("phone", ""),
-                               skills=t.get("skills", [])))
+                               skills=t.get("skills", []), vehicles=int(t.get("vehicles", 0))))
+            for p in t.get("roster", []):
+                members.append(m.TeamMember(team_code=t["code"], name=p["name"],
+                                         role=p.get("role", "member"), phone=p.get("phone", ""),
+                                         skills=p.get("skills", []),
+                                         on_duty=bool(p.get("on_duty", False))))
+    session.flush()
+    session.add_all(members)
     for r in town.routes:
         session.add(m.Route(code=r.code, name=r.name, name_en=r.name_en, school=r.school,
                             path=r.path, length_m=r.length_m, staff=r.staff))

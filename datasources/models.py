@@ -205,9 +205,16 @@ class InventoryItem(Base):
     quantity: Mapped[int] = mapped_column(Integer, default=0)
     min_level: Mapped[int] = mapped_column(Integer, default=0)
     expiry: Mapped[str | None] = mapped_column(String(10))
+    # Issue 5: batch of the stock on hand; `reserved` is held for a resource dispatch that
+    # has not left yet (part of `quantity`); `out_quantity` has left with a team.
+    batch: Mapped[str | None] = mapped_column(String(32))
+    reserved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    out_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     __table_args__ = (
         UniqueConstraint("station_code", "sku", name="uq_item_station_sku"),
         CheckConstraint("quantity >= 0", name="item_quantity_nonnegative"),
+        CheckConstraint("reserved >= 0 AND reserved <= quantity", name="item_reserved_in_stock"),
+        CheckConstraint("out_quantity >= 0", name="item_out_nonnegative"),
     )
 
 
@@ -223,6 +230,11 @@ class StockMovement(Base):
     reason: Mapped[str] = mapped_column(String(200))
     actor: Mapped[str] = mapped_column(String(40))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    # Issue 5: receive/issue/adjust/reserve/release/depart/return/consume, and the
+    # reserved and out figures after it, so the ledger alone replays every number.
+    kind: Mapped[str] = mapped_column(String(12), default="adjust", server_default="adjust")
+    reserved_after: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    out_after: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Team(Base):
@@ -240,6 +252,69 @@ class Team(Base):
     phone: Mapped[str] = mapped_column(String(20), default="")
     skills: Mapped[Any] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(12), default="standby")
+    # Issue 5: vehicles the team takes when it goes out (counted against the station's).
+    vehicles: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+# ------------------------------------------------------------------ issue 5: resources
+class TeamMember(Base):
+    """One rescuer or medic of a team, with skills (medics: role 'medic')."""
+
+    __tablename__ = "team_members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_code: Mapped[str] = mapped_column(ForeignKey("teams.code"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(12), default="member")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    skills: Mapped[Any] = mapped_column(JSON, default=list)
+    on_duty: Mapped[bool] = mapped_column(default=False)
+
+
+class ResourceDispatch(Base):
+    """Teams and supplies sent from one station to an incident: reserved, departed, returned."""
+
+    __tablename__ = "resource_dispatches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    station_code: Mapped[str] = mapped_column(ForeignKey("stations.code"), index=True)
+    teams: Mapped[Any] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    actor: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    lines: Mapped[list[DispatchLine]] = relationship(order_by="DispatchLine.id")
+
+
+class DispatchLine(Base):
+    """One supply of a resource dispatch and what came back."""
+
+    __tablename__ = "resource_dispatch_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dispatch_id: Mapped[int] = mapped_column(ForeignKey("resource_dispatches.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("inventory_items.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[int] = mapped_column(Integer, default=0)
+    consumed: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (CheckConstraint("quantity > 0", name="line_quantity_positive"),)
+
+
+class StockAlert(Base):
+    """One episode of low stock or near expiry of one item; raised into the incident loop once.
+
+    `open_key` is unique while the episode is open and NULL once it ends (NULLs never
+    collide), so several processes racing to raise it insert one row.
+    """
+
+    __tablename__ = "stock_alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_code: Mapped[str] = mapped_column(String(16))
+    sku: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8))
+    open_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
 
 
 # ------------------------------------------------------------------ student buses

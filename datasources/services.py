@@ -10,6 +10,7 @@ from pathlib import Path
 from dashboard.channels import Channels
 from dashboard.deadlines import load_table
 from dashboard.geo import GridIndex
+from dashboard.kits import load_kits
 from dashboard.settings import Settings
 from dashboard.town import GridCell, load_town
 from datasources.bus import Bus
@@ -21,6 +22,7 @@ from datasources.hub import Hub
 from datasources.intake import Intake
 from datasources.loader import load_town as load_town_into_db
 from datasources.loader import town_loaded
+from datasources.resources_desk import ResourceDesk
 from datasources.store import DedupRule, Store
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class Services:
     basemap: dict = field(default_factory=dict)
     layers: dict[str, dict] = field(default_factory=dict)
     grids: dict[str, GridCell] = field(default_factory=dict)
+    resources: ResourceDesk | None = None  # issue 5
 
     def open(self, *, prepare_db: bool = True) -> Services:
         """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
@@ -66,10 +69,16 @@ class Services:
                        feed_size=s.feed_size)
         self.hub.tracker = BusTracker.from_settings(s, self.hub.state, self.intake, self.bus,
                                                     BusStore(self.store))
+        self.resources = ResourceDesk(self.store, self.bus, self.intake,
+                                      sweep_s=s.stock_alert_sweep_s,
+                                      kits=load_kits(s.kits_file or None))
+        self.hub.sweeps.append(self.resources.sweep)
+        self.intake.stock_hooks.append(self.resources.check)
         self.town_meta = self.store.town_meta()
         basemap = Path(s.town_dir) / "basemap.geojson"
         if basemap.exists():
             self.basemap = load_town(s.town_dir).basemap
+        self.resources.set_network(self.basemap)
         self.layers = map_layers(self.store, self.grids.values(), self.basemap)
         log.info("services open: db=%s redis=%s town=%s", self.store.engine.url,
                  self.redis_url, self.town_meta.get("name"))

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from dashboard.deadlines import DEFAULT_TABLE, deadline_for
 from dashboard.geo import GridHit, haversine_m
@@ -403,36 +403,30 @@ class Store:
                 raise NotFound(f"no item {sku!r} at station {station!r}")
             result = s.execute(
                 update(m.InventoryItem)
-                .where(m.InventoryItem.id == item.id, m.InventoryItem.quantity + delta >= 0)
+                # Stock reserved for a resource dispatch (issue 5) is not available.
+                .where(m.InventoryItem.id == item.id,
+                       m.InventoryItem.quantity - m.InventoryItem.reserved + delta >= 0)
                 .values(quantity=m.InventoryItem.quantity + delta)
-                .returning(m.InventoryItem.quantity)
+                .returning(m.InventoryItem.quantity, m.InventoryItem.reserved,
+                           m.InventoryItem.out_quantity)
             ).first()
             if result is None:
                 raise StockError(f"{sku} at {station}: only {item.quantity} left, cannot issue "
                                  f"{-delta}")
             quantity = int(result[0])
             s.add(m.StockMovement(item_id=item.id, at=now, delta=delta, quantity_after=quantity,
-                                  reason=reason, actor=actor, incident_id=incident_id))
+                                  reason=reason, actor=actor, incident_id=incident_id,
+                                  kind="receive" if delta > 0 else "issue",
+                                  reserved_after=int(result[1]), out_after=int(result[2])))
             return StockView(station=station, sku=sku, quantity=quantity,
                              min_level=item.min_level)
 
     def stations(self) -> list[dict[str, Any]]:
         """Stations with rooms, stock and teams (the station panel's snapshot)."""
+        from datasources.resources_store import station_rows  # it imports this module
+
         with self.session() as s:
-            rows = s.scalars(select(m.Station).options(
-                selectinload(m.Station.items), selectinload(m.Station.teams),
-                selectinload(m.Station.rooms)).order_by(m.Station.code)).all()
-            return [{
-                "code": st.code, "kind": st.kind, "name": st.name, "name_en": st.name_en,
-                "lon": st.lon, "lat": st.lat, "covers": st.covers, "vehicles": st.vehicles,
-                "items": [{"sku": i.sku, "name": i.name, "name_en": i.name_en, "unit": i.unit,
-                           "category": i.category, "quantity": i.quantity,
-                           "min_level": i.min_level, "expiry": i.expiry} for i in st.items],
-                "teams": [{"code": t.code, "name": t.name, "name_en": t.name_en,
-                           "members": t.members, "on_duty": t.on_duty, "status": t.status,
-                           "leader": t.leader} for t in st.teams],
-                "shelter": sum(r.capacity - r.occupancy for r in st.rooms if r.kind == "shelter"),
-            } for st in rows]
+            return station_rows(s)
 
     def movements(self, station: str, sku: str) -> list[dict[str, Any]]:
         """The ledger of one item, oldest first."""

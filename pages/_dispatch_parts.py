@@ -276,7 +276,8 @@ def reports_section(reports: list[dict[str, Any]], lang: str, can_act: bool) -> 
 def action_label(action: str | None, lang: str) -> str:
     act = ACTIONS.get(action or "")
     if act is None:
-        if action in ("merge", "split"):
+        if action in ("merge", "split", "res_dispatch", "res_depart", "res_return",
+                      "res_cancel"):
             return t(f"disp_h_{action}", lang)
         return t("disp_h_report", lang) if action in ("", None, "report") else str(action)
     return act.en if lang == "en" else act.zh

@@ -49,8 +49,10 @@ from pages._dispatch_parts import (
     rec_cards,
     toast,
 )
+from pages._resource_parts import register_callbacks, resource_section, rids
 
 dash.register_page(__name__, path=PATH, title="值班调度台")
+register_callbacks()  # the resource section's (issue 5), once per app
 
 log = logging.getLogger(__name__)
 WAIT_S = 2.0
@@ -84,6 +86,8 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
             html.Span("", id="zn-clock", className="clock"),
             dcc.Link(t("disp_back_wall", lang), href=f"/?lang={lang}", refresh=True,
                      className="disp-link"),
+            dcc.Link(t("res_link", lang), href=f"/resources?lang={lang}", refresh=True,
+                     className="disp-link"),
             dcc.Link(t("lang_switch", lang), href=f"{PATH}?lang={other}", refresh=True,
                      className="lang-switch"),
         ], className="disp-header-right"),
@@ -114,6 +118,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
             ], className="disp-action-inputs"),
             html.Div("", id=ids.TOAST, className="disp-toast", role="status"),
         ], id=ids.ACTION_BAR, className="disp-action-bar"),
+        resource_section(lang),  # issue 5: teams and supplies to this incident
         html.Div([html.H2(t("disp_history", lang)),
                   html.Div(id=ids.HISTORY, className="disp-history")],
                  className="disp-history-wrap"),
@@ -213,9 +218,14 @@ async def _stream(ws: Any, lang: str) -> None:
     sent_incidents = None
     sent_status = None
     sent_kpis = None
+    sent_stations = None
     while not ws.is_shutdown:
         seen = await hub.wait_change(seen, timeout=WAIT_S)
         state = hub.state
+        if state.versions["stations"] != sent_stations:  # the resource section follows
+            if sent_stations is not None:
+                set_props(rids.TICK, {"data": time.time()})
+            sent_stations = state.versions["stations"]
         kpi_key = (state.versions["kpis"], state.versions["incidents"], state.versions["status"])
         if kpi_key != sent_kpis:
             set_props(ids.PANELS, {"data": {
@@ -274,7 +284,8 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
         return (html.Div(t("disp_err_gone", lang), className="disp-empty"), [], True, [], [],
                 None, None, True)
     history = store.history(inc["id"])
-    recs = recommend(inc, store.grid_workers(inc["grid"]), store.stations())
+    recs = recommend(inc, store.grid_workers(inc["grid"]), store.stations(),
+                     route=services().resources.route)
     can_act = bool((officer or "").strip())
     state = inc["state"]
     context = {"id": inc["id"], "ref": inc["ref"], "version": inc["version"], "state": state,

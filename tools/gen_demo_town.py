@@ -698,6 +698,42 @@ def build_stations(rng, namer: Namer, centres, boundary_m):
     return stations
 
 
+SKILL_POOL = {
+    "rescue": ["防汛抢险", "森林灭火", "地质灾害救援", "水上救援", "绳索救援", "驾驶员"],
+    "militia": ["防汛抢险", "人员转移", "巡逻", "驾驶员"],
+    "medical": ["现场急救", "伤员转运", "护理"],
+    "party": ["群众转移", "物资分发", "隐患排查"],
+    "volunteer": ["物资分发", "心理疏导", "巡逻"],
+}
+
+
+def add_rosters(stations) -> None:
+    """Members with skills, team vehicles, item batches, shelter occupancy (issue 5).
+
+    Its own random stream, so the rest of the town stays byte-identical."""
+    rng = random.Random(SEED + 5)
+    namer = Namer(random.Random(SEED + 6))
+    for st in stations:
+        spare = st["vehicles"]
+        for t in st["teams"]:
+            pool = SKILL_POOL[t["kind"]]
+            roster = []
+            for k in range(t["members"]):
+                role = "leader" if k == 0 else ("medic" if t["kind"] == "medical" else "member")
+                roster.append({"name": t["leader"] if k == 0 else namer.person(), "role": role,
+                               "phone": t["phone"] if k == 0 else namer.phone(),
+                               "skills": rng.sample(pool, rng.randrange(1, 3)),
+                               "on_duty": k < t["on_duty"]})
+            t["roster"] = roster
+            t["vehicles"] = 1 if spare > 0 else 0
+            spare -= t["vehicles"]
+        for i in st["inventory"]:
+            i["batch"] = f"{rng.choice([2024, 2025, 2026])}-{rng.randrange(1, 13):02d}"
+        for r in st["rooms"]:
+            if r["kind"] == "shelter":
+                r["occupancy"] = rng.choice([0, 0, 6, 12, 20])
+
+
 # ---------------------------------------------------------------- main
 def generate(out: Path) -> None:
     rng = random.Random(SEED)
@@ -779,6 +815,7 @@ def generate(out: Path) -> None:
     river = build_river(rng, boundary_m)
     routes = build_routes(rng, roads, namer, l2)
     stations = build_stations(rng, namer, centres, boundary_m)
+    add_rosters(stations)
 
     out.mkdir(parents=True, exist_ok=True)
     minx, miny, maxx, maxy = boundary.bounds

@@ -21,6 +21,7 @@ SHOTS = (
     ("/", "tablet-1024x768.png", "1024x768"),
     ("/", "wall-3840x2160.png", "3840x2160"),
     ("/dispatch?incident=3", "dispatch-1920x1080.png", "1920x1080"),
+    ("/resources", "resources-1920x1080.png", "1920x1080"),
 )
 
 

@@ -1,0 +1,63 @@
+"""CSV and Excel export/import of stock: an imported stock-take becomes audited adjustments."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from datasources.resources_io import (
+    COLUMNS,
+    StocktakeError,
+    apply_stocktake,
+    export_rows,
+    parse_stocktake,
+    to_csv,
+    to_xlsx,
+)
+
+
+def test_export_as_csv_and_excel_has_every_item_of_every_station(services):
+    stations = services.resources.res.stations()
+    rows = export_rows(stations)
+    assert len(rows) == sum(len(st["items"]) for st in stations)
+    parsed = list(csv.DictReader(io.StringIO(to_csv(rows))))
+    assert parsed[0].keys() == set(COLUMNS) and parsed[0]["station"] == "EC-00"
+    sheet = load_workbook(io.BytesIO(to_xlsx(rows))).active
+    assert [c.value for c in sheet[1]] == list(COLUMNS)
+    assert sheet.max_row == len(rows) + 1
+
+
+def test_an_imported_stocktake_adjusts_with_a_ledger_row_and_reports_bad_lines(services):
+    desk = services.resources
+    held = {i["sku"]: i["quantity"] for i in desk.res.station("ES-01")["items"]}
+    text = ("station,sku,quantity\n"
+            f"ES-01,FL-SB,{held['FL-SB'] - 8}\n"
+            f"ES-01,SH-TN,{held['SH-TN']}\n"
+            "ES-01,NO-SUCH,3\n"
+            "ES-01,FL-LJ,-2\n")
+    rows = parse_stocktake("盘点.csv", text.encode("utf-8-sig"))
+    result = apply_stocktake(desk, rows, "仓管李", "盘点.csv")
+    assert (result["adjusted"], result["same"], len(result["errors"])) == (1, 1, 2)
+    assert "line 4" in result["errors"][0] and "line 5" in result["errors"][1]
+    ledger = desk.res.ledger("ES-01", "FL-SB")
+    assert (ledger[0]["kind"], ledger[0]["delta"], ledger[0]["reason"]) == (
+        "adjust", -8, "导入盘点 盘点.csv")
+    # The same stock-take from Excel changes nothing more.
+    xlsx = to_xlsx([{**r, **{c: "" for c in COLUMNS if c not in r}}
+                    for r in export_rows(desk.res.stations())])
+    again = apply_stocktake(desk, parse_stocktake("s.xlsx", xlsx), "仓管李", "s.xlsx")
+    assert again["adjusted"] == 0 and not again["errors"]
+
+
+@pytest.mark.parametrize(("name", "data", "why"), [
+    ("a.txt", b"x", "only .csv or .xlsx"),
+    ("a.csv", b"station,sku\nES-01,FL-SB\n", "missing column(s) quantity"),
+    ("a.xlsx", b"not a zip", "not a readable Excel file"),
+    ("a.csv", b"", "empty file"),
+])
+def test_unreadable_files_are_refused_with_a_reason(name, data, why):
+    with pytest.raises(StocktakeError, match=why.replace("(", r"\(").replace(")", r"\)")):
+        parse_stocktake(name, data)
