@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 _TOWN_TABLES = (
     m.StockMovement, m.InventoryItem, m.Room, m.Team, m.Station,
-    m.Vehicle, m.Trip, m.BusStop, m.Route, m.GridWorker, m.Village, m.TownMeta,
+    m.Vehicle, m.Trip, m.BusStop, m.Route, m.GridRota, m.GridWorker, m.Village, m.TownMeta,
 )
 
 

@@ -15,10 +15,12 @@ from dashboard.town import GridCell, load_town
 from datasources.bus import Bus
 from datasources.db import has_schema, make_engine, upgrade
 from datasources.embedded_redis import EmbeddedRedis
+from datasources.grid_store import GridStore
 from datasources.hub import Hub
 from datasources.intake import Intake
 from datasources.loader import load_town as load_town_into_db
 from datasources.loader import town_loaded
+from datasources.rota_store import RotaIndex, RotaStore
 from datasources.store import DedupRule, Store
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ class Services:
     basemap: dict = field(default_factory=dict)
     layers: dict[str, dict] = field(default_factory=dict)
     grids: dict[str, GridCell] = field(default_factory=dict)
+    grid_store: GridStore | None = None
+    rota: RotaStore | None = None
 
     def open(self, *, prepare_db: bool = True) -> Services:
         """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
@@ -58,8 +62,12 @@ class Services:
         self.bus = Bus.from_url(self.redis_url, s.redis_prefix)
         self.bus.r.ping()
         self.grids = {g.code: g for g in self.store.grid_cells()}
-        index = GridIndex(self.grids.values())
-        self.intake = Intake(self.store, self.bus, index, max_text=s.max_text)
+        # Grids issue: measures shared by screens, and the duty rota naming who is on duty.
+        self.grid_store = GridStore(self.store, list(self.grids.values()))
+        self.rota = RotaStore(self.store, list(self.grids.values()))
+        self.rota.ensure(s.town_dir)
+        index = RotaIndex(GridIndex(self.grids.values()), self.rota)
+        self.intake = Intake(self.store, self.bus, index, max_text=s.max_text)  # type: ignore[arg-type]
         self.hub = Hub(self.redis_url, channels, self.store, self.bus, self.intake,
                        feed_size=s.feed_size)
         self.town_meta = self.store.town_meta()
