@@ -108,7 +108,7 @@ def map_layers(store: Store, cells: Iterable[GridCell], basemap: dict) -> dict[s
     for g in cells:
         grids[g.level].append({"type": "Feature", "geometry": g.geometry,
                                "properties": {"code": g.code, "name": g.name,
-                                              "name_en": g.name_en}})
+                                              "name_en": g.name_en, "parent": g.parent}})
     stations = [{"type": "Feature",
                  "geometry": {"type": "Point", "coordinates": [st["lon"], st["lat"]]},
                  "properties": {"code": st["code"], "kind": st["kind"], "tooltip": st["name"]}}
