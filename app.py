@@ -60,6 +60,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
     server.include_router(build_router(services))
     server.include_router(build_field_router(services))
+    from datasources.brief_api import build_brief_router
+
+    server.include_router(build_brief_router(services))  # /api/brief: the daily brief
 
     @server.get("/api/town/{name}")
     async def town_layer(name: str) -> JSONResponse:

@@ -12,12 +12,14 @@ from dashboard.deadlines import load_table
 from dashboard.geo import GridIndex
 from dashboard.settings import Settings
 from dashboard.town import GridCell, load_town
+from datasources.brief_store import BriefStore
 from datasources.bus import Bus
 from datasources.db import has_schema, make_engine, upgrade
 from datasources.embedded_redis import EmbeddedRedis
 from datasources.grid_store import GridStore
 from datasources.hub import Hub
 from datasources.intake import Intake
+from datasources.leader_store import LeaderStore
 from datasources.loader import load_town as load_town_into_db
 from datasources.loader import town_loaded
 from datasources.rota_store import RotaIndex, RotaStore
@@ -43,6 +45,8 @@ class Services:
     grids: dict[str, GridCell] = field(default_factory=dict)
     grid_store: GridStore | None = None
     rota: RotaStore | None = None
+    leader: LeaderStore | None = None
+    briefs: BriefStore | None = None
 
     def open(self, *, prepare_db: bool = True) -> Services:
         """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
@@ -66,6 +70,8 @@ class Services:
         self.grid_store = GridStore(self.store, list(self.grids.values()))
         self.rota = RotaStore(self.store, list(self.grids.values()))
         self.rota.ensure(s.town_dir)
+        self.leader = LeaderStore(self.store, self.grid_store)
+        self.briefs = BriefStore(self.store)
         index = RotaIndex(GridIndex(self.grids.values()), self.rota)
         self.intake = Intake(self.store, self.bus, index, max_text=s.max_text)  # type: ignore[arg-type]
         self.hub = Hub(self.redis_url, channels, self.store, self.bus, self.intake,

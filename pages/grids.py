@@ -7,20 +7,18 @@ change; the frame callback then recolours the grids in view without rebuilding t
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from typing import Any
 
 import dash
-from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html, set_props
-from dash.exceptions import PreventUpdate, WebsocketDisconnected
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
 from dashboard import grid_views
 from dashboard.grid_stats import MEASURES, WINDOWS, choropleth
 from dashboard.i18n import LANGS, t
 from dashboard.timeutil import utcnow
-from pages._components import TOWN_API, page_lang, services
+from pages._components import TOWN_API, services
 from pages._grid_parts import (
     PATH,
     breadcrumb,
@@ -31,10 +29,9 @@ from pages._grid_parts import (
     legend,
     ranking,
 )
+from pages._ticks import tick_on_change
 
 dash.register_page(__name__, path=PATH, title="网格热力")
-
-log = logging.getLogger(__name__)
 MIN_TICK_GAP_S = 1.0  # at most one recolour a second, however fast incidents arrive
 
 
@@ -144,28 +141,4 @@ def show_grid_duty(code: str | None, _tick: Any, lang: str | None) -> list[Any]:
 @dash.callback(persistent=True)
 async def stream_grid_ticks() -> None:
     """Tell this page to recolour its grids whenever incidents arrive or change."""
-    ws = ctx.websocket
-    if ws is None:
-        return
-    try:
-        if await page_lang(ws, PATH, ids.LANG) is None:
-            return
-        hub = services().hub
-        assert hub is not None
-        seen, sent, last = -1, None, 0.0
-        while not ws.is_shutdown:
-            pending = sent is not None and (hub.state.versions["incidents"],
-                                            hub.state.versions["kpis"]) != sent
-            seen = await hub.wait_change(seen, timeout=0.3 if pending else 5.0)
-            v = hub.state.versions
-            key = (v["incidents"], v["kpis"])
-            if key != sent and time.monotonic() - last >= MIN_TICK_GAP_S:
-                if sent is not None:
-                    set_props(ids.TICK, {"data": time.time()})
-                sent, last = key, time.monotonic()
-            await asyncio.sleep(0.2)
-    except WebsocketDisconnected:
-        return
-    except Exception:
-        log.exception("grid page stream failed")
-        raise
+    await tick_on_change(PATH, ids.LANG, ids.TICK, MIN_TICK_GAP_S)
