@@ -56,7 +56,7 @@
       interactive: true,
       style: function (f) {
         return {className: "zn-grid zn-grid-" + f.properties.code, color: wall ? "#5d89c7" : "#cfe3ff",
-                weight: wall ? 1 : 1.5, fillOpacity: wall ? 0.45 : 0.7, fillColor: "#24324a"};
+                weight: wall ? 1 : 1.5, fillOpacity: wall ? 0.6 : 0.7, fillColor: "#24324a"};
       },
       onEachFeature: function (f, poly) {
         if (wall) { return; }
