@@ -33,9 +33,14 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         app._setup_server()
         assert services.hub is not None
         await services.hub.start()
+        # Grids issue: extend the duty rota and keep yesterday's daily brief.
+        from datasources.daily_tasks import run_daily_tasks
+
+        daily = asyncio.create_task(run_daily_tasks(services), name="daily-tasks")
         try:
             yield
         finally:
+            daily.cancel()
             await services.hub.stop()
             await asyncio.to_thread(services.close)
 

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from dashboard.daily_brief import render_html
 from dashboard.i18n import name
@@ -122,13 +123,29 @@ class BriefStore:
         now = now or utcnow()
         rec = self.record(day, now, lang, buses)
         html = render_html(rec, lang)
-        with self.store.session() as s:
-            row = s.get(m.DailyBrief, day)
-            if row is None:
-                s.add(m.DailyBrief(day=day, figures=rec["counts"], html=html, created_at=now))
-            else:
-                row.figures, row.html, row.created_at = rec["counts"], html, now
+        for _attempt in range(2):
+            try:
+                with self.store.session() as s:
+                    row = s.get(m.DailyBrief, day)
+                    if row is None:
+                        s.add(m.DailyBrief(day=day, figures=rec["counts"], html=html,
+                                           created_at=now))
+                    else:
+                        row.figures, row.html, row.created_at = rec["counts"], html, now
+                return html
+            except IntegrityError:
+                continue  # another process inserted the day first: update theirs
         return html
+
+    def keep_yesterday(self, now: datetime | None = None) -> bool:
+        """Make sure yesterday's brief is kept (run periodically); True if it was made now."""
+        now = now or utcnow()
+        yesterday = (as_utc(now).astimezone(LOCAL_TZ).date() - timedelta(days=1)).isoformat()
+        with self.store.session() as s:
+            if s.get(m.DailyBrief, yesterday) is not None:
+                return False
+        self.generate(yesterday, now)
+        return True
 
     def get(self, day: str, now: datetime | None = None, lang: str = "zh",
             buses: dict[str, Any] | None = None) -> str:

@@ -88,3 +88,20 @@ def test_leader_overview_reads_rankings_and_mix(services):
 def test_day_bounds_are_local_midnights():
     start, end = day_bounds("2026-11-25")
     assert start == datetime(2026, 11, 24, 16, 0, tzinfo=UTC) and end - start == timedelta(days=1)
+
+
+def test_housekeeping_keeps_yesterdays_brief_once(services):
+    import asyncio
+
+    from datasources.daily_tasks import run_daily_tasks
+
+    async def one_round() -> None:
+        task = asyncio.create_task(run_daily_tasks(services, period_s=0.05))
+        await asyncio.sleep(0.5)
+        assert not task.done()
+        task.cancel()
+
+    asyncio.run(one_round())
+    yesterday = (datetime.now(UTC).astimezone(LOCAL_TZ).date() - timedelta(days=1)).isoformat()
+    assert [d["day"] for d in services.briefs.days()] == [yesterday]
+    assert services.briefs.keep_yesterday() is False
