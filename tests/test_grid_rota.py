@@ -99,3 +99,11 @@ def _inside(geometry: dict) -> tuple[float, float]:
 
     p = shape(geometry).representative_point()
     return p.x, p.y
+
+
+def test_the_rostered_worker_is_recommended_first():
+    from dashboard.dispatch import recommend
+
+    workers = [{"name": "甲", "grid": "A"}, {"name": "乙", "grid": "A"}]
+    inc = {"lon": 104.45, "lat": 30.55, "category": "fire", "grid_worker": "乙"}
+    assert [c.name for c in recommend(inc, workers, [])] == ["乙", "甲"]

@@ -58,6 +58,12 @@ def test_gs001_drill_down_from_level_1_to_3_changes_polygons_and_legend(dash_duo
     _open_grids(dash_duo, settings, size)
     _wait(lambda: len(_polygons(dash_duo)) == 5, what="five level-1 grids")
     dash_duo.wait_for_contains_text("#gs-legend", "1级网格")
+    # Hover: the grid's figures, its leader and its workers on duty.
+    zone = dash_duo.find_element("#gs-map path.zn-grid-G1-02")
+    ActionChains(dash_duo.driver).move_to_element(zone).move_by_offset(2, 2).perform()
+    tip = dash_duo.wait_for_element(".zn-grid-tip", timeout=10)
+    assert "第二网格片区" in tip.text and "网格长: 王伟" in tip.text
+    assert "在岗网格员" in tip.text and "办结率" in tip.text
     _click_grid(dash_duo, "G1-01")
     _wait(lambda: _polygons(dash_duo) == _children("G1-01"), what="level-2 grids of G1-01")
     dash_duo.wait_for_contains_text("#gs-legend", "2级网格")

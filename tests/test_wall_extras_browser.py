@@ -38,9 +38,11 @@ def _colour(dash_duo, code: str) -> str | None:
         "return p && p.getAttribute('data-colour');", code)
 
 
+@pytest.mark.parametrize("size", [(1920, 1080), (1024, 768)])
 def test_wall101_new_incident_heats_its_level2_grid_and_urgent_one_takes_focus(dash_duo,
-                                                                               settings):
+                                                                               settings, size):
     app = start_app(dash_duo, settings)
+    dash_duo.driver.set_window_size(*size)
     _wait(lambda: _colour(dash_duo, "G2-01") == RAMP[0], what="quiet level-2 heat layer")
     assert not dash_duo.find_element("#home-focus").is_displayed()
     lon, lat = _inside(app, "G3-03")
