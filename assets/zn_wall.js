@@ -6,7 +6,7 @@
 (function () {
   var FOCUS_MS = 7000, CAST_MS = 20000, ROTATE_MS = 10000;
   var seenAlerts = null;  // null until the first frame: alerts present at load do not focus
-  var queue = [], focusing = null, seenCasts = {}, spot = -1;
+  var queue = [], focusing = null, seenCasts = {}, spot = -1, spotId = null;
 
   function el(tag, cls, text, attrs) { return window.zn.el(tag, cls, text, attrs); }
   function stage() { return document.getElementById("zn-stage") || {dataset: {}}; }
@@ -141,6 +141,7 @@
     spot = (spot + 1) % Math.min(items.length, 8);
     var item = items[spot];
     item.classList.add("spot");
+    spotId = item.id;
     var id = (item.id || "").replace("inc-", ""), map = mapOf(lastFrame);
     var layer = map && map._znIncidents;
     if (layer && layer._byId[id]) { layer._byId[id].openTooltip(); }
@@ -149,6 +150,10 @@
   window.zn.wallExtras = function (frame) {
     if (!frame.target || !frame.target.punct) { return; }  // not the wall (the console)
     lastFrame = frame;
+    if (frame.feed && spotId) {  // the feed was redrawn: keep the lit item lit
+      var lit = document.getElementById(spotId);
+      if (lit) { lit.classList.add("spot"); }
+    }
     if (frame.heat && window.zn.renderGrids) {
       window.zn.renderGrids(Object.assign({map: frame.target.map, seq: frame.seq}, frame.heat));
     }

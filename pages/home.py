@@ -94,8 +94,7 @@ def layout(lang: str | None = None, kiosk: str | None = None, sound: str | None 
                     html.Section([html.H2(t("wall_punctuality", lang)),
                                   html.Div(id=ids.PUNCT, className="punct")],
                                  className="panel punct-panel"),
-                    html.Section([html.H2(f"{t('stations_title', lang)} · "
-                                          f"{t('wall_readiness', lang)}"),
+                    html.Section([html.H2(t("wall_stations_title", lang)),
                                   html.Div(id=ids.STATIONS, className="stations")],
                                  className="panel stations-panel"),
                 ], className="right-col"),

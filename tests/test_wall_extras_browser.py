@@ -106,3 +106,20 @@ def test_wall104_kiosk_url_is_read_only(dash_duo, settings):
     assert not dash_duo.find_elements(".lang-switch")
     assert "kiosk" in dash_duo.find_element("#zn-stage").get_attribute("class")
     assert not dash_duo.find_elements("#zn-stage button, #zn-stage input, #zn-stage a")
+
+
+def test_wall105_highlights_rotate_without_a_mouse_and_sound_is_off(dash_duo, settings):
+    start_app(dash_duo, settings)
+    source = Source(settings)
+    for title in ("路灯不亮", "井盖缺失"):
+        source.report(title=title)
+    dash_duo.wait_for_element("#home-feed .feed-item", timeout=10)
+    assert dash_duo.find_element("#zn-stage").get_attribute("data-sound") == "0"
+    def lit() -> str | None:
+        return dash_duo.driver.execute_script(
+            "var e = document.querySelector('#home-feed .feed-item.spot'); return e && e.id;")
+
+    _wait(lambda: lit() is not None, timeout=15, what="a highlighted incident")
+    first = lit()
+    _wait(lambda: lit() not in (None, first), timeout=15,
+          what="the highlight moving on by itself")
