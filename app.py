@@ -33,9 +33,14 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         app._setup_server()
         assert services.hub is not None
         await services.hub.start()
+        # Grids issue: extend the duty rota and keep yesterday's daily brief.
+        from datasources.daily_tasks import run_daily_tasks
+
+        daily = asyncio.create_task(run_daily_tasks(services), name="daily-tasks")
         try:
             yield
         finally:
+            daily.cancel()
             await services.hub.stop()
             await asyncio.to_thread(services.close)
 
@@ -63,6 +68,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from datasources.bus_api import build_bus_router  # positions doors, bus reads (issue 4)
 
     server.include_router(build_bus_router(services))
+    from datasources.brief_api import build_brief_router
+
+    server.include_router(build_brief_router(services))  # /api/brief: the daily brief
 
     @server.get("/api/town/{name}")
     async def town_layer(name: str) -> JSONResponse:

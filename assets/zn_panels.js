@@ -83,6 +83,8 @@
     if (frame.markers && window.zn && window.zn.applyIncidents) {
       window.zn.applyIncidents(frame.target.map, frame.markers);
     }
+    // The wall's own panels (grid heat, punctuality, alerts, 投屏): assets/zn_wall.js.
+    if (window.zn && window.zn.wallExtras) { window.zn.wallExtras(frame); }
     return frame.seq;
   }
   window.zn = Object.assign(window.zn || {}, {el: el});

@@ -27,6 +27,11 @@ class Channels:
         """Vehicle positions (ephemeral; latest state also kept in `vehicle_state`)."""
         return f"{self.prefix}:vehicles"
 
+    @property
+    def cast(self) -> str:
+        """投屏: the incident a duty officer sends to the wall screens (grids issue)."""
+        return f"{self.prefix}:cast"
+
     # --- keys ---
     @property
     def event_seq(self) -> str:

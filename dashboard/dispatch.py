@@ -51,7 +51,9 @@ def recommend(incident: dict[str, Any], workers: list[dict[str, Any]],
     """Grid workers of the incident's grid first, then teams ranked by drive time
     (over the road network when `route` is given, see dashboard/coverage.py)."""
     out: list[Candidate] = []
-    for w in workers:
+    # The worker on duty by the rota (named on the work order) is asked first.
+    on_duty = incident.get("grid_worker")
+    for w in sorted(workers, key=lambda w: w["name"] != on_duty):
         out.append(Candidate(kind="grid_worker", name=w["name"], detail=w.get("grid", ""),
                              distance_m=0.0, eta_min=0.0, available=True,
                              assignee=f"网格员 {w['name']}"))

@@ -31,10 +31,13 @@ class GridHit:
     code: str
     village: str | None
     workers: tuple[str, ...] = ()
+    rostered: str | None = None  # the duty rota's worker, when the rota names one
 
     def on_duty(self, day: date) -> str | None:
-        """The grid worker on duty that day: a daily rotation over the grid's workers
-        (the rota screen of the grids issue will replace this default)."""
+        """The grid worker on duty: the rota's (datasources/rota_store.py) when it names
+        one, else a daily rotation over the grid's workers."""
+        if self.rostered:
+            return self.rostered
         if not self.workers:
             return None
         return self.workers[day.toordinal() % len(self.workers)]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from dashboard.cast import parse_cast
 from dashboard.channels import Channels
 from dashboard.live import LiveState
 from dashboard.messages import MessageError, parse_event, parse_vehicle_message
@@ -104,7 +105,8 @@ class Hub:
                 # Every await on Redis is bounded: a half-dead connection must not park the
                 # subscriber forever (the screens would freeze on stale data).
                 await asyncio.wait_for(
-                    pubsub.subscribe(self.ch.ingest, self.ch.events, self.ch.vehicles), 10)
+                    pubsub.subscribe(self.ch.ingest, self.ch.events, self.ch.vehicles,
+                                     self.ch.cast), 10)
                 await asyncio.wait_for(self._resync(), 30)
                 self.state.connected = True
                 self.state.touch("status")
@@ -160,6 +162,16 @@ class Hub:
                 self._resync_needed = True
             if event.incident is not None and self._kpi_due is not None:
                 self._kpi_due.set()
+            await self.notify()
+        elif channel == self.ch.cast:
+            # 投屏 from a console: the walls focus that incident (read as state.cast).
+            try:
+                cast = parse_cast(data)
+            except MessageError as exc:
+                await asyncio.to_thread(self.intake.reject_unparsable, data, exc)
+                return
+            self.state.cast = cast.model_dump()  # type: ignore[attr-defined]
+            self.state.touch("cast")
             await self.notify()
         elif channel == self.ch.ingest:
             self.stats["ingest"] += 1

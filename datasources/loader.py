@@ -16,7 +16,7 @@ _TOWN_TABLES = (
     # Issue 5: dispatches, members and alerts hang off the town's stations and items.
     m.DispatchLine, m.ResourceDispatch, m.StockAlert, m.TeamMember,
     m.StockMovement, m.InventoryItem, m.Room, m.Team, m.Station,
-    m.Vehicle, m.Trip, m.BusStop, m.Route, m.GridWorker, m.Village, m.TownMeta,
+    m.Vehicle, m.Trip, m.BusStop, m.Route, m.GridRota, m.GridWorker, m.Village, m.TownMeta,
 )
 
 

@@ -391,3 +391,28 @@ class BusPosition(Base):
         Index("ix_bus_positions_plate_at", "plate", "at"),
         Index("ix_bus_positions_trip_at", "trip", "at"),
     )
+
+
+# ------------------------------------------------------------------ grids: rota, daily brief
+class GridRota(Base):
+    """Who of a grid's workers is on duty in one shift of one local day (轮班)."""
+
+    __tablename__ = "grid_rota"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    grid_code: Mapped[str] = mapped_column(ForeignKey("grids.code"), index=True)
+    day: Mapped[str] = mapped_column(String(10), index=True)  # local date, YYYY-MM-DD
+    shift: Mapped[str] = mapped_column(String(8))  # day | night
+    worker_id: Mapped[str] = mapped_column(String(24))
+    worker_name: Mapped[str] = mapped_column(String(40))
+    __table_args__ = (UniqueConstraint("grid_code", "day", "shift", name="uq_rota_shift"),
+                      CheckConstraint("shift in ('day', 'night')", name="rota_shift"))
+
+
+class DailyBrief(Base):
+    """The duty daily brief (值班日报) of one local day, kept as generated."""
+
+    __tablename__ = "daily_briefs"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    figures: Mapped[Any] = mapped_column(JSON)
+    html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -13,16 +13,20 @@ from dashboard.geo import GridIndex
 from dashboard.kits import load_kits
 from dashboard.settings import Settings
 from dashboard.town import GridCell, load_town
+from datasources.brief_store import BriefStore
 from datasources.bus import Bus
 from datasources.bus_store import BusStore
 from datasources.bus_tracker import BusTracker
 from datasources.db import has_schema, make_engine, upgrade
 from datasources.embedded_redis import EmbeddedRedis
+from datasources.grid_store import GridStore
 from datasources.hub import Hub
 from datasources.intake import Intake
+from datasources.leader_store import LeaderStore
 from datasources.loader import load_town as load_town_into_db
 from datasources.loader import town_loaded
 from datasources.resources_desk import ResourceDesk
+from datasources.rota_store import RotaIndex, RotaStore
 from datasources.store import DedupRule, Store
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,10 @@ class Services:
     layers: dict[str, dict] = field(default_factory=dict)
     grids: dict[str, GridCell] = field(default_factory=dict)
     resources: ResourceDesk | None = None  # issue 5
+    grid_store: GridStore | None = None
+    rota: RotaStore | None = None
+    leader: LeaderStore | None = None
+    briefs: BriefStore | None = None
 
     def open(self, *, prepare_db: bool = True) -> Services:
         """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
@@ -63,8 +71,14 @@ class Services:
         self.bus = Bus.from_url(self.redis_url, s.redis_prefix)
         self.bus.r.ping()
         self.grids = {g.code: g for g in self.store.grid_cells()}
-        index = GridIndex(self.grids.values())
-        self.intake = Intake(self.store, self.bus, index, max_text=s.max_text)
+        # Grids issue: measures shared by screens, and the duty rota naming who is on duty.
+        self.grid_store = GridStore(self.store, list(self.grids.values()))
+        self.rota = RotaStore(self.store, list(self.grids.values()))
+        self.rota.ensure(s.town_dir)
+        self.leader = LeaderStore(self.store, self.grid_store)
+        self.briefs = BriefStore(self.store)
+        index = RotaIndex(GridIndex(self.grids.values()), self.rota)
+        self.intake = Intake(self.store, self.bus, index, max_text=s.max_text)  # type: ignore[arg-type]
         self.hub = Hub(self.redis_url, channels, self.store, self.bus, self.intake,
                        feed_size=s.feed_size)
         self.hub.tracker = BusTracker.from_settings(s, self.hub.state, self.intake, self.bus,
@@ -113,7 +127,7 @@ def map_layers(store: Store, cells: Iterable[GridCell], basemap: dict) -> dict[s
     for g in cells:
         grids[g.level].append({"type": "Feature", "geometry": g.geometry,
                                "properties": {"code": g.code, "name": g.name,
-                                              "name_en": g.name_en}})
+                                              "name_en": g.name_en, "parent": g.parent}})
     stations = [{"type": "Feature",
                  "geometry": {"type": "Point", "coordinates": [st["lon"], st["lat"]]},
                  "properties": {"code": st["code"], "kind": st["kind"], "tooltip": st["name"]}}

@@ -34,6 +34,7 @@ from dashboard.i18n import LANGS, t
 from dashboard.incidents import ACTIONS, TransitionError, is_overdue
 from dashboard.timeutil import utcnow
 from datasources.store import Conflict, NotFound
+from pages._cast import cast_button, register_cast_callback
 from pages._components import page_lang, services, town_map
 from pages._dispatch_parts import (
     PATH,
@@ -53,6 +54,7 @@ from pages._resource_parts import register_callbacks, resource_section, rids
 
 dash.register_page(__name__, path=PATH, title="值班调度台")
 register_callbacks()  # the resource section's (issue 5), once per app
+register_cast_callback()
 
 log = logging.getLogger(__name__)
 WAIT_S = 2.0
@@ -117,6 +119,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
                          id=ids.SAT_WRAP, className="disp-sat-wrap", hidden=True),
             ], className="disp-action-inputs"),
             html.Div("", id=ids.TOAST, className="disp-toast", role="status"),
+            cast_button(lang),
         ], id=ids.ACTION_BAR, className="disp-action-bar"),
         resource_section(lang),  # issue 5: teams and supplies to this incident
         html.Div([html.H2(t("disp_history", lang)),

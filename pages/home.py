@@ -11,7 +11,8 @@ import dash
 from dash import ClientsideFunction, Input, Output, ctx, dcc, html, set_props
 from dash.exceptions import WebsocketDisconnected
 
-from dashboard import views
+from dashboard import views, wall
+from dashboard.grid_stats import ancestors
 from dashboard.i18n import LANGS, t
 from dashboard.timeutil import utcnow
 from pages._components import page_lang, services, town_map
@@ -40,11 +41,19 @@ class ids:  # noqa: N801 - a namespace of constants
     SEQ = "home-seq"
     HEARTBEAT = "home-heartbeat"
     RESTART = "home-restart"  # the live stream asks to be started again
+    PUNCT = "home-punct"
+    TICKER = "home-ticker"
+    FOCUS = "home-focus"
 
 
-def layout(lang: str | None = None, **_query: Any) -> Any:
-    """The wall canvas: a fixed 1920×1080 stage scaled to the screen."""
+def layout(lang: str | None = None, kiosk: str | None = None, sound: str | None = None,
+           **_query: Any) -> Any:
+    """The wall canvas: a fixed 1920×1080 stage scaled to the screen.
+
+    `?kiosk=1` is read-only (no controls); `?sound=1` lets alerts beep (off by default).
+    """
     svc = services()
+    kiosk_on = kiosk in ("1", "true", "yes")
     lang = lang if lang in LANGS else svc.settings.lang
     meta = svc.town_meta
     town = meta.get("name_en") if lang == "en" else meta.get("name")
@@ -59,8 +68,8 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
                       **{"data-stale": t("status_reconnecting", lang)}),
             html.Span("", id=ids.SEQ, className="seq"),
             html.Span("", id="zn-clock", className="clock"),
-            dcc.Link(t("lang_switch", lang), href=f"/?lang={other}", className="lang-switch",
-                     refresh=True),
+            None if kiosk_on else dcc.Link(t("lang_switch", lang), href=f"/?lang={other}",
+                                           className="lang-switch", refresh=True),
         ], className="header-right"),
     ], className="header")
     return html.Div([
@@ -78,13 +87,27 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
             html.Div([
                 html.Section([html.H2(t("feed_title", lang)),
                               html.Div(id=ids.FEED, className="feed")], className="panel left"),
-                html.Section([town_map(ids.MAP, meta, svc.settings.tile_url)],
+                html.Section([town_map(ids.MAP, meta, svc.settings.tile_url),
+                              html.Div(id=ids.FOCUS, className="wall-focus", hidden=True)],
                              className="panel centre"),
-                html.Section([html.H2(t("stations_title", lang)),
-                              html.Div(id=ids.STATIONS, className="stations")],
-                             className="panel right"),
+                html.Div([
+                    html.Section([html.H2(t("wall_punctuality", lang)),
+                                  html.Div(id=ids.PUNCT, className="punct")],
+                                 className="panel punct-panel"),
+                    html.Section([html.H2(t("wall_stations_title", lang)),
+                                  html.Div(id=ids.STATIONS, className="stations")],
+                                 className="panel stations-panel"),
+                ], className="right-col"),
             ], className="main"),
-        ], className="stage", id="zn-stage", **{"data-lang": lang}),
+            html.Div([html.Span(t("wall_alerts", lang), className="ticker-label"),
+                      html.Div(html.Div(t("wall_no_alerts", lang), className="ticker-track"),
+                               id=ids.TICKER, className="ticker-window")],
+                     className="ticker"),
+        ], className="stage" + (" kiosk" if kiosk_on else ""), id="zn-stage",
+            **{"data-lang": lang, "data-kiosk": "1" if kiosk_on else "0",
+               "data-sound": "1" if sound == "1" else "0",
+               "data-no-alerts": t("wall_no_alerts", lang),
+               "data-cast-label": t("wall_cast", lang)}),
     ], className="viewport")
 
 
@@ -142,8 +165,10 @@ async def _push_panels(ws: Any, lang: str) -> None:
     hub = svc.hub
     feed_size = svc.settings.feed_size
     grids = services().grids
-    sent: dict[str, int] = {}
-    targets = {"feed": ids.FEED, "kpis": ids.KPIS, "stations": ids.STATIONS, "map": ids.MAP}
+    chain = ancestors(grids.values())
+    sent: dict[str, Any] = {}
+    targets = {"feed": ids.FEED, "kpis": ids.KPIS, "stations": ids.STATIONS, "map": ids.MAP,
+               "punct": ids.PUNCT, "ticker": ids.TICKER, "focus": ids.FOCUS}
     panels = 0
     last_beat = 0.0
     seen = -1
@@ -156,13 +181,16 @@ async def _push_panels(ws: Any, lang: str) -> None:
         if v["incidents"] != sent.get("incidents") or v["kpis"] != sent.get("kpis"):
             frame["feed"] = views.feed_rows(state, grids, lang, now, feed_size)
             frame["markers"] = views.incident_rows(state, lang, now)
+            frame["heat"] = wall.grid_heat(state, grids, chain, lang)
             sent["incidents"] = v["incidents"]
+        frame.update(_wall_panels(state, grids, lang, now, sent))
         kpi_key = hash((v["kpis"], v["status"], v["incidents"], v["vehicles"] // 10))
         if kpi_key != sent.get("kpi_key"):
             frame["kpis"] = views.kpi_cards(state, lang, now)
             sent["kpi_key"] = kpi_key
         if v["stations"] != sent.get("stations"):
             frame["stations"] = views.station_cards(state, lang)
+            frame["readiness"] = wall.readiness(state.stations, lang, now)
             sent["stations"] = v["stations"]
         if frame:
             panels += 1
@@ -180,6 +208,26 @@ async def _push_panels(ws: Any, lang: str) -> None:
             set_props(ids.SEQ, {"children": f"#{state.seq}"})
             sent["seq"] = state.seq
         await asyncio.sleep(0.02)
+
+
+def _wall_panels(state: Any, grids: Any, lang: str, now: Any,
+                 sent: dict[str, Any]) -> dict[str, Any]:
+    """Bus punctuality, alerts and 投屏, each only when its inputs changed."""
+    v = state.versions
+    out: dict[str, Any] = {}
+    # Positions change every second; punctuality and speeding are re-read every few.
+    punct_key = (v["trips"], v["vehicles"] // 10)
+    if punct_key != sent.get("punct"):
+        out["punct"] = wall.punctuality(state, lang)
+        sent["punct"] = punct_key
+    alert_key = (v["incidents"], v["kpis"], v["vehicles"] // 3)
+    if alert_key != sent.get("alerts"):
+        out["alerts"] = wall.alerts(state, grids, lang, now)
+        sent["alerts"] = alert_key
+    if v["cast"] != sent.get("cast"):
+        out["cast"] = wall.cast_focus(state, now)
+        sent["cast"] = v["cast"]
+    return out
 
 
 async def _push_buses(ws: Any, lang: str) -> None:

@@ -1,0 +1,170 @@
+// The wall's added panels, drawn from the rows the server pushes (textContent only):
+// grid heat on the map, bus punctuality, station readiness badges, the alerts ticker.
+// No mouse needed: highlights rotate on their own, a new alert (overdue, SOS, overspeed)
+// or a 投屏 from the console takes the map's focus for a few seconds. Sound is off unless
+// the page was opened with ?sound=1.
+(function () {
+  var FOCUS_MS = 7000, CAST_MS = 20000, ROTATE_MS = 10000;
+  var seenAlerts = null;  // null until the first frame: alerts present at load do not focus
+  var queue = [], focusing = null, seenCasts = {}, spot = -1, spotId = null;
+
+  function el(tag, cls, text, attrs) { return window.zn.el(tag, cls, text, attrs); }
+  function stage() { return document.getElementById("zn-stage") || {dataset: {}}; }
+  function mapOf(frame) { return window.zn.maps[frame.target.map]; }
+
+  function punctuality(box, p) {
+    var nodes = [];
+    if (!p.available) {
+      nodes.push(el("div", "punct-na", p.text));
+    } else {
+      var top = el("div", "punct-top");
+      top.appendChild(el("span", "punct-rate", p.rate === null ? "—" : p.rate + "%",
+                         {id: "punct-rate"}));
+      var counts = el("div", "punct-counts");
+      p.counts.forEach(function (c) {
+        counts.appendChild(el("span", "punct-c punct-" + c.key, c.label + " " + c.n));
+      });
+      top.appendChild(counts);
+      nodes.push(top);
+      p.late.forEach(function (r) {
+        var row = el("div", "punct-late");
+        row.appendChild(el("span", "", r.plate));
+        row.appendChild(el("span", "punct-route", r.route));
+        row.appendChild(el("span", "punct-delay", "+" + r.delay + "′"));
+        nodes.push(row);
+      });
+    }
+    box.replaceChildren.apply(box, nodes);
+  }
+
+  function readiness(rows) {
+    rows.forEach(function (r) {
+      var card = document.getElementById("station-" + r.code);
+      if (!card) { return; }
+      var head = card.querySelector(".st-head");
+      var old = card.querySelectorAll(".ready-badge, .ready-why");
+      old.forEach(function (n) { n.remove(); });
+      head.insertBefore(el("span", "ready-badge ready-" + r.level, "●",
+                           {title: r.level, "data-level": r.level}), head.firstChild);
+      if (r.reasons && r.reasons.length) {
+        card.appendChild(el("div", "ready-why ready-" + r.level, r.reasons.join(" · ")));
+      }
+    });
+  }
+
+  function ticker(box, alerts) {
+    var track = el("div", "ticker-track" + (alerts.length ? " moving" : ""));
+    if (!alerts.length) {
+      track.textContent = stage().dataset.noAlerts || "";
+    }
+    alerts.forEach(function (a) {
+      var item = el("span", "tick tick-" + a.kind, null, {"data-key": a.key});
+      item.appendChild(el("b", "", a.label));
+      item.appendChild(el("span", "", " " + a.time + " " + a.text));
+      track.appendChild(item);
+    });
+    // Long lists scroll at a constant speed; the animation length follows the content.
+    track.style.animationDuration = Math.max(20, alerts.length * 8) + "s";
+    box.replaceChildren(track);
+  }
+
+  function beep() {
+    if (stage().dataset.sound !== "1") { return; }
+    try {
+      var ctx = new (window.AudioContext || window.webkitAudioContext)();
+      var o = ctx.createOscillator(), g = ctx.createGain();
+      o.frequency.value = 880; g.gain.value = 0.15;
+      o.connect(g); g.connect(ctx.destination); o.start(); o.stop(ctx.currentTime + 0.35);
+    } catch (e) { /* no audio device: the visual focus is enough */ }
+  }
+
+  function showFocus(frame, item) {
+    var box = document.getElementById(frame.target.focus), map = mapOf(frame);
+    if (!box || !map) { return; }
+    focusing = item;
+    box.replaceChildren(el("div", "wf-label", item.label), el("div", "wf-text", item.text));
+    box.className = "wall-focus wf-" + item.kind;
+    box.setAttribute("data-key", item.key);
+    box.hidden = false;
+    if (!map._znHome) { map._znHome = map.getBounds(); }
+    if (map._znRing) { map.removeLayer(map._znRing); }
+    if (item.lat !== undefined) {
+      map._znRing = L.circleMarker([item.lat, item.lon], {radius: 26, weight: 4,
+        color: item.kind === "cast" ? "#39a0ff" : "#ff3b3b", fill: false,
+        className: "zn-focus-ring", interactive: false}).addTo(map);
+      map.flyTo([item.lat, item.lon], Math.max(map.getZoom(), 15), {duration: 1.2});
+    }
+    if (item.kind !== "cast") { beep(); }
+    clearTimeout(showFocus._timer);
+    showFocus._timer = setTimeout(function () {
+      box.hidden = true;
+      focusing = null;
+      if (map._znRing) { map.removeLayer(map._znRing); map._znRing = null; }
+      if (queue.length) { showFocus(frame, queue.shift()); return; }
+      if (map._znHome) { map.flyToBounds(map._znHome, {duration: 1.2}); }
+    }, item.kind === "cast" ? CAST_MS : FOCUS_MS);
+  }
+
+  function alertsArrived(frame, alerts) {
+    var now = {};
+    alerts.forEach(function (a) { now[a.key] = true; });
+    if (seenAlerts !== null) {
+      alerts.forEach(function (a) { if (!seenAlerts[a.key]) { queue.push(a); } });
+    }
+    seenAlerts = now;  // an alert that clears and comes back is news again
+    if (!focusing && queue.length) { showFocus(frame, queue.shift()); }
+  }
+
+  function castArrived(frame, cast) {
+    if (!cast || !cast.fresh || seenCasts[cast.key]) { return; }
+    seenCasts[cast.key] = true;
+    var label = stage().dataset.castLabel || "投屏";
+    var item = {key: cast.key, kind: "cast", label: label + " · " + (cast.by || ""),
+                text: cast.ref + " " + cast.title, lon: cast.lon, lat: cast.lat, id: cast.id};
+    queue = queue.filter(function (q) { return q.kind !== "cast"; });
+    showFocus(frame, item);  // a cast goes first: the hall follows the officer
+    var marker = mapOf(frame) && mapOf(frame)._znIncidents &&
+                 mapOf(frame)._znIncidents._byId[cast.id];
+    if (marker) { marker.openTooltip(); }
+  }
+
+  // Highlights rotate: every few seconds the next open incident of the feed is lit and its
+  // marker's tooltip opened, unless an alert or a cast holds the focus.
+  var lastFrame = null;
+  setInterval(function () {
+    if (focusing || !lastFrame) { return; }
+    var items = document.querySelectorAll("#home-feed .feed-item");
+    if (!items.length) { return; }
+    document.querySelectorAll("#home-feed .feed-item.spot").forEach(function (n) {
+      n.classList.remove("spot");
+    });
+    spot = (spot + 1) % Math.min(items.length, 8);
+    var item = items[spot];
+    item.classList.add("spot");
+    spotId = item.id;
+    var id = (item.id || "").replace("inc-", ""), map = mapOf(lastFrame);
+    var layer = map && map._znIncidents;
+    if (layer && layer._byId[id]) { layer._byId[id].openTooltip(); }
+  }, ROTATE_MS);
+
+  window.zn.wallExtras = function (frame) {
+    if (!frame.target || !frame.target.punct) { return; }  // not the wall (the console)
+    lastFrame = frame;
+    if (frame.feed && spotId) {  // the feed was redrawn: keep the lit item lit
+      var lit = document.getElementById(spotId);
+      if (lit) { lit.classList.add("spot"); }
+    }
+    if (frame.heat && window.zn.renderGrids) {
+      window.zn.renderGrids(Object.assign({map: frame.target.map, seq: frame.seq}, frame.heat));
+    }
+    var punct = document.getElementById(frame.target.punct);
+    if (frame.punct && punct) { punctuality(punct, frame.punct); }
+    if (frame.readiness) { readiness(frame.readiness); }
+    var tick = document.getElementById(frame.target.ticker);
+    if (frame.alerts && tick) {
+      ticker(tick, frame.alerts);
+      alertsArrived(frame, frame.alerts);
+    }
+    if (frame.cast) { castArrived(frame, frame.cast); }
+  };
+})();

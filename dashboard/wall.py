@@ -1,0 +1,163 @@
+"""View models of the wall's added panels: grid heat, bus punctuality, station readiness,
+alerts; read from the live state only (no database on the push path)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from dashboard.grid_stats import choropleth, open_by_level
+from dashboard.i18n import name, t
+from dashboard.incidents import OPEN_STATES, is_overdue
+from dashboard.live import LiveState
+from dashboard.timeutil import LOCAL_TZ, as_utc, hhmm
+from dashboard.town import GridCell
+
+SCHOOL_BUS_LIMIT_KMH = 60.0  # ordinary roads; see DOMAIN.md
+EXPIRING_DAYS = 30
+TRIP_STATUSES = ("on_time", "early", "late", "not_started", "done")
+MAX_ALERTS = 12
+CAST_FRESH_S = 120  # a screen that loads later does not replay an old 投屏
+
+
+def grid_heat(state: LiveState, cells: Mapping[str, GridCell],
+              chain: Mapping[str, Mapping[int, int | str]], lang: str) -> dict[str, Any]:
+    """Level-2 choropleth of open incidents: colour and hover text per grid."""
+    open_grids = [i.grid for i in state.incidents.values() if i.state in OPEN_STATES]
+    counts = open_by_level(open_grids, chain, 2)  # type: ignore[arg-type]
+    figures = {c.code: {"open": counts.get(c.code, 0)} for c in cells.values() if c.level == 2}
+    result = choropleth(figures, "open")
+    tips = {code: f"{name({'name': cells[code].name, 'name_en': cells[code].name_en}, lang)}"
+                  f" · {t('gs_m_open', lang)} {n['open']}" for code, n in figures.items()}
+    return {"level": 2, "parent": None, "url": "/api/town/grids-2.geojson", "wall": True,
+            "colours": result["colours"], "tips": tips, "counts": counts}
+
+
+def punctuality(state: LiveState, lang: str, limit: int = 3) -> dict[str, Any]:
+    """On-time share and counts of trips running now, and the latest trips first.
+
+    Trip rows come from the bus issue's `LiveState.trips`; until they exist the panel says
+    so and shows how many buses report positions.
+    """
+    trips: Mapping[str, Mapping[str, Any]] = getattr(state, "trips", None) or {}
+    if not trips:
+        return {"available": False,
+                "text": t("wall_no_trips", lang).format(live=len(state.vehicles))}
+    counts = {s: 0 for s in TRIP_STATUSES}
+    for row in trips.values():
+        status = row.get("status")
+        if status in counts:
+            counts[status] += 1
+    running = counts["on_time"] + counts["early"] + counts["late"]
+    late = sorted((r for r in trips.values() if r.get("status") == "late"),
+                  key=lambda r: -(r.get("delay_min") or 0))
+    return {
+        "available": True,
+        "rate": round(100.0 * (counts["on_time"] + counts["early"]) / running, 1)
+        if running else None,
+        "counts": [{"key": s, "label": t(f"trip_{s}", lang), "n": counts[s]}
+                   for s in TRIP_STATUSES],
+        "late": [{"plate": r.get("plate", ""), "route": r.get("route_name") or r.get("route", ""),
+                  "next": r.get("next_stop") or "", "delay": r.get("delay_min") or 0}
+                 for r in late[:limit]],
+    }
+
+
+def _expiring(items: list[dict[str, Any]], today: date) -> int:
+    n = 0
+    for i in items:
+        try:
+            if i.get("expiry") and date.fromisoformat(i["expiry"]) <= today + timedelta(
+                    days=EXPIRING_DAYS):
+                n += 1
+        except ValueError:
+            continue  # an unreadable expiry is not a reason to alarm the hall
+    return n
+
+
+def readiness_fallback(stations: list[dict[str, Any]], lang: str,
+                       now: datetime) -> list[dict[str, Any]]:
+    """A simple readiness level per station from stock, teams and shelter places, in the
+    row shape of the emergency issue's `readiness_rows` (used until that is merged)."""
+    today = as_utc(now).astimezone(LOCAL_TZ).date()
+    rows = []
+    for st in stations:
+        items = st.get("items", [])
+        low = sum(1 for i in items if i["quantity"] < i["min_level"])
+        empty = sum(1 for i in items if i["quantity"] == 0 and i["min_level"] > 0)
+        expiring = _expiring(items, today)
+        on_duty = sum(tm.get("on_duty", 0) for tm in st.get("teams", []))
+        shelter = int(st.get("shelter", 0))
+        reasons = []
+        if low:
+            reasons.append(t("ready_low", lang).format(n=low))
+        if expiring:
+            reasons.append(t("ready_expiring", lang).format(n=expiring))
+        if not on_duty:
+            reasons.append(t("ready_no_team", lang))
+        if shelter <= 0:
+            reasons.append(t("ready_shelter_full", lang))
+        level = ("red" if empty or not on_duty or low >= 3 else
+                 "amber" if reasons else "green")
+        rows.append({"code": st["code"], "name": name(st, lang), "level": level,
+                     "reasons": reasons, "low": low, "expiring": expiring,
+                     "shelter_free": shelter, "on_duty": on_duty,
+                     "vehicles": st.get("vehicles", 0)})
+    return rows
+
+
+def readiness(stations: list[dict[str, Any]], lang: str, now: datetime) -> list[dict[str, Any]]:
+    """Station readiness rows: the emergency issue's rules when present, else the fallback."""
+    try:
+        rules = importlib.import_module("dashboard.readiness")
+        return list(rules.readiness_rows(stations, lang, now))
+    except (ImportError, AttributeError):
+        return readiness_fallback(stations, lang, now)
+
+
+def alerts(state: LiveState, cells: Mapping[str, GridCell], lang: str,
+           now: datetime) -> list[dict[str, Any]]:
+    """What takes the hall's attention: overdue and urgent (SOS) incidents, speeding buses.
+
+    Each alert has a stable `key`, so a screen focuses an alert once, when it is new.
+    """
+    out: list[dict[str, Any]] = []
+    for inc in sorted(state.incidents.values(), key=lambda i: i.created_at, reverse=True):
+        if inc.state not in OPEN_STATES:
+            continue
+        cell = cells.get(inc.grid or "")
+        where = name({"name": cell.name, "name_en": cell.name_en}, lang) if cell else ""
+        if inc.priority == "urgent":
+            out.append({"key": f"sos-{inc.id}", "kind": "sos", "label": t("wall_alert_sos", lang),
+                        "text": f"{inc.ref} {inc.title} · {where}", "lon": inc.lon,
+                        "lat": inc.lat, "id": inc.id, "time": hhmm(inc.created_at)})
+        elif is_overdue(inc.state, inc.deadline_at, now):
+            out.append({"key": f"overdue-{inc.id}", "kind": "overdue",
+                        "label": t("wall_alert_overdue", lang),
+                        "text": f"{inc.ref} {inc.title} · {where}", "lon": inc.lon,
+                        "lat": inc.lat, "id": inc.id, "time": hhmm(inc.deadline_at or now)})
+    for p in state.vehicles.values():
+        if p.speed_kmh > SCHOOL_BUS_LIMIT_KMH:
+            out.append({"key": f"speed-{p.plate}", "kind": "overspeed",
+                        "label": t("wall_alert_overspeed", lang),
+                        "text": f"{p.plate} {p.speed_kmh:.0f} km/h > {SCHOOL_BUS_LIMIT_KMH:.0f}",
+                        "lon": p.lon, "lat": p.lat, "plate": p.plate, "time": hhmm(p.at)})
+    order = {"sos": 0, "overspeed": 1, "overdue": 2}
+    out.sort(key=lambda a: order[a["kind"]])
+    return out[:MAX_ALERTS]
+
+
+def cast_focus(state: LiveState, now: datetime) -> dict[str, Any] | None:
+    """The incident a duty officer sent to the wall (投屏), with where it is, if fresh."""
+    cast: Mapping[str, Any] | None = getattr(state, "cast", None)
+    if not cast:
+        return None
+    inc = state.incidents.get(int(cast.get("incident_id", 0)))
+    at = float(cast.get("at", 0))
+    if inc is None:
+        return None
+    return {"key": f"cast-{inc.id}-{at}", "id": inc.id, "ref": inc.ref, "title": inc.title,
+            "lon": inc.lon, "lat": inc.lat, "by": cast.get("by", ""), "at": at,
+            "fresh": as_utc(now).timestamp() - at <= CAST_FRESH_S}

@@ -1,0 +1,26 @@
+"""Housekeeping every server process runs: extend the duty rota, keep yesterday's brief."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+PERIOD_S = 600.0
+
+
+async def run_daily_tasks(services: Any, period_s: float = PERIOD_S) -> None:
+    """Loop until cancelled; a failure is logged and retried next period, never fatal."""
+    while True:
+        try:
+            if services.rota is not None:
+                await asyncio.to_thread(services.rota.ensure, services.settings.town_dir)
+            if services.briefs is not None and await asyncio.to_thread(
+                    services.briefs.keep_yesterday):
+                log.info("kept yesterday's daily brief")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("daily housekeeping failed; retrying in %.0f s", period_s)
+        await asyncio.sleep(period_s)

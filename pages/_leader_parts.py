@@ -1,0 +1,125 @@
+"""Pieces of the leaders' view: ids, KPI cards, plotly figures, bus and readiness lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from dashboard.i18n import category_label, name, t
+from dashboard.town import GridCell
+
+PATH = "/leader"
+FONT = "Noto Sans CJK SC, Microsoft YaHei, sans-serif"
+
+
+class ids:  # noqa: N801 - a namespace of constants
+    """Component ids of the leaders' view."""
+
+    LANG = "ld-lang"
+    TICK = "ld-tick"
+    TODAY = "ld-today"
+    MONTH = "ld-month"
+    TREND = "ld-trend"
+    CATS = "ld-cats"
+    GRIDS = "ld-grids"
+    DEPTS = "ld-depts"
+    BUSES = "ld-buses"
+    READY = "ld-ready"
+    BRIEF_MAKE = "ld-brief-make"
+    BRIEF_MSG = "ld-brief-msg"
+    BRIEF_LIST = "ld-brief-list"
+
+
+def cards(rows: list[dict[str, Any]]) -> list[Any]:
+    """KPI cards with the change against the previous period."""
+    return [html.Div([
+        html.Div(r["label"], className="ld-card-label"),
+        html.Div(r["value"], className="ld-card-value", id=f"ld-{r['key']}"),
+        html.Div(r["change"], className=f"ld-card-change {r['dir']} {r['tone']}"),
+    ], className="ld-card") for r in rows]
+
+
+def _layout(fig: go.Figure, height: int) -> go.Figure:
+    fig.update_layout(template="plotly_dark", height=height, margin={"l": 8, "r": 8, "t": 8,
+                                                                     "b": 8},
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                      font={"family": FONT, "size": 14},
+                      legend={"orientation": "h", "y": 1.12, "x": 0})
+    fig.update_yaxes(automargin=True)
+    fig.update_xaxes(automargin=True)
+    return fig
+
+
+def graph(graph_id: str, fig: go.Figure) -> Any:
+    """A plotly graph that follows its box's width (tablets rotate)."""
+    # `responsive` fills the box, so the box carries the figure's height.
+    return dcc.Graph(id=graph_id, figure=fig, responsive=True,
+                     config={"displayModeBar": False, "scrollZoom": False},
+                     className="ld-graph", style={"height": f"{fig.layout.height}px"})
+
+
+def trend_figure(days: list[str], daily: dict[str, list[int]], lang: str) -> go.Figure:
+    """Daily received (bars) and closed (line) over the last 30 days."""
+    x = [d[5:] for d in days]
+    fig = go.Figure([go.Bar(x=x, y=daily["received"], name=t("ld_received", lang),
+                            marker_color="#39a0ff"),
+                     go.Scatter(x=x, y=daily["closed"], name=t("ld_closed", lang),
+                                mode="lines+markers", line={"color": "#2ec4b6", "width": 3})])
+    fig.update_xaxes(type="category")  # "11-25" is a day label, not a date to parse
+    return _layout(fig, 280)
+
+
+def category_figure(mix: list[tuple[str, int]], lang: str) -> go.Figure:
+    """This month's work orders by category, largest on top."""
+    mix = sorted(mix, key=lambda cv: cv[1])
+    fig = go.Figure(go.Bar(x=[n for _, n in mix], y=[category_label(c, lang) for c, _ in mix],
+                           orientation="h", marker_color="#ffb020"))
+    return _layout(fig, max(220, 26 * len(mix) + 40))
+
+
+def grid_figure(figures: dict[str, dict[str, Any]], cells: dict[str, GridCell],
+                lang: str) -> go.Figure:
+    """Level-2 grids by close rate over 30 days (received shown in the hover)."""
+    rows = [(name({"name": cells[c].name, "name_en": cells[c].name_en}, lang),
+             f["close_rate"], f["received"]) for c, f in figures.items()
+            if c in cells and f["close_rate"] is not None]
+    rows.sort(key=lambda r: r[1])
+    fig = go.Figure(go.Bar(x=[r[1] for r in rows], y=[r[0] for r in rows], orientation="h",
+                           customdata=[r[2] for r in rows], marker_color="#2ec4b6",
+                           hovertemplate="%{y}: %{x:.1f}% · n=%{customdata}<extra></extra>"))
+    fig.update_xaxes(range=[0, 100], ticksuffix="%")
+    return _layout(fig, max(220, 26 * len(rows) + 40))
+
+
+def department_table(rows: list[dict[str, Any]], lang: str) -> Any:
+    """Assignee groups ranked by this month's close rate."""
+    head = html.Tr([html.Th("#"), html.Th(t("ld_dept", lang)), html.Th(t("ld_received", lang)),
+                    html.Th(t("ld_close_rate", lang)), html.Th(t("ld_avg_hours", lang))])
+    body = [html.Tr([html.Td(str(n + 1)), html.Td(r["name"]), html.Td(str(r["received"])),
+                     html.Td("—" if r["close_rate"] is None else f"{r['close_rate']:.1f}%"),
+                     html.Td("—" if r["avg_hours"] is None else f"{r['avg_hours']:.1f}h")])
+            for n, r in enumerate(rows)]
+    return html.Table([html.Thead(head), html.Tbody(body)], className="ld-table")
+
+
+def bus_panel(p: dict[str, Any]) -> list[Any]:
+    """Bus punctuality now (or what is known while trip data is missing)."""
+    if not p.get("available"):
+        return [html.P(p.get("text", ""), className="ld-muted")]
+    rate = "—" if p["rate"] is None else f"{p['rate']}%"
+    return [html.Div(rate, className="ld-big"),
+            html.Div([html.Span(f"{c['label']} {c['n']}", className=f"ld-chip {c['key']}")
+                      for c in p["counts"]], className="ld-chips"),
+            html.Ul([html.Li(f"{r['plate']} · {r['route']} · +{r['delay']}′")
+                     for r in p["late"]], className="ld-list")]
+
+
+def readiness_panel(rows: list[dict[str, Any]], lang: str) -> list[Any]:
+    """One line per station: level, name, reasons."""
+    return [html.Div([html.Span("●", className=f"ld-dot {r['level']}"),
+                      html.Span(r["name"], className="ld-st-name"),
+                      html.Span("；".join(r["reasons"]) or t(f"ready_{r['level']}", lang),
+                                className="ld-st-why")], className="ld-st-row")
+            for r in rows]

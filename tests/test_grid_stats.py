@@ -1,0 +1,117 @@
+"""Grid measures: pure rules, then the same figures read from a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dashboard.geo import GridHit
+from dashboard.grid_stats import (
+    NO_DATA,
+    RAMP,
+    IncidentFact,
+    StatsError,
+    ancestors,
+    choropleth,
+    grid_measures,
+    open_by_level,
+    window_start,
+)
+from dashboard.messages import IncidentReport
+from dashboard.town import GridCell
+from datasources.grid_store import GridStore
+
+NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 14:00 in Asia/Shanghai
+
+
+def _cell(code: str, level: int, parent: str | None) -> GridCell:
+    return GridCell(code=code, level=level, parent=parent, name=code, name_en=code,
+                    village=None, geometry={}, leader={}, workers=[], households=0)
+
+
+CELLS = [_cell("A", 1, None), _cell("B", 1, None), _cell("A1", 2, "A"), _cell("A2", 2, "A"),
+         _cell("B1", 2, "B"), _cell("A1a", 3, "A1"), _cell("A1b", 3, "A1"),
+         _cell("A2a", 3, "A2"), _cell("B1a", 3, "B1")]
+
+
+def _fact(grid: str, state: str = "reported", hours_ago: float = 1.0, **kw) -> IncidentFact:
+    return IncidentFact(grid=grid, state=state, created_at=NOW - timedelta(hours=hours_ago), **kw)
+
+
+def test_windows_start_where_a_duty_officer_expects():
+    assert window_start("hour", NOW) == NOW - timedelta(hours=1)
+    assert window_start("today", NOW) == datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    assert window_start("30d", NOW) == NOW - timedelta(days=30)
+    with pytest.raises(StatsError, match="unknown window"):
+        window_start("year", NOW)
+
+
+def test_measures_roll_level3_facts_up_to_each_level():
+    facts = [
+        _fact("A1a"), _fact("A1a", deadline_at=NOW - timedelta(minutes=5)),
+        _fact("A1b", "closed", hours_ago=5, closed_at=NOW - timedelta(hours=1), satisfaction=5),
+        _fact("A2a", "resolved", hours_ago=3, closed_at=NOW - timedelta(hours=2),
+              satisfaction=4),
+        _fact("B1a", "in_progress"),
+    ]
+    lvl1 = grid_measures(facts, CELLS, 1, NOW)
+    assert lvl1["A"] == {"received": 4, "open": 2, "overdue": 1, "closed": 2, "close_rate": 50.0,
+                         "avg_hours": 2.5, "satisfaction": 4.5}
+    assert lvl1["B"]["received"] == 1 and lvl1["B"]["close_rate"] == 0.0
+    lvl2 = grid_measures(facts, CELLS, 2, NOW, parent="A")
+    assert set(lvl2) == {"A1", "A2"}
+    assert lvl2["A1"]["received"] == 3 and lvl2["A2"]["avg_hours"] == 1.0
+    lvl3 = grid_measures(facts, CELLS, 3, NOW, parent="A1")
+    assert lvl3["A1b"]["satisfaction"] == 5.0 and lvl3["A1a"]["overdue"] == 1
+
+
+def test_grids_without_incidents_are_listed_with_zeros_and_no_rates():
+    figures = grid_measures([], CELLS, 2, NOW)
+    assert figures["B1"] == {"received": 0, "open": 0, "overdue": 0, "closed": 0,
+                             "close_rate": None, "avg_hours": None, "satisfaction": None}
+    with pytest.raises(StatsError):
+        grid_measures([], CELLS, 4, NOW)
+
+
+def test_choropleth_colours_hot_grids_red_and_the_legend_counts_them():
+    figures = {"A": {"open": 0}, "B": {"open": 10}, "C": {"open": 5}}
+    result = choropleth(figures, "open")
+    assert result["colours"]["B"] == RAMP[-1] and result["colours"]["A"] == RAMP[0]
+    assert [row["to"] for row in result["legend"]][-1] == 10
+    assert sum(row["grids"] for row in result["legend"]) == 3
+    # For a close rate, high is good: the best grid is drawn in the quiet colour.
+    rates = choropleth({"A": {"close_rate": 100.0}, "B": {"close_rate": 20.0},
+                        "C": {"close_rate": None}}, "close_rate")
+    assert rates["colours"]["A"] == RAMP[0] and rates["colours"]["B"] == RAMP[-1]
+    assert rates["colours"]["C"] == NO_DATA and rates["legend"][-1]["grids"] == 1
+    with pytest.raises(StatsError, match="unknown measure"):
+        choropleth(figures, "beauty")
+
+
+def test_open_work_orders_counted_per_level2_grid():
+    chain = ancestors(CELLS)
+    assert open_by_level(["A1a", "A1b", "A2a", None, "nowhere"], chain, 2) == {"A1": 2, "A2": 1}
+
+
+def test_grid_store_reads_the_window_and_category_from_the_database(services):
+    store = services.store
+    gs = GridStore(store, list(services.grids.values()))
+    now = datetime.now(UTC)
+    report = {"source": "grid_worker", "title": "井盖缺失", "lon": 104.45, "lat": 30.55}
+    a = store.create_incident(IncidentReport(category="environment", **report),
+                              GridHit("G3-03", "V01"), now=now).incident
+    store.create_incident(IncidentReport(category="city_management", **report),
+                          GridHit("G3-03", "V01"), now=now)
+    old = IncidentReport(category="environment", reported_at=now - timedelta(days=3), **report)
+    store.create_incident(old, GridHit("G3-03", "V01"), now=now)
+    for state in ("accepted", "dispatched", "in_progress", "resolved"):
+        store.transition(a.id, state, actor="测试")
+    today = gs.measures(2, "today", now=now)
+    assert today["G2-01"]["received"] == 2 and today["G2-01"]["closed"] == 1
+    env = gs.measures(3, "7d", category="environment", parent="G2-01", now=now)
+    assert env["G3-03"]["received"] == 2 and env["G3-03"]["open"] == 1
+    assert len(gs.points("7d", now=now)) == 3
+    assert gs.measures(1, "hour", version=7) is gs.measures(1, "hour", version=7)
+    with pytest.raises(ValueError, match="unknown category"):
+        gs.facts("today", category="nonsense")

@@ -1,0 +1,116 @@
+"""The grid heatmap page in a real headless Chromium: drill-down, legend, live recolouring."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+
+from app import create_app
+from dashboard.grid_stats import RAMP
+from dashboard.settings import DEMO_TOWN_DIR
+from tests.browser import Source
+
+pytestmark = pytest.mark.browser
+
+SIZES = ("1920x1080", "1024x768")
+
+
+def _open_grids(dash_duo, settings, size: str, query: str = "") -> None:
+    app = create_app(settings)
+    dash_duo.start_server(app, port=settings.port)
+    w, h = (int(v) for v in size.split("x"))
+    dash_duo.driver.set_window_size(w, h)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/grids{query}")
+
+
+def _children(code: str) -> list[str]:
+    data = json.loads((DEMO_TOWN_DIR / "grids.geojson").read_text(encoding="utf-8"))
+    return sorted(f["properties"]["code"] for f in data["features"]
+                  if f["properties"]["parent"] == code)
+
+
+def _polygons(dash_duo) -> list[str]:
+    return dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#gs-map path.zn-grid')).map("
+        "p => Array.from(p.classList).find(c => c.startsWith('zn-grid-')).slice(8)).sort();")
+
+
+def _wait(predicate, timeout: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _click_grid(dash_duo, code: str) -> None:
+    path = dash_duo.find_element(f"#gs-map path.zn-grid-{code}")
+    ActionChains(dash_duo.driver).move_to_element(path).click().perform()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_gs001_drill_down_from_level_1_to_3_changes_polygons_and_legend(dash_duo, settings,
+                                                                        size):
+    _open_grids(dash_duo, settings, size)
+    _wait(lambda: len(_polygons(dash_duo)) == 5, what="five level-1 grids")
+    dash_duo.wait_for_contains_text("#gs-legend", "1级网格")
+    # Hover: the grid's figures, its leader and its workers on duty.
+    zone = dash_duo.find_element("#gs-map path.zn-grid-G1-02")
+    ActionChains(dash_duo.driver).move_to_element(zone).move_by_offset(2, 2).perform()
+    tip = dash_duo.wait_for_element(".zn-grid-tip", timeout=10)
+    assert "第二网格片区" in tip.text and "网格长: 王伟" in tip.text
+    assert "在岗网格员" in tip.text and "办结率" in tip.text
+    _click_grid(dash_duo, "G1-01")
+    _wait(lambda: _polygons(dash_duo) == _children("G1-01"), what="level-2 grids of G1-01")
+    dash_duo.wait_for_contains_text("#gs-legend", "2级网格")
+    dash_duo.wait_for_contains_text("#gs-crumbs", "第一网格片区")
+    _click_grid(dash_duo, "G2-01")
+    _wait(lambda: _polygons(dash_duo) == _children("G2-01"), what="level-3 grids of G2-01")
+    dash_duo.wait_for_contains_text("#gs-legend", "3级网格")
+    # A level-3 grid shows who is on duty, the week's rota and the call-up list.
+    _click_grid(dash_duo, "G3-03")
+    dash_duo.wait_for_element("#gs-rota-table tr td", timeout=10)
+    dash_duo.wait_for_contains_text("#gs-on-duty", "在岗网格员")
+    assert dash_duo.find_elements("#gs-callup li")
+    # Back to the town through the breadcrumb.
+    dash_duo.find_elements(".gs-crumb")[0].click()
+    _wait(lambda: len(_polygons(dash_duo)) == 5 and _polygons(dash_duo)[0] == "G1-01",
+          what="back at level 1")
+    dash_duo.wait_for_contains_text("#gs-legend", "1级网格")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_gs002_new_incident_recolours_its_grid_without_reload(dash_duo, settings, size):
+    _open_grids(dash_duo, settings, size, "?lang=en")
+    _wait(lambda: len(_polygons(dash_duo)) == 5, what="five level-1 grids")
+    dash_duo.wait_for_contains_text("#gs-legend", "Level-1 grids")
+
+    def colour(code: str) -> str | None:
+        return dash_duo.find_element(f"#gs-map path.zn-grid-{code}").get_attribute("data-colour")
+
+    _wait(lambda: colour("G1-01") == RAMP[0], what="a quiet G1-01")
+    dash_duo.driver.execute_script("window.__sameDocument = true;")
+    before = dash_duo.driver.execute_script(
+        "return document.querySelector('#gs-map path.zn-grid-G1-01');")
+    # A report from inside G3-03 (in G2-01, in G1-01): the level-1 grid turns hot.
+    from shapely.geometry import shape
+
+    from datasources.services import Services
+
+    svc = Services(settings).open()
+    try:
+        point = shape(svc.grids["G3-03"].geometry).representative_point()
+    finally:
+        svc.close()
+    Source(settings).report(title="占道经营", lon=point.x, lat=point.y)
+    _wait(lambda: colour("G1-01") == RAMP[-1], timeout=15, what="G1-01 turning red")
+    assert colour("G1-02") == RAMP[0]
+    assert dash_duo.driver.execute_script("return window.__sameDocument === true;")
+    after = dash_duo.driver.execute_script(
+        "return document.querySelector('#gs-map path.zn-grid-G1-01');")
+    assert after == before, "the polygon was rebuilt instead of restyled in place"
+    dash_duo.wait_for_contains_text("#gs-rank", "Zone 1")

@@ -1,0 +1,107 @@
+"""Leaders' view rules and the daily brief, on a real database and over HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dashboard.geo import GridHit
+from dashboard.grid_stats import IncidentFact
+from dashboard.leader import change, daily_counts, figures, kpi_cards, month_period, today_period
+from dashboard.messages import IncidentReport
+from dashboard.timeutil import LOCAL_TZ
+from datasources.brief_store import day_bounds
+
+NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 14:00 local
+
+
+def test_periods_compare_like_with_like():
+    day = today_period(NOW)
+    assert day.prev_end - day.prev_start == day.end - day.start == timedelta(hours=14)
+    month = month_period(NOW)
+    assert month.prev_start == datetime(2026, 9, 30, 16, 0, tzinfo=UTC)  # 1 Oct local
+    assert month.prev_end - month.prev_start == month.end - month.start
+
+
+def test_changes_read_as_a_leader_expects():
+    assert change(12, 10) == {"text": "+20%", "dir": "up"}
+    assert change(90.0, 95.5, points=True) == {"text": "-5.5pt", "dir": "down"}
+    assert change(3, 0) == {"text": "+3", "dir": "up"}
+    assert change(None, 4)["text"] == "—"
+    cards = {c["key"]: c for c in kpi_cards({"overdue": 5, "received": 8},
+                                            {"overdue": 2, "received": 4}, "today", "zh")}
+    assert cards["today-overdue"]["tone"] == "bad" and cards["today-received"]["tone"] == "good"
+    assert cards["today-received"]["label"] == "受理"
+
+
+def test_figures_and_daily_series():
+    facts = [IncidentFact("G", "closed", NOW - timedelta(hours=5), NOW - timedelta(hours=1),
+                          satisfaction=4),
+             IncidentFact("G", "reported", NOW - timedelta(days=1), None,
+                          deadline_at=NOW - timedelta(hours=1))]
+    f = figures(facts, NOW)
+    assert (f["received"], f["closed"], f["overdue"], f["close_rate"], f["avg_hours"]) == (
+        2, 1, 1, 50.0, 4.0)
+    days = ["2026-11-24", "2026-11-25"]
+    assert daily_counts(facts, days) == {"received": [1, 1], "closed": [0, 1]}
+
+
+def test_daily_brief_lists_overdue_with_why_and_is_kept_per_day(services):
+    store, briefs = services.store, services.briefs
+    now = datetime.now(UTC)
+    today = now.astimezone(LOCAL_TZ).date().isoformat()
+    rep = {"source": "hotline", "category": "environment", "lon": 104.45, "lat": 30.55}
+    late = store.create_incident(IncidentReport(title="河道漂浮垃圾 A&B", priority="urgent",
+                                                **rep), GridHit("G3-03", "V01"),
+                                 now=now - timedelta(hours=3)).incident
+    store.act(late.id, "urge", "值班员王", note="请尽快处置")
+    html_page = briefs.generate(today, now)
+    assert "值班日报" in html_page and "河道漂浮垃圾 A&amp;B" in html_page  # escaped
+    assert "催办1次" in html_page and "紧急" in html_page
+    assert [d["day"] for d in briefs.days()] == [today]
+    assert briefs.days()[0]["figures"]["received"] >= 1
+    # A past day is kept as generated the first time.
+    yesterday = (now.astimezone(LOCAL_TZ).date() - timedelta(days=1)).isoformat()
+    first = briefs.get(yesterday, now)
+    assert briefs.get(yesterday, now + timedelta(hours=1)) == first
+    with pytest.raises(ValueError):
+        briefs.get("2026-13-01", now)
+    with pytest.raises(ValueError, match="not happened"):
+        briefs.get((now + timedelta(days=3)).astimezone(LOCAL_TZ).date().isoformat(), now)
+
+
+def test_leader_overview_reads_rankings_and_mix(services):
+    store = services.store
+    now = datetime.now(UTC)
+    rep = {"source": "hotline", "category": "water", "title": "停水", "lon": 104.45, "lat": 30.55}
+    inc = store.create_incident(IncidentReport(**rep), GridHit("G3-03", "V01"), now=now).incident
+    store.act(inc.id, "accept", "值班员王")
+    store.act(inc.id, "dispatch", "值班员王", assignee="水务站")
+    o = services.leader.overview(now + timedelta(seconds=1))
+    assert o["today"]["received"] == 1 and o["categories"] == [("water", 1)]
+    assert o["departments"][0]["name"] == "水务站"
+    assert o["grids"]["G2-01"]["received"] == 1
+    assert sum(o["daily"]["received"]) == 1
+
+
+def test_day_bounds_are_local_midnights():
+    start, end = day_bounds("2026-11-25")
+    assert start == datetime(2026, 11, 24, 16, 0, tzinfo=UTC) and end - start == timedelta(days=1)
+
+
+def test_housekeeping_keeps_yesterdays_brief_once(services):
+    import asyncio
+
+    from datasources.daily_tasks import run_daily_tasks
+
+    async def one_round() -> None:
+        task = asyncio.create_task(run_daily_tasks(services, period_s=0.05))
+        await asyncio.sleep(0.5)
+        assert not task.done()
+        task.cancel()
+
+    asyncio.run(one_round())
+    yesterday = (datetime.now(UTC).astimezone(LOCAL_TZ).date() - timedelta(days=1)).isoformat()
+    assert [d["day"] for d in services.briefs.days()] == [yesterday]
+    assert services.briefs.keep_yesterday() is False

@@ -1,0 +1,59 @@
+"""The leaders' tablet view in a real headless Chromium: layout at tablet widths, the brief."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+from app import create_app
+from tests.browser import Source
+
+pytestmark = pytest.mark.browser
+
+
+def _open_leader(dash_duo, settings, size: tuple[int, int], query: str = "") -> None:
+    app = create_app(settings)
+    dash_duo.start_server(app, port=settings.port)
+    dash_duo.driver.set_window_size(*size)
+    # The layout viewport exactly as wide as the tablet, whatever the window chrome.
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False})
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/leader{query}")
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (768, 1024), (1366, 1024)])
+def test_lead001_no_horizontal_scrolling_at_tablet_widths(dash_duo, settings, size):
+    _open_leader(dash_duo, settings, size)
+    dash_duo.wait_for_element("#ld-today-received", timeout=15)
+    dash_duo.wait_for_element("#ld-trend-graph .main-svg", timeout=15)
+    dash_duo.wait_for_element("#ld-ready .ld-st-row", timeout=15)
+    widths = dash_duo.driver.execute_script(
+        "var d = document.documentElement, p = document.querySelector('.ld-page');"
+        "var widest = 0; document.querySelectorAll('.ld-page *').forEach(function (e) {"
+        "  var r = e.getBoundingClientRect(); if (r.right > widest) { widest = r.right; } });"
+        "return [d.scrollWidth, d.clientWidth, p.scrollWidth, widest, window.innerWidth];")
+    doc_scroll, doc_client, page_scroll, widest, inner = widths
+    assert doc_scroll <= doc_client, f"page scrolls sideways: {widths}"
+    assert page_scroll <= inner and widest <= inner + 1, f"something sticks out: {widths}"
+    # Touch targets: the brief button is at least 44 px high.
+    assert dash_duo.find_element("#ld-brief-make").size["height"] >= 44
+
+
+def test_lead002_daily_brief_is_made_kept_and_downloadable(dash_duo, settings):
+    _open_leader(dash_duo, settings, (1024, 768), "?lang=en")
+    dash_duo.wait_for_text_to_equal("#ld-today-received", "0", timeout=15)
+    # The tablet follows the record live (refreshing at most every 10 s).
+    Source(settings).report(title="占道经营", priority="urgent")
+    dash_duo.wait_for_text_to_equal("#ld-today-received", "1", timeout=20)
+    dash_duo.find_element("#ld-brief-make").click()
+    dash_duo.wait_for_contains_text("#ld-brief-msg", "Brief of", timeout=10)
+    link = dash_duo.wait_for_element(".ld-brief-row a", timeout=10)
+    href = link.get_attribute("href")
+    with urllib.request.urlopen(href) as resp:
+        page = resp.read().decode("utf-8")
+    assert "Daily duty brief" in page and "占道经营" in page
+    with urllib.request.urlopen(href + "&download=1") as resp:
+        assert "attachment" in resp.headers["Content-Disposition"]
+    with urllib.request.urlopen(f"{dash_duo.server_url}/api/brief") as resp:
+        assert b'"received":1' in resp.read().replace(b" ", b"")

@@ -1,0 +1,84 @@
+"""The wall's added panels as pure rules: punctuality, readiness, alerts, 投屏 messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dashboard.cast import WallCast, parse_cast
+from dashboard.live import LiveState
+from dashboard.messages import IncidentView, MessageError, VehiclePosition
+from dashboard.wall import alerts, cast_focus, punctuality, readiness_fallback
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+def _incident(i: int, **kw) -> IncidentView:
+    base = {"id": i, "ref": f"R{i}", "source": "hotline", "category": "fire", "priority": "normal",
+            "title": f"事件{i}", "state": "reported", "lon": 104.45, "lat": 30.55,
+            "created_at": NOW - timedelta(hours=1), "updated_at": NOW}
+    return IncidentView(**{**base, **kw})
+
+
+def test_punctuality_degrades_to_live_bus_count_until_trip_rows_exist():
+    state = LiveState()
+    state.vehicles = {"A": VehiclePosition(plate="A", lon=104.4, lat=30.5, at=NOW)}
+    out = punctuality(state, "zh")
+    assert out == {"available": False, "text": "班次数据未接入：在线校车 1 辆"}
+
+
+def test_punctuality_counts_trips_and_lists_the_latest_first():
+    state = LiveState()
+    state.trips = {  # type: ignore[attr-defined]  # the bus issue's contract
+        "A": {"plate": "A", "route_name": "一号线", "status": "on_time", "delay_min": 0},
+        "B": {"plate": "B", "route_name": "二号线", "status": "late", "delay_min": 4},
+        "C": {"plate": "C", "route_name": "三号线", "status": "late", "delay_min": 11},
+        "D": {"plate": "D", "status": "done"},
+    }
+    out = punctuality(state, "en")
+    assert out["available"] and out["rate"] == pytest.approx(33.3)
+    assert [r["plate"] for r in out["late"]] == ["C", "B"]
+    assert {c["key"]: c["n"] for c in out["counts"]}["done"] == 1
+
+
+def test_readiness_fallback_levels_follow_stock_teams_and_shelter():
+    item = {"sku": "X", "quantity": 10, "min_level": 5, "expiry": None}
+    ok = {"code": "S1", "name": "甲站", "items": [item], "teams": [{"on_duty": 6}],
+          "shelter": 40}
+    low = {**ok, "code": "S2", "items": [{**item, "quantity": 2},
+                                         {**item, "sku": "Y", "expiry": "2026-12-01"}]}
+    none = {**ok, "code": "S3", "teams": [{"on_duty": 0}]}
+    rows = readiness_fallback([ok, low, none], "zh", NOW)
+    assert [r["level"] for r in rows] == ["green", "amber", "red"]
+    assert rows[1]["reasons"] == ["1项低于储备", "1项临期"]
+    assert rows[2]["reasons"] == ["无在岗队伍"] and rows[0]["shelter_free"] == 40
+
+
+def test_alerts_put_sos_and_speeding_before_overdue_and_skip_closed():
+    state = LiveState()
+    state.incidents = {
+        1: _incident(1, deadline_at=NOW - timedelta(minutes=1)),
+        2: _incident(2, priority="urgent"),
+        3: _incident(3, state="closed", priority="urgent"),
+    }
+    state.vehicles = {"川F1": VehiclePosition(plate="川F1", lon=104.4, lat=30.5, at=NOW,
+                                             speed_kmh=72)}
+    out = alerts(state, {}, "zh", NOW)
+    assert [a["key"] for a in out] == ["sos-2", "speed-川F1", "overdue-1"]
+    assert out[1]["text"].startswith("川F1 72 km/h")
+
+
+def test_cast_messages_are_validated_and_focus_only_when_fresh():
+    with pytest.raises(MessageError) as err:
+        parse_cast(b'{"type": "wall.cast", "incident_id": 0}')
+    assert err.value.reason == "bad_cast"
+    with pytest.raises(MessageError):
+        parse_cast(b"{nope")
+    cast = parse_cast(WallCast(incident_id=1, by="李四", at=NOW.timestamp()).to_json())
+    state = LiveState()
+    state.incidents = {1: _incident(1)}
+    state.cast = cast.model_dump()  # type: ignore[attr-defined]
+    focus = cast_focus(state, NOW + timedelta(seconds=30))
+    assert focus is not None and focus["fresh"] and focus["by"] == "李四"
+    assert not cast_focus(state, NOW + timedelta(minutes=10))["fresh"]
