@@ -120,6 +120,14 @@ SETTINGS: tuple[Setting, ...] = (
         float,
     ),
     Setting("ZN_LOG_LEVEL", "log_level", "INFO", "Python log level."),
+    # ---- accounts, keys, rate limits (issue 7)
+    Setting("ZN_SESSION_HOURS", "session_hours", 12.0,
+            "Hours a sign-in lasts; the session then expires on the server.", float),
+    Setting("ZN_SECURE_COOKIES", "secure_cookies", False,
+            "Mark session cookies Secure (set it when served over HTTPS).", bool),
+    Setting("ZN_INGEST_RATE", "ingest_rate", 600,
+            "Reports per minute accepted from one ingest key (or address without a key); "
+            "more get 429 with Retry-After. 0 turns the limit off.", int),
 )
 
 
@@ -154,6 +162,9 @@ class Settings:
     sim_vehicles: int = 0
     sim_rate: float = 1.0
     log_level: str = "INFO"
+    session_hours: float = 12.0
+    secure_cookies: bool = False
+    ingest_rate: int = 600
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from dashboard.deadlines import load_table
 from dashboard.geo import GridIndex
 from dashboard.settings import Settings
 from dashboard.town import GridCell, load_town
+from datasources.accounts import Accounts
+from datasources.audit import Audit
 from datasources.bus import Bus
 from datasources.db import has_schema, make_engine, upgrade
 from datasources.embedded_redis import EmbeddedRedis
@@ -39,6 +42,8 @@ class Services:
     basemap: dict = field(default_factory=dict)
     layers: dict[str, dict] = field(default_factory=dict)
     grids: dict[str, GridCell] = field(default_factory=dict)
+    accounts: Accounts | None = None
+    audit: Audit | None = None
 
     def open(self, *, prepare_db: bool = True) -> Services:
         """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
@@ -57,6 +62,9 @@ class Services:
         channels = Channels(s.redis_prefix)
         self.bus = Bus.from_url(self.redis_url, s.redis_prefix)
         self.bus.r.ping()
+        self.accounts = Accounts(engine, session_hours=s.session_hours)
+        self.audit = Audit(engine)
+        seed_open311_keys(self.accounts, s.open311_keys)
         self.grids = {g.code: g for g in self.store.grid_cells()}
         index = GridIndex(self.grids.values())
         self.intake = Intake(self.store, self.bus, index, max_text=s.max_text)
@@ -80,6 +88,18 @@ class Services:
         if self.embedded is not None:
             self.embedded.stop()
             self.embedded = None
+
+
+def seed_open311_keys(accounts: Accounts, raw: str) -> None:
+    """ZN_OPEN311_KEYS become ingest keys (stored hashed), so old configurations keep working."""
+    from datasources.accounts import AccountError
+    from datasources.open311 import api_keys
+
+    for key in api_keys(raw):
+        if accounts.key_principal(key, "ingest") is None:
+            # Another process may have seeded it a moment ago.
+            with suppress(AccountError):
+                accounts.add_key("ingest", f"ZN_OPEN311_KEYS {key[:4]}…", "citizen", token=key)
 
 
 def prepare_database(engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]

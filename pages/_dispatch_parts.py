@@ -30,6 +30,7 @@ from dashboard.incidents import (
     STATES,
     is_overdue,
 )
+from dashboard.roles import personal
 from dashboard.timeutil import LOCAL_TZ, as_utc, hhmm, utcnow
 from datasources.store import Conflict, NotFound
 from pages._components import services
@@ -221,8 +222,9 @@ def detail_card(inc: dict[str, Any], reports: list[dict[str, Any]], lang: str,
         ("disp_f_deadline", local(inc["deadline_at"])),
         ("disp_f_grid_worker", inc.get("grid_worker") or "—"),
         ("disp_f_assignee", inc["assignee"] or "—"),
-        ("disp_f_reporter", inc.get("reporter_name") or "—"),
-        ("disp_f_phone", inc.get("reporter_phone") or "—"),
+        # Personal data: whole for officers and admins, masked for everyone else.
+        ("disp_f_reporter", personal(inc.get("reporter_name"), "name") or "—"),
+        ("disp_f_phone", personal(inc.get("reporter_phone"), "phone") or "—"),
         ("disp_f_coords", f"{inc['lon']:.5f}, {inc['lat']:.5f}"),
         ("disp_f_urge", str(inc["urge_count"])),
         ("disp_f_supervised", t("disp_yes", lang) if inc["supervised"] else "—"),
