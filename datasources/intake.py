@@ -46,6 +46,8 @@ class Intake:
         self.bus = bus
         self.index = index
         self.max_text = max_text
+        # Set by Services: appends to the audit log (action, target, detail, actor=).
+        self.audit: Any = None
 
     def handle_raw(self, raw: bytes | str) -> Outcome:
         """Handle one message from the ingest channel (claimed so one process handles it)."""
@@ -68,9 +70,13 @@ class Intake:
                 view = self.store.transition(message.incident_id, message.to_state,
                                              message.actor, message.note,
                                              assignee=message.assignee)
+                self._audit(f"incident.{message.to_state}", view.ref, message.note,
+                            message.actor)
                 return Outcome(event=self._announce("incident.updated", incident=view))
             stock = self.store.move_stock(message.station, message.sku, message.delta,
                                           message.reason, message.actor)
+            self._audit("stock.move", f"{message.station}/{message.sku}",
+                        f"{message.delta:+d} {message.reason}", message.actor)
             return Outcome(event=self._announce("stock.changed", stock=stock))
         except NotFound as exc:
             return self.reject("unknown_id", str(exc))
@@ -85,11 +91,14 @@ class Intake:
     def act(self, incident_id: int, action: str, actor: str, **kw: object) -> Event:
         """An officer's or field worker's action: commit it, then tell every screen."""
         view = self.store.act(incident_id, action, actor, **kw)  # type: ignore[arg-type]
+        detail = " · ".join(str(kw[k]) for k in ("assignee", "note") if kw.get(k))
+        self._audit(f"incident.{action}", view.ref, detail, actor)
         return self._announce("incident.updated", incident=view)
 
     def split_report(self, report_id: int, actor: str) -> tuple[Event, Event]:
         """Undo a merge (officer's decision) and announce both work orders."""
         old, new = self.store.split_report(report_id, actor, self.index.locate)
+        self._audit("incident.split", old.ref, f"report {report_id} -> {new.ref}", actor)
         return (self._announce("incident.updated", incident=old),
                 self._announce("incident.created", incident=new))
 
@@ -114,7 +123,12 @@ class Intake:
         if not created.new:
             return self.reject("duplicate",
                                f"{report.source}/{report.source_ref} is {created.incident.ref}")
+        self._audit("incident.report", created.incident.ref, report.source, report.source)
         return Outcome(event=self._announce("incident.created", incident=created.incident))
+
+    def _audit(self, action: str, target: str, detail: str, actor: str) -> None:
+        if self.audit is not None:
+            self.audit(action, target, detail, actor=actor)
 
     def _announce(self, kind: str, **facts: Any) -> Event:
         """Publish one committed fact with the next number of the shared sequence."""

@@ -68,6 +68,7 @@ class Services:
         self.grids = {g.code: g for g in self.store.grid_cells()}
         index = GridIndex(self.grids.values())
         self.intake = Intake(self.store, self.bus, index, max_text=s.max_text)
+        self.intake.audit = self.audit.record
         self.hub = Hub(self.redis_url, channels, self.store, self.bus, self.intake,
                        feed_size=s.feed_size)
         self.town_meta = self.store.town_meta()
