@@ -23,7 +23,9 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from dashboard.messages import MAX_MESSAGE_BYTES, IncidentReport, IncidentView
+from dashboard.roles import current
 from datasources import models as m
+from datasources.ratelimit import ingest_wait, too_many
 from datasources.services import Services
 from datasources.store import incident_view
 
@@ -259,6 +261,9 @@ def build_router(services: Services) -> APIRouter:
     async def create_incident(request: Request) -> JSONResponse:
         """Report an incident: an IncidentReport as JSON; 201 with its ref and deadline."""
         lang = language(request)
+        wait = ingest_wait(services, current())
+        if wait:
+            return too_many(wait, lang)
         body = await read_body(request)
         key = request.headers.get("idempotency-key")
         try:
