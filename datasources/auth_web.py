@@ -21,6 +21,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 
+from dash.exceptions import PreventUpdate
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -141,8 +142,9 @@ class AuthMiddleware:
                 found = accounts.key_principal(key, "ingest", ip)
                 if found is not None:
                     return found
-        except Exception as exc:  # database down: nobody is known, the doors say 503/401
+        except Exception as exc:  # database down: nobody is known, the doors say 503
             log.warning("principal not resolved: %s", exc)
+            scope.setdefault("state", {})["zn_auth_outage"] = True
         return Principal(ip=ip)
 
     # ------------------------------------------------------------ may they
@@ -152,6 +154,11 @@ class AuthMiddleware:
         if method == "GET" and path == "/" and "kiosk=" in scope.get("query_string", b"").decode():
             return self.kiosk_entry(scope)
         roles = route_roles(method, path)
+        if not allowed(roles, who) and scope.get("state", {}).get("zn_auth_outage"):
+            # Not "who are you?": the accounts could not be read. Try again shortly.
+            return 503, {"content-type": "application/json", "retry-after": "5"}, json.dumps(
+                {"error": "unavailable", "message": "服务暂时不可用，请稍后重试。"
+                 " The service is unavailable; retry later."}, ensure_ascii=False).encode()
         if not allowed(roles, who):
             return self.denied(scope, method, path, who)
         if method == "GET" and page_roles(path) is None and self.is_page(path):
@@ -265,21 +272,27 @@ class Forbidden(HTTPException):
         super().__init__(status_code=403, detail=f"forbidden: {name} for role {role}")
 
 
+class QuietForbidden(Forbidden, PreventUpdate):
+    """Forbidden for a page's no-input stream: Dash starts every page's stream on every
+    page load, so a wall refusing the console's stream is routine, not an error to print."""
+
+
 def callback_name(func: Callable[..., Any]) -> str:
     """'module.function' of the function a Dash callback entry finally calls."""
     inner = inspect.unwrap(func)
     return f"{inner.__module__}.{inner.__name__}"
 
 
-def guard(func: Callable[..., Any], name: str, still_valid: Callable[[Principal], bool]
-          ) -> Callable[..., Any]:
+def guard(func: Callable[..., Any], name: str, still_valid: Callable[[Principal], bool],
+          quiet: bool = False) -> Callable[..., Any]:
     """`func` with its role check first; keeps async callbacks async (Dash looks)."""
     roles = CALLBACKS.get(name)
+    refusal = QuietForbidden if quiet else Forbidden
 
     def check() -> None:
         who = current()
         if not allowed(roles, who) or not still_valid(who):
-            raise Forbidden(name, who.role)
+            raise refusal(name, who.role)
 
     if inspect.iscoroutinefunction(func):
         @functools.wraps(func)
@@ -320,7 +333,8 @@ def guard_callbacks(app: Any, services: Any) -> list[str]:
         if name not in CALLBACKS:
             undeclared.append(name)
             log.error("callback %s has no role policy: refused for everybody", name)
-        entry["callback"] = guard(func, name, still_valid)
+        stream = bool(entry.get("no_output")) and not entry.get("inputs")
+        entry["callback"] = guard(func, name, still_valid, quiet=stream)
     guard_pages()
     return undeclared
 

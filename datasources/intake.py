@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.geo import GridIndex
@@ -48,6 +49,7 @@ class Intake:
         self.max_text = max_text
         # Set by Services: appends to the audit log (action, target, detail, actor=).
         self.audit: Any = None
+        self.unannounced = 0  # committed facts Redis could not take (resync shows them)
 
     def handle_raw(self, raw: bytes | str) -> Outcome:
         """Handle one message from the ingest channel (claimed so one process handles it)."""
@@ -131,10 +133,25 @@ class Intake:
             self.audit(action, target, detail, actor=actor)
 
     def _announce(self, kind: str, **facts: Any) -> Event:
-        """Publish one committed fact with the next number of the shared sequence."""
-        event = Event(type=kind, seq=self.bus.next_seq(), at=utcnow(), sent_at=time.time(),
-                      **facts)
-        self.bus.publish_event(event)
+        """Publish one committed fact with the next number of the shared sequence.
+
+        The fact is already committed: when Redis cannot take the event, the commit stands
+        (seq 0 marks it unpublished) and every hub's resync after Redis returns shows it.
+        """
+        try:
+            seq = self.bus.next_seq()
+        except RedisError as exc:
+            log.warning("%s committed but not announced (Redis: %s); resync will show it",
+                        kind, exc)
+            self.unannounced += 1
+            return Event(type=kind, seq=0, at=utcnow(), sent_at=time.time(), **facts)
+        event = Event(type=kind, seq=seq, at=utcnow(), sent_at=time.time(), **facts)
+        try:
+            self.bus.publish_event(event)
+        except RedisError as exc:
+            # The sequence moved on without this event: the hubs see a gap and resync.
+            log.warning("%s %s committed but not published (Redis: %s)", kind, seq, exc)
+            self.unannounced += 1
         return event
 
     def reject_unparsable(self, data: bytes, exc: MessageError) -> Outcome:
@@ -146,6 +163,9 @@ class Intake:
     def reject(self, reason: str, detail: str) -> Outcome:
         """Count, log and announce one rejected message; the caller's loop goes on."""
         log.warning("rejected inbound message (%s): %s", reason, detail[:300])
-        self.bus.count_rejected(reason)
+        try:
+            self.bus.count_rejected(reason)
+        except RedisError as exc:
+            log.warning("rejection not counted (Redis: %s)", exc)
         self._announce("rejected", reason=reason)
         return Outcome(rejected=reason, detail=detail)
