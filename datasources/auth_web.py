@@ -10,6 +10,7 @@ the connection, and callbacks served over HTTP see the user of the request.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import html
 import inspect
@@ -225,7 +226,17 @@ class AuthMiddleware:
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 4403 if same_origin else 4003})
             return
-        await self.app(scope, receive, send)
+        async def checked_receive() -> Message:
+            # Every message re-checks the session (heartbeats arrive every few seconds),
+            # so signing out, disabling a user or revoking a kiosk token ends the stream.
+            message = await receive()
+            if message["type"] == "websocket.receive" and who.session and not \
+                    await asyncio.to_thread(principal_still_valid, self.services, who):
+                await send({"type": "websocket.close", "code": 4401})
+                return {"type": "websocket.disconnect", "code": 4401}
+            return message
+
+        await self.app(scope, checked_receive, send)
 
     # ------------------------------------------------------------ responses
     async def respond(self, send: Send, status: int, headers: dict[str, str],
@@ -310,19 +321,24 @@ def guard(func: Callable[..., Any], name: str, still_valid: Callable[[Principal]
     return guarded
 
 
+def principal_still_valid(services: Any, who: Principal) -> bool:
+    """False once the principal's session ended or its kiosk token was revoked (cached for
+    a few seconds). A wall's websocket lives for days; this is what stops it."""
+    accounts = services.accounts
+    if not who.session or accounts is None:
+        return True
+    try:
+        if who.kind == "user":
+            return accounts.check_session(who.session)
+        return accounts.check_key(who.session)
+    except Exception:  # database down: keep serving what the screen already had
+        return True
+
+
 def guard_callbacks(app: Any, services: Any) -> list[str]:
     """Wrap every server callback of `app` with its role check; returns the undeclared."""
     def still_valid(who: Principal) -> bool:
-        # A wall's websocket lives for days: a revoked token or ended session stops it.
-        accounts = services.accounts
-        if not who.session or accounts is None:
-            return True
-        try:
-            if who.kind == "user":
-                return accounts.check_session(who.session)
-            return accounts.check_key(who.session)
-        except Exception:  # database down: keep serving what the screen already had
-            return True
+        return principal_still_valid(services, who)
 
     undeclared = []
     for entry in app.callback_map.values():

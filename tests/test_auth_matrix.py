@@ -252,3 +252,18 @@ def test_a_signed_out_or_disabled_user_is_refused_at_once(app_client):
     assert client.get("/_dash-layout").status_code == 200
     accounts.set_disabled("u-officer")
     assert client.get("/_dash-layout").status_code == 401
+
+
+def test_an_open_websocket_ends_when_the_user_is_disabled(app_client):
+    app, client = app_client
+    for k, v in cookies_for(app, "officer").items():
+        client.cookies.set(k, v)
+    with client.websocket_connect("/_dash-ws-callback",
+                                  headers={"origin": "http://testserver"}) as ws:
+        ws.send_json({"type": "heartbeat"})
+        assert ws.receive_json()["type"] == "heartbeat_ack"
+        app.zn_services.accounts.set_disabled("u-officer")
+        ws.send_json({"type": "heartbeat"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4401

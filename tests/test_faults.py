@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from dashboard.views import status_line
 from datasources import models as m
 from datasources.embedded_redis import EmbeddedRedis
 from tests.test_http_api import serve
@@ -123,13 +124,18 @@ def test_database_gone_answers_503_with_retry_after_and_the_retry_is_stored_once
             status, body, headers = post(live.base, 2, "db-drill-0002")
             assert status == 503, body
             assert int(headers.get("Retry-After") or headers.get("retry-after")) >= 1
-            # The screens keep the last state they had.
+            # The screens keep the last state they had, marked stale.
+            assert wait_for(lambda: not hub.state.db_ok, 15), "the database loss went unseen"
+            assert status_line(hub.state, "zh") == {"text": "数据可能过期", "tone": "warn",
+                                                    "seq": hub.state.seq}
             assert dict(hub.state.incidents) == shown
         finally:
             os.rmdir(db)
             os.rename(db.with_suffix(".away"), db)
             svc.store.engine.dispose()
 
+        assert wait_for(lambda: hub.state.db_ok, 15)
+        assert status_line(hub.state, "zh")["text"] == "实时"
         status, body, _ = post(live.base, 2, "db-drill-0002")
         again, body2, _ = post(live.base, 2, "db-drill-0002")
         assert (status, again) == (201, 201) and body["id"] == body2["id"]
