@@ -144,6 +144,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "auth_denied": ("无权访问此页面（当前角色：{role}）。",
                     "You may not open this page (role: {role})."),
     "auth_signin_link": ("重新登录", "Sign in again"),
+    "disp_err_role": ("您的角色不能执行此操作", "Your role may not take this step"),
+    "disp_err_comment": ("请先在备注栏填写说明", "write the note first"),
     "audit_title": ("审计日志", "Audit log"),
     "audit_search": ("搜索", "Search"),
     "audit_text_ph": ("操作人、对象、内容或地址", "actor, target, detail or address"),

@@ -112,7 +112,7 @@ CALLBACKS: dict[str, Roles] = {
     "pages.dispatch.stream_queue": CONSOLE_READ,
     "pages.dispatch.restart_stream": CONSOLE_READ,
     "pages.dispatch.show_incident": CONSOLE_READ,
-    "pages.dispatch.act": CONSOLE_ACT,
+    "pages.dispatch.act": CONSOLE_READ,  # leaders may comment; each action checked inside
     "pages.dispatch.split": CONSOLE_ACT,
     "pages.field.remember_worker_name": FIELD,
     "pages.field.restore_worker_name": FIELD,
@@ -121,6 +121,15 @@ CALLBACKS: dict[str, Roles] = {
     # Dash's own router of pages: every signed-in role; the page's roles are checked inside.
     "dash.dash.update": PEOPLE,
 }
+
+
+# Actions of the incident loop beyond the officers' (everything else: CONSOLE_ACT).
+ACTION_ROLES: dict[str, Roles] = {"note": CONSOLE_READ}  # a leader comments (补充说明)
+
+
+def may_act(role: str, action: str) -> bool:
+    """True when `role` may take `action` on a work order from the console."""
+    return role in ACTION_ROLES.get(action, CONSOLE_ACT)
 
 
 _TEMPLATE_PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(:path)?\}")

@@ -40,7 +40,7 @@ QUEUE_LIMIT = 300
 # Officer actions offered as buttons (dispatch and reassign are the recommendations' buttons;
 # start and resolve are the field's, but an officer may record them from a phone call).
 ACTION_BUTTONS = ("accept", "start", "resolve", "close", "reopen", "return", "escalate",
-                  "urge", "supervise")
+                  "urge", "supervise", "note")
 REASSIGN_STATES = ACTIONS["reassign"].sources
 DISPATCH_STATES = frozenset({"reported", "returned", "accepted"})
 
@@ -284,9 +284,12 @@ def action_label(action: str | None, lang: str) -> str:
     return act.en if lang == "en" else act.zh
 
 
-def action_buttons(state: str, lang: str, can_act: bool) -> list[Any]:
+def action_buttons(state: str, lang: str, can_act: bool | frozenset[str]) -> list[Any]:
+    """The loop's buttons for `state`; enabled for all (True) or for the actions named."""
     return [html.Button(action_label(a, lang), id={"type": ids.ACT, "action": a},
-                        className=f"disp-btn disp-act disp-act-{a}", disabled=not can_act,
+                        className=f"disp-btn disp-act disp-act-{a}",
+                        disabled=not (can_act is True or (
+                            isinstance(can_act, frozenset) and a in can_act)),
                         n_clicks=0)
             for a in ACTION_BUTTONS if state in ACTIONS[a].sources]
 

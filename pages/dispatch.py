@@ -32,7 +32,7 @@ from dashboard import views
 from dashboard.dispatch import recommend
 from dashboard.i18n import LANGS, t
 from dashboard.incidents import ACTIONS, TransitionError, is_overdue
-from dashboard.roles import CONSOLE_ACT, current
+from dashboard.roles import CONSOLE_ACT, current, may_act
 from dashboard.timeutil import utcnow
 from datasources.store import Conflict, NotFound
 from pages._components import page_lang, services, town_map, user_badge
@@ -279,17 +279,19 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
                 None, None, True)
     history = store.history(inc["id"])
     recs = recommend(inc, store.grid_workers(inc["grid"]), store.stations())
-    can_act = current().role in CONSOLE_ACT
+    role = current().role
+    can_act: bool | frozenset[str] = role in CONSOLE_ACT or frozenset(
+        a for a in ACTIONS if may_act(role, a))
     state = inc["state"]
     context = {"id": inc["id"], "ref": inc["ref"], "version": inc["version"], "state": state,
                "recs": [c.assignee for c in recs]}
     focus = {"id": inc["id"], "lon": inc["lon"], "lat": inc["lat"], "state": state,
              "overdue": is_overdue(state, inc["deadline_at"], utcnow()),
              "tip": f"{inc['ref']} {inc['title']}"}
-    return (detail_card(inc, store.reports(inc["id"]), lang, can_act),
+    return (detail_card(inc, store.reports(inc["id"]), lang, can_act is True),
             action_buttons(state, lang, can_act),
             state != "resolved", history_table(history, lang),
-            rec_cards(recs, state, lang, can_act), context, focus, False)
+            rec_cards(recs, state, lang, can_act is True), context, focus, False)
 
 
 # ---------------------------------------------------------------------------- actions
@@ -314,6 +316,9 @@ def act(_recs: list[Any], _acts: list[Any], seen: dict[str, Any] | None, officer
     try:
         if not officer:
             raise TransitionError(t("disp_err_officer", lang))
+        wanted = "dispatch" if trigger["type"] == ids.REC else trigger["action"]
+        if not may_act(current().role, wanted):  # the button may be hidden; this is the check
+            raise TransitionError(t("disp_err_role", lang))
         if trigger["type"] == ids.REC:
             who = seen["recs"][int(trigger["index"])]
             dispatch_to(seen, who, officer, note)
@@ -322,6 +327,8 @@ def act(_recs: list[Any], _acts: list[Any], seen: dict[str, Any] | None, officer
             action = trigger["action"]
             if action == "return" and not note:
                 raise TransitionError(t("disp_err_note", lang))
+            if action == "note" and not note:
+                raise TransitionError(t("disp_err_comment", lang))
             if action == "close" and satisfaction is None:
                 raise TransitionError(t("disp_err_satisfaction", lang))
             services().intake.act(seen["id"], action, officer, note=note,

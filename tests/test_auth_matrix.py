@@ -267,3 +267,58 @@ def test_an_open_websocket_ends_when_the_user_is_disabled(app_client):
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == 4401
+
+
+def _act(client: Any, trigger: dict[str, Any], seen: dict[str, Any], note: str = "") -> str:
+    """POST the console's action callback as the browser would, for one clicked button."""
+    kind = "index" if trigger["type"] == "disp-rec" else "action"
+    outputs = [{"id": i, "property": p} for i, p in (
+        ("disp-toast", "children"), ("disp-toast", "className"), ("disp-tick", "data"),
+        ("disp-note", "value"), ("disp-satisfaction", "value"))]
+    key = "..disp-toast.children...disp-toast.className...disp-tick.data...disp-note.value" \
+          "...disp-satisfaction.value.."
+    clicked = [{"id": trigger, "property": "n_clicks", "value": 1}]
+    body = {"output": key, "outputs": outputs,
+            "inputs": [clicked if kind == "index" else [], [] if kind == "index" else clicked],
+            "state": [{"id": "disp-ctx", "property": "data", "value": seen},
+                      {"id": "disp-officer", "property": "data", "value": "冒名顶替"},
+                      {"id": "disp-note", "property": "value", "value": note},
+                      {"id": "disp-satisfaction", "property": "value", "value": None},
+                      {"id": "disp-lang", "property": "data", "value": "zh"}],
+            "changedPropIds": [json.dumps(trigger, separators=(",", ":"), sort_keys=True)
+                               + ".n_clicks"]}
+    r = client.post("/_dash-update-component", content=json.dumps(body, ensure_ascii=False),
+                    headers={"X-CSRFToken": CSRF, "content-type": "application/json"})
+    assert r.status_code == 200, r.text
+    return json.dumps(r.json(), ensure_ascii=False)
+
+
+def test_a_leader_comments_but_cannot_dispatch_and_nobody_acts_under_another_name(app_client):
+    from dashboard.geo import GridHit
+    from dashboard.messages import IncidentReport
+
+    app, client = app_client
+    svc = app.zn_services
+    inc = svc.store.create_incident(IncidentReport(
+        source="hotline", category="traffic", title="信号灯坏了", lon=104.45, lat=30.55),
+        GridHit("G3-01", "V01")).incident
+    seen = {"id": inc.id, "ref": inc.ref, "version": inc.version, "state": inc.state,
+            "recs": ["李网格"]}
+    for k, v in cookies_for(app, "leader").items():
+        client.cookies.set(k, v)
+    refused = _act(client, {"type": "disp-rec", "index": 0}, seen)
+    assert "您的角色不能执行此操作" in refused
+    refused = _act(client, {"type": "disp-act", "action": "accept"}, seen)
+    assert "您的角色不能执行此操作" in refused
+    assert svc.store.incident(inc.id)["state"] == "reported"
+    commented = _act(client, {"type": "disp-act", "action": "note"}, seen, note="请尽快处理")
+    assert "disp-toast ok" in commented, commented
+    for k, v in cookies_for(app, "officer").items():
+        client.cookies.set(k, v)
+    seen["version"] += 1
+    dispatched = _act(client, {"type": "disp-rec", "index": 0}, seen)
+    assert "disp-toast ok" in dispatched, dispatched
+    history = [(h["actor"], h["action"]) for h in svc.store.history(inc.id)]
+    # The browser claimed to be 冒名顶替; the server wrote who was signed in.
+    assert history[-3:] == [("u-leader", "note"), ("u-officer", "accept"),
+                            ("u-officer", "dispatch")]
