@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from dashboard.views import status_line
@@ -108,6 +109,8 @@ def test_redis_stopped_and_restarted_under_traffic_loses_and_doubles_nothing(set
         redis_server.stop()
 
 
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
+                    reason="takes a SQLite file away; PostgreSQL would be stopped instead")
 def test_database_gone_answers_503_with_retry_after_and_the_retry_is_stored_once(settings):
     with serve(settings) as live:
         svc = live.services
@@ -141,3 +144,40 @@ def test_database_gone_answers_503_with_retry_after_and_the_retry_is_stored_once
         assert (status, again) == (201, 201) and body["id"] == body2["id"]
         counts = titles_in_db(svc)
         assert counts["故障演练-001"] == 1 and counts["故障演练-002"] == 1
+
+
+def test_a_server_restarted_under_traffic_stores_every_retried_report_once(settings):
+    from datasources.db import make_engine
+    from datasources.store import Store
+    from tests.test_wall_reconnect import _serve, _stop
+
+    base = f"http://127.0.0.1:{settings.port}"
+    acked: dict[int, dict[str, Any]] = {}
+    server = _serve(settings)
+
+    def traffic() -> None:
+        for i in range(40):
+            for _attempt in range(300):
+                status, body, _ = post(base, i, f"restart-drill-{i:04d}")
+                if status in (200, 201):
+                    acked[i] = body
+                    break
+                time.sleep(0.1)
+            time.sleep(0.05)
+
+    sender = threading.Thread(target=traffic)
+    try:
+        sender.start()
+        assert wait_for(lambda: len(acked) >= 8, 20)
+        _stop(server)  # SIGTERM while requests are in flight
+        server = _serve(settings)
+        sender.join(timeout=120)
+    finally:
+        _stop(server)
+    assert sorted(acked) == list(range(40))
+    store = Store(make_engine(settings.db_url))
+    counts = titles_in_db(type("S", (), {"store": store})())
+    store.engine.dispose()
+    assert {t: c for t, c in counts.items() if t.startswith("故障演练-")} == \
+        {f"故障演练-{i:03d}": 1 for i in range(40)}
+    assert len({b["id"] for b in acked.values()}) == 40
