@@ -1,7 +1,10 @@
 """Who may do what: roles, the policy registry of every route, page and callback, masking.
 
 Default DENY: a route, page or server callback that is not declared here is refused for
-everybody, and tests/test_auth_matrix.py fails naming it. Other areas add their rows here.
+everybody, and tests/test_auth_matrix.py fails naming it. A new area adds its rows here:
+an HTTP route to ROUTES (method, the template exactly as the router declares it; a
+source's door gets INGEST_DOOR so ingest keys work), a Dash page to PAGES, each server
+callback to CALLBACKS as "module.function".
 """
 
 from __future__ import annotations

@@ -195,6 +195,14 @@ class AuthMiddleware:
             query = scope.get("query_string", b"").decode()
             target = path + (f"?{query}" if query else "")
             return 303, {"location": f"/login?next={quote(target, safe='')}"}, b""
+        if method == "GET" and "text/html" in header(scope, "accept"):
+            # A signed-in browser on a page its role may not see: say so, in both languages.
+            page = ("<!doctype html><meta charset='utf-8'><link rel='stylesheet' "
+                    "href='/assets/zn_login.css'><body class='zn-login-body'><main "
+                    "class='zn-login'><h1>无权访问 / Not allowed</h1><p>"
+                    f"{escape(who.name)} · {escape(who.role)}</p><a href='/'>大屏 / Wall</a>"
+                    "<a href='/login'>换个账号登录 / Sign in as someone else</a></main>")
+            return 403, {"content-type": "text/html; charset=utf-8"}, page.encode()
         status = 401 if who.role == ANON else 403
         body = {"error": "unauthorized" if status == 401 else "forbidden",
                 "message": ("请先登录" if status == 401 else "无权执行此操作") +

@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from app import create_app
 from dashboard.roles import Principal, mask_name, mask_phone, personal
+from dashboard.timeutil import utcnow
 from datasources import models as m
 from datasources.auth_web import CSRF_COOKIE, KIOSK_COOKIE, SESSION_COOKIE
 from tests.auth_helpers import sign_in
@@ -73,8 +74,7 @@ def test_sessions_expire_on_the_server(client):
     sign_in(client, client.zn, "刘", "leader")
     assert client.get("/_dash-layout").status_code == 200
     with accounts.session.begin() as s:
-        s.execute(update(m.UserSession).values(
-            expires_at=m.UserSession.created_at - timedelta(seconds=1)))
+        s.execute(update(m.UserSession).values(expires_at=utcnow() - timedelta(seconds=1)))
     accounts.forget()
     assert client.get("/_dash-layout").status_code == 401
 
