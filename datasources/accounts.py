@@ -261,6 +261,12 @@ class Accounts:
         return ok
 
     # ------------------------------------------------------------ cache
+    def peek(self, kind: str, token: str, ip: str = "") -> Principal | None | bool:
+        """The cached answer for a session ('s'), 'kiosk' or 'ingest' token, or False when
+        the database must be asked (lets the caller ask it off the event loop)."""
+        hit = self._cached(f"{kind}:{token_hash(token)}")
+        return hit if hit is False else _with_ip(hit, ip)  # type: ignore[arg-type]
+
     def _cached(self, key: str) -> Principal | None | bool:
         with self._lock:
             hit = self._cache.get(key)

@@ -105,7 +105,10 @@ class AuthMiddleware:
         path = scope.get("path", "")
         method = "WS" if scope["type"] == "websocket" else scope.get("method", "GET")
         jar = cookies(scope)
-        principal = self.resolve(scope, jar)
+        principal = self.cached(scope, jar)
+        if principal is None:
+            # A database look-up: off the event loop, so a slow database stalls no screen.
+            principal = await asyncio.to_thread(self.resolve, scope, jar)
         token = CURRENT.set(principal)
         try:
             if scope["type"] == "websocket":
@@ -120,6 +123,27 @@ class AuthMiddleware:
             CURRENT.reset(token)
 
     # ------------------------------------------------------------ who
+    def cached(self, scope: Scope, jar: dict[str, str]) -> Principal | None:
+        """The principal when every credential the request carries is answered from the
+        cache (or it carries none); None when the database must be asked."""
+        accounts = self.services.accounts
+        if accounts is None:
+            return NOBODY
+        ip = client_ip(scope)
+        key = header(scope, "x-api-key") or (
+            header(scope, "authorization")[7:].strip()
+            if header(scope, "authorization").lower().startswith("bearer ") else "")
+        for kind, token in (("s", jar.get(SESSION_COOKIE)), ("kiosk", jar.get(KIOSK_COOKIE)),
+                            ("ingest", key)):
+            if not token:
+                continue
+            hit = accounts.peek(kind, token, ip)
+            if hit is False:
+                return None
+            if hit is not None:
+                return hit  # type: ignore[return-value]
+        return Principal(ip=ip)
+
     def resolve(self, scope: Scope, jar: dict[str, str]) -> Principal:
         """The principal behind the request's cookie, kiosk token or API key."""
         accounts = self.services.accounts
