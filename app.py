@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from dashboard.settings import Settings
+from datasources.auth_web import AuthMiddleware, csp, guard_callbacks
 from datasources.services import Services
 
 HERE = Path(__file__).resolve().parent
@@ -31,6 +32,14 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         # the first message from a reconnecting screen arrives over the websocket instead,
         # and would find no callback. Register them now.
         app._setup_server()
+        # Dash registers the pages router's callback in a before-request hook; run the
+        # hooks now so that callback exists, then give every server callback its role
+        # check (default deny), the pages router and the pages' layouts included.
+        for hook in app.backend._before_request_funcs:
+            done = hook()
+            if asyncio.iscoroutine(done):
+                await done
+        guard_callbacks(app, services)
         assert services.hub is not None
         await services.hub.start()
         # Grids issue: extend the duty rota and keep yesterday's daily brief.
@@ -62,6 +71,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # the assignee's field API (/api/v1/field).
     from datasources.field_api import build_field_router
     from datasources.http_api import build_router
+    from datasources.login_routes import build_login_router
 
     server.include_router(build_router(services))
     server.include_router(build_field_router(services))
@@ -71,6 +81,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from datasources.brief_api import build_brief_router
 
     server.include_router(build_brief_router(services))  # /api/brief: the daily brief
+    server.include_router(build_login_router(services, settings.secure_cookies))
 
     @server.get("/api/town/{name}")
     async def town_layer(name: str) -> JSONResponse:
@@ -96,5 +107,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.zn_services = services  # type: ignore[attr-defined]
+    # Outermost middleware (added after Dash's own): every request and websocket passes
+    # the gate before Dash or a route sees it.
+    hashes = app.csp_hashes()
+    server.add_middleware(AuthMiddleware, services=services,
+                          csp_header=lambda: csp(hashes, settings.tile_url))
     app.layout = dash.html.Div(dash.page_container, id="zn-root")
     return app

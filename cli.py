@@ -133,6 +133,7 @@ def run(port: int | None, vehicles: int | None, rate: float | None) -> None:
     if not settings.redis_url:
         embedded = EmbeddedRedis(Path(settings.data_dir)).start()
         settings = settings.with_(redis_url=embedded.url)
+    _print_demo_accounts(settings)
     stop = threading.Event()
     sim = _simulator(settings, settings.redis_url)
     worker = threading.Thread(target=sim.run, args=(stop,), name="simulator", daemon=True)
@@ -145,6 +146,25 @@ def run(port: int | None, vehicles: int | None, rate: float | None) -> None:
         if embedded is not None:
             embedded.stop()
         click.echo("stopped: server, simulator and embedded Redis")
+
+
+def _print_demo_accounts(settings: Settings) -> None:
+    """Seed and show the demo town's accounts (only for a town marked demo)."""
+    from datasources.account_cli import DEMO_KIOSK, seed_demo
+    from datasources.db import make_engine
+    from datasources.services import prepare_database
+
+    prepare_database(make_engine(settings.db_url), settings)
+    users = seed_demo(settings)
+    if not users:
+        return
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo("=" * 64)
+    click.echo("演示账号 / demo accounts (demo town only; `zhongnao user add` for real ones):")
+    for name, role, password in users:
+        click.echo(f"  {role:<12} {name:<10} password: {password}")
+    click.echo(f"  wall kiosk:  {base}/?kiosk={DEMO_KIOSK}")
+    click.echo("=" * 64)
 
 
 @main.command()
@@ -216,6 +236,14 @@ def gateway_gtfs_rt(url: str, every: float | None) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         poll_forever(bus, url, every or settings.gtfs_rt_poll_s, stop)
 
+def _add_account_commands() -> None:
+    from datasources.account_cli import key, user
+
+    main.add_command(user)
+    main.add_command(key)
+
+
+_add_account_commands()
 
 if __name__ == "__main__":
     main()

@@ -29,6 +29,7 @@ sys.path.insert(0, str(HERE))
 from _common import free_port, get_json, new_chrome, summary, wait_until  # noqa: E402
 
 from datasources.embedded_redis import EmbeddedRedis  # noqa: E402
+from tools.screenshot import sign_in  # noqa: E402
 
 WATCH = """
 const id = arguments[0];
@@ -69,14 +70,17 @@ def main() -> None:
                                           start_new_session=True))
             console, wall = new_chrome(), new_chrome()
             browsers = [console, wall]
-            wall.get(f"{base}/")
-            console.get(f"{base}/dispatch")
-            # The officer types a name once; the console keeps it in the browser's storage.
-            box = wait_until(lambda: console.find_elements(By.ID, "disp-officer-input"), 20,
-                             what="officer box")[0]
-            box.send_keys("值班员基准")
-            wait_until(lambda: console.find_element(By.ID, "disp-officer-hint")
-                       .get_attribute("hidden") is not None, 10, what="officer name kept")
+            # The wall is a kiosk; the officer signs in once (accounts made by the CLI).
+            kiosk = subprocess.run([zhongnao, "key", "add", "bench wall", "--kind", "kiosk"],
+                                   env=env, check=True, capture_output=True,
+                                   text=True).stdout.split()[0]
+            subprocess.run([zhongnao, "user", "add", "值班员基准", "--role", "officer",
+                            "--password", "bench-password"], env=env, check=True,
+                           capture_output=True)
+            wall.get(f"{base}/?kiosk={kiosk}")
+            sign_in(console, f"{base}/dispatch", "值班员基准", "bench-password")
+            wait_until(lambda: console.find_elements(By.ID, "disp-officer-input"), 20,
+                       what="console")
             r = redis.Redis.from_url(embedded.url)
             took, missed = [], 0
             for n in range(args.dispatches):

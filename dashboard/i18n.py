@@ -372,6 +372,29 @@ TEXT: dict[str, tuple[str, str]] = {
     "br_item": ("物资", "Item"),
     "br_qty": ("数量", "Quantity"),
 
+    # ---- accounts, roles, audit (issue 7)
+    "auth_title": ("登录 · 中脑", "Sign in · zhongnao"),
+    "auth_heading": ("中脑指挥中心 登录", "zhongnao command centre sign-in"),
+    "auth_name": ("用户名", "User name"),
+    "auth_password": ("密码", "Password"),
+    "auth_submit": ("登录", "Sign in"),
+    "auth_failed": ("用户名或密码错误，或账号已停用。",
+                    "Wrong name or password, or the account is disabled."),
+    "auth_limited": ("尝试次数过多，请 {s} 秒后再试。", "Too many attempts; try again in {s} s."),
+    "auth_csrf": ("页面已过期，请重新登录。", "The page expired; please sign in again."),
+    "auth_logout": ("退出", "Sign out"),
+    "auth_denied": ("无权访问此页面（当前角色：{role}）。",
+                    "You may not open this page (role: {role})."),
+    "auth_signin_link": ("重新登录", "Sign in again"),
+    "disp_err_role": ("您的角色不能执行此操作", "Your role may not take this step"),
+    "disp_err_comment": ("请先在备注栏填写说明", "write the note first"),
+    "audit_title": ("审计日志", "Audit log"),
+    "audit_search": ("搜索", "Search"),
+    "audit_text_ph": ("操作人、对象、内容或地址", "actor, target, detail or address"),
+    "audit_action_ph": ("操作类型（前缀）", "action (prefix)"),
+    "audit_export": ("导出 CSV", "Export CSV"),
+    "audit_cols": ("编号,时间,操作人,角色,来源地址,操作,对象,内容",
+                   "id,time,actor,role,from,action,target,detail"),
 }
 
 

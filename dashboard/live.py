@@ -27,6 +27,7 @@ class LiveState:
     rejected: dict[str, int] = field(default_factory=dict)
     seq: int = 0
     connected: bool = False
+    db_ok: bool = True  # False while the database cannot be reached: screens say stale
     resyncs: int = 0
     last_event_at: datetime | None = None
     versions: Counter[str] = field(default_factory=Counter)

@@ -150,6 +150,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ZN_STOCK_ALERT_SWEEP_S", "stock_alert_sweep_s", 3600.0,
             "Seconds between sweeps of every item for low stock and expiry within 30 days "
             "(each stock step checks its own items at once).", float),
+    # ---- accounts, keys, rate limits (issue 7)
+    Setting("ZN_SESSION_HOURS", "session_hours", 12.0,
+            "Hours a sign-in lasts; the session then expires on the server.", float),
+    Setting("ZN_SECURE_COOKIES", "secure_cookies", False,
+            "Mark session cookies Secure (set it when served over HTTPS).", bool),
+    Setting("ZN_INGEST_RATE", "ingest_rate", 600,
+            "Reports per minute accepted from one ingest key (or address without a key); "
+            "more get 429 with Retry-After. 0 turns the limit off.", int),
 )
 
 
@@ -196,6 +204,9 @@ class Settings:
     kits_file: str = ""  # issue 5
     response_target_min: float = 15.0
     stock_alert_sweep_s: float = 3600.0
+    session_hours: float = 12.0
+    secure_cookies: bool = False
+    ingest_rate: int = 600
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

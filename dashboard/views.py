@@ -166,6 +166,8 @@ def station_cards(state: LiveState, lang: str,
 
 def status_line(state: LiveState, lang: str) -> dict[str, Any]:
     """Connection state and sequence number for the header."""
+    if state.connected and not state.db_ok:
+        return {"text": t("status_stale", lang), "tone": "warn", "seq": state.seq}
     if state.connected:
         return {"text": t("status_live", lang), "tone": "ok", "seq": state.seq}
     text = t("status_reconnecting", lang) if state.resyncs else t("status_connecting", lang)

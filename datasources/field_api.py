@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dashboard.incidents import ACTIONS, FIELD_ACTIONS, TransitionError
 from dashboard.messages import MessageError, clean_text
+from dashboard.roles import ADMIN, current
 from datasources.store import Conflict, NotFound
 
 MESSAGES = {
@@ -26,14 +27,15 @@ class FieldStep(BaseModel):
     """One step reported by the assignee."""
 
     model_config = ConfigDict(extra="forbid")
-    actor: str = Field(min_length=1, max_length=40)
+    # Optional: the signed-in user is the actor; a different name here is refused.
+    actor: str | None = Field(default=None, min_length=1, max_length=40)
     note: str = Field(default="", max_length=500)
     photo_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
 
     @field_validator("actor", "note")
     @classmethod
-    def _safe(cls, value: str) -> str:
-        return clean_text(value) or ""
+    def _safe(cls, value: str | None) -> str | None:
+        return None if value is None else clean_text(value) or ""
 
 
 def _lang(request: Request) -> int:
@@ -50,9 +52,12 @@ def build_field_router(services: Any) -> APIRouter:
     router = APIRouter(prefix="/api/v1/field", tags=["field"])
 
     @router.get("/tasks")
-    async def tasks(assignee: str) -> JSONResponse:
-        """Open work orders assigned to `assignee`, earliest deadline first."""
-        views = await asyncio.to_thread(services.store.assigned_to, assignee)
+    async def tasks(assignee: str | None = None) -> JSONResponse:
+        """Open work orders assigned to the signed-in grid worker (an admin may name
+        `assignee`), earliest deadline first."""
+        me = current()
+        who = (assignee or me.name) if me.role == ADMIN else me.name
+        views = await asyncio.to_thread(services.store.assigned_to, who)
         return JSONResponse([v.model_dump(mode="json") for v in views])
 
     @router.post("/incidents/{incident_id}/{action}")
@@ -65,14 +70,19 @@ def build_field_router(services: Any) -> APIRouter:
         except (ValidationError, MessageError, ValueError) as exc:
             services.intake.reject("invalid", str(exc)[:300])
             return _error(request, 400, "invalid", str(exc)[:300])
+        me = current()
+        actor = me.name if me.role != ADMIN else (body.actor or me.name)
+        if body.actor and body.actor != actor:
+            return _error(request, 403, "not_assignee",
+                          f"signed in as {actor}, not {body.actor}")
         try:
-            current = await asyncio.to_thread(services.store.incident, incident_id)
-            if current.get("assignee") != body.actor:
+            order = await asyncio.to_thread(services.store.incident, incident_id)
+            if order.get("assignee") != actor:
                 return _error(request, 403, "not_assignee",
-                              f"{current['ref']} is assigned to {current.get('assignee')}")
+                              f"{order['ref']} is assigned to {order.get('assignee')}")
             note = " ".join(x for x in (body.note, body.photo_url or "") if x)
             event = await asyncio.to_thread(services.intake.act, incident_id, action,
-                                            body.actor, note=note)
+                                            actor, note=note)
         except NotFound as exc:
             return _error(request, 404, "not_found", str(exc))
         except TransitionError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -23,10 +24,13 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from dashboard.messages import MAX_MESSAGE_BYTES, IncidentReport, IncidentView
+from dashboard.roles import current
 from datasources import models as m
+from datasources.ratelimit import ingest_wait, too_many
 from datasources.services import Services
 from datasources.store import incident_view
 
+log = logging.getLogger(__name__)
 IDEM_TTL_S = 86_400
 # A claimed key whose request died mid-way frees itself after this long.
 IDEM_PENDING_TTL_S = 60
@@ -146,8 +150,53 @@ def refuse(services: Services, reason: str, detail: str) -> Submitted:
     return Submitted(STATUS.get(reason, 400), reason=reason, detail=detail)
 
 
+IDEM_REF = "idem:"
+
+
 def submit(services: Services, report: IncidentReport, key: str | None = None) -> Submitted:
-    """Hand one validated report to Intake, once per idempotency key (blocking)."""
+    """Hand one validated report to Intake, once per idempotency key (blocking).
+
+    Redis answers retries fast (and holds a second request while the first runs); the
+    database is the guard that survives Redis: a report without a source_ref keeps its
+    key as source_ref `idem:KEY`, so a retry after Redis lost its memory, or while Redis
+    is down, finds the work order already stored instead of making a second one.
+    """
+    if key and not report.source_ref:
+        report = report.model_copy(update={"source_ref": (IDEM_REF + key)[:64]})
+    try:
+        result = _submit_claimed(services, report, key)
+    except RedisError as exc:
+        log.warning("idempotency store unavailable (%s); the database guards retries", exc)
+        result = _outcome(services, report, services.intake.handle(report))  # type: ignore
+    return result
+
+
+def _outcome(services: Services, report: IncidentReport, outcome: Any) -> Submitted:
+    """The answer to one handled report; a retried idempotency key gets the first answer."""
+    if outcome.event is not None and outcome.event.incident is not None:
+        body = summary(outcome.event.incident)
+        if outcome.merged:
+            body["merged"] = True
+        return Submitted(200 if outcome.merged else 201, incident=body)
+    reason = outcome.rejected or "invalid"
+    if reason == "duplicate" and (report.source_ref or "").startswith(IDEM_REF):
+        found = existing(services, report.source, report.source_ref)
+        if found is not None:
+            return Submitted(201, incident=found)
+    ref = first_ref(services, report.source, report.source_ref) if reason == "duplicate" else None
+    return Submitted(STATUS.get(reason, 400), reason=reason, detail=outcome.detail, ref=ref)
+
+
+def existing(services: Services, source: str, source_ref: str | None) -> dict[str, Any] | None:
+    """The 201 body of the work order stored under source + source_ref, or None."""
+    assert services.store is not None
+    with services.store.session() as s:
+        row = s.scalar(select(m.Incident).where(m.Incident.source == source,
+                                                m.Incident.source_ref == source_ref))
+        return summary(incident_view(row)) if row is not None else None
+
+
+def _submit_claimed(services: Services, report: IncidentReport, key: str | None) -> Submitted:
     assert services.intake is not None and services.bus is not None
     r = services.bus.r
     rkey = idem_key(services.bus.ch.prefix, key) if key else ""
@@ -166,22 +215,14 @@ def submit(services: Services, report: IncidentReport, key: str | None = None) -
                 # The first request is still running: not a second message, so not counted.
                 return Submitted(409, reason="in_progress")
             time.sleep(0.05)
-    outcome = services.intake.handle(report)
-    if outcome.event is not None and outcome.event.incident is not None:
-        body = summary(outcome.event.incident)
-        # A near-duplicate joins an open work order: nothing new is created, so 200.
-        status = 200 if outcome.merged else 201
-        if outcome.merged:
-            body["merged"] = True
-        if key:
-            r.set(rkey, json.dumps({"hash": digest, "status": status, "incident": body}),
-                  ex=IDEM_TTL_S)
-        return Submitted(status, incident=body)
-    if key:
+    # A near-duplicate joins an open work order: nothing new is created, so 200.
+    result = _outcome(services, report, services.intake.handle(report))
+    if key and result.incident is not None:
+        r.set(rkey, json.dumps({"hash": digest, "status": result.status,
+                                "incident": result.incident}), ex=IDEM_TTL_S)
+    elif key:
         r.delete(rkey)  # a refused request may be corrected and retried under the same key
-    reason = outcome.rejected or "invalid"
-    ref = first_ref(services, report.source, report.source_ref) if reason == "duplicate" else None
-    return Submitted(STATUS.get(reason, 400), reason=reason, detail=outcome.detail, ref=ref)
+    return result
 
 
 def first_ref(services: Services, source: str, source_ref: str | None) -> str | None:
@@ -259,6 +300,9 @@ def build_router(services: Services) -> APIRouter:
     async def create_incident(request: Request) -> JSONResponse:
         """Report an incident: an IncidentReport as JSON; 201 with its ref and deadline."""
         lang = language(request)
+        wait = ingest_wait(services, current())
+        if wait:
+            return too_many(wait, lang)
         body = await read_body(request)
         key = request.headers.get("idempotency-key")
         try:

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 KPI_DEBOUNCE_S = 0.25
 KPI_PERIOD_S = 30.0
+DB_PING_S = 5.0
 
 
 class Hub:
@@ -64,6 +65,7 @@ class Hub:
             asyncio.create_task(self._listen(), name="hub-listen"),
             asyncio.create_task(self._intake_worker(), name="hub-intake"),
             asyncio.create_task(self._kpi_worker(), name="hub-kpis"),
+            asyncio.create_task(self._db_watch(), name="hub-db-watch"),
         ]
         if self.tracker is not None:
             self._tasks.append(asyncio.create_task(self.tracker.run(self.notify),
@@ -205,6 +207,26 @@ class Hub:
                 raise
             except Exception:  # one bad message never stops intake
                 log.exception("intake failed for one message")
+
+    async def _db_watch(self) -> None:
+        """Screens keep their last state when the database is gone, marked stale."""
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.to_thread(self.store.ping), DB_PING_S)
+                ok = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.state.db_ok:
+                    log.error("database unreachable: %s", exc)
+                ok = False
+            if ok != self.state.db_ok:
+                self.state.db_ok = ok
+                self.state.touch("status")
+                if ok:  # what was committed elsewhere meanwhile
+                    self._resync_needed = True
+                await self.notify()
+            await asyncio.sleep(DB_PING_S)
 
     async def _kpi_worker(self) -> None:
         assert self._kpi_due is not None

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.geo import GridIndex
@@ -49,6 +50,9 @@ class Intake:
         self.max_text = max_text
         # Called with (station, sku) after a stock movement commits (issue 5: stock alerts).
         self.stock_hooks: list[Callable[[str, str], object]] = []
+        # Set by Services: appends to the audit log (action, target, detail, actor=).
+        self.audit: Any = None
+        self.unannounced = 0  # committed facts Redis could not take (resync shows them)
 
     def handle_raw(self, raw: bytes | str) -> Outcome:
         """Handle one message from the ingest channel (claimed so one process handles it)."""
@@ -71,9 +75,13 @@ class Intake:
                 view = self.store.transition(message.incident_id, message.to_state,
                                              message.actor, message.note,
                                              assignee=message.assignee)
+                self._audit(f"incident.{message.to_state}", view.ref, message.note,
+                            message.actor)
                 return Outcome(event=self._announce("incident.updated", incident=view))
             stock = self.store.move_stock(message.station, message.sku, message.delta,
                                           message.reason, message.actor)
+            self._audit("stock.move", f"{message.station}/{message.sku}",
+                        f"{message.delta:+d} {message.reason}", message.actor)
             outcome = Outcome(event=self._announce("stock.changed", stock=stock))
             for hook in self.stock_hooks:
                 try:
@@ -94,11 +102,14 @@ class Intake:
     def act(self, incident_id: int, action: str, actor: str, **kw: object) -> Event:
         """An officer's or field worker's action: commit it, then tell every screen."""
         view = self.store.act(incident_id, action, actor, **kw)  # type: ignore[arg-type]
+        detail = " · ".join(str(kw[k]) for k in ("assignee", "note") if kw.get(k))
+        self._audit(f"incident.{action}", view.ref, detail, actor)
         return self._announce("incident.updated", incident=view)
 
     def split_report(self, report_id: int, actor: str) -> tuple[Event, Event]:
         """Undo a merge (officer's decision) and announce both work orders."""
         old, new = self.store.split_report(report_id, actor, self.index.locate)
+        self._audit("incident.split", old.ref, f"report {report_id} -> {new.ref}", actor)
         return (self._announce("incident.updated", incident=old),
                 self._announce("incident.created", incident=new))
 
@@ -123,13 +134,33 @@ class Intake:
         if not created.new:
             return self.reject("duplicate",
                                f"{report.source}/{report.source_ref} is {created.incident.ref}")
+        self._audit("incident.report", created.incident.ref, report.source, report.source)
         return Outcome(event=self._announce("incident.created", incident=created.incident))
 
+    def _audit(self, action: str, target: str, detail: str, actor: str) -> None:
+        if self.audit is not None:
+            self.audit(action, target, detail, actor=actor)
+
     def _announce(self, kind: str, **facts: Any) -> Event:
-        """Publish one committed fact with the next number of the shared sequence."""
-        event = Event(type=kind, seq=self.bus.next_seq(), at=utcnow(), sent_at=time.time(),
-                      **facts)
-        self.bus.publish_event(event)
+        """Publish one committed fact with the next number of the shared sequence.
+
+        The fact is already committed: when Redis cannot take the event, the commit stands
+        (seq 0 marks it unpublished) and every hub's resync after Redis returns shows it.
+        """
+        try:
+            seq = self.bus.next_seq()
+        except RedisError as exc:
+            log.warning("%s committed but not announced (Redis: %s); resync will show it",
+                        kind, exc)
+            self.unannounced += 1
+            return Event(type=kind, seq=0, at=utcnow(), sent_at=time.time(), **facts)
+        event = Event(type=kind, seq=seq, at=utcnow(), sent_at=time.time(), **facts)
+        try:
+            self.bus.publish_event(event)
+        except RedisError as exc:
+            # The sequence moved on without this event: the hubs see a gap and resync.
+            log.warning("%s %s committed but not published (Redis: %s)", kind, seq, exc)
+            self.unannounced += 1
         return event
 
     def reject_unparsable(self, data: bytes, exc: MessageError) -> Outcome:
@@ -141,6 +172,9 @@ class Intake:
     def reject(self, reason: str, detail: str) -> Outcome:
         """Count, log and announce one rejected message; the caller's loop goes on."""
         log.warning("rejected inbound message (%s): %s", reason, detail[:300])
-        self.bus.count_rejected(reason)
+        try:
+            self.bus.count_rejected(reason)
+        except RedisError as exc:
+            log.warning("rejection not counted (Redis: %s)", exc)
         self._announce("rejected", reason=reason)
         return Outcome(rejected=reason, detail=detail)

@@ -416,3 +416,55 @@ class DailyBrief(Base):
     figures: Mapped[Any] = mapped_column(JSON)
     html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+# ------------------------------------------------------------------ accounts, keys, audit (issue 7)
+class User(Base):
+    """A person who signs in: name, role and an argon2 password hash."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(40), default="")
+    disabled: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    created_at: Mapped[datetime]
+
+
+class UserSession(Base):
+    """A signed-in browser: only the SHA-256 of the cookie's token is stored."""
+
+    __tablename__ = "user_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ApiKey(Base):
+    """An ingest key of one source, or a wall's kiosk token (kind 'kiosk'); stored hashed."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # ingest | kiosk
+    name: Mapped[str] = mapped_column(String(60))
+    source: Mapped[str] = mapped_column(String(40), default="")
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One state change or sign-in event; rows are only ever inserted."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(60), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str] = mapped_column(String(80), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from dashboard.incidents import CATEGORIES, CATEGORY_BY_CODE, DONE_STATES, OPEN_STATES, STATES
 from dashboard.messages import IncidentReport
+from dashboard.roles import current
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from datasources import models as m
 from datasources.http_api import (
@@ -33,6 +34,7 @@ from datasources.http_api import (
     refuse,
     submit,
 )
+from datasources.ratelimit import ingest_wait, too_many
 from datasources.services import Services
 
 # Until the settings table has a row for it (dashboard/settings.py is not this module's).
@@ -128,7 +130,9 @@ def post_request(services: Services, body: bytes | None, content_type: str,
     except UnicodeDecodeError:
         return refuse(services, "invalid", "the form is not UTF-8")
     form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
-    if not key_ok(form.get("api_key", ""), services.settings.open311_keys):
+    # Keys are ingest keys (zhongnao key add; ZN_OPEN311_KEYS seeds them), revocable.
+    assert services.accounts is not None
+    if services.accounts.key_principal(form.get("api_key", ""), "ingest") is None:
         return refuse(services, "unauthorized", "missing or unknown api_key")
     if key is not None and not IDEM_KEY.match(key):
         return refuse(services, "invalid", "Idempotency-Key: 8-128 of A-Z a-z 0-9 _ . : -")
@@ -214,6 +218,9 @@ def build_open311_router(services: Services) -> APIRouter:
     async def create_request(request: Request, locale: str | None = None) -> JSONResponse:
         """File a service request (form-encoded); answers its work-order ref."""
         lang = language(request, locale)
+        wait = ingest_wait(services, current())
+        if wait:
+            return too_many(wait, lang)
         body = await read_body(request)
         try:
             result = await asyncio.to_thread(post_request, services, body,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from dashboard.kits import load_kits
 from dashboard.settings import Settings
 from dashboard.town import GridCell, load_town
 from datasources.brief_store import BriefStore
+from datasources.accounts import Accounts
+from datasources.audit import Audit
 from datasources.bus import Bus
 from datasources.bus_store import BusStore
 from datasources.bus_tracker import BusTracker
@@ -52,6 +55,8 @@ class Services:
     rota: RotaStore | None = None
     leader: LeaderStore | None = None
     briefs: BriefStore | None = None
+    accounts: Accounts | None = None
+    audit: Audit | None = None
 
     def open(self, *, prepare_db: bool = True) -> Services:
         """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
@@ -70,6 +75,9 @@ class Services:
         channels = Channels(s.redis_prefix)
         self.bus = Bus.from_url(self.redis_url, s.redis_prefix)
         self.bus.r.ping()
+        self.accounts = Accounts(engine, session_hours=s.session_hours)
+        self.audit = Audit(engine)
+        seed_open311_keys(self.accounts, s.open311_keys)
         self.grids = {g.code: g for g in self.store.grid_cells()}
         # Grids issue: measures shared by screens, and the duty rota naming who is on duty.
         self.grid_store = GridStore(self.store, list(self.grids.values()))
@@ -79,6 +87,7 @@ class Services:
         self.briefs = BriefStore(self.store)
         index = RotaIndex(GridIndex(self.grids.values()), self.rota)
         self.intake = Intake(self.store, self.bus, index, max_text=s.max_text)  # type: ignore[arg-type]
+        self.intake.audit = self.audit.record
         self.hub = Hub(self.redis_url, channels, self.store, self.bus, self.intake,
                        feed_size=s.feed_size)
         self.hub.tracker = BusTracker.from_settings(s, self.hub.state, self.intake, self.bus,
@@ -107,6 +116,18 @@ class Services:
         if self.embedded is not None:
             self.embedded.stop()
             self.embedded = None
+
+
+def seed_open311_keys(accounts: Accounts, raw: str) -> None:
+    """ZN_OPEN311_KEYS become ingest keys (stored hashed), so old configurations keep working."""
+    from datasources.accounts import AccountError
+    from datasources.open311 import api_keys
+
+    for key in api_keys(raw):
+        if accounts.key_principal(key, "ingest") is None:
+            # Another process may have seeded it a moment ago.
+            with suppress(AccountError):
+                accounts.add_key("ingest", f"ZN_OPEN311_KEYS {key[:4]}…", "citizen", token=key)
 
 
 def prepare_database(engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]

@@ -41,6 +41,21 @@ async def page_lang(ws: Any, path: str, lang_id: str, tries: int = 40) -> str | 
     return None
 
 
+def user_badge(lang: str) -> Any:
+    """Who is signed in, and a sign-out button (assets/zn_auth.js posts /logout)."""
+    from dash import html
+
+    from dashboard.i18n import t
+    from dashboard.roles import ROLE_LABELS, current
+
+    who = current()
+    role = ROLE_LABELS.get(who.role, (who.role, who.role))[1 if lang == "en" else 0]
+    return html.Span([html.Span(f"{who.name} · {role}", className="zn-user-name"),
+                      html.Button(t("auth_logout", lang), className="zn-logout",
+                                  id="zn-logout", n_clicks=0)],
+                     className="zn-user", id="zn-user")
+
+
 def town_map(map_id: str, meta: dict[str, Any], tile_url: str) -> Any:
     """The situation map: offline vector basemap (or tiles), grids, stations, incidents.
 

@@ -30,6 +30,7 @@ from dashboard.incidents import (
     STATES,
     is_overdue,
 )
+from dashboard.roles import personal
 from dashboard.timeutil import LOCAL_TZ, as_utc, hhmm, utcnow
 from datasources.store import Conflict, NotFound
 from pages._components import services
@@ -39,7 +40,7 @@ QUEUE_LIMIT = 300
 # Officer actions offered as buttons (dispatch and reassign are the recommendations' buttons;
 # start and resolve are the field's, but an officer may record them from a phone call).
 ACTION_BUTTONS = ("accept", "start", "resolve", "close", "reopen", "return", "escalate",
-                  "urge", "supervise")
+                  "urge", "supervise", "note")
 REASSIGN_STATES = ACTIONS["reassign"].sources
 DISPATCH_STATES = frozenset({"reported", "returned", "accepted"})
 
@@ -221,8 +222,9 @@ def detail_card(inc: dict[str, Any], reports: list[dict[str, Any]], lang: str,
         ("disp_f_deadline", local(inc["deadline_at"])),
         ("disp_f_grid_worker", inc.get("grid_worker") or "—"),
         ("disp_f_assignee", inc["assignee"] or "—"),
-        ("disp_f_reporter", inc.get("reporter_name") or "—"),
-        ("disp_f_phone", inc.get("reporter_phone") or "—"),
+        # Personal data: whole for officers and admins, masked for everyone else.
+        ("disp_f_reporter", personal(inc.get("reporter_name"), "name") or "—"),
+        ("disp_f_phone", personal(inc.get("reporter_phone"), "phone") or "—"),
         ("disp_f_coords", f"{inc['lon']:.5f}, {inc['lat']:.5f}"),
         ("disp_f_urge", str(inc["urge_count"])),
         ("disp_f_supervised", t("disp_yes", lang) if inc["supervised"] else "—"),
@@ -283,9 +285,12 @@ def action_label(action: str | None, lang: str) -> str:
     return act.en if lang == "en" else act.zh
 
 
-def action_buttons(state: str, lang: str, can_act: bool) -> list[Any]:
+def action_buttons(state: str, lang: str, can_act: bool | frozenset[str]) -> list[Any]:
+    """The loop's buttons for `state`; enabled for all (True) or for the actions named."""
     return [html.Button(action_label(a, lang), id={"type": ids.ACT, "action": a},
-                        className=f"disp-btn disp-act disp-act-{a}", disabled=not can_act,
+                        className=f"disp-btn disp-act disp-act-{a}",
+                        disabled=not (can_act is True or (
+                            isinstance(can_act, frozenset) and a in can_act)),
                         n_clicks=0)
             for a in ACTION_BUTTONS if state in ACTIONS[a].sources]
 

@@ -32,10 +32,11 @@ from dashboard import views
 from dashboard.dispatch import recommend
 from dashboard.i18n import LANGS, t
 from dashboard.incidents import ACTIONS, TransitionError, is_overdue
+from dashboard.roles import CONSOLE_ACT, current, may_act
 from dashboard.timeutil import utcnow
 from datasources.store import Conflict, NotFound
 from pages._cast import cast_button, register_cast_callback
-from pages._components import page_lang, services, town_map
+from pages._components import page_lang, services, town_map, user_badge
 from pages._dispatch_parts import (
     PATH,
     REASSIGN_STATES,
@@ -67,6 +68,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
     """The console: header, queue (left), details and history (centre), map and
     recommendations (right). `?incident=ID` opens that incident (links from elsewhere)."""
     svc = services()
+    me = current()
     selected = int(incident) if incident and incident.isdigit() else None
     lang = lang if lang in LANGS else svc.settings.lang
     other = "en" if lang == "zh" else "zh"
@@ -77,9 +79,10 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
                   html.H1(t("disp_title", lang), className="disp-h1")], className="disp-brand"),
         html.Div([
             html.Label(t("disp_officer", lang), htmlFor=ids.OFFICER_INPUT),
+            # The signed-in user acts; the box only shows who that is.
             dcc.Input(id=ids.OFFICER_INPUT, type="text", debounce=0.4, maxLength=32,
                       placeholder=t("disp_officer_ph", lang), autoComplete="off",
-                      className="disp-officer-input"),
+                      className="disp-officer-input", value=me.name, readOnly=True),
             html.Span(t("disp_officer_hint", lang), id=ids.OFFICER_HINT,
                       className="disp-officer-hint"),
         ], className="disp-officer"),
@@ -92,6 +95,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
                      className="disp-link"),
             dcc.Link(t("lang_switch", lang), href=f"{PATH}?lang={other}", refresh=True,
                      className="lang-switch"),
+            user_badge(lang),
         ], className="disp-header-right"),
     ], className="disp-header")
 
@@ -139,7 +143,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
 
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
-        dcc.Store(id=ids.OFFICER, storage_type="local"),
+        dcc.Store(id=ids.OFFICER, data=me.name),
         dcc.Store(id=ids.FILTERS, data=None),
         dcc.Store(id=ids.QUEUE, data=None),
         dcc.Store(id=ids.QUEUE_ACK, data=0),
@@ -289,17 +293,19 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
     history = store.history(inc["id"])
     recs = recommend(inc, store.grid_workers(inc["grid"]), store.stations(),
                      route=services().resources.route)
-    can_act = bool((officer or "").strip())
+    role = current().role
+    can_act: bool | frozenset[str] = role in CONSOLE_ACT or frozenset(
+        a for a in ACTIONS if may_act(role, a))
     state = inc["state"]
     context = {"id": inc["id"], "ref": inc["ref"], "version": inc["version"], "state": state,
                "recs": [c.assignee for c in recs]}
     focus = {"id": inc["id"], "lon": inc["lon"], "lat": inc["lat"], "state": state,
              "overdue": is_overdue(state, inc["deadline_at"], utcnow()),
              "tip": f"{inc['ref']} {inc['title']}"}
-    return (detail_card(inc, store.reports(inc["id"]), lang, can_act),
+    return (detail_card(inc, store.reports(inc["id"]), lang, can_act is True),
             action_buttons(state, lang, can_act),
             state != "resolved", history_table(history, lang),
-            rec_cards(recs, state, lang, can_act), context, focus, False)
+            rec_cards(recs, state, lang, can_act is True), context, focus, False)
 
 
 # ---------------------------------------------------------------------------- actions
@@ -319,11 +325,14 @@ def act(_recs: list[Any], _acts: list[Any], seen: dict[str, Any] | None, officer
     if not seen or not trigger or not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate
     lang = lang or "zh"
-    officer = (officer or "").strip()
+    officer = current().name  # never the browser's word for who acts
     note = (note or "").strip()
     try:
         if not officer:
             raise TransitionError(t("disp_err_officer", lang))
+        wanted = "dispatch" if trigger["type"] == ids.REC else trigger["action"]
+        if not may_act(current().role, wanted):  # the button may be hidden; this is the check
+            raise TransitionError(t("disp_err_role", lang))
         if trigger["type"] == ids.REC:
             who = seen["recs"][int(trigger["index"])]
             dispatch_to(seen, who, officer, note)
@@ -332,6 +341,8 @@ def act(_recs: list[Any], _acts: list[Any], seen: dict[str, Any] | None, officer
             action = trigger["action"]
             if action == "return" and not note:
                 raise TransitionError(t("disp_err_note", lang))
+            if action == "note" and not note:
+                raise TransitionError(t("disp_err_comment", lang))
             if action == "close" and satisfaction is None:
                 raise TransitionError(t("disp_err_satisfaction", lang))
             services().intake.act(seen["id"], action, officer, note=note,
@@ -373,7 +384,7 @@ def split(_clicks: list[Any], seen: dict[str, Any] | None, officer: str | None,
     if not seen or not trigger or not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate
     lang = lang or "zh"
-    officer = (officer or "").strip()
+    officer = current().name
     if not officer:
         return (toast(t("disp_err", lang) + t("disp_err_officer", lang)), "disp-toast err",
                 no_update)

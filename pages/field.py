@@ -9,10 +9,11 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.i18n import LANGS, category_label, state_label, t
 from dashboard.incidents import ACTIONS
+from dashboard.roles import ADMIN, current
 from dashboard.timeutil import utcnow
 from dashboard.views import countdown_text
 from datasources.store import Conflict, NotFound
-from pages._components import services
+from pages._components import services, user_badge
 
 dash.register_page(__name__, path="/field", title="网格员 · 我的工单")
 
@@ -37,19 +38,28 @@ class ids:  # noqa: N801 - a namespace of constants
 def layout(lang: str | None = None, **_query: Any) -> Any:
     """A single column for phones: name, task cards with big buttons, note box."""
     lang = lang if lang in LANGS else services().settings.lang
+    me = current()
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
-        dcc.Store(id=ids.NAME_STORE, storage_type="local"),
+        dcc.Store(id=ids.NAME_STORE, data=me.name),
         dcc.Interval(id=ids.TICK, interval=3000),
         html.H1(t("field_title", lang), className="field-h1"),
+        user_badge(lang),
+        # A grid worker sees only their own work orders; an admin may look at anyone's.
         dcc.Input(id=ids.NAME, placeholder=t("field_name", lang), debounce=True,
-                  className="field-name"),
+                  className="field-name", value=me.name, readOnly=me.role != ADMIN),
         html.Div(id=ids.RESULT, className="field-result", role="status"),
         dcc.Textarea(id=ids.NOTE, placeholder=t("field_note", lang), className="field-note"),
         dcc.Input(id=ids.PHOTO, placeholder=t("field_photo", lang), className="field-photo",
                   type="url"),
         html.Div(id=ids.TASKS, className="field-tasks"),
     ], className="field-page")
+
+
+def worker_name(typed: str | None) -> str:
+    """Whose work orders: the signed-in grid worker's own, whatever the browser says."""
+    me = current()
+    return (typed or "").strip() if me.role == ADMIN else me.name
 
 
 @dash.callback(Output(ids.NAME_STORE, "data"), Input(ids.NAME, "value"),
@@ -70,6 +80,7 @@ def restore_worker_name(_ts: Any, stored: str | None, current: str | None) -> An
                Input(ids.NAME_STORE, "data"), State(ids.LANG, "data"))
 def show_my_work_orders(_n: int, name: str | None, lang: str) -> Any:
     """Task cards from the live state in memory (no database query per phone)."""
+    name = worker_name(name)
     if not name:
         return html.P(t("field_need_name", lang), className="field-hint")
     now = utcnow()
@@ -99,6 +110,7 @@ def report_field_step(clicks: list[int | None], name: str | None, note: str | No
                       photo: str | None, lang: str) -> Any:
     """Send one step of the worker's own work order through the loop."""
     trigger = ctx.triggered_id
+    name = worker_name(name)
     if not trigger or not any(clicks) or not name:
         return no_update, no_update
     svc = services()

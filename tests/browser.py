@@ -13,14 +13,81 @@ from app import create_app
 from dashboard.channels import Channels
 from dashboard.settings import Settings
 
+PASSWORD = "browser-test-pw"
+DEFAULT_NAMES = {"admin": "管理员甲", "officer": "值班员王", "leader": "领导刘",
+                 "grid_worker": "李网格", "display": "大屏一"}
 
-def start_app(dash_duo: Any, settings: Settings, path: str = "/") -> Any:
-    """Start zhongnao on settings.port and open `path`; wait until the screen is live."""
+
+def ensure_user(settings: Settings, role: str = "officer", name: str | None = None) -> str:
+    """Create the account `name` with `role` in the app's database (once); returns the name."""
+    from datasources.accounts import Accounts
+    from datasources.db import make_engine, upgrade
+
+    name = name or DEFAULT_NAMES[role]
+    engine = make_engine(settings.db_url)
+    try:
+        upgrade(engine)
+        accounts = Accounts(engine)
+        if accounts.user(name) is None:
+            accounts.add_user(name, role, PASSWORD)
+    finally:
+        engine.dispose()
+    return name
+
+
+def login(dash_duo: Any, settings: Settings, role: str = "officer", name: str | None = None,
+          path: str = "/", base_url: str | None = None) -> str:
+    """Sign in through the real /login page as a user of `role`, then open `path`.
+
+    The account is created in the app's database first (password PASSWORD). Works for any
+    page: the login form redirects to `path` afterwards. Names default per role
+    (DEFAULT_NAMES; the officer is 值班员王, the grid worker 李网格). For a wall kiosk use
+    `kiosk_url(settings)` instead. Use it in every browser test since issue 7: pages without
+    a session redirect to /login.
+
+        start_app(dash_duo, settings, path="/dispatch", role="officer")   # most tests
+        login(dash_duo, settings, role="grid_worker", name="赵网格", path="/field")
+    """
+    from urllib.parse import quote
+
+    from selenium.webdriver.common.by import By
+
+    name = ensure_user(settings, role, name)
+    base = base_url or dash_duo.server_url
+    dash_duo.driver.get(f"{base}/login?next={quote(path, safe='')}")
+    dash_duo.wait_for_element("#login-name", timeout=10)
+    dash_duo.driver.find_element(By.ID, "login-name").send_keys(name)
+    dash_duo.driver.find_element(By.ID, "login-password").send_keys(PASSWORD)
+    dash_duo.driver.find_element(By.ID, "login-submit").click()
+    dash_duo.wait_for_element("#react-entry-point", timeout=15)
+    return name
+
+
+def kiosk_url(settings: Settings, base_url: str) -> str:
+    """A fresh kiosk token's wall URL (display role, read-only)."""
+    from datasources.accounts import Accounts
+    from datasources.db import make_engine, upgrade
+
+    engine = make_engine(settings.db_url)
+    try:
+        upgrade(engine)
+        token = Accounts(engine).add_key("kiosk", f"test wall {time.time()}")
+    finally:
+        engine.dispose()
+    return f"{base_url}/?kiosk={token}"
+
+
+def start_app(dash_duo: Any, settings: Settings, path: str = "/", role: str = "officer",
+              name: str | None = None, wait_status: str | None = "#home-status") -> Any:
+    """Start zhongnao on settings.port, sign in as `role` and open `path`; wait until the
+    screen is live (its `wait_status` element turns ok; None skips the wait)."""
     app = create_app(settings)
-    dash_duo.start_server(app, port=settings.port)
-    if path != "/":
-        dash_duo.wait_for_page(url=f"{dash_duo.server_url}{path}")
-    dash_duo.wait_for_contains_class("#home-status", "ok", timeout=20)
+    # Not navigate=True: Dash's wait for its entry point would meet the login page.
+    dash_duo.start_server(app, navigate=False, port=settings.port)
+    dash_duo._url = dash_duo.server.url  # what the server_url setter keeps, without the wait
+    login(dash_duo, settings, role=role, name=name, path=path)
+    if wait_status:
+        dash_duo.wait_for_contains_class(wait_status, "ok", timeout=20)
     return app
 
 

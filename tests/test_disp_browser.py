@@ -15,8 +15,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from app import create_app
-from tests.browser import Source
+from tests.browser import Source, kiosk_url, start_app
 from tools.screenshot import CHROME_FLAGS
 
 pytestmark = pytest.mark.browser
@@ -26,19 +25,16 @@ ROWS = "#disp-list .q-row"
 
 
 def start_console(dash_duo: Any, settings: Any, path: str = "/dispatch") -> Any:
-    """Start zhongnao and open the duty console; wait until its live stream is connected."""
-    app = create_app(settings)
-    dash_duo.start_server(app, port=settings.port)
-    dash_duo.wait_for_page(url=f"{dash_duo.server_url}{path}")
-    dash_duo.wait_for_contains_class("#disp-status", "ok", timeout=20)
-    return app
+    """Start zhongnao, sign in as the officer and open the duty console; wait until its
+    live stream is connected."""
+    return start_app(dash_duo, settings, path=path, role="officer", name=OFFICER,
+                     wait_status="#disp-status")
 
 
 def sign_in(dash_duo: Any, name: str = OFFICER) -> None:
-    """Type the officer's name once; the hint goes away when it is kept."""
-    box = dash_duo.find_element("#disp-officer-input")
-    box.clear()
-    box.send_keys(name)
+    """The console names the signed-in officer; the hint asking for a name stays hidden."""
+    WebDriverWait(dash_duo.driver, 5).until(
+        lambda d: d.find_element(By.ID, "disp-officer-input").get_attribute("value") == name)
     WebDriverWait(dash_duo.driver, 5).until(
         lambda d: d.find_element(By.ID, "disp-officer-hint").get_attribute("hidden") is not None)
 
@@ -158,7 +154,7 @@ def test_disp001_one_click_dispatch_reaches_the_wall_within_a_second(dash_duo, s
 
     wall = wall_browser()
     try:
-        wall.get(f"{dash_duo.server_url}/")
+        wall.get(kiosk_url(settings, dash_duo.server_url))  # the wall is a kiosk
         WebDriverWait(wall, 20).until(lambda d: d.find_elements(
             By.CSS_SELECTOR, f"#inc-{incident_id} .feed-state"))
         assert wall.find_element(By.CSS_SELECTOR, f"#inc-{incident_id} .feed-state").text == "上报"

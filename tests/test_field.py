@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from app import create_app
 from dashboard.geo import GridHit
 from dashboard.messages import IncidentReport
+from tests.auth_helpers import sign_in
 
 
 @pytest.fixture
@@ -31,15 +32,18 @@ def _dispatched_to(svc, assignee: str) -> int:
 
 
 def _step(client, incident_id: int, action: str, **body):
+    """One step as the grid worker named `actor` (signed in with a session cookie)."""
+    headers = sign_in(client, client.zn, body.get("actor", "李网格"), "grid_worker")
     return client.post(f"/api/v1/field/incidents/{incident_id}/{action}",
                        content=json.dumps(body, ensure_ascii=False),
-                       headers={"Accept-Language": "zh-CN"})
+                       headers={"Accept-Language": "zh-CN", **headers})
 
 
 def test_the_assignee_acknowledges_arrives_notes_and_resolves(client):
     svc = client.zn
     incident_id = _dispatched_to(svc, "李网格")
-    tasks = client.get("/api/v1/field/tasks", params={"assignee": "李网格"}).json()
+    sign_in(client, svc, "李网格", "grid_worker")
+    tasks = client.get("/api/v1/field/tasks").json()
     assert [t["id"] for t in tasks] == [incident_id]
     assert _step(client, incident_id, "ack", actor="李网格").json()["state"] == "dispatched"
     assert _step(client, incident_id, "start", actor="李网格").json()["state"] == "in_progress"
@@ -50,6 +54,9 @@ def test_the_assignee_acknowledges_arrives_notes_and_resolves(client):
     history = svc.store.history(incident_id)
     assert [h["action"] for h in history][-4:] == ["ack", "start", "note", "resolve"]
     assert "https://img.example.invalid/p/1.jpg" in history[-2]["note"]
+    assert client.get("/api/v1/field/tasks").json() == []
+    # Another worker's name in the query does not show 李网格's work orders to 赵网格.
+    sign_in(client, svc, "赵网格", "grid_worker")
     assert client.get("/api/v1/field/tasks", params={"assignee": "李网格"}).json() == []
 
 
@@ -62,8 +69,9 @@ def test_someone_else_cannot_act_and_bad_steps_are_refused_clearly(client):
     assert early.status_code == 409 and "cannot resolve" in early.json()["detail"]
     hostile = _step(client, incident_id, "note", actor="李网格", note="<script>x</script>")
     assert hostile.status_code == 400
+    headers = sign_in(client, svc, "李网格", "grid_worker")
     english = client.post(f"/api/v1/field/incidents/{incident_id}/close",
-                          content="{}", headers={"Accept-Language": "en"})
+                          content="{}", headers={"Accept-Language": "en", **headers})
     assert english.status_code == 404
     missing = _step(client, 999999, "ack", actor="李网格")
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"

@@ -31,9 +31,10 @@ class Live:
 
     def call(self, method: str, path: str, body: bytes | None = None,
              headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
-        """One HTTP request; returns status, headers and the decoded JSON body."""
+        """One HTTP request as an ingest source (the demo key); returns status, headers and
+        the decoded JSON body."""
         req = urllib.request.Request(self.base + path, data=body, method=method,
-                                     headers=headers or {})
+                                     headers={"X-Api-Key": "demo-key", **(headers or {})})
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
                 return resp.status, dict(resp.headers), json.loads(resp.read())

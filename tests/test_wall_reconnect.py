@@ -15,7 +15,7 @@ from dashboard.geo import GridHit
 from dashboard.messages import IncidentReport
 from datasources.db import make_engine
 from datasources.store import Store
-from tests.browser import Source
+from tests.browser import Source, login
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,8 @@ def test_wall004_screen_shows_reconnecting_then_resyncs_after_a_server_restart(d
                                                                                settings):
     server = _serve(settings)
     try:
-        dash_duo.driver.get(f"http://127.0.0.1:{settings.port}/")
+        login(dash_duo, settings, role="display", path="/",
+              base_url=f"http://127.0.0.1:{settings.port}")
         dash_duo.wait_for_contains_class("#home-status", "ok", timeout=20)
         Source(settings).report(title="断线之前")
         dash_duo.wait_for_text_to_equal("#home-feed .feed-item .feed-title", "断线之前")

@@ -15,16 +15,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from screenshot import shoot  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+# Walls open with the demo kiosk token, the console signs in as the demo duty officer
+# (both made by `zhongnao run` for the demo town).
+KIOSK = "/?kiosk=demo-wall-kiosk-token"
+OFFICER = ("值班员", "zhongnao-demo")
+LEADER = ("领导", "zhongnao-demo")
 SHOTS = (
-    ("/", "wall-1920x1080.png", "1920x1080"),
-    ("/?lang=en", "wall-en-1920x1080.png", "1920x1080"),
-    ("/", "tablet-1024x768.png", "1024x768"),
-    ("/", "wall-3840x2160.png", "3840x2160"),
-    ("/dispatch?incident=3", "dispatch-1920x1080.png", "1920x1080"),
-    ("/resources", "resources-1920x1080.png", "1920x1080"),
-    ("/grids", "grids-1920x1080.png", "1920x1080"),
-    ("/leader", "leader-1024x768.png", "1024x768"),
-    ("/leader?lang=en", "leader-en-768x1024.png", "768x1024"),
+    (KIOSK, "wall-1920x1080.png", "1920x1080", None),
+    (KIOSK + "&lang=en", "wall-en-1920x1080.png", "1920x1080", None),
+    (KIOSK, "tablet-1024x768.png", "1024x768", None),
+    (KIOSK, "wall-3840x2160.png", "3840x2160", None),
+    ("/dispatch?incident=3", "dispatch-1920x1080.png", "1920x1080", OFFICER),
+    ("/resources", "resources-1920x1080.png", "1920x1080", OFFICER),
+    ("/grids", "grids-1920x1080.png", "1920x1080", OFFICER),
+    ("/leader", "leader-1024x768.png", "1024x768", LEADER),
+    ("/leader?lang=en", "leader-en-768x1024.png", "768x1024", LEADER),
+    ("/buses", "buses-1920x1080.png", "1920x1080", OFFICER),
+    ("/login", "login-1280x800.png", "1280x800", None),
 )
 
 
@@ -51,8 +58,8 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 40.0) -> None:
                 except OSError:
                     time.sleep(0.3)
             time.sleep(warm_s)
-            for path, name, size in SHOTS:
-                shoot(base + path, str(out_dir / name), size)
+            for path, name, size, login in SHOTS:
+                shoot(base + path, str(out_dir / name), size, login=login)
                 print(f"docs/{name}")
         finally:
             proc.terminate()

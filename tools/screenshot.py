@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
@@ -14,8 +15,24 @@ CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-de
                 "--disable-sync", "--no-first-run", "--hide-scrollbars")
 
 
-def shoot(url: str, out: str, size: str = "1920x1080", wait_s: float = 6.0) -> None:
-    """Open `url` at `size` (CSS pixels), wait for live data, save a PNG."""
+def sign_in(driver: Any, url: str, name: str, password: str) -> None:
+    """Sign in through the login page, which then opens `url`."""
+    from urllib.parse import quote, urlsplit
+
+    from selenium.webdriver.common.by import By
+
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    driver.get(f"{parts.scheme}://{parts.netloc}/login?next={quote(path, safe='')}")
+    driver.find_element(By.ID, "login-name").send_keys(name)
+    driver.find_element(By.ID, "login-password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
+
+
+def shoot(url: str, out: str, size: str = "1920x1080", wait_s: float = 6.0,
+          login: tuple[str, str] | None = None) -> None:
+    """Open `url` at `size` (CSS pixels), signed in as `login` (name, password) when given
+    (walls use a `?kiosk=` URL instead), wait for live data, save a PNG."""
     width, height = (int(v) for v in size.lower().split("x"))
     opts = Options()
     for flag in CHROME_FLAGS:
@@ -28,7 +45,10 @@ def shoot(url: str, out: str, size: str = "1920x1080", wait_s: float = 6.0) -> N
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                {"width": width, "height": height, "deviceScaleFactor": 1,
                                 "mobile": False})
-        driver.get(url)
+        if login:
+            sign_in(driver, url, *login)
+        else:
+            driver.get(url)
         time.sleep(wait_s)
         driver.save_screenshot(out)
     finally:

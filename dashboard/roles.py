@@ -1,0 +1,217 @@
+"""Who may do what: roles, the policy registry of every route, page and callback, masking.
+
+Default DENY: a route, page or server callback that is not declared here is refused for
+everybody, and tests/test_auth_matrix.py fails naming it. A new area adds its rows here:
+an HTTP route to ROUTES (method, the template exactly as the router declares it; a
+source's door gets INGEST_DOOR so ingest keys work), a Dash page to PAGES, each server
+callback to CALLBACKS as "module.function".
+"""
+
+from __future__ import annotations
+
+import re
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+ADMIN, OFFICER, LEADER = "admin", "officer", "leader"
+GRID_WORKER, DISPLAY = "grid_worker", "display"
+ROLES: tuple[str, ...] = (ADMIN, OFFICER, LEADER, GRID_WORKER, DISPLAY)
+# Not people: an ingest API key (a source) and nobody at all.
+INGEST, ANON = "ingest", "anon"
+ROLE_LABELS: dict[str, tuple[str, str]] = {
+    ADMIN: ("管理员", "Administrator"), OFFICER: ("值班员", "Duty officer"),
+    LEADER: ("领导", "Leader"), GRID_WORKER: ("网格员", "Grid worker"),
+    DISPLAY: ("大屏", "Wall display"),
+}
+
+Roles = frozenset[str]
+PUBLIC: Roles = frozenset({ANON, INGEST, *ROLES})
+PEOPLE: Roles = frozenset(ROLES)  # anyone signed in, the wall's kiosk token included
+WALL: Roles = frozenset({ADMIN, OFFICER, LEADER, DISPLAY})
+CONSOLE_READ: Roles = frozenset({ADMIN, OFFICER, LEADER})
+CONSOLE_ACT: Roles = frozenset({ADMIN, OFFICER})
+FIELD: Roles = frozenset({ADMIN, GRID_WORKER})
+AUDIT: Roles = frozenset({ADMIN, LEADER})
+INGEST_DOOR: Roles = frozenset({INGEST, ADMIN, OFFICER})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a signed-in user, a kiosk token, an ingest key, or nobody."""
+
+    role: str = ANON
+    name: str = ""
+    kind: str = "anon"  # user | kiosk | key | anon
+    source: str = ""  # the ingest key's source (for keys)
+    ip: str = ""
+    session: str = ""  # hash of the session token, to re-check a long-lived websocket
+
+    @property
+    def signed_in(self) -> bool:
+        """True for anyone but nobody."""
+        return self.role != ANON
+
+
+NOBODY = Principal()
+CURRENT: ContextVar[Principal] = ContextVar("zn_principal", default=NOBODY)
+
+
+def current() -> Principal:
+    """The principal of the request, websocket message or callback being served."""
+    return CURRENT.get()
+
+
+# ---------------------------------------------------------------- HTTP routes
+# (method, path template as the router declares it) -> roles. HEAD follows GET.
+ROUTES: dict[tuple[str, str], Roles] = {
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): PEOPLE,
+    ("GET", "/logout"): PEOPLE,
+    ("GET", "/api/health"): PUBLIC,  # load balancers and monitors; no personal data
+    ("GET", "/api/openapi.json"): PEOPLE,
+    ("GET", "/api/docs"): PEOPLE,
+    ("GET", "/docs/oauth2-redirect"): PEOPLE,
+    ("GET", "/redoc"): PEOPLE,
+    ("POST", "/api/v1/incidents"): INGEST_DOOR,
+    ("GET", "/api/v1/incidents/{incident_id}"): frozenset({INGEST, *CONSOLE_READ}),
+    # Open311 reads are public by the GeoReport standard (no personal data in them).
+    ("GET", "/open311/v2/services.json"): PUBLIC,
+    ("GET", "/open311/v2/requests.json"): PUBLIC,
+    ("GET", "/open311/v2/requests/{service_request_id}.json"): PUBLIC,
+    # The api_key in the form is the credential (checked by the door itself).
+    ("POST", "/open311/v2/requests.json"): PUBLIC,
+    ("GET", "/api/v1/field/tasks"): FIELD,
+    ("POST", "/api/v1/field/incidents/{incident_id}/{action}"): FIELD,
+    ("GET", "/api/town/{name}"): PEOPLE,
+    ("GET", "/assets"): PUBLIC,  # the login page's CSS; no data in assets
+    ("GET", "/_dash-component-suites/{package_name}/{fingerprinted_path:path}"): PUBLIC,
+    ("GET", "/_favicon.ico"): PUBLIC,
+    ("GET", "/_dash-layout"): PEOPLE,
+    ("GET", "/_dash-dependencies"): PEOPLE,
+    ("POST", "/_dash-update-component"): PEOPLE,  # each callback is checked on its own
+    ("GET", "/_reload-hash"): PEOPLE,
+    ("WS", "/_dash-ws-callback"): PEOPLE,  # each callback is checked on its own
+    ("GET", "/"): PEOPLE,  # the page shell; the page itself is checked below
+    ("GET", "/{path:path}"): PEOPLE,
+    ("GET", "/api/whoami"): PUBLIC,
+    ("GET", "/audit"): AUDIT,
+    ("GET", "/audit.csv"): AUDIT,
+}
+
+# ---------------------------------------------------------------- Dash pages
+PAGES: dict[str, Roles] = {
+    "/": WALL,
+    "/dispatch": CONSOLE_READ,
+    "/field": FIELD,
+}
+
+# ---------------------------------------------------------------- Dash callbacks
+# "module.function" of the callback -> roles; clientside callbacks never reach the server.
+CALLBACKS: dict[str, Roles] = {
+    "pages.home.stream_live_updates": WALL,
+    "pages.home.restart_live_updates": WALL,
+    "pages.dispatch.filter_queue": CONSOLE_READ,
+    "pages.dispatch.stream_queue": CONSOLE_READ,
+    "pages.dispatch.restart_stream": CONSOLE_READ,
+    "pages.dispatch.show_incident": CONSOLE_READ,
+    "pages.dispatch.act": CONSOLE_READ,  # leaders may comment; each action checked inside
+    "pages.dispatch.split": CONSOLE_ACT,
+    "pages.field.remember_worker_name": FIELD,
+    "pages.field.restore_worker_name": FIELD,
+    "pages.field.show_my_work_orders": FIELD,
+    "pages.field.report_field_step": FIELD,
+    # Dash's own router of pages: every signed-in role; the page's roles are checked inside.
+    "dash.dash.update": PEOPLE,
+}
+
+
+# Actions of the incident loop beyond the officers' (everything else: CONSOLE_ACT).
+ACTION_ROLES: dict[str, Roles] = {"note": CONSOLE_READ}  # a leader comments (补充说明)
+
+
+def may_act(role: str, action: str) -> bool:
+    """True when `role` may take `action` on a work order from the console."""
+    return role in ACTION_ROLES.get(action, CONSOLE_ACT)
+
+
+_TEMPLATE_PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(:path)?\}")
+
+
+def template_regex(template: str) -> re.Pattern[str]:
+    """A regex matching concrete paths of a route template ('{x}', '{x:path}')."""
+    out, pos = "", 0
+    for match in _TEMPLATE_PARAM.finditer(template):
+        out += re.escape(template[pos:match.start()])
+        out += ".*" if match.group(2) else "[^/]+"
+        pos = match.end()
+    return re.compile("^" + out + re.escape(template[pos:]) + "$")
+
+
+_COMPILED: list[tuple[str, str, re.Pattern[str], Roles]] = []
+
+
+def route_roles(method: str, path: str) -> Roles | None:
+    """Roles allowed to call `method path`, or None when no rule declares it (deny).
+
+    Exact templates win over the page catch-all; /assets and /_dash-component-suites are
+    matched as prefixes (static files).
+    """
+    if len(_COMPILED) != len(ROUTES):
+        _COMPILED[:] = [(m, t, template_regex(t), r) for (m, t), r in ROUTES.items()]
+    method = "GET" if method == "HEAD" else method
+    if path.startswith("/assets/"):
+        return ROUTES[("GET", "/assets")] if method == "GET" else None
+    catchall = None
+    for m, template, rx, roles in _COMPILED:
+        if m != method or not rx.match(path):
+            continue
+        if template == "/{path:path}":
+            catchall = roles
+            continue
+        return roles
+    # Undeclared API paths and Dash internals never fall through to the page shell.
+    first = path.split("/")[1] if path.count("/") else ""
+    if catchall is not None and first not in ("api", "open311") and not first.startswith("_"):
+        return catchall
+    return None
+
+
+def page_roles(path: str) -> Roles | None:
+    """Roles allowed to see the Dash page at `path`, None when it is not declared."""
+    return PAGES.get(path.rstrip("/") or "/")
+
+
+def allowed(roles: Roles | None, principal: Principal) -> bool:
+    """True when the principal's role is in `roles` (None, undeclared, is never allowed)."""
+    return roles is not None and principal.role in roles
+
+
+# ---------------------------------------------------------------- personal data
+SEES_PERSONAL: Roles = frozenset({ADMIN, OFFICER})
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****5678: enough to tell two callers apart, not to call them."""
+    if not phone:
+        return ""
+    digits = phone.strip()
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    return digits[:3] + "*" * max(len(digits) - 7, 1) + digits[-4:]
+
+
+def mask_name(name: str | None) -> str:
+    """张** / J*** : the first character only."""
+    if not name:
+        return ""
+    name = name.strip()
+    return name[:1] + "*" * max(len(name) - 1, 1)
+
+
+def personal(value: str | None, kind: str, principal: Principal | None = None) -> str:
+    """`value` as the principal may see it: whole for officers and admins, else masked."""
+    who = principal or current()
+    if who.role in SEES_PERSONAL:
+        return value or ""
+    return mask_phone(value) if kind == "phone" else mask_name(value)

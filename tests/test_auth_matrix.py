@@ -1,0 +1,324 @@
+"""The role matrix: every HTTP route, the websocket and every Dash callback, called as each
+role and as nobody. Anything not declared in dashboard/roles.py fails here by name."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from app import create_app
+from dashboard.roles import (
+    ANON,
+    CALLBACKS,
+    CURRENT,
+    INGEST,
+    NOBODY,
+    ROLES,
+    Principal,
+    allowed,
+    page_roles,
+    route_roles,
+)
+from datasources.auth_web import CSRF_COOKIE, SESSION_COOKIE, Forbidden, callback_name
+
+PRINCIPALS = (*ROLES, INGEST, ANON)
+SAMPLE = {"incident_id": "1", "action": "ack", "name": "grids-1.geojson",
+          "service_request_id": "QS-1", "package_name": "dash",
+          "fingerprinted_path": "dash-renderer/build/dash_renderer.min.js", "path": "dispatch"}
+CSRF = "matrix-csrf-token"
+
+
+@pytest.fixture
+def app_client(settings) -> Iterator[tuple[Any, TestClient]]:
+    """The real app in-process, one account per role."""
+    app = create_app(settings)
+    with TestClient(app.server, raise_server_exceptions=False) as client:
+        for role in ROLES:
+            app.zn_services.accounts.add_user(f"u-{role}", role, "matrix-password")
+        yield app, client
+
+
+def all_routes(server: Any) -> list[tuple[str, str]]:
+    """(method, path template) of every route, included routers flattened; 'WS' for
+    websockets. HEAD is left out (it follows GET)."""
+    found = []
+    for route in server.routes:
+        inner = route.effective_route_contexts() if hasattr(
+            route, "effective_route_contexts") else [route]
+        for r in inner:
+            original = getattr(r, "original_route", r)
+            methods = getattr(original, "methods", None)
+            if type(original).__name__.endswith("WebSocketRoute"):
+                found.append(("WS", r.path))
+            elif methods is None:  # a mount (static files)
+                found.append(("GET", r.path))
+            else:
+                found += [(m, r.path) for m in sorted(methods) if m != "HEAD"]
+    return found
+
+
+def concrete(template: str) -> str:
+    """A path for the template with sample values."""
+    path = template
+    for key, value in SAMPLE.items():
+        path = path.replace(f"{{{key}:path}}", value).replace(f"{{{key}}}", value)
+    # Dash declares its page catch-all as '{path:path}' (no leading slash).
+    path = path if path.startswith("/") else "/" + path
+    return path + ("/zn_login.css" if template == "/assets" else "")
+
+
+def cookies_for(app: Any, role: str) -> dict[str, str]:
+    """A fresh session cookie of the role's user (fresh: /logout ends the one it uses)."""
+    accounts = app.zn_services.accounts
+    jar = {CSRF_COOKIE: CSRF}
+    if role in ROLES:
+        jar[SESSION_COOKIE] = accounts.start_session(accounts.user(f"u-{role}"))
+    return jar
+
+
+def expected(method: str, template: str, path: str, principal: Principal) -> bool:
+    roles = route_roles(method, path)
+    if not allowed(roles, principal):
+        return False
+    if template in ("/", "/{path:path}", "{path:path}"):
+        return allowed(page_roles(path), principal)
+    return True
+
+
+def was_refused(response: Any, method: str, path: str) -> bool:
+    """True when the gate (not the route) refused: its JSON names the method and path."""
+    if response.status_code not in (401, 403):
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    if not isinstance(body, dict):
+        return False
+    return body.get("error") in ("unauthorized", "forbidden") and \
+        body.get("message", "").endswith(f"({method} {path})")
+
+
+def test_every_route_is_declared(app_client):
+    app, _ = app_client
+    missing = [f"{m} {t}" for m, t in all_routes(app.server)
+               if route_roles(m, concrete(t)) is None]
+    assert not missing, ("routes without a role policy (add them to dashboard/roles.py "
+                         f"ROUTES): {missing}")
+    import dash
+    pages = [p["path"] for p in dash.page_registry.values() if page_roles(p["path"]) is None]
+    assert not pages, f"Dash pages without a role policy (dashboard/roles.py PAGES): {pages}"
+
+
+def test_role_matrix_of_every_http_route(app_client):
+    app, client = app_client
+    routes = [(m, t) for m, t in all_routes(app.server) if m != "WS"]
+    assert len(routes) >= 25
+    wrong = []
+    for method, template in routes:
+        path = concrete(template)
+        for role in PRINCIPALS:
+            headers = {"X-CSRFToken": CSRF}
+            if role == INGEST:
+                headers["X-Api-Key"] = "demo-key"
+            client.cookies.clear()
+            for k, v in cookies_for(app, role).items():
+                client.cookies.set(k, v)
+            r = client.request(method, path, headers=headers, content=b"{}",
+                               follow_redirects=False)
+            who = Principal(role=role)
+            if was_refused(r, method, path) == expected(method, template, path, who):
+                wrong.append(f"{role}: {method} {path} -> {r.status_code}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_websocket_takes_signed_in_same_origin_connections_only(app_client):
+    app, client = app_client
+    origin = {"origin": "http://testserver"}
+    client.cookies.clear()
+    with pytest.raises(WebSocketDisconnect) as nobody, \
+            client.websocket_connect("/_dash-ws-callback", headers=origin):
+        pass
+    assert nobody.value.code == 4403
+    for k, v in cookies_for(app, "officer").items():
+        client.cookies.set(k, v)
+    with pytest.raises(WebSocketDisconnect) as foreign, \
+            client.websocket_connect("/_dash-ws-callback",
+                                     headers={"origin": "http://evil.example"}):
+        pass
+    assert foreign.value.code == 4003
+    with client.websocket_connect("/_dash-ws-callback", headers=origin) as ws:
+        ws.send_json({"type": "heartbeat"})
+        assert ws.receive_json()["type"] == "heartbeat_ack"
+
+
+def server_callbacks(app: Any) -> list[tuple[str, Any]]:
+    """(name, guarded function) of every server-side callback of the app."""
+    from dash._callback import GLOBAL_CALLBACK_MAP
+
+    out = []
+    for source in (app.callback_map, GLOBAL_CALLBACK_MAP):
+        for entry in source.values():
+            func = entry.get("callback")
+            if func is not None:
+                out.append((callback_name(func), func))
+    return out
+
+
+def call_as(func: Any, principal: Principal) -> str:
+    """Call a callback's server entry as `principal`: 'denied' or 'ran' (any other
+    outcome, errors from the missing Dash arguments included)."""
+    token = CURRENT.set(principal)
+    try:
+        result = func()
+        if asyncio.iscoroutine(result):
+            asyncio.run(asyncio.wait_for(result, 5))
+    except Forbidden:
+        return "denied"
+    except BaseException:  # noqa: BLE001 - anything but the role check means it ran
+        return "ran"
+    finally:
+        CURRENT.reset(token)
+    return "ran"
+
+
+def test_role_matrix_of_every_dash_callback(app_client):
+    app, _ = app_client
+    callbacks = server_callbacks(app)
+    names = {name for name, _ in callbacks}
+    undeclared = sorted(names - set(CALLBACKS))
+    assert not undeclared, ("Dash callbacks without a role policy (add them to "
+                            f"dashboard/roles.py CALLBACKS): {undeclared}")
+    unguarded = [n for n, f in callbacks if not getattr(f, "zn_guarded", False)]
+    assert not unguarded, f"callbacks registered without the role check: {unguarded}"
+    assert {"pages.dispatch.act", "pages.home.stream_live_updates", "dash.dash.update"} <= names
+    wrong = []
+    for name, func in callbacks:
+        for role in PRINCIPALS:
+            who = Principal(role=role, name=f"u-{role}") if role != ANON else NOBODY
+            outcome = call_as(func, who)
+            if (outcome == "ran") != (role in CALLBACKS[name]):
+                wrong.append(f"{role}: {name} {outcome}")
+    assert not wrong, "\n".join(wrong)
+
+
+def _filter_queue(client: Any) -> Any:
+    body = {"output": "disp-queue.data", "outputs": {"id": "disp-queue", "property": "data"},
+            "inputs": [{"id": "disp-filters", "property": "data", "value": None}],
+            "state": [{"id": "disp-lang", "property": "data", "value": "zh"}],
+            "changedPropIds": ["disp-filters.data"]}
+    return client.post("/_dash-update-component", content=json.dumps(body),
+                       headers={"X-CSRFToken": CSRF, "content-type": "application/json"})
+
+
+def test_a_callback_over_http_is_refused_for_a_wall_and_served_to_a_leader(app_client):
+    app, client = app_client
+    for role, status in (("display", 403), ("grid_worker", 403), ("leader", 200)):
+        client.cookies.clear()
+        for k, v in cookies_for(app, role).items():
+            client.cookies.set(k, v)
+        assert _filter_queue(client).status_code == status, role
+
+
+def test_a_callback_over_the_websocket_is_refused_for_the_wrong_role(app_client):
+    app, client = app_client
+    for k, v in cookies_for(app, "display").items():
+        client.cookies.set(k, v)
+    payload = {"output": "disp-queue.data", "outputs": {"id": "disp-queue", "property": "data"},
+               "inputs": [{"id": "disp-filters", "property": "data", "value": None}],
+               "state": [{"id": "disp-lang", "property": "data", "value": "zh"}],
+               "changedPropIds": ["disp-filters.data"]}
+    with client.websocket_connect("/_dash-ws-callback",
+                                  headers={"origin": "http://testserver"}) as ws:
+        ws.send_json({"type": "callback_request", "requestId": "r1", "rendererId": "x",
+                      "payload": payload})
+        answer = ws.receive_json()
+    text = json.dumps(answer)
+    assert "forbidden" in text and "disp-queue" not in text.split("forbidden")[0][-5:], answer
+
+
+def test_a_signed_out_or_disabled_user_is_refused_at_once(app_client):
+    app, client = app_client
+    accounts = app.zn_services.accounts
+    jar = cookies_for(app, "officer")
+    for k, v in jar.items():
+        client.cookies.set(k, v)
+    assert client.get("/_dash-layout").status_code == 200
+    accounts.set_disabled("u-officer")
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_an_open_websocket_ends_when_the_user_is_disabled(app_client):
+    app, client = app_client
+    for k, v in cookies_for(app, "officer").items():
+        client.cookies.set(k, v)
+    with client.websocket_connect("/_dash-ws-callback",
+                                  headers={"origin": "http://testserver"}) as ws:
+        ws.send_json({"type": "heartbeat"})
+        assert ws.receive_json()["type"] == "heartbeat_ack"
+        app.zn_services.accounts.set_disabled("u-officer")
+        ws.send_json({"type": "heartbeat"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4401
+
+
+def _act(client: Any, trigger: dict[str, Any], seen: dict[str, Any], note: str = "") -> str:
+    """POST the console's action callback as the browser would, for one clicked button."""
+    kind = "index" if trigger["type"] == "disp-rec" else "action"
+    outputs = [{"id": i, "property": p} for i, p in (
+        ("disp-toast", "children"), ("disp-toast", "className"), ("disp-tick", "data"),
+        ("disp-note", "value"), ("disp-satisfaction", "value"))]
+    key = "..disp-toast.children...disp-toast.className...disp-tick.data...disp-note.value" \
+          "...disp-satisfaction.value.."
+    clicked = [{"id": trigger, "property": "n_clicks", "value": 1}]
+    body = {"output": key, "outputs": outputs,
+            "inputs": [clicked if kind == "index" else [], [] if kind == "index" else clicked],
+            "state": [{"id": "disp-ctx", "property": "data", "value": seen},
+                      {"id": "disp-officer", "property": "data", "value": "冒名顶替"},
+                      {"id": "disp-note", "property": "value", "value": note},
+                      {"id": "disp-satisfaction", "property": "value", "value": None},
+                      {"id": "disp-lang", "property": "data", "value": "zh"}],
+            "changedPropIds": [json.dumps(trigger, separators=(",", ":"), sort_keys=True)
+                               + ".n_clicks"]}
+    r = client.post("/_dash-update-component", content=json.dumps(body, ensure_ascii=False),
+                    headers={"X-CSRFToken": CSRF, "content-type": "application/json"})
+    assert r.status_code == 200, r.text
+    return json.dumps(r.json(), ensure_ascii=False)
+
+
+def test_a_leader_comments_but_cannot_dispatch_and_nobody_acts_under_another_name(app_client):
+    from dashboard.geo import GridHit
+    from dashboard.messages import IncidentReport
+
+    app, client = app_client
+    svc = app.zn_services
+    inc = svc.store.create_incident(IncidentReport(
+        source="hotline", category="traffic", title="信号灯坏了", lon=104.45, lat=30.55),
+        GridHit("G3-01", "V01")).incident
+    seen = {"id": inc.id, "ref": inc.ref, "version": inc.version, "state": inc.state,
+            "recs": ["李网格"]}
+    for k, v in cookies_for(app, "leader").items():
+        client.cookies.set(k, v)
+    refused = _act(client, {"type": "disp-rec", "index": 0}, seen)
+    assert "您的角色不能执行此操作" in refused
+    refused = _act(client, {"type": "disp-act", "action": "accept"}, seen)
+    assert "您的角色不能执行此操作" in refused
+    assert svc.store.incident(inc.id)["state"] == "reported"
+    commented = _act(client, {"type": "disp-act", "action": "note"}, seen, note="请尽快处理")
+    assert "disp-toast ok" in commented, commented
+    for k, v in cookies_for(app, "officer").items():
+        client.cookies.set(k, v)
+    seen["version"] += 1
+    dispatched = _act(client, {"type": "disp-rec", "index": 0}, seen)
+    assert "disp-toast ok" in dispatched, dispatched
+    history = [(h["actor"], h["action"]) for h in svc.store.history(inc.id)]
+    # The browser claimed to be 冒名顶替; the server wrote who was signed in.
+    assert history[-3:] == [("u-leader", "note"), ("u-officer", "accept"),
+                            ("u-officer", "dispatch")]

@@ -1,0 +1,98 @@
+"""Ingest keys per source: created by the CLI, stored hashed, revocable; rate limits."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from app import create_app
+from cli import main
+from datasources import models as m
+
+REPORT = {"source": "hotline", "category": "traffic", "title": "红绿灯故障", "lon": 104.45,
+          "lat": 30.55}
+
+
+@pytest.fixture
+def client(settings) -> Iterator[TestClient]:
+    app = create_app(settings.with_(ingest_rate=5))
+    with TestClient(app.server, raise_server_exceptions=False) as c:
+        c.zn = app.zn_services  # type: ignore[attr-defined]
+        yield c
+
+
+def env(settings) -> dict[str, str]:
+    return {"ZN_DATA_DIR": settings.data_dir, "DATABASE_URL": settings.database_url,
+            "ZN_LOG_LEVEL": "WARNING"}
+
+
+def post(client: TestClient, key: str | None, **extra: str):
+    headers = {"content-type": "application/json", **extra}
+    if key:
+        headers["X-Api-Key"] = key
+    return client.post("/api/v1/incidents", content=json.dumps(REPORT, ensure_ascii=False),
+                       headers=headers)
+
+
+def test_a_key_made_by_the_cli_opens_the_door_until_it_is_revoked(client, settings):
+    runner = CliRunner()
+    made = runner.invoke(main, ["key", "add", "12345 hotline", "--source", "hotline"],
+                         env=env(settings))
+    assert made.exit_code == 0, made.output
+    key = made.output.strip().splitlines()[0]
+    assert post(client, None).status_code == 401
+    assert post(client, "wrong-key").status_code == 401
+    assert post(client, key).status_code == 201
+    with client.zn.store.session() as s:
+        assert key not in {k.key_hash for k in s.query(m.ApiKey)}
+    listed = runner.invoke(main, ["key", "list"], env=env(settings)).output
+    assert "12345 hotline" in listed and key not in listed
+    revoked = runner.invoke(main, ["key", "revoke", "12345 hotline"], env=env(settings))
+    assert revoked.exit_code == 0, revoked.output
+    client.zn.accounts.forget()  # another process: within the cache's few seconds
+    refused = post(client, key)
+    assert refused.status_code == 401 and refused.json()["error"] == "unauthorized"
+    actions = [r["action"] for r in client.zn.audit.search(action="key")]
+    assert actions == ["key.revoke", "key.add"]
+
+
+def test_open311_api_keys_are_ingest_keys_and_revocable(client):
+    form = {"service_code": "traffic", "lat": "30.55", "long": "104.45",
+            "description": "路灯不亮"}
+    ok = client.post("/open311/v2/requests.json", data={**form, "api_key": "demo-key"})
+    assert ok.status_code == 200 and ok.json()[0]["service_request_id"], ok.text
+    client.zn.accounts.revoke_key("ZN_OPEN311_KEYS demo…")
+    gone = client.post("/open311/v2/requests.json", data={**form, "api_key": "demo-key"})
+    assert gone.status_code == 403
+
+
+def test_ingest_is_rate_limited_per_key_with_retry_after(client):
+    if time.time() % 60 > 55:  # the window is a wall-clock minute: do not straddle two
+        time.sleep(60 - time.time() % 60 + 0.1)
+    codes = [post(client, "demo-key", **{"Idempotency-Key": f"rate-limit-{i:04d}"}).status_code
+             for i in range(7)]
+    assert codes[:5] == [201] * 5 and codes[5:] == [429, 429]
+    r = post(client, "demo-key")
+    assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 61
+    assert r.json()["error"] == "rate_limited"
+
+
+def test_the_cli_adds_lists_and_disables_users(settings):
+    runner = CliRunner()
+    added = runner.invoke(main, ["user", "add", "王芳", "--role", "officer",
+                                 "--password", "long-enough"], env=env(settings))
+    assert added.exit_code == 0, added.output
+    short = runner.invoke(main, ["user", "add", "x", "--role", "officer", "--password", "short"],
+                          env=env(settings))
+    assert short.exit_code != 0 and "at least 8" in short.output
+    bad_role = runner.invoke(main, ["user", "add", "y", "--role", "king", "--password",
+                                    "long-enough"], env=env(settings))
+    assert bad_role.exit_code != 0
+    runner.invoke(main, ["user", "disable", "王芳"], env=env(settings))
+    listed = runner.invoke(main, ["user", "list"], env=env(settings)).output
+    assert "王芳\tofficer\tdisabled" in listed
