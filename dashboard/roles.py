@@ -97,6 +97,16 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("GET", "/api/whoami"): PUBLIC,
     ("GET", "/audit"): AUDIT,
     ("GET", "/audit.csv"): AUDIT,
+    # Buses (issue 4): positions are a source's door; the trips and a bus's track (where
+    # the children are) are for the hall and the console.
+    ("POST", "/api/v1/vehicles/positions"): INGEST_DOOR,
+    ("POST", "/api/v1/vehicles/gtfs-rt"): INGEST_DOOR,
+    ("GET", "/api/v1/vehicles/gtfs-rt"): frozenset({INGEST, *WALL}),
+    ("GET", "/api/v1/buses/trips"): frozenset({INGEST, *WALL}),
+    ("GET", "/api/v1/buses/{plate}/track"): CONSOLE_READ,
+    # The daily brief (issue 6): officers write it, leaders read it.
+    ("GET", "/api/brief"): CONSOLE_READ,
+    ("GET", "/api/brief/{day}.html"): CONSOLE_READ,
 }
 
 # ---------------------------------------------------------------- Dash pages
@@ -104,6 +114,10 @@ PAGES: dict[str, Roles] = {
     "/": WALL,
     "/dispatch": CONSOLE_READ,
     "/field": FIELD,
+    "/buses": WALL,
+    "/resources": CONSOLE_READ,
+    "/grids": CONSOLE_READ,
+    "/leader": CONSOLE_READ,
 }
 
 # ---------------------------------------------------------------- Dash callbacks
@@ -121,6 +135,31 @@ CALLBACKS: dict[str, Roles] = {
     "pages.field.restore_worker_name": FIELD,
     "pages.field.show_my_work_orders": FIELD,
     "pages.field.report_field_step": FIELD,
+    "pages._cast.send_to_wall": CONSOLE_ACT,
+    "pages._resource_parts.fold_resources": CONSOLE_READ,
+    "pages._resource_parts.show_resources": CONSOLE_READ,
+    "pages._resource_parts.show_station": CONSOLE_READ,
+    "pages._resource_parts.dispatch_resources": CONSOLE_ACT,
+    "pages._resource_parts.resource_step": CONSOLE_ACT,
+    "pages.resources.update_station_views": CONSOLE_READ,
+    "pages.resources.export_stock": CONSOLE_READ,
+    "pages.resources.record_movement": CONSOLE_ACT,
+    "pages.resources.set_team_status": CONSOLE_ACT,
+    "pages.resources.record_shelter": CONSOLE_ACT,
+    "pages.resources.import_stocktake": CONSOLE_ACT,
+    "pages.buses.refresh_bus_screen": WALL,
+    "pages.buses.select_bus": WALL,
+    "pages.buses.list_recorded_trips": WALL,
+    "pages.buses.load_replay": WALL,
+    "pages.buses.move_replay_marker": WALL,
+    "pages.grids.update_grid_view": CONSOLE_READ,
+    "pages.grids.update_heat_layer": CONSOLE_READ,
+    "pages.grids.go_back_up": CONSOLE_READ,
+    "pages.grids.show_grid_duty": CONSOLE_READ,
+    "pages.grids.stream_grid_ticks": CONSOLE_READ,
+    "pages.leader.update_leader_view": CONSOLE_READ,
+    "pages.leader.make_daily_brief": CONSOLE_READ,
+    "pages.leader.stream_leader_ticks": CONSOLE_READ,
     # Dash's own router of pages: every signed-in role; the page's roles are checked inside.
     "dash.dash.update": PEOPLE,
 }

@@ -14,9 +14,9 @@ from dashboard.geo import GridIndex
 from dashboard.kits import load_kits
 from dashboard.settings import Settings
 from dashboard.town import GridCell, load_town
-from datasources.brief_store import BriefStore
 from datasources.accounts import Accounts
 from datasources.audit import Audit
+from datasources.brief_store import BriefStore
 from datasources.bus import Bus
 from datasources.bus_store import BusStore
 from datasources.bus_tracker import BusTracker

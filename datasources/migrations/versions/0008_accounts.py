@@ -1,14 +1,14 @@
 """accounts, sessions, API keys and the audit log (issue 7)
 
 Revision ID: 0008_accounts
-Revises: 0004
+Revises: 0007_grid_rota
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0008_accounts'
-down_revision = '0004'
+down_revision = '0007_grid_rota'
 branch_labels = None
 depends_on = None
 
