@@ -43,6 +43,7 @@ class rids:  # noqa: N801 - a namespace of constants
     TICK = "res-tick"  # pushed by the console's stream when stations change
     REFRESH = "res-refresh"  # set by this section's own steps
     OPENED_FOR = "res-opened-for"  # the incident the section was last opened/folded for
+    LIST_SIG = "res-list-sig"  # what the dispatch cards show, to skip identical redraws
     QTY = "res-qty"  # pattern: {"type": QTY, "sku": sku}
     STEP = "res-step"  # pattern: {"type": STEP, "dispatch": id, "step": name}
     USED = "res-used"  # pattern: {"type": USED, "dispatch": id, "sku": sku}
@@ -57,6 +58,7 @@ def resource_section(lang: str) -> Any:
         dcc.Store(id=rids.TICK, data=0),
         dcc.Store(id=rids.REFRESH, data=0),
         dcc.Store(id=rids.OPENED_FOR, data=None),
+        dcc.Store(id=rids.LIST_SIG, data=None),
         html.Div([
             html.Label(t("res_station", lang), htmlFor=rids.STATION),
             dcc.Dropdown(id=rids.STATION, options=[], value=None, clearable=False,
@@ -142,25 +144,30 @@ def fold_resources(seen: dict[str, Any] | None, opened_for: Any) -> tuple[bool, 
 
 
 def show_resources(seen: dict[str, Any] | None, _tick: Any, _refresh: Any,
-                   station: str | None, lang: str | None) -> tuple[Any, ...]:
+                   station: str | None, shown: Any, lang: str | None) -> tuple[Any, ...]:
     """The selected incident's ranked stations and its resource dispatches."""
     lang = lang or "zh"
     if not seen or not seen.get("id"):
-        return True, [], None, []
+        return True, [], None, [], None
     svc = services()
     try:
         inc = svc.store.incident(int(seen["id"]))
     except NotFound:
-        return True, [], None, []
+        return True, [], None, [], None
     plan = svc.resources.plan(inc)
     options = [{"label": _plan_label(p, lang), "value": p["station"]} for p in plan]
     codes = [p["station"] for p in plan]
     keep = station if station in codes else (codes[0] if codes else None)
     rows = svc.resources.res.dispatches(inc["id"])
-    # Setting the value, even to the same station, would redraw the supply boxes and wipe
-    # what the officer is typing each time any station's stock moves.
+    status = {tm["code"]: tm["status"] for st in svc.resources.res.stations()
+              for tm in st["teams"]}
+    sig = [lang, inc["id"], *[[d["id"], d["state"], *[status.get(c) for c in d["teams"]]]
+                              for d in rows]]
+    # Setting the value, even to the same station, would redraw the supply boxes, and
+    # redrawing unchanged cards would empty the 消耗 boxes: either would wipe what the
+    # officer is typing each time any station's stock moves.
     return (False, options, no_update if keep == station else keep,
-            dispatch_cards(rows, lang))
+            no_update if sig == shown else dispatch_cards(rows, lang), sig)
 
 
 def show_station(station: str | None, _refresh: Any, seen: dict[str, Any] | None,
@@ -297,8 +304,9 @@ def register_callbacks() -> None:
     dash.callback(
         Output(rids.SECTION, "hidden"), Output(rids.STATION, "options"),
         Output(rids.STATION, "value"), Output(rids.LIST, "children"),
+        Output(rids.LIST_SIG, "data"),
         Input(CONSOLE_CTX, "data"), Input(rids.TICK, "data"), Input(rids.REFRESH, "data"),
-        State(rids.STATION, "value"), State(CONSOLE_LANG, "data"),
+        State(rids.STATION, "value"), State(rids.LIST_SIG, "data"), State(CONSOLE_LANG, "data"),
     )(show_resources)
     dash.callback(
         Output(rids.TEAMS, "options"), Output(rids.TEAMS, "value"),

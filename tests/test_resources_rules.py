@@ -153,3 +153,29 @@ def test_a_station_event_replaces_the_station_row_and_the_wall_card_shows_it():
     assert card["teams"] == [{"code": "ES-09-T1", "name": "救援队", "status": "en_route",
                               "text": "出动"}]
     assert card["level"] == "amber" and "1支队伍出动中" in card["reasons"]
+
+
+def test_the_wall_card_lists_recently_moved_items_first_so_a_return_is_seen():
+    st = _station()
+    st["items"].append({"sku": "SH-TN", "name": "帐篷", "name_en": "Tents", "unit": "顶",
+                        "quantity": 30, "reserved": 0, "out": 0, "min_level": 10,
+                        "expiry": None, "moved_at": "2026-11-25T03:59:00+00:00"})
+    st["items"][0]["moved_at"] = "2026-11-25T03:58:00+00:00"  # sandbags, a minute earlier
+    state = LiveState()
+    state.load_snapshot(seq=1, incidents=[], vehicles={}, stations=[st], kpis={}, rejected={})
+    order = [i["sku"] for i in station_cards(state, "zh", NOW)[0]["items"]]
+    assert order == ["SH-TN", "FL-SB", "GE-NF"]
+    later = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)  # an hour on: back to lowest first
+    assert [i["sku"] for i in station_cards(state, "zh", later)[0]["items"]] == [
+        "FL-SB", "GE-NF", "SH-TN"]
+
+
+def test_team_recommendations_use_the_given_route():
+    from dashboard.dispatch import recommend
+
+    def slow(*_: float) -> tuple[float, float]:
+        return 9000.0, 42.0
+
+    recs = recommend({"lon": 104.45, "lat": 30.55, "category": "water"}, [], [_station()],
+                     route=slow)
+    assert {(c.distance_m, c.eta_min) for c in recs} == {(9000, 42.0)}
