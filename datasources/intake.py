@@ -75,12 +75,12 @@ class Intake:
                 view = self.store.transition(message.incident_id, message.to_state,
                                              message.actor, message.note,
                                              assignee=message.assignee)
-                self._audit(f"incident.{message.to_state}", view.ref, message.note,
+                self.audit_step(f"incident.{message.to_state}", view.ref, message.note,
                             message.actor)
                 return Outcome(event=self._announce("incident.updated", incident=view))
             stock = self.store.move_stock(message.station, message.sku, message.delta,
                                           message.reason, message.actor)
-            self._audit("stock.move", f"{message.station}/{message.sku}",
+            self.audit_step("stock.move", f"{message.station}/{message.sku}",
                         f"{message.delta:+d} {message.reason}", message.actor)
             outcome = Outcome(event=self._announce("stock.changed", stock=stock))
             for hook in self.stock_hooks:
@@ -103,13 +103,13 @@ class Intake:
         """An officer's or field worker's action: commit it, then tell every screen."""
         view = self.store.act(incident_id, action, actor, **kw)  # type: ignore[arg-type]
         detail = " · ".join(str(kw[k]) for k in ("assignee", "note") if kw.get(k))
-        self._audit(f"incident.{action}", view.ref, detail, actor)
+        self.audit_step(f"incident.{action}", view.ref, detail, actor)
         return self._announce("incident.updated", incident=view)
 
     def split_report(self, report_id: int, actor: str) -> tuple[Event, Event]:
         """Undo a merge (officer's decision) and announce both work orders."""
         old, new = self.store.split_report(report_id, actor, self.index.locate)
-        self._audit("incident.split", old.ref, f"report {report_id} -> {new.ref}", actor)
+        self.audit_step("incident.split", old.ref, f"report {report_id} -> {new.ref}", actor)
         return (self._announce("incident.updated", incident=old),
                 self._announce("incident.created", incident=new))
 
@@ -134,10 +134,11 @@ class Intake:
         if not created.new:
             return self.reject("duplicate",
                                f"{report.source}/{report.source_ref} is {created.incident.ref}")
-        self._audit("incident.report", created.incident.ref, report.source, report.source)
+        self.audit_step("incident.report", created.incident.ref, report.source, report.source)
         return Outcome(event=self._announce("incident.created", incident=created.incident))
 
-    def _audit(self, action: str, target: str, detail: str, actor: str) -> None:
+    def audit_step(self, action: str, target: str, detail: str, actor: str) -> None:
+        """Append a committed step to the audit log (when Services gave one)."""
         if self.audit is not None:
             self.audit(action, target, detail, actor=actor)
 

@@ -68,44 +68,57 @@ class ResourceDesk:
     def receive(self, station: str, sku: str, qty: int, actor: str, reason: str = "",
                 batch: str | None = None) -> dict[str, Any]:
         """Receive supplies, announce, check the item."""
-        return self._after(station, [sku], self.res.receive(station, sku, qty, actor, reason,
-                                                            batch))
+        out = self.res.receive(station, sku, qty, actor, reason, batch)
+        self.intake.audit_step("stock.receive", f"{station}/{sku}", f"+{qty} {reason}", actor)
+        return self._after(station, [sku], out)
 
     def issue(self, station: str, sku: str, qty: int, actor: str, reason: str) -> dict[str, Any]:
         """Issue supplies, announce, check the item."""
-        return self._after(station, [sku], self.res.issue(station, sku, qty, actor, reason))
+        out = self.res.issue(station, sku, qty, actor, reason)
+        self.intake.audit_step("stock.issue", f"{station}/{sku}", f"-{qty} {reason}", actor)
+        return self._after(station, [sku], out)
 
     def adjust(self, station: str, sku: str, delta: int, actor: str,
                reason: str) -> dict[str, Any]:
         """Correct stock with a reason, announce, check the item."""
-        return self._after(station, [sku], self.res.adjust(station, sku, delta, actor, reason))
+        out = self.res.adjust(station, sku, delta, actor, reason)
+        self.intake.audit_step("stock.adjust", f"{station}/{sku}", f"{delta:+d} {reason}", actor)
+        return self._after(station, [sku], out)
 
     def dispatch(self, incident_id: int, station: str, teams: list[str],
                  supplies: dict[str, int], actor: str) -> dict[str, Any]:
         """Reserve teams and supplies for an incident, announce, check the items."""
         out = self.res.dispatch(incident_id, station, teams, supplies, actor)
+        what = " ".join([*teams, *(f"{k}×{v}" for k, v in supplies.items())])
+        self.intake.audit_step("resources.dispatch", f"incident {incident_id}",
+                               f"{station}: {what}", actor)
         return self._after(station, list(supplies), out)
 
     def depart(self, dispatch_id: int, actor: str) -> dict[str, Any]:
         """Supplies leave with the team; announce."""
         out = self.res.depart(dispatch_id, actor)
+        self.intake.audit_step("resources.depart", f"dispatch {dispatch_id}", "", actor)
         return self._after(out["station"], [], out)
 
     def give_back(self, dispatch_id: int, actor: str,
                   consumed: dict[str, int] | None = None) -> dict[str, Any]:
         """The team is back: stock restored (less what was consumed); announce, check."""
         out = self.res.give_back(dispatch_id, actor, consumed)
+        self.intake.audit_step("resources.return", f"dispatch {dispatch_id}",
+                               f"consumed {consumed or {}}", actor)
         return self._after(out["station"], list(consumed or {}), out)
 
     def set_team_status(self, team: str, status: str, actor: str) -> str:
         """Record a team's duty status and announce its station."""
         station = self.res.set_team_status(team, status, actor)
+        self.intake.audit_step("team.status", team, status, actor)
         self._after(station, [], {})
         return station
 
     def shelter_move(self, station: str, delta: int) -> int:
         """People arrive at or leave a shelter; announce the free places."""
         free = self.res.shelter_move(station, delta)
+        self.intake.audit_step("shelter.move", station, f"{delta:+d}, {free} free", "")
         self.announce(station)
         return free
 

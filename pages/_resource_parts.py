@@ -18,6 +18,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.i18n import name, t
 from dashboard.readiness import available
+from dashboard.roles import current
 from datasources.resources_errors import says
 from datasources.resources_store import ResourceError
 from datasources.store import NotFound, StockError
@@ -227,7 +228,7 @@ def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None
     if not clicks or not seen or not station:
         raise PreventUpdate
     lang = lang or "zh"
-    officer = (officer or "").strip()
+    officer = current().name  # the signed-in user, never the browser's word
     if not officer:
         return (t("disp_err", lang) + t("disp_err_officer", lang), "disp-toast err", no_update,
                 no_update)
@@ -261,7 +262,7 @@ def resource_step(_clicks: list[Any], used: list[Any], used_ids: list[dict[str, 
     if not trigger or not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate
     lang = lang or "zh"
-    officer = (officer or "").strip()
+    officer = current().name  # the signed-in user, never the browser's word
     if not officer:
         return (t("disp_err", lang) + t("disp_err_officer", lang), "disp-toast err", no_update,
                 no_update)

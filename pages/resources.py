@@ -17,6 +17,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.i18n import LANGS, name, t
+from dashboard.roles import current
 from dashboard.timeutil import LOCAL_TZ, utcnow
 from datasources.resources_errors import says
 from datasources.resources_io import (
@@ -29,7 +30,7 @@ from datasources.resources_io import (
 )
 from datasources.resources_store import TEAM_STATUSES, ResourceError
 from datasources.store import NotFound, StockError
-from pages._components import services
+from pages._components import services, user_badge
 from pages._resources_tables import (
     coverage_map,
     coverage_table,
@@ -51,7 +52,6 @@ class ids:  # noqa: N801 - a namespace of constants
 
     LANG = "rs-lang"
     OFFICER = "rs-officer"
-    OFFICER_INPUT = "rs-officer-input"
     POLL = "rs-poll"
     SEEN = "rs-seen"
     READINESS = "rs-readiness"
@@ -94,14 +94,13 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
                   className="disp-town"),
         html.H1(t("res_title", lang)),
         html.Div([
-            dcc.Input(id=ids.OFFICER_INPUT, type="text", maxLength=32, debounce=0.4,
-                      placeholder=t("disp_officer_ph", lang), className="disp-officer-input"),
             dcc.Link(t("disp_back_wall", lang), href=f"/?lang={lang}", refresh=True,
                      className="disp-link"),
             dcc.Link(t("disp_title", lang), href=f"/dispatch?lang={lang}", refresh=True,
                      className="disp-link"),
             dcc.Link(t("lang_switch", lang), href=f"{PATH}?lang={other}", refresh=True,
                      className="lang-switch"),
+            user_badge(lang),
         ], className="res-right"),
     ], className="res-header")
     options = [{"label": name(st, lang), "value": st["code"]} for st in stations]
@@ -121,7 +120,7 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
     ], className="res-form")
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
-        dcc.Store(id=ids.OFFICER, storage_type="local"),
+        dcc.Store(id=ids.OFFICER, data=current().name),
         dcc.Store(id=ids.SEEN, data=None),
         dcc.Interval(id=ids.POLL, interval=2000),
         dcc.Download(id=ids.DOWNLOAD),
@@ -179,17 +178,6 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
 
 # ---------------------------------------------------------------------------- callbacks
 @dash.callback(
-    Output(ids.OFFICER_INPUT, "value"), Output(ids.OFFICER, "data"),
-    Input(ids.OFFICER_INPUT, "value"), Input(ids.OFFICER, "data"),
-)
-def keep_officer(typed: str | None, kept: str | None) -> tuple[Any, Any]:
-    """The officer's name is kept in this browser (local storage) and shown again."""
-    if dash.ctx.triggered_id == ids.OFFICER_INPUT:
-        return no_update, (typed or "").strip()
-    return kept or "", no_update
-
-
-@dash.callback(
     Output(ids.READINESS, "children"), Output(ids.STOCK, "children"),
     Output(ids.ITEM, "options"), Output(ids.LEDGER_ITEM, "options"),
     Output(ids.LEDGER, "children"), Output(ids.SEEN, "data"),
@@ -234,7 +222,7 @@ def record_movement(clicks: int, station: str | None, sku: str | None, kind: str
     if not clicks:
         raise PreventUpdate
     lang = lang or "zh"
-    officer = (officer or "").strip()
+    officer = current().name  # the signed-in user, never the browser's word
     reason = (reason or "").strip()
     fail = "res-toast err"
     if not officer:
@@ -278,12 +266,11 @@ def set_team_status(clicks: int, team: str | None, status: str | None, officer: 
     if not clicks:
         raise PreventUpdate
     lang = lang or "zh"
-    if not (officer or "").strip():
-        return t("res_err_officer", lang), "res-toast err"
+    officer = current().name
     if not team or not status:
         return t("res_team_pick", lang) + "?", "res-toast err"
     try:
-        services().resources.set_team_status(team, status, (officer or "").strip())
+        services().resources.set_team_status(team, status, officer)
     except (ResourceError, NotFound) as exc:
         return t("disp_err", lang) + says(exc, lang), "res-toast err"
     return f"✓ {team} → {t('team_' + status, lang)}", "res-toast ok"
@@ -304,8 +291,6 @@ def record_shelter(clicks: int, station: str | None, delta: Any, officer: str | 
     if not clicks or not station:
         raise PreventUpdate
     lang = lang or "zh"
-    if not (officer or "").strip():
-        return t("res_err_officer", lang), "res-toast err", no_update
     try:
         n = float(delta)
         if n != int(n):
@@ -346,7 +331,7 @@ def import_stocktake(contents: str | None, filename: str | None, officer: str | 
     if not contents:
         raise PreventUpdate
     lang = lang or "zh"
-    officer = (officer or "").strip()
+    officer = current().name  # the signed-in user, never the browser's word
     if not officer:
         return t("res_err_officer", lang), "res-toast err"
     try:
