@@ -6,6 +6,7 @@ import http.server
 import json
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -83,8 +84,14 @@ def test_a_pushed_gtfs_rt_feed_is_read_and_its_bad_entity_skipped(live: Live) ->
     status, _, answer = live.call("POST", "/api/v1/vehicles/gtfs-rt", b"\xff\xfe garbage",
                                   {"Content-Type": "application/x-protobuf"})
     assert status == 400 and answer["error"] == "gtfs_rt_bad_protobuf"
-    # The latest state is also served as a feed, readable by any GTFS-RT consumer.
-    with urllib.request.urlopen(live.base + "/api/v1/vehicles/gtfs-rt") as resp:
+    # The latest state is also served as a feed, readable by any GTFS-RT consumer that holds
+    # an ingest key (where the children's buses are is not public).
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(live.base + "/api/v1/vehicles/gtfs-rt")
+    assert refused.value.code == 401
+    keyed = urllib.request.Request(live.base + "/api/v1/vehicles/gtfs-rt",
+                                   headers={"X-Api-Key": "demo-key"})
+    with urllib.request.urlopen(keyed) as resp:
         assert resp.status == 200
         exported = parse_feed(resp.read())
     assert [p.plate for p in exported.positions] == ["GTFS-1"]
