@@ -122,7 +122,8 @@ class BusTracker:
         for p in positions:
             self.stats["fixes"] += 1
             alerts += self.fleet.observe(p.plate, p.at, p.lon, p.lat, p.speed_kmh,
-                                         trip=p.trip, onboard=p.onboard, alarm=p.alarm)
+                                         trip=p.trip, onboard=p.onboard, alarm=p.alarm,
+                                         occupancy_pct=p.occupancy_pct)
             self.state.trips[p.plate] = self.fleet.row(p.plate, p.at)
             self.samples[p.plate] = p
         self.state.touch("trips")

@@ -93,6 +93,7 @@ class BusTrack:
     lat: float = 0.0
     at: datetime | None = None
     onboard: int | None = None
+    occupancy: float | None = None  # load as given by the feed (0..1+), when no head count
     done: set[str] = field(default_factory=set)
 
 
@@ -148,7 +149,7 @@ class Fleet:
 
     def observe(self, plate: str, at: datetime, lon: float, lat: float, speed_kmh: float,
                 *, trip: str | None = None, onboard: int | None = None,
-                alarm: int | None = None) -> list:
+                alarm: int | None = None, occupancy_pct: float | None = None) -> list:
         """Apply one fix: update the trip state and return the alerts it starts."""
         at = as_utc(at)
         t = self.track(plate)
@@ -160,6 +161,7 @@ class Fleet:
         self._start(t, *(picked or (None, None)))
         t.lon, t.lat, t.at = lon, lat, at
         t.onboard = onboard if onboard is not None else t.onboard
+        t.occupancy = occupancy_pct / 100.0 if occupancy_pct is not None else t.occupancy
         ctx = FixContext(trip=t.plan.code if t.plan else None)
         if t.plan is not None:
             line = t.plan.line
@@ -249,6 +251,6 @@ class Fleet:
 
     @staticmethod
     def _load(t: BusTrack) -> float | None:
-        if t.onboard is None or not t.seats:
-            return None
-        return round(t.onboard / t.seats, 2)
+        if t.onboard is not None and t.seats:
+            return round(t.onboard / t.seats, 2)
+        return round(t.occupancy, 2) if t.occupancy is not None else None
