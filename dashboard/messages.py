@@ -182,6 +182,9 @@ class VehiclePosition(BaseModel):
     onboard: int | None = Field(default=None, ge=0, le=200)
     # JT/T 808 alarm flags (bit 0 = SOS); feeds without alarms leave it out.
     alarm: int | None = Field(default=None, ge=0, le=0xFFFFFFFF)
+    # Load as a percentage of seats, when a feed gives that instead of a head count
+    # (GTFS-Realtime occupancy_percentage).
+    occupancy_pct: float | None = Field(default=None, ge=0, le=300, allow_inf_nan=False)
 
     @field_validator("plate", "route", "trip")
     @classmethod

@@ -122,8 +122,12 @@ class BusTracker:
         for p in positions:
             self.stats["fixes"] += 1
             alerts += self.fleet.observe(p.plate, p.at, p.lon, p.lat, p.speed_kmh,
-                                         trip=p.trip, onboard=p.onboard, alarm=p.alarm)
-            self.state.trips[p.plate] = self.fleet.row(p.plate, p.at)
+                                         trip=p.trip, onboard=p.onboard, alarm=p.alarm,
+                                         occupancy_pct=p.occupancy_pct)
+            row = self.state.trips[p.plate] = self.fleet.row(p.plate, p.at)
+            # History is filed under the trip the tracker matched (JT/T 808 sends none).
+            if row["trip"] and row["trip"] != p.trip:
+                p = p.model_copy(update={"trip": row["trip"], "route": row["route"]})
             self.samples[p.plate] = p
         self.state.touch("trips")
         return alerts

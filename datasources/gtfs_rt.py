@@ -71,7 +71,9 @@ def parse_feed(data: bytes) -> FeedResult:
                 heading=p.bearing % 360 if p.HasField("bearing") else 0.0,
                 at=datetime.fromtimestamp(stamp, UTC),
                 route=v.trip.route_id or None if v.HasField("trip") else None,
-                trip=v.trip.trip_id or None if v.HasField("trip") else None))
+                trip=v.trip.trip_id or None if v.HasField("trip") else None,
+                occupancy_pct=(float(v.occupancy_percentage)
+                               if v.HasField("occupancy_percentage") else None)))
         except ValidationError as exc:
             out.skipped.append((e.id, "invalid: " + str(exc).splitlines()[1].strip()))
     return out
@@ -96,6 +98,8 @@ def vehicle_feed(positions: list[VehiclePosition], at: datetime | None = None) -
             e.vehicle.trip.trip_id = pos.trip
         if pos.route:
             e.vehicle.trip.route_id = pos.route
+        if pos.occupancy_pct is not None:
+            e.vehicle.occupancy_percentage = round(pos.occupancy_pct)
     return feed.SerializeToString()
 
 

@@ -70,7 +70,7 @@ def test_bad_json_batches_get_a_clear_4xx_and_are_counted(live: Live, raw: bytes
 def test_a_pushed_gtfs_rt_feed_is_read_and_its_bad_entity_skipped(live: Live) -> None:
     feed = rt.FeedMessage.FromString(vehicle_feed([VehiclePosition(
         plate="GTFS-1", lon=104.46, lat=30.55, speed_kmh=36, heading=45, at=NOW,
-        trip="R01-AM1", route="R01")]))
+        trip="R01-AM1", route="R01", occupancy_pct=64)]))
     broken = feed.entity.add()
     broken.id = "no-pos"
     broken.vehicle.vehicle.id = "GTFS-2"
@@ -80,6 +80,10 @@ def test_a_pushed_gtfs_rt_feed_is_read_and_its_bad_entity_skipped(live: Live) ->
     assert answer["skipped"] == [{"entity": "no-pos", "reason": "no_position"}]
     got = live.services.bus.latest_positions()["GTFS-1"]
     assert (got.speed_kmh, got.trip, got.route, got.at) == (36.0, "R01-AM1", "R01", NOW)
+    assert got.occupancy_pct == 64
+    row = wait_for(lambda: {t["plate"]: t for t in live.call("GET", "/api/v1/buses/trips")[2]
+                            ["trips"]}.get("GTFS-1"))
+    assert row["load"] == 0.64  # the feed's occupancy when it gives no head count
     assert live.rejected()["gtfs_rt_no_position"] == 1
     status, _, answer = live.call("POST", "/api/v1/vehicles/gtfs-rt", b"\xff\xfe garbage",
                                   {"Content-Type": "application/x-protobuf"})

@@ -325,3 +325,18 @@ def test_the_board_lists_late_buses_first_in_the_screen_language(town) -> None:
     assert zh[1]["eta_next"] == "06:41" and zh[1]["load_text"] == "50%"
     en = bus_board_rows(State(), "en")
     assert en[0]["route_name"] == "L2" and en[0]["delay_text"] == "6 min late"
+
+
+def test_before_departure_the_bus_may_come_from_its_depot_and_park_quietly(town) -> None:
+    fleet = fleet_for(town)
+    s0 = fleet.plans["R01-AM1"].stops[0]
+    alerts = []
+    for i in range(60):  # from a depot 600 m east of the first stop, 25 min early
+        alerts += fleet.observe(PLATE, local("06:10") + timedelta(seconds=i),
+                                s0.lon + (600 - i * 10) / 96_000, s0.lat + 300 / 110_574, 30)
+    alerts += fleet.tick(local("06:20"))  # parked, engine off, no fix for 9 minutes
+    alerts += fleet.tick(local("06:30"))
+    assert alerts == []
+    assert fleet.row(PLATE, local("06:30"))["status"] == "not_started"
+    # From departure time on, silence is a lost signal.
+    assert [a.kind for a in fleet.tick(local("06:36"))] == ["signal_lost"]

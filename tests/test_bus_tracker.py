@@ -70,7 +70,7 @@ def test_history_is_sampled_once_per_period_and_replays_in_order(services) -> No
     assert len(track) == 2 and track[0]["at"] < track[1]["at"]
     runs = BusStore(services.store).history_runs(fixes[0].at - timedelta(hours=1),
                                                  fixes[0].at + timedelta(hours=1))
-    assert [(r["plate"], r["fixes"]) for r in runs] == [(PLATE, 2)]
+    assert [(r["plate"], r["trip"], r["fixes"]) for r in runs] == [(PLATE, "R01-AM1", 2)]
 
 
 def test_positions_through_the_hub_fill_trips_and_the_alert_reaches_every_screen(

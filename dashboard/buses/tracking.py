@@ -93,6 +93,7 @@ class BusTrack:
     lat: float = 0.0
     at: datetime | None = None
     onboard: int | None = None
+    occupancy: float | None = None  # load as given by the feed (0..1+), when no head count
     done: set[str] = field(default_factory=set)
 
 
@@ -148,7 +149,7 @@ class Fleet:
 
     def observe(self, plate: str, at: datetime, lon: float, lat: float, speed_kmh: float,
                 *, trip: str | None = None, onboard: int | None = None,
-                alarm: int | None = None) -> list:
+                alarm: int | None = None, occupancy_pct: float | None = None) -> list:
         """Apply one fix: update the trip state and return the alerts it starts."""
         at = as_utc(at)
         t = self.track(plate)
@@ -160,6 +161,7 @@ class Fleet:
         self._start(t, *(picked or (None, None)))
         t.lon, t.lat, t.at = lon, lat, at
         t.onboard = onboard if onboard is not None else t.onboard
+        t.occupancy = occupancy_pct / 100.0 if occupancy_pct is not None else t.occupancy
         ctx = FixContext(trip=t.plan.code if t.plan else None)
         if t.plan is not None:
             line = t.plan.line
@@ -168,7 +170,10 @@ class Fleet:
             seen_before = t.along_m is not None
             # Progress never runs backwards on GPS jitter; a real reversal would be off-route.
             t.along_m = max(m.along_m, t.along_m or 0.0) if t.departed else m.along_m
-            t.departed = t.departed or t.along_m > line.stop_m[0] + DEPARTED_M
+            # Departed = on the route and past the first stop (a depot beside the route,
+            # further along, is not a departure).
+            t.departed = t.departed or (t.along_m > line.stop_m[0] + DEPARTED_M
+                                        and m.offset_m <= self.cfg.corridor_m)
             if not t.arrived and t.departed and t.along_m >= line.stop_m[-1] - ARRIVED_M:
                 t.arrived = True
                 # Punctuality of the finished trip, for the day's board; a bus first seen
@@ -178,7 +183,10 @@ class Fleet:
                     self.finished[f"{t.day}:{t.plan.code}"] = {
                         "plate": plate, "arrived": at.isoformat(), "delay_s": delay,
                         "status": classify(delay)}
-            ctx = FixContext(on_trip=not t.arrived, offset_m=line.offset_m(lon, lat),
+            # Before departure a bus may come from its depot by any road: route rules
+            # apply from the first stop on.
+            ctx = FixContext(on_trip=t.departed and not t.arrived,
+                             offset_m=line.offset_m(lon, lat),
                              near_stop=self._near_stop(t.plan, lon, lat), trip=t.plan.code)
         return t.alerts.on_fix(at, lon, lat, speed_kmh, alarm, ctx)
 
@@ -199,7 +207,9 @@ class Fleet:
                     continue
                 out += t.alerts.check_departure(t.plan.code, t.times[0], now,
                                                 t.departed, t.lon, t.lat)
-                for a in t.alerts.on_tick(now, on_trip=not t.arrived):
+                # A parked bus may report rarely until its departure time.
+                running = (t.departed or now >= t.times[0]) and not t.arrived
+                for a in t.alerts.on_tick(now, on_trip=running):
                     out.append(a)
         return out
 
@@ -249,6 +259,6 @@ class Fleet:
 
     @staticmethod
     def _load(t: BusTrack) -> float | None:
-        if t.onboard is None or not t.seats:
-            return None
-        return round(t.onboard / t.seats, 2)
+        if t.onboard is not None and t.seats:
+            return round(t.onboard / t.seats, 2)
+        return round(t.occupancy, 2) if t.occupancy is not None else None
