@@ -14,6 +14,7 @@ from dash.exceptions import WebsocketDisconnected
 from dashboard import views, wall
 from dashboard.grid_stats import ancestors
 from dashboard.i18n import LANGS, t
+from dashboard.roles import DISPLAY, current
 from dashboard.timeutil import utcnow
 from pages._components import page_lang, services, town_map
 
@@ -46,14 +47,14 @@ class ids:  # noqa: N801 - a namespace of constants
     FOCUS = "home-focus"
 
 
-def layout(lang: str | None = None, kiosk: str | None = None, sound: str | None = None,
-           **_query: Any) -> Any:
+def layout(lang: str | None = None, sound: str | None = None, **_query: Any) -> Any:
     """The wall canvas: a fixed 1920×1080 stage scaled to the screen.
 
-    `?kiosk=1` is read-only (no controls); `?sound=1` lets alerts beep (off by default).
+    A wall opened with its kiosk token (`/?kiosk=TOKEN`, the display role) is read-only, with
+    no controls; `?sound=1` lets alerts beep (off by default).
     """
     svc = services()
-    kiosk_on = kiosk in ("1", "true", "yes")
+    kiosk_on = current().role == DISPLAY
     lang = lang if lang in LANGS else svc.settings.lang
     meta = svc.town_meta
     town = meta.get("name_en") if lang == "en" else meta.get("name")

@@ -8,10 +8,9 @@ import time
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 
-from app import create_app
 from dashboard.grid_stats import RAMP
 from dashboard.settings import DEMO_TOWN_DIR
-from tests.browser import Source
+from tests.browser import Source, start_app
 
 pytestmark = pytest.mark.browser
 
@@ -19,11 +18,9 @@ SIZES = ("1920x1080", "1024x768")
 
 
 def _open_grids(dash_duo, settings, size: str, query: str = "") -> None:
-    app = create_app(settings)
-    dash_duo.start_server(app, port=settings.port)
     w, h = (int(v) for v in size.split("x"))
     dash_duo.driver.set_window_size(w, h)
-    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/grids{query}")
+    start_app(dash_duo, settings, path=f"/grids{query}", wait_status=None)
 
 
 def _children(code: str) -> list[str]:

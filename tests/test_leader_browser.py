@@ -6,20 +6,17 @@ import urllib.request
 
 import pytest
 
-from app import create_app
-from tests.browser import Source
+from tests.browser import Source, start_app
 
 pytestmark = pytest.mark.browser
 
 
 def _open_leader(dash_duo, settings, size: tuple[int, int], query: str = "") -> None:
-    app = create_app(settings)
-    dash_duo.start_server(app, port=settings.port)
     dash_duo.driver.set_window_size(*size)
     # The layout viewport exactly as wide as the tablet, whatever the window chrome.
     dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False})
-    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/leader{query}")
+    start_app(dash_duo, settings, path=f"/leader{query}", role="leader", wait_status=None)
 
 
 @pytest.mark.parametrize("size", [(1024, 768), (768, 1024), (1366, 1024)])

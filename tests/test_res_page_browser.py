@@ -9,7 +9,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from app import create_app
+from tests.browser import start_app
 
 pytestmark = pytest.mark.browser
 
@@ -30,8 +30,7 @@ def _record(dash_duo: Any, kind_index: int, qty: str, reason: str) -> None:
 
 
 def test_res002_receive_and_adjust_show_in_stock_and_ledger(dash_duo, settings):
-    dash_duo.start_server(create_app(settings), port=settings.port)
-    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/resources")
+    start_app(dash_duo, settings, path="/resources", wait_status=None)
     dash_duo.wait_for_element("#rs-row-FL-SB", timeout=20)
     # The readiness of all five stations, with why they are not green.
     assert len(dash_duo.find_elements("#rs-readiness tbody tr")) == 5

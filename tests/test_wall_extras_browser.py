@@ -10,7 +10,7 @@ import redis
 
 from dashboard.cast import WallCast
 from dashboard.grid_stats import RAMP
-from tests.browser import Source, start_app
+from tests.browser import Source, kiosk_url, start_app
 from tests.test_disp_browser import sign_in
 
 pytestmark = pytest.mark.browser
@@ -101,7 +101,8 @@ def test_wall103_console_cast_button_publishes_the_selected_incident(dash_duo, s
 def test_wall104_kiosk_url_is_read_only(dash_duo, settings):
     start_app(dash_duo, settings)
     assert dash_duo.find_elements(".lang-switch")
-    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/?kiosk=1")
+    dash_duo.driver.delete_all_cookies()  # the hall's display PC: no officer signed in
+    dash_duo.driver.get(kiosk_url(settings, dash_duo.server_url))
     dash_duo.wait_for_contains_class("#home-status", "ok", timeout=20)
     assert not dash_duo.find_elements(".lang-switch")
     assert "kiosk" in dash_duo.find_element("#zn-stage").get_attribute("class")
