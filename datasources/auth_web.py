@@ -262,8 +262,12 @@ class AuthMiddleware:
             # Every message re-checks the session (heartbeats arrive every few seconds),
             # so signing out, disabling a user or revoking a kiosk token ends the stream.
             message = await receive()
-            if message["type"] == "websocket.receive" and who.session and not \
-                    await asyncio.to_thread(principal_still_valid, self.services, who):
+            if message["type"] != "websocket.receive" or not who.session:
+                return message
+            ok = self.services.accounts.still_valid_cached(who)
+            if ok is None:  # not cached: ask the database off the event loop
+                ok = await asyncio.to_thread(principal_still_valid, self.services, who)
+            if not ok:
                 await send({"type": "websocket.close", "code": 4401})
                 return {"type": "websocket.disconnect", "code": 4401}
             return message
@@ -360,9 +364,7 @@ def principal_still_valid(services: Any, who: Principal) -> bool:
     if not who.session or accounts is None:
         return True
     try:
-        if who.kind == "user":
-            return accounts.check_session(who.session)
-        return accounts.check_key(who.session)
+        return accounts.check(who)
     except Exception:  # database down: keep serving what the screen already had
         return True
 
