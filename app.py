@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from dashboard.settings import Settings
-from datasources.auth_web import AuthMiddleware, csp, guard_callbacks
+from datasources.auth_callbacks import guard_callbacks
+from datasources.auth_web import AuthMiddleware, csp
 from datasources.services import Services
 
 HERE = Path(__file__).resolve().parent
