@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from dashboard.settings import Settings
-from datasources.auth_web import AuthMiddleware, csp, guard_callbacks
+from datasources.auth_callbacks import guard_callbacks
+from datasources.auth_web import AuthMiddleware, csp
 from datasources.services import Services
 
 HERE = Path(__file__).resolve().parent
@@ -65,7 +66,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         st = hub.state
         return JSONResponse({"ok": st.connected, "seq": st.seq, "incidents": len(st.incidents),
                              "vehicles": len(st.vehicles), "rejected": st.rejected,
-                             "stats": hub.stats}, status_code=200 if st.connected else 503)
+                             "stats": hub.stats, "database": st.db_ok,
+                             # committed while Redis could not announce them (resync shows)
+                             "unannounced": services.intake.unannounced if services.intake
+                             else 0}, status_code=200 if st.connected else 503)
 
     # HTTP doors: intake's JSON API (/api/v1) and Open311 GeoReport v2 (/open311/v2), and
     # the assignee's field API (/api/v1/field).

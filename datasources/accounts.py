@@ -267,6 +267,22 @@ class Accounts:
         hit = self._cached(f"{kind}:{token_hash(token)}")
         return hit if hit is False else _with_ip(hit, ip)  # type: ignore[arg-type]
 
+    def check(self, who: Principal) -> bool:
+        """True while the principal's session or token is valid; the answer is cached."""
+        ok = self.check_session(who.session) if who.kind == "user" else \
+            self.check_key(who.session)
+        if ok:
+            key = ("s:" + who.session) if who.kind == "user" else who.session
+            self._remember(key, Principal(who.role, who.name, who.kind, who.source, "",
+                                          who.session))
+        return ok
+
+    def still_valid_cached(self, who: Principal) -> bool | None:
+        """Whether the principal's session or token is still valid, from the cache only;
+        None when the database must be asked."""
+        hit = self._cached(("s:" + who.session) if who.kind == "user" else who.session)
+        return None if hit is False else hit is not None
+
     def _cached(self, key: str) -> Principal | None | bool:
         with self._lock:
             hit = self._cache.get(key)

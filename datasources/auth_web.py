@@ -5,15 +5,13 @@ HTTP request and every websocket handshake before Dash or a route does. It puts 
 principal in a contextvar (dashboard.roles.CURRENT); Dash's websocket handler creates each
 callback's task inside that context, so callbacks served over the websocket see the user of
 the connection, and callbacks served over HTTP see the user of the request.
-`guard_callbacks` wraps every server callback with its role check (default deny).
+datasources/auth_callbacks.py wraps every server callback with its role check.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import html
-import inspect
 import json
 import logging
 import secrets
@@ -22,21 +20,18 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 
-from dash.exceptions import PreventUpdate
-from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.roles import (
     ANON,
-    CALLBACKS,
     CURRENT,
     NOBODY,
     Principal,
     allowed,
-    current,
     page_roles,
     route_roles,
 )
+from datasources.auth_callbacks import principal_still_valid
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "zn_session"
@@ -262,8 +257,12 @@ class AuthMiddleware:
             # Every message re-checks the session (heartbeats arrive every few seconds),
             # so signing out, disabling a user or revoking a kiosk token ends the stream.
             message = await receive()
-            if message["type"] == "websocket.receive" and who.session and not \
-                    await asyncio.to_thread(principal_still_valid, self.services, who):
+            if message["type"] != "websocket.receive" or not who.session:
+                return message
+            ok = self.services.accounts.still_valid_cached(who)
+            if ok is None:  # not cached: ask the database off the event loop
+                ok = await asyncio.to_thread(principal_still_valid, self.services, who)
+            if not ok:
                 await send({"type": "websocket.close", "code": 4401})
                 return {"type": "websocket.disconnect", "code": 4401}
             return message
@@ -305,118 +304,6 @@ class AuthMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
         return wrapped
-
-
-# ---------------------------------------------------------------- callbacks
-class Forbidden(HTTPException):
-    """A callback refused for the caller's role (HTTP 403; an error message over ws)."""
-
-    def __init__(self, name: str, role: str):
-        super().__init__(status_code=403, detail=f"forbidden: {name} for role {role}")
-
-
-class QuietForbidden(Forbidden, PreventUpdate):
-    """Forbidden for a page's no-input stream: Dash starts every page's stream on every
-    page load, so a wall refusing the console's stream is routine, not an error to print."""
-
-
-def callback_name(func: Callable[..., Any]) -> str:
-    """'module.function' of the function a Dash callback entry finally calls."""
-    inner = inspect.unwrap(func)
-    return f"{inner.__module__}.{inner.__name__}"
-
-
-def guard(func: Callable[..., Any], name: str, still_valid: Callable[[Principal], bool],
-          quiet: bool = False) -> Callable[..., Any]:
-    """`func` with its role check first; keeps async callbacks async (Dash looks)."""
-    roles = CALLBACKS.get(name)
-    refusal = QuietForbidden if quiet else Forbidden
-
-    def check() -> None:
-        who = current()
-        if not allowed(roles, who) or not still_valid(who):
-            raise refusal(name, who.role)
-
-    if inspect.iscoroutinefunction(func):
-        @functools.wraps(func)
-        async def guarded_async(*args: Any, **kwargs: Any) -> Any:
-            check()
-            return await func(*args, **kwargs)
-        guarded_async.zn_guarded = True  # type: ignore[attr-defined]
-        return guarded_async
-
-    @functools.wraps(func)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        check()
-        return func(*args, **kwargs)
-    guarded.zn_guarded = True  # type: ignore[attr-defined]
-    return guarded
-
-
-def principal_still_valid(services: Any, who: Principal) -> bool:
-    """False once the principal's session ended or its kiosk token was revoked (cached for
-    a few seconds). A wall's websocket lives for days; this is what stops it."""
-    accounts = services.accounts
-    if not who.session or accounts is None:
-        return True
-    try:
-        if who.kind == "user":
-            return accounts.check_session(who.session)
-        return accounts.check_key(who.session)
-    except Exception:  # database down: keep serving what the screen already had
-        return True
-
-
-def guard_callbacks(app: Any, services: Any) -> list[str]:
-    """Wrap every server callback of `app` with its role check; returns the undeclared."""
-    def still_valid(who: Principal) -> bool:
-        return principal_still_valid(services, who)
-
-    undeclared = []
-    for entry in app.callback_map.values():
-        func = entry.get("callback")
-        if func is None or getattr(func, "zn_guarded", False):
-            continue
-        name = callback_name(func)
-        if name not in CALLBACKS:
-            undeclared.append(name)
-            log.error("callback %s has no role policy: refused for everybody", name)
-        stream = bool(entry.get("no_output")) and not entry.get("inputs")
-        entry["callback"] = guard(func, name, still_valid, quiet=stream)
-    guard_pages()
-    return undeclared
-
-
-def guard_pages() -> None:
-    """Every page's layout checks the page's roles when it is built for a browser."""
-    import dash
-
-    for page in dash.page_registry.values():
-        layout = page.get("layout")
-        if layout is None or getattr(layout, "zn_guarded", False):
-            continue
-        page["layout"] = _guarded_layout(layout, page.get("path") or "/")
-
-
-def _guarded_layout(layout: Any, path: str) -> Callable[..., Any]:
-    def build(**kwargs: Any) -> Any:
-        who = current()
-        if not allowed(page_roles(path), who):
-            return denied_view(who, kwargs.get("lang") or "zh")
-        return layout(**kwargs) if callable(layout) else layout
-    build.zn_guarded = True  # type: ignore[attr-defined]
-    return build
-
-
-def denied_view(who: Principal, lang: str) -> Any:
-    """What a page shows to a role that may not see it."""
-    from dash import html
-
-    from dashboard.i18n import t
-
-    return html.Div([html.P(t("auth_denied", lang).format(role=who.role)),
-                     html.A(t("auth_signin_link", lang), href="/login")],
-                    className="zn-denied")
 
 
 def escape(text: str) -> str:

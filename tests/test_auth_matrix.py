@@ -25,7 +25,8 @@ from dashboard.roles import (
     page_roles,
     route_roles,
 )
-from datasources.auth_web import CSRF_COOKIE, SESSION_COOKIE, Forbidden, callback_name
+from datasources.auth_callbacks import Forbidden, callback_name
+from datasources.auth_web import CSRF_COOKIE, SESSION_COOKIE
 
 PRINCIPALS = (*ROLES, INGEST, ANON)
 SAMPLE = {"incident_id": "1", "action": "ack", "name": "grids-1.geojson",

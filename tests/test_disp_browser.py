@@ -194,7 +194,10 @@ def test_disp002_filters_and_live_arrivals(dash_duo, settings):
     source.report(title="宅基地边界纠纷", category="disputes", source="hotline",
                   lon=104.451, lat=30.552)
     wait_rows(dash_duo, {"仓库电线私拉乱接", "河道漂浮垃圾", "宅基地边界纠纷"})
-    assert "overdue" in row_for(dash_duo, "仓库电线私拉乱接").get_attribute("class")
+    # The live queue may be redrawn between finding the row and reading it: look again.
+    WebDriverWait(dash_duo.driver, 5, ignored_exceptions=(StaleElementReferenceException,)
+                  ).until(lambda d: "overdue" in row_for(dash_duo, "仓库电线私拉乱接")
+                          .get_attribute("class"))
     dash_duo.wait_for_contains_text("#disp-count", "3")
 
     dash_duo.find_element("#disp-f-overdue input").click()

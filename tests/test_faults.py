@@ -97,6 +97,8 @@ def test_redis_stopped_and_restarted_under_traffic_loses_and_doubles_nothing(set
             assert recovered, "the live state did not reconnect"
             assert sorted(acked) == list(range(N)), "a report was never acknowledged"
             assert during_outage, "no report was taken while Redis was down"
+            health = json.loads(urllib.request.urlopen(f"{live.base}/api/health").read())
+            assert health["ok"] and health["database"] and health["unannounced"] >= 1
             counts = titles_in_db(live.services)
             sent = {f"故障演练-{i:03d}" for i in range(N)}
             assert {t: c for t, c in counts.items() if t in sent} == dict.fromkeys(sent, 1)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from app import create_app
 from cli import main
@@ -96,3 +97,25 @@ def test_the_cli_adds_lists_and_disables_users(settings):
     runner.invoke(main, ["user", "disable", "王芳"], env=env(settings))
     listed = runner.invoke(main, ["user", "list"], env=env(settings)).output
     assert "王芳\tofficer\tdisabled" in listed
+
+
+def test_demo_accounts_are_seeded_once_for_a_demo_town_only(settings):
+    from datasources.account_cli import DEMO_KIOSK, DEMO_PASSWORD, seed_demo
+    from datasources.accounts import Accounts
+    from datasources.db import make_engine
+    from datasources.services import prepare_database
+
+    engine = make_engine(settings.db_url)
+    prepare_database(engine, settings)
+    first = seed_demo(settings)
+    assert {role for _, role, _ in first} == {"admin", "officer", "leader", "display",
+                                              "grid_worker"}
+    assert seed_demo(settings) == first  # idempotent: nothing added twice
+    accounts = Accounts(engine)
+    assert accounts.authenticate("值班员", DEMO_PASSWORD).role == "officer"
+    assert accounts.key_principal(DEMO_KIOSK, "kiosk").role == "display"
+    assert len(accounts.list_keys("kiosk")) == 1
+    with accounts.session.begin() as s:
+        s.execute(update(m.TownMeta).where(m.TownMeta.key == "demo").values(value=False))
+    assert seed_demo(settings) == []  # a real town gets no demo accounts
+    engine.dispose()

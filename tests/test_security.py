@@ -169,3 +169,16 @@ def test_the_audit_log_is_searchable_and_exports_csv(client):
     assert rows[1][5] == "incident.dispatch" and rows[1][7].startswith("'=")
     sign_in(client, svc, "值班员", "officer")
     assert client.get("/audit").status_code == 403
+
+
+def test_the_audit_log_refuses_updates_and_deletes_in_the_database(client):
+    from sqlalchemy import delete
+    from sqlalchemy.exc import DatabaseError
+
+    svc = client.zn
+    svc.audit.record("incident.dispatch", "QS-9", "to 李网格", actor="值班员")
+    for change in (update(m.AuditEntry).values(actor="someone else"), delete(m.AuditEntry)):
+        with pytest.raises(DatabaseError, match="append-only"), svc.store.session() as s:
+            s.execute(change)
+            s.commit()
+    assert [r["actor"] for r in svc.audit.search()] == ["值班员"]

@@ -65,9 +65,22 @@ def upgrade() -> None:
     op.create_index('ix_audit_log_at', 'audit_log', ['at'])
     op.create_index('ix_audit_log_actor', 'audit_log', ['actor'])
     op.create_index('ix_audit_log_action', 'audit_log', ['action'])
+    # Append-only in the database itself, not only by the product's habit.
+    if op.get_bind().dialect.name == 'sqlite':
+        for verb in ('UPDATE', 'DELETE'):
+            op.execute(f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+                       "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
+    elif op.get_bind().dialect.name == 'postgresql':
+        op.execute("CREATE FUNCTION audit_log_append_only() RETURNS trigger AS $$ BEGIN "
+                   "RAISE EXCEPTION 'audit_log is append-only'; END; $$ LANGUAGE plpgsql")
+        op.execute("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+                   "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
+        op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
     op.drop_table('audit_log')
     op.drop_table('api_keys')
     op.drop_table('user_sessions')
