@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser import Source
+from tests.browser import Source, kiosk_url
 from tests.test_disp_browser import (
     OFFICER,
     history,
@@ -91,7 +91,7 @@ def test_res001_two_teams_and_20_sandbags_to_a_flood_seen_on_the_wall(dash_duo, 
 
     wall = wall_browser()
     try:
-        wall.get(f"{dash_duo.server_url}/")
+        wall.get(kiosk_url(settings, dash_duo.server_url))  # the wall is a kiosk
         WebDriverWait(wall, 20).until(lambda d: d.find_elements(
             By.CSS_SELECTOR, f"#station-{code}"))
         assert wall.execute_script(WATCH, code, f"{before - 20}袋", teams, "__out", True) is None

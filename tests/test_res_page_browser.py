@@ -30,14 +30,13 @@ def _record(dash_duo: Any, kind_index: int, qty: str, reason: str) -> None:
 
 
 def test_res002_receive_and_adjust_show_in_stock_and_ledger(dash_duo, settings):
-    start_app(dash_duo, settings, path="/resources", wait_status=None)
+    start_app(dash_duo, settings, path="/resources", name="仓管李", wait_status=None)
     dash_duo.wait_for_element("#rs-row-FL-SB", timeout=20)
     # The readiness of all five stations, with why they are not green.
     assert len(dash_duo.find_elements("#rs-readiness tbody tr")) == 5
     assert dash_duo.find_element("#rd-ES-03").text.count("沙袋低于下限") == 1
     assert len(dash_duo.find_elements("#rs-coverage tbody tr")) == 13
     start = _on_hand(dash_duo, "FL-SB")
-    dash_duo.find_element("#rs-officer-input").send_keys("仓管李")
     dash_duo.select_dcc_dropdown("#rs-item", "沙袋 (FL-SB)")
 
     _record(dash_duo, 0, "50", "")  # a receipt needs no reason
