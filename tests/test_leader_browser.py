@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 
 import pytest
@@ -47,10 +48,18 @@ def test_lead002_daily_brief_is_made_kept_and_downloadable(dash_duo, settings):
     dash_duo.wait_for_contains_text("#ld-brief-msg", "Brief of", timeout=10)
     link = dash_duo.wait_for_element(".ld-brief-row a", timeout=10)
     href = link.get_attribute("href")
-    with urllib.request.urlopen(href) as resp:
+    # Downloads go with the leader's session, as the browser's would.
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in dash_duo.driver.get_cookies())
+
+    def fetch(url: str):  # type: ignore[no-untyped-def]
+        return urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}))
+
+    with fetch(href) as resp:
         page = resp.read().decode("utf-8")
     assert "Daily duty brief" in page and "占道经营" in page
-    with urllib.request.urlopen(href + "&download=1") as resp:
+    with fetch(href + "&download=1") as resp:
         assert "attachment" in resp.headers["Content-Disposition"]
-    with urllib.request.urlopen(f"{dash_duo.server_url}/api/brief") as resp:
+    with pytest.raises(urllib.error.HTTPError):  # nobody signed in: refused
+        urllib.request.urlopen(href)
+    with fetch(f"{dash_duo.server_url}/api/brief") as resp:
         assert b'"received":1' in resp.read().replace(b" ", b"")

@@ -11,7 +11,6 @@ import redis
 from dashboard.cast import WallCast
 from dashboard.grid_stats import RAMP
 from tests.browser import Source, kiosk_url, start_app
-from tests.test_disp_browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -74,7 +73,7 @@ def test_wall102_cast_from_the_console_focuses_the_incident_on_the_wall(dash_duo
 
 
 def test_wall103_console_cast_button_publishes_the_selected_incident(dash_duo, settings):
-    app = start_app(dash_duo, settings)
+    app = start_app(dash_duo, settings, name="值班员李四")
     Source(settings).report(title="路灯不亮", lon=104.452, lat=30.551)
     item = dash_duo.wait_for_element("#home-feed .feed-item", timeout=10)
     incident_id = int(item.get_attribute("id").removeprefix("inc-"))
@@ -83,9 +82,6 @@ def test_wall103_console_cast_button_publishes_the_selected_incident(dash_duo, s
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/dispatch?incident={incident_id}")
     dash_duo.wait_for_contains_class("#disp-status", "ok", timeout=20)
     dash_duo.wait_for_contains_text("#disp-detail", "路灯不亮", timeout=10)
-    dash_duo.find_element("#disp-cast").click()
-    dash_duo.wait_for_contains_text("#disp-toast", "请先填写值班员姓名")
-    sign_in(dash_duo, "值班员李四")
     dash_duo.find_element("#disp-cast").click()
     dash_duo.wait_for_contains_text("#disp-toast", "已投屏")
     deadline = time.monotonic() + 5
