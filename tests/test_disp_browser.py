@@ -271,7 +271,7 @@ def test_disp003_refused_actions_say_why_in_red_and_change_nothing(dash_duo, set
     close = dash_duo.find_element("#disp-actions .disp-act-close")
     close.click()
     dash_duo.wait_for_contains_class("#disp-toast", "err", timeout=10)
-    assert "满意度" in dash_duo.find_element("#disp-toast").text
+    dash_duo.wait_for_contains_text("#disp-toast", "满意度", timeout=10)
     assert services.store.incident(second)["state"] == "resolved"
     assert services.store.history(second)[-1]["action"] == "resolve"
 

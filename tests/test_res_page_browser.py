@@ -3,9 +3,11 @@ required) change the stock table and appear in the ledger; English via ?lang=en.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -15,8 +17,13 @@ pytestmark = pytest.mark.browser
 
 
 def _on_hand(dash_duo: Any, sku: str) -> int:
-    cells = dash_duo.find_elements(f"#rs-row-{sku} td")
-    return int(cells[6].text)
+    """The item's on-hand figure; the table is live, so a row redrawn mid-read is read again."""
+    for _ in range(20):
+        try:
+            return int(dash_duo.find_elements(f"#rs-row-{sku} td")[6].text)
+        except StaleElementReferenceException:
+            time.sleep(0.05)
+    raise AssertionError(f"the row of {sku} kept changing under the reader")
 
 
 def _record(dash_duo: Any, kind_index: int, qty: str, reason: str) -> None:
