@@ -34,6 +34,8 @@ bench: setup browser-deps         ## intake throughput, publish→screen latency
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/dispatch_latency.py
 	$(BIN)/python bench/bus_ingest.py
+	$(BIN)/python bench/resources.py
+	$(BIN)/python bench/gate.py
 
 screenshots: setup browser-deps   ## docs/ screenshots of the wall and the tablet view
 	$(BIN)/python tools/make_screenshots.py

@@ -31,10 +31,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def get_json(url: str, timeout: float = 2.0) -> tuple[int, dict[str, Any] | None]:
+def get_json(url: str, timeout: float = 2.0,
+             headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any] | None]:
     """(status, body) of a GET returning JSON; (0, None) when nobody answers."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         try:

@@ -49,6 +49,10 @@ LON0, LAT0 = 104.40, 30.52
 BIN = ROOT / ".venv" / "bin"
 
 
+# The demo town's ingest key (ZN_OPEN311_KEYS seeds it): the doors and reads need a key.
+SOURCE_KEY = {"X-Api-Key": "demo-key"}
+
+
 def fixes(prefix: str, n: int, at: datetime) -> list[VehiclePosition]:
     """One fix for each of n buses, spread over the town."""
     return [VehiclePosition(plate=f"{prefix}-{i:05d}", lon=LON0 + (i % 100) * 6e-4,
@@ -57,7 +61,8 @@ def fixes(prefix: str, n: int, at: datetime) -> list[VehiclePosition]:
 
 
 def post(url: str, body: bytes, ctype: str) -> int:
-    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": ctype})
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"Content-Type": ctype, **SOURCE_KEY})
     with urllib.request.urlopen(req, timeout=30) as resp:
         return resp.status
 
@@ -125,7 +130,8 @@ class Run:
         want = at.isoformat()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            _, body = get_json(self.base + "/api/v1/buses/trips", timeout=10)
+            _, body = get_json(self.base + "/api/v1/buses/trips", timeout=10,
+                               headers=SOURCE_KEY)
             rows = (body or {}).get("trips", [])
             done = sum(1 for r in rows if r["plate"].startswith(prefix + "-") and r["at"] == want)
             if done >= n:
