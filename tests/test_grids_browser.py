@@ -114,3 +114,53 @@ def test_gs002_new_incident_recolours_its_grid_without_reload(dash_duo, settings
         "return document.querySelector('#gs-map path.zn-grid-G1-01');")
     assert after == before, "the polygon was rebuilt instead of restyled in place"
     dash_duo.wait_for_contains_text("#gs-rank", "Zone 1")
+
+
+def test_gs003_a_grid_link_opens_its_level_with_rota_and_heat(dash_duo, settings):
+    _open_grids(dash_duo, settings, "1024x768", "?grid=G3-03&heat=1&lang=en")
+    _wait(lambda: _polygons(dash_duo) == _children("G2-01"), what="the siblings of G3-03")
+    dash_duo.wait_for_contains_text("#gs-legend", "Level-3 grids")
+    dash_duo.wait_for_element("#gs-rota-table tr td", timeout=10)
+    dash_duo.wait_for_contains_text("#gs-crumbs", "Zone 1")
+    Source(settings).report(title="density", lon=104.45, lat=30.55)
+    _wait(lambda: dash_duo.driver.execute_script(
+        "var c = document.querySelector('canvas.zn-heat');"
+        "return c && c.getAttribute('data-points');") == "1", timeout=15,
+        what="the new incident in the density layer")
+
+
+def test_gs004_after_a_burst_of_reports_every_colour_matches_the_figures(dash_duo, settings):
+    from shapely.geometry import shape
+
+    from dashboard.grid_stats import choropleth
+    from datasources.services import Services
+
+    svc = Services(settings).open()
+    try:
+        codes = _children("G2-01")
+        points = {g: shape(svc.grids[g].geometry).representative_point() for g in codes}
+        names = {svc.grids[g].name: g for g in codes}
+    finally:
+        svc.close()
+    _open_grids(dash_duo, settings, "1920x1080", "?grid=G3-03")
+    _wait(lambda: _polygons(dash_duo) == codes, what="the level-3 grids of G2-01")
+    source = Source(settings)
+    burst = [codes[i % len(codes)] for i in (2, 4, 2, 0, 2, 4, 1, 2)]
+    for n, grid in enumerate(burst):
+        source.report(title=f"连续上报{n}", lon=points[grid].x, lat=points[grid].y)
+        time.sleep(0.3)
+
+    def agrees() -> bool:
+        rows = dash_duo.driver.execute_script(
+            "return Array.from(document.querySelectorAll('#gs-rank .gs-rank-row'))"
+            ".map(r => [r.children[1].textContent, r.children[2].textContent]);")
+        figures = {names[n]: {"open": int(v)} for n, v in rows}
+        if sum(f["open"] for f in figures.values()) != len(burst):
+            return False
+        shown = dict(dash_duo.driver.execute_script(
+            "return Array.from(document.querySelectorAll('#gs-map path.zn-grid')).map("
+            "p => [p.getAttribute('class').split(' ')[1].slice(8), "
+            "p.getAttribute('data-colour')]);"))
+        return shown == choropleth(figures, "open")["colours"]
+
+    _wait(agrees, timeout=15, what="map colours agreeing with the ranking after the burst")

@@ -22,6 +22,7 @@ SHOTS = (
     ("/", "wall-3840x2160.png", "3840x2160"),
     ("/dispatch?incident=3", "dispatch-1920x1080.png", "1920x1080"),
     ("/grids", "grids-1920x1080.png", "1920x1080"),
+    ("/grids?grid=G3-03&heat=1", "grids-level3-1920x1080.png", "1920x1080"),
     ("/leader", "leader-1024x768.png", "1024x768"),
     ("/leader?lang=en", "leader-en-768x1024.png", "768x1024"),
 )
