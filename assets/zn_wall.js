@@ -4,7 +4,7 @@
 // or a 投屏 from the console takes the map's focus for a few seconds. Sound is off unless
 // the page was opened with ?sound=1.
 (function () {
-  var FOCUS_MS = 7000, CAST_MS = 20000, ROTATE_MS = 10000;
+  var FOCUS_MS = 7000, CAST_MS = 20000, ROTATE_MS = 10000, MAX_QUEUE = 5;
   var seenAlerts = null;  // null until the first frame: alerts present at load do not focus
   var queue = [], focusing = null, seenCasts = {}, spot = -1, spotId = null;
 
@@ -112,6 +112,8 @@
       alerts.forEach(function (a) { if (!seenAlerts[a.key]) { queue.push(a); } });
     }
     seenAlerts = now;  // an alert that clears and comes back is news again
+    // A sweep can make dozens overdue at once: the hall sees the newest few, the ticker the rest.
+    if (queue.length > MAX_QUEUE) { queue = queue.slice(queue.length - MAX_QUEUE); }
     if (!focusing && queue.length) { showFocus(frame, queue.shift()); }
   }
 

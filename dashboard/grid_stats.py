@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -114,14 +115,26 @@ def _finish(a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def class_breaks(values: Iterable[float | None], classes: int = len(RAMP)) -> list[float]:
-    """Upper bounds of equal-width classes over the values present (at least one class)."""
+COUNT_MEASURES = frozenset({"received", "open", "overdue"})
+
+
+def class_breaks(values: Iterable[float | None], classes: int = len(RAMP),
+                 integer: bool = False) -> list[float]:
+    """Upper bounds of the colour classes over the values present (at least one class).
+
+    Counts get whole-number classes (one per value when the range is small), so a legend
+    never reads "0 – 0"; other measures get equal-width classes.
+    """
     present = [float(v) for v in values if v is not None]
     if not present:
         return []
     lo, hi = min(present), max(present)
     if hi == lo:
         return [hi]
+    if integer:
+        span = int(hi - lo) + 1
+        step = max(1, math.ceil(span / classes))
+        return sorted({min(lo + step * (i + 1) - 1, hi) for i in range(classes)})
     step = (hi - lo) / classes
     return [round(lo + step * (i + 1), 2) for i in range(classes)]
 
@@ -133,18 +146,18 @@ def colour_for(value: float | None, breaks: list[float], measure: str) -> str:
     ramp = RAMP[::-1] if measure in HIGHER_IS_BETTER else RAMP
     if len(breaks) == 1:
         return ramp[-1] if value > 0 or measure in HIGHER_IS_BETTER else ramp[0]
-    for i, upper in enumerate(breaks):
-        if value <= upper:
-            return ramp[min(i, len(ramp) - 1)]
-    return ramp[-1]
+    index = next((i for i, upper in enumerate(breaks) if value <= upper), len(breaks) - 1)
+    # Fewer classes than colours: spread them over the whole ramp, ends included.
+    return ramp[round(index * (len(ramp) - 1) / (len(breaks) - 1))]
 
 
 def choropleth(figures: Mapping[str, Mapping[str, Any]], measure: str) -> dict[str, Any]:
     """Colours by grid code and the legend (ranges with colours and how many grids in each)."""
     if measure not in MEASURES:
         raise StatsError(f"unknown measure {measure!r}; one of {', '.join(MEASURES)}")
+    integer = measure in COUNT_MEASURES
     values = {code: f.get(measure) for code, f in figures.items()}
-    breaks = class_breaks(values.values())
+    breaks = class_breaks(values.values(), integer=integer)
     colours = {code: colour_for(v, breaks, measure) for code, v in values.items()}
     legend: list[dict[str, Any]] = []
     lower = min((v for v in values.values() if v is not None), default=None)
@@ -152,7 +165,7 @@ def choropleth(figures: Mapping[str, Mapping[str, Any]], measure: str) -> dict[s
         colour = colour_for(upper, breaks, measure)
         count = sum(1 for c in colours.values() if c == colour)
         legend.append({"from": lower, "to": upper, "colour": colour, "grids": count})
-        lower = upper
+        lower = upper + 1 if integer else upper
     missing = sum(1 for v in values.values() if v is None)
     if missing:
         legend.append({"from": None, "to": None, "colour": NO_DATA, "grids": missing})

@@ -40,7 +40,7 @@ class ids:  # noqa: N801 - a namespace of constants
     CRUMB = "gs-crumb"  # pattern: {"type": CRUMB, "index": n}
 
 
-def controls(lang: str, measure: str, window: str) -> Any:
+def controls(lang: str, measure: str, window: str, heat: bool = False) -> Any:
     """Measure, window and category selectors and the heat toggle."""
     cats = [{"label": category_label(c.code, lang), "value": c.code} for c in CATEGORIES]
     return html.Div([
@@ -51,7 +51,7 @@ def controls(lang: str, measure: str, window: str) -> Any:
         dcc.Dropdown(id=ids.CATEGORY, options=cats, value=None, className="gs-dd",
                      placeholder=t("gs_all_categories", lang)),
         dcc.Checklist(id=ids.HEAT, options=[{"label": t("gs_heat", lang), "value": "on"}],
-                      value=[], className="gs-heat-toggle"),
+                      value=["on"] if heat else [], className="gs-heat-toggle"),
     ], className="gs-controls")
 
 

@@ -35,9 +35,24 @@ dash.register_page(__name__, path=PATH, title="网格热力")
 MIN_TICK_GAP_S = 1.0  # at most one recolour a second, however fast incidents arrive
 
 
+def _drill_to(code: str | None, cells: dict[str, Any]) -> dict[str, Any]:
+    """The drill state that shows grid `code` among its siblings (for ?grid= links)."""
+    path: list[str] = []
+    cell = cells.get(code or "")
+    level = cell.level if cell else 1
+    while cell is not None and cell.parent:
+        path.insert(0, cell.parent)
+        cell = cells.get(cell.parent)
+    return {"level": level, "path": path}
+
+
 def layout(lang: str | None = None, measure: str | None = None, window: str | None = None,
-           **_query: Any) -> Any:
-    """Header with breadcrumb, selectors, the map, legend and the side panel."""
+           grid: str | None = None, heat: str | None = None, **_query: Any) -> Any:
+    """Header with breadcrumb, selectors, the map, legend and the side panel.
+
+    `?grid=G3-03` opens on that grid (its siblings drawn, its rota shown); `?heat=1` turns
+    the density layer on.
+    """
     svc = services()
     lang = lang if lang in LANGS else svc.settings.lang
     measure = measure if measure in MEASURES else "open"
@@ -45,8 +60,8 @@ def layout(lang: str | None = None, measure: str | None = None, window: str | No
     other = "en" if lang == "zh" else "zh"
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
-        dcc.Store(id=ids.DRILL, data={"level": 1, "path": []}),
-        dcc.Store(id=ids.SELECT, data=None),
+        dcc.Store(id=ids.DRILL, data=_drill_to(grid, svc.grids)),
+        dcc.Store(id=ids.SELECT, data=grid if grid in svc.grids else None),
         dcc.Store(id=ids.TICK, data=0),
         dcc.Store(id=ids.FRAME, data=None),
         dcc.Store(id=ids.FRAME_ACK, data=0),
@@ -58,7 +73,7 @@ def layout(lang: str | None = None, measure: str | None = None, window: str | No
             dcc.Link(t("lang_switch", lang), href=f"{PATH}?lang={other}", refresh=True,
                      className="lang-switch"),
         ], className="gs-header"),
-        controls(lang, measure, window),
+        controls(lang, measure, window, heat == "1"),
         html.Div([
             html.Div([grid_map(svc.town_meta, svc.settings.tile_url),
                       html.Div(id=ids.LEGEND, className="gs-legend")], className="gs-map-box"),

@@ -115,3 +115,14 @@ def test_grid_store_reads_the_window_and_category_from_the_database(services):
     assert gs.measures(1, "hour", version=7) is gs.measures(1, "hour", version=7)
     with pytest.raises(ValueError, match="unknown category"):
         gs.facts("today", category="nonsense")
+
+
+def test_count_legends_use_whole_numbers_and_small_ranges_get_a_class_per_value():
+    result = choropleth({"A": {"open": 0}, "B": {"open": 1}, "C": {"open": 0}}, "open")
+    assert [(r["from"], r["to"], r["grids"]) for r in result["legend"]] == [
+        (0, 0, 2), (1, 1, 1)]
+    assert result["colours"]["B"] == RAMP[-1] and result["colours"]["A"] == RAMP[0]
+    wide = choropleth({str(n): {"received": n} for n in range(0, 23)}, "received")
+    bounds = [(r["from"], r["to"]) for r in wide["legend"]]
+    assert bounds[0][0] == 0 and bounds[-1][1] == 22
+    assert all(b[0] == a[1] + 1 for a, b in zip(bounds, bounds[1:], strict=False))

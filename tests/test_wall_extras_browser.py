@@ -15,7 +15,7 @@ from tests.browser import Source, kiosk_url, start_app
 pytestmark = pytest.mark.browser
 
 
-def _wait(predicate, timeout: float = 10.0, what: str = "condition") -> None:
+def _wait(predicate, timeout: float = 20.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -51,9 +51,9 @@ def test_wall101_new_incident_heats_its_level2_grid_and_urgent_one_takes_focus(d
     assert _colour(dash_duo, "G2-02") == RAMP[0]
     dash_duo.wait_for_contains_text("#home-focus", "化工厂冒烟", timeout=10)
     assert "紧急" in dash_duo.find_element("#home-focus").text
-    dash_duo.wait_for_contains_text("#home-ticker", "化工厂冒烟")
+    dash_duo.wait_for_contains_text("#home-ticker", "化工厂冒烟", timeout=20)
     # Punctuality degrades clearly until trip data arrives; readiness badges are drawn.
-    dash_duo.wait_for_contains_text("#home-punct", "在线校车")
+    dash_duo.wait_for_contains_text("#home-punct", "在线校车", timeout=20)
     dash_duo.wait_for_element("#home-stations .ready-badge")
 
 
@@ -68,7 +68,7 @@ def test_wall102_cast_from_the_console_focuses_the_incident_on_the_wall(dash_duo
               WallCast(incident_id=incident_id, by="值班员李四").to_json())
     dash_duo.wait_for_contains_text("#home-focus", "井盖缺失", timeout=10)
     assert "值班员李四" in dash_duo.find_element("#home-focus").text
-    dash_duo.wait_for_text_to_equal("#kpi-rejected", "1")  # the bad cast is counted
+    dash_duo.wait_for_text_to_equal("#kpi-rejected", "1", timeout=20)  # the bad cast is counted
     assert app.zn_services.hub.state.cast["incident_id"] == incident_id
 
 
@@ -83,7 +83,7 @@ def test_wall103_console_cast_button_publishes_the_selected_incident(dash_duo, s
     dash_duo.wait_for_contains_class("#disp-status", "ok", timeout=20)
     dash_duo.wait_for_contains_text("#disp-detail", "路灯不亮", timeout=10)
     dash_duo.find_element("#disp-cast").click()
-    dash_duo.wait_for_contains_text("#disp-toast", "已投屏")
+    dash_duo.wait_for_contains_text("#disp-toast", "已投屏", timeout=20)
     deadline = time.monotonic() + 5
     got = None
     while got is None and time.monotonic() < deadline:

@@ -28,6 +28,7 @@ SHOTS = (
     ("/dispatch?incident=3", "dispatch-1920x1080.png", "1920x1080", OFFICER),
     ("/resources", "resources-1920x1080.png", "1920x1080", OFFICER),
     ("/grids", "grids-1920x1080.png", "1920x1080", OFFICER),
+    ("/grids?grid=G3-03&heat=1", "grids-level3-1920x1080.png", "1920x1080", OFFICER),
     ("/leader", "leader-1024x768.png", "1024x768", LEADER),
     ("/leader?lang=en", "leader-en-768x1024.png", "768x1024", LEADER),
     ("/buses", "buses-1920x1080.png", "1920x1080", OFFICER),
