@@ -65,7 +65,7 @@ def board_row(row: dict[str, Any], lang: str) -> dict[str, Any]:
 
 def bus_board_rows(state: Any, lang: str) -> list[dict[str, Any]]:
     """Rows of every bus with a trip today: late first, then by route and trip."""
-    rows = [board_row(r, lang) for r in getattr(state, "trips", {}).values() if r.get("trip")]
+    rows = [board_row(r, lang) for r in state.trips.values() if r.get("trip")]
     rows.sort(key=lambda r: (_ORDER.get(r["status"], 9), r["route"] or "", r["trip"] or "",
                              r["plate"]))
     return rows

@@ -3,20 +3,18 @@ alerts; read from the live state only (no database on the push path)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from dashboard.grid_stats import choropleth, open_by_level
 from dashboard.i18n import name, t
 from dashboard.incidents import OPEN_STATES, is_overdue
 from dashboard.live import LiveState
-from dashboard.timeutil import LOCAL_TZ, as_utc, hhmm
+from dashboard.timeutil import as_utc, hhmm
 from dashboard.town import GridCell
 
 SCHOOL_BUS_LIMIT_KMH = 60.0  # ordinary roads; see DOMAIN.md
-EXPIRING_DAYS = 30
 TRIP_STATUSES = ("on_time", "early", "late", "not_started", "done")
 MAX_ALERTS = 12
 CAST_FRESH_S = 120  # a screen that loads later does not replay an old 投屏
@@ -38,10 +36,10 @@ def grid_heat(state: LiveState, cells: Mapping[str, GridCell],
 def punctuality(state: LiveState, lang: str, limit: int = 3) -> dict[str, Any]:
     """On-time share and counts of trips running now, and the latest trips first.
 
-    Trip rows come from the bus issue's `LiveState.trips`; until they exist the panel says
+    Trip rows come from the bus tracker (`LiveState.trips`); with none running the panel says
     so and shows how many buses report positions.
     """
-    trips: Mapping[str, Mapping[str, Any]] = getattr(state, "trips", None) or {}
+    trips: Mapping[str, Mapping[str, Any]] = state.trips
     if not trips:
         return {"available": False,
                 "text": t("wall_no_trips", lang).format(live=len(state.vehicles))}
@@ -63,58 +61,6 @@ def punctuality(state: LiveState, lang: str, limit: int = 3) -> dict[str, Any]:
                   "next": r.get("next_stop") or "", "delay": r.get("delay_min") or 0}
                  for r in late[:limit]],
     }
-
-
-def _expiring(items: list[dict[str, Any]], today: date) -> int:
-    n = 0
-    for i in items:
-        try:
-            if i.get("expiry") and date.fromisoformat(i["expiry"]) <= today + timedelta(
-                    days=EXPIRING_DAYS):
-                n += 1
-        except ValueError:
-            continue  # an unreadable expiry is not a reason to alarm the hall
-    return n
-
-
-def readiness_fallback(stations: list[dict[str, Any]], lang: str,
-                       now: datetime) -> list[dict[str, Any]]:
-    """A simple readiness level per station from stock, teams and shelter places, in the
-    row shape of the emergency issue's `readiness_rows` (used until that is merged)."""
-    today = as_utc(now).astimezone(LOCAL_TZ).date()
-    rows = []
-    for st in stations:
-        items = st.get("items", [])
-        low = sum(1 for i in items if i["quantity"] < i["min_level"])
-        empty = sum(1 for i in items if i["quantity"] == 0 and i["min_level"] > 0)
-        expiring = _expiring(items, today)
-        on_duty = sum(tm.get("on_duty", 0) for tm in st.get("teams", []))
-        shelter = int(st.get("shelter", 0))
-        reasons = []
-        if low:
-            reasons.append(t("ready_low", lang).format(n=low))
-        if expiring:
-            reasons.append(t("ready_expiring", lang).format(n=expiring))
-        if not on_duty:
-            reasons.append(t("ready_no_team", lang))
-        if shelter <= 0:
-            reasons.append(t("ready_shelter_full", lang))
-        level = ("red" if empty or not on_duty or low >= 3 else
-                 "amber" if reasons else "green")
-        rows.append({"code": st["code"], "name": name(st, lang), "level": level,
-                     "reasons": reasons, "low": low, "expiring": expiring,
-                     "shelter_free": shelter, "on_duty": on_duty,
-                     "vehicles": st.get("vehicles", 0)})
-    return rows
-
-
-def readiness(stations: list[dict[str, Any]], lang: str, now: datetime) -> list[dict[str, Any]]:
-    """Station readiness rows: the emergency issue's rules when present, else the fallback."""
-    try:
-        rules = importlib.import_module("dashboard.readiness")
-        return list(rules.readiness_rows(stations, lang, now))
-    except (ImportError, AttributeError):
-        return readiness_fallback(stations, lang, now)
 
 
 def alerts(state: LiveState, cells: Mapping[str, GridCell], lang: str,

@@ -11,11 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from dashboard.daily_brief import render_html
 from dashboard.i18n import name
 from dashboard.incidents import DONE_STATES, OPEN_STATES
+from dashboard.readiness import EXPIRY_DAYS
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from datasources import models as m
 from datasources.store import Store
-
-EXPIRING_DAYS = 30
 
 
 def day_bounds(day: str) -> tuple[datetime, datetime]:
@@ -99,7 +98,7 @@ class BriefStore:
 
     @staticmethod
     def _stock(s: Any, now: datetime, lang: str) -> list[dict[str, Any]]:
-        soon = (as_utc(now).astimezone(LOCAL_TZ).date() + timedelta(days=EXPIRING_DAYS))
+        soon = (as_utc(now).astimezone(LOCAL_TZ).date() + timedelta(days=EXPIRY_DAYS))
         rows = []
         for item, station in s.execute(select(m.InventoryItem, m.Station).join(
                 m.Station, m.Station.code == m.InventoryItem.station_code)

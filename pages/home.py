@@ -14,6 +14,7 @@ from dash.exceptions import WebsocketDisconnected
 from dashboard import views, wall
 from dashboard.grid_stats import ancestors
 from dashboard.i18n import LANGS, t
+from dashboard.readiness import readiness_rows
 from dashboard.roles import DISPLAY, current
 from dashboard.timeutil import utcnow
 from pages._components import page_lang, services, town_map
@@ -191,7 +192,7 @@ async def _push_panels(ws: Any, lang: str) -> None:
             sent["kpi_key"] = kpi_key
         if v["stations"] != sent.get("stations"):
             frame["stations"] = views.station_cards(state, lang)
-            frame["readiness"] = wall.readiness(state.stations, lang, now)
+            frame["readiness"] = readiness_rows(state.stations, lang, now)
             sent["stations"] = v["stations"]
         if frame:
             panels += 1

@@ -10,6 +10,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard import leader, wall
 from dashboard.i18n import LANGS, t
+from dashboard.readiness import readiness_rows
 from dashboard.timeutil import LOCAL_TZ, utcnow
 from pages._components import services
 from pages._leader_parts import (
@@ -91,7 +92,7 @@ def update_leader_view(_tick: Any, lang: str | None) -> tuple[Any, ...]:
     o = svc.leader.overview(now)
     state = svc.hub.state if svc.hub else None
     buses = wall.punctuality(state, lang) if state else {"available": False, "text": ""}
-    ready = wall.readiness(state.stations if state else [], lang, now)
+    ready = readiness_rows(state.stations if state else [], lang, now)
     return (cards(leader.kpi_cards(o["today"], o["yesterday"], "today", lang)),
             cards(leader.kpi_cards(o["month"], o["prev_month"], "month", lang)),
             graph("ld-trend-graph", trend_figure(o["days"], o["daily"], lang)),

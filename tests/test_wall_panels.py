@@ -9,7 +9,7 @@ import pytest
 from dashboard.cast import WallCast, parse_cast
 from dashboard.live import LiveState
 from dashboard.messages import IncidentView, MessageError, VehiclePosition
-from dashboard.wall import alerts, cast_focus, punctuality, readiness_fallback
+from dashboard.wall import alerts, cast_focus, punctuality
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
@@ -40,19 +40,6 @@ def test_punctuality_counts_trips_and_lists_the_latest_first():
     assert out["available"] and out["rate"] == pytest.approx(33.3)
     assert [r["plate"] for r in out["late"]] == ["C", "B"]
     assert {c["key"]: c["n"] for c in out["counts"]}["done"] == 1
-
-
-def test_readiness_fallback_levels_follow_stock_teams_and_shelter():
-    item = {"sku": "X", "quantity": 10, "min_level": 5, "expiry": None}
-    ok = {"code": "S1", "name": "甲站", "items": [item], "teams": [{"on_duty": 6}],
-          "shelter": 40}
-    low = {**ok, "code": "S2", "items": [{**item, "quantity": 2},
-                                         {**item, "sku": "Y", "expiry": "2026-12-01"}]}
-    none = {**ok, "code": "S3", "teams": [{"on_duty": 0}]}
-    rows = readiness_fallback([ok, low, none], "zh", NOW)
-    assert [r["level"] for r in rows] == ["green", "amber", "red"]
-    assert rows[1]["reasons"] == ["1项低于储备", "1项临期"]
-    assert rows[2]["reasons"] == ["无在岗队伍"] and rows[0]["shelter_free"] == 40
 
 
 def test_alerts_put_sos_and_speeding_before_overdue_and_skip_closed():
