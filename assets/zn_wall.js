@@ -1,6 +1,6 @@
 // The wall's added panels, drawn from the rows the server pushes (textContent only):
 // grid heat on the map, bus punctuality, station readiness badges, the alerts ticker.
-// No mouse needed: highlights rotate on their own, a new alert (overdue, SOS, overspeed)
+// No mouse needed: highlights rotate on their own, a new alert (overdue, SOS, a bus alert)
 // or a 投屏 from the console takes the map's focus for a few seconds. Sound is off unless
 // the page was opened with ?sound=1.
 (function () {

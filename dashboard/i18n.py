@@ -315,7 +315,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "wall_no_alerts": ("暂无告警", "No alerts"),
     "wall_alert_overdue": ("超时", "Overdue"),
     "wall_alert_sos": ("紧急", "SOS"),
-    "wall_alert_overspeed": ("超速", "Overspeed"),
+    "wall_alert_bus": ("校车告警", "Bus alert"),
     "wall_cast": ("投屏", "On the wall"),
     "wall_heat": ("网格在办热力", "Open incidents per grid"),
     "trip_on_time": ("准点", "on time"),

@@ -14,7 +14,6 @@ from dashboard.live import LiveState
 from dashboard.timeutil import as_utc, hhmm
 from dashboard.town import GridCell
 
-SCHOOL_BUS_LIMIT_KMH = 60.0  # ordinary roads; see DOMAIN.md
 TRIP_STATUSES = ("on_time", "early", "late", "not_started", "done")
 MAX_ALERTS = 12
 CAST_FRESH_S = 120  # a screen that loads later does not replay an old 投屏
@@ -65,9 +64,12 @@ def punctuality(state: LiveState, lang: str, limit: int = 3) -> dict[str, Any]:
 
 def alerts(state: LiveState, cells: Mapping[str, GridCell], lang: str,
            now: datetime) -> list[dict[str, Any]]:
-    """What takes the hall's attention: overdue and urgent (SOS) incidents, speeding buses.
+    """What takes the hall's attention: urgent (SOS) incidents, the bus tracker's alerts and
+    overdue incidents.
 
-    Each alert has a stable `key`, so a screen focuses an alert once, when it is new.
+    Bus alerts are the tracker's work orders (source 'bus': overspeed against the route's
+    limits, off-route, signal lost, ...), raised once per episode, so the wall and the
+    incident loop agree. Each alert has a stable `key`, so a screen focuses it once, when new.
     """
     out: list[dict[str, Any]] = []
     for inc in sorted(state.incidents.values(), key=lambda i: i.created_at, reverse=True):
@@ -75,22 +77,16 @@ def alerts(state: LiveState, cells: Mapping[str, GridCell], lang: str,
             continue
         cell = cells.get(inc.grid or "")
         where = name({"name": cell.name, "name_en": cell.name_en}, lang) if cell else ""
-        if inc.priority == "urgent":
-            out.append({"key": f"sos-{inc.id}", "kind": "sos", "label": t("wall_alert_sos", lang),
-                        "text": f"{inc.ref} {inc.title} · {where}", "lon": inc.lon,
-                        "lat": inc.lat, "id": inc.id, "time": hhmm(inc.created_at)})
-        elif is_overdue(inc.state, inc.deadline_at, now):
-            out.append({"key": f"overdue-{inc.id}", "kind": "overdue",
-                        "label": t("wall_alert_overdue", lang),
-                        "text": f"{inc.ref} {inc.title} · {where}", "lon": inc.lon,
-                        "lat": inc.lat, "id": inc.id, "time": hhmm(inc.deadline_at or now)})
-    for p in state.vehicles.values():
-        if p.speed_kmh > SCHOOL_BUS_LIMIT_KMH:
-            out.append({"key": f"speed-{p.plate}", "kind": "overspeed",
-                        "label": t("wall_alert_overspeed", lang),
-                        "text": f"{p.plate} {p.speed_kmh:.0f} km/h > {SCHOOL_BUS_LIMIT_KMH:.0f}",
-                        "lon": p.lon, "lat": p.lat, "plate": p.plate, "time": hhmm(p.at)})
-    order = {"sos": 0, "overspeed": 1, "overdue": 2}
+        kind = ("sos" if inc.priority == "urgent" else "bus" if inc.source == "bus"
+                else "overdue" if is_overdue(inc.state, inc.deadline_at, now) else None)
+        if kind is None:
+            continue
+        at = inc.deadline_at or now if kind == "overdue" else inc.created_at
+        out.append({"key": f"{kind}-{inc.id}", "kind": kind,
+                    "label": t(f"wall_alert_{kind}", lang),
+                    "text": f"{inc.ref} {inc.title} · {where}", "lon": inc.lon,
+                    "lat": inc.lat, "id": inc.id, "time": hhmm(at)})
+    order = {"sos": 0, "bus": 1, "overdue": 2}
     out.sort(key=lambda a: order[a["kind"]])
     return out[:MAX_ALERTS]
 

@@ -42,18 +42,22 @@ def test_punctuality_counts_trips_and_lists_the_latest_first():
     assert {c["key"]: c["n"] for c in out["counts"]}["done"] == 1
 
 
-def test_alerts_put_sos_and_speeding_before_overdue_and_skip_closed():
+def test_alerts_put_sos_and_bus_alerts_before_overdue_and_skip_closed():
     state = LiveState()
     state.incidents = {
         1: _incident(1, deadline_at=NOW - timedelta(minutes=1)),
         2: _incident(2, priority="urgent"),
         3: _incident(3, state="closed", priority="urgent"),
     }
-    state.vehicles = {"川F1": VehiclePosition(plate="川F1", lon=104.4, lat=30.5, at=NOW,
-                                             speed_kmh=72)}
+    # The tracker's overspeed episode is a work order from source 'bus'; a bus merely
+    # reporting a high speed is the tracker's to judge (zones, duration), not the wall's.
+    state.incidents[4] = _incident(4, source="bus", priority="high",
+                                   title="校车超速：川F1 72 km/h（限速60）")
+    state.vehicles = {"川F2": VehiclePosition(plate="川F2", lon=104.4, lat=30.5, at=NOW,
+                                             speed_kmh=75)}
     out = alerts(state, {}, "zh", NOW)
-    assert [a["key"] for a in out] == ["sos-2", "speed-川F1", "overdue-1"]
-    assert out[1]["text"].startswith("川F1 72 km/h")
+    assert [a["key"] for a in out] == ["sos-2", "bus-4", "overdue-1"]
+    assert out[1]["label"] == "校车告警" and "川F1 72 km/h" in out[1]["text"]
 
 
 def test_cast_messages_are_validated_and_focus_only_when_fresh():
