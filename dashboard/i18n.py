@@ -232,7 +232,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "res_import_done": ("导入完成：调整{n}项，未变{same}项，错误{bad}项",
                         "Imported: {n} adjusted, {same} unchanged, {bad} errors"),
     "res_err_reason": ("请填写原因", "a reason is required"),
-    "res_err_officer": ("请先填写值班员姓名", "enter the officer's name first"),
     "res_col_sku": ("编码", "SKU"),
     "res_col_category": ("类别", "Category"),
     "res_col_unit": ("单位", "Unit"),

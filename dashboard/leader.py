@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dashboard.grid_stats import IncidentFact
+from dashboard.grid_views import measure_text
 from dashboard.i18n import t
 from dashboard.incidents import DONE_STATES, OPEN_STATES
 from dashboard.timeutil import LOCAL_TZ, as_utc, local_day_start, local_month_start
-from dashboard.views import duration_text
 
 
 @dataclass(frozen=True)
@@ -80,18 +80,6 @@ CARD_KEYS = ("received", "closed", "close_rate", "overdue", "avg_hours", "satisf
 RISE_IS_BAD = frozenset({"overdue", "avg_hours"})
 
 
-def value_text(key: str, value: Any, lang: str) -> str:
-    """A figure as the card shows it."""
-    if value is None:
-        return "—"
-    if key == "close_rate":
-        return f"{value:.1f}%"
-    if key == "avg_hours":
-        return duration_text(value, lang)
-    if key == "satisfaction":
-        return f"{value:.2f}"
-    return str(value)
-
 
 def kpi_cards(cur: Mapping[str, Any], prev: Mapping[str, Any], scope: str,
               lang: str) -> list[dict[str, Any]]:
@@ -101,7 +89,7 @@ def kpi_cards(cur: Mapping[str, Any], prev: Mapping[str, Any], scope: str,
         ch = change(cur.get(key), prev.get(key), points=key == "close_rate")
         bad = (ch["dir"] == "up") == (key in RISE_IS_BAD) and ch["dir"] != "flat"
         cards.append({"key": f"{scope}-{key}", "label": t(f"ld_{key}", lang),
-                      "value": value_text(key, cur.get(key), lang), "change": ch["text"],
+                      "value": measure_text(key, cur.get(key), lang), "change": ch["text"],
                       "dir": ch["dir"], "tone": "bad" if bad else "good"
                       if ch["dir"] != "flat" else ""})
     return cards

@@ -229,9 +229,6 @@ def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None
         raise PreventUpdate
     lang = lang or "zh"
     officer = current().name  # the signed-in user, never the browser's word
-    if not officer:
-        return (t("disp_err", lang) + t("disp_err_officer", lang), "disp-toast err", no_update,
-                no_update)
     try:
         amounts = _positive(qty)
     except BadQuantity:
@@ -263,9 +260,6 @@ def resource_step(_clicks: list[Any], used: list[Any], used_ids: list[dict[str, 
         raise PreventUpdate
     lang = lang or "zh"
     officer = current().name  # the signed-in user, never the browser's word
-    if not officer:
-        return (t("disp_err", lang) + t("disp_err_officer", lang), "disp-toast err", no_update,
-                no_update)
     desk = services().resources
     dispatch_id, step = int(trigger["dispatch"]), trigger["step"]
     try:

@@ -91,6 +91,16 @@ def start_app(dash_duo: Any, settings: Settings, path: str = "/", role: str = "o
     return app
 
 
+def wait_until(predicate: Any, timeout: float = 20.0, what: str = "condition") -> None:
+    """Poll `predicate` until it is true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 class Source:
     """Publishes raw JSON into the app's Redis channels, as a real source would."""
 

@@ -3,8 +3,6 @@ an overspeed episode puts exactly one alert in the wall's incident feed."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -14,9 +12,8 @@ from selenium.webdriver.common.by import By
 
 from dashboard.bus_views import bus_slug
 from datasources.bus import Bus
-from datasources.jt808.gateway import Gateway
 from tests.browser import start_app
-from tests.test_bus_jt808 import Terminal
+from tests.test_bus_jt808 import Terminal, running_gateway
 
 pytestmark = pytest.mark.browser
 
@@ -26,16 +23,8 @@ PLATE = "川F·D72692"  # a real bus of the demo town, route R01
 @pytest.fixture
 def jt808(settings):  # type: ignore[no-untyped-def]
     """The JT/T 808 gateway on a free port, publishing into the app's Redis."""
-    loop = asyncio.new_event_loop()
-    gw = Gateway(Bus.from_url(settings.redis_url, settings.redis_prefix), flush_s=0.05)
-    port = loop.run_until_complete(gw.start("127.0.0.1", 0))
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield gw, port
-    asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    loop.close()
+    with running_gateway(Bus.from_url(settings.redis_url, settings.redis_prefix)) as running:
+        yield running
 
 
 def _marker_box(dash_duo) -> dict | None:  # type: ignore[no-untyped-def]

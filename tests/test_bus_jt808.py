@@ -7,12 +7,14 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from datasources.bus import Bus
 from datasources.jt808 import codec as c
 from datasources.jt808.gateway import Gateway
 
@@ -162,19 +164,28 @@ class Terminal:
         self.sock.close()
 
 
-@pytest.fixture
-def gateway(services):  # type: ignore[no-untyped-def]
+@contextlib.contextmanager
+def running_gateway(bus: Bus) -> Iterator[tuple[Gateway, int]]:
     """A gateway on a free port, on its own event loop thread, publishing to real Redis."""
     loop = asyncio.new_event_loop()
-    gw = Gateway(services.bus, flush_s=0.05)
+    gw = Gateway(bus, flush_s=0.05)
     port = loop.run_until_complete(gw.start("127.0.0.1", 0))
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    yield gw, port
-    asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    loop.close()
+    try:
+        yield gw, port
+    finally:
+        asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+@pytest.fixture
+def gateway(services):  # type: ignore[no-untyped-def]
+    """The gateway publishing into the test's Redis."""
+    with running_gateway(services.bus) as running:
+        yield running
 
 
 def wait_for(predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]

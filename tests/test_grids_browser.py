@@ -10,7 +10,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 
 from dashboard.grid_stats import RAMP
 from dashboard.settings import DEMO_TOWN_DIR
-from tests.browser import Source, start_app
+from tests.browser import Source, start_app, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -35,15 +35,6 @@ def _polygons(dash_duo) -> list[str]:
         "p => Array.from(p.classList).find(c => c.startsWith('zn-grid-')).slice(8)).sort();")
 
 
-def _wait(predicate, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _candidates(code: str) -> list[tuple[float, float]]:
     """Points inside the grid, the most central first (a box centre can fall next door)."""
     from shapely.geometry import Point, shape
@@ -62,7 +53,7 @@ def _candidates(code: str) -> list[tuple[float, float]]:
 def _click_grid(dash_duo, code: str) -> None:
     """Click the grid like a user: at a point of it nothing else covers, once the map has
     stopped moving (fitBounds animates)."""
-    _wait(lambda: dash_duo.driver.execute_script(
+    wait_until(lambda: dash_duo.driver.execute_script(
         "var m = window.zn.maps['gs-map'];"
         "return !m._animatingZoom && !(m._panAnim && m._panAnim._inProgress);"),
         what="the map to settle")
@@ -84,7 +75,7 @@ def _click_grid(dash_duo, code: str) -> None:
 def test_gs001_drill_down_from_level_1_to_3_changes_polygons_and_legend(dash_duo, settings,
                                                                         size):
     _open_grids(dash_duo, settings, size)
-    _wait(lambda: len(_polygons(dash_duo)) == 5, what="five level-1 grids")
+    wait_until(lambda: len(_polygons(dash_duo)) == 5, what="five level-1 grids")
     dash_duo.wait_for_contains_text("#gs-legend", "1级网格", timeout=20)
     # Hover: the grid's figures, its leader and its workers on duty.
     zone = dash_duo.find_element("#gs-map path.zn-grid-G1-02")
@@ -93,11 +84,11 @@ def test_gs001_drill_down_from_level_1_to_3_changes_polygons_and_legend(dash_duo
     assert "第二网格片区" in tip.text and "网格长: 王伟" in tip.text
     assert "在岗网格员" in tip.text and "办结率" in tip.text
     _click_grid(dash_duo, "G1-01")
-    _wait(lambda: _polygons(dash_duo) == _children("G1-01"), what="level-2 grids of G1-01")
+    wait_until(lambda: _polygons(dash_duo) == _children("G1-01"), what="level-2 grids of G1-01")
     dash_duo.wait_for_contains_text("#gs-legend", "2级网格", timeout=20)
     dash_duo.wait_for_contains_text("#gs-crumbs", "第一网格片区", timeout=20)
     _click_grid(dash_duo, "G2-01")
-    _wait(lambda: _polygons(dash_duo) == _children("G2-01"), what="level-3 grids of G2-01")
+    wait_until(lambda: _polygons(dash_duo) == _children("G2-01"), what="level-3 grids of G2-01")
     dash_duo.wait_for_contains_text("#gs-legend", "3级网格", timeout=20)
     # A level-3 grid shows who is on duty, the week's rota and the call-up list.
     _click_grid(dash_duo, "G3-03")
@@ -106,7 +97,7 @@ def test_gs001_drill_down_from_level_1_to_3_changes_polygons_and_legend(dash_duo
     assert dash_duo.find_elements("#gs-callup li")
     # Back to the town through the breadcrumb.
     dash_duo.find_elements(".gs-crumb")[0].click()
-    _wait(lambda: len(_polygons(dash_duo)) == 5 and _polygons(dash_duo)[0] == "G1-01",
+    wait_until(lambda: len(_polygons(dash_duo)) == 5 and _polygons(dash_duo)[0] == "G1-01",
           what="back at level 1")
     dash_duo.wait_for_contains_text("#gs-legend", "1级网格", timeout=20)
 
@@ -114,13 +105,13 @@ def test_gs001_drill_down_from_level_1_to_3_changes_polygons_and_legend(dash_duo
 @pytest.mark.parametrize("size", SIZES)
 def test_gs002_new_incident_recolours_its_grid_without_reload(dash_duo, settings, size):
     _open_grids(dash_duo, settings, size, "?lang=en")
-    _wait(lambda: len(_polygons(dash_duo)) == 5, what="five level-1 grids")
+    wait_until(lambda: len(_polygons(dash_duo)) == 5, what="five level-1 grids")
     dash_duo.wait_for_contains_text("#gs-legend", "Level-1 grids", timeout=20)
 
     def colour(code: str) -> str | None:
         return dash_duo.find_element(f"#gs-map path.zn-grid-{code}").get_attribute("data-colour")
 
-    _wait(lambda: colour("G1-01") == RAMP[0], what="a quiet G1-01")
+    wait_until(lambda: colour("G1-01") == RAMP[0], what="a quiet G1-01")
     dash_duo.driver.execute_script("window.__sameDocument = true;")
     before = dash_duo.driver.execute_script(
         "return document.querySelector('#gs-map path.zn-grid-G1-01');")
@@ -135,7 +126,7 @@ def test_gs002_new_incident_recolours_its_grid_without_reload(dash_duo, settings
     finally:
         svc.close()
     Source(settings).report(title="占道经营", lon=point.x, lat=point.y)
-    _wait(lambda: colour("G1-01") == RAMP[-1], timeout=15, what="G1-01 turning red")
+    wait_until(lambda: colour("G1-01") == RAMP[-1], timeout=15, what="G1-01 turning red")
     assert colour("G1-02") == RAMP[0]
     assert dash_duo.driver.execute_script("return window.__sameDocument === true;")
     after = dash_duo.driver.execute_script(
@@ -146,12 +137,12 @@ def test_gs002_new_incident_recolours_its_grid_without_reload(dash_duo, settings
 
 def test_gs003_a_grid_link_opens_its_level_with_rota_and_heat(dash_duo, settings):
     _open_grids(dash_duo, settings, "1024x768", "?grid=G3-03&heat=1&lang=en")
-    _wait(lambda: _polygons(dash_duo) == _children("G2-01"), what="the siblings of G3-03")
+    wait_until(lambda: _polygons(dash_duo) == _children("G2-01"), what="the siblings of G3-03")
     dash_duo.wait_for_contains_text("#gs-legend", "Level-3 grids", timeout=20)
     dash_duo.wait_for_element("#gs-rota-table tr td", timeout=10)
     dash_duo.wait_for_contains_text("#gs-crumbs", "Zone 1", timeout=20)
     Source(settings).report(title="density", lon=104.45, lat=30.55)
-    _wait(lambda: dash_duo.driver.execute_script(
+    wait_until(lambda: dash_duo.driver.execute_script(
         "var c = document.querySelector('canvas.zn-heat');"
         "return c && c.getAttribute('data-points');") == "1", timeout=15,
         what="the new incident in the density layer")
@@ -171,7 +162,7 @@ def test_gs004_after_a_burst_of_reports_every_colour_matches_the_figures(dash_du
     finally:
         svc.close()
     _open_grids(dash_duo, settings, "1920x1080", "?grid=G3-03")
-    _wait(lambda: _polygons(dash_duo) == codes, what="the level-3 grids of G2-01")
+    wait_until(lambda: _polygons(dash_duo) == codes, what="the level-3 grids of G2-01")
     source = Source(settings)
     burst = [codes[i % len(codes)] for i in (2, 4, 2, 0, 2, 4, 1, 2)]
     for n, grid in enumerate(burst):
@@ -191,4 +182,4 @@ def test_gs004_after_a_burst_of_reports_every_colour_matches_the_figures(dash_du
             "p.getAttribute('data-colour')]);"))
         return shown == choropleth(figures, "open")["colours"]
 
-    _wait(agrees, timeout=15, what="map colours agreeing with the ranking after the burst")
+    wait_until(agrees, timeout=15, what="map colours agreeing with the ranking after the burst")

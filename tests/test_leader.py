@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -49,8 +49,11 @@ def test_figures_and_daily_series():
 
 def test_daily_brief_lists_overdue_with_why_and_is_kept_per_day(services):
     store, briefs = services.store, services.briefs
-    now = datetime.now(UTC)
-    today = now.astimezone(LOCAL_TZ).date().isoformat()
+    # Mid-afternoon of the local day, so "3 hours ago" is the same day at any hour of the run
+    # (in the first hours after midnight in Asia/Shanghai it would be yesterday's work order).
+    local_day = datetime.now(UTC).astimezone(LOCAL_TZ).date()
+    now = datetime.combine(local_day, time(15, 0), LOCAL_TZ).astimezone(UTC)
+    today = local_day.isoformat()
     rep = {"source": "hotline", "category": "environment", "lon": 104.45, "lat": 30.55}
     late = store.create_incident(IncidentReport(title="河道漂浮垃圾 A&B", priority="urgent",
                                                 **rep), GridHit("G3-03", "V01"),

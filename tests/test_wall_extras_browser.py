@@ -10,18 +10,9 @@ import redis
 
 from dashboard.cast import WallCast
 from dashboard.grid_stats import RAMP
-from tests.browser import Source, kiosk_url, start_app
+from tests.browser import Source, kiosk_url, start_app, wait_until
 
 pytestmark = pytest.mark.browser
-
-
-def _wait(predicate, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _inside(app, grid: str) -> tuple[float, float]:
@@ -42,12 +33,12 @@ def test_wall101_new_incident_heats_its_level2_grid_and_urgent_one_takes_focus(d
                                                                                settings, size):
     app = start_app(dash_duo, settings)
     dash_duo.driver.set_window_size(*size)
-    _wait(lambda: _colour(dash_duo, "G2-01") == RAMP[0], what="quiet level-2 heat layer")
+    wait_until(lambda: _colour(dash_duo, "G2-01") == RAMP[0], what="quiet level-2 heat layer")
     assert not dash_duo.find_element("#home-focus").is_displayed()
     lon, lat = _inside(app, "G3-03")
     Source(settings).report(title="化工厂冒烟", priority="urgent", category="fire",
                             lon=lon, lat=lat)
-    _wait(lambda: _colour(dash_duo, "G2-01") == RAMP[-1], what="G2-01 turning red")
+    wait_until(lambda: _colour(dash_duo, "G2-01") == RAMP[-1], what="G2-01 turning red")
     assert _colour(dash_duo, "G2-02") == RAMP[0]
     dash_duo.wait_for_contains_text("#home-focus", "化工厂冒烟", timeout=10)
     assert "紧急" in dash_duo.find_element("#home-focus").text
@@ -116,7 +107,7 @@ def test_wall105_highlights_rotate_without_a_mouse_and_sound_is_off(dash_duo, se
         return dash_duo.driver.execute_script(
             "var e = document.querySelector('#home-feed .feed-item.spot'); return e && e.id;")
 
-    _wait(lambda: lit() is not None, timeout=15, what="a highlighted incident")
+    wait_until(lambda: lit() is not None, timeout=15, what="a highlighted incident")
     first = lit()
-    _wait(lambda: lit() not in (None, first), timeout=15,
+    wait_until(lambda: lit() not in (None, first), timeout=15,
           what="the highlight moving on by itself")
