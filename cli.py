@@ -134,6 +134,7 @@ def run(port: int | None, vehicles: int | None, rate: float | None) -> None:
         embedded = EmbeddedRedis(Path(settings.data_dir)).start()
         settings = settings.with_(redis_url=embedded.url)
     _print_demo_accounts(settings)
+    _demo_history(settings, only_fresh=True)
     stop = threading.Event()
     sim = _simulator(settings, settings.redis_url)
     worker = threading.Thread(target=sim.run, args=(stop,), name="simulator", daemon=True)
@@ -165,6 +166,25 @@ def _print_demo_accounts(settings: Settings) -> None:
         click.echo(f"  {role:<12} {name:<10} password: {password}")
     click.echo(f"  wall kiosk:  {base}/?kiosk={DEMO_KIOSK}")
     click.echo("=" * 64)
+
+
+def _demo_history(settings: Settings, days: int = 30, only_fresh: bool = False) -> None:
+    """A month of past work orders for a demo town (before serving, so screens show it)."""
+    from datasources.demo_history import for_settings
+
+    result = for_settings(settings, days, only_fresh=only_fresh)
+    if result is not None:
+        click.echo(result.line())
+    elif not only_fresh:
+        raise click.ClickException("the loaded town is not marked demo: no made-up history")
+
+
+@main.command("load-history")
+@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True,
+              help="Days of past work orders to add.")
+def load_history(days: int) -> None:
+    """Add past work orders to the demo town (once; a second run adds nothing)."""
+    _demo_history(_settings(), days)
 
 
 @main.command()

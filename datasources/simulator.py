@@ -169,6 +169,10 @@ class Simulator:
             priority=priority, title=title, description=desc, lon=lon, lat=lat,
             reporter_name=name, reporter_phone=phone, photo_url=photo, reported_at=now)
 
+    def report_at(self, now: datetime) -> IncidentReport:
+        """The next simulated report, stamped `now` (the demo history draws from this too)."""
+        return self._new_report(now)
+
     def _on_event(self, raw: bytes | str, now_ts: float) -> None:
         """Learn ids of the incidents we reported; follow state changes made by people."""
         try:
