@@ -1,0 +1,136 @@
+"""A month of demo history: played through the real loop, believable figures, added once."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from cli import main
+from dashboard.settings import DEMO_TOWN_DIR, Settings
+from dashboard.timeutil import LOCAL_TZ, as_utc
+from dashboard.town import load_town
+from datasources import models as m
+from datasources.db import make_engine
+from datasources.demo_history import backfill
+from datasources.services import prepare_database
+from datasources.store import Store
+
+# Noon on a Friday, local time: today is half-way through, the month 20 days old.
+NOW = as_utc(datetime(2026, 11, 20, 12, 0, tzinfo=LOCAL_TZ))
+DAYS = 10  # a week and a half: what is still open today weighs like in a month
+
+
+def _store(db_url: str, data_dir: str) -> Store:
+    settings = Settings.from_env(environ={}, database_url=db_url, data_dir=data_dir)
+    engine = make_engine(db_url)
+    prepare_database(engine, settings)
+    return Store(engine)
+
+
+@pytest.fixture(scope="module")
+def town():
+    return load_town(DEMO_TOWN_DIR)
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory, town):
+    """One backfill shared by the module's tests (SQLite: the demo's database)."""
+    folder = tmp_path_factory.mktemp("history")
+    store = _store(f"sqlite:///{folder / 'zhongnao.db'}", str(folder))
+    result = backfill(store, town, days=DAYS, seed=7, now=NOW)
+    yield store, result
+    store.engine.dispose()
+
+
+def _incidents(store: Store) -> list[m.Incident]:
+    with store.session() as s:
+        return list(s.scalars(select(m.Incident).order_by(m.Incident.id)))
+
+
+def test_the_month_looks_like_a_town_at_work(filled):
+    store, result = filled
+    assert result.incidents > 60 * DAYS * 0.8 and result.briefs == DAYS
+    month = store.kpis(NOW)["month"]
+    assert 90 <= month["close_rate"] <= 98
+    assert 4.0 <= month["satisfaction"] <= 5.0
+    assert month["avg_hours"] > 0
+    rows = _incidents(store)
+    days = Counter(as_utc(r.created_at).astimezone(LOCAL_TZ).date() for r in rows)
+    first = NOW.astimezone(LOCAL_TZ).date() - timedelta(days=DAYS)
+    for n in range(DAYS + 1):  # the past days full, today up to noon
+        assert days[first + timedelta(days=n)] >= (50 if n < DAYS else 10)
+    assert max(as_utc(r.created_at) for r in rows) <= NOW
+    assert len(Counter(r.category for r in rows)) == 15
+    # Mostly satisfied, a few overdue, some urged or escalated, nothing from the future.
+    scores = [r.satisfaction for r in rows if r.satisfaction]
+    assert 0.9 <= sum(s >= 4 for s in scores) / len(scores) < 1.0
+    assert any(r.urge_count for r in rows) and any(r.level != "grid" for r in rows)
+    assert any(r.closed_at and r.closed_at > r.deadline_at for r in rows)
+    assert any(r.state not in ("resolved", "closed") and as_utc(r.deadline_at) < NOW
+               for r in rows)
+
+
+def test_every_step_is_in_the_history_and_dispatch_names_the_worker_on_duty(filled):
+    store, _ = filled
+    closed = [r for r in _incidents(store) if r.state == "closed"]
+    for row in closed[:40]:
+        steps = store.history(row.id)
+        actions = [h["action"] or "report" for h in steps]
+        for needed in ("report", "accept", "dispatch", "start", "resolve", "close"):
+            assert needed in actions, (row.ref, actions)
+        times = [h["at"] for h in steps]
+        assert times == sorted(times) and times[-1] <= NOW
+        assert row.assignee == row.grid_worker and row.assignee
+    with store.session() as s:  # the past days got a rota, so the worker was rostered
+        assert s.scalar(select(m.GridRota).where(
+            m.GridRota.day == (NOW - timedelta(days=DAYS)).astimezone(LOCAL_TZ)
+            .date().isoformat()).limit(1)) is not None
+        assert s.get(m.DailyBrief, (NOW - timedelta(days=1)).astimezone(LOCAL_TZ)
+                     .date().isoformat()) is not None
+
+
+def test_a_second_run_adds_nothing(filled, town):
+    store, _ = filled
+    before = len(_incidents(store))
+    again = backfill(store, town, days=DAYS, seed=7, now=NOW)
+    assert again.skipped and again.incidents == 0 and len(_incidents(store)) == before
+
+
+def test_same_seed_same_history(tmp_path, town):
+    def run(name: str, seed: int) -> list[tuple]:
+        store = _store(f"sqlite:///{tmp_path / name}", str(tmp_path))
+        try:
+            backfill(store, town, days=2, seed=seed, now=NOW, briefs=False)
+            return [(r.ref, r.category, r.state, r.satisfaction, r.grid_code, r.assignee)
+                    for r in _incidents(store)]
+        finally:
+            store.engine.dispose()
+
+    first = run("a.db", 7)
+    assert first and run("b.db", 7) == first
+    assert run("c.db", 8) != first
+
+
+def test_load_history_command_adds_once_and_refuses_a_real_town(db_url, tmp_path):
+    env = {"ZN_DATA_DIR": str(tmp_path), "DATABASE_URL": db_url, "ZN_LOG_LEVEL": "WARNING"}
+    runner = CliRunner()
+    first = runner.invoke(main, ["load-history", "--days", "1"], env=env)
+    assert first.exit_code == 0 and "work orders over 1 days" in first.output
+    second = runner.invoke(main, ["load-history", "--days", "1"], env=env)
+    assert second.exit_code == 0 and "already present" in second.output
+
+    real = tmp_path / "real-town"
+    shutil.copytree(DEMO_TOWN_DIR, real)
+    meta = (real / "town.json").read_text(encoding="utf-8").replace('"demo": true',
+                                                                     '"demo": false')
+    Path(real / "town.json").write_text(meta, encoding="utf-8")
+    env = {**env, "ZN_DATA_DIR": str(tmp_path / "real"), "ZN_TOWN_DIR": str(real),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'real.db'}"}
+    refused = runner.invoke(main, ["load-history"], env=env)
+    assert refused.exit_code != 0 and "not marked demo" in refused.output
