@@ -31,7 +31,7 @@ PER_DAY = (60, 90)
 HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 6, 9, 10, 10, 9, 7, 8, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1)
 # 回访 scores: ~97 % satisfied (4-5), like the real towns in DOMAIN.md.
 SATISFACTION = ((5, 72), (4, 25), (3, 2), (2, 0.7), (1, 0.3))
-STALL_SHARE = 0.03      # left open at some step: these become the overdue backlog
+STALL_SHARE = 0.01      # left open at some step: the overdue backlog (a few, not a wall of red)
 LATE_SHARE = 0.03       # resolved, but after the deadline
 URGE_SHARE = 0.06       # the desk urged the assignee once
 ESCALATE_SHARE = 0.02   # handed up to the village before dispatch

@@ -43,7 +43,7 @@ def _free_port() -> int:
 
 
 def main(out_dir: Path = ROOT / "docs", warm_s: float = 40.0) -> None:
-    """Run `zhongnao run` briefly with a busy simulator and shoot each view."""
+    """Run `zhongnao run` briefly (a month of demo history, a busy simulator); shoot each view."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, "ZN_DATA_DIR": data, "ZN_PORT": str(port), "ZN_SIM_RATE": "20",
@@ -52,7 +52,8 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 40.0) -> None:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
-            for _ in range(100):
+            # `zhongnao run` first plays a month of demo history (~20 s), then serves.
+            for _ in range(400):
                 try:
                     urllib.request.urlopen(f"{base}/api/health", timeout=1)
                     break
