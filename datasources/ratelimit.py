@@ -1,9 +1,10 @@
-"""A fixed-window rate limit on Redis (INCR + EXPIRE), shared by every server process."""
+"""A sliding-window rate limit on Redis (a sorted set per key), shared by every server process."""
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Any
 
 import redis
@@ -16,26 +17,32 @@ log = logging.getLogger(__name__)
 
 
 def hit(r: redis.Redis, key: str, limit: int, window_s: int = 60) -> int | None:
-    """Count one attempt; None when within `limit`, else the seconds until the window ends.
+    """Count one attempt; None when within `limit` in the last `window_s` seconds, else the
+    seconds until the oldest counted attempt leaves the window.
 
+    A sliding log (one sorted set per key), not fixed clock windows: with fixed windows
+    2 × limit attempts fit across a window boundary, and a burst could slip through.
     When Redis cannot answer the attempt is let through: refusing every login and every
     report while Redis restarts would turn a short outage into a total one.
     """
     if limit <= 0:
         return None
-    window = int(time.time() // window_s)
-    rkey = f"{key}:{window}"
+    now = time.time()
     try:
         pipe = r.pipeline()
-        pipe.incr(rkey)
-        pipe.expire(rkey, window_s + 1)
-        count = int(pipe.execute()[0])
+        pipe.zremrangebyscore(key, 0, now - window_s)
+        pipe.zadd(key, {f"{now:.6f}:{uuid.uuid4().hex[:8]}": now})
+        pipe.zcard(key)
+        pipe.zrange(key, 0, 0, withscores=True)
+        pipe.expire(key, window_s + 1)
+        _, _, count, oldest, _ = pipe.execute()
     except RedisError as exc:
         log.warning("rate limit %s not checked: %s", key, exc)
         return None
-    if count <= limit:
+    if int(count) <= limit:
         return None
-    return max(1, int((window + 1) * window_s - time.time()) + 1)
+    first = float(oldest[0][1]) if oldest else now
+    return max(1, int(first + window_s - now) + 1)
 
 
 def ingest_wait(services: Any, who: Principal, key: str = "") -> int | None:
