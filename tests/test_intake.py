@@ -9,8 +9,10 @@ from dashboard.messages import parse_event
 
 
 def _listen(services):
+    """A subscriber to the events channel, subscribed once this returns."""
     pubsub = services.bus.r.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(services.bus.ch.events)
+    pubsub.get_message(timeout=1)  # reads the subscribe notice (returns None for it)
     return pubsub
 
 

@@ -4,31 +4,12 @@ station's row, and low stock or expiry becomes one 安全生产 work order per i
 from __future__ import annotations
 
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from dashboard.geo import GridHit
-from dashboard.messages import IncidentReport, parse_event
-
-
-def _events(services):
-    sub = services.bus.r.pubsub(ignore_subscribe_messages=True)
-    sub.subscribe(services.bus.ch.events)
-    sub.get_message(timeout=1)
-    return sub
-
-
-def _drain(sub, quiet_s: float = 0.5) -> list:
-    """Events received until none arrives for `quiet_s` (subscribe notices return None)."""
-    out = []
-    deadline = time.monotonic() + quiet_s
-    while time.monotonic() < deadline:
-        msg = sub.get_message(timeout=0.1)
-        if msg is not None:
-            out.append(parse_event(msg["data"]))
-            deadline = time.monotonic() + quiet_s
-    return out
+from dashboard.messages import IncidentReport
+from tests.test_intake import _events, _listen
 
 
 def test_each_step_publishes_the_station_row(services):
@@ -36,17 +17,17 @@ def test_each_step_publishes_the_station_row(services):
     inc = services.store.create_incident(
         IncidentReport(source="hotline", category="water", title="内涝", lon=104.45, lat=30.55),
         GridHit("G3-01", "V01")).incident
-    sub = _events(services)
+    sub = _listen(services)
     team = desk.res.station("ES-01")["teams"][0]["code"]
     d = desk.dispatch(inc.id, "ES-01", [team], {"FL-SB": 20}, "值班员王")
-    events = [e for e in _drain(sub) if e.type == "station.changed"]
+    events = [e for e in _events(sub) if e.type == "station.changed"]
     assert len(events) == 1 and events[0].station["code"] == "ES-01"
     sandbags = next(i for i in events[0].station["items"] if i["sku"] == "FL-SB")
     assert sandbags["reserved"] == 20
     assert events[0].station["teams"][0]["status"] == "en_route"
     desk.depart(d["id"], "值班员王")
     desk.give_back(d["id"], "值班员王")
-    rows = [e.station for e in _drain(sub) if e.type == "station.changed"]
+    rows = [e.station for e in _events(sub) if e.type == "station.changed"]
     assert [next(i["out"] for i in r["items"] if i["sku"] == "FL-SB") for r in rows] == [20, 0]
     assert rows[-1]["teams"][0]["status"] == "standby"
     sub.close()
