@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.geo import haversine_m
+from dashboard.kits import DEFAULT_KITS
 
 # Straight-line distance × road factor ≈ road distance in a hilly merged town: the fallback
 # when no road network is given (dashboard/coverage.py routes the basemap's roads).
 ROAD_FACTOR = 1.35
 SPEED_KMH = 35.0
-
-# Supplies worth sending for each duty category (matched by SKU prefix).
-KITS: dict[str, tuple[str, ...]] = {
-    "fire": ("FI-", "ME-FA"),
-    "water": ("FL-",),
-    "work_safety": ("FI-", "ME-", "GE-"),
-    "traffic": ("ME-FA", "GE-TC"),
-    "public_security": ("GE-TC",),
-    "environment": ("GE-",),
-}
 
 
 @dataclass(frozen=True)
@@ -47,9 +38,10 @@ def travel(lon1: float, lat1: float, lon2: float, lat2: float) -> tuple[float, f
 def recommend(incident: dict[str, Any], workers: list[dict[str, Any]],
               stations: list[dict[str, Any]], limit: int = 6,
               route: Callable[[float, float, float, float], tuple[float, float]] | None = None,
-              ) -> list[Candidate]:
+              kits: Mapping[str, Mapping[str, int]] = DEFAULT_KITS) -> list[Candidate]:
     """Grid workers of the incident's grid first, then teams ranked by drive time
-    (over the road network when `route` is given, see dashboard/coverage.py)."""
+    (over the road network when `route` is given, see dashboard/coverage.py), each with
+    what its station holds of the incident type's kit (dashboard/kits.py, ZN_KITS_FILE)."""
     out: list[Candidate] = []
     # The worker on duty by the rota (named on the work order) is asked first.
     on_duty = incident.get("grid_worker")
@@ -57,14 +49,14 @@ def recommend(incident: dict[str, Any], workers: list[dict[str, Any]],
         out.append(Candidate(kind="grid_worker", name=w["name"], detail=w.get("grid", ""),
                              distance_m=0.0, eta_min=0.0, available=True,
                              assignee=f"网格员 {w['name']}"))
-    kit = KITS.get(incident.get("category", ""), ())
+    kit = kits.get(incident.get("category", ""), {})
     teams: list[Candidate] = []
     for st in stations:
         metres, minutes = (route or travel)(incident["lon"], incident["lat"], st["lon"],
                                             st["lat"])
         supplies = [{"sku": i["sku"], "name": i["name"], "quantity": i["quantity"],
                      "unit": i["unit"]}
-                    for i in st["items"] if kit and i["sku"].startswith(kit) and i["quantity"]]
+                    for i in st["items"] if i["sku"] in kit and i["quantity"]]
         for tm in st["teams"]:
             free = tm["on_duty"] > 0 and tm.get("status", "standby") == "standby"
             teams.append(Candidate(kind="team", name=tm["name"], detail=st["name"],

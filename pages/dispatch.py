@@ -292,7 +292,7 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
                 None, None, True)
     history = store.history(inc["id"])
     recs = recommend(inc, store.grid_workers(inc["grid"]), store.stations(),
-                     route=services().resources.route)
+                     route=services().resources.route, kits=services().resources.kits)
     role = current().role
     can_act: bool | frozenset[str] = role in CONSOLE_ACT or frozenset(
         a for a in ACTIONS if may_act(role, a))
