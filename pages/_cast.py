@@ -31,10 +31,10 @@ def register_cast_callback() -> None:
     @dash.callback(
         Output(ids.TOAST, "children", allow_duplicate=True),
         Output(ids.TOAST, "className", allow_duplicate=True),
-        Input(CAST_BUTTON, "n_clicks"), State(ids.CTX, "data"), State(ids.OFFICER, "data"),
+        Input(CAST_BUTTON, "n_clicks"), State(ids.CTX, "data"),
         State(ids.LANG, "data"), prevent_initial_call=True,
     )
-    def send_to_wall(clicks: int | None, context: dict[str, Any] | None, officer: str | None,
+    def send_to_wall(clicks: int | None, context: dict[str, Any] | None,
                      lang: str | None) -> tuple[Any, str]:
         """Publish the selected incident on the cast channel; every wall focuses it."""
         if not clicks or not context:

@@ -25,7 +25,6 @@ from datasources.store import NotFound, StockError
 from pages._components import services
 
 CONSOLE_CTX = "disp-ctx"  # the console's selected incident (pages/_dispatch_parts.ids.CTX)
-CONSOLE_OFFICER = "disp-officer"
 CONSOLE_LANG = "disp-lang"
 CONSOLE_TICK = "disp-tick"  # re-reads the incident, so its history shows the new step
 
@@ -222,7 +221,7 @@ def _positive(values: list[Any]) -> list[int]:
 
 def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None,
                        qty: list[Any], qty_ids: list[dict[str, str]],
-                       seen: dict[str, Any] | None, officer: str | None,
+                       seen: dict[str, Any] | None,
                        lang: str | None) -> tuple[Any, ...]:
     """Reserve the picked teams and supplies for the incident at once."""
     if not clicks or not seen or not station:
@@ -253,7 +252,7 @@ def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None
 
 
 def resource_step(_clicks: list[Any], used: list[Any], used_ids: list[dict[str, Any]],
-                  officer: str | None, lang: str | None) -> tuple[Any, ...]:
+                  lang: str | None) -> tuple[Any, ...]:
     """Departed, on scene, returned (with what was consumed) or cancelled."""
     trigger = ctx.triggered_id
     if not trigger or not ctx.triggered or not ctx.triggered[0].get("value"):
@@ -316,7 +315,7 @@ def register_callbacks() -> None:
         State(rids.STATION, "value"), State(rids.TEAMS, "value"),
         State({"type": rids.QTY, "sku": ALL}, "value"),
         State({"type": rids.QTY, "sku": ALL}, "id"),
-        State(CONSOLE_CTX, "data"), State(CONSOLE_OFFICER, "data"), State(CONSOLE_LANG, "data"),
+        State(CONSOLE_CTX, "data"), State(CONSOLE_LANG, "data"),
         prevent_initial_call=True,
     )(dispatch_resources)
     dash.callback(
@@ -327,6 +326,6 @@ def register_callbacks() -> None:
         Input({"type": rids.STEP, "dispatch": ALL, "step": ALL}, "n_clicks"),
         State({"type": rids.USED, "dispatch": ALL, "sku": ALL}, "value"),
         State({"type": rids.USED, "dispatch": ALL, "sku": ALL}, "id"),
-        State(CONSOLE_OFFICER, "data"), State(CONSOLE_LANG, "data"),
+        State(CONSOLE_LANG, "data"),
         prevent_initial_call=True,
     )(resource_step)

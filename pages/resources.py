@@ -51,7 +51,6 @@ class ids:  # noqa: N801 - a namespace of constants
     """Component ids of the resources page."""
 
     LANG = "rs-lang"
-    OFFICER = "rs-officer"
     POLL = "rs-poll"
     SEEN = "rs-seen"
     READINESS = "rs-readiness"
@@ -120,7 +119,6 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
     ], className="res-form")
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
-        dcc.Store(id=ids.OFFICER, data=current().name),
         dcc.Store(id=ids.SEEN, data=None),
         dcc.Interval(id=ids.POLL, interval=2000),
         dcc.Download(id=ids.DOWNLOAD),
@@ -212,11 +210,11 @@ def update_station_views(_n: Any, station: str | None, item: str | None, _toast:
     Input(ids.APPLY, "n_clicks"),
     State(ids.STATION, "value"), State(ids.ITEM, "value"), State(ids.KIND, "value"),
     State(ids.QTY, "value"), State(ids.REASON, "value"), State(ids.BATCH, "value"),
-    State(ids.OFFICER, "data"), State(ids.LANG, "data"),
+    State(ids.LANG, "data"),
     prevent_initial_call=True,
 )
 def record_movement(clicks: int, station: str | None, sku: str | None, kind: str,
-                    qty: Any, reason: str | None, batch: str | None, officer: str | None,
+                    qty: Any, reason: str | None, batch: str | None,
                     lang: str | None) -> tuple[Any, ...]:
     """Receive, issue or adjust one item; the reason is required except for receipts."""
     if not clicks:
@@ -254,11 +252,11 @@ def record_movement(clicks: int, station: str | None, sku: str | None, kind: str
     Output(ids.TOAST, "children", allow_duplicate=True),
     Output(ids.TOAST, "className", allow_duplicate=True),
     Input(ids.SET_STATUS, "n_clicks"),
-    State(ids.TEAM, "value"), State(ids.STATUS, "value"), State(ids.OFFICER, "data"),
+    State(ids.TEAM, "value"), State(ids.STATUS, "value"),
     State(ids.LANG, "data"),
     prevent_initial_call=True,
 )
-def set_team_status(clicks: int, team: str | None, status: str | None, officer: str | None,
+def set_team_status(clicks: int, team: str | None, status: str | None,
                     lang: str | None) -> tuple[Any, ...]:
     """Record a team's duty status (e.g. 休整 after a long night); every screen follows."""
     if not clicks:
@@ -279,11 +277,11 @@ def set_team_status(clicks: int, team: str | None, status: str | None, officer: 
     Output(ids.TOAST, "className", allow_duplicate=True),
     Output(ids.SHELTER, "value"),
     Input(ids.SHELTER_GO, "n_clicks"),
-    State(ids.STATION, "value"), State(ids.SHELTER, "value"), State(ids.OFFICER, "data"),
+    State(ids.STATION, "value"), State(ids.SHELTER, "value"),
     State(ids.LANG, "data"),
     prevent_initial_call=True,
 )
-def record_shelter(clicks: int, station: str | None, delta: Any, officer: str | None,
+def record_shelter(clicks: int, station: str | None, delta: Any,
                    lang: str | None) -> tuple[Any, ...]:
     """People arriving at or leaving the station's temporary shelter."""
     if not clicks or not station:
@@ -320,10 +318,10 @@ def export_stock(_csv: int, _xlsx: int) -> dict[str, Any]:
     Output(ids.TOAST, "children", allow_duplicate=True),
     Output(ids.TOAST, "className", allow_duplicate=True),
     Input(ids.UPLOAD, "contents"),
-    State(ids.UPLOAD, "filename"), State(ids.OFFICER, "data"), State(ids.LANG, "data"),
+    State(ids.UPLOAD, "filename"), State(ids.LANG, "data"),
     prevent_initial_call=True,
 )
-def import_stocktake(contents: str | None, filename: str | None, officer: str | None,
+def import_stocktake(contents: str | None, filename: str | None,
                      lang: str | None) -> tuple[Any, ...]:
     """A counted stock file: each difference becomes an adjustment naming the file."""
     if not contents:
