@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from dashboard.settings import Settings
-from datasources.auth_callbacks import guard_callbacks
-from datasources.auth_web import AuthMiddleware, csp
+from datasources.gate.callbacks import guard_callbacks
+from datasources.gate.web import AuthMiddleware, csp
 from datasources.services import Services
 
 HERE = Path(__file__).resolve().parent
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         assert services.hub is not None
         await services.hub.start()
         # Grids issue: extend the duty rota and keep yesterday's daily brief.
-        from datasources.daily_tasks import run_daily_tasks
+        from datasources.flows.housekeeping import run_daily_tasks
 
         daily = asyncio.create_task(run_daily_tasks(services), name="daily-tasks")
         try:
@@ -73,16 +73,16 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
     # HTTP doors: intake's JSON API (/api/v1) and Open311 GeoReport v2 (/open311/v2), and
     # the assignee's field API (/api/v1/field).
-    from datasources.field_api import build_field_router
-    from datasources.http_api import build_router
-    from datasources.login_routes import build_login_router
+    from datasources.doors.field_api import build_field_router
+    from datasources.doors.http_api import build_router
+    from datasources.doors.login import build_login_router
 
     server.include_router(build_router(services))
     server.include_router(build_field_router(services))
-    from datasources.bus_api import build_bus_router  # positions doors, bus reads (issue 4)
+    from datasources.doors.bus_api import build_bus_router  # positions doors, bus reads (issue 4)
 
     server.include_router(build_bus_router(services))
-    from datasources.brief_api import build_brief_router
+    from datasources.doors.briefs import build_brief_router
 
     server.include_router(build_brief_router(services))  # /api/brief: the daily brief
     server.include_router(build_login_router(services, settings.secure_cookies))

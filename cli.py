@@ -45,7 +45,7 @@ def main() -> None:
 @main.command("init-db")
 def init_db() -> None:
     """Create or upgrade the database schema (Alembic)."""
-    from datasources.db import make_engine, upgrade
+    from datasources.sql.engine import make_engine, upgrade
 
     settings = _settings()
     engine = make_engine(settings.db_url)
@@ -59,9 +59,9 @@ def init_db() -> None:
 @click.option("--replace", is_flag=True, help="Replace the town already loaded.")
 def load_town_cmd(town_dir: str | None, replace: bool) -> None:
     """Load a town's grids, villages, stations, routes and vehicles into the database."""
-    from datasources.db import make_engine, upgrade
-    from datasources.loader import load_town as load_into
-    from datasources.store import Store
+    from datasources.sql.engine import make_engine, upgrade
+    from datasources.sql.incidents import Store
+    from datasources.sql.town_loader import load_town as load_into
 
     settings = _settings(town_dir=town_dir)
     try:
@@ -96,10 +96,10 @@ def _serve(settings: Settings) -> None:
 
 
 def _simulator(settings: Settings, redis_url: str):  # type: ignore[no-untyped-def]
-    from datasources.bus import Bus
-    from datasources.simulator import Simulator
+    from datasources.redis.publisher import Publisher
+    from datasources.sim.simulator import Simulator
 
-    bus = Bus.from_url(redis_url, settings.redis_prefix)
+    bus = Publisher.from_url(redis_url, settings.redis_prefix)
     return Simulator(load_town(settings.town_dir), bus, seed=settings.sim_seed,
                      rate=settings.sim_rate, vehicles=settings.sim_vehicles)
 
@@ -126,7 +126,7 @@ def simulate(vehicles: int | None, rate: float | None, seed: int | None) -> None
 @click.option("--rate", type=float, default=None, help="Speed-up of arrivals (ZN_SIM_RATE).")
 def run(port: int | None, vehicles: int | None, rate: float | None) -> None:
     """The demo town, live: embedded Redis, database, simulator and server in one command."""
-    from datasources.embedded_redis import EmbeddedRedis
+    from datasources.redis.embedded import EmbeddedRedis
 
     settings = _settings(port=port, sim_vehicles=vehicles, sim_rate=rate)
     embedded = None
@@ -151,11 +151,11 @@ def run(port: int | None, vehicles: int | None, rate: float | None) -> None:
 
 def _print_demo_accounts(settings: Settings) -> None:
     """Seed and show the demo town's accounts (only for a town marked demo)."""
-    from datasources.account_cli import DEMO_KIOSK, seed_demo
-    from datasources.db import make_engine
-    from datasources.services import prepare_database
+    from datasources.gate.account_cli import DEMO_KIOSK, seed_demo
+    from datasources.sql.engine import make_engine
+    from datasources.sql.town_loader import prepare_database
 
-    prepare_database(make_engine(settings.db_url), settings)
+    prepare_database(make_engine(settings.db_url), settings.town_dir)
     users = seed_demo(settings)
     if not users:
         return
@@ -170,7 +170,7 @@ def _print_demo_accounts(settings: Settings) -> None:
 
 def _demo_history(settings: Settings, days: int = 30, only_fresh: bool = False) -> None:
     """A month of past work orders for a demo town (before serving, so screens show it)."""
-    from datasources.demo_history import for_settings
+    from datasources.sim.history import for_settings
 
     result = for_settings(settings, days, only_fresh=only_fresh)
     if result is not None:
@@ -193,10 +193,10 @@ def load_history(days: int) -> None:
 def publish(channel: str, payload: str | None) -> None:
     """Publish one raw JSON message (argument or stdin) on a channel, as a source would."""
     from dashboard.channels import Channels
-    from datasources.bus import Bus
+    from datasources.redis.publisher import Publisher
 
     settings = _settings()
-    bus = Bus.from_url(_existing_redis(settings), settings.redis_prefix)
+    bus = Publisher.from_url(_existing_redis(settings), settings.redis_prefix)
     data = payload if payload is not None else sys.stdin.read()
     name = getattr(Channels(settings.redis_prefix), channel)
     click.echo(f"{bus.publish_raw(name, data)} receiver(s)")
@@ -208,7 +208,7 @@ def publish(channel: str, payload: str | None) -> None:
               help="Town folder whose routes.json is replaced.")
 def import_gtfs_cmd(feed: str, town_dir: str) -> None:
     """Turn a GTFS static feed (zip or folder) into the town's routes.json."""
-    from datasources.gtfs_static import GtfsError, import_gtfs
+    from datasources.feeds.gtfs_static import GtfsError, import_gtfs
 
     _settings()
     try:
@@ -231,11 +231,11 @@ def gateway_jt808(host: str, port: int | None) -> None:
     """JT/T 808 TCP gateway: terminals register, authenticate and report positions."""
     import asyncio
 
-    from datasources.bus import Bus
-    from datasources.jt808.gateway import serve_forever
+    from datasources.feeds.jt808.gateway import serve_forever
+    from datasources.redis.publisher import Publisher
 
     settings = _settings()
-    bus = Bus.from_url(_existing_redis(settings), settings.redis_prefix)
+    bus = Publisher.from_url(_existing_redis(settings), settings.redis_prefix)
     click.echo(f"JT/T 808 gateway on {host}:{port or settings.jt808_port}  (Ctrl-C stops)")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(bus, host, port or settings.jt808_port))
@@ -246,18 +246,18 @@ def gateway_jt808(host: str, port: int | None) -> None:
 @click.option("--every", type=float, default=None, help="Seconds between polls.")
 def gateway_gtfs_rt(url: str, every: float | None) -> None:
     """Poll a GTFS-Realtime VehiclePositions feed and publish its fixes."""
-    from datasources.bus import Bus
-    from datasources.gtfs_rt import poll_forever
+    from datasources.feeds.gtfs_rt import poll_forever
+    from datasources.redis.publisher import Publisher
 
     settings = _settings()
-    bus = Bus.from_url(_existing_redis(settings), settings.redis_prefix)
+    bus = Publisher.from_url(_existing_redis(settings), settings.redis_prefix)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
         poll_forever(bus, url, every or settings.gtfs_rt_poll_s, stop)
 
 def _add_account_commands() -> None:
-    from datasources.account_cli import key, user
+    from datasources.gate.account_cli import key, user
 
     main.add_command(user)
     main.add_command(key)

@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from _common import free_port, get_json, proc_cpu_s, tree_cpu_s  # noqa: E402
 
 from dashboard.messages import VehiclePosition, VehiclePositions  # noqa: E402
-from datasources.gtfs_rt import vehicle_feed  # noqa: E402
-from datasources.jt808 import codec as c  # noqa: E402
+from datasources.feeds.gtfs_rt import vehicle_feed  # noqa: E402
+from datasources.feeds.jt808 import codec as c  # noqa: E402
 
 LON0, LAT0 = 104.40, 30.52
 BIN = ROOT / ".venv" / "bin"
@@ -78,7 +78,7 @@ class Run:
         self.redis_url = os.environ.get("REDIS_URL", "")
         self.prefix = f"znbb{uuid.uuid4().hex[:6]}" if self.redis_url else "zn"
         if not self.redis_url:
-            from datasources.embedded_redis import EmbeddedRedis
+            from datasources.redis.embedded import EmbeddedRedis
 
             self.embedded = EmbeddedRedis(self.tmp).start()
             self.redis_url = self.embedded.url

@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 
 from _common import free_port, get_json, new_chrome, summary, wait_until  # noqa: E402
 
-from datasources.embedded_redis import EmbeddedRedis  # noqa: E402
+from datasources.redis.embedded import EmbeddedRedis  # noqa: E402
 from tools.screenshot import sign_in  # noqa: E402
 
 WATCH = """

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from app import create_app  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
-from datasources.auth_web import SESSION_COOKIE, AuthMiddleware, cookies  # noqa: E402
-from datasources.embedded_redis import EmbeddedRedis  # noqa: E402
+from datasources.gate.web import SESSION_COOKIE, AuthMiddleware, cookies  # noqa: E402
+from datasources.redis.embedded import EmbeddedRedis  # noqa: E402
 
 
 def main() -> None:

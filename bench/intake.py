@@ -25,10 +25,10 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dashboard.incidents import CATEGORIES  # noqa: E402
+from dashboard.incidents.lifecycle import CATEGORIES  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
 from dashboard.town import load_town  # noqa: E402
-from datasources.embedded_redis import EmbeddedRedis  # noqa: E402
+from datasources.redis.embedded import EmbeddedRedis  # noqa: E402
 from datasources.services import Services  # noqa: E402
 
 

@@ -174,7 +174,7 @@ class Bench:
         external = os.environ.get("REDIS_URL")
         if external:
             return external, f"znbench{uuid.uuid4().hex[:8]}"
-        from datasources.embedded_redis import EmbeddedRedis
+        from datasources.redis.embedded import EmbeddedRedis
 
         self.embedded = EmbeddedRedis(self.tmp).start()
         return self.embedded.url, "zn"

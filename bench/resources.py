@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashboard.geo import GridHit  # noqa: E402
+from dashboard.geo.lookup import GridHit  # noqa: E402
 from dashboard.messages import IncidentReport  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
 from datasources.services import Services  # noqa: E402

@@ -23,7 +23,7 @@ from pydantic import (
     field_validator,
 )
 
-from dashboard.incidents import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
+from dashboard.incidents.lifecycle import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024

@@ -9,28 +9,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dashboard.channels import Channels
-from dashboard.deadlines import load_table
-from dashboard.geo import GridIndex
-from dashboard.kits import load_kits
+from dashboard.geo.lookup import GridIndex
+from dashboard.incidents.deadlines import load_table
+from dashboard.resources.kits import load_kits
 from dashboard.settings import Settings
 from dashboard.town import GridCell, load_town
-from datasources.accounts import Accounts
-from datasources.audit import Audit
-from datasources.brief_store import BriefStore
-from datasources.bus import Bus
-from datasources.bus_store import BusStore
-from datasources.bus_tracker import BusTracker
-from datasources.db import has_schema, make_engine, upgrade
-from datasources.embedded_redis import EmbeddedRedis
-from datasources.grid_store import GridStore
-from datasources.hub import Hub
-from datasources.intake import Intake
-from datasources.leader_store import LeaderStore
-from datasources.loader import load_town as load_town_into_db
-from datasources.loader import town_loaded
-from datasources.resources_desk import ResourceDesk
-from datasources.rota_store import RotaIndex, RotaStore
-from datasources.store import DedupRule, Store
+from datasources.flows.bus_tracker import BusTracker
+from datasources.flows.intake import Intake
+from datasources.flows.resource_desk import ResourceDesk
+from datasources.redis.embedded import EmbeddedRedis
+from datasources.redis.hub import Hub
+from datasources.redis.publisher import Publisher
+from datasources.sql.accounts import Accounts
+from datasources.sql.audit import Audit
+from datasources.sql.briefs import BriefStore
+from datasources.sql.buses import BusStore
+from datasources.sql.engine import has_schema, make_engine
+from datasources.sql.grids import GridStore
+from datasources.sql.incidents import DedupRule, Store
+from datasources.sql.leader import LeaderStore
+from datasources.sql.rota import RotaIndex, RotaStore
+from datasources.sql.town_loader import prepare_database
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ class Services:
 
     settings: Settings
     store: Store | None = None
-    bus: Bus | None = None
+    bus: Publisher | None = None
     intake: Intake | None = None
     hub: Hub | None = None
     embedded: EmbeddedRedis | None = None
@@ -67,13 +66,13 @@ class Services:
             self.redis_url = self.embedded.url
         engine = make_engine(s.db_url)
         if prepare_db:
-            prepare_database(engine, s)
+            prepare_database(engine, s.town_dir)
         elif not has_schema(engine):
             raise RuntimeError(f"database {s.db_url} has no schema: run `zhongnao init-db`")
         dedup = DedupRule(s.dedup_meters, s.dedup_minutes) if s.dedup_meters > 0 else None
         self.store = Store(engine, deadlines=load_table(s.deadlines_file or None), dedup=dedup)
         channels = Channels(s.redis_prefix)
-        self.bus = Bus.from_url(self.redis_url, s.redis_prefix)
+        self.bus = Publisher.from_url(self.redis_url, s.redis_prefix)
         self.bus.r.ping()
         self.accounts = Accounts(engine, session_hours=s.session_hours)
         self.audit = Audit(engine)
@@ -120,23 +119,14 @@ class Services:
 
 def seed_open311_keys(accounts: Accounts, raw: str) -> None:
     """ZN_OPEN311_KEYS become ingest keys (stored hashed), so old configurations keep working."""
-    from datasources.accounts import AccountError
-    from datasources.open311 import api_keys
+    from datasources.doors.open311 import api_keys
+    from datasources.sql.accounts import AccountError
 
     for key in api_keys(raw):
         if accounts.key_principal(key, "ingest") is None:
             # Another process may have seeded it a moment ago.
             with suppress(AccountError):
                 accounts.add_key("ingest", f"ZN_OPEN311_KEYS {key[:4]}…", "citizen", token=key)
-
-
-def prepare_database(engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
-    """Migrate the schema and load the town when none is loaded yet."""
-    upgrade(engine)
-    store = Store(engine)
-    with store.session() as session:
-        if not town_loaded(session):
-            load_town_into_db(session, load_town(settings.town_dir))
 
 
 def map_layers(store: Store, cells: Iterable[GridCell], basemap: dict) -> dict[str, dict]:

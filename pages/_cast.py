@@ -8,10 +8,10 @@ import dash
 from dash import Input, Output, State, html
 from dash.exceptions import PreventUpdate
 
-from dashboard.cast import WallCast
 from dashboard.channels import Channels
-from dashboard.i18n import t
+from dashboard.i18n.text import t
 from dashboard.roles import current
+from dashboard.screens.cast import WallCast
 from pages._components import services
 from pages._dispatch_parts import ids, toast
 

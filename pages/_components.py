@@ -9,7 +9,7 @@ import dash
 import dash_leaflet as dl
 from dash_extensions.javascript import Namespace
 
-from dashboard.i18n import LANGS
+from dashboard.i18n.text import LANGS
 from datasources.services import Services
 
 js = Namespace("zn", "map")
@@ -45,7 +45,7 @@ def user_badge(lang: str) -> Any:
     """Who is signed in, and a sign-out button (assets/zn_auth.js posts /logout)."""
     from dash import html
 
-    from dashboard.i18n import t
+    from dashboard.i18n.text import t
     from dashboard.roles import ROLE_LABELS, current
 
     who = current()

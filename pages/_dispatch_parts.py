@@ -11,9 +11,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboard import views
-from dashboard.dispatch import Candidate
-from dashboard.i18n import (
+from dashboard.i18n.text import (
     category_label,
     name,
     priority_label,
@@ -21,7 +19,7 @@ from dashboard.i18n import (
     state_label,
     t,
 )
-from dashboard.incidents import (
+from dashboard.incidents.lifecycle import (
     ACTIONS,
     CATEGORIES,
     LEVELS,
@@ -30,9 +28,11 @@ from dashboard.incidents import (
     STATES,
     is_overdue,
 )
+from dashboard.resources.recommend import Candidate
 from dashboard.roles import personal
+from dashboard.screens import views
 from dashboard.timeutil import LOCAL_TZ, as_utc, hhmm, utcnow
-from datasources.store import Conflict, NotFound
+from datasources.sql.incidents import Conflict, NotFound
 from pages._components import services
 
 PATH = "/dispatch"

@@ -8,10 +8,10 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html
 
-from dashboard.grid_stats import MEASURES, WINDOWS
-from dashboard.i18n import category_label, name, t
-from dashboard.incidents import CATEGORIES
-from dashboard.rota import shift_at
+from dashboard.grids.rota import shift_at
+from dashboard.grids.stats import MEASURES, WINDOWS
+from dashboard.i18n.text import category_label, name, t
+from dashboard.incidents.lifecycle import CATEGORIES
 from pages._components import TOWN_API, js, services
 
 PATH = "/grids"

@@ -7,7 +7,7 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from dashboard.i18n import category_label, name, t
+from dashboard.i18n.text import category_label, name, t
 from dashboard.town import GridCell
 
 PATH = "/leader"

@@ -16,12 +16,12 @@ import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard.i18n import name, t
-from dashboard.readiness import available
+from dashboard.i18n.text import name, t
+from dashboard.resources.errors import StockError, says
+from dashboard.resources.readiness import available
 from dashboard.roles import current
-from datasources.resources_errors import says
-from datasources.resources_store import ResourceError
-from datasources.store import NotFound, StockError
+from datasources.sql.incidents import NotFound
+from datasources.sql.resources import ResourceError
 from pages._components import services
 
 CONSOLE_CTX = "disp-ctx"  # the console's selected incident (pages/_dispatch_parts.ids.CTX)

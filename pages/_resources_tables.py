@@ -7,9 +7,9 @@ from typing import Any
 import dash_leaflet as dl
 from dash import html
 
-from dashboard.coverage import RADIUS_M
-from dashboard.i18n import name, t
-from dashboard.readiness import available, readiness_rows
+from dashboard.i18n.text import name, t
+from dashboard.resources.coverage import RADIUS_M
+from dashboard.resources.readiness import available, readiness_rows
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from pages._components import services, town_map
 

@@ -11,12 +11,12 @@ import dash
 import dash_leaflet as dl
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard.bus_board import punctuality_text
-from dashboard.bus_views import bus_slug, day_trips, replay_at, staff_rows, stop_rows
-from dashboard.gcj02 import display
-from dashboard.i18n import LANGS, t
+from dashboard.buses.board import punctuality_text
+from dashboard.buses.views import bus_slug, day_trips, replay_at, staff_rows, stop_rows
+from dashboard.geo.gcj02 import display
+from dashboard.i18n.text import LANGS, t
 from dashboard.timeutil import LOCAL_TZ, hhmm, utcnow
-from datasources.bus_store import BusStore
+from datasources.sql.buses import BusStore
 from pages._components import services, town_map
 
 dash.register_page(__name__, path="/buses", title="校车专线监控")

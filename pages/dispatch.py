@@ -28,13 +28,13 @@ from dash import (
 )
 from dash.exceptions import PreventUpdate, WebsocketDisconnected
 
-from dashboard import views
-from dashboard.dispatch import recommend
-from dashboard.i18n import LANGS, t
-from dashboard.incidents import ACTIONS, TransitionError, is_overdue
+from dashboard.i18n.text import LANGS, t
+from dashboard.incidents.lifecycle import ACTIONS, TransitionError, is_overdue
+from dashboard.resources.recommend import recommend
 from dashboard.roles import CONSOLE_ACT, current, may_act
+from dashboard.screens import views
 from dashboard.timeutil import utcnow
-from datasources.store import Conflict, NotFound
+from datasources.sql.incidents import Conflict, NotFound
 from pages._cast import cast_button, register_cast_callback
 from pages._components import page_lang, services, town_map, user_badge
 from pages._dispatch_parts import (

@@ -7,12 +7,12 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard.i18n import LANGS, category_label, state_label, t
-from dashboard.incidents import ACTIONS
+from dashboard.i18n.text import LANGS, category_label, state_label, t
+from dashboard.incidents.lifecycle import ACTIONS
 from dashboard.roles import ADMIN, current
+from dashboard.screens.views import countdown_text
 from dashboard.timeutil import utcnow
-from dashboard.views import countdown_text
-from datasources.store import Conflict, NotFound
+from datasources.sql.incidents import Conflict, NotFound
 from pages._components import services, user_badge
 
 dash.register_page(__name__, path="/field", title="网格员 · 我的工单")

@@ -14,9 +14,9 @@ import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import grid_views
-from dashboard.grid_stats import MEASURES, WINDOWS, choropleth
-from dashboard.i18n import LANGS, t
+from dashboard.grids import views as grid_views
+from dashboard.grids.stats import MEASURES, WINDOWS, choropleth
+from dashboard.i18n.text import LANGS, t
 from dashboard.timeutil import utcnow
 from pages._components import TOWN_API, services
 from pages._grid_parts import (

@@ -11,11 +11,11 @@ import dash
 from dash import ClientsideFunction, Input, Output, ctx, dcc, html, set_props
 from dash.exceptions import WebsocketDisconnected
 
-from dashboard import views, wall
-from dashboard.grid_stats import ancestors
-from dashboard.i18n import LANGS, t
-from dashboard.readiness import readiness_rows
+from dashboard.grids.stats import ancestors
+from dashboard.i18n.text import LANGS, t
+from dashboard.resources.readiness import readiness_rows
 from dashboard.roles import DISPLAY, current
+from dashboard.screens import views, wall
 from dashboard.timeutil import utcnow
 from pages._components import page_lang, services, town_map
 

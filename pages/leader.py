@@ -8,9 +8,9 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 
-from dashboard import leader, wall
-from dashboard.i18n import LANGS, t
-from dashboard.readiness import readiness_rows
+from dashboard.i18n.text import LANGS, t
+from dashboard.resources.readiness import readiness_rows
+from dashboard.screens import leader, wall
 from dashboard.timeutil import LOCAL_TZ, utcnow
 from pages._components import services
 from pages._leader_parts import (

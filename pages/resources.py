@@ -16,11 +16,11 @@ import dash
 from dash import Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard.i18n import LANGS, name, t
+from dashboard.i18n.text import LANGS, name, t
+from dashboard.resources.errors import StockError, says
 from dashboard.roles import current
 from dashboard.timeutil import LOCAL_TZ, utcnow
-from datasources.resources_errors import says
-from datasources.resources_io import (
+from datasources.doors.resources_io import (
     StocktakeError,
     apply_stocktake,
     export_rows,
@@ -28,8 +28,8 @@ from datasources.resources_io import (
     to_csv,
     to_xlsx,
 )
-from datasources.resources_store import TEAM_STATUSES, ResourceError
-from datasources.store import NotFound, StockError
+from datasources.sql.incidents import NotFound
+from datasources.sql.resources import TEAM_STATUSES, ResourceError
 from pages._components import services, user_badge
 from pages._resources_tables import (
     coverage_map,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from datasources.auth_web import CSRF_COOKIE, SESSION_COOKIE
+from datasources.gate.web import CSRF_COOKIE, SESSION_COOKIE
 
 CSRF = "test-csrf-token"
 

@@ -20,8 +20,8 @@ DEFAULT_NAMES = {"admin": "管理员甲", "officer": "值班员王", "leader": "
 
 def ensure_user(settings: Settings, role: str = "officer", name: str | None = None) -> str:
     """Create the account `name` with `role` in the app's database (once); returns the name."""
-    from datasources.accounts import Accounts
-    from datasources.db import make_engine, upgrade
+    from datasources.sql.accounts import Accounts
+    from datasources.sql.engine import make_engine, upgrade
 
     name = name or DEFAULT_NAMES[role]
     engine = make_engine(settings.db_url)
@@ -65,8 +65,8 @@ def login(dash_duo: Any, settings: Settings, role: str = "officer", name: str | 
 
 def kiosk_url(settings: Settings, base_url: str) -> str:
     """A fresh kiosk token's wall URL (display role, read-only)."""
-    from datasources.accounts import Accounts
-    from datasources.db import make_engine, upgrade
+    from datasources.sql.accounts import Accounts
+    from datasources.sql.engine import make_engine, upgrade
 
     engine = make_engine(settings.db_url)
     try:

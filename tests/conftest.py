@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from dashboard.settings import Settings
-from datasources.embedded_redis import EmbeddedRedis
+from datasources.redis.embedded import EmbeddedRedis
 from datasources.services import Services
 
 os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")

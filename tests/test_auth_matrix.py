@@ -25,8 +25,8 @@ from dashboard.roles import (
     page_roles,
     route_roles,
 )
-from datasources.auth_callbacks import Forbidden, callback_name
-from datasources.auth_web import CSRF_COOKIE, SESSION_COOKIE
+from datasources.gate.callbacks import Forbidden, callback_name
+from datasources.gate.web import CSRF_COOKIE, SESSION_COOKIE
 
 PRINCIPALS = (*ROLES, INGEST, ANON)
 SAMPLE = {"incident_id": "1", "action": "ack", "name": "grids-1.geojson",
@@ -295,7 +295,7 @@ def _act(client: Any, trigger: dict[str, Any], seen: dict[str, Any], note: str =
 
 
 def test_a_leader_comments_but_cannot_dispatch_and_nobody_acts_under_another_name(app_client):
-    from dashboard.geo import GridHit
+    from dashboard.geo.lookup import GridHit
     from dashboard.messages import IncidentReport
 
     app, client = app_client

@@ -10,8 +10,8 @@ import pytest
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
-from dashboard.bus_views import bus_slug
-from datasources.bus import Bus
+from dashboard.buses.views import bus_slug
+from datasources.redis.publisher import Publisher
 from tests.browser import start_app
 from tests.test_bus_jt808 import Terminal, running_gateway
 
@@ -23,7 +23,7 @@ PLATE = "川F·D72692"  # a real bus of the demo town, route R01
 @pytest.fixture
 def jt808(settings):  # type: ignore[no-untyped-def]
     """The JT/T 808 gateway on a free port, publishing into the app's Redis."""
-    with running_gateway(Bus.from_url(settings.redis_url, settings.redis_prefix)) as running:
+    with running_gateway(Publisher.from_url(settings.redis_url, settings.redis_prefix)) as running:
         yield running
 
 
@@ -100,7 +100,7 @@ def test_bus003_a_past_trip_replays_with_the_time_slider(dash_duo, settings) -> 
     from dashboard.buses.tracking import build_plans
     from dashboard.messages import VehiclePosition
     from dashboard.timeutil import LOCAL_TZ
-    from datasources.bus_store import BusStore
+    from datasources.sql.buses import BusStore
 
     app = start_app(dash_duo, settings)
     history = BusStore(app.zn_services.store)

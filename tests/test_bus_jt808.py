@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datasources.bus import Bus
-from datasources.jt808 import codec as c
-from datasources.jt808.gateway import Gateway
+from datasources.feeds.jt808 import codec as c
+from datasources.feeds.jt808.gateway import Gateway
+from datasources.redis.publisher import Publisher
 
 PHONE = "13800138000"
 PLATE = "川F·D72692"
@@ -165,7 +165,7 @@ class Terminal:
 
 
 @contextlib.contextmanager
-def running_gateway(bus: Bus) -> Iterator[tuple[Gateway, int]]:
+def running_gateway(bus: Publisher) -> Iterator[tuple[Gateway, int]]:
     """A gateway on a free port, on its own event loop thread, publishing to real Redis."""
     loop = asyncio.new_event_loop()
     gw = Gateway(bus, flush_s=0.05)

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from dashboard.bus_board import bus_board_rows
 from dashboard.buses.alerts import AlertConfig, SpeedLimits, SpeedZone
+from dashboard.buses.board import bus_board_rows
 from dashboard.buses.line import RouteLine
 from dashboard.buses.timetable import is_school_day, local_date, runs_on
 from dashboard.buses.tracking import Fleet, build_plans

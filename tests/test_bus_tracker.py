@@ -6,10 +6,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from dashboard.buses.tracking import build_plans
-from dashboard.live import LiveState
 from dashboard.messages import VehiclePosition
-from datasources.bus_store import BusStore
-from datasources.bus_tracker import BusTracker
+from dashboard.screens.live import LiveState
+from datasources.flows.bus_tracker import BusTracker
+from datasources.sql.buses import BusStore
 from tests.test_hub import _until
 
 PLATE = "川F·D72692"
@@ -98,8 +98,8 @@ def test_positions_through_the_hub_fill_trips_and_the_alert_reaches_every_screen
 def test_two_server_processes_raise_one_work_order_per_episode(services, settings) -> None:
     from sqlalchemy import func, select
 
-    from datasources import models as m
     from datasources.services import Services
+    from datasources.sql import models as m
 
     other = Services(settings).open()  # a second server process: same Redis, same database
     hubs = [services.hub, other.hub]

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from dashboard.bus_views import bus_slug, day_trips, replay_at, staff_rows, stop_rows
 from dashboard.buses.tracking import build_plans
-from dashboard.gcj02 import display, wgs84_to_gcj02
+from dashboard.buses.views import bus_slug, day_trips, replay_at, staff_rows, stop_rows
+from dashboard.geo.gcj02 import display, wgs84_to_gcj02
 from dashboard.settings import DEMO_TOWN_DIR
 from dashboard.town import load_town
 

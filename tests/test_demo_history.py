@@ -15,11 +15,11 @@ from cli import main
 from dashboard.settings import DEMO_TOWN_DIR, Settings
 from dashboard.timeutil import LOCAL_TZ, as_utc
 from dashboard.town import load_town
-from datasources import models as m
-from datasources.db import make_engine
-from datasources.demo_history import backfill
-from datasources.services import prepare_database
-from datasources.store import Store
+from datasources.sim.history import backfill
+from datasources.sql import models as m
+from datasources.sql.engine import make_engine
+from datasources.sql.incidents import Store
+from datasources.sql.town_loader import prepare_database
 
 # Noon on a Friday, local time: today is half-way through, the month 20 days old.
 NOW = as_utc(datetime(2026, 11, 20, 12, 0, tzinfo=LOCAL_TZ))
@@ -29,7 +29,7 @@ DAYS = 10  # a week and a half: what is still open today weighs like in a month
 def _store(db_url: str, data_dir: str) -> Store:
     settings = Settings.from_env(environ={}, database_url=db_url, data_dir=data_dir)
     engine = make_engine(db_url)
-    prepare_database(engine, settings)
+    prepare_database(engine, settings.town_dir)
     return Store(engine)
 
 

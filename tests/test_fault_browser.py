@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from datasources.embedded_redis import EmbeddedRedis
+from datasources.redis.embedded import EmbeddedRedis
 from tests.browser import start_app
 from tests.test_faults import post
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from dashboard.views import status_line
-from datasources import models as m
-from datasources.embedded_redis import EmbeddedRedis
+from dashboard.screens.views import status_line
+from datasources.redis.embedded import EmbeddedRedis
+from datasources.sql import models as m
 from tests.test_http_api import serve
 
 N = 60
@@ -149,8 +149,8 @@ def test_database_gone_answers_503_with_retry_after_and_the_retry_is_stored_once
 
 
 def test_a_server_restarted_under_traffic_stores_every_retried_report_once(settings):
-    from datasources.db import make_engine
-    from datasources.store import Store
+    from datasources.sql.engine import make_engine
+    from datasources.sql.incidents import Store
     from tests.test_wall_reconnect import _serve, _stop
 
     base = f"http://127.0.0.1:{settings.port}"

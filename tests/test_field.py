@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import create_app
-from dashboard.geo import GridHit
+from dashboard.geo.lookup import GridHit
 from dashboard.messages import IncidentReport
 from tests.auth_helpers import sign_in
 

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from dashboard.grid_stats import ancestors
-from dashboard.rota import RotaError, callup, generate, parse_csv, shift_at
+from dashboard.grids.rota import RotaError, callup, generate, parse_csv, shift_at
+from dashboard.grids.stats import ancestors
 from dashboard.town import GridCell
-from datasources.rota_store import RotaIndex, RotaStore
+from datasources.sql.rota import RotaIndex, RotaStore
 
 # 2026-11-25 in Asia/Shanghai (UTC+8)
 MORNING = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 local
@@ -102,7 +102,7 @@ def _inside(geometry: dict) -> tuple[float, float]:
 
 
 def test_the_rostered_worker_is_recommended_first():
-    from dashboard.dispatch import recommend
+    from dashboard.resources.recommend import recommend
 
     workers = [{"name": "甲", "grid": "A"}, {"name": "乙", "grid": "A"}]
     inc = {"lon": 104.45, "lat": 30.55, "category": "fire", "grid_worker": "乙"}

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.geo import GridHit
-from dashboard.grid_stats import (
+from dashboard.geo.lookup import GridHit
+from dashboard.grids.stats import (
     NO_DATA,
     RAMP,
     IncidentFact,
@@ -20,7 +20,7 @@ from dashboard.grid_stats import (
 )
 from dashboard.messages import IncidentReport
 from dashboard.town import GridCell
-from datasources.grid_store import GridStore
+from datasources.sql.grids import GridStore
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 14:00 in Asia/Shanghai
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 
-from dashboard.grid_stats import RAMP
+from dashboard.grids.stats import RAMP
 from dashboard.settings import DEMO_TOWN_DIR
 from tests.browser import Source, start_app, wait_until
 
@@ -151,7 +151,7 @@ def test_gs003_a_grid_link_opens_its_level_with_rota_and_heat(dash_duo, settings
 def test_gs004_after_a_burst_of_reports_every_colour_matches_the_figures(dash_duo, settings):
     from shapely.geometry import shape
 
-    from dashboard.grid_stats import choropleth
+    from dashboard.grids.stats import choropleth
     from datasources.services import Services
 
     svc = Services(settings).open()

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from app import create_app
 from dashboard.settings import Settings
-from datasources import models as m
 from datasources.services import Services
+from datasources.sql import models as m
 
 
 @dataclass

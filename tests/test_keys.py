@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from app import create_app
 from cli import main
-from datasources import models as m
+from datasources.sql import models as m
 
 REPORT = {"source": "hotline", "category": "traffic", "title": "红绿灯故障", "lon": 104.45,
           "lat": 30.55}
@@ -100,13 +100,13 @@ def test_the_cli_adds_lists_and_disables_users(settings):
 
 
 def test_demo_accounts_are_seeded_once_for_a_demo_town_only(settings):
-    from datasources.account_cli import DEMO_KIOSK, DEMO_PASSWORD, seed_demo
-    from datasources.accounts import Accounts
-    from datasources.db import make_engine
-    from datasources.services import prepare_database
+    from datasources.gate.account_cli import DEMO_KIOSK, DEMO_PASSWORD, seed_demo
+    from datasources.sql.accounts import Accounts
+    from datasources.sql.engine import make_engine
+    from datasources.sql.town_loader import prepare_database
 
     engine = make_engine(settings.db_url)
-    prepare_database(engine, settings)
+    prepare_database(engine, settings.town_dir)
     first = seed_demo(settings)
     assert {role for _, role, _ in first} == {"admin", "officer", "leader", "display",
                                               "grid_worker"}

@@ -6,12 +6,19 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from dashboard.geo import GridHit
-from dashboard.grid_stats import IncidentFact
-from dashboard.leader import change, daily_counts, figures, kpi_cards, month_period, today_period
+from dashboard.geo.lookup import GridHit
+from dashboard.grids.stats import IncidentFact
 from dashboard.messages import IncidentReport
+from dashboard.screens.leader import (
+    change,
+    daily_counts,
+    figures,
+    kpi_cards,
+    month_period,
+    today_period,
+)
 from dashboard.timeutil import LOCAL_TZ
-from datasources.brief_store import day_bounds
+from datasources.sql.briefs import day_bounds
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 14:00 local
 
@@ -96,7 +103,7 @@ def test_day_bounds_are_local_midnights():
 def test_housekeeping_keeps_yesterdays_brief_once(services):
     import asyncio
 
-    from datasources.daily_tasks import run_daily_tasks
+    from datasources.flows.housekeeping import run_daily_tasks
 
     async def one_round() -> None:
         task = asyncio.create_task(run_daily_tasks(services, period_s=0.05))

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dashboard.incidents import CATEGORIES
-from datasources import models as m
+from dashboard.incidents.lifecycle import CATEGORIES
+from datasources.sql import models as m
 from tests.test_http_api import Live, live  # noqa: F401  (the running-server fixture)
 
 

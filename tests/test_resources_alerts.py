@@ -7,7 +7,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from dashboard.geo import GridHit
+from dashboard.geo.lookup import GridHit
 from dashboard.messages import IncidentReport
 from tests.test_intake import _events, _listen
 

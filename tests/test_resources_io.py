@@ -8,7 +8,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from datasources.resources_io import (
+from datasources.doors.resources_io import (
     COLUMNS,
     StocktakeError,
     apply_stocktake,

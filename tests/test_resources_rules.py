@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboard.coverage import RoadNetwork, coverage_rows, straight
-from dashboard.kits import KitError, load_kits, rank_stations
-from dashboard.live import LiveState
 from dashboard.messages import Event, parse_event
-from dashboard.readiness import expiring, readiness_rows
+from dashboard.resources.coverage import RoadNetwork, coverage_rows, straight
+from dashboard.resources.kits import KitError, load_kits, rank_stations
+from dashboard.resources.readiness import expiring, readiness_rows
+from dashboard.screens.live import LiveState
+from dashboard.screens.views import station_cards
 from dashboard.settings import DEMO_TOWN_DIR
-from dashboard.views import station_cards
 
 NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # 12:00 in Asia/Shanghai
 
@@ -171,7 +171,7 @@ def test_the_wall_card_lists_recently_moved_items_first_so_a_return_is_seen():
 
 
 def test_team_recommendations_use_the_given_route():
-    from dashboard.dispatch import recommend
+    from dashboard.resources.recommend import recommend
 
     def slow(*_: float) -> tuple[float, float]:
         return 9000.0, 42.0

@@ -7,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dashboard.geo import GridHit
+from dashboard.geo.lookup import GridHit
 from dashboard.messages import IncidentReport
-from datasources.resources_errors import says
-from datasources.resources_store import ResourceError, Resources
-from datasources.store import NotFound, StockError
+from dashboard.resources.errors import StockError, says
+from datasources.sql.incidents import NotFound
+from datasources.sql.resources import ResourceError, Resources
 
 STATION = "ES-01"
 

@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.deadlines import add_working_days, deadline_for, load_table, parse_spec
-from dashboard.geo import GridIndex, haversine_m
-from dashboard.incidents import (
+from dashboard.geo.lookup import GridIndex, haversine_m
+from dashboard.incidents.deadlines import (
+    add_working_days,
+    deadline_for,
+    load_table,
+    parse_spec,
+)
+from dashboard.incidents.lifecycle import (
     ACTIONS,
     STATES,
     TRANSITIONS,
@@ -151,7 +156,7 @@ def test_actions_guard_the_loop():
 
 
 def test_durations_read_in_minutes_under_an_hour():
-    from dashboard.views import duration_text
+    from dashboard.i18n.figures import duration_text
 
     assert duration_text(None, "zh") == "—"
     assert duration_text(0.25, "zh") == "15分钟" and duration_text(0.25, "en") == "15 min"
@@ -161,7 +166,7 @@ def test_durations_read_in_minutes_under_an_hour():
 def test_the_worker_on_duty_rotates_daily_over_the_grids_workers():
     from datetime import date
 
-    from dashboard.geo import GridHit
+    from dashboard.geo.lookup import GridHit
 
     hit = GridHit("G3-01", "V01", ("甲", "乙"))
     days = [hit.on_duty(date(2026, 11, d)) for d in (22, 23, 24)]

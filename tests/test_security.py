@@ -17,8 +17,8 @@ from sqlalchemy import update
 from app import create_app
 from dashboard.roles import Principal, mask_name, mask_phone, personal
 from dashboard.timeutil import utcnow
-from datasources import models as m
-from datasources.auth_web import CSRF_COOKIE, KIOSK_COOKIE, SESSION_COOKIE
+from datasources.gate.web import CSRF_COOKIE, KIOSK_COOKIE, SESSION_COOKIE
+from datasources.sql import models as m
 from tests.auth_helpers import sign_in
 
 

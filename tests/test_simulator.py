@@ -15,9 +15,9 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from dashboard.deadlines import deadline_for
-from dashboard.geo import GridIndex, haversine_m
-from dashboard.incidents import TRANSITIONS
+from dashboard.geo.lookup import GridIndex, haversine_m
+from dashboard.incidents.deadlines import deadline_for
+from dashboard.incidents.lifecycle import TRANSITIONS
 from dashboard.messages import (
     Event,
     IncidentProgress,
@@ -28,9 +28,9 @@ from dashboard.messages import (
     parse_vehicle_message,
 )
 from dashboard.town import Town, load_town
-from datasources.bus import Bus
-from datasources.embedded_redis import EmbeddedRedis
-from datasources.simulator import Simulator
+from datasources.redis.embedded import EmbeddedRedis
+from datasources.redis.publisher import Publisher
+from datasources.sim.simulator import Simulator
 
 DEMO = Path(__file__).resolve().parents[1] / "datasources" / "towns" / "demo"
 T0 = datetime(2026, 11, 22, 0, 30, tzinfo=UTC)  # 08:30 in the town
@@ -46,9 +46,9 @@ def town() -> Town:
 
 
 @pytest.fixture()
-def bus(tmp_path: Path) -> Iterator[Bus]:
+def bus(tmp_path: Path) -> Iterator[Publisher]:
     er = EmbeddedRedis(tmp_path).start()
-    b = Bus.from_url(er.url, prefix="t")
+    b = Publisher.from_url(er.url, prefix="t")
     try:
         yield b
     finally:
@@ -64,14 +64,14 @@ def drain(pubsub, wait: float = 0.2) -> list[bytes]:
     return out
 
 
-def subscribe(bus: Bus, channel: str):
+def subscribe(bus: Publisher, channel: str):
     ps = bus.r.pubsub(ignore_subscribe_messages=True)
     ps.subscribe(channel)
     ps.get_message(timeout=1.0)  # the subscribe confirmation
     return ps
 
 
-def test_same_seed_same_feeds(town: Town, bus: Bus) -> None:
+def test_same_seed_same_feeds(town: Town, bus: Publisher) -> None:
     a = Simulator(town, bus, seed=7, rate=20)
     b = Simulator(town, bus, seed=7, rate=20)
     other = Simulator(town, bus, seed=8, rate=20)
@@ -89,7 +89,7 @@ def test_same_seed_same_feeds(town: Town, bus: Bus) -> None:
     assert first and first == second
 
 
-def test_positions_follow_routes(town: Town, bus: Bus) -> None:
+def test_positions_follow_routes(town: Town, bus: Publisher) -> None:
     sim = Simulator(town, bus, seed=3)
     lines = {r.code: shapely.LineString(r.path) for r in town.routes}
     x0, y0, x1, y1 = town.meta["bbox"]
@@ -116,7 +116,7 @@ def test_positions_follow_routes(town: Town, bus: Bus) -> None:
     assert trips_seen <= route_trips and len(trips_seen) > len(town.routes)
 
 
-def test_bus_moves_along_its_heading(town: Town, bus: Bus) -> None:
+def test_bus_moves_along_its_heading(town: Town, bus: Publisher) -> None:
     sim = Simulator(town, bus, seed=5)
     checked = 0
     for now in seconds(300)[::10]:
@@ -136,7 +136,7 @@ def test_bus_moves_along_its_heading(town: Town, bus: Bus) -> None:
     assert checked > 20
 
 
-def test_reports_are_valid_and_inside_their_grid(town: Town, bus: Bus) -> None:
+def test_reports_are_valid_and_inside_their_grid(town: Town, bus: Publisher) -> None:
     sim = Simulator(town, bus, seed=11, rate=50)
     boundary = shape(town.meta["boundary"]).buffer(1e-6)
     leaf = {g.code: shape(g.geometry) for g in town.grids if g.level == 3}
@@ -162,7 +162,7 @@ def test_reports_are_valid_and_inside_their_grid(town: Town, bus: Bus) -> None:
     assert 0.3 < in_hot / len(reports) < 0.6  # 40 % hot spots + their uniform share
 
 
-def test_progress_follows_the_loop(town: Town, bus: Bus) -> None:
+def test_progress_follows_the_loop(town: Town, bus: Publisher) -> None:
     """A stand-in store answers each report with incident.created; the field plays it on."""
     sim = Simulator(town, bus, seed=13, rate=50)
     ingest = subscribe(bus, bus.ch.ingest)
@@ -198,7 +198,7 @@ def test_progress_follows_the_loop(town: Town, bus: Bus) -> None:
     assert 0 < len(states) - final["resolved"] < 0.35 * len(states)  # ~15 % stall open
 
 
-def test_500_vehicles(town: Town, bus: Bus) -> None:
+def test_500_vehicles(town: Town, bus: Publisher) -> None:
     sim = Simulator(town, bus, seed=1, vehicles=500)
     vehicles = subscribe(bus, bus.ch.vehicles)
     assert sim.tick(T0).positions == 500
@@ -209,7 +209,7 @@ def test_500_vehicles(town: Town, bus: Bus) -> None:
     assert len(bus.latest_positions()) == 500
 
 
-def test_stock_never_negative(town: Town, bus: Bus) -> None:
+def test_stock_never_negative(town: Town, bus: Publisher) -> None:
     sim = Simulator(town, bus, seed=17, rate=50)
     start = {(st["code"], it["sku"]): it["quantity"]
              for st in town.stations for it in st["inventory"]}
@@ -237,7 +237,7 @@ def test_stock_never_negative(town: Town, bus: Bus) -> None:
     assert any(level[k] < start[k] for k in start) and any(level[k] > start[k] for k in start)
 
 
-def test_500_vehicle_tick_is_cheap(town: Town, bus: Bus) -> None:
+def test_500_vehicle_tick_is_cheap(town: Town, bus: Publisher) -> None:
     sim = Simulator(town, bus, seed=2, vehicles=500)
     sim.tick(T0)
     costs = []
@@ -250,7 +250,7 @@ def test_500_vehicle_tick_is_cheap(town: Town, bus: Bus) -> None:
 
 def test_run_survives_a_redis_outage(town: Town, tmp_path: Path) -> None:
     er = EmbeddedRedis(tmp_path).start()
-    bus = Bus.from_url(er.url, prefix="t")
+    bus = Publisher.from_url(er.url, prefix="t")
     sim = Simulator(town, bus, seed=4, rate=20)
     stop = threading.Event()
     worker = threading.Thread(target=sim.run, args=(stop,), kwargs={"hz": 20}, daemon=True)

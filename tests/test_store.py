@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from dashboard.geo import GridHit
-from dashboard.incidents import TransitionError
+from dashboard.geo.lookup import GridHit
+from dashboard.incidents.lifecycle import TransitionError
 from dashboard.messages import IncidentReport
-from datasources.store import Conflict, NotFound, StockError
+from dashboard.resources.errors import StockError
+from datasources.sql.incidents import Conflict, NotFound
 
 
 def _report(**kw) -> IncidentReport:

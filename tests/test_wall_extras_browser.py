@@ -8,8 +8,8 @@ import time
 import pytest
 import redis
 
-from dashboard.cast import WallCast
-from dashboard.grid_stats import RAMP
+from dashboard.grids.stats import RAMP
+from dashboard.screens.cast import WallCast
 from tests.browser import Source, kiosk_url, start_app, wait_until
 
 pytestmark = pytest.mark.browser

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.cast import WallCast, parse_cast
-from dashboard.live import LiveState
 from dashboard.messages import IncidentView, MessageError, VehiclePosition
-from dashboard.wall import alerts, cast_focus, punctuality
+from dashboard.screens.cast import WallCast, parse_cast
+from dashboard.screens.live import LiveState
+from dashboard.screens.wall import alerts, cast_focus, punctuality
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 

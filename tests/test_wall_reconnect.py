@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.geo import GridHit
+from dashboard.geo.lookup import GridHit
 from dashboard.messages import IncidentReport
-from datasources.db import make_engine
-from datasources.store import Store
+from datasources.sql.engine import make_engine
+from datasources.sql.incidents import Store
 from tests.browser import Source, login
 
 pytestmark = pytest.mark.browser

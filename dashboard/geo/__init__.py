@@ -1,0 +1,1 @@
+"""Geometry, pure: distances, grid lookup, GCJ-02 conversion."""

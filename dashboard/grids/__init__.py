@@ -1,0 +1,1 @@
+"""The three-level grid, pure: measures, heatmap views, the duty rota."""

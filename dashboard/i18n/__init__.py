@@ -1,0 +1,1 @@
+"""Screen text in Chinese (first) and English, and the codes' labels."""

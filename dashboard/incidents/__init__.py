@@ -1,0 +1,1 @@
+"""The incident loop, pure: lifecycle and actions, deadlines, KPIs, dispatch recommendations."""

@@ -1,0 +1,1 @@
+"""Emergency resources "1+4", pure: stock rules, readiness, kits, coverage, refusals."""

@@ -1,0 +1,92 @@
+"""Station readiness (pure): shortages, expiry, shelter, people and vehicles -> one indicator.
+
+`readiness_rows` is shared by the wall's station panel and the /resources page.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from dashboard.i18n.text import name, t
+from dashboard.timeutil import LOCAL_TZ, as_utc
+
+EXPIRY_DAYS = 30
+# A shelter with less than this share of its places free is a warning, none free is red.
+SHELTER_WARN_SHARE = 0.2
+OUT_STATUSES = ("en_route", "on_scene", "returning")
+LEVELS = ("green", "amber", "red")
+
+
+def expiring(expiry: str | None, now: datetime, days: int = EXPIRY_DAYS) -> bool:
+    """True when an ISO expiry date falls within `days` of today (Asia/Shanghai), or passed."""
+    if not expiry:
+        return False
+    try:
+        when = date.fromisoformat(expiry[:10])
+    except ValueError:
+        return False
+    today = as_utc(now).astimezone(LOCAL_TZ).date()
+    return (when - today).days <= days
+
+
+def days_left(expiry: str, now: datetime) -> int:
+    """Days from today (Asia/Shanghai) to an ISO expiry date."""
+    return (date.fromisoformat(expiry[:10]) - as_utc(now).astimezone(LOCAL_TZ).date()).days
+
+
+def available(item: dict[str, Any]) -> int:
+    """What can still be issued or reserved: on hand less reserved."""
+    return int(item["quantity"]) - int(item.get("reserved", 0))
+
+
+def vehicles_free(station: dict[str, Any]) -> int:
+    """Station vehicles not out with a team."""
+    out = sum(int(tm.get("vehicles", 0)) for tm in station["teams"]
+              if tm.get("status") in OUT_STATUSES)
+    return max(int(station.get("vehicles", 0)) - out, 0)
+
+
+def readiness(station: dict[str, Any], lang: str, now: datetime) -> dict[str, Any]:
+    """One station's readiness: level green/amber/red and the reasons it is not green."""
+    low = [i for i in station["items"] if available(i) < int(i["min_level"])]
+    empty = [i for i in low if available(i) <= 0]
+    soon = [i for i in station["items"] if expiring(i.get("expiry"), now)]
+    on_duty = sum(int(tm["on_duty"]) for tm in station["teams"]
+                  if tm.get("status", "standby") == "standby")
+    teams_out = [tm for tm in station["teams"] if tm.get("status") in OUT_STATUSES]
+    vehicles = vehicles_free(station)
+    shelter_free = int(station.get("shelter", 0))
+    capacity = int(station.get("shelter_capacity", 0))
+    red: list[str] = []
+    amber: list[str] = []
+    for i in empty:
+        red.append(t("rd_empty", lang).format(item=name(i, lang)))
+    for i in low:
+        if i not in empty:
+            amber.append(t("rd_low", lang).format(item=name(i, lang), n=available(i),
+                                                 min=i["min_level"], unit=i["unit"]))
+    for i in soon:
+        left = days_left(i["expiry"], now)
+        key = "rd_expired" if left < 0 else "rd_expiring"
+        (red if left < 0 else amber).append(t(key, lang).format(item=name(i, lang), d=left))
+    if on_duty == 0:
+        red.append(t("rd_no_people", lang))
+    if vehicles == 0:
+        red.append(t("rd_no_vehicle", lang))
+    if capacity and shelter_free <= 0:
+        red.append(t("rd_shelter_full", lang))
+    elif capacity and shelter_free < capacity * SHELTER_WARN_SHARE:
+        amber.append(t("rd_shelter_low", lang).format(n=shelter_free))
+    if teams_out:
+        amber.append(t("rd_teams_out", lang).format(n=len(teams_out)))
+    level = "red" if red else "amber" if amber else "green"
+    return {"code": station["code"], "name": name(station, lang), "level": level,
+            "reasons": red + amber, "low": len(low), "expiring": len(soon),
+            "shelter_free": shelter_free, "on_duty": on_duty, "vehicles": vehicles}
+
+
+def readiness_rows(stations: list[dict[str, Any]], lang: str, now: datetime) -> list[dict]:
+    """One readiness row per station: code, name, level, reasons, low, expiring,
+    shelter_free, on_duty, vehicles."""
+    return [readiness(st, lang, now) for st in stations]

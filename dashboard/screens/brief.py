@@ -1,0 +1,71 @@
+"""The duty daily brief (值班日报): a printable HTML page built from one day's record."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from dashboard.i18n.text import category_label, state_label, t
+
+CSS = """
+body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 24px;
+  color: #111; max-width: 900px; }
+h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 18px; border-bottom: 2px solid #333;
+  padding-bottom: 2px; margin-top: 20px; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; }
+td, th { border: 1px solid #999; padding: 4px 6px; text-align: left; vertical-align: top; }
+.figures td { font-size: 18px; text-align: center; } .figures th { text-align: center; }
+.muted { color: #666; font-size: 13px; } .none { color: #666; }
+@media print { body { margin: 10mm; } a { display: none; } }
+"""
+
+
+def _table(head: list[str], rows: list[list[Any]], empty: str) -> str:
+    if not rows:
+        return f'<p class="none">{escape(empty)}</p>'
+    th = "".join(f"<th>{escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_html(record: dict[str, Any], lang: str = "zh") -> str:
+    """The brief as one self-contained HTML page (print it, or save it as PDF)."""
+    c = record["counts"]
+    rate = "—" if c.get("close_rate") is None else f"{c['close_rate']:.1f}%"
+    figures = _table(
+        [t("ld_received", lang), t("ld_closed", lang), t("ld_close_rate", lang),
+         t("br_still_open", lang), t("ld_overdue", lang)],
+        [[c["received"], c["closed"], rate, c["still_open"], c["overdue"]]], "")
+    overdue = _table(
+        [t("br_ref", lang), t("br_title", lang), t("br_category", lang), t("br_state", lang),
+         t("br_why", lang)],
+        [[o["ref"], o["title"], category_label(o["category"], lang),
+          state_label(o["state"], lang), o["why"]] for o in record["overdue"]],
+        t("br_none", lang))
+    notable = _table(
+        [t("br_ref", lang), t("br_title", lang), t("br_category", lang), t("br_why", lang)],
+        [[n["ref"], n["title"], category_label(n["category"], lang), n["why"]]
+         for n in record["notable"]], t("br_none", lang))
+    bus = record.get("buses")
+    if bus and bus.get("available"):
+        bus_html = _table([t("br_on_time_rate", lang)] + [x["label"] for x in bus["counts"]],
+                          [[f"{bus['rate']}%" if bus["rate"] is not None else "—"]
+                           + [x["n"] for x in bus["counts"]]], "")
+    else:
+        bus_html = f'<p class="none">{escape((bus or {}).get("text") or t("br_no_bus", lang))}</p>'
+    stock = _table([t("br_station", lang), t("br_item", lang), t("br_qty", lang),
+                    t("br_why", lang)],
+                   [[s["station"], s["item"], s["quantity"], s["why"]] for s in record["stock"]],
+                   t("br_none", lang))
+    town = escape(record.get("town") or "")
+    return (f'<!doctype html><html lang="{"en" if lang == "en" else "zh-CN"}"><head>'
+            f'<meta charset="utf-8"><title>{town} {escape(t("br_title_page", lang))} '
+            f'{escape(record["day"])}</title><style>{CSS}</style></head><body>'
+            f'<h1>{town} {escape(t("br_title_page", lang))} · {escape(record["day"])}</h1>'
+            f'<p class="muted">{escape(t("br_generated", lang))} {escape(record["generated"])}'
+            f'</p><h2>{escape(t("br_counts", lang))}</h2>{figures}'
+            f'<h2>{escape(t("br_overdue", lang))}</h2>{overdue}'
+            f'<h2>{escape(t("br_notable", lang))}</h2>{notable}'
+            f'<h2>{escape(t("br_buses", lang))}</h2>{bus_html}'
+            f'<h2>{escape(t("br_stock", lang))}</h2>{stock}</body></html>')

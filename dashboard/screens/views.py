@@ -1,0 +1,165 @@
+"""Pure view models: what each panel of a screen shows, computed from the live state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from dashboard.i18n.figures import duration_text
+from dashboard.i18n.text import category_label, name, source_label, state_label, t
+from dashboard.incidents.lifecycle import OPEN_STATES, is_overdue
+from dashboard.messages import VehiclePosition
+from dashboard.resources.readiness import available, readiness
+from dashboard.screens.live import LiveState
+from dashboard.timeutil import age_text, as_utc, hhmm, utcnow
+from dashboard.town import GridCell
+
+STATE_CLASS = {
+    "reported": "st-reported", "accepted": "st-accepted", "dispatched": "st-dispatched",
+    "in_progress": "st-progress", "resolved": "st-resolved", "closed": "st-closed",
+    "returned": "st-returned",
+}
+MOVING_KMH = 3.0
+RECENT_MOVE = timedelta(minutes=10)
+
+
+def countdown_text(deadline: datetime | None, now: datetime, lang: str) -> str:
+    """'剩余 3小时' / '超时 20分钟' style text for a deadline."""
+    if deadline is None:
+        return ""
+    seconds = int((as_utc(deadline) - as_utc(now)).total_seconds())
+    label = t("left", lang) if seconds >= 0 else t("overdue", lang)
+    seconds = abs(seconds)
+    if seconds >= 86400:
+        amount = f"{seconds // 86400}天" if lang == "zh" else f"{seconds // 86400} d"
+    elif seconds >= 3600:
+        amount = f"{seconds // 3600}小时" if lang == "zh" else f"{seconds // 3600} h"
+    else:
+        amount = f"{seconds // 60}分钟" if lang == "zh" else f"{seconds // 60} min"
+    return f"{label} {amount}"
+
+
+def feed_rows(state: LiveState, grids: Mapping[str, GridCell], lang: str,
+              now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Rows of the live incident feed, newest first."""
+    rows = []
+    for inc in state.feed(limit):
+        overdue = is_overdue(inc.state, inc.deadline_at, now)
+        cell = grids.get(inc.grid or "")
+        grid = {"name": cell.name, "name_en": cell.name_en} if cell else {}
+        rows.append({
+            "id": inc.id, "ref": inc.ref, "title": inc.title,
+            "category": category_label(inc.category, lang),
+            "source": source_label(inc.source, lang),
+            "grid": name(grid, lang) if grid else "—",
+            "state": state_label(inc.state, lang), "state_class": STATE_CLASS.get(inc.state, ""),
+            "age": age_text(inc.created_at, now, lang), "time": hhmm(inc.created_at),
+            "countdown": countdown_text(inc.deadline_at, now, lang)
+            if inc.state in OPEN_STATES else "",
+            "overdue": overdue, "priority": inc.priority,
+        })
+    return rows
+
+
+def incident_rows(state: LiveState, lang: str, now: datetime,
+                  limit: int = 400) -> list[list[Any]]:
+    """Incident markers as compact rows: [id, lon, lat, state, overdue, open, tooltip]."""
+    rows = []
+    for inc in state.feed(limit):
+        tip = (f"{inc.ref} {category_label(inc.category, lang)} · {inc.title} · "
+               f"{state_label(inc.state, lang)}")
+        rows.append([inc.id, round(inc.lon, 6), round(inc.lat, 6), inc.state,
+                     is_overdue(inc.state, inc.deadline_at, now), inc.state in OPEN_STATES, tip])
+    return rows
+
+
+def bus_rows(positions: list[VehiclePosition]) -> list[list[Any]]:
+    """Compact bus rows for the map: [plate, lon, lat, heading, km/h, route, onboard]."""
+    return [[p.plate, round(p.lon, 6), round(p.lat, 6), round(p.heading),
+             round(p.speed_kmh), p.route or "", p.onboard] for p in positions]
+
+
+def kpi_cards(state: LiveState, lang: str, now: datetime) -> list[dict[str, Any]]:
+    """The KPI strip: label, value, and a tone for colouring."""
+    k = state.kpis or {}
+    today = k.get("today", {})
+    rate = today.get("close_rate")
+    moving = sum(1 for p in state.vehicles.values() if p.speed_kmh >= MOVING_KMH)
+    overdue = int(k.get("overdue", 0))
+    return [
+        {"key": "received", "label": t("kpi_received", lang), "value": today.get("received", 0)},
+        {"key": "closed", "label": t("kpi_closed", lang), "value": today.get("closed", 0)},
+        {"key": "close_rate", "label": t("kpi_close_rate", lang),
+         "value": "—" if rate is None else f"{rate:.1f}%"},
+        {"key": "open", "label": t("kpi_open", lang), "value": k.get("open", 0)},
+        {"key": "overdue", "label": t("kpi_overdue", lang), "value": overdue,
+         "tone": "alarm" if overdue else ""},
+        {"key": "avg_hours", "label": t("kpi_avg_hours", lang),
+         "value": duration_text(today.get("avg_hours"), lang)},
+        {"key": "satisfaction", "label": t("kpi_satisfaction", lang),
+         "value": "—" if not k.get("month", {}).get("satisfaction")
+         else f"{k['month']['satisfaction']:.2f}"},
+        {"key": "month", "label": t("kpi_month", lang),
+         "value": k.get("month", {}).get("received", 0)},
+        {"key": "buses", "label": t("kpi_buses", lang),
+         "value": f"{moving}/{len(state.vehicles)}"},
+        {"key": "rejected", "label": t("kpi_rejected", lang), "value": state.rejected_total(),
+         "tone": "warn" if state.rejected_total() else ""},
+    ]
+
+
+def station_cards(state: LiveState, lang: str,
+                  now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per station: key stock (what is reserved or out first, then lowest against minimum),
+    teams out and their status, people on duty, shelter places and the readiness level."""
+    now = now or utcnow()
+    recent = (as_utc(now) - RECENT_MOVE).isoformat()
+    cards = []
+    for st in state.stations:
+        rd = readiness(st, lang, now)
+        # What is reserved or out first, then what moved in the last minutes (so a return
+        # is seen), then the lowest against its minimum.
+        items = sorted(st["items"], key=lambda i: (
+            not (i.get("reserved") or i.get("out")),
+            -datetime.fromisoformat(i["moved_at"]).timestamp()
+            if (i.get("moved_at") or "") > recent else 0.0,
+            available(i) / max(i["min_level"], 1)))
+        low = [i for i in items if available(i) < i["min_level"]]
+        cards.append({
+            "code": st["code"], "name": name(st, lang),
+            "kind": t("centre", lang) if st["kind"] == "centre" else t("area", lang),
+            "level": rd["level"], "level_text": t(f"rd_{rd['level']}", lang),
+            "reasons": " · ".join(rd["reasons"][:3]),
+            "items": [{"sku": i["sku"], "name": name(i, lang), "quantity": available(i),
+                       "unit": i["unit"], "low": available(i) < i["min_level"],
+                       "held": " ".join(x for x in (
+                           f"{t('reserved_short', lang)}{i['reserved']}"
+                           if i.get("reserved") else "",
+                           f"{t('out_short', lang)}{i['out']}" if i.get("out") else "") if x)}
+                      for i in items[:4]],
+            "teams": [{"code": tm["code"], "name": name(tm, lang),
+                       "status": tm.get("status", "standby"),
+                       "text": t(f"team_{tm.get('status', 'standby')}", lang)}
+                      for tm in st["teams"] if tm.get("status", "standby") != "standby"],
+            "low_count": len(low),
+            "foot": [
+                {"text": f"{t('teams_on_duty', lang)} {rd['on_duty']}/"
+                         f"{sum(tm['members'] for tm in st['teams'])}"},
+                {"text": f"{t('shelter_free', lang)} {rd['shelter_free']}"},
+                {"text": f"{t('vehicles_free', lang)} {rd['vehicles']}"},
+                {"text": f"{t('low_stock', lang)} {len(low)}", "cls": "st-alert"} if low
+                else {"text": t("stock_ok", lang), "cls": "st-ok"},
+            ],
+        })
+    return cards
+
+
+def status_line(state: LiveState, lang: str) -> dict[str, Any]:
+    """Connection state and sequence number for the header."""
+    if state.connected and not state.db_ok:
+        return {"text": t("status_stale", lang), "tone": "warn", "seq": state.seq}
+    if state.connected:
+        return {"text": t("status_live", lang), "tone": "ok", "seq": state.seq}
+    text = t("status_reconnecting", lang) if state.resyncs else t("status_connecting", lang)
+    return {"text": text, "tone": "warn", "seq": state.seq}

@@ -1,0 +1,93 @@
+"""HTTP doors for vehicle positions: a JSON batch and GTFS-Realtime push; bus reads for screens.
+
+Both doors end in `Publisher.publish_positions`, like the simulator and the JT/T 808 gateway, so
+every fix reaches the latest-state hash, the hub, the tracker and the screens the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from dashboard.messages import MAX_MESSAGE_BYTES, MessageError, parse_vehicle_message
+from dashboard.timeutil import utcnow
+from datasources.doors.http_api import read_body
+from datasources.feeds import gtfs_rt
+from datasources.sql.buses import BusStore
+
+if TYPE_CHECKING:  # the composition root wires the doors; they never import it
+    from datasources.services import Services
+
+PROTOBUF = "application/x-protobuf"
+
+
+def build_bus_router(services: Services) -> APIRouter:
+    """Routes under /api/v1/vehicles and /api/v1/buses."""
+    router = APIRouter(prefix="/api/v1")
+
+    def refuse(status: int, reason: str, detail: str) -> JSONResponse:
+        assert services.intake is not None
+        services.intake.reject(reason, detail)  # counted, logged, on every screen's counter
+        return JSONResponse({"error": reason, "detail": detail}, status_code=status)
+
+    @router.post("/vehicles/positions")
+    async def post_positions(request: Request) -> JSONResponse:
+        """A batch of fixes as JSON {"positions": [VehiclePosition, ...]}: 202 or 4xx."""
+        body = await read_body(request)
+        if body is None:
+            return await asyncio.to_thread(
+                refuse, 413, "too_large", f"body over {MAX_MESSAGE_BYTES} bytes")
+        try:
+            message = parse_vehicle_message(body)
+        except MessageError as exc:
+            return await asyncio.to_thread(refuse, 400, exc.reason, exc.detail)
+        assert services.bus is not None
+        n = await asyncio.to_thread(services.bus.publish_positions, message.positions)
+        return JSONResponse({"accepted": n}, status_code=202)
+
+    @router.post("/vehicles/gtfs-rt")
+    async def post_gtfs_rt(request: Request) -> JSONResponse:
+        """A pushed GTFS-Realtime FeedMessage (protobuf); bad entities are skipped, counted."""
+        body = await read_body(request, gtfs_rt.MAX_FEED_BYTES)
+        if body is None:
+            return await asyncio.to_thread(refuse, 413, "too_large", "feed over 8 MiB")
+        assert services.bus is not None
+        try:
+            result = await asyncio.to_thread(gtfs_rt.ingest, services.bus, body)
+        except gtfs_rt.FeedError as exc:
+            return await asyncio.to_thread(refuse, 400, "gtfs_rt_" + exc.reason, exc.detail)
+        return JSONResponse({"accepted": len(result.positions),
+                             "skipped": [{"entity": e, "reason": r} for e, r in result.skipped]},
+                            status_code=202)
+
+    @router.get("/vehicles/gtfs-rt")
+    async def get_gtfs_rt() -> Response:
+        """The latest fix of every vehicle as a GTFS-Realtime VehiclePositions feed."""
+        assert services.bus is not None
+        latest = await asyncio.to_thread(services.bus.latest_positions)
+        return Response(gtfs_rt.vehicle_feed(list(latest.values())), media_type=PROTOBUF)
+
+    @router.get("/buses/trips")
+    async def get_trips() -> JSONResponse:
+        """Every tracked bus's trip row (route, trip, next stop, ETA, status, load)."""
+        assert services.hub is not None
+        return JSONResponse({"trips": list(services.hub.state.trips.values())})
+
+    @router.get("/buses/{plate}/track")
+    async def get_track(plate: str, start: str | None = None, hours: float = 24.0,
+                        trip: str | None = None) -> JSONResponse:
+        """A bus's recorded fixes (history replay), from `start` (ISO) for `hours`."""
+        try:
+            begin = datetime.fromisoformat(start) if start else utcnow() - timedelta(hours=hours)
+        except ValueError:
+            return JSONResponse({"error": "bad_start", "detail": start}, status_code=400)
+        assert services.store is not None
+        fixes = await asyncio.to_thread(BusStore(services.store).track, plate, begin,
+                                        begin + timedelta(hours=hours), trip)
+        return JSONResponse({"plate": plate, "fixes": fixes})
+
+    return router

@@ -1,0 +1,211 @@
+"""Sign-in, sign-out and the audit log's search page and CSV export (plain server HTML).
+
+The login page is a plain form, not a Dash page: it must work before anything else is
+allowed, with no script at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from dashboard.i18n.text import t
+from dashboard.roles import ROLE_LABELS, Principal, current
+from dashboard.timeutil import LOCAL_TZ, as_utc
+from datasources.gate.web import CSRF_COOKIE, KIOSK_COOKIE, SESSION_COOKIE, client_ip, escape
+from datasources.redis.ratelimit import hit
+from datasources.sql.audit import to_csv
+
+LOGIN_PER_MIN_IP = 20
+LOGIN_PER_MIN_NAME = 5
+
+
+def safe_next(target: str) -> str:
+    """Only a path on this site (no //host, no scheme) may follow a sign-in."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _lang(request: Request, form: dict[str, str] | None = None) -> str:
+    wanted = (form or {}).get("lang") or request.query_params.get("lang", "")
+    return "en" if wanted == "en" else "zh"
+
+
+def login_page(lang: str, csrf: str, next_url: str, error: str = "") -> str:
+    """The sign-in form, Chinese first; ?lang=en for English."""
+    other = "en" if lang == "zh" else "zh"
+    switch = "English" if lang == "zh" else "中文"
+    err = f'<p class="zn-login-error" role="alert">{escape(error)}</p>' if error else ""
+    return f"""<!doctype html>
+<html lang="{'en' if lang == 'en' else 'zh-CN'}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(t('auth_title', lang))}</title>
+<link rel="stylesheet" href="/assets/zn_login.css"></head>
+<body class="zn-login-body"><main class="zn-login">
+<h1>{escape(t('auth_heading', lang))}</h1>{err}
+<form method="post" action="/login" id="login-form">
+<input type="hidden" name="csrf" value="{escape(csrf)}">
+<input type="hidden" name="next" value="{escape(next_url)}">
+<input type="hidden" name="lang" value="{lang}">
+<label for="login-name">{escape(t('auth_name', lang))}</label>
+<input id="login-name" name="name" autocomplete="username" required maxlength="40" autofocus>
+<label for="login-password">{escape(t('auth_password', lang))}</label>
+<input id="login-password" name="password" type="password" autocomplete="current-password"
+ required maxlength="200">
+<button type="submit" id="login-submit">{escape(t('auth_submit', lang))}</button>
+</form>
+<a class="zn-login-lang" href="/login?lang={other}&amp;next={escape(next_url)}">{switch}</a>
+</main></body></html>"""
+
+
+def _csrf(request: Request) -> str:
+    return request.cookies.get(CSRF_COOKIE) or ""
+
+
+def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter:
+    """GET/POST /login, POST /logout, GET /audit and /audit.csv."""
+    router = APIRouter(include_in_schema=False)
+
+    def render(request: Request, lang: str, next_url: str, error: str = "",
+               status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+        token = _csrf(request) or secrets.token_urlsafe(24)
+        response = HTMLResponse(login_page(lang, token, next_url, error), status_code=status,
+                                headers=headers)
+        response.set_cookie(CSRF_COOKIE, token, samesite="strict", path="/")
+        return response
+
+    @router.get("/login")
+    async def login_form(request: Request) -> HTMLResponse:
+        """The sign-in page."""
+        return render(request, _lang(request), safe_next(request.query_params.get("next", "/")))
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        """Check name and password; start a session (HttpOnly cookie) and go on."""
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode(
+            "utf-8", "replace")).items()}
+        lang = _lang(request, form)
+        next_url = safe_next(form.get("next", "/"))
+        expected = _csrf(request)
+        if not expected or not secrets.compare_digest(form.get("csrf", ""), expected):
+            return render(request, lang, next_url, t("auth_csrf", lang), 403)
+        name = form.get("name", "").strip()[:40]
+        ip = client_ip(request.scope)
+        r = services.bus.r
+        wait = hit(r, f"{services.bus.ch.prefix}:rl:login:ip:{ip}", LOGIN_PER_MIN_IP) or \
+            hit(r, f"{services.bus.ch.prefix}:rl:login:name:{name}", LOGIN_PER_MIN_NAME)
+        if wait:
+            services.audit.record("login.limited", name, f"retry after {wait}s", actor=name)
+            return render(request, lang, next_url, t("auth_limited", lang).format(s=wait), 429,
+                          {"Retry-After": str(wait)})
+        user = await asyncio.to_thread(services.accounts.authenticate, name,
+                                       form.get("password", ""))
+        if user is None:
+            services.audit.record("login.failed", name, actor=name or "-")
+            return render(request, lang, next_url, t("auth_failed", lang), 401)
+        token = await asyncio.to_thread(services.accounts.start_session, user, ip)
+        services.audit.record("login", user.name, ROLE_LABELS[user.role][1],
+                              who=Principal(role=user.role, name=user.name, ip=ip))
+        response = RedirectResponse(next_url, status_code=303)
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
+                            max_age=int(services.accounts.session_ttl.total_seconds()),
+                            secure=secure_cookies)
+        # A fresh CSRF token per session: one fixed before sign-in is worth nothing after.
+        response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), samesite="strict",
+                            path="/")
+        return response
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        """End the session (or forget the kiosk token) and go to the sign-in page."""
+        who = current()
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await asyncio.to_thread(services.accounts.end_session, token)
+        services.audit.record("logout", who.name)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(KIOSK_COOKIE, path="/")
+        return response
+
+    @router.get("/audit")
+    async def audit_page(request: Request) -> HTMLResponse:
+        """Search the audit log (admin, leader)."""
+        lang = _lang(request)
+        q = request.query_params
+        rows = await asyncio.to_thread(_search, services, q)
+        return HTMLResponse(audit_html(rows, dict(q), lang))
+
+    @router.get("/audit.csv")
+    async def audit_csv(request: Request) -> Response:
+        """The same search as CSV (UTF-8 with BOM, so spreadsheets read the Chinese)."""
+        rows = await asyncio.to_thread(_search, services, request.query_params, 100_000)
+        services.audit.record("audit.export", f"{len(rows)} rows")
+        return Response("\ufeff" + to_csv(rows), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
+
+    @router.get("/api/whoami")
+    async def whoami() -> JSONResponse:
+        """The signed-in principal's name and role."""
+        who = current()
+        return JSONResponse({"name": who.name, "role": who.role, "kind": who.kind})
+
+    return router
+
+
+def _day(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=LOCAL_TZ)
+    except ValueError:
+        return None
+
+
+def _search(services: Any, q: Any, limit: int = 500) -> list[dict[str, Any]]:
+    until = _day(q.get("until"))
+    return services.audit.search(text=q.get("q", "")[:80], action=q.get("action", "")[:40],
+                                 since=_day(q.get("since")),
+                                 until=until + timedelta(days=1) if until else None,
+                                 limit=limit)
+
+
+def audit_html(rows: list[dict[str, Any]], q: dict[str, str], lang: str) -> str:
+    """The audit page: a search form, the export link and the rows (escaped)."""
+    heads = t("audit_cols", lang).split(",")
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(_cell(r[c]))}</td>" for c in
+                         ("id", "at", "actor", "role", "ip", "action", "target", "detail"))
+        + "</tr>" for r in rows)
+    from urllib.parse import urlencode
+    query = urlencode({k: v for k, v in q.items() if k in ("q", "action", "since", "until")})
+    value = {k: escape(q.get(k, "")) for k in ("q", "action", "since", "until")}
+    return f"""<!doctype html><html lang="{'en' if lang == 'en' else 'zh-CN'}"><head>
+<meta charset="utf-8"><title>{escape(t('audit_title', lang))}</title>
+<link rel="stylesheet" href="/assets/zn_login.css"></head><body class="zn-audit-body">
+<h1>{escape(t('audit_title', lang))}</h1>
+<form method="get" action="/audit" class="zn-audit-form">
+<input type="hidden" name="lang" value="{lang}">
+<input name="q" value="{value['q']}" placeholder="{escape(t('audit_text_ph', lang))}">
+<input name="action" value="{value['action']}" placeholder="{escape(t('audit_action_ph', lang))}">
+<input name="since" type="date" value="{value['since']}">
+<input name="until" type="date" value="{value['until']}">
+<button type="submit">{escape(t('audit_search', lang))}</button>
+<a href="/audit.csv?{escape(query)}" id="audit-export">{escape(t('audit_export', lang))}</a>
+</form>
+<table class="zn-audit" id="audit-table"><thead><tr>{''.join(f'<th>{escape(h)}</th>'
+                                                              for h in heads)}</tr></thead>
+<tbody>{body}</tbody></table></body></html>"""
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, datetime):
+        return as_utc(value).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)

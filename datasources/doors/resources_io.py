@@ -1,0 +1,128 @@
+"""Stock import and export: CSV and Excel (openpyxl). An import is a stock-take: each row's
+counted quantity becomes an audited adjustment, never an overwritten number."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+
+from dashboard.resources.errors import StockError
+from dashboard.resources.readiness import available
+from datasources.sql.incidents import NotFound
+from datasources.sql.resources import ResourceError
+
+COLUMNS = ("station", "station_name", "sku", "name", "category", "unit", "batch", "expiry",
+           "quantity", "reserved", "out", "available", "min_level")
+MAX_ROWS = 5000
+
+
+class StocktakeError(ValueError):
+    """A file that cannot be read as a stock-take; the message says why."""
+
+
+def export_rows(stations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per station and item, in COLUMNS."""
+    return [{"station": st["code"], "station_name": st["name"], "sku": i["sku"],
+             "name": i["name"], "category": i["category"], "unit": i["unit"],
+             "batch": i.get("batch") or "", "expiry": i.get("expiry") or "",
+             "quantity": i["quantity"], "reserved": i.get("reserved", 0),
+             "out": i.get("out", 0), "available": available(i), "min_level": i["min_level"]}
+            for st in stations for i in st["items"]]
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """CSV text with a header (written with a BOM by the caller for Excel users)."""
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
+    """An Excel workbook with one sheet of stock."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "stock"
+    ws.append(list(COLUMNS))
+    for r in rows:
+        ws.append([r[c] for c in COLUMNS])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def parse_stocktake(filename: str, data: bytes) -> list[dict[str, Any]]:
+    """Rows {line, station, sku, quantity} from a CSV or .xlsx with those columns."""
+    lower = filename.lower()
+    if lower.endswith(".xlsx"):
+        try:
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a damaged file
+            raise StocktakeError(f"{filename}: not a readable Excel file ({exc})") from exc
+        sheet = wb.active
+        table = [[("" if c is None else str(c)).strip() for c in row]
+                 for row in sheet.iter_rows(values_only=True)]
+    elif lower.endswith(".csv"):
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise StocktakeError(f"{filename}: not UTF-8 or GB18030 text")
+        table = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    else:
+        raise StocktakeError(f"{filename}: only .csv or .xlsx files")
+    if not table:
+        raise StocktakeError(f"{filename}: empty file")
+    head = [h.lower() for h in table[0]]
+    missing = [c for c in ("station", "sku", "quantity") if c not in head]
+    if missing:
+        raise StocktakeError(f"{filename}: missing column(s) {', '.join(missing)}")
+    if len(table) > MAX_ROWS + 1:
+        raise StocktakeError(f"{filename}: more than {MAX_ROWS} rows")
+    at = {c: head.index(c) for c in ("station", "sku", "quantity")}
+    rows = []
+    for n, row in enumerate(table[1:], start=2):
+        if not any(row):
+            continue
+        cells = {c: row[i] if i < len(row) else "" for c, i in at.items()}
+        rows.append({"line": n, **cells})
+    return rows
+
+
+def apply_stocktake(desk: Any, rows: list[dict[str, Any]], actor: str,
+                    source: str) -> dict[str, Any]:
+    """Adjust each counted item to its count; returns counts and the rows refused (why)."""
+    current = {(st["code"], i["sku"]): i["quantity"]
+               for st in desk.res.stations() for i in st["items"]}
+    adjusted, same, errors = 0, 0, []
+    for r in rows:
+        try:
+            counted = float(r["quantity"])
+            if counted < 0 or counted != int(counted):
+                raise ValueError
+        except (TypeError, ValueError):
+            errors.append(f"line {r['line']}: quantity {r['quantity']!r} is not a whole number")
+            continue
+        key = (r["station"], r["sku"])
+        if key not in current:
+            errors.append(f"line {r['line']}: no item {r['sku']!r} at station {r['station']!r}")
+            continue
+        delta = int(counted) - current[key]
+        if delta == 0:
+            same += 1
+            continue
+        try:
+            desk.adjust(r["station"], r["sku"], delta, actor, f"导入盘点 {source}"[:200])
+        except (StockError, ResourceError, NotFound) as exc:
+            errors.append(f"line {r['line']}: {exc}")
+            continue
+        current[key] += delta
+        adjusted += 1
+    return {"adjusted": adjusted, "same": same, "errors": errors}

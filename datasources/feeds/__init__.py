@@ -1,0 +1,1 @@
+"""Vehicle feeds: GTFS-Realtime, GTFS static, JT/T 808."""

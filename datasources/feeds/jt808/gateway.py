@@ -1,0 +1,234 @@
+"""The JT/T 808 TCP gateway: terminals register, authenticate and report; fixes go to Redis.
+
+One asyncio server; each connection has its own frame splitter, so a broken frame is
+dropped and counted on that connection while it and every other connection go on.
+Fixes are batched and published through `Publisher.publish_positions` (the same door as the
+simulator), so the hub, the tracker and the screens see them like any other fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import struct
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from dashboard.messages import VehiclePosition
+from datasources.feeds.jt808 import codec as c
+from datasources.redis.publisher import Publisher
+
+log = logging.getLogger(__name__)
+
+IDLE_TIMEOUT_S = 180.0  # three missed heartbeats (the terminal default is 60 s)
+_READ_ERRORS = (c.FrameError, struct.error, ValueError, IndexError, KeyError)
+
+
+@dataclass
+class Session:
+    """One terminal connection: who it is and the platform's own serial numbers."""
+
+    peer: str
+    phone: str | None = None
+    plate: str | None = None
+    authed: bool = False
+    serial: int = 0
+    frames: int = 0
+
+    def next_serial(self) -> int:
+        """The platform's next message serial on this connection."""
+        self.serial = (self.serial + 1) & 0xFFFF
+        return self.serial
+
+
+@dataclass
+class Gateway:
+    """Serve JT/T 808 terminals on a TCP port and publish their fixes."""
+
+    bus: Publisher
+    flush_s: float = 0.2
+    stats: Counter[str] = field(default_factory=Counter)
+    _queue: list[VehiclePosition] = field(default_factory=list)
+    _server: asyncio.Server | None = None
+    _flusher: asyncio.Task[None] | None = None
+    _conns: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def start(self, host: str = "0.0.0.0", port: int = 8808) -> int:
+        """Listen; returns the bound port (0 picks a free one)."""
+        self._server = await asyncio.start_server(self._serve, host, port)
+        self._flusher = asyncio.create_task(self._flush_loop(), name="jt808-flush")
+        bound = int(self._server.sockets[0].getsockname()[1])
+        log.info("JT/T 808 gateway on %s:%s", host, bound)
+        return bound
+
+    async def stop(self) -> None:
+        """Close the listener and every connection, publishing what is queued."""
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._conns):
+            task.cancel()
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self._flush()
+
+    # ------------------------------------------------------------------ connections
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._conns.add(task)
+        peer = str(writer.get_extra_info("peername"))
+        session, splitter = Session(peer), c.Splitter()
+        self.stats["connections"] += 1
+        try:
+            while True:
+                chunk = await asyncio.wait_for(reader.read(4096), IDLE_TIMEOUT_S)
+                if not chunk:
+                    break
+                for raw in splitter.feed(chunk):
+                    reply = await self._frame(session, raw)
+                    if reply:
+                        writer.write(reply)
+                if splitter.overflows:
+                    self._drop("overflow", session, f"{splitter.overflows} over-long runs")
+                    splitter.overflows = 0
+                await writer.drain()
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # a bug in one connection must not reach the others
+            log.exception("JT/T 808 connection %s failed", peer)
+        finally:
+            self._conns.discard(task)
+            self.stats["disconnects"] += 1
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    def _drop(self, reason: str, session: Session, detail: str) -> None:
+        self.stats["dropped"] += 1
+        self.stats[f"dropped_{reason}"] += 1
+        log.warning("JT/T 808 %s dropped a frame (%s): %s", session.peer, reason, detail[:200])
+        with contextlib.suppress(Exception):
+            self.bus.count_rejected(f"jt808_{reason}")
+
+    async def _frame(self, session: Session, raw: bytes) -> bytes | None:
+        try:
+            frame = c.decode_frame(raw)
+        except _READ_ERRORS as exc:
+            self._drop(getattr(exc, "reason", "bad_frame"), session, str(exc))
+            return None
+        h = frame.header
+        session.frames += 1
+        self.stats["frames"] += 1
+
+        def reply(result: int) -> bytes:
+            return c.encode_frame(c.PLATFORM_REPLY, h.phone, session.next_serial(),
+                                  c.general_reply(h.serial, h.msg_id, result), h.version)
+
+        if h.encrypted or h.packet is not None:
+            self._drop("unsupported", session, f"0x{h.msg_id:04x} encrypted or subpackaged")
+            return reply(c.UNSUPPORTED)
+        try:
+            if h.msg_id == c.REGISTER:
+                return await self._register(session, frame)
+            if h.msg_id == c.AUTH:
+                ok = await self._auth(session, h.phone, c.parse_auth(frame.body, h.version))
+                return reply(c.OK if ok else c.FAIL)
+            if h.msg_id == c.HEARTBEAT:
+                self.stats["heartbeats"] += 1
+                return reply(c.OK)
+            if h.msg_id == c.TERMINAL_REPLY:
+                return None
+            if h.msg_id in (c.LOCATION, c.BATCH):
+                if not session.authed or session.phone != h.phone:
+                    self._drop("unauthenticated", session, f"0x{h.msg_id:04x} from {h.phone}")
+                    return reply(c.FAIL)
+                locs = ([c.parse_location(frame.body)] if h.msg_id == c.LOCATION
+                        else c.parse_batch(frame.body))
+                self._enqueue(session, locs)
+                return reply(c.OK)
+        except _READ_ERRORS as exc:
+            self._drop(getattr(exc, "reason", "bad_body"), session, str(exc))
+            return reply(c.BAD_MESSAGE)
+        self.stats["unsupported"] += 1
+        return reply(c.UNSUPPORTED)
+
+    def _enqueue(self, session: Session, locs: list[c.Location]) -> None:
+        for loc in locs:
+            try:
+                fix = VehiclePosition(plate=session.plate or session.phone or "?",
+                                      lon=loc.lon, lat=loc.lat, speed_kmh=loc.speed_kmh,
+                                      heading=loc.heading % 360, at=loc.at,
+                                      alarm=loc.alarm or None)
+            except ValidationError as exc:
+                self._drop("invalid", session, str(exc).splitlines()[0])
+                continue
+            self._queue.append(fix)
+            self.stats["fixes"] += 1
+            if loc.alarm & 0x1:
+                self.stats["sos"] += 1
+
+    # ------------------------------------------------------------------ registry (Redis)
+    async def _register(self, session: Session, frame: c.Frame) -> bytes:
+        h = frame.header
+        reg = c.parse_register(frame.body, h.version)
+        plate = reg.plate.strip() or reg.terminal_id
+        code = secrets.token_hex(6)
+        record = json.dumps({"plate": plate, "code": code, "terminal": reg.terminal_id},
+                            ensure_ascii=False)
+        await asyncio.to_thread(self.bus.r.hset, self.bus.ch.jt808_terminals, h.phone, record)
+        session.phone, session.plate = h.phone, plate
+        self.stats["registered"] += 1
+        body = c.register_reply(h.serial, c.OK, code)
+        return c.encode_frame(c.REGISTER_REPLY, h.phone, session.next_serial(), body, h.version)
+
+    async def _auth(self, session: Session, phone: str, code: str) -> bool:
+        raw = await asyncio.to_thread(self.bus.r.hget, self.bus.ch.jt808_terminals, phone)
+        record = json.loads(raw) if raw else None
+        if record is None or not secrets.compare_digest(record["code"], code):
+            self.stats["auth_failed"] += 1
+            return False
+        session.phone, session.plate, session.authed = phone, record["plate"], True
+        self.stats["authenticated"] += 1
+        return True
+
+    # ------------------------------------------------------------------ publishing
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_s)
+            try:
+                await self._flush()
+            except Exception:  # Redis away: keep the fixes for the next round
+                log.exception("JT/T 808 publish failed")
+
+    async def _flush(self) -> None:
+        if not self._queue:
+            return
+        batch, self._queue = self._queue, []
+        try:
+            await asyncio.to_thread(self.bus.publish_positions, batch)
+        except Exception:
+            # Keep them for the next round, but never hoard without bound while Redis is away.
+            self._queue = (batch + self._queue)[-100_000:]
+            raise
+        self.stats["published"] += len(batch)
+
+
+async def serve_forever(bus: Publisher, host: str, port: int) -> None:
+    """Run the gateway until cancelled (the `zhongnao gateway jt808` command)."""
+    gw = Gateway(bus)
+    await gw.start(host, port)
+    try:
+        while True:
+            await asyncio.sleep(60)
+            log.info("JT/T 808 gateway: %s", dict(gw.stats))
+    finally:
+        await gw.stop()

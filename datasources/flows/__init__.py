@@ -1,0 +1,1 @@
+"""Commit-then-announce steps: intake, the resource desk, the bus tracker, housekeeping."""

@@ -1,0 +1,209 @@
+"""The bus tracker: positions from the hub in, trip rows to LiveState, alerts to Intake.
+
+Runs in every server process (each sees every fix). An alert is raised by the process that
+claims its episode key first (Redis SET NX), so it enters the incident loop once; the
+history is written by the process that claims the time bucket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import date, datetime
+from pathlib import Path
+
+from dashboard.buses.alerts import Alert, AlertConfig, SpeedLimits, parse_zones
+from dashboard.buses.tracking import Fleet, build_plans
+from dashboard.messages import IncidentReport, VehiclePosition
+from dashboard.screens.live import LiveState
+from dashboard.settings import Settings
+from dashboard.timeutil import as_utc, hhmm, utcnow
+from datasources.flows.intake import Intake, Outcome
+from datasources.redis.publisher import Publisher
+from datasources.sql.buses import BusStore
+
+log = logging.getLogger(__name__)
+
+# kind -> (category, priority, 中文, English)
+ALERT_KINDS: dict[str, tuple[str, str, str, str]] = {
+    "overspeed": ("traffic", "high", "校车超速", "School bus overspeed"),
+    "off_route": ("traffic", "high", "校车偏离线路", "School bus off route"),
+    "unscheduled_stop": ("traffic", "normal", "校车异常停车", "School bus unscheduled stop"),
+    "signal_lost": ("education", "high", "校车信号丢失", "School bus signal lost"),
+    "late_departure": ("education", "normal", "校车晚发车", "School bus late departure"),
+    "sos": ("traffic", "urgent", "校车紧急报警", "School bus SOS alarm"),
+}
+EPISODE_TTL_S = 12 * 3600
+
+
+def alert_report(alert: Alert) -> IncidentReport:
+    """The incident report an alert becomes (source 'bus', 校车监控)."""
+    category, priority, zh, en = ALERT_KINDS[alert.kind]
+    measure = ""
+    if alert.kind == "overspeed":
+        zone = f"，{alert.zone}" if alert.zone else ""
+        measure = f" {alert.value:.0f} km/h（限速{alert.limit:.0f}{zone}）"
+    elif alert.kind == "off_route" and alert.value is not None:
+        measure = f" 偏离{alert.value:.0f}米"
+    elif alert.kind == "late_departure" and alert.value is not None:
+        measure = f" 晚{alert.value // 60:.0f}分钟"
+    trip = f"，班次{alert.trip}" if alert.trip else ""
+    return IncidentReport(
+        source="bus", source_ref=alert.key[:64], category=category, priority=priority,
+        title=f"{zh}：{alert.plate}{measure}"[:100],
+        description=(f"{zh}{trip}，开始于{hhmm(alert.started_at)}。"
+                     f" {en}: {alert.plate}{' trip ' + alert.trip if alert.trip else ''}, "
+                     f"since {as_utc(alert.started_at):%H:%M:%S} UTC."),
+        lon=round(alert.lon, 6), lat=round(alert.lat, 6), reported_at=alert.started_at)
+
+
+def alert_config(settings: Settings) -> AlertConfig:
+    """Alert thresholds from the settings table."""
+    return AlertConfig(limit_kmh=settings.bus_speed_limit_kmh,
+                       corridor_m=settings.bus_corridor_m,
+                       signal_lost_s=settings.bus_signal_lost_s,
+                       late_departure_s=settings.bus_late_departure_min * 60.0)
+
+
+def speed_limits(settings: Settings, town_dir: str) -> SpeedLimits:
+    """The default limit and the town's `speed_zones.json` (20 km/h stretches), if any."""
+    path = Path(town_dir) / "speed_zones.json"
+    zones = parse_zones(json.loads(path.read_text("utf-8"))) if path.exists() else []
+    return SpeedLimits(settings.bus_speed_limit_kmh, zones)
+
+
+def holidays(settings: Settings) -> frozenset[date]:
+    """Local dates without school (ZN_BUS_HOLIDAYS, comma-separated ISO dates)."""
+    return frozenset(date.fromisoformat(d.strip())
+                     for d in settings.bus_holidays.split(",") if d.strip())
+
+
+class BusTracker:
+    """Keeps the fleet's trips current and turns alert episodes into incident reports."""
+
+    def __init__(self, fleet: Fleet, state: LiveState, intake: Intake, bus: Publisher,
+                 history: BusStore, *, alerts_on: bool = True, sample_s: float = 10.0,
+                 tick_s: float = 5.0):
+        self.fleet = fleet
+        self.state = state
+        self.intake = intake
+        self.bus = bus
+        self.history = history
+        self.alerts_on = alerts_on
+        self.sample_s = sample_s
+        self.tick_s = tick_s
+        self.samples: dict[str, VehiclePosition] = {}
+        self.stats = {"fixes": 0, "alerts": 0, "alerts_skipped": 0, "samples": 0}
+        self.route_staff: dict[str, dict[str, str]] = {}
+        self.vehicle_records: dict[str, dict] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, state: LiveState, intake: Intake, bus: Publisher,
+                      history: BusStore) -> BusTracker:
+        """Build the fleet from the routes and vehicles in the database."""
+        plans = build_plans(history.routes())
+        vehicles = {p: (v["route"], v["seats"]) for p, v in history.vehicles().items()}
+        cfg = alert_config(settings)
+        fleet = Fleet(plans, vehicles, cfg, speed_limits(settings, settings.town_dir),
+                      holidays(settings))
+        tracker = cls(fleet, state, intake, bus, history, alerts_on=settings.bus_alerts,
+                      sample_s=settings.bus_history_s)
+        # Read once: the bus page shows staff and the vehicle record without SQL per tick.
+        tracker.route_staff = {r.code: dict(r.staff) for r in history.routes()}
+        tracker.vehicle_records = history.vehicles()
+        return tracker
+
+    # ------------------------------------------------------------------ pure-ish steps
+    def observe(self, positions: Iterable[VehiclePosition]) -> list[Alert]:
+        """Apply fixes to the fleet and LiveState.trips; returns new alerts."""
+        alerts: list[Alert] = []
+        for p in positions:
+            self.stats["fixes"] += 1
+            alerts += self.fleet.observe(p.plate, p.at, p.lon, p.lat, p.speed_kmh,
+                                         trip=p.trip, onboard=p.onboard, alarm=p.alarm,
+                                         occupancy_pct=p.occupancy_pct)
+            row = self.state.trips[p.plate] = self.fleet.row(p.plate, p.at)
+            # History is filed under the trip the tracker matched (JT/T 808 sends none).
+            if row["trip"] and row["trip"] != p.trip:
+                p = p.model_copy(update={"trip": row["trip"], "route": row["route"]})
+            self.samples[p.plate] = p
+        self.state.touch("trips")
+        return alerts
+
+    def tick(self, now: datetime) -> list[Alert]:
+        """Clock rules and fresh rows for every tracked bus."""
+        alerts = self.fleet.tick(now)
+        for plate in self.fleet.tracks:
+            self.state.trips[plate] = self.fleet.row(plate, now)
+        self.state.touch("trips")
+        return alerts
+
+    # ------------------------------------------------------------------ I/O
+    def raise_alert(self, alert: Alert) -> Outcome | None:
+        """Report one alert into the incident loop, once across processes."""
+        if not self.alerts_on:
+            return None
+        if not self.bus.claim(alert.key, ttl_s=EPISODE_TTL_S):
+            self.stats["alerts_skipped"] += 1
+            return None
+        self.stats["alerts"] += 1
+        log.info("bus alert %s", alert.key)
+        return self.intake.handle(alert_report(alert))
+
+    def raise_all(self, alerts: list[Alert]) -> list[Outcome]:
+        """Raise several alerts; one failing never stops the others."""
+        out = []
+        for a in alerts:
+            try:
+                res = self.raise_alert(a)
+            except Exception:  # a store or Redis fault must not stop tracking
+                log.exception("could not raise %s", a.key)
+                continue
+            if res is not None:
+                out.append(res)
+        return out
+
+    def flush_history(self, bucket: int) -> int:
+        """Write the latest fix per bus of one sampling period, if this process claims it."""
+        if not self.samples:
+            return 0
+        batch, self.samples = list(self.samples.values()), {}
+        # Every process flushes the period that just ended; the first to claim it writes.
+        if not self.bus.claim(f"bus-history:{bucket}", ttl_s=int(self.sample_s * 6) + 1):
+            return 0
+        n = self.history.save_positions(batch)
+        self.stats["samples"] += n
+        return n
+
+    # ------------------------------------------------------------------ in the hub
+    async def on_positions(self, positions: list[VehiclePosition]) -> None:
+        """Called by the hub for every vehicles message."""
+        try:
+            alerts = self.observe(positions)
+        except Exception:  # a tracking bug must not stop the hub's subscriber
+            log.exception("bus tracker could not apply %s fixes", len(positions))
+            return
+        if alerts:
+            await asyncio.to_thread(self.raise_all, alerts)
+
+    async def run(self, notify: Callable[[], Awaitable[None]]) -> None:
+        """Tick the clock rules and write history until cancelled."""
+        last_bucket = int(utcnow().timestamp() // self.sample_s)
+        while True:
+            await asyncio.sleep(self.tick_s)
+            try:
+                now = utcnow()
+                alerts = self.tick(now)
+                if alerts:
+                    await asyncio.to_thread(self.raise_all, alerts)
+                bucket = int(now.timestamp() // self.sample_s)
+                if bucket != last_bucket:
+                    await asyncio.to_thread(self.flush_history, bucket - 1)
+                    last_bucket = bucket
+                await notify()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("bus tracker tick failed")

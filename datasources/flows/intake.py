@@ -1,0 +1,182 @@
+"""Intake: validate an inbound message, place it, commit it, then publish the committed fact."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard.geo.lookup import GridIndex
+from dashboard.incidents.lifecycle import TransitionError
+from dashboard.messages import (
+    Event,
+    IncidentProgress,
+    IncidentReport,
+    MessageError,
+    StockMovement,
+    parse_inbound,
+)
+from dashboard.resources.errors import StockError
+from dashboard.timeutil import utcnow
+from datasources.redis.publisher import Publisher
+from datasources.sql.incidents import NotFound, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What intake did with one message: an event published, a rejection, or a skip."""
+
+    event: Event | None = None
+    rejected: str | None = None
+    detail: str = ""
+    skipped: bool = False
+    merged: bool = False
+
+
+class Intake:
+    """The one path by which reports, progress and stock movements enter the record."""
+
+    def __init__(self, store: Store, bus: Publisher, index: GridIndex, max_text: int = 2000):
+        self.store = store
+        self.bus = bus
+        self.index = index
+        self.max_text = max_text
+        # Called with (station, sku) after a stock movement commits (issue 5: stock alerts).
+        self.stock_hooks: list[Callable[[str, str], object]] = []
+        # Set by Services: appends to the audit log (action, target, detail, actor=).
+        self.audit: Any = None
+        self.unannounced = 0  # committed facts Redis could not take (resync shows them)
+
+    def handle_raw(self, raw: bytes | str) -> Outcome:
+        """Handle one message from the ingest channel (claimed so one process handles it)."""
+        data = raw.encode() if isinstance(raw, str) else raw
+        try:
+            message = parse_inbound(data)
+        except MessageError as exc:
+            return self.reject_unparsable(data, exc)
+        key = f"id:{message.msg_id}" if message.msg_id else hashlib.sha1(data).hexdigest()
+        if not self.bus.claim(key, ttl_s=3600 if message.msg_id else 60):
+            return Outcome(skipped=True)
+        return self.handle(message)
+
+    def handle(self, message: IncidentReport | IncidentProgress | StockMovement) -> Outcome:
+        """Apply one validated message and publish its event."""
+        try:
+            if isinstance(message, IncidentReport):
+                return self._report(message)
+            if isinstance(message, IncidentProgress):
+                view = self.store.transition(message.incident_id, message.to_state,
+                                             message.actor, message.note,
+                                             assignee=message.assignee)
+                self.audit_step(f"incident.{message.to_state}", view.ref, message.note,
+                            message.actor)
+                return Outcome(event=self._announce("incident.updated", incident=view))
+            stock = self.store.move_stock(message.station, message.sku, message.delta,
+                                          message.reason, message.actor)
+            self.audit_step("stock.move", f"{message.station}/{message.sku}",
+                        f"{message.delta:+d} {message.reason}", message.actor)
+            outcome = Outcome(event=self._announce("stock.changed", stock=stock))
+            for hook in self.stock_hooks:
+                try:
+                    hook(message.station, message.sku)
+                except Exception:  # a follow-up check never undoes a committed movement
+                    log.exception("stock hook failed for %s/%s", message.station, message.sku)
+            return outcome
+        except NotFound as exc:
+            return self.reject("unknown_id", str(exc))
+        except TransitionError as exc:
+            return self.reject("bad_transition", str(exc))
+        except StockError as exc:
+            return self.reject("stock_negative", str(exc))
+        except SQLAlchemyError as exc:
+            log.error("store error while handling %s: %s", message.type, exc)
+            return self.reject("store_error", type(exc).__name__)
+
+    def act(self, incident_id: int, action: str, actor: str, **kw: object) -> Event:
+        """An officer's or field worker's action: commit it, then tell every screen."""
+        view = self.store.act(incident_id, action, actor, **kw)  # type: ignore[arg-type]
+        detail = " · ".join(str(kw[k]) for k in ("assignee", "note") if kw.get(k))
+        self.audit_step(f"incident.{action}", view.ref, detail, actor)
+        return self._announce("incident.updated", incident=view)
+
+    def split_report(self, report_id: int, actor: str) -> tuple[Event, Event]:
+        """Undo a merge (officer's decision) and announce both work orders."""
+        old, new = self.store.split_report(report_id, actor, self.index.locate)
+        self.audit_step("incident.split", old.ref, f"report {report_id} -> {new.ref}", actor)
+        return (self._announce("incident.updated", incident=old),
+                self._announce("incident.created", incident=new))
+
+    def sweep_overdue(self) -> int:
+        """Raise 督办 on newly overdue incidents and announce them; returns how many."""
+        changed = self.store.supervise_overdue()
+        for view in changed:
+            self._announce("incident.updated", incident=view)
+        return len(changed)
+
+    def _report(self, report: IncidentReport) -> Outcome:
+        if len(report.description) > self.max_text:
+            return self.reject("too_long", f"description longer than {self.max_text} characters")
+        hit = self.index.locate(report.lon, report.lat)
+        if hit is None:
+            return self.reject("outside_town",
+                               f"({report.lon:.5f}, {report.lat:.5f}) is outside the town")
+        created = self.store.create_incident(report, hit)
+        if created.merged:
+            return Outcome(event=self._announce("incident.updated", incident=created.incident),
+                           merged=True)
+        if not created.new:
+            return self.reject("duplicate",
+                               f"{report.source}/{report.source_ref} is {created.incident.ref}")
+        self.audit_step("incident.report", created.incident.ref, report.source, report.source)
+        return Outcome(event=self._announce("incident.created", incident=created.incident))
+
+    def audit_step(self, action: str, target: str, detail: str, actor: str) -> None:
+        """Append a committed step to the audit log (when Services gave one)."""
+        if self.audit is not None:
+            self.audit(action, target, detail, actor=actor)
+
+    def _announce(self, kind: str, **facts: Any) -> Event:
+        """Publish one committed fact with the next number of the shared sequence.
+
+        The fact is already committed: when Redis cannot take the event, the commit stands
+        (seq 0 marks it unpublished) and every hub's resync after Redis returns shows it.
+        """
+        try:
+            seq = self.bus.next_seq()
+        except RedisError as exc:
+            log.warning("%s committed but not announced (Redis: %s); resync will show it",
+                        kind, exc)
+            self.unannounced += 1
+            return Event(type=kind, seq=0, at=utcnow(), sent_at=time.time(), **facts)
+        event = Event(type=kind, seq=seq, at=utcnow(), sent_at=time.time(), **facts)
+        try:
+            self.bus.publish_event(event)
+        except RedisError as exc:
+            # The sequence moved on without this event: the hubs see a gap and resync.
+            log.warning("%s %s committed but not published (Redis: %s)", kind, seq, exc)
+            self.unannounced += 1
+        return event
+
+    def reject_unparsable(self, data: bytes, exc: MessageError) -> Outcome:
+        """Reject bytes that did not parse, once across every process that received them."""
+        if not self.bus.claim(hashlib.sha1(data).hexdigest(), ttl_s=60):
+            return Outcome(skipped=True)
+        return self.reject(exc.reason, exc.detail)
+
+    def reject(self, reason: str, detail: str) -> Outcome:
+        """Count, log and announce one rejected message; the caller's loop goes on."""
+        log.warning("rejected inbound message (%s): %s", reason, detail[:300])
+        try:
+            self.bus.count_rejected(reason)
+        except RedisError as exc:
+            log.warning("rejection not counted (Redis: %s)", exc)
+        self._announce("rejected", reason=reason)
+        return Outcome(rejected=reason, detail=detail)

@@ -1,0 +1,1 @@
+"""Who is asking and may they: the auth middleware, the callback guard, the account CLI."""

@@ -1,0 +1,153 @@
+"""`zhongnao user ...` and `zhongnao key ...`: accounts and keys from the command line."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from dashboard.roles import ROLES, Principal
+from dashboard.settings import Settings
+from datasources.sql.accounts import KEY_KINDS, AccountError, Accounts
+from datasources.sql.audit import Audit
+
+# Printed by `zhongnao run` for the demo town only; a real town adds its own with `user add`.
+DEMO_PASSWORD = "zhongnao-demo"
+DEMO_USERS = (("admin", "admin"), ("值班员", "officer"), ("领导", "leader"),
+              ("大屏", "display"))
+DEMO_KIOSK = "demo-wall-kiosk-token"
+CLI = Principal(role="admin", name="cli", kind="user", ip="local")
+
+
+def _open(settings: Settings) -> tuple[Accounts, Audit]:
+    from datasources.sql.engine import make_engine, upgrade
+
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    return Accounts(engine, settings.session_hours), Audit(engine)
+
+
+def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
+    """Demo accounts (once) when the loaded town is marked demo; returns (name, role, pw)."""
+    from datasources.sql import models as m
+
+    accounts, audit = _open(settings)
+    with accounts.session() as s:
+        demo = s.scalar(select(m.TownMeta.value).where(m.TownMeta.key == "demo"))
+        worker = s.scalar(select(m.GridWorker.name).order_by(m.GridWorker.id).limit(1))
+    if not demo:
+        return []
+    users = list(DEMO_USERS) + ([(worker, "grid_worker")] if worker else [])
+    for name, role in users:
+        if accounts.user(name) is None:
+            accounts.add_user(name, role, DEMO_PASSWORD)
+            audit.record("user.add", name, f"demo account, role {role}", who=CLI)
+    if not any(k["revoked_at"] is None for k in accounts.list_keys("kiosk")):
+        accounts.add_key("kiosk", "demo wall", token=DEMO_KIOSK)
+    return [(name, role, DEMO_PASSWORD) for name, role in users]
+
+
+def _fail(exc: Exception) -> None:
+    raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def user() -> None:
+    """Accounts: add, list, disable, enable, password."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 8 characters (prompted when not given).")
+@click.option("--display-name", default="", help="Name shown on screens (default NAME).")
+def user_add(name: str, role: str, password: str, display_name: str) -> None:
+    """Create an account (the first admin, duty officers, leaders, grid workers, walls)."""
+    accounts, audit = _open(Settings.from_env())
+    try:
+        row = accounts.add_user(name, role, password, display_name)
+    except AccountError as exc:
+        _fail(exc)
+    audit.record("user.add", row.name, f"role {role}", who=CLI)
+    click.echo(f"added {row.name} ({row.role})")
+
+
+@user.command("list")
+def user_list() -> None:
+    """Every account: name, role, state."""
+    accounts, _ = _open(Settings.from_env())
+    for u in accounts.users():
+        state = "disabled" if u.disabled else "active"
+        click.echo(f"{u.name}\t{u.role}\t{state}\t{u.created_at:%Y-%m-%d}")
+
+
+@user.command("disable")
+@click.argument("name")
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+def user_disable(name: str, enable: bool) -> None:
+    """Disable an account (its sessions end at once), or --enable it."""
+    accounts, audit = _open(Settings.from_env())
+    try:
+        accounts.set_disabled(name, not enable)
+    except AccountError as exc:
+        _fail(exc)
+    audit.record("user.enable" if enable else "user.disable", name, who=CLI)
+    click.echo(f"{name}: {'enabled' if enable else 'disabled'}")
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def user_password(name: str, password: str) -> None:
+    """Set a new password."""
+    accounts, audit = _open(Settings.from_env())
+    try:
+        accounts.set_password(name, password)
+    except AccountError as exc:
+        _fail(exc)
+    audit.record("user.password", name, who=CLI)
+    click.echo(f"{name}: password changed")
+
+
+@click.group()
+def key() -> None:
+    """Ingest keys of sources and kiosk tokens of walls: add, list, revoke."""
+
+
+@key.command("add")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(KEY_KINDS), default="ingest", show_default=True)
+@click.option("--source", default="", help="The source this key reports for (e.g. hotline).")
+def key_add(name: str, kind: str, source: str) -> None:
+    """Create a key; it is printed once and stored only hashed."""
+    accounts, audit = _open(Settings.from_env())
+    try:
+        token = accounts.add_key(kind, name, source)
+    except AccountError as exc:
+        _fail(exc)
+    audit.record("key.add", name, f"{kind} {source}".strip(), who=CLI)
+    click.echo(token)
+    if kind == "kiosk":
+        click.echo(f"wall URL: http://HOST:PORT/?kiosk={token}", err=True)
+
+
+@key.command("list")
+def key_list() -> None:
+    """Keys: id, kind, name, source, first characters, state."""
+    accounts, _ = _open(Settings.from_env())
+    for k in accounts.list_keys():
+        state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
+        click.echo(f"{k['id']}\t{k['kind']}\t{k['name']}\t{k['source']}\t{k['prefix']}…\t{state}")
+
+
+@key.command("revoke")
+@click.argument("ident")
+def key_revoke(ident: str) -> None:
+    """Revoke the key with this id, name or first characters (takes effect in seconds)."""
+    accounts, audit = _open(Settings.from_env())
+    try:
+        found = accounts.revoke_key(ident)
+    except AccountError as exc:
+        _fail(exc)
+    audit.record("key.revoke", found["name"], found["kind"], who=CLI)
+    click.echo(f"revoked {found['kind']} key {found['id']} {found['name']}")

@@ -1,0 +1,311 @@
+"""The server-side gate: who is asking (cookie, kiosk token, API key), may they, CSRF, headers.
+
+`AuthMiddleware` is a plain ASGI middleware around the whole FastAPI app, so it sees every
+HTTP request and every websocket handshake before Dash or a route does. It puts the
+principal in a contextvar (dashboard.roles.CURRENT); Dash's websocket handler creates each
+callback's task inside that context, so callbacks served over the websocket see the user of
+the connection, and callbacks served over HTTP see the user of the request.
+datasources/gate/callbacks.py wraps every server callback with its role check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs, quote, urlparse
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dashboard.roles import (
+    ANON,
+    CURRENT,
+    NOBODY,
+    Principal,
+    allowed,
+    page_roles,
+    route_roles,
+)
+from datasources.gate.callbacks import principal_still_valid
+
+log = logging.getLogger(__name__)
+SESSION_COOKIE = "zn_session"
+KIOSK_COOKIE = "zn_kiosk"
+CSRF_COOKIE = "_csrf_token"  # the name Dash's renderer reads to send X-CSRFToken
+CSRF_HEADER = "x-csrftoken"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+FORM_PATHS = ("/login",)  # checks the token in its form field itself
+
+
+def cookies(scope: Scope) -> dict[str, str]:
+    """The request's cookies by name."""
+    jar: SimpleCookie = SimpleCookie()
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # a malformed cookie header is just no cookies
+                return {}
+    return {k: v.value for k, v in jar.items()}
+
+
+def header(scope: Scope, name: str) -> str:
+    """One request header (lower-case name), '' when absent."""
+    want = name.encode()
+    for key, value in scope.get("headers", []):
+        if key == want:
+            return value.decode("latin-1")
+    return ""
+
+
+def client_ip(scope: Scope) -> str:
+    """The peer address (a proxy in front should be configured to pass the real one)."""
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+def csp(hashes: list[str], tile_url: str = "") -> str:
+    """A Content-Security-Policy that lets Dash run: only this origin, Dash's inline
+    bootstrap script by hash, inline styles (Dash components set style attributes)."""
+    img = "'self' data: blob:"
+    if tile_url:
+        parsed = urlparse(tile_url.replace("{", "").replace("}", ""))
+        if parsed.scheme and parsed.netloc:
+            img += f" {parsed.scheme}://{parsed.netloc}"
+    return ("default-src 'self'; "
+            f"script-src 'self' {' '.join(hashes)}; "
+            "style-src 'self' 'unsafe-inline'; "
+            f"img-src {img}; font-src 'self' data:; connect-src 'self'; "
+            "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'")
+
+
+class AuthMiddleware:
+    """Resolve the principal, enforce the route policy and CSRF, add security headers."""
+
+    def __init__(self, app: ASGIApp, services: Any, csp_header: Callable[[], str]):
+        self.app = app
+        self.services = services
+        self.csp_header = csp_header
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        method = "WS" if scope["type"] == "websocket" else scope.get("method", "GET")
+        jar = cookies(scope)
+        principal = self.cached(scope, jar)
+        if principal is None:
+            # A database look-up: off the event loop, so a slow database stalls no screen.
+            principal = await asyncio.to_thread(self.resolve, scope, jar)
+        token = CURRENT.set(principal)
+        try:
+            if scope["type"] == "websocket":
+                await self.websocket(scope, receive, send, principal, path)
+                return
+            refusal = self.refuse(scope, method, path, principal, jar)
+            if refusal is not None:
+                await self.respond(send, *refusal)
+                return
+            await self.app(scope, receive, self.headers_added(send, jar))
+        finally:
+            CURRENT.reset(token)
+
+    # ------------------------------------------------------------ who
+    def cached(self, scope: Scope, jar: dict[str, str]) -> Principal | None:
+        """The principal when every credential the request carries is answered from the
+        cache (or it carries none); None when the database must be asked."""
+        accounts = self.services.accounts
+        if accounts is None:
+            return NOBODY
+        ip = client_ip(scope)
+        key = header(scope, "x-api-key") or (
+            header(scope, "authorization")[7:].strip()
+            if header(scope, "authorization").lower().startswith("bearer ") else "")
+        for kind, token in (("s", jar.get(SESSION_COOKIE)), ("kiosk", jar.get(KIOSK_COOKIE)),
+                            ("ingest", key)):
+            if not token:
+                continue
+            hit = accounts.peek(kind, token, ip)
+            if hit is False:
+                return None
+            if hit is not None:
+                return hit  # type: ignore[return-value]
+        return Principal(ip=ip)
+
+    def resolve(self, scope: Scope, jar: dict[str, str]) -> Principal:
+        """The principal behind the request's cookie, kiosk token or API key."""
+        accounts = self.services.accounts
+        if accounts is None:
+            return NOBODY
+        ip = client_ip(scope)
+        try:
+            if jar.get(SESSION_COOKIE):
+                found = accounts.session_principal(jar[SESSION_COOKIE], ip)
+                if found is not None:
+                    return found
+            if jar.get(KIOSK_COOKIE):
+                found = accounts.key_principal(jar[KIOSK_COOKIE], "kiosk", ip)
+                if found is not None:
+                    return found
+            key = header(scope, "x-api-key")
+            auth = header(scope, "authorization")
+            if not key and auth.lower().startswith("bearer "):
+                key = auth[7:].strip()
+            if key:
+                found = accounts.key_principal(key, "ingest", ip)
+                if found is not None:
+                    return found
+        except Exception as exc:  # database down: nobody is known, the doors say 503
+            log.warning("principal not resolved: %s", exc)
+            scope.setdefault("state", {})["zn_auth_outage"] = True
+        return Principal(ip=ip)
+
+    # ------------------------------------------------------------ may they
+    def refuse(self, scope: Scope, method: str, path: str, who: Principal,
+               jar: dict[str, str]) -> tuple[int, dict[str, str], bytes] | None:
+        """The response refusing this request, or None to let it through."""
+        if method == "GET" and path == "/" and "kiosk=" in scope.get("query_string", b"").decode():
+            return self.kiosk_entry(scope)
+        roles = route_roles(method, path)
+        if not allowed(roles, who) and scope.get("state", {}).get("zn_auth_outage"):
+            # Not "who are you?": the accounts could not be read. Try again shortly.
+            return 503, {"content-type": "application/json", "retry-after": "5"}, json.dumps(
+                {"error": "unavailable", "message": "服务暂时不可用，请稍后重试。"
+                 " The service is unavailable; retry later."}, ensure_ascii=False).encode()
+        if not allowed(roles, who):
+            return self.denied(scope, method, path, who)
+        if method == "GET" and page_roles(path) is None and self.is_page(path):
+            return self.denied(scope, method, path, who)  # a page nobody declared
+        if method == "GET" and self.is_page(path) and not allowed(page_roles(path), who):
+            return self.denied(scope, method, path, who)
+        if method not in SAFE_METHODS and who.kind in ("user", "kiosk"):
+            # Cookies travel with cross-site requests; a token the page read from its own
+            # cookie does not. Form posts (login, logout) carry it in a field, checked there.
+            ctype = header(scope, "content-type")
+            sent = header(scope, CSRF_HEADER)
+            expected = jar.get(CSRF_COOKIE, "")
+            form_checked_there = path in FORM_PATHS and "form" in ctype
+            if not form_checked_there and not (
+                    expected and sent and secrets.compare_digest(sent, expected)):
+                return 403, {"content-type": "application/json"}, json.dumps(
+                    {"error": "csrf", "message": "missing or wrong X-CSRFToken"}).encode()
+        return None
+
+    @staticmethod
+    def is_page(path: str) -> bool:
+        """True for the path of a registered Dash page."""
+        import dash
+
+        want = path.rstrip("/") or "/"
+        paths = {(p.get("path") or "").rstrip("/") or "/" for p in dash.page_registry.values()}
+        return want in paths
+
+    def denied(self, scope: Scope, method: str, path: str,
+               who: Principal) -> tuple[int, dict[str, str], bytes]:
+        """401 for nobody (a browser is sent to /login), 403 for a signed-in role."""
+        if method == "GET" and "text/html" in header(scope, "accept") and not who.signed_in:
+            query = scope.get("query_string", b"").decode()
+            target = path + (f"?{query}" if query else "")
+            return 303, {"location": f"/login?next={quote(target, safe='')}"}, b""
+        if method == "GET" and "text/html" in header(scope, "accept"):
+            # A signed-in browser on a page its role may not see: say so, in both languages.
+            page = ("<!doctype html><meta charset='utf-8'><link rel='stylesheet' "
+                    "href='/assets/zn_login.css'><body class='zn-login-body'><main "
+                    "class='zn-login'><h1>无权访问 / Not allowed</h1><p>"
+                    f"{escape(who.name)} · {escape(who.role)}</p><a href='/'>大屏 / Wall</a>"
+                    "<a href='/login'>换个账号登录 / Sign in as someone else</a></main>")
+            return 403, {"content-type": "text/html; charset=utf-8"}, page.encode()
+        status = 401 if who.role == ANON else 403
+        body = {"error": "unauthorized" if status == 401 else "forbidden",
+                "message": ("请先登录" if status == 401 else "无权执行此操作") +
+                           f" ({method} {path})"}
+        return status, {"content-type": "application/json"}, json.dumps(
+            body, ensure_ascii=False).encode()
+
+    def kiosk_entry(self, scope: Scope) -> tuple[int, dict[str, str], bytes]:
+        """/?kiosk=TOKEN: keep the token in an HttpOnly cookie and drop it from the URL."""
+        query = parse_qs(scope.get("query_string", b"").decode())
+        token = (query.pop("kiosk", [""]) or [""])[0]
+        rest = "&".join(f"{k}={quote(v[0])}" for k, v in query.items())
+        accounts = self.services.accounts
+        who = accounts.key_principal(token, "kiosk", client_ip(scope)) if token else None
+        if who is None:
+            return 403, {"content-type": "text/plain; charset=utf-8"}, \
+                "大屏令牌无效或已吊销 / kiosk token not valid or revoked".encode()
+        self.services.audit.record("login.kiosk", who.name, who=who)
+        cookie = f"{KIOSK_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
+        return 303, {"location": "/" + (f"?{rest}" if rest else ""), "set-cookie": cookie}, b""
+
+    async def websocket(self, scope: Scope, receive: Receive, send: Send, who: Principal,
+                        path: str) -> None:
+        """Same-origin signed-in websockets only (the cookie is the credential)."""
+        origin = header(scope, "origin")
+        host = header(scope, "host")
+        same_origin = bool(origin) and urlparse(origin).netloc == host
+        if not same_origin or not allowed(route_roles("WS", path), who):
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 4403 if same_origin else 4003})
+            return
+        async def checked_receive() -> Message:
+            # Every message re-checks the session (heartbeats arrive every few seconds),
+            # so signing out, disabling a user or revoking a kiosk token ends the stream.
+            message = await receive()
+            if message["type"] != "websocket.receive" or not who.session:
+                return message
+            ok = self.services.accounts.still_valid_cached(who)
+            if ok is None:  # not cached: ask the database off the event loop
+                ok = await asyncio.to_thread(principal_still_valid, self.services, who)
+            if not ok:
+                await send({"type": "websocket.close", "code": 4401})
+                return {"type": "websocket.disconnect", "code": 4401}
+            return message
+
+        await self.app(scope, checked_receive, send)
+
+    # ------------------------------------------------------------ responses
+    async def respond(self, send: Send, status: int, headers: dict[str, str],
+                      body: bytes) -> None:
+        """Send a whole small response with the security headers."""
+        raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+        raw += self.security_headers()
+        raw.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+
+    def security_headers(self) -> list[tuple[bytes, bytes]]:
+        """Headers every response carries."""
+        return [(b"content-security-policy", self.csp_header().encode()),
+                (b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
+                (b"referrer-policy", b"same-origin"),
+                (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")]
+
+    def headers_added(self, send: Send, jar: dict[str, str]) -> Send:
+        """`send` that adds the security headers and, when missing, the CSRF cookie."""
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", [])
+                           if h[0].lower() not in (b"x-frame-options",
+                                                   b"content-security-policy")]
+                headers += self.security_headers()
+                sets_csrf = any(k.lower() == b"set-cookie" and v.startswith(CSRF_COOKIE.encode())
+                                for k, v in headers)
+                if not jar.get(CSRF_COOKIE) and not sets_csrf:
+                    # Readable by the page on purpose: Dash copies it into X-CSRFToken.
+                    headers.append((b"set-cookie", (
+                        f"{CSRF_COOKIE}={secrets.token_urlsafe(24)}; Path=/; SameSite=Strict"
+                    ).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+        return wrapped
+
+
+def escape(text: str) -> str:
+    """HTML-escape for the hand-written login page."""
+    return html.escape(text, quote=True)

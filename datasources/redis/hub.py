@@ -1,0 +1,252 @@
+"""One subscriber per server process: Redis pub/sub in, in-memory live state out to screens."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from dashboard.channels import Channels
+from dashboard.messages import MessageError, parse_event, parse_vehicle_message
+from dashboard.screens.cast import parse_cast
+from dashboard.screens.live import LiveState
+from dashboard.timeutil import utcnow
+from datasources.redis.publisher import Publisher
+from datasources.sql.incidents import Store
+
+if TYPE_CHECKING:  # injected by Services; the hub sits below the flows
+    from datasources.flows.bus_tracker import BusTracker
+    from datasources.flows.intake import Intake
+
+log = logging.getLogger(__name__)
+
+KPI_DEBOUNCE_S = 0.25
+KPI_PERIOD_S = 30.0
+DB_PING_S = 5.0
+
+
+class Hub:
+    """Subscribes to the ingest, events and vehicles channels and keeps `state` current.
+
+    Intake runs here too (claimed per message, so with several processes each report is
+    committed once). Screens wait on `wait_change` and render from `state`.
+    """
+
+    def __init__(self, redis_url: str, channels: Channels, store: Store, bus: Publisher,
+                 intake: Intake, feed_size: int = 30):
+        self.redis_url = redis_url
+        self.ch = channels
+        self.store = store
+        self.bus = bus
+        self.intake = intake
+        self.state = LiveState()
+        self.version = 0
+        self.feed_size = feed_size
+        self._cond: asyncio.Condition | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ingest: asyncio.Queue[bytes] | None = None
+        self._kpi_due: asyncio.Event | None = None
+        self._resync_needed = False
+        self.stats = {"vehicle_msgs": 0, "events": 0, "ingest": 0, "gaps": 0}
+        self.tracker: BusTracker | None = None  # set by Services; follows bus trips
+        # Periodic checks run beside the overdue sweep (issue 5: stock alerts).
+        self.sweeps: list[Callable[[], object]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Start listening (called once per process, from the server's lifespan)."""
+        self._cond = asyncio.Condition()
+        self._ingest = asyncio.Queue(maxsize=10_000)
+        self._kpi_due = asyncio.Event()
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="hub-listen"),
+            asyncio.create_task(self._intake_worker(), name="hub-intake"),
+            asyncio.create_task(self._kpi_worker(), name="hub-kpis"),
+            asyncio.create_task(self._db_watch(), name="hub-db-watch"),
+        ]
+        if self.tracker is not None:
+            self._tasks.append(asyncio.create_task(self.tracker.run(self.notify),
+                                                   name="hub-buses"))
+
+    async def stop(self) -> None:
+        """Cancel the background tasks."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.wait(self._tasks, timeout=5)
+        self._tasks = []
+
+    # ------------------------------------------------------------------ screens
+    async def notify(self) -> None:
+        """Wake every waiting screen."""
+        assert self._cond is not None
+        async with self._cond:
+            self.version += 1
+            self._cond.notify_all()
+
+    async def wait_change(self, seen: int, timeout: float) -> int:
+        """Wait until the hub's version differs from `seen` (or timeout); returns it."""
+        if self._cond is None:
+            await asyncio.sleep(timeout)
+            return self.version
+        async with self._cond:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._cond.wait_for(lambda: self.version != seen), timeout)
+            return self.version
+
+    # ------------------------------------------------------------------ listening
+    async def _listen(self) -> None:
+        backoff = 0.2
+        while True:
+            client = aioredis.Redis.from_url(self.redis_url, socket_connect_timeout=5,
+                                             health_check_interval=15)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                # Every await on Redis is bounded: a half-dead connection must not park the
+                # subscriber forever (the screens would freeze on stale data).
+                await asyncio.wait_for(
+                    pubsub.subscribe(self.ch.ingest, self.ch.events, self.ch.vehicles,
+                                     self.ch.cast), 10)
+                await asyncio.wait_for(self._resync(), 30)
+                self.state.connected = True
+                self.state.touch("status")
+                await self.notify()
+                backoff = 0.2
+                while True:
+                    if self._resync_needed:
+                        await self._resync()
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        await self._dispatch(message["channel"].decode(), message["data"])
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError, TimeoutError) as exc:
+                log.warning("redis unreachable (%r); reconnecting in %.1f s", exc, backoff)
+            except Exception:  # a bug must not end the subscriber: log, resync, go on
+                log.exception("hub loop error; resyncing")
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(pubsub.aclose(), 2)
+                    await asyncio.wait_for(client.aclose(), 2)
+            if self.state.connected:
+                self.state.connected = False
+                self.state.touch("status")
+                await self.notify()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    async def _dispatch(self, channel: str, data: bytes) -> None:
+        if channel == self.ch.vehicles:
+            self.stats["vehicle_msgs"] += 1
+            try:
+                message = parse_vehicle_message(data)
+            except MessageError as exc:
+                await asyncio.to_thread(self.intake.reject_unparsable, data, exc)
+                return
+            self.state.apply_positions(message.positions)
+            if self.tracker is not None:
+                await self.tracker.on_positions(message.positions)
+            await self.notify()
+        elif channel == self.ch.events:
+            self.stats["events"] += 1
+            try:
+                event = parse_event(data)
+            except MessageError as exc:
+                log.error("unreadable event on %s: %s", channel, exc)
+                self._resync_needed = True
+                return
+            outcome = self.state.apply_event(event)
+            if outcome == "gap":
+                self.stats["gaps"] += 1
+                log.warning("event sequence gap before %s; resyncing", event.seq)
+                self._resync_needed = True
+            if event.incident is not None and self._kpi_due is not None:
+                self._kpi_due.set()
+            await self.notify()
+        elif channel == self.ch.cast:
+            # 投屏 from a console: the walls focus that incident (read as state.cast).
+            try:
+                cast = parse_cast(data)
+            except MessageError as exc:
+                await asyncio.to_thread(self.intake.reject_unparsable, data, exc)
+                return
+            self.state.cast = cast.model_dump()  # type: ignore[attr-defined]
+            self.state.touch("cast")
+            await self.notify()
+        elif channel == self.ch.ingest:
+            self.stats["ingest"] += 1
+            assert self._ingest is not None
+            await self._ingest.put(data)
+
+    async def _resync(self) -> None:
+        """Take a consistent snapshot: sequence first, then SQL and Redis state."""
+        self._resync_needed = False
+        started = time.perf_counter()
+        seq = await asyncio.to_thread(self.bus.current_seq)
+        incidents = await asyncio.to_thread(self.store.live_incidents)
+        stations = await asyncio.to_thread(self.store.stations)
+        kpis = await asyncio.to_thread(self.store.kpis)
+        vehicles = await asyncio.to_thread(self.bus.latest_positions)
+        rejected = await asyncio.to_thread(self.bus.rejected_counts)
+        self.state.load_snapshot(seq=seq, incidents=incidents, vehicles=vehicles,
+                                 stations=stations, kpis=kpis, rejected=rejected)
+        log.info("snapshot at seq %s: %s incidents, %s vehicles (%.0f ms)", seq, len(incidents),
+                 len(vehicles), (time.perf_counter() - started) * 1000)
+        await self.notify()
+
+    # ------------------------------------------------------------------ workers
+    async def _intake_worker(self) -> None:
+        assert self._ingest is not None
+        while True:
+            data = await self._ingest.get()
+            try:
+                await asyncio.to_thread(self.intake.handle_raw, data)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad message never stops intake
+                log.exception("intake failed for one message")
+
+    async def _db_watch(self) -> None:
+        """Screens keep their last state when the database is gone, marked stale."""
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.to_thread(self.store.ping), DB_PING_S)
+                ok = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.state.db_ok:
+                    log.error("database unreachable: %s", exc)
+                ok = False
+            if ok != self.state.db_ok:
+                self.state.db_ok = ok
+                self.state.touch("status")
+                if ok:  # what was committed elsewhere meanwhile
+                    self._resync_needed = True
+                await self.notify()
+            await asyncio.sleep(DB_PING_S)
+
+    async def _kpi_worker(self) -> None:
+        assert self._kpi_due is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kpi_due.wait(), KPI_PERIOD_S)
+            self._kpi_due.clear()
+            await asyncio.sleep(KPI_DEBOUNCE_S)
+            try:
+                await asyncio.to_thread(self.intake.sweep_overdue)
+                for sweep in self.sweeps:
+                    await asyncio.to_thread(sweep)
+                self.state.kpis = await asyncio.to_thread(self.store.kpis, utcnow())
+                self.state.touch("kpis", "incidents")
+                await self.notify()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("KPI refresh failed")
+

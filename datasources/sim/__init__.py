@@ -1,0 +1,1 @@
+"""The demo town's simulator, bus motion, texts and demo history."""

@@ -1,0 +1,352 @@
+"""Demo feed simulator: bus GPS, incident reports, their progress and stock movements via Redis."""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import logging
+import math
+import random
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import redis
+import shapely
+from shapely.geometry import shape
+
+from dashboard.incidents.lifecycle import DONE_STATES, TRANSITIONS
+from dashboard.messages import (
+    IncidentProgress,
+    IncidentReport,
+    MessageError,
+    StockMovement,
+    VehiclePosition,
+    parse_event,
+)
+from dashboard.timeutil import utcnow
+from dashboard.town import GridCell, Town
+from datasources.redis.publisher import Publisher
+from datasources.sim import texts as txt
+from datasources.sim.motion import RoutePath, build_fleet, local_frame, positions_at
+
+log = logging.getLogger(__name__)
+
+SIM_SOURCES = {"grid_worker": 50, "hotline": 25, "citizen": 15, "video": 10}
+STEPS = (("accepted", 10, 40), ("dispatched", 20, 60), ("in_progress", 30, 90),
+         ("resolved", 60, 240))
+HOT_GRIDS, HOT_SHARE, STALL_SHARE = 5, 0.40, 0.15
+REPORT_EVERY_S, STOCK_EVERY_S, LOG_EVERY_S = 20.0, 30.0, 60.0
+
+
+@dataclass
+class TickResult:
+    """What one tick published."""
+
+    positions: int = 0
+    reports: int = 0
+    progress: int = 0
+    stock: int = 0
+
+    def add(self, other: TickResult) -> None:
+        """Accumulate another tick's counts."""
+        for name in ("positions", "reports", "progress", "stock"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    """A Poisson draw (Knuth; lam is small here)."""
+    if lam <= 0:
+        return 0
+    if lam > 30:
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+    limit, k, p = math.exp(-lam), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+@dataclass
+class _Tracked:
+    """An incident the simulator plays through the loop."""
+
+    state: str
+    grid: str | None
+    steps: list[tuple[str, float]]
+    sent: set[str] = field(default_factory=set)
+
+
+class Simulator:
+    """Publishes demo feeds through Redis exactly as the real sources would."""
+
+    def __init__(self, town: Town, bus: Publisher, *, seed: int = 20261122, rate: float = 1.0,
+                 vehicles: int = 0, clock: Callable[[], datetime] = utcnow):
+        self.town, self.bus, self.seed, self.rate = town, bus, seed, max(rate, 1e-6)
+        self.clock = clock
+        self._rng_inc = random.Random(f"{seed}:incidents")
+        self._rng_stock = random.Random(f"{seed}:stock")
+        lon0, lat0, kx = local_frame(town)
+        self._paths: dict[str, RoutePath] = {}
+        for route in town.routes:
+            try:
+                self._paths[route.code] = RoutePath(route, lon0, lat0, kx)
+            except ValueError as exc:
+                log.warning("simulator: %s; its buses stay parked out of the feed", exc)
+        self.buses = build_fleet(town, self._paths, seed, vehicles)
+        self._leaf = sorted((g for g in town.grids if g.level == 3), key=lambda g: g.code)
+        self._grid_by_code: dict[str, GridCell] = {g.code: g for g in town.grids}
+        self._shapes = {g.code: shape(g.geometry) for g in self._leaf}
+        for geom in self._shapes.values():
+            shapely.prepare(geom)
+        pick = random.Random(f"{seed}:hot")
+        self.hot_grids = [g.code for g in pick.sample(self._leaf, min(HOT_GRIDS, len(self._leaf)))]
+        self._village_name = {v.code: v.name for v in town.villages}
+        self.stock = {(st["code"], it["sku"]): int(it["quantity"])
+                      for st in town.stations for it in st.get("inventory", [])}
+        self._items = {st["code"]: st["inventory"] for st in town.stations if st.get("inventory")}
+        self._moves = 0
+        self._counter = 0
+        self._outbox: deque[IncidentReport | IncidentProgress | StockMovement] = deque()
+        self._pending: OrderedDict[tuple[str, float, float], None] = OrderedDict()
+        self._tracked: dict[int, _Tracked] = {}
+        self._due: list[tuple[float, int]] = []
+        self._pubsub: Any = None
+        self._last_now: datetime | None = None
+        self._last_log: datetime | None = None
+        self.totals = TickResult()
+
+    def positions_at(self, now: datetime) -> list[VehiclePosition]:
+        """Every vehicle's fix at `now` (pure: depends only on seed, town and `now`)."""
+        return positions_at(self.buses, now)
+
+    # ------------------------------------------------------------------ incidents
+    def _point_in(self, grid: GridCell, rng: random.Random) -> tuple[float, float]:
+        geom = self._shapes[grid.code]
+        x0, y0, x1, y1 = geom.bounds
+        for _ in range(200):
+            x, y = round(rng.uniform(x0, x1), 6), round(rng.uniform(y0, y1), 6)
+            if shapely.contains_xy(geom, x, y):
+                return x, y
+        p = geom.representative_point()
+        return round(p.x, 6), round(p.y, 6)
+
+    def _new_report(self, now: datetime) -> IncidentReport:
+        rng = self._rng_inc
+        self._counter += 1
+        category = rng.choices(list(txt.CATEGORY_WEIGHTS), list(txt.CATEGORY_WEIGHTS.values()))[0]
+        source = rng.choices(list(SIM_SOURCES), list(SIM_SOURCES.values()))[0]
+        if rng.random() < HOT_SHARE:
+            grid = self._grid_by_code[rng.choice(self.hot_grids)]
+        else:
+            grid = rng.choice(self._leaf)
+        lon, lat = self._point_in(grid, rng)
+        title, desc = rng.choice(txt.TEMPLATES[category])
+        place = self._village_name.get(grid.village or "", grid.name)
+        desc = desc.format(place=place)
+        severe = category in ("fire", "work_safety", "water")
+        priority = rng.choices(("normal", "high", "urgent"),
+                               (60, 30, 10) if severe else (82, 16, 2))[0]
+        name = phone = photo = None
+        if source in ("hotline", "citizen"):
+            name = rng.choice(txt.SURNAMES) + rng.choice(txt.HONORIFICS)
+            phone = f"13{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}"
+        if source == "citizen":
+            photo = f"https://img.example.invalid/snap/{self._counter}.jpg"
+        elif source == "video":
+            desc = txt.VIDEO_PREFIX + desc
+        elif source == "hotline":
+            desc = txt.HOTLINE_PREFIX + desc
+        self._pending[(title, round(lon, 5), round(lat, 5))] = None
+        while len(self._pending) > 10_000:
+            self._pending.popitem(last=False)
+        return IncidentReport(
+            source=source, source_ref=f"sim-{self.seed}-{self._counter}", category=category,
+            priority=priority, title=title, description=desc, lon=lon, lat=lat,
+            reporter_name=name, reporter_phone=phone, photo_url=photo, reported_at=now)
+
+    def report_at(self, now: datetime) -> IncidentReport:
+        """The next simulated report, stamped `now` (the demo history draws from this too)."""
+        return self._new_report(now)
+
+    def _on_event(self, raw: bytes | str, now_ts: float) -> None:
+        """Learn ids of the incidents we reported; follow state changes made by people."""
+        try:
+            ev = parse_event(raw)
+        except MessageError:
+            return
+        inc = ev.incident
+        if inc is None:
+            return
+        if ev.type == "incident.created":
+            key = (inc.title, round(inc.lon, 5), round(inc.lat, 5))
+            if key not in self._pending or inc.id in self._tracked:
+                return
+            del self._pending[key]
+            rng = random.Random(f"{self.seed}:incident:{inc.id}")
+            steps = [(s, rng.uniform(lo, hi) / self.rate) for s, lo, hi in STEPS]
+            if rng.random() < STALL_SHARE:
+                steps = steps[: rng.randint(0, len(steps) - 1)]
+            if steps:
+                self._tracked[inc.id] = _Tracked(inc.state, inc.grid, steps)
+                heapq.heappush(self._due, (now_ts + steps[0][1], inc.id))
+        elif ev.type == "incident.updated" and inc.id in self._tracked:
+            tracked = self._tracked[inc.id]
+            if inc.state not in tracked.sent:  # not our own echo: a person moved it
+                tracked.state = inc.state
+
+    def _due_progress(self, now_ts: float) -> list[IncidentProgress]:
+        out = []
+        while self._due and self._due[0][0] <= now_ts:
+            _, iid = heapq.heappop(self._due)
+            tr = self._tracked.get(iid)
+            if tr is None or not tr.steps:
+                continue
+            to_state, _ = tr.steps.pop(0)
+            if to_state not in TRANSITIONS.get(tr.state, ()):  # a person moved it meanwhile
+                self._tracked.pop(iid, None)
+                continue
+            rng = random.Random(f"{self.seed}:note:{iid}:{to_state}")
+            worker = self._worker(tr.grid, iid)
+            out.append(IncidentProgress(incident_id=iid, to_state=to_state,
+                                        msg_id=f"sim-{self.seed}-p{iid}-{to_state}",
+                                        actor=self._actor(worker, to_state),
+                                        assignee=worker if to_state == "dispatched" else None,
+                                        note=rng.choice(txt.PROGRESS_NOTES[to_state])))
+            tr.state = to_state
+            tr.sent.add(to_state)
+            if tr.steps and to_state not in DONE_STATES:
+                heapq.heappush(self._due, (now_ts + tr.steps[0][1], iid))
+            else:
+                self._tracked.pop(iid, None)
+        return out
+
+    def _worker(self, grid: str | None, iid: int) -> str:
+        """The grid worker who handles this incident, the same at every step."""
+        cell = self._grid_by_code.get(grid or "")
+        if cell is None:
+            return txt.DUTY_OFFICER
+        people = [w["name"] for w in cell.workers if w.get("name")]
+        if not people:
+            return cell.leader.get("name") or txt.DUTY_OFFICER
+        return random.Random(f"{self.seed}:worker:{iid}").choice(people)
+
+    @staticmethod
+    def _actor(worker: str, to_state: str) -> str:
+        # The desk accepts and dispatches; the worker it was dispatched to does the rest.
+        return txt.DUTY_OFFICER if to_state in ("accepted", "dispatched") else worker
+
+    # ------------------------------------------------------------------ stock
+    def _new_movement(self) -> StockMovement | None:
+        rng = self._rng_stock
+        if not self._items:
+            return None
+        station = rng.choice(sorted(self._items))
+        item = rng.choice(self._items[station])
+        key = (station, item["sku"])
+        qty = self.stock[key]
+        if qty == 0 or rng.random() < (0.5 if qty < int(item.get("min_level") or 0) else 0.12):
+            options = [(d, r) for d in range(10, 51) for r in txt.RECEIPT_REASONS]
+        else:
+            reasons = txt.ISSUE_REASONS if item.get("expiry") else txt.ISSUE_REASONS[:-1]
+            options = [(-d, r) for d in range(1, min(5, qty) + 1) for r in reasons]
+        delta, reason = rng.choice(options)
+        self.stock[key] = qty + delta
+        self._moves += 1
+        return StockMovement(station=station, sku=item["sku"], delta=delta, reason=reason,
+                             actor=txt.STOCK_ACTOR, msg_id=f"sim-{self.seed}-s{self._moves}")
+
+    # ------------------------------------------------------------------ loop
+    def tick(self, now: datetime) -> TickResult:
+        """One simulated second: positions for every vehicle, maybe incidents/progress/stock."""
+        dt = 1.0 if self._last_now is None else (now - self._last_now).total_seconds()
+        dt = min(max(dt, 0.0), 5.0)
+        self._last_now = now
+        ts = now.timestamp()
+        for _ in range(_poisson(self._rng_inc, dt * self.rate / REPORT_EVERY_S)):
+            self._outbox.append(self._new_report(now))
+        for _ in range(_poisson(self._rng_stock, dt * self.rate / STOCK_EVERY_S)):
+            move = self._new_movement()
+            if move is not None:
+                self._outbox.append(move)
+        self._outbox.extend(self._due_progress(ts))
+        while len(self._outbox) > 5_000:
+            log.warning("simulator outbox full, dropping %s", type(self._outbox.popleft()).__name__)
+        positions = self.positions_at(now)
+
+        # I/O last: if Redis fails, unsent reports stay in the outbox with their source_ref.
+        result = TickResult()
+        self._subscribe()
+        if positions:
+            result.positions = self.bus.publish_positions(positions)
+        while self._outbox:
+            msg = self._outbox[0]
+            self.bus.report(msg)
+            self._outbox.popleft()
+            kind = {"incident.report": "reports", "incident.progress": "progress"}
+            name = kind.get(msg.type, "stock")
+            setattr(result, name, getattr(result, name) + 1)
+        for _ in range(10_000):
+            raw = self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.0)
+            if raw is None:
+                break
+            if raw.get("type") == "message":
+                self._on_event(raw["data"], ts)
+        self.totals.add(result)
+        if self._last_log is None:
+            self._last_log = now
+        elif (now - self._last_log).total_seconds() >= LOG_EVERY_S:
+            self._last_log, t = now, self.totals
+            log.info("simulator: %d vehicles; totals positions=%d reports=%d progress=%d "
+                     "stock=%d; tracking %d incidents", len(self.buses), t.positions,
+                     t.reports, t.progress, t.stock, len(self._tracked))
+        return result
+
+    def _subscribe(self) -> None:
+        if self._pubsub is None:
+            ps = self.bus.r.pubsub(ignore_subscribe_messages=True)
+            ps.subscribe(self.bus.ch.events)
+            # redis-py only reads a subscription's messages once its confirmation was read.
+            ps.get_message(timeout=1.0)
+            self._pubsub = ps
+
+    def close(self) -> None:
+        """Drop the events subscription."""
+        if self._pubsub is not None:
+            with contextlib.suppress(redis.RedisError):
+                self._pubsub.close()
+            self._pubsub = None
+
+    def run(self, stop: threading.Event, hz: float = 1.0) -> None:
+        """Tick at a steady `hz` until `stop` is set; Redis errors are logged and retried."""
+        period = 1.0 / hz
+        next_at = time.monotonic()
+        backoff = 1.0
+        log.info("simulator: %d vehicles on %d routes, rate %.2f, seed %d",
+                 len(self.buses), len(self._paths), self.rate, self.seed)
+        try:
+            while not stop.is_set():
+                try:
+                    self.tick(self.clock())
+                    backoff = 1.0
+                except redis.RedisError as exc:
+                    log.warning("simulator: redis error (%s); retrying in %.0f s", exc, backoff)
+                    self.close()
+                    if stop.wait(backoff):
+                        break
+                    backoff = min(backoff * 2, 30.0)
+                    next_at = time.monotonic()
+                    continue
+                except Exception:  # a demo feed must keep going; the trace says what broke
+                    log.exception("simulator: tick failed")
+                next_at += period
+                delay = next_at - time.monotonic()
+                if delay < -period:  # fell behind (suspend, slow Redis): skip, don't burst
+                    next_at, delay = time.monotonic(), 0.0
+                stop.wait(max(delay, 0.0))
+        finally:
+            self.close()

@@ -1,0 +1,1 @@
+"""The durable record: engine, models, migrations, one repository per feature."""

@@ -1,0 +1,317 @@
+"""Accounts, sessions, kiosk tokens and ingest keys in the SQL store.
+
+Passwords are argon2id hashes (argon2-cffi). Session tokens, kiosk tokens and API keys are
+random 256-bit strings handed out once; only their SHA-256 is stored, so a copy of the
+database lets nobody sign in. Look-ups are cached for a few seconds per process so a busy
+wall does not ask the database on every callback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from dashboard.roles import DISPLAY, INGEST, ROLES, Principal
+from dashboard.timeutil import as_utc, utcnow
+from datasources.sql import models as m
+from datasources.sql.engine import session_factory
+
+CACHE_S = 10.0
+KEY_KINDS = ("ingest", "kiosk")
+_hasher = PasswordHasher()
+# Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("zhongnao-no-such-user")
+
+
+class AccountError(ValueError):
+    """A refused account change (duplicate name, unknown role, short password...)."""
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 hex of a token: what the database keeps."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh 256-bit URL-safe token."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """A user as listed (never with the hash)."""
+
+    id: int
+    name: str
+    role: str
+    display_name: str
+    disabled: bool
+    created_at: datetime
+
+
+class Accounts:
+    """Users, sessions and keys over one engine."""
+
+    def __init__(self, engine: Engine, session_hours: float = 12.0):
+        self.engine = engine
+        self.session = session_factory(engine)
+        self.session_ttl = timedelta(hours=session_hours)
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ users
+    def add_user(self, name: str, role: str, password: str, display_name: str = "") -> UserRow:
+        """Create a user; refuses unknown roles, short passwords and taken names."""
+        name = name.strip()
+        if role not in ROLES:
+            raise AccountError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        if not name or len(name) > 40:
+            raise AccountError("name: 1-40 characters")
+        if len(password) < 8:
+            raise AccountError("password: at least 8 characters")
+        row = m.User(name=name, role=role, password_hash=_hasher.hash(password),
+                     display_name=display_name.strip() or name, disabled=False,
+                     created_at=utcnow())
+        try:
+            with self.session.begin() as s:
+                s.add(row)
+        except IntegrityError as exc:
+            raise AccountError(f"a user named {name!r} exists already") from exc
+        return _user_row(row)
+
+    def users(self) -> list[UserRow]:
+        """Every user, by name."""
+        with self.session() as s:
+            return [_user_row(u) for u in s.scalars(select(m.User).order_by(m.User.name))]
+
+    def user(self, name: str) -> UserRow | None:
+        """The user called `name`, or None."""
+        with self.session() as s:
+            row = s.scalar(select(m.User).where(m.User.name == name))
+            return _user_row(row) if row else None
+
+    def set_disabled(self, name: str, disabled: bool = True) -> None:
+        """Disable (or enable) a user; a disabled user's sessions end at once."""
+        with self.session.begin() as s:
+            row = s.scalar(select(m.User).where(m.User.name == name))
+            if row is None:
+                raise AccountError(f"no user named {name!r}")
+            row.disabled = disabled
+            if disabled:
+                s.execute(delete(m.UserSession).where(m.UserSession.user_id == row.id))
+        self.forget()
+
+    def set_password(self, name: str, password: str) -> None:
+        """Replace a user's password."""
+        if len(password) < 8:
+            raise AccountError("password: at least 8 characters")
+        with self.session.begin() as s:
+            n = s.execute(update(m.User).where(m.User.name == name)
+                          .values(password_hash=_hasher.hash(password))).rowcount
+        if not n:
+            raise AccountError(f"no user named {name!r}")
+
+    def authenticate(self, name: str, password: str) -> UserRow | None:
+        """The enabled user with this name and password, else None (same cost either way)."""
+        with self.session() as s:
+            row = s.scalar(select(m.User).where(m.User.name == name.strip()))
+        stored = row.password_hash if row is not None else _DUMMY_HASH
+        try:
+            _hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        if row is None or row.disabled:
+            return None
+        if _hasher.check_needs_rehash(row.password_hash):
+            self.set_password(row.name, password)
+        return _user_row(row)
+
+    # ------------------------------------------------------------ sessions
+    def start_session(self, user: UserRow, ip: str = "") -> str:
+        """A new session for `user`; returns the cookie's token (stored only hashed)."""
+        token = new_token()
+        now = utcnow()
+        with self.session.begin() as s:
+            s.add(m.UserSession(token_hash=token_hash(token), user_id=user.id, created_at=now,
+                                expires_at=now + self.session_ttl, ip=ip[:64]))
+            # Expired sessions are swept when someone signs in (no timer needed).
+            s.execute(delete(m.UserSession).where(m.UserSession.expires_at < now))
+        return token
+
+    def end_session(self, token: str) -> None:
+        """Sign out: forget the session everywhere."""
+        digest = token_hash(token)
+        with self.session.begin() as s:
+            s.execute(delete(m.UserSession).where(m.UserSession.token_hash == digest))
+        self.forget(digest)
+
+    def session_principal(self, token: str, ip: str = "") -> Principal | None:
+        """Who holds this session cookie, or None (unknown, expired or disabled)."""
+        digest = token_hash(token)
+        hit = self._cached("s:" + digest)
+        if hit is not False:
+            return _with_ip(hit, ip)
+        with self.session() as s:
+            found = s.execute(select(m.UserSession, m.User)
+                              .join(m.User, m.User.id == m.UserSession.user_id)
+                              .where(m.UserSession.token_hash == digest)).first()
+        principal = None
+        if found is not None:
+            sess, user = found
+            if not user.disabled and as_utc(sess.expires_at) > utcnow():
+                principal = Principal(role=user.role, name=user.name, kind="user",
+                                      session=digest)
+        self._remember("s:" + digest, principal)
+        return _with_ip(principal, ip)
+
+    def check_session(self, digest: str) -> bool:
+        """True while the session with this hash is still valid (for open websockets)."""
+        hit = self._cached("s:" + digest)
+        if hit is not False:
+            return hit is not None
+        with self.session() as s:
+            sess = s.get(m.UserSession, digest)
+            user = s.get(m.User, sess.user_id) if sess else None
+            ok = bool(sess and user and not user.disabled
+                      and as_utc(sess.expires_at) > utcnow())
+        if not ok:
+            self._remember("s:" + digest, None)
+        return ok
+
+    # ------------------------------------------------------------ keys and kiosk tokens
+    def add_key(self, kind: str, name: str, source: str = "", token: str | None = None) -> str:
+        """A new ingest key or kiosk token; returns it (shown once, stored hashed)."""
+        if kind not in KEY_KINDS:
+            raise AccountError(f"kind must be one of {KEY_KINDS}")
+        if not name.strip() or len(name) > 60:
+            raise AccountError("name: 1-60 characters")
+        token = token or new_token()
+        try:
+            with self.session.begin() as s:
+                s.add(m.ApiKey(kind=kind, name=name.strip(), source=source.strip()[:40],
+                               key_hash=token_hash(token), prefix=token[:8],
+                               created_at=utcnow(), revoked_at=None))
+        except IntegrityError as exc:
+            raise AccountError("this key exists already") from exc
+        self.forget()
+        return token
+
+    def list_keys(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Keys (never the key itself): id, kind, name, source, prefix, created, revoked."""
+        query = select(m.ApiKey).order_by(m.ApiKey.id)
+        if kind:
+            query = query.where(m.ApiKey.kind == kind)
+        with self.session() as s:
+            return [{"id": k.id, "kind": k.kind, "name": k.name, "source": k.source,
+                     "prefix": k.prefix, "created_at": k.created_at,
+                     "revoked_at": k.revoked_at} for k in s.scalars(query)]
+
+    def revoke_key(self, ident: str) -> dict[str, Any]:
+        """Revoke the key with this id, name or prefix; returns its row."""
+        with self.session.begin() as s:
+            rows = list(s.scalars(select(m.ApiKey).where(m.ApiKey.revoked_at.is_(None))))
+            match = [k for k in rows if ident in (str(k.id), k.name, k.prefix)]
+            if len(match) != 1:
+                raise AccountError(f"{len(match)} active keys match {ident!r}")
+            match[0].revoked_at = utcnow()
+            found = {"id": match[0].id, "kind": match[0].kind, "name": match[0].name}
+        self.forget()
+        return found
+
+    def key_principal(self, token: str, kind: str, ip: str = "") -> Principal | None:
+        """Who holds this ingest key or kiosk token, or None (unknown or revoked)."""
+        digest = token_hash(token)
+        hit = self._cached(f"{kind}:{digest}")
+        if hit is not False:
+            return _with_ip(hit, ip)
+        with self.session() as s:
+            row = s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest,
+                                                  m.ApiKey.kind == kind,
+                                                  m.ApiKey.revoked_at.is_(None)))
+        principal = None
+        if row is not None:
+            principal = Principal(role=INGEST if kind == "ingest" else DISPLAY,
+                                  name=row.name, kind="key" if kind == "ingest" else "kiosk",
+                                  source=row.source, session=f"{kind}:{digest}")
+        self._remember(f"{kind}:{digest}", principal)
+        return _with_ip(principal, ip)
+
+    def check_key(self, marker: str) -> bool:
+        """True while the key behind a principal's `session` marker is not revoked."""
+        kind, digest = marker.split(":", 1)
+        hit = self._cached(marker)
+        if hit is not False:
+            return hit is not None
+        with self.session() as s:
+            ok = s.scalar(select(m.ApiKey.id).where(
+                m.ApiKey.key_hash == digest, m.ApiKey.kind == kind,
+                m.ApiKey.revoked_at.is_(None))) is not None
+        if not ok:
+            self._remember(marker, None)
+        return ok
+
+    # ------------------------------------------------------------ cache
+    def peek(self, kind: str, token: str, ip: str = "") -> Principal | None | bool:
+        """The cached answer for a session ('s'), 'kiosk' or 'ingest' token, or False when
+        the database must be asked (lets the caller ask it off the event loop)."""
+        hit = self._cached(f"{kind}:{token_hash(token)}")
+        return hit if hit is False else _with_ip(hit, ip)  # type: ignore[arg-type]
+
+    def check(self, who: Principal) -> bool:
+        """True while the principal's session or token is valid; the answer is cached."""
+        ok = self.check_session(who.session) if who.kind == "user" else \
+            self.check_key(who.session)
+        if ok:
+            key = ("s:" + who.session) if who.kind == "user" else who.session
+            self._remember(key, Principal(who.role, who.name, who.kind, who.source, "",
+                                          who.session))
+        return ok
+
+    def still_valid_cached(self, who: Principal) -> bool | None:
+        """Whether the principal's session or token is still valid, from the cache only;
+        None when the database must be asked."""
+        hit = self._cached(("s:" + who.session) if who.kind == "user" else who.session)
+        return None if hit is False else hit is not None
+
+    def _cached(self, key: str) -> Principal | None | bool:
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is None or time.monotonic() - hit[0] > CACHE_S:
+            return False
+        return hit[1]
+
+    def _remember(self, key: str, principal: Principal | None) -> None:
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (time.monotonic(), principal)
+
+    def forget(self, digest: str | None = None) -> None:
+        """Drop cached look-ups (all, or one session's) after a change."""
+        with self._lock:
+            if digest is None:
+                self._cache.clear()
+            else:
+                self._cache.pop("s:" + digest, None)
+
+
+def _user_row(row: m.User) -> UserRow:
+    return UserRow(row.id, row.name, row.role, row.display_name, bool(row.disabled),
+                   row.created_at)
+
+
+def _with_ip(principal: Principal | None, ip: str) -> Principal | None:
+    if principal is None or not ip:
+        return principal
+    return Principal(principal.role, principal.name, principal.kind, principal.source, ip,
+                     principal.session)

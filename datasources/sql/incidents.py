@@ -1,0 +1,507 @@
+"""The durable record: incident intake and transitions, stock movements, and snapshot queries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dashboard.geo.lookup import GridHit, haversine_m
+from dashboard.incidents.deadlines import DEFAULT_TABLE, deadline_for
+from dashboard.incidents.lifecycle import (
+    DONE_STATES,
+    OPEN_STATES,
+    TransitionError,
+    action_to,
+    check_action,
+    next_level,
+)
+from dashboard.messages import IncidentReport, IncidentView, StockView
+from dashboard.resources.errors import StockError  # noqa: F401  (raised here)
+from dashboard.timeutil import (
+    LOCAL_TZ,
+    as_utc,
+    hhmm,
+    local_day_start,
+    local_month_start,
+    utcnow,
+)
+from dashboard.town import GridCell
+from datasources.sql import models as m
+from datasources.sql.engine import session_factory
+
+
+class NotFound(LookupError):
+    """An id or code that the database does not know."""
+
+
+class Conflict(RuntimeError):
+    """Someone else changed the incident first; the message says who and what."""
+
+
+def _report_row(incident_id: int, report: IncidentReport, reported_at: datetime,
+                merged: bool) -> m.IncidentReport:
+    return m.IncidentReport(
+        incident_id=incident_id, source=report.source, source_ref=report.source_ref,
+        category=report.category, priority=report.priority, title=report.title,
+        description=report.description, lon=report.lon, lat=report.lat,
+        reporter_name=report.reporter_name, reporter_phone=report.reporter_phone,
+        photo_url=report.photo_url, reported_at=reported_at, merged=merged)
+
+
+def incident_view(row: m.Incident) -> IncidentView:
+    """The screen-facing view of an incident row."""
+    return IncidentView(
+        id=row.id, ref=row.ref, source=row.source, category=row.category,
+        priority=row.priority, title=row.title, state=row.state, lon=row.lon, lat=row.lat,
+        grid=row.grid_code, village=row.village_code, created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+        deadline_at=as_utc(row.deadline_at) if row.deadline_at else None,
+        closed_at=as_utc(row.closed_at) if row.closed_at else None,
+        level=row.level or "grid", assignee=row.assignee, satisfaction=row.satisfaction,
+        urge_count=row.urge_count or 0, supervised=bool(row.supervised),
+        version=row.version or 0, report_count=row.report_count or 1,
+        grid_worker=row.grid_worker,
+    )
+
+
+@dataclass(frozen=True)
+class Created:
+    """Result of an intake: the work order, whether it is new, and whether the report was
+    merged into an existing one (new=False, merged=False means a retried source_ref)."""
+
+    incident: IncidentView
+    new: bool
+    merged: bool = False
+
+
+@dataclass(frozen=True)
+class DedupRule:
+    """Same category, within `meters` and `minutes` of an open work order: merge."""
+
+    meters: int = 200
+    minutes: int = 30
+
+
+class Store:
+    """Repository over one engine; every write is one transaction."""
+
+    def __init__(self, engine: Engine, deadlines: dict[str, Any] | None = None,
+                 dedup: DedupRule | None = None):
+        self.engine = engine
+        self.deadlines = deadlines or DEFAULT_TABLE
+        self.dedup = dedup
+        self._sessions = session_factory(engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction committed on success, rolled back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    # ------------------------------------------------------------------ incidents
+    def create_incident(self, report: IncidentReport, hit: GridHit,
+                        now: datetime | None = None) -> Created:
+        """Store a report with its first history row; a repeated source_ref gives the first."""
+        now = now or utcnow()
+        if report.source_ref:
+            existing = self._by_source_ref(report.source, report.source_ref)
+            if existing is not None:
+                return Created(existing, False)
+        reported_at = min(as_utc(report.reported_at), now) if report.reported_at else now
+        if self.dedup and self.dedup.meters > 0:
+            merged = self._merge_into_nearby(report, reported_at, now)
+            if merged is not None:
+                return Created(merged, False, merged=True)
+        try:
+            with self.session() as s:
+                row = m.Incident(
+                    ref="pending", source=report.source, source_ref=report.source_ref,
+                    category=report.category, priority=report.priority, title=report.title,
+                    description=report.description, lon=report.lon, lat=report.lat,
+                    grid_code=hit.code, village_code=hit.village, state="reported",
+                    grid_worker=hit.on_duty(as_utc(reported_at).astimezone(LOCAL_TZ).date()),
+                    reporter_name=report.reporter_name, reporter_phone=report.reporter_phone,
+                    photo_url=report.photo_url, created_at=reported_at, updated_at=now,
+                    deadline_at=deadline_for(report.priority, reported_at, report.category,
+                                             self.deadlines),
+                )
+                s.add(row)
+                s.flush()
+                row.ref = f"{reported_at:%Y%m%d}-{row.id:05d}"
+                s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
+                                      from_state=None, to_state="reported",
+                                      note=report.title))
+                s.add(_report_row(row.id, report, reported_at, merged=False))
+                view = incident_view(row)
+        except IntegrityError:
+            # Another process stored the same source_ref between our check and insert.
+            existing = self._by_source_ref(report.source, report.source_ref or "")
+            if existing is None:
+                raise
+            return Created(existing, False)
+        return Created(view, True)
+
+    def _merge_into_nearby(self, report: IncidentReport, reported_at: datetime,
+                           now: datetime) -> IncidentView | None:
+        """Merge into the nearest open work order of the same category, if one is close."""
+        assert self.dedup is not None
+        since = reported_at - timedelta(minutes=self.dedup.minutes)
+        with self.session() as s:
+            rows = s.scalars(select(m.Incident).where(
+                m.Incident.category == report.category, m.Incident.state.in_(OPEN_STATES),
+                m.Incident.created_at >= since)).all()
+            near = [(haversine_m(report.lon, report.lat, r.lon, r.lat), r.id) for r in rows]
+            near = [c for c in near if c[0] <= self.dedup.meters]
+            if not near:
+                return None
+            metres, target_id = min(near)
+            row = s.get(m.Incident, target_id)
+            assert row is not None
+            changed = s.execute(update(m.Incident).where(
+                m.Incident.id == row.id, m.Incident.version == row.version,
+                m.Incident.state.in_(OPEN_STATES)).values(
+                report_count=row.report_count + 1, version=row.version + 1,
+                updated_at=now)).rowcount
+            if changed != 1:
+                s.rollback()
+                return None  # it changed meanwhile: store the report as its own work order
+            s.add(_report_row(row.id, report, reported_at, merged=True))
+            s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
+                                  from_state=row.state, to_state=row.state, action="merge",
+                                  note=f"合并{metres:.0f}米内同类上报：{report.title}"[:500]))
+            s.flush()
+            s.refresh(row)
+            return incident_view(row)
+
+    def reports(self, incident_id: int) -> list[dict[str, Any]]:
+        """Every report a work order lists, first one first."""
+        with self.session() as s:
+            rows = s.scalars(select(m.IncidentReport).where(
+                m.IncidentReport.incident_id == incident_id).order_by(m.IncidentReport.id))
+            return [{"id": r.id, "source": r.source, "source_ref": r.source_ref,
+                     "title": r.title, "lon": r.lon, "lat": r.lat, "merged": r.merged,
+                     "reported_at": as_utc(r.reported_at)} for r in rows]
+
+    def split_report(self, report_id: int, actor: str,
+                     locate: Callable[[float, float], GridHit | None],
+                     now: datetime | None = None) -> tuple[IncidentView, IncidentView]:
+        """Undo a merge: the report becomes its own work order; both histories say so."""
+        now = now or utcnow()
+        with self.session() as s:
+            rep = s.get(m.IncidentReport, report_id)
+            if rep is None or not rep.merged:
+                raise NotFound(f"report {report_id} is not a merged report")
+            old = s.get(m.Incident, rep.incident_id)
+            assert old is not None
+            hit = locate(rep.lon, rep.lat) or GridHit(old.grid_code or "", old.village_code)
+            new = m.Incident(
+                ref="pending", source=rep.source, source_ref=None, category=rep.category,
+                priority=rep.priority, title=rep.title, description=rep.description,
+                lon=rep.lon, lat=rep.lat, grid_code=hit.code, village_code=hit.village,
+                grid_worker=hit.on_duty(as_utc(rep.reported_at).astimezone(LOCAL_TZ).date()),
+                state="reported", reporter_name=rep.reporter_name,
+                reporter_phone=rep.reporter_phone, photo_url=rep.photo_url,
+                created_at=rep.reported_at, updated_at=now,
+                deadline_at=deadline_for(rep.priority, as_utc(rep.reported_at), rep.category,
+                                         self.deadlines))
+            s.add(new)
+            s.flush()
+            new.ref = f"{as_utc(rep.reported_at):%Y%m%d}-{new.id:05d}"
+            rep.incident_id, rep.merged = new.id, False
+            old.report_count = max(1, old.report_count - 1)
+            old.version += 1
+            old.updated_at = now
+            s.add(m.IncidentEvent(incident_id=old.id, at=now, actor=actor, from_state=old.state,
+                                  to_state=old.state, action="split",
+                                  note=f"拆分为独立工单 {new.ref}"))
+            s.add(m.IncidentEvent(incident_id=new.id, at=now, actor=actor, from_state=None,
+                                  to_state="reported", action="split",
+                                  note=f"由 {old.ref} 拆分"))
+            s.flush()
+            return incident_view(old), incident_view(new)
+
+    def _by_source_ref(self, source: str, source_ref: str) -> IncidentView | None:
+        # Every report is kept (merged ones too), so a retry is found whatever became of it.
+        with self.session() as s:
+            row = s.scalar(select(m.Incident).join(
+                m.IncidentReport, m.IncidentReport.incident_id == m.Incident.id).where(
+                m.IncidentReport.source == source, m.IncidentReport.source_ref == source_ref)
+                .limit(1))
+            return incident_view(row) if row else None
+
+    def transition(self, incident_id: int, to_state: str, actor: str, note: str = "",
+                   now: datetime | None = None, assignee: str | None = None) -> IncidentView:
+        """Move an incident to `to_state` by the one action that leads there."""
+        with self.session() as s:
+            row = s.get(m.Incident, incident_id)
+            if row is None:
+                raise NotFound(f"incident {incident_id} does not exist")
+            action = action_to(row.state, to_state)
+        # Without a named assignee, whoever reports the dispatch takes it on.
+        if action in ("dispatch", "reassign"):
+            assignee = assignee or actor
+        return self.act(incident_id, action, actor, note=note, assignee=assignee, now=now)
+
+    def act(self, incident_id: int, action: str, actor: str, *, note: str = "",
+            assignee: str | None = None, satisfaction: int | None = None,
+            expect_version: int | None = None, now: datetime | None = None) -> IncidentView:
+        """Take one action of the loop; the history row is written in the same transaction.
+
+        The change is a conditional UPDATE on the incident's version, so of two officers
+        dispatching at the same moment exactly one succeeds; the other gets Conflict naming
+        who was first.
+        """
+        now = now or utcnow()
+        with self.session() as s:
+            row = s.get(m.Incident, incident_id)
+            if row is None:
+                raise NotFound(f"incident {incident_id} does not exist")
+            if expect_version is not None and row.version != expect_version:
+                raise Conflict(self._who_was_first(s, row))
+            act = check_action(action, row.state, row.level)
+            # The ORM UPDATE below refreshes `row` in place, so keep what it was.
+            before = row.state
+            values: dict[str, Any] = {"updated_at": now, "version": row.version + 1}
+            if act.target is not None:
+                values["state"] = act.target
+            if action in ("dispatch", "reassign"):
+                if not assignee:
+                    raise TransitionError(f"{action} needs an assignee")
+                values["assignee"] = assignee
+            if action == "close":
+                if satisfaction is None or not 1 <= satisfaction <= 5:
+                    raise TransitionError("close needs a satisfaction score from 1 to 5")
+                values["satisfaction"] = satisfaction
+            if act.target in DONE_STATES and row.closed_at is None:
+                values["closed_at"] = now
+            if action == "reopen":
+                values["closed_at"] = None
+            if action == "escalate":
+                values["level"] = next_level(row.level)
+            if action == "urge":
+                values["urge_count"] = row.urge_count + 1
+            if action == "supervise":
+                values["supervised"] = True
+            changed = s.execute(
+                update(m.Incident)
+                .where(m.Incident.id == row.id, m.Incident.version == row.version)
+                .values(**values)
+            ).rowcount
+            if changed != 1:
+                s.rollback()
+                with self.session() as fresh:
+                    latest = fresh.get(m.Incident, incident_id)
+                    raise Conflict(self._who_was_first(fresh, latest))
+            extra = {"dispatch": assignee, "reassign": assignee,
+                     "escalate": values.get("level")}.get(action)
+            s.add(m.IncidentEvent(
+                incident_id=row.id, at=now, actor=actor, from_state=before,
+                to_state=values.get("state", before), action=action,
+                note=" · ".join(x for x in (extra, note) if x)[:500]))
+            s.flush()
+            s.refresh(row)
+            return incident_view(row)
+
+    @staticmethod
+    def _who_was_first(s: Session, row: m.Incident | None) -> str:
+        if row is None:
+            return "the incident no longer exists"
+        last = s.scalar(select(m.IncidentEvent).where(m.IncidentEvent.incident_id == row.id)
+                        .order_by(m.IncidentEvent.id.desc()).limit(1))
+        if last is None:
+            return f"incident {row.ref} changed meanwhile"
+        return (f"{row.ref} was already {last.action} by {last.actor} at "
+                f"{hhmm(as_utc(last.at))}; it is now {row.state}")
+
+    def supervise_overdue(self, now: datetime | None = None) -> list[IncidentView]:
+        """Raise a 督办 on every open incident past its deadline that has none yet."""
+        now = now or utcnow()
+        with self.session() as s:
+            ids = list(s.scalars(select(m.Incident.id).where(
+                m.Incident.state.in_(OPEN_STATES), m.Incident.deadline_at < now,
+                m.Incident.supervised.is_(False))))
+        out = []
+        for incident_id in ids:
+            try:
+                out.append(self.act(incident_id, "supervise", "系统", note="超时自动督办",
+                                    now=now))
+            except (Conflict, TransitionError):
+                continue  # another process got there first, or it just closed
+        return out
+
+    def history(self, incident_id: int) -> list[dict[str, Any]]:
+        """The incident's history rows, oldest first."""
+        with self.session() as s:
+            rows = s.scalars(select(m.IncidentEvent).where(
+                m.IncidentEvent.incident_id == incident_id).order_by(m.IncidentEvent.id))
+            return [{"at": as_utc(r.at), "actor": r.actor, "from": r.from_state,
+                     "to": r.to_state, "action": r.action, "note": r.note} for r in rows]
+
+    def live_incidents(self, recent: int = 200, now: datetime | None = None) -> list[IncidentView]:
+        """Every open incident plus the most recent ones (the screen's incident snapshot)."""
+        now = now or utcnow()
+        with self.session() as s:
+            open_rows = s.scalars(select(m.Incident).where(m.Incident.state.in_(OPEN_STATES))
+                                  .order_by(m.Incident.id.desc()).limit(2000)).all()
+            recent_rows = s.scalars(select(m.Incident).order_by(m.Incident.id.desc())
+                                    .limit(recent)).all()
+            rows = {r.id: r for r in [*open_rows, *recent_rows]}
+            return [incident_view(r) for r in sorted(rows.values(), key=lambda r: r.id)]
+
+    def kpis(self, now: datetime | None = None) -> dict[str, Any]:
+        """Today's and this month's figures, computed in the database."""
+        now = now or utcnow()
+        out: dict[str, Any] = {}
+        with self.session() as s:
+            for label, start in (("today", local_day_start(now)),
+                                 ("month", local_month_start(now))):
+                received, closed = s.execute(select(
+                    func.count(),
+                    func.coalesce(func.sum(case((m.Incident.state.in_(DONE_STATES), 1),
+                                                else_=0)), 0),
+                ).where(m.Incident.created_at >= start)).one()
+                # Handling time in Python: date arithmetic differs between SQLite and
+                # PostgreSQL, and a month holds a few thousand rows at most.
+                spans = [as_utc(done) - as_utc(made) for made, done in s.execute(
+                    select(m.Incident.created_at, m.Incident.closed_at).where(
+                        m.Incident.closed_at >= start))]
+                satisfaction = s.scalar(select(func.avg(m.Incident.satisfaction)).where(
+                    m.Incident.closed_at >= start, m.Incident.satisfaction.is_not(None)))
+                out[label] = {
+                    "received": int(received), "closed": int(closed),
+                    "close_rate": round(100.0 * closed / received, 1) if received else None,
+                    "avg_hours": round(sum(x.total_seconds() for x in spans) / len(spans)
+                                       / 3600, 3) if spans else None,
+                    "satisfaction": round(float(satisfaction), 2) if satisfaction else None,
+                }
+            out["open"] = int(s.scalar(select(func.count()).where(
+                m.Incident.state.in_(OPEN_STATES))) or 0)
+            out["overdue"] = int(s.scalar(select(func.count()).where(and_(
+                m.Incident.state.in_(OPEN_STATES), m.Incident.deadline_at < now))) or 0)
+        out["at"] = now
+        return out
+
+    # ------------------------------------------------------------------ stock
+    def move_stock(self, station: str, sku: str, delta: int, reason: str, actor: str,
+                   incident_id: int | None = None, now: datetime | None = None) -> StockView:
+        """Apply one audited movement; the conditional UPDATE makes negative stock impossible."""
+        now = now or utcnow()
+        with self.session() as s:
+            item = s.scalar(select(m.InventoryItem).where(
+                m.InventoryItem.station_code == station, m.InventoryItem.sku == sku))
+            if item is None:
+                raise NotFound(f"no item {sku!r} at station {station!r}")
+            result = s.execute(
+                update(m.InventoryItem)
+                # Stock reserved for a resource dispatch (issue 5) is not available.
+                .where(m.InventoryItem.id == item.id,
+                       m.InventoryItem.quantity - m.InventoryItem.reserved + delta >= 0)
+                .values(quantity=m.InventoryItem.quantity + delta)
+                .returning(m.InventoryItem.quantity, m.InventoryItem.reserved,
+                           m.InventoryItem.out_quantity)
+            ).first()
+            if result is None:
+                raise StockError(f"{sku} at {station}: only {item.quantity} left, cannot issue "
+                                 f"{-delta}")
+            quantity = int(result[0])
+            s.add(m.StockMovement(item_id=item.id, at=now, delta=delta, quantity_after=quantity,
+                                  reason=reason, actor=actor, incident_id=incident_id,
+                                  kind="receive" if delta > 0 else "issue",
+                                  reserved_after=int(result[1]), out_after=int(result[2])))
+            return StockView(station=station, sku=sku, quantity=quantity,
+                             min_level=item.min_level)
+
+    def stations(self) -> list[dict[str, Any]]:
+        """Stations with rooms, stock and teams (the station panel's snapshot)."""
+        from datasources.sql.resources import station_rows  # it imports this module
+
+        with self.session() as s:
+            return station_rows(s)
+
+    def movements(self, station: str, sku: str) -> list[dict[str, Any]]:
+        """The ledger of one item, oldest first."""
+        with self.session() as s:
+            rows = s.execute(select(m.StockMovement).join(m.InventoryItem).where(
+                m.InventoryItem.station_code == station, m.InventoryItem.sku == sku)
+                .order_by(m.StockMovement.id)).scalars().all()
+            return [{"delta": r.delta, "after": r.quantity_after, "reason": r.reason,
+                     "actor": r.actor} for r in rows]
+
+    # ------------------------------------------------------------------ town
+    def town_meta(self) -> dict[str, Any]:
+        """The loaded town's facts (name, centre, bbox, ...)."""
+        with self.session() as s:
+            return {r.key: r.value for r in s.scalars(select(m.TownMeta))}
+
+    def incident(self, incident_id: int) -> dict[str, Any]:
+        """One incident with everything the console shows (reporter included)."""
+        with self.session() as s:
+            row = s.get(m.Incident, incident_id)
+            if row is None:
+                raise NotFound(f"incident {incident_id} does not exist")
+            view = incident_view(row).model_dump()
+            view.update(description=row.description, reporter_name=row.reporter_name,
+                        reporter_phone=row.reporter_phone, photo_url=row.photo_url)
+            return view
+
+    def queue(self, *, states: tuple[str, ...] = tuple(OPEN_STATES), category: str | None = None,
+              grid_prefix: str | None = None, source: str | None = None,
+              overdue_only: bool = False, now: datetime | None = None,
+              limit: int = 300) -> list[IncidentView]:
+        """The duty officer's queue: most urgent first (overdue, then by deadline)."""
+        now = now or utcnow()
+        q = select(m.Incident).where(m.Incident.state.in_(states))
+        if category:
+            q = q.where(m.Incident.category == category)
+        if source:
+            q = q.where(m.Incident.source == source)
+        if grid_prefix:
+            q = q.where(m.Incident.grid_code.startswith(grid_prefix))
+        if overdue_only:
+            q = q.where(m.Incident.deadline_at < now)
+        q = q.order_by(m.Incident.deadline_at.asc(), m.Incident.id.asc()).limit(limit)
+        with self.session() as s:
+            return [incident_view(r) for r in s.scalars(q)]
+
+    def assigned_to(self, assignee: str, limit: int = 50) -> list[IncidentView]:
+        """Open work orders of one assignee (the field worker's task list)."""
+        q = (select(m.Incident).where(m.Incident.assignee == assignee,
+                                      m.Incident.state.in_(("dispatched", "in_progress")))
+             .order_by(m.Incident.deadline_at.asc()).limit(limit))
+        with self.session() as s:
+            return [incident_view(r) for r in s.scalars(q)]
+
+    def grid_workers(self, grid_code: str | None) -> list[dict[str, str]]:
+        """The workers of a level-3 grid (on duty: the rota comes with issue 6)."""
+        if not grid_code:
+            return []
+        with self.session() as s:
+            rows = s.scalars(select(m.GridWorker).where(m.GridWorker.grid_code == grid_code))
+            return [{"id": w.id, "name": w.name, "phone": w.phone, "grid": grid_code}
+                    for w in rows]
+
+    def grid_cells(self) -> list[GridCell]:
+        """Every grid polygon, for the point-in-polygon index."""
+        with self.session() as s:
+            workers: dict[str, list[dict[str, str]]] = {}
+            for w in s.scalars(select(m.GridWorker).order_by(m.GridWorker.id)):
+                workers.setdefault(w.grid_code, []).append(
+                    {"id": w.id, "name": w.name, "phone": w.phone})
+            return [GridCell(code=g.code, level=g.level, parent=g.parent_code, name=g.name,
+                             name_en=g.name_en, village=g.village_code, geometry=g.geometry,
+                             leader={"name": g.leader_name, "phone": g.leader_phone},
+                             workers=workers.get(g.code, []), households=g.households)
+                    for g in s.scalars(select(m.Grid).order_by(m.Grid.code))]
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+

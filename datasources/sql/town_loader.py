@@ -1,0 +1,118 @@
+"""`load-town`: put a town's data files into the database (idempotent)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
+
+from dashboard.town import Town
+from dashboard.town import load_town as read_town
+from datasources.sql import models as m
+from datasources.sql.engine import upgrade
+
+log = logging.getLogger(__name__)
+
+_TOWN_TABLES = (
+    # Issue 5: dispatches, members and alerts hang off the town's stations and items.
+    m.DispatchLine, m.ResourceDispatch, m.StockAlert, m.TeamMember,
+    m.StockMovement, m.InventoryItem, m.Room, m.Team, m.Station,
+    m.Vehicle, m.Trip, m.BusStop, m.Route, m.GridRota, m.GridWorker, m.Village, m.TownMeta,
+)
+
+
+def town_loaded(session: Session) -> bool:
+    """True when a town is already in the database."""
+    return bool(session.scalar(select(func.count()).select_from(m.Grid)))
+
+
+def load_town(session: Session, town: Town, *, replace: bool = False) -> dict[str, int]:
+    """Insert the town; with replace, first remove the previous town (incidents stay)."""
+    if town_loaded(session):
+        if not replace:
+            log.info("town already loaded; keeping it (use --replace to reload)")
+            return {}
+        for table in _TOWN_TABLES:
+            session.execute(delete(table))
+        session.execute(m.Incident.__table__.update().values(grid_code=None))
+        # Children before parents: the grid tree references itself.
+        for level in (3, 2, 1):
+            session.execute(delete(m.Grid).where(m.Grid.level == level))
+    for key in ("code", "name", "name_en", "demo", "note", "timezone", "center", "bbox",
+                "area_km2", "population", "boundary"):
+        if key in town.meta:
+            session.add(m.TownMeta(key=key, value=town.meta[key]))
+    for level in (1, 2, 3):
+        for g in (g for g in town.grids if g.level == level):
+            session.add(m.Grid(
+                code=g.code, level=g.level, parent_code=g.parent, name=g.name,
+                name_en=g.name_en, village_code=g.village, geometry=g.geometry,
+                leader_name=g.leader.get("name", ""), leader_phone=g.leader.get("phone", ""),
+                households=g.households,
+            ))
+            for w in g.workers:
+                session.add(m.GridWorker(id=w["id"], grid_code=g.code, name=w["name"],
+                                         phone=w.get("phone", "")))
+        session.flush()
+    for v in town.villages:
+        session.add(m.Village(code=v.code, name=v.name, name_en=v.name_en, kind=v.kind,
+                              population=v.population, households=v.households,
+                              lon=v.lon, lat=v.lat, grid_code=v.grid))
+    members: list[m.TeamMember] = []  # added once their teams are flushed (foreign key)
+    for s in town.stations:
+        session.add(m.Station(code=s["code"], kind=s["kind"], name=s["name"],
+                              name_en=s.get("name_en", ""), lon=s["lon"], lat=s["lat"],
+                              covers=s.get("covers", []), vehicles=int(s.get("vehicles", 0))))
+        for r in s["rooms"]:
+            session.add(m.Room(station_code=s["code"], kind=r["kind"], name=r["name"],
+                               name_en=r.get("name_en", ""), capacity=int(r.get("capacity", 0)),
+                               occupancy=int(r.get("occupancy", 0))))
+        for i in s["inventory"]:
+            session.add(m.InventoryItem(
+                station_code=s["code"], sku=i["sku"], name=i["name"],
+                name_en=i.get("name_en", ""), category=i["category"], unit=i["unit"],
+                quantity=int(i["quantity"]), min_level=int(i["min_level"]),
+                expiry=i.get("expiry"), batch=i.get("batch")))
+        for t in s["teams"]:
+            session.add(m.Team(code=t["code"], station_code=s["code"], name=t["name"],
+                               name_en=t.get("name_en", ""), kind=t["kind"],
+                               members=int(t["members"]), on_duty=int(t["on_duty"]),
+                               leader=t.get("leader", ""), phone=t.get("phone", ""),
+                               skills=t.get("skills", []), vehicles=int(t.get("vehicles", 0))))
+            for p in t.get("roster", []):
+                members.append(m.TeamMember(team_code=t["code"], name=p["name"],
+                                         role=p.get("role", "member"), phone=p.get("phone", ""),
+                                         skills=p.get("skills", []),
+                                         on_duty=bool(p.get("on_duty", False))))
+    session.flush()
+    session.add_all(members)
+    for r in town.routes:
+        session.add(m.Route(code=r.code, name=r.name, name_en=r.name_en, school=r.school,
+                            path=r.path, length_m=r.length_m, staff=r.staff))
+        for seq, s in enumerate(r.stops):
+            session.add(m.BusStop(code=s.code, route_code=r.code, seq=seq, name=s.name,
+                                  name_en=s.name_en, lon=s.lon, lat=s.lat))
+        for t in r.trips:
+            session.add(m.Trip(code=t.code, route_code=r.code, period=t.period,
+                               direction=t.direction, days=t.days, stop_times=t.stop_times))
+    for v in town.vehicles:
+        session.add(m.Vehicle(plate=v.plate, route_code=v.route, seats=v.seats, driver=v.driver,
+                              phone=v.phone, escort=v.escort, model=v.model, year=v.year))
+    session.flush()
+    counts = {
+        "grids": len(town.grids), "villages": len(town.villages),
+        "stations": len(town.stations), "routes": len(town.routes),
+        "vehicles": len(town.vehicles),
+    }
+    log.info("town %s loaded: %s", town.meta.get("name"), counts)
+    return counts
+
+
+def prepare_database(engine: Engine, town_dir: Path | str) -> None:
+    """Migrate the schema and load the town when none is loaded yet."""
+    upgrade(engine)
+    with Session(engine) as session, session.begin():
+        if not town_loaded(session):
+            load_town(session, read_town(town_dir))
