@@ -250,3 +250,8 @@ class Settings:
 def setting_attrs() -> set[str]:
     """Attribute names of Settings that come from the table (for the docs test)."""
     return {f.name for f in fields(Settings)} - {"extra"}
+
+
+def split_keys(raw: str) -> list[str]:
+    """The values of a comma-separated key setting (ZN_OPEN311_KEYS), blanks dropped."""
+    return [k.strip() for k in raw.split(",") if k.strip()]

@@ -12,13 +12,13 @@ from dashboard.channels import Channels
 from dashboard.geo.lookup import GridIndex
 from dashboard.incidents.deadlines import load_table
 from dashboard.resources.kits import load_kits
-from dashboard.settings import Settings
+from dashboard.settings import Settings, split_keys
 from dashboard.town import GridCell, load_town
 from datasources.flows.bus_tracker import BusTracker
+from datasources.flows.hub import Hub
 from datasources.flows.intake import Intake
 from datasources.flows.resource_desk import ResourceDesk
 from datasources.redis.embedded import EmbeddedRedis
-from datasources.redis.hub import Hub
 from datasources.redis.publisher import Publisher
 from datasources.sql.accounts import Accounts
 from datasources.sql.audit import Audit
@@ -119,10 +119,9 @@ class Services:
 
 def seed_open311_keys(accounts: Accounts, raw: str) -> None:
     """ZN_OPEN311_KEYS become ingest keys (stored hashed), so old configurations keep working."""
-    from datasources.doors.open311 import api_keys
     from datasources.sql.accounts import AccountError
 
-    for key in api_keys(raw):
+    for key in split_keys(raw):
         if accounts.key_principal(key, "ingest") is None:
             # Another process may have seeded it a moment ago.
             with suppress(AccountError):

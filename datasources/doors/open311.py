@@ -28,6 +28,7 @@ from dashboard.incidents.lifecycle import (
 )
 from dashboard.messages import IncidentReport
 from dashboard.roles import current
+from dashboard.settings import split_keys
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from datasources.doors.http_api import (
     IDEM_KEY,
@@ -63,14 +64,9 @@ GROUPS: dict[str, tuple[str, str]] = {
 }
 
 
-def api_keys(raw: str) -> list[str]:
-    """The accepted api_key values from the ZN_OPEN311_KEYS setting (comma-separated)."""
-    return [k.strip() for k in raw.split(",") if k.strip()]
-
-
 def key_ok(given: str, raw: str) -> bool:
     """True for a configured api_key (constant-time comparison)."""
-    return any(hmac.compare_digest(given.encode(), k.encode()) for k in api_keys(raw))
+    return any(hmac.compare_digest(given.encode(), k.encode()) for k in split_keys(raw))
 
 
 def services_list(lang: str) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -17,12 +16,10 @@ from dashboard.messages import MessageError, parse_event, parse_vehicle_message
 from dashboard.screens.cast import parse_cast
 from dashboard.screens.live import LiveState
 from dashboard.timeutil import utcnow
+from datasources.flows.bus_tracker import BusTracker
+from datasources.flows.intake import Intake
 from datasources.redis.publisher import Publisher
 from datasources.sql.incidents import Store
-
-if TYPE_CHECKING:  # injected by Services; the hub sits below the flows
-    from datasources.flows.bus_tracker import BusTracker
-    from datasources.flows.intake import Intake
 
 log = logging.getLogger(__name__)
 
