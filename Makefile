@@ -20,8 +20,10 @@ run: setup                        ## the demo town, live, on http://127.0.0.1:80
 browser-deps:                     ## Debian's chromium, chromium-driver and CJK fonts, if missing
 	@tools/ensure_browser.sh
 
-lint: setup
+lint: setup                       ## ruff, the import contract (import-linter), types (mypy)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 test: setup browser-deps lint     ## the whole suite: unit, integration, browser
 	$(BIN)/python -m pytest
