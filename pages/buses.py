@@ -139,7 +139,8 @@ def _board(board: list[dict[str, Any]], lang: str) -> Any:
     body = [html.Tr([
         html.Td(r["route_name"]), html.Td(r["trip"]), html.Td(r["departs"]),
         html.Td(r["arrives"]), html.Td(r["plate"]),
-        html.Td(r["punctuality"], className=f"bus-status bus-{r['status']}"),
+        html.Td(r["punctuality"], className=f"bus-status bus-{r['status']}",
+                style={"color": r["colour"]}),
     ], id={"type": ids.PICK_ROW, "plate": r["plate"] or "", "trip": r["trip"]},
         n_clicks=0, className="bus-row" + (" bus-has-bus" if r["plate"] else ""))
         for r in board]

@@ -147,7 +147,8 @@ def test_gps_jitter_at_a_stop_is_no_alert_and_never_moves_the_bus_backwards(town
     assert fleet.row(PLATE, t)["next_stop"] == "石桥村6组站"
 
 
-def test_a_bus_that_never_left_is_late_with_one_late_departure_alert(town) -> None:
+def test_a_bus_that_never_left_is_not_started_not_late_with_one_late_departure_alert(
+        town) -> None:
     fleet = fleet_for(town)
     s0 = fleet.plans["R01-AM1"].stops[0]
     alerts, t = dwell(fleet, PLATE, s0.lon, s0.lat, local("06:25"), 25 * 60, jitter_m=6)
@@ -156,7 +157,7 @@ def test_a_bus_that_never_left_is_late_with_one_late_departure_alert(town) -> No
     assert alerts[0].trip == "R01-AM1"
     assert alerts[0].started_at == local("06:35")
     row = fleet.row(PLATE, t)
-    assert row["status"] == "late"
+    assert row["status"] == "not_started"  # counted as 未发车, not as a late bus
     assert row["delay_min"] == pytest.approx(15, abs=0.1)
     assert row["next_stop"] == s0.name
 
@@ -179,7 +180,7 @@ def test_a_loop_route_starts_at_its_start_and_finishes_at_its_end() -> None:
     assert line.stop_m[0] == pytest.approx(0, abs=1)
     assert line.stop_m[-1] == pytest.approx(line.length_m, abs=1)
     _, t = dwell(fleet, "LOOP-1", 104.45, 30.55, local("06:58"), 60, jitter_m=5)
-    assert fleet.row("LOOP-1", t)["status"] == "not_started"
+    assert fleet.row("LOOP-1", t)["status"] == "scheduled"  # 06:59, it leaves at 07:00
     assert not fleet.tracks["LOOP-1"].arrived
     _, t = drive(fleet, "LOOP-1", line, local("07:00"), 0, line.length_m - 300, 20)
     row = fleet.row("LOOP-1", t)
@@ -337,6 +338,50 @@ def test_before_departure_the_bus_may_come_from_its_depot_and_park_quietly(town)
     alerts += fleet.tick(local("06:20"))  # parked, engine off, no fix for 9 minutes
     alerts += fleet.tick(local("06:30"))
     assert alerts == []
-    assert fleet.row(PLATE, local("06:30"))["status"] == "not_started"
+    assert fleet.row(PLATE, local("06:30"))["status"] == "scheduled"  # its time is 06:35
     # From departure time on, silence is a lost signal.
     assert [a.kind for a in fleet.tick(local("06:36"))] == ["signal_lost"]
+
+
+# ------------------------------------------------------------------ the board agrees with itself
+def test_a_finished_trip_keeps_its_lateness_on_the_row_and_the_board(town) -> None:
+    from dashboard.buses.views import day_trips
+
+    fleet = fleet_for(town)
+    line = fleet.plans["R01-AM1"].line
+    # Leaves 7 minutes late and arrives about 7 minutes after 06:50.
+    _, t = drive(fleet, PLATE, line, local("06:42"), line.stop_m[0], line.stop_m[-1], 35,
+                 trip="R01-AM1")
+    row = fleet.row(PLATE, t)
+    assert row["status"] == "done" and row["delay_min"] > 3
+    board = {b["trip"]: b for b in day_trips(fleet.plans, {PLATE: row}, fleet.finished, t, "zh")}
+    assert board["R01-AM1"]["plate"] == PLATE
+    assert board["R01-AM1"]["punctuality"].startswith("已到达 晚")
+    # After the trip's window the row has no trip; the board still shows the same lateness.
+    later = local("08:00")
+    fleet.tick(later)
+    gone = {b["trip"]: b for b in day_trips(fleet.plans, {PLATE: fleet.row(PLATE, later)},
+                                            fleet.finished, later, "zh")}
+    assert gone["R01-AM1"]["punctuality"] == board["R01-AM1"]["punctuality"]
+
+
+def test_two_buses_of_a_route_never_hold_one_trip(town) -> None:
+    fleet = fleet_for(town)
+    other = "川F·D54327"  # also R01
+    s0 = fleet.plans["R01-AM1"].stops[0]
+    # Both park at the first stop at 06:50, when R01-AM1 and R01-AM2 both have their window.
+    dwell(fleet, PLATE, s0.lon, s0.lat, local("06:50"), 5, jitter_m=0)
+    dwell(fleet, other, s0.lon, s0.lat, local("06:50"), 5, jitter_m=0)
+    trips = {fleet.row(PLATE, local("06:51"))["trip"], fleet.row(other, local("06:51"))["trip"]}
+    assert trips == {"R01-AM1", "R01-AM2"}
+
+
+def test_every_status_has_one_label_and_one_colour() -> None:
+    from dashboard.buses.board import STATUSES, status_colour, status_label
+    from dashboard.buses.timetable import STATUSES as TRIP_STATES
+
+    assert set(TRIP_STATES) <= set(STATUSES)
+    for status, (zh, en, colour) in STATUSES.items():
+        assert (status_label(status, "zh"), status_label(status, "en")) == (zh, en)
+        assert status_colour(status) == colour
+    assert len({zh for zh, _, _ in STATUSES.values()}) == len(STATUSES)

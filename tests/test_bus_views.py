@@ -29,16 +29,23 @@ def test_the_days_board_lists_every_trip_with_its_bus_and_punctuality(plans) -> 
     rows = {"川F·D72692": {"plate": "川F·D72692", "trip": "R01-AM2", "status": "late",
                           "delay_min": 4.2}}
     finished = {"2026-11-25:R01-AM1": {"plate": "川F·D72692", "delay_s": -30.0,
-                                       "status": "on_time"}}
+                                       "status": "on_time"},
+                "2026-11-25:R03-AM1": {"plate": "川F·D77141", "delay_s": 290.0,
+                                       "status": "late"}}
     board = day_trips(plans, rows, finished, at_local("07:20"), "zh")
     assert len(board) == len(plans)
     assert [b["departs"] for b in board] == sorted(b["departs"] for b in board)
     by = {b["trip"]: b for b in board}
-    assert (by["R01-AM1"]["status_label"], by["R01-AM1"]["plate"]) == ("准点", "川F·D72692")
+    assert (by["R01-AM1"]["status_label"], by["R01-AM1"]["plate"]) == ("已到达", "川F·D72692")
     assert (by["R01-AM2"]["status_label"], by["R01-AM2"]["delay_text"]) == ("晚点", "晚4分")
-    assert (by["R01-AM2"]["punctuality"], by["R01-AM1"]["punctuality"]) == ("晚4分", "准点")
+    assert (by["R01-AM2"]["punctuality"], by["R01-AM1"]["punctuality"]) == ("晚4分", "已到达")
+    # A finished trip keeps its lateness, and says it arrived.
+    assert by["R03-AM1"]["punctuality"] == "已到达 晚5分"
     assert by["R01-PM1"]["status_label"] == "待发车"
-    assert by["R03-AM1"]["status_label"] == "晚点"  # departed at 06:40, no bus seen, window on
+    # R02-AM1 left at 07:17 by the timetable; no bus seen: it has not started, it is not late.
+    assert by["R02-AM1"]["status"] == "not_started"
+    assert by["R02-AM1"]["status_label"] == "未发车"
+    assert by["R02-AM1"]["colour"] != by["R01-AM2"]["colour"]
     assert by["R01-AM1"]["route_name"] == "青石中学1号专线"
     en = {b["trip"]: b for b in day_trips(plans, rows, finished, at_local("07:20"), "en")}
     assert en["R01-PM1"]["status_label"] == "Scheduled"

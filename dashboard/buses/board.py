@@ -7,14 +7,26 @@ from typing import Any
 
 from dashboard.timeutil import hhmm
 
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "not_started": ("未发车", "Not started"),
-    "early": ("提前", "Early"),
-    "on_time": ("准点", "On time"),
-    "late": ("晚点", "Late"),
-    "done": ("已到达", "Arrived"),
+# Every status a trip or a bus can have, once: its label in both languages and its colour
+# (the board, the bus detail and the trip table all read this table).
+STATUSES: dict[str, tuple[str, str, str]] = {
+    "scheduled": ("待发车", "Scheduled", "#9fb6cf"),
+    "not_started": ("未发车", "Not started", "#ff9f43"),
+    "early": ("提前", "Early", "#ffd400"),
+    "on_time": ("准点", "On time", "#3ddc84"),
+    "late": ("晚点", "Late", "#ff5a5a"),
+    "done": ("已到达", "Arrived", "#8fa3b8"),
+    "no_data": ("无数据", "No data", "#8fa3b8"),
+    "idle": ("无运行班次", "No trip now", "#8fa3b8"),
 }
-_ORDER = {"late": 0, "early": 1, "on_time": 2, "not_started": 3, "done": 4}
+STATUS_LABELS: dict[str, tuple[str, str]] = {k: (zh, en) for k, (zh, en, _) in STATUSES.items()}
+_ORDER = {s: n for n, s in enumerate(("late", "not_started", "early", "on_time", "scheduled",
+                                      "done", "no_data", "idle"))}
+
+
+def status_colour(status: str) -> str:
+    """The status's colour on every bus screen."""
+    return STATUSES[status][2] if status in STATUSES else "#8fa3b8"
 
 
 def status_label(status: str, lang: str) -> str:
@@ -34,9 +46,12 @@ def delay_text(delay_min: float | None, lang: str) -> str:
 
 
 def punctuality_text(status: str, delay_min: float | None, lang: str) -> str:
-    """'晚7分' / '7 min late' for early or late buses, else the status ('准点', 'Arrived')."""
+    """'晚7分' / '7 min late' for early or late buses; an arrived trip keeps its lateness
+    ('已到达 晚4分'); else the status ('准点', '未发车')."""
     if status in ("early", "late"):
         return delay_text(delay_min, lang) or status_label(status, lang)
+    if status == "done" and delay_text(delay_min, lang):
+        return f"{status_label(status, lang)} {delay_text(delay_min, lang)}"
     return status_label(status, lang)
 
 
@@ -52,12 +67,12 @@ def board_row(row: dict[str, Any], lang: str) -> dict[str, Any]:
         "trip": row.get("trip"),
         "next_stop": (row.get("next_stop_en") if en else None) or row.get("next_stop") or "",
         "eta_next": hhmm(datetime.fromisoformat(eta)) if eta else "",
-        "status": row.get("status", "not_started"),
-        "status_label": status_label(row.get("status", "not_started"), lang),
+        "status": row.get("status", "idle"),
+        "status_label": status_label(row.get("status", "idle"), lang),
         "delay_min": row.get("delay_min"),
         "delay_text": delay_text(row.get("delay_min"), lang),
-        "punctuality": punctuality_text(row.get("status", "not_started"), row.get("delay_min"),
-                                        lang),
+        "punctuality": punctuality_text(row.get("status", "idle"), row.get("delay_min"), lang),
+        "colour": status_colour(row.get("status", "idle")),
         "load": load,
         "load_text": f"{round(load * 100)}%" if load is not None else "",
     }

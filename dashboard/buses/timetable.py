@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from dashboard.timeutil import LOCAL_TZ, as_utc
 
-STATUSES = ("not_started", "early", "on_time", "late", "done")
+# A trip before its departure time is scheduled; past it, not yet left, not_started (a bus
+# that never left is not "late": late is a bus driving, or arrived, behind the timetable).
+STATUSES = ("scheduled", "not_started", "early", "on_time", "late", "done")
 # Ahead by more than EARLY_S or behind by more than LATE_S counts; in between is on time
 # (the usual bus-punctuality window: one minute early to three minutes late).
 EARLY_S, LATE_S = 60.0, 180.0
@@ -77,21 +79,22 @@ def classify(delay_s: float) -> str:
 
 
 def assess(stop_m: Sequence[float], times: Sequence[datetime], along_m: float | None,
-           now: datetime, *, departed: bool, arrived: bool, next_stop: int | None) -> TripStatus:
+           now: datetime, *, departed: bool, arrived: bool, next_stop: int | None,
+           arrival_delay_s: float | None = None) -> TripStatus:
     """Status and ETAs of one trip at `now` from the bus's matched distance along its path.
 
     ETAs shift the timetable by the current delay; a bus that is ahead is not assumed to
     wait, but no ETA lies in the past. Before departure the delay is how late it already is.
+    A finished trip keeps the delay it arrived with.
     """
     now = as_utc(now)
     n = len(stop_m)
     if arrived:
-        return TripStatus("done", 0.0, None, [None] * n)
+        return TripStatus("done", arrival_delay_s or 0.0, None, [None] * n)
     if not departed or along_m is None:
         delay = max(0.0, (now - times[0]).total_seconds())
         etas: list[datetime | None] = [t + timedelta(seconds=delay) for t in times]
-        status = "late" if delay > LATE_S else "not_started"
-        return TripStatus(status, delay, 0, etas)
+        return TripStatus("scheduled" if now < times[0] else "not_started", delay, 0, etas)
     delay = (now - scheduled_at(stop_m, times, along_m)).total_seconds()
     first = next_stop if next_stop is not None else n
     etas = [None] * n

@@ -132,8 +132,13 @@ class Fleet:
                 return plan, day
             return None  # a trip label outside its time is not a trip in progress
         best: tuple[TripPlan, date] | None = None
-        for plan in self.by_route.get(t.route or "", []):
-            if not runs_on(plan.days, day, self.holidays) or f"{day}:{plan.code}" in t.done:
+        plans = self.by_route.get(t.route or "", [])
+        # A trip another bus of the route is on is not this bus's: one bus per trip.
+        held = {o.plan.code for o in self.tracks.values()
+                if o is not t and o.plan is not None and o.day == day} if plans else set()
+        for plan in plans:
+            if (not runs_on(plan.days, day, self.holidays) or f"{day}:{plan.code}" in t.done
+                    or plan.code in held):
                 continue
             lo, hi = trip_window(plan.times_on(day))
             if lo <= at <= hi and (best is None or plan.stop_times[0] < best[0].stop_times[0]):
@@ -222,9 +227,10 @@ class Fleet:
                                 "delay_min": None, "load": self._load(t),
                                 "at": t.at.isoformat() if t.at else None}
         if t.plan is None:
+            # Between trips a bus is idle (not a trip "not started"), or done for the day.
             today = f"{local_date(now)}:"
             if not any(k.startswith(today) for k in t.done):
-                base["status"] = "not_started"
+                base["status"] = "idle"
             return base
         st = self.status(t, now)
         nxt = st.next_stop
@@ -241,8 +247,10 @@ class Fleet:
         """TripStatus of a vehicle's current trip."""
         assert t.plan is not None
         nxt = t.plan.line.next_stop(t.along_m) if t.along_m is not None else 0
+        done = self.finished.get(f"{t.day}:{t.plan.code}")
         return assess(t.plan.line.stop_m, t.times, t.along_m, now, departed=t.departed,
-                      arrived=t.arrived, next_stop=nxt)
+                      arrived=t.arrived, next_stop=nxt,
+                      arrival_delay_s=done["delay_s"] if done else None)
 
     def detail(self, plate: str, now: datetime) -> dict[str, Any] | None:
         """A vehicle's trip with every stop: scheduled time, ETA, passed or not."""

@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from dashboard.buses.board import STATUS_LABELS, delay_text, punctuality_text, status_label
+from dashboard.buses.board import delay_text, punctuality_text, status_colour, status_label
 from dashboard.buses.timetable import local_date, runs_on, trip_window
 from dashboard.buses.tracking import TripPlan
 from dashboard.timeutil import LOCAL_TZ, as_utc, hhmm
@@ -16,7 +16,6 @@ STAFF_ROLES: tuple[tuple[str, str, str], ...] = (
     ("teacher", "跟车教师", "Teacher"), ("police", "护学民警", "Police officer"),
     ("warden", "交通劝导员", "Traffic warden"),
 )
-EXTRA_STATUS = {"no_data": ("无数据", "No data"), "scheduled": ("待发车", "Scheduled")}
 
 
 def bus_slug(plate: str) -> str:
@@ -24,17 +23,14 @@ def bus_slug(plate: str) -> str:
     return "zn-bus-" + hashlib.sha1(plate.encode()).hexdigest()[:8]
 
 
-def _label(status: str, lang: str) -> str:
-    if status in EXTRA_STATUS:
-        zh, en = EXTRA_STATUS[status]
-        return zh if lang == "zh" else en
-    return status_label(status, lang)
-
-
 def day_trips(plans: dict[str, TripPlan], rows: dict[str, dict[str, Any]],
               finished: dict[str, dict[str, Any]], now: datetime, lang: str,
               holidays: frozenset = frozenset()) -> list[dict[str, Any]]:
-    """Every trip running today with its bus and punctuality, in departure order."""
+    """Every trip running today with its bus and punctuality, in departure order.
+
+    A trip a bus is on shows that bus; one not left by its time is not_started (never
+    late); a finished trip keeps the lateness it arrived with.
+    """
     day = local_date(now)
     live = {r["trip"]: r for r in rows.values() if r.get("trip")}
     out = []
@@ -47,21 +43,20 @@ def day_trips(plans: dict[str, TripPlan], rows: dict[str, dict[str, Any]],
         if row is not None:
             status, delay, plate = row["status"], row.get("delay_min"), row["plate"]
         elif done is not None:
-            status, delay, plate = done["status"], done["delay_s"] / 60.0, done["plate"]
+            status, delay, plate = "done", done["delay_s"] / 60.0, done["plate"]
         elif as_utc(now) < times[0]:
             status, delay, plate = "scheduled", None, ""
         else:
             status, delay, plate = ("no_data" if as_utc(now) > trip_window(times)[1]
-                                    else "late"), None, ""
+                                    else "not_started"), None, ""
         out.append({
             "trip": plan.code, "route": plan.route,
             "route_name": plan.route_name_en if lang == "en" and plan.route_name_en
             else plan.route_name,
             "direction": plan.direction, "departs": hhmm(times[0]), "arrives": hhmm(times[-1]),
-            "plate": plate, "status": status, "status_label": _label(status, lang),
-            "delay_text": delay_text(delay, lang),
-            "punctuality": (punctuality_text(status, delay, lang) if status in STATUS_LABELS
-                            else _label(status, lang)),
+            "plate": plate, "status": status, "status_label": status_label(status, lang),
+            "delay_text": delay_text(delay, lang), "colour": status_colour(status),
+            "punctuality": punctuality_text(status, delay, lang),
         })
     out.sort(key=lambda r: (r["departs"], r["route"]))
     return out
