@@ -96,12 +96,15 @@ def _serve(settings: Settings) -> None:
 
 
 def _simulator(settings: Settings, redis_url: str):  # type: ignore[no-untyped-def]
+    from datasources.flows.bus_tracker import holidays
     from datasources.redis.publisher import Publisher
     from datasources.sim.simulator import Simulator
 
     bus = Publisher.from_url(redis_url, settings.redis_prefix)
+    # The tracker's school calendar: the demo's buses run exactly the trips it expects.
     return Simulator(load_town(settings.town_dir), bus, seed=settings.sim_seed,
-                     rate=settings.sim_rate, vehicles=settings.sim_vehicles)
+                     rate=settings.sim_rate, vehicles=settings.sim_vehicles,
+                     holidays=holidays(settings))
 
 
 @main.command()
@@ -124,11 +127,13 @@ def simulate(vehicles: int | None, rate: float | None, seed: int | None) -> None
 @click.option("--port", type=int, default=None, help="Port (ZN_PORT).")
 @click.option("--vehicles", type=int, default=None, help="Vehicles to drive (ZN_SIM_VEHICLES).")
 @click.option("--rate", type=float, default=None, help="Speed-up of arrivals (ZN_SIM_RATE).")
-def run(port: int | None, vehicles: int | None, rate: float | None) -> None:
+@click.option("--no-sim", is_flag=True, help="No simulator: only real feeds (ZN_SIM=off).")
+def run(port: int | None, vehicles: int | None, rate: float | None, no_sim: bool) -> None:
     """The demo town, live: embedded Redis, database, simulator and server in one command."""
     from datasources.redis.embedded import EmbeddedRedis
 
-    settings = _settings(port=port, sim_vehicles=vehicles, sim_rate=rate)
+    settings = _settings(port=port, sim_vehicles=vehicles, sim_rate=rate,
+                         sim=False if no_sim else None)
     embedded = None
     if not settings.redis_url:
         embedded = EmbeddedRedis(Path(settings.data_dir)).start()
@@ -136,17 +141,27 @@ def run(port: int | None, vehicles: int | None, rate: float | None) -> None:
     _print_demo_accounts(settings)
     _demo_history(settings, only_fresh=True)
     stop = threading.Event()
-    sim = _simulator(settings, settings.redis_url)
-    worker = threading.Thread(target=sim.run, args=(stop,), name="simulator", daemon=True)
-    worker.start()
+    worker = _start_simulator(settings, stop)
     try:
         _serve(settings)
     finally:
         stop.set()
-        worker.join(timeout=5)
+        if worker is not None:
+            worker.join(timeout=5)
         if embedded is not None:
             embedded.stop()
         click.echo("stopped: server, simulator and embedded Redis")
+
+
+def _start_simulator(settings: Settings, stop: threading.Event) -> threading.Thread | None:
+    """The simulator's thread, unless ZN_SIM=off / --no-sim (then nothing is simulated)."""
+    if not settings.sim:
+        click.echo("simulator off (ZN_SIM=off or --no-sim): only real feeds move buses")
+        return None
+    sim = _simulator(settings, settings.redis_url)
+    worker = threading.Thread(target=sim.run, args=(stop,), name="simulator", daemon=True)
+    worker.start()
+    return worker
 
 
 def _print_demo_accounts(settings: Settings) -> None:

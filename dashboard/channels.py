@@ -53,6 +53,11 @@ class Channels:
         """Hash terminal phone -> JSON {plate, code}: JT/T 808 registrations (issue 4)."""
         return f"{self.prefix}:jt808:terminals"
 
+    def real_feed(self, plate: str) -> str:
+        """Key a real door (JT/T 808, GTFS-RT, JSON batch) sets, with a TTL, per plate it
+        reported: while it exists the simulator's fixes for that plate are dropped."""
+        return f"{self.prefix}:real:{plate}"
+
     def claim(self, digest: str) -> str:
         """Key a server process sets NX to be the one that handles one inbound report."""
         return f"{self.prefix}:claim:{digest}"

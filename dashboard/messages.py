@@ -198,6 +198,8 @@ class VehiclePositions(_Message):
     type: Literal["vehicle.positions"] = "vehicle.positions"
     positions: list[VehiclePosition] = Field(min_length=1, max_length=5000)
     sent_at: float | None = None
+    # "sim" marks the demo simulator's batches; real doors leave it out.
+    source: Literal["sim"] | None = None
 
 
 # ---------------------------------------------------------------- events channel

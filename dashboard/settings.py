@@ -119,6 +119,9 @@ SETTINGS: tuple[Setting, ...] = (
         "Simulator speed-up of incident arrivals and stock movements (1.0 = realistic demo).",
         float,
     ),
+    Setting("ZN_SIM", "sim", True,
+            "Run the demo simulator inside `zhongnao run`; off (or `zhongnao run --no-sim`) "
+            "drives no buses and makes no reports, for a town with real feeds.", bool),
     Setting("ZN_LOG_LEVEL", "log_level", "INFO", "Python log level."),
     # --- student buses (issue 4) ---
     Setting("ZN_BUS_ALERTS", "bus_alerts", True,
@@ -191,6 +194,7 @@ class Settings:
     sim_seed: int = 20261122
     sim_vehicles: int = 0
     sim_rate: float = 1.0
+    sim: bool = True
     log_level: str = "INFO"
     bus_alerts: bool = True
     bus_speed_limit_kmh: float = 60.0

@@ -12,10 +12,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cli import main
+from dashboard.actors import SIM_ACTOR, actor_label
 from dashboard.settings import DEMO_TOWN_DIR, Settings
 from dashboard.timeutil import LOCAL_TZ, as_utc
 from dashboard.town import load_town
 from datasources.sim.history import backfill
+from datasources.sim.simulator import Simulator
 from datasources.sql import models as m
 from datasources.sql.engine import make_engine
 from datasources.sql.incidents import Store
@@ -87,6 +89,8 @@ def test_every_step_is_in_the_history_and_dispatch_names_the_worker_on_duty(fill
         times = [h["at"] for h in steps]
         assert times == sorted(times) and times[-1] <= NOW
         assert row.assignee == row.grid_worker and row.assignee
+        # Made-up steps are the system's: never the demo officer's or a worker's name.
+        assert {h["actor"] for h in steps[1:]} == {SIM_ACTOR}, steps  # [0]: the report
     with store.session() as s:  # the past days got a rota, so the worker was rostered
         assert s.scalar(select(m.GridRota).where(
             m.GridRota.day == (NOW - timedelta(days=DAYS)).astimezone(LOCAL_TZ)
@@ -134,3 +138,26 @@ def test_load_history_command_adds_once_and_refuses_a_real_town(db_url, tmp_path
            "DATABASE_URL": f"sqlite:///{tmp_path / 'real.db'}"}
     refused = runner.invoke(main, ["load-history"], env=env)
     assert refused.exit_code != 0 and "not marked demo" in refused.output
+
+
+def test_the_live_simulator_reports_at_the_historys_rate(filled, town):
+    store, _ = filled
+    days = Counter(as_utc(r.created_at).astimezone(LOCAL_TZ).date() for r in _incidents(store))
+    today = NOW.astimezone(LOCAL_TZ).date()
+    full = [n for d, n in days.items() if d != today]
+    history_mean = sum(full) / len(full)
+    sim = Simulator(town, None, seed=5, rate=1.0)  # type: ignore[arg-type]
+    start = as_utc(datetime(2026, 11, 23, 0, 0, tzinfo=LOCAL_TZ))  # a Monday, a whole week
+    week = sum(sim.reports_due(start + timedelta(seconds=s), 5.0)
+               for s in range(0, 7 * 86400, 5))
+    print(f"history {history_mean:.1f}/day, live simulator {week / 7:.1f}/day")
+    assert 0.7 * history_mean <= week / 7 <= 1.3 * history_mean, (week / 7, history_mean)
+    # And by hour: the small hours are quiet, the morning busy.
+    night = sum(sim.report_rate(start + timedelta(hours=h)) for h in range(0, 5)) * 3600
+    morning = sum(sim.report_rate(start + timedelta(hours=h)) for h in range(8, 12)) * 3600
+    assert night < 0.2 * morning
+
+
+def test_the_system_actor_has_a_label_in_both_languages():
+    assert (actor_label(SIM_ACTOR, "zh"), actor_label(SIM_ACTOR, "en")) == ("系统模拟", "Simulator")
+    assert actor_label("值班员", "en") == "值班员"  # a person's name is shown as stored

@@ -15,6 +15,8 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
+from dashboard.actors import SIM_ACTOR
+from dashboard.buses.tracking import build_plans
 from dashboard.geo.lookup import GridIndex, haversine_m
 from dashboard.incidents.deadlines import deadline_for
 from dashboard.incidents.lifecycle import TRANSITIONS
@@ -24,6 +26,7 @@ from dashboard.messages import (
     IncidentReport,
     IncidentView,
     StockMovement,
+    VehiclePosition,
     parse_inbound,
     parse_vehicle_message,
 )
@@ -33,7 +36,8 @@ from datasources.redis.publisher import Publisher
 from datasources.sim.simulator import Simulator
 
 DEMO = Path(__file__).resolve().parents[1] / "datasources" / "towns" / "demo"
-T0 = datetime(2026, 11, 22, 0, 30, tzinfo=UTC)  # 08:30 in the town
+T0 = datetime(2026, 11, 22, 23, 20, tzinfo=UTC)  # Monday 07:20 in the town: AM trips run
+NIGHT = datetime(2026, 11, 22, 17, 45, tzinfo=UTC)  # Monday 01:45 in the town
 
 
 def seconds(n: int, start: datetime = T0) -> list[datetime]:
@@ -72,9 +76,9 @@ def subscribe(bus: Publisher, channel: str):
 
 
 def test_same_seed_same_feeds(town: Town, bus: Publisher) -> None:
-    a = Simulator(town, bus, seed=7, rate=20)
-    b = Simulator(town, bus, seed=7, rate=20)
-    other = Simulator(town, bus, seed=8, rate=20)
+    a = Simulator(town, bus, seed=7, rate=1000)
+    b = Simulator(town, bus, seed=7, rate=1000)
+    other = Simulator(town, bus, seed=8, rate=1000)
     for now in seconds(120):
         assert a.positions_at(now) == b.positions_at(now)
     assert a.positions_at(T0) != other.positions_at(T0)
@@ -110,8 +114,11 @@ def test_positions_follow_routes(town: Town, bus: Publisher) -> None:
         assert 0 <= p.onboard <= seats
         moving += p.speed_kmh >= 20
         dwelling += p.speed_kmh == 0
-        trips_seen.add(p.trip)
-    assert moving > dwelling > 0
+        if p.trip:
+            trips_seen.add(p.trip)
+        if p.speed_kmh > 0:  # only a bus on a trip moves
+            assert p.trip and p.trip.startswith(p.route), p
+    assert moving > 0 and dwelling > 0
     route_trips = {t.code for r in town.routes for t in r.trips}
     assert trips_seen <= route_trips and len(trips_seen) > len(town.routes)
 
@@ -137,14 +144,15 @@ def test_bus_moves_along_its_heading(town: Town, bus: Publisher) -> None:
 
 
 def test_reports_are_valid_and_inside_their_grid(town: Town, bus: Publisher) -> None:
-    sim = Simulator(town, bus, seed=11, rate=50)
+    sim = Simulator(town, bus, seed=11, rate=2500)
     boundary = shape(town.meta["boundary"]).buffer(1e-6)
     leaf = {g.code: shape(g.geometry) for g in town.grids if g.level == 3}
     ingest = subscribe(bus, bus.ch.ingest)
     for now in seconds(200):
         sim.tick(now)
     reports = [m for m in map(parse_inbound, drain(ingest)) if isinstance(m, IncidentReport)]
-    assert 300 <= len(reports) <= 700  # Poisson, mean 200 s * 50 / 20 s = 500
+    # Poisson at the history's 07:00 rate (75/day * 6/123 per hour) sped up 2500 times: ~508
+    assert 300 <= len(reports) <= 700
     assert len({r.source_ref for r in reports}) == len(reports)
     assert len({r.category for r in reports}) >= 8
     sources = Counter(r.source for r in reports)
@@ -164,7 +172,7 @@ def test_reports_are_valid_and_inside_their_grid(town: Town, bus: Publisher) -> 
 
 def test_progress_follows_the_loop(town: Town, bus: Publisher) -> None:
     """A stand-in store answers each report with incident.created; the field plays it on."""
-    sim = Simulator(town, bus, seed=13, rate=50)
+    sim = Simulator(town, bus, seed=13, rate=2000)
     ingest = subscribe(bus, bus.ch.ingest)
     grids = GridIndex(town.grids)
     workers = {w["name"] for g in town.grids for w in g.workers}
@@ -177,8 +185,10 @@ def test_progress_follows_the_loop(town: Town, bus: Publisher) -> None:
             if isinstance(msg, IncidentProgress):
                 assert msg.to_state in TRANSITIONS[states[msg.incident_id]], msg
                 states[msg.incident_id] = msg.to_state
-                expected = {"值班员"} if msg.to_state in ("accepted", "dispatched") else workers
-                assert msg.actor in expected, msg
+                # Every step is the system's own, never the demo officer's or a worker's.
+                assert msg.actor == SIM_ACTOR, msg
+                if msg.to_state == "dispatched":
+                    assert msg.assignee in workers, msg
             elif isinstance(msg, IncidentReport) and now < T0 + timedelta(seconds=60):
                 seq += 1
                 hit = grids.locate(msg.lon, msg.lat)
@@ -275,3 +285,68 @@ def test_run_survives_a_redis_outage(town: Town, tmp_path: Path) -> None:
         bus.r.close()
         er.stop()
     assert not worker.is_alive()
+
+
+def test_at_night_no_bus_moves_and_nobody_is_aboard(town: Town, bus: Publisher) -> None:
+    sim = Simulator(town, bus, seed=3)
+    first = {p.plate: p for p in sim.positions_at(NIGHT)}
+    assert len(first) == len(town.vehicles)
+    for now in seconds(1800, NIGHT)[::5]:
+        for p in sim.positions_at(now):
+            assert p.speed_kmh == 0 and p.onboard == 0 and p.trip is None, p
+            assert (p.lon, p.lat) == (first[p.plate].lon, first[p.plate].lat)
+
+
+def test_each_trip_is_driven_by_one_bus_at_its_time_with_pupils_only_aboard(town: Town,
+                                                                            bus: Publisher) -> None:
+    sim = Simulator(town, bus, seed=3)
+    plans = build_plans(town.routes)
+    day = T0.date() + timedelta(days=1)  # Monday in the town (T0 is 07:20 there)
+    drivers: dict[str, set[str]] = {code: set() for code in plans}
+    for minute in range(5 * 60, 21 * 60):
+        now = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
+            minutes=minute - 8 * 60, seconds=17)
+        for p in sim.positions_at(now):
+            if p.speed_kmh > 0:
+                assert p.trip in plans, p
+                times = plans[p.trip].times_on(day)
+                # Moving only within its trip: from its departure (never early by more than
+                # a minute) to a few minutes after its timetabled arrival.
+                assert times[0] - timedelta(minutes=1) <= now <= times[-1] + timedelta(
+                    minutes=10), (p, times)
+                drivers[p.trip].add(p.plate)
+            if p.onboard:
+                assert p.trip and p.speed_kmh >= 0, p
+                times = plans[p.trip].times_on(day)
+                assert times[0] - timedelta(minutes=1) <= now <= times[-1] + timedelta(minutes=10)
+    assert all(len(plates) == 1 for plates in drivers.values()), drivers
+    # The same trip on a Sunday does not run.
+    sunday = datetime(2026, 11, 22, 23, 20, tzinfo=UTC) - timedelta(days=1)
+    assert all(p.speed_kmh == 0 for p in sim.positions_at(sunday))
+
+
+def test_a_real_feed_wins_over_the_simulator(town: Town, bus: Publisher) -> None:
+    sim = Simulator(town, bus, seed=3)
+    plate = town.vehicles[0].plate
+    vehicles = subscribe(bus, bus.ch.vehicles)
+    sim.tick(T0)
+    assert bus.latest_positions()[plate].route == town.vehicles[0].route
+    real = [VehiclePosition(plate=plate, lon=104.4 + i * 1e-4, lat=30.5, speed_kmh=20,
+                            at=T0 + timedelta(seconds=i)) for i in range(1, 6)]
+    for i, fix in enumerate(real):
+        bus.publish_positions([fix])
+        for now in seconds(3, T0 + timedelta(seconds=i * 3 + 1)):
+            sim.tick(now)
+        assert bus.latest_positions()[plate] == fix
+    assert plate in sim.yielded
+    batches = [parse_vehicle_message(raw) for raw in drain(vehicles)]
+    simulated = [b for b in batches if b.source == "sim"]
+    assert simulated and all(b.source is None for b in batches if b not in simulated)
+    # After the first real fix, no simulated fix of that plate was published at all.
+    after = batches.index(next(b for b in batches if b.source is None))
+    assert all(p.plate != plate for b in batches[after:] if b.source == "sim"
+               for p in b.positions)
+    # Another simulator (a restart) does not drive it either while the real feed lives.
+    again = Simulator(town, bus, seed=3)
+    again.tick(T0 + timedelta(seconds=60))
+    assert bus.latest_positions()[plate] == real[-1] and plate in again.yielded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterable
@@ -19,6 +20,29 @@ from dashboard.messages import (
 )
 
 log = logging.getLogger(__name__)
+
+# How long a plate stays "real" after its last fix from a real door: the simulator never
+# drives it meanwhile, so a real bus whose terminal is off shows as silent, not simulated.
+REAL_FEED_TTL_S = 24 * 3600
+
+# The simulator's publish, atomic against a real door's MULTI: a plate whose real-feed key
+# exists is skipped (not written to the latest-state hash, not published). KEYS: the hash.
+# ARGV: real-key prefix, channel, envelope head, envelope tail, then plate, fix JSON pairs.
+_SIM_PUBLISH = """
+local kept, skipped = {}, {}
+for i = 5, #ARGV, 2 do
+  if redis.call('EXISTS', ARGV[1] .. ARGV[i]) == 0 then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    kept[#kept + 1] = ARGV[i + 1]
+  else
+    skipped[#skipped + 1] = ARGV[i]
+  end
+end
+if #kept > 0 then
+  redis.call('PUBLISH', ARGV[2], ARGV[3] .. table.concat(kept, ',') .. ARGV[4])
+end
+return {#kept, skipped}
+"""
 
 
 class Publisher:
@@ -54,13 +78,17 @@ class Publisher:
         return int(self.r.publish(self.ch.events, event.to_json()))
 
     def publish_positions(self, positions: Iterable[VehiclePosition], chunk: int = 500) -> int:
-        """Keep the latest fix per vehicle in a hash and publish the fixes in batches."""
+        """Real fixes (every door but the simulator): mark each plate real, keep the latest
+        fix per vehicle in a hash and publish the fixes in batches."""
         batch = list(positions)
         sent = 0
         for start in range(0, len(batch), chunk):
             part = batch[start : start + chunk]
             message = VehiclePositions(positions=part, sent_at=time.time())
-            pipe = self.r.pipeline(transaction=False)
+            # One MULTI, so the simulator's script runs wholly before or after it.
+            pipe = self.r.pipeline(transaction=True)
+            for plate in {p.plate for p in part}:
+                pipe.set(self.ch.real_feed(plate), b"1", ex=REAL_FEED_TTL_S)
             pipe.hset(
                 self.ch.vehicle_state,
                 mapping={p.plate: p.model_dump_json(exclude_none=True) for p in part},
@@ -69,6 +97,32 @@ class Publisher:
             pipe.execute()
             sent += len(part)
         return sent
+
+    def publish_sim_positions(self, positions: Iterable[VehiclePosition],
+                              chunk: int = 500) -> tuple[int, set[str]]:
+        """The simulator's fixes, marked source "sim", for plates no real door reports.
+
+        Returns (fixes published, plates skipped because a real door reports them).
+        """
+        batch = list(positions)
+        sent, skipped = 0, set()
+        for start in range(0, len(batch), chunk):
+            part = batch[start : start + chunk]
+            envelope = json.loads(VehiclePositions(positions=part[:1], sent_at=time.time(),
+                                                   source="sim").to_json())
+            envelope["positions"] = "@"
+            head, tail = json.dumps(envelope, ensure_ascii=False).split('"@"')
+            args: list[str] = [self.ch.real_feed(""), self.ch.vehicles, head + "[", "]" + tail]
+            for p in part:
+                args += [p.plate, p.model_dump_json(exclude_none=True)]
+            kept, real = self.r.eval(_SIM_PUBLISH, 1, self.ch.vehicle_state, *args)
+            sent += int(kept)
+            skipped |= {x.decode() if isinstance(x, bytes) else str(x) for x in real}
+        return sent, skipped
+
+    def is_real(self, plate: str) -> bool:
+        """True while a real door reports this plate (its real-feed key lives)."""
+        return bool(self.r.exists(self.ch.real_feed(plate)))
 
     def latest_positions(self) -> dict[str, VehiclePosition]:
         """Latest fix of every vehicle, from the hash (the snapshot side of the feed)."""

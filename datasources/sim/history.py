@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from dashboard.actors import SIM_ACTOR
 from dashboard.geo.lookup import GridIndex
 from dashboard.grids.rota import generate as generate_rota
 from dashboard.incidents.deadlines import deadline_for
@@ -26,9 +27,7 @@ from datasources.sql.rota import RotaIndex, RotaStore
 log = logging.getLogger(__name__)
 
 REF_PREFIX = "hist-"  # source_ref of every backfilled report: how a second run knows
-PER_DAY = (60, 90)
-# Reports by local hour: quiet nights, a morning and an afternoon peak.
-HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 6, 9, 10, 10, 9, 7, 8, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1)
+PER_DAY, HOUR_WEIGHTS = txt.PER_DAY, txt.HOUR_WEIGHTS  # shared with the live simulator
 # 回访 scores: ~97 % satisfied (4-5), like the real towns in DOMAIN.md.
 SATISFACTION = ((5, 72), (4, 25), (3, 2), (2, 0.7), (1, 0.3))
 STALL_SHARE = 0.01      # left open at some step: the overdue backlog (a few, not a wall of red)
@@ -133,15 +132,16 @@ def _play_day(store: Store, sim: Simulator, index: RotaIndex, rng: random.Random
             continue
         out.incidents += 1
         inc = made.incident
-        worker = hit.on_duty(created.astimezone(LOCAL_TZ).date()) or txt.DUTY_OFFICER
+        worker = hit.on_duty(created.astimezone(LOCAL_TZ).date())
         deadline = deadline_for(report.priority, created, report.category, store.deadlines)
         for action, at, extra in _plan(rng, created, deadline, report.priority):
             if at > now:
                 break
-            desk = action in ("accept", "dispatch", "escalate", "urge", "reopen", "close")
-            store.act(inc.id, action, txt.DUTY_OFFICER if desk else worker,
+            # Made-up steps are the system's, never a person's: the audit must not show the
+            # demo officer or a grid worker doing what the demo did.
+            store.act(inc.id, action, SIM_ACTOR,
                       note=extra.get("note") or _notes(rng, action),
-                      assignee=worker if action == "dispatch" else None,
+                      assignee=(worker or SIM_ACTOR) if action == "dispatch" else None,
                       satisfaction=extra.get("satisfaction"), now=at)
             out.actions += 1
 
@@ -169,7 +169,7 @@ def backfill(store: Store, town: Town, days: int = 30, seed: int = 20261122,
     for d in range(days + 1):
         day = first + timedelta(days=d)
         weekend = day.weekday() >= 5
-        count = rng.randint(*per_day) * (4 if weekend else 5) // 5
+        count = round(rng.randint(*per_day) * (txt.WEEKEND_SHARE if weekend else 1.0))
         stamps = sorted(
             as_utc(day + timedelta(hours=rng.choices(range(24), HOUR_WEIGHTS)[0],
                                    seconds=rng.uniform(0, 3600))) for _ in range(count))

@@ -1,4 +1,5 @@
-"""Simulated bus motion: route geometry, back-and-forth timetables and GPS fixes at a time."""
+"""Simulated bus motion: the town's buses drive their timetabled trips at their times and stand
+parked otherwise; extra load-test buses (SIM- plates) drive back and forth, without trips."""
 
 from __future__ import annotations
 
@@ -139,18 +140,17 @@ def build_bus(plate: str, path: RoutePath, seats: int, rng: random.Random, nth: 
     return SimBus(plate, path, salt, rng.uniform(0, t), t, starts, pieces)
 
 
-def build_fleet(town: Town, paths: dict[str, RoutePath], seed: int, wanted: int) -> list[SimBus]:
-    """The town's own buses on drivable routes, trimmed or padded with SIM- plates to `wanted`."""
-    real = [(v.plate, v.route, v.seats) for v in town.vehicles if v.route in paths]
+def load_test_fleet(paths: dict[str, RoutePath], seed: int, extra: int) -> list[SimBus]:
+    """`extra` SIM- buses for load tests: back and forth on the routes at any hour, without
+    trips or pupils (the town's own buses keep their timetables)."""
     codes = sorted(paths)
-    if wanted > len(real) and codes:
-        real += [(f"SIM-{i:04d}", codes[i % len(codes)], SIM_SEATS[i % 6])
-                 for i in range(1, wanted - len(real) + 1)]
-    elif 0 < wanted < len(real):
-        real = real[:wanted]
+    if extra <= 0 or not codes:
+        return []
+    plates = [(f"SIM-{i:04d}", codes[i % len(codes)], SIM_SEATS[i % 6])
+              for i in range(1, extra + 1)]
     per_route: dict[str, int] = {}
     out = []
-    for plate, code, seats in real:
+    for plate, code, seats in plates:
         nth = per_route[code] = per_route.get(code, -1) + 1
         rng = random.Random(f"{seed}:bus:{plate}")
         out.append(build_bus(plate, paths[code], seats, rng, nth))
@@ -158,14 +158,14 @@ def build_fleet(town: Town, paths: dict[str, RoutePath], seed: int, wanted: int)
 
 
 def positions_at(buses: list[SimBus], now: datetime) -> list[VehiclePosition]:
-    """Every bus's fix at `now` (pure: depends only on the timetables and `now`)."""
+    """Every load-test bus's fix at `now` (pure: depends only on its legs and `now`)."""
     ts = now.timestamp()
     sec = int(ts)
     out = []
     for b in buses:
         t = (ts + b.phase) % b.cycle
         k = bisect_right(b.starts, t) - 1
-        moving, d0, d1, dur, kmh, heading, onboard, trip = b.pieces[k]
+        moving, d0, d1, dur, kmh, heading, _onboard, _trip = b.pieces[k]
         h = mix(b.salt ^ sec)
         jx = ((h & 0xFFFF) / 0xFFFF - 0.5) * 2 * JITTER_M
         jy = (((h >> 16) & 0xFFFF) / 0xFFFF - 0.5) * 2 * JITTER_M
@@ -178,6 +178,5 @@ def positions_at(buses: list[SimBus], now: datetime) -> list[VehiclePosition]:
         lon, lat = b.path.lonlat(x + jx, y + jy)
         out.append(VehiclePosition(
             plate=b.plate, lon=round(lon, 6), lat=round(lat, 6), speed_kmh=round(kmh, 1),
-            heading=round(heading, 1) % 360.0, at=now, route=b.path.route.code,
-            trip=trip, onboard=onboard))
+            heading=round(heading, 1) % 360.0, at=now, route=b.path.route.code))
     return out

@@ -12,13 +12,15 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import redis
 import shapely
 from shapely.geometry import shape
 
+from dashboard.actors import SIM_ACTOR
+from dashboard.buses.tracking import build_plans
 from dashboard.incidents.lifecycle import DONE_STATES, TRANSITIONS
 from dashboard.messages import (
     IncidentProgress,
@@ -28,11 +30,12 @@ from dashboard.messages import (
     VehiclePosition,
     parse_event,
 )
-from dashboard.timeutil import utcnow
+from dashboard.timeutil import LOCAL_TZ, utcnow
 from dashboard.town import GridCell, Town
 from datasources.redis.publisher import Publisher
 from datasources.sim import texts as txt
-from datasources.sim.motion import RoutePath, build_fleet, local_frame, positions_at
+from datasources.sim.motion import RoutePath, load_test_fleet, local_frame, positions_at
+from datasources.sim.schedule import build_scheduled, fix_at
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ SIM_SOURCES = {"grid_worker": 50, "hotline": 25, "citizen": 15, "video": 10}
 STEPS = (("accepted", 10, 40), ("dispatched", 20, 60), ("in_progress", 30, 90),
          ("resolved", 60, 240))
 HOT_GRIDS, HOT_SHARE, STALL_SHARE = 5, 0.40, 0.15
-REPORT_EVERY_S, STOCK_EVERY_S, LOG_EVERY_S = 20.0, 30.0, 60.0
+STOCK_EVERY_S, LOG_EVERY_S = 30.0, 60.0
 
 
 @dataclass
@@ -85,9 +88,11 @@ class Simulator:
     """Publishes demo feeds through Redis exactly as the real sources would."""
 
     def __init__(self, town: Town, bus: Publisher, *, seed: int = 20261122, rate: float = 1.0,
-                 vehicles: int = 0, clock: Callable[[], datetime] = utcnow):
+                 vehicles: int = 0, clock: Callable[[], datetime] = utcnow,
+                 holidays: frozenset[date] = frozenset()):
         self.town, self.bus, self.seed, self.rate = town, bus, seed, max(rate, 1e-6)
         self.clock = clock
+        self.holidays = holidays
         self._rng_inc = random.Random(f"{seed}:incidents")
         self._rng_stock = random.Random(f"{seed}:stock")
         lon0, lat0, kx = local_frame(town)
@@ -97,7 +102,14 @@ class Simulator:
                 self._paths[route.code] = RoutePath(route, lon0, lat0, kx)
             except ValueError as exc:
                 log.warning("simulator: %s; its buses stay parked out of the feed", exc)
-        self.buses = build_fleet(town, self._paths, seed, vehicles)
+        own = [(v.plate, v.route, v.seats) for v in town.vehicles]
+        if 0 < vehicles < len(own):
+            own = own[:vehicles]
+        self.scheduled = build_scheduled(build_plans(town.routes), own, seed)
+        self._salt = {b.plate: random.Random(f"{seed}:bus:{b.plate}").getrandbits(62)
+                      for b in self.scheduled}
+        self.buses = load_test_fleet(self._paths, seed, vehicles - len(own))
+        self.yielded: set[str] = set()  # plates a real door reports: never driven again
         self._leaf = sorted((g for g in town.grids if g.level == 3), key=lambda g: g.code)
         self._grid_by_code: dict[str, GridCell] = {g.code: g for g in town.grids}
         self._shapes = {g.code: shape(g.geometry) for g in self._leaf}
@@ -121,8 +133,19 @@ class Simulator:
         self.totals = TickResult()
 
     def positions_at(self, now: datetime) -> list[VehiclePosition]:
-        """Every vehicle's fix at `now` (pure: depends only on seed, town and `now`)."""
-        return positions_at(self.buses, now)
+        """Every vehicle's fix at `now` (pure: depends only on seed, town, calendar and `now`):
+        the town's buses on their timetables, then any load-test buses."""
+        own = [fix_at(b, now, self.holidays, self._salt[b.plate]) for b in self.scheduled]
+        return own + positions_at(self.buses, now)
+
+    def report_rate(self, now: datetime) -> float:
+        """Reports per second at `now`: the demo history's daily profile times the rate."""
+        local = now.astimezone(LOCAL_TZ)
+        return txt.reports_per_hour(local.weekday(), local.hour) / 3600.0 * self.rate
+
+    def reports_due(self, now: datetime, dt: float) -> int:
+        """How many reports arrive in the `dt` seconds before `now` (a Poisson draw)."""
+        return _poisson(self._rng_inc, dt * self.report_rate(now))
 
     # ------------------------------------------------------------------ incidents
     def _point_in(self, grid: GridCell, rng: random.Random) -> tuple[float, float]:
@@ -214,7 +237,7 @@ class Simulator:
             worker = self._worker(tr.grid, iid)
             out.append(IncidentProgress(incident_id=iid, to_state=to_state,
                                         msg_id=f"sim-{self.seed}-p{iid}-{to_state}",
-                                        actor=self._actor(worker, to_state),
+                                        actor=SIM_ACTOR,
                                         assignee=worker if to_state == "dispatched" else None,
                                         note=rng.choice(txt.PROGRESS_NOTES[to_state])))
             tr.state = to_state
@@ -226,19 +249,14 @@ class Simulator:
         return out
 
     def _worker(self, grid: str | None, iid: int) -> str:
-        """The grid worker who handles this incident, the same at every step."""
+        """The grid worker the simulator dispatches this incident to (steps stay its own)."""
         cell = self._grid_by_code.get(grid or "")
         if cell is None:
-            return txt.DUTY_OFFICER
+            return SIM_ACTOR
         people = [w["name"] for w in cell.workers if w.get("name")]
         if not people:
-            return cell.leader.get("name") or txt.DUTY_OFFICER
+            return cell.leader.get("name") or SIM_ACTOR
         return random.Random(f"{self.seed}:worker:{iid}").choice(people)
-
-    @staticmethod
-    def _actor(worker: str, to_state: str) -> str:
-        # The desk accepts and dispatches; the worker it was dispatched to does the rest.
-        return txt.DUTY_OFFICER if to_state in ("accepted", "dispatched") else worker
 
     # ------------------------------------------------------------------ stock
     def _new_movement(self) -> StockMovement | None:
@@ -258,7 +276,7 @@ class Simulator:
         self.stock[key] = qty + delta
         self._moves += 1
         return StockMovement(station=station, sku=item["sku"], delta=delta, reason=reason,
-                             actor=txt.STOCK_ACTOR, msg_id=f"sim-{self.seed}-s{self._moves}")
+                             actor=SIM_ACTOR, msg_id=f"sim-{self.seed}-s{self._moves}")
 
     # ------------------------------------------------------------------ loop
     def tick(self, now: datetime) -> TickResult:
@@ -267,7 +285,7 @@ class Simulator:
         dt = min(max(dt, 0.0), 5.0)
         self._last_now = now
         ts = now.timestamp()
-        for _ in range(_poisson(self._rng_inc, dt * self.rate / REPORT_EVERY_S)):
+        for _ in range(self.reports_due(now, dt)):
             self._outbox.append(self._new_report(now))
         for _ in range(_poisson(self._rng_stock, dt * self.rate / STOCK_EVERY_S)):
             move = self._new_movement()
@@ -276,13 +294,16 @@ class Simulator:
         self._outbox.extend(self._due_progress(ts))
         while len(self._outbox) > 5_000:
             log.warning("simulator outbox full, dropping %s", type(self._outbox.popleft()).__name__)
-        positions = self.positions_at(now)
+        positions = [p for p in self.positions_at(now) if p.plate not in self.yielded]
 
         # I/O last: if Redis fails, unsent reports stay in the outbox with their source_ref.
         result = TickResult()
         self._subscribe()
         if positions:
-            result.positions = self.bus.publish_positions(positions)
+            result.positions, real = self.bus.publish_sim_positions(positions)
+            for plate in sorted(real - self.yielded):
+                log.info("simulator: a real feed reports %s; no longer driving it", plate)
+            self.yielded |= real
         while self._outbox:
             msg = self._outbox[0]
             self.bus.report(msg)
@@ -302,7 +323,8 @@ class Simulator:
         elif (now - self._last_log).total_seconds() >= LOG_EVERY_S:
             self._last_log, t = now, self.totals
             log.info("simulator: %d vehicles; totals positions=%d reports=%d progress=%d "
-                     "stock=%d; tracking %d incidents", len(self.buses), t.positions,
+                     "stock=%d; tracking %d incidents",
+                     len(self.scheduled) + len(self.buses) - len(self.yielded), t.positions,
                      t.reports, t.progress, t.stock, len(self._tracked))
         return result
 
@@ -326,8 +348,9 @@ class Simulator:
         period = 1.0 / hz
         next_at = time.monotonic()
         backoff = 1.0
-        log.info("simulator: %d vehicles on %d routes, rate %.2f, seed %d",
-                 len(self.buses), len(self._paths), self.rate, self.seed)
+        log.info("simulator: %d timetabled buses, %d load-test buses on %d routes, rate %.2f, "
+                 "seed %d", len(self.scheduled), len(self.buses), len(self._paths), self.rate,
+                 self.seed)
         try:
             while not stop.is_set():
                 try:

@@ -110,8 +110,19 @@ PROGRESS_NOTES: dict[str, tuple[str, ...]] = {
     "in_progress": ("网格员已到达现场", "正在现场处置", "已联系当事人，正在协调"),
     "resolved": ("问题已处理完毕", "已现场整改到位", "当事双方达成一致，已办结"),
 }
-DUTY_OFFICER = "值班员"
 
 ISSUE_REASONS = ("演练领用", "防汛发放", "应急处置领用", "日常巡查领用", "过期报废")
 RECEIPT_REASONS = ("补充入库", "上级调拨入库", "社会捐赠入库")
-STOCK_ACTOR = "仓管员"
+
+# Reports a day, as the demo history plays them and the live simulator sends them at rate 1:
+# a uniform draw in PER_DAY on school days, WEEKEND_SHARE of it on weekends, spread over the
+# local hours by HOUR_WEIGHTS (quiet nights, a morning and an afternoon peak).
+PER_DAY = (60, 90)
+WEEKEND_SHARE = 0.8
+HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 6, 9, 10, 10, 9, 7, 8, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1)
+
+
+def reports_per_hour(weekday: int, hour: int) -> float:
+    """Mean reports in one local hour of a day of the week (0 = Monday)."""
+    mean = (PER_DAY[0] + PER_DAY[1]) / 2 * (WEEKEND_SHARE if weekday >= 5 else 1.0)
+    return mean * HOUR_WEIGHTS[hour] / sum(HOUR_WEIGHTS)
