@@ -11,6 +11,7 @@ from typing import Any
 
 from dash import dcc, html
 
+from dashboard.actors import actor_label
 from dashboard.i18n.text import (
     category_label,
     name,
@@ -306,7 +307,7 @@ def history_table(history: list[dict[str, Any]], lang: str) -> Any:
             if h["from"] != h["to"] else state_label(h["to"], lang))
         rows.append(html.Tr([
             html.Td(local(h["at"]), className="h-time"),
-            html.Td(source_label(h["actor"], lang), className="h-actor"),
+            html.Td(actor_label(source_label(h["actor"], lang), lang), className="h-actor"),
             html.Td(action_label(h["action"] or "", lang), className="h-action"),
             html.Td(change, className="h-state"), html.Td(h["note"] or "", className="h-note"),
         ], className="h-row"))

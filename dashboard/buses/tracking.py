@@ -259,11 +259,13 @@ class Fleet:
         if t is None or t.plan is None:
             return None
         st = self.status(t, now)
-        stops = [{"code": s.code, "name": s.name, "name_en": s.name_en,
-                  "scheduled": t.times[i].isoformat(),
-                  "eta": st.etas[i].isoformat() if st.etas[i] else None,
-                  "passed": st.etas[i] is None}
-                 for i, s in enumerate(t.plan.stops)]
+        stops = []
+        for i, s in enumerate(t.plan.stops):
+            eta = st.etas[i]
+            stops.append({"code": s.code, "name": s.name, "name_en": s.name_en,
+                          "scheduled": t.times[i].isoformat(),
+                          "eta": eta.isoformat() if eta is not None else None,
+                          "passed": eta is None})
         return {**self.row(plate, now), "stops": stops}
 
     @staticmethod

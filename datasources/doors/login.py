@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from dashboard.actors import actor_label
 from dashboard.i18n.text import t
 from dashboard.roles import ROLE_LABELS, Principal, current
 from dashboard.timeutil import LOCAL_TZ, as_utc
@@ -181,7 +182,8 @@ def audit_html(rows: list[dict[str, Any]], q: dict[str, str], lang: str) -> str:
     """The audit page: a search form, the export link and the rows (escaped)."""
     heads = t("audit_cols", lang).split(",")
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(_cell(r[c]))}</td>" for c in
+        "<tr>" + "".join(f"<td>{escape(_cell(actor_label(r[c], lang) if c == 'actor' else r[c]))}"
+                         "</td>" for c in
                          ("id", "at", "actor", "role", "ip", "action", "target", "detail"))
         + "</tr>" for r in rows)
     from urllib.parse import urlencode
