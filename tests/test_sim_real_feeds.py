@@ -100,3 +100,36 @@ def test_run_has_a_no_sim_flag() -> None:
     out = CliRunner().invoke(main, ["run", "--help"]).output
     assert "--no-sim" in out and "ZN_SIM=off" in out
 
+
+
+def test_the_simulators_steps_are_the_system_actors_in_history_and_audit(
+        settings: Settings) -> None:
+    from dashboard.actors import SIM_ACTOR
+    from datasources.doors.login import audit_html
+
+    bus = Publisher.from_url(settings.redis_url, settings.redis_prefix)
+    sim = Simulator(load_town(settings.town_dir), bus, seed=9, rate=3000)
+    stop = threading.Event()
+    steps = ("incident.accepted", "incident.dispatched", "incident.in_progress",
+             "incident.resolved")
+    with serve(settings) as live:
+        worker = threading.Thread(target=sim.run, args=(stop,), kwargs={"hz": 10}, daemon=True)
+        worker.start()
+        try:
+            audit, store = live.services.audit, live.services.store
+            assert audit is not None and store is not None
+            _wait(lambda: audit.search(action="incident.dispatched"), timeout=60)
+            rows = [r for step in steps for r in audit.search(action=step)]
+        finally:
+            stop.set()
+            worker.join(timeout=5)
+            bus.r.close()
+        assert {r["actor"] for r in rows} == {SIM_ACTOR}
+        moves = audit.search(action="stock.")
+        assert moves and {r["actor"] for r in moves} == {SIM_ACTOR}
+        page = audit_html(rows, {}, "zh")
+        assert "系统模拟" in page and "值班员" not in page and ">simulator<" not in page
+        assert "Simulator" in audit_html(rows, {}, "en")
+        # Each work order's history: the report, then only the system's steps.
+        later = [h for i in range(1, live.incident_count() + 1) for h in store.history(i)[1:]]
+        assert later and {h["actor"] for h in later} == {SIM_ACTOR}

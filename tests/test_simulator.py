@@ -220,7 +220,7 @@ def test_500_vehicles(town: Town, bus: Publisher) -> None:
 
 
 def test_stock_never_negative(town: Town, bus: Publisher) -> None:
-    sim = Simulator(town, bus, seed=17, rate=50)
+    sim = Simulator(town, bus, seed=17, rate=1000)
     start = {(st["code"], it["sku"]): it["quantity"]
              for st in town.stations for it in st["inventory"]}
     level = dict(start)
@@ -242,7 +242,7 @@ def test_stock_never_negative(town: Town, bus: Publisher) -> None:
             assert raw not in sent[-100:], move
             sent.append(raw)
             moves += 1
-    assert 2_000 < moves < 4_700  # mean 2000 s * 50 / 30 s = 3333
+    assert 2_000 < moves < 4_700  # mean 2000 s * 1000 / 600 s = 3333
     assert level == sim.stock
     assert any(level[k] < start[k] for k in start) and any(level[k] > start[k] for k in start)
 

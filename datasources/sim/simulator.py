@@ -43,7 +43,8 @@ SIM_SOURCES = {"grid_worker": 50, "hotline": 25, "citizen": 15, "video": 10}
 STEPS = (("accepted", 10, 40), ("dispatched", 20, 60), ("in_progress", 30, 90),
          ("resolved", 60, 240))
 HOT_GRIDS, HOT_SHARE, STALL_SHARE = 5, 0.40, 0.15
-STOCK_EVERY_S, LOG_EVERY_S = 30.0, 60.0
+# A stock movement every 10 min at rate 1 (a store has a few dozen a day, not thousands).
+STOCK_EVERY_S, LOG_EVERY_S = 600.0, 60.0
 
 
 @dataclass
