@@ -122,3 +122,76 @@ def test_bus003_a_past_trip_replays_with_the_time_slider(dash_duo, settings) -> 
     handle.send_keys(Keys.END)
     dash_duo.wait_for_text_to_equal("#bus-replay-time", f"{PLATE} · {last} · 30 km/h",
                                     timeout=10)
+
+
+def _town_with_trips_now(settings, now: datetime):  # type: ignore[no-untyped-def]
+    """A copy of the demo town whose R01 trips run now: AM1 left 2 minutes ago (its bus
+    drives), AM2 left 4 minutes ago (no bus: not started)."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from dashboard.settings import DEMO_TOWN_DIR
+    from dashboard.timeutil import LOCAL_TZ
+
+    folder = Path(settings.data_dir) / "town"
+    shutil.copytree(DEMO_TOWN_DIR, folder)
+    routes = json.loads((folder / "routes.json").read_text("utf-8"))
+    local = now.astimezone(LOCAL_TZ).replace(second=0, microsecond=0)
+    for route in routes:
+        if route["code"] != "R01":
+            continue
+        for trip, lead in (("R01-AM1", 2), ("R01-AM2", 4)):
+            row = next(t for t in route["trips"] if t["code"] == trip)
+            start = local - timedelta(minutes=lead)
+            row["stop_times"] = [(start + timedelta(minutes=4 * i)).strftime("%H:%M")
+                                 for i in range(len(row["stop_times"]))]
+            row["days"] = "daily"
+    (folder / "routes.json").write_text(json.dumps(routes, ensure_ascii=False), "utf-8")
+    return settings.with_(town_dir=str(folder))
+
+
+def test_bus004_the_board_the_marker_and_the_detail_agree(dash_duo, settings) -> None:
+    from dashboard.buses.tracking import build_plans
+    from dashboard.messages import VehiclePosition
+    from dashboard.town import load_town
+
+    now = datetime.now(UTC)
+    if now.astimezone(UTC).hour == 15 and now.minute > 30:  # Beijing midnight: trips span days
+        pytest.skip("the shifted timetable would cross midnight")
+    settings = _town_with_trips_now(settings, now)
+    line = build_plans(load_town(settings.town_dir).routes)["R01-AM1"].line
+    start_app(dash_duo, settings)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/buses")
+    dash_duo.wait_for_element(".bus-table tbody tr", timeout=15)
+    bus = Publisher.from_url(settings.redis_url, settings.redis_prefix)
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=20)
+    for i in range(8):  # 28 km/h from the first stop, as a GTFS-RT feed would send it
+        lon, lat = line.lonlat(line.stop_m[0] + 120 + i * 8)
+        bus.publish_positions([VehiclePosition(plate=PLATE, lon=lon, lat=lat, speed_kmh=28,
+                                               heading=90, at=t0 + timedelta(seconds=i),
+                                               route="R01", trip="R01-AM1")])
+        time.sleep(0.1)
+
+    def rows() -> dict[str, list[str]]:
+        out = {}
+        try:
+            for tr in dash_duo.find_elements(".bus-table tbody tr"):
+                cells = [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+                out[cells[1]] = cells
+        except StaleElementReferenceException:  # redrawn meanwhile: read again
+            return {}
+        return out
+
+    board = _wait(lambda: (r := rows()).get("R01-AM1", [""] * 6)[4] == PLATE and r)
+    # The trip its bus drives shows the bus and a punctuality, never 待发车.
+    assert board["R01-AM1"][5] not in ("待发车", "未发车", "")
+    # The trip whose time has passed without a bus is 未发车, not 晚点.
+    assert board["R01-AM2"][4] == "" and board["R01-AM2"][5] == "未发车"
+    # The moving bus's detail shows that trip, not 当前无运行班次.
+    _wait(lambda: _click_bus(dash_duo))
+    dash_duo.wait_for_text_to_equal("#bus-detail .bus-plate", PLATE, timeout=10)
+    trip = _wait(lambda: dash_duo.find_elements("#bus-detail .bus-trip"))
+    assert "R01-AM1" in trip[0].text
+    assert not dash_duo.find_elements("#bus-detail .bus-no-trip")
+    bus.r.close()
