@@ -1,11 +1,28 @@
-"""Helpers for browser tests: start the real app for dash_duo and publish like a source."""
+"""Helpers for tests that run the real app: a served zhongnao (in a thread or a process),
+signed-in browsers, a source publishing into Redis, a JT/T 808 terminal, and the one poller.
+
+Fixtures live in conftest.py; these are the plain functions and classes they and the tests
+share. No test module imports another test module: what two tests share belongs here.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
+import socket
+import subprocess
+import sys
+import threading
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import redis
 
@@ -16,8 +33,174 @@ from dashboard.settings import Settings
 PASSWORD = "browser-test-pw"
 DEFAULT_NAMES = {"admin": "管理员甲", "officer": "值班员王", "leader": "领导刘",
                  "grid_worker": "李网格", "display": "大屏一"}
+ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
+# ------------------------------------------------------------------ the one poller
+def wait_until(predicate: Callable[[], T], timeout: float = 20.0, what: str = "condition",
+               interval: float = 0.05) -> T:
+    """Poll `predicate` until it returns something truthy and return that; fail naming
+    `what` after `timeout` seconds. Exceptions are not swallowed (a poll that raises is a
+    broken test, not a slow product)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+async def wait_until_async(predicate: Callable[[], Any], timeout: float = 5.0,
+                           what: str = "condition") -> None:
+    """`wait_until` inside an event loop: yields to the loop between polls."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ------------------------------------------------------------------ the app
+@contextlib.contextmanager
+def app_client(settings: Settings, raise_server_exceptions: bool = False) -> Iterator[Any]:
+    """The real app in-process behind a TestClient (its lifespan opens Redis and the
+    database). `client.app` is the Dash app, `client.zn` its opened services."""
+    from fastapi.testclient import TestClient
+
+    app = create_app(settings)
+    with TestClient(app.server, raise_server_exceptions=raise_server_exceptions) as c:
+        c.app = app
+        c.zn = app.zn_services
+        yield c
+
+
+@dataclass
+class Live:
+    """A running zhongnao: its base URL and the services inside the server process."""
+
+    base: str
+    services: Any
+
+    def call(self, method: str, path: str, body: bytes | None = None,
+             headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+        """One HTTP request as an ingest source (the demo key); returns status, headers and
+        the decoded JSON body."""
+        req = urllib.request.Request(self.base + path, data=body, method=method,
+                                     headers={"X-Api-Key": "demo-key", **(headers or {})})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, dict(resp.headers), json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, dict(err.headers), json.loads(err.read() or b"null")
+
+    def post_json(self, path: str, data: Any, **headers: str) -> tuple[int, dict, Any]:
+        """POST a JSON body (header names with '_' for '-': Idempotency_Key=...)."""
+        raw = data if isinstance(data, bytes) else json.dumps(data, ensure_ascii=False).encode()
+        return self.call("POST", path, raw, {"Content-Type": "application/json",
+                                              **{k.replace("_", "-"): v
+                                                 for k, v in headers.items()}})
+
+    def incident_count(self) -> int:
+        """Rows in the incidents table."""
+        from sqlalchemy import func, select
+
+        from datasources.sql import models as m
+
+        with self.services.store.session() as s:
+            return int(s.scalar(select(func.count()).select_from(m.Incident)) or 0)
+
+    def rejected(self) -> dict[str, int]:
+        """Rejection counters in Redis."""
+        return dict(self.services.bus.rejected_counts())
+
+
+@contextlib.contextmanager
+def serve(settings: Settings) -> Iterator[Live]:
+    """zhongnao served by uvicorn in a background thread; stopped cleanly afterwards."""
+    import uvicorn
+
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app.server, host="127.0.0.1", port=settings.port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    running = Live(f"http://127.0.0.1:{settings.port}", app.zn_services)
+
+    def healthy() -> bool:
+        assert thread.is_alive(), "server thread died"
+        try:
+            return running.call("GET", "/api/health")[0] == 200
+        except OSError:
+            return False
+
+    wait_until(healthy, 30, "the server to become healthy", interval=0.1)
+    try:
+        yield running
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        assert not thread.is_alive(), "server did not stop"
+
+
+def serve_process(settings: Settings) -> subprocess.Popen:
+    """`zhongnao serve` in its own process with these settings; returns once it is healthy."""
+    env = {**os.environ, "ZN_DATA_DIR": settings.data_dir, "ZN_PORT": str(settings.port),
+           "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+           "ZN_REDIS_PREFIX": settings.redis_prefix, "ZN_LOG_LEVEL": "WARNING",
+           "ZN_DEDUP_METERS": str(settings.dedup_meters)}
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve"], cwd=ROOT, env=env)
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{settings.port}/api/health",
+                                        timeout=1):
+                return True
+        except OSError:
+            return False
+
+    try:
+        wait_until(healthy, 30, "the server process to come up", interval=0.2)
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM a served process and wait for it to end."""
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def post_report(base: str, i: int, key: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Report n° `i` over HTTP as the demo source with an Idempotency-Key; (status, body,
+    headers), status 0 when the connection is refused."""
+    body = json.dumps({"source": "hotline", "category": "traffic", "title": f"故障演练-{i:03d}",
+                       "lon": 104.45, "lat": 30.55}, ensure_ascii=False).encode()
+    req = urllib.request.Request(f"{base}/api/v1/incidents", data=body, method="POST",
+                                 headers={"Content-Type": "application/json",
+                                          "X-Api-Key": "demo-key", "Idempotency-Key": key})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read()), dict(resp.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}"), dict(err.headers)
+    except OSError:
+        return 0, {}, {}
+
+
+# ------------------------------------------------------------------ signed-in browsers
 def ensure_user(settings: Settings, role: str = "officer", name: str | None = None) -> str:
     """Create the account `name` with `role` in the app's database (once); returns the name."""
     from datasources.sql.accounts import Accounts
@@ -35,32 +218,79 @@ def ensure_user(settings: Settings, role: str = "officer", name: str | None = No
     return name
 
 
-def login(dash_duo: Any, settings: Settings, role: str = "officer", name: str | None = None,
-          path: str = "/", base_url: str | None = None) -> str:
-    """Sign in through the real /login page as a user of `role`, then open `path`.
+def new_browser(size: tuple[int, int] = (1920, 1080)) -> Any:
+    """A fresh headless Chromium whose layout viewport is exactly `size` (quit it after)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
 
-    The account is created in the app's database first (password PASSWORD). Works for any
-    page: the login form redirects to `path` afterwards. Names default per role
-    (DEFAULT_NAMES; the officer is 值班员王, the grid worker 李网格). For a wall kiosk use
-    `kiosk_url(settings)` instead. Use it in every browser test since issue 7: pages without
-    a session redirect to /login.
+    from tools.screenshot import CHROME_FLAGS
 
-        start_app(dash_duo, settings, path="/dispatch", role="officer")   # most tests
-        login(dash_duo, settings, role="grid_worker", name="赵网格", path="/field")
+    opts = Options()
+    for flag in CHROME_FLAGS:
+        opts.add_argument(flag)
+    opts.binary_location = os.environ.get("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    set_viewport(driver, size)
+    return driver
+
+
+def set_viewport(driver: Any, size: tuple[int, int]) -> None:
+    """The layout viewport exactly `size`, whatever the window chrome (a tablet, a wall)."""
+    driver.set_window_size(*size)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False})
+
+
+def sign_in(driver: Any, settings: Settings, base_url: str, role: str = "officer",
+            name: str | None = None, path: str = "/") -> str:
+    """Sign `driver` in through the real /login page as a user of `role`, landing on `path`.
+
+    The account is created first (password PASSWORD); names default per role
+    (DEFAULT_NAMES). Returns the account name.
     """
     from urllib.parse import quote
 
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     name = ensure_user(settings, role, name)
-    base = base_url or dash_duo.server_url
-    dash_duo.driver.get(f"{base}/login?next={quote(path, safe='')}")
-    dash_duo.wait_for_element("#login-name", timeout=10)
-    dash_duo.driver.find_element(By.ID, "login-name").send_keys(name)
-    dash_duo.driver.find_element(By.ID, "login-password").send_keys(PASSWORD)
-    dash_duo.driver.find_element(By.ID, "login-submit").click()
-    dash_duo.wait_for_element("#react-entry-point", timeout=15)
+    driver.get(f"{base_url}/login?next={quote(path, safe='')}")
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "login-name"))
+    driver.find_element(By.ID, "login-name").send_keys(name)
+    driver.find_element(By.ID, "login-password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "login-submit").click()
+    WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.ID, "react-entry-point"))
     return name
+
+
+def login(dash_duo: Any, settings: Settings, role: str = "officer", name: str | None = None,
+          path: str = "/", base_url: str | None = None) -> str:
+    """Sign dash_duo's browser in as `role` and open `path` (see `sign_in`).
+
+        start_app(dash_duo, settings, path="/dispatch", role="officer")   # most tests
+        login(dash_duo, settings, role="grid_worker", name="赵网格", path="/field")
+    """
+    return sign_in(dash_duo.driver, settings, base_url or dash_duo.server_url, role, name,
+                   path)
+
+
+@contextlib.contextmanager
+def signed_in_browser(settings: Settings, base_url: str, role: str = "officer",
+                      path: str = "/", name: str | None = None,
+                      size: tuple[int, int] = (1920, 1080)) -> Iterator[Any]:
+    """Another browser beside dash_duo's, signed in as `role` on `path`; quit afterwards.
+    The display role (no name) opens the wall with a kiosk token, as a wall PC does."""
+    driver = new_browser(size)
+    try:
+        if role == "display" and name is None:
+            driver.get(kiosk_url(settings, base_url))  # a kiosk opens the wall
+        else:
+            sign_in(driver, settings, base_url, role, name, path)
+        yield driver
+    finally:
+        driver.quit()
 
 
 def kiosk_url(settings: Settings, base_url: str) -> str:
@@ -91,16 +321,12 @@ def start_app(dash_duo: Any, settings: Settings, path: str = "/", role: str = "o
     return app
 
 
-def wait_until(predicate: Any, timeout: float = 20.0, what: str = "condition") -> None:
-    """Poll `predicate` until it is true; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def cookie_header(driver: Any) -> str:
+    """The browser's cookies as a Cookie header, to fetch what its user may (a brief)."""
+    return "; ".join(f"{c['name']}={c['value']}" for c in driver.get_cookies())
 
 
+# ------------------------------------------------------------------ sources
 class Source:
     """Publishes raw JSON into the app's Redis channels, as a real source would."""
 
@@ -125,3 +351,79 @@ class Source:
             {"plate": plate, "lon": lon, "lat": lat, "speed_kmh": speed, "heading": heading,
              "at": datetime.now(UTC).isoformat()}]}
         self.raw(self.ch.vehicles, json.dumps(body))
+
+
+TERMINAL_PHONE = "13800138000"
+TERMINAL_PLATE = "川F·D72692"  # a real bus of the demo town, route R01
+
+
+class Terminal:
+    """A JT/T 808 terminal over a blocking TCP socket, as a bus's box would speak."""
+
+    def __init__(self, port: int, phone: str = TERMINAL_PHONE, version: int | None = None):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.phone, self.version, self.serial = phone, version, 0
+        from datasources.feeds.jt808 import codec
+
+        self.c = codec
+        self.splitter = codec.Splitter()
+        self.pending: list[bytes] = []
+
+    def send(self, msg_id: int, body: bytes = b"") -> None:
+        """One frame with the next serial number."""
+        self.serial += 1
+        self.sock.sendall(self.c.encode_frame(msg_id, self.phone, self.serial, body,
+                                              self.version))
+
+    def recv(self) -> Any:
+        """The next whole frame from the platform."""
+        while not self.pending:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("closed by the gateway")
+            self.pending += self.splitter.feed(chunk)
+        return self.c.decode_frame(self.pending.pop(0))
+
+    def login(self, plate: str = TERMINAL_PLATE) -> None:
+        """Register with the plate, then authenticate with the code the platform gave."""
+        c = self.c
+        self.send(c.REGISTER, c.encode_register(
+            c.Register(51, 600, "ZNDEV", "ZN-T1", "T" + self.phone[-6:], 2, plate),
+            self.version))
+        reply = self.recv()
+        assert reply.header.msg_id == c.REGISTER_REPLY
+        _, result, code = c.parse_register_reply(reply.body)
+        assert result == c.OK
+        self.send(c.AUTH, c.encode_auth(code, self.version, "860000000000001", "1.0"))
+        assert c.parse_general_reply(self.recv().body)[2] == c.OK
+
+    def report(self, at: datetime, lon: float, lat: float, kmh: float, alarm: int = 0) -> int:
+        """One location report (alarm bit 0 is SOS); returns the platform's result code."""
+        c = self.c
+        loc = c.Location(alarm, 2, lat, lon, 500, kmh, 90, at, {0x01: b"\x00\x00\x00\x10"})
+        self.send(c.LOCATION, c.encode_location(loc))
+        return int(c.parse_general_reply(self.recv().body)[2])
+
+    def close(self) -> None:
+        """Hang up."""
+        self.sock.close()
+
+
+@contextlib.contextmanager
+def running_gateway(publisher: Any) -> Iterator[tuple[Any, int]]:
+    """The JT/T 808 gateway on a free port, on its own event-loop thread, publishing to
+    real Redis through `publisher`; yields (gateway, port)."""
+    from datasources.feeds.jt808.gateway import Gateway
+
+    loop = asyncio.new_event_loop()
+    gw = Gateway(publisher, flush_s=0.05)
+    port = loop.run_until_complete(gw.start("127.0.0.1", 0))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield gw, port
+    finally:
+        asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()

@@ -1,13 +1,15 @@
 """Fixtures: a real Redis (embedded, or REDIS_URL), a real database (SQLite, or DATABASE_URL),
-and the wired services or a running app for browser tests."""
+the wired services, the app in-process (`client`), the app served on a port (`live`) and the
+JT/T 808 gateway (`jt808`). One fixture per thing: a test file does not grow its own copy.
+Plain helpers (the poller `wait_until`, signed-in browsers, sources) are in tests/browser.py."""
 
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -16,6 +18,7 @@ from sqlalchemy.engine import make_url
 from dashboard.settings import Settings
 from datasources.redis.embedded import EmbeddedRedis
 from datasources.services import Services
+from tests.browser import Live, app_client, free_port, running_gateway, serve
 
 os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
 
@@ -83,8 +86,26 @@ def services(settings: Settings) -> Iterator[Services]:
         svc.close()
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture
+def client(settings: Settings) -> Iterator[Any]:
+    """The app in-process with the test's settings; a server error is a 500, as a real
+    client would see it."""
+    with app_client(settings) as c:
+        yield c
+
+
+@pytest.fixture
+def live(settings: Settings) -> Iterator[Live]:
+    """zhongnao served by uvicorn on the test's port (near-duplicate merging off)."""
+    with serve(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def jt808(settings: Settings) -> Iterator[tuple[Any, int]]:
+    """The JT/T 808 gateway on a free port, publishing into the test's Redis:
+    (gateway, port)."""
+    from datasources.redis.publisher import Publisher
+
+    with running_gateway(Publisher.from_url(settings.redis_url, settings.redis_prefix)) as gw:
+        yield gw

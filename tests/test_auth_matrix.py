@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from app import create_app
 from dashboard.roles import (
     ANON,
     CALLBACKS,
@@ -36,13 +34,11 @@ CSRF = "matrix-csrf-token"
 
 
 @pytest.fixture
-def app_client(settings) -> Iterator[tuple[Any, TestClient]]:
-    """The real app in-process, one account per role."""
-    app = create_app(settings)
-    with TestClient(app.server, raise_server_exceptions=False) as client:
-        for role in ROLES:
-            app.zn_services.accounts.add_user(f"u-{role}", role, "matrix-password")
-        yield app, client
+def app_client(client: TestClient) -> tuple[Any, TestClient]:
+    """The conftest's in-process app with one account per role: (Dash app, client)."""
+    for role in ROLES:
+        client.zn.accounts.add_user(f"u-{role}", role, "matrix-password")  # type: ignore[attr-defined]
+    return client.app, client  # type: ignore[attr-defined]
 
 
 def all_routes(server: Any) -> list[tuple[str, str]]:
@@ -227,10 +223,8 @@ def test_a_callback_over_http_is_refused_for_a_wall_and_served_to_a_leader(app_c
         assert _filter_queue(client).status_code == status, role
 
 
-def test_a_callback_over_the_websocket_is_refused_for_the_wrong_role(app_client):
-    app, client = app_client
-    for k, v in cookies_for(app, "display").items():
-        client.cookies.set(k, v)
+def _queue_over_the_websocket(client: Any) -> dict[str, Any]:
+    """The console's queue callback sent over the websocket as the renderer does; the answer."""
     payload = {"output": "disp-queue.data", "outputs": {"id": "disp-queue", "property": "data"},
                "inputs": [{"id": "disp-filters", "property": "data", "value": None}],
                "state": [{"id": "disp-lang", "property": "data", "value": "zh"}],
@@ -239,9 +233,27 @@ def test_a_callback_over_the_websocket_is_refused_for_the_wrong_role(app_client)
                                   headers={"origin": "http://testserver"}) as ws:
         ws.send_json({"type": "callback_request", "requestId": "r1", "rendererId": "x",
                       "payload": payload})
-        answer = ws.receive_json()
-    text = json.dumps(answer)
-    assert "forbidden" in text and "disp-queue" not in text.split("forbidden")[0][-5:], answer
+        return dict(ws.receive_json())
+
+
+def test_a_callback_over_the_websocket_is_refused_for_the_wrong_role(app_client):
+    app, client = app_client
+    answers = {}
+    for role in ("display", "grid_worker", "leader"):
+        client.cookies.clear()
+        for k, v in cookies_for(app, role).items():
+            client.cookies.set(k, v)
+        answers[role] = _queue_over_the_websocket(client)
+    for role in ("display", "grid_worker"):
+        answer = answers[role]
+        assert (answer["type"], answer["requestId"]) == ("callback_response", "r1"), answer
+        # Refused by the role check: an error naming it, and not one row of the queue.
+        assert answer["payload"]["status"] == "error", answer
+        assert answer["payload"]["message"].startswith("403: forbidden"), answer
+        assert "data" not in answer["payload"], answer
+    # The same request from a role the table allows is answered with the queue.
+    served = answers["leader"]["payload"]
+    assert served["status"] == "ok" and "disp-queue" in served["data"]["response"], served
 
 
 def test_a_signed_out_or_disabled_user_is_refused_at_once(app_client):

@@ -6,17 +6,11 @@ import json
 
 import pytest
 
-from datasources.services import Services
-
 
 @pytest.fixture
-def merging(settings):
-    """Services with the default merge rule (200 m, 30 min)."""
-    svc = Services(settings.with_(dedup_meters=200, dedup_minutes=30)).open()
-    try:
-        yield svc
-    finally:
-        svc.close()
+def settings(settings):
+    """The conftest's settings with the default merge rule (200 m, 30 min) turned back on."""
+    return settings.with_(dedup_meters=200, dedup_minutes=30)
 
 
 def _report(title: str, lon: float, lat: float, category: str = "environment",
@@ -25,8 +19,8 @@ def _report(title: str, lon: float, lat: float, category: str = "environment",
                        "title": title, "lon": lon, "lat": lat}, ensure_ascii=False)
 
 
-def test_reports_close_together_become_one_work_order_listing_every_report(merging):
-    intake, store = merging.intake, merging.store
+def test_reports_close_together_become_one_work_order_listing_every_report(services):
+    intake, store = services.intake, services.store
     first = intake.handle_raw(_report("河道漂浮垃圾", 104.4500, 30.5500))
     near = intake.handle_raw(_report("河面有垃圾", 104.4510, 30.5505, source="hotline"))
     other_kind = intake.handle_raw(_report("占道经营", 104.4501, 30.5501, "city_management"))
@@ -44,8 +38,8 @@ def test_reports_close_together_become_one_work_order_listing_every_report(mergi
     assert store.kpis()["today"]["received"] == 3
 
 
-def test_an_officer_can_split_a_merged_report_back_out(merging):
-    intake, store = merging.intake, merging.store
+def test_an_officer_can_split_a_merged_report_back_out(services):
+    intake, store = services.intake, services.store
     first = intake.handle_raw(_report("路灯不亮", 104.4500, 30.5500, "city_management"))
     intake.handle_raw(_report("路灯坏了", 104.4502, 30.5501, "city_management"))
     merged = [r for r in store.reports(first.event.incident.id) if r["merged"]][0]

@@ -8,7 +8,6 @@ import json
 import os
 import threading
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -19,40 +18,25 @@ from sqlalchemy import func, select
 from dashboard.screens.views import status_line
 from datasources.redis.embedded import EmbeddedRedis
 from datasources.sql import models as m
-from tests.test_http_api import serve
+from tests.browser import post_report, serve, serve_process, stop_process, wait_until
 
 N = 60
 
 
-def post(base: str, i: int, key: str) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """One report over HTTP as the demo source; (status, body, headers), 0 when refused."""
-    body = json.dumps({"source": "hotline", "category": "traffic", "title": f"故障演练-{i:03d}",
-                       "lon": 104.45, "lat": 30.55}, ensure_ascii=False).encode()
-    req = urllib.request.Request(f"{base}/api/v1/incidents", data=body, method="POST",
-                                 headers={"Content-Type": "application/json",
-                                          "X-Api-Key": "demo-key", "Idempotency-Key": key})
+def settled(check: Any, timeout: float) -> bool:
+    """True once `check()` holds within `timeout` s, False if it never did (the tests here
+    record what they saw, then assert with their own message)."""
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read()), dict(resp.headers)
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}"), dict(err.headers)
-    except OSError:
-        return 0, {}, {}
+        wait_until(check, timeout)
+    except AssertionError:
+        return False
+    return True
 
 
 def titles_in_db(services: Any) -> dict[str, int]:
     with services.store.session() as s:
         rows = s.execute(select(m.Incident.title, func.count()).group_by(m.Incident.title))
         return {title: count for title, count in rows}
-
-
-def wait_for(check: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_redis_stopped_and_restarted_under_traffic_loses_and_doubles_nothing(settings,
@@ -69,7 +53,7 @@ def test_redis_stopped_and_restarted_under_traffic_loses_and_doubles_nothing(set
             def traffic() -> None:
                 for i in range(N):
                     for _attempt in range(200):  # a source retries with the same key
-                        status, body, _ = post(live.base, i, f"fault-drill-{i:04d}")
+                        status, body, _ = post_report(live.base, i, f"fault-drill-{i:04d}")
                         if status in (200, 201):
                             acked[i] = body
                             if down.is_set():
@@ -80,16 +64,16 @@ def test_redis_stopped_and_restarted_under_traffic_loses_and_doubles_nothing(set
 
             sender = threading.Thread(target=traffic)
             sender.start()
-            assert wait_for(lambda: len(acked) >= 10, 20)
+            assert settled(lambda: len(acked) >= 10, 20)
             redis_server.stop()
             down.set()
-            saw_reconnecting = wait_for(lambda: not hub.state.connected, 10)
+            saw_reconnecting = settled(lambda: not hub.state.connected, 10)
             time.sleep(2.0)
             down.clear()
             redis_server.start()
             sender.join(timeout=120)
             started = time.monotonic()
-            recovered = wait_for(lambda: hub.state.connected, 30)
+            recovered = settled(lambda: hub.state.connected, 30)
             print(f"\nRedis back -> hub connected in {time.monotonic() - started:.1f} s; "
                   f"{len(during_outage)} reports acknowledged while Redis was down")
 
@@ -105,7 +89,7 @@ def test_redis_stopped_and_restarted_under_traffic_loses_and_doubles_nothing(set
             ids = {body["id"] for body in acked.values()}
             assert len(ids) == N
             # What every screen draws from: the hub's state, resynced from the database.
-            assert wait_for(lambda: ids <= set(hub.state.incidents), 15), \
+            assert settled(lambda: ids <= set(hub.state.incidents), 15), \
                 f"missing on screens: {sorted(ids - set(hub.state.incidents))}"
     finally:
         redis_server.stop()
@@ -116,9 +100,9 @@ def test_redis_stopped_and_restarted_under_traffic_loses_and_doubles_nothing(set
 def test_database_gone_answers_503_with_retry_after_and_the_retry_is_stored_once(settings):
     with serve(settings) as live:
         svc = live.services
-        assert post(live.base, 1, "db-drill-0001")[0] == 201
+        assert post_report(live.base, 1, "db-drill-0001")[0] == 201
         hub = svc.hub
-        assert wait_for(lambda: len(hub.state.incidents) == 1, 10)
+        assert settled(lambda: len(hub.state.incidents) == 1, 10)
         shown = dict(hub.state.incidents)
 
         db = Path(settings.db_url.split("///", 1)[1])
@@ -126,11 +110,11 @@ def test_database_gone_answers_503_with_retry_after_and_the_retry_is_stored_once
         os.rename(db, db.with_suffix(".away"))
         os.mkdir(db)  # the database cannot be opened: "unable to open database file"
         try:
-            status, body, headers = post(live.base, 2, "db-drill-0002")
+            status, body, headers = post_report(live.base, 2, "db-drill-0002")
             assert status == 503, body
             assert int(headers.get("Retry-After") or headers.get("retry-after")) >= 1
             # The screens keep the last state they had, marked stale.
-            assert wait_for(lambda: not hub.state.db_ok, 15), "the database loss went unseen"
+            assert settled(lambda: not hub.state.db_ok, 15), "the database loss went unseen"
             assert status_line(hub.state, "zh") == {"text": "数据可能过期", "tone": "warn",
                                                     "seq": hub.state.seq}
             assert dict(hub.state.incidents) == shown
@@ -139,10 +123,10 @@ def test_database_gone_answers_503_with_retry_after_and_the_retry_is_stored_once
             os.rename(db.with_suffix(".away"), db)
             svc.store.engine.dispose()
 
-        assert wait_for(lambda: hub.state.db_ok, 15)
+        assert settled(lambda: hub.state.db_ok, 15)
         assert status_line(hub.state, "zh")["text"] == "实时"
-        status, body, _ = post(live.base, 2, "db-drill-0002")
-        again, body2, _ = post(live.base, 2, "db-drill-0002")
+        status, body, _ = post_report(live.base, 2, "db-drill-0002")
+        again, body2, _ = post_report(live.base, 2, "db-drill-0002")
         assert (status, again) == (201, 201) and body["id"] == body2["id"]
         counts = titles_in_db(svc)
         assert counts["故障演练-001"] == 1 and counts["故障演练-002"] == 1
@@ -151,16 +135,15 @@ def test_database_gone_answers_503_with_retry_after_and_the_retry_is_stored_once
 def test_a_server_restarted_under_traffic_stores_every_retried_report_once(settings):
     from datasources.sql.engine import make_engine
     from datasources.sql.incidents import Store
-    from tests.test_wall_reconnect import _serve, _stop
 
     base = f"http://127.0.0.1:{settings.port}"
     acked: dict[int, dict[str, Any]] = {}
-    server = _serve(settings)
+    server = serve_process(settings)
 
     def traffic() -> None:
         for i in range(40):
             for _attempt in range(300):
-                status, body, _ = post(base, i, f"restart-drill-{i:04d}")
+                status, body, _ = post_report(base, i, f"restart-drill-{i:04d}")
                 if status in (200, 201):
                     acked[i] = body
                     break
@@ -170,12 +153,12 @@ def test_a_server_restarted_under_traffic_stores_every_retried_report_once(setti
     sender = threading.Thread(target=traffic)
     try:
         sender.start()
-        assert wait_for(lambda: len(acked) >= 8, 20)
-        _stop(server)  # SIGTERM while requests are in flight
-        server = _serve(settings)
+        assert settled(lambda: len(acked) >= 8, 20)
+        stop_process(server)  # SIGTERM while requests are in flight
+        server = serve_process(settings)
         sender.join(timeout=120)
     finally:
-        _stop(server)
+        stop_process(server)
     assert sorted(acked) == list(range(40))
     store = Store(make_engine(settings.db_url))
     counts = titles_in_db(type("S", (), {"store": store})())

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from app import create_app
+from tests.browser import app_client, free_port
 
 EXAMPLES = 1000
 FUZZ = hsettings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -50,14 +50,11 @@ form_body = st.one_of(
 def client(tmp_path_factory, redis_url) -> Iterator[TestClient]:
     """One app for the whole fuzz run (no rate limit, real SQLite and Redis)."""
     from dashboard.settings import Settings
-    from tests.conftest import free_port
 
     settings = Settings.from_env(environ={}, data_dir=str(tmp_path_factory.mktemp("fuzz")),
                                  redis_url=redis_url, redis_prefix="fuzz", port=free_port(),
                                  dedup_meters=0, ingest_rate=0)
-    app = create_app(settings)
-    with TestClient(app.server, raise_server_exceptions=True) as c:
-        c.zn = app.zn_services  # type: ignore[attr-defined]
+    with app_client(settings, raise_server_exceptions=True) as c:
         yield c
 
 

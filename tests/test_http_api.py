@@ -4,94 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-import pytest
-import uvicorn
-from sqlalchemy import func, select
-
-from app import create_app
 from dashboard.settings import Settings
-from datasources.services import Services
-from datasources.sql import models as m
 
-
-@dataclass
-class Live:
-    """A running zhongnao: its base URL and the services inside the server process."""
-
-    base: str
-    services: Services
-
-    def call(self, method: str, path: str, body: bytes | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
-        """One HTTP request as an ingest source (the demo key); returns status, headers and
-        the decoded JSON body."""
-        req = urllib.request.Request(self.base + path, data=body, method=method,
-                                     headers={"X-Api-Key": "demo-key", **(headers or {})})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return resp.status, dict(resp.headers), json.loads(resp.read())
-        except urllib.error.HTTPError as err:
-            return err.code, dict(err.headers), json.loads(err.read())
-
-    def post_json(self, path: str, data: Any, **headers: str) -> tuple[int, dict, Any]:
-        """POST a JSON body."""
-        raw = data if isinstance(data, bytes) else json.dumps(data, ensure_ascii=False).encode()
-        return self.call("POST", path, raw, {"Content-Type": "application/json",
-                                              **{k.replace("_", "-"): v
-                                                 for k, v in headers.items()}})
-
-    def incident_count(self) -> int:
-        """Rows in the incidents table."""
-        assert self.services.store is not None
-        with self.services.store.session() as s:
-            return int(s.scalar(select(func.count()).select_from(m.Incident)) or 0)
-
-    def rejected(self) -> dict[str, int]:
-        """Rejection counters in Redis."""
-        assert self.services.bus is not None
-        return self.services.bus.rejected_counts()
-
-
-@contextmanager
-def serve(settings: Settings) -> Iterator[Live]:
-    """zhongnao served by uvicorn in a background thread; stopped cleanly afterwards."""
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app.server, host="127.0.0.1", port=settings.port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    running = Live(f"http://127.0.0.1:{settings.port}", app.zn_services)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if running.call("GET", "/api/health")[0] == 200:
-                break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "server did not become healthy"
-        assert thread.is_alive(), "server thread died"
-        time.sleep(0.1)
-    try:
-        yield running
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        assert not thread.is_alive(), "server did not stop"
-
-
-@pytest.fixture
-def live(settings: Settings) -> Iterator[Live]:
-    """A running server with the test settings (near-duplicate merging off)."""
-    with serve(settings) as running:
-        yield running
+# test_bus_doors.py still imports Live and serve from here (until it imports tests.browser).
+from tests.browser import Live, serve, wait_until
 
 
 def report(**kw: Any) -> dict[str, Any]:
@@ -108,10 +26,8 @@ def test_post_creates_the_incident_in_the_db_and_on_the_wall(live: Live) -> None
     assert body["state"] == "reported" and body["grid"] and body["deadline_at"]
     assert headers["location"] == f"/api/v1/incidents/{body['id']}"
     assert live.services.store.history(body["id"])[0]["to"] == "reported"
-    deadline = time.monotonic() + 2
-    while body["id"] not in live.services.hub.state.incidents:
-        assert time.monotonic() < deadline, "the wall's hub never got the incident"
-        time.sleep(0.05)
+    wait_until(lambda: body["id"] in live.services.hub.state.incidents, 2,
+               "the wall's hub getting the incident")
 
     status, _, found = live.call("GET", f"/api/v1/incidents/{body['id']}")
     assert status == 200

@@ -9,14 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from dashboard.messages import VehiclePosition
+from tests.browser import wait_until_async
 
-
-async def _until(predicate, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
+# test_bus_tracker.py still imports `_until` from here (until it imports tests.browser).
+_until = wait_until_async
 
 
 @pytest.fixture
@@ -27,7 +23,7 @@ def run(services):
         async def main():
             await services.hub.start()
             try:
-                await _until(lambda: services.hub.state.connected)
+                await wait_until_async(lambda: services.hub.state.connected)
                 await body(services.hub)
             finally:
                 await services.hub.stop()
@@ -47,11 +43,11 @@ def test_reports_published_on_ingest_reach_the_live_state_in_order(services, run
     async def body(hub):
         for n in range(5):
             services.bus.publish_raw(services.bus.ch.ingest, _report(f"纠纷{n}"))
-        await _until(lambda: len(hub.state.incidents) == 5)
+        await wait_until_async(lambda: len(hub.state.incidents) == 5)
         assert [i.title for i in hub.state.feed(5)] == [f"纠纷{n}" for n in range(4, -1, -1)]
         assert hub.state.seq == services.bus.current_seq()
         assert hub.stats["gaps"] == 0
-        await _until(lambda: hub.state.kpis.get("today", {}).get("received") == 5)
+        await wait_until_async(lambda: hub.state.kpis.get("today", {}).get("received") == 5)
 
     run(body)
 
@@ -62,7 +58,7 @@ def test_a_sequence_gap_triggers_a_resync_from_the_database(services, run):
         # An event lost in transit: the sequence advances but nobody hears the event.
         services.bus.next_seq()
         services.intake.handle_raw(_report("断号之后"))
-        await _until(lambda: hub.state.resyncs > resyncs)
+        await wait_until_async(lambda: hub.state.resyncs > resyncs)
         assert any(i.title == "断号之后" for i in hub.state.incidents.values())
         assert hub.stats["gaps"] == 1
 
@@ -76,8 +72,8 @@ def test_bad_vehicle_messages_are_counted_and_good_fixes_still_apply(services, r
         good = VehiclePosition(plate="川F·D00001", lon=104.44, lat=30.54, speed_kmh=31,
                                at=datetime.now(UTC))
         services.bus.publish_positions([good])
-        await _until(lambda: "川F·D00001" in hub.state.vehicles)
-        await _until(lambda: hub.state.rejected.get("bad_json") == 1)
+        await wait_until_async(lambda: "川F·D00001" in hub.state.vehicles)
+        await wait_until_async(lambda: hub.state.rejected.get("bad_json") == 1)
         assert services.bus.rejected_counts()["bad_json"] == 1
 
     run(body)
@@ -86,9 +82,10 @@ def test_bad_vehicle_messages_are_counted_and_good_fixes_still_apply(services, r
 def test_the_hub_reconnects_after_its_redis_connection_is_killed(services, run):
     async def body(hub):
         services.bus.r.client_kill_filter(_type="pubsub")
-        await _until(lambda: not hub.state.connected or hub.state.resyncs > 1)
-        await _until(lambda: hub.state.connected, timeout=10)
+        await wait_until_async(lambda: not hub.state.connected or hub.state.resyncs > 1)
+        await wait_until_async(lambda: hub.state.connected, timeout=10)
         services.bus.publish_raw(services.bus.ch.ingest, _report("重连之后"))
-        await _until(lambda: any(i.title == "重连之后" for i in hub.state.incidents.values()))
+        await wait_until_async(
+            lambda: any(i.title == "重连之后" for i in hub.state.incidents.values()))
 
     run(body)

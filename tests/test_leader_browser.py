@@ -7,16 +7,13 @@ import urllib.request
 
 import pytest
 
-from tests.browser import Source, start_app
+from tests.browser import Source, cookie_header, set_viewport, start_app
 
 pytestmark = pytest.mark.browser
 
 
 def _open_leader(dash_duo, settings, size: tuple[int, int], query: str = "") -> None:
-    dash_duo.driver.set_window_size(*size)
-    # The layout viewport exactly as wide as the tablet, whatever the window chrome.
-    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False})
+    set_viewport(dash_duo.driver, size)
     start_app(dash_duo, settings, path=f"/leader{query}", role="leader", wait_status=None)
 
 
@@ -49,7 +46,7 @@ def test_lead002_daily_brief_is_made_kept_and_downloadable(dash_duo, settings):
     link = dash_duo.wait_for_element(".ld-brief-row a", timeout=10)
     href = link.get_attribute("href")
     # Downloads go with the leader's session, as the browser's would.
-    cookie = "; ".join(f"{c['name']}={c['value']}" for c in dash_duo.driver.get_cookies())
+    cookie = cookie_header(dash_duo.driver)
 
     def fetch(url: str):  # type: ignore[no-untyped-def]
         return urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}))

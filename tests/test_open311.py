@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from dashboard.incidents.lifecycle import CATEGORIES
 from datasources.sql import models as m
-from tests.test_http_api import Live, live  # noqa: F401  (the running-server fixture)
+from tests.browser import Live
 
 
-def post_form(live: Live, fields: dict[str, Any], **headers: str) -> tuple[int, dict, Any]:  # noqa: F811
+def post_form(live: Live, fields: dict[str, Any], **headers: str) -> tuple[int, dict, Any]:
     """POST requests.json form-encoded, as GeoReport clients do."""
     body = urllib.parse.urlencode(fields).encode()
     return live.call("POST", "/open311/v2/requests.json", body,
@@ -27,7 +27,7 @@ def request_fields(**kw: Any) -> dict[str, Any]:
             "phone": "13800001234", "media_url": "https://example.invalid/p/42.jpg", **kw}
 
 
-def test_round_trip_file_then_follow_a_request(live: Live) -> None:  # noqa: F811
+def test_round_trip_file_then_follow_a_request(live: Live) -> None:
     status, _, created = post_form(live, request_fields())
     assert status == 200, created
     assert len(created) == 1 and created[0]["account_id"] is None
@@ -65,7 +65,7 @@ def test_round_trip_file_then_follow_a_request(live: Live) -> None:  # noqa: F81
     assert en[0]["status_notes"] == "Reported" and en[0]["service_name"] == "Environment"
 
 
-def test_services_list_has_the_fifteen_categories(live: Live) -> None:  # noqa: F811
+def test_services_list_has_the_fifteen_categories(live: Live) -> None:
     status, _, services = live.call("GET", "/open311/v2/services.json")
     assert status == 200
     assert [s["service_code"] for s in services] == [c.code for c in CATEGORIES]
@@ -79,7 +79,7 @@ def test_services_list_has_the_fifteen_categories(live: Live) -> None:  # noqa: 
     assert en[0]["service_name"] == "Public security"
 
 
-def test_refusals_follow_the_spec_and_are_counted(live: Live) -> None:  # noqa: F811
+def test_refusals_follow_the_spec_and_are_counted(live: Live) -> None:
     status, _, err = post_form(live, request_fields(api_key="wrong"))
     assert status == 403 and err[0]["code"] == 403 and "api_key" in err[0]["description"]
     status, _, err = post_form(live, request_fields(service_code="ufo"))
