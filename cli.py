@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from dashboard.settings import Settings
-from dashboard.town import load_town
+from datasources.towns.files import load_town
 
 log = logging.getLogger("zhongnao")
 

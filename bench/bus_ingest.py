@@ -222,7 +222,7 @@ async def _jt808(run: Run, n: int, rounds: int, t0: datetime) -> tuple[float, in
 def tracker_on_trips(n: int, seconds: int = 5) -> float:
     """Microseconds per fix of the tracker's rules for n buses all on a morning trip."""
     from dashboard.buses.tracking import Fleet, build_plans
-    from dashboard.town import load_town
+    from datasources.towns.files import load_town
 
     town = load_town(ROOT / "datasources" / "towns" / "demo")
     plans = build_plans(town.routes)

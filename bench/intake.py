@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from dashboard.incidents.lifecycle import CATEGORIES  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
-from dashboard.town import load_town  # noqa: E402
 from datasources.redis.embedded import EmbeddedRedis  # noqa: E402
 from datasources.services import Services  # noqa: E402
+from datasources.towns.files import load_town  # noqa: E402
 
 
 def _points(n: int, seed: int = 7) -> list[tuple[float, float]]:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 
@@ -119,23 +116,17 @@ class Town:
         }
 
 
-def _read_json(path: Path) -> Any:
-    with path.open(encoding="utf-8") as fh:
-        return json.load(fh)
+# The files of a town folder, by name: JSON files parsed, CSV files as rows of text.
+# datasources/towns/files.py reads them (the core does no I/O).
+TOWN_FILES = ("town.json", "grids.geojson", "villages.csv", "stations.json", "routes.json",
+              "vehicles.csv")
+OPTIONAL_TOWN_FILES = ("basemap.geojson",)
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def load_town(folder: str | Path) -> Town:
-    """Read a town folder; raise ValueError naming the file that is wrong."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise ValueError(f"town folder {root} does not exist")
+def parse_town(files: dict[str, Any], origin: str = "town") -> Town:
+    """A town from its files' contents; raise ValueError naming `origin` and what is wrong."""
     try:
-        meta = _read_json(root / "town.json")
+        meta = files["town.json"]
         grids = [
             GridCell(
                 code=f["properties"]["code"],
@@ -149,7 +140,7 @@ def load_town(folder: str | Path) -> Town:
                 workers=f["properties"].get("workers") or [],
                 households=int(f["properties"].get("households") or 0),
             )
-            for f in _read_json(root / "grids.geojson")["features"]
+            for f in files["grids.geojson"]["features"]
         ]
         villages = [
             Village(
@@ -163,9 +154,9 @@ def load_town(folder: str | Path) -> Town:
                 lat=float(r["lat"]),
                 grid=r["grid"],
             )
-            for r in _read_csv(root / "villages.csv")
+            for r in files["villages.csv"]
         ]
-        stations = _read_json(root / "stations.json")
+        stations = files["stations.json"]
         routes = [
             Route(
                 code=r["code"],
@@ -181,7 +172,7 @@ def load_town(folder: str | Path) -> Town:
                        for t in r["trips"]],
                 staff=r.get("staff") or {},
             )
-            for r in _read_json(root / "routes.json")
+            for r in files["routes.json"]
         ]
         vehicles = [
             Vehicle(
@@ -194,10 +185,9 @@ def load_town(folder: str | Path) -> Town:
                 model=r["model"],
                 year=int(r["year"]),
             )
-            for r in _read_csv(root / "vehicles.csv")
+            for r in files["vehicles.csv"]
         ]
-        basemap_path = root / "basemap.geojson"
-        basemap = _read_json(basemap_path) if basemap_path.exists() else {}
-    except (OSError, KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"town folder {root}: {exc!r}") from exc
+        basemap = files.get("basemap.geojson") or {}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"town folder {origin}: {exc!r}") from exc
     return Town(meta, grids, villages, stations, routes, vehicles, basemap)

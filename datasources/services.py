@@ -10,10 +10,8 @@ from pathlib import Path
 
 from dashboard.channels import Channels
 from dashboard.geo.lookup import GridIndex
-from dashboard.incidents.deadlines import load_table
-from dashboard.resources.kits import load_kits
 from dashboard.settings import Settings, split_keys
-from dashboard.town import GridCell, load_town
+from dashboard.town import GridCell
 from datasources.flows.bus_tracker import BusTracker
 from datasources.flows.hub import Hub
 from datasources.flows.intake import Intake
@@ -30,6 +28,7 @@ from datasources.sql.incidents import DedupRule, Store
 from datasources.sql.leader import LeaderStore
 from datasources.sql.rota import RotaIndex, RotaStore
 from datasources.sql.town_loader import prepare_database
+from datasources.towns.files import load_kits, load_table, load_town
 
 log = logging.getLogger(__name__)
 

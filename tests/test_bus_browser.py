@@ -154,7 +154,7 @@ def _town_with_trips_now(settings, now: datetime):  # type: ignore[no-untyped-de
 def test_bus004_the_board_the_marker_and_the_detail_agree(dash_duo, settings) -> None:
     from dashboard.buses.tracking import build_plans
     from dashboard.messages import VehiclePosition
-    from dashboard.town import load_town
+    from datasources.towns.files import load_town
 
     now = datetime.now(UTC)
     if now.astimezone(UTC).hour == 15 and now.minute > 30:  # Beijing midnight: trips span days

@@ -13,7 +13,8 @@ from dashboard.buses.line import RouteLine
 from dashboard.buses.timetable import is_school_day, local_date, runs_on
 from dashboard.buses.tracking import Fleet, build_plans
 from dashboard.settings import DEMO_TOWN_DIR
-from dashboard.town import Route, Stop, Trip, load_town
+from dashboard.town import Route, Stop, Trip
+from datasources.towns.files import load_town
 
 WED = date(2026, 11, 25)
 

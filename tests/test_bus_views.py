@@ -12,7 +12,7 @@ from dashboard.buses.tracking import build_plans
 from dashboard.buses.views import bus_slug, day_trips, replay_at, staff_rows, stop_rows
 from dashboard.geo.gcj02 import display, wgs84_to_gcj02
 from dashboard.settings import DEMO_TOWN_DIR
-from dashboard.town import load_town
+from datasources.towns.files import load_town
 
 
 def at_local(hhmm: str) -> datetime:

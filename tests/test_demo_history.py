@@ -15,13 +15,13 @@ from cli import main
 from dashboard.actors import SIM_ACTOR, actor_label
 from dashboard.settings import DEMO_TOWN_DIR, Settings
 from dashboard.timeutil import LOCAL_TZ, as_utc
-from dashboard.town import load_town
 from datasources.sim.history import backfill
 from datasources.sim.simulator import Simulator
 from datasources.sql import models as m
 from datasources.sql.engine import make_engine
 from datasources.sql.incidents import Store
 from datasources.sql.town_loader import prepare_database
+from datasources.towns.files import load_town
 
 # Noon on a Friday, local time: today is half-way through, the month 20 days old.
 NOW = as_utc(datetime(2026, 11, 20, 12, 0, tzinfo=LOCAL_TZ))

@@ -11,11 +11,12 @@ import pytest
 
 from dashboard.messages import Event, parse_event
 from dashboard.resources.coverage import RoadNetwork, coverage_rows, straight
-from dashboard.resources.kits import KitError, load_kits, rank_stations
+from dashboard.resources.kits import KitError, rank_stations
 from dashboard.resources.readiness import expiring, readiness_rows
 from dashboard.screens.live import LiveState
 from dashboard.screens.views import station_cards
 from dashboard.settings import DEMO_TOWN_DIR
+from datasources.towns.files import load_kits
 
 NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # 12:00 in Asia/Shanghai
 

@@ -12,7 +12,6 @@ from dashboard.geo.lookup import GridIndex, haversine_m
 from dashboard.incidents.deadlines import (
     add_working_days,
     deadline_for,
-    load_table,
     parse_spec,
 )
 from dashboard.incidents.lifecycle import (
@@ -28,7 +27,7 @@ from dashboard.incidents.lifecycle import (
 )
 from dashboard.settings import SETTINGS, Settings, setting_attrs
 from dashboard.timeutil import age_text, local_day_start
-from dashboard.town import load_town
+from datasources.towns.files import load_table, load_town
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from cli import _start_simulator
 from dashboard.messages import VehiclePosition
 from dashboard.settings import Settings
-from dashboard.town import load_town
 from datasources.feeds.gtfs_rt import vehicle_feed
 from datasources.redis.publisher import Publisher
 from datasources.sim.simulator import Simulator
+from datasources.towns.files import load_town
 from tests.test_bus_jt808 import Terminal, running_gateway
 from tests.test_http_api import serve
 

@@ -30,10 +30,11 @@ from dashboard.messages import (
     parse_inbound,
     parse_vehicle_message,
 )
-from dashboard.town import Town, load_town
+from dashboard.town import Town
 from datasources.redis.embedded import EmbeddedRedis
 from datasources.redis.publisher import Publisher
 from datasources.sim.simulator import Simulator
+from datasources.towns.files import load_town
 
 DEMO = Path(__file__).resolve().parents[1] / "datasources" / "towns" / "demo"
 T0 = datetime(2026, 11, 22, 23, 20, tzinfo=UTC)  # Monday 07:20 in the town: AM trips run

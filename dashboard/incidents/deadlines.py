@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from dashboard.timeutil import LOCAL_TZ, as_utc
@@ -40,13 +38,12 @@ def add_working_days(start: datetime, days: int) -> datetime:
     return local.astimezone(as_utc(start).tzinfo)
 
 
-def load_table(path: str | Path | None) -> dict[str, Any]:
-    """The default table with a town's overrides merged in; every entry is checked."""
+def merge_table(overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """The default table with a town's overrides (parsed JSON) merged in; every entry is
+    checked."""
     table = {k: dict(v) for k, v in DEFAULT_TABLE.items()}
-    if path:
-        with Path(path).open(encoding="utf-8") as fh:
-            for category, row in json.load(fh).items():
-                table.setdefault(category, {}).update(row)
+    for category, row in (overrides or {}).items():
+        table.setdefault(category, {}).update(row)
     for row in table.values():
         for spec in row.values():
             parse_spec(spec)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE
@@ -31,23 +29,20 @@ class KitError(ValueError):
     """A kit file that cannot be used; the message names the problem."""
 
 
-def load_kits(path: str | None) -> dict[str, dict[str, int]]:
-    """The kits of ZN_KITS_FILE merged over the defaults (validated)."""
+def merge_kits(data: Any, path: str = "ZN_KITS_FILE") -> dict[str, dict[str, int]]:
+    """A town's kits (parsed JSON, or None) merged over the defaults, validated; errors name
+    `path`."""
     kits = {k: dict(v) for k, v in DEFAULT_KITS.items()}
-    if not path:
+    if data is None:
         return kits
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise KitError(f"ZN_KITS_FILE {path}: {exc}") from exc
     if not isinstance(data, dict):
-        raise KitError(f"ZN_KITS_FILE {path}: expected an object of category -> kit")
+        raise KitError(f"{path}: expected an object of category -> kit")
     for category, kit in data.items():
         if category not in CATEGORY_BY_CODE:
-            raise KitError(f"ZN_KITS_FILE {path}: unknown category {category!r}")
+            raise KitError(f"{path}: unknown category {category!r}")
         if not isinstance(kit, dict) or not all(
                 isinstance(q, int) and q > 0 for q in kit.values()):
-            raise KitError(f"ZN_KITS_FILE {path}: kit of {category} must map SKU -> "
+            raise KitError(f"{path}: kit of {category} must map SKU -> "
                            "positive integer")
         kits[category] = dict(kit)
     return kits

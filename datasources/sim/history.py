@@ -202,10 +202,9 @@ def _incident_count(store: Store) -> int:
 def for_settings(settings: Any, days: int = 30, *, only_fresh: bool = False) -> Backfill | None:
     """Backfill the configured database's demo town; None for a real town (or, with
     `only_fresh`, a database that already has work orders)."""
-    from dashboard.incidents.deadlines import load_table
-    from dashboard.town import load_town
     from datasources.sql.engine import make_engine
     from datasources.sql.town_loader import prepare_database
+    from datasources.towns.files import load_table, load_town
 
     engine = make_engine(settings.db_url)
     try:

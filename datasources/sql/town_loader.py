@@ -9,9 +9,9 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from dashboard.town import Town
-from dashboard.town import load_town as read_town
 from datasources.sql import models as m
 from datasources.sql.engine import upgrade
+from datasources.towns.files import load_town as read_town
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The towns' data folders (demo/) and the readers of their files."""

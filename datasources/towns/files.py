@@ -1,0 +1,53 @@
+"""Read a town's data files from disk; the core (dashboard/) parses what was read."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from dashboard.incidents.deadlines import merge_table
+from dashboard.resources.kits import KitError, merge_kits
+from dashboard.town import OPTIONAL_TOWN_FILES, TOWN_FILES, Town, parse_town
+
+
+def _read(path: Path) -> Any:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh)) if path.suffix == ".csv" else json.load(fh)
+
+
+def load_town(folder: str | Path) -> Town:
+    """Read a town folder; raise ValueError naming the file that is wrong."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"town folder {root} does not exist")
+    files: dict[str, Any] = {}
+    try:
+        for name in TOWN_FILES:
+            files[name] = _read(root / name)
+        for name in OPTIONAL_TOWN_FILES:
+            if (root / name).exists():
+                files[name] = _read(root / name)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"town folder {root}: {exc!r}") from exc
+    return parse_town(files, str(root))
+
+
+def load_table(path: str | Path | None) -> dict[str, Any]:
+    """The deadline table with the town's ZN_DEADLINES_FILE merged in (checked)."""
+    if not path:
+        return merge_table(None)
+    with Path(path).open(encoding="utf-8") as fh:
+        return merge_table(json.load(fh))
+
+
+def load_kits(path: str | None) -> dict[str, dict[str, int]]:
+    """The kits of ZN_KITS_FILE merged over the defaults (validated)."""
+    if not path:
+        return merge_kits(None)
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise KitError(f"ZN_KITS_FILE {path}: {exc}") from exc
+    return merge_kits(data, f"ZN_KITS_FILE {path}")
