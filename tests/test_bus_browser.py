@@ -12,8 +12,7 @@ from selenium.webdriver.common.by import By
 
 from dashboard.buses.views import bus_slug
 from datasources.redis.publisher import Publisher
-from tests.browser import start_app
-from tests.test_bus_jt808 import Terminal, running_gateway
+from tests.browser import Terminal, running_gateway, start_app
 
 pytestmark = pytest.mark.browser
 

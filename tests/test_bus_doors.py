@@ -17,7 +17,7 @@ from google.transit import gtfs_realtime_pb2 as rt
 from dashboard.messages import VehiclePosition
 from dashboard.settings import Settings
 from datasources.feeds.gtfs_rt import parse_feed, poll_forever, vehicle_feed
-from tests.test_http_api import Live, serve
+from tests.browser import Live, serve
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

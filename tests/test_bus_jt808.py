@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datasources.feeds.jt808 import codec as c
-from datasources.feeds.jt808.gateway import Gateway
-from datasources.redis.publisher import Publisher
+from tests.browser import Terminal, wait_until
 
 PHONE = "13800138000"
 PLATE = "川F·D72692"
@@ -123,79 +117,10 @@ def test_the_splitter_finds_frames_however_the_stream_is_cut(cuts: list[int]) ->
 
 
 # ------------------------------------------------------------------ the TCP gateway
-class Terminal:
-    """A JT/T 808 terminal over a blocking socket, as a test client."""
-
-    def __init__(self, port: int, phone: str = PHONE, version: int | None = None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.phone, self.version, self.serial = phone, version, 0
-        self.splitter = c.Splitter()
-        self.pending: list[bytes] = []
-
-    def send(self, msg_id: int, body: bytes = b"") -> None:
-        self.serial += 1
-        self.sock.sendall(c.encode_frame(msg_id, self.phone, self.serial, body, self.version))
-
-    def recv(self) -> c.Frame:
-        while not self.pending:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ConnectionError("closed by the gateway")
-            self.pending += self.splitter.feed(chunk)
-        return c.decode_frame(self.pending.pop(0))
-
-    def login(self, plate: str = PLATE) -> None:
-        self.send(c.REGISTER, c.encode_register(
-            c.Register(51, 600, "ZNDEV", "ZN-T1", "T" + self.phone[-6:], 2, plate),
-            self.version))
-        reply = self.recv()
-        assert reply.header.msg_id == c.REGISTER_REPLY
-        _, result, code = c.parse_register_reply(reply.body)
-        assert result == c.OK
-        self.send(c.AUTH, c.encode_auth(code, self.version, "860000000000001", "1.0"))
-        assert c.parse_general_reply(self.recv().body)[2] == c.OK
-
-    def report(self, at: datetime, lon: float, lat: float, kmh: float, alarm: int = 0) -> int:
-        loc = c.Location(alarm, 2, lat, lon, 500, kmh, 90, at, {0x01: b"\x00\x00\x00\x10"})
-        self.send(c.LOCATION, c.encode_location(loc))
-        return c.parse_general_reply(self.recv().body)[2]
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-@contextlib.contextmanager
-def running_gateway(bus: Publisher) -> Iterator[tuple[Gateway, int]]:
-    """A gateway on a free port, on its own event loop thread, publishing to real Redis."""
-    loop = asyncio.new_event_loop()
-    gw = Gateway(bus, flush_s=0.05)
-    port = loop.run_until_complete(gw.start("127.0.0.1", 0))
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield gw, port
-    finally:
-        asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
-
-
 @pytest.fixture
-def gateway(services):  # type: ignore[no-untyped-def]
-    """The gateway publishing into the test's Redis."""
-    with running_gateway(services.bus) as running:
-        yield running
-
-
-def wait_for(predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("not reached in time")
+def gateway(jt808):  # type: ignore[no-untyped-def]
+    """The gateway publishing into the test's Redis (conftest's jt808)."""
+    return jt808
 
 
 @pytest.mark.parametrize("version", [None, 1])
@@ -209,7 +134,7 @@ def test_a_terminal_registers_authenticates_and_its_fix_reaches_the_latest_state
     assert term.report(T0, 104.468108, 30.573971, 30) == c.FAIL
     term.login()
     assert term.report(T0, 104.468108, 30.573971, 72.5, alarm=1) == c.OK
-    fix = wait_for(lambda: services.bus.latest_positions().get(PLATE))
+    fix = wait_until(lambda: services.bus.latest_positions().get(PLATE))
     assert (fix.lon, fix.lat, fix.speed_kmh, fix.alarm) == (104.468108, 30.573971, 72.5, 1)
     assert fix.at == T0
     # A blind-area batch of three fixes: the latest state holds the newest.
@@ -217,7 +142,7 @@ def test_a_terminal_registers_authenticates_and_its_fix_reaches_the_latest_state
             for s in (10, 20, 30)]
     term.send(c.BATCH, c.encode_batch(locs, 1))
     assert c.parse_general_reply(term.recv().body)[2] == c.OK
-    wait_for(lambda: services.bus.latest_positions()[PLATE].at == T0 + timedelta(seconds=30))
+    wait_until(lambda: services.bus.latest_positions()[PLATE].at == T0 + timedelta(seconds=30))
     assert gw.stats["fixes"] == 4 and gw.stats["dropped_unauthenticated"] == 1
     term.close()
 
@@ -266,7 +191,7 @@ def test_fuzzed_frames_never_hurt_another_terminal(services, gateway) -> None:
         assert honest.report(at, 104.468108, 30.573971, 30) == c.OK
 
     one()
-    wait_for(lambda: services.bus.latest_positions()[PLATE].at
+    wait_until(lambda: services.bus.latest_positions()[PLATE].at
              == T0 + timedelta(seconds=sent[0]))
     assert gw.stats["dropped"] > 0
     # The honest terminal was never cut off, and a fresh connection still works.

@@ -10,7 +10,7 @@ from dashboard.messages import VehiclePosition
 from dashboard.screens.live import LiveState
 from datasources.flows.bus_tracker import BusTracker
 from datasources.sql.buses import BusStore
-from tests.test_hub import _until
+from tests.browser import wait_until_async as _until
 
 PLATE = "川F·D72692"
 

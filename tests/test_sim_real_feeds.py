@@ -15,8 +15,7 @@ from datasources.feeds.gtfs_rt import vehicle_feed
 from datasources.redis.publisher import Publisher
 from datasources.sim.simulator import Simulator
 from datasources.towns.files import load_town
-from tests.test_bus_jt808 import Terminal, running_gateway
-from tests.test_http_api import serve
+from tests.browser import Terminal, running_gateway, serve
 
 JT_PLATE = "川F·D72692"  # R01
 RT_PLATE = "川F·D32468"  # R02
