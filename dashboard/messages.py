@@ -222,6 +222,7 @@ class IncidentView(BaseModel):
     closed_at: datetime | None = None
     level: str = "grid"
     assignee: str | None = None
+    assignee_id: str | None = None  # the person's (grid_workers.id) or team's id
     satisfaction: int | None = None
     urge_count: int = 0
     supervised: bool = False

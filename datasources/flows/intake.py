@@ -13,7 +13,8 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.geo.lookup import GridIndex
-from dashboard.incidents.lifecycle import TransitionError
+from dashboard.incidents.errors import NotFound, TransitionError
+from dashboard.incidents.rules import Actor
 from dashboard.messages import (
     Event,
     IncidentProgress,
@@ -25,7 +26,7 @@ from dashboard.messages import (
 from dashboard.resources.errors import StockError
 from dashboard.timeutil import utcnow
 from datasources.redis.publisher import Publisher
-from datasources.sql.incidents import NotFound, Store
+from datasources.sql.incidents import Store
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +101,15 @@ class Intake:
             log.error("store error while handling %s: %s", message.type, exc)
             return self.reject("store_error", type(exc).__name__)
 
-    def act(self, incident_id: int, action: str, actor: str, **kw: object) -> Event:
-        """An officer's or field worker's action: commit it, then tell every screen."""
-        view = self.store.act(incident_id, action, actor, **kw)  # type: ignore[arg-type]
+    def act(self, incident_id: int, action: str, actor: str | Actor, **kw: Any) -> Event:
+        """An officer's or field worker's action: commit it, then tell every screen.
+
+        Who may take it is checked before (datasources/flows/field.py, pages.dispatch.act);
+        what it needs and changes is checked inside (dashboard/incidents/rules.py)."""
+        view = self.store.act(incident_id, action, actor, **kw)
         detail = " · ".join(str(kw[k]) for k in ("assignee", "note") if kw.get(k))
-        self.audit_step(f"incident.{action}", view.ref, detail, actor)
+        self.audit_step(f"incident.{action}", view.ref, detail,
+                        actor.name if isinstance(actor, Actor) else actor)
         return self._announce("incident.updated", incident=view)
 
     def split_report(self, report_id: int, actor: str) -> tuple[Event, Event]:
@@ -143,7 +148,7 @@ class Intake:
         if self.audit is not None:
             self.audit(action, target, detail, actor=actor)
 
-    def _announce(self, kind: str, **facts: Any) -> Event:
+    def _announce(self, kind: Any, **facts: Any) -> Event:
         """Publish one committed fact with the next number of the shared sequence.
 
         The fact is already committed: when Redis cannot take the event, the commit stands

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,6 +57,7 @@ class UserRow:
     display_name: str
     disabled: bool
     created_at: datetime
+    person_id: str | None = None  # a grid worker's grid_workers.id
 
 
 class Accounts:
@@ -70,9 +71,18 @@ class Accounts:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ users
-    def add_user(self, name: str, role: str, password: str, display_name: str = "") -> UserRow:
-        """Create a user; refuses unknown roles, short passwords and taken names."""
+    def add_user(self, name: str, role: str, password: str, display_name: str = "",
+                 person_id: str | None = None) -> UserRow:
+        """Create a user; refuses unknown roles, short passwords, taken names and a person
+        id that no grid worker has. A grid worker's account names the person it is."""
         name = name.strip()
+        person_id = (person_id or "").strip() or None
+        if person_id is not None:
+            with self.session() as s:
+                person = s.get(m.GridWorker, person_id)
+            if person is None:
+                raise AccountError(f"no grid worker with id {person_id!r}")
+            display_name = display_name or person.name
         if role not in ROLES:
             raise AccountError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
         if not name or len(name) > 40:
@@ -81,7 +91,7 @@ class Accounts:
             raise AccountError("password: at least 8 characters")
         row = m.User(name=name, role=role, password_hash=_hasher.hash(password),
                      display_name=display_name.strip() or name, disabled=False,
-                     created_at=utcnow())
+                     created_at=utcnow(), person_id=person_id)
         try:
             with self.session.begin() as s:
                 s.add(row)
@@ -116,8 +126,9 @@ class Accounts:
         if len(password) < 8:
             raise AccountError("password: at least 8 characters")
         with self.session.begin() as s:
-            n = s.execute(update(m.User).where(m.User.name == name)
-                          .values(password_hash=_hasher.hash(password))).rowcount
+            result: Any = s.execute(update(m.User).where(m.User.name == name)
+                                    .values(password_hash=_hasher.hash(password)))
+            n = result.rowcount
         if not n:
             raise AccountError(f"no user named {name!r}")
 
@@ -170,7 +181,8 @@ class Accounts:
             sess, user = found
             if not user.disabled and as_utc(sess.expires_at) > utcnow():
                 principal = Principal(role=user.role, name=user.name, kind="user",
-                                      session=digest)
+                                      session=digest, user_id=user.id,
+                                      person_id=user.person_id)
         self._remember("s:" + digest, principal)
         return _with_ip(principal, ip)
 
@@ -265,7 +277,7 @@ class Accounts:
         """The cached answer for a session ('s'), 'kiosk' or 'ingest' token, or False when
         the database must be asked (lets the caller ask it off the event loop)."""
         hit = self._cached(f"{kind}:{token_hash(token)}")
-        return hit if hit is False else _with_ip(hit, ip)  # type: ignore[arg-type]
+        return hit if hit is False else _with_ip(hit, ip)
 
     def check(self, who: Principal) -> bool:
         """True while the principal's session or token is valid; the answer is cached."""
@@ -273,8 +285,7 @@ class Accounts:
             self.check_key(who.session)
         if ok:
             key = ("s:" + who.session) if who.kind == "user" else who.session
-            self._remember(key, Principal(who.role, who.name, who.kind, who.source, "",
-                                          who.session))
+            self._remember(key, replace(who, ip=""))
         return ok
 
     def still_valid_cached(self, who: Principal) -> bool | None:
@@ -307,11 +318,13 @@ class Accounts:
 
 def _user_row(row: m.User) -> UserRow:
     return UserRow(row.id, row.name, row.role, row.display_name, bool(row.disabled),
-                   row.created_at)
+                   row.created_at, row.person_id)
 
 
-def _with_ip(principal: Principal | None, ip: str) -> Principal | None:
-    if principal is None or not ip:
+def _with_ip(principal: Principal | bool | None, ip: str) -> Principal | None:
+    # The cache holds principals and None (never True); anything else is nobody.
+    if not isinstance(principal, Principal):
+        return None
+    if not ip:
         return principal
-    return Principal(principal.role, principal.name, principal.kind, principal.source, ip,
-                     principal.session)
+    return replace(principal, ip=ip)
