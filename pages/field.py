@@ -52,7 +52,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
         # anyone's id.
         dcc.Input(id=ids.NAME, placeholder=t("field_person", lang), debounce=True,
                   className="field-name", value=me.person_id or "", readOnly=not admin,
-                  hidden=not admin),
+                  style=None if admin else {"display": "none"}),
         html.Div(id=ids.RESULT, className="field-result", role="status"),
         dcc.Textarea(id=ids.NOTE, placeholder=t("field_note", lang), className="field-note"),
         dcc.Input(id=ids.PHOTO, placeholder=t("field_photo", lang), className="field-photo",
