@@ -143,6 +143,12 @@ def test_an_order_dispatched_from_the_console_reaches_the_rotas_worker(client):
     worker_id = svc.accounts.user(WORKER).id
     officer_id = svc.accounts.user("值班员王").id
     assert [h["actor_user_id"] for h in history][-5:] == [officer_id] * 2 + [worker_id] * 3
+    # The audit keeps the account beside the name, too.
+    from datasources.sql import models as m
+
+    with svc.store.session() as s:
+        audited = {(a.action, a.actor_user_id) for a in s.query(m.AuditEntry)}
+    assert {("incident.dispatch", officer_id), ("incident.resolve", worker_id)} <= audited
     assert client.get("/api/v1/field/tasks").json() == []
 
 

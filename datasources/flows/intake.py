@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.geo.lookup import GridIndex
-from dashboard.incidents.errors import NotFound, TransitionError
+from dashboard.incidents.errors import Conflict, NotFound, TransitionError
 from dashboard.incidents.rules import Actor
 from dashboard.messages import (
     Event,
@@ -95,6 +95,8 @@ class Intake:
             return self.reject("unknown_id", str(exc))
         except TransitionError as exc:
             return self.reject("bad_transition", str(exc))
+        except Conflict as exc:  # another step won the race for this work order
+            return self.reject("conflict", str(exc))
         except StockError as exc:
             return self.reject("stock_negative", str(exc))
         except SQLAlchemyError as exc:
