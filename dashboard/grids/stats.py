@@ -133,8 +133,8 @@ def class_breaks(values: Iterable[float | None], classes: int = len(RAMP),
         return [hi]
     if integer:
         span = int(hi - lo) + 1
-        step = max(1, math.ceil(span / classes))
-        return sorted({min(lo + step * (i + 1) - 1, hi) for i in range(classes)})
+        whole = max(1, math.ceil(span / classes))
+        return sorted({min(lo + whole * (i + 1) - 1, hi) for i in range(classes)})
     step = (hi - lo) / classes
     return [round(lo + step * (i + 1), 2) for i in range(classes)]
 

@@ -84,7 +84,7 @@ def ranking(figures: Mapping[str, Mapping[str, Any]], cells: Mapping[str, GridCe
             measure: str, lang: str, limit: int = 13) -> list[dict[str, Any]]:
     """Grids ordered by the measure, worst first (for rates: lowest first)."""
     better_high = measure in ("close_rate", "satisfaction")
-    present = [(c, f.get(measure)) for c, f in figures.items() if f.get(measure) is not None]
+    present = [(c, float(f[measure])) for c, f in figures.items() if f.get(measure) is not None]
     present.sort(key=lambda cv: (cv[1] if better_high else -cv[1], cv[0]))
     out = []
     for code, value in present[:limit]:

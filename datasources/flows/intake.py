@@ -17,6 +17,7 @@ from dashboard.incidents.errors import Conflict, NotFound, TransitionError
 from dashboard.incidents.rules import Actor
 from dashboard.messages import (
     Event,
+    EventType,
     IncidentProgress,
     IncidentReport,
     MessageError,
@@ -150,7 +151,7 @@ class Intake:
         if self.audit is not None:
             self.audit(action, target, detail, actor=actor)
 
-    def _announce(self, kind: Any, **facts: Any) -> Event:
+    def _announce(self, kind: EventType, **facts: Any) -> Event:
         """Publish one committed fact with the next number of the shared sequence.
 
         The fact is already committed: when Redis cannot take the event, the commit stands

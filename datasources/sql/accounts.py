@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from dashboard.roles import DISPLAY, INGEST, ROLES, Principal
 from dashboard.timeutil import as_utc, utcnow
 from datasources.sql import models as m
-from datasources.sql.engine import session_factory
+from datasources.sql.engine import rows_changed, session_factory
 
 CACHE_S = 10.0
 KEY_KINDS = ("ingest", "kiosk")
@@ -126,9 +126,8 @@ class Accounts:
         if len(password) < 8:
             raise AccountError("password: at least 8 characters")
         with self.session.begin() as s:
-            result: Any = s.execute(update(m.User).where(m.User.name == name)
-                                    .values(password_hash=_hasher.hash(password)))
-            n = result.rowcount
+            n = rows_changed(s.execute(update(m.User).where(m.User.name == name)
+                                       .values(password_hash=_hasher.hash(password))))
         if not n:
             raise AccountError(f"no user named {name!r}")
 
@@ -294,7 +293,7 @@ class Accounts:
         hit = self._cached(("s:" + who.session) if who.kind == "user" else who.session)
         return None if hit is False else hit is not None
 
-    def _cached(self, key: str) -> Principal | None | bool:
+    def _cached(self, key: str) -> Principal | None | Literal[False]:
         with self._lock:
             hit = self._cache.get(key)
         if hit is None or time.monotonic() - hit[0] > CACHE_S:
@@ -321,10 +320,7 @@ def _user_row(row: m.User) -> UserRow:
                    row.created_at, row.person_id)
 
 
-def _with_ip(principal: Principal | bool | None, ip: str) -> Principal | None:
-    # The cache holds principals and None (never True); anything else is nobody.
-    if not isinstance(principal, Principal):
-        return None
-    if not ip:
+def _with_ip(principal: Principal | None, ip: str) -> Principal | None:
+    if principal is None or not ip:
         return principal
-    return replace(principal, ip=ip)
+    return replace(principal, ip=ip)  # user_id and person_id too

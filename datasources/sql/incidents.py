@@ -34,7 +34,7 @@ from dashboard.timeutil import (
 )
 from dashboard.town import GridCell
 from datasources.sql import models as m
-from datasources.sql.engine import session_factory
+from datasources.sql.engine import rows_changed, session_factory
 
 __all__ = ["Conflict", "Created", "DedupRule", "NotFound", "Store", "TransitionError",
            "incident_view"]
@@ -48,11 +48,6 @@ def _report_row(incident_id: int, report: IncidentReport, reported_at: datetime,
         description=report.description, lon=report.lon, lat=report.lat,
         reporter_name=report.reporter_name, reporter_phone=report.reporter_phone,
         photo_url=report.photo_url, reported_at=reported_at, merged=merged)
-
-
-def _rowcount(result: Any) -> int:
-    """Rows an UPDATE matched (a CursorResult's rowcount; the typed Result lacks it)."""
-    return int(result.rowcount)
 
 
 def incident_view(row: m.Incident) -> IncidentView:
@@ -165,7 +160,7 @@ class Store:
             metres, target_id = min(near)
             row = s.get(m.Incident, target_id)
             assert row is not None
-            changed = _rowcount(s.execute(update(m.Incident).where(
+            changed = rows_changed(s.execute(update(m.Incident).where(
                 m.Incident.id == row.id, m.Incident.version == row.version,
                 m.Incident.state.in_(OPEN_STATES)).values(
                 report_count=row.report_count + 1, version=row.version + 1,
@@ -278,7 +273,7 @@ class Store:
             # The ORM UPDATE below refreshes `row` in place, so keep what it was.
             before = row.state
             values["version"] = row.version + 1
-            changed = _rowcount(s.execute(
+            changed = rows_changed(s.execute(
                 update(m.Incident)
                 .where(m.Incident.id == row.id, m.Incident.version == row.version)
                 .values(**values)))
@@ -359,7 +354,7 @@ class Store:
                 # PostgreSQL, and a month holds a few thousand rows at most.
                 spans = [as_utc(done) - as_utc(made) for made, done in s.execute(
                     select(m.Incident.created_at, m.Incident.closed_at).where(
-                        m.Incident.closed_at >= start))]
+                        m.Incident.closed_at >= start)) if done is not None]
                 satisfaction = s.scalar(select(func.avg(m.Incident.satisfaction)).where(
                     m.Incident.closed_at >= start, m.Incident.satisfaction.is_not(None)))
                 out[label] = {
