@@ -77,7 +77,8 @@ class Intake:
             if isinstance(message, IncidentProgress):
                 view = self.store.transition(message.incident_id, message.to_state,
                                              message.actor, message.note,
-                                             assignee=message.assignee)
+                                             assignee=message.assignee,
+                                             assignee_id=message.assignee_id)
                 self.audit_step(f"incident.{message.to_state}", view.ref, message.note,
                             message.actor)
                 return Outcome(event=self._announce("incident.updated", incident=view))
