@@ -10,6 +10,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dashboard.i18n.errors import action_text, error_text
 from dashboard.i18n.text import LANGS, category_label, state_label, t
 from dashboard.incidents.errors import LoopError
+from dashboard.incidents.rules import TASK_STATES, field_steps_in
 from dashboard.roles import ADMIN, current
 from dashboard.screens.views import countdown_text
 from dashboard.timeutil import utcnow
@@ -18,9 +19,6 @@ from pages._components import services, user_badge
 
 dash.register_page(__name__, path="/field", title="网格员 · 我的工单")
 
-# Which field step each state offers, in the order a worker meets them (the buttons only:
-# whether the step is allowed is datasources/flows/field.py's to say).
-STEPS = {"dispatched": ("ack", "start"), "in_progress": ("note", "resolve")}
 
 
 class ids:  # noqa: N801 - a namespace of constants
@@ -84,7 +82,7 @@ def show_my_work_orders(_n: int, name: str | None, lang: str) -> Any:
         return html.P(t("field_no_person", lang), className="field-hint")
     now = utcnow()
     mine = sorted((v for v in services().hub.state.incidents.values()
-                   if v.assignee_id == person and v.state in STEPS),
+                   if v.assignee_id == person and v.state in TASK_STATES),
                   key=lambda v: (v.deadline_at or now))
     if not mine:
         return html.P(t("field_none", lang), className="field-hint")
@@ -97,7 +95,7 @@ def show_my_work_orders(_n: int, name: str | None, lang: str) -> Any:
         html.Div([html.Button(action_text(a, lang),
                               id={"type": ids.ACT, "incident": v.id, "action": a},
                               className=f"field-btn field-{a}")
-                  for a in STEPS[v.state]], className="field-buttons"),
+                  for a in field_steps_in(v.state)], className="field-buttons"),
     ], className="field-card", id=f"task-{v.id}") for v in mine]
 
 

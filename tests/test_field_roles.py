@@ -18,7 +18,7 @@ from app import create_app
 from dashboard.geo.lookup import GridHit
 from dashboard.incidents.errors import BadInput, Refused
 from dashboard.incidents.lifecycle import ACTIONS, FIELD_STEPS
-from dashboard.incidents.rules import Actor, check_may_take, may_take
+from dashboard.incidents.rules import Actor, check_may_take, field_steps_in, may_take
 from dashboard.messages import IncidentReport
 from tests.auth_helpers import CSRF, sign_in
 
@@ -237,6 +237,10 @@ def test_the_role_rule_is_one_pure_function():
         assert may_take("grid_worker", action, True) == (action in FIELD_STEPS)
         assert not may_take("grid_worker", action, False)
         assert not may_take("display", action, True) and not may_take("ingest", action, True)
+    # The phone's buttons follow the loop: what the state allows of the field steps.
+    assert field_steps_in("dispatched") == ("ack", "start", "note")
+    assert field_steps_in("in_progress") == ("note", "resolve")
+    assert field_steps_in("resolved") == ()
     with pytest.raises(Refused) as other:
         check_may_take("grid_worker", "ack", False)
     assert other.value.code == "not_assignee"

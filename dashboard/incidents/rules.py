@@ -86,6 +86,15 @@ def check_may_take(role: str, action: str, assignee: bool) -> None:
     raise Refused("role_action", action=action, role=role)
 
 
+# A work order is on its assignee's task list while it is out with them.
+TASK_STATES: tuple[str, ...] = ("dispatched", "in_progress")
+
+
+def field_steps_in(state: str) -> tuple[str, ...]:
+    """The field steps the loop allows in `state`, in the order a worker meets them."""
+    return tuple(a for a in FIELD_STEPS if state in ACTIONS[a].sources)
+
+
 def check_field_step(action: str) -> None:
     """Raise Refused unless `action` is one of the field steps (接单 到场 补充说明 办结)."""
     if action not in FIELD_STEPS:

@@ -21,7 +21,14 @@ from dashboard.incidents.lifecycle import (
     action_to,
     work_order_ref,
 )
-from dashboard.incidents.rules import SYSTEM, Actor, Assignee, OrderFacts, effects
+from dashboard.incidents.rules import (
+    SYSTEM,
+    TASK_STATES,
+    Actor,
+    Assignee,
+    OrderFacts,
+    effects,
+)
 from dashboard.messages import IncidentReport, IncidentView, StockView
 from dashboard.resources.errors import StockError  # noqa: F401  (raised here)
 from dashboard.timeutil import (
@@ -456,7 +463,7 @@ class Store:
     def assigned_to(self, assignee_id: str, limit: int = 50) -> list[IncidentView]:
         """Open work orders of one assignee by person id (the field worker's task list)."""
         q = (select(m.Incident).where(m.Incident.assignee_id == assignee_id,
-                                      m.Incident.state.in_(("dispatched", "in_progress")))
+                                      m.Incident.state.in_(TASK_STATES))
              .order_by(m.Incident.deadline_at.asc()).limit(limit))
         with self.session() as s:
             return [incident_view(r) for r in s.scalars(q)]
