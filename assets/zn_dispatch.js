@@ -12,17 +12,22 @@
   function nu() { return window.dash_clientside.no_update; }
   // The one text-only element builder, from zn_panels.js (loaded after this file).
   function el(tag, cls, text, attrs) { return window.zn.el(tag, cls, text, attrs); }
+  // The rule is the server's: a row's `dl` is the instant it turns overdue (null once it is
+  // done, dashboard/incidents/lifecycle.due_at) and T.units the countdown's units, largest
+  // first (COUNTDOWN_UNITS). Here the clock is only compared with them.
   function countdown(dl, now, T) {
     if (dl === null || dl === undefined) { return ""; }
-    var s = Math.trunc((dl - now) / 1000), label = s >= 0 ? T.left : T.overdue;
-    s = Math.abs(s);
-    var amount = s >= 86400 ? Math.floor(s / 86400) + T.d :
-      s >= 3600 ? Math.floor(s / 3600) + T.h : Math.floor(s / 60) + T.m;
-    return label + " " + amount;
+    var ms = Math.trunc((dl - now) / 1000) * 1000, label = ms >= 0 ? T.left : T.overdue;
+    ms = Math.abs(ms);
+    for (var i = 0; i < T.units.length; i++) {
+      var unit = T.units[i];
+      if (ms >= unit[1] || i === T.units.length - 1) {
+        return label + " " + Math.floor(ms / unit[1]) + T[unit[0]];
+      }
+    }
+    return "";
   }
-  function overdue(r, now) {
-    return r.dl !== null && r.dl !== undefined && now > r.dl && r.st !== "resolved";
-  }
+  function overdue(r, now) { return r.dl !== null && r.dl !== undefined && now > r.dl; }
   function sorted(rows, sort, now) {
     var by = {
       deadline: function (a, b) {
@@ -60,7 +65,7 @@
     var meta = el("div", "q-meta");
     meta.appendChild(el("span", "q-grid", r.grid));
     meta.appendChild(el("span", "q-src", r.src));
-    meta.appendChild(el("span", "q-cd", r.st === "resolved" ? "" : countdown(r.dl, now, T)));
+    meta.appendChild(el("span", "q-cd", countdown(r.dl, now, T)));
     item.appendChild(top); item.appendChild(title); item.appendChild(meta);
     return item;
   }
@@ -90,7 +95,7 @@
     if (!p || !window.zn || !window.zn.applyIncidents) { return; }
     var now = Date.now();
     window.zn.applyIncidents(MAP, p.rows.map(function (r) {
-      return [r.id, r.lon, r.lat, r.st, overdue(r, now), r.st !== "resolved",
+      return [r.id, r.lon, r.lat, r.st, overdue(r, now), r.op,
               r.ref + " " + r.cat + " · " + r.title];
     }));
   }

@@ -122,6 +122,9 @@ class IncidentProgress(_Message):
     to_state: str
     actor: str = Field(min_length=1, max_length=40)
     assignee: str | None = Field(default=None, min_length=1, max_length=40)
+    # Whom a dispatch names: a grid worker's id (grid_workers.id) or 'team:CODE'.
+    assignee_id: str | None = Field(default=None, min_length=1, max_length=40,
+                                    pattern=r"^[A-Za-z0-9:_-]+$")
     note: str = Field(default="", max_length=500)
 
     @field_validator("to_state")
@@ -224,6 +227,7 @@ class IncidentView(BaseModel):
     closed_at: datetime | None = None
     level: str = "grid"
     assignee: str | None = None
+    assignee_id: str | None = None  # the person's (grid_workers.id) or team's id
     satisfaction: int | None = None
     urge_count: int = 0
     supervised: bool = False

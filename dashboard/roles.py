@@ -45,6 +45,8 @@ class Principal:
     source: str = ""  # the ingest key's source (for keys)
     ip: str = ""
     session: str = ""  # hash of the session token, to re-check a long-lived websocket
+    user_id: int | None = None  # the account (users.id) of a signed-in user
+    person_id: str | None = None  # the person a grid worker is (grid_workers.id)
 
     @property
     def signed_in(self) -> bool:
@@ -164,14 +166,7 @@ CALLBACKS: dict[str, Roles] = {
     "dash.dash.update": PEOPLE,
 }
 
-
-# Actions of the incident loop beyond the officers' (everything else: CONSOLE_ACT).
-ACTION_ROLES: dict[str, Roles] = {"note": CONSOLE_READ}  # a leader comments (补充说明)
-
-
-def may_act(role: str, action: str) -> bool:
-    """True when `role` may take `action` on a work order from the console."""
-    return role in ACTION_ROLES.get(action, CONSOLE_ACT)
+# Which loop action a role may take is dashboard/incidents/rules.may_take (one rule).
 
 
 _TEMPLATE_PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(:path)?\}")

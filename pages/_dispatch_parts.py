@@ -23,17 +23,19 @@ from dashboard.i18n.text import (
 from dashboard.incidents.lifecycle import (
     ACTIONS,
     CATEGORIES,
+    COUNTDOWN_UNITS,
     LEVELS,
     OPEN_STATES,
     SOURCES,
     STATES,
+    due_at,
     is_overdue,
 )
+from dashboard.incidents.rules import dispatch_plan
 from dashboard.resources.recommend import Candidate
 from dashboard.roles import personal
 from dashboard.screens import views
-from dashboard.timeutil import LOCAL_TZ, as_utc, hhmm, utcnow
-from datasources.sql.incidents import Conflict, NotFound
+from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from pages._components import services
 
 PATH = "/dispatch"
@@ -42,8 +44,6 @@ QUEUE_LIMIT = 300
 # start and resolve are the field's, but an officer may record them from a phone call).
 ACTION_BUTTONS = ("accept", "start", "resolve", "close", "reopen", "return", "escalate",
                   "urge", "supervise", "note")
-REASSIGN_STATES = ACTIONS["reassign"].sources
-DISPATCH_STATES = frozenset({"reported", "returned", "accepted"})
 
 
 class ids:  # noqa: N801 - a namespace of constants
@@ -176,7 +176,9 @@ def queue_payload(filters: dict[str, Any] | None, lang: str,
         "state": state_label(v.state, lang), "sc": views.STATE_CLASS.get(v.state, ""),
         "st": v.state, "pri": v.priority, "urge": v.urge_count, "sup": v.supervised,
         "level": v.level if v.level != "grid" else "", "rc": v.report_count,
-        "dl": int(as_utc(v.deadline_at).timestamp() * 1000) if v.deadline_at else None,
+        # When the row turns overdue (None once it is done): the JS compares the clock with
+        # it and keeps no rule of its own (dashboard/incidents/lifecycle.due_at).
+        "dl": _ms(due_at(v.state, v.deadline_at)), "op": v.state in OPEN_STATES,
         "cr": int(as_utc(v.created_at).timestamp() * 1000),
         "lon": round(v.lon, 6), "lat": round(v.lat, 6),
         "od": is_overdue(v.state, v.deadline_at, now), "ver": v.version,
@@ -185,10 +187,16 @@ def queue_payload(filters: dict[str, Any] | None, lang: str,
             "text": _queue_text(lang)}
 
 
-def _queue_text(lang: str) -> dict[str, str]:
+def _ms(at: datetime | None) -> int | None:
+    return int(as_utc(at).timestamp() * 1000) if at is not None else None
+
+
+def _queue_text(lang: str) -> dict[str, Any]:
     zh = lang != "en"
     return {"empty": t("disp_queue_empty", lang), "count": t("disp_count", lang),
             "left": t("left", lang), "overdue": t("overdue", lang),
+            # The countdown's units, largest first, from dashboard/incidents/lifecycle.
+            "units": [[unit, size * 1000] for unit, size in COUNTDOWN_UNITS],
             "d": "天" if zh else " d", "h": "小时" if zh else " h", "m": "分钟" if zh else " min",
             "urge": "催" if zh else "Urged ", "sup": "督" if zh else "Supervised",
             "reports": t("disp_reports_badge", lang),
@@ -317,12 +325,8 @@ def history_table(history: list[dict[str, Any]], lang: str) -> Any:
 def rec_cards(recs: list[Candidate], state: str, lang: str, can_act: bool) -> list[Any]:
     if not recs:
         return [html.Div(t("disp_no_recs", lang), className="disp-empty")]
-    if state in REASSIGN_STATES:
-        verb = action_label("reassign", lang)
-    elif state in DISPATCH_STATES:
-        verb = action_label("dispatch", lang)
-    else:
-        verb = None
+    plan = dispatch_plan(state)
+    verb = action_label(plan[-1], lang) if plan else None
     cards = []
     for n, c in enumerate(recs):
         worker = c.kind == "grid_worker"
@@ -350,35 +354,6 @@ def rec_cards(recs: list[Candidate], state: str, lang: str, can_act: bool) -> li
 
 
 # ---------------------------------------------------------------------------- messages
-def explain(exc: Exception, seen: dict[str, Any], lang: str) -> str:
-    """A clear sentence for a refused action (the English text of the store, translated)."""
-    text = str(exc)
-    if isinstance(exc, NotFound):
-        return t("disp_err_gone", lang)
-    if isinstance(exc, Conflict):
-        try:
-            store = services().store
-            last = store.history(seen["id"])[-1]
-            now_state = store.incident(seen["id"])["state"]
-        except (NotFound, IndexError):
-            return text
-        return t("disp_err_conflict", lang).format(
-            ref=seen["ref"], actor=last["actor"], at=hhmm(last["at"]),
-            action=action_label(last["action"] or "", lang),
-            state=state_label(now_state, lang))
-    if lang == "en":
-        return text
-    if text.startswith("close needs a satisfaction"):
-        return t("disp_err_satisfaction", lang)
-    if text == "already at the county level":
-        return t("disp_err_county", lang)
-    if text.startswith("cannot ") and " an incident that is " in text:
-        action, _, state = text.removeprefix("cannot ").partition(" an incident that is ")
-        return t("disp_err_state", lang).format(state=state_label(state, lang),
-                                                action=action_label(action, lang))
-    return text
-
-
 def toast(message: str) -> Any:
     # A fresh key remounts the text, so the fade-in runs again for a repeated message.
     return html.Span(message, key=f"{time.time():.6f}", className="disp-toast-text")

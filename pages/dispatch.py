@@ -28,22 +28,23 @@ from dash import (
 )
 from dash.exceptions import PreventUpdate, WebsocketDisconnected
 
+from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import LANGS, t
-from dashboard.incidents.lifecycle import ACTIONS, TransitionError, is_overdue
+from dashboard.incidents.errors import LoopError, NotFound
+from dashboard.incidents.lifecycle import ACTIONS, is_overdue
+from dashboard.incidents.rules import Assignee, is_assignee, may_take
 from dashboard.resources.recommend import recommend
-from dashboard.roles import CONSOLE_ACT, current, may_act
+from dashboard.roles import current
 from dashboard.screens import views
 from dashboard.timeutil import utcnow
-from datasources.sql.incidents import Conflict, NotFound
+from datasources.flows.desk import desk_step, dispatch_to
 from pages._cast import cast_button, register_cast_callback
 from pages._components import page_lang, services, town_map, user_badge
 from pages._dispatch_parts import (
     PATH,
-    REASSIGN_STATES,
     action_buttons,
     action_label,
     detail_card,
-    explain,
     filters,
     history_table,
     ids,
@@ -293,12 +294,13 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
     history = store.history(inc["id"])
     recs = recommend(inc, store.grid_workers(inc["grid"]), store.stations(),
                      route=services().resources.route, kits=services().resources.kits)
-    role = current().role
-    can_act: bool | frozenset[str] = role in CONSOLE_ACT or frozenset(
-        a for a in ACTIONS if may_act(role, a))
+    me = current()
+    mine = is_assignee(me, inc.get("assignee_id"))
+    allowed = frozenset(a for a in ACTIONS if may_take(me.role, a, mine))
+    can_act: bool | frozenset[str] = allowed == frozenset(ACTIONS) or allowed
     state = inc["state"]
     context = {"id": inc["id"], "ref": inc["ref"], "version": inc["version"], "state": state,
-               "recs": [c.assignee for c in recs]}
+               "recs": [{"id": c.assignee_id, "name": c.assignee} for c in recs]}
     focus = {"id": inc["id"], "lon": inc["lon"], "lat": inc["lat"], "state": state,
              "overdue": is_overdue(state, inc["deadline_at"], utcnow()),
              "tip": f"{inc['ref']} {inc['title']}"}
@@ -325,48 +327,27 @@ def act(_recs: list[Any], _acts: list[Any], seen: dict[str, Any] | None, officer
     if not seen or not trigger or not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate
     lang = lang or "zh"
-    officer = current().name  # never the browser's word for who acts
+    me = current()  # never the browser's word for who acts
     note = (note or "").strip()
     try:
-        if not officer:
-            raise TransitionError(t("disp_err_officer", lang))
-        wanted = "dispatch" if trigger["type"] == ids.REC else trigger["action"]
-        if not may_act(current().role, wanted):  # the button may be hidden; this is the check
-            raise TransitionError(t("disp_err_role", lang))
         if trigger["type"] == ids.REC:
-            who = seen["recs"][int(trigger["index"])]
-            dispatch_to(seen, who, officer, note)
-            message = t("disp_ok_dispatch", lang).format(ref=seen["ref"], who=who)
+            rec = seen["recs"][int(trigger["index"])]
+            # Recommendations carry the person's id; a bare name (older pages) carries none.
+            to = Assignee(rec.get("id"), rec["name"]) if isinstance(rec, dict) else \
+                Assignee(None, str(rec))
+            dispatch_to(services().intake, me, seen["id"], to, state=seen["state"],
+                        version=seen["version"], note=note)
+            message = t("disp_ok_dispatch", lang).format(ref=seen["ref"], who=to.name)
         else:
-            action = trigger["action"]
-            if action == "return" and not note:
-                raise TransitionError(t("disp_err_note", lang))
-            if action == "note" and not note:
-                raise TransitionError(t("disp_err_comment", lang))
-            if action == "close" and satisfaction is None:
-                raise TransitionError(t("disp_err_satisfaction", lang))
-            services().intake.act(seen["id"], action, officer, note=note,
-                                  satisfaction=satisfaction, expect_version=seen["version"])
+            action = str(trigger["action"])
+            desk_step(services().intake, me, seen["id"], action, note=note,
+                      satisfaction=satisfaction, expect_version=seen["version"])
             message = t("disp_ok_action", lang).format(action=action_label(action, lang),
                                                        ref=seen["ref"])
-    except (Conflict, TransitionError, NotFound) as exc:
-        return (toast(t("disp_err", lang) + explain(exc, seen, lang)), "disp-toast err",
+    except LoopError as exc:
+        return (toast(t("disp_err", lang) + error_text(exc, lang)), "disp-toast err",
                 time.time(), no_update, no_update)
     return toast("✓ " + message), "disp-toast ok", time.time(), "", None
-
-
-def dispatch_to(seen: dict[str, Any], assignee: str, officer: str, note: str = "") -> None:
-    """Dispatch (or reassign) as the officer saw the incident; a reported or returned one is
-    accepted first, so both steps are in the history under the officer's name."""
-    intake = services().intake
-    version = seen["version"]
-    state = seen["state"]
-    if state in ACTIONS["accept"].sources:
-        version = intake.act(seen["id"], "accept", officer, expect_version=version).incident.version
-        state = "accepted"
-    action = "reassign" if state in REASSIGN_STATES else "dispatch"
-    intake.act(seen["id"], action, officer, assignee=assignee, note=note,
-               expect_version=version)
 
 
 @dash.callback(
@@ -390,8 +371,8 @@ def split(_clicks: list[Any], seen: dict[str, Any] | None, officer: str | None,
                 no_update)
     try:
         _, created = services().intake.split_report(int(trigger["report"]), officer)
-    except NotFound:
-        return (toast(t("disp_err", lang) + t("disp_err_split", lang)), "disp-toast err",
+    except NotFound as exc:
+        return (toast(t("disp_err", lang) + error_text(exc, lang)), "disp-toast err",
                 time.time())
     ref = created.incident.ref if created.incident else ""
     return (toast("✓ " + t("disp_ok_split", lang).format(ref=ref, old=seen["ref"])),

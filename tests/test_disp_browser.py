@@ -341,3 +341,45 @@ def test_disp004_officer_splits_a_merged_report(dash_duo, settings):
                   ).until(lambda d: (OFFICER, "拆分") in history(dash_duo))
     WebDriverWait(dash_duo.driver, 5).until(lambda d: not d.find_elements(
         By.CSS_SELECTOR, "#disp-list .q-mark.reports"))
+
+
+def test_disp005_a_dispatched_order_shows_on_the_workers_phone(dash_duo, settings):
+    """The hand-over by id: the officer dispatches to the recommended grid worker; that
+    worker, signed in on /field in another browser, sees the order and acknowledges it."""
+    from urllib.parse import quote
+
+    from tests.browser import PASSWORD
+
+    app = start_console(dash_duo, settings)
+    svc = app.zn_services
+    Source(settings).report(title="窨井盖破损", category="city_management", source="citizen",
+                            lon=104.452, lat=30.551)
+    wait_rows(dash_duo, {"窨井盖破损"})
+    sign_in(dash_duo)
+    incident_id = open_incident(dash_duo, "窨井盖破损")
+    enabled_rec_button(dash_duo).click()
+    dash_duo.wait_for_contains_class("#disp-toast", "ok", timeout=10)
+    order = svc.store.incident(incident_id)
+    assert order["state"] == "dispatched" and order["assignee_id"], order
+    # The worker's own account, linked to the person the order names.
+    svc.accounts.add_user("worker-phone", "grid_worker", PASSWORD,
+                          person_id=order["assignee_id"])
+
+    phone = wall_browser()
+    try:
+        phone.set_window_size(412, 915)
+        phone.get(f"{dash_duo.server_url}/login?next={quote('/field', safe='')}")
+        WebDriverWait(phone, 15).until(lambda d: d.find_elements(By.ID, "login-name"))
+        phone.find_element(By.ID, "login-name").send_keys("worker-phone")
+        phone.find_element(By.ID, "login-password").send_keys(PASSWORD)
+        phone.find_element(By.ID, "login-submit").click()
+        card = f"#task-{incident_id}"
+        WebDriverWait(phone, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, card))
+        assert "窨井盖破损" in phone.find_element(By.CSS_SELECTOR, card).text
+        phone.find_element(By.CSS_SELECTOR, f"{card} .field-ack").click()
+        WebDriverWait(phone, 10).until(lambda d: "接单 ✓" in d.find_element(
+            By.CSS_SELECTOR, "#field-result").text)
+    finally:
+        phone.quit()
+    assert svc.store.history(incident_id)[-1]["action"] == "ack"
+    assert svc.store.history(incident_id)[-1]["actor"] == "worker-phone"

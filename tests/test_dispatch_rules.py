@@ -29,9 +29,11 @@ def test_travel_uses_the_road_factor_and_35_kmh():
 
 def test_grid_workers_first_then_available_teams_by_eta_with_the_fire_kit():
     incident = {"lon": 104.45, "lat": 30.55, "category": "fire"}
-    recs = recommend(incident, [{"name": "张网格", "grid": "G3-01"}], [STATION_FAR, STATION_NEAR])
+    recs = recommend(incident, [{"id": "W009", "name": "张网格", "grid": "G3-01"}],
+                     [STATION_FAR, STATION_NEAR])
     assert [r.name for r in recs] == ["张网格", "近站救援队", "远站救援队", "近站休整队"]
-    assert recs[0].assignee == "网格员 张网格"
+    # The worker is named by id; the name is for display.
+    assert (recs[0].assignee_id, recs[0].assignee) == ("W009", "张网格")
     assert recs[1].eta_min < recs[2].eta_min and recs[1].available
     assert not recs[3].available
     # Only supplies the incident type needs, and only what is in stock.

@@ -22,12 +22,24 @@ def client(settings):
         yield c
 
 
+# Accounts of two grid workers of the demo town, each linked to its person (grid_workers.id).
+PEOPLE = {"李网格": "W001", "赵网格": "W002"}
+
+
+def _worker(svc, name: str) -> None:
+    if svc.accounts.user(name) is None:
+        svc.accounts.add_user(name, "grid_worker", "test-password", person_id=PEOPLE[name])
+
+
 def _dispatched_to(svc, assignee: str) -> int:
+    for name in PEOPLE:
+        _worker(svc, name)
     report = IncidentReport(source="grid_worker", category="water", title="自来水管爆裂",
                             lon=104.45, lat=30.55)
     inc = svc.store.create_incident(report, GridHit("G3-01", "V01")).incident
     svc.intake.act(inc.id, "accept", "值班员王")
-    svc.intake.act(inc.id, "dispatch", "值班员王", assignee=assignee)
+    svc.intake.act(inc.id, "dispatch", "值班员王", assignee=assignee,
+                   assignee_id=PEOPLE[assignee])
     return inc.id
 
 
@@ -55,9 +67,10 @@ def test_the_assignee_acknowledges_arrives_notes_and_resolves(client):
     assert [h["action"] for h in history][-4:] == ["ack", "start", "note", "resolve"]
     assert "https://img.example.invalid/p/1.jpg" in history[-2]["note"]
     assert client.get("/api/v1/field/tasks").json() == []
-    # Another worker's name in the query does not show 李网格's work orders to 赵网格.
+    # Another worker's person id in the query does not show 李网格's work orders to 赵网格.
+    svc.intake.act(_dispatched_to(svc, "李网格"), "note", "值班员王", note="还有一单")
     sign_in(client, svc, "赵网格", "grid_worker")
-    assert client.get("/api/v1/field/tasks", params={"assignee": "李网格"}).json() == []
+    assert client.get("/api/v1/field/tasks", params={"person": "W001"}).json() == []
 
 
 def test_someone_else_cannot_act_and_bad_steps_are_refused_clearly(client):
@@ -66,14 +79,19 @@ def test_someone_else_cannot_act_and_bad_steps_are_refused_clearly(client):
     other = _step(client, incident_id, "start", actor="赵网格")
     assert other.status_code == 403 and other.json()["message"] == "该工单未派给您"
     early = _step(client, incident_id, "resolve", actor="李网格")
-    assert early.status_code == 409 and "cannot resolve" in early.json()["detail"]
+    assert early.status_code == 409 and early.json()["error"] == "bad_state"
+    assert early.json()["message"] == "当前状态「派遣」不能办结"
     hostile = _step(client, incident_id, "note", actor="李网格", note="<script>x</script>")
     assert hostile.status_code == 400
     headers = sign_in(client, svc, "李网格", "grid_worker")
     english = client.post(f"/api/v1/field/incidents/{incident_id}/close",
                           content="{}", headers={"Accept-Language": "en", **headers})
-    assert english.status_code == 404
+    assert english.status_code == 403
+    assert english.json()["message"] == "Not a field step: close after follow-up"
+    unknown = client.post(f"/api/v1/field/incidents/{incident_id}/fly",
+                          content="{}", headers={"Accept-Language": "en", **headers})
+    assert unknown.status_code == 404
     missing = _step(client, 999999, "ack", actor="李网格")
-    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert missing.status_code == 404 and missing.json()["error"] == "no_incident"
     assert [h["action"] for h in svc.store.history(incident_id)][-1] == "dispatch"
     assert svc.bus.rejected_counts().get("invalid") == 1

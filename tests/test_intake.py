@@ -89,3 +89,16 @@ def test_stock_movement_that_would_go_negative_is_refused(services):
         {"type": "stock.movement", "station": "EC-00", "sku": "FL-SB", "delta": -100000,
          "reason": "错误出库"}))
     assert outcome.rejected == "stock_negative"
+
+
+def test_a_progress_message_dispatches_to_a_person_by_id(services):
+    created = services.intake.handle_raw(report(msg_id="hotline-0100")).event.incident
+    for to_state, extra in (("accepted", {}),
+                            ("dispatched", {"assignee": "冯思远", "assignee_id": "W001"})):
+        body = {"type": "incident.progress", "incident_id": created.id, "to_state": to_state,
+                "actor": "系统模拟", **extra}
+        assert services.intake.handle_raw(json.dumps(body, ensure_ascii=False)).event
+    assert [v.id for v in services.store.assigned_to("W001")] == [created.id]
+    bad = {"type": "incident.progress", "incident_id": created.id, "to_state": "in_progress",
+           "actor": "x", "assignee_id": "<W001>"}
+    assert services.intake.handle_raw(json.dumps(bad)).rejected == "invalid"

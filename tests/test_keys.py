@@ -97,6 +97,25 @@ def test_the_cli_adds_lists_and_disables_users(settings):
     runner.invoke(main, ["user", "disable", "王芳"], env=env(settings))
     listed = runner.invoke(main, ["user", "list"], env=env(settings)).output
     assert "王芳\tofficer\tdisabled" in listed
+    # A grid worker's account is a person of the town: --person names the grid worker id.
+    from datasources.sql.accounts import Accounts
+    from datasources.sql.engine import make_engine
+    from datasources.sql.town_loader import prepare_database
+
+    engine = make_engine(settings.db_url)
+    prepare_database(engine, settings.town_dir)
+    unlinked = runner.invoke(main, ["user", "add", "冯思远", "--role", "grid_worker",
+                                    "--password", "long-enough"], env=env(settings))
+    assert unlinked.exit_code != 0 and "--person" in unlinked.output
+    nobody = runner.invoke(main, ["user", "add", "冯思远", "--role", "grid_worker", "--person",
+                                  "W999", "--password", "long-enough"], env=env(settings))
+    assert nobody.exit_code != 0 and "W999" in nobody.output
+    linked = runner.invoke(main, ["user", "add", "fsy", "--role", "grid_worker", "--person",
+                                  "W001", "--password", "long-enough"], env=env(settings))
+    assert linked.exit_code == 0, linked.output
+    row = Accounts(engine).user("fsy")
+    assert row is not None and (row.person_id, row.display_name) == ("W001", "冯思远")
+    engine.dispose()
 
 
 def test_demo_accounts_are_seeded_once_for_a_demo_town_only(settings):
@@ -113,6 +132,9 @@ def test_demo_accounts_are_seeded_once_for_a_demo_town_only(settings):
     assert seed_demo(settings) == first  # idempotent: nothing added twice
     accounts = Accounts(engine)
     assert accounts.authenticate("值班员", DEMO_PASSWORD).role == "officer"
+    # The demo worker's account is the first grid worker, by id.
+    worker = next(name for name, role, _ in first if role == "grid_worker")
+    assert accounts.authenticate(worker, DEMO_PASSWORD).person_id == "W001"
     assert accounts.key_principal(DEMO_KIOSK, "kiosk").role == "display"
     assert len(accounts.list_keys("kiosk")) == 1
     with accounts.session.begin() as s:

@@ -44,8 +44,10 @@ def test_every_transition_is_either_allowed_or_refused(current, target):
 
 def test_closed_is_final_and_reported_cannot_jump_to_resolved():
     assert TRANSITIONS["closed"] == frozenset()
-    with pytest.raises(TransitionError, match="allowed: accepted, returned"):
+    with pytest.raises(TransitionError) as refused:
         check_transition("reported", "resolved")
+    assert refused.value.code == "bad_transition"
+    assert refused.value.params["allowed"] == "accepted,returned"
 
 
 def test_deadlines_and_overdue():
@@ -142,12 +144,12 @@ def test_closed_and_resolved_take_no_desk_actions_but_follow_up():
 
 def test_actions_guard_the_loop():
     assert check_action("dispatch", "accepted").target == "dispatched"
-    with pytest.raises(TransitionError, match="cannot dispatch"):
-        check_action("dispatch", "reported")
-    with pytest.raises(TransitionError, match="county"):
-        check_action("escalate", "accepted", level="county")
-    with pytest.raises(TransitionError, match="unknown action"):
-        check_action("delete", "accepted")
+    for args, code in ((("dispatch", "reported"), "bad_state"),
+                       (("escalate", "accepted", "county"), "top_level"),
+                       (("delete", "accepted"), "unknown_action")):
+        with pytest.raises(TransitionError) as refused:
+            check_action(*args)
+        assert refused.value.code == code
     assert check_action("urge", "dispatched").target is None
     assert action_to("dispatched", "in_progress") == "start"
     assert [next_level(x) for x in ("grid", "village", "town", "county")] == [
@@ -171,3 +173,50 @@ def test_the_worker_on_duty_rotates_daily_over_the_grids_workers():
     days = [hit.on_duty(date(2026, 11, d)) for d in (22, 23, 24)]
     assert days[0] != days[1] and days[0] == days[2]
     assert GridHit("G3-02", "V01").on_duty(date(2026, 11, 22)) is None
+
+
+def test_refusals_read_in_the_requesters_language_from_their_code():
+    from dashboard.i18n.errors import error_text
+
+    with pytest.raises(TransitionError) as refused:
+        check_action("resolve", "dispatched")
+    assert error_text(refused.value, "zh") == "当前状态「派遣」不能办结"
+    assert error_text(refused.value, "en") == "cannot resolve while Dispatched"
+    with pytest.raises(TransitionError) as top:
+        check_action("escalate", "accepted", level="county")
+    assert error_text(top.value, "en") == "already at the county level"
+
+
+def test_the_countdown_and_overdue_rule_is_defined_once():
+    from dashboard.incidents.lifecycle import Countdown, countdown, due_at
+    from dashboard.screens.views import countdown_text
+
+    t0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+    assert countdown(t0 + timedelta(hours=3, minutes=5), t0) == Countdown(False, 3, "h")
+    assert countdown(t0 - timedelta(minutes=20), t0) == Countdown(True, 20, "m")
+    assert countdown(t0 + timedelta(days=2, hours=1), t0) == Countdown(False, 2, "d")
+    assert countdown_text(t0 - timedelta(minutes=20), t0, "zh") == "超时 20分钟"
+    assert countdown_text(t0 + timedelta(hours=3), t0, "en").endswith("3 h")
+    # Done work orders have no overdue instant: the console's JS gets None for them.
+    assert due_at("dispatched", t0) == t0 and due_at("resolved", t0) is None
+    assert due_at("closed", t0) is None
+    assert not is_overdue("closed", t0, t0 + timedelta(days=1))
+
+
+def test_each_actions_effects_are_data():
+    from dashboard.incidents.errors import BadInput
+    from dashboard.incidents.rules import Assignee, OrderFacts, effects
+
+    now = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+    out = OrderFacts("dispatched", "grid", 0, None)
+    assert effects("urge", out, now) == {"updated_at": now, "urge_count": 1}
+    assert effects("escalate", out, now)["level"] == "village"
+    assert effects("reassign", out, now, assignee=Assignee("W002", "李春梅")) == {
+        "updated_at": now, "state": "dispatched", "assignee": "李春梅", "assignee_id": "W002"}
+    done = OrderFacts("resolved", "grid", 0, now)
+    assert effects("close", done, now, satisfaction=5)["satisfaction"] == 5
+    assert effects("reopen", done, now)["closed_at"] is None
+    with pytest.raises(BadInput):
+        effects("close", done, now)
+    with pytest.raises(BadInput):
+        effects("return", out, now, note="  ")

@@ -145,3 +145,42 @@ def test_overdue_incidents_get_one_supervision_entry(services):
     assert store.supervise_overdue(later) == []
     assert [h["action"] for h in store.history(inc.id)] == ["report", "supervise"]
     assert store.kpis(later)["overdue"] == 1
+
+
+def test_migration_0009_names_people_by_id_where_the_stored_name_matches(tmp_path):
+    """An older database (0008): its worker account, its work orders dispatched to
+    "网格员 NAME" and its history rows get their ids."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from datasources.sql.engine import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    cfg = alembic_config(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0008_accounts")
+        conn.execute(text("INSERT INTO grids (code, level, name, name_en, geometry, "
+                          "leader_name, leader_phone, households) VALUES "
+                          "('G3-01', 3, 'g', 'g', '{}', '', '', 0)"))
+        conn.execute(text("INSERT INTO grid_workers (id, grid_code, name, phone) VALUES "
+                          "('W001', 'G3-01', '冯思远', '')"))
+        conn.execute(text("INSERT INTO users (name, role, password_hash, display_name, "
+                          "disabled, created_at) VALUES ('冯思远', 'grid_worker', 'x', "
+                          "'冯思远', 0, '2026-11-30 00:00:00')"))
+        conn.execute(text(
+            "INSERT INTO incidents (ref, source, category, priority, title, description, lon, "
+            "lat, grid_code, state, assignee, level, urge_count, supervised, report_count, "
+            "version, created_at, updated_at) VALUES ('20261130-00001', 'hotline', 'water', "
+            "'normal', 't', '', 104.45, 30.55, 'G3-01', 'dispatched', '网格员 冯思远', 'grid', "
+            "0, 0, 1, 2, '2026-11-30 00:00:00', '2026-11-30 00:00:00')"))
+        conn.execute(text("INSERT INTO incident_events (incident_id, at, actor, to_state, "
+                          "action, note) VALUES (1, '2026-11-30 00:00:00', '冯思远', "
+                          "'dispatched', 'ack', '')"))
+        command.upgrade(cfg, "0009_person_ids")
+        assert conn.execute(text("SELECT person_id FROM users")).scalar() == "W001"
+        assert tuple(conn.execute(text("SELECT assignee_id, assignee FROM incidents")).one()) \
+            == ("W001", "冯思远")
+        assert conn.execute(text("SELECT actor_user_id FROM incident_events")).scalar() == 1
+    engine.dispose()

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from dashboard.incidents.errors import TransitionError
+from dashboard.timeutil import LOCAL_TZ, as_utc
+
 
 @dataclass(frozen=True)
 class Category:
@@ -85,7 +88,7 @@ class Action:
 
 _OPEN = ("reported", "accepted", "dispatched", "in_progress", "returned")
 # Actions the assignee takes in the field (API and the /field page); the rest are the desk's.
-FIELD_ACTIONS = ("ack", "start", "note", "resolve")
+FIELD_STEPS: tuple[str, ...] = ("ack", "start", "note", "resolve")
 ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("accept", "受理", "Accept", frozenset({"reported", "returned"}), "accepted"),
     Action("dispatch", "派遣", "Dispatch", frozenset({"accepted"}), "dispatched"),
@@ -111,28 +114,24 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class TransitionError(ValueError):
-    """A state change the loop does not allow."""
-
-
 def check_transition(current: str, target: str) -> None:
     """Raise TransitionError unless `current` → `target` is an allowed step of the loop."""
     if current not in TRANSITIONS:
-        raise TransitionError(f"unknown state {current!r}")
+        raise TransitionError("unknown_state", state=current)
     if target not in TRANSITIONS[current]:
-        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none"
-        raise TransitionError(f"cannot go from {current} to {target} (allowed: {allowed})")
+        raise TransitionError("bad_transition", state=current, target=target,
+                              allowed=",".join(sorted(TRANSITIONS[current])))
 
 
 def check_action(action: str, state: str, level: str = "grid") -> Action:
     """The action, or TransitionError saying why it cannot be taken in `state`."""
     act = ACTIONS.get(action)
     if act is None:
-        raise TransitionError(f"unknown action {action!r}")
+        raise TransitionError("unknown_action", action=action)
     if state not in act.sources:
-        raise TransitionError(f"cannot {action} an incident that is {state}")
+        raise TransitionError("bad_state", action=action, state=state)
     if action == "escalate" and level == LEVEL_ORDER[-1]:
-        raise TransitionError("already at the county level")
+        raise TransitionError("top_level", level=level)
     return act
 
 
@@ -141,8 +140,7 @@ def action_to(state: str, target: str) -> str:
     for act in ACTIONS.values():
         if act.target == target and state in act.sources and act.name != "reassign":
             return act.name
-    allowed = ", ".join(sorted(TRANSITIONS.get(state, ()))) or "none"
-    raise TransitionError(f"cannot go from {state} to {target} (allowed: {allowed})")
+    raise TransitionError("bad_transition", state=state, target=target)
 
 
 def next_level(level: str) -> str:
@@ -151,6 +149,42 @@ def next_level(level: str) -> str:
     return LEVEL_ORDER[min(i + 1, len(LEVEL_ORDER) - 1)]
 
 
+def due_at(state: str, deadline_at: datetime | None) -> datetime | None:
+    """The instant after which the work order counts as overdue: its deadline while it is
+    open, None once it is done (a resolved or closed order is never overdue)."""
+    return deadline_at if state in OPEN_STATES and deadline_at is not None else None
+
+
 def is_overdue(state: str, deadline_at: datetime | None, now: datetime) -> bool:
     """True while an open incident is past its deadline."""
-    return state in OPEN_STATES and deadline_at is not None and now > deadline_at
+    due = due_at(state, deadline_at)
+    return due is not None and as_utc(now) > as_utc(due)
+
+
+# The countdown's units, largest first: whole days, else whole hours, else whole minutes.
+# Exported to the console's JS (pages/_dispatch_parts.py) so it never keeps its own copy.
+COUNTDOWN_UNITS: tuple[tuple[str, int], ...] = (("d", 86400), ("h", 3600), ("m", 60))
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """Time left to (or past) a deadline, in its largest whole unit."""
+
+    overdue: bool
+    amount: int
+    unit: str  # a key of COUNTDOWN_UNITS
+
+
+def countdown(deadline_at: datetime, now: datetime) -> Countdown:
+    """How long until `deadline_at` (or since: overdue), e.g. 3 h, 20 min."""
+    seconds = int((as_utc(deadline_at) - as_utc(now)).total_seconds())
+    left = abs(seconds)
+    for unit, size in COUNTDOWN_UNITS:
+        if left >= size or unit == COUNTDOWN_UNITS[-1][0]:
+            return Countdown(overdue=seconds < 0, amount=left // size, unit=unit)
+    raise AssertionError("unreachable")
+
+
+def work_order_ref(reported_at: datetime, incident_id: int) -> str:
+    """The work order's number: the Asia/Shanghai date it was reported and its id."""
+    return f"{as_utc(reported_at).astimezone(LOCAL_TZ):%Y%m%d}-{incident_id:05d}"

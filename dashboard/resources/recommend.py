@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.geo.lookup import haversine_m
+from dashboard.incidents.rules import Assignee, team_assignee_id
 from dashboard.resources.kits import DEFAULT_KITS
 
 # Straight-line distance × road factor ≈ road distance in a hilly merged town: the fallback
@@ -25,7 +26,8 @@ class Candidate:
     distance_m: float
     eta_min: float
     available: bool
-    assignee: str
+    assignee: str  # the display name the work order shows
+    assignee_id: str | None  # whom it names: grid_workers.id, or team_assignee_id(code)
     supplies: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -49,7 +51,7 @@ def recommend(incident: dict[str, Any], workers: list[dict[str, Any]],
     for w in sorted(workers, key=lambda w: w["name"] != on_duty):
         out.append(Candidate(kind="grid_worker", name=w["name"], detail=w.get("grid", ""),
                              distance_m=0.0, eta_min=0.0, available=True,
-                             assignee=f"网格员 {w['name']}"))
+                             assignee=w["name"], assignee_id=w.get("id")))
     kit = kits.get(incident.get("category", ""), {})
     teams: list[Candidate] = []
     for st in stations:
@@ -62,6 +64,13 @@ def recommend(incident: dict[str, Any], workers: list[dict[str, Any]],
             free = tm["on_duty"] > 0 and tm.get("status", "standby") == "standby"
             teams.append(Candidate(kind="team", name=tm["name"], detail=st["name"],
                                    distance_m=round(metres), eta_min=round(minutes, 1),
-                                   available=free, assignee=tm["name"], supplies=supplies))
+                                   available=free, assignee=tm["name"],
+                                   assignee_id=team_assignee_id(tm["code"]) if tm.get("code")
+                                   else None, supplies=supplies))
     teams.sort(key=lambda c: (not c.available, c.eta_min, c.name))
     return (out + teams)[:limit]
+
+
+def assignee_of(candidate: Candidate) -> Assignee:
+    """Whom dispatching to this recommendation names on the work order."""
+    return Assignee(candidate.assignee_id, candidate.assignee)

@@ -8,7 +8,7 @@ from typing import Any
 
 from dashboard.i18n.figures import duration_text
 from dashboard.i18n.text import category_label, name, source_label, state_label, t
-from dashboard.incidents.lifecycle import OPEN_STATES, is_overdue
+from dashboard.incidents.lifecycle import OPEN_STATES, countdown, is_overdue
 from dashboard.messages import VehiclePosition
 from dashboard.resources.readiness import available, readiness
 from dashboard.screens.live import LiveState
@@ -25,19 +25,13 @@ RECENT_MOVE = timedelta(minutes=10)
 
 
 def countdown_text(deadline: datetime | None, now: datetime, lang: str) -> str:
-    """'剩余 3小时' / '超时 20分钟' style text for a deadline."""
+    """'剩余 3小时' / '超时 20分钟' style text for a deadline (dashboard/incidents/lifecycle)."""
     if deadline is None:
         return ""
-    seconds = int((as_utc(deadline) - as_utc(now)).total_seconds())
-    label = t("left", lang) if seconds >= 0 else t("overdue", lang)
-    seconds = abs(seconds)
-    if seconds >= 86400:
-        amount = f"{seconds // 86400}天" if lang == "zh" else f"{seconds // 86400} d"
-    elif seconds >= 3600:
-        amount = f"{seconds // 3600}小时" if lang == "zh" else f"{seconds // 3600} h"
-    else:
-        amount = f"{seconds // 60}分钟" if lang == "zh" else f"{seconds // 60} min"
-    return f"{label} {amount}"
+    cd = countdown(deadline, now)
+    unit = {"d": ("天", " d"), "h": ("小时", " h"), "m": ("分钟", " min")}[cd.unit]
+    label = t("overdue", lang) if cd.overdue else t("left", lang)
+    return f"{label} {cd.amount}{unit[1] if lang == 'en' else unit[0]}"
 
 
 def feed_rows(state: LiveState, grids: Mapping[str, GridCell], lang: str,

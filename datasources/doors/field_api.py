@@ -1,26 +1,27 @@
-"""The assignee's side of the loop over HTTP: task list, acknowledge, arrive, note, resolve."""
+"""The assignee's side of the loop over HTTP: task list, acknowledge, arrive, note, resolve.
+
+Every step goes through datasources/flows/field.py, the same path as the /field page; the
+refusals carry codes whose text, in the requester's language, comes from the i18n table.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from redis.exceptions import RedisError
 
-from dashboard.incidents.lifecycle import ACTIONS, FIELD_ACTIONS, TransitionError
+from dashboard.i18n.errors import error_text
+from dashboard.i18n.text import t
+from dashboard.incidents.errors import LoopError, Refused
+from dashboard.incidents.lifecycle import ACTIONS
 from dashboard.messages import MessageError, clean_text
-from dashboard.roles import ADMIN, current
-from datasources.sql.incidents import Conflict, NotFound
-
-MESSAGES = {
-    "invalid": ("请求内容不正确", "The request is not valid"),
-    "not_found": ("工单不存在", "No such work order"),
-    "not_allowed": ("当前状态不能执行此操作", "This step is not allowed now"),
-    "conflict": ("工单已被他人处理", "Someone else changed the work order first"),
-    "not_assignee": ("该工单未派给您", "This work order is not assigned to you"),
-}
+from dashboard.roles import current
+from datasources.flows.field import field_step, my_tasks
 
 
 class FieldStep(BaseModel):
@@ -38,13 +39,20 @@ class FieldStep(BaseModel):
         return None if value is None else clean_text(value) or ""
 
 
-def _lang(request: Request) -> int:
-    return 1 if request.headers.get("accept-language", "").lower().startswith("en") else 0
+def _lang(request: Request) -> str:
+    return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "zh"
 
 
-def _error(request: Request, status: int, reason: str, detail: str) -> JSONResponse:
-    return JSONResponse({"error": reason, "message": MESSAGES[reason][_lang(request)],
-                         "detail": detail}, status_code=status)
+def _refusal(request: Request, exc: LoopError) -> JSONResponse:
+    return JSONResponse({"error": exc.code, "message": error_text(exc, _lang(request)),
+                         "detail": str(exc)}, status_code=exc.http_status)
+
+
+def _count(services: Any, code: str) -> None:
+    """Count a refused step (zn:stats:rejected, as every door's refusals)."""
+    # A count lost to a Redis outage never turns a refusal into a 500.
+    with contextlib.suppress(RedisError):
+        services.bus.count_rejected(f"field_{code}")
 
 
 def build_field_router(services: Any) -> APIRouter:
@@ -52,43 +60,34 @@ def build_field_router(services: Any) -> APIRouter:
     router = APIRouter(prefix="/api/v1/field", tags=["field"])
 
     @router.get("/tasks")
-    async def tasks(assignee: str | None = None) -> JSONResponse:
-        """Open work orders assigned to the signed-in grid worker (an admin may name
-        `assignee`), earliest deadline first."""
-        me = current()
-        who = (assignee or me.name) if me.role == ADMIN else me.name
-        views = await asyncio.to_thread(services.store.assigned_to, who)
+    async def tasks(person: str | None = None) -> JSONResponse:
+        """Open work orders assigned to the signed-in grid worker (an admin may name a
+        `person` id), earliest deadline first."""
+        views = await asyncio.to_thread(my_tasks, services.store, current(), person)
         return JSONResponse([v.model_dump(mode="json") for v in views])
 
     @router.post("/incidents/{incident_id}/{action}")
     async def step(incident_id: int, action: str, request: Request) -> JSONResponse:
         """ack | start (arrived) | note | resolve, by the assignee."""
-        if action not in FIELD_ACTIONS:
-            return _error(request, 404, "not_allowed", f"unknown field action {action!r}")
+        me = current()
+        if action not in ACTIONS:
+            return JSONResponse({"error": "unknown_action", "message": error_text(
+                LoopError("unknown_action", action=action), _lang(request))}, status_code=404)
         try:
             body = FieldStep.model_validate_json(await request.body())
         except (ValidationError, MessageError, ValueError) as exc:
             services.intake.reject("invalid", str(exc)[:300])
-            return _error(request, 400, "invalid", str(exc)[:300])
-        me = current()
-        actor = me.name if me.role != ADMIN else (body.actor or me.name)
-        if body.actor and body.actor != actor:
-            return _error(request, 403, "not_assignee",
-                          f"signed in as {actor}, not {body.actor}")
+            return JSONResponse({"error": "invalid", "message": t("err_invalid", _lang(request)),
+                                 "detail": str(exc)[:300]}, status_code=400)
+        if body.actor and body.actor != me.name:
+            return _refusal(request, Refused("not_assignee", action=action))
+        note = " ".join(x for x in (body.note, body.photo_url or "") if x)
         try:
-            order = await asyncio.to_thread(services.store.incident, incident_id)
-            if order.get("assignee") != actor:
-                return _error(request, 403, "not_assignee",
-                              f"{order['ref']} is assigned to {order.get('assignee')}")
-            note = " ".join(x for x in (body.note, body.photo_url or "") if x)
-            event = await asyncio.to_thread(services.intake.act, incident_id, action,
-                                            actor, note=note)
-        except NotFound as exc:
-            return _error(request, 404, "not_found", str(exc))
-        except TransitionError as exc:
-            return _error(request, 409, "not_allowed", str(exc))
-        except Conflict as exc:
-            return _error(request, 409, "conflict", str(exc))
+            event = await asyncio.to_thread(field_step, services.intake, me, incident_id,
+                                            action, note)
+        except LoopError as exc:
+            _count(services, exc.code)
+            return _refusal(request, exc)
         view = event.incident
         assert view is not None
         return JSONResponse({"id": view.id, "ref": view.ref, "state": view.state,

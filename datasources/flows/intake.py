@@ -13,7 +13,8 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.geo.lookup import GridIndex
-from dashboard.incidents.lifecycle import TransitionError
+from dashboard.incidents.errors import Conflict, NotFound, TransitionError
+from dashboard.incidents.rules import Actor
 from dashboard.messages import (
     Event,
     EventType,
@@ -26,7 +27,7 @@ from dashboard.messages import (
 from dashboard.resources.errors import StockError
 from dashboard.timeutil import utcnow
 from datasources.redis.publisher import Publisher
-from datasources.sql.incidents import NotFound, Store
+from datasources.sql.incidents import Store
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ class Intake:
             if isinstance(message, IncidentProgress):
                 view = self.store.transition(message.incident_id, message.to_state,
                                              message.actor, message.note,
-                                             assignee=message.assignee)
+                                             assignee=message.assignee,
+                                             assignee_id=message.assignee_id)
                 self.audit_step(f"incident.{message.to_state}", view.ref, message.note,
                             message.actor)
                 return Outcome(event=self._announce("incident.updated", incident=view))
@@ -95,17 +97,23 @@ class Intake:
             return self.reject("unknown_id", str(exc))
         except TransitionError as exc:
             return self.reject("bad_transition", str(exc))
+        except Conflict as exc:  # another step won the race for this work order
+            return self.reject("conflict", str(exc))
         except StockError as exc:
             return self.reject("stock_negative", str(exc))
         except SQLAlchemyError as exc:
             log.error("store error while handling %s: %s", message.type, exc)
             return self.reject("store_error", type(exc).__name__)
 
-    def act(self, incident_id: int, action: str, actor: str, **kw: object) -> Event:
-        """An officer's or field worker's action: commit it, then tell every screen."""
-        view = self.store.act(incident_id, action, actor, **kw)  # type: ignore[arg-type]
+    def act(self, incident_id: int, action: str, actor: str | Actor, **kw: Any) -> Event:
+        """An officer's or field worker's action: commit it, then tell every screen.
+
+        Who may take it is checked before (datasources/flows/field.py, pages.dispatch.act);
+        what it needs and changes is checked inside (dashboard/incidents/rules.py)."""
+        view = self.store.act(incident_id, action, actor, **kw)
         detail = " · ".join(str(kw[k]) for k in ("assignee", "note") if kw.get(k))
-        self.audit_step(f"incident.{action}", view.ref, detail, actor)
+        self.audit_step(f"incident.{action}", view.ref, detail,
+                        actor.name if isinstance(actor, Actor) else actor)
         return self._announce("incident.updated", incident=view)
 
     def split_report(self, report_id: int, actor: str) -> tuple[Event, Event]:

@@ -33,13 +33,19 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
     accounts, audit = _open(settings)
     with accounts.session() as s:
         demo = s.scalar(select(m.TownMeta.value).where(m.TownMeta.key == "demo"))
-        worker = s.scalar(select(m.GridWorker.name).order_by(m.GridWorker.id).limit(1))
+        worker = s.execute(select(m.GridWorker.id, m.GridWorker.name)
+                           .order_by(m.GridWorker.id).limit(1)).first()
     if not demo:
         return []
-    users = list(DEMO_USERS) + ([(worker, "grid_worker")] if worker else [])
+    # The demo worker's account is the first grid worker (by id): work orders name the id.
+    people = {name: None for name, _ in DEMO_USERS}
+    users = list(DEMO_USERS)
+    if worker:
+        users.append((worker.name, "grid_worker"))
+        people[worker.name] = worker.id
     for name, role in users:
         if accounts.user(name) is None:
-            accounts.add_user(name, role, DEMO_PASSWORD)
+            accounts.add_user(name, role, DEMO_PASSWORD, person_id=people[name])
             audit.record("user.add", name, f"demo account, role {role}", who=CLI)
     if not any(k["revoked_at"] is None for k in accounts.list_keys("kiosk")):
         accounts.add_key("kiosk", "demo wall", token=DEMO_KIOSK)
@@ -61,15 +67,23 @@ def user() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="At least 8 characters (prompted when not given).")
 @click.option("--display-name", default="", help="Name shown on screens (default NAME).")
-def user_add(name: str, role: str, password: str, display_name: str) -> None:
+@click.option("--person", default="",
+              help="The grid worker's id (grid_workers.id) this account is; required for "
+                   "--role grid_worker, since work orders name the person by id.")
+def user_add(name: str, role: str, password: str, display_name: str, person: str) -> None:
     """Create an account (the first admin, duty officers, leaders, grid workers, walls)."""
+    if role == "grid_worker" and not person.strip():
+        raise click.UsageError("--person WORKER_ID is required for a grid worker's account")
+    if person.strip() and role != "grid_worker":
+        raise click.UsageError("--person is for grid workers' accounts only")
     accounts, audit = _open(Settings.from_env())
     try:
-        row = accounts.add_user(name, role, password, display_name)
+        row = accounts.add_user(name, role, password, display_name, person_id=person or None)
     except AccountError as exc:
         _fail(exc)
-    audit.record("user.add", row.name, f"role {role}", who=CLI)
-    click.echo(f"added {row.name} ({row.role})")
+    audit.record("user.add", row.name, f"role {role}" + (f", person {person}" if person else ""),
+                 who=CLI)
+    click.echo(f"added {row.name} ({row.role}{', ' + person if person else ''})")
 
 
 @user.command("list")

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -57,6 +57,7 @@ class UserRow:
     display_name: str
     disabled: bool
     created_at: datetime
+    person_id: str | None = None  # a grid worker's grid_workers.id
 
 
 class Accounts:
@@ -70,9 +71,18 @@ class Accounts:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ users
-    def add_user(self, name: str, role: str, password: str, display_name: str = "") -> UserRow:
-        """Create a user; refuses unknown roles, short passwords and taken names."""
+    def add_user(self, name: str, role: str, password: str, display_name: str = "",
+                 person_id: str | None = None) -> UserRow:
+        """Create a user; refuses unknown roles, short passwords, taken names and a person
+        id that no grid worker has. A grid worker's account names the person it is."""
         name = name.strip()
+        person_id = (person_id or "").strip() or None
+        if person_id is not None:
+            with self.session() as s:
+                person = s.get(m.GridWorker, person_id)
+            if person is None:
+                raise AccountError(f"no grid worker with id {person_id!r}")
+            display_name = display_name or person.name
         if role not in ROLES:
             raise AccountError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
         if not name or len(name) > 40:
@@ -81,7 +91,7 @@ class Accounts:
             raise AccountError("password: at least 8 characters")
         row = m.User(name=name, role=role, password_hash=_hasher.hash(password),
                      display_name=display_name.strip() or name, disabled=False,
-                     created_at=utcnow())
+                     created_at=utcnow(), person_id=person_id)
         try:
             with self.session.begin() as s:
                 s.add(row)
@@ -170,7 +180,8 @@ class Accounts:
             sess, user = found
             if not user.disabled and as_utc(sess.expires_at) > utcnow():
                 principal = Principal(role=user.role, name=user.name, kind="user",
-                                      session=digest)
+                                      session=digest, user_id=user.id,
+                                      person_id=user.person_id)
         self._remember("s:" + digest, principal)
         return _with_ip(principal, ip)
 
@@ -273,8 +284,7 @@ class Accounts:
             self.check_key(who.session)
         if ok:
             key = ("s:" + who.session) if who.kind == "user" else who.session
-            self._remember(key, Principal(who.role, who.name, who.kind, who.source, "",
-                                          who.session))
+            self._remember(key, replace(who, ip=""))
         return ok
 
     def still_valid_cached(self, who: Principal) -> bool | None:
@@ -307,11 +317,10 @@ class Accounts:
 
 def _user_row(row: m.User) -> UserRow:
     return UserRow(row.id, row.name, row.role, row.display_name, bool(row.disabled),
-                   row.created_at)
+                   row.created_at, row.person_id)
 
 
 def _with_ip(principal: Principal | None, ip: str) -> Principal | None:
     if principal is None or not ip:
         return principal
-    return Principal(principal.role, principal.name, principal.kind, principal.source, ip,
-                     principal.session)
+    return replace(principal, ip=ip)  # user_id and person_id too

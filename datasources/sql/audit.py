@@ -36,6 +36,7 @@ class Audit:
         """Append one row; the principal defaults to the one being served now."""
         who = who or current()
         row = m.AuditEntry(at=utcnow(), actor=(actor or who.name or "-")[:60],
+                           actor_user_id=who.user_id,
                            role=(who.role if who.signed_in else "")[:16], ip=who.ip[:64],
                            action=action[:40], target=str(target)[:80], detail=detail[:2000])
         try:

@@ -14,13 +14,20 @@ from sqlalchemy.orm import Session
 
 from dashboard.geo.lookup import GridHit, haversine_m
 from dashboard.incidents.deadlines import DEFAULT_TABLE, deadline_for
+from dashboard.incidents.errors import Conflict, NotFound, TransitionError
 from dashboard.incidents.lifecycle import (
     DONE_STATES,
     OPEN_STATES,
-    TransitionError,
     action_to,
-    check_action,
-    next_level,
+    work_order_ref,
+)
+from dashboard.incidents.rules import (
+    SYSTEM,
+    TASK_STATES,
+    Actor,
+    Assignee,
+    OrderFacts,
+    effects,
 )
 from dashboard.messages import IncidentReport, IncidentView, StockView
 from dashboard.resources.errors import StockError  # noqa: F401  (raised here)
@@ -36,13 +43,8 @@ from dashboard.town import GridCell
 from datasources.sql import models as m
 from datasources.sql.engine import rows_changed, session_factory
 
-
-class NotFound(LookupError):
-    """An id or code that the database does not know."""
-
-
-class Conflict(RuntimeError):
-    """Someone else changed the incident first; the message says who and what."""
+__all__ = ["Conflict", "Created", "DedupRule", "NotFound", "Store", "TransitionError",
+           "incident_view"]
 
 
 def _report_row(incident_id: int, report: IncidentReport, reported_at: datetime,
@@ -64,7 +66,8 @@ def incident_view(row: m.Incident) -> IncidentView:
         updated_at=as_utc(row.updated_at),
         deadline_at=as_utc(row.deadline_at) if row.deadline_at else None,
         closed_at=as_utc(row.closed_at) if row.closed_at else None,
-        level=row.level or "grid", assignee=row.assignee, satisfaction=row.satisfaction,
+        level=row.level or "grid", assignee=row.assignee, assignee_id=row.assignee_id,
+        satisfaction=row.satisfaction,
         urge_count=row.urge_count or 0, supervised=bool(row.supervised),
         version=row.version or 0, report_count=row.report_count or 1,
         grid_worker=row.grid_worker,
@@ -134,7 +137,7 @@ class Store:
                 )
                 s.add(row)
                 s.flush()
-                row.ref = f"{reported_at:%Y%m%d}-{row.id:05d}"
+                row.ref = work_order_ref(reported_at, row.id)
                 s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
                                       from_state=None, to_state="reported",
                                       note=report.title))
@@ -197,7 +200,7 @@ class Store:
         with self.session() as s:
             rep = s.get(m.IncidentReport, report_id)
             if rep is None or not rep.merged:
-                raise NotFound(f"report {report_id} is not a merged report")
+                raise NotFound("no_merged_report", id=report_id)
             old = s.get(m.Incident, rep.incident_id)
             assert old is not None
             hit = locate(rep.lon, rep.lat) or GridHit(old.grid_code or "", old.village_code)
@@ -213,7 +216,7 @@ class Store:
                                          self.deadlines))
             s.add(new)
             s.flush()
-            new.ref = f"{as_utc(rep.reported_at):%Y%m%d}-{new.id:05d}"
+            new.ref = work_order_ref(rep.reported_at, new.id)
             rep.incident_id, rep.merged = new.id, False
             old.report_count = max(1, old.report_count - 1)
             old.version += 1
@@ -236,89 +239,75 @@ class Store:
                 .limit(1))
             return incident_view(row) if row else None
 
-    def transition(self, incident_id: int, to_state: str, actor: str, note: str = "",
-                   now: datetime | None = None, assignee: str | None = None) -> IncidentView:
+    def transition(self, incident_id: int, to_state: str, actor: str | Actor, note: str = "",
+                   now: datetime | None = None, assignee: str | None = None,
+                   assignee_id: str | None = None) -> IncidentView:
         """Move an incident to `to_state` by the one action that leads there."""
         with self.session() as s:
             row = s.get(m.Incident, incident_id)
             if row is None:
-                raise NotFound(f"incident {incident_id} does not exist")
+                raise NotFound("no_incident", id=incident_id)
             action = action_to(row.state, to_state)
         # Without a named assignee, whoever reports the dispatch takes it on.
-        if action in ("dispatch", "reassign"):
-            assignee = assignee or actor
-        return self.act(incident_id, action, actor, note=note, assignee=assignee, now=now)
+        if action in ("dispatch", "reassign") and not assignee:
+            who = actor if isinstance(actor, Actor) else Actor(actor)
+            assignee, assignee_id = who.name, who.person_id
+        return self.act(incident_id, action, actor, note=note, assignee=assignee,
+                        assignee_id=assignee_id, now=now)
 
-    def act(self, incident_id: int, action: str, actor: str, *, note: str = "",
-            assignee: str | None = None, satisfaction: int | None = None,
-            expect_version: int | None = None, now: datetime | None = None) -> IncidentView:
+    def act(self, incident_id: int, action: str, actor: str | Actor, *, note: str = "",
+            assignee: str | None = None, assignee_id: str | None = None,
+            satisfaction: int | None = None, expect_version: int | None = None,
+            now: datetime | None = None) -> IncidentView:
         """Take one action of the loop; the history row is written in the same transaction.
 
-        The change is a conditional UPDATE on the incident's version, so of two officers
-        dispatching at the same moment exactly one succeeds; the other gets Conflict naming
-        who was first.
+        What the action changes comes from dashboard/incidents/rules.effects. The change is
+        a conditional UPDATE on the incident's version, so of two officers dispatching at
+        the same moment exactly one succeeds; the other gets Conflict naming who was first.
         """
         now = now or utcnow()
+        who = actor if isinstance(actor, Actor) else Actor(actor)
+        to = Assignee(assignee_id, assignee) if assignee else None
         with self.session() as s:
             row = s.get(m.Incident, incident_id)
             if row is None:
-                raise NotFound(f"incident {incident_id} does not exist")
+                raise NotFound("no_incident", id=incident_id)
             if expect_version is not None and row.version != expect_version:
-                raise Conflict(self._who_was_first(s, row))
-            act = check_action(action, row.state, row.level)
+                raise self._who_was_first(s, row)
+            values = effects(action, OrderFacts(row.state, row.level or "grid",
+                                                row.urge_count or 0, row.closed_at),
+                             now, note=note, satisfaction=satisfaction, assignee=to)
             # The ORM UPDATE below refreshes `row` in place, so keep what it was.
             before = row.state
-            values: dict[str, Any] = {"updated_at": now, "version": row.version + 1}
-            if act.target is not None:
-                values["state"] = act.target
-            if action in ("dispatch", "reassign"):
-                if not assignee:
-                    raise TransitionError(f"{action} needs an assignee")
-                values["assignee"] = assignee
-            if action == "close":
-                if satisfaction is None or not 1 <= satisfaction <= 5:
-                    raise TransitionError("close needs a satisfaction score from 1 to 5")
-                values["satisfaction"] = satisfaction
-            if act.target in DONE_STATES and row.closed_at is None:
-                values["closed_at"] = now
-            if action == "reopen":
-                values["closed_at"] = None
-            if action == "escalate":
-                values["level"] = next_level(row.level)
-            if action == "urge":
-                values["urge_count"] = row.urge_count + 1
-            if action == "supervise":
-                values["supervised"] = True
+            values["version"] = row.version + 1
             changed = rows_changed(s.execute(
                 update(m.Incident)
                 .where(m.Incident.id == row.id, m.Incident.version == row.version)
-                .values(**values)
-            ))
+                .values(**values)))
             if changed != 1:
                 s.rollback()
                 with self.session() as fresh:
-                    latest = fresh.get(m.Incident, incident_id)
-                    raise Conflict(self._who_was_first(fresh, latest))
+                    raise self._who_was_first(fresh, fresh.get(m.Incident, incident_id))
             extra = {"dispatch": assignee, "reassign": assignee,
                      "escalate": values.get("level")}.get(action)
             s.add(m.IncidentEvent(
-                incident_id=row.id, at=now, actor=actor, from_state=before,
-                to_state=values.get("state", before), action=action,
+                incident_id=row.id, at=now, actor=who.name[:40], actor_user_id=who.user_id,
+                from_state=before, to_state=values.get("state", before), action=action,
                 note=" · ".join(x for x in (extra, note) if x)[:500]))
             s.flush()
             s.refresh(row)
             return incident_view(row)
 
     @staticmethod
-    def _who_was_first(s: Session, row: m.Incident | None) -> str:
+    def _who_was_first(s: Session, row: m.Incident | None) -> Conflict:
         if row is None:
-            return "the incident no longer exists"
+            return Conflict("gone")
         last = s.scalar(select(m.IncidentEvent).where(m.IncidentEvent.incident_id == row.id)
                         .order_by(m.IncidentEvent.id.desc()).limit(1))
         if last is None:
-            return f"incident {row.ref} changed meanwhile"
-        return (f"{row.ref} was already {last.action} by {last.actor} at "
-                f"{hhmm(as_utc(last.at))}; it is now {row.state}")
+            return Conflict("changed", ref=row.ref, state=row.state)
+        return Conflict("conflict", ref=row.ref, action=last.action or "report",
+                        actor=last.actor, at=hhmm(as_utc(last.at)), state=row.state)
 
     def supervise_overdue(self, now: datetime | None = None) -> list[IncidentView]:
         """Raise a 督办 on every open incident past its deadline that has none yet."""
@@ -330,7 +319,7 @@ class Store:
         out = []
         for incident_id in ids:
             try:
-                out.append(self.act(incident_id, "supervise", "系统", note="超时自动督办",
+                out.append(self.act(incident_id, "supervise", SYSTEM, note="超时自动督办",
                                     now=now))
             except (Conflict, TransitionError):
                 continue  # another process got there first, or it just closed
@@ -341,7 +330,8 @@ class Store:
         with self.session() as s:
             rows = s.scalars(select(m.IncidentEvent).where(
                 m.IncidentEvent.incident_id == incident_id).order_by(m.IncidentEvent.id))
-            return [{"at": as_utc(r.at), "actor": r.actor, "from": r.from_state,
+            return [{"at": as_utc(r.at), "actor": r.actor, "actor_user_id": r.actor_user_id,
+                     "from": r.from_state,
                      "to": r.to_state, "action": r.action, "note": r.note} for r in rows]
 
     def live_incidents(self, recent: int = 200, now: datetime | None = None) -> list[IncidentView]:
@@ -397,7 +387,7 @@ class Store:
             item = s.scalar(select(m.InventoryItem).where(
                 m.InventoryItem.station_code == station, m.InventoryItem.sku == sku))
             if item is None:
-                raise NotFound(f"no item {sku!r} at station {station!r}")
+                raise NotFound("no_item", sku=sku, station=station)
             result = s.execute(
                 update(m.InventoryItem)
                 # Stock reserved for a resource dispatch (issue 5) is not available.
@@ -445,7 +435,7 @@ class Store:
         with self.session() as s:
             row = s.get(m.Incident, incident_id)
             if row is None:
-                raise NotFound(f"incident {incident_id} does not exist")
+                raise NotFound("no_incident", id=incident_id)
             view = incident_view(row).model_dump()
             view.update(description=row.description, reporter_name=row.reporter_name,
                         reporter_phone=row.reporter_phone, photo_url=row.photo_url)
@@ -470,10 +460,10 @@ class Store:
         with self.session() as s:
             return [incident_view(r) for r in s.scalars(q)]
 
-    def assigned_to(self, assignee: str, limit: int = 50) -> list[IncidentView]:
-        """Open work orders of one assignee (the field worker's task list)."""
-        q = (select(m.Incident).where(m.Incident.assignee == assignee,
-                                      m.Incident.state.in_(("dispatched", "in_progress")))
+    def assigned_to(self, assignee_id: str, limit: int = 50) -> list[IncidentView]:
+        """Open work orders of one assignee by person id (the field worker's task list)."""
+        q = (select(m.Incident).where(m.Incident.assignee_id == assignee_id,
+                                      m.Incident.state.in_(TASK_STATES))
              .order_by(m.Incident.deadline_at.asc()).limit(limit))
         with self.session() as s:
             return [incident_view(r) for r in s.scalars(q)]

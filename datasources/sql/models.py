@@ -101,7 +101,9 @@ class Incident(Base):
     reporter_name: Mapped[str | None] = mapped_column(String(40))
     reporter_phone: Mapped[str | None] = mapped_column(String(20))
     photo_url: Mapped[str | None] = mapped_column(String(500))
-    assignee: Mapped[str | None] = mapped_column(String(40))
+    assignee: Mapped[str | None] = mapped_column(String(40))  # display name only
+    # Who it is assigned to: grid_workers.id for a person, 'team:CODE' for a team.
+    assignee_id: Mapped[str | None] = mapped_column(String(40), index=True)
     level: Mapped[str] = mapped_column(String(8), default="grid", server_default="grid")
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -153,6 +155,8 @@ class IncidentEvent(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(40))
+    # The account that took the step; None for the system (sweeps) and sources.
+    actor_user_id: Mapped[int | None] = mapped_column(Integer)
     from_state: Mapped[str | None] = mapped_column(String(16))
     to_state: Mapped[str] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(16), default="report", server_default="report")
@@ -426,6 +430,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(200))
     display_name: Mapped[str] = mapped_column(String(40), default="")
+    # The person a grid worker's account is (grid_workers.id); work orders name it.
+    person_id: Mapped[str | None] = mapped_column(String(24))
     disabled: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     created_at: Mapped[datetime]
 
@@ -463,6 +469,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(60), index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(Integer)  # None: system, CLI, source
     role: Mapped[str] = mapped_column(String(16), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
     action: Mapped[str] = mapped_column(String(40), index=True)

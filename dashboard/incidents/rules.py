@@ -1,0 +1,176 @@
+"""The loop's rules beyond the state graph, each defined once: who may take which step,
+what a step needs from the requester, and what it changes on the work order.
+
+The field page, the field API, the duty console and `Store.act` all read these; none keeps
+a copy. Pure: no I/O, typed inputs, refusals as coded errors (dashboard/incidents/errors.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dashboard.incidents.errors import BadInput, Refused, TransitionError
+from dashboard.incidents.lifecycle import (
+    ACTIONS,
+    DONE_STATES,
+    FIELD_STEPS,
+    check_action,
+    next_level,
+)
+from dashboard.roles import ADMIN, GRID_WORKER, LEADER, OFFICER, Principal
+
+SYSTEM_ACTOR = "系统"  # sweeps and automatic steps: no person's account
+SATISFACTION_SCORES = range(1, 6)
+
+
+# ---------------------------------------------------------------- who
+@dataclass(frozen=True)
+class Actor:
+    """Who takes a step: the name shown, and the account behind it (None: the system)."""
+
+    name: str
+    user_id: int | None = None
+    person_id: str | None = None
+    role: str = ""
+
+
+SYSTEM = Actor(SYSTEM_ACTOR)
+
+
+def actor_of(who: Principal) -> Actor:
+    """The actor a signed-in principal is (its user id and person id kept beside the name)."""
+    return Actor(name=who.name, user_id=who.user_id, person_id=who.person_id, role=who.role)
+
+
+@dataclass(frozen=True)
+class Assignee:
+    """Whom a work order is dispatched to: a person's (or team's) id and its display name."""
+
+    id: str | None
+    name: str
+
+
+def team_assignee_id(team_code: str) -> str:
+    """A team's id in the assignee column (persons are grid_workers.id, teams 'team:CODE')."""
+    return f"team:{team_code}"
+
+
+def is_assignee(who: Principal, assignee_id: str | None) -> bool:
+    """True when the principal is the person the work order is assigned to."""
+    return bool(who.person_id) and who.person_id == assignee_id
+
+
+def may_take(role: str, action: str, assignee: bool) -> bool:
+    """True when `role` may take `action`; `assignee`: the principal is the work order's
+    assignee. Officers and admins run the loop; a leader may only comment (补充说明); a
+    grid worker takes the field steps of their own work orders; nobody else acts."""
+    if action not in ACTIONS:
+        return False
+    if role in (ADMIN, OFFICER):
+        return True
+    if role == LEADER:
+        return action == "note"
+    if role == GRID_WORKER:
+        return action in FIELD_STEPS and assignee
+    return False
+
+
+def check_may_take(role: str, action: str, assignee: bool) -> None:
+    """Raise Refused unless `role` may take `action` (see may_take)."""
+    if may_take(role, action, assignee):
+        return
+    if role == GRID_WORKER and action in FIELD_STEPS:
+        raise Refused("not_assignee", action=action)
+    raise Refused("role_action", action=action, role=role)
+
+
+# A work order is on its assignee's task list while it is out with them.
+TASK_STATES: tuple[str, ...] = ("dispatched", "in_progress")
+
+
+def field_steps_in(state: str) -> tuple[str, ...]:
+    """The field steps the loop allows in `state`, in the order a worker meets them."""
+    return tuple(a for a in FIELD_STEPS if state in ACTIONS[a].sources)
+
+
+def check_field_step(action: str) -> None:
+    """Raise Refused unless `action` is one of the field steps (接单 到场 补充说明 办结)."""
+    if action not in FIELD_STEPS:
+        raise Refused("not_field_step", action=action)
+
+
+# ---------------------------------------------------------------- what a step needs
+def check_inputs(action: str, *, note: str = "", satisfaction: int | None = None,
+                 assignee: Assignee | None = None) -> None:
+    """Raise BadInput when the step lacks what it needs: a return its reason, a comment
+    its text, a close its satisfaction score (1–5), a dispatch its assignee."""
+    if action == "return" and not note.strip():
+        raise BadInput("note_required", action=action)
+    if action == "note" and not note.strip():
+        raise BadInput("comment_required", action=action)
+    if action == "close" and (satisfaction is None or satisfaction not in SATISFACTION_SCORES):
+        raise BadInput("satisfaction_required", action=action)
+    if action in ("dispatch", "reassign") and (assignee is None or not assignee.name):
+        raise BadInput("assignee_required", action=action)
+
+
+def dispatch_plan(state: str) -> tuple[str, ...]:
+    """The steps of one click on a recommendation: accept-then-dispatch for a reported or
+    returned order, dispatch for an accepted one, reassign for one already out; none for a
+    finished one."""
+    if state in ACTIONS["reassign"].sources:
+        return ("reassign",)
+    if state in ACTIONS["dispatch"].sources:
+        return ("dispatch",)
+    if state in ACTIONS["accept"].sources:
+        return ("accept", "dispatch")
+    return ()
+
+
+def check_dispatch(state: str) -> tuple[str, ...]:
+    """The plan of a dispatch click in `state`, or TransitionError when there is none."""
+    plan = dispatch_plan(state)
+    if not plan:
+        raise TransitionError("bad_state", action="dispatch", state=state)
+    return plan
+
+
+# ---------------------------------------------------------------- what a step changes
+@dataclass(frozen=True)
+class OrderFacts:
+    """What a step's effects read of the work order."""
+
+    state: str
+    level: str
+    urge_count: int
+    closed_at: datetime | None
+
+
+def effects(action: str, order: OrderFacts, now: datetime, *, note: str = "",
+            satisfaction: int | None = None,
+            assignee: Assignee | None = None) -> dict[str, Any]:
+    """The column values `action` sets on the work order (checked first: state, level and
+    inputs). The version and the history row are the store's."""
+    act = check_action(action, order.state, order.level)
+    check_inputs(action, note=note, satisfaction=satisfaction, assignee=assignee)
+    values: dict[str, Any] = {"updated_at": now}
+    if act.target is not None:
+        values["state"] = act.target
+    if action in ("dispatch", "reassign") and assignee is not None:
+        values["assignee"] = assignee.name
+        values["assignee_id"] = assignee.id
+    if action == "close":
+        values["satisfaction"] = satisfaction
+    if act.target in DONE_STATES and order.closed_at is None:
+        values["closed_at"] = now
+    if action == "reopen":
+        values["closed_at"] = None
+    if action == "escalate":
+        values["level"] = next_level(order.level)
+    if action == "urge":
+        values["urge_count"] = order.urge_count + 1
+    if action == "supervise":
+        values["supervised"] = True
+    return values

@@ -1,0 +1,35 @@
+"""The one path of a field step (接单 到场 补充说明 办结): the phone page and the field API
+both call it, so a grid worker can take no other step through either."""
+
+from __future__ import annotations
+
+from dashboard.incidents.rules import actor_of, check_field_step, check_may_take, is_assignee
+from dashboard.messages import Event, IncidentView
+from dashboard.roles import ADMIN, Principal
+from datasources.flows.intake import Intake
+from datasources.sql.incidents import Store
+
+
+def field_step(intake: Intake, who: Principal, incident_id: int, action: str,
+               note: str = "") -> Event:
+    """Take one field step as `who`: refused (Refused, NotFound, TransitionError, Conflict)
+    unless it is a field step, the role may take it on this work order, and the loop
+    allows it now; then committed and announced."""
+    check_field_step(action)
+    order = intake.store.incident(incident_id)
+    check_may_take(who.role, action, is_assignee(who, order.get("assignee_id")))
+    return intake.act(incident_id, action, actor_of(who), note=note[:500])
+
+
+def whose_tasks(who: Principal, asked: str | None = None) -> str | None:
+    """The person whose task list `who` may read: their own; an admin may name anyone."""
+    if who.role == ADMIN and asked and asked.strip():
+        return asked.strip()
+    return who.person_id
+
+
+def my_tasks(store: Store, who: Principal, asked: str | None = None) -> list[IncidentView]:
+    """Open work orders assigned to the principal's person (an admin may name one)."""
+    person = whose_tasks(who, asked)
+    return store.assigned_to(person) if person else []
+

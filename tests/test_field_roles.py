@@ -1,0 +1,294 @@
+"""The hand-over by id and the role rule through every door (issue 11).
+
+A work order dispatched from the duty console to the rota's worker reaches that worker's
+task list and takes their field steps; a grid worker's every non-field step is refused by
+every door that takes steps, and nothing changes in the record.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import create_app
+from dashboard.geo.lookup import GridHit
+from dashboard.incidents.errors import BadInput, Refused
+from dashboard.incidents.lifecycle import ACTIONS, FIELD_STEPS
+from dashboard.incidents.rules import Actor, check_may_take, field_steps_in, may_take
+from dashboard.messages import IncidentReport
+from tests.auth_helpers import CSRF, sign_in
+
+WORKER, WORKER_ID = "陈红梅", "W003"  # of G3-02 in the demo town (with 李春梅, W002)
+NON_FIELD = tuple(a for a in ACTIONS if a not in FIELD_STEPS)
+
+
+@pytest.fixture
+def client(settings):
+    """The real app in-process, with the rota's worker's account linked to its person."""
+    app = create_app(settings)
+    with TestClient(app.server) as c:
+        c.zn = app.zn_services  # type: ignore[attr-defined]
+        c.zn.accounts.add_user(WORKER, "grid_worker", "test-password", person_id=WORKER_ID)
+        yield c
+
+
+def _reported(svc: Any, title: str = "自来水管爆裂") -> int:
+    # The rota puts 陈红梅 on duty in G3-02 today: the console recommends her first.
+    report = IncidentReport(source="hotline", category="water", title=title,
+                            lon=104.45, lat=30.55)
+    hit = GridHit("G3-02", "V01", workers=("李春梅", WORKER), rostered=WORKER)
+    return svc.store.create_incident(report, hit).incident.id
+
+
+def _callback(client: TestClient, outputs: list[tuple[str, str]], inputs: list[Any],
+              state: list[dict[str, Any]], changed: str) -> Any:
+    """POST one server callback as Dash's renderer does."""
+    key = "..." .join(f"{i}.{p}" for i, p in outputs)
+    body = {"output": f"..{key}.." if len(outputs) > 1 else key,
+            "outputs": [{"id": i, "property": p} for i, p in outputs]
+            if len(outputs) > 1 else {"id": outputs[0][0], "property": outputs[0][1]},
+            "inputs": inputs, "state": state, "changedPropIds": [changed]}
+    return client.post("/_dash-update-component", content=json.dumps(body, ensure_ascii=False),
+                       headers={"X-CSRFToken": CSRF, "content-type": "application/json"})
+
+
+def _pattern(ident: dict[str, Any]) -> str:
+    return json.dumps(ident, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def _console_context(client: TestClient, incident_id: int) -> dict[str, Any]:
+    """What the console shows for the incident (its show_incident callback): the ctx."""
+    outs = [("disp-detail", "children"), ("disp-actions", "children"),
+            ("disp-sat-wrap", "hidden"), ("disp-history", "children"), ("disp-recs", "children"),
+            ("disp-ctx", "data"), ("disp-focus", "data"), ("disp-action-bar", "hidden")]
+    r = _callback(client, outs, [{"id": "disp-selected", "property": "data", "value": incident_id},
+                                 {"id": "disp-tick", "property": "data", "value": 0},
+                                 {"id": "disp-officer", "property": "data", "value": None}],
+                  [{"id": "disp-lang", "property": "data", "value": "zh"}], "disp-selected.data")
+    assert r.status_code == 200, r.text
+    return r.json()["response"]["disp-ctx"]["data"]
+
+
+def console_act(client: TestClient, trigger: dict[str, Any], seen: dict[str, Any], *,
+                note: str = "", satisfaction: int | None = None, lang: str = "zh") -> Any:
+    """The console's act callback for one clicked button (a recommendation or an action)."""
+    outs = [("disp-toast", "children"), ("disp-toast", "className"), ("disp-tick", "data"),
+            ("disp-note", "value"), ("disp-satisfaction", "value")]
+    clicked = [{"id": trigger, "property": "n_clicks", "value": 1}]
+    rec = trigger["type"] == "disp-rec"
+    return _callback(client, outs, [clicked if rec else [], [] if rec else clicked],
+                     [{"id": "disp-ctx", "property": "data", "value": seen},
+                      {"id": "disp-officer", "property": "data", "value": None},
+                      {"id": "disp-note", "property": "value", "value": note},
+                      {"id": "disp-satisfaction", "property": "value", "value": satisfaction},
+                      {"id": "disp-lang", "property": "data", "value": lang}],
+                     _pattern(trigger) + ".n_clicks")
+
+
+def field_click(client: TestClient, incident_id: int, action: str, note: str = "") -> Any:
+    """The /field page's report_field_step callback for one clicked step button."""
+    trigger = {"type": "field-act", "incident": incident_id, "action": action}
+    return _callback(client, [("field-result", "children"), ("field-note", "value")],
+                     [[{"id": trigger, "property": "n_clicks", "value": 1}]],
+                     [{"id": "field-name-store", "property": "data", "value": "W001"},
+                      {"id": "field-note", "property": "value", "value": note},
+                      {"id": "field-photo", "property": "value", "value": ""},
+                      {"id": "field-lang", "property": "data", "value": "zh"}],
+                     _pattern(trigger) + ".n_clicks")
+
+
+def _field_api(client: TestClient, incident_id: int, action: str, lang: str = "zh",
+               **body: Any) -> Any:
+    return client.post(f"/api/v1/field/incidents/{incident_id}/{action}",
+                       content=json.dumps(body, ensure_ascii=False),
+                       headers={"X-CSRFToken": CSRF, "Accept-Language": lang})
+
+
+def _as_worker(client: TestClient) -> None:
+    sign_in(client, client.zn, WORKER, "grid_worker")
+
+
+def _as_officer(client: TestClient) -> None:
+    sign_in(client, client.zn, "值班员王", "officer")
+
+
+# ---------------------------------------------------------------- the hand-over
+def test_an_order_dispatched_from_the_console_reaches_the_rotas_worker(client):
+    svc = client.zn
+    incident_id = _reported(svc)
+    _as_officer(client)
+    seen = _console_context(client, incident_id)
+    assert seen["recs"][0] == {"id": WORKER_ID, "name": WORKER}
+    done = console_act(client, {"type": "disp-rec", "index": 0}, seen)
+    assert "disp-toast ok" in done.text, done.text
+    order = svc.store.incident(incident_id)
+    assert (order["state"], order["assignee_id"], order["assignee"]) == \
+        ("dispatched", WORKER_ID, WORKER)
+
+    _as_worker(client)
+    tasks = client.get("/api/v1/field/tasks").json()
+    assert [t["id"] for t in tasks] == [incident_id]
+    for action, state in (("ack", "dispatched"), ("start", "in_progress"),
+                          ("resolve", "resolved")):
+        r = _field_api(client, incident_id, action)
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == state
+    history = svc.store.history(incident_id)
+    assert [h["action"] for h in history][-5:] == ["accept", "dispatch", "ack", "start",
+                                                   "resolve"]
+    worker_id = svc.accounts.user(WORKER).id
+    officer_id = svc.accounts.user("值班员王").id
+    assert [h["actor_user_id"] for h in history][-5:] == [officer_id] * 2 + [worker_id] * 3
+    # The audit keeps the account beside the name, too.
+    from datasources.sql import models as m
+
+    with svc.store.session() as s:
+        audited = {(a.action, a.actor_user_id) for a in s.query(m.AuditEntry)}
+    assert {("incident.dispatch", officer_id), ("incident.resolve", worker_id)} <= audited
+    assert client.get("/api/v1/field/tasks").json() == []
+
+
+def test_a_worker_sees_only_their_own_person_id_whatever_they_ask(client):
+    svc = client.zn
+    incident_id = _reported(svc)
+    svc.intake.act(incident_id, "accept", "值班员王")
+    svc.intake.act(incident_id, "dispatch", "值班员王", assignee=WORKER, assignee_id=WORKER_ID)
+    # Another account called by the same name but linked to another person sees nothing.
+    svc.accounts.add_user("陈红梅2", "grid_worker", "test-password", person_id="W002",
+                          display_name=WORKER)
+    sign_in(client, svc, "陈红梅2", "grid_worker")
+    assert client.get("/api/v1/field/tasks", params={"person": WORKER_ID}).json() == []
+    r = _field_api(client, incident_id, "ack")
+    assert r.status_code == 403 and r.json()["error"] == "not_assignee"
+    assert r.json()["message"] == "该工单未派给您"
+
+
+# ---------------------------------------------------------------- every door refuses
+def _order_for(svc: Any, action: str) -> int:
+    """A work order of the worker where `action` is allowed by the loop (so only the role
+    rule can refuse it)."""
+    incident_id = _reported(svc, f"测试{action}")
+    if action == "accept":
+        return incident_id
+    svc.intake.act(incident_id, "accept", "值班员王")
+    if action == "dispatch":
+        return incident_id
+    svc.intake.act(incident_id, "dispatch", "值班员王", assignee=WORKER, assignee_id=WORKER_ID)
+    if action in ("close", "reopen"):
+        svc.intake.act(incident_id, "start", "值班员王")
+        svc.intake.act(incident_id, "resolve", "值班员王")
+    return incident_id
+
+
+def _record(svc: Any, incident_id: int) -> tuple[Any, ...]:
+    order = svc.store.incident(incident_id)
+    return order["version"], order["state"], len(svc.store.history(incident_id))
+
+
+def test_a_grid_worker_takes_no_desk_step_through_any_door(client):
+    for action in NON_FIELD:
+        _refused_everywhere(client, action)
+
+
+def _refused_everywhere(client: TestClient, action: str) -> None:
+    svc = client.zn
+    incident_id = _order_for(svc, action)
+    before = _record(svc, incident_id)
+    seen = {"id": incident_id, "ref": "x", "version": before[0],
+            "state": before[1], "recs": [{"id": WORKER_ID, "name": WORKER}]}
+    _as_worker(client)
+
+    page = field_click(client, incident_id, action, note="我来处理")
+    assert page.status_code == 200, page.text
+    shown = _text(page)
+    assert "field-error" in shown and "不是现场操作" in shown, shown
+
+    api = _field_api(client, incident_id, action, note="我来处理")
+    assert api.status_code == 403, api.text
+    assert api.json()["error"] == "not_field_step"
+
+    for trigger in ({"type": "disp-act", "action": action}, {"type": "disp-rec", "index": 0}):
+        assert console_act(client, trigger, seen, note="我来处理",
+                           satisfaction=5).status_code == 403
+
+    json_api = client.post("/api/v1/incidents", headers={"X-CSRFToken": CSRF},
+                           content=json.dumps({"type": "incident.progress",
+                                               "incident_id": incident_id,
+                                               "to_state": ACTIONS[action].target or "accepted",
+                                               "actor": WORKER}))
+    assert json_api.status_code == 403
+    assert client.get(f"/api/v1/incidents/{incident_id}").status_code == 403
+
+    assert _record(svc, incident_id) == before, action
+
+
+def _text(r: Any) -> str:
+    return json.dumps(r.json(), ensure_ascii=False)
+
+
+def test_the_role_rule_is_one_pure_function():
+    for action in ACTIONS:
+        assert may_take("officer", action, False) and may_take("admin", action, False)
+        assert may_take("leader", action, False) == (action == "note")
+        assert may_take("grid_worker", action, True) == (action in FIELD_STEPS)
+        assert not may_take("grid_worker", action, False)
+        assert not may_take("display", action, True) and not may_take("ingest", action, True)
+    # The phone's buttons follow the loop: what the state allows of the field steps.
+    assert field_steps_in("dispatched") == ("ack", "start", "note")
+    assert field_steps_in("in_progress") == ("note", "resolve")
+    assert field_steps_in("resolved") == ()
+    with pytest.raises(Refused) as other:
+        check_may_take("grid_worker", "ack", False)
+    assert other.value.code == "not_assignee"
+    with pytest.raises(Refused) as desk:
+        check_may_take("leader", "dispatch", False)
+    assert desk.value.code == "role_action" and desk.value.params["action"] == "dispatch"
+
+
+# ---------------------------------------------------------------- the console's rules
+def test_a_return_needs_a_note_and_a_close_a_score_in_both_languages(client):
+    svc = client.zn
+    returned = _order_for(svc, "return")
+    closing = _order_for(svc, "close")
+    _as_officer(client)
+    for incident_id, action, lang, text in (
+            (returned, "return", "zh", "退回须填写原因"),
+            (returned, "return", "en", "a return needs a note"),
+            (closing, "close", "zh", "回访办结须选择满意度（1–5 分）"),
+            (closing, "close", "en", "a close needs a satisfaction score (1–5)")):
+        before = _record(svc, incident_id)
+        seen = {"id": incident_id, "ref": "x", "version": before[0], "state": before[1],
+                "recs": []}
+        r = console_act(client, {"type": "disp-act", "action": action}, seen, lang=lang)
+        assert r.status_code == 200 and "disp-toast err" in _text(r), _text(r)
+        assert text in _text(r)
+        assert _record(svc, incident_id) == before
+    # The store holds the same rules for every other path (the simulator, the CLI...).
+    with pytest.raises(BadInput) as no_note:
+        svc.store.act(returned, "return", Actor("值班员王"))
+    assert no_note.value.code == "note_required"
+    with pytest.raises(BadInput) as no_score:
+        svc.store.act(closing, "close", "值班员王", satisfaction=7)
+    assert no_score.value.code == "satisfaction_required"
+
+
+def test_a_field_step_without_a_text_note_is_refused_in_the_requesters_language(client):
+    svc = client.zn
+    incident_id = _order_for(svc, "note")
+    _as_worker(client)
+    r = _field_api(client, incident_id, "note", lang="en")
+    assert r.status_code == 400 and r.json()["message"] == "write the note first"
+
+
+# ---------------------------------------------------------------- work-order numbers
+def test_a_work_order_reported_at_1am_beijing_carries_that_beijing_date(services):
+    at = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)  # 2026-03-05 01:00 in Asia/Shanghai
+    report = IncidentReport(source="hotline", category="water", title="夜间漏水",
+                            lon=104.45, lat=30.55, reported_at=at)
+    inc = services.store.create_incident(report, GridHit("G3-01", "V01"),
+                                         now=datetime(2026, 3, 4, 17, 5, tzinfo=UTC)).incident
+    assert inc.ref.startswith("20260305-"), inc.ref
