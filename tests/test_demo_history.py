@@ -81,6 +81,7 @@ def test_the_month_looks_like_a_town_at_work(filled):
 def test_every_step_is_in_the_history_and_dispatch_names_the_worker_on_duty(filled):
     store, _ = filled
     closed = [r for r in _incidents(store) if r.state == "closed"]
+    ids = {w["id"]: w["name"] for c in store.grid_cells() for w in c.workers}
     for row in closed[:40]:
         steps = store.history(row.id)
         actions = [h["action"] or "report" for h in steps]
@@ -89,6 +90,7 @@ def test_every_step_is_in_the_history_and_dispatch_names_the_worker_on_duty(fill
         times = [h["at"] for h in steps]
         assert times == sorted(times) and times[-1] <= NOW
         assert row.assignee == row.grid_worker and row.assignee
+        assert row.assignee_id and ids[row.assignee_id] == row.assignee  # the person, by id
         # Made-up steps are the system's: never the demo officer's or a worker's name.
         assert {h["actor"] for h in steps[1:]} == {SIM_ACTOR}, steps  # [0]: the report
     with store.session() as s:  # the past days got a rota, so the worker was rostered

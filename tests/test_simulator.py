@@ -176,7 +176,7 @@ def test_progress_follows_the_loop(town: Town, bus: Publisher) -> None:
     sim = Simulator(town, bus, seed=13, rate=2000)
     ingest = subscribe(bus, bus.ch.ingest)
     grids = GridIndex(town.grids)
-    workers = {w["name"] for g in town.grids for w in g.workers}
+    workers = {w["id"]: w["name"] for g in town.grids for w in g.workers}
     next_id, seq = 1, 0
     states: dict[int, str] = {}
     for now in seconds(120):
@@ -189,7 +189,8 @@ def test_progress_follows_the_loop(town: Town, bus: Publisher) -> None:
                 # Every step is the system's own, never the demo officer's or a worker's.
                 assert msg.actor == SIM_ACTOR, msg
                 if msg.to_state == "dispatched":
-                    assert msg.assignee in workers, msg
+                    # By person id, so the order reaches that worker's phone.
+                    assert workers.get(msg.assignee_id or "") == msg.assignee, msg
             elif isinstance(msg, IncidentReport) and now < T0 + timedelta(seconds=60):
                 seq += 1
                 hit = grids.locate(msg.lon, msg.lat)

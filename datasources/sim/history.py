@@ -117,8 +117,8 @@ def _notes(rng: random.Random, action: str) -> str:
 
 def _play_day(store: Store, sim: Simulator, index: RotaIndex, rng: random.Random,
               day: datetime, stamps: list[datetime], seed: int, now: datetime,
-              out: Backfill) -> None:
-    """Report and handle one day's work orders."""
+              out: Backfill, person_ids: dict[str, str]) -> None:
+    """Report and handle one day's work orders (dispatched to the worker's person id)."""
     for n, created in enumerate(stamps):
         report = sim.report_at(created).model_copy(
             update={"source_ref": f"{REF_PREFIX}{seed}-{day:%Y%m%d}-{n}"})
@@ -142,6 +142,7 @@ def _play_day(store: Store, sim: Simulator, index: RotaIndex, rng: random.Random
             store.act(inc.id, action, SIM_ACTOR,
                       note=extra.get("note") or _notes(rng, action),
                       assignee=(worker or SIM_ACTOR) if action == "dispatch" else None,
+                      assignee_id=person_ids.get(worker or "") if action == "dispatch" else None,
                       satisfaction=extra.get("satisfaction"), now=at)
             out.actions += 1
 
@@ -160,6 +161,7 @@ def backfill(store: Store, town: Town, days: int = 30, seed: int = 20261122,
     sim = Simulator(town, None, seed=seed)  # type: ignore[arg-type]  # only its generators
     rng = random.Random(f"{seed}:history")
     cells = store.grid_cells()
+    person_ids = {w["name"]: w["id"] for c in cells for w in c.workers if w.get("id")}
     rota = RotaStore(store, cells)
     index = RotaIndex(GridIndex(cells), rota)
     today = local_day_start(now).astimezone(LOCAL_TZ)
@@ -177,7 +179,7 @@ def backfill(store: Store, town: Town, days: int = 30, seed: int = 20261122,
         # which cuts the commits (the slow part on SQLite) from ~7 per work order to one.
         with store.engine.connect() as conn, conn.begin():
             day_store = Store(conn, deadlines=store.deadlines)  # type: ignore[arg-type]
-            _play_day(day_store, sim, index, rng, day, stamps, seed, now, out)
+            _play_day(day_store, sim, index, rng, day, stamps, seed, now, out, person_ids)
     if briefs:
         keeper = BriefStore(store)
         for d in range(days):

@@ -235,11 +235,13 @@ class Simulator:
                 self._tracked.pop(iid, None)
                 continue
             rng = random.Random(f"{self.seed}:note:{iid}:{to_state}")
-            worker = self._worker(tr.grid, iid)
+            worker_id, worker = self._worker(tr.grid, iid)
+            dispatch = to_state == "dispatched"
             out.append(IncidentProgress(incident_id=iid, to_state=to_state,
                                         msg_id=f"sim-{self.seed}-p{iid}-{to_state}",
                                         actor=SIM_ACTOR,
-                                        assignee=worker if to_state == "dispatched" else None,
+                                        assignee=worker if dispatch else None,
+                                        assignee_id=worker_id if dispatch else None,
                                         note=rng.choice(txt.PROGRESS_NOTES[to_state])))
             tr.state = to_state
             tr.sent.add(to_state)
@@ -249,15 +251,17 @@ class Simulator:
                 self._tracked.pop(iid, None)
         return out
 
-    def _worker(self, grid: str | None, iid: int) -> str:
-        """The grid worker the simulator dispatches this incident to (steps stay its own)."""
+    def _worker(self, grid: str | None, iid: int) -> tuple[str | None, str]:
+        """The grid worker (id, name) the simulator dispatches this incident to, so the order
+        reaches that person's phone; the steps stay the simulator's own."""
         cell = self._grid_by_code.get(grid or "")
         if cell is None:
-            return SIM_ACTOR
-        people = [w["name"] for w in cell.workers if w.get("name")]
+            return None, SIM_ACTOR
+        people = [w for w in cell.workers if w.get("name")]
         if not people:
-            return cell.leader.get("name") or SIM_ACTOR
-        return random.Random(f"{self.seed}:worker:{iid}").choice(people)
+            return None, cell.leader.get("name") or SIM_ACTOR
+        pick = random.Random(f"{self.seed}:worker:{iid}").choice(people)
+        return pick.get("id"), pick["name"]
 
     # ------------------------------------------------------------------ stock
     def _new_movement(self) -> StockMovement | None:
