@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE
-from dashboard.resources.readiness import available
+from dashboard.resources.stock import available
 
 Travel = Callable[[float, float, float, float], tuple[float, float]]
 
