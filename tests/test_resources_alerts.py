@@ -113,5 +113,5 @@ def test_reserved_stock_below_the_minimum_is_low_for_every_reader(services):
     assert card["low"] and card["quantity"] == held["quantity"] - hold
     today = utcnow().astimezone(LOCAL_TZ).date().isoformat()
     brief = services.briefs.record(today)
-    assert any(s["item"] == "沙袋" and s["quantity"].startswith(str(held["quantity"] - hold))
-               for s in brief["stock"])
+    listed = [s for s in brief["stock"] if s["station"] == row["name"] and s["item"] == "沙袋"]
+    assert [s["quantity"] for s in listed] == [f"{held['quantity'] - hold}袋"]
