@@ -38,8 +38,15 @@
   function kpis(cards) {
     return cards.map(function (c) {
       var k = el("div", "kpi " + (c.tone || ""));
+      var attrs = {id: "kpi-" + c.key};
+      // The measure, its window and the raw figure, for tests that compare screens.
+      if (c.kpi) {
+        attrs["data-kpi"] = c.kpi;
+        attrs["data-window"] = c.window;
+        attrs["data-value"] = c.raw;  // formatted once, in Python (kpis.data_value)
+      }
       k.appendChild(el("div", "kpi-label", c.label));
-      k.appendChild(el("div", "kpi-value", c.value, {id: "kpi-" + c.key}));
+      k.appendChild(el("div", "kpi-value", c.value, attrs));
       return k;
     });
   }

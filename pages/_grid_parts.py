@@ -36,6 +36,7 @@ class ids:  # noqa: N801 - a namespace of constants
     LEGEND = "gs-legend"
     CRUMBS = "gs-crumbs"
     RANK = "gs-rank"
+    TOTALS = "gs-totals"
     SIDE = "gs-side"
     CRUMB = "gs-crumb"  # pattern: {"type": CRUMB, "index": n}
 
@@ -89,6 +90,16 @@ def breadcrumb(items: list[dict[str, Any]]) -> list[Any]:
                                className="gs-crumb" + (" current" if last else ""),
                                disabled=last))
     return out
+
+
+def totals(cards: list[dict[str, Any]]) -> list[Any]:
+    """The figures of the grids in view (the town at level 1), with data-kpi/data-value."""
+    return [html.Div([html.Span(c["label"], className="gs-total-label"),
+                      html.Span(c["value"], className="gs-total-value",
+                                id=f"gs-total-{c['kpi']}",
+                                **{"data-kpi": c["kpi"], "data-window": c["window"],
+                                   "data-value": c["raw"]})],
+                     className="gs-total") for c in cards]
 
 
 def ranking(rows: list[dict[str, Any]], lang: str) -> list[Any]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from dashboard.grids.views import measure_text
 from dashboard.i18n.text import category_label, name, t
+from dashboard.incidents.kpis import Figures
 from dashboard.town import GridCell
 
 PATH = "/leader"
@@ -33,10 +36,13 @@ class ids:  # noqa: N801 - a namespace of constants
 
 
 def cards(rows: list[dict[str, Any]]) -> list[Any]:
-    """KPI cards with the change against the previous period."""
+    """KPI cards with the change against the previous period; each value element carries
+    data-kpi, data-window and the raw data-value, so tests read the figure, not its text."""
     return [html.Div([
         html.Div(r["label"], className="ld-card-label"),
-        html.Div(r["value"], className="ld-card-value", id=f"ld-{r['key']}"),
+        html.Div(r["value"], className="ld-card-value", id=f"ld-{r['key']}",
+                 **{"data-kpi": r["kpi"], "data-window": r["window"],
+                    "data-value": r["raw"]}),
         html.Div(r["change"], className=f"ld-card-change {r['dir']} {r['tone']}"),
     ], className="ld-card") for r in rows]
 
@@ -60,12 +66,12 @@ def graph(graph_id: str, fig: go.Figure) -> Any:
                      className="ld-graph", style={"height": f"{fig.layout.height}px"})
 
 
-def trend_figure(days: list[str], daily: dict[str, list[int]], lang: str) -> go.Figure:
-    """Daily received (bars) and closed (line) over the last 30 days."""
-    x = [d[5:] for d in days]
+def trend_figure(days: list[date], daily: dict[str, list[int]], lang: str) -> go.Figure:
+    """Daily received (bars) and resolved that day (line) over the last 30 days."""
+    x = [d.isoformat()[5:] for d in days]
     fig = go.Figure([go.Bar(x=x, y=daily["received"], name=t("ld_received", lang),
                             marker_color="#39a0ff"),
-                     go.Scatter(x=x, y=daily["closed"], name=t("ld_closed", lang),
+                     go.Scatter(x=x, y=daily["closed_in"], name=t("ld_closed", lang),
                                 mode="lines+markers", line={"color": "#2ec4b6", "width": 3})])
     fig.update_xaxes(type="category")  # "11-25" is a day label, not a date to parse
     return _layout(fig, 280)
@@ -79,12 +85,12 @@ def category_figure(mix: list[tuple[str, int]], lang: str) -> go.Figure:
     return _layout(fig, max(220, 26 * len(mix) + 40))
 
 
-def grid_figure(figures: dict[str, dict[str, Any]], cells: dict[str, GridCell],
+def grid_figure(figures: dict[str, Figures], cells: dict[str, GridCell],
                 lang: str) -> go.Figure:
     """Level-2 grids by close rate over 30 days (received shown in the hover)."""
     rows = [(name({"name": cells[c].name, "name_en": cells[c].name_en}, lang),
-             f["close_rate"], f["received"]) for c, f in figures.items()
-            if c in cells and f["close_rate"] is not None]
+             f.close_rate, f.received) for c, f in figures.items()
+            if c in cells and f.close_rate is not None]
     rows.sort(key=lambda r: r[1])
     fig = go.Figure(go.Bar(x=[r[1] for r in rows], y=[r[0] for r in rows], orientation="h",
                            customdata=[r[2] for r in rows], marker_color="#2ec4b6",
@@ -93,14 +99,14 @@ def grid_figure(figures: dict[str, dict[str, Any]], cells: dict[str, GridCell],
     return _layout(fig, max(220, 26 * len(rows) + 40))
 
 
-def department_table(rows: list[dict[str, Any]], lang: str) -> Any:
+def department_table(rows: list[tuple[str, Figures]], lang: str) -> Any:
     """Assignee groups ranked by this month's close rate."""
     head = html.Tr([html.Th("#"), html.Th(t("ld_dept", lang)), html.Th(t("ld_received", lang)),
                     html.Th(t("ld_close_rate", lang)), html.Th(t("ld_avg_hours", lang))])
-    body = [html.Tr([html.Td(str(n + 1)), html.Td(r["name"]), html.Td(str(r["received"])),
-                     html.Td("—" if r["close_rate"] is None else f"{r['close_rate']:.1f}%"),
-                     html.Td("—" if r["avg_hours"] is None else f"{r['avg_hours']:.1f}h")])
-            for n, r in enumerate(rows)]
+    body = [html.Tr([html.Td(str(n + 1)), html.Td(who), html.Td(str(f.received)),
+                     html.Td(measure_text("close_rate", f.close_rate, lang)),
+                     html.Td(measure_text("avg_hours", f.avg_hours, lang))])
+            for n, (who, f) in enumerate(rows)]
     return html.Table([html.Thead(head), html.Tbody(body)], className="ld-table")
 
 

@@ -18,7 +18,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.i18n.text import name, t
 from dashboard.resources.errors import StockError, says
-from dashboard.resources.readiness import available
+from dashboard.resources.stock import available
 from dashboard.roles import current
 from datasources.sql.incidents import NotFound
 from datasources.sql.resources import ResourceError

@@ -9,7 +9,8 @@ from dash import html
 
 from dashboard.i18n.text import name, t
 from dashboard.resources.coverage import RADIUS_M
-from dashboard.resources.readiness import available, readiness_rows
+from dashboard.resources.readiness import readiness_rows
+from dashboard.resources.stock import Stock
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from pages._components import services, town_map
 
@@ -42,8 +43,9 @@ def stock_table(station: dict[str, Any], lang: str) -> Any:
         html.Td(i["sku"]), html.Td(name(i, lang)), html.Td(i["category"]), html.Td(i["unit"]),
         html.Td(i.get("batch") or ""), html.Td(i.get("expiry") or ""),
         *[html.Td(v, className="num") for v in (i["quantity"], i.get("reserved", 0),
-                                                 i.get("out", 0), available(i), i["min_level"])],
-    ], className="low" if available(i) < i["min_level"] else "",
+                                                 i.get("out", 0), Stock.of(i).available,
+                                                 i["min_level"])],
+    ], className="low" if Stock.of(i).low else "",
         id=f"rs-row-{i['sku']}") for i in station["items"]]
     return _table([t(k, lang) for k in (
         "res_col_sku", "res_item", "res_col_category", "res_col_unit", "res_col_batch",

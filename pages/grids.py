@@ -15,7 +15,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard.grids import views as grid_views
-from dashboard.grids.stats import MEASURES, WINDOWS, choropleth
+from dashboard.grids.stats import MEASURES, WINDOWS, choropleth, values_of
 from dashboard.i18n.text import LANGS, t
 from dashboard.timeutil import utcnow
 from pages._components import TOWN_API, services
@@ -28,6 +28,7 @@ from pages._grid_parts import (
     ids,
     legend,
     ranking,
+    totals,
 )
 from pages._ticks import tick_on_change
 
@@ -78,6 +79,7 @@ def layout(lang: str | None = None, measure: str | None = None, window: str | No
             html.Div([grid_map(svc.town_meta, svc.settings.tile_url),
                       html.Div(id=ids.LEGEND, className="gs-legend")], className="gs-map-box"),
             html.Aside([html.P(t("gs_hint", lang), className="gs-hint"),
+                        html.Div(id=ids.TOTALS, className="gs-totals"),
                         html.Div(id=ids.RANK, className="gs-rank"),
                         html.Div(id=ids.SIDE, className="gs-side")], className="gs-aside"),
         ], className="gs-main"),
@@ -92,7 +94,7 @@ dash.clientside_callback(ClientsideFunction("zn", "renderHeat"),
 
 @dash.callback(
     Output(ids.FRAME, "data"), Output(ids.LEGEND, "children"), Output(ids.CRUMBS, "children"),
-    Output(ids.RANK, "children"),
+    Output(ids.RANK, "children"), Output(ids.TOTALS, "children"),
     Input(ids.DRILL, "data"), Input(ids.MEASURE, "value"), Input(ids.WINDOW, "value"),
     Input(ids.CATEGORY, "value"), Input(ids.TICK, "data"), State(ids.LANG, "data"),
 )
@@ -110,7 +112,8 @@ def update_grid_view(drill: dict[str, Any] | None, measure: str, window: str,
     now = utcnow()
     assert svc.grid_store is not None and svc.rota is not None
     figures = svc.grid_store.measures(level, window, category, parent, now=now, version=version)
-    result = choropleth(figures, measure)
+    sums = svc.grid_store.totals(window, category, parent, now=now, version=version)
+    result = choropleth(values_of(figures, measure), measure)
     tips = grid_views.grid_tips(figures, svc.grids, svc.rota.on_duty(now), lang)
     frame = {"map": ids.MAP, "level": level, "parent": parent, "path": path,
              "url": f"{TOWN_API}/grids-{level}.geojson", "colours": result["colours"],
@@ -119,7 +122,8 @@ def update_grid_view(drill: dict[str, Any] | None, measure: str, window: str,
     return (frame, legend(grid_views.legend_rows(result["legend"], measure, lang), measure,
                           level, lang),
             breadcrumb(grid_views.crumbs(path, svc.grids, lang)),
-            ranking(grid_views.ranking(figures, svc.grids, measure, lang), lang))
+            ranking(grid_views.ranking(figures, svc.grids, measure, lang), lang),
+            totals(grid_views.total_cards(sums, window, lang)))
 
 
 @dash.callback(Output(ids.HEAT_FRAME, "data"), Input(ids.HEAT, "value"),

@@ -93,12 +93,12 @@ def update_leader_view(_tick: Any, lang: str | None) -> tuple[Any, ...]:
     state = svc.hub.state if svc.hub else None
     buses = wall.punctuality(state, lang) if state else {"available": False, "text": ""}
     ready = readiness_rows(state.stations if state else [], lang, now)
-    return (cards(leader.kpi_cards(o["today"], o["yesterday"], "today", lang)),
-            cards(leader.kpi_cards(o["month"], o["prev_month"], "month", lang)),
-            graph("ld-trend-graph", trend_figure(o["days"], o["daily"], lang)),
-            graph("ld-cats-graph", category_figure(o["categories"], lang)),
-            graph("ld-grids-graph", grid_figure(o["grids"], svc.grids, lang)),
-            department_table(o["departments"], lang),
+    return (cards(leader.kpi_cards(o.today, o.yesterday, "today", lang)),
+            cards(leader.kpi_cards(o.month, o.prev_month, "month", lang)),
+            graph("ld-trend-graph", trend_figure(o.days, o.daily, lang)),
+            graph("ld-cats-graph", category_figure(o.categories, lang)),
+            graph("ld-grids-graph", grid_figure(o.grids, svc.grids, lang)),
+            department_table(o.departments, lang),
             bus_panel(buses), readiness_panel(ready, lang))
 
 

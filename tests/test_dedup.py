@@ -35,7 +35,7 @@ def test_reports_close_together_become_one_work_order_listing_every_report(servi
                                                             ("河面有垃圾", True)]
     history = store.history(first.event.incident.id)
     assert history[-1]["action"] == "merge" and "河面有垃圾" in history[-1]["note"]
-    assert store.kpis()["today"]["received"] == 3
+    assert store.kpis().today.received == 3
 
 
 def test_an_officer_can_split_a_merged_report_back_out(services):

@@ -58,10 +58,10 @@ def _incidents(store: Store) -> list[m.Incident]:
 def test_the_month_looks_like_a_town_at_work(filled):
     store, result = filled
     assert result.incidents > 60 * DAYS * 0.8 and result.briefs == DAYS
-    month = store.kpis(NOW)["month"]
-    assert 90 <= month["close_rate"] <= 98
-    assert 4.0 <= month["satisfaction"] <= 5.0
-    assert month["avg_hours"] > 0
+    month = store.kpis(NOW).month
+    assert month.close_rate is not None and 90 <= month.close_rate <= 98
+    assert month.satisfaction is not None and 4.0 <= month.satisfaction <= 5.0
+    assert month.avg_hours is not None and month.avg_hours > 0
     rows = _incidents(store)
     days = Counter(as_utc(r.created_at).astimezone(LOCAL_TZ).date() for r in rows)
     first = NOW.astimezone(LOCAL_TZ).date() - timedelta(days=DAYS)

@@ -10,14 +10,16 @@ from dashboard.geo.lookup import GridHit
 from dashboard.grids.stats import (
     NO_DATA,
     RAMP,
-    IncidentFact,
     StatsError,
     ancestors,
     choropleth,
     grid_measures,
+    grid_totals,
     open_by_level,
-    window_start,
+    values_of,
 )
+from dashboard.incidents import kpis
+from dashboard.incidents.kpis import WorkOrderFact
 from dashboard.messages import IncidentReport
 from dashboard.town import GridCell
 from datasources.sql.grids import GridStore
@@ -35,16 +37,16 @@ CELLS = [_cell("A", 1, None), _cell("B", 1, None), _cell("A1", 2, "A"), _cell("A
          _cell("A2a", 3, "A2"), _cell("B1a", 3, "B1")]
 
 
-def _fact(grid: str, state: str = "reported", hours_ago: float = 1.0, **kw) -> IncidentFact:
-    return IncidentFact(grid=grid, state=state, created_at=NOW - timedelta(hours=hours_ago), **kw)
+TODAY = kpis.window("today", NOW)
 
 
-def test_windows_start_where_a_duty_officer_expects():
-    assert window_start("hour", NOW) == NOW - timedelta(hours=1)
-    assert window_start("today", NOW) == datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
-    assert window_start("30d", NOW) == NOW - timedelta(days=30)
-    with pytest.raises(StatsError, match="unknown window"):
-        window_start("year", NOW)
+def _fact(grid: str, state: str = "reported", hours_ago: float = 1.0, **kw) -> WorkOrderFact:
+    n = next(_ids)
+    return WorkOrderFact(id=n, grid=grid, state=state,
+                         created_at=NOW - timedelta(hours=hours_ago), **kw)
+
+
+_ids = iter(range(1, 10_000))
 
 
 def test_measures_roll_level3_facts_up_to_each_level():
@@ -55,38 +57,45 @@ def test_measures_roll_level3_facts_up_to_each_level():
               satisfaction=4),
         _fact("B1a", "in_progress"),
     ]
-    lvl1 = grid_measures(facts, CELLS, 1, NOW)
-    assert lvl1["A"] == {"received": 4, "open": 2, "overdue": 1, "closed": 2, "close_rate": 50.0,
-                         "avg_hours": 2.5, "satisfaction": 4.5}
-    assert lvl1["B"]["received"] == 1 and lvl1["B"]["close_rate"] == 0.0
-    lvl2 = grid_measures(facts, CELLS, 2, NOW, parent="A")
+    lvl1 = grid_measures(facts, CELLS, 1, TODAY)
+    a = lvl1["A"]
+    assert (a.received, a.open, a.overdue, a.closed, a.close_rate, a.avg_hours,
+            a.satisfaction) == (4, 2, 1, 2, 50.0, 2.5, 4.5)
+    assert lvl1["B"].received == 1 and lvl1["B"].close_rate == 0.0
+    lvl2 = grid_measures(facts, CELLS, 2, TODAY, parent="A")
     assert set(lvl2) == {"A1", "A2"}
-    assert lvl2["A1"]["received"] == 3 and lvl2["A2"]["avg_hours"] == 1.0
-    lvl3 = grid_measures(facts, CELLS, 3, NOW, parent="A1")
-    assert lvl3["A1b"]["satisfaction"] == 5.0 and lvl3["A1a"]["overdue"] == 1
+    assert lvl2["A1"].received == 3 and lvl2["A2"].avg_hours == 1.0
+    lvl3 = grid_measures(facts, CELLS, 3, TODAY, parent="A1")
+    assert lvl3["A1b"].satisfaction == 5.0 and lvl3["A1a"].overdue == 1
+    # The side panel's totals are the town's figures: the sum of the level-1 grids.
+    town = grid_totals(facts, CELLS, TODAY)
+    assert town == kpis.figures(facts, TODAY)
+    assert town.received == sum(f.received for f in lvl1.values())
+    assert grid_totals(facts, CELLS, TODAY, parent="A1").received == 3
 
 
 def test_grids_without_incidents_are_listed_with_zeros_and_no_rates():
-    figures = grid_measures([], CELLS, 2, NOW)
-    assert figures["B1"] == {"received": 0, "open": 0, "overdue": 0, "closed": 0,
-                             "close_rate": None, "avg_hours": None, "satisfaction": None}
+    figures = grid_measures([], CELLS, 2, TODAY)
+    assert figures["B1"] == kpis.EMPTY
+    assert figures["B1"].close_rate is None and figures["B1"].avg_hours is None
     with pytest.raises(StatsError):
-        grid_measures([], CELLS, 4, NOW)
+        grid_measures([], CELLS, 4, TODAY)
 
 
 def test_choropleth_colours_hot_grids_red_and_the_legend_counts_them():
-    figures = {"A": {"open": 0}, "B": {"open": 10}, "C": {"open": 5}}
+    figures = {"A": 0, "B": 10, "C": 5}
     result = choropleth(figures, "open")
     assert result["colours"]["B"] == RAMP[-1] and result["colours"]["A"] == RAMP[0]
     assert [row["to"] for row in result["legend"]][-1] == 10
     assert sum(row["grids"] for row in result["legend"]) == 3
     # For a close rate, high is good: the best grid is drawn in the quiet colour.
-    rates = choropleth({"A": {"close_rate": 100.0}, "B": {"close_rate": 20.0},
-                        "C": {"close_rate": None}}, "close_rate")
+    rates = choropleth({"A": 100.0, "B": 20.0, "C": None}, "close_rate")
     assert rates["colours"]["A"] == RAMP[0] and rates["colours"]["B"] == RAMP[-1]
     assert rates["colours"]["C"] == NO_DATA and rates["legend"][-1]["grids"] == 1
     with pytest.raises(StatsError, match="unknown measure"):
         choropleth(figures, "beauty")
+    with pytest.raises(StatsError, match="unknown measure"):
+        values_of({"A": kpis.EMPTY}, "beauty")
 
 
 def test_open_work_orders_counted_per_level2_grid():
@@ -107,22 +116,26 @@ def test_grid_store_reads_the_window_and_category_from_the_database(services):
     store.create_incident(old, GridHit("G3-03", "V01"), now=now)
     for state in ("accepted", "dispatched", "in_progress", "resolved"):
         store.transition(a.id, state, actor="测试")
+    now = datetime.now(UTC)  # figures are taken at the window's end: after the resolution
     today = gs.measures(2, "today", now=now)
-    assert today["G2-01"]["received"] == 2 and today["G2-01"]["closed"] == 1
+    assert today["G2-01"].received == 2 and today["G2-01"].closed == 1
     env = gs.measures(3, "7d", category="environment", parent="G2-01", now=now)
-    assert env["G3-03"]["received"] == 2 and env["G3-03"]["open"] == 1
+    assert env["G3-03"].received == 2 and env["G3-03"].open == 1
+    assert gs.totals("today", now=now).received == 2
     assert len(gs.points("7d", now=now)) == 3
     assert gs.measures(1, "hour", version=7) is gs.measures(1, "hour", version=7)
     with pytest.raises(ValueError, match="unknown category"):
         gs.facts("today", category="nonsense")
+    with pytest.raises(StatsError, match="unknown window"):
+        gs.facts("year")
 
 
 def test_count_legends_use_whole_numbers_and_small_ranges_get_a_class_per_value():
-    result = choropleth({"A": {"open": 0}, "B": {"open": 1}, "C": {"open": 0}}, "open")
+    result = choropleth({"A": 0, "B": 1, "C": 0}, "open")
     assert [(r["from"], r["to"], r["grids"]) for r in result["legend"]] == [
         (0, 0, 2), (1, 1, 1)]
     assert result["colours"]["B"] == RAMP[-1] and result["colours"]["A"] == RAMP[0]
-    wide = choropleth({str(n): {"received": n} for n in range(0, 23)}, "received")
+    wide = choropleth({str(n): n for n in range(0, 23)}, "received")
     bounds = [(r["from"], r["to"]) for r in wide["legend"]]
     assert bounds[0][0] == 0 and bounds[-1][1] == 22
     assert all(b[0] == a[1] + 1 for a, b in zip(bounds, bounds[1:], strict=False))

@@ -11,9 +11,6 @@ import pytest
 from dashboard.messages import VehiclePosition
 from tests.browser import wait_until_async
 
-# test_bus_tracker.py still imports `_until` from here (until it imports tests.browser).
-_until = wait_until_async
-
 
 @pytest.fixture
 def run(services):
@@ -47,7 +44,8 @@ def test_reports_published_on_ingest_reach_the_live_state_in_order(services, run
         assert [i.title for i in hub.state.feed(5)] == [f"纠纷{n}" for n in range(4, -1, -1)]
         assert hub.state.seq == services.bus.current_seq()
         assert hub.stats["gaps"] == 0
-        await wait_until_async(lambda: hub.state.kpis.get("today", {}).get("received") == 5)
+        await wait_until_async(lambda: hub.state.kpis is not None
+                                 and hub.state.kpis.today.received == 5)
 
     run(body)
 

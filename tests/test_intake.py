@@ -63,7 +63,7 @@ def test_bad_messages_are_counted_and_the_good_ones_around_them_survive(services
                                              "unknown_id"]
     assert services.bus.rejected_counts() == {"bad_json": 1, "outside_town": 1, "invalid": 1,
                                               "unknown_id": 1}
-    assert services.store.kpis()["today"]["received"] == 2
+    assert services.store.kpis().today.received == 2
 
 
 def test_the_same_delivery_is_handled_once_but_distinct_msg_ids_are_not_merged(services):

@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from dashboard.geo.lookup import GridHit
-from dashboard.grids.stats import IncidentFact
+from dashboard.incidents import kpis
+from dashboard.incidents.kpis import WorkOrderFact
 from dashboard.messages import IncidentReport
-from dashboard.screens.leader import (
-    change,
-    daily_counts,
-    figures,
-    kpi_cards,
-    month_period,
-    today_period,
-)
+from dashboard.screens.leader import change, departments, kpi_cards, windows
 from dashboard.timeutil import LOCAL_TZ
 from datasources.sql.briefs import day_bounds
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 14:00 local
 
 
-def test_periods_compare_like_with_like():
-    day = today_period(NOW)
-    assert day.prev_end - day.prev_start == day.end - day.start == timedelta(hours=14)
-    month = month_period(NOW)
-    assert month.prev_start == datetime(2026, 9, 30, 16, 0, tzinfo=UTC)  # 1 Oct local
-    assert month.prev_end - month.prev_start == month.end - month.start
+def test_the_view_compares_like_with_like():
+    ws = windows(NOW)
+    assert ws["yesterday"].end - ws["yesterday"].start == ws["today"].end - ws["today"].start
+    assert ws["prev_month"].start == datetime(2026, 9, 30, 16, 0, tzinfo=UTC)  # 1 Oct local
+    assert ws["prev_month"].end - ws["prev_month"].start == ws["month"].end - ws["month"].start
 
 
 def test_changes_read_as_a_leader_expects():
@@ -36,22 +30,24 @@ def test_changes_read_as_a_leader_expects():
     assert change(90.0, 95.5, points=True) == {"text": "-5.5pt", "dir": "down"}
     assert change(3, 0) == {"text": "+3", "dir": "up"}
     assert change(None, 4)["text"] == "—"
-    cards = {c["key"]: c for c in kpi_cards({"overdue": 5, "received": 8},
-                                            {"overdue": 2, "received": 4}, "today", "zh")}
+    cur = replace(kpis.EMPTY, overdue=5, received=8)
+    prev = replace(kpis.EMPTY, overdue=2, received=4)
+    cards = {c["key"]: c for c in kpi_cards(cur, prev, "today", "zh")}
     assert cards["today-overdue"]["tone"] == "bad" and cards["today-received"]["tone"] == "good"
     assert cards["today-received"]["label"] == "受理"
+    assert (cards["today-received"]["kpi"], cards["today-received"]["raw"]) == ("received", "8")
 
 
-def test_figures_and_daily_series():
-    facts = [IncidentFact("G", "closed", NOW - timedelta(hours=5), NOW - timedelta(hours=1),
-                          satisfaction=4),
-             IncidentFact("G", "reported", NOW - timedelta(days=1), None,
-                          deadline_at=NOW - timedelta(hours=1))]
-    f = figures(facts, NOW)
-    assert (f["received"], f["closed"], f["overdue"], f["close_rate"], f["avg_hours"]) == (
-        2, 1, 1, 50.0, 4.0)
-    days = ["2026-11-24", "2026-11-25"]
-    assert daily_counts(facts, days) == {"received": [1, 1], "closed": [0, 1]}
+def test_departments_rank_by_the_months_close_rate():
+    w = kpis.window("month", NOW)
+    facts = [WorkOrderFact(1, "closed", NOW - timedelta(hours=5), NOW - timedelta(hours=1),
+                           assignee="水务站"),
+             WorkOrderFact(2, "dispatched", NOW - timedelta(hours=5), assignee="城管"),
+             WorkOrderFact(3, "closed", NOW - timedelta(days=60), NOW - timedelta(days=59),
+                           assignee="老单位")]
+    ranked = departments(facts, w)
+    assert [(name, f.received, f.close_rate) for name, f in ranked] == [
+        ("水务站", 1, 100.0), ("城管", 1, 0.0)]
 
 
 def test_daily_brief_lists_overdue_with_why_and_is_kept_per_day(services):
@@ -89,10 +85,10 @@ def test_leader_overview_reads_rankings_and_mix(services):
     store.act(inc.id, "accept", "值班员王")
     store.act(inc.id, "dispatch", "值班员王", assignee="水务站")
     o = services.leader.overview(now + timedelta(seconds=1))
-    assert o["today"]["received"] == 1 and o["categories"] == [("water", 1)]
-    assert o["departments"][0]["name"] == "水务站"
-    assert o["grids"]["G2-01"]["received"] == 1
-    assert sum(o["daily"]["received"]) == 1
+    assert o.today.received == 1 and o.categories == [("water", 1)]
+    assert o.departments[0][0] == "水务站"
+    assert o.grids["G2-01"].received == 1
+    assert sum(o.daily["received"]) == 1
 
 
 def test_day_bounds_are_local_midnights():

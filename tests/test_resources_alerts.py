@@ -47,7 +47,7 @@ def test_low_stock_raises_one_work_safety_order_per_episode(services):
     desk.receive("ES-01", "SH-TN", 10, "仓管李")  # back above: the episode ends
     assert not [a for a in desk.open_alerts() if a["sku"] == "SH-TN"]
     desk.issue("ES-01", "SH-TN", 10, "仓管李", "再次调拨")  # a new episode, a new order
-    assert services.store.kpis()["today"]["received"] == 2
+    assert services.store.kpis().today.received == 2
 
 
 def test_racing_checks_raise_an_alert_once(services):
@@ -57,7 +57,7 @@ def test_racing_checks_raise_an_alert_once(services):
     with ThreadPoolExecutor(max_workers=6) as pool:
         raised = list(pool.map(lambda _: desk.check("ES-02", "FL-SB"), range(12)))
     assert sum(len(r) for r in raised) == 1
-    assert services.store.kpis()["today"]["received"] == 1
+    assert services.store.kpis().today.received == 1
 
 
 def test_the_sweep_raises_the_demo_towns_expiring_items_once(services):
@@ -83,3 +83,35 @@ def test_a_source_s_stock_movement_through_intake_is_checked_too(services):
     assert outcome.event is not None and outcome.event.type == "stock.changed"
     alerts = [a for a in services.resources.open_alerts() if a["station"] == "ES-04"]
     assert [(a["sku"], a["kind"]) for a in alerts] == [("FL-SB", "low")]
+
+
+def test_reserved_stock_below_the_minimum_is_low_for_every_reader(services):
+    """Reserving takes stock off what is available: the desk's alert, readiness, the wall's
+    card, the /resources table and the daily brief all call it low (the brief once did not)."""
+    from dashboard.resources.readiness import readiness_rows
+    from dashboard.resources.stock import Stock
+    from dashboard.screens.live import LiveState
+    from dashboard.screens.views import station_cards
+    from dashboard.timeutil import LOCAL_TZ, utcnow
+
+    desk = services.resources
+    item = next(i for i in desk.res.station("ES-01")["items"] if i["sku"] == "FL-SB")
+    hold = item["quantity"] - item["min_level"] + 1  # on hand stays at or above the minimum
+    inc = services.store.create_incident(
+        IncidentReport(source="hotline", category="water", title="内涝", lon=104.45, lat=30.55),
+        GridHit("G3-01", "V01")).incident
+    team = desk.res.station("ES-01")["teams"][0]["code"]
+    desk.dispatch(inc.id, "ES-01", [team], {"FL-SB": hold}, "值班员王")
+    row = desk.res.station("ES-01")
+    held = next(i for i in row["items"] if i["sku"] == "FL-SB")
+    assert held["quantity"] >= held["min_level"] and Stock.of(held).low
+    assert [a["kind"] for a in desk.open_alerts() if a["sku"] == "FL-SB"] == ["low"]
+    assert readiness_rows([row], "zh", utcnow())[0]["low"] >= 1
+    state = LiveState()
+    state.stations = [row]
+    card = next(i for i in station_cards(state, "zh")[0]["items"] if i["sku"] == "FL-SB")
+    assert card["low"] and card["quantity"] == held["quantity"] - hold
+    today = utcnow().astimezone(LOCAL_TZ).date().isoformat()
+    brief = services.briefs.record(today)
+    listed = [s for s in brief["stock"] if s["station"] == row["name"] and s["item"] == "沙袋"]
+    assert [s["quantity"] for s in listed] == [f"{held['quantity'] - hold}袋"]

@@ -12,7 +12,8 @@ import pytest
 from dashboard.messages import Event, parse_event
 from dashboard.resources.coverage import RoadNetwork, coverage_rows, straight
 from dashboard.resources.kits import KitError, rank_stations
-from dashboard.resources.readiness import expiring, readiness_rows
+from dashboard.resources.readiness import readiness_rows
+from dashboard.resources.stock import Stock, expiring
 from dashboard.screens.live import LiveState
 from dashboard.screens.views import station_cards
 from dashboard.settings import DEMO_TOWN_DIR
@@ -78,6 +79,17 @@ def test_expiry_is_judged_on_the_local_calendar_day():
     assert not expiring("not-a-date", NOW)
 
 
+def test_available_is_on_hand_less_reserved_and_what_left_is_not_on_hand():
+    # 100 on hand, 30 of them reserved for a dispatch not yet gone, 50 out with a team.
+    s = Stock(quantity=100, reserved=30, out=50, min_level=80)
+    assert (s.available, s.low, s.empty) == (70, True, False)
+    assert Stock(quantity=80, reserved=0, out=50, min_level=80).low is False
+    assert Stock(quantity=5, reserved=5, min_level=0).empty
+    item = {"quantity": 10, "reserved": 4, "min_level": 7, "expiry": "2026-12-01"}
+    assert (Stock.of(item).available, Stock.of(item).low, Stock.of(item).expiring(NOW)) == (
+        6, True, True)
+
+
 def test_road_network_routes_along_roads_and_falls_back_to_a_straight_line():
     # An L-shaped road: going round the corner is longer than the straight line.
     basemap = {"type": "FeatureCollection", "features": [
@@ -141,7 +153,7 @@ def test_stations_rank_by_time_kit_and_free_teams():
 
 def test_a_station_event_replaces_the_station_row_and_the_wall_card_shows_it():
     state = LiveState()
-    state.load_snapshot(seq=1, incidents=[], vehicles={}, stations=[_station()], kpis={},
+    state.load_snapshot(seq=1, incidents=[], vehicles={}, stations=[_station()], kpis=None,
                         rejected={})
     row = _station()
     row["items"][0]["reserved"] = 20
@@ -163,7 +175,7 @@ def test_the_wall_card_lists_recently_moved_items_first_so_a_return_is_seen():
                         "expiry": None, "moved_at": "2026-11-25T03:59:00+00:00"})
     st["items"][0]["moved_at"] = "2026-11-25T03:58:00+00:00"  # sandbags, a minute earlier
     state = LiveState()
-    state.load_snapshot(seq=1, incidents=[], vehicles={}, stations=[st], kpis={}, rejected={})
+    state.load_snapshot(seq=1, incidents=[], vehicles={}, stations=[st], kpis=None, rejected={})
     order = [i["sku"] for i in station_cards(state, "zh", NOW)[0]["items"]]
     assert order == ["SH-TN", "FL-SB", "GE-NF"]
     later = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)  # an hour on: back to lowest first

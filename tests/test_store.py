@@ -35,7 +35,7 @@ def test_a_retried_report_with_the_same_source_ref_is_not_stored_twice(services)
     first = store.create_incident(_report(source_ref="A-1"), GridHit("G3-01", "V01"))
     again = store.create_incident(_report(source_ref="A-1"), GridHit("G3-01", "V01"))
     assert not again.new and again.incident.id == first.incident.id
-    assert store.kpis()["today"]["received"] == 1
+    assert store.kpis().today.received == 1
 
 
 def test_transitions_follow_the_loop_and_append_history(services):
@@ -52,9 +52,8 @@ def test_transitions_follow_the_loop_and_append_history(services):
                                           "resolved"]
     assert history[-1]["from"] == "in_progress" and history[-1]["actor"] == "值班员张三"
     k = store.kpis()
-    assert (k["today"]["received"], k["today"]["closed"], k["today"]["close_rate"]) == (
-        1, 1, 100.0)
-    assert k["open"] == 0
+    assert (k.today.received, k.today.closed, k.today.close_rate) == (1, 1, 100.0)
+    assert k.today.open == 0
 
 
 def test_stock_never_goes_negative_under_concurrent_issues(services):
@@ -127,9 +126,9 @@ def test_the_whole_loop_with_urge_escalate_supervise_and_follow_up(services):
         store.act(incident_id, "close", actor="值班员甲")
     v = store.act(incident_id, "close", actor="值班员甲", satisfaction=5)
     assert (v.state, v.satisfaction, v.assignee) == ("closed", 5, "建林片区救援队")
-    month = store.kpis()["month"]
-    assert month["satisfaction"] == 5.0 and month["avg_hours"] is not None
-    assert month["avg_hours"] < 0.1 and month["close_rate"] == 100.0
+    month = store.kpis().month
+    assert month.satisfaction == 5.0 and month.avg_hours is not None
+    assert month.avg_hours < 0.1 and month.close_rate == 100.0
     actions = [h["action"] for h in store.history(incident_id)]
     assert actions == ["report", "accept", "urge", "escalate", "dispatch", "reassign", "start",
                        "resolve", "close"]
@@ -144,7 +143,7 @@ def test_overdue_incidents_get_one_supervision_entry(services):
     assert [v.id for v in store.supervise_overdue(later)] == [inc.id]
     assert store.supervise_overdue(later) == []
     assert [h["action"] for h in store.history(inc.id)] == ["report", "supervise"]
-    assert store.kpis(later)["overdue"] == 1
+    assert store.kpis(later).today.overdue_now == 1
 
 
 def test_migration_0009_names_people_by_id_where_the_stored_name_matches(tmp_path):

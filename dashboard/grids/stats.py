@@ -1,17 +1,16 @@
-"""Grid measures (网格热力): per-grid figures at each level, windows, and colour classes."""
+"""Grid measures (网格热力): the KPIs per grid at each level, and colour classes."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
-from dashboard.incidents.lifecycle import DONE_STATES, OPEN_STATES
-from dashboard.timeutil import as_utc, local_day_start
+from dashboard.incidents import kpis
+from dashboard.incidents.kpis import Figures, Window, WorkOrderFact
 from dashboard.town import GridCell
 
+# The windows and measures the grid page offers (each defined in dashboard/incidents/kpis).
 WINDOWS = ("hour", "today", "7d", "30d")
 MEASURES = ("received", "open", "overdue", "close_rate", "avg_hours", "satisfaction")
 # Measures where a bigger number is good news: their colour ramp runs the other way.
@@ -23,32 +22,6 @@ NO_DATA = "#24324a"
 
 class StatsError(ValueError):
     """An unknown window, measure or level asked of the grid measures."""
-
-
-@dataclass(frozen=True)
-class IncidentFact:
-    """The few facts of one work order the grid measures need."""
-
-    grid: str | None
-    state: str
-    created_at: datetime
-    closed_at: datetime | None = None
-    deadline_at: datetime | None = None
-    satisfaction: int | None = None
-
-
-def window_start(window: str, now: datetime) -> datetime:
-    """First instant (UTC) of a window: last hour, today (Asia/Shanghai), 7 or 30 days."""
-    now = as_utc(now)
-    if window == "hour":
-        return now - timedelta(hours=1)
-    if window == "today":
-        return local_day_start(now)
-    if window == "7d":
-        return now - timedelta(days=7)
-    if window == "30d":
-        return now - timedelta(days=30)
-    raise StatsError(f"unknown window {window!r}; one of {', '.join(WINDOWS)}")
 
 
 def ancestors(cells: Iterable[GridCell]) -> dict[str, dict[int, str]]:
@@ -65,54 +38,40 @@ def ancestors(cells: Iterable[GridCell]) -> dict[str, dict[int, str]]:
     return out
 
 
-def _empty() -> dict[str, Any]:
-    return {"received": 0, "open": 0, "overdue": 0, "closed": 0, "_hours": 0.0,
-            "_spans": 0, "_sat": 0, "_rated": 0}
-
-
-def grid_measures(facts: Iterable[IncidentFact], cells: Iterable[GridCell], level: int,
-                  now: datetime, parent: str | None = None) -> dict[str, dict[str, Any]]:
-    """Every measure for each grid of `level` (children of `parent` only, when given).
-
-    `facts` are the work orders received in the window; open and overdue count those
-    of them still open now. Grids with nothing get zeros, so the map shows them too.
-    """
+def grid_measures(facts: Iterable[WorkOrderFact], cells: Iterable[GridCell], level: int,
+                  w: Window, parent: str | None = None) -> dict[str, Figures]:
+    """The window's figures (dashboard/incidents/kpis.py) for each grid of `level`
+    (children of `parent` only, when given). Grids with nothing get zeros, so the map
+    shows them too."""
     if level not in (1, 2, 3):
         raise StatsError(f"grid level must be 1, 2 or 3, not {level!r}")
     cells = list(cells)
     chain = ancestors(cells)
     shown = [c.code for c in cells if c.level == level and (parent is None or c.parent == parent)]
-    acc = {code: _empty() for code in shown}
-    now = as_utc(now)
+    groups: dict[str, list[WorkOrderFact]] = {code: [] for code in shown}
     for f in facts:
         code = chain.get(f.grid or "", {}).get(level)
-        if code not in acc:
-            continue
-        a = acc[code]
-        a["received"] += 1
-        if f.state in OPEN_STATES:
-            a["open"] += 1
-            if f.deadline_at is not None and as_utc(f.deadline_at) < now:
-                a["overdue"] += 1
-        elif f.state in DONE_STATES:
-            a["closed"] += 1
-            if f.closed_at is not None:
-                a["_hours"] += (as_utc(f.closed_at) - as_utc(f.created_at)).total_seconds() / 3600
-                a["_spans"] += 1
-        if f.satisfaction is not None:
-            a["_sat"] += f.satisfaction
-            a["_rated"] += 1
-    return {code: _finish(a) for code, a in acc.items()}
+        if code in groups:
+            groups[code].append(f)
+    return {code: kpis.figures(rows, w) for code, rows in groups.items()}
 
 
-def _finish(a: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "received": a["received"], "open": a["open"], "overdue": a["overdue"],
-        "closed": a["closed"],
-        "close_rate": round(100.0 * a["closed"] / a["received"], 1) if a["received"] else None,
-        "avg_hours": round(a["_hours"] / a["_spans"], 2) if a["_spans"] else None,
-        "satisfaction": round(a["_sat"] / a["_rated"], 2) if a["_rated"] else None,
-    }
+def grid_totals(facts: Iterable[WorkOrderFact], cells: Iterable[GridCell], w: Window,
+                parent: str | None = None) -> Figures:
+    """The window's figures of the grids in view: the whole town at level 1 (the sum of its
+    level-1 grids), else everything under `parent`."""
+    rows = list(facts)
+    if parent is not None:
+        chain = ancestors(cells)
+        rows = [f for f in rows if parent in chain.get(f.grid or "", {}).values()]
+    return kpis.figures(rows, w)
+
+
+def values_of(figures: Mapping[str, Figures], measure: str) -> dict[str, float | None]:
+    """One measure per grid, for the choropleth."""
+    if measure not in MEASURES:
+        raise StatsError(f"unknown measure {measure!r}; one of {', '.join(MEASURES)}")
+    return {code: f.value(measure) for code, f in figures.items()}
 
 
 COUNT_MEASURES = frozenset({"received", "open", "overdue"})
@@ -151,12 +110,12 @@ def colour_for(value: float | None, breaks: list[float], measure: str) -> str:
     return ramp[round(index * (len(ramp) - 1) / (len(breaks) - 1))]
 
 
-def choropleth(figures: Mapping[str, Mapping[str, Any]], measure: str) -> dict[str, Any]:
-    """Colours by grid code and the legend (ranges with colours and how many grids in each)."""
+def choropleth(values: Mapping[str, float | None], measure: str) -> dict[str, Any]:
+    """Colours by grid code and the legend (ranges with colours and how many grids in each)
+    for one measure's values per grid."""
     if measure not in MEASURES:
         raise StatsError(f"unknown measure {measure!r}; one of {', '.join(MEASURES)}")
     integer = measure in COUNT_MEASURES
-    values = {code: f.get(measure) for code, f in figures.items()}
     breaks = class_breaks(values.values(), integer=integer)
     colours = {code: colour_for(v, breaks, measure) for code, v in values.items()}
     legend: list[dict[str, Any]] = []

@@ -7,6 +7,7 @@ from typing import Any
 
 from dashboard.i18n.figures import duration_text
 from dashboard.i18n.text import name, t
+from dashboard.incidents.kpis import Figures, data_value
 from dashboard.town import GridCell
 
 
@@ -34,7 +35,7 @@ def _workers_on_duty(cell: GridCell, cells: Mapping[str, GridCell],
     return out
 
 
-def grid_tips(figures: Mapping[str, Mapping[str, Any]], cells: Mapping[str, GridCell],
+def grid_tips(figures: Mapping[str, Figures], cells: Mapping[str, GridCell],
               on_duty: Mapping[str, str], lang: str) -> dict[str, str]:
     """Hover text per grid: name, every measure, grid leader and workers on duty."""
     tips = {}
@@ -46,13 +47,25 @@ def grid_tips(figures: Mapping[str, Mapping[str, Any]], cells: Mapping[str, Grid
         shown = "、".join(duty[:4]) + (f" … ({len(duty)})" if len(duty) > 4 else "")
         leader = cell.leader.get("name", "") if cell.leader else ""
         lines = [name({"name": cell.name, "name_en": cell.name_en}, lang)]
-        lines += [f"{t('gs_m_' + k, lang)}: {measure_text(k, f.get(k), lang)}"
+        lines += [f"{t('gs_m_' + k, lang)}: {measure_text(k, f.value(k), lang)}"
                   for k in ("received", "open", "overdue", "close_rate", "avg_hours",
                             "satisfaction")]
         lines.append(f"{t('gs_leader', lang)}: {leader or '—'}")
         lines.append(f"{t('gs_on_duty', lang)}: {shown or '—'}")
         tips[code] = "\n".join(lines)
     return tips
+
+
+def total_cards(totals: Figures, window: str, lang: str) -> list[dict[str, Any]]:
+    """The side panel's totals of the grids in view: label, text, measure and raw value."""
+    return [{"kpi": k, "window": window, "label": t(f"ld_{k}", lang),
+             "value": measure_text(k, totals.value(k), lang),
+             "raw": data_value(totals.value(k))}
+            for k in TOTAL_MEASURES]
+
+
+# The side panel's totals, as on every screen's KPI strip.
+TOTAL_MEASURES = ("received", "closed", "close_rate", "overdue", "avg_hours", "satisfaction")
 
 
 def legend_rows(legend: list[dict[str, Any]], measure: str, lang: str) -> list[dict[str, Any]]:
@@ -80,11 +93,12 @@ def crumbs(path: list[str], cells: Mapping[str, GridCell], lang: str) -> list[di
     return out
 
 
-def ranking(figures: Mapping[str, Mapping[str, Any]], cells: Mapping[str, GridCell],
+def ranking(figures: Mapping[str, Figures], cells: Mapping[str, GridCell],
             measure: str, lang: str, limit: int = 13) -> list[dict[str, Any]]:
     """Grids ordered by the measure, worst first (for rates: lowest first)."""
     better_high = measure in ("close_rate", "satisfaction")
-    present = [(c, float(f[measure])) for c, f in figures.items() if f.get(measure) is not None]
+    present = [(c, v) for c, v in ((c, f.value(measure)) for c, f in figures.items())
+               if v is not None]
     present.sort(key=lambda cv: (cv[1] if better_high else -cv[1], cv[0]))
     out = []
     for code, value in present[:limit]:

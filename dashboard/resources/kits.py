@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE
-from dashboard.resources.readiness import available
+from dashboard.resources.stock import available
 
 Travel = Callable[[float, float, float, float], tuple[float, float]]
 

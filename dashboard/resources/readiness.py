@@ -1,43 +1,22 @@
 """Station readiness (pure): shortages, expiry, shelter, people and vehicles -> one indicator.
 
+The stock rules themselves (available, low, expiring) are dashboard/resources/stock.py.
+
 `readiness_rows` is shared by the wall's station panel and the /resources page.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from dashboard.i18n.text import name, t
-from dashboard.timeutil import LOCAL_TZ, as_utc
+from dashboard.resources.stock import Stock, days_left
 
-EXPIRY_DAYS = 30
 # A shelter with less than this share of its places free is a warning, none free is red.
 SHELTER_WARN_SHARE = 0.2
 OUT_STATUSES = ("en_route", "on_scene", "returning")
 LEVELS = ("green", "amber", "red")
-
-
-def expiring(expiry: str | None, now: datetime, days: int = EXPIRY_DAYS) -> bool:
-    """True when an ISO expiry date falls within `days` of today (Asia/Shanghai), or passed."""
-    if not expiry:
-        return False
-    try:
-        when = date.fromisoformat(expiry[:10])
-    except ValueError:
-        return False
-    today = as_utc(now).astimezone(LOCAL_TZ).date()
-    return (when - today).days <= days
-
-
-def days_left(expiry: str, now: datetime) -> int:
-    """Days from today (Asia/Shanghai) to an ISO expiry date."""
-    return (date.fromisoformat(expiry[:10]) - as_utc(now).astimezone(LOCAL_TZ).date()).days
-
-
-def available(item: dict[str, Any]) -> int:
-    """What can still be issued or reserved: on hand less reserved."""
-    return int(item["quantity"]) - int(item.get("reserved", 0))
 
 
 def vehicles_free(station: dict[str, Any]) -> int:
@@ -49,9 +28,9 @@ def vehicles_free(station: dict[str, Any]) -> int:
 
 def readiness(station: dict[str, Any], lang: str, now: datetime) -> dict[str, Any]:
     """One station's readiness: level green/amber/red and the reasons it is not green."""
-    low = [i for i in station["items"] if available(i) < int(i["min_level"])]
-    empty = [i for i in low if available(i) <= 0]
-    soon = [i for i in station["items"] if expiring(i.get("expiry"), now)]
+    low = [i for i in station["items"] if Stock.of(i).low]
+    empty = [i for i in low if Stock.of(i).empty]
+    soon = [i for i in station["items"] if Stock.of(i).expiring(now)]
     on_duty = sum(int(tm["on_duty"]) for tm in station["teams"]
                   if tm.get("status", "standby") == "standby")
     teams_out = [tm for tm in station["teams"] if tm.get("status") in OUT_STATUSES]
@@ -64,7 +43,7 @@ def readiness(station: dict[str, Any], lang: str, now: datetime) -> dict[str, An
         red.append(t("rd_empty", lang).format(item=name(i, lang)))
     for i in low:
         if i not in empty:
-            amber.append(t("rd_low", lang).format(item=name(i, lang), n=available(i),
+            amber.append(t("rd_low", lang).format(item=name(i, lang), n=Stock.of(i).available,
                                                  min=i["min_level"], unit=i["unit"]))
     for i in soon:
         left = days_left(i["expiry"], now)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from dashboard.grids.views import measure_text
 from dashboard.i18n.text import category_label, state_label, t
+from dashboard.incidents.kpis import data_value
 
 CSS = """
 body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 24px;
@@ -29,14 +31,30 @@ def _table(head: list[str], rows: list[list[Any]], empty: str) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
+# The brief's figures, in order: (measure, label); the day is the window of each.
+FIGURE_COLUMNS = (("received", "ld_received"), ("closed", "ld_closed"),
+                  ("close_rate", "ld_close_rate"), ("still_open", "br_still_open"),
+                  ("overdue", "ld_overdue"), ("avg_hours", "ld_avg_hours"),
+                  ("satisfaction", "ld_satisfaction"))
+
+
+def _figures(counts: dict[str, Any], lang: str) -> str:
+    """The figures row; each cell carries data-kpi and its raw data-value, as on the screens."""
+    th = "".join(f"<th>{escape(t(label, lang))}</th>" for _, label in FIGURE_COLUMNS)
+    cells = []
+    for key, _ in FIGURE_COLUMNS:
+        raw = counts.get(key)
+        value = data_value(raw)
+        text = measure_text("received" if key == "still_open" else key, raw, lang)
+        cells.append(f'<td data-kpi="{key}" data-window="day" data-value="{escape(value)}">'
+                     f"{escape(text)}</td>")
+    return (f'<table class="figures"><thead><tr>{th}</tr></thead>'
+            f'<tbody><tr>{"".join(cells)}</tr></tbody></table>')
+
+
 def render_html(record: dict[str, Any], lang: str = "zh") -> str:
     """The brief as one self-contained HTML page (print it, or save it as PDF)."""
-    c = record["counts"]
-    rate = "—" if c.get("close_rate") is None else f"{c['close_rate']:.1f}%"
-    figures = _table(
-        [t("ld_received", lang), t("ld_closed", lang), t("ld_close_rate", lang),
-         t("br_still_open", lang), t("ld_overdue", lang)],
-        [[c["received"], c["closed"], rate, c["still_open"], c["overdue"]]], "")
+    figures = _figures(record["counts"], lang)
     overdue = _table(
         [t("br_ref", lang), t("br_title", lang), t("br_category", lang), t("br_state", lang),
          t("br_why", lang)],

@@ -1,65 +1,46 @@
-"""Leaders' view rules: periods and their previous periods, changes, and figures as cards."""
+"""Leaders' view rules: the windows compared, changes, figures as cards, rankings.
+
+The figures themselves are dashboard/incidents/kpis.py's; this module only arranges them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from dashboard.grids.stats import IncidentFact
 from dashboard.grids.views import measure_text
 from dashboard.i18n.text import t
-from dashboard.incidents.lifecycle import DONE_STATES, OPEN_STATES
-from dashboard.timeutil import LOCAL_TZ, as_utc, local_day_start, local_month_start
+from dashboard.incidents import kpis
+from dashboard.incidents.kpis import Figures, Window, WorkOrderFact
+
+TREND_DAYS = 30
+DEPARTMENTS_SHOWN = 12
 
 
 @dataclass(frozen=True)
-class Period:
-    """A span [start, end) and the same-length span just before it, for comparison."""
+class Overview:
+    """Everything the leaders' view shows from the record, read at one instant."""
 
-    start: datetime
-    end: datetime
-    prev_start: datetime
-    prev_end: datetime
-
-
-def today_period(now: datetime) -> Period:
-    """Today so far against yesterday up to the same time of day."""
-    start = local_day_start(now)
-    return Period(start, as_utc(now), start - timedelta(days=1), as_utc(now) - timedelta(days=1))
-
-
-def month_period(now: datetime) -> Period:
-    """This month so far against the previous month over the same number of days."""
-    start = local_month_start(now)
-    prev_start = local_month_start(start - timedelta(days=1))
-    elapsed = as_utc(now) - start
-    return Period(start, as_utc(now), prev_start, min(prev_start + elapsed, start))
+    today: Figures
+    yesterday: Figures
+    month: Figures
+    prev_month: Figures
+    days: list[date]
+    daily: dict[str, list[int]]
+    categories: list[tuple[str, int]]
+    grids: dict[str, Figures]
+    departments: list[tuple[str, Figures]]
 
 
-def figures(facts: Iterable[IncidentFact], now: datetime) -> dict[str, Any]:
-    """Received, closed, close rate, overdue, average handling hours and satisfaction."""
-    received = closed = overdue = rated = 0
-    hours = 0.0
-    spans = 0
-    sat = 0
-    for f in facts:
-        received += 1
-        if f.state in DONE_STATES:
-            closed += 1
-            if f.closed_at is not None:
-                hours += (as_utc(f.closed_at) - as_utc(f.created_at)).total_seconds() / 3600
-                spans += 1
-        elif f.state in OPEN_STATES and f.deadline_at and as_utc(f.deadline_at) < as_utc(now):
-            overdue += 1
-        if f.satisfaction is not None:
-            sat += f.satisfaction
-            rated += 1
-    return {"received": received, "closed": closed, "overdue": overdue,
-            "close_rate": round(100.0 * closed / received, 1) if received else None,
-            "avg_hours": round(hours / spans, 2) if spans else None,
-            "satisfaction": round(sat / rated, 2) if rated else None}
+def windows(now: datetime) -> dict[str, Window]:
+    """The windows of the view: today and this month, each with its comparison, and the
+    30 days behind the trend and the grid ranking."""
+    return {"today": kpis.window("today", now), "yesterday": kpis.previous("today", now),
+            "month": kpis.window("month", now), "prev_month": kpis.previous("month", now),
+            "30d": kpis.window("30d", now)}
 
 
 def change(cur: float | None, prev: float | None, points: bool = False) -> dict[str, Any]:
@@ -80,38 +61,35 @@ CARD_KEYS = ("received", "closed", "close_rate", "overdue", "avg_hours", "satisf
 RISE_IS_BAD = frozenset({"overdue", "avg_hours"})
 
 
-
-def kpi_cards(cur: Mapping[str, Any], prev: Mapping[str, Any], scope: str,
-              lang: str) -> list[dict[str, Any]]:
-    """One card per figure: label, value, change against the previous period, tone."""
+def kpi_cards(cur: Figures, prev: Figures, scope: str, lang: str) -> list[dict[str, Any]]:
+    """One card per figure: label, value (text and raw), change against the previous
+    period, tone."""
     cards = []
     for key in CARD_KEYS:
-        ch = change(cur.get(key), prev.get(key), points=key == "close_rate")
+        now_v, then_v = cur.value(key), prev.value(key)
+        ch = change(now_v, then_v, points=key == "close_rate")
         bad = (ch["dir"] == "up") == (key in RISE_IS_BAD) and ch["dir"] != "flat"
-        cards.append({"key": f"{scope}-{key}", "label": t(f"ld_{key}", lang),
-                      "value": measure_text(key, cur.get(key), lang), "change": ch["text"],
+        cards.append({"key": f"{scope}-{key}", "kpi": key, "window": scope,
+                      "label": t(f"ld_{key}", lang), "raw": kpis.data_value(now_v),
+                      "value": measure_text(key, now_v, lang), "change": ch["text"],
                       "dir": ch["dir"], "tone": "bad" if bad else "good"
                       if ch["dir"] != "flat" else ""})
     return cards
 
 
-def daily_counts(facts: Iterable[IncidentFact], days: list[str]) -> dict[str, list[int]]:
-    """Received and closed per local day (received by report day, closed by close day)."""
-    index = {d: n for n, d in enumerate(days)}
-    received = [0] * len(days)
-    closed = [0] * len(days)
+def departments(facts: Iterable[WorkOrderFact], w: Window) -> list[tuple[str, Figures]]:
+    """Assignee groups by the window's close rate, then received (the window's work
+    orders with an assignee)."""
+    groups: dict[str, list[WorkOrderFact]] = {}
     for f in facts:
-        d = as_utc(f.created_at).astimezone(LOCAL_TZ).date().isoformat()
-        if d in index:
-            received[index[d]] += 1
-        if f.closed_at is not None:
-            c = as_utc(f.closed_at).astimezone(LOCAL_TZ).date().isoformat()
-            if c in index:
-                closed[index[c]] += 1
-    return {"received": received, "closed": closed}
+        if f.assignee and w.start <= f.created_at < w.end:
+            groups.setdefault(f.assignee, []).append(f)
+    rows = [(name, kpis.figures(rows, w)) for name, rows in groups.items()]
+    rows.sort(key=lambda r: (-(r[1].close_rate or 0), -r[1].received, r[0]))
+    return rows[:DEPARTMENTS_SHOWN]
 
 
-def last_days(now: datetime, n: int) -> list[str]:
-    """The last n local days, oldest first, ending today."""
-    today = as_utc(now).astimezone(LOCAL_TZ).date()
-    return [(today - timedelta(days=k)).isoformat() for k in range(n - 1, -1, -1)]
+def category_mix(facts: Iterable[WorkOrderFact], w: Window) -> list[tuple[str, int]]:
+    """Work orders received in the window by category, largest first."""
+    return Counter(f.category or "" for f in facts
+                   if w.start <= f.created_at < w.end).most_common()

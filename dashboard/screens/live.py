@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dashboard.incidents.kpis import KpiBoard
 from dashboard.incidents.lifecycle import OPEN_STATES
 from dashboard.messages import Event, IncidentView, VehiclePosition
 
@@ -23,7 +24,7 @@ class LiveState:
     # Bus trips by plate (rows of BusTracker: route, trip, next stop, ETA, status, load).
     trips: dict[str, dict[str, Any]] = field(default_factory=dict)
     stations: list[dict[str, Any]] = field(default_factory=list)
-    kpis: dict[str, Any] = field(default_factory=dict)
+    kpis: KpiBoard | None = None
     rejected: dict[str, int] = field(default_factory=dict)
     seq: int = 0
     connected: bool = False
@@ -41,7 +42,7 @@ class LiveState:
 
     def load_snapshot(self, *, seq: int, incidents: list[IncidentView],
                       vehicles: dict[str, VehiclePosition], stations: list[dict[str, Any]],
-                      kpis: dict[str, Any], rejected: dict[str, int]) -> None:
+                      kpis: KpiBoard | None, rejected: dict[str, int]) -> None:
         """Replace everything with a consistent snapshot taken at sequence `seq`."""
         self.seq = seq
         self.incidents = {i.id: i for i in incidents}

@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from dashboard.i18n.figures import duration_text
+from dashboard.grids.views import measure_text
 from dashboard.i18n.text import category_label, name, source_label, state_label, t
+from dashboard.incidents.kpis import Figures, data_value
 from dashboard.incidents.lifecycle import OPEN_STATES, countdown, is_overdue
 from dashboard.messages import VehiclePosition
-from dashboard.resources.readiness import available, readiness
+from dashboard.resources.readiness import readiness
+from dashboard.resources.stock import Stock
 from dashboard.screens.live import LiveState
 from dashboard.timeutil import age_text, as_utc, hhmm, utcnow
 from dashboard.town import GridCell
@@ -74,28 +76,34 @@ def bus_rows(positions: list[VehiclePosition]) -> list[list[Any]]:
              round(p.speed_kmh), p.route or "", p.onboard] for p in positions]
 
 
+def _kpi(key: str, label: str, measure: str, window: str, figures: Figures | None,
+         lang: str, tone: str = "") -> dict[str, Any]:
+    """One KPI card: its text, and the measure, window and raw value for the DOM."""
+    raw = figures.value(measure) if figures is not None else None
+    if raw is None and measure in ("received", "closed", "open", "overdue"):
+        raw = 0
+    return {"key": key, "label": t(label, lang), "value": measure_text(measure, raw, lang),
+            "kpi": measure, "window": window, "raw": data_value(raw), "tone": tone}
+
+
 def kpi_cards(state: LiveState, lang: str, now: datetime) -> list[dict[str, Any]]:
-    """The KPI strip: label, value, and a tone for colouring."""
-    k = state.kpis or {}
-    today = k.get("today", {})
-    rate = today.get("close_rate")
+    """The KPI strip (wall and console): today's figures, this month's satisfaction and
+    received, live buses and rejected messages; every figure from dashboard/incidents/kpis."""
+    k = state.kpis
+    today = k.today if k else None
+    month = k.month if k else None
+    overdue = today.overdue if today else 0
     moving = sum(1 for p in state.vehicles.values() if p.speed_kmh >= MOVING_KMH)
-    overdue = int(k.get("overdue", 0))
     return [
-        {"key": "received", "label": t("kpi_received", lang), "value": today.get("received", 0)},
-        {"key": "closed", "label": t("kpi_closed", lang), "value": today.get("closed", 0)},
-        {"key": "close_rate", "label": t("kpi_close_rate", lang),
-         "value": "—" if rate is None else f"{rate:.1f}%"},
-        {"key": "open", "label": t("kpi_open", lang), "value": k.get("open", 0)},
-        {"key": "overdue", "label": t("kpi_overdue", lang), "value": overdue,
-         "tone": "alarm" if overdue else ""},
-        {"key": "avg_hours", "label": t("kpi_avg_hours", lang),
-         "value": duration_text(today.get("avg_hours"), lang)},
-        {"key": "satisfaction", "label": t("kpi_satisfaction", lang),
-         "value": "—" if not k.get("month", {}).get("satisfaction")
-         else f"{k['month']['satisfaction']:.2f}"},
-        {"key": "month", "label": t("kpi_month", lang),
-         "value": k.get("month", {}).get("received", 0)},
+        _kpi("received", "kpi_received", "received", "today", today, lang),
+        _kpi("closed", "kpi_closed", "closed", "today", today, lang),
+        _kpi("close_rate", "kpi_close_rate", "close_rate", "today", today, lang),
+        _kpi("open", "kpi_open", "open", "today", today, lang),
+        _kpi("overdue", "kpi_overdue", "overdue", "today", today, lang,
+             tone="alarm" if overdue else ""),
+        _kpi("avg_hours", "kpi_avg_hours", "avg_hours", "today", today, lang),
+        _kpi("satisfaction", "kpi_satisfaction", "satisfaction", "month", month, lang),
+        _kpi("month", "kpi_month", "received", "month", month, lang),
         {"key": "buses", "label": t("kpi_buses", lang),
          "value": f"{moving}/{len(state.vehicles)}"},
         {"key": "rejected", "label": t("kpi_rejected", lang), "value": state.rejected_total(),
@@ -118,15 +126,15 @@ def station_cards(state: LiveState, lang: str,
             not (i.get("reserved") or i.get("out")),
             -datetime.fromisoformat(i["moved_at"]).timestamp()
             if (i.get("moved_at") or "") > recent else 0.0,
-            available(i) / max(i["min_level"], 1)))
-        low = [i for i in items if available(i) < i["min_level"]]
+            Stock.of(i).fill()))
+        low = [i for i in items if Stock.of(i).low]
         cards.append({
             "code": st["code"], "name": name(st, lang),
             "kind": t("centre", lang) if st["kind"] == "centre" else t("area", lang),
             "level": rd["level"], "level_text": t(f"rd_{rd['level']}", lang),
             "reasons": " · ".join(rd["reasons"][:3]),
-            "items": [{"sku": i["sku"], "name": name(i, lang), "quantity": available(i),
-                       "unit": i["unit"], "low": available(i) < i["min_level"],
+            "items": [{"sku": i["sku"], "name": name(i, lang), "quantity": Stock.of(i).available,
+                       "unit": i["unit"], "low": Stock.of(i).low,
                        "held": " ".join(x for x in (
                            f"{t('reserved_short', lang)}{i['reserved']}"
                            if i.get("reserved") else "",

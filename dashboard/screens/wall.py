@@ -24,10 +24,11 @@ def grid_heat(state: LiveState, cells: Mapping[str, GridCell],
     """Level-2 choropleth of open incidents: colour and hover text per grid."""
     open_grids = [i.grid for i in state.incidents.values() if i.state in OPEN_STATES]
     counts = open_by_level(open_grids, chain, 2)  # type: ignore[arg-type]
-    figures = {c.code: {"open": counts.get(c.code, 0)} for c in cells.values() if c.level == 2}
-    result = choropleth(figures, "open")
+    values: dict[str, float | None] = {c.code: counts.get(c.code, 0) for c in cells.values()
+                                       if c.level == 2}
+    result = choropleth(values, "open")
     tips = {code: f"{name({'name': cells[code].name, 'name_en': cells[code].name_en}, lang)}"
-                  f" · {t('gs_m_open', lang)} {n['open']}" for code, n in figures.items()}
+                  f" · {t('gs_m_open', lang)} {n}" for code, n in values.items()}
     return {"level": 2, "parent": None, "url": "/api/town/grids-2.geojson", "wall": True,
             "colours": result["colours"], "tips": tips, "counts": counts}
 

@@ -10,7 +10,7 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 
 from dashboard.resources.errors import StockError
-from dashboard.resources.readiness import available
+from dashboard.resources.stock import available
 from datasources.sql.incidents import NotFound
 from datasources.sql.resources import ResourceError
 

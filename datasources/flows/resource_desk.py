@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from dashboard.messages import Event, IncidentReport
 from dashboard.resources.coverage import RoadNetwork, coverage_rows
 from dashboard.resources.kits import DEFAULT_KITS, rank_stations
-from dashboard.resources.readiness import EXPIRY_DAYS, expiring
+from dashboard.resources.stock import Stock
 from dashboard.timeutil import utcnow
 from datasources.flows.intake import Intake
 from datasources.redis.publisher import Publisher
@@ -149,12 +149,11 @@ class ResourceDesk:
             st = s.get(m.Station, station)
             if item is None or st is None:
                 return []
-            facts = {
-                "low": item.quantity - item.reserved < item.min_level,
-                "expiry": expiring(item.expiry, now, EXPIRY_DAYS),
-            }
-            info = {"name": item.name, "unit": item.unit, "available":
-                    item.quantity - item.reserved, "min": item.min_level,
+            stock = Stock(item.quantity, item.reserved, item.out_quantity, item.min_level,
+                          item.expiry)
+            facts = {"low": stock.low, "expiry": stock.expiring(now)}
+            info = {"name": item.name, "unit": item.unit, "available": stock.available,
+                    "min": item.min_level,
                     "expiry": item.expiry, "station": st.name, "lon": st.lon, "lat": st.lat}
         raised = []
         for kind, on in facts.items():

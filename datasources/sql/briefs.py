@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.i18n.text import name
-from dashboard.incidents.lifecycle import DONE_STATES, OPEN_STATES
-from dashboard.resources.readiness import EXPIRY_DAYS
+from dashboard.incidents import kpis
+from dashboard.resources.stock import Stock
 from dashboard.screens.brief import render_html
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from datasources.sql import models as m
 from datasources.sql.incidents import Store
+from datasources.sql.kpis import read_facts
+
+MAX_LISTED = 50  # overdue work orders listed with why (the count is never cut)
 
 
 def day_bounds(day: str) -> tuple[datetime, datetime]:
@@ -32,26 +35,24 @@ class BriefStore:
 
     def record(self, day: str, now: datetime | None = None, lang: str = "zh",
                buses: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Counts, overdue and why, notable incidents, bus punctuality, stock alerts."""
+        """Figures (dashboard/incidents/kpis.py, the day as the window), overdue and why,
+        notable incidents, bus punctuality, stock alerts."""
         now = now or utcnow()
-        start, end = day_bounds(day)
-        cut = min(end, as_utc(now))
+        day_bounds(day)  # ValueError on a bad date
+        w = kpis.day_window(date.fromisoformat(day), now)
         with self.store.session() as s:
-            made = list(s.scalars(select(m.Incident).where(m.Incident.created_at >= start,
-                                                           m.Incident.created_at < end)))
-            closed_n = len(list(s.scalars(select(m.Incident.id).where(
-                m.Incident.closed_at >= start, m.Incident.closed_at < end))))
-            late = list(s.scalars(select(m.Incident).where(
-                m.Incident.deadline_at < cut, m.Incident.created_at < end,
-                or_(m.Incident.closed_at.is_(None), m.Incident.closed_at > m.Incident.deadline_at),
-                or_(m.Incident.state.in_(OPEN_STATES),
-                    and_(m.Incident.closed_at >= start, m.Incident.closed_at < end)))
-                .order_by(m.Incident.deadline_at).limit(50)))
+            facts = read_facts(s, w)
+            fig = kpis.figures(facts, w)
+            late_facts = sorted((f for f in facts if kpis.is_overdue_in(f, w)),
+                                key=lambda f: (f.deadline_at or w.end, f.id))[:MAX_LISTED]
+            by_id = {i.id: i for i in s.scalars(select(m.Incident).where(
+                m.Incident.id.in_([f.id for f in late_facts])))}
+            late = [by_id[f.id] for f in late_facts if f.id in by_id]
+            made = list(s.scalars(select(m.Incident).where(m.Incident.created_at >= w.start,
+                                                           m.Incident.created_at < w.end)))
             why = {i.id: self._why(s, i, lang) for i in late}
             stock = self._stock(s, now, lang)
             town = s.get(m.TownMeta, "name_en" if lang == "en" else "name")
-        received = len(made)
-        done = sum(1 for i in made if i.state in DONE_STATES)
         notable = []
         for i in made:
             reasons = []
@@ -70,10 +71,7 @@ class BriefStore:
         return {
             "day": day, "town": town.value if town else "",
             "generated": as_utc(now).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
-            "counts": {"received": received, "closed": closed_n,
-                       "close_rate": round(100.0 * done / received, 1) if received else None,
-                       "still_open": sum(1 for i in made if i.state in OPEN_STATES),
-                       "overdue": len(late)},
+            "counts": {**fig.as_dict(), "still_open": fig.still_open},
             "overdue": [{"ref": i.ref, "title": i.title, "category": i.category,
                          "state": i.state, "why": why[i.id]} for i in late],
             "notable": notable[:30], "buses": buses, "stock": stock,
@@ -98,22 +96,24 @@ class BriefStore:
 
     @staticmethod
     def _stock(s: Any, now: datetime, lang: str) -> list[dict[str, Any]]:
-        soon = (as_utc(now).astimezone(LOCAL_TZ).date() + timedelta(days=EXPIRY_DAYS))
         rows = []
         for item, station in s.execute(select(m.InventoryItem, m.Station).join(
                 m.Station, m.Station.code == m.InventoryItem.station_code)
                 .order_by(m.Station.code, m.InventoryItem.sku)):
+            stock = Stock(item.quantity, item.reserved, item.out_quantity, item.min_level,
+                          item.expiry)
             reasons = []
-            if item.quantity < item.min_level:
+            if stock.low:
                 reasons.append(f"低于储备{item.min_level}" if lang == "zh"
                                 else f"below minimum {item.min_level}")
-            if item.expiry and item.expiry <= soon.isoformat():
+            if stock.expiring(now):
                 reasons.append(("临期 " if lang == "zh" else "expires ") + item.expiry)
             if reasons:
                 rows.append({"station": name({"name": station.name, "name_en": station.name_en},
                                              lang),
                              "item": name({"name": item.name, "name_en": item.name_en}, lang),
-                             "quantity": f"{item.quantity}{item.unit}", "why": "；".join(reasons)})
+                             "quantity": f"{stock.available}{item.unit}",
+                             "why": "；".join(reasons)})
         return rows
 
     def generate(self, day: str, now: datetime | None = None, lang: str = "zh",

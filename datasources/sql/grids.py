@@ -1,4 +1,4 @@
-"""SQL behind the grid heatmaps: the window's work orders per grid, and raw points for heat."""
+"""SQL behind the grid heatmaps: the window's figures per grid, and raw points for heat."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dashboard.grids.stats import IncidentFact, grid_measures, window_start
+from dashboard.grids.stats import WINDOWS, StatsError, grid_measures, grid_totals
+from dashboard.incidents import kpis
+from dashboard.incidents.kpis import Figures, Window, WorkOrderFact
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE
-from dashboard.timeutil import as_utc, utcnow
+from dashboard.timeutil import utcnow
 from dashboard.town import GridCell
 from datasources.sql import models as m
 from datasources.sql.incidents import Store
+from datasources.sql.kpis import read_facts
 
 MAX_POINTS = 5000
 
@@ -32,38 +35,45 @@ class GridStore:
         self._lock = threading.Lock()
 
     def facts(self, window: str, category: str | None = None,
-              now: datetime | None = None) -> list[IncidentFact]:
-        """Work orders received in the window (one category, or all)."""
-        now = now or utcnow()
+              now: datetime | None = None) -> tuple[Window, list[WorkOrderFact]]:
+        """The window and the facts of the work orders that count in it (one category, or
+        all)."""
         _check_category(category)
-        start = window_start(window, now)
-        q = select(m.Incident.grid_code, m.Incident.state, m.Incident.created_at,
-                   m.Incident.closed_at, m.Incident.deadline_at, m.Incident.satisfaction
-                   ).where(m.Incident.created_at >= start, m.Incident.created_at <= now)
-        if category:
-            q = q.where(m.Incident.category == category)
+        w = _window(window, now or utcnow())
         with self.store.session() as s:
-            return [IncidentFact(grid=g, state=st, created_at=as_utc(c),
-                                 closed_at=as_utc(cl) if cl else None,
-                                 deadline_at=as_utc(d) if d else None, satisfaction=sat)
-                    for g, st, c, cl, d, sat in s.execute(q)]
+            return w, read_facts(s, w, category)
 
-    def measures(self, level: int, window: str, category: str | None = None,
-                 parent: str | None = None, now: datetime | None = None,
-                 version: int | None = None) -> dict[str, dict[str, Any]]:
-        """Every measure per grid of `level` (under `parent`), cached per `version` if given."""
-        key = ("m", level, window, category, parent, version)
+    def _cached(self, key: tuple[Any, ...], version: int | None, make: Any) -> Any:
         if version is not None:
             with self._lock:
                 if key in self._cache:
                     return self._cache[key]
-        now = now or utcnow()
-        out = grid_measures(self.facts(window, category, now), self.cells, level, now, parent)
+        out = make()
         if version is not None:
             with self._lock:
                 if len(self._cache) > 200:
                     self._cache.clear()
                 self._cache[key] = out
+        return out
+
+    def measures(self, level: int, window: str, category: str | None = None,
+                 parent: str | None = None, now: datetime | None = None,
+                 version: int | None = None) -> dict[str, Figures]:
+        """The figures per grid of `level` (under `parent`), cached per `version` if given."""
+        def make() -> dict[str, Figures]:
+            w, facts = self.facts(window, category, now)
+            return grid_measures(facts, self.cells, level, w, parent)
+        out: dict[str, Figures] = self._cached(("m", level, window, category, parent, version),
+                                               version, make)
+        return out
+
+    def totals(self, window: str, category: str | None = None, parent: str | None = None,
+               now: datetime | None = None, version: int | None = None) -> Figures:
+        """The figures of the grids in view: the town at level 1, else all under `parent`."""
+        def make() -> Figures:
+            w, facts = self.facts(window, category, now)
+            return grid_totals(facts, self.cells, w, parent)
+        out: Figures = self._cached(("t", window, category, parent, version), version, make)
         return out
 
     def points(self, window: str, category: str | None = None,
@@ -72,12 +82,19 @@ class GridStore:
         now = now or utcnow()
         _check_category(category)
         q = (select(m.Incident.lat, m.Incident.lon)
-             .where(m.Incident.created_at >= window_start(window, now))
+             .where(m.Incident.created_at >= _window(window, now).start)
              .order_by(m.Incident.id.desc()).limit(limit))
         if category:
             q = q.where(m.Incident.category == category)
         with self.store.session() as s:
             return [[round(lat, 5), round(lon, 5)] for lat, lon in s.execute(q)]
+
+
+def _window(window: str, now: datetime) -> Window:
+    """One of the grid page's windows (a ValueError names the ones there are)."""
+    if window not in WINDOWS:
+        raise StatsError(f"unknown window {window!r}; one of {', '.join(WINDOWS)}")
+    return kpis.window(window, now)
 
 
 def _check_category(category: str | None) -> None:

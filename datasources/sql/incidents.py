@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dashboard.geo.lookup import GridHit, haversine_m
+from dashboard.incidents import kpis as kpi_rules
 from dashboard.incidents.deadlines import DEFAULT_TABLE, deadline_for
 from dashboard.incidents.errors import Conflict, NotFound, TransitionError
+from dashboard.incidents.kpis import KpiBoard
 from dashboard.incidents.lifecycle import (
-    DONE_STATES,
     OPEN_STATES,
     action_to,
     work_order_ref,
@@ -35,13 +36,12 @@ from dashboard.timeutil import (
     LOCAL_TZ,
     as_utc,
     hhmm,
-    local_day_start,
-    local_month_start,
     utcnow,
 )
 from dashboard.town import GridCell
 from datasources.sql import models as m
 from datasources.sql.engine import rows_changed, session_factory
+from datasources.sql.kpis import read_facts
 
 __all__ = ["Conflict", "Created", "DedupRule", "NotFound", "Store", "TransitionError",
            "incident_view"]
@@ -345,38 +345,13 @@ class Store:
             rows = {r.id: r for r in [*open_rows, *recent_rows]}
             return [incident_view(r) for r in sorted(rows.values(), key=lambda r: r.id)]
 
-    def kpis(self, now: datetime | None = None) -> dict[str, Any]:
-        """Today's and this month's figures, computed in the database."""
+    def kpis(self, now: datetime | None = None) -> KpiBoard:
+        """Today's and this month's figures (dashboard/incidents/kpis.py defines them)."""
         now = now or utcnow()
-        out: dict[str, Any] = {}
         with self.session() as s:
-            for label, start in (("today", local_day_start(now)),
-                                 ("month", local_month_start(now))):
-                received, closed = s.execute(select(
-                    func.count(),
-                    func.coalesce(func.sum(case((m.Incident.state.in_(DONE_STATES), 1),
-                                                else_=0)), 0),
-                ).where(m.Incident.created_at >= start)).one()
-                # Handling time in Python: date arithmetic differs between SQLite and
-                # PostgreSQL, and a month holds a few thousand rows at most.
-                spans = [as_utc(done) - as_utc(made) for made, done in s.execute(
-                    select(m.Incident.created_at, m.Incident.closed_at).where(
-                        m.Incident.closed_at >= start)) if done is not None]
-                satisfaction = s.scalar(select(func.avg(m.Incident.satisfaction)).where(
-                    m.Incident.closed_at >= start, m.Incident.satisfaction.is_not(None)))
-                out[label] = {
-                    "received": int(received), "closed": int(closed),
-                    "close_rate": round(100.0 * closed / received, 1) if received else None,
-                    "avg_hours": round(sum(x.total_seconds() for x in spans) / len(spans)
-                                       / 3600, 3) if spans else None,
-                    "satisfaction": round(float(satisfaction), 2) if satisfaction else None,
-                }
-            out["open"] = int(s.scalar(select(func.count()).where(
-                m.Incident.state.in_(OPEN_STATES))) or 0)
-            out["overdue"] = int(s.scalar(select(func.count()).where(and_(
-                m.Incident.state.in_(OPEN_STATES), m.Incident.deadline_at < now))) or 0)
-        out["at"] = now
-        return out
+            facts = read_facts(s, kpi_rules.span([kpi_rules.window("today", now),
+                                                  kpi_rules.window("month", now)]))
+        return kpi_rules.board(facts, now)
 
     # ------------------------------------------------------------------ stock
     def move_stock(self, station: str, sku: str, delta: int, reason: str, actor: str,

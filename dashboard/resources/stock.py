@@ -1,0 +1,94 @@
+"""The stock rules of emergency supplies, once: what is available, low, empty, expiring.
+
+Every reader (station readiness, the wall's station cards, the resource desk's alerts, the
+/resources tables, the daily brief) asks these; none compares quantities itself.
+
+Figures of one item (datasources/sql/resources.py keeps them): `quantity` is on hand at the
+station, reserved included; `reserved` is held for a resource dispatch that has not left;
+`out` has left with a team and is no longer on hand. So available = quantity - reserved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from dashboard.timeutil import LOCAL_TZ, as_utc
+
+# An item expiring within this many days (Asia/Shanghai calendar) is flagged, and rotated.
+EXPIRY_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Stock:
+    """The figures of one item at one station."""
+
+    quantity: int
+    reserved: int = 0
+    out: int = 0
+    min_level: int = 0
+    expiry: str | None = None
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> Stock:
+        """From a station row's item (ResourceStore.stations, the live state)."""
+        return cls(quantity=int(item["quantity"]), reserved=int(item.get("reserved") or 0),
+                   out=int(item.get("out") or 0), min_level=int(item.get("min_level") or 0),
+                   expiry=item.get("expiry"))
+
+    @property
+    def available(self) -> int:
+        """What can still be issued or reserved: on hand less reserved."""
+        return self.quantity - self.reserved
+
+    @property
+    def low(self) -> bool:
+        """Available below the minimum (低于储备下限)."""
+        return self.available < self.min_level
+
+    @property
+    def empty(self) -> bool:
+        """Nothing available."""
+        return self.available <= 0
+
+    def fill(self) -> float:
+        """Available against the minimum (sorts the most short first)."""
+        return self.available / max(self.min_level, 1)
+
+    def expiring(self, now: datetime, days: int = EXPIRY_DAYS) -> bool:
+        """Expires within `days` of today, or has expired."""
+        return expiring(self.expiry, now, days)
+
+
+def _expiry_date(expiry: str | None) -> date | None:
+    if not expiry:
+        return None
+    try:
+        return date.fromisoformat(expiry[:10])
+    except ValueError:
+        return None
+
+
+def expiring(expiry: str | None, now: datetime, days: int = EXPIRY_DAYS) -> bool:
+    """True when an ISO expiry date falls within `days` of today (Asia/Shanghai), or passed."""
+    when = _expiry_date(expiry)
+    if when is None:
+        return False
+    return (when - as_utc(now).astimezone(LOCAL_TZ).date()).days <= days
+
+
+def days_left(expiry: str, now: datetime) -> int:
+    """Days from today (Asia/Shanghai) to an ISO expiry date (negative once expired)."""
+    return (date.fromisoformat(expiry[:10]) - as_utc(now).astimezone(LOCAL_TZ).date()).days
+
+
+def available(item: Mapping[str, Any]) -> int:
+    """What a station row's item can still issue or reserve."""
+    return Stock.of(item).available
+
+
+def is_low(item: Mapping[str, Any]) -> bool:
+    """A station row's item is below its minimum."""
+    return Stock.of(item).low
