@@ -13,9 +13,9 @@ from dashboard.roles import ADMIN, current
 from dashboard.screens.views import countdown_text
 from dashboard.timeutil import utcnow
 from datasources.sql.incidents import Conflict, NotFound
-from pages._components import services, user_badge
+from pages._components import page_title, services, site_header, user_badge
 
-dash.register_page(__name__, path="/field", title="网格员 · 我的工单")
+dash.register_page(__name__, path="/field", title=page_title("nav_field"))
 
 # Which field step each state offers, in the order a worker meets them.
 STEPS = {"dispatched": ("ack", "start"), "in_progress": ("note", "resolve")}
@@ -43,6 +43,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
         dcc.Store(id=ids.LANG, data=lang),
         dcc.Store(id=ids.NAME_STORE, data=me.name),
         dcc.Interval(id=ids.TICK, interval=3000),
+        site_header("/field", lang),
         html.H1(t("field_title", lang), className="field-h1"),
         user_badge(lang),
         # A grid worker sees only their own work orders; an admin may look at anyone's.

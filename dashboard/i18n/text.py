@@ -49,6 +49,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "area": ("片区站", "area"),
     "seq": ("序号", "seq"),
     "speed": ("车速", "speed"),
+    # ---- the shared header and page titles (issue 11)
+    "brand": ("中脑", "zhongnao"),
+    "nav_wall": ("指挥大屏", "Wall"),
+    "nav_dispatch": ("值班调度台", "Duty console"),
+    "nav_field": ("我的工单", "My work orders"),
+    "nav_buses": ("校车监控", "School buses"),
+    "nav_resources": ("应急资源", "Resources"),
+    "nav_grids": ("网格热力", "Grids"),
+    "nav_leader": ("领导驾驶舱", "Leaders' view"),
+    "nav_audit": ("审计日志", "Audit log"),
+    "nav_label": ("页面导航", "Pages"),
+    "nav_sign_in": ("登录", "Sign in"),
     # ---- duty console (/dispatch)
     "disp_title": ("值班调度台", "Duty console"),
     "disp_officer": ("值班员", "Officer"),
