@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from dashboard.i18n.codes import unit_label
 from dashboard.i18n.figures import duration_text
 from dashboard.i18n.text import category_label, name, source_label, state_label, t
 from dashboard.incidents.lifecycle import OPEN_STATES, is_overdue
@@ -132,7 +133,9 @@ def station_cards(state: LiveState, lang: str,
             "level": rd["level"], "level_text": t(f"rd_{rd['level']}", lang),
             "reasons": " · ".join(rd["reasons"][:3]),
             "items": [{"sku": i["sku"], "name": name(i, lang), "quantity": available(i),
-                       "unit": i["unit"], "low": available(i) < i["min_level"],
+                       "unit": (" " if lang == "en" else "")  # JS writes quantity + unit
+                       + unit_label(i["unit"], lang, available(i)),
+                       "low": available(i) < i["min_level"],
                        "held": " ".join(x for x in (
                            f"{t('reserved_short', lang)}{i['reserved']}"
                            if i.get("reserved") else "",
