@@ -19,8 +19,13 @@ MAP_ID = "rs-map"
 
 # ---------------------------------------------------------------------------- tables
 def _table(head: list[str], rows: list[Any], cls: str = "res-table") -> Any:
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
-                      className=cls)
+    # A figure's header sits over its figure: numeric columns are right-aligned, so their
+    # headers are too (left-aligned headers put each number under its neighbour's name).
+    first = list(getattr(rows[0], "children", None) or []) if rows else []
+    nums = {i for i, cell in enumerate(first) if "num" in (getattr(cell, "className", "") or "")}
+    return html.Table([html.Thead(html.Tr([html.Th(h, className="num" if i in nums else None)
+                                           for i, h in enumerate(head)])),
+                       html.Tbody(rows)], className=cls)
 
 
 def readiness_table(stations: list[dict[str, Any]], lang: str) -> Any:

@@ -3,7 +3,7 @@ categories, team states, resource dispatch states, audit actions, units, skills.
 
 from __future__ import annotations
 
-from dashboard.incidents.lifecycle import LEVELS
+from dashboard.incidents.lifecycle import ACTIONS, LEVELS, SOURCES
 from dashboard.roles import ROLE_LABELS
 
 STOCK_CATEGORIES: dict[str, tuple[str, str]] = {
@@ -28,6 +28,16 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "user.enable": ("启用/停用账号", "account enabled/disabled"),
     "user.password": ("修改密码", "password changed"), "key.add": ("新增密钥", "key added"),
     "key.revoke": ("吊销密钥", "key revoked"),
+}
+# Incident audit rows that are not console actions.
+INCIDENT_AUDIT: dict[str, tuple[str, str]] = {
+    "report": ("上报", "report"), "merge": ("合并上报", "report merged"),
+    "split": ("拆分", "split"), "cast": ("投屏", "sent to the wall"),
+    "resource_dispatch": ("调派资源", "resources dispatched"),
+}
+SYSTEM_ACTORS: dict[str, tuple[str, str]] = {
+    "system": ("系统", "system"), "simulator": ("系统模拟", "simulator"),
+    "sweep": ("超时巡检", "overdue sweep"),
 }
 # Units are stored as the Chinese measure word; English counts them (singular, plural).
 UNITS: dict[str, tuple[str, str]] = {
@@ -79,8 +89,22 @@ def dispatch_state_label(code: str, lang: str) -> str:
 
 
 def audit_action_label(code: str, lang: str) -> str:
-    """Display name of an audit action (登录失败 / failed sign-in); unknown codes as they are."""
+    """Display name of an audit action (登录失败 / failed sign-in; incident.dispatch is
+    事件·派遣 / incident · Dispatch); unknown codes as they are."""
+    head, _, step = code.partition(".")
+    if head == "incident" and step:
+        action = ACTIONS.get(step)
+        label = (action.en if lang == "en" else action.zh) if action else _pick(
+            INCIDENT_AUDIT, step, lang)
+        return f"{'incident' if lang == 'en' else '事件'} · {label}"
     return _pick(AUDIT_ACTIONS, code, lang)
+
+
+def actor_label(actor: str, lang: str) -> str:
+    """Who took a step: a person's name as it is; a source or the system by its label."""
+    if actor in SOURCES:
+        return _pick(SOURCES, actor, lang)
+    return _pick(SYSTEM_ACTORS, actor, lang)
 
 
 def unit_label(unit: str, lang: str, n: float = 2) -> str:

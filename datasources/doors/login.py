@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from dashboard.i18n.codes import audit_action_label, role_label
+from dashboard.i18n.codes import actor_label, audit_action_label, role_label
 from dashboard.i18n.text import t
 from dashboard.roles import Principal, current
 from dashboard.screens.nav import nav_links, shows_sign_out
@@ -210,7 +210,9 @@ def _search(services: Any, q: Any, limit: int = 500) -> list[dict[str, Any]]:
 def audit_html(rows: list[dict[str, Any]], q: dict[str, str], lang: str) -> str:
     """The audit page: a search form, the export link and the rows (escaped)."""
     heads = t("audit_cols", lang).split(",")
-    shown = {"role": lambda v: role_label(str(v), lang),
+    shown = {"role": lambda v: role_label(str(v), lang) if v else "",
+             "actor": lambda v: actor_label(str(v), lang),
+             "detail": lambda v: actor_label(str(v), lang) if v else "",
              "action": lambda v: audit_action_label(str(v), lang)}
     body = "".join(
         "<tr>" + "".join(
