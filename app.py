@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from dashboard.settings import Settings
 from datasources.gate.callbacks import guard_callbacks
-from datasources.gate.web import AuthMiddleware, csp
+from datasources.gate.web import AuthMiddleware, InlineScriptHashes, csp
 from datasources.services import Services
 
 HERE = Path(__file__).resolve().parent
@@ -113,8 +113,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.zn_services = services  # type: ignore[attr-defined]
     # Outermost middleware (added after Dash's own): every request and websocket passes
     # the gate before Dash or a route sees it.
-    hashes = app.csp_hashes()
+    hashes = InlineScriptHashes(app)  # read per response: Dash adds scripts after this
     server.add_middleware(AuthMiddleware, services=services,
-                          csp_header=lambda: csp(hashes, settings.tile_url))
+                          csp_header=lambda: csp(hashes(), settings.tile_url))
     app.layout = dash.html.Div(dash.page_container, id="zn-root")
     return app

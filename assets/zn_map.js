@@ -29,7 +29,9 @@ window.zn = Object.assign({}, window.zn, {
     },
     basePoint: function (feature, latlng) {
       var p = feature.properties || {};
-      var lang = (document.getElementById("zn-stage") || {dataset: {}}).dataset.lang;
+      // The wall carries its language on the stage; every other page in ?lang=.
+      var lang = (document.getElementById("zn-stage") || {dataset: {}}).dataset.lang ||
+                 new URLSearchParams(location.search).get("lang") || "zh";
       var label = (lang === "en" && p.name_en) ? p.name_en : (p.name || "");
       return L.marker(latlng, {
         interactive: false, keyboard: false,

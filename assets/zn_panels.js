@@ -46,7 +46,16 @@
         attrs["data-value"] = c.raw;  // formatted once, in Python (kpis.data_value)
       }
       k.appendChild(el("div", "kpi-label", c.label));
-      k.appendChild(el("div", "kpi-value", c.value, attrs));
+      // The figure and its unit apart ("7.0" "小时"), so a long unit never wraps the figure.
+      var value = el("div", "kpi-value", null, attrs);
+      var m = /^([-+\u2212]?[\d.,:/]+%?)\s*([^\d.,:/%\s].*)$/.exec(String(c.value));
+      if (m) {
+        value.appendChild(document.createTextNode(m[1]));
+        value.appendChild(el("span", "kpi-unit", m[2]));
+      } else {
+        value.textContent = String(c.value);
+      }
+      k.appendChild(value);
       return k;
     });
   }

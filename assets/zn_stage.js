@@ -51,10 +51,14 @@
       var lang = {lang: (stage && stage.dataset.lang) ||
                         new URLSearchParams(location.search).get("lang") || "zh"};
       var now = new Date();
-      var opts = {timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "2-digit",
-                  day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
-                  weekday: "short"};
-      el.textContent = now.toLocaleString(lang.lang === "en" ? "en-GB" : "zh-CN", opts);
+      // The language's own date: 2026年12月2日 周三 / Wed 2 Dec 2026 (never 02/12/2026).
+      var en = lang.lang === "en";
+      var day = now.toLocaleDateString(en ? "en-GB" : "zh-CN", {
+        timeZone: "Asia/Shanghai", year: "numeric", month: en ? "short" : "long",
+        day: "numeric", weekday: "short"}).replace(",", "");
+      var time = now.toLocaleTimeString("en-GB", {timeZone: "Asia/Shanghai", hour12: false,
+        hour: "2-digit", minute: "2-digit", second: "2-digit"});
+      el.textContent = day + " " + time;
     }
     fit();
   }

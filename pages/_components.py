@@ -41,19 +41,84 @@ async def page_lang(ws: Any, path: str, lang_id: str, tries: int = 40) -> str | 
     return None
 
 
-def user_badge(lang: str) -> Any:
-    """Who is signed in, and a sign-out button (assets/zn_auth.js posts /logout)."""
+def current_lang() -> str:
+    """The language asked for by the page being served (`?lang=`), else the town's default."""
+    search = ""
+    try:
+        search = str(dash.ctx.inputs.get("_pages_location.search") or "")
+    except Exception:  # not inside a callback: the index page's own request
+        try:
+            from dash.backends._fastapi import get_current_request
+
+            request = get_current_request()
+            search = "?" + str(request.url.query) if request is not None else ""
+        except Exception:
+            search = ""
+    from urllib.parse import parse_qs
+
+    wanted = parse_qs(search.lstrip("?")).get("lang", [""])[0]
+    if wanted in LANGS:
+        return wanted
+    try:
+        return services().settings.lang
+    except Exception:  # no app yet (a page module imported by a tool)
+        return "zh"
+
+
+def page_title(key: str) -> Any:
+    """A page's browser title in the user's language: "值班调度台 · 中脑"."""
+    from dashboard.i18n.text import t
+
+    def title(**_path: Any) -> str:
+        lang = current_lang()
+        return f"{t(key, lang)} · {t('brand', lang)}"
+    return title
+
+
+def site_header(path: str, lang: str, compact: bool = False) -> Any:
+    """The one header of every page: the pages the role may open (dashboard/screens/nav.py
+    reads the role policy), the language switch, who is signed in and sign-out.
+
+    `compact` is the wall's: the same parts inside its own header row. A kiosk token (the
+    hall's display PC) gets nothing: no one to sign out, no controls on a wall.
+    """
     from dash import html
 
+    from dashboard.i18n.codes import role_label
     from dashboard.i18n.text import t
-    from dashboard.roles import ROLE_LABELS, current
+    from dashboard.roles import current
+    from dashboard.screens.nav import nav_links, shows_sign_out
 
     who = current()
-    role = ROLE_LABELS.get(who.role, (who.role, who.role))[1 if lang == "en" else 0]
-    return html.Span([html.Span(f"{who.name} · {role}", className="zn-user-name"),
-                      html.Button(t("auth_logout", lang), className="zn-logout",
-                                  id="zn-logout", n_clicks=0)],
-                     className="zn-user", id="zn-user")
+    if who.kind == "kiosk":
+        return None
+    other = "en" if lang == "zh" else "zh"
+    here = path.rstrip("/") or "/"
+    # Plain links: every page is a full load (each page's live stream starts with it).
+    links = [html.A(t(link.key, lang), href=f"{link.path}?lang={lang}",
+                    className="zn-nav-link" + (" here" if link.path == here else ""),
+                    **({"aria-current": "page"} if link.path == here else {}))
+             for link in nav_links(who)]
+    parts: list[Any] = [
+        None if compact else html.Span(t("brand", lang), className="zn-nav-brand"),
+        html.Nav(links, className="zn-nav-links", **{"aria-label": t("nav_label", lang)}),
+        html.Span([
+            html.A(t("lang_switch", lang), href=f"{here}?lang={other}",
+                   className="lang-switch zn-nav-lang"),
+            html.Span([html.Span(f"{who.name} · {role_label(who.role, lang)}",
+                                 className="zn-user-name"),
+                       html.Button(t("auth_logout", lang), className="zn-logout",
+                                   id="zn-logout", n_clicks=0)
+                       if shows_sign_out(who) else None],
+                      className="zn-user", id="zn-user"),
+        ], className="zn-nav-right"),
+    ]
+    return html.Div(parts, className="zn-nav" + (" compact" if compact else ""), id="zn-nav")
+
+
+def user_badge(lang: str) -> Any:
+    """Nothing: who is signed in and sign-out now live in `site_header` (one per page)."""
+    return None
 
 
 def town_map(map_id: str, meta: dict[str, Any], tile_url: str) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboard.actors import actor_label
+from dashboard.i18n.codes import actor_label
 from dashboard.i18n.text import (
     category_label,
     name,

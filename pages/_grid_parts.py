@@ -75,7 +75,8 @@ def legend(rows: list[dict[str, Any]], measure: str, level: int, lang: str) -> l
     return [head] + [html.Div([
         html.Span(className="gs-swatch", style={"background": r["colour"]}),
         html.Span(r["label"], className="gs-legend-range"),
-        html.Span(t("gs_grids_n", lang).format(n=r["grids"]), className="gs-legend-n"),
+        html.Span(t("gs_grids_1" if r["grids"] == 1 else "gs_grids_n", lang).format(
+            n=r["grids"]), className="gs-legend-n"),
     ], className="gs-legend-row") for r in rows]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import dash_leaflet as dl
 from dash import html
 
+from dashboard.i18n.codes import skill_label, stock_category_label, unit_label
 from dashboard.i18n.text import name, t
 from dashboard.resources.coverage import RADIUS_M
 from dashboard.resources.readiness import readiness_rows
@@ -19,8 +20,13 @@ MAP_ID = "rs-map"
 
 # ---------------------------------------------------------------------------- tables
 def _table(head: list[str], rows: list[Any], cls: str = "res-table") -> Any:
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
-                      className=cls)
+    # A figure's header sits over its figure: numeric columns are right-aligned, so their
+    # headers are too (left-aligned headers put each number under its neighbour's name).
+    first = list(getattr(rows[0], "children", None) or []) if rows else []
+    nums = {i for i, cell in enumerate(first) if "num" in (getattr(cell, "className", "") or "")}
+    return html.Table([html.Thead(html.Tr([html.Th(h, className="num" if i in nums else None)
+                                           for i, h in enumerate(head)])),
+                       html.Tbody(rows)], className=cls)
 
 
 def readiness_table(stations: list[dict[str, Any]], lang: str) -> Any:
@@ -40,7 +46,9 @@ def readiness_table(stations: list[dict[str, Any]], lang: str) -> Any:
 def stock_table(station: dict[str, Any], lang: str) -> Any:
     """The station's items with on hand, reserved, out, available and minimum."""
     rows = [html.Tr([
-        html.Td(i["sku"]), html.Td(name(i, lang)), html.Td(i["category"]), html.Td(i["unit"]),
+        html.Td(i["sku"]), html.Td(name(i, lang)),
+        html.Td(stock_category_label(i["category"], lang)),
+        html.Td(unit_label(i["unit"], lang)),
         html.Td(i.get("batch") or ""), html.Td(i.get("expiry") or ""),
         *[html.Td(v, className="num") for v in (i["quantity"], i.get("reserved", 0),
                                                  i.get("out", 0), Stock.of(i).available,
@@ -114,7 +122,8 @@ def teams_table(station: dict[str, Any], lang: str) -> Any:
         html.Td(f"{tm['on_duty']}/{tm['members']}", className="num"),
         html.Td(tm.get("medics", 0), className="num"),
         html.Td(tm.get("vehicles", 0), className="num"),
-        html.Td("、".join(tm.get("skills") or [])),
+        html.Td(("、" if lang != "en" else ", ").join(
+            skill_label(s, lang) for s in tm.get("skills") or [])),
     ], id=f"rs-team-{tm['code']}") for tm in station["teams"]]
     return _table([t(k, lang) for k in ("disp_team", "res_col_status", "res_col_on_duty",
                                         "res_col_medics", "res_col_vehicles",

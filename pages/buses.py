@@ -17,9 +17,9 @@ from dashboard.geo.gcj02 import display
 from dashboard.i18n.text import LANGS, t
 from dashboard.timeutil import LOCAL_TZ, hhmm, utcnow
 from datasources.sql.buses import BusStore
-from pages._components import services, town_map
+from pages._components import page_title, services, site_header, town_map
 
-dash.register_page(__name__, path="/buses", title="校车专线监控")
+dash.register_page(__name__, path="/buses", title=page_title("nav_buses"))
 
 REPLAY_DAYS = 7
 
@@ -92,6 +92,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
         dcc.Store(id=ids.REV),
         dcc.Store(id=ids.REPLAY_TRACK),
         dcc.Interval(id=ids.TICK, interval=1000),
+        site_header("/buses", lang),
         html.Header([
             html.H1(t("bus_page_title", lang)),
             html.A(t("bus_lang_other", lang), href=f"/buses?lang={other}", className="bus-lang"),

@@ -39,7 +39,7 @@ from dashboard.screens import views
 from dashboard.timeutil import utcnow
 from datasources.flows.desk import desk_step, dispatch_to
 from pages._cast import cast_button, register_cast_callback
-from pages._components import page_lang, services, town_map, user_badge
+from pages._components import page_lang, page_title, services, site_header, town_map, user_badge
 from pages._dispatch_parts import (
     PATH,
     action_buttons,
@@ -54,7 +54,7 @@ from pages._dispatch_parts import (
 )
 from pages._resource_parts import register_callbacks, resource_section, rids
 
-dash.register_page(__name__, path=PATH, title="值班调度台")
+dash.register_page(__name__, path=PATH, title=page_title("nav_dispatch"))
 register_callbacks()  # the resource section's (issue 5), once per app
 register_cast_callback()
 
@@ -156,6 +156,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
         dcc.Store(id=ids.RESTART, data=0),
         dcc.Store(id=ids.PANELS, data=None),
         dcc.Store(id=ids.PANELS_ACK, data=0),
+        site_header(PATH, lang),
         header,
         # The wall's KPI strip, drawn by the same clientside renderer (assets/zn_panels.js).
         html.Div(id=ids.KPIS, className="kpis disp-kpis"),

@@ -15,9 +15,9 @@ from dashboard.roles import ADMIN, current
 from dashboard.screens.views import countdown_text
 from dashboard.timeutil import utcnow
 from datasources.flows.field import field_step, whose_tasks
-from pages._components import services, user_badge
+from pages._components import page_title, services, site_header, user_badge
 
-dash.register_page(__name__, path="/field", title="网格员 · 我的工单")
+dash.register_page(__name__, path="/field", title=page_title("nav_field"))
 
 
 
@@ -44,6 +44,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
         dcc.Store(id=ids.LANG, data=lang),
         dcc.Store(id=ids.NAME_STORE, data=me.person_id),
         dcc.Interval(id=ids.TICK, interval=3000),
+        site_header("/field", lang),
         html.H1(t("field_title", lang), className="field-h1"),
         user_badge(lang),
         # A grid worker sees only their own work orders (by person id); an admin may type

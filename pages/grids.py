@@ -18,7 +18,7 @@ from dashboard.grids import views as grid_views
 from dashboard.grids.stats import MEASURES, WINDOWS, choropleth, values_of
 from dashboard.i18n.text import LANGS, t
 from dashboard.timeutil import utcnow
-from pages._components import TOWN_API, services
+from pages._components import TOWN_API, page_title, services, site_header
 from pages._grid_parts import (
     PATH,
     breadcrumb,
@@ -32,7 +32,7 @@ from pages._grid_parts import (
 )
 from pages._ticks import tick_on_change
 
-dash.register_page(__name__, path=PATH, title="网格热力")
+dash.register_page(__name__, path=PATH, title=page_title("nav_grids"))
 MIN_TICK_GAP_S = 1.0  # at most one recolour a second, however fast incidents arrive
 
 
@@ -58,7 +58,6 @@ def layout(lang: str | None = None, measure: str | None = None, window: str | No
     lang = lang if lang in LANGS else svc.settings.lang
     measure = measure if measure in MEASURES else "open"
     window = window if window in WINDOWS else "30d"
-    other = "en" if lang == "zh" else "zh"
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
         dcc.Store(id=ids.DRILL, data=_drill_to(grid, svc.grids)),
@@ -68,11 +67,10 @@ def layout(lang: str | None = None, measure: str | None = None, window: str | No
         dcc.Store(id=ids.FRAME_ACK, data=0),
         dcc.Store(id=ids.HEAT_FRAME, data=None),
         dcc.Store(id=ids.HEAT_ACK, data=0),
+        site_header(PATH, lang),
         html.Header([
             html.H1(t("gs_title", lang)),
             html.Nav(id=ids.CRUMBS, className="gs-crumbs"),
-            dcc.Link(t("lang_switch", lang), href=f"{PATH}?lang={other}", refresh=True,
-                     className="lang-switch"),
         ], className="gs-header"),
         controls(lang, measure, window, heat == "1"),
         html.Div([

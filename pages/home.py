@@ -17,9 +17,9 @@ from dashboard.resources.readiness import readiness_rows
 from dashboard.roles import DISPLAY, current
 from dashboard.screens import views, wall
 from dashboard.timeutil import utcnow
-from pages._components import page_lang, services, town_map
+from pages._components import page_lang, page_title, services, site_header, town_map
 
-dash.register_page(__name__, path="/", title="中脑 · 综合指挥调度")
+dash.register_page(__name__, path="/", title=page_title("nav_wall"))
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 2.0
@@ -59,7 +59,6 @@ def layout(lang: str | None = None, sound: str | None = None, **_query: Any) -> 
     lang = lang if lang in LANGS else svc.settings.lang
     meta = svc.town_meta
     town = meta.get("name_en") if lang == "en" else meta.get("name")
-    other = "en" if lang == "zh" else "zh"
     header = html.Header([
         html.Div([html.Span(town or "", className="town"),
                   html.Span(t("app_title", lang), className="app-title"),
@@ -70,8 +69,7 @@ def layout(lang: str | None = None, sound: str | None = None, **_query: Any) -> 
                       **{"data-stale": t("status_reconnecting", lang)}),
             html.Span("", id=ids.SEQ, className="seq"),
             html.Span("", id="zn-clock", className="clock"),
-            None if kiosk_on else dcc.Link(t("lang_switch", lang), href=f"/?lang={other}",
-                                           className="lang-switch", refresh=True),
+            site_header("/", lang, compact=True),  # None for the kiosk: no controls
         ], className="header-right"),
     ], className="header")
     return html.Div([

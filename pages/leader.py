@@ -12,7 +12,7 @@ from dashboard.i18n.text import LANGS, t
 from dashboard.resources.readiness import readiness_rows
 from dashboard.screens import leader, wall
 from dashboard.timeutil import LOCAL_TZ, utcnow
-from pages._components import services
+from pages._components import page_title, services, site_header
 from pages._leader_parts import (
     PATH,
     bus_panel,
@@ -27,7 +27,7 @@ from pages._leader_parts import (
 )
 from pages._ticks import tick_on_change
 
-dash.register_page(__name__, path=PATH, title="领导驾驶舱")
+dash.register_page(__name__, path=PATH, title=page_title("nav_leader"))
 
 MIN_TICK_GAP_S = 10.0  # a leader's tablet needs minutes, not milliseconds
 
@@ -46,6 +46,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
         dcc.Store(id=ids.TICK, data=0),
+        site_header(PATH, lang),
         html.Header([
             html.H1([html.Span(meta.get("name_en" if lang == "en" else "name") or "",
                                className="ld-town"), t("ld_title", lang)]),

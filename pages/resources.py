@@ -30,7 +30,7 @@ from datasources.doors.resources_io import (
 )
 from datasources.sql.incidents import NotFound
 from datasources.sql.resources import TEAM_STATUSES, ResourceError
-from pages._components import services, user_badge
+from pages._components import page_title, services, site_header
 from pages._resources_tables import (
     coverage_map,
     coverage_table,
@@ -41,7 +41,7 @@ from pages._resources_tables import (
 )
 
 PATH = "/resources"
-dash.register_page(__name__, path=PATH, title="应急资源")
+dash.register_page(__name__, path=PATH, title=page_title("nav_resources"))
 
 KINDS = ("receive", "issue", "adjust")
 UPLOAD_MAX_BYTES = 2_000_000  # a stock-take of a few thousand rows is far smaller
@@ -82,7 +82,6 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
     """Header, readiness, stock and its form, ledger, import/export, coverage."""
     svc = services()
     lang = lang if lang in LANGS else svc.settings.lang
-    other = "en" if lang == "zh" else "zh"
     stations = svc.resources.res.stations()
     codes = [st["code"] for st in stations]
     station = station if station in codes else (codes[1] if len(codes) > 1 else codes[0])
@@ -92,15 +91,6 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
         html.Span(meta.get("name_en") if lang == "en" else meta.get("name"),
                   className="disp-town"),
         html.H1(t("res_title", lang)),
-        html.Div([
-            dcc.Link(t("disp_back_wall", lang), href=f"/?lang={lang}", refresh=True,
-                     className="disp-link"),
-            dcc.Link(t("disp_title", lang), href=f"/dispatch?lang={lang}", refresh=True,
-                     className="disp-link"),
-            dcc.Link(t("lang_switch", lang), href=f"{PATH}?lang={other}", refresh=True,
-                     className="lang-switch"),
-            user_badge(lang),
-        ], className="res-right"),
     ], className="res-header")
     options = [{"label": name(st, lang), "value": st["code"]} for st in stations]
     form = html.Div([
@@ -122,6 +112,7 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
         dcc.Store(id=ids.SEEN, data=None),
         dcc.Interval(id=ids.POLL, interval=2000),
         dcc.Download(id=ids.DOWNLOAD),
+        site_header(PATH, lang),
         header,
         html.H2(t("res_readiness", lang)),
         html.Div(readiness_table(stations, lang), id=ids.READINESS),

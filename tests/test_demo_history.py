@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cli import main
-from dashboard.actors import SIM_ACTOR, actor_label
+from dashboard.actors import SIM_ACTOR
+from dashboard.i18n.codes import actor_label
 from dashboard.settings import DEMO_TOWN_DIR, Settings
 from dashboard.timeutil import LOCAL_TZ, as_utc
 from datasources.sim.history import backfill

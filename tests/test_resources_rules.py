@@ -55,7 +55,7 @@ def test_reservations_count_against_the_minimum_and_expiry_within_30_days_is_amb
     assert row["level"] == "amber" and row["low"] == 1 and row["expiring"] == 1
     assert row["reasons"] == ["沙袋低于下限 380/400袋", "方便面25天后到期"]
     en = readiness_rows([st], "en", NOW)[0]["reasons"]
-    assert en == ["Sandbags below minimum 380/400 袋", "Noodles expires in 25 d"]
+    assert en == ["Sandbags below minimum 380/400 bags", "Noodles expires in 25 d"]
 
 
 def test_no_vehicle_or_nobody_on_standby_or_an_empty_item_is_red():

@@ -34,6 +34,29 @@ SHOTS = (
     ("/buses", "buses-1920x1080.png", "1920x1080", OFFICER),
     ("/login", "login-1280x800.png", "1280x800", None),
 )
+ADMIN = ("admin", "zhongnao-demo")
+GRID_WORKER = ("冯思远", "zhongnao-demo")
+# Every page in both languages at the wall, the tablet and the phone (issue 11): the set to
+# look at after a change to the screens. `make screenshots` shoots SHOTS, then these.
+MATRIX_PAGES = (
+    ("wall", KIOSK, None), ("dispatch", "/dispatch?incident=3", OFFICER),
+    ("resources", "/resources", OFFICER), ("grids", "/grids", OFFICER),
+    ("leader", "/leader", LEADER), ("buses", "/buses", OFFICER),
+    ("field", "/field", GRID_WORKER), ("audit", "/audit", ADMIN), ("login", "/login", None),
+)
+MATRIX_SIZES = ("1920x1080", "1024x768", "390x844")
+
+
+def matrix() -> list[tuple[str, str, str, tuple[str, str] | None]]:
+    """(path, file name, size, login) of every page × language × size."""
+    out = []
+    for page, path, login in MATRIX_PAGES:
+        for lang in ("zh", "en"):
+            sep = "&" if "?" in path else "?"
+            url = path + (f"{sep}lang=en" if lang == "en" else "")
+            for size in MATRIX_SIZES:
+                out.append((url, f"screen-{page}-{lang}-{size}.png", size, login))
+    return out
 
 
 def _free_port() -> int:
@@ -60,7 +83,7 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 40.0) -> None:
                 except OSError:
                     time.sleep(0.3)
             time.sleep(warm_s)
-            for path, name, size, login in SHOTS:
+            for path, name, size, login in (*SHOTS, *matrix()):
                 shoot(base + path, str(out_dir / name), size, login=login)
                 print(f"docs/{name}")
         finally:

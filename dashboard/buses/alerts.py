@@ -13,7 +13,8 @@ from datetime import datetime
 
 import shapely
 
-from dashboard.timeutil import as_utc
+from dashboard.i18n.text import t
+from dashboard.timeutil import as_utc, hhmm
 
 KINDS = ("overspeed", "off_route", "signal_lost", "late_departure", "unscheduled_stop", "sos")
 SOS_BIT = 0x1  # JT/T 808 alarm flag bit 0: emergency alarm (紧急报警)
@@ -241,3 +242,22 @@ class VehicleAlerts:
         return [Alert("late_departure", self.plate, as_utc(departure), lon, lat,
                       value=late, limit=self.cfg.late_departure_s, trip=trip)]
 
+
+
+def alert_text(alert: Alert, lang: str = "zh") -> tuple[str, str]:
+    """(title, description) of an alert in `lang`, from its kind and numbers, with the local
+    (Asia/Shanghai) time: one language per text, never an English half with a UTC time."""
+    kind = t(f"ba_{alert.kind}", lang)
+    measure = ""
+    if alert.kind == "overspeed" and alert.value is not None:
+        key = "ba_m_overspeed_zone" if alert.zone else "ba_m_overspeed"
+        measure = t(key, lang).format(v=f"{alert.value:.0f}", limit=f"{alert.limit:.0f}",
+                                      zone=alert.zone or "")
+    elif alert.kind == "off_route" and alert.value is not None:
+        measure = t("ba_m_off_route", lang).format(v=f"{alert.value:.0f}")
+    elif alert.kind == "late_departure" and alert.value is not None:
+        measure = t("ba_m_late_departure", lang).format(v=f"{alert.value // 60:.0f}")
+    trip = t("ba_trip", lang).format(trip=alert.trip) if alert.trip else ""
+    title = t("ba_title", lang).format(kind=kind, plate=alert.plate, measure=measure)
+    desc = t("ba_desc", lang).format(kind=kind, trip=trip, at=hhmm(alert.started_at))
+    return title[:100], desc

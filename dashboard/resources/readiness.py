@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from dashboard.i18n.codes import unit_label
 from dashboard.i18n.text import name, t
 from dashboard.resources.stock import Stock, days_left
 
@@ -44,7 +45,8 @@ def readiness(station: dict[str, Any], lang: str, now: datetime) -> dict[str, An
     for i in low:
         if i not in empty:
             amber.append(t("rd_low", lang).format(item=name(i, lang), n=Stock.of(i).available,
-                                                 min=i["min_level"], unit=i["unit"]))
+                                                 min=i["min_level"],
+                                                 unit=unit_label(i["unit"], lang, i["min_level"])))
     for i in soon:
         left = days_left(i["expiry"], now)
         key = "rd_expired" if left < 0 else "rd_expiring"

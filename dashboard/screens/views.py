@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dashboard.grids.views import measure_text
+from dashboard.i18n.codes import unit_label
 from dashboard.i18n.text import category_label, name, source_label, state_label, t
 from dashboard.incidents.kpis import Figures, data_value
 from dashboard.incidents.lifecycle import OPEN_STATES, countdown, is_overdue
@@ -134,7 +135,9 @@ def station_cards(state: LiveState, lang: str,
             "level": rd["level"], "level_text": t(f"rd_{rd['level']}", lang),
             "reasons": " · ".join(rd["reasons"][:3]),
             "items": [{"sku": i["sku"], "name": name(i, lang), "quantity": Stock.of(i).available,
-                       "unit": i["unit"], "low": Stock.of(i).low,
+                       "unit": (" " if lang == "en" else "")  # JS writes quantity + unit
+                       + unit_label(i["unit"], lang, Stock.of(i).available),
+                       "low": Stock.of(i).low,
                        "held": " ".join(x for x in (
                            f"{t('reserved_short', lang)}{i['reserved']}"
                            if i.get("reserved") else "",

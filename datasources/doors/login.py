@@ -15,9 +15,10 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from dashboard.actors import actor_label
+from dashboard.i18n.codes import actor_label, audit_action_label, role_label
 from dashboard.i18n.text import t
-from dashboard.roles import ROLE_LABELS, Principal, current
+from dashboard.roles import Principal, current
+from dashboard.screens.nav import nav_links, shows_sign_out
 from dashboard.timeutil import LOCAL_TZ, as_utc
 from datasources.gate.web import CSRF_COOKIE, KIOSK_COOKIE, SESSION_COOKIE, client_ip, escape
 from datasources.redis.ratelimit import hit
@@ -48,7 +49,7 @@ def login_page(lang: str, csrf: str, next_url: str, error: str = "") -> str:
 <html lang="{'en' if lang == 'en' else 'zh-CN'}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(t('auth_title', lang))}</title>
-<link rel="stylesheet" href="/assets/zn_login.css"></head>
+<link rel="icon" href="/favicon.ico"><link rel="stylesheet" href="/assets/zn_login.css"></head>
 <body class="zn-login-body"><main class="zn-login">
 <h1>{escape(t('auth_heading', lang))}</h1>{err}
 <form method="post" action="/login" id="login-form">
@@ -64,6 +65,33 @@ def login_page(lang: str, csrf: str, next_url: str, error: str = "") -> str:
 </form>
 <a class="zn-login-lang" href="/login?lang={other}&amp;next={escape(next_url)}">{switch}</a>
 </main></body></html>"""
+
+
+def nav_html(path: str, lang: str, who: Principal | None = None) -> str:
+    """The shared header of the Dash pages as server HTML: the pages the role may open, the
+    language switch, who is signed in and sign-out (assets/zn_auth.js posts /logout)."""
+    who = who or current()
+    other = "en" if lang == "zh" else "zh"
+    links = "".join(
+        f'<a class="zn-nav-link{" here" if link.path == path else ""}" '
+        f'href="{link.path}?lang={lang}">{escape(t(link.key, lang))}</a>'
+        for link in nav_links(who))
+    user = ""
+    if shows_sign_out(who):
+        user = (f'<span class="zn-user" id="zn-user"><span class="zn-user-name">'
+                f'{escape(who.name)} · {escape(role_label(who.role, lang))}</span>'
+                f'<button type="button" class="zn-logout" id="zn-logout">'
+                f'{escape(t("auth_logout", lang))}</button></span>')
+    return (f'<div class="zn-nav" id="zn-nav"><span class="zn-nav-brand">'
+            f'{escape(t("brand", lang))}</span><nav class="zn-nav-links" aria-label="'
+            f'{escape(t("nav_label", lang))}">{links}</nav><span class="zn-nav-right">'
+            f'<a class="lang-switch zn-nav-lang" href="{path}?lang={other}">'
+            f'{escape(t("lang_switch", lang))}</a>{user}</span></div>')
+
+
+HEAD_LINKS = ('<link rel="icon" href="/favicon.ico">'
+              '<link rel="stylesheet" href="/assets/zn_login.css">'
+              '<script src="/assets/zn_auth.js" defer></script>')
 
 
 def _csrf(request: Request) -> str:
@@ -112,7 +140,8 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
             services.audit.record("login.failed", name, actor=name or "-")
             return render(request, lang, next_url, t("auth_failed", lang), 401)
         token = await asyncio.to_thread(services.accounts.start_session, user, ip)
-        services.audit.record("login", user.name, ROLE_LABELS[user.role][1],
+        # No role text in the detail: the row's role column is labelled in the reader's language.
+        services.audit.record("login", user.name,
                               who=Principal(role=user.role, name=user.name, ip=ip))
         response = RedirectResponse(next_url, status_code=303)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
@@ -181,17 +210,22 @@ def _search(services: Any, q: Any, limit: int = 500) -> list[dict[str, Any]]:
 def audit_html(rows: list[dict[str, Any]], q: dict[str, str], lang: str) -> str:
     """The audit page: a search form, the export link and the rows (escaped)."""
     heads = t("audit_cols", lang).split(",")
+    shown = {"role": lambda v: role_label(str(v), lang) if v else "",
+             "actor": lambda v: actor_label(str(v), lang),
+             "detail": lambda v: actor_label(str(v), lang) if v else "",
+             "action": lambda v: audit_action_label(str(v), lang)}
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(_cell(actor_label(r[c], lang) if c == 'actor' else r[c]))}"
-                         "</td>" for c in
-                         ("id", "at", "actor", "role", "ip", "action", "target", "detail"))
+        "<tr>" + "".join(
+            f"<td>{escape(shown.get(c, _cell)(r[c]))}</td>" for c in
+            ("id", "at", "actor", "role", "ip", "action", "target", "detail"))
         + "</tr>" for r in rows)
     from urllib.parse import urlencode
     query = urlencode({k: v for k, v in q.items() if k in ("q", "action", "since", "until")})
     value = {k: escape(q.get(k, "")) for k in ("q", "action", "since", "until")}
     return f"""<!doctype html><html lang="{'en' if lang == 'en' else 'zh-CN'}"><head>
-<meta charset="utf-8"><title>{escape(t('audit_title', lang))}</title>
-<link rel="stylesheet" href="/assets/zn_login.css"></head><body class="zn-audit-body">
+<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(t('nav_audit', lang))} · {escape(t('brand', lang))}</title>
+{HEAD_LINKS}</head><body class="zn-audit-body">{nav_html('/audit', lang)}
 <h1>{escape(t('audit_title', lang))}</h1>
 <form method="get" action="/audit" class="zn-audit-form">
 <input type="hidden" name="lang" value="{lang}">

@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 
-from dashboard.buses.alerts import Alert, AlertConfig, SpeedLimits, parse_zones
+from dashboard.buses.alerts import Alert, AlertConfig, SpeedLimits, alert_text, parse_zones
 from dashboard.buses.tracking import Fleet, build_plans
 from dashboard.messages import IncidentReport, VehiclePosition
 from dashboard.screens.live import LiveState
 from dashboard.settings import Settings
-from dashboard.timeutil import as_utc, hhmm, utcnow
+from dashboard.timeutil import utcnow
 from datasources.flows.intake import Intake, Outcome
 from datasources.redis.publisher import Publisher
 from datasources.sql.buses import BusStore
@@ -40,22 +40,11 @@ EPISODE_TTL_S = 12 * 3600
 
 def alert_report(alert: Alert) -> IncidentReport:
     """The incident report an alert becomes (source 'bus', 校车监控)."""
-    category, priority, zh, en = ALERT_KINDS[alert.kind]
-    measure = ""
-    if alert.kind == "overspeed":
-        zone = f"，{alert.zone}" if alert.zone else ""
-        measure = f" {alert.value:.0f} km/h（限速{alert.limit:.0f}{zone}）"
-    elif alert.kind == "off_route" and alert.value is not None:
-        measure = f" 偏离{alert.value:.0f}米"
-    elif alert.kind == "late_departure" and alert.value is not None:
-        measure = f" 晚{alert.value // 60:.0f}分钟"
-    trip = f"，班次{alert.trip}" if alert.trip else ""
+    category, priority, _zh, _en = ALERT_KINDS[alert.kind]
+    title, description = alert_text(alert)  # the town's language, local time
     return IncidentReport(
         source="bus", source_ref=alert.key[:64], category=category, priority=priority,
-        title=f"{zh}：{alert.plate}{measure}"[:100],
-        description=(f"{zh}{trip}，开始于{hhmm(alert.started_at)}。"
-                     f" {en}: {alert.plate}{' trip ' + alert.trip if alert.trip else ''}, "
-                     f"since {as_utc(alert.started_at):%H:%M:%S} UTC."),
+        title=title, description=description,
         lon=round(alert.lon, 6), lat=round(alert.lat, 6), reported_at=alert.started_at)
 
 

@@ -69,6 +69,34 @@ def client_ip(scope: Scope) -> str:
     return str(client[0]) if client else ""
 
 
+class InlineScriptHashes:
+    """The CSP hashes of every inline script the Dash app emits, read when asked.
+
+    Dash adds inline scripts after `create_app` returns (the pages router registers its
+    clientside callbacks when the server is set up), so a list taken at start-up missed
+    the router's: the browser refused it and the renderer then failed on the missing
+    function. The list is recomputed only when the number of scripts changes.
+    """
+
+    def __init__(self, app: Any):
+        self.app = app
+        self.seen = -1
+        self.hashes: list[str] = []
+
+    def __call__(self) -> list[str]:
+        """The hashes now (Dash's own `csp_hashes`, which moves pending scripts in first)."""
+        from dash import _callback
+
+        count = len(self.app._inline_scripts) + len(_callback.GLOBAL_INLINE_SCRIPTS)
+        if count != self.seen:
+            self.hashes = list(self.app.csp_hashes())
+            self.seen = len(self.app._inline_scripts)
+        return self.hashes
+
+
+FAVICON_PATHS = ("/favicon.ico",)  # browsers ask for it on every page, signed in or not
+
+
 def csp(hashes: list[str], tile_url: str = "") -> str:
     """A Content-Security-Policy that lets Dash run: only this origin, Dash's inline
     bootstrap script by hash, inline styles (Dash components set style attributes)."""
@@ -171,6 +199,9 @@ class AuthMiddleware:
     def refuse(self, scope: Scope, method: str, path: str, who: Principal,
                jar: dict[str, str]) -> tuple[int, dict[str, str], bytes] | None:
         """The response refusing this request, or None to let it through."""
+        if method == "GET" and path in FAVICON_PATHS:
+            return 200, {"content-type": "image/x-icon",
+                         "cache-control": "public, max-age=86400"}, favicon()
         if method == "GET" and path == "/" and "kiosk=" in scope.get("query_string", b"").decode():
             return self.kiosk_entry(scope)
         roles = route_roles(method, path)
@@ -304,6 +335,20 @@ class AuthMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
         return wrapped
+
+
+def favicon() -> bytes:
+    """The icon in assets/ (read once); an empty answer rather than a 401 when missing."""
+    global _FAVICON
+    if _FAVICON is None:
+        from pathlib import Path
+
+        icon = Path(__file__).resolve().parents[2] / "assets" / "favicon.ico"
+        _FAVICON = icon.read_bytes() if icon.exists() else b""
+    return _FAVICON
+
+
+_FAVICON: bytes | None = None
 
 
 def escape(text: str) -> str:

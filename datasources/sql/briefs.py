@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from dashboard.i18n.codes import level_label
 from dashboard.i18n.text import name
 from dashboard.incidents import kpis
 from dashboard.resources.stock import Stock
@@ -59,7 +60,8 @@ class BriefStore:
             if i.priority == "urgent":
                 reasons.append("紧急" if lang == "zh" else "urgent")
             if i.level and i.level != "grid":
-                reasons.append(("升级至" if lang == "zh" else "escalated to ") + i.level)
+                reasons.append(("升级至" if lang == "zh" else "escalated to ")
+                               + level_label(i.level, lang))
             if (i.report_count or 1) >= 3:
                 reasons.append(f"{i.report_count}" + ("条上报" if lang == "zh" else " reports"))
             if i.satisfaction is not None and i.satisfaction <= 2:
