@@ -240,11 +240,14 @@ class StockView(BaseModel):
     min_level: int
 
 
+EventType = Literal["incident.created", "incident.updated", "stock.changed", "rejected",
+                    "station.changed"]
+
+
 class Event(_Message):
     """A committed fact, numbered by the shared event sequence (a gap means resync)."""
 
-    type: Literal["incident.created", "incident.updated", "stock.changed", "rejected",
-                  "station.changed"]
+    type: EventType
     seq: int = Field(ge=0)
     at: datetime
     incident: IncidentView | None = None

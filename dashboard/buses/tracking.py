@@ -118,7 +118,7 @@ class Fleet:
         """The vehicle's state, created on first sight (unknown plates have no route)."""
         t = self.tracks.get(plate)
         if t is None:
-            route, seats = self.vehicles.get(plate, (None, None))  # type: ignore[assignment]
+            route, seats = self.vehicles.get(plate, (None, None))
             t = self.tracks[plate] = BusTrack(plate, route, seats,
                                               VehicleAlerts(plate, self.cfg, self.limits))
         return t
@@ -237,7 +237,7 @@ class Fleet:
                     delay_min=round(st.delay_s / 60.0, 1))
         return base
 
-    def status(self, t: BusTrack, now: datetime):  # type: ignore[no-untyped-def]
+    def status(self, t: BusTrack, now: datetime):
         """TripStatus of a vehicle's current trip."""
         assert t.plan is not None
         nxt = t.plan.line.next_stop(t.along_m) if t.along_m is not None else 0

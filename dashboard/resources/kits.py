@@ -64,7 +64,7 @@ def rank_stations(incident: dict[str, Any], stations: list[dict[str, Any]],
     for st in stations:
         metres, minutes = travel(st["lon"], st["lat"], incident["lon"], incident["lat"])
         stock = {i["sku"]: i for i in st["items"]}
-        lines = []
+        lines: list[dict[str, Any]] = []
         for sku, want in kit.items():
             item = stock.get(sku)
             have = available(item) if item else 0

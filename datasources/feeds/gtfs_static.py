@@ -100,7 +100,8 @@ def routes_from_gtfs(t: dict[str, list[dict[str, str]]]) -> list[dict[str, Any]]
         main = max(outbound, key=lambda tr: len(times[tr["trip_id"]]))
         order = [st["stop_id"] for st in times[main["trip_id"]]]
         code = r["route_id"][:16]
-        route_stops = [{"code": f"{code}-{sid}"[:24], "name": stops[sid]["stop_name"],
+        route_stops: list[dict[str, Any]] = [
+                       {"code": f"{code}-{sid}"[:24], "name": stops[sid]["stop_name"],
                         "name_en": stops[sid].get("stop_desc", ""),
                         "lon": float(stops[sid]["stop_lon"]),
                         "lat": float(stops[sid]["stop_lat"])} for sid in order]

@@ -16,6 +16,7 @@ from dashboard.geo.lookup import GridIndex
 from dashboard.incidents.lifecycle import TransitionError
 from dashboard.messages import (
     Event,
+    EventType,
     IncidentProgress,
     IncidentReport,
     MessageError,
@@ -143,7 +144,7 @@ class Intake:
         if self.audit is not None:
             self.audit(action, target, detail, actor=actor)
 
-    def _announce(self, kind: str, **facts: Any) -> Event:
+    def _announce(self, kind: EventType, **facts: Any) -> Event:
         """Publish one committed fact with the next number of the shared sequence.
 
         The fact is already committed: when Redis cannot take the event, the commit stands

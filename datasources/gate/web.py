@@ -136,7 +136,7 @@ class AuthMiddleware:
             if hit is False:
                 return None
             if hit is not None:
-                return hit  # type: ignore[return-value]
+                return hit
         return Principal(ip=ip)
 
     def resolve(self, scope: Scope, jar: dict[str, str]) -> Principal:

@@ -75,7 +75,7 @@ class Publisher:
         out: dict[str, VehiclePosition] = {}
         for plate, raw in self.r.hgetall(self.ch.vehicle_state).items():
             try:
-                out[plate.decode()] = VehiclePosition.model_validate_json(raw)
+                out[_text(plate)] = VehiclePosition.model_validate_json(raw)
             except ValueError:
                 log.warning("dropping unreadable latest state for %r", plate)
         return out
@@ -86,8 +86,13 @@ class Publisher:
 
     def rejected_counts(self) -> dict[str, int]:
         """Rejected inbound messages so far, by reason."""
-        return {k.decode(): int(v) for k, v in self.r.hgetall(self.ch.rejected).items()}
+        return {_text(k): int(v) for k, v in self.r.hgetall(self.ch.rejected).items()}
 
     def claim(self, digest: str, ttl_s: int = 300) -> bool:
         """True for the first process to claim this inbound message (others skip it)."""
         return bool(self.r.set(self.ch.claim(digest), b"1", nx=True, ex=ttl_s))
+
+
+def _text(value: bytes | str) -> str:
+    """A Redis key or field as text (the client answers bytes unless told to decode)."""
+    return value.decode() if isinstance(value, bytes) else value

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from dashboard.roles import DISPLAY, INGEST, ROLES, Principal
 from dashboard.timeutil import as_utc, utcnow
 from datasources.sql import models as m
-from datasources.sql.engine import session_factory
+from datasources.sql.engine import rows_changed, session_factory
 
 CACHE_S = 10.0
 KEY_KINDS = ("ingest", "kiosk")
@@ -116,8 +116,8 @@ class Accounts:
         if len(password) < 8:
             raise AccountError("password: at least 8 characters")
         with self.session.begin() as s:
-            n = s.execute(update(m.User).where(m.User.name == name)
-                          .values(password_hash=_hasher.hash(password))).rowcount
+            n = rows_changed(s.execute(update(m.User).where(m.User.name == name)
+                                       .values(password_hash=_hasher.hash(password))))
         if not n:
             raise AccountError(f"no user named {name!r}")
 
@@ -265,7 +265,7 @@ class Accounts:
         """The cached answer for a session ('s'), 'kiosk' or 'ingest' token, or False when
         the database must be asked (lets the caller ask it off the event loop)."""
         hit = self._cached(f"{kind}:{token_hash(token)}")
-        return hit if hit is False else _with_ip(hit, ip)  # type: ignore[arg-type]
+        return hit if hit is False else _with_ip(hit, ip)
 
     def check(self, who: Principal) -> bool:
         """True while the principal's session or token is valid; the answer is cached."""
@@ -283,7 +283,7 @@ class Accounts:
         hit = self._cached(("s:" + who.session) if who.kind == "user" else who.session)
         return None if hit is False else hit is not None
 
-    def _cached(self, key: str) -> Principal | None | bool:
+    def _cached(self, key: str) -> Principal | None | Literal[False]:
         with self._lock:
             hit = self._cache.get(key)
         if hit is None or time.monotonic() - hit[0] > CACHE_S:

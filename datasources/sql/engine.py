@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -57,3 +57,8 @@ def upgrade(engine: Engine) -> None:
 def has_schema(engine: Engine) -> bool:
     """True when the migrated schema is present."""
     return inspect(engine).has_table("incidents")
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (0 means a conditional update lost its race)."""
+    return int(cast("CursorResult[Any]", result).rowcount)

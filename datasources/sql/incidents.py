@@ -34,7 +34,7 @@ from dashboard.timeutil import (
 )
 from dashboard.town import GridCell
 from datasources.sql import models as m
-from datasources.sql.engine import session_factory
+from datasources.sql.engine import rows_changed, session_factory
 from datasources.sql.kpis import read_facts
 
 
@@ -165,11 +165,11 @@ class Store:
             metres, target_id = min(near)
             row = s.get(m.Incident, target_id)
             assert row is not None
-            changed = s.execute(update(m.Incident).where(
+            changed = rows_changed(s.execute(update(m.Incident).where(
                 m.Incident.id == row.id, m.Incident.version == row.version,
                 m.Incident.state.in_(OPEN_STATES)).values(
                 report_count=row.report_count + 1, version=row.version + 1,
-                updated_at=now)).rowcount
+                updated_at=now)))
             if changed != 1:
                 s.rollback()
                 return None  # it changed meanwhile: store the report as its own work order
@@ -290,11 +290,11 @@ class Store:
                 values["urge_count"] = row.urge_count + 1
             if action == "supervise":
                 values["supervised"] = True
-            changed = s.execute(
+            changed = rows_changed(s.execute(
                 update(m.Incident)
                 .where(m.Incident.id == row.id, m.Incident.version == row.version)
                 .values(**values)
-            ).rowcount
+            ))
             if changed != 1:
                 s.rollback()
                 with self.session() as fresh:

@@ -27,6 +27,7 @@ from dashboard.resources.errors import (
 )
 from dashboard.timeutil import as_utc, utcnow
 from datasources.sql import models as m
+from datasources.sql.engine import rows_changed
 from datasources.sql.incidents import NotFound, Store
 
 __all__ = ["ResourceError", "Resources", "station_rows"]
@@ -199,9 +200,9 @@ class Resources:
                 raise NotFound(f"incident {incident_id} does not exist")
             items = {sku: self._item(s, station, sku) for sku in supplies}
             for code in teams:
-                taken = s.execute(update(m.Team).where(
+                taken = rows_changed(s.execute(update(m.Team).where(
                     m.Team.code == code, m.Team.station_code == station,
-                    m.Team.status == "standby").values(status="en_route")).rowcount
+                    m.Team.status == "standby").values(status="en_route")))
                 if taken != 1:
                     team = s.get(m.Team, code)
                     if team is None or team.station_code != station:
@@ -336,10 +337,10 @@ class Resources:
         if delta == 0:
             raise ResourceError("a shelter change of 0 changes nothing", "人数变动不能为0")
         with self.store.session() as s:
-            changed = s.execute(update(m.Room).where(
+            changed = rows_changed(s.execute(update(m.Room).where(
                 m.Room.station_code == station, m.Room.kind == "shelter",
                 m.Room.occupancy + delta >= 0, m.Room.occupancy + delta <= m.Room.capacity)
-                .values(occupancy=m.Room.occupancy + delta)).rowcount
+                .values(occupancy=m.Room.occupancy + delta)))
             room = s.scalar(select(m.Room).where(m.Room.station_code == station,
                                                  m.Room.kind == "shelter"))
             if room is None:
@@ -373,9 +374,9 @@ class Resources:
         values: dict[str, Any] = {"version": d.version + 1, "updated_at": now}
         if target:
             values["state"] = target
-        changed = s.execute(update(m.ResourceDispatch).where(
+        changed = rows_changed(s.execute(update(m.ResourceDispatch).where(
             m.ResourceDispatch.id == d.id, m.ResourceDispatch.version == d.version)
-            .values(**values)).rowcount
+            .values(**values)))
         if changed != 1:
             raise ResourceError(f"resource dispatch {dispatch_id} changed meanwhile",
                                 "该调派刚被他人更新，请刷新后再试")

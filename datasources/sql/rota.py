@@ -116,8 +116,9 @@ class RotaStore:
                 or_(m.Incident.assignee.is_not(None), m.Incident.grid_worker.is_not(None))))
             out: dict[str, int] = {}
             for assignee, worker in rows:
-                for person in {assignee, worker} - {None}:
-                    out[person] = out.get(person, 0) + 1
+                for person in {assignee, worker}:
+                    if person is not None:
+                        out[person] = out.get(person, 0) + 1
             return out
 
     def callup(self, near: str, now: datetime | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from dashboard.town import Town
@@ -36,7 +36,7 @@ def load_town(session: Session, town: Town, *, replace: bool = False) -> dict[st
             return {}
         for table in _TOWN_TABLES:
             session.execute(delete(table))
-        session.execute(m.Incident.__table__.update().values(grid_code=None))
+        session.execute(update(m.Incident).values(grid_code=None))
         # Children before parents: the grid tree references itself.
         for level in (3, 2, 1):
             session.execute(delete(m.Grid).where(m.Grid.level == level))
@@ -91,15 +91,16 @@ def load_town(session: Session, town: Town, *, replace: bool = False) -> dict[st
     for r in town.routes:
         session.add(m.Route(code=r.code, name=r.name, name_en=r.name_en, school=r.school,
                             path=r.path, length_m=r.length_m, staff=r.staff))
-        for seq, s in enumerate(r.stops):
-            session.add(m.BusStop(code=s.code, route_code=r.code, seq=seq, name=s.name,
-                                  name_en=s.name_en, lon=s.lon, lat=s.lat))
+        for seq, stop in enumerate(r.stops):
+            session.add(m.BusStop(code=stop.code, route_code=r.code, seq=seq, name=stop.name,
+                                  name_en=stop.name_en, lon=stop.lon, lat=stop.lat))
         for t in r.trips:
             session.add(m.Trip(code=t.code, route_code=r.code, period=t.period,
                                direction=t.direction, days=t.days, stop_times=t.stop_times))
-    for v in town.vehicles:
-        session.add(m.Vehicle(plate=v.plate, route_code=v.route, seats=v.seats, driver=v.driver,
-                              phone=v.phone, escort=v.escort, model=v.model, year=v.year))
+    for bus in town.vehicles:
+        session.add(m.Vehicle(plate=bus.plate, route_code=bus.route, seats=bus.seats,
+                              driver=bus.driver, phone=bus.phone, escort=bus.escort,
+                              model=bus.model, year=bus.year))
     session.flush()
     counts = {
         "grids": len(town.grids), "villages": len(town.villages),

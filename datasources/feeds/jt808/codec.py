@@ -346,4 +346,5 @@ def parse_general_reply(body: bytes) -> tuple[int, int, int]:
     """(serial, message id, result) of a 0x8001/0x0001 body."""
     if len(body) != 5:
         raise FrameError("bad_reply", f"{len(body)} bytes")
-    return struct.unpack(">HHB", body)  # type: ignore[return-value]
+    seq, msg_id, result = struct.unpack(">HHB", body)
+    return seq, msg_id, result
