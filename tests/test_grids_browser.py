@@ -77,6 +77,8 @@ def test_gs001_drill_down_from_level_1_to_3_changes_polygons_and_legend(dash_duo
     _open_grids(dash_duo, settings, size)
     wait_until(lambda: len(_polygons(dash_duo)) == 5, what="five level-1 grids")
     dash_duo.wait_for_contains_text("#gs-legend", "1级网格", timeout=20)
+    total = dash_duo.wait_for_element("#gs-total-received", timeout=10)  # the town's figures
+    assert total.get_attribute("data-kpi") == "received" and total.get_attribute("data-value")
     # Hover: the grid's figures, its leader and its workers on duty.
     zone = dash_duo.find_element("#gs-map path.zn-grid-G1-02")
     ActionChains(dash_duo.driver).move_to_element(zone).move_by_offset(2, 2).perform()
@@ -180,6 +182,6 @@ def test_gs004_after_a_burst_of_reports_every_colour_matches_the_figures(dash_du
             "return Array.from(document.querySelectorAll('#gs-map path.zn-grid')).map("
             "p => [p.getAttribute('class').split(' ')[1].slice(8), "
             "p.getAttribute('data-colour')]);"))
-        return shown == choropleth(figures, "open")["colours"]
+        return shown == choropleth({g: f["open"] for g, f in figures.items()}, "open")["colours"]
 
     wait_until(agrees, timeout=15, what="map colours agreeing with the ranking after the burst")

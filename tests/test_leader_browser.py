@@ -20,7 +20,9 @@ def _open_leader(dash_duo, settings, size: tuple[int, int], query: str = "") -> 
 @pytest.mark.parametrize("size", [(1024, 768), (768, 1024), (1366, 1024)])
 def test_lead001_no_horizontal_scrolling_at_tablet_widths(dash_duo, settings, size):
     _open_leader(dash_duo, settings, size)
-    dash_duo.wait_for_element("#ld-today-received", timeout=15)
+    card = dash_duo.wait_for_element("#ld-today-received", timeout=15)
+    assert (card.get_attribute("data-kpi"), card.get_attribute("data-window")) == (
+        "received", "today") and card.get_attribute("data-value").isdigit()
     dash_duo.wait_for_element("#ld-trend-graph .main-svg", timeout=15)
     dash_duo.wait_for_element("#ld-ready .ld-st-row", timeout=15)
     widths = dash_duo.driver.execute_script(

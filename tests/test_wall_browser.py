@@ -28,6 +28,9 @@ def test_wall001_published_incident_appears_in_feed_and_map(dash_duo, settings):
     incident_id = item.get_attribute("id").removeprefix("inc-")
     dash_duo.wait_for_element(f"path.zn-inc-{incident_id}", timeout=10)
     dash_duo.wait_for_text_to_equal("#kpi-received", "1")
+    kpi = dash_duo.find_element("#kpi-received")  # the raw figure, for cross-screen journeys
+    assert (kpi.get_attribute("data-kpi"), kpi.get_attribute("data-window"),
+            kpi.get_attribute("data-value")) == ("received", "today", "1")
 
 
 def test_wall002_bus_position_message_moves_that_bus(dash_duo, settings):
