@@ -137,6 +137,7 @@ CALLBACKS: dict[str, Roles] = {
     "pages.field.restore_worker_name": FIELD,
     "pages.field.show_my_work_orders": FIELD,
     "pages.field.report_field_step": FIELD,
+    "pages.field.stream_field_ticks": FIELD,
     "pages._cast.send_to_wall": CONSOLE_ACT,
     "pages._resource_parts.fold_resources": CONSOLE_READ,
     "pages._resource_parts.show_resources": CONSOLE_READ,

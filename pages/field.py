@@ -16,6 +16,7 @@ from dashboard.screens.views import countdown_text
 from dashboard.timeutil import utcnow
 from datasources.flows.field import field_step, whose_tasks
 from pages._components import page_title, services, site_header, user_badge
+from pages._ticks import tick_on_change
 
 dash.register_page(__name__, path="/field", title=page_title("nav_field"))
 
@@ -29,6 +30,7 @@ class ids:  # noqa: N801 - a namespace of constants
     NAME_STORE = "field-name-store"
     TASKS = "field-tasks"
     TICK = "field-tick"
+    LIVE = "field-live"  # bumped by the push stream when work orders change
     RESULT = "field-result"
     NOTE = "field-note"
     PHOTO = "field-photo"
@@ -43,7 +45,10 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
         dcc.Store(id=ids.NAME_STORE, data=me.person_id),
-        dcc.Interval(id=ids.TICK, interval=3000),
+        # Pushed when a work order changes (a dispatch reaches the phone at once); the
+        # slow interval only catches up after a lost connection.
+        dcc.Store(id=ids.LIVE),
+        dcc.Interval(id=ids.TICK, interval=15000),
         site_header("/field", lang),
         html.H1(t("field_title", lang), className="field-h1"),
         user_badge(lang),
@@ -75,8 +80,8 @@ def restore_worker_name(_ts: Any, stored: str | None, current: str | None) -> An
 
 
 @dash.callback(Output(ids.TASKS, "children"), Input(ids.TICK, "n_intervals"),
-               Input(ids.NAME_STORE, "data"), State(ids.LANG, "data"))
-def show_my_work_orders(_n: int, name: str | None, lang: str) -> Any:
+               Input(ids.LIVE, "data"), Input(ids.NAME_STORE, "data"), State(ids.LANG, "data"))
+def show_my_work_orders(_n: int, _live: Any, name: str | None, lang: str) -> Any:
     """Task cards from the live state in memory (no database query per phone)."""
     person = whose_tasks(current(), name)
     if not person:
@@ -119,3 +124,9 @@ def report_field_step(clicks: list[int | None], name: str | None, note: str | No
     ref = event.incident.ref if event.incident else ""
     return html.Span(f"{ref} · {action_text(trigger['action'], lang)} ✓",
                      className="field-ok"), ""
+
+
+@dash.callback(persistent=True)
+async def stream_field_ticks() -> None:
+    """Redraw this phone's task list as soon as any work order changes (no polling)."""
+    await tick_on_change("/field", ids.LANG, ids.LIVE, 0.0)

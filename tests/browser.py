@@ -212,7 +212,17 @@ def ensure_user(settings: Settings, role: str = "officer", name: str | None = No
         upgrade(engine)
         accounts = Accounts(engine)
         if accounts.user(name) is None:
-            accounts.add_user(name, role, PASSWORD)
+            # A grid worker's account is the person of that name in the town's register
+            # (identity by id: the phone lists what is dispatched to that person's id).
+            person = None
+            if role == "grid_worker":
+                from sqlalchemy import select
+
+                from datasources.sql import models as m
+                with engine.connect() as conn:
+                    person = conn.scalar(select(m.GridWorker.id)
+                                         .where(m.GridWorker.name == name).limit(1))
+            accounts.add_user(name, role, PASSWORD, person_id=person)
     finally:
         engine.dispose()
     return name

@@ -11,7 +11,6 @@ each screen shows written down and compared.
    supplies → the wall's station card shows the stock and the team change.
 3. jrn004: the leader on a tablet sees the same 超时 as the wall and cannot dispatch.
 
-An xfail mark names the brief whose fix the test waits on; the lead removes it on merging.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ import re
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -48,27 +46,24 @@ TABLET = (1024, 768)
 SPOT = {"lat": 30.5523, "long": 104.4512}
 MEASURES = ("received", "closed", "close_rate", "overdue", "avg_hours", "satisfaction")
 
-NEEDS_A = pytest.mark.xfail(reason="needs brief A: hand-over by person id", strict=True)
-NEEDS_D = pytest.mark.xfail(reason="needs brief D: the wall's 5th station card lies below its "
-                            "overflow:hidden panel, so what it shows cannot be seen", strict=True)
-NEEDS_B = pytest.mark.xfail(reason="needs brief B: one KPI definition read by every screen",
-                            strict=True)
-
-
 # ------------------------------------------------------------------ what the screens show
-# Today each screen is read by its own element ids and text. Once brief B lands, every KPI
-# element carries data-kpi="<measure>" and data-value: `shown` then reads
-#     f'{scope} [data-kpi="{measure}"]' and .get_attribute("data-value")
-# (the one line marked B below), and the id tables become just their scopes.
-WALL_KPIS = {m: f"#home-kpis #kpi-{m}" for m in MEASURES}
-CONSOLE_KPIS = {m: f"#disp-kpis #kpi-{m}" for m in MEASURES}
-LEADER_KPIS = {m: f"#ld-today #ld-today-{m}" for m in MEASURES}
+# Every KPI element carries data-kpi="<measure>", data-window and its raw data-value, written
+# once in Python (dashboard/incidents/kpis.data_value): the screens are compared on those.
+def kpi_selectors(scope: str, window: str = "today") -> dict[str, str]:
+    """The element of each measure inside `scope` (the wall's strip, a leader's cards …)."""
+    return {m: f'{scope} [data-kpi="{m}"][data-window="{window}"]' for m in MEASURES}
+
+
+WALL_KPIS = kpi_selectors("#home-kpis")
+CONSOLE_KPIS = kpi_selectors("#disp-kpis")
+LEADER_KPIS = kpi_selectors("#ld-today")
+GRID_TOTALS = kpi_selectors("#gs-totals")
 
 
 def shown(driver: Any, selectors: dict[str, str], measure: str) -> str | None:
-    """What one KPI element shows, or None when the screen has no such figure."""
+    """The raw value one KPI element shows, or None when the screen has no such figure."""
     found = driver.find_elements(By.CSS_SELECTOR, selectors[measure])
-    return found[0].text.strip() if found else None  # B: .get_attribute("data-value")
+    return found[0].get_attribute("data-value") if found else None
 
 
 def read_kpis(driver: Any, selectors: dict[str, str]) -> dict[str, str | None]:
@@ -82,52 +77,11 @@ def read_kpis(driver: Any, selectors: dict[str, str]) -> dict[str, str | None]:
 
 
 def read_grids(driver: Any, base: str) -> dict[str, str | None]:
-    """/grids at today's window, one measure at a time: the top of the ranking (the one grid
-    the journey's reports fell in). A measure the page does not offer is None."""
-    out: dict[str, str | None] = dict.fromkeys(MEASURES)
+    """/grids at today's window: the totals of the grids in view (the town at level 1)."""
     driver.get(f"{base}/grids?window=today")
-    wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, "#gs-measure input"), 15,
-               "the measure selector")
-    offered = {e.get_attribute("value")
-               for e in driver.find_elements(By.CSS_SELECTOR, "#gs-measure input")}
-    for m in (m for m in MEASURES if m in offered):
-        driver.get(f"{base}/grids?measure={m}&window=today")
-        wait_until(lambda m=m: driver.find_elements(
-            By.CSS_SELECTOR, f"#gs-measure input[value='{m}']:checked"), 15, f"/grids on {m}")
-        rows = wait_until(lambda: driver.find_elements(
-            By.CSS_SELECTOR, ".gs-rank .gs-rank-row .gs-rank-v"), 15, f"the ranking by {m}")
-        out[m] = rows[0].text.strip()
-    return out
-
-
-class _FirstTable(HTMLParser):
-    """Header cells and first-row cells of the first <table> of a page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.head: list[str] = []
-        self.row: list[str] = []
-        self._cell: str | None = None
-        self._tables = 0
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag == "table":
-            self._tables += 1
-        if tag in ("th", "td") and self._tables == 1:
-            self._cell = ""
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("th", "td") and self._cell is not None and self._tables == 1:
-            (self.head if tag == "th" else self.row).append(self._cell.strip())
-            self._cell = None
-
-
-BRIEF_HEADS = {"受理": "received", "办结": "closed", "办结率": "close_rate", "超时": "overdue",
-               "平均办理": "avg_hours", "满意度": "satisfaction"}
+    wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, GRID_TOTALS["received"]), 15,
+               "the grids' totals")
+    return read_kpis(driver, GRID_TOTALS)
 
 
 def read_brief(driver: Any, base: str) -> dict[str, str | None]:
@@ -138,11 +92,8 @@ def read_brief(driver: Any, base: str) -> dict[str, str | None]:
                                  headers={"Cookie": cookie_header(driver)})
     with urllib.request.urlopen(req, timeout=20) as resp:
         page = resp.read().decode("utf-8")
-    table = _FirstTable()
-    table.feed(page)
-    by_head = dict(zip(table.head, table.row, strict=False))
-    return {m: next((v for h, v in by_head.items() if BRIEF_HEADS.get(h) == m), None)
-            for m in MEASURES}
+    cells = dict(re.findall(r'data-kpi="(\w+)" data-window="day" data-value="([^"]*)"', page))
+    return {m: cells.get(m) for m in MEASURES}
 
 
 def disagreements(screens: dict[str, dict[str, str | None]]) -> list[str]:
@@ -213,7 +164,6 @@ def open_in_console(driver: Any, incident_id: int) -> None:
 
 
 # ------------------------------------------------------------------ journey 1
-@NEEDS_A
 def test_jrn001_citizen_report_reaches_the_worker_and_comes_back_closed(dash_duo, settings):
     app = start_app(dash_duo, settings, path="/dispatch", role="officer", name=OFFICER,
                     wait_status="#disp-status")
@@ -285,7 +235,6 @@ def _journey_record(svc: Any, base: str) -> None:
     svc.intake.act(closed, "close", OFFICER, satisfaction=4)
 
 
-@NEEDS_B
 def test_jrn002_every_screen_shows_the_same_figures_of_the_day(dash_duo, settings):
     app = start_app(dash_duo, settings, path="/dispatch", role="officer", name=OFFICER,
                     wait_status="#disp-status")
@@ -297,7 +246,7 @@ def test_jrn002_every_screen_shows_the_same_figures_of_the_day(dash_duo, setting
         # Live screens follow by push (the leader's tablet at most every 10 s).
         for name, driver, sel in (("wall", wall, WALL_KPIS), ("console", console, CONSOLE_KPIS),
                                   ("leader", tablet, LEADER_KPIS)):
-            wait_until(lambda d=driver, s=sel: read_kpis(d, s)["satisfaction"] == "4.00", 25,
+            wait_until(lambda d=driver, s=sel: read_kpis(d, s)["satisfaction"] == "4", 25,
                        f"the {name} counting the closed work order")
         screens = {"wall": read_kpis(wall, WALL_KPIS),
                    "console": read_kpis(console, CONSOLE_KPIS),
@@ -310,7 +259,6 @@ def test_jrn002_every_screen_shows_the_same_figures_of_the_day(dash_duo, setting
 
 
 # ------------------------------------------------------------------ journey 2
-@NEEDS_D
 def test_jrn003_bus_sos_focuses_the_wall_and_a_team_with_supplies_shows_on_its_card(
         dash_duo, settings, jt808):
     _gw, port = jt808

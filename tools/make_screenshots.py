@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot import shoot  # noqa: E402
+from screenshot import shoot_many  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # Walls open with the demo kiosk token, the console signs in as the demo duty officer
@@ -48,14 +48,14 @@ MATRIX_SIZES = ("1920x1080", "1024x768", "390x844")
 
 
 def matrix() -> list[tuple[str, str, str, tuple[str, str] | None]]:
-    """(path, file name, size, login) of every page × language × size."""
+    """(path, file name under docs/, size, login) of every page × language × size."""
     out = []
     for page, path, login in MATRIX_PAGES:
         for lang in ("zh", "en"):
             sep = "&" if "?" in path else "?"
             url = path + (f"{sep}lang=en" if lang == "en" else "")
             for size in MATRIX_SIZES:
-                out.append((url, f"screen-{page}-{lang}-{size}.png", size, login))
+                out.append((url, f"screens/{page}-{lang}-{size}.png", size, login))
     return out
 
 
@@ -83,9 +83,14 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 40.0) -> None:
                 except OSError:
                     time.sleep(0.3)
             time.sleep(warm_s)
+            (out_dir / "screens").mkdir(exist_ok=True)
+            by_login: dict[tuple[str, str] | None, list[tuple[str, str, str]]] = {}
             for path, name, size, login in (*SHOTS, *matrix()):
-                shoot(base + path, str(out_dir / name), size, login=login)
-                print(f"docs/{name}")
+                by_login.setdefault(login, []).append((base + path, str(out_dir / name), size))
+            for login, shots in by_login.items():  # one browser per account, signed in once
+                shoot_many(shots, login, wait_s=5.0)
+                for _, out, _ in shots:
+                    print(out)
         finally:
             proc.terminate()
             proc.wait(timeout=20)

@@ -29,28 +29,44 @@ def sign_in(driver: Any, url: str, name: str, password: str) -> None:
     driver.find_element(By.ID, "login-submit").click()
 
 
-def shoot(url: str, out: str, size: str = "1920x1080", wait_s: float = 6.0,
-          login: tuple[str, str] | None = None) -> None:
-    """Open `url` at `size` (CSS pixels), signed in as `login` (name, password) when given
-    (walls use a `?kiosk=` URL instead), wait for live data, save a PNG."""
-    width, height = (int(v) for v in size.lower().split("x"))
+def _browser() -> Any:
     opts = Options()
     for flag in CHROME_FLAGS:
         opts.add_argument(flag)
     opts.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+def _size(driver: Any, size: str) -> None:
+    """Make the layout viewport exactly width×height regardless of window chrome."""
+    width, height = (int(v) for v in size.lower().split("x"))
+    driver.set_window_size(width, height)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1,
+                            "mobile": width < 600})
+
+
+def shoot(url: str, out: str, size: str = "1920x1080", wait_s: float = 6.0,
+          login: tuple[str, str] | None = None) -> None:
+    """Open `url` at `size` (CSS pixels), signed in as `login` (name, password) when given
+    (walls use a `?kiosk=` URL instead), wait for live data, save a PNG."""
+    shoot_many([(url, out, size)], login, wait_s)
+
+
+def shoot_many(shots: list[tuple[str, str, str]], login: tuple[str, str] | None = None,
+               wait_s: float = 6.0) -> None:
+    """(url, out, size) shots in one browser, signed in once as `login` (the sign-in page
+    limits attempts per name, so a browser per shot would be refused after five)."""
+    driver = _browser()
     try:
-        driver.set_window_size(width, height)
-        # Make the layout viewport exactly width×height regardless of window chrome.
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": width, "height": height, "deviceScaleFactor": 1,
-                                "mobile": False})
-        if login:
-            sign_in(driver, url, *login)
-        else:
-            driver.get(url)
-        time.sleep(wait_s)
-        driver.save_screenshot(out)
+        for n, (url, out, size) in enumerate(shots):
+            _size(driver, size)
+            if login and n == 0:
+                sign_in(driver, url, *login)
+            else:
+                driver.get(url)
+            time.sleep(wait_s)
+            driver.save_screenshot(out)
     finally:
         driver.quit()
 
