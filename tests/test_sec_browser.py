@@ -19,6 +19,10 @@ TITLE = '<img src=x onerror="window.__xss=1">路灯<script>window.__xss=2</scrip
 DESCRIPTION = '<script>window.__xss=3</script><b onmouseover="window.__xss=4">粗体</b>'
 
 
+# A grid worker of the demo town's register: work orders reach a phone by person id.
+WORKER_ID, WORKER = "W001", "冯思远"
+
+
 def plant(app: Any, assignee: str | None = None) -> int:
     """An incident whose text is markup, stored as another system might have written it
     (the doors refuse markup, so this goes around their validation on purpose)."""
@@ -33,7 +37,8 @@ def plant(app: Any, assignee: str | None = None) -> int:
     incident_id = event.incident.id
     if assignee:
         svc.intake.act(incident_id, "accept", "值班员王")
-        svc.intake.act(incident_id, "dispatch", "值班员王", assignee=assignee)
+        svc.intake.act(incident_id, "dispatch", "值班员王", assignee=assignee,
+                       assignee_id=WORKER_ID if assignee == WORKER else None)
     return incident_id
 
 
@@ -44,7 +49,7 @@ def no_script_ran(driver: Any) -> None:
 
 def test_sec001_markup_in_an_incident_shows_as_text_on_every_screen(dash_duo, settings):
     app = start_app(dash_duo, settings, path="/", role="officer")
-    incident_id = plant(app, assignee="李网格")
+    incident_id = plant(app, assignee=WORKER)
 
     # The wall (as a kiosk would see it, too).
     dash_duo.wait_for_contains_text(f"#inc-{incident_id} .feed-title", "<img src=x", timeout=10)
@@ -60,7 +65,7 @@ def test_sec001_markup_in_an_incident_shows_as_text_on_every_screen(dash_duo, se
     no_script_ran(dash_duo.driver)
 
     # The grid worker's phone page.
-    login(dash_duo, settings, role="grid_worker", name="李网格", path="/field")
+    login(dash_duo, settings, role="grid_worker", name=WORKER, path="/field")
     dash_duo.wait_for_contains_text(f"#task-{incident_id} .field-title", "<script>", timeout=15)
     no_script_ran(dash_duo.driver)
 
