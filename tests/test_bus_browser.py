@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 
 from dashboard.buses.views import bus_slug
 from datasources.redis.publisher import Publisher
-from tests.browser import Terminal, running_gateway, start_app
+from tests.browser import Terminal, running_gateway, start_app, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -39,14 +39,6 @@ def _click_bus(dash_duo) -> bool:  # type: ignore[no-untyped-def]
     return True
 
 
-def _wait(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.2)
-    raise AssertionError("not reached in time")
-
 
 def test_bus001_jt808_frames_move_the_bus_and_overspeed_raises_one_alert(
         dash_duo, settings, jt808) -> None:
@@ -58,14 +50,14 @@ def test_bus001_jt808_frames_move_the_bus_and_overspeed_raises_one_alert(
     term.login(PLATE)
     t0 = datetime.now(UTC).replace(microsecond=0)
     assert term.report(t0, 104.4700, 30.5735, 25) == 0
-    before = _wait(lambda: _marker_box(dash_duo))
+    before = wait_until(lambda: _marker_box(dash_duo))
     assert term.report(t0 + timedelta(seconds=1), 104.4800, 30.5690, 25) == 0
-    after = _wait(lambda: (b := _marker_box(dash_duo)) and b["x"] > before["x"] + 10 and b)
+    after = wait_until(lambda: (b := _marker_box(dash_duo)) and b["x"] > before["x"] + 10 and b)
     assert after["y"] > before["y"]  # east and south on the screen
     arrow = dash_duo.find_element(f".{bus_slug(PLATE)} .zn-bus-arrow")
     assert "rotate(90deg)" in arrow.get_attribute("style")  # heading east, as reported
     # Click the bus: its record and last fix are shown.
-    _wait(lambda: _click_bus(dash_duo))
+    wait_until(lambda: _click_bus(dash_duo))
     dash_duo.wait_for_text_to_equal("#bus-detail .bus-plate", PLATE, timeout=10)
     assert "25 km/h" in dash_duo.find_element("#bus-detail .bus-fix").text
     # Eight fixes at 75 km/h (limit 60) over eight seconds: one overspeed episode.
@@ -182,15 +174,22 @@ def test_bus004_the_board_the_marker_and_the_detail_agree(dash_duo, settings) ->
             return {}
         return out
 
-    board = _wait(lambda: (r := rows()).get("R01-AM1", [""] * 6)[4] == PLATE and r)
+    board = wait_until(lambda: (r := rows()).get("R01-AM1", [""] * 6)[4] == PLATE and r)
     # The trip its bus drives shows the bus and a punctuality, never 待发车.
     assert board["R01-AM1"][5] not in ("待发车", "未发车", "")
     # The trip whose time has passed without a bus is 未发车, not 晚点.
     assert board["R01-AM2"][4] == "" and board["R01-AM2"][5] == "未发车"
     # The moving bus's detail shows that trip, not 当前无运行班次.
-    _wait(lambda: _click_bus(dash_duo))
+    wait_until(lambda: _click_bus(dash_duo))
     dash_duo.wait_for_text_to_equal("#bus-detail .bus-plate", PLATE, timeout=10)
-    trip = _wait(lambda: dash_duo.find_elements("#bus-detail .bus-trip"))
-    assert "R01-AM1" in trip[0].text
+    def detail_trip() -> str:  # the detail is redrawn each second: read it when it settles
+        try:
+            found = dash_duo.find_elements("#bus-detail .bus-trip")
+            return found[0].text if found else ""
+        except StaleElementReferenceException:
+            return ""
+
+    assert "R01-AM1" in wait_until(lambda: "R01-AM1" in (s := detail_trip()) and s, 10,
+                                   "the moving bus's detail naming its trip")
     assert not dash_duo.find_elements("#bus-detail .bus-no-trip")
     bus.r.close()

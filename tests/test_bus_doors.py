@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from google.transit import gtfs_realtime_pb2 as rt
 from dashboard.messages import VehiclePosition
 from dashboard.settings import Settings
 from datasources.feeds.gtfs_rt import parse_feed, poll_forever, vehicle_feed
-from tests.browser import Live, serve
+from tests.browser import Live, serve, wait_until
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -33,14 +32,6 @@ def fix(plate: str, s: int = 0, **kw) -> dict:  # type: ignore[no-untyped-def]
             "heading": 90, "at": (NOW + timedelta(seconds=s)).isoformat(), **kw}
 
 
-def wait_for(predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError("not reached in time")
-
 
 def test_a_json_batch_reaches_the_latest_state_and_the_trip_board(live: Live) -> None:
     body = {"positions": [fix("川F·D72692", 0, onboard=10), fix("川F·D54327", 1),
@@ -49,7 +40,7 @@ def test_a_json_batch_reaches_the_latest_state_and_the_trip_board(live: Live) ->
     assert (status, answer) == (202, {"accepted": 3})
     latest = live.services.bus.latest_positions()
     assert latest["川F·D72692"].onboard == 10 and "HTTP-1" in latest
-    trips = wait_for(lambda: live.call("GET", "/api/v1/buses/trips")[2]["trips"])
+    trips = wait_until(lambda: live.call("GET", "/api/v1/buses/trips")[2]["trips"])
     assert {t["plate"] for t in trips} >= {"川F·D72692", "HTTP-1"}
 
 
@@ -81,7 +72,7 @@ def test_a_pushed_gtfs_rt_feed_is_read_and_its_bad_entity_skipped(live: Live) ->
     got = live.services.bus.latest_positions()["GTFS-1"]
     assert (got.speed_kmh, got.trip, got.route, got.at) == (36.0, "R01-AM1", "R01", NOW)
     assert got.occupancy_pct == 64
-    row = wait_for(lambda: {t["plate"]: t for t in live.call("GET", "/api/v1/buses/trips")[2]
+    row = wait_until(lambda: {t["plate"]: t for t in live.call("GET", "/api/v1/buses/trips")[2]
                             ["trips"]}.get("GTFS-1"))
     assert row["load"] == 0.64  # the feed's occupancy when it gives no head count
     assert live.rejected()["gtfs_rt_no_position"] == 1
@@ -121,7 +112,7 @@ def test_the_poller_fetches_a_feed_url_and_publishes_its_fixes(services) -> None
     poller = threading.Thread(target=poll_forever, args=(services.bus, url, 0.2, stop))
     poller.start()
     try:
-        wait_for(lambda: "POLL-1" in services.bus.latest_positions())
+        wait_until(lambda: "POLL-1" in services.bus.latest_positions())
     finally:
         stop.set()
         poller.join(5)

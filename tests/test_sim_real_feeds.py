@@ -15,19 +15,11 @@ from datasources.feeds.gtfs_rt import vehicle_feed
 from datasources.redis.publisher import Publisher
 from datasources.sim.simulator import Simulator
 from datasources.towns.files import load_town
-from tests.browser import Terminal, running_gateway, serve
+from tests.browser import Terminal, running_gateway, serve, wait_until
 
 JT_PLATE = "川F·D72692"  # R01
 RT_PLATE = "川F·D32468"  # R02
 
-
-def _wait(predicate, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError("not reached in time")
 
 
 def test_real_jt808_and_gtfs_rt_fixes_win_over_the_running_simulator(settings: Settings) -> None:
@@ -40,7 +32,8 @@ def test_real_jt808_and_gtfs_rt_fixes_win_over_the_running_simulator(settings: S
         try:
             hub = live.services.hub
             assert hub is not None
-            _wait(lambda: JT_PLATE in bus.latest_positions() and JT_PLATE in hub.state.vehicles)
+            wait_until(lambda: JT_PLATE in bus.latest_positions()
+                       and JT_PLATE in hub.state.vehicles)
             term = Terminal(port)
             term.login(JT_PLATE)
             t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
@@ -53,14 +46,14 @@ def test_real_jt808_and_gtfs_rt_fixes_win_over_the_running_simulator(settings: S
                 status, _, _ = live.call("POST", "/api/v1/vehicles/gtfs-rt", feed,
                                          {"Content-Type": "application/x-protobuf"})
                 assert status == 202
-                _wait(lambda lon=lon: bus.latest_positions()[JT_PLATE].lon == round(lon, 6))
+                wait_until(lambda lon=lon: bus.latest_positions()[JT_PLATE].lon == round(lon, 6))
                 time.sleep(0.4)  # four simulator ticks in between
                 latest = bus.latest_positions()
                 assert (latest[JT_PLATE].lon, latest[JT_PLATE].at) == (round(lon, 6), at)
                 assert abs(latest[RT_PLATE].lon - (104.43 + i * 1e-4)) < 1e-5  # float32
                 assert latest[RT_PLATE].at == at
                 # The screens' live state follows the real feed too.
-                _wait(lambda lon=lon: hub.state.vehicles[JT_PLATE].lon == round(lon, 6))
+                wait_until(lambda lon=lon: hub.state.vehicles[JT_PLATE].lon == round(lon, 6))
                 assert hub.state.vehicles[RT_PLATE].at == at
             assert {JT_PLATE, RT_PLATE} <= sim.yielded
             # The other buses are still simulated.
@@ -117,7 +110,7 @@ def test_the_simulators_steps_are_the_system_actors_in_history_and_audit(
         try:
             audit, store = live.services.audit, live.services.store
             assert audit is not None and store is not None
-            _wait(lambda: audit.search(action="incident.dispatched"), timeout=60)
+            wait_until(lambda: audit.search(action="incident.dispatched"), timeout=60)
             rows = [r for step in steps for r in audit.search(action=step)]
         finally:
             stop.set()
