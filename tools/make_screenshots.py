@@ -65,7 +65,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def main(out_dir: Path = ROOT / "docs", warm_s: float = 40.0) -> None:
+def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0) -> None:
     """Run `zhongnao run` briefly (a month of demo history, a busy simulator); shoot each view."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as data:
