@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from dashboard.buses.board import status_label
 from dashboard.grids.stats import choropleth, open_by_level
 from dashboard.i18n.text import name, t
 from dashboard.incidents.lifecycle import OPEN_STATES, is_overdue
@@ -14,6 +15,7 @@ from dashboard.screens.live import LiveState
 from dashboard.timeutil import as_utc, hhmm
 from dashboard.town import GridCell
 
+# The trip states the wall counts; their labels are the bus page's (buses/board.STATUSES).
 TRIP_STATUSES = ("on_time", "early", "late", "not_started", "done")
 MAX_ALERTS = 12
 CAST_FRESH_S = 120  # a screen that loads later does not replay an old 投屏
@@ -55,7 +57,7 @@ def punctuality(state: LiveState, lang: str, limit: int = 3) -> dict[str, Any]:
         "available": True,
         "rate": round(100.0 * (counts["on_time"] + counts["early"]) / running, 1)
         if running else None,
-        "counts": [{"key": s, "label": t(f"trip_{s}", lang), "n": counts[s]}
+        "counts": [{"key": s, "label": status_label(s, lang), "n": counts[s]}
                    for s in TRIP_STATUSES],
         "late": [{"plate": r.get("plate", ""), "route": r.get("route_name") or r.get("route", ""),
                   "next": r.get("next_stop") or "", "delay": r.get("delay_min") or 0}
