@@ -116,11 +116,6 @@ def site_header(path: str, lang: str, compact: bool = False) -> Any:
     return html.Div(parts, className="zn-nav" + (" compact" if compact else ""), id="zn-nav")
 
 
-def user_badge(lang: str) -> Any:
-    """Nothing: who is signed in and sign-out now live in `site_header` (one per page)."""
-    return None
-
-
 def town_map(map_id: str, meta: dict[str, Any], tile_url: str) -> Any:
     """The situation map: offline vector basemap (or tiles), grids, stations, incidents.
 

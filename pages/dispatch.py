@@ -39,7 +39,7 @@ from dashboard.screens import views
 from dashboard.timeutil import utcnow
 from datasources.flows.desk import desk_step, dispatch_to
 from pages._cast import cast_button, register_cast_callback
-from pages._components import page_lang, page_title, services, site_header, town_map, user_badge
+from pages._components import page_lang, page_title, services, site_header, town_map
 from pages._dispatch_parts import (
     PATH,
     action_buttons,
@@ -96,7 +96,6 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
                      className="disp-link"),
             dcc.Link(t("lang_switch", lang), href=f"{PATH}?lang={other}", refresh=True,
                      className="lang-switch"),
-            user_badge(lang),
         ], className="disp-header-right"),
     ], className="disp-header")
 

@@ -15,7 +15,7 @@ from dashboard.roles import ADMIN, current
 from dashboard.screens.views import countdown_text
 from dashboard.timeutil import utcnow
 from datasources.flows.field import field_step, whose_tasks
-from pages._components import page_title, services, site_header, user_badge
+from pages._components import page_title, services, site_header
 from pages._ticks import tick_on_change
 
 dash.register_page(__name__, path="/field", title=page_title("nav_field"))
@@ -51,7 +51,6 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
         dcc.Interval(id=ids.TICK, interval=15000),
         site_header("/field", lang),
         html.H1(t("field_title", lang), className="field-h1"),
-        user_badge(lang),
         # A grid worker sees only their own work orders (by person id); an admin may type
         # anyone's id.
         dcc.Input(id=ids.NAME, placeholder=t("field_person", lang), debounce=True,
