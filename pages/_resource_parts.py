@@ -17,10 +17,10 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.i18n.text import name, t
+from dashboard.incidents.errors import NotFound
 from dashboard.resources.errors import StockError, says
 from dashboard.resources.stock import available
 from dashboard.roles import current
-from datasources.sql.incidents import NotFound
 from datasources.sql.resources import ResourceError
 from pages._components import services
 

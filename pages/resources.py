@@ -17,6 +17,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.i18n.text import LANGS, name, t
+from dashboard.incidents.errors import NotFound
 from dashboard.resources.errors import StockError, says
 from dashboard.roles import current
 from dashboard.timeutil import LOCAL_TZ, utcnow
@@ -28,7 +29,6 @@ from datasources.doors.resources_io import (
     to_csv,
     to_xlsx,
 )
-from datasources.sql.incidents import NotFound
 from datasources.sql.resources import TEAM_STATUSES, ResourceError
 from pages._components import page_title, services, site_header
 from pages._resources_tables import (

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from dashboard.geo.lookup import GridHit
+from dashboard.incidents.errors import Conflict
 from dashboard.messages import IncidentReport, parse_event
 from dashboard.resources.recommend import ROAD_FACTOR, recommend, travel
-from datasources.sql.incidents import Conflict
 
 STATION_NEAR = {"code": "A", "name": "近站", "lon": 104.451, "lat": 30.551, "items": [
     {"sku": "FI-EX", "name": "灭火器", "quantity": 12, "unit": "具"},

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from dashboard.geo.lookup import GridHit
+from dashboard.incidents.errors import NotFound
 from dashboard.messages import IncidentReport
 from dashboard.resources.errors import StockError, says
-from datasources.sql.incidents import NotFound
 from datasources.sql.resources import ResourceError, Resources
 
 STATION = "ES-01"

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 
 from dashboard.geo.lookup import GridHit
+from dashboard.incidents.errors import Conflict, NotFound
 from dashboard.incidents.lifecycle import TransitionError
 from dashboard.messages import IncidentReport
 from dashboard.resources.errors import StockError
-from datasources.sql.incidents import Conflict, NotFound
 
 
 def _report(**kw) -> IncidentReport:

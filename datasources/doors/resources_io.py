@@ -9,9 +9,9 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
+from dashboard.incidents.errors import NotFound
 from dashboard.resources.errors import StockError
 from dashboard.resources.stock import available
-from datasources.sql.incidents import NotFound
 from datasources.sql.resources import ResourceError
 
 COLUMNS = ("station", "station_name", "sku", "name", "category", "unit", "batch", "expiry",

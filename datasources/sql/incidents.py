@@ -43,8 +43,7 @@ from datasources.sql import models as m
 from datasources.sql.engine import rows_changed, session_factory
 from datasources.sql.kpis import read_facts
 
-__all__ = ["Conflict", "Created", "DedupRule", "NotFound", "Store", "TransitionError",
-           "incident_view"]
+__all__ = ["Created", "DedupRule", "Store", "incident_view"]
 
 
 def _report_row(incident_id: int, report: IncidentReport, reported_at: datetime,

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from dashboard.incidents.errors import NotFound
 from dashboard.resources.errors import (
     DISPATCH_STATE_ZH,
     TEAM_STATUS_ZH,
@@ -28,7 +29,7 @@ from dashboard.resources.errors import (
 from dashboard.timeutil import as_utc, utcnow
 from datasources.sql import models as m
 from datasources.sql.engine import rows_changed
-from datasources.sql.incidents import NotFound, Store
+from datasources.sql.incidents import Store
 
 __all__ = ["ResourceError", "Resources", "station_rows"]
 
