@@ -31,6 +31,7 @@ class ids:  # noqa: N801 - a namespace of constants
     TASKS = "field-tasks"
     TICK = "field-tick"
     LIVE = "field-live"  # bumped by the push stream when work orders change
+    SHOWN = "field-shown"  # what the cards show now: a redraw that changes nothing is skipped
     RESULT = "field-result"
     NOTE = "field-note"
     PHOTO = "field-photo"
@@ -48,6 +49,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
         # Pushed when a work order changes (a dispatch reaches the phone at once); the
         # slow interval only catches up after a lost connection.
         dcc.Store(id=ids.LIVE),
+        dcc.Store(id=ids.SHOWN),
         dcc.Interval(id=ids.TICK, interval=15000),
         site_header("/field", lang),
         html.H1(t("field_title", lang), className="field-h1"),
@@ -78,30 +80,51 @@ def restore_worker_name(_ts: Any, stored: str | None, current: str | None) -> An
     return stored if stored and not current else no_update
 
 
-@dash.callback(Output(ids.TASKS, "children"), Input(ids.TICK, "n_intervals"),
-               Input(ids.LIVE, "data"), Input(ids.NAME_STORE, "data"), State(ids.LANG, "data"))
-def show_my_work_orders(_n: int, _live: Any, name: str | None, lang: str) -> Any:
-    """Task cards from the live state in memory (no database query per phone)."""
-    person = whose_tasks(current(), name)
+@dash.callback(Output(ids.TASKS, "children"), Output(ids.SHOWN, "data"),
+               Input(ids.TICK, "n_intervals"), Input(ids.LIVE, "data"),
+               Input(ids.NAME_STORE, "data"), State(ids.LANG, "data"), State(ids.SHOWN, "data"))
+def show_my_work_orders(_n: int, _live: Any, name: str | None, lang: str,
+                        shown: Any) -> Any:
+    """Task cards from the live state in memory (no database query per phone). Cards that
+    would come out the same are left in place: a redraw replaces the buttons, and a tap that
+    lands just then would be lost."""
+    cards = my_cards(whose_tasks(current(), name), lang)
+    if cards == shown:
+        return no_update, no_update
+    return render_cards(cards, lang), cards
+
+
+def my_cards(person: str | None, lang: str) -> Any:
+    """What the phone shows of each of the person's open work orders, as plain data; a
+    string when there is nothing to list."""
     if not person:
-        return html.P(t("field_no_person", lang), className="field-hint")
+        return t("field_no_person", lang)
     now = utcnow()
     mine = sorted((v for v in services().hub.state.incidents.values()
                    if v.assignee_id == person and v.state in TASK_STATES),
                   key=lambda v: (v.deadline_at or now))
     if not mine:
-        return html.P(t("field_none", lang), className="field-hint")
+        return t("field_none", lang)
+    return [{"id": v.id, "ref": v.ref, "state": state_label(v.state, lang), "title": v.title,
+             "meta": f"{category_label(v.category, lang)} · "
+                     f"{countdown_text(v.deadline_at, now, lang)}",
+             "steps": list(field_steps_in(v.state))} for v in mine]
+
+
+def render_cards(cards: Any, lang: str) -> Any:
+    """The task cards with one big button per step the worker may take."""
+    if isinstance(cards, str):
+        return html.P(cards, className="field-hint")
     return [html.Div([
-        html.Div([html.Span(v.ref, className="field-ref"),
-                  html.Span(state_label(v.state, lang), className="field-state")]),
-        html.Div(v.title, className="field-title"),
-        html.Div(f"{category_label(v.category, lang)} · "
-                 f"{countdown_text(v.deadline_at, now, lang)}", className="field-meta"),
+        html.Div([html.Span(c["ref"], className="field-ref"),
+                  html.Span(c["state"], className="field-state")]),
+        html.Div(c["title"], className="field-title"),
+        html.Div(c["meta"], className="field-meta"),
         html.Div([html.Button(action_text(a, lang),
-                              id={"type": ids.ACT, "incident": v.id, "action": a},
+                              id={"type": ids.ACT, "incident": c["id"], "action": a},
                               className=f"field-btn field-{a}")
-                  for a in field_steps_in(v.state)], className="field-buttons"),
-    ], className="field-card", id=f"task-{v.id}") for v in mine]
+                  for a in c["steps"]], className="field-buttons"),
+    ], className="field-card", id=f"task-{c['id']}") for c in cards]
 
 
 @dash.callback(Output(ids.RESULT, "children"), Output(ids.NOTE, "value"),

@@ -242,8 +242,16 @@ def new_browser(size: tuple[int, int] = (1920, 1080)) -> Any:
     opts.binary_location = os.environ.get("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    bound_waits(driver)
     set_viewport(driver, size)
     return driver
+
+
+def bound_waits(driver: Any) -> None:
+    """A page that never finishes loading fails its test in a minute, not in WebDriver's
+    default five (which pytest-timeout would report with no hint of where it hung)."""
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(30)
 
 
 def set_viewport(driver: Any, size: tuple[int, int]) -> None:
@@ -325,6 +333,7 @@ def start_app(dash_duo: Any, settings: Settings, path: str = "/", role: str = "o
     # Not navigate=True: Dash's wait for its entry point would meet the login page.
     dash_duo.start_server(app, navigate=False, port=settings.port)
     dash_duo._url = dash_duo.server.url  # what the server_url setter keeps, without the wait
+    bound_waits(dash_duo.driver)
     login(dash_duo, settings, role=role, name=name, path=path)
     if wait_status:
         dash_duo.wait_for_contains_class(wait_status, "ok", timeout=20)
