@@ -12,23 +12,20 @@ from selenium.webdriver.common.by import By
 
 from dashboard.buses.views import bus_slug
 from datasources.redis.publisher import Publisher
-from tests.browser import Terminal, running_gateway, start_app, wait_until
+from tests.browser import Terminal, start_app, wait_until
 
 pytestmark = pytest.mark.browser
 
 PLATE = "川F·D72692"  # a real bus of the demo town, route R01
 
 
-@pytest.fixture
-def jt808(settings):  # type: ignore[no-untyped-def]
-    """The JT/T 808 gateway on a free port, publishing into the app's Redis."""
-    with running_gateway(Publisher.from_url(settings.redis_url, settings.redis_prefix)) as running:
-        yield running
-
-
 def _marker_box(dash_duo) -> dict | None:  # type: ignore[no-untyped-def]
-    found = dash_duo.driver.find_elements(By.CSS_SELECTOR, f".{bus_slug(PLATE)}")
-    return found[0].rect if found else None
+    """Where the bus's marker is drawn; None while absent or being redrawn."""
+    try:
+        found = dash_duo.driver.find_elements(By.CSS_SELECTOR, f".{bus_slug(PLATE)}")
+        return found[0].rect if found else None
+    except StaleElementReferenceException:
+        return None
 
 
 def _click_bus(dash_duo) -> bool:  # type: ignore[no-untyped-def]
