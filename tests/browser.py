@@ -331,7 +331,10 @@ def start_app(dash_duo: Any, settings: Settings, path: str = "/", role: str = "o
     screen is live (its `wait_status` element turns ok; None skips the wait)."""
     app = create_app(settings)
     # Not navigate=True: Dash's wait for its entry point would meet the login page.
-    dash_duo.start_server(app, navigate=False, port=settings.port)
+    # start_timeout: Dash's runner gives a server 3 s to answer, then starts a second one on
+    # the same port over the first (and later kills threads by id). It answers in 0.3-0.9 s
+    # with two cores busy; a stalled machine gets one server, late, not two.
+    dash_duo.start_server(app, navigate=False, port=settings.port, start_timeout=30)
     dash_duo._url = dash_duo.server.url  # what the server_url setter keeps, without the wait
     bound_waits(dash_duo.driver)
     login(dash_duo, settings, role=role, name=name, path=path)
