@@ -159,7 +159,7 @@ def test_broken_frames_are_dropped_and_counted_and_the_connection_lives_on(
     reply = term.recv()
     assert c.parse_general_reply(reply.body)[:2] == (50, c.LOCATION)
     assert gw.stats["dropped_bad_checksum"] == 1 and gw.stats["dropped_bad_escape"] == 1
-    assert services.bus.rejected_counts()["jt808_bad_checksum"] == 1
+    wait_until(lambda: services.bus.rejected_counts().get("jt808_bad_checksum") == 1)
     term.close()
 
 
@@ -200,3 +200,24 @@ def test_fuzzed_frames_never_hurt_another_terminal(services, gateway) -> None:
     assert late.report(T0, 104.46, 30.55, 10) == c.OK
     for t in (honest, fuzzer, late):
         t.close()
+
+
+# ------------------------------------------------------------------ rejections are seen
+def test_gateway_rejections_reach_the_health_check_and_the_wall_counter(live, jt808) -> None:
+    from dashboard.screens.views import kpi_cards
+
+    gw, port = jt808
+    term = Terminal(port)
+    term.login()
+    good = c.encode_frame(c.LOCATION, PHONE, 50, LOCATION_BODY)
+    bad = bytearray(good)
+    bad[-2] ^= 0x55  # checksum
+    term.sock.sendall(bytes(bad) + good)
+    assert c.parse_general_reply(term.recv().body)[:2] == (50, c.LOCATION)
+    wait_until(lambda: live.call("GET", "/api/health")[2]["rejected"].get("jt808_bad_checksum")
+               == 1, timeout=5, what="the gateway's rejection on /api/health")
+    state = live.services.hub.state
+    cards = {card["key"]: card for card in kpi_cards(state, "zh", datetime.now(UTC))}
+    assert cards["rejected"]["value"] == state.rejected_total() >= 1
+    assert state.rejected == live.rejected()  # one source of counts
+    term.close()

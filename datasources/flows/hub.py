@@ -184,12 +184,13 @@ class Hub:
         """Take a consistent snapshot: sequence first, then SQL and Redis state."""
         self._resync_needed = False
         started = time.perf_counter()
-        seq = await asyncio.to_thread(self.bus.current_seq)
+        # The rejection counts are read with the sequence: a `rejected` event after it adds
+        # to them, one before it is in them.
+        seq, rejected = await asyncio.to_thread(self.bus.seq_and_rejected)
         incidents = await asyncio.to_thread(self.store.live_incidents)
         stations = await asyncio.to_thread(self.store.stations)
         kpis = await asyncio.to_thread(self.store.kpis)
         vehicles = await asyncio.to_thread(self.bus.latest_positions)
-        rejected = await asyncio.to_thread(self.bus.rejected_counts)
         self.state.load_snapshot(seq=seq, incidents=incidents, vehicles=vehicles,
                                  stations=stations, kpis=kpis, rejected=rejected)
         log.info("snapshot at seq %s: %s incidents, %s vehicles (%.0f ms)", seq, len(incidents),

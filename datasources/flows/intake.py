@@ -184,8 +184,7 @@ class Intake:
         """Count, log and announce one rejected message; the caller's loop goes on."""
         log.warning("rejected inbound message (%s): %s", reason, detail[:300])
         try:
-            self.bus.count_rejected(reason)
+            self.bus.count_rejected(reason)  # counted and announced in one step
         except RedisError as exc:
             log.warning("rejection not counted (Redis: %s)", exc)
-        self._announce("rejected", reason=reason)
         return Outcome(rejected=reason, detail=detail)

@@ -18,6 +18,7 @@ from dashboard.messages import (
     VehiclePosition,
     VehiclePositions,
 )
+from dashboard.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,18 @@ if #kept > 0 then
   redis.call('PUBLISH', ARGV[2], ARGV[3] .. table.concat(kept, ',') .. ARGV[4])
 end
 return {#kept, skipped}
+"""
+
+
+# Count rejections and announce them in one step: the counter hash and the event sequence
+# move together, so a hub's snapshot (sequence and counts read together) plus the events
+# after it always add up to the hash. KEYS: sequence, counter hash. ARGV: reason, how many,
+# channel, the event's JSON before and after its sequence number.
+_COUNT_REJECTED = """
+local seq = redis.call('INCR', KEYS[1])
+local total = redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. seq .. ARGV[5])
+return total
 """
 
 
@@ -134,13 +147,27 @@ class Publisher:
                 log.warning("dropping unreadable latest state for %r", plate)
         return out
 
-    def count_rejected(self, reason: str) -> int:
-        """Count one rejected inbound message under `reason`; returns the new count."""
-        return int(self.r.hincrby(self.ch.rejected, reason, 1))
+    def count_rejected(self, reason: str, n: int = 1) -> int:
+        """Count `n` rejected inbound messages under `reason` and tell every hub (a
+        `rejected` event, so /api/health and the walls' counters move); returns the new
+        count. Every door counts here: the hash `rejected` is the one source of counts."""
+        event = Event(type="rejected", seq=0, at=utcnow(), reason=reason,
+                      count=n if n > 1 else None, sent_at=time.time()).to_json()
+        head, tail = event.split('"seq":0', 1)
+        return int(self.r.eval(_COUNT_REJECTED, 2, self.ch.event_seq, self.ch.rejected,
+                               reason, n, self.ch.events, head + '"seq":', tail))
 
     def rejected_counts(self) -> dict[str, int]:
         """Rejected inbound messages so far, by reason."""
         return {_text(k): int(v) for k, v in self.r.hgetall(self.ch.rejected).items()}
+
+    def seq_and_rejected(self) -> tuple[int, dict[str, int]]:
+        """The event sequence and the rejection counts read together (a hub's snapshot)."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.get(self.ch.event_seq)
+        pipe.hgetall(self.ch.rejected)
+        seq, counts = pipe.execute()
+        return int(seq or 0), {_text(k): int(v) for k, v in counts.items()}
 
     def claim(self, digest: str, ttl_s: int = 300) -> bool:
         """True for the first process to claim this inbound message (others skip it)."""

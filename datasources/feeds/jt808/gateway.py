@@ -54,6 +54,9 @@ class Gateway:
     flush_s: float = 0.2
     stats: Counter[str] = field(default_factory=Counter)
     _queue: list[VehiclePosition] = field(default_factory=list)
+    # Rejections by reason, counted (and announced to every hub) with the next flush: a
+    # flood of junk is one Redis call per flush, and no Redis call blocks the loop.
+    _rejects: Counter[str] = field(default_factory=Counter)
     _server: asyncio.Server | None = None
     _flusher: asyncio.Task[None] | None = None
     _conns: set[asyncio.Task[None]] = field(default_factory=set)
@@ -116,8 +119,7 @@ class Gateway:
         self.stats["dropped"] += 1
         self.stats[f"dropped_{reason}"] += 1
         log.warning("JT/T 808 %s dropped a frame (%s): %s", session.peer, reason, detail[:200])
-        with contextlib.suppress(Exception):
-            self.bus.count_rejected(f"jt808_{reason}")
+        self._rejects[f"jt808_{reason}"] += 1
 
     async def _frame(self, session: Session, raw: bytes) -> bytes | None:
         try:
@@ -195,6 +197,7 @@ class Gateway:
         record = json.loads(raw) if raw else None
         if record is None or not secrets.compare_digest(record["code"], code):
             self.stats["auth_failed"] += 1
+            self._rejects["jt808_auth_failed"] += 1
             return False
         session.phone, session.plate, session.authed = phone, record["plate"], True
         self.stats["authenticated"] += 1
@@ -210,6 +213,15 @@ class Gateway:
                 log.exception("JT/T 808 publish failed")
 
     async def _flush(self) -> None:
+        if self._rejects:
+            rejects, self._rejects = self._rejects, Counter()
+            try:
+                for reason, n in list(rejects.items()):
+                    await asyncio.to_thread(self.bus.count_rejected, reason, n)
+                    del rejects[reason]
+            except Exception:
+                self._rejects.update(rejects)  # counted with the next round
+                log.exception("JT/T 808 rejections not counted yet")
         if not self._queue:
             return
         batch, self._queue = self._queue, []
