@@ -202,6 +202,13 @@ def test_fuzzed_frames_never_hurt_another_terminal(services, gateway) -> None:
         t.close()
 
 
+# ------------------------------------------------------------------ time travel (issue 12)
+def test_two_digit_years_are_2000_to_2099() -> None:
+    at = c.parse_location(LOCATION_BODY[:22] + H("991231235959")).at
+    assert at == datetime(2099, 12, 31, 15, 59, 59, tzinfo=UTC)
+    at = c.parse_location(LOCATION_BODY[:22] + H("700101080000")).at
+    assert at == datetime(2070, 1, 1, 0, 0, tzinfo=UTC)
+
 # ------------------------------------------------------------------ rejections are seen
 def test_gateway_rejections_reach_the_health_check_and_the_wall_counter(live, jt808) -> None:
     from dashboard.screens.views import kpi_cards
