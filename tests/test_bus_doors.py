@@ -118,3 +118,45 @@ def test_the_poller_fetches_a_feed_url_and_publishes_its_fixes(services) -> None
         poller.join(5)
         httpd.shutdown()
         httpd.server_close()
+
+
+# ------------------------------------------------------------------ time travel (issue 12)
+def test_a_position_dated_9999_is_refused_as_bad_time_and_the_bus_moves_on(live: Live) -> None:
+    door = "/api/v1/vehicles/positions"
+    assert live.post_json(door, {"positions": [fix("HTTP-T", 0)]})[0] == 202
+    status, _, answer = live.post_json(door, {"positions": [
+        fix("HTTP-T", 1, at="9999-12-31T00:00:00+00:00")]}, Accept_Language="en")
+    assert status == 400 and answer["error"] == "bad_time"
+    assert "future" in answer["message"] and answer["refused"] == [0]
+    status, _, answer = live.post_json(door, {"positions": [
+        fix("HTTP-T", 1, at=(NOW - timedelta(hours=3)).isoformat())]})
+    assert status == 400 and answer["error"] == "bad_time" and "分钟" in answer["message"]
+    # A batch with a good and a bad fix: the good one counts, the bad one is named.
+    status, _, answer = live.post_json(door, {"positions": [
+        fix("HTTP-T", 2), fix("HTTP-T", 3, at="2068-01-01T00:00:00+00:00")]})
+    assert (status, answer["accepted"], answer["refused"]) == (202, 1, [1])
+    assert live.services.bus.latest_positions()["HTTP-T"].at == NOW + timedelta(seconds=2)
+    assert live.rejected()["bad_time"] == 3
+    trips = wait_until(lambda: {t["plate"]: t for t in live.call(
+        "GET", "/api/v1/buses/trips")[2]["trips"]}.get("HTTP-T"))
+    assert trips["plate"] == "HTTP-T"
+    assert live.services.hub.state.vehicles["HTTP-T"].at == NOW + timedelta(seconds=2)
+
+
+def test_a_gtfs_rt_entity_from_the_far_future_is_skipped_as_bad_time(live: Live) -> None:
+    feed = rt.FeedMessage.FromString(vehicle_feed([VehiclePosition(
+        plate="GTFS-T", lon=104.46, lat=30.55, at=NOW)]))
+    for n, stamp in enumerate((int(datetime(2068, 1, 1, tzinfo=UTC).timestamp()),
+                               253402300799, 2**63)):
+        e = feed.entity.add()
+        e.id = f"future{n}"
+        e.vehicle.vehicle.id = "GTFS-T"
+        e.vehicle.position.latitude, e.vehicle.position.longitude = 30.56, 104.47
+        e.vehicle.timestamp = stamp
+    status, _, answer = live.call("POST", "/api/v1/vehicles/gtfs-rt", feed.SerializeToString(),
+                                  {"Content-Type": "application/x-protobuf"})
+    assert status == 202 and answer["accepted"] == 1
+    assert sorted(answer["skipped"], key=lambda s: s["entity"]) == [
+        {"entity": f"future{n}", "reason": "bad_time"} for n in range(3)]
+    assert live.services.bus.latest_positions()["GTFS-T"].at == NOW
+    assert live.rejected()["bad_time"] == 3

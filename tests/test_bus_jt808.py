@@ -209,6 +209,33 @@ def test_two_digit_years_are_2000_to_2099() -> None:
     at = c.parse_location(LOCATION_BODY[:22] + H("700101080000")).at
     assert at == datetime(2070, 1, 1, 0, 0, tzinfo=UTC)
 
+
+def test_a_fix_dated_2068_is_refused_and_never_freezes_the_bus(services, gateway) -> None:
+    gw, port = gateway
+    now = datetime.now(UTC).replace(microsecond=0)
+    term = Terminal(port)
+    term.login()
+    assert term.report(now, 104.468108, 30.573971, 30) == c.OK
+    wait_until(lambda: services.bus.latest_positions().get(PLATE), what="the first fix")
+    assert term.report(datetime(2068, 1, 1, tzinfo=UTC), 104.47, 30.57, 30) == c.BAD_MESSAGE
+    # Far older than the bus's latest fix: refused too.
+    assert term.report(now - timedelta(hours=3), 104.47, 30.57, 30) == c.BAD_MESSAGE
+    assert term.report(now + timedelta(seconds=1), 104.4682, 30.5740, 31) == c.OK
+    wait_until(lambda: services.bus.latest_positions()[PLATE].at == now + timedelta(seconds=1),
+               what="the next honest fix")
+    wait_until(lambda: services.bus.rejected_counts().get("bad_time") == 2,
+               what="two bad_time counted")
+    # A new connection knows nothing of the bus: the old fix still never moves it back.
+    term.close()
+    again = Terminal(port)
+    again.login()
+    again.report(now - timedelta(hours=3), 104.47, 30.57, 30)
+    wait_until(lambda: services.bus.rejected_counts().get("bad_time") == 3,
+               what="the third bad_time counted")
+    assert services.bus.latest_positions()[PLATE].at == now + timedelta(seconds=1)
+    again.close()
+
+
 # ------------------------------------------------------------------ rejections are seen
 def test_gateway_rejections_reach_the_health_check_and_the_wall_counter(live, jt808) -> None:
     from dashboard.screens.views import kpi_cards

@@ -427,6 +427,12 @@ TEXT: dict[str, tuple[str, str]] = {
                     "{ref} changed meanwhile; it is now {state}"),
     "err_gone": ("工单已不存在", "the work order no longer exists"),
     "err_invalid": ("请求内容不正确", "The request is not valid"),
+    # issue 12: the time rule of position fixes (dashboard/buses/fixtime.py)
+    "err_bad_time": ("定位时间不可信：比服务器时钟超前 {future_min} 分钟以上、早于 2000 年，"
+                     "或比该车最新定位早 {replay_min} 分钟以上",
+                     "The fix time cannot be right: more than {future_min} min in the future, "
+                     "before 2000, or more than {replay_min} min older than the vehicle's "
+                     "latest fix"),
     "field_person": ("网格员编号（管理员查看）", "Grid worker id (admins)"),
     "field_no_person": ("此账号未关联网格员，请联系管理员",
                         "This account is not linked to a grid worker; ask an administrator"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from dashboard.buses.fixtime import BAD_TIME, screen_fixes
 from dashboard.channels import Channels
 from dashboard.messages import MessageError, parse_event, parse_vehicle_message
 from dashboard.screens.cast import parse_cast
@@ -145,9 +147,19 @@ class Hub:
             except MessageError as exc:
                 await asyncio.to_thread(self.intake.reject_unparsable, data, exc)
                 return
-            self.state.apply_positions(message.positions)
+            # Anyone who can publish here bypasses the doors: the same time rule applies.
+            vehicles = self.state.vehicles
+            screened = screen_fixes(
+                message.positions, utcnow(),
+                {p.plate: vehicles[p.plate].at for p in message.positions if p.plate in vehicles},
+                self.bus.window)
+            if screened.refused:
+                await asyncio.to_thread(self._refuse_fixes, data, len(screened.refused))
+            if not screened.kept:
+                return
+            self.state.apply_positions(screened.kept)
             if self.tracker is not None:
-                await self.tracker.on_positions(message.positions)
+                await self.tracker.on_positions(screened.kept)
             await self.notify()
         elif channel == self.ch.events:
             self.stats["events"] += 1
@@ -180,6 +192,14 @@ class Hub:
             assert self._ingest is not None
             await self._ingest.put(data)
 
+    def _refuse_fixes(self, data: bytes, n: int) -> None:
+        """Count fixes refused by the time rule, once across every process that heard them."""
+        try:
+            if self.bus.claim(hashlib.sha1(data).hexdigest() + ":" + BAD_TIME, ttl_s=60):
+                self.bus.count_rejected(BAD_TIME, n)
+        except RedisError as exc:
+            log.warning("refused fixes not counted (Redis: %s)", exc)
+
     async def _resync(self) -> None:
         """Take a consistent snapshot: sequence first, then SQL and Redis state."""
         self._resync_needed = False
@@ -191,6 +211,9 @@ class Hub:
         stations = await asyncio.to_thread(self.store.stations)
         kpis = await asyncio.to_thread(self.store.kpis)
         vehicles = await asyncio.to_thread(self.bus.latest_positions)
+        # A latest fix dated in the future (stored before the time rule) is not shown.
+        kept = screen_fixes(vehicles.values(), utcnow(), {}, self.bus.window).kept
+        vehicles = {p.plate: p for p in kept}
         self.state.load_snapshot(seq=seq, incidents=incidents, vehicles=vehicles,
                                  stations=stations, kpis=kpis, rejected=rejected)
         log.info("snapshot at seq %s: %s incidents, %s vehicles (%.0f ms)", seq, len(incidents),

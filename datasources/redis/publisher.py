@@ -6,9 +6,12 @@ import json
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import redis
+from redis.client import Pipeline
 
+from dashboard.buses.fixtime import BAD_TIME, FixWindow, Screened, screen_fixes
 from dashboard.channels import Channels
 from dashboard.messages import (
     Event,
@@ -58,17 +61,30 @@ return total
 """
 
 
-class Publisher:
-    """Synchronous publisher used by ingest, the simulator and the store's event outbox."""
+@dataclass
+class Published:
+    """What `publish_positions` did: fixes published, and the indexes refused as bad_time."""
 
-    def __init__(self, client: redis.Redis, channels: Channels):
+    accepted: int = 0
+    refused: list[int] = field(default_factory=list)
+
+
+class Publisher:
+    """Synchronous publisher used by ingest, the simulator and the store's event outbox.
+
+    `window` bounds the time of a position fix (dashboard/buses/fixtime.py)."""
+
+    def __init__(self, client: redis.Redis, channels: Channels, window: FixWindow | None = None):
         self.r = client
         self.ch = channels
+        self.window = window or FixWindow()
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "zn") -> Publisher:
+    def from_url(cls, url: str, prefix: str = "zn",
+                 window: FixWindow | None = None) -> Publisher:
         """Connect to the Redis at `url`."""
-        return cls(redis.Redis.from_url(url, health_check_interval=30), Channels(prefix))
+        return cls(redis.Redis.from_url(url, health_check_interval=30), Channels(prefix),
+                   window)
 
     def report(self, message: IncidentReport | IncidentProgress | StockMovement) -> int:
         """Publish one inbound message on the ingest channel; returns receivers."""
@@ -90,26 +106,57 @@ class Publisher:
         """Publish a committed fact on the events channel."""
         return int(self.r.publish(self.ch.events, event.to_json()))
 
-    def publish_positions(self, positions: Iterable[VehiclePosition], chunk: int = 500) -> int:
-        """Real fixes (every door but the simulator): mark each plate real, keep the latest
-        fix per vehicle in a hash and publish the fixes in batches."""
+    def publish_positions(self, positions: Iterable[VehiclePosition],
+                          chunk: int = 500) -> Published:
+        """Real fixes (every door but the simulator): refuse those the time rule refuses
+        (counted as bad_time), mark each plate real, move the latest fix per vehicle in a
+        hash forward only, and publish the kept fixes in batches."""
         batch = list(positions)
-        sent = 0
+        out = Published()
         for start in range(0, len(batch), chunk):
             part = batch[start : start + chunk]
-            message = VehiclePositions(positions=part, sent_at=time.time())
-            # One MULTI, so the simulator's script runs wholly before or after it.
-            pipe = self.r.pipeline(transaction=True)
-            for plate in {p.plate for p in part}:
+            screened = self._publish_chunk(part)
+            out.accepted += len(screened.kept)
+            out.refused += [start + i for i in screened.refused]
+        if out.refused:
+            log.warning("refused %s fixes as %s", len(out.refused), BAD_TIME)
+            self.count_rejected(BAD_TIME, len(out.refused))
+        return out
+
+    def _publish_chunk(self, part: list[VehiclePosition]) -> Screened:
+        """Read the latest fixes, decide, write; again when another writer came between."""
+        with self.r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(self.ch.vehicle_state)
+                    screened = self._screen_chunk(part, pipe)
+                    pipe.execute()
+                    return screened
+                except redis.WatchError:
+                    continue
+
+    def _screen_chunk(self, part: list[VehiclePosition], pipe: Pipeline) -> Screened:
+        plates = list(dict.fromkeys(p.plate for p in part))
+        current = {}
+        for plate, raw in zip(plates, pipe.hmget(self.ch.vehicle_state, plates), strict=True):
+            if raw:
+                try:
+                    current[plate] = VehiclePosition.model_validate_json(raw).at
+                except ValueError:
+                    log.warning("unreadable latest state for %r is replaced", plate)
+        screened = screen_fixes(part, utcnow(), current, self.window)
+        # One MULTI, so the simulator's script runs wholly before or after it.
+        pipe.multi()
+        if screened.kept:
+            for plate in {p.plate for p in screened.kept}:
                 pipe.set(self.ch.real_feed(plate), b"1", ex=REAL_FEED_TTL_S)
-            pipe.hset(
-                self.ch.vehicle_state,
-                mapping={p.plate: p.model_dump_json(exclude_none=True) for p in part},
-            )
+            if screened.latest:
+                pipe.hset(self.ch.vehicle_state,
+                          mapping={plate: p.model_dump_json(exclude_none=True)
+                                   for plate, p in screened.latest.items()})
+            message = VehiclePositions(positions=screened.kept, sent_at=time.time())
             pipe.publish(self.ch.vehicles, message.to_json())
-            pipe.execute()
-            sent += len(part)
-        return sent
+        return screened
 
     def publish_sim_positions(self, positions: Iterable[VehiclePosition],
                               chunk: int = 500) -> tuple[int, set[str]]:

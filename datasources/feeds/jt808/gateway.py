@@ -16,10 +16,13 @@ import secrets
 import struct
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pydantic import ValidationError
 
+from dashboard.buses.fixtime import BAD_TIME, screen_fixes
 from dashboard.messages import VehiclePosition
+from dashboard.timeutil import utcnow
 from datasources.feeds.jt808 import codec as c
 from datasources.redis.publisher import Publisher
 
@@ -39,6 +42,7 @@ class Session:
     authed: bool = False
     serial: int = 0
     frames: int = 0
+    last_at: datetime | None = None  # the newest fix taken on this connection
 
     def next_serial(self) -> int:
         """The platform's next message serial on this connection."""
@@ -155,28 +159,44 @@ class Gateway:
                     return reply(c.FAIL)
                 locs = ([c.parse_location(frame.body)] if h.msg_id == c.LOCATION
                         else c.parse_batch(frame.body))
-                self._enqueue(session, locs)
-                return reply(c.OK)
+                # Nothing taken (a fix dated 2068, say): the terminal hears "bad message".
+                return reply(c.OK if self._enqueue(session, locs) else c.BAD_MESSAGE)
         except _READ_ERRORS as exc:
             self._drop(getattr(exc, "reason", "bad_body"), session, str(exc))
             return reply(c.BAD_MESSAGE)
         self.stats["unsupported"] += 1
         return reply(c.UNSUPPORTED)
 
-    def _enqueue(self, session: Session, locs: list[c.Location]) -> None:
+    def _enqueue(self, session: Session, locs: list[c.Location]) -> int:
+        """Queue the fixes the time rule keeps; returns how many."""
+        fixes = []
         for loc in locs:
             try:
-                fix = VehiclePosition(plate=session.plate or session.phone or "?",
-                                      lon=loc.lon, lat=loc.lat, speed_kmh=loc.speed_kmh,
-                                      heading=loc.heading % 360, at=loc.at,
-                                      alarm=loc.alarm or None)
+                fixes.append(VehiclePosition(plate=session.plate or session.phone or "?",
+                                             lon=loc.lon, lat=loc.lat, speed_kmh=loc.speed_kmh,
+                                             heading=loc.heading % 360, at=loc.at,
+                                             alarm=loc.alarm or None))
             except ValidationError as exc:
                 self._drop("invalid", session, str(exc).splitlines()[0])
-                continue
+        # This connection's newest fix bounds the next; publish_positions checks again
+        # against the latest fix from every door.
+        known = {f.plate: session.last_at for f in fixes[:1] if session.last_at is not None}
+        screened = screen_fixes(fixes, utcnow(), known, self.bus.window)
+        if screened.refused:
+            self.stats["dropped"] += len(screened.refused)
+            self.stats[f"dropped_{BAD_TIME}"] += len(screened.refused)
+            self._rejects[BAD_TIME] += len(screened.refused)
+            log.warning("JT/T 808 %s: %s fixes refused as %s (%s)", session.peer,
+                        len(screened.refused), BAD_TIME,
+                        ", ".join(fixes[i].at.isoformat() for i in screened.refused[:3]))
+        for fix in screened.latest.values():
+            session.last_at = fix.at
+        for fix in screened.kept:
             self._queue.append(fix)
             self.stats["fixes"] += 1
-            if loc.alarm & 0x1:
+            if fix.alarm and fix.alarm & 0x1:
                 self.stats["sos"] += 1
+        return len(screened.kept)
 
     # ------------------------------------------------------------------ registry (Redis)
     async def _register(self, session: Session, frame: c.Frame) -> bytes:
