@@ -85,7 +85,9 @@ class Services:
         self.leader = LeaderStore(self.store, self.grid_store)
         self.briefs = BriefStore(self.store)
         index = RotaIndex(GridIndex(self.grids.values()), self.rota)
-        self.intake = Intake(self.store, self.bus, index, max_text=s.max_text)  # type: ignore[arg-type]
+        centre = self.store.town_meta().get("center")
+        self.intake = Intake(self.store, self.bus, index, max_text=s.max_text,  # type: ignore[arg-type]
+                             centre=(float(centre[0]), float(centre[1])) if centre else None)
         self.intake.audit = self.audit.record
         self.hub = Hub(self.redis_url, channels, self.store, self.bus, self.intake,
                        feed_size=s.feed_size)

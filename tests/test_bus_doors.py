@@ -160,3 +160,15 @@ def test_a_gtfs_rt_entity_from_the_far_future_is_skipped_as_bad_time(live: Live)
         {"entity": f"future{n}", "reason": "bad_time"} for n in range(3)]
     assert live.services.bus.latest_positions()["GTFS-T"].at == NOW
     assert live.rejected()["bad_time"] == 3
+
+
+def test_an_sos_with_a_bad_time_still_raises_a_flagged_work_order(live: Live) -> None:
+    status, _, answer = live.post_json("/api/v1/vehicles/positions", {"positions": [
+        fix("川F·D72692", 0, at="9999-12-31T00:00:00+00:00", alarm=1, lon=120.0)]})
+    assert status == 400 and answer["error"] == "bad_time"
+    order = wait_until(lambda: [i for i in live.services.hub.state.incidents.values()
+                                if i.source == "bus" and i.priority == "urgent"], timeout=10)
+    assert len(order) == 1
+    assert order[0].title.startswith("【位置待核实】校车紧急报警：川F·D72692（定位时间不可信）")
+    assert [order[0].lon, order[0].lat] == live.services.town_meta["center"]
+    assert "川F·D72692" not in live.services.bus.latest_positions()

@@ -255,3 +255,33 @@ def test_gateway_rejections_reach_the_health_check_and_the_wall_counter(live, jt
     assert cards["rejected"]["value"] == state.rejected_total() >= 1
     assert state.rejected == live.rejected()  # one source of counts
     term.close()
+
+
+# ------------------------------------------------------------------ an SOS is never dropped
+def test_an_sos_from_an_unknown_terminal_or_with_a_bad_time_still_raises_a_work_order(
+        live, jt808) -> None:
+    gw, port = jt808
+
+    def sos_orders() -> list:
+        return [i for i in live.services.hub.state.incidents.values()
+                if i.source == "bus" and i.priority == "urgent"]
+
+    stranger = Terminal(port, phone="13900000009")  # never registered nor authenticated
+    for _ in range(3):  # the button held: one work order
+        assert stranger.report(datetime.now(UTC), 104.468108, 30.573971, 0, alarm=1) == c.FAIL
+    first = wait_until(sos_orders, timeout=10, what="the stranger's SOS work order")
+    assert "终端未认证" in first[0].title and "13900000009" in first[0].title
+    term = Terminal(port)
+    term.login()
+    assert term.report(datetime(2068, 1, 1, tzinfo=UTC), 104.4682, 30.5740, 0,
+                       alarm=1) == c.BAD_MESSAGE
+    both = wait_until(lambda: len(sos_orders()) == 2 and sos_orders(), timeout=10,
+                      what="the SOS with a bad time")
+    assert any("定位时间不可信" in i.title and PLATE in i.title for i in both)
+    assert PLATE not in live.services.bus.latest_positions()  # the fix itself is refused
+    import time
+
+    time.sleep(0.5)
+    assert len(sos_orders()) == 2
+    for t in (stranger, term):
+        t.close()

@@ -283,6 +283,18 @@ def test_sos_alarm_bit_once_per_episode(town) -> None:
     assert quiet == [] and [a.kind for a in again] == ["sos"]
 
 
+def test_an_sos_in_a_late_re_sent_fix_is_raised_once(town) -> None:
+    fleet = fleet_for(town)
+    s = fleet.plans["R01-AM1"].stops[2]
+    quiet, t = dwell(fleet, PLATE, s.lon, s.lat, local("10:00"), 10, alarm=0)
+    # Out of signal the terminal stored a pressed SOS; it arrives after newer fixes.
+    late = fleet.observe(PLATE, t - timedelta(seconds=30), s.lon, s.lat, 0.0, alarm=0x1)
+    assert quiet == [] and [(a.kind, a.started_at) for a in late] == [
+        ("sos", t - timedelta(seconds=30))]
+    assert fleet.observe(PLATE, t - timedelta(seconds=29), s.lon, s.lat, 0.0, alarm=0x1) == []
+    assert fleet.track(PLATE).at == t - timedelta(seconds=1)  # the bus did not move back
+
+
 def test_two_processes_name_the_same_episode_alike(town) -> None:
     keys = []
     for _ in range(2):

@@ -73,6 +73,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "ba_title": ("{kind}：{plate}{measure}", "{kind}: {plate}{measure}"),
     "ba_desc": ("{kind}{trip}，开始于{at}。", "{kind}{trip}, since {at}."),
     "ba_trip": ("，班次{trip}", ", trip {trip}"),
+    # issue 12: an SOS is never dropped (dashboard/buses/sos.py)
+    "sos_title": ("{kind}：{label}（{why}）", "{kind}: {label} ({why})"),
+    "sos_desc": ("{kind}：{why}。收到于{at}，终端所报时间 {reported}。",
+                 "{kind}: {why}. Received at {at}; the terminal's time {reported}."),
+    "sos_why_unauthenticated": ("终端未认证", "terminal not authenticated"),
+    "sos_why_bad_time": ("定位时间不可信", "fix time not credible"),
+    "sos_why_invalid": ("定位数据无效", "fix not valid"),
+    "sos_flag_centre": ("【位置待核实】", "[Position unverified] "),
+    "sos_note_centre": ("上报位置（{lon}, {lat}）不在本镇，已置于镇中心。",
+                        "Reported at ({lon}, {lat}), outside the town: placed at the town "
+                        "centre."),
     # ---- duty console (/dispatch)
     "disp_title": ("值班调度台", "Duty console"),
     "disp_officer": ("值班员", "Officer"),

@@ -13,8 +13,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from dashboard.buses.fixtime import BAD_TIME, screen_fixes
+from dashboard.buses.sos import has_sos, rescued_sos
 from dashboard.channels import Channels
-from dashboard.messages import MessageError, parse_event, parse_vehicle_message
+from dashboard.messages import MessageError, VehiclePosition, parse_event, parse_vehicle_message
 from dashboard.screens.cast import parse_cast
 from dashboard.screens.live import LiveState
 from dashboard.timeutil import utcnow
@@ -154,7 +155,8 @@ class Hub:
                 {p.plate: vehicles[p.plate].at for p in message.positions if p.plate in vehicles},
                 self.bus.window)
             if screened.refused:
-                await asyncio.to_thread(self._refuse_fixes, data, len(screened.refused))
+                refused = [message.positions[i] for i in screened.refused]
+                await asyncio.to_thread(self._refuse_fixes, data, refused)
             if not screened.kept:
                 return
             self.state.apply_positions(screened.kept)
@@ -192,11 +194,16 @@ class Hub:
             assert self._ingest is not None
             await self._ingest.put(data)
 
-    def _refuse_fixes(self, data: bytes, n: int) -> None:
-        """Count fixes refused by the time rule, once across every process that heard them."""
+    def _refuse_fixes(self, data: bytes, refused: list[VehiclePosition]) -> None:
+        """Count fixes refused by the time rule, once across every process that heard them;
+        an SOS among them still becomes a work order."""
         try:
             if self.bus.claim(hashlib.sha1(data).hexdigest() + ":" + BAD_TIME, ttl_s=60):
-                self.bus.count_rejected(BAD_TIME, n)
+                self.bus.count_rejected(BAD_TIME, len(refused))
+                now = utcnow()
+                self.bus.rescue_sos([rescued_sos(p.plate, p.lon, p.lat, now, BAD_TIME,
+                                                 p.at.isoformat())
+                                     for p in refused if has_sos(p.alarm)])
         except RedisError as exc:
             log.warning("refused fixes not counted (Redis: %s)", exc)
 

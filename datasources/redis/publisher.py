@@ -12,6 +12,7 @@ import redis
 from redis.client import Pipeline
 
 from dashboard.buses.fixtime import BAD_TIME, FixWindow, Screened, screen_fixes
+from dashboard.buses.sos import has_sos, rescued_sos
 from dashboard.channels import Channels
 from dashboard.messages import (
     Event,
@@ -121,7 +122,21 @@ class Publisher:
         if out.refused:
             log.warning("refused %s fixes as %s", len(out.refused), BAD_TIME)
             self.count_rejected(BAD_TIME, len(out.refused))
+            # The position is refused; an SOS it carries is not.
+            self.rescue_sos([rescued_sos(p.plate, p.lon, p.lat, utcnow(), BAD_TIME,
+                                         p.at.isoformat())
+                             for p in (batch[i] for i in out.refused) if has_sos(p.alarm)])
         return out
+
+    def rescue_sos(self, reports: Iterable[IncidentReport]) -> int:
+        """Hand SOS work orders whose fixes were refused to intake (dashboard/buses/sos.py);
+        each has a msg_id, so a repeat, or several processes sending it, is handled once."""
+        n = 0
+        for report in reports:
+            log.warning("SOS kept although its fix was refused: %s", report.title)
+            self.report(report)
+            n += 1
+        return n
 
     def _publish_chunk(self, part: list[VehiclePosition]) -> Screened:
         """Read the latest fixes, decide, write; again when another writer came between."""

@@ -21,7 +21,8 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from dashboard.buses.fixtime import BAD_TIME, screen_fixes
-from dashboard.messages import VehiclePosition
+from dashboard.buses.sos import has_sos, rescued_sos
+from dashboard.messages import IncidentReport, VehiclePosition
 from dashboard.timeutil import utcnow
 from datasources.feeds.jt808 import codec as c
 from datasources.redis.publisher import Publisher
@@ -61,6 +62,8 @@ class Gateway:
     # Rejections by reason, counted (and announced to every hub) with the next flush: a
     # flood of junk is one Redis call per flush, and no Redis call blocks the loop.
     _rejects: Counter[str] = field(default_factory=Counter)
+    # SOS work orders of refused fixes (an SOS is never dropped), sent with the next flush.
+    _sos: list[IncidentReport] = field(default_factory=list)
     _server: asyncio.Server | None = None
     _flusher: asyncio.Task[None] | None = None
     _conns: set[asyncio.Task[None]] = field(default_factory=set)
@@ -156,6 +159,7 @@ class Gateway:
             if h.msg_id in (c.LOCATION, c.BATCH):
                 if not session.authed or session.phone != h.phone:
                     self._drop("unauthenticated", session, f"0x{h.msg_id:04x} from {h.phone}")
+                    self._rescue_unauthenticated(h.phone, frame)
                     return reply(c.FAIL)
                 locs = ([c.parse_location(frame.body)] if h.msg_id == c.LOCATION
                         else c.parse_batch(frame.body))
@@ -178,6 +182,8 @@ class Gateway:
                                              alarm=loc.alarm or None))
             except ValidationError as exc:
                 self._drop("invalid", session, str(exc).splitlines()[0])
+                if has_sos(loc.alarm):
+                    self._rescue(session.plate or session.phone or "?", loc, "invalid")
         # This connection's newest fix bounds the next; publish_positions checks again
         # against the latest fix from every door.
         known = {f.plate: session.last_at for f in fixes[:1] if session.last_at is not None}
@@ -189,6 +195,10 @@ class Gateway:
             log.warning("JT/T 808 %s: %s fixes refused as %s (%s)", session.peer,
                         len(screened.refused), BAD_TIME,
                         ", ".join(fixes[i].at.isoformat() for i in screened.refused[:3]))
+            for i in screened.refused:
+                if has_sos(fixes[i].alarm):
+                    self._sos.append(rescued_sos(fixes[i].plate, fixes[i].lon, fixes[i].lat,
+                                                 utcnow(), BAD_TIME, fixes[i].at.isoformat()))
         for fix in screened.latest.values():
             session.last_at = fix.at
         for fix in screened.kept:
@@ -197,6 +207,22 @@ class Gateway:
             if fix.alarm and fix.alarm & 0x1:
                 self.stats["sos"] += 1
         return len(screened.kept)
+
+    def _rescue(self, label: str, loc: c.Location, why: str) -> None:
+        self._sos.append(rescued_sos(label, loc.lon, loc.lat, utcnow(), why,
+                                     loc.at.isoformat()))
+
+    def _rescue_unauthenticated(self, phone: str, frame: c.Frame) -> None:
+        """A terminal nobody registered may still be a bus in trouble: its SOS is kept."""
+        try:
+            locs = ([c.parse_location(frame.body)] if frame.header.msg_id == c.LOCATION
+                    else c.parse_batch(frame.body))
+        except _READ_ERRORS:
+            return
+        for loc in locs:
+            if has_sos(loc.alarm):
+                self._rescue(phone, loc, "unauthenticated")
+                return  # one per frame; repeats share a msg_id anyway
 
     # ------------------------------------------------------------------ registry (Redis)
     async def _register(self, session: Session, frame: c.Frame) -> bytes:
@@ -242,6 +268,13 @@ class Gateway:
             except Exception:
                 self._rejects.update(rejects)  # counted with the next round
                 log.exception("JT/T 808 rejections not counted yet")
+        if self._sos:
+            sos, self._sos = self._sos, []
+            try:
+                await asyncio.to_thread(self.bus.rescue_sos, sos)
+            except Exception:
+                self._sos = sos + self._sos  # never dropped: sent with the next round
+                log.exception("JT/T 808 SOS not sent yet")
         if not self._queue:
             return
         batch, self._queue = self._queue, []
