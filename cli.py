@@ -246,11 +246,13 @@ def gateway_jt808(host: str, port: int | None) -> None:
     """JT/T 808 TCP gateway: terminals register, authenticate and report positions."""
     import asyncio
 
+    from dashboard.buses.fixtime import FixWindow
     from datasources.feeds.jt808.gateway import serve_forever
     from datasources.redis.publisher import Publisher
 
     settings = _settings()
-    bus = Publisher.from_url(_existing_redis(settings), settings.redis_prefix)
+    bus = Publisher.from_url(_existing_redis(settings), settings.redis_prefix,
+                             FixWindow.from_settings(settings))
     click.echo(f"JT/T 808 gateway on {host}:{port or settings.jt808_port}  (Ctrl-C stops)")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(bus, host, port or settings.jt808_port))
@@ -261,11 +263,13 @@ def gateway_jt808(host: str, port: int | None) -> None:
 @click.option("--every", type=float, default=None, help="Seconds between polls.")
 def gateway_gtfs_rt(url: str, every: float | None) -> None:
     """Poll a GTFS-Realtime VehiclePositions feed and publish its fixes."""
+    from dashboard.buses.fixtime import FixWindow
     from datasources.feeds.gtfs_rt import poll_forever
     from datasources.redis.publisher import Publisher
 
     settings = _settings()
-    bus = Publisher.from_url(_existing_redis(settings), settings.redis_prefix)
+    bus = Publisher.from_url(_existing_redis(settings), settings.redis_prefix,
+                             FixWindow.from_settings(settings))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):

@@ -261,6 +261,8 @@ class Event(_Message):
     # Issue 5: a station's whole row (stock, reservations, teams) after a resource step.
     station: dict[str, Any] | None = None
     reason: str | None = None
+    # A `rejected` event may stand for several refusals of one reason (a gateway's batch).
+    count: int | None = Field(default=None, ge=1, le=1_000_000)
     sent_at: float | None = None
 
 

@@ -139,6 +139,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Comma-separated local dates (YYYY-MM-DD) without school: no school trips run.", str),
     Setting("ZN_BUS_HISTORY_S", "bus_history_s", 10.0,
             "Seconds between two sampled fixes per bus in the history (replay).", float),
+    Setting("ZN_BUS_FIX_FUTURE_S", "bus_fix_future_s", 300.0,
+            "A position fix dated more than this many seconds ahead of the server clock is "
+            "refused as bad_time (a forged future time would freeze the bus).", float),
+    Setting("ZN_BUS_REPLAY_WINDOW_S", "bus_replay_window_s", 3600.0,
+            "A position fix older than the vehicle's latest fix by more than this many seconds "
+            "is refused as bad_time; within it (a terminal re-sending what it stored out of "
+            "signal) it is kept but never moves the latest position back.", float),
     Setting("ZN_JT808_PORT", "jt808_port", 8808,
             "TCP port of `zhongnao gateway jt808` (JT/T 808 terminals).", int),
     Setting("ZN_GTFS_RT_POLL_S", "gtfs_rt_poll_s", 15.0,
@@ -203,6 +210,8 @@ class Settings:
     bus_late_departure_min: float = 5.0
     bus_holidays: str = ""
     bus_history_s: float = 10.0
+    bus_fix_future_s: float = 300.0
+    bus_replay_window_s: float = 3600.0
     jt808_port: int = 8808
     gtfs_rt_poll_s: float = 15.0
     kits_file: str = ""  # issue 5
@@ -238,6 +247,9 @@ class Settings:
             raise ValueError(f"ZN_TILE_CRS must be wgs84 or gcj02, not {self.tile_crs!r}")
         if self.sim_rate <= 0:
             raise ValueError("ZN_SIM_RATE must be positive")
+        if self.bus_fix_future_s < 0 or self.bus_replay_window_s < 0:
+            raise ValueError("ZN_BUS_FIX_FUTURE_S and ZN_BUS_REPLAY_WINDOW_S must not be "
+                             "negative")
 
     @property
     def db_url(self) -> str:

@@ -8,6 +8,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dashboard.buses.fixtime import FixWindow
 from dashboard.channels import Channels
 from dashboard.geo.lookup import GridIndex
 from dashboard.settings import Settings, split_keys
@@ -71,7 +72,7 @@ class Services:
         dedup = DedupRule(s.dedup_meters, s.dedup_minutes) if s.dedup_meters > 0 else None
         self.store = Store(engine, deadlines=load_table(s.deadlines_file or None), dedup=dedup)
         channels = Channels(s.redis_prefix)
-        self.bus = Publisher.from_url(self.redis_url, s.redis_prefix)
+        self.bus = Publisher.from_url(self.redis_url, s.redis_prefix, FixWindow.from_settings(s))
         self.bus.r.ping()
         self.accounts = Accounts(engine, session_hours=s.session_hours)
         self.audit = Audit(engine)
@@ -84,7 +85,9 @@ class Services:
         self.leader = LeaderStore(self.store, self.grid_store)
         self.briefs = BriefStore(self.store)
         index = RotaIndex(GridIndex(self.grids.values()), self.rota)
-        self.intake = Intake(self.store, self.bus, index, max_text=s.max_text)  # type: ignore[arg-type]
+        centre = self.store.town_meta().get("center")
+        self.intake = Intake(self.store, self.bus, index, max_text=s.max_text,  # type: ignore[arg-type]
+                             centre=(float(centre[0]), float(centre[1])) if centre else None)
         self.intake.audit = self.audit.record
         self.hub = Hub(self.redis_url, channels, self.store, self.bus, self.intake,
                        feed_size=s.feed_size)

@@ -118,3 +118,57 @@ def test_the_poller_fetches_a_feed_url_and_publishes_its_fixes(services) -> None
         poller.join(5)
         httpd.shutdown()
         httpd.server_close()
+
+
+# ------------------------------------------------------------------ time travel (issue 12)
+def test_a_position_dated_9999_is_refused_as_bad_time_and_the_bus_moves_on(live: Live) -> None:
+    door = "/api/v1/vehicles/positions"
+    assert live.post_json(door, {"positions": [fix("HTTP-T", 0)]})[0] == 202
+    status, _, answer = live.post_json(door, {"positions": [
+        fix("HTTP-T", 1, at="9999-12-31T00:00:00+00:00")]}, Accept_Language="en")
+    assert status == 400 and answer["error"] == "bad_time"
+    assert "future" in answer["message"] and answer["refused"] == [0]
+    status, _, answer = live.post_json(door, {"positions": [
+        fix("HTTP-T", 1, at=(NOW - timedelta(hours=3)).isoformat())]})
+    assert status == 400 and answer["error"] == "bad_time" and "分钟" in answer["message"]
+    # A batch with a good and a bad fix: the good one counts, the bad one is named.
+    status, _, answer = live.post_json(door, {"positions": [
+        fix("HTTP-T", 2), fix("HTTP-T", 3, at="2068-01-01T00:00:00+00:00")]})
+    assert (status, answer["accepted"], answer["refused"]) == (202, 1, [1])
+    assert live.services.bus.latest_positions()["HTTP-T"].at == NOW + timedelta(seconds=2)
+    assert live.rejected()["bad_time"] == 3
+    trips = wait_until(lambda: {t["plate"]: t for t in live.call(
+        "GET", "/api/v1/buses/trips")[2]["trips"]}.get("HTTP-T"))
+    assert trips["plate"] == "HTTP-T"
+    assert live.services.hub.state.vehicles["HTTP-T"].at == NOW + timedelta(seconds=2)
+
+
+def test_a_gtfs_rt_entity_from_the_far_future_is_skipped_as_bad_time(live: Live) -> None:
+    feed = rt.FeedMessage.FromString(vehicle_feed([VehiclePosition(
+        plate="GTFS-T", lon=104.46, lat=30.55, at=NOW)]))
+    for n, stamp in enumerate((int(datetime(2068, 1, 1, tzinfo=UTC).timestamp()),
+                               253402300799, 2**63)):
+        e = feed.entity.add()
+        e.id = f"future{n}"
+        e.vehicle.vehicle.id = "GTFS-T"
+        e.vehicle.position.latitude, e.vehicle.position.longitude = 30.56, 104.47
+        e.vehicle.timestamp = stamp
+    status, _, answer = live.call("POST", "/api/v1/vehicles/gtfs-rt", feed.SerializeToString(),
+                                  {"Content-Type": "application/x-protobuf"})
+    assert status == 202 and answer["accepted"] == 1
+    assert sorted(answer["skipped"], key=lambda s: s["entity"]) == [
+        {"entity": f"future{n}", "reason": "bad_time"} for n in range(3)]
+    assert live.services.bus.latest_positions()["GTFS-T"].at == NOW
+    assert live.rejected()["bad_time"] == 3
+
+
+def test_an_sos_with_a_bad_time_still_raises_a_flagged_work_order(live: Live) -> None:
+    status, _, answer = live.post_json("/api/v1/vehicles/positions", {"positions": [
+        fix("川F·D72692", 0, at="9999-12-31T00:00:00+00:00", alarm=1, lon=120.0)]})
+    assert status == 400 and answer["error"] == "bad_time"
+    order = wait_until(lambda: [i for i in live.services.hub.state.incidents.values()
+                                if i.source == "bus" and i.priority == "urgent"], timeout=10)
+    assert len(order) == 1
+    assert order[0].title.startswith("【位置待核实】校车紧急报警：川F·D72692（定位时间不可信）")
+    assert [order[0].lon, order[0].lat] == live.services.town_meta["center"]
+    assert "川F·D72692" not in live.services.bus.latest_positions()

@@ -159,7 +159,7 @@ def test_broken_frames_are_dropped_and_counted_and_the_connection_lives_on(
     reply = term.recv()
     assert c.parse_general_reply(reply.body)[:2] == (50, c.LOCATION)
     assert gw.stats["dropped_bad_checksum"] == 1 and gw.stats["dropped_bad_escape"] == 1
-    assert services.bus.rejected_counts()["jt808_bad_checksum"] == 1
+    wait_until(lambda: services.bus.rejected_counts().get("jt808_bad_checksum") == 1)
     term.close()
 
 
@@ -199,4 +199,89 @@ def test_fuzzed_frames_never_hurt_another_terminal(services, gateway) -> None:
     late.login(plate="川F·LATE1")
     assert late.report(T0, 104.46, 30.55, 10) == c.OK
     for t in (honest, fuzzer, late):
+        t.close()
+
+
+# ------------------------------------------------------------------ time travel (issue 12)
+def test_two_digit_years_are_2000_to_2099() -> None:
+    at = c.parse_location(LOCATION_BODY[:22] + H("991231235959")).at
+    assert at == datetime(2099, 12, 31, 15, 59, 59, tzinfo=UTC)
+    at = c.parse_location(LOCATION_BODY[:22] + H("700101080000")).at
+    assert at == datetime(2070, 1, 1, 0, 0, tzinfo=UTC)
+
+
+def test_a_fix_dated_2068_is_refused_and_never_freezes_the_bus(services, gateway) -> None:
+    gw, port = gateway
+    now = datetime.now(UTC).replace(microsecond=0)
+    term = Terminal(port)
+    term.login()
+    assert term.report(now, 104.468108, 30.573971, 30) == c.OK
+    wait_until(lambda: services.bus.latest_positions().get(PLATE), what="the first fix")
+    assert term.report(datetime(2068, 1, 1, tzinfo=UTC), 104.47, 30.57, 30) == c.BAD_MESSAGE
+    # Far older than the bus's latest fix: refused too.
+    assert term.report(now - timedelta(hours=3), 104.47, 30.57, 30) == c.BAD_MESSAGE
+    assert term.report(now + timedelta(seconds=1), 104.4682, 30.5740, 31) == c.OK
+    wait_until(lambda: services.bus.latest_positions()[PLATE].at == now + timedelta(seconds=1),
+               what="the next honest fix")
+    wait_until(lambda: services.bus.rejected_counts().get("bad_time") == 2,
+               what="two bad_time counted")
+    # A new connection knows nothing of the bus: the old fix still never moves it back.
+    term.close()
+    again = Terminal(port)
+    again.login()
+    again.report(now - timedelta(hours=3), 104.47, 30.57, 30)
+    wait_until(lambda: services.bus.rejected_counts().get("bad_time") == 3,
+               what="the third bad_time counted")
+    assert services.bus.latest_positions()[PLATE].at == now + timedelta(seconds=1)
+    again.close()
+
+
+# ------------------------------------------------------------------ rejections are seen
+def test_gateway_rejections_reach_the_health_check_and_the_wall_counter(live, jt808) -> None:
+    from dashboard.screens.views import kpi_cards
+
+    gw, port = jt808
+    term = Terminal(port)
+    term.login()
+    good = c.encode_frame(c.LOCATION, PHONE, 50, LOCATION_BODY)
+    bad = bytearray(good)
+    bad[-2] ^= 0x55  # checksum
+    term.sock.sendall(bytes(bad) + good)
+    assert c.parse_general_reply(term.recv().body)[:2] == (50, c.LOCATION)
+    wait_until(lambda: live.call("GET", "/api/health")[2]["rejected"].get("jt808_bad_checksum")
+               == 1, timeout=5, what="the gateway's rejection on /api/health")
+    state = live.services.hub.state
+    cards = {card["key"]: card for card in kpi_cards(state, "zh", datetime.now(UTC))}
+    assert cards["rejected"]["value"] == state.rejected_total() >= 1
+    assert state.rejected == live.rejected()  # one source of counts
+    term.close()
+
+
+# ------------------------------------------------------------------ an SOS is never dropped
+def test_an_sos_from_an_unknown_terminal_or_with_a_bad_time_still_raises_a_work_order(
+        live, jt808) -> None:
+    gw, port = jt808
+
+    def sos_orders() -> list:
+        return [i for i in live.services.hub.state.incidents.values()
+                if i.source == "bus" and i.priority == "urgent"]
+
+    stranger = Terminal(port, phone="13900000009")  # never registered nor authenticated
+    for _ in range(3):  # the button held: one work order
+        assert stranger.report(datetime.now(UTC), 104.468108, 30.573971, 0, alarm=1) == c.FAIL
+    first = wait_until(sos_orders, timeout=10, what="the stranger's SOS work order")
+    assert "终端未认证" in first[0].title and "13900000009" in first[0].title
+    term = Terminal(port)
+    term.login()
+    assert term.report(datetime(2068, 1, 1, tzinfo=UTC), 104.4682, 30.5740, 0,
+                       alarm=1) == c.BAD_MESSAGE
+    both = wait_until(lambda: len(sos_orders()) == 2 and sos_orders(), timeout=10,
+                      what="the SOS with a bad time")
+    assert any("定位时间不可信" in i.title and PLATE in i.title for i in both)
+    assert PLATE not in live.services.bus.latest_positions()  # the fix itself is refused
+    import time
+
+    time.sleep(0.5)
+    assert len(sos_orders()) == 2
+    for t in (stranger, term):
         t.close()

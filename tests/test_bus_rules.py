@@ -283,6 +283,18 @@ def test_sos_alarm_bit_once_per_episode(town) -> None:
     assert quiet == [] and [a.kind for a in again] == ["sos"]
 
 
+def test_an_sos_in_a_late_re_sent_fix_is_raised_once(town) -> None:
+    fleet = fleet_for(town)
+    s = fleet.plans["R01-AM1"].stops[2]
+    quiet, t = dwell(fleet, PLATE, s.lon, s.lat, local("10:00"), 10, alarm=0)
+    # Out of signal the terminal stored a pressed SOS; it arrives after newer fixes.
+    late = fleet.observe(PLATE, t - timedelta(seconds=30), s.lon, s.lat, 0.0, alarm=0x1)
+    assert quiet == [] and [(a.kind, a.started_at) for a in late] == [
+        ("sos", t - timedelta(seconds=30))]
+    assert fleet.observe(PLATE, t - timedelta(seconds=29), s.lon, s.lat, 0.0, alarm=0x1) == []
+    assert fleet.track(PLATE).at == t - timedelta(seconds=1)  # the bus did not move back
+
+
 def test_two_processes_name_the_same_episode_alike(town) -> None:
     keys = []
     for _ in range(2):
@@ -386,3 +398,40 @@ def test_every_status_has_one_label_and_one_colour() -> None:
         assert (status_label(status, "zh"), status_label(status, "en")) == (zh, en)
         assert status_colour(status) == colour
     assert len({zh for zh, _, _ in STATUSES.values()}) == len(STATUSES)
+
+
+# ------------------------------------------------------------------ when a fix may count
+def test_a_fix_time_is_bounded_by_the_clock_and_by_the_bus_latest_fix() -> None:
+    from dashboard.buses.fixtime import BAD_TIME, FixWindow, screen_fixes, time_fault
+    from dashboard.messages import VehiclePosition
+
+    now = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    win = FixWindow(future_s=300, replay_s=3600)
+    assert time_fault(now + timedelta(minutes=4), now, None, win) is None
+    assert time_fault(now + timedelta(minutes=6), now, None, win) == BAD_TIME
+    assert time_fault(datetime(9999, 12, 31, 23, 59, tzinfo=UTC), now, None, win) == BAD_TIME
+    assert time_fault(datetime(2068, 1, 1, tzinfo=UTC), now, now, win) == BAD_TIME
+    # Behind the bus's latest fix: a blind-area re-upload within the window is fine.
+    assert time_fault(now - timedelta(minutes=59), now, now, win) is None
+    assert time_fault(now - timedelta(minutes=61), now, now, win) == BAD_TIME
+    # Nothing before 2000 is a GPS fix of a school bus (nor year 1, however written).
+    assert time_fault(datetime(1999, 12, 31, tzinfo=UTC), now, None, win) == BAD_TIME
+    assert time_fault(datetime.fromisoformat("0001-01-01T00:00:00+08:00"), now, None,
+                      win) == BAD_TIME
+    # A latest fix that is itself in the future (stored before this rule) binds nothing:
+    # the next good fix replaces it.
+    assert time_fault(now, now, datetime(2068, 1, 1, tzinfo=UTC), win) is None
+
+    def fix(plate: str, at: datetime) -> VehiclePosition:
+        return VehiclePosition(plate=plate, lon=104.46, lat=30.55, at=at)
+
+    batch = [fix("A", now - timedelta(seconds=30)), fix("A", datetime(2068, 1, 1, tzinfo=UTC)),
+             fix("A", now - timedelta(seconds=60)), fix("B", now - timedelta(hours=3)),
+             fix("C", now)]
+    got = screen_fixes(batch, now, {"A": now - timedelta(seconds=45),
+                                    "B": now - timedelta(seconds=10),
+                                    "C": datetime(2068, 1, 1, tzinfo=UTC)}, win)
+    assert got.refused == [1, 3]
+    assert got.kept == [batch[0], batch[2], batch[4]]
+    # The latest state only moves forward: A's -60 s fix is kept (history) but not latest.
+    assert got.latest == {"A": batch[0], "C": batch[4]}

@@ -128,3 +128,16 @@ def test_two_server_processes_raise_one_work_order_per_episode(services, setting
     assert n == 1
     assert sum(h.tracker.stats["alerts"] for h in hubs) == 1
     assert sum(h.tracker.stats["alerts_skipped"] for h in hubs) == 1
+
+
+def test_an_sos_outside_the_town_is_an_urgent_work_order_at_the_town_centre(services) -> None:
+    tracker = tracker_of(services)
+    sos = VehiclePosition(plate=PLATE, lon=105.61, lat=31.2, speed_kmh=0, heading=0,
+                          at=school_morning(), alarm=1)
+    outcomes = tracker.raise_all(tracker.observe([sos]))
+    assert len(outcomes) == 1 and outcomes[0].event is not None, outcomes
+    view = outcomes[0].event.incident
+    assert (view.source, view.priority) == ("bus", "urgent")
+    assert [view.lon, view.lat] == services.town_meta["center"]
+    assert view.title.startswith("【位置待核实】校车紧急报警")
+    assert "105.61" in services.store.incident(view.id)["description"]

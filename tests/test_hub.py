@@ -87,3 +87,29 @@ def test_the_hub_reconnects_after_its_redis_connection_is_killed(services, run):
             lambda: any(i.title == "重连之后" for i in hub.state.incidents.values()))
 
     run(body)
+
+
+def test_a_future_fix_on_the_vehicles_channel_never_freezes_the_bus(services, run):
+    from datetime import timedelta
+
+    async def body(hub):
+        ch = services.bus.ch
+        now = datetime.now(UTC).replace(microsecond=0)
+
+        def message(at: str) -> str:
+            return json.dumps({"type": "vehicle.positions", "v": 1, "positions": [
+                {"plate": "川F·D00002", "lon": 104.44, "lat": 30.54, "at": at}]})
+
+        services.bus.publish_raw(ch.vehicles, message(now.isoformat()))
+        await wait_until_async(lambda: "川F·D00002" in hub.state.vehicles)
+        services.bus.publish_raw(ch.vehicles, message("2068-01-01T00:00:00+00:00"))
+        services.bus.publish_raw(ch.vehicles, message((now - timedelta(hours=3)).isoformat()))
+        later = now + timedelta(seconds=1)
+        services.bus.publish_raw(ch.vehicles, message(later.isoformat()))
+        await wait_until_async(lambda: hub.state.vehicles["川F·D00002"].at == later)
+        await wait_until_async(lambda: hub.state.rejected.get("bad_time") == 2)
+        assert services.bus.rejected_counts()["bad_time"] == 2
+        assert hub.tracker is not None
+        assert hub.tracker.fleet.track("川F·D00002").at == later
+
+    run(body)

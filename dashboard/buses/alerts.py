@@ -173,6 +173,17 @@ class VehicleAlerts:
             "sos": Episode(0.0, c.sos_clear_s),
         }
 
+    def on_late_fix(self, at: datetime, lon: float, lat: float, alarm: int | None,
+                    trip: str | None = None) -> list[Alert]:
+        """A fix older than the last one (re-sent after a signal gap) moves nothing, but an
+        SOS pressed then is never dropped: it opens the SOS episode unless one is open."""
+        sos = self.episodes["sos"]
+        if not (alarm or 0) & SOS_BIT or sos.open:
+            return []
+        at = as_utc(at)
+        sos.open, sos.since, sos.clear_since = True, at, None
+        return [Alert("sos", self.plate, at, lon, lat, trip=trip)]
+
     def on_fix(self, at: datetime, lon: float, lat: float, speed_kmh: float,
                alarm: int | None, ctx: FixContext) -> list[Alert]:
         """Apply one fix (in time order); alerts whose episode starts now."""

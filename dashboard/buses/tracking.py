@@ -160,7 +160,8 @@ class Fleet:
         at = as_utc(at)
         t = self.track(plate)
         if t.at is not None and at <= t.at:
-            return []
+            return t.alerts.on_late_fix(at, lon, lat, alarm,
+                                        t.plan.code if t.plan is not None else None)
         if t.plan is not None and t.arrived:
             t.done.add(f"{t.day}:{t.plan.code}")  # the next trip of the day may start now
         picked = self._pick(t, trip, at)

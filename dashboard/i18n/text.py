@@ -73,6 +73,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "ba_title": ("{kind}：{plate}{measure}", "{kind}: {plate}{measure}"),
     "ba_desc": ("{kind}{trip}，开始于{at}。", "{kind}{trip}, since {at}."),
     "ba_trip": ("，班次{trip}", ", trip {trip}"),
+    # issue 12: an SOS is never dropped (dashboard/buses/sos.py)
+    "sos_title": ("{kind}：{label}（{why}）", "{kind}: {label} ({why})"),
+    "sos_desc": ("{kind}：{why}。收到于{at}，终端所报时间 {reported}。",
+                 "{kind}: {why}. Received at {at}; the terminal's time {reported}."),
+    "sos_why_unauthenticated": ("终端未认证", "terminal not authenticated"),
+    "sos_why_bad_time": ("定位时间不可信", "fix time not credible"),
+    "sos_why_invalid": ("定位数据无效", "fix not valid"),
+    "sos_flag_centre": ("【位置待核实】", "[Position unverified] "),
+    "sos_note_centre": ("上报位置（{lon}, {lat}）不在本镇，已置于镇中心。",
+                        "Reported at ({lon}, {lat}), outside the town: placed at the town "
+                        "centre."),
     # ---- duty console (/dispatch)
     "disp_title": ("值班调度台", "Duty console"),
     "disp_officer": ("值班员", "Officer"),
@@ -427,6 +438,12 @@ TEXT: dict[str, tuple[str, str]] = {
                     "{ref} changed meanwhile; it is now {state}"),
     "err_gone": ("工单已不存在", "the work order no longer exists"),
     "err_invalid": ("请求内容不正确", "The request is not valid"),
+    # issue 12: the time rule of position fixes (dashboard/buses/fixtime.py)
+    "err_bad_time": ("定位时间不可信：比服务器时钟超前 {future_min} 分钟以上、早于 2000 年，"
+                     "或比该车最新定位早 {replay_min} 分钟以上",
+                     "The fix time cannot be right: more than {future_min} min in the future, "
+                     "before 2000, or more than {replay_min} min older than the vehicle's "
+                     "latest fix"),
     "field_person": ("网格员编号（管理员查看）", "Grid worker id (admins)"),
     "field_no_person": ("此账号未关联网格员，请联系管理员",
                         "This account is not linked to a grid worker; ask an administrator"),

@@ -73,7 +73,7 @@ class LiveState:
             self._apply_station(event.station)
             self.touch("stations")
         if event.type == "rejected" and event.reason:
-            self.rejected[event.reason] = self.rejected.get(event.reason, 0) + 1
+            self.rejected[event.reason] = self.rejected.get(event.reason, 0) + (event.count or 1)
         self.touch("status")
         return outcome
 

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from dashboard.buses.fixtime import BAD_TIME, FixWindow
+from dashboard.i18n.text import t
 from dashboard.messages import MAX_MESSAGE_BYTES, MessageError, parse_vehicle_message
 from dashboard.timeutil import utcnow
-from datasources.doors.http_api import read_body
+from datasources.doors.http_api import language, read_body
 from datasources.feeds import gtfs_rt
 from datasources.sql.buses import BusStore
 
@@ -23,6 +25,12 @@ if TYPE_CHECKING:  # the composition root wires the doors; they never import it
     from datasources.services import Services
 
 PROTOBUF = "application/x-protobuf"
+
+
+def bad_time_text(window: FixWindow, lang: str) -> str:
+    """Why a fix was refused as bad_time, in the requester's language."""
+    return t("err_bad_time", lang).format(future_min=f"{window.future_s / 60:g}",
+                                          replay_min=f"{window.replay_s / 60:g}")
 
 
 def build_bus_router(services: Services) -> APIRouter:
@@ -46,8 +54,15 @@ def build_bus_router(services: Services) -> APIRouter:
         except MessageError as exc:
             return await asyncio.to_thread(refuse, 400, exc.reason, exc.detail)
         assert services.bus is not None
-        n = await asyncio.to_thread(services.bus.publish_positions, message.positions)
-        return JSONResponse({"accepted": n}, status_code=202)
+        # The time rule refuses (and counts) fixes dated far ahead or far behind the bus.
+        done = await asyncio.to_thread(services.bus.publish_positions, message.positions)
+        if not done.refused:
+            return JSONResponse({"accepted": done.accepted}, status_code=202)
+        answer = {"accepted": done.accepted, "refused": done.refused,
+                "message": bad_time_text(services.bus.window, language(request))}
+        if done.accepted:
+            return JSONResponse(answer, status_code=202)
+        return JSONResponse({"error": BAD_TIME, **answer}, status_code=400)
 
     @router.post("/vehicles/gtfs-rt")
     async def post_gtfs_rt(request: Request) -> JSONResponse:

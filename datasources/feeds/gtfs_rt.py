@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -12,6 +13,7 @@ from google.protobuf.message import DecodeError
 from google.transit import gtfs_realtime_pb2 as rt
 from pydantic import ValidationError
 
+from dashboard.buses.fixtime import BAD_TIME
 from dashboard.messages import VehiclePosition
 from datasources.redis.publisher import Publisher
 
@@ -32,10 +34,12 @@ class FeedError(ValueError):
 
 @dataclass
 class FeedResult:
-    """The fixes read from one feed, and the entities skipped with why."""
+    """The fixes read from one feed (with their entity ids), and the entities skipped
+    with why."""
 
     positions: list[VehiclePosition] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)
 
 
 def parse_feed(data: bytes) -> FeedResult:
@@ -65,15 +69,21 @@ def parse_feed(data: bytes) -> FeedResult:
             continue
         p = v.position
         try:
+            at = datetime.fromtimestamp(stamp, UTC)
+        except (OverflowError, OSError, ValueError):  # beyond year 9999: no time at all
+            out.skipped.append((e.id, BAD_TIME))
+            continue
+        try:
             out.positions.append(VehiclePosition(
                 plate=plate[:16], lon=p.longitude, lat=p.latitude,
                 speed_kmh=round(p.speed * MS_TO_KMH, 1) if p.HasField("speed") else 0.0,
                 heading=p.bearing % 360 if p.HasField("bearing") else 0.0,
-                at=datetime.fromtimestamp(stamp, UTC),
+                at=at,
                 route=v.trip.route_id or None if v.HasField("trip") else None,
                 trip=v.trip.trip_id or None if v.HasField("trip") else None,
                 occupancy_pct=(float(v.occupancy_percentage)
                                if v.HasField("occupancy_percentage") else None)))
+            out.entities.append(e.id)
         except ValidationError as exc:
             out.skipped.append((e.id, "invalid: " + str(exc).splitlines()[1].strip()))
     return out
@@ -104,12 +114,18 @@ def vehicle_feed(positions: list[VehiclePosition], at: datetime | None = None) -
 
 
 def ingest(bus: Publisher, data: bytes) -> FeedResult:
-    """Parse a feed and publish its fixes; skipped entities are counted as rejected."""
+    """Parse a feed and publish its fixes; skipped entities are counted as rejected, those
+    the time rule refuses as bad_time. Returns the fixes published and every skip."""
     result = parse_feed(data)
-    for _, why in result.skipped:
-        bus.count_rejected("gtfs_rt_" + why.split(":")[0])
+    reasons = Counter(why if why == BAD_TIME else "gtfs_rt_" + why.split(":")[0]
+                      for _, why in result.skipped)
+    for reason, n in reasons.items():
+        bus.count_rejected(reason, n)
     if result.positions:
-        bus.publish_positions(result.positions)
+        refused = set(bus.publish_positions(result.positions).refused)  # counted there
+        result.skipped += [(result.entities[i], BAD_TIME) for i in sorted(refused)]
+        result.positions = [p for i, p in enumerate(result.positions) if i not in refused]
+        result.entities = [e for i, e in enumerate(result.entities) if i not in refused]
     return result
 
 

@@ -117,7 +117,9 @@ class BusTracker:
             # History is filed under the trip the tracker matched (JT/T 808 sends none).
             if row["trip"] and row["trip"] != p.trip:
                 p = p.model_copy(update={"trip": row["trip"], "route": row["route"]})
-            self.samples[p.plate] = p
+            sampled = self.samples.get(p.plate)
+            if sampled is None or p.at >= sampled.at:  # a late re-sent fix never wins
+                self.samples[p.plate] = p
         self.state.touch("trips")
         return alerts
 

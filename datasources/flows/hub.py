@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -11,8 +12,10 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from dashboard.buses.fixtime import BAD_TIME, screen_fixes
+from dashboard.buses.sos import has_sos, rescued_sos
 from dashboard.channels import Channels
-from dashboard.messages import MessageError, parse_event, parse_vehicle_message
+from dashboard.messages import MessageError, VehiclePosition, parse_event, parse_vehicle_message
 from dashboard.screens.cast import parse_cast
 from dashboard.screens.live import LiveState
 from dashboard.timeutil import utcnow
@@ -145,9 +148,20 @@ class Hub:
             except MessageError as exc:
                 await asyncio.to_thread(self.intake.reject_unparsable, data, exc)
                 return
-            self.state.apply_positions(message.positions)
+            # Anyone who can publish here bypasses the doors: the same time rule applies.
+            vehicles = self.state.vehicles
+            screened = screen_fixes(
+                message.positions, utcnow(),
+                {p.plate: vehicles[p.plate].at for p in message.positions if p.plate in vehicles},
+                self.bus.window)
+            if screened.refused:
+                refused = [message.positions[i] for i in screened.refused]
+                await asyncio.to_thread(self._refuse_fixes, data, refused)
+            if not screened.kept:
+                return
+            self.state.apply_positions(screened.kept)
             if self.tracker is not None:
-                await self.tracker.on_positions(message.positions)
+                await self.tracker.on_positions(screened.kept)
             await self.notify()
         elif channel == self.ch.events:
             self.stats["events"] += 1
@@ -180,16 +194,33 @@ class Hub:
             assert self._ingest is not None
             await self._ingest.put(data)
 
+    def _refuse_fixes(self, data: bytes, refused: list[VehiclePosition]) -> None:
+        """Count fixes refused by the time rule, once across every process that heard them;
+        an SOS among them still becomes a work order."""
+        try:
+            if self.bus.claim(hashlib.sha1(data).hexdigest() + ":" + BAD_TIME, ttl_s=60):
+                self.bus.count_rejected(BAD_TIME, len(refused))
+                now = utcnow()
+                self.bus.rescue_sos([rescued_sos(p.plate, p.lon, p.lat, now, BAD_TIME,
+                                                 p.at.isoformat())
+                                     for p in refused if has_sos(p.alarm)])
+        except RedisError as exc:
+            log.warning("refused fixes not counted (Redis: %s)", exc)
+
     async def _resync(self) -> None:
         """Take a consistent snapshot: sequence first, then SQL and Redis state."""
         self._resync_needed = False
         started = time.perf_counter()
-        seq = await asyncio.to_thread(self.bus.current_seq)
+        # The rejection counts are read with the sequence: a `rejected` event after it adds
+        # to them, one before it is in them.
+        seq, rejected = await asyncio.to_thread(self.bus.seq_and_rejected)
         incidents = await asyncio.to_thread(self.store.live_incidents)
         stations = await asyncio.to_thread(self.store.stations)
         kpis = await asyncio.to_thread(self.store.kpis)
         vehicles = await asyncio.to_thread(self.bus.latest_positions)
-        rejected = await asyncio.to_thread(self.bus.rejected_counts)
+        # A latest fix dated in the future (stored before the time rule) is not shown.
+        kept = screen_fixes(vehicles.values(), utcnow(), {}, self.bus.window).kept
+        vehicles = {p.plate: p for p in kept}
         self.state.load_snapshot(seq=seq, incidents=incidents, vehicles=vehicles,
                                  stations=stations, kpis=kpis, rejected=rejected)
         log.info("snapshot at seq %s: %s incidents, %s vehicles (%.0f ms)", seq, len(incidents),

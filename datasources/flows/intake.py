@@ -12,6 +12,7 @@ from typing import Any
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.buses.sos import must_place, placed_at_centre
 from dashboard.geo.lookup import GridIndex
 from dashboard.incidents.errors import Conflict, NotFound, TransitionError
 from dashboard.incidents.rules import Actor
@@ -46,11 +47,15 @@ class Outcome:
 class Intake:
     """The one path by which reports, progress and stock movements enter the record."""
 
-    def __init__(self, store: Store, bus: Publisher, index: GridIndex, max_text: int = 2000):
+    def __init__(self, store: Store, bus: Publisher, index: GridIndex, max_text: int = 2000,
+                 centre: tuple[float, float] | None = None):
         self.store = store
         self.bus = bus
         self.index = index
         self.max_text = max_text
+        # The town's centre: where an SOS from outside the town (or without a usable point)
+        # is placed, flagged, instead of being refused as outside_town.
+        self.centre = centre
         # Called with (station, sku) after a stock movement commits (issue 5: stock alerts).
         self.stock_hooks: list[Callable[[str, str], object]] = []
         # Set by Services: appends to the audit log (action, target, detail, actor=).
@@ -134,6 +139,9 @@ class Intake:
         if len(report.description) > self.max_text:
             return self.reject("too_long", f"description longer than {self.max_text} characters")
         hit = self.index.locate(report.lon, report.lat)
+        if hit is None and self.centre is not None and must_place(report):
+            report = placed_at_centre(report, self.centre)
+            hit = self.index.locate(report.lon, report.lat)
         if hit is None:
             return self.reject("outside_town",
                                f"({report.lon:.5f}, {report.lat:.5f}) is outside the town")
@@ -184,8 +192,7 @@ class Intake:
         """Count, log and announce one rejected message; the caller's loop goes on."""
         log.warning("rejected inbound message (%s): %s", reason, detail[:300])
         try:
-            self.bus.count_rejected(reason)
+            self.bus.count_rejected(reason)  # counted and announced in one step
         except RedisError as exc:
             log.warning("rejection not counted (Redis: %s)", exc)
-        self._announce("rejected", reason=reason)
         return Outcome(rejected=reason, detail=detail)

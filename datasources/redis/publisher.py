@@ -6,9 +6,13 @@ import json
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import redis
+from redis.client import Pipeline
 
+from dashboard.buses.fixtime import BAD_TIME, FixWindow, Screened, screen_fixes
+from dashboard.buses.sos import has_sos, rescued_sos
 from dashboard.channels import Channels
 from dashboard.messages import (
     Event,
@@ -18,6 +22,7 @@ from dashboard.messages import (
     VehiclePosition,
     VehiclePositions,
 )
+from dashboard.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +50,42 @@ return {#kept, skipped}
 """
 
 
-class Publisher:
-    """Synchronous publisher used by ingest, the simulator and the store's event outbox."""
+# Count rejections and announce them in one step: the counter hash and the event sequence
+# move together, so a hub's snapshot (sequence and counts read together) plus the events
+# after it always add up to the hash. KEYS: sequence, counter hash. ARGV: reason, how many,
+# channel, the event's JSON before and after its sequence number.
+_COUNT_REJECTED = """
+local seq = redis.call('INCR', KEYS[1])
+local total = redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. seq .. ARGV[5])
+return total
+"""
 
-    def __init__(self, client: redis.Redis, channels: Channels):
+
+@dataclass
+class Published:
+    """What `publish_positions` did: fixes published, and the indexes refused as bad_time."""
+
+    accepted: int = 0
+    refused: list[int] = field(default_factory=list)
+
+
+class Publisher:
+    """Synchronous publisher used by ingest, the simulator and the store's event outbox.
+
+    `window` bounds the time of a position fix (dashboard/buses/fixtime.py)."""
+
+    def __init__(self, client: redis.Redis, channels: Channels, window: FixWindow | None = None):
         self.r = client
         self.ch = channels
+        self.window = window or FixWindow()
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "zn") -> Publisher:
+    def from_url(cls, url: str, prefix: str = "zn",
+                 window: FixWindow | None = None) -> Publisher:
         """Connect to the Redis at `url`."""
-        return cls(redis.Redis.from_url(url, health_check_interval=30), Channels(prefix))
+        return cls(redis.Redis.from_url(url, health_check_interval=30), Channels(prefix),
+                   window)
 
     def report(self, message: IncidentReport | IncidentProgress | StockMovement) -> int:
         """Publish one inbound message on the ingest channel; returns receivers."""
@@ -77,26 +107,71 @@ class Publisher:
         """Publish a committed fact on the events channel."""
         return int(self.r.publish(self.ch.events, event.to_json()))
 
-    def publish_positions(self, positions: Iterable[VehiclePosition], chunk: int = 500) -> int:
-        """Real fixes (every door but the simulator): mark each plate real, keep the latest
-        fix per vehicle in a hash and publish the fixes in batches."""
+    def publish_positions(self, positions: Iterable[VehiclePosition],
+                          chunk: int = 500) -> Published:
+        """Real fixes (every door but the simulator): refuse those the time rule refuses
+        (counted as bad_time), mark each plate real, move the latest fix per vehicle in a
+        hash forward only, and publish the kept fixes in batches."""
         batch = list(positions)
-        sent = 0
+        out = Published()
         for start in range(0, len(batch), chunk):
             part = batch[start : start + chunk]
-            message = VehiclePositions(positions=part, sent_at=time.time())
-            # One MULTI, so the simulator's script runs wholly before or after it.
-            pipe = self.r.pipeline(transaction=True)
-            for plate in {p.plate for p in part}:
+            screened = self._publish_chunk(part)
+            out.accepted += len(screened.kept)
+            out.refused += [start + i for i in screened.refused]
+        if out.refused:
+            log.warning("refused %s fixes as %s", len(out.refused), BAD_TIME)
+            self.count_rejected(BAD_TIME, len(out.refused))
+            # The position is refused; an SOS it carries is not.
+            self.rescue_sos([rescued_sos(p.plate, p.lon, p.lat, utcnow(), BAD_TIME,
+                                         p.at.isoformat())
+                             for p in (batch[i] for i in out.refused) if has_sos(p.alarm)])
+        return out
+
+    def rescue_sos(self, reports: Iterable[IncidentReport]) -> int:
+        """Hand SOS work orders whose fixes were refused to intake (dashboard/buses/sos.py);
+        each has a msg_id, so a repeat, or several processes sending it, is handled once."""
+        n = 0
+        for report in reports:
+            log.warning("SOS kept although its fix was refused: %s", report.title)
+            self.report(report)
+            n += 1
+        return n
+
+    def _publish_chunk(self, part: list[VehiclePosition]) -> Screened:
+        """Read the latest fixes, decide, write; again when another writer came between."""
+        with self.r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(self.ch.vehicle_state)
+                    screened = self._screen_chunk(part, pipe)
+                    pipe.execute()
+                    return screened
+                except redis.WatchError:
+                    continue
+
+    def _screen_chunk(self, part: list[VehiclePosition], pipe: Pipeline) -> Screened:
+        plates = list(dict.fromkeys(p.plate for p in part))
+        current = {}
+        for plate, raw in zip(plates, pipe.hmget(self.ch.vehicle_state, plates), strict=True):
+            if raw:
+                try:
+                    current[plate] = VehiclePosition.model_validate_json(raw).at
+                except ValueError:
+                    log.warning("unreadable latest state for %r is replaced", plate)
+        screened = screen_fixes(part, utcnow(), current, self.window)
+        # One MULTI, so the simulator's script runs wholly before or after it.
+        pipe.multi()
+        if screened.kept:
+            for plate in {p.plate for p in screened.kept}:
                 pipe.set(self.ch.real_feed(plate), b"1", ex=REAL_FEED_TTL_S)
-            pipe.hset(
-                self.ch.vehicle_state,
-                mapping={p.plate: p.model_dump_json(exclude_none=True) for p in part},
-            )
+            if screened.latest:
+                pipe.hset(self.ch.vehicle_state,
+                          mapping={plate: p.model_dump_json(exclude_none=True)
+                                   for plate, p in screened.latest.items()})
+            message = VehiclePositions(positions=screened.kept, sent_at=time.time())
             pipe.publish(self.ch.vehicles, message.to_json())
-            pipe.execute()
-            sent += len(part)
-        return sent
+        return screened
 
     def publish_sim_positions(self, positions: Iterable[VehiclePosition],
                               chunk: int = 500) -> tuple[int, set[str]]:
@@ -134,13 +209,27 @@ class Publisher:
                 log.warning("dropping unreadable latest state for %r", plate)
         return out
 
-    def count_rejected(self, reason: str) -> int:
-        """Count one rejected inbound message under `reason`; returns the new count."""
-        return int(self.r.hincrby(self.ch.rejected, reason, 1))
+    def count_rejected(self, reason: str, n: int = 1) -> int:
+        """Count `n` rejected inbound messages under `reason` and tell every hub (a
+        `rejected` event, so /api/health and the walls' counters move); returns the new
+        count. Every door counts here: the hash `rejected` is the one source of counts."""
+        event = Event(type="rejected", seq=0, at=utcnow(), reason=reason,
+                      count=n if n > 1 else None, sent_at=time.time()).to_json()
+        head, tail = event.split('"seq":0', 1)
+        return int(self.r.eval(_COUNT_REJECTED, 2, self.ch.event_seq, self.ch.rejected,
+                               reason, n, self.ch.events, head + '"seq":', tail))
 
     def rejected_counts(self) -> dict[str, int]:
         """Rejected inbound messages so far, by reason."""
         return {_text(k): int(v) for k, v in self.r.hgetall(self.ch.rejected).items()}
+
+    def seq_and_rejected(self) -> tuple[int, dict[str, int]]:
+        """The event sequence and the rejection counts read together (a hub's snapshot)."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.get(self.ch.event_seq)
+        pipe.hgetall(self.ch.rejected)
+        seq, counts = pipe.execute()
+        return int(seq or 0), {_text(k): int(v) for k, v in counts.items()}
 
     def claim(self, digest: str, ttl_s: int = 300) -> bool:
         """True for the first process to claim this inbound message (others skip it)."""

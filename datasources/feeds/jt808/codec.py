@@ -215,7 +215,9 @@ def parse_location(body: bytes) -> Location:
     alarm, status, lat, lon, alt, speed, heading = struct.unpack_from(">IIIIHHH", body, 0)
     t = unbcd(body[22:28])
     try:
-        local = datetime.strptime(t, "%y%m%d%H%M%S").replace(tzinfo=UTC)
+        # YYMMDDhhmmss, the year 20YY: strptime's %y would read 69-99 as 1969-1999.
+        local = datetime(2000 + int(t[0:2]), int(t[2:4]), int(t[4:6]), int(t[6:8]),
+                         int(t[8:10]), int(t[10:12]), tzinfo=UTC)
     except ValueError as exc:
         raise FrameError("bad_time", t) from exc
     if lat > 90_000_000 or lon > 180_000_000 or heading > 360:

@@ -16,10 +16,14 @@ import secrets
 import struct
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pydantic import ValidationError
 
-from dashboard.messages import VehiclePosition
+from dashboard.buses.fixtime import BAD_TIME, screen_fixes
+from dashboard.buses.sos import has_sos, rescued_sos
+from dashboard.messages import IncidentReport, VehiclePosition
+from dashboard.timeutil import utcnow
 from datasources.feeds.jt808 import codec as c
 from datasources.redis.publisher import Publisher
 
@@ -39,6 +43,7 @@ class Session:
     authed: bool = False
     serial: int = 0
     frames: int = 0
+    last_at: datetime | None = None  # the newest fix taken on this connection
 
     def next_serial(self) -> int:
         """The platform's next message serial on this connection."""
@@ -54,6 +59,11 @@ class Gateway:
     flush_s: float = 0.2
     stats: Counter[str] = field(default_factory=Counter)
     _queue: list[VehiclePosition] = field(default_factory=list)
+    # Rejections by reason, counted (and announced to every hub) with the next flush: a
+    # flood of junk is one Redis call per flush, and no Redis call blocks the loop.
+    _rejects: Counter[str] = field(default_factory=Counter)
+    # SOS work orders of refused fixes (an SOS is never dropped), sent with the next flush.
+    _sos: list[IncidentReport] = field(default_factory=list)
     _server: asyncio.Server | None = None
     _flusher: asyncio.Task[None] | None = None
     _conns: set[asyncio.Task[None]] = field(default_factory=set)
@@ -116,8 +126,7 @@ class Gateway:
         self.stats["dropped"] += 1
         self.stats[f"dropped_{reason}"] += 1
         log.warning("JT/T 808 %s dropped a frame (%s): %s", session.peer, reason, detail[:200])
-        with contextlib.suppress(Exception):
-            self.bus.count_rejected(f"jt808_{reason}")
+        self._rejects[f"jt808_{reason}"] += 1
 
     async def _frame(self, session: Session, raw: bytes) -> bytes | None:
         try:
@@ -150,31 +159,70 @@ class Gateway:
             if h.msg_id in (c.LOCATION, c.BATCH):
                 if not session.authed or session.phone != h.phone:
                     self._drop("unauthenticated", session, f"0x{h.msg_id:04x} from {h.phone}")
+                    self._rescue_unauthenticated(h.phone, frame)
                     return reply(c.FAIL)
                 locs = ([c.parse_location(frame.body)] if h.msg_id == c.LOCATION
                         else c.parse_batch(frame.body))
-                self._enqueue(session, locs)
-                return reply(c.OK)
+                # Nothing taken (a fix dated 2068, say): the terminal hears "bad message".
+                return reply(c.OK if self._enqueue(session, locs) else c.BAD_MESSAGE)
         except _READ_ERRORS as exc:
             self._drop(getattr(exc, "reason", "bad_body"), session, str(exc))
             return reply(c.BAD_MESSAGE)
         self.stats["unsupported"] += 1
         return reply(c.UNSUPPORTED)
 
-    def _enqueue(self, session: Session, locs: list[c.Location]) -> None:
+    def _enqueue(self, session: Session, locs: list[c.Location]) -> int:
+        """Queue the fixes the time rule keeps; returns how many."""
+        fixes = []
         for loc in locs:
             try:
-                fix = VehiclePosition(plate=session.plate or session.phone or "?",
-                                      lon=loc.lon, lat=loc.lat, speed_kmh=loc.speed_kmh,
-                                      heading=loc.heading % 360, at=loc.at,
-                                      alarm=loc.alarm or None)
+                fixes.append(VehiclePosition(plate=session.plate or session.phone or "?",
+                                             lon=loc.lon, lat=loc.lat, speed_kmh=loc.speed_kmh,
+                                             heading=loc.heading % 360, at=loc.at,
+                                             alarm=loc.alarm or None))
             except ValidationError as exc:
                 self._drop("invalid", session, str(exc).splitlines()[0])
-                continue
+                if has_sos(loc.alarm):
+                    self._rescue(session.plate or session.phone or "?", loc, "invalid")
+        # This connection's newest fix bounds the next; publish_positions checks again
+        # against the latest fix from every door.
+        known = {f.plate: session.last_at for f in fixes[:1] if session.last_at is not None}
+        screened = screen_fixes(fixes, utcnow(), known, self.bus.window)
+        if screened.refused:
+            self.stats["dropped"] += len(screened.refused)
+            self.stats[f"dropped_{BAD_TIME}"] += len(screened.refused)
+            self._rejects[BAD_TIME] += len(screened.refused)
+            log.warning("JT/T 808 %s: %s fixes refused as %s (%s)", session.peer,
+                        len(screened.refused), BAD_TIME,
+                        ", ".join(fixes[i].at.isoformat() for i in screened.refused[:3]))
+            for i in screened.refused:
+                if has_sos(fixes[i].alarm):
+                    self._sos.append(rescued_sos(fixes[i].plate, fixes[i].lon, fixes[i].lat,
+                                                 utcnow(), BAD_TIME, fixes[i].at.isoformat()))
+        for fix in screened.latest.values():
+            session.last_at = fix.at
+        for fix in screened.kept:
             self._queue.append(fix)
             self.stats["fixes"] += 1
-            if loc.alarm & 0x1:
+            if fix.alarm and fix.alarm & 0x1:
                 self.stats["sos"] += 1
+        return len(screened.kept)
+
+    def _rescue(self, label: str, loc: c.Location, why: str) -> None:
+        self._sos.append(rescued_sos(label, loc.lon, loc.lat, utcnow(), why,
+                                     loc.at.isoformat()))
+
+    def _rescue_unauthenticated(self, phone: str, frame: c.Frame) -> None:
+        """A terminal nobody registered may still be a bus in trouble: its SOS is kept."""
+        try:
+            locs = ([c.parse_location(frame.body)] if frame.header.msg_id == c.LOCATION
+                    else c.parse_batch(frame.body))
+        except _READ_ERRORS:
+            return
+        for loc in locs:
+            if has_sos(loc.alarm):
+                self._rescue(phone, loc, "unauthenticated")
+                return  # one per frame; repeats share a msg_id anyway
 
     # ------------------------------------------------------------------ registry (Redis)
     async def _register(self, session: Session, frame: c.Frame) -> bytes:
@@ -195,6 +243,7 @@ class Gateway:
         record = json.loads(raw) if raw else None
         if record is None or not secrets.compare_digest(record["code"], code):
             self.stats["auth_failed"] += 1
+            self._rejects["jt808_auth_failed"] += 1
             return False
         session.phone, session.plate, session.authed = phone, record["plate"], True
         self.stats["authenticated"] += 1
@@ -210,6 +259,22 @@ class Gateway:
                 log.exception("JT/T 808 publish failed")
 
     async def _flush(self) -> None:
+        if self._rejects:
+            rejects, self._rejects = self._rejects, Counter()
+            try:
+                for reason, n in list(rejects.items()):
+                    await asyncio.to_thread(self.bus.count_rejected, reason, n)
+                    del rejects[reason]
+            except Exception:
+                self._rejects.update(rejects)  # counted with the next round
+                log.exception("JT/T 808 rejections not counted yet")
+        if self._sos:
+            sos, self._sos = self._sos, []
+            try:
+                await asyncio.to_thread(self.bus.rescue_sos, sos)
+            except Exception:
+                self._sos = sos + self._sos  # never dropped: sent with the next round
+                log.exception("JT/T 808 SOS not sent yet")
         if not self._queue:
             return
         batch, self._queue = self._queue, []
