@@ -62,6 +62,9 @@ return total
 """
 
 
+WATCH_TRIES = 50  # a read-decide-write of the latest fixes that lost this often gives up
+
+
 @dataclass
 class Published:
     """What `publish_positions` did: fixes published, and the indexes refused as bad_time."""
@@ -139,9 +142,10 @@ class Publisher:
         return n
 
     def _publish_chunk(self, part: list[VehiclePosition]) -> Screened:
-        """Read the latest fixes, decide, write; again when another writer came between."""
+        """Read the latest fixes, decide, write; again when another writer came between
+        (the simulator writes the same hash), a bounded number of times."""
         with self.r.pipeline(transaction=True) as pipe:
-            while True:
+            for _ in range(WATCH_TRIES):
                 try:
                     pipe.watch(self.ch.vehicle_state)
                     screened = self._screen_chunk(part, pipe)
@@ -149,6 +153,7 @@ class Publisher:
                     return screened
                 except redis.WatchError:
                     continue
+        raise redis.RedisError(f"latest positions kept changing ({WATCH_TRIES} tries)")
 
     def _screen_chunk(self, part: list[VehiclePosition], pipe: Pipeline) -> Screened:
         plates = list(dict.fromkeys(p.plate for p in part))
