@@ -21,6 +21,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from dashboard.i18n.text import t
+from dashboard.passwords import password_problem
 from dashboard.roles import DISPLAY, INGEST, ROLES, Principal
 from dashboard.timeutil import as_utc, utcnow
 from datasources.sql import models as m
@@ -34,7 +36,20 @@ _DUMMY_HASH = _hasher.hash("zhongnao-no-such-user")
 
 
 class AccountError(ValueError):
-    """A refused account change (duplicate name, unknown role, short password...)."""
+    """A refused account change (duplicate name, unknown role, weak password...); `code`
+    names it when the user is told in their language (dashboard/i18n err_<code>)."""
+
+    def __init__(self, message: str, code: str = ""):
+        super().__init__(message)
+        self.code = code
+
+
+def check_password(password: str, name: str) -> None:
+    """Refuse a short, name-like or easily guessed password (dashboard/passwords.py)."""
+    code = password_problem(password, name)
+    if code is not None:
+        # zh / en: the command line and the logs have no reader's language to pick.
+        raise AccountError(f"{t('err_' + code, 'zh')} / {t('err_' + code, 'en')}", code)
 
 
 def token_hash(token: str) -> str:
@@ -87,8 +102,7 @@ class Accounts:
             raise AccountError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
         if not name or len(name) > 40:
             raise AccountError("name: 1-40 characters")
-        if len(password) < 8:
-            raise AccountError("password: at least 8 characters")
+        check_password(password, name)
         row = m.User(name=name, role=role, password_hash=_hasher.hash(password),
                      display_name=display_name.strip() or name, disabled=False,
                      created_at=utcnow(), person_id=person_id)
@@ -122,9 +136,11 @@ class Accounts:
         self.forget()
 
     def set_password(self, name: str, password: str) -> None:
-        """Replace a user's password."""
-        if len(password) < 8:
-            raise AccountError("password: at least 8 characters")
+        """Replace a user's password (refused when weak, as for a new user)."""
+        check_password(password, name)
+        self._store_password(name, password)
+
+    def _store_password(self, name: str, password: str) -> None:
         with self.session.begin() as s:
             n = rows_changed(s.execute(update(m.User).where(m.User.name == name)
                                        .values(password_hash=_hasher.hash(password))))
@@ -143,7 +159,8 @@ class Accounts:
         if row is None or row.disabled:
             return None
         if _hasher.check_needs_rehash(row.password_hash):
-            self.set_password(row.name, password)
+            # A rehash keeps the password as it is, even one today's rule would refuse.
+            self._store_password(row.name, password)
         return _user_row(row)
 
     # ------------------------------------------------------------ sessions
