@@ -165,6 +165,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Hours a sign-in lasts; the session then expires on the server.", float),
     Setting("ZN_SECURE_COOKIES", "secure_cookies", False,
             "Mark session cookies Secure (set it when served over HTTPS).", bool),
+    Setting("ZN_TRUSTED_PROXIES", "trusted_proxies", "",
+            "Comma-separated addresses or networks (10.0.0.0/8) of the reverse proxies in "
+            "front; only from these are X-Forwarded-For and X-Forwarded-Proto believed. "
+            "Empty trusts none: the client address is the TCP peer.", str),
     Setting("ZN_INGEST_RATE", "ingest_rate", 600,
             "Reports per minute accepted from one ingest key (or address without a key); "
             "more get 429 with Retry-After. 0 turns the limit off.", int),
@@ -220,6 +224,7 @@ class Settings:
     session_hours: float = 12.0
     secure_cookies: bool = False
     ingest_rate: int = 600
+    trusted_proxies: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -5,11 +5,18 @@ Through the real app in-process (real SQLite and Redis)."""
 
 from __future__ import annotations
 
+import http.cookiejar
+import urllib.error
+import urllib.parse
+import urllib.request
+
 import pytest
 from click.testing import CliRunner
 
 from cli import main
+from datasources.gate.web import CSRF_COOKIE
 from datasources.sql.accounts import AccountError
+from tests.browser import app_client
 
 
 def env(settings) -> dict[str, str]:
@@ -41,3 +48,40 @@ def test_the_cli_refuses_a_weak_password_in_both_languages(settings):
                                     "--password", "12345678"], env=env(settings))
     assert out.exit_code != 0
     assert "太容易被猜到" in out.output and "too easy to guess" in out.output
+
+
+# ------------------------------------------------------------------ forwarding headers
+def login_form(client, name: str, password: str, **headers: str):
+    """Post the real sign-in form (with the CSRF token its page set)."""
+    client.get("/login")
+    return client.post("/login", data={"name": name, "password": password,
+                                       "csrf": client.cookies.get(CSRF_COOKIE)},
+                       headers=headers, follow_redirects=False)
+
+
+def test_forwarded_for_is_ignored_unless_the_peer_is_a_named_proxy(client):
+    for i in range(3):
+        login_form(client, "nobody", "wrong-password-1", **{"X-Forwarded-For": f"6.6.6.{i}"})
+    assert {r["ip"] for r in client.zn.audit.search(action="login.failed")} == {"testclient"}
+
+
+def test_forwarded_for_is_believed_from_a_proxy_named_in_the_setting(settings):
+    with app_client(settings.with_(trusted_proxies="10.0.0.0/8, testclient")) as c:
+        login_form(c, "nobody", "wrong-password-1",
+                   **{"X-Forwarded-For": "203.0.113.7, 10.1.2.3"})
+        assert [r["ip"] for r in c.zn.audit.search(action="login.failed")] == ["203.0.113.7"]
+
+
+def test_the_served_app_does_not_trust_forwarding_headers_from_localhost(live):
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{live.base}/login", timeout=30).read()
+    csrf = next(c.value for c in jar if c.name == CSRF_COOKIE)
+    form = urllib.parse.urlencode({"name": "nobody", "password": "wrong-password-1",
+                                   "csrf": csrf}).encode()
+    req = urllib.request.Request(f"{live.base}/login", data=form, method="POST",
+                                 headers={"X-Forwarded-For": "6.6.6.6"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open(req, timeout=30)
+    assert refused.value.code == 401
+    assert [r["ip"] for r in live.services.audit.search(action="login.failed")] == ["127.0.0.1"]
