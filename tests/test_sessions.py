@@ -6,6 +6,7 @@ Through the real app in-process (real SQLite and Redis)."""
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -14,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from datasources.gate.web import CSRF_COOKIE
+from datasources.gate.web import CSRF_COOKIE, SESSION_COOKIE, csrf_token
 from datasources.sql.accounts import AccountError
 from tests.browser import app_client
 
@@ -85,3 +86,46 @@ def test_the_served_app_does_not_trust_forwarding_headers_from_localhost(live):
         opener.open(req, timeout=30)
     assert refused.value.code == 401
     assert [r["ip"] for r in live.services.audit.search(action="login.failed")] == ["127.0.0.1"]
+
+
+# ------------------------------------------------------------------ CSRF bound to the session
+QUEUE = json.dumps({"output": "disp-queue.data",
+                    "outputs": {"id": "disp-queue", "property": "data"},
+                    "inputs": [{"id": "disp-filters", "property": "data", "value": None}],
+                    "state": [{"id": "disp-lang", "property": "data", "value": "zh"}],
+                    "changedPropIds": []})
+
+
+def _queue(client, session: str, cookie: str, token: str):
+    """A callback request with exactly these cookies and this X-CSRFToken."""
+    client.cookies.clear()
+    return client.post("/_dash-update-component", content=QUEUE, headers={
+        "content-type": "application/json", "X-CSRFToken": token,
+        "cookie": f"{SESSION_COOKIE}={session}; {CSRF_COOKIE}={cookie}"})
+
+
+def test_a_made_up_csrf_cookie_and_header_do_not_pass(client):
+    client.zn.accounts.add_user("值班员", "officer", "zhongnao-demo")
+    assert login_form(client, "值班员", "zhongnao-demo").status_code == 303
+    issued = client.cookies.get(CSRF_COOKIE)
+    session = client.cookies.get(SESSION_COOKIE)
+    assert issued == csrf_token(session)
+    # A cookie planted by another site (or a sibling subdomain) with a header to match.
+    planted = _queue(client, session, "planted-token", "planted-token")
+    assert planted.status_code == 403 and planted.json()["error"] == "csrf"
+    # Another session's token is no good either.
+    other = csrf_token(client.zn.accounts.start_session(client.zn.accounts.user("值班员")))
+    assert _queue(client, session, other, other).status_code == 403
+    ok = _queue(client, session, issued, issued)
+    assert ok.status_code == 200, ok.text
+    # A page holding another token gets its session's own back with the next response.
+    page = client.get("/_dash-layout", headers={
+        "cookie": f"{SESSION_COOKIE}={session}; {CSRF_COOKIE}=planted-token"})
+    assert f"{CSRF_COOKIE}={issued}" in page.headers.get("set-cookie", "")
+
+
+def test_a_kiosk_gets_the_csrf_token_of_its_own_token(client):
+    token = client.zn.accounts.add_key("kiosk", "大厅左屏")
+    entry = client.get(f"/?kiosk={token}", follow_redirects=False)
+    assert entry.status_code == 303
+    assert client.cookies.get(CSRF_COOKIE) == csrf_token(token)

@@ -20,7 +20,14 @@ from dashboard.i18n.text import t
 from dashboard.roles import Principal, current
 from dashboard.screens.nav import nav_links, shows_sign_out
 from dashboard.timeutil import LOCAL_TZ, as_utc
-from datasources.gate.web import CSRF_COOKIE, KIOSK_COOKIE, SESSION_COOKIE, client_ip, escape
+from datasources.gate.web import (
+    CSRF_COOKIE,
+    KIOSK_COOKIE,
+    SESSION_COOKIE,
+    client_ip,
+    csrf_token,
+    escape,
+)
 from datasources.redis.ratelimit import hit
 from datasources.sql.audit import to_csv
 
@@ -147,9 +154,9 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
                             max_age=int(services.accounts.session_ttl.total_seconds()),
                             secure=secure_cookies)
-        # A fresh CSRF token per session: one fixed before sign-in is worth nothing after.
-        response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), samesite="strict",
-                            path="/")
+        # The session's own CSRF token (bound to it): one fixed before sign-in, or planted
+        # by another site, is worth nothing after.
+        response.set_cookie(CSRF_COOKIE, csrf_token(token), samesite="strict", path="/")
         return response
 
     @router.post("/logout")

@@ -11,6 +11,8 @@ datasources/gate/callbacks.py wraps every server callback with its role check.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import html
 import json
 import logging
@@ -40,6 +42,7 @@ CSRF_COOKIE = "_csrf_token"  # the name Dash's renderer reads to send X-CSRFToke
 CSRF_HEADER = "x-csrftoken"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 FORM_PATHS = ("/login",)  # checks the token in its form field itself
+Headers = dict[str, str] | list[tuple[str, str]]  # a list when a name repeats (set-cookie)
 
 
 def cookies(scope: Scope) -> dict[str, str]:
@@ -63,8 +66,26 @@ def header(scope: Scope, name: str) -> str:
     return ""
 
 
+def csrf_token(credential: str) -> str:
+    """The CSRF token bound to a session (or kiosk) token: an HMAC keyed by that secret.
+
+    Only whoever holds the HttpOnly credential can know it, so a cookie planted by another
+    site or a sibling subdomain, with a header to match, no longer passes. Nothing is stored
+    and every server process computes the same token.
+    """
+    return hmac.new(credential.encode(), b"zhongnao csrf v1", hashlib.sha256).hexdigest()
+
+
+def bound_csrf(who: Principal, jar: dict[str, str]) -> str:
+    """The CSRF token the principal's requests must carry ('' when it rides on no cookie)."""
+    credential = jar.get(SESSION_COOKIE) if who.kind == "user" else (
+        jar.get(KIOSK_COOKIE) if who.kind == "kiosk" else "")
+    return csrf_token(credential) if credential else ""
+
+
 def client_ip(scope: Scope) -> str:
-    """The peer address (a proxy in front should be configured to pass the real one)."""
+    """The client's address, the one place the app reads it: the TCP peer, or the address a
+    proxy named in ZN_TRUSTED_PROXIES forwarded (app.py rewrites the scope for those only)."""
     client = scope.get("client")
     return str(client[0]) if client else ""
 
@@ -141,7 +162,7 @@ class AuthMiddleware:
             if refusal is not None:
                 await self.respond(send, *refusal)
                 return
-            await self.app(scope, receive, self.headers_added(send, jar))
+            await self.app(scope, receive, self.headers_added(send, jar, principal))
         finally:
             CURRENT.reset(token)
 
@@ -197,7 +218,7 @@ class AuthMiddleware:
 
     # ------------------------------------------------------------ may they
     def refuse(self, scope: Scope, method: str, path: str, who: Principal,
-               jar: dict[str, str]) -> tuple[int, dict[str, str], bytes] | None:
+               jar: dict[str, str]) -> tuple[int, Headers, bytes] | None:
         """The response refusing this request, or None to let it through."""
         if method == "GET" and path in FAVICON_PATHS:
             return 200, {"content-type": "image/x-icon",
@@ -218,10 +239,12 @@ class AuthMiddleware:
             return self.denied(scope, method, path, who)
         if method not in SAFE_METHODS and who.kind in ("user", "kiosk"):
             # Cookies travel with cross-site requests; a token the page read from its own
-            # cookie does not. Form posts (login, logout) carry it in a field, checked there.
+            # cookie does not. The token is bound to the session (an HMAC of its secret), so
+            # a matching cookie and header made up elsewhere do not pass. The login form
+            # carries its own (pre-session) token in a field, checked there.
             ctype = header(scope, "content-type")
             sent = header(scope, CSRF_HEADER)
-            expected = jar.get(CSRF_COOKIE, "")
+            expected = bound_csrf(who, jar)
             form_checked_there = path in FORM_PATHS and "form" in ctype
             if not form_checked_there and not (
                     expected and sent and secrets.compare_digest(sent, expected)):
@@ -260,7 +283,7 @@ class AuthMiddleware:
         return status, {"content-type": "application/json"}, json.dumps(
             body, ensure_ascii=False).encode()
 
-    def kiosk_entry(self, scope: Scope) -> tuple[int, dict[str, str], bytes]:
+    def kiosk_entry(self, scope: Scope) -> tuple[int, Headers, bytes]:
         """/?kiosk=TOKEN: keep the token in an HttpOnly cookie and drop it from the URL."""
         query = parse_qs(scope.get("query_string", b"").decode())
         token = (query.pop("kiosk", [""]) or [""])[0]
@@ -272,7 +295,9 @@ class AuthMiddleware:
                 "大屏令牌无效或已吊销 / kiosk token not valid or revoked".encode()
         self.services.audit.record("login.kiosk", who.name, who=who)
         cookie = f"{KIOSK_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
-        return 303, {"location": "/" + (f"?{rest}" if rest else ""), "set-cookie": cookie}, b""
+        return 303, [("location", "/" + (f"?{rest}" if rest else "")), ("set-cookie", cookie),
+                     ("set-cookie", f"{CSRF_COOKIE}={csrf_token(token)}; Path=/; "
+                                    "SameSite=Strict")], b""
 
     async def websocket(self, scope: Scope, receive: Receive, send: Send, who: Principal,
                         path: str) -> None:
@@ -301,10 +326,10 @@ class AuthMiddleware:
         await self.app(scope, checked_receive, send)
 
     # ------------------------------------------------------------ responses
-    async def respond(self, send: Send, status: int, headers: dict[str, str],
-                      body: bytes) -> None:
+    async def respond(self, send: Send, status: int, headers: Headers, body: bytes) -> None:
         """Send a whole small response with the security headers."""
-        raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+        pairs = headers.items() if isinstance(headers, dict) else headers
+        raw = [(k.encode(), v.encode()) for k, v in pairs]
         raw += self.security_headers()
         raw.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -317,8 +342,10 @@ class AuthMiddleware:
                 (b"referrer-policy", b"same-origin"),
                 (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")]
 
-    def headers_added(self, send: Send, jar: dict[str, str]) -> Send:
-        """`send` that adds the security headers and, when missing, the CSRF cookie."""
+    def headers_added(self, send: Send, jar: dict[str, str], who: Principal) -> Send:
+        """`send` that adds the security headers and, when missing or not the one bound to
+        the request's session, the CSRF cookie."""
+        bound = bound_csrf(who, jar)
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", [])
@@ -327,11 +354,11 @@ class AuthMiddleware:
                 headers += self.security_headers()
                 sets_csrf = any(k.lower() == b"set-cookie" and v.startswith(CSRF_COOKIE.encode())
                                 for k, v in headers)
-                if not jar.get(CSRF_COOKIE) and not sets_csrf:
+                wanted = bound or jar.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+                if jar.get(CSRF_COOKIE) != wanted and not sets_csrf:
                     # Readable by the page on purpose: Dash copies it into X-CSRFToken.
                     headers.append((b"set-cookie", (
-                        f"{CSRF_COOKIE}={secrets.token_urlsafe(24)}; Path=/; SameSite=Strict"
-                    ).encode()))
+                        f"{CSRF_COOKIE}={wanted}; Path=/; SameSite=Strict").encode()))
                 message = {**message, "headers": headers}
             await send(message)
         return wrapped
