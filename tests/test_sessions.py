@@ -129,3 +129,48 @@ def test_a_kiosk_gets_the_csrf_token_of_its_own_token(client):
     entry = client.get(f"/?kiosk={token}", follow_redirects=False)
     assert entry.status_code == 303
     assert client.cookies.get(CSRF_COOKIE) == csrf_token(token)
+
+
+# ------------------------------------------------------------------ sign-in throttle
+def _from(c, address: str, password: str, name: str = "领导"):
+    c.cookies.clear()
+    return login_form(c, name, password, **{"X-Forwarded-For": address})
+
+
+def test_a_guesser_elsewhere_does_not_lock_the_user_out(settings):
+    with app_client(settings.with_(trusted_proxies="testclient")) as c:
+        c.zn.accounts.add_user("领导", "leader", "zhongnao-demo")
+        assert _from(c, "10.0.0.5", "zhongnao-demo").status_code == 303  # the usual desk
+        codes = [_from(c, "198.51.100.9", f"guess-{i}-x").status_code for i in range(8)]
+        assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
+        # The guesser waits, and longer with each more try; the leader does not.
+        again = _from(c, "198.51.100.9", "zhongnao-demo")
+        assert again.status_code == 429 and int(again.headers["retry-after"]) >= 1
+        assert _from(c, "10.0.0.5", "zhongnao-demo").status_code == 303
+        # A first-time address with the right password signs in too (no burst).
+        assert _from(c, "10.0.0.6", "zhongnao-demo").status_code == 303
+
+
+def test_a_burst_of_failures_alerts_and_only_usual_addresses_may_try(settings, caplog):
+    with app_client(settings.with_(trusted_proxies="testclient")) as c:
+        c.zn.accounts.add_user("领导", "leader", "zhongnao-demo")
+        assert _from(c, "10.0.0.5", "zhongnao-demo").status_code == 303
+        with caplog.at_level("WARNING", logger="datasources.doors.login"):
+            codes = [_from(c, f"203.0.113.{i}", "guess-it-1").status_code for i in range(25)]
+        # From the 21st on, unknown addresses wait until the burst cools down.
+        assert codes[:20] == [401] * 20 and set(codes[20:]) == {429}
+        assert [r["target"] for r in c.zn.audit.search(action="login.burst")] == ["领导"]
+        assert any("burst of failed sign-ins" in r.getMessage() for r in caplog.records)
+        assert _from(c, "10.0.0.5", "zhongnao-demo").status_code == 303
+        assert _from(c, "192.0.2.77", "zhongnao-demo").status_code == 429
+
+
+def test_the_wait_grows_with_each_failure_past_the_free_ones():
+    from dashboard.signin import FREE_FAILURES, MAX_WAIT_S, backoff_s, wait_left
+
+    waits = [backoff_s(n) for n in range(FREE_FAILURES + 8)]
+    assert waits[:FREE_FAILURES] == [0] * FREE_FAILURES
+    assert waits[FREE_FAILURES] == 15 and waits[FREE_FAILURES + 1] == 30
+    assert max(waits) == MAX_WAIT_S and waits == sorted(waits)
+    assert wait_left(FREE_FAILURES, 1000.0, 1010.0) == 5
+    assert wait_left(FREE_FAILURES, 1000.0, 1015.0) == 0

@@ -7,6 +7,7 @@ allowed, with no script at all.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from dashboard.i18n.codes import actor_label, audit_action_label, role_label
 from dashboard.i18n.text import t
 from dashboard.roles import Principal, current
 from dashboard.screens.nav import nav_links, shows_sign_out
+from dashboard.signin import BURST_FAILURES, BURST_WINDOW_S
 from dashboard.timeutil import LOCAL_TZ, as_utc
 from datasources.gate.web import (
     CSRF_COOKIE,
@@ -28,11 +30,12 @@ from datasources.gate.web import (
     csrf_token,
     escape,
 )
+from datasources.redis.login_throttle import LoginThrottle
 from datasources.redis.ratelimit import hit
 from datasources.sql.audit import to_csv
 
 LOGIN_PER_MIN_IP = 20
-LOGIN_PER_MIN_NAME = 5
+log = logging.getLogger(__name__)
 
 
 def safe_next(target: str) -> str:
@@ -135,8 +138,11 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
         name = form.get("name", "").strip()[:40]
         ip = client_ip(request.scope)
         r = services.bus.r
+        # Per address over all names (spraying), then per name *and* address with backoff:
+        # a guesser elsewhere no longer locks the user out (no per-name lock-out).
+        throttle = LoginThrottle(r, services.bus.ch.prefix)
         wait = hit(r, f"{services.bus.ch.prefix}:rl:login:ip:{ip}", LOGIN_PER_MIN_IP) or \
-            hit(r, f"{services.bus.ch.prefix}:rl:login:name:{name}", LOGIN_PER_MIN_NAME)
+            await asyncio.to_thread(throttle.wait, name, ip)
         if wait:
             services.audit.record("login.limited", name, f"retry after {wait}s", actor=name)
             return render(request, lang, next_url, t("auth_limited", lang).format(s=wait), 429,
@@ -145,7 +151,15 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
                                        form.get("password", ""))
         if user is None:
             services.audit.record("login.failed", name, actor=name or "-")
+            if await asyncio.to_thread(throttle.failed, name, ip):
+                log.warning("burst of failed sign-ins for %r (%d+ in %d s, latest from %s): "
+                            "only its usual addresses may try it", name, BURST_FAILURES,
+                            BURST_WINDOW_S, ip)
+                services.audit.record("login.burst", name,
+                                      f"{BURST_FAILURES}+ failures in {BURST_WINDOW_S}s",
+                                      actor=name or "-")
             return render(request, lang, next_url, t("auth_failed", lang), 401)
+        await asyncio.to_thread(throttle.succeeded, user.name, ip)
         token = await asyncio.to_thread(services.accounts.start_session, user, ip)
         # No role text in the detail: the row's role column is labelled in the reader's language.
         services.audit.record("login", user.name,
