@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import logging
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,7 +18,7 @@ from click.testing import CliRunner
 from cli import main
 from datasources.gate.web import CSRF_COOKIE, SESSION_COOKIE, csrf_token
 from datasources.sql.accounts import AccountError
-from tests.browser import app_client
+from tests.browser import app_client, wait_until
 
 
 def env(settings) -> dict[str, str]:
@@ -174,3 +175,91 @@ def test_the_wait_grows_with_each_failure_past_the_free_ones():
     assert max(waits) == MAX_WAIT_S and waits == sorted(waits)
     assert wait_left(FREE_FAILURES, 1000.0, 1010.0) == 5
     assert wait_left(FREE_FAILURES, 1000.0, 1015.0) == 0
+
+
+# ------------------------------------------------------------------ kiosk token, revocation
+def test_a_key_revoked_from_another_process_stops_at_the_next_request(client, settings):
+    token = client.zn.accounts.add_key("kiosk", "大厅右屏")
+    ingest = client.zn.accounts.add_key("ingest", "12345 热线", source="hotline")
+    assert client.get("/api/whoami", headers={"X-Api-Key": ingest}).json()["kind"] == "key"
+    client.get(f"/?kiosk={token}", follow_redirects=False)
+    assert client.get("/api/whoami").json()["role"] == "display"  # looked up, remembered
+    runner = CliRunner()
+    for name in ("大厅右屏", "12345 热线"):  # the CLI is another process with its own cache
+        out = runner.invoke(main, ["key", "revoke", name], env=env(settings))
+        assert out.exit_code == 0, out.output
+    assert client.get("/api/whoami").json()["role"] == "anon"
+    client.cookies.clear()
+    assert client.get("/api/whoami", headers={"X-Api-Key": ingest}).json()["role"] == "anon"
+
+
+def test_a_user_disabled_from_another_process_is_out_at_the_next_request(client, settings):
+    from tests.auth_helpers import sign_in
+
+    sign_in(client, client.zn, "刘", "leader")
+    assert client.get("/api/whoami").json()["role"] == "leader"
+    out = CliRunner().invoke(main, ["user", "disable", "刘"], env=env(settings))
+    assert out.exit_code == 0, out.output
+    assert client.get("/api/whoami").json()["role"] == "anon"
+
+
+def test_kiosk_cookies_are_secure_and_hsts_is_sent_over_https(settings):
+    with app_client(settings.with_(secure_cookies=True)) as c:
+        token = c.zn.accounts.add_key("kiosk", "大厅左屏")
+        entry = c.get(f"/?kiosk={token}", follow_redirects=False)
+        cookies = entry.headers.get_list("set-cookie")
+        assert len(cookies) == 2 and all("; Secure" in k for k in cookies), cookies
+        assert entry.headers["cache-control"] == "no-store"
+        assert entry.headers["strict-transport-security"].startswith("max-age=31536000")
+        assert "strict-transport-security" in c.get("/login").headers
+
+
+def test_https_from_a_trusted_proxy_gets_secure_cookies_and_hsts(settings):
+    https = {"X-Forwarded-Proto": "https"}
+    with app_client(settings) as c:  # nobody trusted: the header is ignored
+        page = c.get("/login", headers=https)
+        assert "strict-transport-security" not in page.headers
+        assert "secure" not in page.headers["set-cookie"].lower()
+    with app_client(settings.with_(trusted_proxies="testclient")) as c:
+        c.zn.accounts.add_user("值班员", "officer", "zhongnao-demo")
+        page = c.get("/login", headers=https)
+        assert page.headers["strict-transport-security"].startswith("max-age=")
+        csrf = page.cookies[CSRF_COOKIE]  # a Secure cookie: the http test client keeps it back
+        c.cookies.clear()
+        signed = c.post("/login", data={"name": "值班员", "password": "zhongnao-demo",
+                                        "csrf": csrf},
+                        headers={**https, "cookie": f"{CSRF_COOKIE}={csrf}"},
+                        follow_redirects=False)
+        assert signed.status_code == 303
+        assert all("secure" in k.lower() for k in signed.headers.get_list("set-cookie"))
+
+
+def test_the_kiosk_token_stays_out_of_the_access_log(live):
+    token = live.services.accounts.add_key("kiosk", "走廊屏")
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    access = logging.getLogger("uvicorn.access")
+    keep, level = Keep(), access.level
+    access.addHandler(keep)
+    access.setLevel(logging.INFO)
+    try:
+        req = urllib.request.Request(f"{live.base}/?kiosk={token}&lang=en")
+        opener = urllib.request.build_opener(NoRedirect)
+        with pytest.raises(urllib.error.HTTPError) as moved:
+            opener.open(req, timeout=30)
+        assert moved.value.code == 303 and moved.value.headers["location"] == "/?lang=en"
+        wait_until(lambda: any("kiosk=" in line for line in lines), 10, "the access log line")
+    finally:
+        access.removeHandler(keep)
+        access.setLevel(level)
+    assert not any(token in line for line in lines), lines
+    assert any("kiosk=[redacted]" in line for line in lines), lines
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None

@@ -29,6 +29,7 @@ from datasources.gate.web import (
     client_ip,
     csrf_token,
     escape,
+    over_https,
 )
 from datasources.redis.login_throttle import LoginThrottle
 from datasources.redis.ratelimit import hit
@@ -117,7 +118,8 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
         token = _csrf(request) or secrets.token_urlsafe(24)
         response = HTMLResponse(login_page(lang, token, next_url, error), status_code=status,
                                 headers=headers)
-        response.set_cookie(CSRF_COOKIE, token, samesite="strict", path="/")
+        response.set_cookie(CSRF_COOKIE, token, samesite="strict", path="/",
+                            secure=over_https(request.scope, secure_cookies))
         return response
 
     @router.get("/login")
@@ -167,10 +169,11 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
         response = RedirectResponse(next_url, status_code=303)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
                             max_age=int(services.accounts.session_ttl.total_seconds()),
-                            secure=secure_cookies)
+                            secure=over_https(request.scope, secure_cookies))
         # The session's own CSRF token (bound to it): one fixed before sign-in, or planted
         # by another site, is worth nothing after.
-        response.set_cookie(CSRF_COOKIE, csrf_token(token), samesite="strict", path="/")
+        response.set_cookie(CSRF_COOKIE, csrf_token(token), samesite="strict", path="/",
+                            secure=over_https(request.scope, secure_cookies))
         return response
 
     @router.post("/logout")

@@ -28,6 +28,9 @@ from dashboard.timeutil import as_utc, utcnow
 from datasources.sql import models as m
 from datasources.sql.engine import rows_changed, session_factory
 
+# How long an answer from the database may serve the checks that follow it (a callback's
+# own check after the gate's look-up), and what a request is answered from while the
+# database cannot be read. The gate itself asks the database at every request.
 CACHE_S = 10.0
 KEY_KINDS = ("ingest", "kiosk")
 _hasher = PasswordHasher()
@@ -183,15 +186,19 @@ class Accounts:
         self.forget(digest)
 
     def session_principal(self, token: str, ip: str = "") -> Principal | None:
-        """Who holds this session cookie, or None (unknown, expired or disabled)."""
+        """Who holds this session cookie, or None (unknown, expired or disabled). Asked of
+        the database every time; the last answer (if recent) only while it cannot be read."""
         digest = token_hash(token)
-        hit = self._cached("s:" + digest)
-        if hit is not False:
+        try:
+            with self.session() as s:
+                found = s.execute(select(m.UserSession, m.User)
+                                  .join(m.User, m.User.id == m.UserSession.user_id)
+                                  .where(m.UserSession.token_hash == digest)).first()
+        except Exception:
+            hit = self._cached("s:" + digest)
+            if hit is False:
+                raise
             return _with_ip(hit, ip)
-        with self.session() as s:
-            found = s.execute(select(m.UserSession, m.User)
-                              .join(m.User, m.User.id == m.UserSession.user_id)
-                              .where(m.UserSession.token_hash == digest)).first()
         principal = None
         if found is not None:
             sess, user = found
@@ -202,9 +209,10 @@ class Accounts:
         self._remember("s:" + digest, principal)
         return _with_ip(principal, ip)
 
-    def check_session(self, digest: str) -> bool:
-        """True while the session with this hash is still valid (for open websockets)."""
-        hit = self._cached("s:" + digest)
+    def check_session(self, digest: str, fresh: bool = False) -> bool:
+        """True while the session with this hash is still valid (for open websockets);
+        `fresh` skips the recent answer."""
+        hit = False if fresh else self._cached("s:" + digest)
         if hit is not False:
             return hit is not None
         with self.session() as s:
@@ -257,15 +265,20 @@ class Accounts:
         return found
 
     def key_principal(self, token: str, kind: str, ip: str = "") -> Principal | None:
-        """Who holds this ingest key or kiosk token, or None (unknown or revoked)."""
+        """Who holds this ingest key or kiosk token, or None (unknown or revoked). Asked of
+        the database every time, so a revocation anywhere holds at the next request; the
+        last answer (if recent) only while the database cannot be read."""
         digest = token_hash(token)
-        hit = self._cached(f"{kind}:{digest}")
-        if hit is not False:
+        try:
+            with self.session() as s:
+                row = s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest,
+                                                      m.ApiKey.kind == kind,
+                                                      m.ApiKey.revoked_at.is_(None)))
+        except Exception:
+            hit = self._cached(f"{kind}:{digest}")
+            if hit is False:
+                raise
             return _with_ip(hit, ip)
-        with self.session() as s:
-            row = s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest,
-                                                  m.ApiKey.kind == kind,
-                                                  m.ApiKey.revoked_at.is_(None)))
         principal = None
         if row is not None:
             principal = Principal(role=INGEST if kind == "ingest" else DISPLAY,
@@ -274,10 +287,10 @@ class Accounts:
         self._remember(f"{kind}:{digest}", principal)
         return _with_ip(principal, ip)
 
-    def check_key(self, marker: str) -> bool:
+    def check_key(self, marker: str, fresh: bool = False) -> bool:
         """True while the key behind a principal's `session` marker is not revoked."""
         kind, digest = marker.split(":", 1)
-        hit = self._cached(marker)
+        hit = False if fresh else self._cached(marker)
         if hit is not False:
             return hit is not None
         with self.session() as s:
@@ -289,26 +302,15 @@ class Accounts:
         return ok
 
     # ------------------------------------------------------------ cache
-    def peek(self, kind: str, token: str, ip: str = "") -> Principal | None | bool:
-        """The cached answer for a session ('s'), 'kiosk' or 'ingest' token, or False when
-        the database must be asked (lets the caller ask it off the event loop)."""
-        hit = self._cached(f"{kind}:{token_hash(token)}")
-        return hit if hit is False else _with_ip(hit, ip)
-
-    def check(self, who: Principal) -> bool:
-        """True while the principal's session or token is valid; the answer is cached."""
-        ok = self.check_session(who.session) if who.kind == "user" else \
-            self.check_key(who.session)
+    def check(self, who: Principal, fresh: bool = False) -> bool:
+        """True while the principal's session or token is valid; the answer is kept a few
+        seconds for the checks that follow it (`fresh` asks the database anyway)."""
+        ok = self.check_session(who.session, fresh) if who.kind == "user" else \
+            self.check_key(who.session, fresh)
         if ok:
             key = ("s:" + who.session) if who.kind == "user" else who.session
             self._remember(key, replace(who, ip=""))
         return ok
-
-    def still_valid_cached(self, who: Principal) -> bool | None:
-        """Whether the principal's session or token is still valid, from the cache only;
-        None when the database must be asked."""
-        hit = self._cached(("s:" + who.session) if who.kind == "user" else who.session)
-        return None if hit is False else hit is not None
 
     def _cached(self, key: str) -> Principal | None | Literal[False]:
         with self._lock:
