@@ -263,3 +263,20 @@ def test_the_kiosk_token_stays_out_of_the_access_log(live):
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         return None
+
+
+def test_an_open_wall_websocket_ends_at_the_next_message_after_a_revocation(client, settings):
+    from starlette.websockets import WebSocketDisconnect
+
+    token = client.zn.accounts.add_key("kiosk", "大厅中屏")
+    client.get(f"/?kiosk={token}", follow_redirects=False)
+    with client.websocket_connect("/_dash-ws-callback",
+                                  headers={"origin": "http://testserver"}) as ws:
+        ws.send_json({"type": "heartbeat"})
+        assert ws.receive_json()["type"] == "heartbeat_ack"
+        out = CliRunner().invoke(main, ["key", "revoke", "大厅中屏"], env=env(settings))
+        assert out.exit_code == 0, out.output
+        ws.send_json({"type": "heartbeat"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4401
