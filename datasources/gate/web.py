@@ -200,7 +200,13 @@ class AuthMiddleware:
             if scope["type"] == "websocket":
                 await self.websocket(scope, receive, send, principal, path)
                 return
-            refusal = self.refuse(scope, method, path, principal, jar)
+            if method == "GET" and path == "/" and \
+                    "kiosk=" in scope.get("query_string", b"").decode("latin-1"):
+                # A database look-up and an audit row: off the event loop.
+                refusal: tuple[int, Headers, bytes] | None = await asyncio.to_thread(
+                    self.kiosk_entry, scope)
+            else:
+                refusal = self.refuse(scope, method, path, principal, jar)
             if refusal is not None:
                 await self.respond(send, *refusal, https=https)
                 return
@@ -254,8 +260,6 @@ class AuthMiddleware:
         if method == "GET" and path in FAVICON_PATHS:
             return 200, {"content-type": "image/x-icon",
                          "cache-control": "public, max-age=86400"}, favicon()
-        if method == "GET" and path == "/" and "kiosk=" in scope.get("query_string", b"").decode():
-            return self.kiosk_entry(scope)
         roles = route_roles(method, path)
         if not allowed(roles, who) and scope.get("state", {}).get("zn_auth_outage"):
             # Not "who are you?": the accounts could not be read. Try again shortly.
