@@ -59,17 +59,19 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
     @server.get("/api/health")
     async def health() -> JSONResponse:
-        """Liveness and the state of the live feed."""
+        """Liveness and the state of the live feed: 503 while Redis or the database is gone
+        (the screens then show their last state, marked stale)."""
         hub = services.hub
         if hub is None:
             return JSONResponse({"ok": False, "reason": "starting"}, status_code=503)
         st = hub.state
-        return JSONResponse({"ok": st.connected, "seq": st.seq, "incidents": len(st.incidents),
+        ok = st.connected and st.db_ok
+        return JSONResponse({"ok": ok, "seq": st.seq, "incidents": len(st.incidents),
                              "vehicles": len(st.vehicles), "rejected": st.rejected,
                              "stats": hub.stats, "database": st.db_ok,
                              # committed while Redis could not announce them (resync shows)
                              "unannounced": services.intake.unannounced if services.intake
-                             else 0}, status_code=200 if st.connected else 503)
+                             else 0}, status_code=200 if ok else 503)
 
     # HTTP doors: intake's JSON API (/api/v1) and Open311 GeoReport v2 (/open311/v2), and
     # the assignee's field API (/api/v1/field).

@@ -8,6 +8,7 @@ import json
 import os
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,15 @@ def settled(check: Any, timeout: float) -> bool:
     except AssertionError:
         return False
     return True
+
+
+def health_of(base: str, timeout: float = 5) -> tuple[int, dict[str, Any]]:
+    """GET /api/health: (status, body)."""
+    try:
+        with urllib.request.urlopen(f"{base}/api/health", timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
 
 
 def titles_in_db(services: Any) -> dict[str, int]:
@@ -118,6 +128,9 @@ def test_database_gone_answers_503_with_retry_after_and_the_retry_is_stored_once
             assert status_line(hub.state, "zh") == {"text": "数据可能过期", "tone": "warn",
                                                     "seq": hub.state.seq}
             assert dict(hub.state.incidents) == shown
+            # A load balancer or a monitor asking /api/health hears that the database is gone.
+            status, health = health_of(live.base)
+            assert (status, health["ok"], health["database"]) == (503, False, False), health
         finally:
             os.rmdir(db)
             os.rename(db.with_suffix(".away"), db)
@@ -125,6 +138,7 @@ def test_database_gone_answers_503_with_retry_after_and_the_retry_is_stored_once
 
         assert settled(lambda: hub.state.db_ok, 15)
         assert status_line(hub.state, "zh")["text"] == "实时"
+        assert health_of(live.base)[0] == 200
         status, body, _ = post_report(live.base, 2, "db-drill-0002")
         again, body2, _ = post_report(live.base, 2, "db-drill-0002")
         assert (status, again) == (201, 201) and body["id"] == body2["id"]
