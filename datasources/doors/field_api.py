@@ -76,7 +76,7 @@ def build_field_router(services: Any) -> APIRouter:
         try:
             body = FieldStep.model_validate_json(await request.body())
         except (ValidationError, MessageError, ValueError) as exc:
-            services.intake.reject("invalid", str(exc)[:300])
+            await asyncio.to_thread(services.intake.reject, "invalid", str(exc)[:300])
             return JSONResponse({"error": "invalid", "message": t("err_invalid", _lang(request)),
                                  "detail": str(exc)[:300]}, status_code=400)
         if body.actor and body.actor != me.name:
@@ -86,7 +86,7 @@ def build_field_router(services: Any) -> APIRouter:
             event = await asyncio.to_thread(field_step, services.intake, me, incident_id,
                                             action, note)
         except LoopError as exc:
-            _count(services, exc.code)
+            await asyncio.to_thread(_count, services, exc.code)  # Redis, off the loop
             return _refusal(request, exc)
         view = event.incident
         assert view is not None

@@ -302,7 +302,7 @@ def build_router(services: Services) -> APIRouter:
     async def create_incident(request: Request) -> JSONResponse:
         """Report an incident: an IncidentReport as JSON; 201 with its ref and deadline."""
         lang = language(request)
-        wait = ingest_wait(services, current())
+        wait = await ingest_wait(services, current())
         if wait:
             return too_many(wait, lang)
         body = await read_body(request)

@@ -21,7 +21,7 @@ from dashboard.roles import Principal, current
 from dashboard.screens.nav import nav_links, shows_sign_out
 from dashboard.timeutil import LOCAL_TZ, as_utc
 from datasources.gate.web import CSRF_COOKIE, KIOSK_COOKIE, SESSION_COOKIE, client_ip, escape
-from datasources.redis.ratelimit import hit
+from datasources.redis.ratelimit import hit_async
 from datasources.sql.audit import to_csv
 
 LOGIN_PER_MIN_IP = 20
@@ -128,8 +128,10 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
         name = form.get("name", "").strip()[:40]
         ip = client_ip(request.scope)
         r = services.bus.r
-        wait = hit(r, f"{services.bus.ch.prefix}:rl:login:ip:{ip}", LOGIN_PER_MIN_IP) or \
-            hit(r, f"{services.bus.ch.prefix}:rl:login:name:{name}", LOGIN_PER_MIN_NAME)
+        wait = await hit_async(r, f"{services.bus.ch.prefix}:rl:login:ip:{ip}",
+                               LOGIN_PER_MIN_IP) or \
+            await hit_async(r, f"{services.bus.ch.prefix}:rl:login:name:{name}",
+                            LOGIN_PER_MIN_NAME)
         if wait:
             services.audit.record("login.limited", name, f"retry after {wait}s", actor=name)
             return render(request, lang, next_url, t("auth_limited", lang).format(s=wait), 429,

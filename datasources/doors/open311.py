@@ -222,7 +222,7 @@ def build_open311_router(services: Services) -> APIRouter:
     async def create_request(request: Request, locale: str | None = None) -> JSONResponse:
         """File a service request (form-encoded); answers its work-order ref."""
         lang = language(request, locale)
-        wait = ingest_wait(services, current())
+        wait = await ingest_wait(services, current())
         if wait:
             return too_many(wait, lang)
         body = await read_body(request)
