@@ -238,3 +238,27 @@ def test_a_frozen_redis_stalls_no_request(settings, tmp_path):
                 os.kill(redis_server.process.pid, signal.SIGCONT)
     finally:
         redis_server.stop()
+
+
+def test_a_killed_embedded_redis_comes_back_and_the_screens_resync(settings):
+    """With no REDIS_URL the server owns its redis-server. `kill -9` it: it is started
+    again within seconds, the live state reconnects and resyncs, and a report sent after
+    is on the screens; nothing sent before is lost or doubled."""
+    settings = settings.with_(redis_url="")
+    with serve(settings) as live:
+        embedded, hub = live.services.embedded, live.services.hub
+        assert embedded is not None and embedded.process is not None
+        assert post_report(live.base, 1, "kill-0001")[0] == 201
+        assert settled(lambda: len(hub.state.incidents) == 1, 10)
+        first = embedded.process.pid
+        os.kill(first, signal.SIGKILL)
+        started = time.monotonic()
+        back = settled(lambda: embedded.process is not None and embedded.process.pid != first
+                       and hub.state.connected and health_of(live.base)[0] == 200, 15)
+        print(f"\nembedded Redis killed -> restarted and hub connected in "
+              f"{time.monotonic() - started:.1f} s")
+        assert back, "the embedded Redis was not restarted (health stays 503, walls freeze)"
+        assert post_report(live.base, 2, "kill-0002")[0] == 201
+        assert settled(lambda: len(hub.state.incidents) == 2, 10), "the screens did not resync"
+        counts = titles_in_db(live.services)
+        assert counts == {"故障演练-001": 1, "故障演练-002": 1}
