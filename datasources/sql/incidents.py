@@ -334,11 +334,13 @@ class Store:
                      "to": r.to_state, "action": r.action, "note": r.note} for r in rows]
 
     def live_incidents(self, recent: int = 200, now: datetime | None = None) -> list[IncidentView]:
-        """Every open incident plus the most recent ones (the screen's incident snapshot)."""
+        """Every open incident plus the most recent ones (the screen's incident snapshot).
+        No cap on the open ones: each is somebody's to act on (a worker's phone lists them
+        from here); lists that show a part say how many more there are."""
         now = now or utcnow()
         with self.session() as s:
             open_rows = s.scalars(select(m.Incident).where(m.Incident.state.in_(OPEN_STATES))
-                                  .order_by(m.Incident.id.desc()).limit(2000)).all()
+                                  .order_by(m.Incident.id.desc())).all()
             recent_rows = s.scalars(select(m.Incident).order_by(m.Incident.id.desc())
                                     .limit(recent)).all()
             rows = {r.id: r for r in [*open_rows, *recent_rows]}
