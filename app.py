@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from dashboard.settings import Settings
 from datasources.gate.callbacks import guard_callbacks
+from datasources.gate.limits import BodyLimit
 from datasources.gate.web import AuthMiddleware, InlineScriptHashes, csp
 from datasources.services import Services
 
@@ -118,5 +119,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     hashes = InlineScriptHashes(app)  # read per response: Dash adds scripts after this
     server.add_middleware(AuthMiddleware, services=services,
                           csp_header=lambda: csp(hashes(), settings.tile_url))
+    # Outside the gate: an oversized body is refused before anything reads it.
+    server.add_middleware(BodyLimit, count=lambda: services.bus.count_rejected("too_large"))
     app.layout = dash.html.Div(dash.page_container, id="zn-root")
     return app
