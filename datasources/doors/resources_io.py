@@ -9,6 +9,7 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
+from dashboard.exports import spreadsheet_cell
 from dashboard.incidents.errors import NotFound
 from dashboard.resources.errors import StockError
 from dashboard.resources.stock import available
@@ -34,22 +35,24 @@ def export_rows(stations: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    """CSV text with a header (written with a BOM by the caller for Excel users)."""
+    """CSV text with a header (written with a BOM by the caller for Excel users); text that a
+    spreadsheet would run as a formula is quoted."""
     buf = io.StringIO(newline="")
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    # CRLF rows (RFC 4180): a field holding a bare CR is then quoted, not a row break.
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({c: spreadsheet_cell(r[c]) for c in COLUMNS} for r in rows)
     return buf.getvalue()
 
 
 def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
-    """An Excel workbook with one sheet of stock."""
+    """An Excel workbook with one sheet of stock; no cell is a formula."""
     wb = Workbook()
     ws = wb.active
     ws.title = "stock"
     ws.append(list(COLUMNS))
     for r in rows:
-        ws.append([r[c] for c in COLUMNS])
+        ws.append([spreadsheet_cell(r[c]) for c in COLUMNS])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
