@@ -427,6 +427,17 @@ TEXT: dict[str, tuple[str, str]] = {
                     "{ref} changed meanwhile; it is now {state}"),
     "err_gone": ("工单已不存在", "the work order no longer exists"),
     "err_invalid": ("请求内容不正确", "The request is not valid"),
+    # hostile input refused at a door (dashboard/inputs.py)
+    "err_bad_date": ("{name}「{value}」不是有效日期：须为 {min}–{max} 年间的日期"
+                     "（YYYY-MM-DD 或 ISO 8601 时间）",
+                     "{name} {value} is not a valid date: give a date between {min} and "
+                     "{max} (YYYY-MM-DD or an ISO 8601 time)"),
+    "err_day_ahead": ("{day} 尚未到来", "{day} has not happened yet"),
+    "err_bad_number": ("{name} 须为 {min} 至 {max} 之间的数（收到「{value}」）",
+                       "{name} must be a number from {min} to {max} (got {value})"),
+    "err_bad_id": ("编号「{value}」无效", "{value} is not a valid id"),
+    "err_bad_json": ("请求体不是有效的 UTF-8 JSON", "The body is not valid UTF-8 JSON"),
+    "err_bad_text": ("{name} 须为文字", "{name} must be text"),
     "field_person": ("网格员编号（管理员查看）", "Grid worker id (admins)"),
     "field_no_person": ("此账号未关联网格员，请联系管理员",
                         "This account is not linked to a grid worker; ask an administrator"),

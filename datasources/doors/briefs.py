@@ -8,7 +8,11 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from dashboard.i18n.errors import error_text
+from dashboard.incidents.errors import BadInput
+from dashboard.inputs import parse_day
 from dashboard.screens import wall
+from dashboard.timeutil import LOCAL_TZ, utcnow
 
 
 def build_brief_router(services: Any) -> APIRouter:
@@ -24,6 +28,13 @@ def build_brief_router(services: Any) -> APIRouter:
     async def brief_html(day: str, lang: str = "zh", download: int = 0) -> Any:
         """The brief of one local day (YYYY-MM-DD) as a printable page; ?download=1 saves it."""
         lang = "en" if lang == "en" else "zh"
+        try:
+            # A day outside the accepted years (0001, 9999) overflowed to a 500 before.
+            day = parse_day(day, "day", not_after=utcnow().astimezone(LOCAL_TZ).date()) \
+                .isoformat()
+        except BadInput as exc:
+            return JSONResponse({"error": exc.code, "message": error_text(exc, lang)},
+                                status_code=exc.http_status)
         buses = wall.punctuality(services.hub.state, lang) if services.hub else None
         try:
             page = await asyncio.to_thread(services.briefs.get, day, None, lang, buses)

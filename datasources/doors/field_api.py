@@ -17,8 +17,9 @@ from redis.exceptions import RedisError
 
 from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import t
-from dashboard.incidents.errors import LoopError, Refused
+from dashboard.incidents.errors import BadInput, LoopError, Refused
 from dashboard.incidents.lifecycle import ACTIONS
+from dashboard.inputs import parse_id
 from dashboard.messages import MessageError, clean_text
 from dashboard.roles import current
 from datasources.flows.field import field_step, my_tasks
@@ -67,9 +68,14 @@ def build_field_router(services: Any) -> APIRouter:
         return JSONResponse([v.model_dump(mode="json") for v in views])
 
     @router.post("/incidents/{incident_id}/{action}")
-    async def step(incident_id: int, action: str, request: Request) -> JSONResponse:
+    async def step(incident_id: str, action: str, request: Request) -> JSONResponse:
         """ack | start (arrived) | note | resolve, by the assignee."""
         me = current()
+        try:
+            # A 20-digit id overflowed the database driver (a 500) when taken as an int.
+            order_id = parse_id(incident_id, "incident_id")
+        except BadInput as exc:
+            return _refusal(request, exc)
         if action not in ACTIONS:
             return JSONResponse({"error": "unknown_action", "message": error_text(
                 LoopError("unknown_action", action=action), _lang(request))}, status_code=404)
@@ -83,7 +89,7 @@ def build_field_router(services: Any) -> APIRouter:
             return _refusal(request, Refused("not_assignee", action=action))
         note = " ".join(x for x in (body.note, body.photo_url or "") if x)
         try:
-            event = await asyncio.to_thread(field_step, services.intake, me, incident_id,
+            event = await asyncio.to_thread(field_step, services.intake, me, order_id,
                                             action, note)
         except LoopError as exc:
             _count(services, exc.code)
