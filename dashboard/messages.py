@@ -34,6 +34,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The text of a time outside the accepted calendar (dashboard/inputs.py); the HTTP doors
 # translate it.
 BAD_DATE = f"not a valid date (years {MIN_YEAR}–{MAX_YEAR})"
+# The most one step may move of an item (a receipt, an issue, an adjustment, a dispatch), or
+# one count of people at a shelter or of an item in a stock-take: the same bound at every
+# door (Redis, the console, the stock-take file; dashboard/resources/stock.parse_quantity).
+MAX_QUANTITY = 100_000
 
 
 class MessageError(ValueError):
@@ -158,7 +162,7 @@ class StockMovement(_Message):
     type: Literal["stock.movement"] = "stock.movement"
     station: str = Field(min_length=1, max_length=16)
     sku: str = Field(min_length=1, max_length=32)
-    delta: int = Field(ge=-100_000, le=100_000)
+    delta: int = Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)
     reason: str = Field(min_length=1, max_length=200)
     actor: str = Field(default="system", max_length=40)
 

@@ -10,9 +10,11 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 
 from dashboard.exports import spreadsheet_cell
-from dashboard.incidents.errors import NotFound
-from dashboard.resources.errors import StockError
-from dashboard.resources.stock import available
+from dashboard.i18n.errors import error_text
+from dashboard.i18n.text import t
+from dashboard.incidents.errors import BadInput, LoopError, NotFound
+from dashboard.resources.errors import StockError, says
+from dashboard.resources.stock import available, parse_quantity
 from datasources.sql.resources import ResourceError
 
 COLUMNS = ("station", "station_name", "sku", "name", "category", "unit", "batch", "expiry",
@@ -100,31 +102,36 @@ def parse_stocktake(filename: str, data: bytes) -> list[dict[str, Any]]:
 
 
 def apply_stocktake(desk: Any, rows: list[dict[str, Any]], actor: str,
-                    source: str) -> dict[str, Any]:
-    """Adjust each counted item to its count; returns counts and the rows refused (why)."""
+                    source: str, lang: str = "en") -> dict[str, Any]:
+    """Adjust each counted item to its count; returns counts and the rows refused, each
+    "line N: why" in `lang` (the why from the i18n table by the refusal's code)."""
     current = {(st["code"], i["sku"]): i["quantity"]
                for st in desk.res.stations() for i in st["items"]}
     adjusted, same, errors = 0, 0, []
+
+    def refuse(line: int, exc: Exception) -> None:
+        why = error_text(exc, lang) if isinstance(exc, LoopError) else says(exc, lang)
+        errors.append(t("res_import_line", lang).format(n=line, why=why))
+
     for r in rows:
         try:
-            counted = float(r["quantity"])
-            if counted < 0 or counted != int(counted):
-                raise ValueError
-        except (TypeError, ValueError):
-            errors.append(f"line {r['line']}: quantity {r['quantity']!r} is not a whole number")
+            # A count of 0..MAX_QUANTITY: inf, 1e308, 9.3e18 or 10^30 gave a 500.
+            counted = parse_quantity(r["quantity"], zero=True)
+        except BadInput as exc:
+            refuse(r["line"], exc)
             continue
         key = (r["station"], r["sku"])
         if key not in current:
-            errors.append(f"line {r['line']}: no item {r['sku']!r} at station {r['station']!r}")
+            refuse(r["line"], NotFound("no_item", station=r["station"], sku=r["sku"]))
             continue
-        delta = int(counted) - current[key]
+        delta = counted - current[key]
         if delta == 0:
             same += 1
             continue
         try:
             desk.adjust(r["station"], r["sku"], delta, actor, f"导入盘点 {source}"[:200])
-        except (StockError, ResourceError, NotFound) as exc:
-            errors.append(f"line {r['line']}: {exc}")
+        except (StockError, ResourceError, LoopError) as exc:
+            refuse(r["line"], exc)
             continue
         current[key] += delta
         adjusted += 1
