@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
 
 from dashboard.incidents.errors import BadInput
 
@@ -24,6 +26,10 @@ MIN_YEAR, MAX_YEAR = 2000, 2099
 # Row ids are SQL INTEGER (32-bit on PostgreSQL).
 MAX_ID = 2**31 - 1
 _ECHO = 40
+MAX_URL = 500
+# Nothing a link needs and markup or a broken-out attribute does: blanks, quotes, angle
+# brackets, backslashes, control characters.
+_NOT_IN_URL = re.compile(r"[\s<>\"'`\\\x00-\x1f\x7f]")
 
 
 def echo(value: Any) -> str:
@@ -38,6 +44,25 @@ def text_param(value: Any, name: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise BadInput("bad_text", name=name)
+
+
+def photo_url(value: Any, name: str = "photo_url") -> str | None:
+    """A photo link as the field page, the field API and the report doors take it: an
+    absolute http(s) address with a host, without blanks, quotes or markup, at most 500
+    characters; None when empty. BadInput("bad_url") for anything else (javascript:,
+    data:, "http://x/<script>", a list)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        parts = urlsplit(text)
+        ok = (0 < len(text) <= MAX_URL and not _NOT_IN_URL.search(text)
+              and parts.scheme.lower() in ("http", "https") and bool(parts.hostname))
+    except ValueError:  # a malformed port or IPv6 address
+        ok = False
+    if not ok:
+        raise BadInput("bad_url", name=name, value=echo(value))
+    return text
 
 
 # ---------------------------------------------------------------- dates and instants

@@ -25,6 +25,7 @@ from pydantic import (
 from dashboard.incidents.errors import BadInput
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
 from dashboard.inputs import MAX_ID, MAX_YEAR, MIN_YEAR, in_calendar, load_json
+from dashboard.inputs import photo_url as plain_photo_url
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -34,6 +35,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The text of a time outside the accepted calendar (dashboard/inputs.py); the HTTP doors
 # translate it.
 BAD_DATE = f"not a valid date (years {MIN_YEAR}–{MAX_YEAR})"
+BAD_URL = "a photo link must be an http(s) address without blanks, quotes or markup"
 # The most one step may move of an item (a receipt, an issue, an adjustment, a dispatch), or
 # one count of people at a shelter or of an item in a stock-take: the same bound at every
 # door (Redis, the console, the stock-take file; dashboard/resources/stock.parse_quantity).
@@ -92,7 +94,7 @@ class IncidentReport(_Message):
     lat: Lat
     reporter_name: str | None = Field(default=None, max_length=40)
     reporter_phone: str | None = Field(default=None, pattern=r"^[0-9+\- ]{3,20}$")
-    photo_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
+    photo_url: str | None = None  # dashboard/inputs.photo_url: http(s), no markup, <= 500
     reported_at: datetime | None = None
 
     @field_validator("source")
@@ -120,6 +122,14 @@ class IncidentReport(_Message):
     @classmethod
     def _safe_text(cls, value: str | None) -> str | None:
         return clean_text(value)
+
+    @field_validator("photo_url")
+    @classmethod
+    def _plain_link(cls, value: str | None) -> str | None:
+        try:
+            return plain_photo_url(value)
+        except BadInput:
+            raise ValueError(BAD_URL) from None
 
     @field_validator("reported_at")
     @classmethod

@@ -32,7 +32,8 @@ class FieldStep(BaseModel):
     # Optional: the signed-in user is the actor; a different name here is refused.
     actor: str | None = Field(default=None, min_length=1, max_length=40)
     note: str = Field(default="", max_length=500)
-    photo_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
+    # Checked by the field flow (dashboard/inputs.photo_url): http(s), no markup, <= 500.
+    photo_url: str | None = None
 
     @field_validator("actor", "note")
     @classmethod
@@ -87,10 +88,9 @@ def build_field_router(services: Any) -> APIRouter:
                                  "detail": str(exc)[:300]}, status_code=400)
         if body.actor and body.actor != me.name:
             return _refusal(request, Refused("not_assignee", action=action))
-        note = " ".join(x for x in (body.note, body.photo_url or "") if x)
         try:
             event = await asyncio.to_thread(field_step, services.intake, me, order_id,
-                                            action, note)
+                                            action, body.note, body.photo_url)
         except LoopError as exc:
             _count(services, exc.code)
             return _refusal(request, exc)

@@ -26,7 +26,13 @@ from sqlalchemy import select
 
 from dashboard.incidents.errors import BadInput
 from dashboard.inputs import MAX_YEAR, MIN_YEAR, load_json, parse_id
-from dashboard.messages import BAD_DATE, MAX_MESSAGE_BYTES, IncidentReport, IncidentView
+from dashboard.messages import (
+    BAD_DATE,
+    BAD_URL,
+    MAX_MESSAGE_BYTES,
+    IncidentReport,
+    IncidentView,
+)
 from dashboard.roles import current
 from datasources.redis.ratelimit import ingest_wait, too_many
 from datasources.sql import models as m
@@ -90,6 +96,7 @@ _DETAIL_ZH: tuple[tuple[str, str], ...] = (
     ("characters", "个字符"),
     ("String should match pattern", "格式不正确，应符合"),
     (BAD_DATE, f"不是有效日期（须为 {MIN_YEAR}–{MAX_YEAR} 年）"),
+    (BAD_URL, "照片链接须为 http(s) 网址，且不含空格、引号或 HTML 标记"),
     ("Input should be a valid string", "须为文字"),
     ("Input should be a valid integer", "须为整数"),
     ("Input should be a finite number", "须为有限的数"),
