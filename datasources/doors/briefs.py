@@ -25,7 +25,7 @@ def build_brief_router(services: Any) -> APIRouter:
         return JSONResponse(await asyncio.to_thread(services.briefs.days))
 
     @router.get("/{day}.html", response_class=HTMLResponse)
-    async def brief_html(day: str, lang: str = "zh", download: int = 0) -> Any:
+    async def brief_html(day: str, lang: str = "zh", download: str = "") -> Any:
         """The brief of one local day (YYYY-MM-DD) as a printable page; ?download=1 saves it."""
         lang = "en" if lang == "en" else "zh"
         try:
@@ -41,7 +41,7 @@ def build_brief_router(services: Any) -> APIRouter:
         except ValueError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         headers = {"Content-Disposition": f'attachment; filename="brief-{day}.html"'} \
-            if download else {}
+            if download not in ("", "0") else {}
         return HTMLResponse(page, headers=headers)
 
     return router
