@@ -196,3 +196,13 @@ def test_the_store_itself_refuses_what_the_doors_refuse(client):
         res.shelter_move(STATION, 10**19)
     with pytest.raises(BadInput):
         res.dispatch(_incident(client), STATION, [], {SKU: 10**19}, "值班员王")
+
+
+def test_a_200_kb_stocktake_cell_is_a_refused_file_not_a_500(client):
+    _officer(client)
+    before = _figures(client)
+    for cell in ("x" * 200_000, '"' + "x" * 200_000 + '"'):
+        text, cls = _toast(import_stocktake(client, f"station,sku,quantity\n{STATION},{SKU},"
+                                                    f"{cell}\n"))
+        assert "err" in cls and "盘点.csv：不是可读取的 CSV 文件" in text, text
+    assert _figures(client) == before

@@ -23,7 +23,12 @@ MAX_ROWS = 5000
 
 
 class StocktakeError(ValueError):
-    """A file that cannot be read as a stock-take; the message says why."""
+    """A file that cannot be read as a stock-take; the message says why (English for the
+    log and English screens, `zh` for Chinese ones: dashboard/resources/errors.says)."""
+
+    def __init__(self, message: str, zh: str | None = None):
+        super().__init__(message)
+        self.zh = zh
 
 
 def export_rows(stations: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,7 +72,8 @@ def parse_stocktake(filename: str, data: bytes) -> list[dict[str, Any]]:
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise StocktakeError(f"{filename}: not a readable Excel file ({exc})") from exc
+            raise StocktakeError(f"{filename}: not a readable Excel file ({exc})",
+                                 f"{filename}：不是可读取的 Excel 文件") from exc
         sheet = wb.active
         table = [[("" if c is None else str(c)).strip() for c in row]
                  for row in sheet.iter_rows(values_only=True)]
@@ -79,18 +85,27 @@ def parse_stocktake(filename: str, data: bytes) -> list[dict[str, Any]]:
             except UnicodeDecodeError:
                 continue
         else:
-            raise StocktakeError(f"{filename}: not UTF-8 or GB18030 text")
-        table = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+            raise StocktakeError(f"{filename}: not UTF-8 or GB18030 text",
+                                 f"{filename}：不是 UTF-8 或 GB18030 文本")
+        try:
+            table = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:  # e.g. a 200 KB cell, over the csv module's field limit
+            raise StocktakeError(f"{filename}: not a readable CSV file ({exc})",
+                                 f"{filename}：不是可读取的 CSV 文件（单元格过长或格式有误）") \
+                from exc
     else:
-        raise StocktakeError(f"{filename}: only .csv or .xlsx files")
+        raise StocktakeError(f"{filename}: only .csv or .xlsx files",
+                             f"{filename}：只接受 .csv 或 .xlsx 文件")
     if not table:
-        raise StocktakeError(f"{filename}: empty file")
+        raise StocktakeError(f"{filename}: empty file", f"{filename}：文件为空")
     head = [h.lower() for h in table[0]]
     missing = [c for c in ("station", "sku", "quantity") if c not in head]
     if missing:
-        raise StocktakeError(f"{filename}: missing column(s) {', '.join(missing)}")
+        raise StocktakeError(f"{filename}: missing column(s) {', '.join(missing)}",
+                             f"{filename}：缺少列 {', '.join(missing)}")
     if len(table) > MAX_ROWS + 1:
-        raise StocktakeError(f"{filename}: more than {MAX_ROWS} rows")
+        raise StocktakeError(f"{filename}: more than {MAX_ROWS} rows",
+                             f"{filename}：超过 {MAX_ROWS} 行")
     at = {c: head.index(c) for c in ("station", "sku", "quantity")}
     rows = []
     for n, row in enumerate(table[1:], start=2):
