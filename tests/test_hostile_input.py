@@ -234,3 +234,38 @@ def test_one_helper_bounds_every_door():
         with pytest.raises(BadInput) as refused:
             bounded_number(number, "hours", 0, 24)
         assert refused.value.code == "bad_number" and len(refused.value.params["value"]) <= 40
+
+
+# ---------------------------------------------------------------- the duty console
+def test_a_list_where_the_consoles_note_belongs_is_a_refusal_not_a_500(client):
+    from dashboard.geo.lookup import GridHit
+    from dashboard.messages import IncidentReport
+
+    svc = client.zn
+    report = IncidentReport(source="hotline", category="water", title="自来水管爆裂",
+                            lon=104.45, lat=30.55)
+    incident_id = svc.store.create_incident(report, GridHit("G3-02", "V01")).incident.id
+    headers = sign_in(client, svc, "值班员王", "officer")
+    order = svc.store.incident(incident_id)
+    trigger = {"type": "disp-act", "action": "accept"}
+    outs = [("disp-toast", "children"), ("disp-toast", "className"), ("disp-tick", "data"),
+            ("disp-note", "value"), ("disp-satisfaction", "value")]
+    key = "...".join(f"{i}.{p}" for i, p in outs)
+    body = {"output": f"..{key}..", "outputs": [{"id": i, "property": p} for i, p in outs],
+            "inputs": [[], [{"id": trigger, "property": "n_clicks", "value": 1}]],
+            "state": [{"id": "disp-ctx", "property": "data",
+                       "value": {"id": incident_id, "ref": order["ref"],
+                                 "version": order["version"], "state": order["state"],
+                                 "recs": []}},
+                      {"id": "disp-officer", "property": "data", "value": None},
+                      {"id": "disp-note", "property": "value", "value": ["<b>x</b>"]},
+                      {"id": "disp-satisfaction", "property": "value", "value": None},
+                      {"id": "disp-lang", "property": "data", "value": "en"}],
+            "changedPropIds": [json.dumps(trigger, separators=(",", ":"), sort_keys=True)
+                               + ".n_clicks"]}
+    r = client.post("/_dash-update-component", content=json.dumps(body),
+                    headers={**headers, "content-type": "application/json"})
+    assert r.status_code == 200, r.text[:300]
+    toast = json.dumps(r.json()["response"]["disp-toast"], ensure_ascii=False)
+    assert "disp-toast err" in toast and "note must be text" in toast, toast
+    assert svc.store.incident(incident_id)["version"] == order["version"]
