@@ -269,3 +269,19 @@ def test_a_list_where_the_consoles_note_belongs_is_a_refusal_not_a_500(client):
     toast = json.dumps(r.json()["response"]["disp-toast"], ensure_ascii=False)
     assert "disp-toast err" in toast and "note must be text" in toast, toast
     assert svc.store.incident(incident_id)["version"] == order["version"]
+
+
+@pytest.mark.parametrize("choice", ["x", "川A12345||9999-12-31T23:59:59-14:00|0001-01-01",
+                                    "川A12345||yesterday|today", ["a"], 5])
+def test_a_forged_bus_replay_choice_is_an_empty_replay_not_a_500(client, choice):
+    headers = sign_in(client, client.zn, "值班员王", "officer")
+    outs = [("bus-replay-track", "data"), ("bus-replay-slider", "max"),
+            ("bus-replay-slider", "value")]
+    key = "...".join(f"{i}.{p}" for i, p in outs)
+    body = {"output": f"..{key}..", "outputs": [{"id": i, "property": p} for i, p in outs],
+            "inputs": [{"id": "bus-replay-run", "property": "value", "value": choice}],
+            "state": [], "changedPropIds": ["bus-replay-run.value"]}
+    r = client.post("/_dash-update-component", content=json.dumps(body, ensure_ascii=False),
+                    headers={**headers, "content-type": "application/json"})
+    assert r.status_code == 200, r.text[:300]
+    assert r.json()["response"]["bus-replay-slider"]["max"] == 0
