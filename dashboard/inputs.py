@@ -67,19 +67,10 @@ def photo_url(value: Any, name: str = "photo_url") -> str | None:
 
 # ---------------------------------------------------------------- dates and instants
 def in_calendar(value: date) -> bool:
-    """True when the date (or datetime) is in the years a door accepts."""
+    """True when the date (or datetime) is in the years a door accepts. Check the year as
+    given, before any time-zone arithmetic (9999-12-31T23:59-14:00 overflows on its way to
+    UTC)."""
     return MIN_YEAR <= value.year <= MAX_YEAR
-
-
-def check_instant(value: datetime, name: str = "time") -> datetime:
-    """`value` unchanged when it is in the accepted calendar; else BadInput("bad_date").
-
-    The year is checked as given, before any time-zone arithmetic (9999-12-31T23:59-14:00
-    overflows when turned into UTC)."""
-    if not in_calendar(value):
-        raise BadInput("bad_date", name=name, value=value.isoformat(), min=MIN_YEAR,
-                       max=MAX_YEAR)
-    return value
 
 
 def parse_day(value: Any, name: str = "day", not_after: date | None = None) -> date:
