@@ -285,3 +285,34 @@ def test_a_forged_bus_replay_choice_is_an_empty_replay_not_a_500(client, choice)
                     headers={**headers, "content-type": "application/json"})
     assert r.status_code == 200, r.text[:300]
     assert r.json()["response"]["bus-replay-slider"]["max"] == 0
+
+
+def test_a_20_digit_id_anywhere_in_the_record_is_none_such(client):
+    from dashboard.incidents.errors import NotFound
+
+    svc = client.zn
+    for ident in (10**20, 2**31, 0, -1):
+        with pytest.raises(NotFound):
+            svc.store.incident(ident)
+        with pytest.raises(NotFound):
+            svc.intake.act(ident, "accept", "值班员王")
+        with pytest.raises(NotFound):
+            svc.intake.split_report(ident, "值班员王")
+        with pytest.raises(NotFound):
+            svc.resources.depart(ident, "值班员王")
+    # The console's incident view (its id comes from the browser) says the order is gone.
+    headers = sign_in(client, svc, "值班员王", "officer")
+    outs = [("disp-detail", "children"), ("disp-actions", "children"),
+            ("disp-sat-wrap", "hidden"), ("disp-history", "children"), ("disp-recs", "children"),
+            ("disp-ctx", "data"), ("disp-focus", "data"), ("disp-action-bar", "hidden")]
+    key = "...".join(f"{i}.{p}" for i, p in outs)
+    body = {"output": f"..{key}..", "outputs": [{"id": i, "property": p} for i, p in outs],
+            "inputs": [{"id": "disp-selected", "property": "data", "value": 10**20},
+                       {"id": "disp-tick", "property": "data", "value": 0},
+                       {"id": "disp-officer", "property": "data", "value": None}],
+            "state": [{"id": "disp-lang", "property": "data", "value": "zh"}],
+            "changedPropIds": ["disp-selected.data"]}
+    r = client.post("/_dash-update-component", content=json.dumps(body),
+                    headers={**headers, "content-type": "application/json"})
+    assert r.status_code == 200, r.text[:300]
+    assert "事件不存在" in json.dumps(r.json(), ensure_ascii=False)

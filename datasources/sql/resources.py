@@ -30,7 +30,7 @@ from dashboard.resources.stock import parse_quantity
 from dashboard.timeutil import as_utc, utcnow
 from datasources.sql import models as m
 from datasources.sql.engine import rows_changed
-from datasources.sql.incidents import Store
+from datasources.sql.incidents import Store, row_by_id
 
 __all__ = ["ResourceError", "Resources", "station_rows"]
 
@@ -193,7 +193,7 @@ class Resources:
         if not teams and not supplies:
             raise ResourceError("pick a team or some supplies", "请选择队伍或填写物资数量")
         with self.store.session() as s:
-            incident = s.get(m.Incident, incident_id)
+            incident = row_by_id(s, m.Incident, incident_id)
             if incident is None:
                 raise NotFound(f"incident {incident_id} does not exist")
             items = {sku: self._item(s, station, sku) for sku in supplies}
@@ -362,7 +362,7 @@ class Resources:
     def _take(s: Session, dispatch_id: int, sources: tuple[str, ...], target: str | None,
               now: datetime) -> m.ResourceDispatch:
         """Move a dispatch on, exactly once: a conditional UPDATE on its version."""
-        d = s.get(m.ResourceDispatch, dispatch_id)
+        d = row_by_id(s, m.ResourceDispatch, dispatch_id)
         if d is None:
             raise NotFound(f"resource dispatch {dispatch_id} does not exist")
         if d.state not in sources:
