@@ -94,3 +94,11 @@ def test_one_rule_neutralises_every_export():
         assert spreadsheet_cell(text) == "'" + text
     for kept in ("ES-01", "沙袋", "", "2026-12-31", 5, -3, 2.5, None):
         assert spreadsheet_cell(kept) == kept
+
+
+def test_a_long_unknown_sku_is_echoed_short(services):
+    rows = parse_stocktake("s.csv", ("station,sku,quantity\nES-01," + "X" * 100_000
+                                     + ",3\n").encode())
+    result = apply_stocktake(services.resources, rows, "仓管李", "s.csv", "zh")
+    assert len(result["errors"]) == 1 and len(result["errors"][0]) < 120
+    assert result["errors"][0].startswith("第2行：站点 ES-01 没有物资 XXX")

@@ -13,6 +13,7 @@ from dashboard.exports import spreadsheet_cell
 from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import t
 from dashboard.incidents.errors import BadInput, LoopError, NotFound
+from dashboard.inputs import echo
 from dashboard.resources.errors import StockError, says
 from dashboard.resources.stock import available, parse_quantity
 from datasources.sql.resources import ResourceError
@@ -137,7 +138,7 @@ def apply_stocktake(desk: Any, rows: list[dict[str, Any]], actor: str,
             continue
         key = (r["station"], r["sku"])
         if key not in current:
-            refuse(r["line"], NotFound("no_item", station=r["station"], sku=r["sku"]))
+            refuse(r["line"], NotFound("no_item", station=echo(r["station"]), sku=echo(r["sku"])))
             continue
         delta = counted - current[key]
         if delta == 0:
