@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -16,7 +16,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from dashboard.i18n.codes import actor_label, audit_action_label, role_label
+from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import t
+from dashboard.incidents.errors import BadInput
+from dashboard.inputs import parse_day
 from dashboard.roles import Principal, current
 from dashboard.screens.nav import nav_links, shows_sign_out
 from dashboard.timeutil import LOCAL_TZ, as_utc
@@ -172,13 +175,21 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
         """Search the audit log (admin, leader)."""
         lang = _lang(request)
         q = request.query_params
-        rows = await asyncio.to_thread(_search, services, q)
+        try:
+            rows = await asyncio.to_thread(_search, services, q)
+        except BadInput as exc:  # a range at year 1 or 9999 overflowed to a 500 before
+            return HTMLResponse(audit_html([], dict(q), lang, error_text(exc, lang)),
+                                status_code=exc.http_status)
         return HTMLResponse(audit_html(rows, dict(q), lang))
 
     @router.get("/audit.csv")
     async def audit_csv(request: Request) -> Response:
         """The same search as CSV (UTF-8 with BOM, so spreadsheets read the Chinese)."""
-        rows = await asyncio.to_thread(_search, services, request.query_params, 100_000)
+        try:
+            rows = await asyncio.to_thread(_search, services, request.query_params, 100_000)
+        except BadInput as exc:
+            return Response(error_text(exc, _lang(request)), status_code=exc.http_status,
+                            media_type="text/plain; charset=utf-8")
         services.audit.record("audit.export", f"{len(rows)} rows")
         return Response("\ufeff" + to_csv(rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
@@ -192,25 +203,26 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
     return router
 
 
-def _day(value: str | None) -> datetime | None:
+def _day(value: str | None, name: str) -> datetime | None:
+    """Local midnight of a YYYY-MM-DD in the accepted years; BadInput for anything else (a
+    wrong date used to be ignored silently, and 9999-12-31 overflowed)."""
     if not value:
         return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=LOCAL_TZ)
-    except ValueError:
-        return None
+    return datetime.combine(parse_day(value, name), time(0), tzinfo=LOCAL_TZ)
 
 
 def _search(services: Any, q: Any, limit: int = 500) -> list[dict[str, Any]]:
-    until = _day(q.get("until"))
+    until = _day(q.get("until"), "until")
     return services.audit.search(text=q.get("q", "")[:80], action=q.get("action", "")[:40],
-                                 since=_day(q.get("since")),
+                                 since=_day(q.get("since"), "since"),
                                  until=until + timedelta(days=1) if until else None,
                                  limit=limit)
 
 
-def audit_html(rows: list[dict[str, Any]], q: dict[str, str], lang: str) -> str:
-    """The audit page: a search form, the export link and the rows (escaped)."""
+def audit_html(rows: list[dict[str, Any]], q: dict[str, str], lang: str,
+               error: str = "") -> str:
+    """The audit page: a search form, the export link, a refusal if any, and the rows
+    (escaped)."""
     heads = t("audit_cols", lang).split(",")
     shown = {"role": lambda v: role_label(str(v), lang) if v else "",
              "actor": lambda v: actor_label(str(v), lang),
@@ -238,6 +250,7 @@ def audit_html(rows: list[dict[str, Any]], q: dict[str, str], lang: str) -> str:
 <button type="submit">{escape(t('audit_search', lang))}</button>
 <a href="/audit.csv?{escape(query)}" id="audit-export">{escape(t('audit_export', lang))}</a>
 </form>
+{f'<p class="zn-audit-error" role="alert">{escape(error)}</p>' if error else ''}
 <table class="zn-audit" id="audit-table"><thead><tr>{''.join(f'<th>{escape(h)}</th>'
                                                               for h in heads)}</tr></thead>
 <tbody>{body}</tbody></table></body></html>"""
