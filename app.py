@@ -15,6 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dashboard.settings import Settings, split_keys
 from datasources.gate.callbacks import guard_callbacks
+from datasources.gate.limits import BodyLimit
 from datasources.gate.web import AuthMiddleware, InlineScriptHashes, csp, redact_access_log
 from datasources.services import Services
 
@@ -60,17 +61,19 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
     @server.get("/api/health")
     async def health() -> JSONResponse:
-        """Liveness and the state of the live feed."""
+        """Liveness and the state of the live feed: 503 while Redis or the database is gone
+        (the screens then show their last state, marked stale)."""
         hub = services.hub
         if hub is None:
             return JSONResponse({"ok": False, "reason": "starting"}, status_code=503)
         st = hub.state
-        return JSONResponse({"ok": st.connected, "seq": st.seq, "incidents": len(st.incidents),
+        ok = st.connected and st.db_ok
+        return JSONResponse({"ok": ok, "seq": st.seq, "incidents": len(st.incidents),
                              "vehicles": len(st.vehicles), "rejected": st.rejected,
                              "stats": hub.stats, "database": st.db_ok,
                              # committed while Redis could not announce them (resync shows)
                              "unannounced": services.intake.unannounced if services.intake
-                             else 0}, status_code=200 if st.connected else 503)
+                             else 0}, status_code=200 if ok else 503)
 
     # HTTP doors: intake's JSON API (/api/v1) and Open311 GeoReport v2 (/open311/v2), and
     # the assignee's field API (/api/v1/field).
@@ -119,6 +122,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
                           csp_header=lambda: csp(hashes(), settings.tile_url),
                           secure=settings.secure_cookies, hsts_seconds=settings.hsts_seconds)
     redact_access_log()  # a wall's first URL carries its kiosk token
+    # Outside the gate: an oversized body is refused before anything reads it.
+    server.add_middleware(BodyLimit, count=lambda: services.bus.count_rejected("too_large"))
     # Outermost of all: the client's address (and scheme) from X-Forwarded-* only when the
     # peer is a proxy named in ZN_TRUSTED_PROXIES (none by default). The server runs with
     # uvicorn's own proxy handling off (cli.uvicorn_config), which trusts 127.0.0.1.

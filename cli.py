@@ -149,7 +149,7 @@ def run(port: int | None, vehicles: int | None, rate: float | None, no_sim: bool
                          sim=False if no_sim else None)
     embedded = None
     if not settings.redis_url:
-        embedded = EmbeddedRedis(Path(settings.data_dir)).start()
+        embedded = EmbeddedRedis(Path(settings.data_dir)).start().supervise()
         settings = settings.with_(redis_url=embedded.url)
     _print_demo_accounts(settings)
     _demo_history(settings, only_fresh=True)

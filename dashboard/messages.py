@@ -8,7 +8,6 @@ human `detail`.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import datetime
@@ -23,13 +22,24 @@ from pydantic import (
     field_validator,
 )
 
+from dashboard.incidents.errors import BadInput
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
+from dashboard.inputs import MAX_ID, MAX_YEAR, MIN_YEAR, in_calendar, load_json
+from dashboard.inputs import photo_url as plain_photo_url
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_TEXT = 2000
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!]|javascript:", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The text of a time outside the accepted calendar (dashboard/inputs.py); the HTTP doors
+# translate it.
+BAD_DATE = f"not a valid date (years {MIN_YEAR}–{MAX_YEAR})"
+BAD_URL = "a photo link must be an http(s) address without blanks, quotes or markup"
+# The most one step may move of an item (a receipt, an issue, an adjustment, a dispatch), or
+# one count of people at a shelter or of an item in a stock-take: the same bound at every
+# door (Redis, the console, the stock-take file; dashboard/resources/stock.parse_quantity).
+MAX_QUANTITY = 100_000
 
 
 class MessageError(ValueError):
@@ -84,7 +94,7 @@ class IncidentReport(_Message):
     lat: Lat
     reporter_name: str | None = Field(default=None, max_length=40)
     reporter_phone: str | None = Field(default=None, pattern=r"^[0-9+\- ]{3,20}$")
-    photo_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
+    photo_url: str | None = None  # dashboard/inputs.photo_url: http(s), no markup, <= 500
     reported_at: datetime | None = None
 
     @field_validator("source")
@@ -113,12 +123,28 @@ class IncidentReport(_Message):
     def _safe_text(cls, value: str | None) -> str | None:
         return clean_text(value)
 
+    @field_validator("photo_url")
+    @classmethod
+    def _plain_link(cls, value: str | None) -> str | None:
+        try:
+            return plain_photo_url(value)
+        except BadInput:
+            raise ValueError(BAD_URL) from None
+
+    @field_validator("reported_at")
+    @classmethod
+    def _in_calendar(cls, value: datetime | None) -> datetime | None:
+        # Year 1 or 9999 overflowed on the way to UTC (a 500) or made a work order of year 1.
+        if value is not None and not in_calendar(value):
+            raise ValueError(BAD_DATE)
+        return value
+
 
 class IncidentProgress(_Message):
     """A field or console step of an incident through the loop (e.g. accepted, resolved)."""
 
     type: Literal["incident.progress"] = "incident.progress"
-    incident_id: int = Field(gt=0)
+    incident_id: int = Field(gt=0, le=MAX_ID)
     to_state: str
     actor: str = Field(min_length=1, max_length=40)
     assignee: str | None = Field(default=None, min_length=1, max_length=40)
@@ -146,7 +172,7 @@ class StockMovement(_Message):
     type: Literal["stock.movement"] = "stock.movement"
     station: str = Field(min_length=1, max_length=16)
     sku: str = Field(min_length=1, max_length=32)
-    delta: int = Field(ge=-100_000, le=100_000)
+    delta: int = Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)
     reason: str = Field(min_length=1, max_length=200)
     actor: str = Field(default="system", max_length=40)
 
@@ -272,9 +298,9 @@ def _load(raw: bytes | str) -> Any:
     if size > MAX_MESSAGE_BYTES:
         raise MessageError("too_large", f"message of {size} bytes exceeds {MAX_MESSAGE_BYTES}")
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MessageError("bad_json", f"not valid JSON: {exc}") from exc
+        data = load_json(raw)  # also 100k-deep nesting and 5,000-digit integers
+    except BadInput as exc:
+        raise MessageError("bad_json", str(exc.params.get("detail", "not valid JSON"))) from exc
     if not isinstance(data, dict):
         raise MessageError("bad_shape", "a message must be a JSON object")
     version = data.get("v", SCHEMA_VERSION)

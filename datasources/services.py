@@ -62,7 +62,7 @@ class Services:
         s = self.settings
         self.redis_url = s.redis_url
         if not self.redis_url:
-            self.embedded = EmbeddedRedis(Path(s.data_dir)).start()
+            self.embedded = EmbeddedRedis(Path(s.data_dir)).start().supervise()
             self.redis_url = self.embedded.url
         engine = make_engine(s.db_url)
         if prepare_db:

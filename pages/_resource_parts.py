@@ -16,10 +16,11 @@ import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import name, t
-from dashboard.incidents.errors import NotFound
+from dashboard.incidents.errors import BadInput, NotFound
 from dashboard.resources.errors import StockError, says
-from dashboard.resources.stock import available
+from dashboard.resources.stock import available, parse_quantity
 from dashboard.roles import current
 from datasources.sql.resources import ResourceError
 from pages._components import services
@@ -199,24 +200,9 @@ def show_station(station: str | None, _refresh: Any, seen: dict[str, Any] | None
     return teams, [], supplies, (t("res_short", lang) + "、".join(short)) if short else ""
 
 
-class BadQuantity(ValueError):
-    """A quantity box holding something other than a whole number >= 0."""
-
-
-def _positive(values: list[Any]) -> list[int]:
-    out = []
-    for v in values:
-        if v in (None, ""):
-            out.append(0)
-            continue
-        try:
-            n = float(v)
-        except (TypeError, ValueError) as exc:
-            raise BadQuantity(str(v)) from exc
-        if n < 0 or n != int(n):
-            raise BadQuantity(str(v))
-        out.append(int(n))
-    return out
+def _counts(values: list[Any]) -> list[int]:
+    """Quantity boxes as counts: empty is 0, the rest 0..MAX_QUANTITY (BadInput else)."""
+    return [0 if v is None or v == "" else parse_quantity(v, zero=True) for v in values]
 
 
 def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None,
@@ -229,9 +215,9 @@ def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None
     lang = lang or "zh"
     officer = current().name  # the signed-in user, never the browser's word
     try:
-        amounts = _positive(qty)
-    except BadQuantity:
-        return (t("disp_err", lang) + t("res_err_qty", lang), "disp-toast err", no_update,
+        amounts = _counts(qty)
+    except BadInput as exc:  # inf sandbags gave a 500
+        return (t("disp_err", lang) + error_text(exc, lang), "disp-toast err", no_update,
                 no_update)
     supplies = {i["sku"]: n for i, n in zip(qty_ids, amounts, strict=True) if n > 0}
     if not teams and not supplies:
@@ -240,7 +226,10 @@ def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None
     try:
         services().resources.dispatch(int(seen["id"]), station, list(teams or []), supplies,
                                       officer)
-    except (ResourceError, StockError, NotFound) as exc:
+    except (BadInput, NotFound) as exc:
+        return (t("disp_err", lang) + error_text(exc, lang), "disp-toast err", time.time(),
+                no_update)
+    except (ResourceError, StockError) as exc:
         return t("disp_err", lang) + says(exc, lang), "disp-toast err", time.time(), no_update
     row = services().resources.res.station(station)
     names = {x["code"]: name(x, lang) for x in row["teams"]}
@@ -271,15 +260,15 @@ def resource_step(_clicks: list[Any], used: list[Any], used_ids: list[dict[str, 
                 desk.set_team_status(team, "on_scene", officer)
             label = t("res_on_scene_btn", lang)
         else:
-            amounts = _positive(used)
+            amounts = _counts(used)
             consumed = {i["sku"]: n for i, n in zip(used_ids, amounts, strict=True)
                         if i["dispatch"] == dispatch_id and n > 0}
             desk.give_back(dispatch_id, officer, consumed)
             label = t("res_return_btn", lang)
-    except BadQuantity:
-        return (t("disp_err", lang) + t("res_err_qty", lang), "disp-toast err", no_update,
+    except (BadInput, NotFound) as exc:
+        return (t("disp_err", lang) + error_text(exc, lang), "disp-toast err", time.time(),
                 no_update)
-    except (ResourceError, StockError, NotFound) as exc:
+    except (ResourceError, StockError) as exc:
         return t("disp_err", lang) + says(exc, lang), "disp-toast err", time.time(), no_update
     now = time.time()
     return "✓ " + t("res_ok_step", lang).format(step=label), "disp-toast ok", now, now

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import dash
@@ -15,6 +15,8 @@ from dashboard.buses.board import punctuality_text
 from dashboard.buses.views import bus_slug, day_trips, replay_at, staff_rows, stop_rows
 from dashboard.geo.gcj02 import display
 from dashboard.i18n.text import LANGS, t
+from dashboard.incidents.errors import BadInput
+from dashboard.inputs import parse_instant, text_param
 from dashboard.timeutil import LOCAL_TZ, hhmm, utcnow
 from datasources.sql.buses import BusStore
 from pages._components import page_title, services, site_header, town_map
@@ -250,9 +252,12 @@ def load_replay(choice: str | None) -> Any:
     """Load one recorded run for the slider."""
     if not choice:
         return None, 0, 0
-    plate, trip, start, end = choice.split("|")
-    track = BusStore(services().store).track(plate, datetime.fromisoformat(start),
-                                             datetime.fromisoformat(end), trip or None)
+    try:  # the choice comes back from the browser: parsed like any door's input
+        plate, trip, start, end = (text_param(choice, "run") or "").split("|")
+        begin, until = parse_instant(start, "start"), parse_instant(end, "end")
+    except (BadInput, ValueError):  # not one of the runs listed (it was a 500)
+        return None, 0, 0
+    track = BusStore(services().store).track(plate, begin, until, trip or None)
     return {"plate": plate, "fixes": track}, max(0, len(track) - 1), 0
 
 

@@ -33,6 +33,7 @@ from dashboard.i18n.text import LANGS, t
 from dashboard.incidents.errors import LoopError, NotFound
 from dashboard.incidents.lifecycle import ACTIONS, is_overdue
 from dashboard.incidents.rules import Assignee, is_assignee, may_take
+from dashboard.inputs import text_param
 from dashboard.resources.recommend import recommend
 from dashboard.roles import current
 from dashboard.screens import views
@@ -328,8 +329,8 @@ def act(_recs: list[Any], _acts: list[Any], seen: dict[str, Any] | None, officer
         raise PreventUpdate
     lang = lang or "zh"
     me = current()  # never the browser's word for who acts
-    note = (note or "").strip()
     try:
+        note = (text_param(note, "note") or "").strip()  # a list here was a 500
         if trigger["type"] == ids.REC:
             rec = seen["recs"][int(trigger["index"])]
             # Recommendations carry the person's id; a bare name (older pages) carries none.

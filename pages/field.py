@@ -11,6 +11,7 @@ from dashboard.i18n.errors import action_text, error_text
 from dashboard.i18n.text import LANGS, category_label, state_label, t
 from dashboard.incidents.errors import LoopError
 from dashboard.incidents.rules import TASK_STATES, field_steps_in
+from dashboard.inputs import parse_id
 from dashboard.roles import ADMIN, current
 from dashboard.screens.views import countdown_text
 from dashboard.timeutil import utcnow
@@ -137,10 +138,11 @@ def report_field_step(clicks: list[int | None], name: str | None, note: str | No
     trigger = ctx.triggered_id
     if not trigger or not any(clicks):
         return no_update, no_update
-    text = " ".join(x.strip() for x in (note or "", photo or "") if x and x.strip())
     try:
-        event = field_step(services().intake, current(), int(trigger["incident"]),
-                           str(trigger["action"]), text)
+        # The flow checks the note and the link (http(s), no markup) as for the field API.
+        event = field_step(services().intake, current(),
+                           parse_id(str(trigger["incident"]), "incident"),
+                           str(trigger["action"]), note, photo)
     except LoopError as exc:
         return html.Span(error_text(exc, lang), className="field-error"), no_update
     ref = event.incident.ref if event.incident else ""

@@ -16,9 +16,12 @@ import dash
 from dash import Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import LANGS, name, t
-from dashboard.incidents.errors import NotFound
+from dashboard.incidents.errors import BadInput, NotFound
+from dashboard.inputs import text_param
 from dashboard.resources.errors import StockError, says
+from dashboard.resources.stock import parse_quantity
 from dashboard.roles import current
 from dashboard.timeutil import LOCAL_TZ, utcnow
 from datasources.doors.resources_io import (
@@ -212,27 +215,30 @@ def record_movement(clicks: int, station: str | None, sku: str | None, kind: str
         raise PreventUpdate
     lang = lang or "zh"
     officer = current().name  # the signed-in user, never the browser's word
-    reason = (reason or "").strip()
     fail = "res-toast err"
     if not station or not sku:
         return t("res_item", lang) + "?", fail, no_update, no_update
     try:
-        n = float(qty)
-        if n != int(n) or n == 0 or (kind != "adjust" and n < 0):
-            raise ValueError
-    except (TypeError, ValueError):
-        return t("res_err_qty", lang), fail, no_update, no_update
+        reason = (text_param(reason, "reason") or "").strip()
+        batch = text_param(batch, "batch")
+        # The Redis door's bound (messages.MAX_QUANTITY): a receipt of 1e18 was stored, and
+        # inf or 1e308 gave a 500.
+        n = parse_quantity(qty, signed=kind == "adjust")
+    except BadInput as exc:
+        return t("disp_err", lang) + error_text(exc, lang), fail, no_update, no_update
     if kind != "receive" and not reason:
         return t("res_err_reason", lang), fail, no_update, no_update
     desk = services().resources
     try:
         if kind == "receive":
-            out = desk.receive(station, sku, int(n), officer, reason, batch or None)
+            out = desk.receive(station, sku, n, officer, reason, batch or None)
         elif kind == "issue":
-            out = desk.issue(station, sku, int(n), officer, reason)
+            out = desk.issue(station, sku, n, officer, reason)
         else:
-            out = desk.adjust(station, sku, int(n), officer, reason)
-    except (ResourceError, StockError, NotFound) as exc:
+            out = desk.adjust(station, sku, n, officer, reason)
+    except (BadInput, NotFound) as exc:
+        return t("disp_err", lang) + error_text(exc, lang), fail, no_update, no_update
+    except (ResourceError, StockError) as exc:
         return t("disp_err", lang) + says(exc, lang), fail, no_update, no_update
     text = (f"✓ {t('res_kind_' + kind, lang)} {sku} → {out['quantity']} "
             f"({time.strftime('%H:%M:%S')})")
@@ -279,14 +285,12 @@ def record_shelter(clicks: int, station: str | None, delta: Any,
         raise PreventUpdate
     lang = lang or "zh"
     try:
-        n = float(delta)
-        if n != int(n):
-            raise ValueError
-        free = services().resources.shelter_move(station, int(n))
-    except (ResourceError, NotFound) as exc:  # ResourceError is a ValueError: first
+        # The same bound as every other count (inf or 1e308 people gave a 500).
+        free = services().resources.shelter_move(station, parse_quantity(delta, signed=True))
+    except (BadInput, NotFound) as exc:
+        return t("disp_err", lang) + error_text(exc, lang), "res-toast err", no_update
+    except ResourceError as exc:
         return t("disp_err", lang) + says(exc, lang), "res-toast err", no_update
-    except (TypeError, ValueError):
-        return t("res_err_qty", lang), "res-toast err", no_update
     return "✓ " + t("res_shelter_ok", lang).format(n=free), "res-toast ok", None
 
 
@@ -324,7 +328,7 @@ def import_stocktake(contents: str | None, filename: str | None,
         rows = parse_stocktake(filename or "upload.csv", data)
     except (StocktakeError, IndexError, ValueError) as exc:
         return t("disp_err", lang) + says(exc, lang), "res-toast err"
-    result = apply_stocktake(services().resources, rows, officer, filename or "")
+    result = apply_stocktake(services().resources, rows, officer, filename or "", lang)
     text = t("res_import_done", lang).format(n=result["adjusted"], same=result["same"],
                                              bad=len(result["errors"]))
     if result["errors"]:

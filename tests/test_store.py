@@ -183,3 +183,23 @@ def test_migration_0009_names_people_by_id_where_the_stored_name_matches(tmp_pat
             == ("W001", "冯思远")
         assert conn.execute(text("SELECT actor_user_id FROM incident_events")).scalar() == 1
     engine.dispose()
+
+
+def test_every_open_work_order_reaches_the_screens_whatever_their_number(services):
+    """The screens' snapshot holds every open work order: past 2,000 open ones the oldest
+    were cut, and a worker's /field (drawn from it) showed none while the API listed his."""
+    from sqlalchemy import insert
+
+    from dashboard.timeutil import utcnow
+    from datasources.sql import models as m
+
+    now = utcnow()
+    rows = [{"ref": f"T{i:06d}", "source": "hotline", "category": "environment",
+             "title": f"积压-{i}", "lon": 104.45, "lat": 30.55, "state": "dispatched",
+             "assignee_id": "W-OLDEST" if i == 0 else "W-OTHER", "created_at": now,
+             "updated_at": now} for i in range(2_050)]
+    with services.store.session() as s:
+        s.execute(insert(m.Incident), rows)
+    live = services.store.live_incidents()
+    assert len([v for v in live if v.state == "dispatched"]) == 2_050
+    assert any(v.assignee_id == "W-OLDEST" for v in live)

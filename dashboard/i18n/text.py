@@ -236,7 +236,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "res_ok_dispatch": ("已调派 {what}", "Dispatched {what}"),
     "res_ok_step": ("已登记：{step}", "Recorded: {step}"),
     "res_err_pick": ("请选择队伍或填写物资数量", "pick a team or enter quantities"),
-    "res_err_qty": ("数量必须是正整数", "quantities must be whole positive numbers"),
+    "res_import_line": ("第{n}行：{why}", "line {n}: {why}"),
     "res_title": ("应急资源", "Emergency resources"),
     "res_readiness": ("各站战备状态", "Station readiness"),
     "res_stock": ("库存", "Stock"),
@@ -444,12 +444,31 @@ TEXT: dict[str, tuple[str, str]] = {
                     "{ref} changed meanwhile; it is now {state}"),
     "err_gone": ("工单已不存在", "the work order no longer exists"),
     "err_invalid": ("请求内容不正确", "The request is not valid"),
+    "err_too_large": ("请求内容过大（上限 {mb} MB）", "The request is too large (limit {mb} MB)"),
     # issue 12: the time rule of position fixes (dashboard/buses/fixtime.py)
     "err_bad_time": ("定位时间不可信：比服务器时钟超前 {future_min} 分钟以上、早于 2000 年，"
                      "或比该车最新定位早 {replay_min} 分钟以上",
                      "The fix time cannot be right: more than {future_min} min in the future, "
                      "before 2000, or more than {replay_min} min older than the vehicle's "
                      "latest fix"),
+    # hostile input refused at a door (dashboard/inputs.py)
+    "err_bad_date": ("{name}「{value}」不是有效日期：须为 {min}–{max} 年间的日期"
+                     "（YYYY-MM-DD 或 ISO 8601 时间）",
+                     "{name} {value} is not a valid date: give a date between {min} and "
+                     "{max} (YYYY-MM-DD or an ISO 8601 time)"),
+    "err_day_ahead": ("{day} 尚未到来", "{day} has not happened yet"),
+    "err_bad_number": ("{name} 须为 {min} 至 {max} 之间的数（收到「{value}」）",
+                       "{name} must be a number from {min} to {max} (got {value})"),
+    "err_bad_id": ("编号「{value}」无效", "{value} is not a valid id"),
+    "err_bad_json": ("请求体不是有效的 UTF-8 JSON", "The body is not valid UTF-8 JSON"),
+    "err_bad_text": ("{name} 须为文字", "{name} must be text"),
+    "err_bad_url": ("照片链接须为 http(s) 网址，且不含空格、引号或 HTML 标记",
+                    "a photo link must be an http(s) address without blanks, quotes or markup"),
+    "err_bad_note": ("说明须为文字，且不能含有 HTML、脚本标记或控制字符",
+                     "a note must be text without markup (HTML/script) or control characters"),
+    "err_bad_quantity": ("数量须为 {min} 至 {max} 之间的整数（收到「{value}」）",
+                         "quantities must be whole numbers from {min} to {max} (got {value})"),
+    "err_zero_quantity": ("数量不能为 0", "a quantity of 0 changes nothing"),
     "field_person": ("网格员编号（管理员查看）", "Grid worker id (admins)"),
     "field_no_person": ("此账号未关联网格员，请联系管理员",
                         "This account is not linked to a grid worker; ask an administrator"),

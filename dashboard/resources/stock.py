@@ -15,10 +15,29 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from dashboard.incidents.errors import BadInput
+from dashboard.inputs import echo, whole_number
+from dashboard.messages import MAX_QUANTITY
 from dashboard.timeutil import LOCAL_TZ, as_utc
 
 # An item expiring within this many days (Asia/Shanghai calendar) is flagged, and rotated.
 EXPIRY_DAYS = 30
+
+
+def parse_quantity(value: Any, *, signed: bool = False, zero: bool = False) -> int:
+    """A whole number of items (or people) for one step, within the bound every door uses
+    (messages.MAX_QUANTITY): 1..MAX, or -MAX..MAX without 0 when `signed` (an adjustment, a
+    shelter change), or 0..MAX when `zero` (a count, a dispatch line left empty). Text
+    ("12"), ints and floats (12.0) are read; inf, 1e308, 9.3e18, 10^30, fractions, lists
+    and booleans are refused with BadInput("bad_quantity") (or "zero_quantity")."""
+    lo = -MAX_QUANTITY if signed else (0 if zero else 1)
+    try:
+        n = whole_number(value, "quantity", lo, MAX_QUANTITY)
+    except BadInput:
+        raise BadInput("bad_quantity", min=lo, max=MAX_QUANTITY, value=echo(value)) from None
+    if n == 0 and not zero:
+        raise BadInput("zero_quantity")
+    return n
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,17 @@ every fix reaches the latest-state hash, the hub, the tracker and the screens th
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from dashboard.buses.fixtime import BAD_TIME, FixWindow
+from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import t
+from dashboard.incidents.errors import BadInput
+from dashboard.inputs import bounded_number, parse_instant
 from dashboard.messages import MAX_MESSAGE_BYTES, MessageError, parse_vehicle_message
 from dashboard.timeutil import utcnow
 from datasources.doors.http_api import language, read_body
@@ -25,6 +28,7 @@ if TYPE_CHECKING:  # the composition root wires the doors; they never import it
     from datasources.services import Services
 
 PROTOBUF = "application/x-protobuf"
+MAX_TRACK_HOURS = 31 * 24  # a month of replay at most per request
 
 
 def bad_time_text(window: FixWindow, lang: str) -> str:
@@ -93,16 +97,21 @@ def build_bus_router(services: Services) -> APIRouter:
         return JSONResponse({"trips": list(services.hub.state.trips.values())})
 
     @router.get("/buses/{plate}/track")
-    async def get_track(plate: str, start: str | None = None, hours: float = 24.0,
-                        trip: str | None = None) -> JSONResponse:
-        """A bus's recorded fixes (history replay), from `start` (ISO) for `hours`."""
+    async def get_track(request: Request, plate: str, start: str | None = None,
+                        hours: str | None = None, trip: str | None = None) -> JSONResponse:
+        """A bus's recorded fixes (history replay), from `start` (ISO 8601; UTC without an
+        offset) for `hours` (default 24, at most a month)."""
         try:
-            begin = datetime.fromisoformat(start) if start else utcnow() - timedelta(hours=hours)
-        except ValueError:
-            return JSONResponse({"error": "bad_start", "detail": start}, status_code=400)
+            # Year 1 or 9999, or 1e308 / inf hours, overflowed the date arithmetic (a 500).
+            span = bounded_number(hours, "hours", 0, MAX_TRACK_HOURS) if hours else 24.0
+            begin = parse_instant(start, "start") if start else \
+                utcnow() - timedelta(hours=span)
+        except BadInput as exc:
+            return JSONResponse({"error": exc.code, "message": error_text(
+                exc, language(request)), "detail": str(exc)}, status_code=exc.http_status)
         assert services.store is not None
         fixes = await asyncio.to_thread(BusStore(services.store).track, plate, begin,
-                                        begin + timedelta(hours=hours), trip)
+                                        begin + timedelta(hours=span), trip)
         return JSONResponse({"plate": plate, "fixes": fixes})
 
     return router

@@ -17,8 +17,9 @@ from redis.exceptions import RedisError
 
 from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import t
-from dashboard.incidents.errors import LoopError, Refused
+from dashboard.incidents.errors import BadInput, LoopError, Refused
 from dashboard.incidents.lifecycle import ACTIONS
+from dashboard.inputs import parse_id
 from dashboard.messages import MessageError, clean_text
 from dashboard.roles import current
 from datasources.flows.field import field_step, my_tasks
@@ -31,7 +32,8 @@ class FieldStep(BaseModel):
     # Optional: the signed-in user is the actor; a different name here is refused.
     actor: str | None = Field(default=None, min_length=1, max_length=40)
     note: str = Field(default="", max_length=500)
-    photo_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
+    # Checked by the field flow (dashboard/inputs.photo_url): http(s), no markup, <= 500.
+    photo_url: str | None = None
 
     @field_validator("actor", "note")
     @classmethod
@@ -67,26 +69,30 @@ def build_field_router(services: Any) -> APIRouter:
         return JSONResponse([v.model_dump(mode="json") for v in views])
 
     @router.post("/incidents/{incident_id}/{action}")
-    async def step(incident_id: int, action: str, request: Request) -> JSONResponse:
+    async def step(incident_id: str, action: str, request: Request) -> JSONResponse:
         """ack | start (arrived) | note | resolve, by the assignee."""
         me = current()
+        try:
+            # A 20-digit id overflowed the database driver (a 500) when taken as an int.
+            order_id = parse_id(incident_id, "incident_id")
+        except BadInput as exc:
+            return _refusal(request, exc)
         if action not in ACTIONS:
             return JSONResponse({"error": "unknown_action", "message": error_text(
                 LoopError("unknown_action", action=action), _lang(request))}, status_code=404)
         try:
             body = FieldStep.model_validate_json(await request.body())
         except (ValidationError, MessageError, ValueError) as exc:
-            services.intake.reject("invalid", str(exc)[:300])
+            await asyncio.to_thread(services.intake.reject, "invalid", str(exc)[:300])
             return JSONResponse({"error": "invalid", "message": t("err_invalid", _lang(request)),
                                  "detail": str(exc)[:300]}, status_code=400)
         if body.actor and body.actor != me.name:
             return _refusal(request, Refused("not_assignee", action=action))
-        note = " ".join(x for x in (body.note, body.photo_url or "") if x)
         try:
-            event = await asyncio.to_thread(field_step, services.intake, me, incident_id,
-                                            action, note)
+            event = await asyncio.to_thread(field_step, services.intake, me, order_id,
+                                            action, body.note, body.photo_url)
         except LoopError as exc:
-            _count(services, exc.code)
+            await asyncio.to_thread(_count, services, exc.code)  # Redis, off the loop
             return _refusal(request, exc)
         view = event.incident
         assert view is not None

@@ -8,6 +8,7 @@ report came through.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -23,7 +24,15 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from dashboard.messages import MAX_MESSAGE_BYTES, IncidentReport, IncidentView
+from dashboard.incidents.errors import BadInput
+from dashboard.inputs import MAX_YEAR, MIN_YEAR, load_json, parse_id
+from dashboard.messages import (
+    BAD_DATE,
+    BAD_URL,
+    MAX_MESSAGE_BYTES,
+    IncidentReport,
+    IncidentView,
+)
 from dashboard.roles import current
 from datasources.redis.ratelimit import ingest_wait, too_many
 from datasources.sql import models as m
@@ -86,6 +95,13 @@ _DETAIL_ZH: tuple[tuple[str, str], ...] = (
     ("String should have at most", "长度不能超过"),
     ("characters", "个字符"),
     ("String should match pattern", "格式不正确，应符合"),
+    (BAD_DATE, f"不是有效日期（须为 {MIN_YEAR}–{MAX_YEAR} 年）"),
+    (BAD_URL, "照片链接须为 http(s) 网址，且不含空格、引号或 HTML 标记"),
+    ("Input should be a valid string", "须为文字"),
+    ("Input should be a valid integer", "须为整数"),
+    ("Input should be a finite number", "须为有限的数"),
+    ("Input should be less than or equal to", "不能大于"),
+    ("Input should be greater than or equal to", "不能小于"),
 )
 
 
@@ -244,9 +260,9 @@ def describe(exc: ValidationError) -> str:
 def parse_report(services: Services, body: bytes) -> IncidentReport | Submitted:
     """The report in a JSON body, or the counted rejection."""
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return refuse(services, "bad_json", f"not valid JSON: {exc}")
+        data = load_json(body)  # 100k-deep nesting and 5,000-digit integers are bad_json too
+    except BadInput as exc:
+        return refuse(services, "bad_json", str(exc.params.get("detail", "")))
     if not isinstance(data, dict):
         return refuse(services, "bad_shape", "a report must be a JSON object")
     if data.get("v", 1) != 1:
@@ -302,7 +318,7 @@ def build_router(services: Services) -> APIRouter:
     async def create_incident(request: Request) -> JSONResponse:
         """Report an incident: an IncidentReport as JSON; 201 with its ref and deadline."""
         lang = language(request)
-        wait = ingest_wait(services, current())
+        wait = await ingest_wait(services, current())
         if wait:
             return too_many(wait, lang)
         body = await read_body(request)
@@ -322,8 +338,8 @@ def build_router(services: Services) -> APIRouter:
         """One incident: its current view and its history, oldest first."""
         lang = language(request)
         found = None
-        if incident_id.isdigit() and len(incident_id) < 12:
-            found = await asyncio.to_thread(load_incident, services, int(incident_id))
+        with contextlib.suppress(BadInput):  # not an id of ours: none such
+            found = await asyncio.to_thread(load_incident, services, parse_id(incident_id))
         if found is None:
             return JSONResponse({"error": "not_found",
                                  "message": message("not_found", lang, id=incident_id)},

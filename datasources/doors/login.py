@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,7 +17,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from dashboard.i18n.codes import actor_label, audit_action_label, role_label
+from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import t
+from dashboard.incidents.errors import BadInput
+from dashboard.inputs import parse_day
 from dashboard.roles import Principal, current
 from dashboard.screens.nav import nav_links, shows_sign_out
 from dashboard.signin import BURST_FAILURES, BURST_WINDOW_S
@@ -32,7 +35,7 @@ from datasources.gate.web import (
     over_https,
 )
 from datasources.redis.login_throttle import LoginThrottle
-from datasources.redis.ratelimit import hit
+from datasources.redis.ratelimit import hit_async
 from datasources.sql.audit import to_csv
 
 LOGIN_PER_MIN_IP = 20
@@ -143,8 +146,8 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
         # Per address over all names (spraying), then per name *and* address with backoff:
         # a guesser elsewhere no longer locks the user out (no per-name lock-out).
         throttle = LoginThrottle(r, services.bus.ch.prefix)
-        wait = hit(r, f"{services.bus.ch.prefix}:rl:login:ip:{ip}", LOGIN_PER_MIN_IP) or \
-            await asyncio.to_thread(throttle.wait, name, ip)
+        wait = await hit_async(r, f"{services.bus.ch.prefix}:rl:login:ip:{ip}",
+                               LOGIN_PER_MIN_IP) or await throttle.bounded(throttle.wait, name, ip)
         if wait:
             services.audit.record("login.limited", name, f"retry after {wait}s", actor=name)
             return render(request, lang, next_url, t("auth_limited", lang).format(s=wait), 429,
@@ -153,7 +156,7 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
                                        form.get("password", ""))
         if user is None:
             services.audit.record("login.failed", name, actor=name or "-")
-            if await asyncio.to_thread(throttle.failed, name, ip):
+            if await throttle.bounded(throttle.failed, name, ip):
                 log.warning("burst of failed sign-ins for %r (%d+ in %d s, latest from %s): "
                             "only its usual addresses may try it", name, BURST_FAILURES,
                             BURST_WINDOW_S, ip)
@@ -161,7 +164,7 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
                                       f"{BURST_FAILURES}+ failures in {BURST_WINDOW_S}s",
                                       actor=name or "-")
             return render(request, lang, next_url, t("auth_failed", lang), 401)
-        await asyncio.to_thread(throttle.succeeded, user.name, ip)
+        await throttle.bounded(throttle.succeeded, user.name, ip)
         token = await asyncio.to_thread(services.accounts.start_session, user, ip)
         # No role text in the detail: the row's role column is labelled in the reader's language.
         services.audit.record("login", user.name,
@@ -194,13 +197,21 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
         """Search the audit log (admin, leader)."""
         lang = _lang(request)
         q = request.query_params
-        rows = await asyncio.to_thread(_search, services, q)
+        try:
+            rows = await asyncio.to_thread(_search, services, q)
+        except BadInput as exc:  # a range at year 1 or 9999 overflowed to a 500 before
+            return HTMLResponse(audit_html([], dict(q), lang, error_text(exc, lang)),
+                                status_code=exc.http_status)
         return HTMLResponse(audit_html(rows, dict(q), lang))
 
     @router.get("/audit.csv")
     async def audit_csv(request: Request) -> Response:
         """The same search as CSV (UTF-8 with BOM, so spreadsheets read the Chinese)."""
-        rows = await asyncio.to_thread(_search, services, request.query_params, 100_000)
+        try:
+            rows = await asyncio.to_thread(_search, services, request.query_params, 100_000)
+        except BadInput as exc:
+            return Response(error_text(exc, _lang(request)), status_code=exc.http_status,
+                            media_type="text/plain; charset=utf-8")
         services.audit.record("audit.export", f"{len(rows)} rows")
         return Response("\ufeff" + to_csv(rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
@@ -214,25 +225,26 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
     return router
 
 
-def _day(value: str | None) -> datetime | None:
+def _day(value: str | None, name: str) -> datetime | None:
+    """Local midnight of a YYYY-MM-DD in the accepted years; BadInput for anything else (a
+    wrong date used to be ignored silently, and 9999-12-31 overflowed)."""
     if not value:
         return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=LOCAL_TZ)
-    except ValueError:
-        return None
+    return datetime.combine(parse_day(value, name), time(0), tzinfo=LOCAL_TZ)
 
 
 def _search(services: Any, q: Any, limit: int = 500) -> list[dict[str, Any]]:
-    until = _day(q.get("until"))
+    until = _day(q.get("until"), "until")
     return services.audit.search(text=q.get("q", "")[:80], action=q.get("action", "")[:40],
-                                 since=_day(q.get("since")),
+                                 since=_day(q.get("since"), "since"),
                                  until=until + timedelta(days=1) if until else None,
                                  limit=limit)
 
 
-def audit_html(rows: list[dict[str, Any]], q: dict[str, str], lang: str) -> str:
-    """The audit page: a search form, the export link and the rows (escaped)."""
+def audit_html(rows: list[dict[str, Any]], q: dict[str, str], lang: str,
+               error: str = "") -> str:
+    """The audit page: a search form, the export link, a refusal if any, and the rows
+    (escaped)."""
     heads = t("audit_cols", lang).split(",")
     shown = {"role": lambda v: role_label(str(v), lang) if v else "",
              "actor": lambda v: actor_label(str(v), lang),
@@ -260,6 +272,7 @@ def audit_html(rows: list[dict[str, Any]], q: dict[str, str], lang: str) -> str:
 <button type="submit">{escape(t('audit_search', lang))}</button>
 <a href="/audit.csv?{escape(query)}" id="audit-export">{escape(t('audit_export', lang))}</a>
 </form>
+{f'<p class="zn-audit-error" role="alert">{escape(error)}</p>' if error else ''}
 <table class="zn-audit" id="audit-table"><thead><tr>{''.join(f'<th>{escape(h)}</th>'
                                                               for h in heads)}</tr></thead>
 <tbody>{body}</tbody></table></body></html>"""

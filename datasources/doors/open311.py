@@ -19,6 +19,8 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from dashboard.i18n.errors import error_text
+from dashboard.incidents.errors import BadInput
 from dashboard.incidents.lifecycle import (
     CATEGORIES,
     CATEGORY_BY_CODE,
@@ -26,6 +28,7 @@ from dashboard.incidents.lifecycle import (
     OPEN_STATES,
     STATES,
 )
+from dashboard.inputs import parse_instant
 from dashboard.messages import IncidentReport
 from dashboard.roles import current
 from dashboard.settings import split_keys
@@ -197,11 +200,12 @@ def find_requests(services: Services, lang: str, *, refs: list[str] | None = Non
         return out
 
 
-def parse_when(value: str | None) -> datetime | None:
-    """A W3C datetime query parameter as aware UTC; ValueError when malformed."""
+def parse_when(value: str | None, name: str) -> datetime | None:
+    """A W3C datetime query parameter as aware UTC (a '+' of the offset may arrive as a
+    space); BadInput when malformed or outside the accepted years (dashboard/inputs.py)."""
     if not value:
         return None
-    return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+")))
+    return parse_instant(value.replace(" ", "+"), name)
 
 
 def errors(status: int, description: str) -> JSONResponse:
@@ -222,7 +226,7 @@ def build_open311_router(services: Services) -> APIRouter:
     async def create_request(request: Request, locale: str | None = None) -> JSONResponse:
         """File a service request (form-encoded); answers its work-order ref."""
         lang = language(request, locale)
-        wait = ingest_wait(services, current())
+        wait = await ingest_wait(services, current())
         if wait:
             return too_many(wait, lang)
         body = await read_body(request)
@@ -254,10 +258,9 @@ def build_open311_router(services: Services) -> APIRouter:
         """Service requests by id list, or by code/status/date (last 90 days, at most 1000)."""
         lang = language(request, locale)
         try:
-            start, end = parse_when(start_date), parse_when(end_date)
-        except ValueError:
-            return errors(400, "start_date/end_date must be W3C datetimes, "
-                               "e.g. 2026-11-22T00:00:00Z")
+            start, end = parse_when(start_date, "start_date"), parse_when(end_date, "end_date")
+        except BadInput as exc:
+            return errors(400, error_text(exc, lang))
         if status not in (None, "", "open", "closed"):
             return errors(400, "status must be open or closed")
         refs = ([r.strip() for r in service_request_id.split(",") if r.strip()][:MAX_RESULTS]

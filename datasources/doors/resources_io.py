@@ -9,9 +9,13 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
-from dashboard.incidents.errors import NotFound
-from dashboard.resources.errors import StockError
-from dashboard.resources.stock import available
+from dashboard.exports import spreadsheet_cell
+from dashboard.i18n.errors import error_text
+from dashboard.i18n.text import t
+from dashboard.incidents.errors import BadInput, LoopError, NotFound
+from dashboard.inputs import echo
+from dashboard.resources.errors import StockError, says
+from dashboard.resources.stock import available, parse_quantity
 from datasources.sql.resources import ResourceError
 
 COLUMNS = ("station", "station_name", "sku", "name", "category", "unit", "batch", "expiry",
@@ -20,7 +24,12 @@ MAX_ROWS = 5000
 
 
 class StocktakeError(ValueError):
-    """A file that cannot be read as a stock-take; the message says why."""
+    """A file that cannot be read as a stock-take; the message says why (English for the
+    log and English screens, `zh` for Chinese ones: dashboard/resources/errors.says)."""
+
+    def __init__(self, message: str, zh: str | None = None):
+        super().__init__(message)
+        self.zh = zh
 
 
 def export_rows(stations: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -34,22 +43,24 @@ def export_rows(stations: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    """CSV text with a header (written with a BOM by the caller for Excel users)."""
+    """CSV text with a header (written with a BOM by the caller for Excel users); text that a
+    spreadsheet would run as a formula is quoted."""
     buf = io.StringIO(newline="")
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    # CRLF rows (RFC 4180): a field holding a bare CR is then quoted, not a row break.
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({c: spreadsheet_cell(r[c]) for c in COLUMNS} for r in rows)
     return buf.getvalue()
 
 
 def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
-    """An Excel workbook with one sheet of stock."""
+    """An Excel workbook with one sheet of stock; no cell is a formula."""
     wb = Workbook()
     ws = wb.active
     ws.title = "stock"
     ws.append(list(COLUMNS))
     for r in rows:
-        ws.append([r[c] for c in COLUMNS])
+        ws.append([spreadsheet_cell(r[c]) for c in COLUMNS])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -62,7 +73,8 @@ def parse_stocktake(filename: str, data: bytes) -> list[dict[str, Any]]:
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise StocktakeError(f"{filename}: not a readable Excel file ({exc})") from exc
+            raise StocktakeError(f"{filename}: not a readable Excel file ({exc})",
+                                 f"{filename}：不是可读取的 Excel 文件") from exc
         sheet = wb.active
         table = [[("" if c is None else str(c)).strip() for c in row]
                  for row in sheet.iter_rows(values_only=True)]
@@ -74,18 +86,27 @@ def parse_stocktake(filename: str, data: bytes) -> list[dict[str, Any]]:
             except UnicodeDecodeError:
                 continue
         else:
-            raise StocktakeError(f"{filename}: not UTF-8 or GB18030 text")
-        table = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+            raise StocktakeError(f"{filename}: not UTF-8 or GB18030 text",
+                                 f"{filename}：不是 UTF-8 或 GB18030 文本")
+        try:
+            table = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:  # e.g. a 200 KB cell, over the csv module's field limit
+            raise StocktakeError(f"{filename}: not a readable CSV file ({exc})",
+                                 f"{filename}：不是可读取的 CSV 文件（单元格过长或格式有误）") \
+                from exc
     else:
-        raise StocktakeError(f"{filename}: only .csv or .xlsx files")
+        raise StocktakeError(f"{filename}: only .csv or .xlsx files",
+                             f"{filename}：只接受 .csv 或 .xlsx 文件")
     if not table:
-        raise StocktakeError(f"{filename}: empty file")
+        raise StocktakeError(f"{filename}: empty file", f"{filename}：文件为空")
     head = [h.lower() for h in table[0]]
     missing = [c for c in ("station", "sku", "quantity") if c not in head]
     if missing:
-        raise StocktakeError(f"{filename}: missing column(s) {', '.join(missing)}")
+        raise StocktakeError(f"{filename}: missing column(s) {', '.join(missing)}",
+                             f"{filename}：缺少列 {', '.join(missing)}")
     if len(table) > MAX_ROWS + 1:
-        raise StocktakeError(f"{filename}: more than {MAX_ROWS} rows")
+        raise StocktakeError(f"{filename}: more than {MAX_ROWS} rows",
+                             f"{filename}：超过 {MAX_ROWS} 行")
     at = {c: head.index(c) for c in ("station", "sku", "quantity")}
     rows = []
     for n, row in enumerate(table[1:], start=2):
@@ -97,31 +118,36 @@ def parse_stocktake(filename: str, data: bytes) -> list[dict[str, Any]]:
 
 
 def apply_stocktake(desk: Any, rows: list[dict[str, Any]], actor: str,
-                    source: str) -> dict[str, Any]:
-    """Adjust each counted item to its count; returns counts and the rows refused (why)."""
+                    source: str, lang: str = "en") -> dict[str, Any]:
+    """Adjust each counted item to its count; returns counts and the rows refused, each
+    "line N: why" in `lang` (the why from the i18n table by the refusal's code)."""
     current = {(st["code"], i["sku"]): i["quantity"]
                for st in desk.res.stations() for i in st["items"]}
     adjusted, same, errors = 0, 0, []
+
+    def refuse(line: int, exc: Exception) -> None:
+        why = error_text(exc, lang) if isinstance(exc, LoopError) else says(exc, lang)
+        errors.append(t("res_import_line", lang).format(n=line, why=why))
+
     for r in rows:
         try:
-            counted = float(r["quantity"])
-            if counted < 0 or counted != int(counted):
-                raise ValueError
-        except (TypeError, ValueError):
-            errors.append(f"line {r['line']}: quantity {r['quantity']!r} is not a whole number")
+            # A count of 0..MAX_QUANTITY: inf, 1e308, 9.3e18 or 10^30 gave a 500.
+            counted = parse_quantity(r["quantity"], zero=True)
+        except BadInput as exc:
+            refuse(r["line"], exc)
             continue
         key = (r["station"], r["sku"])
         if key not in current:
-            errors.append(f"line {r['line']}: no item {r['sku']!r} at station {r['station']!r}")
+            refuse(r["line"], NotFound("no_item", station=echo(r["station"]), sku=echo(r["sku"])))
             continue
-        delta = int(counted) - current[key]
+        delta = counted - current[key]
         if delta == 0:
             same += 1
             continue
         try:
             desk.adjust(r["station"], r["sku"], delta, actor, f"导入盘点 {source}"[:200])
-        except (StockError, ResourceError, NotFound) as exc:
-            errors.append(f"line {r['line']}: {exc}")
+        except (StockError, ResourceError, LoopError) as exc:
+            refuse(r["line"], exc)
             continue
         current[key] += delta
         adjusted += 1

@@ -3,22 +3,41 @@ both call it, so a grid worker can take no other step through either."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from dashboard.incidents.errors import BadInput
 from dashboard.incidents.rules import actor_of, check_field_step, check_may_take, is_assignee
-from dashboard.messages import Event, IncidentView
+from dashboard.inputs import photo_url
+from dashboard.messages import Event, IncidentView, clean_text
 from dashboard.roles import ADMIN, Principal
 from datasources.flows.intake import Intake
 from datasources.sql.incidents import Store
 
 
+def field_note(note: Any = "", photo: Any = None) -> str:
+    """The note a field step keeps: the worker's text, then the photo link. BadInput
+    ("bad_note") for markup, control characters or a note that is not text; BadInput
+    ("bad_url") for a link that is not a plain http(s) address (dashboard/inputs.py)."""
+    if note is not None and not isinstance(note, str):
+        raise BadInput("bad_note")
+    try:
+        text = clean_text(note or "") or ""
+    except ValueError:
+        raise BadInput("bad_note") from None
+    return " ".join(x for x in (text, photo_url(photo)) if x)[:500]
+
+
 def field_step(intake: Intake, who: Principal, incident_id: int, action: str,
-               note: str = "") -> Event:
-    """Take one field step as `who`: refused (Refused, NotFound, TransitionError, Conflict)
-    unless it is a field step, the role may take it on this work order, and the loop
-    allows it now; then committed and announced."""
+               note: Any = "", photo: Any = None) -> Event:
+    """Take one field step as `who`: refused (Refused, NotFound, TransitionError, Conflict,
+    BadInput) unless it is a field step, the note and photo link are plain (field_note), the
+    role may take it on this work order, and the loop allows it now; then committed and
+    announced. The page and the API both come here, so both take the same links."""
     check_field_step(action)
+    text = field_note(note, photo)
     order = intake.store.incident(incident_id)
     check_may_take(who.role, action, is_assignee(who, order.get("assignee_id")))
-    return intake.act(incident_id, action, actor_of(who), note=note[:500])
+    return intake.act(incident_id, action, actor_of(who), note=text)
 
 
 def whose_tasks(who: Principal, asked: str | None = None) -> str | None:

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +52,9 @@ class EmbeddedRedis:
         self.logfile = self.folder / f"{name}.log"
         self.dbfile = f"{name}.rdb"
         self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
@@ -93,11 +97,42 @@ class EmbeddedRedis:
             except redis.ConnectionError:
                 pass
             time.sleep(0.05)
-        self.stop()
+        self._stop()
         raise RuntimeError(f"redis-server did not answer within {timeout} s; see {self.logfile}")
 
+    def supervise(self, every_s: float = 0.5) -> EmbeddedRedis:
+        """Start the server again whenever it dies (killed, crashed, out of memory) until
+        `stop()`: without it a dead redis-server froze every wall until a restart by hand.
+        Clients reconnect by themselves; the hubs resync from the database."""
+        self._stopping.clear()
+        threading.Thread(target=self._watch, args=(every_s,), name="redis-supervisor",
+                         daemon=True).start()
+        return self
+
+    def _watch(self, every_s: float) -> None:
+        while not self._stopping.wait(every_s):
+            with self._lock:
+                proc = self.process
+                if self._stopping.is_set() or proc is None or proc.poll() is None:
+                    continue
+                log.error("embedded redis-server pid %s ended (exit %s); starting it again",
+                          proc.pid, proc.returncode)
+                if proc.stderr:
+                    proc.stderr.close()
+                try:
+                    self.start()
+                    self.restarts += 1
+                    log.warning("embedded redis-server back (restart %s)", self.restarts)
+                except (RuntimeError, OSError):
+                    log.exception("embedded redis-server did not start again; retrying")
+
     def stop(self) -> None:
-        """Stop the server (SIGTERM lets it write its snapshot)."""
+        """Stop the server (SIGTERM lets it write its snapshot), and its supervision."""
+        self._stopping.set()
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
         if self.process is None:
             return
         if self.process.poll() is None:

@@ -11,9 +11,12 @@ password is still checked, and the failure is logged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import redis
 from redis.exceptions import RedisError
@@ -26,6 +29,7 @@ from dashboard.signin import (
     KNOWN_FOR_S,
     wait_left,
 )
+from datasources.redis.ratelimit import LIMIT_WAIT_S
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,17 @@ class LoginThrottle:
     def __init__(self, r: redis.Redis, prefix: str):
         self.r = r
         self.base = f"{prefix}:login"
+
+    async def bounded(self, step: Callable[[str, str], Any], name: str, ip: str) -> Any:
+        """Run `wait`, `failed` or `succeeded` off the event loop, bounded as the other
+        limits (LIMIT_WAIT_S); past it the sign-in goes on unthrottled, as when Redis is
+        down (a frozen Redis must not hold a sign-in nor every other request)."""
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(step, name, ip), LIMIT_WAIT_S)
+        except TimeoutError:
+            log.warning("sign-in throttle for %r skipped: Redis gave no answer in %s s", name,
+                        LIMIT_WAIT_S)
+            return 0 if step == self.wait else False
 
     def _fail(self, name: str, ip: str) -> str:
         return f"{self.base}:fail:{ip}:{name}"

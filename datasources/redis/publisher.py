@@ -62,6 +62,7 @@ return total
 """
 
 
+REDIS_TIMEOUT_S = 3.0
 WATCH_TRIES = 50  # a read-decide-write of the latest fixes that lost this often gives up
 
 
@@ -86,9 +87,14 @@ class Publisher:
     @classmethod
     def from_url(cls, url: str, prefix: str = "zn",
                  window: FixWindow | None = None) -> Publisher:
-        """Connect to the Redis at `url`."""
-        return cls(redis.Redis.from_url(url, health_check_interval=30), Channels(prefix),
-                   window)
+        """Connect to the Redis at `url`. Every call gives up after REDIS_TIMEOUT_S: a
+        Redis that holds its connections and never answers (stopped, swapping) fails the
+        call as a Redis error, which every caller already handles, instead of parking a
+        thread for ever."""
+        client = redis.Redis.from_url(url, health_check_interval=30,
+                                      socket_timeout=REDIS_TIMEOUT_S,
+                                      socket_connect_timeout=REDIS_TIMEOUT_S)
+        return cls(client, Channels(prefix), window)
 
     def report(self, message: IncidentReport | IncidentProgress | StockMovement) -> int:
         """Publish one inbound message on the ingest channel; returns receivers."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -45,12 +46,29 @@ def hit(r: redis.Redis, key: str, limit: int, window_s: int = 60) -> int | None:
     return max(1, int(first + window_s - now) + 1)
 
 
-def ingest_wait(services: Any, who: Principal, key: str = "") -> int | None:
+# How long a request waits for the limiter. Past it the attempt is let through, as when Redis
+# is down (see `hit`): a frozen Redis must not hold a sign-in or a report, nor, on the event
+# loop, every other request of the process.
+LIMIT_WAIT_S = 1.0
+
+
+async def hit_async(r: redis.Redis, key: str, limit: int, window_s: int = 60) -> int | None:
+    """`hit` for async handlers: off the event loop, and bounded by LIMIT_WAIT_S."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(hit, r, key, limit, window_s),
+                                      LIMIT_WAIT_S)
+    except TimeoutError:
+        log.warning("rate limit %s not checked: Redis gave no answer in %s s", key,
+                    LIMIT_WAIT_S)
+        return None
+
+
+async def ingest_wait(services: Any, who: Principal, key: str = "") -> int | None:
     """Seconds a source must wait before its next report (None: go on). Keyed by the
     ingest key's name, else by the caller's address."""
     ident = who.name if who.kind == "key" else (key[:8] if key else who.ip or "?")
-    return hit(services.bus.r, f"{services.bus.ch.prefix}:rl:ingest:{ident}",
-               services.settings.ingest_rate)
+    return await hit_async(services.bus.r, f"{services.bus.ch.prefix}:rl:ingest:{ident}",
+                           services.settings.ingest_rate)
 
 
 def too_many(wait: int, lang: str) -> JSONResponse:

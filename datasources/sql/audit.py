@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.exports import spreadsheet_cell
 from dashboard.roles import Principal, current
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from datasources.sql import models as m
@@ -64,7 +65,8 @@ class Audit:
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    """Rows as CSV with times in Asia/Shanghai; cells that spreadsheets would run are quoted."""
+    """Rows as CSV with times in Asia/Shanghai; cells that spreadsheets would run are quoted
+    (dashboard/exports.py)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
@@ -74,10 +76,6 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
             value = row[c]
             if isinstance(value, datetime):
                 value = as_utc(value).astimezone(LOCAL_TZ).isoformat(timespec="seconds")
-            value = str(value)
-            # CSV injection: a leading = + - @ would be a formula in a spreadsheet.
-            if value[:1] in ("=", "+", "-", "@") and c not in ("id", "at"):
-                value = "'" + value
-            cells.append(value)
+            cells.append(spreadsheet_cell(str(value)))
         writer.writerow(cells)
     return out.getvalue()

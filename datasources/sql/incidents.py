@@ -30,6 +30,7 @@ from dashboard.incidents.rules import (
     OrderFacts,
     effects,
 )
+from dashboard.inputs import MAX_ID
 from dashboard.messages import IncidentReport, IncidentView, StockView
 from dashboard.resources.errors import StockError  # noqa: F401  (raised here)
 from dashboard.timeutil import (
@@ -89,6 +90,15 @@ class DedupRule:
 
     meters: int = 200
     minutes: int = 30
+
+
+
+def row_by_id(s: Session, model: Any, row_id: Any) -> Any:
+    """The row of `model` with this id, or None; an id that no row can have (0, negative, a
+    20-digit one the driver cannot even bind) is none such instead of a driver error."""
+    if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 < row_id <= MAX_ID:
+        return None
+    return s.get(model, row_id)
 
 
 class Store:
@@ -197,7 +207,7 @@ class Store:
         """Undo a merge: the report becomes its own work order; both histories say so."""
         now = now or utcnow()
         with self.session() as s:
-            rep = s.get(m.IncidentReport, report_id)
+            rep = row_by_id(s, m.IncidentReport, report_id)
             if rep is None or not rep.merged:
                 raise NotFound("no_merged_report", id=report_id)
             old = s.get(m.Incident, rep.incident_id)
@@ -243,7 +253,7 @@ class Store:
                    assignee_id: str | None = None) -> IncidentView:
         """Move an incident to `to_state` by the one action that leads there."""
         with self.session() as s:
-            row = s.get(m.Incident, incident_id)
+            row = row_by_id(s, m.Incident, incident_id)
             if row is None:
                 raise NotFound("no_incident", id=incident_id)
             action = action_to(row.state, to_state)
@@ -268,7 +278,7 @@ class Store:
         who = actor if isinstance(actor, Actor) else Actor(actor)
         to = Assignee(assignee_id, assignee) if assignee else None
         with self.session() as s:
-            row = s.get(m.Incident, incident_id)
+            row = row_by_id(s, m.Incident, incident_id)
             if row is None:
                 raise NotFound("no_incident", id=incident_id)
             if expect_version is not None and row.version != expect_version:
@@ -334,11 +344,13 @@ class Store:
                      "to": r.to_state, "action": r.action, "note": r.note} for r in rows]
 
     def live_incidents(self, recent: int = 200, now: datetime | None = None) -> list[IncidentView]:
-        """Every open incident plus the most recent ones (the screen's incident snapshot)."""
+        """Every open incident plus the most recent ones (the screen's incident snapshot).
+        No cap on the open ones: each is somebody's to act on (a worker's phone lists them
+        from here); lists that show a part say how many more there are."""
         now = now or utcnow()
         with self.session() as s:
             open_rows = s.scalars(select(m.Incident).where(m.Incident.state.in_(OPEN_STATES))
-                                  .order_by(m.Incident.id.desc()).limit(2000)).all()
+                                  .order_by(m.Incident.id.desc())).all()
             recent_rows = s.scalars(select(m.Incident).order_by(m.Incident.id.desc())
                                     .limit(recent)).all()
             rows = {r.id: r for r in [*open_rows, *recent_rows]}
@@ -407,7 +419,7 @@ class Store:
     def incident(self, incident_id: int) -> dict[str, Any]:
         """One incident with everything the console shows (reporter included)."""
         with self.session() as s:
-            row = s.get(m.Incident, incident_id)
+            row = row_by_id(s, m.Incident, incident_id)
             if row is None:
                 raise NotFound("no_incident", id=incident_id)
             view = incident_view(row).model_dump()

@@ -26,10 +26,11 @@ from dashboard.resources.errors import (
     StockError,
     short_stock,
 )
+from dashboard.resources.stock import parse_quantity
 from dashboard.timeutil import as_utc, utcnow
 from datasources.sql import models as m
 from datasources.sql.engine import rows_changed
-from datasources.sql.incidents import Store
+from datasources.sql.incidents import Store, row_by_id
 
 __all__ = ["ResourceError", "Resources", "station_rows"]
 
@@ -139,16 +140,14 @@ class Resources:
     # ------------------------------------------------------------------ stock edits
     def receive(self, station: str, sku: str, qty: int, actor: str, reason: str = "",
                 batch: str | None = None, now: datetime | None = None) -> dict[str, Any]:
-        """Supplies received into the store (+qty)."""
-        if qty <= 0:
-            raise ResourceError("receive needs a positive quantity", "入库数量须为正整数")
+        """Supplies received into the store (+qty, 1 to MAX_QUANTITY)."""
+        qty = parse_quantity(qty)  # BadInput for 0, 1e18, ... (a receipt of 1e18 was stored)
         return self._edit(station, sku, "receive", qty, actor, reason or "入库", batch, now)
 
     def issue(self, station: str, sku: str, qty: int, actor: str, reason: str,
               now: datetime | None = None) -> dict[str, Any]:
         """Supplies issued from the store (-qty); reserved stock cannot be issued."""
-        if qty <= 0:
-            raise ResourceError("issue needs a positive quantity", "出库数量须为正整数")
+        qty = parse_quantity(qty)
         return self._edit(station, sku, "issue", -qty, actor, reason or "出库", None, now)
 
     def adjust(self, station: str, sku: str, delta: int, actor: str, reason: str,
@@ -156,8 +155,7 @@ class Resources:
         """A stock-take correction; the reason is required and kept in the ledger."""
         if not reason.strip():
             raise ResourceError("an adjustment needs a reason", "盘点调整须填写原因")
-        if delta == 0:
-            raise ResourceError("an adjustment of 0 changes nothing", "调整数量不能为0")
+        delta = parse_quantity(delta, signed=True)
         return self._edit(station, sku, "adjust", delta, actor, reason.strip(), None, now)
 
     def _edit(self, station: str, sku: str, kind: str, delta: int, actor: str, reason: str,
@@ -190,13 +188,12 @@ class Resources:
                  now: datetime | None = None) -> dict[str, Any]:
         """Reserve teams and supplies of one station for an incident, all or nothing."""
         now = now or utcnow()
-        supplies = {k: int(v) for k, v in supplies.items() if int(v) != 0}
+        counted = {k: parse_quantity(v, zero=True) for k, v in supplies.items()}
+        supplies = {k: v for k, v in counted.items() if v}
         if not teams and not supplies:
             raise ResourceError("pick a team or some supplies", "请选择队伍或填写物资数量")
-        if any(v < 0 for v in supplies.values()):
-            raise ResourceError("quantities must be positive", "数量须为正整数")
         with self.store.session() as s:
-            incident = s.get(m.Incident, incident_id)
+            incident = row_by_id(s, m.Incident, incident_id)
             if incident is None:
                 raise NotFound(f"incident {incident_id} does not exist")
             items = {sku: self._item(s, station, sku) for sku in supplies}
@@ -276,7 +273,7 @@ class Resources:
         A dispatch that never left is cancelled instead: its reservation is released.
         """
         now = now or utcnow()
-        consumed = {k: int(v) for k, v in (consumed or {}).items()}
+        consumed = {k: parse_quantity(v, zero=True) for k, v in (consumed or {}).items()}
         with self.store.session() as s:
             d = self._take(s, dispatch_id, ("reserved", "departed"), None, now)
             left = d.state == "departed"
@@ -335,8 +332,7 @@ class Resources:
         """People arriving (+) at or leaving (-) the station's shelter; returns free places.
 
         A conditional UPDATE keeps occupancy between 0 and the capacity."""
-        if delta == 0:
-            raise ResourceError("a shelter change of 0 changes nothing", "人数变动不能为0")
+        delta = parse_quantity(delta, signed=True)
         with self.store.session() as s:
             changed = rows_changed(s.execute(update(m.Room).where(
                 m.Room.station_code == station, m.Room.kind == "shelter",
@@ -366,7 +362,7 @@ class Resources:
     def _take(s: Session, dispatch_id: int, sources: tuple[str, ...], target: str | None,
               now: datetime) -> m.ResourceDispatch:
         """Move a dispatch on, exactly once: a conditional UPDATE on its version."""
-        d = s.get(m.ResourceDispatch, dispatch_id)
+        d = row_by_id(s, m.ResourceDispatch, dispatch_id)
         if d is None:
             raise NotFound(f"resource dispatch {dispatch_id} does not exist")
         if d.state not in sources:
