@@ -11,11 +11,12 @@ from pathlib import Path
 import dash
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from dashboard.settings import Settings
+from dashboard.settings import Settings, split_keys
 from datasources.gate.callbacks import guard_callbacks
 from datasources.gate.limits import BodyLimit
-from datasources.gate.web import AuthMiddleware, InlineScriptHashes, csp
+from datasources.gate.web import AuthMiddleware, InlineScriptHashes, csp, redact_access_log
 from datasources.services import Services
 
 HERE = Path(__file__).resolve().parent
@@ -118,8 +119,15 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # the gate before Dash or a route sees it.
     hashes = InlineScriptHashes(app)  # read per response: Dash adds scripts after this
     server.add_middleware(AuthMiddleware, services=services,
-                          csp_header=lambda: csp(hashes(), settings.tile_url))
+                          csp_header=lambda: csp(hashes(), settings.tile_url),
+                          secure=settings.secure_cookies, hsts_seconds=settings.hsts_seconds)
+    redact_access_log()  # a wall's first URL carries its kiosk token
     # Outside the gate: an oversized body is refused before anything reads it.
     server.add_middleware(BodyLimit, count=lambda: services.bus.count_rejected("too_large"))
+    # Outermost of all: the client's address (and scheme) from X-Forwarded-* only when the
+    # peer is a proxy named in ZN_TRUSTED_PROXIES (none by default). The server runs with
+    # uvicorn's own proxy handling off (cli.uvicorn_config), which trusts 127.0.0.1.
+    server.add_middleware(ProxyHeadersMiddleware,
+                          trusted_hosts=split_keys(settings.trusted_proxies))
     app.layout = dash.html.Div(dash.page_container, id="zn-root")
     return app

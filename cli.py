@@ -83,6 +83,21 @@ def serve(host: str | None, port: int | None) -> None:
     _serve(_settings(host=host, port=port))
 
 
+def uvicorn_config(server: object, settings: Settings, **changes: object):  # type: ignore[no-untyped-def]
+    """uvicorn's configuration for the app. uvicorn's own X-Forwarded-For handling is off:
+    by default it believes any header from 127.0.0.1, so a rotated header on a local
+    connection defeated the per-address limits and wrote made-up addresses into the audit
+    log. The app believes forwarding headers from ZN_TRUSTED_PROXIES only (app.py)."""
+    import uvicorn
+
+    options: dict[str, object] = dict(
+        host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+        ws="websockets-sansio", timeout_graceful_shutdown=3, proxy_headers=False,
+        forwarded_allow_ips="")
+    options.update(changes)
+    return uvicorn.Config(server, **options)  # type: ignore[arg-type]
+
+
 def _serve(settings: Settings) -> None:
     import uvicorn
 
@@ -90,9 +105,7 @@ def _serve(settings: Settings) -> None:
 
     app = create_app(settings)
     click.echo(f"中脑 on http://{settings.host}:{settings.port}/  (Ctrl-C stops)")
-    uvicorn.run(app.server, host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower(), ws="websockets-sansio",
-                timeout_graceful_shutdown=3)
+    uvicorn.Server(uvicorn_config(app.server, settings)).run()
 
 
 def _simulator(settings: Settings, redis_url: str):  # type: ignore[no-untyped-def]

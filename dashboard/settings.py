@@ -164,7 +164,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ZN_SESSION_HOURS", "session_hours", 12.0,
             "Hours a sign-in lasts; the session then expires on the server.", float),
     Setting("ZN_SECURE_COOKIES", "secure_cookies", False,
-            "Mark session cookies Secure (set it when served over HTTPS).", bool),
+            "The site is served over HTTPS: every cookie (session, kiosk, CSRF) is Secure and "
+            "responses carry HSTS. Requests that arrive over HTTPS (or with X-Forwarded-Proto "
+            "https from a trusted proxy) get both anyway.", bool),
+    Setting("ZN_HSTS_SECONDS", "hsts_seconds", 31_536_000,
+            "max-age of Strict-Transport-Security on responses served over HTTPS; "
+            "0 sends none.", int),
+    Setting("ZN_TRUSTED_PROXIES", "trusted_proxies", "",
+            "Comma-separated addresses or networks (10.0.0.0/8) of the reverse proxies in "
+            "front; only from these are X-Forwarded-For and X-Forwarded-Proto believed. "
+            "Empty trusts none: the client address is the TCP peer.", str),
     Setting("ZN_INGEST_RATE", "ingest_rate", 600,
             "Reports per minute accepted from one ingest key (or address without a key); "
             "more get 429 with Retry-After. 0 turns the limit off.", int),
@@ -219,7 +228,9 @@ class Settings:
     stock_alert_sweep_s: float = 3600.0
     session_hours: float = 12.0
     secure_cookies: bool = False
+    hsts_seconds: int = 31_536_000
     ingest_rate: int = 600
+    trusted_proxies: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -130,8 +130,11 @@ def serve(settings: Settings) -> Iterator[Live]:
     """zhongnao served by uvicorn in a background thread; stopped cleanly afterwards."""
     import uvicorn
 
+    from cli import uvicorn_config
+
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app.server, host="127.0.0.1", port=settings.port,
+    # The product's own uvicorn options (forwarding headers believed from named proxies only).
+    server = uvicorn.Server(uvicorn_config(app.server, settings, host="127.0.0.1",
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

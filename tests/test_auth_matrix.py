@@ -24,13 +24,13 @@ from dashboard.roles import (
     route_roles,
 )
 from datasources.gate.callbacks import Forbidden, callback_name
-from datasources.gate.web import CSRF_COOKIE, SESSION_COOKIE
+from datasources.gate.web import CSRF_COOKIE, SESSION_COOKIE, csrf_token
 
 PRINCIPALS = (*ROLES, INGEST, ANON)
 SAMPLE = {"incident_id": "1", "action": "ack", "name": "grids-1.geojson",
           "service_request_id": "QS-1", "package_name": "dash",
           "fingerprinted_path": "dash-renderer/build/dash_renderer.min.js", "path": "dispatch"}
-CSRF = "matrix-csrf-token"
+CSRF = "matrix-csrf-token"  # the cookie of nobody's requests (bound tokens for sessions)
 
 
 @pytest.fixture
@@ -76,6 +76,7 @@ def cookies_for(app: Any, role: str) -> dict[str, str]:
     jar = {CSRF_COOKIE: CSRF}
     if role in ROLES:
         jar[SESSION_COOKIE] = accounts.start_session(accounts.user(f"u-{role}"))
+        jar[CSRF_COOKIE] = csrf_token(jar[SESSION_COOKIE])  # the session's own token
     return jar
 
 
@@ -121,11 +122,12 @@ def test_role_matrix_of_every_http_route(app_client):
     for method, template in routes:
         path = concrete(template)
         for role in PRINCIPALS:
-            headers = {"X-CSRFToken": CSRF}
+            jar = cookies_for(app, role)
+            headers = {"X-CSRFToken": jar[CSRF_COOKIE]}
             if role == INGEST:
                 headers["X-Api-Key"] = "demo-key"
             client.cookies.clear()
-            for k, v in cookies_for(app, role).items():
+            for k, v in jar.items():
                 client.cookies.set(k, v)
             r = client.request(method, path, headers=headers, content=b"{}",
                                follow_redirects=False)
@@ -211,7 +213,8 @@ def _filter_queue(client: Any) -> Any:
             "state": [{"id": "disp-lang", "property": "data", "value": "zh"}],
             "changedPropIds": ["disp-filters.data"]}
     return client.post("/_dash-update-component", content=json.dumps(body),
-                       headers={"X-CSRFToken": CSRF, "content-type": "application/json"})
+                       headers={"X-CSRFToken": client.cookies.get(CSRF_COOKIE),
+                             "content-type": "application/json"})
 
 
 def test_a_callback_over_http_is_refused_for_a_wall_and_served_to_a_leader(app_client):
@@ -301,7 +304,8 @@ def _act(client: Any, trigger: dict[str, Any], seen: dict[str, Any], note: str =
             "changedPropIds": [json.dumps(trigger, separators=(",", ":"), sort_keys=True)
                                + ".n_clicks"]}
     r = client.post("/_dash-update-component", content=json.dumps(body, ensure_ascii=False),
-                    headers={"X-CSRFToken": CSRF, "content-type": "application/json"})
+                    headers={"X-CSRFToken": client.cookies.get(CSRF_COOKIE),
+                             "content-type": "application/json"})
     assert r.status_code == 200, r.text
     return json.dumps(r.json(), ensure_ascii=False)
 

@@ -15,7 +15,7 @@ import pytest
 from dashboard.geo.lookup import GridHit
 from dashboard.incidents.errors import BadInput
 from dashboard.messages import IncidentReport
-from tests.auth_helpers import CSRF, sign_in
+from tests.auth_helpers import csrf, sign_in
 
 WORKER, WORKER_ID = "陈红梅", "W003"
 OTHER, OTHER_ID = "李春梅", "W002"
@@ -47,7 +47,7 @@ def _history(client: Any, incident_id: int) -> list[Any]:
 def _api(client: Any, incident_id: int, action: str, lang: str = "zh", **body: Any) -> Any:
     return client.post(f"/api/v1/field/incidents/{incident_id}/{action}",
                        content=json.dumps(body, ensure_ascii=False),
-                       headers={"X-CSRFToken": CSRF, "Accept-Language": lang})
+                       headers={"X-CSRFToken": csrf(client), "Accept-Language": lang})
 
 
 def _page(client: Any, incident_id: int, action: str, note: Any = "", photo: Any = "",
@@ -65,7 +65,7 @@ def _page(client: Any, incident_id: int, action: str, note: Any = "", photo: Any
             "changedPropIds": [json.dumps(trigger, separators=(",", ":"), sort_keys=True,
                                           ensure_ascii=False) + ".n_clicks"]}
     r = client.post("/_dash-update-component", content=json.dumps(body, ensure_ascii=False),
-                    headers={"X-CSRFToken": CSRF, "content-type": "application/json"})
+                    headers={"X-CSRFToken": csrf(client), "content-type": "application/json"})
     assert r.status_code == 200, r.text[:300]
     return json.dumps(r.json()["response"]["field-result"]["children"], ensure_ascii=False)
 

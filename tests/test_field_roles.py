@@ -20,7 +20,7 @@ from dashboard.incidents.errors import BadInput, Refused
 from dashboard.incidents.lifecycle import ACTIONS, FIELD_STEPS
 from dashboard.incidents.rules import Actor, check_may_take, field_steps_in, may_take
 from dashboard.messages import IncidentReport
-from tests.auth_helpers import CSRF, sign_in
+from tests.auth_helpers import csrf, sign_in
 
 WORKER, WORKER_ID = "陈红梅", "W003"  # of G3-02 in the demo town (with 李春梅, W002)
 NON_FIELD = tuple(a for a in ACTIONS if a not in FIELD_STEPS)
@@ -53,7 +53,7 @@ def _callback(client: TestClient, outputs: list[tuple[str, str]], inputs: list[A
             if len(outputs) > 1 else {"id": outputs[0][0], "property": outputs[0][1]},
             "inputs": inputs, "state": state, "changedPropIds": [changed]}
     return client.post("/_dash-update-component", content=json.dumps(body, ensure_ascii=False),
-                       headers={"X-CSRFToken": CSRF, "content-type": "application/json"})
+                       headers={"X-CSRFToken": csrf(client), "content-type": "application/json"})
 
 
 def _pattern(ident: dict[str, Any]) -> str:
@@ -105,7 +105,7 @@ def _field_api(client: TestClient, incident_id: int, action: str, lang: str = "z
                **body: Any) -> Any:
     return client.post(f"/api/v1/field/incidents/{incident_id}/{action}",
                        content=json.dumps(body, ensure_ascii=False),
-                       headers={"X-CSRFToken": CSRF, "Accept-Language": lang})
+                       headers={"X-CSRFToken": csrf(client), "Accept-Language": lang})
 
 
 def _as_worker(client: TestClient) -> None:
@@ -215,7 +215,7 @@ def _refused_everywhere(client: TestClient, action: str) -> None:
         assert console_act(client, trigger, seen, note="我来处理",
                            satisfaction=5).status_code == 403
 
-    json_api = client.post("/api/v1/incidents", headers={"X-CSRFToken": CSRF},
+    json_api = client.post("/api/v1/incidents", headers={"X-CSRFToken": csrf(client)},
                            content=json.dumps({"type": "incident.progress",
                                                "incident_id": incident_id,
                                                "to_state": ACTIONS[action].target or "accepted",

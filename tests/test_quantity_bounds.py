@@ -17,7 +17,7 @@ import pytest
 
 from dashboard.incidents.errors import BadInput
 from dashboard.messages import StockMovement
-from tests.auth_helpers import CSRF, sign_in
+from tests.auth_helpers import csrf, sign_in
 
 # The Redis door's bound (the schema of a stock movement): the console must use the same.
 MAX_QUANTITY = next(m.le for m in StockMovement.model_fields["delta"].metadata
@@ -40,7 +40,7 @@ def _callback(client: Any, outputs: list[tuple[str, str]], inputs: list[Any],
     body = {"output": f"..{key}..", "outputs": [{"id": i, "property": p} for i, p in named],
             "inputs": inputs, "state": state, "changedPropIds": [changed]}
     return client.post("/_dash-update-component", content=json.dumps(body, ensure_ascii=False),
-                       headers={"X-CSRFToken": CSRF, "content-type": "application/json"})
+                       headers={"X-CSRFToken": csrf(client), "content-type": "application/json"})
 
 
 def _officer(client: Any) -> None:

@@ -24,6 +24,7 @@ DISPATCH_STATES: dict[str, tuple[str, str]] = {
 AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "login": ("登录", "sign-in"), "login.failed": ("登录失败", "failed sign-in"),
     "login.limited": ("登录受限", "sign-in rate-limited"),
+    "login.burst": ("登录失败激增", "burst of failed sign-ins"),
     "login.kiosk": ("大屏令牌登录", "kiosk sign-in"), "logout": ("退出", "sign-out"),
     "audit.export": ("导出审计日志", "audit export"), "user.add": ("新增账号", "account added"),
     "user.enable": ("启用/停用账号", "account enabled/disabled"),

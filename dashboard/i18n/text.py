@@ -412,6 +412,12 @@ TEXT: dict[str, tuple[str, str]] = {
                    "id,time,actor,role,from,action,target,detail"),
     # loop: refusals of the incident loop by code (dashboard/incidents/errors.py), rendered
     # by dashboard/i18n/errors.py; and the field page's person box.
+    "err_password_short": ("密码至少 8 个字符（最多 200 个），且不能全是空格。",
+                           "A password has at least 8 characters (at most 200), not only spaces."),
+    "err_password_name": ("密码不能是用户名。", "The password must not be the user name."),
+    "err_password_weak": ("密码太容易被猜到（常见密码、连续或重复字符），请换一个更长、更少见的。",
+                          "The password is too easy to guess (a common password, a sequence "
+                          "or repeats); choose a longer, less common one."),
     "err_unknown": ("操作未能完成（{code}）", "The step could not be taken ({code})"),
     "err_unknown_state": ("未知状态「{state}」", "unknown state {state}"),
     "err_bad_transition": ("不能从「{state}」变为「{target}」",

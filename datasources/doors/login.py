@@ -7,6 +7,7 @@ allowed, with no script at all.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -22,13 +23,23 @@ from dashboard.incidents.errors import BadInput
 from dashboard.inputs import parse_day
 from dashboard.roles import Principal, current
 from dashboard.screens.nav import nav_links, shows_sign_out
+from dashboard.signin import BURST_FAILURES, BURST_WINDOW_S
 from dashboard.timeutil import LOCAL_TZ, as_utc
-from datasources.gate.web import CSRF_COOKIE, KIOSK_COOKIE, SESSION_COOKIE, client_ip, escape
+from datasources.gate.web import (
+    CSRF_COOKIE,
+    KIOSK_COOKIE,
+    SESSION_COOKIE,
+    client_ip,
+    csrf_token,
+    escape,
+    over_https,
+)
+from datasources.redis.login_throttle import LoginThrottle
 from datasources.redis.ratelimit import hit_async
 from datasources.sql.audit import to_csv
 
 LOGIN_PER_MIN_IP = 20
-LOGIN_PER_MIN_NAME = 5
+log = logging.getLogger(__name__)
 
 
 def safe_next(target: str) -> str:
@@ -110,7 +121,8 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
         token = _csrf(request) or secrets.token_urlsafe(24)
         response = HTMLResponse(login_page(lang, token, next_url, error), status_code=status,
                                 headers=headers)
-        response.set_cookie(CSRF_COOKIE, token, samesite="strict", path="/")
+        response.set_cookie(CSRF_COOKIE, token, samesite="strict", path="/",
+                            secure=over_https(request.scope, secure_cookies))
         return response
 
     @router.get("/login")
@@ -131,10 +143,11 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
         name = form.get("name", "").strip()[:40]
         ip = client_ip(request.scope)
         r = services.bus.r
+        # Per address over all names (spraying), then per name *and* address with backoff:
+        # a guesser elsewhere no longer locks the user out (no per-name lock-out).
+        throttle = LoginThrottle(r, services.bus.ch.prefix)
         wait = await hit_async(r, f"{services.bus.ch.prefix}:rl:login:ip:{ip}",
-                               LOGIN_PER_MIN_IP) or \
-            await hit_async(r, f"{services.bus.ch.prefix}:rl:login:name:{name}",
-                            LOGIN_PER_MIN_NAME)
+                               LOGIN_PER_MIN_IP) or await throttle.bounded(throttle.wait, name, ip)
         if wait:
             services.audit.record("login.limited", name, f"retry after {wait}s", actor=name)
             return render(request, lang, next_url, t("auth_limited", lang).format(s=wait), 429,
@@ -143,7 +156,15 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
                                        form.get("password", ""))
         if user is None:
             services.audit.record("login.failed", name, actor=name or "-")
+            if await throttle.bounded(throttle.failed, name, ip):
+                log.warning("burst of failed sign-ins for %r (%d+ in %d s, latest from %s): "
+                            "only its usual addresses may try it", name, BURST_FAILURES,
+                            BURST_WINDOW_S, ip)
+                services.audit.record("login.burst", name,
+                                      f"{BURST_FAILURES}+ failures in {BURST_WINDOW_S}s",
+                                      actor=name or "-")
             return render(request, lang, next_url, t("auth_failed", lang), 401)
+        await throttle.bounded(throttle.succeeded, user.name, ip)
         token = await asyncio.to_thread(services.accounts.start_session, user, ip)
         # No role text in the detail: the row's role column is labelled in the reader's language.
         services.audit.record("login", user.name,
@@ -151,10 +172,11 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
         response = RedirectResponse(next_url, status_code=303)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
                             max_age=int(services.accounts.session_ttl.total_seconds()),
-                            secure=secure_cookies)
-        # A fresh CSRF token per session: one fixed before sign-in is worth nothing after.
-        response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), samesite="strict",
-                            path="/")
+                            secure=over_https(request.scope, secure_cookies))
+        # The session's own CSRF token (bound to it): one fixed before sign-in, or planted
+        # by another site, is worth nothing after.
+        response.set_cookie(CSRF_COOKIE, csrf_token(token), samesite="strict", path="/",
+                            secure=over_https(request.scope, secure_cookies))
         return response
 
     @router.post("/logout")

@@ -65,7 +65,8 @@ def user() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="At least 8 characters (prompted when not given).")
+              help="8+ characters, not the name, not common nor easily guessed "
+                   "(prompted when not given).")
 @click.option("--display-name", default="", help="Name shown on screens (default NAME).")
 @click.option("--person", default="",
               help="The grid worker's id (grid_workers.id) this account is; required for "

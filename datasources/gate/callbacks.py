@@ -66,14 +66,16 @@ def guard(func: Callable[..., Any], name: str, still_valid: Callable[[Principal]
     return guarded
 
 
-def principal_still_valid(services: Any, who: Principal) -> bool:
-    """False once the principal's session ended or its kiosk token was revoked (cached for
-    a few seconds). A wall's websocket lives for days; this is what stops it."""
+def principal_still_valid(services: Any, who: Principal, fresh: bool = False) -> bool:
+    """False once the principal's session ended or its kiosk token was revoked. A wall's
+    websocket lives for days; this is what stops it. `fresh` asks the database (each
+    websocket message does, off the event loop); otherwise the answer that message or the
+    request's gate just fetched is reused (a callback's own check)."""
     accounts = services.accounts
     if not who.session or accounts is None:
         return True
     try:
-        return accounts.check(who)
+        return accounts.check(who, fresh)
     except Exception:  # database down: keep serving what the screen already had
         return True
 

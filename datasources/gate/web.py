@@ -11,9 +11,12 @@ datasources/gate/callbacks.py wraps every server callback with its role check.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import html
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from http.cookies import SimpleCookie
@@ -40,6 +43,7 @@ CSRF_COOKIE = "_csrf_token"  # the name Dash's renderer reads to send X-CSRFToke
 CSRF_HEADER = "x-csrftoken"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 FORM_PATHS = ("/login",)  # checks the token in its form field itself
+Headers = dict[str, str] | list[tuple[str, str]]  # a list when a name repeats (set-cookie)
 
 
 def cookies(scope: Scope) -> dict[str, str]:
@@ -63,10 +67,63 @@ def header(scope: Scope, name: str) -> str:
     return ""
 
 
+def csrf_token(credential: str) -> str:
+    """The CSRF token bound to a session (or kiosk) token: an HMAC keyed by that secret.
+
+    Only whoever holds the HttpOnly credential can know it, so a cookie planted by another
+    site or a sibling subdomain, with a header to match, no longer passes. Nothing is stored
+    and every server process computes the same token.
+    """
+    return hmac.new(credential.encode(), b"zhongnao csrf v1", hashlib.sha256).hexdigest()
+
+
+def bound_csrf(who: Principal, jar: dict[str, str]) -> str:
+    """The CSRF token the principal's requests must carry ('' when it rides on no cookie)."""
+    credential = jar.get(SESSION_COOKIE) if who.kind == "user" else (
+        jar.get(KIOSK_COOKIE) if who.kind == "kiosk" else "")
+    return csrf_token(credential) if credential else ""
+
+
 def client_ip(scope: Scope) -> str:
-    """The peer address (a proxy in front should be configured to pass the real one)."""
+    """The client's address, the one place the app reads it: the TCP peer, or the address a
+    proxy named in ZN_TRUSTED_PROXIES forwarded (app.py rewrites the scope for those only)."""
     client = scope.get("client")
     return str(client[0]) if client else ""
+
+
+def over_https(scope: Scope, declared: bool) -> bool:
+    """True when the request came over HTTPS: ZN_SECURE_COOKIES says the site is served so,
+    or the scheme is https (TLS here, or X-Forwarded-Proto from a trusted proxy)."""
+    return declared or scope.get("scheme") in ("https", "wss")
+
+
+def cookie_attrs(https: bool) -> str:
+    """'; Secure' for a cookie sent over HTTPS, else ''."""
+    return "; Secure" if https else ""
+
+
+class RedactTokens(logging.Filter):
+    """Masks `kiosk=TOKEN` in the access log's request line: a wall's first request carries
+    its token in the URL (the gate swaps it for a cookie at once), and a log line is read by
+    more people than the token's owner."""
+
+    PATTERN = re.compile(r"(kiosk=)[^&\s\"]*", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's arguments (uvicorn logs the path as one of them)."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str)
+                                else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = self.PATTERN.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+def redact_access_log() -> None:
+    """Install RedactTokens on uvicorn's access logger (once per process)."""
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in logger.filters):
+        logger.addFilter(RedactTokens())
 
 
 class InlineScriptHashes:
@@ -116,10 +173,13 @@ def csp(hashes: list[str], tile_url: str = "") -> str:
 class AuthMiddleware:
     """Resolve the principal, enforce the route policy and CSRF, add security headers."""
 
-    def __init__(self, app: ASGIApp, services: Any, csp_header: Callable[[], str]):
+    def __init__(self, app: ASGIApp, services: Any, csp_header: Callable[[], str],
+                 secure: bool = False, hsts_seconds: int = 0):
         self.app = app
         self.services = services
         self.csp_header = csp_header
+        self.secure = secure  # ZN_SECURE_COOKIES: the site is served over HTTPS
+        self.hsts_seconds = hsts_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -128,44 +188,42 @@ class AuthMiddleware:
         path = scope.get("path", "")
         method = "WS" if scope["type"] == "websocket" else scope.get("method", "GET")
         jar = cookies(scope)
-        principal = self.cached(scope, jar)
+        https = over_https(scope, self.secure)
+        principal = self.anonymous(scope, jar)
         if principal is None:
-            # A database look-up: off the event loop, so a slow database stalls no screen.
+            # Every credential is looked up in the database at every request (revoking a
+            # kiosk token or ending a session takes effect at once, in every process); off
+            # the event loop, so a slow database stalls no screen.
             principal = await asyncio.to_thread(self.resolve, scope, jar)
         token = CURRENT.set(principal)
         try:
             if scope["type"] == "websocket":
                 await self.websocket(scope, receive, send, principal, path)
                 return
-            refusal = self.refuse(scope, method, path, principal, jar)
+            if method == "GET" and path == "/" and \
+                    "kiosk=" in scope.get("query_string", b"").decode("latin-1"):
+                # A database look-up and an audit row: off the event loop.
+                refusal: tuple[int, Headers, bytes] | None = await asyncio.to_thread(
+                    self.kiosk_entry, scope)
+            else:
+                refusal = self.refuse(scope, method, path, principal, jar)
             if refusal is not None:
-                await self.respond(send, *refusal)
+                await self.respond(send, *refusal, https=https)
                 return
-            await self.app(scope, receive, self.headers_added(send, jar))
+            await self.app(scope, receive, self.headers_added(send, jar, principal, https))
         finally:
             CURRENT.reset(token)
 
     # ------------------------------------------------------------ who
-    def cached(self, scope: Scope, jar: dict[str, str]) -> Principal | None:
-        """The principal when every credential the request carries is answered from the
-        cache (or it carries none); None when the database must be asked."""
-        accounts = self.services.accounts
-        if accounts is None:
+    def anonymous(self, scope: Scope, jar: dict[str, str]) -> Principal | None:
+        """The principal of a request that carries no credential; None when it carries one
+        (the database must be asked)."""
+        if self.services.accounts is None:
             return NOBODY
-        ip = client_ip(scope)
-        key = header(scope, "x-api-key") or (
-            header(scope, "authorization")[7:].strip()
-            if header(scope, "authorization").lower().startswith("bearer ") else "")
-        for kind, token in (("s", jar.get(SESSION_COOKIE)), ("kiosk", jar.get(KIOSK_COOKIE)),
-                            ("ingest", key)):
-            if not token:
-                continue
-            hit = accounts.peek(kind, token, ip)
-            if hit is False:
-                return None
-            if hit is not None:
-                return hit
-        return Principal(ip=ip)
+        if jar.get(SESSION_COOKIE) or jar.get(KIOSK_COOKIE) or header(scope, "x-api-key") \
+                or header(scope, "authorization").lower().startswith("bearer "):
+            return None
+        return Principal(ip=client_ip(scope))
 
     def resolve(self, scope: Scope, jar: dict[str, str]) -> Principal:
         """The principal behind the request's cookie, kiosk token or API key."""
@@ -197,13 +255,11 @@ class AuthMiddleware:
 
     # ------------------------------------------------------------ may they
     def refuse(self, scope: Scope, method: str, path: str, who: Principal,
-               jar: dict[str, str]) -> tuple[int, dict[str, str], bytes] | None:
+               jar: dict[str, str]) -> tuple[int, Headers, bytes] | None:
         """The response refusing this request, or None to let it through."""
         if method == "GET" and path in FAVICON_PATHS:
             return 200, {"content-type": "image/x-icon",
                          "cache-control": "public, max-age=86400"}, favicon()
-        if method == "GET" and path == "/" and "kiosk=" in scope.get("query_string", b"").decode():
-            return self.kiosk_entry(scope)
         roles = route_roles(method, path)
         if not allowed(roles, who) and scope.get("state", {}).get("zn_auth_outage"):
             # Not "who are you?": the accounts could not be read. Try again shortly.
@@ -218,10 +274,12 @@ class AuthMiddleware:
             return self.denied(scope, method, path, who)
         if method not in SAFE_METHODS and who.kind in ("user", "kiosk"):
             # Cookies travel with cross-site requests; a token the page read from its own
-            # cookie does not. Form posts (login, logout) carry it in a field, checked there.
+            # cookie does not. The token is bound to the session (an HMAC of its secret), so
+            # a matching cookie and header made up elsewhere do not pass. The login form
+            # carries its own (pre-session) token in a field, checked there.
             ctype = header(scope, "content-type")
             sent = header(scope, CSRF_HEADER)
-            expected = jar.get(CSRF_COOKIE, "")
+            expected = bound_csrf(who, jar)
             form_checked_there = path in FORM_PATHS and "form" in ctype
             if not form_checked_there and not (
                     expected and sent and secrets.compare_digest(sent, expected)):
@@ -260,7 +318,7 @@ class AuthMiddleware:
         return status, {"content-type": "application/json"}, json.dumps(
             body, ensure_ascii=False).encode()
 
-    def kiosk_entry(self, scope: Scope) -> tuple[int, dict[str, str], bytes]:
+    def kiosk_entry(self, scope: Scope) -> tuple[int, Headers, bytes]:
         """/?kiosk=TOKEN: keep the token in an HttpOnly cookie and drop it from the URL."""
         query = parse_qs(scope.get("query_string", b"").decode())
         token = (query.pop("kiosk", [""]) or [""])[0]
@@ -271,8 +329,15 @@ class AuthMiddleware:
             return 403, {"content-type": "text/plain; charset=utf-8"}, \
                 "大屏令牌无效或已吊销 / kiosk token not valid or revoked".encode()
         self.services.audit.record("login.kiosk", who.name, who=who)
-        cookie = f"{KIOSK_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
-        return 303, {"location": "/" + (f"?{rest}" if rest else ""), "set-cookie": cookie}, b""
+        secure = cookie_attrs(over_https(scope, self.secure))
+        cookie = (f"{KIOSK_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
+                  f"{secure}")
+        # The URL with the token is answered with a redirect to the same screen without it
+        # (Cache-Control: no-store, and the access log masks it: RedactTokens).
+        return 303, [("location", "/" + (f"?{rest}" if rest else "")), ("set-cookie", cookie),
+                     ("set-cookie", f"{CSRF_COOKIE}={csrf_token(token)}; Path=/; "
+                                    f"SameSite=Strict{secure}"),
+                     ("cache-control", "no-store")], b""
 
     async def websocket(self, scope: Scope, receive: Receive, send: Send, who: Principal,
                         path: str) -> None:
@@ -290,9 +355,9 @@ class AuthMiddleware:
             message = await receive()
             if message["type"] != "websocket.receive" or not who.session:
                 return message
-            ok = self.services.accounts.still_valid_cached(who)
-            if ok is None:  # not cached: ask the database off the event loop
-                ok = await asyncio.to_thread(principal_still_valid, self.services, who)
+            # Asked of the database (off the event loop) at every message: a revocation in
+            # another process is seen at once, not when a cache expires.
+            ok = await asyncio.to_thread(principal_still_valid, self.services, who, True)
             if not ok:
                 await send({"type": "websocket.close", "code": 4401})
                 return {"type": "websocket.disconnect", "code": 4401}
@@ -301,37 +366,46 @@ class AuthMiddleware:
         await self.app(scope, checked_receive, send)
 
     # ------------------------------------------------------------ responses
-    async def respond(self, send: Send, status: int, headers: dict[str, str],
-                      body: bytes) -> None:
+    async def respond(self, send: Send, status: int, headers: Headers, body: bytes,
+                      https: bool = False) -> None:
         """Send a whole small response with the security headers."""
-        raw = [(k.encode(), v.encode()) for k, v in headers.items()]
-        raw += self.security_headers()
+        pairs = headers.items() if isinstance(headers, dict) else headers
+        raw = [(k.encode(), v.encode()) for k, v in pairs]
+        raw += self.security_headers(https)
         raw.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
 
-    def security_headers(self) -> list[tuple[bytes, bytes]]:
-        """Headers every response carries."""
-        return [(b"content-security-policy", self.csp_header().encode()),
+    def security_headers(self, https: bool = False) -> list[tuple[bytes, bytes]]:
+        """Headers every response carries (HSTS when served over HTTPS)."""
+        hsts = [(b"strict-transport-security",
+                 f"max-age={self.hsts_seconds}; includeSubDomains".encode())] \
+            if https and self.hsts_seconds > 0 else []
+        return hsts + [(b"content-security-policy", self.csp_header().encode()),
                 (b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
                 (b"referrer-policy", b"same-origin"),
                 (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")]
 
-    def headers_added(self, send: Send, jar: dict[str, str]) -> Send:
-        """`send` that adds the security headers and, when missing, the CSRF cookie."""
+    def headers_added(self, send: Send, jar: dict[str, str], who: Principal,
+                      https: bool = False) -> Send:
+        """`send` that adds the security headers and, when missing or not the one bound to
+        the request's session, the CSRF cookie."""
+        bound = bound_csrf(who, jar)
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", [])
                            if h[0].lower() not in (b"x-frame-options",
-                                                   b"content-security-policy")]
-                headers += self.security_headers()
+                                                   b"content-security-policy",
+                                                   b"strict-transport-security")]
+                headers += self.security_headers(https)
                 sets_csrf = any(k.lower() == b"set-cookie" and v.startswith(CSRF_COOKIE.encode())
                                 for k, v in headers)
-                if not jar.get(CSRF_COOKIE) and not sets_csrf:
+                wanted = bound or jar.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+                if jar.get(CSRF_COOKIE) != wanted and not sets_csrf:
                     # Readable by the page on purpose: Dash copies it into X-CSRFToken.
                     headers.append((b"set-cookie", (
-                        f"{CSRF_COOKIE}={secrets.token_urlsafe(24)}; Path=/; SameSite=Strict"
-                    ).encode()))
+                        f"{CSRF_COOKIE}={wanted}; Path=/; SameSite=Strict"
+                        f"{cookie_attrs(https)}").encode()))
                 message = {**message, "headers": headers}
             await send(message)
         return wrapped

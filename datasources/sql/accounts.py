@@ -21,11 +21,16 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from dashboard.i18n.text import t
+from dashboard.passwords import password_problem
 from dashboard.roles import DISPLAY, INGEST, ROLES, Principal
 from dashboard.timeutil import as_utc, utcnow
 from datasources.sql import models as m
 from datasources.sql.engine import rows_changed, session_factory
 
+# How long an answer from the database may serve the checks that follow it (a callback's
+# own check after the gate's look-up), and what a request is answered from while the
+# database cannot be read. The gate itself asks the database at every request.
 CACHE_S = 10.0
 KEY_KINDS = ("ingest", "kiosk")
 _hasher = PasswordHasher()
@@ -34,7 +39,20 @@ _DUMMY_HASH = _hasher.hash("zhongnao-no-such-user")
 
 
 class AccountError(ValueError):
-    """A refused account change (duplicate name, unknown role, short password...)."""
+    """A refused account change (duplicate name, unknown role, weak password...); `code`
+    names it when the user is told in their language (dashboard/i18n err_<code>)."""
+
+    def __init__(self, message: str, code: str = ""):
+        super().__init__(message)
+        self.code = code
+
+
+def check_password(password: str, name: str) -> None:
+    """Refuse a short, name-like or easily guessed password (dashboard/passwords.py)."""
+    code = password_problem(password, name)
+    if code is not None:
+        # zh / en: the command line and the logs have no reader's language to pick.
+        raise AccountError(f"{t('err_' + code, 'zh')} / {t('err_' + code, 'en')}", code)
 
 
 def token_hash(token: str) -> str:
@@ -87,8 +105,7 @@ class Accounts:
             raise AccountError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
         if not name or len(name) > 40:
             raise AccountError("name: 1-40 characters")
-        if len(password) < 8:
-            raise AccountError("password: at least 8 characters")
+        check_password(password, name)
         row = m.User(name=name, role=role, password_hash=_hasher.hash(password),
                      display_name=display_name.strip() or name, disabled=False,
                      created_at=utcnow(), person_id=person_id)
@@ -122,9 +139,11 @@ class Accounts:
         self.forget()
 
     def set_password(self, name: str, password: str) -> None:
-        """Replace a user's password."""
-        if len(password) < 8:
-            raise AccountError("password: at least 8 characters")
+        """Replace a user's password (refused when weak, as for a new user)."""
+        check_password(password, name)
+        self._store_password(name, password)
+
+    def _store_password(self, name: str, password: str) -> None:
         with self.session.begin() as s:
             n = rows_changed(s.execute(update(m.User).where(m.User.name == name)
                                        .values(password_hash=_hasher.hash(password))))
@@ -143,7 +162,8 @@ class Accounts:
         if row is None or row.disabled:
             return None
         if _hasher.check_needs_rehash(row.password_hash):
-            self.set_password(row.name, password)
+            # A rehash keeps the password as it is, even one today's rule would refuse.
+            self._store_password(row.name, password)
         return _user_row(row)
 
     # ------------------------------------------------------------ sessions
@@ -166,15 +186,19 @@ class Accounts:
         self.forget(digest)
 
     def session_principal(self, token: str, ip: str = "") -> Principal | None:
-        """Who holds this session cookie, or None (unknown, expired or disabled)."""
+        """Who holds this session cookie, or None (unknown, expired or disabled). Asked of
+        the database every time; the last answer (if recent) only while it cannot be read."""
         digest = token_hash(token)
-        hit = self._cached("s:" + digest)
-        if hit is not False:
+        try:
+            with self.session() as s:
+                found = s.execute(select(m.UserSession, m.User)
+                                  .join(m.User, m.User.id == m.UserSession.user_id)
+                                  .where(m.UserSession.token_hash == digest)).first()
+        except Exception:
+            hit = self._cached("s:" + digest)
+            if hit is False:
+                raise
             return _with_ip(hit, ip)
-        with self.session() as s:
-            found = s.execute(select(m.UserSession, m.User)
-                              .join(m.User, m.User.id == m.UserSession.user_id)
-                              .where(m.UserSession.token_hash == digest)).first()
         principal = None
         if found is not None:
             sess, user = found
@@ -185,9 +209,10 @@ class Accounts:
         self._remember("s:" + digest, principal)
         return _with_ip(principal, ip)
 
-    def check_session(self, digest: str) -> bool:
-        """True while the session with this hash is still valid (for open websockets)."""
-        hit = self._cached("s:" + digest)
+    def check_session(self, digest: str, fresh: bool = False) -> bool:
+        """True while the session with this hash is still valid (for open websockets);
+        `fresh` skips the recent answer."""
+        hit = False if fresh else self._cached("s:" + digest)
         if hit is not False:
             return hit is not None
         with self.session() as s:
@@ -240,15 +265,20 @@ class Accounts:
         return found
 
     def key_principal(self, token: str, kind: str, ip: str = "") -> Principal | None:
-        """Who holds this ingest key or kiosk token, or None (unknown or revoked)."""
+        """Who holds this ingest key or kiosk token, or None (unknown or revoked). Asked of
+        the database every time, so a revocation anywhere holds at the next request; the
+        last answer (if recent) only while the database cannot be read."""
         digest = token_hash(token)
-        hit = self._cached(f"{kind}:{digest}")
-        if hit is not False:
+        try:
+            with self.session() as s:
+                row = s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest,
+                                                      m.ApiKey.kind == kind,
+                                                      m.ApiKey.revoked_at.is_(None)))
+        except Exception:
+            hit = self._cached(f"{kind}:{digest}")
+            if hit is False:
+                raise
             return _with_ip(hit, ip)
-        with self.session() as s:
-            row = s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest,
-                                                  m.ApiKey.kind == kind,
-                                                  m.ApiKey.revoked_at.is_(None)))
         principal = None
         if row is not None:
             principal = Principal(role=INGEST if kind == "ingest" else DISPLAY,
@@ -257,10 +287,10 @@ class Accounts:
         self._remember(f"{kind}:{digest}", principal)
         return _with_ip(principal, ip)
 
-    def check_key(self, marker: str) -> bool:
+    def check_key(self, marker: str, fresh: bool = False) -> bool:
         """True while the key behind a principal's `session` marker is not revoked."""
         kind, digest = marker.split(":", 1)
-        hit = self._cached(marker)
+        hit = False if fresh else self._cached(marker)
         if hit is not False:
             return hit is not None
         with self.session() as s:
@@ -272,26 +302,15 @@ class Accounts:
         return ok
 
     # ------------------------------------------------------------ cache
-    def peek(self, kind: str, token: str, ip: str = "") -> Principal | None | bool:
-        """The cached answer for a session ('s'), 'kiosk' or 'ingest' token, or False when
-        the database must be asked (lets the caller ask it off the event loop)."""
-        hit = self._cached(f"{kind}:{token_hash(token)}")
-        return hit if hit is False else _with_ip(hit, ip)
-
-    def check(self, who: Principal) -> bool:
-        """True while the principal's session or token is valid; the answer is cached."""
-        ok = self.check_session(who.session) if who.kind == "user" else \
-            self.check_key(who.session)
+    def check(self, who: Principal, fresh: bool = False) -> bool:
+        """True while the principal's session or token is valid; the answer is kept a few
+        seconds for the checks that follow it (`fresh` asks the database anyway)."""
+        ok = self.check_session(who.session, fresh) if who.kind == "user" else \
+            self.check_key(who.session, fresh)
         if ok:
             key = ("s:" + who.session) if who.kind == "user" else who.session
             self._remember(key, replace(who, ip=""))
         return ok
-
-    def still_valid_cached(self, who: Principal) -> bool | None:
-        """Whether the principal's session or token is still valid, from the cache only;
-        None when the database must be asked."""
-        hit = self._cached(("s:" + who.session) if who.kind == "user" else who.session)
-        return None if hit is False else hit is not None
 
     def _cached(self, key: str) -> Principal | None | Literal[False]:
         with self._lock:
