@@ -271,6 +271,20 @@ def gateway_jt808(host: str | None, port: int | None, register_file: str | None)
         asyncio.run(serve_forever(bus, settings.jt808_host, settings.jt808_port, register))
 
 
+@gateway.command("jt808-reset")
+@click.argument("phones", nargs=-1, required=True)
+def gateway_jt808_reset(phones: tuple[str, ...]) -> None:
+    """Let JT/T 808 terminals (their SIM numbers) register again: a terminal box reset or
+    replaced lost its auth code, and a registered terminal is refused a new one (result 3)."""
+    from datasources.feeds.jt808.gateway import forget_terminals
+    from datasources.redis.publisher import Publisher
+
+    settings = _settings()
+    bus = Publisher.from_url(_existing_redis(settings), settings.redis_prefix)
+    n = forget_terminals(bus, list(phones))
+    click.echo(f"{n} of {len(phones)} terminal(s) forgotten: they may register again")
+
+
 @gateway.command("gtfs-rt")
 @click.option("--url", required=True, help="URL of a GTFS-Realtime VehiclePositions feed.")
 @click.option("--every", type=float, default=None, help="Seconds between polls.")

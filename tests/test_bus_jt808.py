@@ -334,8 +334,15 @@ def test_auth_codes_are_per_terminal_and_only_their_hash_is_stored(services, gat
     assert other.auth(code) == c.FAIL
     assert term.auth(code + "0") == c.FAIL
     assert term.auth(code) == c.OK
-    # Registering again issues a new code: the old one is dead.
+    # Whoever sends its phone is refused a new code (the header's phone is only a claim):
+    # the terminal reconnects with the code it holds.
     again = Terminal(port)
+    assert again.register(PLATE) == (c.REG_TERMINAL_TAKEN, "")
+    assert again.auth(code) == c.OK
+    # The admin lets a reset box register again: a new code, and the old one is dead.
+    from datasources.feeds.jt808.gateway import forget_terminals
+
+    assert forget_terminals(services.bus, ["013800138000"]) == 1
     result, fresh = again.register(PLATE)
     assert result == c.REG_OK and fresh != code
     assert again.auth(code) == c.FAIL and again.auth(fresh) == c.OK
@@ -343,8 +350,9 @@ def test_auth_codes_are_per_terminal_and_only_their_hash_is_stored(services, gat
     services.bus.r.hset(services.bus.ch.jt808_terminals, PHONE,
                         json.dumps({"plate": PLATE, "code": "abc"}))
     assert Terminal(port).auth("abc") == c.FAIL
-    wait_until(lambda: services.bus.rejected_counts().get("jt808_auth_failed") == 4,
-               what="four failed sign-ins counted")
+    wait_until(lambda: services.bus.rejected_counts().get("jt808_auth_failed") == 4
+               and services.bus.rejected_counts().get("jt808_terminal_registered") == 1,
+               what="four failed sign-ins and one second registration counted")
     for t in (term, other, again):
         t.close()
 

@@ -15,6 +15,7 @@ from dashboard.buses.terminals import (
     UNKNOWN_VEHICLE,
     TerminalRegister,
     admit,
+    already_registered,
     code_matches,
     hash_code,
     new_code,
@@ -59,6 +60,14 @@ def test_the_admins_declaration_wins_and_moves_a_plate() -> None:
     assert admit(merged, "13800138000", "川F·D72692").refusal == UNKNOWN_TERMINAL  # moved
     assert admit(merged, "13933334444", "川F·D32468").ok
     assert admit(merged, "13800138001", "川F·D54327").ok  # untouched
+
+
+def test_a_terminal_holding_a_code_for_its_plate_is_refused_another() -> None:
+    held = {"plate": "川F·D72692", **sealed(new_code())}
+    assert already_registered(held, "川FD72692")
+    assert not already_registered(None, "川F·D72692")
+    assert not already_registered({"plate": "川F·D54327", **sealed("x")}, "川F·D72692")
+    assert not already_registered({"plate": "川F·D72692", "code": "abc"}, "川F·D72692")
 
 
 def test_auth_codes_are_sealed_with_a_salt_of_their_own() -> None:

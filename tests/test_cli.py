@@ -64,3 +64,13 @@ def test_the_jt808_gateway_binds_this_machine_and_names_a_broken_register(settin
     result = CliRunner().invoke(main, ["gateway", "jt808", "--register", str(bad)],
                                 env=_env(settings))
     assert result.exit_code != 0 and "terminals.csv" in result.output
+
+
+def test_jt808_reset_lets_a_terminal_register_again(settings):
+    r = redis.Redis.from_url(settings.redis_url)
+    key = Channels(settings.redis_prefix).jt808_terminals
+    r.hset(key, "13800138000", json.dumps({"plate": "川F·D72692", "salt": "s", "hash": "h"}))
+    result = CliRunner().invoke(main, ["gateway", "jt808-reset", "013800138000", "139"],
+                                env=_env(settings))
+    assert result.exit_code == 0 and "1 of 2" in result.output
+    assert not r.hexists(key, "13800138000")

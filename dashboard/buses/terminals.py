@@ -22,6 +22,8 @@ from dataclasses import dataclass
 UNKNOWN_TERMINAL = "jt808_unknown_terminal"  # the phone is in no register
 PLATE_MISMATCH = "jt808_plate_mismatch"  # the phone belongs to another bus
 UNKNOWN_VEHICLE = "jt808_unknown_vehicle"  # the phone is known, the plate is no bus of the town
+ALREADY_REGISTERED = "jt808_terminal_registered"  # it holds a code: authenticate, or the admin
+                                                  # lets it register again
 
 
 def phone_key(phone: str) -> str:
@@ -98,6 +100,17 @@ def admit(register: TerminalRegister, phone: str, plate: str) -> Admission:
     if register.phone_of(plate) is None:
         return Admission(None, UNKNOWN_VEHICLE)
     return Admission(None, PLATE_MISMATCH)
+
+
+def already_registered(stored: Mapping[str, object] | None, plate: str) -> bool:
+    """Does the terminal already hold a code for this plate? Then it is refused a new one
+    (result 3): the phone in a frame header is only what the sender claims, so re-issuing
+    codes on demand would hand a bus to whoever knows its SIM number. A terminal that lost
+    its code is let register again by the admin (`zhongnao gateway jt808-reset`); a record
+    for another plate (the register changed) or without a hash (before issue 12) is no bar."""
+    if not stored or not isinstance(stored.get("hash"), str):
+        return False
+    return plate_key(str(stored.get("plate", ""))) == plate_key(plate)
 
 
 # ------------------------------------------------------------------ auth codes

@@ -27,13 +27,16 @@ from pydantic import ValidationError
 from dashboard.buses.fixtime import BAD_TIME, screen_fixes
 from dashboard.buses.sos import has_sos, rescued_sos
 from dashboard.buses.terminals import (
+    ALREADY_REGISTERED,
     PLATE_MISMATCH,
     UNKNOWN_TERMINAL,
     UNKNOWN_VEHICLE,
     TerminalRegister,
     admit,
+    already_registered,
     code_matches,
     new_code,
+    phone_key,
     sealed,
 )
 from dashboard.messages import IncidentReport, VehiclePosition
@@ -47,7 +50,7 @@ IDLE_TIMEOUT_S = 180.0  # three missed heartbeats (the terminal default is 60 s)
 _READ_ERRORS = (c.FrameError, struct.error, ValueError, IndexError, KeyError)
 # A refused registration's answer, by the rule's reason (the standard's 0x8100 results).
 REFUSALS = {UNKNOWN_TERMINAL: c.REG_NO_TERMINAL, UNKNOWN_VEHICLE: c.REG_NO_VEHICLE,
-            PLATE_MISMATCH: c.REG_VEHICLE_TAKEN}
+            PLATE_MISMATCH: c.REG_VEHICLE_TAKEN, ALREADY_REGISTERED: c.REG_TERMINAL_TAKEN}
 
 
 @dataclass
@@ -260,15 +263,20 @@ class Gateway:
                                   h.version)
 
         verdict = admit(self.register, h.phone, reg.plate)
-        if verdict.refusal is not None or verdict.plate is None:
-            reason = verdict.refusal or UNKNOWN_TERMINAL
+        reason = verdict.refusal
+        if verdict.ok and verdict.plate is not None:
+            stored = await self._record(h.phone)
+            if already_registered(stored, verdict.plate):
+                reason = ALREADY_REGISTERED
+        if reason is not None or verdict.plate is None:
+            reason = reason or UNKNOWN_TERMINAL
             self.stats["register_refused"] += 1
             self.stats[reason] += 1
             self._rejects[reason] += 1
             log.warning("JT/T 808 %s: registration of terminal %s as %r refused (%s)",
                         session.peer, h.phone, reg.plate[:40], reason)
             return answer(REFUSALS.get(reason, c.REG_NO_TERMINAL))
-        code = new_code()  # a new code each time: the terminal's old one stops working
+        code = new_code()
         record = json.dumps({"plate": verdict.plate, "terminal": reg.terminal_id,
                              **sealed(code)}, ensure_ascii=False)
         await asyncio.to_thread(self.bus.r.hset, self.bus.ch.jt808_terminals, h.phone, record)
@@ -276,20 +284,25 @@ class Gateway:
         self.stats["registered"] += 1
         return answer(c.REG_OK, code)
 
-    async def _auth(self, session: Session, phone: str, code: str) -> bool:
+    async def _record(self, phone: str) -> dict[str, object] | None:
+        """What the registry holds for a terminal (None: nothing readable)."""
         raw = await asyncio.to_thread(self.bus.r.hget, self.bus.ch.jt808_terminals, phone)
         try:
             record = json.loads(raw) if raw else None
         except ValueError:
-            record = None
+            return None
+        return record if isinstance(record, dict) else None
+
+    async def _auth(self, session: Session, phone: str, code: str) -> bool:
+        record = await self._record(phone)
         # The register is asked again: a bus given to another terminal since this one
         # registered is no longer this terminal's.
-        if (not isinstance(record, dict) or not code_matches(code, record)
+        if (record is None or not code_matches(code, record)
                 or not admit(self.register, phone, str(record.get("plate", ""))).ok):
             self.stats["auth_failed"] += 1
             self._rejects["jt808_auth_failed"] += 1
             return False
-        session.phone, session.plate, session.authed = phone, record["plate"], True
+        session.phone, session.plate, session.authed = phone, str(record["plate"]), True
         self.stats["authenticated"] += 1
         return True
 
@@ -342,3 +355,10 @@ async def serve_forever(bus: Publisher, host: str, port: int,
             log.info("JT/T 808 gateway: %s", dict(gw.stats))
     finally:
         await gw.stop()
+
+
+def forget_terminals(bus: Publisher, phones: list[str]) -> int:
+    """Let these terminals register again (a box reset or replaced): their stored codes are
+    dropped. Returns how many the registry held (`zhongnao gateway jt808-reset`)."""
+    keys = [phone_key(p) for p in phones]
+    return int(bus.r.hdel(bus.ch.jt808_terminals, *keys)) if keys else 0
