@@ -253,22 +253,49 @@ def gateway() -> None:
 
 
 @gateway.command("jt808")
-@click.option("--host", default="0.0.0.0", help="Bind address.")
+@click.option("--host", default=None, help="Bind address (ZN_JT808_HOST, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="TCP port (ZN_JT808_PORT).")
-def gateway_jt808(host: str, port: int | None) -> None:
-    """JT/T 808 TCP gateway: terminals register, authenticate and report positions."""
+@click.option("--register", "register_file", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="CSV plate,terminal declared over vehicles.csv "
+                                 "(ZN_JT808_REGISTER).")
+def gateway_jt808(host: str | None, port: int | None, register_file: str | None) -> None:
+    """JT/T 808 TCP gateway: terminals of the town's register sign in and report positions."""
     import asyncio
 
     from dashboard.buses.fixtime import FixWindow
     from datasources.feeds.jt808.gateway import serve_forever
     from datasources.redis.publisher import Publisher
+    from datasources.towns.files import load_terminals
 
-    settings = _settings()
+    settings = _settings(jt808_host=host, jt808_port=port, jt808_register=register_file)
+    try:
+        register = load_terminals(load_town(settings.town_dir), settings.jt808_register)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not len(register):
+        click.echo(f"warning: no terminal in the register of {settings.town_dir} (no "
+                   "`terminal` column in vehicles.csv, no ZN_JT808_REGISTER): every "
+                   "registration will be refused (result 4)", err=True)
     bus = Publisher.from_url(_existing_redis(settings), settings.redis_prefix,
                              FixWindow.from_settings(settings))
-    click.echo(f"JT/T 808 gateway on {host}:{port or settings.jt808_port}  (Ctrl-C stops)")
+    click.echo(f"JT/T 808 gateway on {settings.jt808_host}:{settings.jt808_port}, "
+               f"{len(register)} terminal(s) in the register  (Ctrl-C stops)")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_forever(bus, host, port or settings.jt808_port))
+        asyncio.run(serve_forever(bus, settings.jt808_host, settings.jt808_port, register))
+
+
+@gateway.command("jt808-reset")
+@click.argument("phones", nargs=-1, required=True)
+def gateway_jt808_reset(phones: tuple[str, ...]) -> None:
+    """Let JT/T 808 terminals (their SIM numbers) register again: a terminal box reset or
+    replaced lost its auth code, and a registered terminal is refused a new one (result 3)."""
+    from datasources.feeds.jt808.gateway import forget_terminals
+    from datasources.redis.publisher import Publisher
+
+    settings = _settings()
+    bus = Publisher.from_url(_existing_redis(settings), settings.redis_prefix)
+    n = forget_terminals(bus, list(phones))
+    click.echo(f"{n} of {len(phones)} terminal(s) forgotten: they may register again")
 
 
 @gateway.command("gtfs-rt")

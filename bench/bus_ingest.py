@@ -11,7 +11,8 @@ times from the first byte sent until the server's in-memory state (GET
   http    POST /api/v1/vehicles/positions, 500 fixes per request
   gtfs-rt POST /api/v1/vehicles/gtfs-rt, one FeedMessage of all buses per round
   jt808   one TCP connection per terminal, registered and authenticated first (not timed),
-          then 0x0200 frames through the gateway
+          then 0x0200 frames through the gateway; the bench's buses J-00000… and their
+          terminals 1390…, as the admin would declare them (--register, issue 12)
 
 Then `zhongnao simulate --vehicles N` drives N buses at 1 Hz for --cpu-window seconds and
 the CPU of server, simulator and Redis is read from /proc (one core = 100 %).
@@ -98,8 +99,13 @@ class Run:
 
     def start(self) -> None:
         self.spawn("server", "serve")
+        # The gateway lets in only registered terminals: declare the bench's fleet.
+        register = self.tmp / "terminals.csv"
+        register.write_text("plate,terminal\n" + "".join(
+            f"{jt_plate(i)},{jt_phone(i)}\n" for i in range(self.args.vehicles)),
+            encoding="utf-8")
         self.spawn("gateway", "gateway", "jt808", "--host", "127.0.0.1",
-                   "--port", str(self.jt_port))
+                   "--port", str(self.jt_port), "--register", str(register))
         deadline = time.monotonic() + 60
         while get_json(self.base + "/api/health")[0] != 200:
             if time.monotonic() > deadline:
@@ -175,18 +181,30 @@ def door_gtfs(run: Run, n: int, rounds: int, t0: datetime) -> tuple[float, int]:
     return end - start, n * rounds
 
 
+def jt_plate(i: int) -> str:
+    """The plate of the bench's i-th JT/T 808 bus."""
+    return f"J-{i:05d}"
+
+
+def jt_phone(i: int) -> str:
+    """The SIM number of its terminal, as the bench's register declares it."""
+    return f"1390{i:07d}"
+
+
 async def _terminals(run: Run, n: int) -> list[tuple[Any, Any, str]]:
     conns = []
     for i in range(n):
-        phone = f"1390{i:07d}"
+        phone = jt_phone(i)
         reader, writer = await asyncio.open_connection("127.0.0.1", run.jt_port)
-        reg = c.Register(51, 600, "ZNBENCH", "B1", f"T{i:06d}", 2, f"J-{i:05d}")
+        reg = c.Register(51, 600, "ZNBENCH", "B1", f"T{i:06d}", 2, jt_plate(i))
         writer.write(c.encode_frame(c.REGISTER, phone, 1, c.encode_register(reg)))
         sp = c.Splitter()
         frames: list[bytes] = []
         while not frames:
             frames += sp.feed(await reader.read(4096))
-        _, _, code = c.parse_register_reply(c.decode_frame(frames[0]).body)
+        _, result, code = c.parse_register_reply(c.decode_frame(frames[0]).body)
+        if result != c.REG_OK:
+            raise SystemExit(f"terminal {phone} refused ({result}); see {run.tmp}/gateway.log")
         writer.write(c.encode_frame(c.AUTH, phone, 2, c.encode_auth(code)))
         frames = frames[1:]
         while not frames:

@@ -148,6 +148,13 @@ SETTINGS: tuple[Setting, ...] = (
             "signal) it is kept but never moves the latest position back.", float),
     Setting("ZN_JT808_PORT", "jt808_port", 8808,
             "TCP port of `zhongnao gateway jt808` (JT/T 808 terminals).", int),
+    Setting("ZN_JT808_HOST", "jt808_host", "127.0.0.1",
+            "Address `zhongnao gateway jt808` listens on: this machine only unless set (e.g. "
+            "`0.0.0.0` for terminals on the mobile network, behind the town's firewall)."),
+    Setting("ZN_JT808_REGISTER", "jt808_register", "",
+            "CSV file (`plate,terminal`) of JT/T 808 terminal SIM numbers the admin declares, "
+            "over the `terminal` column of the town's vehicles.csv; only a terminal bound to "
+            "a plate may register it."),
     Setting("ZN_GTFS_RT_POLL_S", "gtfs_rt_poll_s", 15.0,
             "Seconds between two polls of a GTFS-Realtime VehiclePositions feed.", float),
     # --- issue 5: emergency resources
@@ -222,6 +229,8 @@ class Settings:
     bus_fix_future_s: float = 300.0
     bus_replay_window_s: float = 3600.0
     jt808_port: int = 8808
+    jt808_host: str = "127.0.0.1"
+    jt808_register: str = ""
     gtfs_rt_poll_s: float = 15.0
     kits_file: str = ""  # issue 5
     response_target_min: float = 15.0

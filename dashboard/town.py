@@ -86,6 +86,9 @@ class Vehicle:
     escort: str
     model: str
     year: int
+    # The SIM number of the bus's JT/T 808 terminal (the frame header's phone), which the
+    # gateway lets register this plate only (issue 12); "" when the town gives none.
+    terminal: str = ""
 
 
 @dataclass
@@ -184,6 +187,7 @@ def parse_town(files: dict[str, Any], origin: str = "town") -> Town:
                 escort=r["escort"],
                 model=r["model"],
                 year=int(r["year"]),
+                terminal=(r.get("terminal") or "").strip(),
             )
             for r in files["vehicles.csv"]
         ]

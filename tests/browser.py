@@ -378,8 +378,27 @@ class Source:
         self.raw(self.ch.vehicles, json.dumps(body))
 
 
-TERMINAL_PHONE = "13800138000"
+TERMINAL_PHONE = "13800138000"  # its terminal's SIM in the demo register (vehicles.csv)
+# The auth codes the terminals were given, by (gateway port, phone): like a real box, a
+# terminal that reconnects authenticates with its code (a registered one is refused a new
+# code). running_gateway forgets its port's codes when it stops.
+_CODES: dict[tuple[int, str], str] = {}
 TERMINAL_PLATE = "川F·D72692"  # a real bus of the demo town, route R01
+
+
+def demo_terminals() -> Any:
+    """The demo town's JT/T 808 register (terminal phone -> plate, from vehicles.csv)."""
+    from dashboard.settings import DEMO_TOWN_DIR
+    from datasources.towns.files import load_terminals, load_town
+
+    return load_terminals(load_town(DEMO_TOWN_DIR))
+
+
+def terminal_phone(plate: str) -> str:
+    """The SIM number the demo register gives the terminal of `plate`."""
+    phone = demo_terminals().phone_of(plate)
+    assert phone is not None, f"{plate} has no terminal in the demo register"
+    return str(phone)
 
 
 class Terminal:
@@ -387,7 +406,7 @@ class Terminal:
 
     def __init__(self, port: int, phone: str = TERMINAL_PHONE, version: int | None = None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.phone, self.version, self.serial = phone, version, 0
+        self.port, self.phone, self.version, self.serial = port, phone, version, 0
         from datasources.feeds.jt808 import codec
 
         self.c = codec
@@ -409,8 +428,13 @@ class Terminal:
             self.pending += self.splitter.feed(chunk)
         return self.c.decode_frame(self.pending.pop(0))
 
-    def login(self, plate: str = TERMINAL_PLATE) -> None:
-        """Register with the plate, then authenticate with the code the platform gave."""
+    @classmethod
+    def of(cls, port: int, plate: str, version: int | None = None) -> Terminal:
+        """The terminal the demo register binds to `plate` (its SIM number as phone)."""
+        return cls(port, terminal_phone(plate), version)
+
+    def register(self, plate: str = TERMINAL_PLATE) -> tuple[int, str]:
+        """Send 0x0100 with the plate; the platform's (result, auth code)."""
         c = self.c
         self.send(c.REGISTER, c.encode_register(
             c.Register(51, 600, "ZNDEV", "ZN-T1", "T" + self.phone[-6:], 2, plate),
@@ -418,9 +442,25 @@ class Terminal:
         reply = self.recv()
         assert reply.header.msg_id == c.REGISTER_REPLY
         _, result, code = c.parse_register_reply(reply.body)
-        assert result == c.OK
+        if result == c.REG_OK:
+            _CODES[(self.port, self.phone)] = str(code)
+        return int(result), str(code)
+
+    def auth(self, code: str) -> int:
+        """Send 0x0102 with the code; the platform's result."""
+        c = self.c
         self.send(c.AUTH, c.encode_auth(code, self.version, "860000000000001", "1.0"))
-        assert c.parse_general_reply(self.recv().body)[2] == c.OK
+        return int(c.parse_general_reply(self.recv().body)[2])
+
+    def login(self, plate: str = TERMINAL_PLATE) -> None:
+        """Authenticate with the code this terminal holds, else register with the plate and
+        authenticate with the code the platform gave."""
+        held = _CODES.get((self.port, self.phone))
+        if held is not None and self.auth(held) == self.c.OK:
+            return
+        result, code = self.register(plate)
+        assert result == self.c.REG_OK, f"registration of {plate} from {self.phone}: {result}"
+        assert self.auth(code) == self.c.OK
 
     def report(self, at: datetime, lon: float, lat: float, kmh: float, alarm: int = 0) -> int:
         """One location report (alarm bit 0 is SOS); returns the platform's result code."""
@@ -435,19 +475,22 @@ class Terminal:
 
 
 @contextlib.contextmanager
-def running_gateway(publisher: Any) -> Iterator[tuple[Any, int]]:
+def running_gateway(publisher: Any, register: Any = None) -> Iterator[tuple[Any, int]]:
     """The JT/T 808 gateway on a free port, on its own event-loop thread, publishing to
-    real Redis through `publisher`; yields (gateway, port)."""
+    real Redis through `publisher`, letting in the terminals of `register` (default: the
+    demo town's); yields (gateway, port)."""
     from datasources.feeds.jt808.gateway import Gateway
 
     loop = asyncio.new_event_loop()
-    gw = Gateway(publisher, flush_s=0.05)
+    gw = Gateway(publisher, demo_terminals() if register is None else register, flush_s=0.05)
     port = loop.run_until_complete(gw.start("127.0.0.1", 0))
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
         yield gw, port
     finally:
+        for key in [k for k in _CODES if k[0] == port]:
+            del _CODES[key]
         asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)

@@ -165,10 +165,10 @@ def test_broken_frames_are_dropped_and_counted_and_the_connection_lives_on(
 
 FUZZ = st.one_of(
     st.binary(min_size=1, max_size=120),
-    st.builds(lambda body, cut: c.encode_frame(c.LOCATION, "13900000001", 3, body)[:cut],
+    st.builds(lambda body, cut: c.encode_frame(c.LOCATION, "13800138001", 3, body)[:cut],
               st.binary(max_size=60), st.integers(2, 80)),
     st.builds(lambda flip, pos: bytes(b ^ flip if i == pos else b for i, b in enumerate(
-        c.encode_frame(c.LOCATION, "13900000001", 4, LOCATION_BODY))),
+        c.encode_frame(c.LOCATION, "13800138001", 4, LOCATION_BODY))),
               st.integers(1, 255), st.integers(1, 40)),
 )
 
@@ -177,8 +177,8 @@ def test_fuzzed_frames_never_hurt_another_terminal(services, gateway) -> None:
     gw, port = gateway
     honest = Terminal(port)
     honest.login()
-    fuzzer = Terminal(port, phone="13900000001")
-    fuzzer.login(plate="川F·FUZZ1")
+    fuzzer = Terminal.of(port, "川F·D54327")  # 13800138001, whose frames FUZZ mangles
+    fuzzer.login(plate="川F·D54327")
     sent = [0]
 
     @settings(max_examples=150, deadline=None,
@@ -195,8 +195,8 @@ def test_fuzzed_frames_never_hurt_another_terminal(services, gateway) -> None:
              == T0 + timedelta(seconds=sent[0]))
     assert gw.stats["dropped"] > 0
     # The honest terminal was never cut off, and a fresh connection still works.
-    late = Terminal(port, phone="13700000002")
-    late.login(plate="川F·LATE1")
+    late = Terminal.of(port, "川F·D32468")
+    late.login(plate="川F·D32468")
     assert late.report(T0, 104.46, 30.55, 10) == c.OK
     for t in (honest, fuzzer, late):
         t.close()
@@ -285,3 +285,100 @@ def test_an_sos_from_an_unknown_terminal_or_with_a_bad_time_still_raises_a_work_
     assert len(sos_orders()) == 2
     for t in (stranger, term):
         t.close()
+
+
+# ------------------------------------------------------------------ who may drive a bus (issue 12)
+OTHER_PLATE = "川F·D54327"  # the demo's second R01 bus; its terminal is 13800138001
+
+
+def test_only_a_terminal_of_the_register_registers_and_only_its_own_plate(
+        services, gateway) -> None:
+    gw, port = gateway
+    stranger = Terminal(port, phone="13900000009")  # in no register
+    assert stranger.register(PLATE)[0] == c.REG_NO_TERMINAL
+    assert stranger.report(T0, 104.46, 30.55, 10) == c.FAIL  # and it drives nothing
+    other = Terminal(port, phone="13800138001")  # the terminal of 川F·D54327
+    assert other.register(PLATE) == (c.REG_VEHICLE_TAKEN, "")  # another bus's plate
+    assert other.register("川F·FAKE1") == (c.REG_NO_VEHICLE, "")  # no bus of the town
+    assert other.report(T0, 104.46, 30.55, 10) == c.FAIL
+    # Its own plate, as terminals often spell it (no middle dot): in, as the register's plate.
+    result, code = other.register("川FD54327")
+    assert result == c.REG_OK and code
+    assert other.auth(code) == c.OK
+    assert other.report(T0, 104.468108, 30.573971, 20) == c.OK
+    fix = wait_until(lambda: services.bus.latest_positions().get(OTHER_PLATE))
+    assert fix.at == T0
+    assert PLATE not in services.bus.latest_positions()
+    wait_until(lambda: {k: v for k, v in services.bus.rejected_counts().items()
+                        if k in ("jt808_unknown_terminal", "jt808_plate_mismatch",
+                                 "jt808_unknown_vehicle")}
+               == {"jt808_unknown_terminal": 1, "jt808_plate_mismatch": 1,
+                   "jt808_unknown_vehicle": 1}, what="the three refusals counted")
+    for t in (stranger, other):
+        t.close()
+
+
+def test_auth_codes_are_per_terminal_and_only_their_hash_is_stored(services, gateway) -> None:
+    import json
+
+    gw, port = gateway
+    term = Terminal(port)
+    result, code = term.register(PLATE)
+    assert result == c.REG_OK
+    stored = services.bus.r.hgetall(services.bus.ch.jt808_terminals)
+    raw = stored[PHONE.encode()].decode()
+    assert code not in raw and "code" not in json.loads(raw)
+    assert json.loads(raw)["plate"] == PLATE
+    # Another terminal of the register cannot sign in with this terminal's code.
+    other = Terminal(port, phone="13800138001")
+    assert other.auth(code) == c.FAIL
+    assert term.auth(code + "0") == c.FAIL
+    assert term.auth(code) == c.OK
+    # Whoever sends its phone is refused a new code (the header's phone is only a claim):
+    # the terminal reconnects with the code it holds.
+    again = Terminal(port)
+    assert again.register(PLATE) == (c.REG_TERMINAL_TAKEN, "")
+    assert again.auth(code) == c.OK
+    # The admin lets a reset box register again: a new code, and the old one is dead.
+    from datasources.feeds.jt808.gateway import forget_terminals
+
+    assert forget_terminals(services.bus, ["013800138000"]) == 1
+    result, fresh = again.register(PLATE)
+    assert result == c.REG_OK and fresh != code
+    assert again.auth(code) == c.FAIL and again.auth(fresh) == c.OK
+    # A record kept in clear (before issue 12) never signs anyone in.
+    services.bus.r.hset(services.bus.ch.jt808_terminals, PHONE,
+                        json.dumps({"plate": PLATE, "code": "abc"}))
+    assert Terminal(port).auth("abc") == c.FAIL
+    wait_until(lambda: services.bus.rejected_counts().get("jt808_auth_failed") == 4
+               and services.bus.rejected_counts().get("jt808_terminal_registered") == 1,
+               what="four failed sign-ins and one second registration counted")
+    for t in (term, other, again):
+        t.close()
+
+
+def test_a_town_without_terminals_refuses_every_registration(settings, services) -> None:
+    from dashboard.buses.terminals import TerminalRegister
+    from tests.browser import running_gateway
+
+    with running_gateway(services.bus, TerminalRegister({})) as (gw, port):
+        term = Terminal(port)
+        assert term.register(PLATE) == (c.REG_NO_TERMINAL, "")
+        wait_until(lambda: services.bus.rejected_counts().get("jt808_unknown_terminal") == 1)
+        term.close()
+
+
+def test_the_gateway_listens_on_this_machine_only_unless_told(services) -> None:
+    import asyncio
+
+    from datasources.feeds.jt808.gateway import Gateway
+
+    async def bound_address() -> str:
+        gw = Gateway(services.bus)
+        await gw.start(port=0)
+        assert gw._server is not None
+        host = str(gw._server.sockets[0].getsockname()[0])
+        await gw.stop()
+        return host
+
+    assert asyncio.run(bound_address()) == "127.0.0.1"

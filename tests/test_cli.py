@@ -53,3 +53,24 @@ def test_simulate_without_redis_says_how_to_start_one(settings):
     env = {**_env(settings), "REDIS_URL": ""}
     result = CliRunner().invoke(main, ["simulate"], env=env)
     assert result.exit_code != 0 and "zhongnao serve" in result.output
+
+
+def test_the_jt808_gateway_binds_this_machine_and_names_a_broken_register(settings, tmp_path):
+    helptext = CliRunner().invoke(main, ["gateway", "jt808", "--help"]).output
+    assert "127.0.0.1" in helptext and "--register" in helptext
+    bad = tmp_path / "terminals.csv"
+    bad.write_text("plate,terminal\n川F·D72692,13800138000\n川F·D54327,13800138000\n",
+                   encoding="utf-8")
+    result = CliRunner().invoke(main, ["gateway", "jt808", "--register", str(bad)],
+                                env=_env(settings))
+    assert result.exit_code != 0 and "terminals.csv" in result.output
+
+
+def test_jt808_reset_lets_a_terminal_register_again(settings):
+    r = redis.Redis.from_url(settings.redis_url)
+    key = Channels(settings.redis_prefix).jt808_terminals
+    r.hset(key, "13800138000", json.dumps({"plate": "川F·D72692", "salt": "s", "hash": "h"}))
+    result = CliRunner().invoke(main, ["gateway", "jt808-reset", "013800138000", "139"],
+                                env=_env(settings))
+    assert result.exit_code == 0 and "1 of 2" in result.output
+    assert not r.hexists(key, "13800138000")

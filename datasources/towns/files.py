@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dashboard.buses.terminals import TerminalRegister
 from dashboard.incidents.deadlines import merge_table
 from dashboard.resources.kits import KitError, merge_kits
 from dashboard.town import OPTIONAL_TOWN_FILES, TOWN_FILES, Town, parse_town
@@ -51,3 +52,18 @@ def load_kits(path: str | None) -> dict[str, dict[str, int]]:
     except (OSError, json.JSONDecodeError) as exc:
         raise KitError(f"ZN_KITS_FILE {path}: {exc}") from exc
     return merge_kits(data, f"ZN_KITS_FILE {path}")
+
+
+def load_terminals(town: Town, declared: str | Path | None = None) -> TerminalRegister:
+    """Who may register which plate at the JT/T 808 gateway: the `terminal` column of the
+    town's vehicles.csv, with the admin's declaration (ZN_JT808_REGISTER, a CSV of
+    `plate,terminal`) over it. Raise ValueError naming the file that is wrong."""
+    register = TerminalRegister.of((v.plate, v.terminal) for v in town.vehicles)
+    if not declared:
+        return register
+    try:
+        rows = _read(Path(declared))
+        extra = TerminalRegister.of((r["plate"], r["terminal"]) for r in rows)
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"terminal register {declared}: {exc!r}") from exc
+    return register.merged(extra)

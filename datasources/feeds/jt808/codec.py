@@ -18,6 +18,9 @@ MAX_FRAME = 2048  # a body is at most 1023 bytes; anything longer between flags 
 REGISTER, REGISTER_REPLY, AUTH, HEARTBEAT = 0x0100, 0x8100, 0x0102, 0x0002
 LOCATION, BATCH, PLATFORM_REPLY, TERMINAL_REPLY = 0x0200, 0x0704, 0x8001, 0x0001
 OK, FAIL, BAD_MESSAGE, UNSUPPORTED = 0, 1, 2, 3
+# Results of a 0x8100 register reply: 0 ok, 1 the vehicle is registered (to another
+# terminal), 2 no such vehicle, 3 the terminal is registered, 4 no such terminal.
+REG_OK, REG_VEHICLE_TAKEN, REG_NO_VEHICLE, REG_TERMINAL_TAKEN, REG_NO_TERMINAL = 0, 1, 2, 3, 4
 BEIJING = timedelta(hours=8)
 
 

@@ -1,5 +1,10 @@
 """The JT/T 808 TCP gateway: terminals register, authenticate and report; fixes go to Redis.
 
+Only the terminals of the town's vehicle register get in (issue 12): a registration is
+checked by `dashboard.buses.terminals.admit` (terminal phone ↔ plate), refused with the
+standard 0x8100 result and counted otherwise; the auth code issued is kept only as a salted
+hash in the Redis hash `zn:jt808:terminals`. It listens on 127.0.0.1 unless told otherwise.
+
 One asyncio server; each connection has its own frame splitter, so a broken frame is
 dropped and counted on that connection while it and every other connection go on.
 Fixes are batched and published through `Publisher.publish_positions` (the same door as the
@@ -12,7 +17,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import secrets
 import struct
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,6 +26,19 @@ from pydantic import ValidationError
 
 from dashboard.buses.fixtime import BAD_TIME, screen_fixes
 from dashboard.buses.sos import has_sos, rescued_sos
+from dashboard.buses.terminals import (
+    ALREADY_REGISTERED,
+    PLATE_MISMATCH,
+    UNKNOWN_TERMINAL,
+    UNKNOWN_VEHICLE,
+    TerminalRegister,
+    admit,
+    already_registered,
+    code_matches,
+    new_code,
+    phone_key,
+    sealed,
+)
 from dashboard.messages import IncidentReport, VehiclePosition
 from dashboard.timeutil import utcnow
 from datasources.feeds.jt808 import codec as c
@@ -31,6 +48,9 @@ log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT_S = 180.0  # three missed heartbeats (the terminal default is 60 s)
 _READ_ERRORS = (c.FrameError, struct.error, ValueError, IndexError, KeyError)
+# A refused registration's answer, by the rule's reason (the standard's 0x8100 results).
+REFUSALS = {UNKNOWN_TERMINAL: c.REG_NO_TERMINAL, UNKNOWN_VEHICLE: c.REG_NO_VEHICLE,
+            PLATE_MISMATCH: c.REG_VEHICLE_TAKEN, ALREADY_REGISTERED: c.REG_TERMINAL_TAKEN}
 
 
 @dataclass
@@ -56,6 +76,9 @@ class Gateway:
     """Serve JT/T 808 terminals on a TCP port and publish their fixes."""
 
     bus: Publisher
+    # Who may register which plate. Empty (a town whose vehicles.csv has no `terminal`
+    # column and no declared register): every registration is refused, result 4.
+    register: TerminalRegister = field(default_factory=lambda: TerminalRegister({}))
     flush_s: float = 0.2
     stats: Counter[str] = field(default_factory=Counter)
     _queue: list[VehiclePosition] = field(default_factory=list)
@@ -68,12 +91,17 @@ class Gateway:
     _flusher: asyncio.Task[None] | None = None
     _conns: set[asyncio.Task[None]] = field(default_factory=set)
 
-    async def start(self, host: str = "0.0.0.0", port: int = 8808) -> int:
+    async def start(self, host: str = "127.0.0.1", port: int = 8808) -> int:
         """Listen; returns the bound port (0 picks a free one)."""
         self._server = await asyncio.start_server(self._serve, host, port)
         self._flusher = asyncio.create_task(self._flush_loop(), name="jt808-flush")
         bound = int(self._server.sockets[0].getsockname()[1])
-        log.info("JT/T 808 gateway on %s:%s", host, bound)
+        log.info("JT/T 808 gateway on %s:%s, %s terminal(s) in the register", host, bound,
+                 len(self.register))
+        if not len(self.register):
+            log.warning("JT/T 808: the vehicle register binds no terminal (no `terminal` "
+                        "column in vehicles.csv, no ZN_JT808_REGISTER): every registration "
+                        "will be refused")
         return bound
 
     async def stop(self) -> None:
@@ -228,24 +256,53 @@ class Gateway:
     async def _register(self, session: Session, frame: c.Frame) -> bytes:
         h = frame.header
         reg = c.parse_register(frame.body, h.version)
-        plate = reg.plate.strip() or reg.terminal_id
-        code = secrets.token_hex(6)
-        record = json.dumps({"plate": plate, "code": code, "terminal": reg.terminal_id},
-                            ensure_ascii=False)
+
+        def answer(result: int, code: str = "") -> bytes:
+            body = c.register_reply(h.serial, result, code)
+            return c.encode_frame(c.REGISTER_REPLY, h.phone, session.next_serial(), body,
+                                  h.version)
+
+        verdict = admit(self.register, h.phone, reg.plate)
+        reason = verdict.refusal
+        if verdict.ok and verdict.plate is not None:
+            stored = await self._record(h.phone)
+            if already_registered(stored, verdict.plate):
+                reason = ALREADY_REGISTERED
+        if reason is not None or verdict.plate is None:
+            reason = reason or UNKNOWN_TERMINAL
+            self.stats["register_refused"] += 1
+            self.stats[reason] += 1
+            self._rejects[reason] += 1
+            log.warning("JT/T 808 %s: registration of terminal %s as %r refused (%s)",
+                        session.peer, h.phone, reg.plate[:40], reason)
+            return answer(REFUSALS.get(reason, c.REG_NO_TERMINAL))
+        code = new_code()
+        record = json.dumps({"plate": verdict.plate, "terminal": reg.terminal_id,
+                             **sealed(code)}, ensure_ascii=False)
         await asyncio.to_thread(self.bus.r.hset, self.bus.ch.jt808_terminals, h.phone, record)
-        session.phone, session.plate = h.phone, plate
+        session.phone, session.plate, session.authed = h.phone, verdict.plate, False
         self.stats["registered"] += 1
-        body = c.register_reply(h.serial, c.OK, code)
-        return c.encode_frame(c.REGISTER_REPLY, h.phone, session.next_serial(), body, h.version)
+        return answer(c.REG_OK, code)
+
+    async def _record(self, phone: str) -> dict[str, object] | None:
+        """What the registry holds for a terminal (None: nothing readable)."""
+        raw = await asyncio.to_thread(self.bus.r.hget, self.bus.ch.jt808_terminals, phone)
+        try:
+            record = json.loads(raw) if raw else None
+        except ValueError:
+            return None
+        return record if isinstance(record, dict) else None
 
     async def _auth(self, session: Session, phone: str, code: str) -> bool:
-        raw = await asyncio.to_thread(self.bus.r.hget, self.bus.ch.jt808_terminals, phone)
-        record = json.loads(raw) if raw else None
-        if record is None or not secrets.compare_digest(record["code"], code):
+        record = await self._record(phone)
+        # The register is asked again: a bus given to another terminal since this one
+        # registered is no longer this terminal's.
+        if (record is None or not code_matches(code, record)
+                or not admit(self.register, phone, str(record.get("plate", ""))).ok):
             self.stats["auth_failed"] += 1
             self._rejects["jt808_auth_failed"] += 1
             return False
-        session.phone, session.plate, session.authed = phone, record["plate"], True
+        session.phone, session.plate, session.authed = phone, str(record["plate"]), True
         self.stats["authenticated"] += 1
         return True
 
@@ -287,9 +344,10 @@ class Gateway:
         self.stats["published"] += len(batch)
 
 
-async def serve_forever(bus: Publisher, host: str, port: int) -> None:
+async def serve_forever(bus: Publisher, host: str, port: int,
+                        register: TerminalRegister) -> None:
     """Run the gateway until cancelled (the `zhongnao gateway jt808` command)."""
-    gw = Gateway(bus)
+    gw = Gateway(bus, register)
     await gw.start(host, port)
     try:
         while True:
@@ -297,3 +355,10 @@ async def serve_forever(bus: Publisher, host: str, port: int) -> None:
             log.info("JT/T 808 gateway: %s", dict(gw.stats))
     finally:
         await gw.stop()
+
+
+def forget_terminals(bus: Publisher, phones: list[str]) -> int:
+    """Let these terminals register again (a box reset or replaced): their stored codes are
+    dropped. Returns how many the registry held (`zhongnao gateway jt808-reset`)."""
+    keys = [phone_key(p) for p in phones]
+    return int(bus.r.hdel(bus.ch.jt808_terminals, *keys)) if keys else 0
