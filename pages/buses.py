@@ -12,6 +12,7 @@ import dash_leaflet as dl
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.buses.board import punctuality_text
+from dashboard.buses.timetable import is_school_day
 from dashboard.buses.views import bus_slug, day_trips, replay_at, staff_rows, stop_rows
 from dashboard.geo.gcj02 import display
 from dashboard.i18n.text import LANGS, t
@@ -132,11 +133,12 @@ def refresh_bus_screen(_n: int, selected: str | None, lang: str, drawn: list | N
     rev = [state.rev, selected, digest]
     old = drawn or [None, None, None]
     markers = _markers(selected) if rev[:2] != old[:2] else no_update
-    table = _board(board, lang) if digest != old[2] else no_update
+    school = is_school_day(now.astimezone(LOCAL_TZ).date(), tracker.fleet.holidays)
+    table = _board(board, lang, school) if digest != old[2] else no_update
     return table, markers, _detail(selected, lang), rev
 
 
-def _board(board: list[dict[str, Any]], lang: str) -> Any:
+def _board(board: list[dict[str, Any]], lang: str, school_day: bool = True) -> Any:
     head = html.Tr([html.Th(t(k, lang)) for k in ("bus_col_route", "bus_col_trip",
                     "bus_col_departs", "bus_col_arrives", "bus_col_plate", "bus_col_status")])
     body = [html.Tr([
@@ -147,6 +149,9 @@ def _board(board: list[dict[str, Any]], lang: str) -> Any:
     ], id={"type": ids.PICK_ROW, "plate": r["plate"] or "", "trip": r["trip"]},
         n_clicks=0, className="bus-row" + (" bus-has-bus" if r["plate"] else ""))
         for r in board]
+    if not body:  # a weekend or a holiday: say so, not an empty board
+        body = [html.Tr(html.Td(t("bus_no_trips_today" if school_day else "bus_no_school",
+                                  lang), colSpan=6, className="bus-empty"))]
     return html.Table([html.Thead(head), html.Tbody(body)], className="bus-table")
 
 

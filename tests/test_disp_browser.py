@@ -217,8 +217,9 @@ def test_disp002_filters_and_live_arrivals(dash_duo, settings):
 
     # Sorting by newest puts the latest arrival first; ↓ and Enter open the next one.
     dash_duo.find_element("#disp-sort input[value='newest']").click()
-    WebDriverWait(dash_duo.driver, 5).until(lambda d: d.find_element(
-        By.CSS_SELECTOR, ROWS + " .q-title").text == "工地扬尘")
+    WebDriverWait(dash_duo.driver, 5, ignored_exceptions=(StaleElementReferenceException,)
+                  ).until(lambda d: d.find_element(
+                      By.CSS_SELECTOR, ROWS + " .q-title").text == "工地扬尘")
     dash_duo.find_element("#disp-list").click()
     body = dash_duo.find_element("body")
     body.send_keys("\ue015")  # ArrowDown

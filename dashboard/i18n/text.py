@@ -174,6 +174,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "bus_load": ("客座率", "Load"),
     "bus_last_fix": ("最新定位", "Last fix"),
     "bus_no_trip": ("当前无运行班次", "No trip in progress"),
+    "bus_no_school": ("今日不上学，没有班次", "No school today: no trips"),
+    "bus_no_trips_today": ("今日没有班次", "No trips today"),
     "bus_replay": ("轨迹回放", "History replay"),
     "bus_replay_pick": ("选择历史班次", "Pick a past trip"),
     "bus_replay_none": ("暂无历史轨迹", "No recorded tracks yet"),
