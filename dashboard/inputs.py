@@ -134,10 +134,12 @@ def whole_number(value: Any, name: str, lo: int, hi: int) -> int:
 
 
 def parse_id(value: Any, name: str = "id") -> int:
-    """A row id (1 to 2^31-1) from a path or query; BadInput("bad_id") otherwise."""
-    text = value if isinstance(value, str) else ""
-    if not (text.isascii() and text.isdigit() and len(text) <= 10) or \
-            not 0 < int(text) <= MAX_ID:
+    """A row id (1 to 2^31-1) from a path or query, or a JSON integer a page sent back
+    (a component's id, a store's data); BadInput("bad_id") otherwise (a 20-digit id, text,
+    a float, a boolean, a list, None)."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not (text.isascii() and text.isdigit() and
+                                         len(text) <= 10) or not 0 < int(text) <= MAX_ID:
         raise BadInput("bad_id", name=name, value=echo(value))
     return int(text)
 

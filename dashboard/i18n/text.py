@@ -424,6 +424,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "err_satisfaction_required": ("回访办结须选择满意度（1–5 分）",
                                   "a close needs a satisfaction score (1–5)"),
     "err_assignee_required": ("派遣须选择承办人", "a dispatch needs an assignee"),
+    "err_unknown_assignee": ("「{id}」不是本镇名册上的网格员或救援队伍，未派遣",
+                             "{id} is not a grid worker or team on the town's register; "
+                             "nothing was dispatched"),
     "err_not_assignee": ("该工单未派给您", "This work order is not assigned to you"),
     "err_role_action": ("您的角色不能执行此操作（{role}：{action}）",
                         "Your role may not take this step ({role}: {action})"),

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from dashboard.incidents.rules import (
-    Assignee,
     actor_of,
     check_dispatch,
     check_inputs,
@@ -27,20 +26,13 @@ def desk_step(intake: Intake, who: Principal, incident_id: int, action: str, *,
                       satisfaction=satisfaction, expect_version=expect_version)
 
 
-def dispatch_to(intake: Intake, who: Principal, incident_id: int, to: Assignee, *,
+def dispatch_to(intake: Intake, who: Principal, incident_id: int, assignee_id: object, *,
                 state: str, version: int | None, note: str = "") -> Event:
-    """Dispatch (or reassign) as the officer saw the incident; a reported or returned one is
-    accepted first, so both steps are in the history under the officer's name."""
+    """Dispatch (or reassign) as the officer saw the incident to a person or team of the
+    town's register, by id; a reported or returned one is accepted first, in the same
+    transaction, so both steps are in the history under the officer's name, or neither."""
     steps = check_dispatch(state)
     for action in steps:
         check_may_take(who.role, action, False)
-    check_inputs(steps[-1], assignee=to)
-    event: Event | None = None
-    for action in steps:
-        last = action == steps[-1]
-        event = intake.act(incident_id, action, actor_of(who), expect_version=version,
-                           **({"assignee": to.name, "assignee_id": to.id, "note": note}
-                              if last else {}))
-        version = event.incident.version if event.incident else None
-    assert event is not None
-    return event
+    return intake.dispatch(incident_id, steps, actor_of(who), assignee_id, note=note,
+                           expect_version=version)

@@ -1,0 +1,178 @@
+"""The duty console trusts nothing the browser sends back (issue 12).
+
+- A dispatch names a person or team of the town's register, by id, checked on the server;
+  the name stored is the register's. One click (accept then dispatch) is one transaction:
+  an officer could dispatch to any string, and on PostgreSQL a long one gave a 500 after
+  the accept had committed, leaving the work order half-dispatched.
+- Ids the pages send back (selected incident, report, dispatch, the context's id, the
+  grids page's level and crumb) are parsed by dashboard/inputs.parse_id and bounded: a
+  non-numeric or 20-digit one is a refusal in the page's language, never a 500.
+- Notes, stock reasons, batches and upload file names are text: markup is refused with a
+  code, and nothing is stored.
+
+Callbacks are posted as Dash's renderer posts them, to the real app in-process, signed in
+as an officer; real SQLite (or DATABASE_URL) and Redis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dashboard.geo.lookup import GridHit
+from dashboard.incidents.errors import BadInput, TransitionError
+from dashboard.incidents.rules import Actor
+from dashboard.messages import IncidentReport
+from tests.auth_helpers import pattern_id, post_callback, sign_in
+
+WORKER, WORKER_ID = "陈红梅", "W003"  # of G3-02 in the demo town
+TEAM_ID, TEAM = "team:EC-00-T1", "青石镇综合应急救援队"
+OFFICER = "值班员王"
+
+
+def _reported(svc: Any) -> int:
+    report = IncidentReport(source="hotline", category="water", title="自来水管爆裂",
+                            lon=104.45, lat=30.55)
+    hit = GridHit("G3-02", "V01", workers=("李春梅", WORKER), rostered=WORKER)
+    return svc.store.create_incident(report, hit).incident.id
+
+
+def _officer(client: Any) -> None:
+    sign_in(client, client.zn, OFFICER, "officer")
+
+
+def _record(svc: Any, incident_id: int) -> tuple[Any, ...]:
+    order = svc.store.incident(incident_id)
+    return (order["state"], order["version"], order["assignee"], order["assignee_id"],
+            [h["action"] for h in svc.store.history(incident_id)])
+
+
+def show_incident(client: Any, selected: Any, lang: str = "zh") -> Any:
+    outs = [("disp-detail", "children"), ("disp-actions", "children"),
+            ("disp-sat-wrap", "hidden"), ("disp-history", "children"), ("disp-recs", "children"),
+            ("disp-ctx", "data"), ("disp-focus", "data"), ("disp-action-bar", "hidden")]
+    return post_callback(client, outs,
+                         [{"id": "disp-selected", "property": "data", "value": selected},
+                          {"id": "disp-tick", "property": "data", "value": 0},
+                          {"id": "disp-officer", "property": "data", "value": None}],
+                         [{"id": "disp-lang", "property": "data", "value": lang}],
+                         "disp-selected.data")
+
+
+def context(client: Any, incident_id: int) -> dict[str, Any]:
+    r = show_incident(client, incident_id)
+    assert r.status_code == 200, r.text[:300]
+    return r.json()["response"]["disp-ctx"]["data"]
+
+
+def console_act(client: Any, trigger: dict[str, Any], seen: Any, *, note: Any = "",
+                satisfaction: Any = None, lang: str = "zh") -> Any:
+    outs = [("disp-toast", "children"), ("disp-toast", "className"), ("disp-tick", "data"),
+            ("disp-note", "value"), ("disp-satisfaction", "value")]
+    clicked = [{"id": trigger, "property": "n_clicks", "value": 1}]
+    rec = trigger["type"] == "disp-rec"
+    return post_callback(client, outs, [clicked if rec else [], [] if rec else clicked],
+                         [{"id": "disp-ctx", "property": "data", "value": seen},
+                          {"id": "disp-officer", "property": "data", "value": None},
+                          {"id": "disp-note", "property": "value", "value": note},
+                          {"id": "disp-satisfaction", "property": "value",
+                           "value": satisfaction},
+                          {"id": "disp-lang", "property": "data", "value": lang}],
+                         pattern_id(trigger) + ".n_clicks")
+
+
+def _toast(r: Any, out: str = "disp-toast") -> tuple[str, str]:
+    assert r.status_code == 200, r.text[:300]
+    resp = r.json()["response"][out]
+    return str(resp["children"]), resp["className"]
+
+
+REC0 = {"type": "disp-rec", "index": 0}
+
+
+# ---------------------------------------------------------------- 1. whom a click names
+@pytest.mark.parametrize("forged", [
+    "W999",                      # no such person
+    "x" * 5000,                  # the long string that was a 500 on PostgreSQL
+    "team:NOPE",                 # no such team
+    "<img src=x onerror=alert(1)>",
+    None, 42, ["W003"], {"id": "W003"},
+])
+def test_a_forged_assignee_is_refused_and_nothing_is_half_done(client, forged):
+    svc = client.zn
+    incident_id = _reported(svc)
+    _officer(client)
+    seen = context(client, incident_id)
+    before = _record(svc, incident_id)
+    seen["recs"] = [{"id": forged, "name": "<b>随便谁</b>"}]
+    text, tone = _toast(console_act(client, REC0, seen))
+    assert tone == "disp-toast err"
+    assert "名册" in text, text  # refused as no person or team of the town, in Chinese
+    assert _record(svc, incident_id) == before  # not even accepted
+
+
+def test_the_refusal_speaks_the_officers_language(client):
+    svc = client.zn
+    incident_id = _reported(svc)
+    _officer(client)
+    seen = context(client, incident_id)
+    seen["recs"] = [{"id": "W999", "name": "nobody"}]
+    text, tone = _toast(console_act(client, REC0, seen, lang="en"))
+    assert tone == "disp-toast err" and "register" in text, text
+
+
+def test_a_real_id_is_named_as_the_register_names_it_whatever_the_page_said(client):
+    svc = client.zn
+    incident_id = _reported(svc)
+    _officer(client)
+    seen = context(client, incident_id)
+    seen["recs"] = [{"id": TEAM_ID, "name": "<script>alert(1)</script>" * 20}]
+    text, tone = _toast(console_act(client, REC0, seen))
+    assert tone == "disp-toast ok", text
+    state, _, assignee, assignee_id, actions = _record(svc, incident_id)
+    assert (state, assignee, assignee_id) == ("dispatched", TEAM, TEAM_ID)
+    assert actions[-2:] == ["accept", "dispatch"]
+    assert TEAM in text
+
+
+@pytest.mark.parametrize("index", [50, -1, "abc", "9" * 20, None, [0], 1.5])
+def test_a_recommendation_the_page_was_never_sent_is_refused(client, index):
+    svc = client.zn
+    incident_id = _reported(svc)
+    _officer(client)
+    seen = context(client, incident_id)
+    before = _record(svc, incident_id)
+    text, tone = _toast(console_act(client, {"type": "disp-rec", "index": index}, seen))
+    assert tone == "disp-toast err", text
+    assert _record(svc, incident_id) == before
+
+
+def test_accept_then_dispatch_commits_together_or_not_at_all(services):
+    incident_id = _reported(services)
+    before = _record(services, incident_id)
+    officer = Actor(OFFICER)
+    # A plan whose second step the loop refuses: the first must not stay committed.
+    with pytest.raises(TransitionError):
+        services.store.dispatch(incident_id, ("accept", "close"), officer, WORKER_ID)
+    assert _record(services, incident_id) == before
+    with pytest.raises(BadInput) as refused:
+        services.store.dispatch(incident_id, ("accept", "dispatch"), officer, "W999")
+    assert refused.value.code == "unknown_assignee"
+    assert _record(services, incident_id) == before
+    view = services.store.dispatch(incident_id, ("accept", "dispatch"), officer, WORKER_ID,
+                                   expect_version=before[1])
+    assert (view.state, view.assignee, view.assignee_id) == ("dispatched", WORKER, WORKER_ID)
+    assert _record(services, incident_id)[4][-2:] == ["accept", "dispatch"]
+
+
+def test_an_assignee_id_is_checked_before_any_query():
+    from dashboard.incidents.rules import assignee_key
+
+    assert assignee_key("W003") == ("person", "W003")
+    assert assignee_key("team:EC-00-T1") == ("team", "EC-00-T1")
+    for bad in ("", "x" * 41, "W 003", "<b>", None, 3, ["W003"]):
+        with pytest.raises(BadInput) as refused:
+            assignee_key(bad)
+        assert refused.value.code == "unknown_assignee"
+        assert len(str(refused.value.params["id"])) <= 40
