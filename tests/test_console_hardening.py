@@ -176,3 +176,127 @@ def test_an_assignee_id_is_checked_before_any_query():
             assignee_key(bad)
         assert refused.value.code == "unknown_assignee"
         assert len(str(refused.value.params["id"])) <= 40
+
+
+# ---------------------------------------------------------------- 3. ids the pages send back
+BAD_IDS: tuple[Any, ...] = ("abc", "9" * 20, 10**20, -3, 1.5, ["1"], {"id": 1}, True)
+
+
+def _no_500(r: Any) -> Any:
+    assert r.status_code in (200, 204), (r.status_code, r.text[:300])
+    return r.json()["response"] if r.status_code == 200 else {}
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_a_forged_id_in_the_consoles_context_is_a_refusal_not_a_500(client, bad):
+    svc = client.zn
+    incident_id = _reported(svc)
+    _officer(client)
+    seen = context(client, incident_id)
+    before = _record(svc, incident_id)
+    forged = {**seen, "id": bad}
+    for trigger in (REC0, {"type": "disp-act", "action": "urge"}):
+        text, tone = _toast(console_act(client, trigger, forged))
+        assert tone == "disp-toast err", text
+        assert "无效" in text, text  # bad_id, in the page's language
+    # 投屏 and the resource section take the same context.
+    r = post_callback(client, [("disp-toast", "children"), ("disp-toast", "className")],
+                      [{"id": "disp-cast", "property": "n_clicks", "value": 1}],
+                      [{"id": "disp-ctx", "property": "data", "value": forged},
+                       {"id": "disp-lang", "property": "data", "value": "en"}],
+                      "disp-cast.n_clicks")
+    text, tone = _toast(r)
+    assert tone == "disp-toast err" and "not a valid id" in text, text
+    _no_500(post_callback(client, [("res-section", "open"), ("res-opened-for", "data")],
+                          [{"id": "disp-ctx", "property": "data", "value": forged}],
+                          [{"id": "res-opened-for", "property": "data", "value": None}],
+                          "disp-ctx.data"))
+    _no_500(post_callback(client, [("res-section", "hidden"), ("res-station", "options"),
+                                   ("res-station", "value"), ("res-list", "children"),
+                                   ("res-list-sig", "data")],
+                          [{"id": "disp-ctx", "property": "data", "value": forged},
+                           {"id": "res-tick", "property": "data", "value": 0},
+                           {"id": "res-refresh", "property": "data", "value": 0}],
+                          [{"id": "res-station", "property": "value", "value": "ES-01"},
+                           {"id": "res-list-sig", "property": "data", "value": None},
+                           {"id": "disp-lang", "property": "data", "value": "zh"}],
+                          "disp-ctx.data"))
+    _no_500(post_callback(client, [("res-teams", "options"), ("res-teams", "value"),
+                                   ("res-supplies", "children"), ("res-rank", "children")],
+                          [{"id": "res-station", "property": "value", "value": "ES-01"},
+                           {"id": "res-refresh", "property": "data", "value": 0}],
+                          [{"id": "disp-ctx", "property": "data", "value": forged},
+                           {"id": "disp-lang", "property": "data", "value": "zh"}],
+                          "res-station.value"))
+    r = post_callback(client, [("res-toast", "children"), ("res-toast", "className"),
+                               ("res-refresh", "data"), ("disp-tick", "data")],
+                      [{"id": "res-go", "property": "n_clicks", "value": 1}],
+                      [{"id": "res-station", "property": "value", "value": "ES-01"},
+                       {"id": "res-teams", "property": "value", "value": ["ES-01-T1"]},
+                       [], [],
+                       {"id": "disp-ctx", "property": "data", "value": forged},
+                       {"id": "disp-lang", "property": "data", "value": "zh"}],
+                      "res-go.n_clicks")
+    assert _no_500(r)["res-toast"]["className"] == "disp-toast err"
+    assert _record(svc, incident_id) == before
+    assert svc.resources.res.dispatches(incident_id) == []
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_a_forged_report_or_dispatch_id_is_a_refusal_not_a_500(client, bad):
+    svc = client.zn
+    incident_id = _reported(svc)
+    _officer(client)
+    seen = context(client, incident_id)
+    split = {"type": "disp-split", "report": bad}
+    r = post_callback(client, [("disp-toast", "children"), ("disp-toast", "className"),
+                               ("disp-tick", "data")],
+                      [[{"id": split, "property": "n_clicks", "value": 1}]],
+                      [{"id": "disp-ctx", "property": "data", "value": seen},
+                       {"id": "disp-officer", "property": "data", "value": None},
+                       {"id": "disp-lang", "property": "data", "value": "zh"}],
+                      pattern_id(split) + ".n_clicks")
+    answer = _no_500(r)  # a dict where the id belongs fires nothing (204), or is refused
+    assert not answer or answer["disp-toast"]["className"] == "disp-toast err"
+    step = {"type": "res-step", "dispatch": bad, "step": "depart"}
+    r = post_callback(client, [("res-toast", "children"), ("res-toast", "className"),
+                               ("res-refresh", "data"), ("disp-tick", "data")],
+                      [[{"id": step, "property": "n_clicks", "value": 1}]],
+                      [[], [], {"id": "disp-lang", "property": "data", "value": "zh"}],
+                      pattern_id(step) + ".n_clicks")
+    answer = _no_500(r)
+    assert not answer or answer["res-toast"]["className"] == "disp-toast err"
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_the_selected_incident_and_the_page_address_take_no_forged_id(client, bad):
+    _officer(client)
+    r = show_incident(client, bad)
+    assert "事件不存在" in str(_no_500(r)["disp-detail"])
+    page = client.get("/dispatch", params={"incident": str(bad)})
+    assert page.status_code == 200
+
+
+@pytest.mark.parametrize("drill", [
+    {"level": "abc", "path": []}, {"level": "9" * 20, "path": []}, {"level": 7, "path": []},
+    {"level": None, "path": None}, {"level": [1], "path": "G2"}, "level", [1, 2], 5,
+])
+def test_the_grid_pages_level_and_crumb_take_no_forged_value(client, drill):
+    _officer(client)
+    outs = [("gs-frame", "data"), ("gs-legend", "children"), ("gs-crumbs", "children"),
+            ("gs-rank", "children"), ("gs-totals", "children")]
+    r = post_callback(client, outs,
+                      [{"id": "gs-drill", "property": "data", "value": drill},
+                       {"id": "gs-measure", "property": "value", "value": "count"},
+                       {"id": "gs-window", "property": "value", "value": "30d"},
+                       {"id": "gs-category", "property": "value", "value": None},
+                       {"id": "gs-tick", "property": "data", "value": 0}],
+                      [{"id": "gs-lang", "property": "data", "value": "zh"}], "gs-drill.data")
+    _no_500(r)
+    for index in ("abc", "9" * 20, -1, None, [0]):
+        crumb = {"type": "gs-crumb", "index": index}
+        r = post_callback(client, [("gs-drill", "data"), ("gs-select", "data")],
+                          [[{"id": crumb, "property": "n_clicks", "value": 1}]],
+                          [{"id": "gs-drill", "property": "data", "value": drill}],
+                          pattern_id(crumb) + ".n_clicks")
+        _no_500(r)
