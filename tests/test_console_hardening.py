@@ -16,6 +16,7 @@ as an officer; real SQLite (or DATABASE_URL) and Redis.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -300,3 +301,108 @@ def test_the_grid_pages_level_and_crumb_take_no_forged_value(client, drill):
                           [{"id": "gs-drill", "property": "data", "value": drill}],
                           pattern_id(crumb) + ".n_clicks")
         _no_500(r)
+
+
+# ---------------------------------------------------------------- 2. text is kept as text
+MARKUP = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "</b>",
+          "<!-- x -->", "javascript:alert(1)", "见\x00附件", ["<b>"])
+
+
+@pytest.mark.parametrize("note", MARKUP)
+def test_markup_in_an_officers_note_is_refused_and_nothing_is_stored(client, note):
+    svc = client.zn
+    incident_id = _reported(svc)
+    _officer(client)
+    seen = context(client, incident_id)
+    before = _record(svc, incident_id)
+    for trigger in ({"type": "disp-act", "action": "note"}, {"type": "disp-act",
+                                                               "action": "return"}, REC0):
+        text, tone = _toast(console_act(client, trigger, seen, note=note))
+        assert tone == "disp-toast err", text
+        if not isinstance(note, list):  # a list is bad_text (must be text)
+            assert "不能含有 HTML" in text, text
+    assert _record(svc, incident_id) == before
+    text, tone = _toast(console_act(client, {"type": "disp-act", "action": "note"}, seen,
+                                    note="<b>x</b>", lang="en"))
+    assert tone == "disp-toast err" and "without markup" in text, text
+
+
+def test_plain_notes_with_angle_brackets_of_arithmetic_still_pass(client):
+    svc = client.zn
+    incident_id = _reported(svc)
+    _officer(client)
+    seen = context(client, incident_id)
+    text, tone = _toast(console_act(client, {"type": "disp-act", "action": "note"}, seen,
+                                    note="水位 < 2 米，流量 > 3 立方/秒 & 上涨"))
+    assert tone == "disp-toast ok", text
+    assert svc.store.history(incident_id)[-1]["note"] == "水位 < 2 米，流量 > 3 立方/秒 & 上涨"
+
+
+def record_movement(client: Any, kind: str, reason: Any, batch: Any = None,
+                    lang: str = "zh") -> Any:
+    outs = [("rs-toast", "children"), ("rs-toast", "className"), ("rs-qty", "value"),
+            ("rs-reason", "value")]
+    state = [{"id": "rs-station", "property": "value", "value": "ES-01"},
+             {"id": "rs-item", "property": "value", "value": "FL-SB"},
+             {"id": "rs-kind", "property": "value", "value": kind},
+             {"id": "rs-qty", "property": "value", "value": 5},
+             {"id": "rs-reason", "property": "value", "value": reason},
+             {"id": "rs-batch", "property": "value", "value": batch},
+             {"id": "rs-lang", "property": "data", "value": lang}]
+    return post_callback(client, outs, [{"id": "rs-apply", "property": "n_clicks", "value": 1}],
+                         state, "rs-apply.n_clicks")
+
+
+def _ledger(svc: Any) -> tuple[Any, ...]:
+    st = svc.resources.res.station("ES-01")
+    item = next(i for i in st["items"] if i["sku"] == "FL-SB")
+    return item["quantity"], item["batch"], len(svc.resources.res.ledger("ES-01"))
+
+
+@pytest.mark.parametrize("markup", MARKUP[:-1])
+def test_markup_in_a_stock_reason_or_batch_is_refused_and_nothing_is_stored(client, markup):
+    svc = client.zn
+    _officer(client)
+    before = _ledger(svc)
+    for kind, reason, batch in (("receive", markup, None), ("receive", "入库", markup),
+                                ("issue", markup, None), ("adjust", markup, None)):
+        text, tone = _toast(record_movement(client, kind, reason, batch), "rs-toast")
+        assert tone == "res-toast err", (kind, text)
+        assert "纯文字" in text and ("原因" in text or "批次" in text), text
+    text, tone = _toast(record_movement(client, "receive", markup, lang="en"), "rs-toast")
+    assert "the reason must be plain text" in text, text
+    assert _ledger(svc) == before
+    text, tone = _toast(record_movement(client, "receive", "汛前补充", "2026-11"), "rs-toast")
+    assert tone == "res-toast ok", text
+
+
+def test_a_stock_take_file_named_with_markup_is_refused_whole(client):
+    svc = client.zn
+    _officer(client)
+    before = _ledger(svc)
+    csv = "station,sku,quantity\nES-01,FL-SB,1\n"
+    contents = "data:text/csv;base64," + base64.b64encode(csv.encode()).decode()
+    for name in ("<img src=x onerror=alert(1)>.csv", "a\x07.csv", ["x.csv"]):
+        r = post_callback(client, [("rs-toast", "children"), ("rs-toast", "className")],
+                          [{"id": "rs-upload", "property": "contents", "value": contents}],
+                          [{"id": "rs-upload", "property": "filename", "value": name},
+                           {"id": "rs-lang", "property": "data", "value": "zh"}],
+                          "rs-upload.contents")
+        text, tone = _toast(r, "rs-toast")
+        assert tone == "res-toast err" and "文件名" in text, text
+    assert _ledger(svc) == before
+
+
+def test_the_one_markup_rule_is_the_message_schemas():
+    from dashboard.inputs import not_plain, plain_text
+    from dashboard.messages import clean_text
+
+    for bad in MARKUP[:-1]:
+        assert not_plain(bad)
+        with pytest.raises(ValueError):
+            clean_text(bad)
+        with pytest.raises(BadInput) as refused:
+            plain_text(bad, "reason")
+        assert refused.value.code == "bad_plain"
+    assert plain_text("  a < 2 > 1  ", "reason") == "a < 2 > 1"
+    assert plain_text(None, "batch") == ""

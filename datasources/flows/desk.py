@@ -1,5 +1,6 @@
 """The duty console's steps (值班调度台): one action, or one click on a recommendation
-(accept-then-dispatch), each checked against the same role rule as the field's."""
+(accept-then-dispatch), each checked against the same role rule as the field's; the
+officer's note is plain text as the field's is (markup refused as bad_note)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dashboard.incidents.rules import (
     check_may_take,
     is_assignee,
 )
+from dashboard.inputs import plain_text
 from dashboard.messages import Event
 from dashboard.roles import Principal
 from datasources.flows.intake import Intake
@@ -19,6 +21,7 @@ def desk_step(intake: Intake, who: Principal, incident_id: int, action: str, *,
               note: str = "", satisfaction: int | None = None,
               expect_version: int | None = None) -> Event:
     """Take `action` as `who` on the work order as they saw it (`expect_version`)."""
+    note = plain_text(note, "note", code="bad_note")  # as the field's notes (flows/field)
     order = intake.store.incident(incident_id)
     check_may_take(who.role, action, is_assignee(who, order.get("assignee_id")))
     check_inputs(action, note=note, satisfaction=satisfaction)
@@ -34,5 +37,6 @@ def dispatch_to(intake: Intake, who: Principal, incident_id: int, assignee_id: o
     steps = check_dispatch(state)
     for action in steps:
         check_may_take(who.role, action, False)
+    note = plain_text(note, "note", code="bad_note")
     return intake.dispatch(incident_id, steps, actor_of(who), assignee_id, note=note,
                            expect_version=version)
