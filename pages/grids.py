@@ -43,7 +43,9 @@ def _drill_of(drill: Any, cells: dict[str, Any]) -> tuple[int, list[str]]:
     """The level (1..3) and the grid codes clicked, as the browser sent them back; anything
     else (a level of "abc" or 20 digits, a path that is no list of our grid codes) stops
     the update here (no_update) instead of a 500."""
-    drill = drill if isinstance(drill, dict) else {}
+    drill = {} if drill is None else drill  # none yet: the whole town
+    if not isinstance(drill, dict):
+        raise PreventUpdate
     try:
         level = whole_number(drill.get("level", 1), "level", 1, MAX_LEVEL)
     except BadInput:

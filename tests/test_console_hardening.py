@@ -113,6 +113,20 @@ def test_a_forged_assignee_is_refused_and_nothing_is_half_done(client, forged):
     assert _record(svc, incident_id) == before  # not even accepted
 
 
+@pytest.mark.parametrize("action", ["dispatch", "reassign"])
+def test_no_dispatch_goes_round_the_register_through_an_action_button(client, action):
+    svc = client.zn
+    incident_id = _reported(svc)
+    _officer(client)
+    seen = context(client, incident_id)
+    svc.intake.act(incident_id, "accept", OFFICER)
+    seen = context(client, incident_id)
+    before = _record(svc, incident_id)
+    text, tone = _toast(console_act(client, {"type": "disp-act", "action": action}, seen))
+    assert tone == "disp-toast err", text
+    assert _record(svc, incident_id) == before
+
+
 def test_the_refusal_speaks_the_officers_language(client):
     svc = client.zn
     incident_id = _reported(svc)
@@ -286,14 +300,20 @@ def test_the_grid_pages_level_and_crumb_take_no_forged_value(client, drill):
     _officer(client)
     outs = [("gs-frame", "data"), ("gs-legend", "children"), ("gs-crumbs", "children"),
             ("gs-rank", "children"), ("gs-totals", "children")]
-    r = post_callback(client, outs,
-                      [{"id": "gs-drill", "property": "data", "value": drill},
-                       {"id": "gs-measure", "property": "value", "value": "count"},
-                       {"id": "gs-window", "property": "value", "value": "30d"},
-                       {"id": "gs-category", "property": "value", "value": None},
-                       {"id": "gs-tick", "property": "data", "value": 0}],
-                      [{"id": "gs-lang", "property": "data", "value": "zh"}], "gs-drill.data")
-    _no_500(r)
+
+    def view(drill: Any, measure: str = "received") -> Any:
+        return post_callback(client, outs,
+                             [{"id": "gs-drill", "property": "data", "value": drill},
+                              {"id": "gs-measure", "property": "value", "value": measure},
+                              {"id": "gs-window", "property": "value", "value": "30d"},
+                              {"id": "gs-category", "property": "value", "value": None},
+                              {"id": "gs-tick", "property": "data", "value": 0}],
+                             [{"id": "gs-lang", "property": "data", "value": "zh"}],
+                             "gs-drill.data")
+
+    assert _no_500(view({"level": 2, "path": ["G1-01"]}))["gs-frame"]["data"]["level"] == 2
+    assert _no_500(view(drill)) == {}  # no_update: nothing the page drew asks for this
+    assert _no_500(view({"level": 1, "path": []}, measure="<b>")) == {}
     for index in ("abc", "9" * 20, -1, None, [0]):
         crumb = {"type": "gs-crumb", "index": index}
         r = post_callback(client, [("gs-drill", "data"), ("gs-select", "data")],
