@@ -30,6 +30,11 @@ MAX_URL = 500
 # Nothing a link needs and markup or a broken-out attribute does: blanks, quotes, angle
 # brackets, backslashes, control characters.
 _NOT_IN_URL = re.compile(r"[\s<>\"'`\\\x00-\x1f\x7f]")
+# Text is kept as text: no tag (an opening or closing one, a comment, a doctype), no
+# javascript: link, no control character but tab, LF and CR. The message schemas
+# (dashboard/messages.clean_text) and every page that takes typed text check with these.
+_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!]|javascript:", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def echo(value: Any) -> str:
@@ -44,6 +49,27 @@ def text_param(value: Any, name: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise BadInput("bad_text", name=name)
+
+
+def not_plain(text: str) -> str | None:
+    """Why `text` is not plain text ("control" characters or "markup"), or None."""
+    if _CONTROL.search(text):
+        return "control"
+    if _MARKUP.search(text):
+        return "markup"
+    return None
+
+
+def plain_text(value: Any, name: str, code: str = "bad_plain") -> str:
+    """Typed text as the record keeps it, stripped ("" when absent): BadInput(code, name=)
+    for anything but a string, or for markup (HTML/script) or control characters in it.
+    The record stores text as text and hands it back as such (the REST API included), so
+    markup is refused where it comes in instead of escaped where it goes out."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not_plain(value):
+        raise BadInput(code, name=name)
+    return value.strip()
 
 
 def photo_url(value: Any, name: str = "photo_url") -> str | None:
@@ -134,10 +160,12 @@ def whole_number(value: Any, name: str, lo: int, hi: int) -> int:
 
 
 def parse_id(value: Any, name: str = "id") -> int:
-    """A row id (1 to 2^31-1) from a path or query; BadInput("bad_id") otherwise."""
-    text = value if isinstance(value, str) else ""
-    if not (text.isascii() and text.isdigit() and len(text) <= 10) or \
-            not 0 < int(text) <= MAX_ID:
+    """A row id (1 to 2^31-1) from a path or query, or a JSON integer a page sent back
+    (a component's id, a store's data); BadInput("bad_id") otherwise (a 20-digit id, text,
+    a float, a boolean, a list, None)."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not (text.isascii() and text.isdigit() and
+                                         len(text) <= 10) or not 0 < int(text) <= MAX_ID:
         raise BadInput("bad_id", name=name, value=echo(value))
     return int(text)
 

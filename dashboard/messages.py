@@ -9,7 +9,6 @@ human `detail`.
 from __future__ import annotations
 
 import math
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -24,14 +23,12 @@ from pydantic import (
 
 from dashboard.incidents.errors import BadInput
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
-from dashboard.inputs import MAX_ID, MAX_YEAR, MIN_YEAR, in_calendar, load_json
+from dashboard.inputs import MAX_ID, MAX_YEAR, MIN_YEAR, in_calendar, load_json, not_plain
 from dashboard.inputs import photo_url as plain_photo_url
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_TEXT = 2000
-_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!]|javascript:", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The text of a time outside the accepted calendar (dashboard/inputs.py); the HTTP doors
 # translate it.
 BAD_DATE = f"not a valid date (years {MIN_YEAR}–{MAX_YEAR})"
@@ -55,9 +52,10 @@ def clean_text(value: str | None) -> str | None:
     """Strip text; refuse control characters and markup (HTML/script)."""
     if value is None:
         return None
-    if _CONTROL.search(value):
+    why = not_plain(value)  # the one rule (dashboard/inputs.py), pages use it too
+    if why == "control":
         raise ValueError("control characters are not allowed")
-    if _MARKUP.search(value):
+    if why == "markup":
         raise ValueError("markup (HTML/script) is not allowed in text")
     return value.strip()
 

@@ -9,7 +9,10 @@ from dash import Input, Output, State, html
 from dash.exceptions import PreventUpdate
 
 from dashboard.channels import Channels
-from dashboard.i18n.text import t
+from dashboard.i18n.errors import error_text
+from dashboard.i18n.text import LANGS, t
+from dashboard.incidents.errors import BadInput
+from dashboard.inputs import parse_id
 from dashboard.roles import current
 from dashboard.screens.cast import WallCast
 from pages._components import services
@@ -39,10 +42,15 @@ def register_cast_callback() -> None:
         """Publish the selected incident on the cast channel; every wall focuses it."""
         if not clicks or not context:
             raise PreventUpdate
-        lang = lang or "zh"
+        lang = lang if lang in LANGS else "zh"
         officer = current().name  # the hall sees who sent it: the signed-in user
         svc = services()
         assert svc.bus is not None
-        cast = WallCast(incident_id=int(context["id"]), by=officer[:40])
+        try:  # the context came back from the browser: its id is parsed, never trusted
+            incident_id = parse_id(context.get("id") if isinstance(context, dict) else None,
+                                   "incident")
+        except BadInput as exc:
+            return toast(t("disp_err", lang) + error_text(exc, lang)), "disp-toast err"
+        cast = WallCast(incident_id=incident_id, by=officer[:40])
         svc.bus.publish_raw(Channels(svc.settings.redis_prefix).cast, cast.to_json())
         return toast(t("disp_ok_cast", lang).format(ref=context.get("ref", ""))), "disp-toast ok"

@@ -19,6 +19,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import name, t
 from dashboard.incidents.errors import BadInput, NotFound
+from dashboard.inputs import parse_id
 from dashboard.resources.errors import StockError, says
 from dashboard.resources.stock import available, parse_quantity
 from dashboard.roles import current
@@ -132,14 +133,14 @@ def dispatch_cards(rows: list[dict[str, Any]], lang: str) -> list[Any]:
 def fold_resources(seen: dict[str, Any] | None, opened_for: Any) -> tuple[bool, Any]:
     """On a newly selected incident: open for a type with a kit, fold otherwise (the
     officer's own opening or folding is kept while the incident stays selected)."""
-    incident_id = (seen or {}).get("id")
+    incident_id = seen.get("id") if isinstance(seen, dict) else None
     if incident_id == opened_for:
         raise PreventUpdate
     if not incident_id:
         return False, None
     try:
-        inc = services().store.incident(int(incident_id))
-    except NotFound:
+        inc = services().store.incident(parse_id(incident_id, "incident"))
+    except (BadInput, NotFound):  # no id of ours (it came back from the browser)
         return False, None
     return bool(services().resources.kits.get(inc["category"])), incident_id
 
@@ -148,12 +149,12 @@ def show_resources(seen: dict[str, Any] | None, _tick: Any, _refresh: Any,
                    station: str | None, shown: Any, lang: str | None) -> tuple[Any, ...]:
     """The selected incident's ranked stations and its resource dispatches."""
     lang = lang or "zh"
-    if not seen or not seen.get("id"):
+    if not isinstance(seen, dict) or not seen.get("id"):
         return True, [], None, [], None
     svc = services()
     try:
-        inc = svc.store.incident(int(seen["id"]))
-    except NotFound:
+        inc = svc.store.incident(parse_id(seen.get("id"), "incident"))
+    except (BadInput, NotFound):
         return True, [], None, [], None
     plan = svc.resources.plan(inc)
     options = [{"label": _plan_label(p, lang), "value": p["station"]} for p in plan]
@@ -175,13 +176,13 @@ def show_station(station: str | None, _refresh: Any, seen: dict[str, Any] | None
                  lang: str | None) -> tuple[Any, ...]:
     """The chosen station's standby teams and its supplies, the incident's kit prefilled."""
     lang = lang or "zh"
-    if not station or not seen:
+    if not station or not isinstance(seen, dict):
         return [], [], [], ""
     svc = services()
     try:
-        inc = svc.store.incident(int(seen["id"]))
+        inc = svc.store.incident(parse_id(seen.get("id"), "incident"))
         st = svc.resources.res.station(station)
-    except NotFound:
+    except (BadInput, NotFound):
         return [], [], [], ""
     kit = svc.resources.kits.get(inc["category"], {})
     teams = [{"label": f"{name(tm, lang)} ({tm['on_duty']}/{tm['members']})",
@@ -212,11 +213,13 @@ def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None
     """Reserve the picked teams and supplies for the incident at once."""
     if not clicks or not seen or not station:
         raise PreventUpdate
+    seen = seen if isinstance(seen, dict) else {}
     lang = lang or "zh"
     officer = current().name  # the signed-in user, never the browser's word
     try:
+        incident_id = parse_id(seen.get("id"), "incident")
         amounts = _counts(qty)
-    except BadInput as exc:  # inf sandbags gave a 500
+    except BadInput as exc:  # inf sandbags gave a 500, and so did an id of "abc"
         return (t("disp_err", lang) + error_text(exc, lang), "disp-toast err", no_update,
                 no_update)
     supplies = {i["sku"]: n for i, n in zip(qty_ids, amounts, strict=True) if n > 0}
@@ -224,7 +227,7 @@ def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None
         return (t("disp_err", lang) + t("res_err_pick", lang), "disp-toast err", no_update,
                 no_update)
     try:
-        services().resources.dispatch(int(seen["id"]), station, list(teams or []), supplies,
+        services().resources.dispatch(incident_id, station, list(teams or []), supplies,
                                       officer)
     except (BadInput, NotFound) as exc:
         return (t("disp_err", lang) + error_text(exc, lang), "disp-toast err", time.time(),
@@ -244,13 +247,14 @@ def resource_step(_clicks: list[Any], used: list[Any], used_ids: list[dict[str, 
                   lang: str | None) -> tuple[Any, ...]:
     """Departed, on scene, returned (with what was consumed) or cancelled."""
     trigger = ctx.triggered_id
-    if not trigger or not ctx.triggered or not ctx.triggered[0].get("value"):
+    if not isinstance(trigger, dict) or not ctx.triggered or \
+            not ctx.triggered[0].get("value"):
         raise PreventUpdate
     lang = lang or "zh"
     officer = current().name  # the signed-in user, never the browser's word
     desk = services().resources
-    dispatch_id, step = int(trigger["dispatch"]), trigger["step"]
     try:
+        dispatch_id, step = parse_id(trigger.get("dispatch"), "dispatch"), trigger.get("step")
         if step == "depart":
             desk.depart(dispatch_id, officer)
             label = t("res_depart_btn", lang)

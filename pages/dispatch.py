@@ -30,10 +30,10 @@ from dash.exceptions import PreventUpdate, WebsocketDisconnected
 
 from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import LANGS, t
-from dashboard.incidents.errors import LoopError, NotFound
+from dashboard.incidents.errors import BadInput, LoopError, NotFound
 from dashboard.incidents.lifecycle import ACTIONS, is_overdue
-from dashboard.incidents.rules import Assignee, is_assignee, may_take
-from dashboard.inputs import text_param
+from dashboard.incidents.rules import is_assignee, may_take
+from dashboard.inputs import MAX_ID, parse_id, text_param, whole_number
 from dashboard.resources.recommend import recommend
 from dashboard.roles import current
 from dashboard.screens import views
@@ -71,7 +71,10 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
     recommendations (right). `?incident=ID` opens that incident (links from elsewhere)."""
     svc = services()
     me = current()
-    selected = int(incident) if incident and incident.isdigit() else None
+    try:
+        selected: int | None = parse_id(incident, "incident") if incident else None
+    except BadInput:  # ?incident=abc or a 20-digit one opens nothing
+        selected = None
     lang = lang if lang in LANGS else svc.settings.lang
     other = "en" if lang == "zh" else "zh"
     meta = svc.town_meta
@@ -288,8 +291,8 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
                 None, None, True)
     store = services().store
     try:
-        inc = store.incident(int(incident_id))
-    except NotFound:
+        inc = store.incident(parse_id(incident_id, "incident"))
+    except (BadInput, NotFound):  # no id ("abc", 20 digits, a list) is none such, too
         return (html.Div(t("disp_err_gone", lang), className="disp-empty"), [], True, [], [],
                 None, None, True)
     history = store.history(inc["id"])
@@ -325,30 +328,46 @@ def act(_recs: list[Any], _acts: list[Any], seen: dict[str, Any] | None, officer
         note: str | None, satisfaction: int | None, lang: str | None) -> tuple[Any, ...]:
     """One click: dispatch to a recommendation or take an action, as the officer saw it."""
     trigger = ctx.triggered_id
-    if not seen or not trigger or not ctx.triggered or not ctx.triggered[0].get("value"):
+    if not seen or not isinstance(trigger, dict) or not ctx.triggered or \
+            not ctx.triggered[0].get("value"):
         raise PreventUpdate
-    lang = lang or "zh"
+    lang = lang if lang in LANGS else "zh"
     me = current()  # never the browser's word for who acts
     try:
+        # Everything below came back from the browser: parsed and bounded, never trusted.
+        seen = seen if isinstance(seen, dict) else {}
+        incident_id = parse_id(seen.get("id"), "incident")
+        version = whole_number(seen.get("version"), "version", 0, MAX_ID)
         note = (text_param(note, "note") or "").strip()  # a list here was a 500
-        if trigger["type"] == ids.REC:
-            rec = seen["recs"][int(trigger["index"])]
-            # Recommendations carry the person's id; a bare name (older pages) carries none.
-            to = Assignee(rec.get("id"), rec["name"]) if isinstance(rec, dict) else \
-                Assignee(None, str(rec))
-            dispatch_to(services().intake, me, seen["id"], to, state=seen["state"],
-                        version=seen["version"], note=note)
-            message = t("disp_ok_dispatch", lang).format(ref=seen["ref"], who=to.name)
+        if trigger.get("type") == ids.REC:
+            # The page names whom by id; the store checks the id against the town's
+            # register and takes the name from there (a forged name is never stored).
+            event = dispatch_to(services().intake, me, incident_id,
+                                _recommended(seen, trigger.get("index")),
+                                state=str(seen.get("state")), version=version, note=note)
+            who = event.incident.assignee if event.incident else ""
+            message = t("disp_ok_dispatch", lang).format(ref=seen.get("ref", ""), who=who)
         else:
-            action = str(trigger["action"])
-            desk_step(services().intake, me, seen["id"], action, note=note,
-                      satisfaction=satisfaction, expect_version=seen["version"])
+            action = str(trigger.get("action"))
+            desk_step(services().intake, me, incident_id, action, note=note,
+                      satisfaction=satisfaction, expect_version=version)
             message = t("disp_ok_action", lang).format(action=action_label(action, lang),
-                                                       ref=seen["ref"])
+                                                       ref=seen.get("ref", ""))
     except LoopError as exc:
         return (toast(t("disp_err", lang) + error_text(exc, lang)), "disp-toast err",
                 time.time(), no_update, no_update)
     return toast("✓ " + message), "disp-toast ok", time.time(), "", None
+
+
+def _recommended(seen: dict[str, Any], index: Any) -> object:
+    """The assignee id of the recommendation clicked (its place in the list the page was
+    sent); BadInput when the page sent no such place."""
+    recs = seen.get("recs")
+    recs = recs if isinstance(recs, list) else []
+    if not recs:
+        raise BadInput("unknown_assignee", id="")
+    rec = recs[whole_number(index, "index", 0, len(recs) - 1)]
+    return rec.get("id") if isinstance(rec, dict) else rec
 
 
 @dash.callback(
@@ -363,18 +382,21 @@ def split(_clicks: list[Any], seen: dict[str, Any] | None, officer: str | None,
           lang: str | None) -> tuple[Any, ...]:
     """Undo one merge: the report becomes its own work order, under the officer's name."""
     trigger = ctx.triggered_id
-    if not seen or not trigger or not ctx.triggered or not ctx.triggered[0].get("value"):
+    if not seen or not isinstance(trigger, dict) or not ctx.triggered or \
+            not ctx.triggered[0].get("value"):
         raise PreventUpdate
-    lang = lang or "zh"
+    lang = lang if lang in LANGS else "zh"
+    seen = seen if isinstance(seen, dict) else {}
     officer = current().name
     if not officer:
         return (toast(t("disp_err", lang) + t("disp_err_officer", lang)), "disp-toast err",
                 no_update)
     try:
-        _, created = services().intake.split_report(int(trigger["report"]), officer)
-    except NotFound as exc:
+        _, created = services().intake.split_report(parse_id(trigger.get("report"), "report"),
+                                                    officer)
+    except (BadInput, NotFound) as exc:
         return (toast(t("disp_err", lang) + error_text(exc, lang)), "disp-toast err",
                 time.time())
     ref = created.incident.ref if created.incident else ""
-    return (toast("✓ " + t("disp_ok_split", lang).format(ref=ref, old=seen["ref"])),
+    return (toast("✓ " + t("disp_ok_split", lang).format(ref=ref, old=seen.get("ref", ""))),
             "disp-toast ok", time.time())

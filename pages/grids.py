@@ -17,6 +17,8 @@ from dash.exceptions import PreventUpdate
 from dashboard.grids import views as grid_views
 from dashboard.grids.stats import MEASURES, WINDOWS, choropleth, values_of
 from dashboard.i18n.text import LANGS, t
+from dashboard.incidents.errors import BadInput
+from dashboard.inputs import whole_number
 from dashboard.timeutil import utcnow
 from pages._components import TOWN_API, page_title, services, site_header
 from pages._grid_parts import (
@@ -33,7 +35,25 @@ from pages._grid_parts import (
 from pages._ticks import tick_on_change
 
 dash.register_page(__name__, path=PATH, title=page_title("nav_grids"))
+MAX_LEVEL = 3  # town (1), villages (2), grids (3)
 MIN_TICK_GAP_S = 1.0  # at most one recolour a second, however fast incidents arrive
+
+
+def _drill_of(drill: Any, cells: dict[str, Any]) -> tuple[int, list[str]]:
+    """The level (1..3) and the grid codes clicked, as the browser sent them back; anything
+    else (a level of "abc" or 20 digits, a path that is no list of our grid codes) stops
+    the update here (no_update) instead of a 500."""
+    drill = {} if drill is None else drill  # none yet: the whole town
+    if not isinstance(drill, dict):
+        raise PreventUpdate
+    try:
+        level = whole_number(drill.get("level", 1), "level", 1, MAX_LEVEL)
+    except BadInput:
+        raise PreventUpdate from None
+    path = drill.get("path") or []
+    if not isinstance(path, list) or not all(isinstance(p, str) and p in cells for p in path):
+        raise PreventUpdate
+    return level, path
 
 
 def _drill_to(code: str | None, cells: dict[str, Any]) -> dict[str, Any]:
@@ -101,9 +121,10 @@ def update_grid_view(drill: dict[str, Any] | None, measure: str, window: str,
     """Recolour the grids in view for the chosen measure, window and category."""
     svc = services()
     lang = lang or "zh"
-    drill = drill or {"level": 1, "path": []}
-    level = int(drill.get("level", 1))
-    path = list(drill.get("path") or [])[: level - 1]
+    if measure not in MEASURES or window not in WINDOWS:
+        raise PreventUpdate
+    level, path = _drill_of(drill, svc.grids)
+    path = path[: level - 1]
     parent = path[-1] if path else None
     state = svc.hub.state if svc.hub else None
     version = hash((state.versions["incidents"], state.versions["kpis"])) if state else None
@@ -141,11 +162,15 @@ def update_heat_layer(heat: list[str] | None, window: str, category: str | None,
                prevent_initial_call=True)
 def go_back_up(clicks: list[int | None], drill: dict[str, Any] | None) -> tuple[Any, Any]:
     """A breadcrumb item was clicked: show that level again."""
-    if not ctx.triggered_id or not any(clicks):
+    trigger = ctx.triggered_id
+    if not isinstance(trigger, dict) or not any(clicks or []):
         raise PreventUpdate
-    n = int(ctx.triggered_id["index"])
-    path = list((drill or {}).get("path") or [])[:n]
-    return {"level": n + 1, "path": path}, None
+    try:
+        n = whole_number(trigger.get("index"), "index", 0, MAX_LEVEL - 1)
+    except BadInput:  # no crumb the page drew: stay where it is
+        raise PreventUpdate from None
+    _, path = _drill_of(drill, services().grids)
+    return {"level": n + 1, "path": path[:n]}, None
 
 
 @dash.callback(Output(ids.SIDE, "children"), Input(ids.SELECT, "data"), Input(ids.TICK, "data"),

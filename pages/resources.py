@@ -19,7 +19,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import LANGS, name, t
 from dashboard.incidents.errors import BadInput, NotFound
-from dashboard.inputs import text_param
+from dashboard.inputs import plain_text, text_param
 from dashboard.resources.errors import StockError, says
 from dashboard.resources.stock import parse_quantity
 from dashboard.roles import current
@@ -324,11 +324,16 @@ def import_stocktake(contents: str | None, filename: str | None,
     lang = lang or "zh"
     officer = current().name  # the signed-in user, never the browser's word
     try:
+        # The file's name goes into every adjustment's reason: plain text only.
+        filename = plain_text(filename, "filename") or "upload.csv"
+    except BadInput as exc:
+        return t("disp_err", lang) + error_text(exc, lang), "res-toast err"
+    try:
         data = base64.b64decode(contents.split(",", 1)[1])
-        rows = parse_stocktake(filename or "upload.csv", data)
+        rows = parse_stocktake(filename, data)
     except (StocktakeError, IndexError, ValueError) as exc:
         return t("disp_err", lang) + says(exc, lang), "res-toast err"
-    result = apply_stocktake(services().resources, rows, officer, filename or "", lang)
+    result = apply_stocktake(services().resources, rows, officer, filename, lang)
     text = t("res_import_done", lang).format(n=result["adjusted"], same=result["same"],
                                              bad=len(result["errors"]))
     if result["errors"]:

@@ -320,7 +320,8 @@ def test_a_leader_comments_but_cannot_dispatch_and_nobody_acts_under_another_nam
         source="hotline", category="traffic", title="信号灯坏了", lon=104.45, lat=30.55),
         GridHit("G3-01", "V01")).incident
     seen = {"id": inc.id, "ref": inc.ref, "version": inc.version, "state": inc.state,
-            "recs": ["李网格"]}
+            # A recommendation names its person by id (issue 12: a bare name is refused).
+            "recs": [{"id": "W001", "name": "冯思远"}]}
     for k, v in cookies_for(app, "leader").items():
         client.cookies.set(k, v)
     refused = _act(client, {"type": "disp-rec", "index": 0}, seen)

@@ -32,6 +32,8 @@ def _label(key: str, value: Any, lang: str) -> str:
         return LEVELS[text][1 if lang == "en" else 0]
     if key == "role" and text in ROLE_LABELS:
         return ROLE_LABELS[text][1 if lang == "en" else 0]
+    if key == "name" and f"input_{text}" in TEXT:  # a typed field's name, in the language
+        return t(f"input_{text}", lang)
     return text
 
 

@@ -432,6 +432,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "err_satisfaction_required": ("回访办结须选择满意度（1–5 分）",
                                   "a close needs a satisfaction score (1–5)"),
     "err_assignee_required": ("派遣须选择承办人", "a dispatch needs an assignee"),
+    "err_unknown_assignee": ("「{id}」不是本镇名册上的网格员或救援队伍，未派遣",
+                             "{id} is not a grid worker or team on the town's register; "
+                             "nothing was dispatched"),
     "err_not_assignee": ("该工单未派给您", "This work order is not assigned to you"),
     "err_role_action": ("您的角色不能执行此操作（{role}：{action}）",
                         "Your role may not take this step ({role}: {action})"),
@@ -468,6 +471,14 @@ TEXT: dict[str, tuple[str, str]] = {
                     "a photo link must be an http(s) address without blanks, quotes or markup"),
     "err_bad_note": ("说明须为文字，且不能含有 HTML、脚本标记或控制字符",
                      "a note must be text without markup (HTML/script) or control characters"),
+    "err_bad_plain": ("{name}须为纯文字，不能含有 HTML、脚本标记或控制字符",
+                      "{name} must be plain text, without markup (HTML/script) or control "
+                      "characters"),
+    # the names of typed fields in refusals ({name}); a field without one shows its code
+    "input_note": ("说明", "the note"),
+    "input_reason": ("原因", "the reason"),
+    "input_batch": ("批次", "the batch"),
+    "input_filename": ("文件名", "the file name"),
     "err_bad_quantity": ("数量须为 {min} 至 {max} 之间的整数（收到「{value}」）",
                          "quantities must be whole numbers from {min} to {max} (got {value})"),
     "err_zero_quantity": ("数量不能为 0", "a quantity of 0 changes nothing"),

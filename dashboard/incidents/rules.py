@@ -7,6 +7,7 @@ a copy. Pure: no I/O, typed inputs, refusals as coded errors (dashboard/incident
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,9 +53,28 @@ class Assignee:
     name: str
 
 
+TEAM_PREFIX = "team:"
+# What an assignee id can look like (the assignee_id column holds 40 characters; the
+# incident.progress schema takes the same).
+_ASSIGNEE_ID = re.compile(r"[A-Za-z0-9:_-]{1,40}")
+
+
 def team_assignee_id(team_code: str) -> str:
     """A team's id in the assignee column (persons are grid_workers.id, teams 'team:CODE')."""
-    return f"team:{team_code}"
+    return f"{TEAM_PREFIX}{team_code}"
+
+
+def assignee_key(assignee_id: object) -> tuple[str, str]:
+    """Where the town's register keeps the assignee an id names: ("team", code) for
+    'team:CODE', ("person", id) for a grid worker's id. The register itself is read by the
+    store; anything that cannot be an id (not text, empty, longer than 40, other characters)
+    is BadInput("unknown_assignee") here, before any query."""
+    if not isinstance(assignee_id, str) or not _ASSIGNEE_ID.fullmatch(assignee_id):
+        shown = assignee_id if isinstance(assignee_id, str) else repr(assignee_id)
+        raise BadInput("unknown_assignee", id=shown[:39] + "…" if len(shown) > 40 else shown)
+    if assignee_id.startswith(TEAM_PREFIX):
+        return "team", assignee_id[len(TEAM_PREFIX):]
+    return "person", assignee_id
 
 
 def is_assignee(who: Principal, assignee_id: str | None) -> bool:
@@ -119,7 +139,8 @@ def check_inputs(action: str, *, note: str = "", satisfaction: int | None = None
 def dispatch_plan(state: str) -> tuple[str, ...]:
     """The steps of one click on a recommendation: accept-then-dispatch for a reported or
     returned order, dispatch for an accepted one, reassign for one already out; none for a
-    finished one."""
+    finished one. The steps of one click are one transaction (Store.dispatch): both are in
+    the history, or neither is."""
     if state in ACTIONS["reassign"].sources:
         return ("reassign",)
     if state in ACTIONS["dispatch"].sources:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.incidents.errors import BadInput
 from dashboard.incidents.rules import actor_of, check_field_step, check_may_take, is_assignee
-from dashboard.inputs import photo_url
-from dashboard.messages import Event, IncidentView, clean_text
+from dashboard.inputs import photo_url, plain_text
+from dashboard.messages import Event, IncidentView
 from dashboard.roles import ADMIN, Principal
 from datasources.flows.intake import Intake
 from datasources.sql.incidents import Store
@@ -18,12 +17,7 @@ def field_note(note: Any = "", photo: Any = None) -> str:
     """The note a field step keeps: the worker's text, then the photo link. BadInput
     ("bad_note") for markup, control characters or a note that is not text; BadInput
     ("bad_url") for a link that is not a plain http(s) address (dashboard/inputs.py)."""
-    if note is not None and not isinstance(note, str):
-        raise BadInput("bad_note")
-    try:
-        text = clean_text(note or "") or ""
-    except ValueError:
-        raise BadInput("bad_note") from None
+    text = plain_text(note, "note", code="bad_note")
     return " ".join(x for x in (text, photo_url(photo)) if x)[:500]
 
 

@@ -121,6 +121,19 @@ class Intake:
                         actor.name if isinstance(actor, Actor) else actor)
         return self._announce("incident.updated", incident=view)
 
+    def dispatch(self, incident_id: int, plan: tuple[str, ...], actor: Actor,
+                 assignee_id: object, *, note: str = "",
+                 expect_version: int | None = None) -> Event:
+        """One click on a recommendation (the plan's steps, one transaction, to an assignee
+        of the town's register: Store.dispatch), then one event for every screen."""
+        view = self.store.dispatch(incident_id, plan, actor, assignee_id, note=note,
+                                   expect_version=expect_version)
+        for action in plan:
+            detail = " · ".join(x for x in (view.assignee, note) if x) \
+                if action == plan[-1] else ""
+            self.audit_step(f"incident.{action}", view.ref, detail, actor.name)
+        return self._announce("incident.updated", incident=view)
+
     def split_report(self, report_id: int, actor: str) -> tuple[Event, Event]:
         """Undo a merge (officer's decision) and announce both work orders."""
         old, new = self.store.split_report(report_id, actor, self.index.locate)

@@ -1,6 +1,7 @@
 """The resource desk: each stock or dispatch step is committed, then announced to every screen
 (hub topic "stations"), and low stock or near expiry is raised into the incident loop once
-per item and episode."""
+per item and episode. Reasons and batches are plain text (dashboard/inputs.plain_text:
+markup is refused as bad_plain), whether typed on /resources or made from a file's name."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from dashboard.inputs import plain_text
 from dashboard.messages import Event, IncidentReport
 from dashboard.resources.coverage import RoadNetwork, coverage_rows
 from dashboard.resources.kits import DEFAULT_KITS, rank_stations
@@ -25,6 +27,13 @@ from datasources.sql.resources import Resources
 
 log = logging.getLogger(__name__)
 ALERT_CATEGORY = "work_safety"  # 安全生产
+
+
+def _plain(**typed: str | None) -> None:
+    """Refuse markup in typed text (BadInput "bad_plain" naming the field); the text is kept
+    as typed otherwise (a batch such as "\t=1+1" is the export's to neutralise)."""
+    for name, value in typed.items():
+        plain_text(value, name)
 
 
 class ResourceDesk:
@@ -68,12 +77,14 @@ class ResourceDesk:
     def receive(self, station: str, sku: str, qty: int, actor: str, reason: str = "",
                 batch: str | None = None) -> dict[str, Any]:
         """Receive supplies, announce, check the item."""
+        _plain(reason=reason, batch=batch)
         out = self.res.receive(station, sku, qty, actor, reason, batch)
         self.intake.audit_step("stock.receive", f"{station}/{sku}", f"+{qty} {reason}", actor)
         return self._after(station, [sku], out)
 
     def issue(self, station: str, sku: str, qty: int, actor: str, reason: str) -> dict[str, Any]:
         """Issue supplies, announce, check the item."""
+        _plain(reason=reason)
         out = self.res.issue(station, sku, qty, actor, reason)
         self.intake.audit_step("stock.issue", f"{station}/{sku}", f"-{qty} {reason}", actor)
         return self._after(station, [sku], out)
@@ -81,6 +92,7 @@ class ResourceDesk:
     def adjust(self, station: str, sku: str, delta: int, actor: str,
                reason: str) -> dict[str, Any]:
         """Correct stock with a reason, announce, check the item."""
+        _plain(reason=reason)
         out = self.res.adjust(station, sku, delta, actor, reason)
         self.intake.audit_step("stock.adjust", f"{station}/{sku}", f"{delta:+d} {reason}", actor)
         return self._after(station, [sku], out)

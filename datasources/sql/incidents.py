@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from dashboard.geo.lookup import GridHit, haversine_m
 from dashboard.incidents import kpis as kpi_rules
 from dashboard.incidents.deadlines import DEFAULT_TABLE, deadline_for
-from dashboard.incidents.errors import Conflict, NotFound, TransitionError
+from dashboard.incidents.errors import BadInput, Conflict, NotFound, TransitionError
 from dashboard.incidents.kpis import KpiBoard
 from dashboard.incidents.lifecycle import (
     OPEN_STATES,
@@ -28,6 +28,7 @@ from dashboard.incidents.rules import (
     Actor,
     Assignee,
     OrderFacts,
+    assignee_key,
     effects,
 )
 from dashboard.inputs import MAX_ID
@@ -278,34 +279,76 @@ class Store:
         who = actor if isinstance(actor, Actor) else Actor(actor)
         to = Assignee(assignee_id, assignee) if assignee else None
         with self.session() as s:
-            row = row_by_id(s, m.Incident, incident_id)
-            if row is None:
-                raise NotFound("no_incident", id=incident_id)
-            if expect_version is not None and row.version != expect_version:
-                raise self._who_was_first(s, row)
-            values = effects(action, OrderFacts(row.state, row.level or "grid",
-                                                row.urge_count or 0, row.closed_at),
-                             now, note=note, satisfaction=satisfaction, assignee=to)
-            # The ORM UPDATE below refreshes `row` in place, so keep what it was.
-            before = row.state
-            values["version"] = row.version + 1
-            changed = rows_changed(s.execute(
-                update(m.Incident)
-                .where(m.Incident.id == row.id, m.Incident.version == row.version)
-                .values(**values)))
-            if changed != 1:
-                s.rollback()
-                with self.session() as fresh:
-                    raise self._who_was_first(fresh, fresh.get(m.Incident, incident_id))
-            extra = {"dispatch": assignee, "reassign": assignee,
-                     "escalate": values.get("level")}.get(action)
-            s.add(m.IncidentEvent(
-                incident_id=row.id, at=now, actor=who.name[:40], actor_user_id=who.user_id,
-                from_state=before, to_state=values.get("state", before), action=action,
-                note=" · ".join(x for x in (extra, note) if x)[:500]))
-            s.flush()
+            row = self._as_seen(s, incident_id, expect_version)
+            self._step(s, row, action, who, now, note=note, satisfaction=satisfaction,
+                       assignee=to)
             s.refresh(row)
             return incident_view(row)
+
+    def dispatch(self, incident_id: int, plan: tuple[str, ...], actor: str | Actor,
+                 assignee_id: object, *, note: str = "", expect_version: int | None = None,
+                 now: datetime | None = None) -> IncidentView:
+        """One click on a recommendation: the plan's steps (rules.dispatch_plan: accept then
+        dispatch, dispatch, or reassign) to whom the town's register names `assignee_id`,
+        in one transaction, so both steps are in the history or neither is (an accept that
+        committed before a failed dispatch left work orders half-dispatched).
+
+        The assignee is looked up in the register (grid workers by person id, teams as
+        'team:CODE') and named as the register names it, never as the requester does; an id
+        the register does not hold is BadInput("unknown_assignee")."""
+        now = now or utcnow()
+        who = actor if isinstance(actor, Actor) else Actor(actor)
+        kind, key = assignee_key(assignee_id)
+        with self.session() as s:
+            found = s.get(m.Team, key) if kind == "team" else s.get(m.GridWorker, key)
+            if found is None or not plan:
+                raise BadInput("unknown_assignee", id=str(assignee_id))
+            to = Assignee(str(assignee_id), found.name[:40])
+            row = self._as_seen(s, incident_id, expect_version)
+            for action in plan:
+                last = action == plan[-1]
+                self._step(s, row, action, who, now, note=note if last else "",
+                           assignee=to if last else None)
+            s.refresh(row)
+            return incident_view(row)
+
+    def _as_seen(self, s: Session, incident_id: int, expect_version: int | None) -> m.Incident:
+        """The work order, as the requester saw it (`expect_version`) or Conflict."""
+        row = row_by_id(s, m.Incident, incident_id)
+        if row is None:
+            raise NotFound("no_incident", id=incident_id)
+        if expect_version is not None and row.version != expect_version:
+            raise self._who_was_first(s, row)
+        return row
+
+    def _step(self, s: Session, row: m.Incident, action: str, who: Actor, now: datetime, *,
+              note: str = "", satisfaction: int | None = None,
+              assignee: Assignee | None = None) -> None:
+        """One step inside the caller's transaction: the conditional UPDATE on the version
+        and its history row."""
+        values = effects(action, OrderFacts(row.state, row.level or "grid",
+                                            row.urge_count or 0, row.closed_at),
+                         now, note=note, satisfaction=satisfaction, assignee=assignee)
+        # The ORM UPDATE below refreshes `row` in place, so keep what it was.
+        before = row.state
+        values["version"] = row.version + 1
+        changed = rows_changed(s.execute(
+            update(m.Incident)
+            .where(m.Incident.id == row.id, m.Incident.version == row.version)
+            .values(**values)))
+        if changed != 1:
+            row_id = row.id  # read before the rollback expires the row
+            s.rollback()
+            with self.session() as fresh:
+                raise self._who_was_first(fresh, fresh.get(m.Incident, row_id))
+        extra = {"dispatch": assignee.name if assignee else None,
+                 "reassign": assignee.name if assignee else None,
+                 "escalate": values.get("level")}.get(action)
+        s.add(m.IncidentEvent(
+            incident_id=row.id, at=now, actor=who.name[:40], actor_user_id=who.user_id,
+            from_state=before, to_state=values.get("state", before), action=action,
+            note=" · ".join(x for x in (extra, note) if x)[:500]))
+        s.flush()
 
     @staticmethod
     def _who_was_first(s: Session, row: m.Incident | None) -> Conflict:
