@@ -91,6 +91,7 @@ class Live:
 
     base: str
     services: Any
+    app: Any = None  # the Dash app (its callback map, for posting a callback as a browser)
 
     def call(self, method: str, path: str, body: bytes | None = None,
              headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
@@ -138,7 +139,7 @@ def serve(settings: Settings) -> Iterator[Live]:
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
-    running = Live(f"http://127.0.0.1:{settings.port}", app.zn_services)
+    running = Live(f"http://127.0.0.1:{settings.port}", app.zn_services, app)
 
     def healthy() -> bool:
         assert thread.is_alive(), "server thread died"

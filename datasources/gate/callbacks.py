@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -41,7 +42,8 @@ def callback_name(func: Callable[..., Any]) -> str:
 
 def guard(func: Callable[..., Any], name: str, still_valid: Callable[[Principal], bool],
           quiet: bool = False) -> Callable[..., Any]:
-    """`func` with its role check first; keeps async callbacks async (Dash looks)."""
+    """`func` with its role check first, always async: async callbacks stay on the loop,
+    sync ones run in a thread."""
     roles = CALLBACKS.get(name)
     refusal = QuietForbidden if quiet else Forbidden
 
@@ -58,10 +60,14 @@ def guard(func: Callable[..., Any], name: str, still_valid: Callable[[Principal]
         guarded_async.zn_guarded = True  # type: ignore[attr-defined]
         return guarded_async
 
+    # A sync callback runs in a thread (with the request's context: principal, Dash's
+    # callback context): posted over HTTP, Dash would run it on the event loop, and a
+    # stock-take of a few thousand lines held every request of the process, walls and
+    # /api/health included, for as long as it took.
     @functools.wraps(func)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
+    async def guarded(*args: Any, **kwargs: Any) -> Any:
         check()
-        return func(*args, **kwargs)
+        return await asyncio.to_thread(func, *args, **kwargs)
     guarded.zn_guarded = True  # type: ignore[attr-defined]
     return guarded
 
