@@ -245,6 +245,7 @@ def test_disp003_refused_actions_say_why_in_red_and_change_nothing(dash_duo, set
     dash_duo.driver.execute_script(
         "document.querySelector('#disp-recs .disp-rec-btn').click();")
     dash_duo.wait_for_contains_class("#disp-toast", "err", timeout=10)
+    dash_duo.wait_for_contains_text("#disp-toast", "操作未执行", timeout=10)  # after its fade-in
     message = dash_duo.find_element("#disp-toast").text
     assert "操作未执行" in message and "值班员李" in message and "派遣" in message, message
     events = services.store.history(incident_id)
@@ -321,6 +322,8 @@ def test_disp004_officer_splits_a_merged_report(dash_duo, settings):
                 raise
             time.sleep(0.1)
     dash_duo.wait_for_contains_class("#disp-toast", "ok", timeout=10)
+    # The toast's text fades in: WebDriver reads an element still at opacity 0 as ''.
+    dash_duo.wait_for_contains_text("#disp-toast", "已拆分", timeout=10)
     message = dash_duo.find_element("#disp-toast").text
 
     store = app.zn_services.store
