@@ -488,6 +488,12 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+def requested_lang(accept_language: str | None) -> str:
+    """The requester's language from an Accept-Language header (or a ?lang= value): 'en'
+    when it starts with en, else Chinese first."""
+    return "en" if (accept_language or "").strip().lower().startswith("en") else "zh"
+
+
 def t(key: str, lang: str) -> str:
     """The text of `key` in `lang` (zh when unknown)."""
     zh, en = TEXT[key]

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from redis.exceptions import RedisError
 
 from dashboard.i18n.errors import error_text
-from dashboard.i18n.text import t
+from dashboard.i18n.text import requested_lang, t
 from dashboard.incidents.errors import BadInput, LoopError, Refused
 from dashboard.incidents.lifecycle import ACTIONS
 from dashboard.inputs import parse_id
@@ -42,7 +42,7 @@ class FieldStep(BaseModel):
 
 
 def _lang(request: Request) -> str:
-    return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "zh"
+    return requested_lang(request.headers.get("accept-language"))
 
 
 def _refusal(request: Request, exc: LoopError) -> JSONResponse:

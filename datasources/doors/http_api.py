@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from dashboard.i18n.text import requested_lang
 from dashboard.incidents.errors import BadInput
 from dashboard.inputs import MAX_YEAR, MIN_YEAR, load_json, parse_id
 from dashboard.messages import (
@@ -81,8 +82,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 def language(request: Request, override: str | None = None) -> str:
     """'en' when asked for (override or an Accept-Language starting with en), else 'zh'."""
-    wanted = override or request.headers.get("accept-language", "")
-    return "en" if wanted.strip().lower().startswith("en") else "zh"
+    return requested_lang(override or request.headers.get("accept-language"))
 
 
 # The commonest validation texts in Chinese; the rest stay as pydantic words them.

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dashboard.i18n.text import t
+from dashboard.i18n.text import requested_lang, t
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ async def _drain(receive: Receive) -> None:
 def _lang(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"accept-language":
-            return "en" if value.decode("latin-1").strip().lower().startswith("en") else "zh"
+            return requested_lang(value.decode("latin-1"))
     return "zh"
 
 
