@@ -66,3 +66,44 @@ def pattern_id(ident: dict[str, Any]) -> str:
     import json
 
     return json.dumps(ident, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------- the duty console's callbacks
+CONSOLE_DETAIL = [("disp-detail", "children"), ("disp-actions", "children"),
+                  ("disp-sat-wrap", "hidden"), ("disp-history", "children"),
+                  ("disp-recs", "children"), ("disp-ctx", "data"), ("disp-focus", "data"),
+                  ("disp-action-bar", "hidden")]
+
+
+def show_incident(client: Any, selected: Any, lang: str = "zh") -> Any:
+    """The console's show_incident callback for the work order picked in the queue."""
+    return post_callback(client, CONSOLE_DETAIL,
+                         [{"id": "disp-selected", "property": "data", "value": selected},
+                          {"id": "disp-tick", "property": "data", "value": 0},
+                          {"id": "disp-officer", "property": "data", "value": None}],
+                         [{"id": "disp-lang", "property": "data", "value": lang}],
+                         "disp-selected.data")
+
+
+def console_context(client: Any, incident_id: int) -> dict[str, Any]:
+    """What the console keeps of the work order it shows (its disp-ctx store)."""
+    r = show_incident(client, incident_id)
+    assert r.status_code == 200, r.text[:300]
+    return dict(r.json()["response"]["disp-ctx"]["data"])
+
+
+def console_act(client: Any, trigger: dict[str, Any], seen: Any, *, note: Any = "",
+                satisfaction: Any = None, lang: str = "zh") -> Any:
+    """The console's act callback for one clicked button (a recommendation or an action)."""
+    outs = [("disp-toast", "children"), ("disp-toast", "className"), ("disp-tick", "data"),
+            ("disp-note", "value"), ("disp-satisfaction", "value")]
+    clicked = [{"id": trigger, "property": "n_clicks", "value": 1}]
+    rec = trigger["type"] == "disp-rec"
+    return post_callback(client, outs, [clicked if rec else [], [] if rec else clicked],
+                         [{"id": "disp-ctx", "property": "data", "value": seen},
+                          {"id": "disp-officer", "property": "data", "value": None},
+                          {"id": "disp-note", "property": "value", "value": note},
+                          {"id": "disp-satisfaction", "property": "value",
+                           "value": satisfaction},
+                          {"id": "disp-lang", "property": "data", "value": lang}],
+                         pattern_id(trigger) + ".n_clicks")

@@ -25,7 +25,14 @@ from dashboard.geo.lookup import GridHit
 from dashboard.incidents.errors import BadInput, TransitionError
 from dashboard.incidents.rules import Actor
 from dashboard.messages import IncidentReport
-from tests.auth_helpers import pattern_id, post_callback, sign_in
+from tests.auth_helpers import (
+    console_act,
+    console_context,
+    pattern_id,
+    post_callback,
+    show_incident,
+    sign_in,
+)
 
 WORKER, WORKER_ID = "陈红梅", "W003"  # of G3-02 in the demo town
 TEAM_ID, TEAM = "team:EC-00-T1", "青石镇综合应急救援队"
@@ -49,40 +56,6 @@ def _record(svc: Any, incident_id: int) -> tuple[Any, ...]:
             [h["action"] for h in svc.store.history(incident_id)])
 
 
-def show_incident(client: Any, selected: Any, lang: str = "zh") -> Any:
-    outs = [("disp-detail", "children"), ("disp-actions", "children"),
-            ("disp-sat-wrap", "hidden"), ("disp-history", "children"), ("disp-recs", "children"),
-            ("disp-ctx", "data"), ("disp-focus", "data"), ("disp-action-bar", "hidden")]
-    return post_callback(client, outs,
-                         [{"id": "disp-selected", "property": "data", "value": selected},
-                          {"id": "disp-tick", "property": "data", "value": 0},
-                          {"id": "disp-officer", "property": "data", "value": None}],
-                         [{"id": "disp-lang", "property": "data", "value": lang}],
-                         "disp-selected.data")
-
-
-def context(client: Any, incident_id: int) -> dict[str, Any]:
-    r = show_incident(client, incident_id)
-    assert r.status_code == 200, r.text[:300]
-    return r.json()["response"]["disp-ctx"]["data"]
-
-
-def console_act(client: Any, trigger: dict[str, Any], seen: Any, *, note: Any = "",
-                satisfaction: Any = None, lang: str = "zh") -> Any:
-    outs = [("disp-toast", "children"), ("disp-toast", "className"), ("disp-tick", "data"),
-            ("disp-note", "value"), ("disp-satisfaction", "value")]
-    clicked = [{"id": trigger, "property": "n_clicks", "value": 1}]
-    rec = trigger["type"] == "disp-rec"
-    return post_callback(client, outs, [clicked if rec else [], [] if rec else clicked],
-                         [{"id": "disp-ctx", "property": "data", "value": seen},
-                          {"id": "disp-officer", "property": "data", "value": None},
-                          {"id": "disp-note", "property": "value", "value": note},
-                          {"id": "disp-satisfaction", "property": "value",
-                           "value": satisfaction},
-                          {"id": "disp-lang", "property": "data", "value": lang}],
-                         pattern_id(trigger) + ".n_clicks")
-
-
 def _toast(r: Any, out: str = "disp-toast") -> tuple[str, str]:
     assert r.status_code == 200, r.text[:300]
     resp = r.json()["response"][out]
@@ -104,7 +77,7 @@ def test_a_forged_assignee_is_refused_and_nothing_is_half_done(client, forged):
     svc = client.zn
     incident_id = _reported(svc)
     _officer(client)
-    seen = context(client, incident_id)
+    seen = console_context(client, incident_id)
     before = _record(svc, incident_id)
     seen["recs"] = [{"id": forged, "name": "<b>随便谁</b>"}]
     text, tone = _toast(console_act(client, REC0, seen))
@@ -118,9 +91,9 @@ def test_no_dispatch_goes_round_the_register_through_an_action_button(client, ac
     svc = client.zn
     incident_id = _reported(svc)
     _officer(client)
-    seen = context(client, incident_id)
+    seen = console_context(client, incident_id)
     svc.intake.act(incident_id, "accept", OFFICER)
-    seen = context(client, incident_id)
+    seen = console_context(client, incident_id)
     before = _record(svc, incident_id)
     text, tone = _toast(console_act(client, {"type": "disp-act", "action": action}, seen))
     assert tone == "disp-toast err", text
@@ -131,7 +104,7 @@ def test_the_refusal_speaks_the_officers_language(client):
     svc = client.zn
     incident_id = _reported(svc)
     _officer(client)
-    seen = context(client, incident_id)
+    seen = console_context(client, incident_id)
     seen["recs"] = [{"id": "W999", "name": "nobody"}]
     text, tone = _toast(console_act(client, REC0, seen, lang="en"))
     assert tone == "disp-toast err" and "register" in text, text
@@ -141,7 +114,7 @@ def test_a_real_id_is_named_as_the_register_names_it_whatever_the_page_said(clie
     svc = client.zn
     incident_id = _reported(svc)
     _officer(client)
-    seen = context(client, incident_id)
+    seen = console_context(client, incident_id)
     seen["recs"] = [{"id": TEAM_ID, "name": "<script>alert(1)</script>" * 20}]
     text, tone = _toast(console_act(client, REC0, seen))
     assert tone == "disp-toast ok", text
@@ -156,7 +129,7 @@ def test_a_recommendation_the_page_was_never_sent_is_refused(client, index):
     svc = client.zn
     incident_id = _reported(svc)
     _officer(client)
-    seen = context(client, incident_id)
+    seen = console_context(client, incident_id)
     before = _record(svc, incident_id)
     text, tone = _toast(console_act(client, {"type": "disp-rec", "index": index}, seen))
     assert tone == "disp-toast err", text
@@ -207,7 +180,7 @@ def test_a_forged_id_in_the_consoles_context_is_a_refusal_not_a_500(client, bad)
     svc = client.zn
     incident_id = _reported(svc)
     _officer(client)
-    seen = context(client, incident_id)
+    seen = console_context(client, incident_id)
     before = _record(svc, incident_id)
     forged = {**seen, "id": bad}
     for trigger in (REC0, {"type": "disp-act", "action": "urge"}):
@@ -262,7 +235,7 @@ def test_a_forged_report_or_dispatch_id_is_a_refusal_not_a_500(client, bad):
     svc = client.zn
     incident_id = _reported(svc)
     _officer(client)
-    seen = context(client, incident_id)
+    seen = console_context(client, incident_id)
     split = {"type": "disp-split", "report": bad}
     r = post_callback(client, [("disp-toast", "children"), ("disp-toast", "className"),
                                ("disp-tick", "data")],
@@ -333,7 +306,7 @@ def test_markup_in_an_officers_note_is_refused_and_nothing_is_stored(client, not
     svc = client.zn
     incident_id = _reported(svc)
     _officer(client)
-    seen = context(client, incident_id)
+    seen = console_context(client, incident_id)
     before = _record(svc, incident_id)
     for trigger in ({"type": "disp-act", "action": "note"}, {"type": "disp-act",
                                                                "action": "return"}, REC0):
@@ -351,7 +324,7 @@ def test_plain_notes_with_angle_brackets_of_arithmetic_still_pass(client):
     svc = client.zn
     incident_id = _reported(svc)
     _officer(client)
-    seen = context(client, incident_id)
+    seen = console_context(client, incident_id)
     text, tone = _toast(console_act(client, {"type": "disp-act", "action": "note"}, seen,
                                     note="水位 < 2 米，流量 > 3 立方/秒 & 上涨"))
     assert tone == "disp-toast ok", text

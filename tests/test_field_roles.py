@@ -14,13 +14,20 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app import create_app
 from dashboard.geo.lookup import GridHit
 from dashboard.incidents.errors import BadInput, Refused
 from dashboard.incidents.lifecycle import ACTIONS, FIELD_STEPS
 from dashboard.incidents.rules import Actor, check_may_take, field_steps_in, may_take
 from dashboard.messages import IncidentReport
-from tests.auth_helpers import csrf, sign_in
+from tests.auth_helpers import (
+    console_act,
+    console_context,
+    csrf,
+    pattern_id,
+    post_callback,
+    sign_in,
+)
+from tests.browser import app_client
 
 WORKER, WORKER_ID = "陈红梅", "W003"  # of G3-02 in the demo town (with 李春梅, W002)
 NON_FIELD = tuple(a for a in ACTIONS if a not in FIELD_STEPS)
@@ -29,9 +36,7 @@ NON_FIELD = tuple(a for a in ACTIONS if a not in FIELD_STEPS)
 @pytest.fixture
 def client(settings):
     """The real app in-process, with the rota's worker's account linked to its person."""
-    app = create_app(settings)
-    with TestClient(app.server) as c:
-        c.zn = app.zn_services  # type: ignore[attr-defined]
+    with app_client(settings) as c:
         c.zn.accounts.add_user(WORKER, "grid_worker", "test-password", person_id=WORKER_ID)
         yield c
 
@@ -44,61 +49,16 @@ def _reported(svc: Any, title: str = "自来水管爆裂") -> int:
     return svc.store.create_incident(report, hit).incident.id
 
 
-def _callback(client: TestClient, outputs: list[tuple[str, str]], inputs: list[Any],
-              state: list[dict[str, Any]], changed: str) -> Any:
-    """POST one server callback as Dash's renderer does."""
-    key = "..." .join(f"{i}.{p}" for i, p in outputs)
-    body = {"output": f"..{key}.." if len(outputs) > 1 else key,
-            "outputs": [{"id": i, "property": p} for i, p in outputs]
-            if len(outputs) > 1 else {"id": outputs[0][0], "property": outputs[0][1]},
-            "inputs": inputs, "state": state, "changedPropIds": [changed]}
-    return client.post("/_dash-update-component", content=json.dumps(body, ensure_ascii=False),
-                       headers={"X-CSRFToken": csrf(client), "content-type": "application/json"})
-
-
-def _pattern(ident: dict[str, Any]) -> str:
-    return json.dumps(ident, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-
-
-def _console_context(client: TestClient, incident_id: int) -> dict[str, Any]:
-    """What the console shows for the incident (its show_incident callback): the ctx."""
-    outs = [("disp-detail", "children"), ("disp-actions", "children"),
-            ("disp-sat-wrap", "hidden"), ("disp-history", "children"), ("disp-recs", "children"),
-            ("disp-ctx", "data"), ("disp-focus", "data"), ("disp-action-bar", "hidden")]
-    r = _callback(client, outs, [{"id": "disp-selected", "property": "data", "value": incident_id},
-                                 {"id": "disp-tick", "property": "data", "value": 0},
-                                 {"id": "disp-officer", "property": "data", "value": None}],
-                  [{"id": "disp-lang", "property": "data", "value": "zh"}], "disp-selected.data")
-    assert r.status_code == 200, r.text
-    return r.json()["response"]["disp-ctx"]["data"]
-
-
-def console_act(client: TestClient, trigger: dict[str, Any], seen: dict[str, Any], *,
-                note: str = "", satisfaction: int | None = None, lang: str = "zh") -> Any:
-    """The console's act callback for one clicked button (a recommendation or an action)."""
-    outs = [("disp-toast", "children"), ("disp-toast", "className"), ("disp-tick", "data"),
-            ("disp-note", "value"), ("disp-satisfaction", "value")]
-    clicked = [{"id": trigger, "property": "n_clicks", "value": 1}]
-    rec = trigger["type"] == "disp-rec"
-    return _callback(client, outs, [clicked if rec else [], [] if rec else clicked],
-                     [{"id": "disp-ctx", "property": "data", "value": seen},
-                      {"id": "disp-officer", "property": "data", "value": None},
-                      {"id": "disp-note", "property": "value", "value": note},
-                      {"id": "disp-satisfaction", "property": "value", "value": satisfaction},
-                      {"id": "disp-lang", "property": "data", "value": lang}],
-                     _pattern(trigger) + ".n_clicks")
-
-
 def field_click(client: TestClient, incident_id: int, action: str, note: str = "") -> Any:
     """The /field page's report_field_step callback for one clicked step button."""
     trigger = {"type": "field-act", "incident": incident_id, "action": action}
-    return _callback(client, [("field-result", "children"), ("field-note", "value")],
+    return post_callback(client, [("field-result", "children"), ("field-note", "value")],
                      [[{"id": trigger, "property": "n_clicks", "value": 1}]],
                      [{"id": "field-name-store", "property": "data", "value": "W001"},
                       {"id": "field-note", "property": "value", "value": note},
                       {"id": "field-photo", "property": "value", "value": ""},
                       {"id": "field-lang", "property": "data", "value": "zh"}],
-                     _pattern(trigger) + ".n_clicks")
+                     pattern_id(trigger) + ".n_clicks")
 
 
 def _field_api(client: TestClient, incident_id: int, action: str, lang: str = "zh",
@@ -121,7 +81,7 @@ def test_an_order_dispatched_from_the_console_reaches_the_rotas_worker(client):
     svc = client.zn
     incident_id = _reported(svc)
     _as_officer(client)
-    seen = _console_context(client, incident_id)
+    seen = console_context(client, incident_id)
     assert seen["recs"][0] == {"id": WORKER_ID, "name": WORKER}
     done = console_act(client, {"type": "disp-rec", "index": 0}, seen)
     assert "disp-toast ok" in done.text, done.text
