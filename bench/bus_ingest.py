@@ -50,8 +50,9 @@ LON0, LAT0 = 104.40, 30.52
 BIN = ROOT / ".venv" / "bin"
 
 
-# The demo town's ingest key (ZN_OPEN311_KEYS seeds it): the doors and reads need a key.
-SOURCE_KEY = {"X-Api-Key": "demo-key"}
+# The bus platform's ingest key (positions, and the feed to read the state back), issued by
+# `zhongnao key add` once the server is up: keys report and read only within their scopes.
+SOURCE_KEY: dict[str, str] = {}
 
 
 def fixes(prefix: str, n: int, at: datetime) -> list[VehiclePosition]:
@@ -111,6 +112,11 @@ class Run:
             if time.monotonic() > deadline:
                 raise SystemExit(f"server not healthy; see {self.tmp}/server.log")
             time.sleep(0.2)
+        made = subprocess.run([str(BIN / "zhongnao"), "key", "add", "bench bus platform",
+                               "--source", "bus", "--scope", "positions", "--scope", "feed"],
+                              env=self.env, cwd=str(ROOT), capture_output=True, text=True,
+                              check=True)
+        SOURCE_KEY["X-Api-Key"] = made.stdout.strip().splitlines()[0]
 
     def close(self) -> None:
         for p in self.procs.values():

@@ -47,6 +47,8 @@ class Principal:
     session: str = ""  # hash of the session token, to re-check a long-lived websocket
     user_id: int | None = None  # the account (users.id) of a signed-in user
     person_id: str | None = None  # the person a grid worker is (grid_workers.id)
+    key_id: int | None = None  # the ingest key (api_keys.id) a source holds
+    scopes: frozenset[str] = frozenset()  # what that key may do (see KEY_SCOPES)
 
     @property
     def signed_in(self) -> bool:
@@ -169,6 +171,65 @@ CALLBACKS: dict[str, Roles] = {
 
 # Which loop action a role may take is dashboard/incidents/rules.may_take (one rule).
 
+# ---------------------------------------------------------------- ingest keys
+# A key belongs to one source and holds scopes; the role INGEST lets it knock on a door
+# (ROUTES), its scope lets it in (ROUTE_SCOPES), and it reports only as its own source.
+REPORT, POSITIONS, READ_OWN, FEED = "report", "positions", "read-own", "feed"
+KEY_SCOPES: dict[str, tuple[str, str]] = {
+    REPORT: ("上报事件", "file reports"),
+    POSITIONS: ("上传车辆位置", "send vehicle positions"),
+    READ_OWN: ("查看本来源所报事件（公开字段）", "read its own reports (public fields)"),
+    FEED: ("读取校车实时位置源", "read the bus positions feed"),
+}
+# The sources a key may be issued for (the internal ones, such as supply alerts, are not).
+KEY_SOURCES: tuple[str, ...] = ("hotline", "citizen", "video", "grid_worker", "bus", "feed")
+DEFAULT_SCOPES: dict[str, frozenset[str]] = {
+    "bus": frozenset({REPORT, POSITIONS, READ_OWN}),  # the bus platform: alarms and fixes
+    "feed": frozenset({FEED}),  # a consumer of the bus feed (a parents' app, the county)
+}
+REPORT_SCOPES: frozenset[str] = frozenset({REPORT, READ_OWN})  # every other source
+ROUTE_SCOPES: dict[tuple[str, str], str] = {
+    ("POST", "/api/v1/incidents"): REPORT,
+    ("POST", "/open311/v2/requests.json"): REPORT,
+    ("GET", "/api/v1/incidents/{incident_id}"): READ_OWN,
+    ("POST", "/api/v1/vehicles/positions"): POSITIONS,
+    ("POST", "/api/v1/vehicles/gtfs-rt"): POSITIONS,
+    ("GET", "/api/v1/vehicles/gtfs-rt"): FEED,
+    ("GET", "/api/v1/buses/trips"): FEED,
+}
+
+
+def default_scopes(source: str) -> frozenset[str]:
+    """The scopes a new key of `source` gets unless told otherwise."""
+    return DEFAULT_SCOPES.get(source, REPORT_SCOPES)
+
+
+def parse_scopes(raw: str | None) -> frozenset[str]:
+    """The scopes stored as 'report,read-own'; unknown words are dropped."""
+    return frozenset(w for w in (raw or "").replace(" ", "").split(",") if w in KEY_SCOPES)
+
+
+def key_may(principal: Principal, method: str, path: str) -> bool:
+    """True unless `principal` is an ingest key without the scope this route needs.
+
+    A route that takes keys but names no scope here is refused to keys (default deny)."""
+    if principal.kind != "key" or ANON in (route_roles(method, path) or ()):
+        return True  # not a key, or a door open to everybody (health, Open311 reads)
+    needed = route_scope(method, path)
+    return needed is not None and needed in principal.scopes
+
+
+def route_scope(method: str, path: str) -> str | None:
+    """The scope a key needs for `method path`, None when keys may not use it at all."""
+    template = route_template(method, path)
+    return ROUTE_SCOPES.get(("GET" if method == "HEAD" else method, template or ""))
+
+
+def may_report_as(principal: Principal, source: str) -> bool:
+    """A key reports only as its own source; people at the console may file for any."""
+    return principal.kind != "key" or (REPORT in principal.scopes
+                                       and principal.source == source)
+
 
 _TEMPLATE_PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(:path)?\}")
 
@@ -183,33 +244,40 @@ def template_regex(template: str) -> re.Pattern[str]:
     return re.compile("^" + out + re.escape(template[pos:]) + "$")
 
 
-_COMPILED: list[tuple[str, str, re.Pattern[str], Roles]] = []
+_COMPILED: list[tuple[str, str, re.Pattern[str]]] = []
 
 
-def route_roles(method: str, path: str) -> Roles | None:
-    """Roles allowed to call `method path`, or None when no rule declares it (deny).
+def route_template(method: str, path: str) -> str | None:
+    """The ROUTES template that `method path` falls under, or None when none declares it.
 
     Exact templates win over the page catch-all; /assets and /_dash-component-suites are
     matched as prefixes (static files).
     """
     if len(_COMPILED) != len(ROUTES):
-        _COMPILED[:] = [(m, t, template_regex(t), r) for (m, t), r in ROUTES.items()]
+        _COMPILED[:] = [(m, t, template_regex(t)) for (m, t) in ROUTES]
     method = "GET" if method == "HEAD" else method
     if path.startswith("/assets/"):
-        return ROUTES[("GET", "/assets")] if method == "GET" else None
+        return "/assets" if method == "GET" else None
     catchall = None
-    for m, template, rx, roles in _COMPILED:
+    for m, template, rx in _COMPILED:
         if m != method or not rx.match(path):
             continue
         if template == "/{path:path}":
-            catchall = roles
+            catchall = template
             continue
-        return roles
+        return template
     # Undeclared API paths and Dash internals never fall through to the page shell.
     first = path.split("/")[1] if path.count("/") else ""
     if catchall is not None and first not in ("api", "open311") and not first.startswith("_"):
         return catchall
     return None
+
+
+def route_roles(method: str, path: str) -> Roles | None:
+    """Roles allowed to call `method path`, or None when no rule declares it (deny)."""
+    template = route_template(method, path)
+    return None if template is None else ROUTES[("GET" if method == "HEAD" else method,
+                                                  template)]
 
 
 def page_roles(path: str) -> Roles | None:

@@ -82,7 +82,22 @@ def app_client(settings: Settings, raise_server_exceptions: bool = False) -> Ite
     with TestClient(app.server, raise_server_exceptions=raise_server_exceptions) as c:
         c.app = app
         c.zn = app.zn_services
+        seed_source_keys(c.zn.accounts)
         yield c
+
+
+# The ingest keys of a test town's sources, as each source would hold its own. "demo-key"
+# is the citizens' key (ZN_OPEN311_KEYS seeds it); every key reports only as its source.
+KEYS = {"citizen": "demo-key", "hotline": "test-hotline-key", "bus": "test-bus-key",
+        "video": "test-video-key", "grid_worker": "test-grid-key", "feed": "test-feed-key"}
+
+
+def seed_source_keys(accounts: Any) -> None:
+    """Issue the KEYS of the sources (once), as `zhongnao key add --source S` would."""
+    have = {k["name"] for k in accounts.list_keys("ingest")}
+    for source, token in KEYS.items():
+        if source != "citizen" and f"test {source}" not in have:
+            accounts.add_key("ingest", f"test {source}", source, token=token)
 
 
 @dataclass
@@ -94,11 +109,16 @@ class Live:
     app: Any = None  # the Dash app (its callback map, for posting a callback as a browser)
 
     def call(self, method: str, path: str, body: bytes | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
-        """One HTTP request as an ingest source (the demo key); returns status, headers and
-        the decoded JSON body."""
+             headers: dict[str, str] | None = None,
+             source: str | None = None) -> tuple[int, dict[str, str], Any]:
+        """One HTTP request as an ingest source (its key, KEYS: by default the bus
+        platform's for positions, a feed reader's for the bus feed, else the hotline's);
+        returns status, headers and the decoded JSON body."""
+        if source is None:
+            reads_feed = method == "GET" and ("/vehicles/" in path or "/buses/" in path)
+            source = "feed" if reads_feed else "bus" if "/vehicles/" in path else "hotline"
         req = urllib.request.Request(self.base + path, data=body, method=method,
-                                     headers={"X-Api-Key": "demo-key", **(headers or {})})
+                                     headers={"X-Api-Key": KEYS[source], **(headers or {})})
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
                 return resp.status, dict(resp.headers), json.loads(resp.read())
@@ -106,11 +126,15 @@ class Live:
             return err.code, dict(err.headers), json.loads(err.read() or b"null")
 
     def post_json(self, path: str, data: Any, **headers: str) -> tuple[int, dict, Any]:
-        """POST a JSON body (header names with '_' for '-': Idempotency_Key=...)."""
+        """POST a JSON body (header names with '_' for '-': Idempotency_Key=...) with the key
+        of the source it names (a report of the citizens with the citizens' key), else the
+        hotline's; positions go with the bus platform's key."""
         raw = data if isinstance(data, bytes) else json.dumps(data, ensure_ascii=False).encode()
+        source = data.get("source") if isinstance(data, dict) else None
+        source = None if "/vehicles/" in path or source not in KEYS else source
         return self.call("POST", path, raw, {"Content-Type": "application/json",
                                               **{k.replace("_", "-"): v
-                                                 for k, v in headers.items()}})
+                                                 for k, v in headers.items()}}, source=source)
 
     def incident_count(self) -> int:
         """Rows in the incidents table."""
@@ -149,6 +173,7 @@ def serve(settings: Settings) -> Iterator[Live]:
             return False
 
     wait_until(healthy, 30, "the server to become healthy", interval=0.1)
+    seed_source_keys(running.services.accounts)
     try:
         yield running
     finally:
@@ -178,6 +203,14 @@ def serve_process(settings: Settings) -> subprocess.Popen:
     except AssertionError:
         proc.kill()
         raise
+    from datasources.sql.accounts import Accounts
+    from datasources.sql.engine import make_engine
+
+    engine = make_engine(settings.db_url)
+    try:
+        seed_source_keys(Accounts(engine))
+    finally:
+        engine.dispose()
     return proc
 
 
@@ -194,7 +227,8 @@ def post_report(base: str, i: int, key: str) -> tuple[int, dict[str, Any], dict[
                        "lon": 104.45, "lat": 30.55}, ensure_ascii=False).encode()
     req = urllib.request.Request(f"{base}/api/v1/incidents", data=body, method="POST",
                                  headers={"Content-Type": "application/json",
-                                          "X-Api-Key": "demo-key", "Idempotency-Key": key})
+                                          "X-Api-Key": KEYS["hotline"],
+                                          "Idempotency-Key": key})
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, json.loads(resp.read()), dict(resp.headers)
@@ -340,6 +374,7 @@ def start_app(dash_duo: Any, settings: Settings, path: str = "/", role: str = "o
     # with two cores busy; a stalled machine gets one server, late, not two.
     dash_duo.start_server(app, navigate=False, port=settings.port, start_timeout=30)
     dash_duo._url = dash_duo.server.url  # what the server_url setter keeps, without the wait
+    seed_source_keys(app.zn_services.accounts)
     bound_waits(dash_duo.driver)
     login(dash_duo, settings, role=role, name=name, path=path)
     if wait_status:

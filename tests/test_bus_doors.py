@@ -16,7 +16,7 @@ from google.transit import gtfs_realtime_pb2 as rt
 from dashboard.messages import VehiclePosition
 from dashboard.settings import Settings
 from datasources.feeds.gtfs_rt import parse_feed, poll_forever, vehicle_feed
-from tests.browser import Live, serve, wait_until
+from tests.browser import KEYS, Live, serve, wait_until
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -85,7 +85,7 @@ def test_a_pushed_gtfs_rt_feed_is_read_and_its_bad_entity_skipped(live: Live) ->
         urllib.request.urlopen(live.base + "/api/v1/vehicles/gtfs-rt")
     assert refused.value.code == 401
     keyed = urllib.request.Request(live.base + "/api/v1/vehicles/gtfs-rt",
-                                   headers={"X-Api-Key": "demo-key"})
+                                   headers={"X-Api-Key": KEYS["feed"]})
     with urllib.request.urlopen(keyed) as resp:
         assert resp.status == 200
         exported = parse_feed(resp.read())

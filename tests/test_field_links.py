@@ -16,6 +16,7 @@ from dashboard.geo.lookup import GridHit
 from dashboard.incidents.errors import BadInput
 from dashboard.messages import IncidentReport
 from tests.auth_helpers import csrf, sign_in
+from tests.browser import KEYS
 
 WORKER, WORKER_ID = "陈红梅", "W003"
 OTHER, OTHER_ID = "李春梅", "W002"
@@ -152,7 +153,7 @@ def test_the_field_apis_403_names_nobody_elses_assignee(client, order):
 @pytest.mark.parametrize("link", ["http://x.cn/<script>alert(1)</script>",
                                   'https://x.cn/a.jpg"onerror="alert(1)', "javascript:alert(1)"])
 def test_the_report_doors_take_the_same_photo_links(client, link):
-    key = {"X-Api-Key": "demo-key", "content-type": "application/json",
+    key = {"X-Api-Key": KEYS["hotline"], "content-type": "application/json",
            "Accept-Language": "en"}
     body = {"source": "hotline", "category": "traffic", "title": "红绿灯故障", "lon": 104.45,
             "lat": 30.55, "photo_url": link}

@@ -23,11 +23,12 @@ from dashboard.inputs import (
 )
 from dashboard.messages import MessageError, parse_inbound
 from tests.auth_helpers import sign_in
+from tests.browser import KEYS
 
 YEAR_1 = ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00+14:00", "0001-01-01")
 YEAR_9999 = ("9999-12-31T23:59:59Z", "9999-12-31T23:59:59-14:00", "9999-12-31")
 HUGE_HOURS = ("1e308", "inf", "-inf", "99999999", "nan", "-1")
-KEY = {"X-Api-Key": "demo-key", "content-type": "application/json"}
+KEY = {"X-Api-Key": KEYS["hotline"], "content-type": "application/json"}
 
 
 def report(**kw: Any) -> dict[str, Any]:

@@ -102,3 +102,27 @@ def test_a_progress_message_dispatches_to_a_person_by_id(services):
     bad = {"type": "incident.progress", "incident_id": created.id, "to_state": "in_progress",
            "actor": "x", "assignee_id": "<W001>"}
     assert services.intake.handle_raw(json.dumps(bad)).rejected == "invalid"
+
+
+def test_a_progress_message_hands_work_only_to_a_person_or_team_of_the_register(services):
+    """The Redis door named the assignee as the message did: any string became the work
+    order's assignee (a stranger's name on the wall, a task no phone would ever show)."""
+    created = services.intake.handle_raw(report(msg_id="hotline-0101")).event.incident
+    step = {"type": "incident.progress", "incident_id": created.id, "actor": "系统模拟"}
+    assert services.intake.handle_raw(json.dumps({**step, "to_state": "accepted"})).event
+    for stranger in ({"assignee": "不存在的人"}, {"assignee_id": "W999"},
+                     {"assignee": "冯思远", "assignee_id": "team:NOPE"}):
+        refused = services.intake.handle_raw(json.dumps(
+            {**step, "to_state": "dispatched", **stranger}, ensure_ascii=False))
+        assert refused.rejected == "unknown_assignee", stranger
+    assert services.store.incident(created.id)["state"] == "accepted"
+    # A name the register holds once is taken as that person, named as the register names
+    # them; an id wins over whatever name the message gives.
+    done = services.intake.handle_raw(json.dumps(
+        {**step, "to_state": "dispatched", "assignee": "冯思远"}, ensure_ascii=False))
+    assert (done.event.incident.assignee, done.event.incident.assignee_id) == ("冯思远", "W001")
+    again = services.intake.handle_raw(json.dumps(
+        {**step, "to_state": "in_progress", "assignee": "冒名", "assignee_id": "W001"},
+        ensure_ascii=False))
+    assert again.event is not None
+    assert services.bus.rejected_counts().get("unknown_assignee") == 3

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from app import create_app
 from cli import main
 from datasources.sql import models as m
+from tests.browser import KEYS, app_client
 
 REPORT = {"source": "hotline", "category": "traffic", "title": "红绿灯故障", "lon": 104.45,
           "lat": 30.55}
@@ -21,9 +21,7 @@ REPORT = {"source": "hotline", "category": "traffic", "title": "红绿灯故障"
 
 @pytest.fixture
 def client(settings) -> Iterator[TestClient]:
-    app = create_app(settings.with_(ingest_rate=5))
-    with TestClient(app.server, raise_server_exceptions=False) as c:
-        c.zn = app.zn_services  # type: ignore[attr-defined]
+    with app_client(settings.with_(ingest_rate=5)) as c:
         yield c
 
 
@@ -75,10 +73,10 @@ def test_open311_api_keys_are_ingest_keys_and_revocable(client):
 def test_ingest_is_rate_limited_per_key_with_retry_after(client):
     if time.time() % 60 > 55:  # the window is a wall-clock minute: do not straddle two
         time.sleep(60 - time.time() % 60 + 0.1)
-    codes = [post(client, "demo-key", **{"Idempotency-Key": f"rate-limit-{i:04d}"}).status_code
+    codes = [post(client, KEYS["hotline"], **{"Idempotency-Key": f"rate-limit-{i:04d}"}).status_code
              for i in range(7)]
     assert codes[:5] == [201] * 5 and codes[5:] == [429, 429]
-    r = post(client, "demo-key")
+    r = post(client, KEYS["hotline"])
     assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 61
     assert r.json()["error"] == "rate_limited"
 

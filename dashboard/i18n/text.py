@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
+from dashboard.roles import KEY_SCOPES, Principal, route_scope
 
 LANGS = ("zh", "en")
 
@@ -485,6 +486,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "field_person": ("网格员编号（管理员查看）", "Grid worker id (admins)"),
     "field_no_person": ("此账号未关联网格员，请联系管理员",
                         "This account is not linked to a grid worker; ask an administrator"),
+    # The API's refusals of keys and of floods (issue 12).
+    "api_rate_limited": ("上报过于频繁，请 {wait} 秒后重试。",
+                         "Too many reports; retry in {wait} s."),
+    "api_key_scope": ("此密钥（{name}，来源：{source}）无权{needed}。",
+                      "This key ({name}, source {source}) may not {needed}."),
+    "api_key_no_scope": ("此密钥（{name}）不能使用此接口。",
+                         "This key ({name}) may not use this door."),
 }
 
 
@@ -532,3 +540,13 @@ def name(obj: dict, lang: str) -> str:
     if lang == "en" and obj.get("name_en"):
         return str(obj["name_en"])
     return str(obj.get("name", ""))
+
+
+def key_refusal(who: Principal, method: str, path: str, lang: str) -> str:
+    """Why an ingest key may not use `method path`: the scope it lacks, in `lang`."""
+    needed = route_scope(method, path)
+    if needed is None:
+        return t("api_key_no_scope", lang).format(name=who.name)
+    return t("api_key_scope", lang).format(name=who.name, source=who.source or "—",
+                                           needed=_pick(KEY_SCOPES[needed], lang))
+

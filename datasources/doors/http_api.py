@@ -14,7 +14,7 @@ import json
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -34,7 +34,7 @@ from dashboard.messages import (
     IncidentReport,
     IncidentView,
 )
-from dashboard.roles import current
+from dashboard.roles import Principal, current, may_report_as
 from datasources.redis.ratelimit import ingest_wait, too_many
 from datasources.sql import models as m
 from datasources.sql.incidents import incident_view
@@ -56,6 +56,7 @@ STATUS: dict[str, int] = {
     "too_large": 413, "too_long": 413, "bad_json": 400, "bad_shape": 400, "bad_version": 400,
     "invalid": 400, "outside_town": 422, "duplicate": 409, "store_error": 503,
     "unauthorized": 403, "not_found": 404, "in_progress": 409, "unavailable": 503,
+    "wrong_source": 403,
 }
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -74,6 +75,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "The database could not store the report; retry later."),
     "unavailable": ("服务暂时不可用，请稍后重试。", "The service is unavailable; retry later."),
     "unauthorized": ("api_key 无效。", "The api_key is not valid."),
+    # Source codes as the sender writes them in "source".
+    "wrong_source": ("此密钥属于来源“{own}”，只能以该来源上报，不能以“{given}”上报。",
+                     "This key belongs to source “{own}” and reports only as it, not as "
+                     "“{given}”."),
     "not_found": ("没有编号为 {id} 的事件。", "There is no incident {id}."),
     "in_progress": ("相同 Idempotency-Key 的请求仍在处理中，请稍后重试。",
                     "A request with this Idempotency-Key is still being handled; retry later."),
@@ -117,8 +122,8 @@ def message(reason: str, lang: str, **values: Any) -> str:
     """The human text of a rejection in `lang`."""
     zh, en = MESSAGES.get(reason, ("请求被拒绝：{detail}", "Request refused: {detail}"))
     values["detail"] = _detail(str(values.get("detail") or reason), lang)
-    values.setdefault("ref", "?")
-    values.setdefault("id", "?")
+    for name in ("ref", "id", "own", "given"):
+        values.setdefault(name, "?")
     return (en if lang == "en" else zh).format(**values)
 
 
@@ -152,6 +157,7 @@ class Submitted:
     reason: str | None = None
     detail: str = ""
     ref: str | None = None  # the first work order, for duplicates
+    values: tuple[tuple[str, str], ...] = ()  # more words of the refusal's text
 
 
 def summary(view: IncidentView) -> dict[str, Any]:
@@ -282,7 +288,24 @@ def post_report(services: Services, body: bytes | None, key: str | None) -> Subm
     report = parse_report(services, body)
     if isinstance(report, Submitted):
         return report
-    return submit(services, report, key or report.msg_id)
+    return submit_as(services, current(), report, key or report.msg_id)
+
+
+def submit_as(services: Services, who: Principal, report: IncidentReport,
+              key: str | None) -> Submitted:
+    """Submit a report for `who`: a key only as its own source; the work order it filed
+    or joined is remembered, so the key may read it back (and nothing else)."""
+    if not may_report_as(who, report.source):
+        refused = refuse(services, "wrong_source", f"key of {who.source} sent {report.source}")
+        return replace(refused, values=(("own", who.source), ("given", report.source)))
+    result = submit(services, report, key)
+    if result.incident is not None and services.accounts is not None:
+        try:
+            services.accounts.record_filing(who, int(result.incident["id"]))
+        except Exception as exc:  # stored and announced; only the read-back is missing
+            log.warning("filing of %s by key %s not recorded: %s", result.incident["ref"],
+                        who.key_id, exc)
+    return result
 
 
 def load_incident(services: Services, incident_id: int) -> dict[str, Any] | None:
@@ -298,11 +321,29 @@ def load_incident(services: Services, incident_id: int) -> dict[str, Any] | None
     return {"incident": view, "history": jsonable_encoder(services.store.history(incident_id))}
 
 
+def read_incident(services: Services, who: Principal, incident_id: int,
+                  lang: str) -> dict[str, Any] | list[dict[str, Any]] | None:
+    """What `who` may read of one work order: the whole record for the command centre; for
+    a source's key, only a work order it filed, in the public GeoReport (Open311) shape with
+    no history and no names; None (404) otherwise, so a key learns nothing of the rest."""
+    if who.kind != "key":
+        return load_incident(services, incident_id)
+    assert services.accounts is not None and services.store is not None
+    if not services.accounts.filed_by(who, incident_id):
+        return None
+    with services.store.session() as s:
+        ref = s.scalar(select(m.Incident.ref).where(m.Incident.id == incident_id))
+    from datasources.doors.open311 import find_requests  # open311 builds on this module
+
+    return find_requests(services, lang, refs=[ref]) if ref else None
+
+
 def error_response(result: Submitted, lang: str) -> JSONResponse:
     """The JSON refusal {error, message} of the v1 API."""
     body: dict[str, Any] = {"error": result.reason,
                             "message": message(result.reason or "invalid", lang,
-                                               detail=result.detail, ref=result.ref)}
+                                               detail=result.detail, ref=result.ref,
+                                               **dict(result.values))}
     if result.ref:
         body["ref"] = result.ref
     headers = {"Retry-After": "5"} if result.status == 503 or result.reason == "in_progress" \
@@ -339,7 +380,8 @@ def build_router(services: Services) -> APIRouter:
         lang = language(request)
         found = None
         with contextlib.suppress(BadInput):  # not an id of ours: none such
-            found = await asyncio.to_thread(load_incident, services, parse_id(incident_id))
+            found = await asyncio.to_thread(read_incident, services, current(),
+                                            parse_id(incident_id), lang)
         if found is None:
             return JSONResponse({"error": "not_found",
                                  "message": message("not_found", lang, id=incident_id)},

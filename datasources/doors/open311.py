@@ -41,7 +41,7 @@ from datasources.doors.http_api import (
     message,
     read_body,
     refuse,
-    submit,
+    submit_as,
 )
 from datasources.redis.ratelimit import ingest_wait, too_many
 from datasources.sql import models as m
@@ -139,14 +139,15 @@ def post_request(services: Services, body: bytes | None, content_type: str,
     form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
     # Keys are ingest keys (zhongnao key add; ZN_OPEN311_KEYS seeds them), revocable.
     assert services.accounts is not None
-    if services.accounts.key_principal(form.get("api_key", ""), "ingest") is None:
+    who = services.accounts.key_principal(form.get("api_key", ""), "ingest")
+    if who is None:
         return refuse(services, "unauthorized", "missing or unknown api_key")
     if key is not None and not IDEM_KEY.match(key):
         return refuse(services, "invalid", "Idempotency-Key: 8-128 of A-Z a-z 0-9 _ . : -")
     report = form_report(services, form)
     if isinstance(report, Submitted):
         return report
-    return submit(services, report, key)
+    return submit_as(services, who, report, key)
 
 
 def local_iso(value: datetime | None) -> str | None:
@@ -238,7 +239,8 @@ def build_open311_router(services: Services) -> APIRouter:
             result = Submitted(503, reason="unavailable")
         if result.incident is None:
             return errors(result.status, message(result.reason or "invalid", lang,
-                                                 detail=result.detail, ref=result.ref))
+                                                 detail=result.detail, ref=result.ref,
+                                                 **dict(result.values)))
         inc = result.incident
         due = local_iso(datetime.fromisoformat(inc["deadline_at"])) if inc["deadline_at"] else ""
         if inc.get("merged"):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.buses.sos import must_place, placed_at_centre
 from dashboard.geo.lookup import GridIndex
-from dashboard.incidents.errors import Conflict, NotFound, TransitionError
+from dashboard.incidents.errors import BadInput, Conflict, NotFound, TransitionError
 from dashboard.incidents.rules import Actor
 from dashboard.messages import (
     Event,
@@ -80,10 +80,13 @@ class Intake:
             if isinstance(message, IncidentReport):
                 return self._report(message)
             if isinstance(message, IncidentProgress):
+                assignee, assignee_id = message.assignee, message.assignee_id
+                if assignee or assignee_id:  # only a person or team of the town's register
+                    named = self.store.registered(assignee_id, assignee)
+                    assignee, assignee_id = named.name, named.id
                 view = self.store.transition(message.incident_id, message.to_state,
                                              message.actor, message.note,
-                                             assignee=message.assignee,
-                                             assignee_id=message.assignee_id)
+                                             assignee=assignee, assignee_id=assignee_id)
                 self.audit_step(f"incident.{message.to_state}", view.ref, message.note,
                             message.actor)
                 return Outcome(event=self._announce("incident.updated", incident=view))
@@ -100,6 +103,8 @@ class Intake:
             return outcome
         except NotFound as exc:
             return self.reject("unknown_id", str(exc))
+        except BadInput as exc:  # an assignee the register does not hold, a missing note
+            return self.reject(exc.code, str(exc))
         except TransitionError as exc:
             return self.reject("bad_transition", str(exc))
         except Conflict as exc:  # another step won the race for this work order

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from dashboard.roles import ROLES, Principal
+from dashboard.roles import KEY_SCOPES, KEY_SOURCES, ROLES, Principal
 from dashboard.settings import Settings
 from datasources.sql.accounts import KEY_KINDS, AccountError, Accounts
 from datasources.sql.audit import Audit
@@ -132,15 +132,25 @@ def key() -> None:
 @key.command("add")
 @click.argument("name")
 @click.option("--kind", type=click.Choice(KEY_KINDS), default="ingest", show_default=True)
-@click.option("--source", default="", help="The source this key reports for (e.g. hotline).")
-def key_add(name: str, kind: str, source: str) -> None:
+@click.option("--source", type=click.Choice(KEY_SOURCES), default=None,
+              help="The source this ingest key reports as (required for ingest keys); "
+                   "'feed' is a reader of the bus feed.")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(list(KEY_SCOPES)),
+              help="What the key may do (repeatable); default: its source's scopes "
+                   "(bus: report, positions, read-own; feed: feed; others: report, read-own).")
+def key_add(name: str, kind: str, source: str | None, scopes: tuple[str, ...]) -> None:
     """Create a key; it is printed once and stored only hashed."""
+    if kind == "ingest" and not source:
+        raise click.UsageError("an ingest key needs --source (the source it reports as)")
     accounts, audit = _open(Settings.from_env())
     try:
-        token = accounts.add_key(kind, name, source)
+        token = accounts.add_key(kind, name, source or "", scopes=scopes or None)
     except AccountError as exc:
         _fail(exc)
-    audit.record("key.add", name, f"{kind} {source}".strip(), who=CLI)
+    granted: list[str] = next((k["scopes"] for k in accounts.list_keys(kind)
+                               if k["name"] == name and k["revoked_at"] is None), [])
+    audit.record("key.add", name, f"{kind} {source or ''} {','.join(granted)}".strip(),
+                 who=CLI)
     click.echo(token)
     if kind == "kiosk":
         click.echo(f"wall URL: http://HOST:PORT/?kiosk={token}", err=True)
@@ -148,11 +158,12 @@ def key_add(name: str, kind: str, source: str) -> None:
 
 @key.command("list")
 def key_list() -> None:
-    """Keys: id, kind, name, source, first characters, state."""
+    """Keys: id, kind, name, source, scopes, first characters, state."""
     accounts, _ = _open(Settings.from_env())
     for k in accounts.list_keys():
         state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
-        click.echo(f"{k['id']}\t{k['kind']}\t{k['name']}\t{k['source']}\t{k['prefix']}…\t{state}")
+        click.echo(f"{k['id']}\t{k['kind']}\t{k['name']}\t{k['source'] or '-'}\t"
+                   f"{','.join(k['scopes']) or '-'}\t{k['prefix']}…\t{state}")
 
 
 @key.command("revoke")

@@ -25,12 +25,14 @@ from urllib.parse import parse_qs, quote, urlparse
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dashboard.i18n.text import key_refusal, requested_lang
 from dashboard.roles import (
     ANON,
     CURRENT,
     NOBODY,
     Principal,
     allowed,
+    key_may,
     page_roles,
     route_roles,
 )
@@ -208,6 +210,9 @@ class AuthMiddleware:
             else:
                 refusal = self.refuse(scope, method, path, principal, jar)
             if refusal is not None:
+                rejected = scope.get("state", {}).get("zn_rejected")
+                if rejected and self.services.intake is not None:
+                    await asyncio.to_thread(self.services.intake.reject, *rejected)
                 await self.respond(send, *refusal, https=https)
                 return
             await self.app(scope, receive, self.headers_added(send, jar, principal, https))
@@ -268,6 +273,15 @@ class AuthMiddleware:
                  " The service is unavailable; retry later."}, ensure_ascii=False).encode()
         if not allowed(roles, who):
             return self.denied(scope, method, path, who)
+        if not key_may(who, method, path):
+            # A key of one source at a door its scopes do not open (a citizen's key posting
+            # bus positions): refused and counted like any rejection at a door.
+            scope.setdefault("state", {})["zn_rejected"] = (
+                "scope", f"{who.name} ({who.source}) {method} {path}")
+            lang = requested_lang(header(scope, "accept-language"))
+            return 403, {"content-type": "application/json"}, json.dumps(
+                {"error": "scope", "message": key_refusal(who, method, path, lang)},
+                ensure_ascii=False).encode()
         if method == "GET" and page_roles(path) is None and self.is_page(path):
             return self.denied(scope, method, path, who)  # a page nobody declared
         if method == "GET" and self.is_page(path) and not allowed(page_roles(path), who):

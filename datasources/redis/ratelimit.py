@@ -12,6 +12,7 @@ import redis
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
+from dashboard.i18n.text import t
 from dashboard.roles import Principal
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,6 @@ async def ingest_wait(services: Any, who: Principal, key: str = "") -> int | Non
 
 def too_many(wait: int, lang: str) -> JSONResponse:
     """429 with Retry-After, in the API's {error, message} shape."""
-    text = (f"Too many reports; retry in {wait} s." if lang == "en"
-            else f"上报过于频繁，请 {wait} 秒后重试。")
+    text = t("api_rate_limited", lang).format(wait=wait)
     return JSONResponse({"error": "rate_limited", "message": text}, status_code=429,
                         headers={"Retry-After": str(wait)})

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -23,7 +24,16 @@ from sqlalchemy.exc import IntegrityError
 
 from dashboard.i18n.text import t
 from dashboard.passwords import password_problem
-from dashboard.roles import DISPLAY, INGEST, ROLES, Principal
+from dashboard.roles import (
+    DISPLAY,
+    INGEST,
+    KEY_SCOPES,
+    KEY_SOURCES,
+    ROLES,
+    Principal,
+    default_scopes,
+    parse_scopes,
+)
 from dashboard.timeutil import as_utc, utcnow
 from datasources.sql import models as m
 from datasources.sql.engine import rows_changed, session_factory
@@ -225,16 +235,30 @@ class Accounts:
         return ok
 
     # ------------------------------------------------------------ keys and kiosk tokens
-    def add_key(self, kind: str, name: str, source: str = "", token: str | None = None) -> str:
-        """A new ingest key or kiosk token; returns it (shown once, stored hashed)."""
+    def add_key(self, kind: str, name: str, source: str = "", token: str | None = None,
+                scopes: Iterable[str] | None = None) -> str:
+        """A new ingest key or kiosk token; returns it (shown once, stored hashed).
+
+        An ingest key belongs to one source (KEY_SOURCES) and holds scopes, by default
+        those of its source (dashboard.roles.default_scopes)."""
         if kind not in KEY_KINDS:
             raise AccountError(f"kind must be one of {KEY_KINDS}")
         if not name.strip() or len(name) > 60:
             raise AccountError("name: 1-60 characters")
+        source = source.strip()
+        granted: frozenset[str] = frozenset()
+        if kind == "ingest":
+            if source not in KEY_SOURCES:
+                raise AccountError(f"source must be one of {', '.join(KEY_SOURCES)}")
+            granted = default_scopes(source) if scopes is None else frozenset(scopes)
+            unknown = granted - set(KEY_SCOPES)
+            if unknown or not granted:
+                raise AccountError(f"scopes: one or more of {', '.join(KEY_SCOPES)}")
         token = token or new_token()
         try:
             with self.session.begin() as s:
-                s.add(m.ApiKey(kind=kind, name=name.strip(), source=source.strip()[:40],
+                s.add(m.ApiKey(kind=kind, name=name.strip(), source=source[:40],
+                               scopes=",".join(sorted(granted)),
                                key_hash=token_hash(token), prefix=token[:8],
                                created_at=utcnow(), revoked_at=None))
         except IntegrityError as exc:
@@ -243,12 +267,14 @@ class Accounts:
         return token
 
     def list_keys(self, kind: str | None = None) -> list[dict[str, Any]]:
-        """Keys (never the key itself): id, kind, name, source, prefix, created, revoked."""
+        """Keys (never the key itself): id, kind, name, source, scopes, prefix, created,
+        revoked."""
         query = select(m.ApiKey).order_by(m.ApiKey.id)
         if kind:
             query = query.where(m.ApiKey.kind == kind)
         with self.session() as s:
             return [{"id": k.id, "kind": k.kind, "name": k.name, "source": k.source,
+                     "scopes": sorted(parse_scopes(k.scopes)),
                      "prefix": k.prefix, "created_at": k.created_at,
                      "revoked_at": k.revoked_at} for k in s.scalars(query)]
 
@@ -283,9 +309,26 @@ class Accounts:
         if row is not None:
             principal = Principal(role=INGEST if kind == "ingest" else DISPLAY,
                                   name=row.name, kind="key" if kind == "ingest" else "kiosk",
-                                  source=row.source, session=f"{kind}:{digest}")
+                                  source=row.source, session=f"{kind}:{digest}",
+                                  key_id=row.id, scopes=parse_scopes(row.scopes))
         self._remember(f"{kind}:{digest}", principal)
         return _with_ip(principal, ip)
+
+    def record_filing(self, who: Principal, incident_id: int) -> None:
+        """Remember that the key behind `who` filed (or joined) this work order, so that
+        it may read it back; nothing for people (they read through their role)."""
+        if who.kind != "key" or who.key_id is None:
+            return
+        with self.session.begin() as s:
+            if s.get(m.KeyFiling, (who.key_id, incident_id)) is None:
+                s.add(m.KeyFiling(key_id=who.key_id, incident_id=incident_id, at=utcnow()))
+
+    def filed_by(self, who: Principal, incident_id: int) -> bool:
+        """True when the key behind `who` filed or joined this work order."""
+        if who.key_id is None:
+            return False
+        with self.session() as s:
+            return s.get(m.KeyFiling, (who.key_id, incident_id)) is not None
 
     def check_key(self, marker: str, fresh: bool = False) -> bool:
         """True while the key behind a principal's `session` marker is not revoked."""

@@ -25,6 +25,7 @@ from dashboard.incidents.lifecycle import (
 from dashboard.incidents.rules import (
     SYSTEM,
     TASK_STATES,
+    TEAM_PREFIX,
     Actor,
     Assignee,
     OrderFacts,
@@ -100,6 +101,15 @@ def row_by_id(s: Session, model: Any, row_id: Any) -> Any:
     if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 < row_id <= MAX_ID:
         return None
     return s.get(model, row_id)
+
+
+def _registered(s: Session, assignee_id: object) -> Assignee:
+    """The register's grid worker or team an id names, or BadInput("unknown_assignee")."""
+    kind, key = assignee_key(assignee_id)
+    found = s.get(m.Team, key) if kind == "team" else s.get(m.GridWorker, key)
+    if found is None:
+        raise BadInput("unknown_assignee", id=str(assignee_id))
+    return Assignee(str(assignee_id), found.name[:40])
 
 
 class Store:
@@ -298,12 +308,10 @@ class Store:
         the register does not hold is BadInput("unknown_assignee")."""
         now = now or utcnow()
         who = actor if isinstance(actor, Actor) else Actor(actor)
-        kind, key = assignee_key(assignee_id)
+        if not plan:
+            raise BadInput("unknown_assignee", id=str(assignee_id))
         with self.session() as s:
-            found = s.get(m.Team, key) if kind == "team" else s.get(m.GridWorker, key)
-            if found is None or not plan:
-                raise BadInput("unknown_assignee", id=str(assignee_id))
-            to = Assignee(str(assignee_id), found.name[:40])
+            to = _registered(s, assignee_id)
             row = self._as_seen(s, incident_id, expect_version)
             for action in plan:
                 last = action == plan[-1]
@@ -311,6 +319,22 @@ class Store:
                            assignee=to if last else None)
             s.refresh(row)
             return incident_view(row)
+
+    def registered(self, assignee_id: object, name: str | None = None) -> Assignee:
+        """The assignee a source names, as the town's register has them: by id (a grid
+        worker's id or 'team:CODE'), else by a name that exactly one worker or team bears.
+        Anyone else is BadInput("unknown_assignee"): a message on the bus cannot hand a
+        work order to a person the town does not have."""
+        with self.session() as s:
+            if assignee_id is None and name:
+                ids = [w for w in s.scalars(select(m.GridWorker.id)
+                                            .where(m.GridWorker.name == name))]
+                ids += [TEAM_PREFIX + c for c in s.scalars(select(m.Team.code)
+                                                           .where(m.Team.name == name))]
+                if len(ids) != 1:
+                    raise BadInput("unknown_assignee", id=name[:40])
+                assignee_id = ids[0]
+            return _registered(s, assignee_id)
 
     def _as_seen(self, s: Session, incident_id: int, expect_version: int | None) -> m.Incident:
         """The work order, as the requester saw it (`expect_version`) or Conflict."""

@@ -455,10 +455,21 @@ class ApiKey(Base):
     kind: Mapped[str] = mapped_column(String(16))  # ingest | kiosk
     name: Mapped[str] = mapped_column(String(60))
     source: Mapped[str] = mapped_column(String(40), default="")
+    # What the key may do, comma-separated (dashboard.roles.KEY_SCOPES); kiosk tokens: "".
+    scopes: Mapped[str] = mapped_column(String(80), default="")
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class KeyFiling(Base):
+    """A work order an ingest key filed (or joined): what that key may read back."""
+
+    __tablename__ = "key_filings"
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    at: Mapped[datetime]
 
 
 class AuditEntry(Base):
