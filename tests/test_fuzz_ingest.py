@@ -94,7 +94,7 @@ def test_redis_ingest_door_never_raises(client, raw):
 
 
 def test_after_the_garbage_the_doors_still_take_a_good_report(client):
-    good = {"source": "hotline", "category": "traffic", "title": "模糊测试之后",
+    good = {"source": "citizen", "category": "traffic", "title": "模糊测试之后",
             "lon": 104.45, "lat": 30.55}
     r = client.post("/api/v1/incidents", content=json.dumps(good, ensure_ascii=False),
                     headers={"X-Api-Key": "demo-key", "content-type": "application/json"})
