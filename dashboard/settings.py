@@ -100,8 +100,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ZN_OPEN311_KEYS",
         "open311_keys",
-        "demo-key",
-        "Comma-separated api_key values accepted by the Open311 POST requests.json door.",
+        "",
+        "Comma-separated api_key values seeded as the citizens' ingest keys (Open311 and "
+        "the JSON API); the demo town seeds demo-key by itself.",
     ),
     Setting("ZN_SIM_SEED", "sim_seed", 20261122, "Random seed of the simulator.", int),
     Setting(
@@ -213,7 +214,7 @@ class Settings:
     dedup_meters: int = 200
     dedup_minutes: int = 30
     deadlines_file: str = ""
-    open311_keys: str = "demo-key"
+    open311_keys: str = ""
     sim_seed: int = 20261122
     sim_vehicles: int = 0
     sim_rate: float = 1.0

@@ -86,8 +86,8 @@ def app_client(settings: Settings, raise_server_exceptions: bool = False) -> Ite
         yield c
 
 
-# The ingest keys of a test town's sources, as each source would hold its own. "demo-key"
-# is the citizens' key (ZN_OPEN311_KEYS seeds it); every key reports only as its source.
+# The ingest keys of a test town's sources, as each source would hold its own ("demo-key" is
+# the citizens' key, as the demo town seeds it); every key reports only as its source.
 KEYS = {"citizen": "demo-key", "hotline": "test-hotline-key", "bus": "test-bus-key",
         "video": "test-video-key", "grid_worker": "test-grid-key", "feed": "test-feed-key"}
 
@@ -96,7 +96,7 @@ def seed_source_keys(accounts: Any) -> None:
     """Issue the KEYS of the sources (once), as `zhongnao key add --source S` would."""
     have = {k["name"] for k in accounts.list_keys("ingest")}
     for source, token in KEYS.items():
-        if source != "citizen" and f"test {source}" not in have:
+        if f"test {source}" not in have and accounts.key_principal(token, "ingest") is None:
             accounts.add_key("ingest", f"test {source}", source, token=token)
 
 

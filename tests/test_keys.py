@@ -60,14 +60,33 @@ def test_a_key_made_by_the_cli_opens_the_door_until_it_is_revoked(client, settin
     assert actions == ["key.revoke", "key.add"]
 
 
-def test_open311_api_keys_are_ingest_keys_and_revocable(client):
+def test_open311_api_keys_are_ingest_keys_and_revocable(settings):
     form = {"service_code": "traffic", "lat": "30.55", "long": "104.45",
             "description": "路灯不亮"}
-    ok = client.post("/open311/v2/requests.json", data={**form, "api_key": "demo-key"})
-    assert ok.status_code == 200 and ok.json()[0]["service_request_id"], ok.text
-    client.zn.accounts.revoke_key("ZN_OPEN311_KEYS demo…")
-    gone = client.post("/open311/v2/requests.json", data={**form, "api_key": "demo-key"})
-    assert gone.status_code == 403
+    with app_client(settings.with_(open311_keys="county-app-key")) as client:
+        ok = client.post("/open311/v2/requests.json",
+                         data={**form, "api_key": "county-app-key"})
+        assert ok.status_code == 200 and ok.json()[0]["service_request_id"], ok.text
+        client.zn.accounts.revoke_key("ZN_OPEN311_KEYS coun…")
+        gone = client.post("/open311/v2/requests.json",
+                           data={**form, "api_key": "county-app-key"})
+        assert gone.status_code == 403
+
+
+def test_no_well_known_key_opens_a_real_towns_doors(settings):
+    """ZN_OPEN311_KEYS defaulted to demo-key: every town, real ones included, took a key
+    that is printed in the README. Only a town marked demo gets it now."""
+    from datasources.sql.accounts import Accounts
+    from datasources.sql.engine import make_engine
+
+    with app_client(settings) as client:
+        client.zn.accounts.revoke_key("test citizen")
+        form = {"service_code": "traffic", "lat": "30.55", "long": "104.45",
+                "description": "路灯不亮", "api_key": "demo-key"}
+        assert client.post("/open311/v2/requests.json", data=form).status_code == 403
+    engine = make_engine(settings.db_url)
+    assert Accounts(engine).key_principal("demo-key", "ingest") is None
+    engine.dispose()
 
 
 def test_ingest_is_rate_limited_per_key_with_retry_after(client):
@@ -134,6 +153,7 @@ def test_demo_accounts_are_seeded_once_for_a_demo_town_only(settings):
     worker = next(name for name, role, _ in first if role == "grid_worker")
     assert accounts.authenticate(worker, DEMO_PASSWORD).person_id == "W001"
     assert accounts.key_principal(DEMO_KIOSK, "kiosk").role == "display"
+    assert accounts.key_principal("demo-key", "ingest").source == "citizen"
     assert len(accounts.list_keys("kiosk")) == 1
     with accounts.session.begin() as s:
         s.execute(update(m.TownMeta).where(m.TownMeta.key == "demo").values(value=False))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 import click
 from sqlalchemy import select
 
@@ -15,6 +17,9 @@ DEMO_PASSWORD = "zhongnao-demo"
 DEMO_USERS = (("admin", "admin"), ("值班员", "officer"), ("领导", "leader"),
               ("大屏", "display"))
 DEMO_KIOSK = "demo-wall-kiosk-token"
+# The demo town's citizens' key (Open311 api_key, X-Api-Key): a well-known value, so only a
+# town marked demo gets it; a real town issues its own with `zhongnao key add`.
+DEMO_CITIZEN_KEY = "demo-key"
 CLI = Principal(role="admin", name="cli", kind="user", ip="local")
 
 
@@ -49,6 +54,9 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
             audit.record("user.add", name, f"demo account, role {role}", who=CLI)
     if not any(k["revoked_at"] is None for k in accounts.list_keys("kiosk")):
         accounts.add_key("kiosk", "demo wall", token=DEMO_KIOSK)
+    if accounts.key_principal(DEMO_CITIZEN_KEY, "ingest") is None:
+        with suppress(AccountError):  # another process seeded it a moment ago
+            accounts.add_key("ingest", "demo citizens", "citizen", token=DEMO_CITIZEN_KEY)
     return [(name, role, DEMO_PASSWORD) for name, role in users]
 
 
