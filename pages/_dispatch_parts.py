@@ -11,7 +11,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboard.i18n.codes import actor_label
+from dashboard.i18n.codes import actor_label, quantity_text
 from dashboard.i18n.text import (
     category_label,
     name,
@@ -332,17 +332,18 @@ def rec_cards(recs: list[Candidate], state: str, lang: str, can_act: bool) -> li
         worker = c.kind == "grid_worker"
         where = t("disp_same_grid", lang) if worker else (
             f"{c.distance_m / 1000:.1f} km · {c.eta_min:.0f} {t('disp_minutes', lang)}")
-        supplies = [html.Span(f"{s['name']} {s['quantity']}{s['unit']}", className="rec-supply")
-                    for s in c.supplies[:4]]
+        supplies = [html.Span(f"{name(s, lang)} {quantity_text(s['quantity'], s['unit'], lang)}",
+                              className="rec-supply") for s in c.supplies[:4]]
+        shown, detail = c.label(lang)
         cards.append(html.Div([
             html.Div([
                 html.Span(t("disp_grid_worker" if worker else "disp_team", lang),
                           className="rec-kind " + ("worker" if worker else "team")),
-                html.Span(c.name, className="rec-name"),
+                html.Span(shown, className="rec-name"),
                 html.Span(t("disp_available" if c.available else "disp_busy", lang),
                           className="rec-avail " + ("ok" if c.available else "busy")),
             ], className="rec-top"),
-            html.Div([html.Span(c.detail if not worker else grid_name(c.detail, lang),
+            html.Div([html.Span(detail if not worker else grid_name(c.detail, lang),
                                 className="rec-detail"),
                       html.Span(where, className="rec-eta")], className="rec-meta"),
             html.Div(supplies, className="rec-supplies") if supplies else None,

@@ -18,6 +18,8 @@ def _env(settings) -> dict[str, str]:
 
 
 def test_init_db_then_load_town_is_idempotent(settings):
+    if settings.database_url.startswith("sqlite"):  # an empty one, not the demo town's copy
+        settings = settings.with_(database_url=f"sqlite:///{settings.data_dir}/empty.db")
     runner = CliRunner()
     env = _env(settings)
     assert runner.invoke(main, ["init-db"], env=env).exit_code == 0

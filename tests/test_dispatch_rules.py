@@ -41,6 +41,24 @@ def test_grid_workers_first_then_available_teams_by_eta_with_the_fire_kit():
     assert recs[2].supplies == []
 
 
+def test_the_english_console_names_teams_and_stations_in_english():
+    """In English the console's recommendations named teams and stations in Chinese."""
+    from pages._dispatch_parts import rec_cards
+
+    near = {**STATION_NEAR, "name_en": "Near station", "teams": [
+        {"name": "近站救援队", "name_en": "Near rescue team", "on_duty": 8,
+         "status": "standby"}], "items": [
+        {"sku": "FI-EX", "name": "灭火器", "name_en": "Extinguisher", "quantity": 12,
+         "unit": "具"}]}
+    recs = recommend({"lon": 104.45, "lat": 30.55, "category": "fire"}, [], [near])
+    assert recs[0].label("en") == ("Near rescue team", "Near station")
+    assert recs[0].label("zh") == ("近站救援队", "近站")
+    text = str(rec_cards(recs, "accepted", "en", True))
+    assert "Near rescue team" in text and "Near station" in text and "Extinguisher" in text
+    assert "Extinguisher 12 units" in text
+    assert "近站" not in text and "灭火器" not in text and "具" not in text
+
+
 def _accepted(services) -> int:
     report = IncidentReport(source="hotline", category="fire", title="仓库冒烟",
                             lon=104.45, lat=30.55, priority="urgent")

@@ -29,6 +29,14 @@ class Candidate:
     assignee: str  # the display name the work order shows
     assignee_id: str | None  # whom it names: grid_workers.id, or team_assignee_id(code)
     supplies: list[dict[str, Any]] = field(default_factory=list)
+    name_en: str = ""  # the team's English name (people keep their own name)
+    detail_en: str = ""  # the station's English name
+
+    def label(self, lang: str) -> tuple[str, str]:
+        """(name, detail) as the console shows them in `lang`."""
+        if lang == "en":
+            return self.name_en or self.name, self.detail_en or self.detail
+        return self.name, self.detail
 
 
 def travel(lon1: float, lat1: float, lon2: float, lat2: float) -> tuple[float, float]:
@@ -57,8 +65,8 @@ def recommend(incident: dict[str, Any], workers: list[dict[str, Any]],
     for st in stations:
         metres, minutes = (route or travel)(incident["lon"], incident["lat"], st["lon"],
                                             st["lat"])
-        supplies = [{"sku": i["sku"], "name": i["name"], "quantity": i["quantity"],
-                     "unit": i["unit"]}
+        supplies = [{"sku": i["sku"], "name": i["name"], "name_en": i.get("name_en", ""),
+                     "quantity": i["quantity"], "unit": i["unit"]}
                     for i in st["items"] if i["sku"] in kit and i["quantity"]]
         for tm in st["teams"]:
             free = tm["on_duty"] > 0 and tm.get("status", "standby") == "standby"
@@ -66,7 +74,9 @@ def recommend(incident: dict[str, Any], workers: list[dict[str, Any]],
                                    distance_m=round(metres), eta_min=round(minutes, 1),
                                    available=free, assignee=tm["name"],
                                    assignee_id=team_assignee_id(tm["code"]) if tm.get("code")
-                                   else None, supplies=supplies))
+                                   else None, supplies=supplies,
+                                   name_en=tm.get("name_en", ""),
+                                   detail_en=st.get("name_en", "")))
     teams.sort(key=lambda c: (not c.available, c.eta_min, c.name))
     return (out + teams)[:limit]
 
