@@ -1,7 +1,8 @@
 """Fixtures: a real Redis (embedded, or REDIS_URL), a real database (SQLite, or DATABASE_URL),
-the wired services, the app in-process (`client`), the app served on a port (`live`) and the
-JT/T 808 gateway (`jt808`). One fixture per thing: a test file does not grow its own copy.
-Plain helpers (the poller `wait_until`, signed-in browsers, sources) are in tests/browser.py."""
+a PostgreSQL server of the test's own to stop and start (`private_pg`), the wired services,
+the app in-process (`client`), the app served on a port (`live`) and the JT/T 808 gateway
+(`jt808`). One fixture per thing: a test file does not grow its own copy. Plain helpers
+(the poller `wait_until`, signed-in browsers, sources) are in tests/browser.py."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from dashboard.settings import Settings
 from datasources.redis.embedded import EmbeddedRedis
 from datasources.services import Services
 from tests.browser import Live, app_client, free_port, running_gateway, serve
+from tests.private_postgres import PrivatePostgres, cluster_owner, newest_bin_dir
 
 os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
 
@@ -64,6 +66,28 @@ def db_url(tmp_path: Path) -> Iterator[str]:
                 {"n": name})
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture
+def private_pg() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL server of this test alone (tests/private_postgres.py): `.url`, and
+    `.stop()`, `.start()`, `.kill()` to take it away and bring it back. Whatever
+    DATABASE_URL says: the machine's shared server is never stopped. Skipped where Debian's
+    PostgreSQL binaries are missing (`make test` installs them). As root (containers, CI)
+    the cluster runs as the postgres account, since initdb refuses root."""
+    bin_dir = newest_bin_dir()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL binaries in /usr/lib/postgresql/*/bin "
+                    "(Debian package postgresql; tools/ensure_postgres.sh installs it)")
+    try:
+        owner = cluster_owner()
+    except LookupError as exc:
+        pytest.skip(str(exc))
+    cluster = PrivatePostgres(bin_dir, owner)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
 
 
 @pytest.fixture
