@@ -7,6 +7,7 @@ the app in-process (`client`), the app served on a port (`live`) and the JT/T 80
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from dashboard.settings import Settings
 from datasources.redis.embedded import EmbeddedRedis
 from datasources.services import Services
 from tests.browser import Live, app_client, free_port, running_gateway, serve
-from tests.private_postgres import PrivatePostgres, cluster_owner, newest_bin_dir
+from tests.private_postgres import PrivatePostgres, cluster_owner, initdb, newest_bin_dir
 
 os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
 
@@ -68,13 +69,11 @@ def db_url(tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
-def private_pg() -> Iterator[PrivatePostgres]:
-    """A PostgreSQL server of this test alone (tests/private_postgres.py): `.url`, and
-    `.stop()`, `.start()`, `.kill()` to take it away and bring it back. Whatever
-    DATABASE_URL says: the machine's shared server is never stopped. Skipped where Debian's
-    PostgreSQL binaries are missing (`make test` installs them). As root (containers, CI)
-    the cluster runs as the postgres account, since initdb refuses root."""
+@pytest.fixture(scope="session")
+def pg_binaries() -> Iterator[tuple[Path, str | None, Path]]:
+    """Debian's newest PostgreSQL binaries, the account a cluster runs as (None: ours; the
+    postgres account when we are root, since initdb refuses root) and one initdb'd data
+    folder that each private_pg copies; skipped, with the reason, where they are missing."""
     bin_dir = newest_bin_dir()
     if bin_dir is None:
         pytest.skip("no PostgreSQL binaries in /usr/lib/postgresql/*/bin "
@@ -83,7 +82,20 @@ def private_pg() -> Iterator[PrivatePostgres]:
         owner = cluster_owner()
     except LookupError as exc:
         pytest.skip(str(exc))
-    cluster = PrivatePostgres(bin_dir, owner)
+    template = initdb(bin_dir, owner)
+    try:
+        yield bin_dir, owner, template
+    finally:
+        shutil.rmtree(template.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def private_pg(pg_binaries: tuple[Path, str | None, Path]) -> Iterator[PrivatePostgres]:
+    """A PostgreSQL server of this test alone (tests/private_postgres.py) on a free port:
+    `.url`, and `.stop()`, `.start()`, `.kill()` to take it away and bring it back.
+    Whatever DATABASE_URL says: the machine's shared server is never stopped. Stopped and
+    removed after the test."""
+    cluster = PrivatePostgres(*pg_binaries)
     try:
         yield cluster
     finally:
