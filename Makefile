@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup run test test-services lint bench screenshots browser-deps clean
+.PHONY: setup run test test-services lint bench screenshots browser-deps db-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,15 +20,18 @@ run: setup                        ## the demo town, live, on http://127.0.0.1:80
 browser-deps:                     ## Debian's chromium, chromium-driver and CJK fonts, if missing
 	@tools/ensure_browser.sh
 
+db-deps:                          ## Debian's postgresql (the fault tests start their own), if missing
+	@tools/ensure_postgres.sh
+
 lint: setup                       ## ruff, the import contract (import-linter), types (mypy)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
-test: setup browser-deps lint     ## the whole suite: unit, integration, browser
+test: setup browser-deps db-deps lint  ## the whole suite: unit, integration, browser, faults
 	$(BIN)/python -m pytest
 
-test-services: setup              ## DB and Redis tests against DATABASE_URL / REDIS_URL
+test-services: setup db-deps      ## DB and Redis tests against DATABASE_URL / REDIS_URL
 	$(BIN)/python -m pytest -m "not browser"
 
 bench: setup browser-deps         ## intake throughput, publish→screen latency (500 buses, 10 screens), bus ingest per door

@@ -39,6 +39,7 @@ from dashboard.roles import current
 from dashboard.screens import views
 from dashboard.timeutil import utcnow
 from datasources.flows.desk import desk_step, dispatch_to
+from datasources.threads import for_screens
 from pages._cast import cast_button, register_cast_callback
 from pages._components import page_lang, page_title, services, site_header, town_map
 from pages._dispatch_parts import (
@@ -263,7 +264,7 @@ async def _stream(ws: Any, lang: str) -> None:
             log.info("duty console stream got no answer; restarting it")
             set_props(ids.RESTART, {"data": time.time()})
             return
-        payload = await asyncio.to_thread(queue_payload, filters, lang)
+        payload = await for_screens(queue_payload, filters, lang)
         set_props(ids.QUEUE, {"data": payload})
         if selected and selected.get("id") in state.incidents:
             latest = state.incidents[selected["id"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from datasources.gate.web import CSRF_COOKIE, SESSION_COOKIE, csrf_token
+from datasources.gate.web import CSRF_COOKIE, KIOSK_COOKIE, SESSION_COOKIE, csrf_token
 
 
 def sign_in(client: Any, services: Any, name: str, role: str) -> dict[str, str]:
@@ -20,6 +20,26 @@ def sign_in(client: Any, services: Any, name: str, role: str) -> dict[str, str]:
     client.cookies.set(SESSION_COOKIE, token)
     client.cookies.set(CSRF_COOKIE, csrf_token(token))
     return {"X-CSRFToken": csrf_token(token)}
+
+
+def kiosk_sign_in(client: Any, services: Any, name: str = "test wall") -> dict[str, str]:
+    """Put a fresh kiosk token's cookies on `client`, as a wall PC holds them after opening
+    /?kiosk=TOKEN (display role); returns the CSRF header its callbacks carry."""
+    token = services.accounts.add_key("kiosk", name)
+    client.cookies.clear()
+    client.cookies.set(KIOSK_COOKIE, token)
+    client.cookies.set(CSRF_COOKIE, csrf_token(token))
+    return {"X-CSRFToken": csrf_token(token)}
+
+
+def live_client(live: Any, timeout: float = 10) -> Any:
+    """An HTTP client of a served app (tests.browser.Live) that `post_callback` and the
+    sign-ins here take like a TestClient; close it after."""
+    import httpx2
+
+    client = httpx2.Client(base_url=live.base, timeout=timeout)
+    client.app = live.app  # type: ignore[attr-defined]
+    return client
 
 
 def csrf(client: Any) -> str:
@@ -107,3 +127,24 @@ def console_act(client: Any, trigger: dict[str, Any], seen: Any, *, note: Any = 
                            "value": satisfaction},
                           {"id": "disp-lang", "property": "data", "value": lang}],
                          pattern_id(trigger) + ".n_clicks")
+
+
+# ---------------------------------------------------------------- the walls' periodic callbacks
+def bus_board(client: Any, n: int, lang: str = "zh") -> Any:
+    """/buses' refresh_bus_screen as its 1 s interval fires it (a wall role's screen)."""
+    return post_callback(client, [("bus-board", "children"), ("bus-live", "children"),
+                                  ("bus-detail", "children"), ("bus-drawn-rev", "data")],
+                         [{"id": "bus-tick", "property": "n_intervals", "value": n},
+                          {"id": "bus-selected", "property": "data", "value": None}],
+                         [{"id": "bus-lang", "property": "data", "value": lang},
+                          {"id": "bus-drawn-rev", "property": "data", "value": None}],
+                         "bus-tick.n_intervals")
+
+
+def leader_view(client: Any, tick: float, lang: str = "zh") -> Any:
+    """/leader's update_leader_view as its live tick fires it (every figure of the page)."""
+    outs = [(i, "children") for i in ("ld-today", "ld-month", "ld-trend", "ld-cats",
+                                      "ld-grids", "ld-depts", "ld-buses", "ld-ready")]
+    return post_callback(client, outs, [{"id": "ld-tick", "property": "data", "value": tick}],
+                         [{"id": "ld-lang", "property": "data", "value": lang}],
+                         "ld-tick.data")

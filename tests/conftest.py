@@ -1,7 +1,8 @@
 """Fixtures: a real Redis (embedded, or REDIS_URL), a real database (SQLite, or DATABASE_URL),
-the wired services, the app in-process (`client`), the app served on a port (`live`) and the
-JT/T 808 gateway (`jt808`). One fixture per thing: a test file does not grow its own copy.
-Plain helpers (the poller `wait_until`, signed-in browsers, sources) are in tests/browser.py."""
+a PostgreSQL server of the test's own to stop and start (`private_pg`), the wired services,
+the app in-process (`client`), the app served on a port (`live`) and the JT/T 808 gateway
+(`jt808`). One fixture per thing: a test file does not grow its own copy. Plain helpers
+(the poller `wait_until`, signed-in browsers, sources) are in tests/browser.py."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dashboard.settings import Settings
 from datasources.redis.embedded import EmbeddedRedis
 from datasources.services import Services
 from tests.browser import Live, app_client, free_port, running_gateway, serve
+from tests.private_postgres import PrivatePostgres, cluster_owner, initdb, newest_bin_dir
 
 os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
 
@@ -82,6 +84,39 @@ def db_url(tmp_path: Path, demo_town_db: Path) -> Iterator[str]:
                 {"n": name})
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_binaries() -> Iterator[tuple[Path, str | None, Path]]:
+    """Debian's newest PostgreSQL binaries, the account a cluster runs as (None: ours; the
+    postgres account when we are root, since initdb refuses root) and one initdb'd data
+    folder that each private_pg copies; skipped, with the reason, where they are missing."""
+    bin_dir = newest_bin_dir()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL binaries in /usr/lib/postgresql/*/bin "
+                    "(Debian package postgresql; tools/ensure_postgres.sh installs it)")
+    try:
+        owner = cluster_owner()
+    except LookupError as exc:
+        pytest.skip(str(exc))
+    template = initdb(bin_dir, owner)
+    try:
+        yield bin_dir, owner, template
+    finally:
+        shutil.rmtree(template.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def private_pg(pg_binaries: tuple[Path, str | None, Path]) -> Iterator[PrivatePostgres]:
+    """A PostgreSQL server of this test alone (tests/private_postgres.py) on a free port:
+    `.url`, and `.stop()`, `.start()`, `.kill()` to take it away and bring it back.
+    Whatever DATABASE_URL says: the machine's shared server is never stopped. Stopped and
+    removed after the test."""
+    cluster = PrivatePostgres(*pg_binaries)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from datasources.gate.web import (
 from datasources.redis.login_throttle import LoginThrottle
 from datasources.redis.ratelimit import hit_async
 from datasources.sql.audit import to_csv
+from datasources.threads import for_screens
 
 LOGIN_PER_MIN_IP = 20
 log = logging.getLogger(__name__)
@@ -152,8 +153,7 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
             services.audit.record("login.limited", name, f"retry after {wait}s", actor=name)
             return render(request, lang, next_url, t("auth_limited", lang).format(s=wait), 429,
                           {"Retry-After": str(wait)})
-        user = await asyncio.to_thread(services.accounts.authenticate, name,
-                                       form.get("password", ""))
+        user = await for_screens(services.accounts.authenticate, name, form.get("password", ""))
         if user is None:
             services.audit.record("login.failed", name, actor=name or "-")
             if await throttle.bounded(throttle.failed, name, ip):
@@ -165,7 +165,7 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
                                       actor=name or "-")
             return render(request, lang, next_url, t("auth_failed", lang), 401)
         await throttle.bounded(throttle.succeeded, user.name, ip)
-        token = await asyncio.to_thread(services.accounts.start_session, user, ip)
+        token = await for_screens(services.accounts.start_session, user, ip)
         # No role text in the detail: the row's role column is labelled in the reader's language.
         services.audit.record("login", user.name,
                               who=Principal(role=user.role, name=user.name, ip=ip))
@@ -185,7 +185,7 @@ def build_login_router(services: Any, secure_cookies: bool = False) -> APIRouter
         who = current()
         token = request.cookies.get(SESSION_COOKIE)
         if token:
-            await asyncio.to_thread(services.accounts.end_session, token)
+            await for_screens(services.accounts.end_session, token)
         services.audit.record("logout", who.name)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import logging
@@ -18,6 +17,7 @@ from dash.exceptions import PreventUpdate
 from fastapi import HTTPException
 
 from dashboard.roles import CALLBACKS, Principal, allowed, current, page_roles
+from datasources.threads import for_screens
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +63,12 @@ def guard(func: Callable[..., Any], name: str, still_valid: Callable[[Principal]
     # A sync callback runs in a thread (with the request's context: principal, Dash's
     # callback context): posted over HTTP, Dash would run it on the event loop, and a
     # stock-take of a few thousand lines held every request of the process, walls and
-    # /api/health included, for as long as it took.
+    # /api/health included, for as long as it took. The screens' own threads, not the
+    # default pool the doors fill when Redis freezes (datasources/threads.py).
     @functools.wraps(func)
     async def guarded(*args: Any, **kwargs: Any) -> Any:
         check()
-        return await asyncio.to_thread(func, *args, **kwargs)
+        return await for_screens(func, *args, **kwargs)
     guarded.zn_guarded = True  # type: ignore[attr-defined]
     return guarded
 

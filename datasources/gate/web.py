@@ -10,7 +10,6 @@ datasources/gate/callbacks.py wraps every server callback with its role check.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import html
@@ -37,6 +36,7 @@ from dashboard.roles import (
     route_roles,
 )
 from datasources.gate.callbacks import principal_still_valid
+from datasources.threads import for_screens
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "zn_session"
@@ -196,7 +196,7 @@ class AuthMiddleware:
             # Every credential is looked up in the database at every request (revoking a
             # kiosk token or ending a session takes effect at once, in every process); off
             # the event loop, so a slow database stalls no screen.
-            principal = await asyncio.to_thread(self.resolve, scope, jar)
+            principal = await for_screens(self.resolve, scope, jar)
         token = CURRENT.set(principal)
         try:
             if scope["type"] == "websocket":
@@ -205,7 +205,7 @@ class AuthMiddleware:
             if method == "GET" and path == "/" and \
                     "kiosk=" in scope.get("query_string", b"").decode("latin-1"):
                 # A database look-up and an audit row: off the event loop.
-                refusal: tuple[int, Headers, bytes] | None = await asyncio.to_thread(
+                refusal: tuple[int, Headers, bytes] | None = await for_screens(
                     self.kiosk_entry, scope)
             else:
                 refusal = self.refuse(scope, method, path, principal, jar)
@@ -371,7 +371,7 @@ class AuthMiddleware:
                 return message
             # Asked of the database (off the event loop) at every message: a revocation in
             # another process is seen at once, not when a cache expires.
-            ok = await asyncio.to_thread(principal_still_valid, self.services, who, True)
+            ok = await for_screens(principal_still_valid, self.services, who, True)
             if not ok:
                 await send({"type": "websocket.close", "code": 4401})
                 return {"type": "websocket.disconnect", "code": 4401}
