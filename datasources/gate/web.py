@@ -10,6 +10,7 @@ datasources/gate/callbacks.py wraps every server callback with its role check.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import html
