@@ -103,6 +103,13 @@ class Town:
     vehicles: list[Vehicle]
     basemap: dict[str, Any] = field(default_factory=dict)
 
+    def demo_worker(self) -> tuple[str, str] | None:
+        """(person id, grid code) of the grid worker a demo town's worker account is: the
+        first by id (datasources/gate/account_cli.seed_demo reads the same rule from the
+        database). The simulator keeps that grid busy, so the phone has work on it."""
+        found = [(w["id"], g.code) for g in self.grids for w in g.workers if w.get("id")]
+        return min(found) if found else None
+
     def grid_geojson(self, level: int) -> dict[str, Any]:
         """The grid polygons of one level as a GeoJSON FeatureCollection."""
         return {

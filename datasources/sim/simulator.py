@@ -118,6 +118,12 @@ class Simulator:
             shapely.prepare(geom)
         pick = random.Random(f"{seed}:hot")
         self.hot_grids = [g.code for g in pick.sample(self._leaf, min(HOT_GRIDS, len(self._leaf)))]
+        # The demo worker's grid is always a busy one: a visitor who signs in on /field as
+        # that worker finds work orders on the phone, not an empty list.
+        demo = town.demo_worker()
+        if demo and self.hot_grids and demo[1] not in self.hot_grids:
+            self.hot_grids[0] = demo[1]
+        self.demo_worker = demo[0] if demo else None
         self._village_name = {v.code: v.name for v in town.villages}
         self.stock = {(st["code"], it["sku"]): int(it["quantity"])
                       for st in town.stations for it in st.get("inventory", [])}
@@ -260,7 +266,10 @@ class Simulator:
         people = [w for w in cell.workers if w.get("name")]
         if not people:
             return None, cell.leader.get("name") or SIM_ACTOR
-        pick = random.Random(f"{self.seed}:worker:{iid}").choice(people)
+        rng = random.Random(f"{self.seed}:worker:{iid}")
+        pick = next((w for w in people if w.get("id") == self.demo_worker), None)
+        if pick is None or rng.random() < 0.5:  # the demo worker takes half of their grid's
+            pick = rng.choice(people)
         return pick.get("id"), pick["name"]
 
     # ------------------------------------------------------------------ stock
