@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,34 +48,47 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def demo_town_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file migrated and holding the demo town, made once per run: each test
-    starts from a copy of it (what `prepare_database` would build, without 0.3 s of
-    migrations and loading per test)."""
+def demo_town_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated and holding the demo town, made once per run; each test starts
+    from a copy of it (what `prepare_database` would build, without the migrations and the
+    town's loading per test): a SQLite file, or a PostgreSQL template database."""
     from datasources.sql.engine import make_engine
     from datasources.sql.town_loader import prepare_database
 
-    path = tmp_path_factory.mktemp("town-template") / "demo-town.db"
-    engine = make_engine(f"sqlite:///{path}")
-    prepare_database(engine, Settings().town_dir)
-    engine.dispose()
-    return path
-
-
-@pytest.fixture
-def db_url(tmp_path: Path, demo_town_db: Path) -> Iterator[str]:
-    """A fresh database with the demo town loaded (its own SQLite copy of the template),
-    or a new, empty PostgreSQL database per test (the services load the town into it)."""
     base = os.environ.get("DATABASE_URL")
     if not base:
-        shutil.copyfile(demo_town_db, tmp_path / "test.db")
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        path = tmp_path_factory.mktemp("town-template") / "demo-town.db"
+        engine = make_engine(f"sqlite:///{path}")
+        prepare_database(engine, Settings().town_dir)
+        engine.dispose()
+        yield str(path)
         return
+    name = f"zn_template_{uuid.uuid4().hex[:10]}"
     url = make_url(base)
-    name = f"zn_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
+    prepare_database(engine, Settings().town_dir)
+    engine.dispose()  # CREATE DATABASE … TEMPLATE needs the template without connections
+    try:
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@contextmanager
+def _pg_database(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database on DATABASE_URL's server (a copy of `template`, or empty),
+    dropped afterwards; yields its URL."""
+    url = make_url(os.environ["DATABASE_URL"])
+    name = f"zn_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -84,6 +98,28 @@ def db_url(tmp_path: Path, demo_town_db: Path) -> Iterator[str]:
                 {"n": name})
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, demo_town_db: str) -> Iterator[str]:
+    """A fresh database with the demo town loaded: its own SQLite copy of the template, or
+    a new PostgreSQL database per test made from the template database."""
+    if not os.environ.get("DATABASE_URL"):
+        shutil.copyfile(demo_town_db, tmp_path / "test.db")
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    with _pg_database(template=demo_town_db) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_db_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database (no schema, no town): for what builds one from nothing."""
+    if not os.environ.get("DATABASE_URL"):
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with _pg_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -142,10 +142,9 @@ def _town_with_trips_now(settings, now: datetime):  # type: ignore[no-untyped-de
                                  for i in range(len(row["stop_times"]))]
             row["days"] = "daily"
     (folder / "routes.json").write_text(json.dumps(routes, ensure_ascii=False), "utf-8")
-    if settings.database_url.startswith("sqlite"):  # the test's copy holds the demo town
-        fresh = f"sqlite:///{Path(settings.data_dir) / 'own-town.db'}"
-        return settings.with_(town_dir=str(folder), database_url=fresh)
-    return settings.with_(town_dir=str(folder))
+    # The test's database holds the demo town already: this town needs one of its own.
+    fresh = f"sqlite:///{Path(settings.data_dir) / 'own-town.db'}"
+    return settings.with_(town_dir=str(folder), database_url=fresh)
 
 
 def test_bus004_the_board_the_marker_and_the_detail_agree(dash_duo, settings) -> None:

@@ -17,9 +17,8 @@ def _env(settings) -> dict[str, str]:
             "ZN_LOG_LEVEL": "WARNING"}
 
 
-def test_init_db_then_load_town_is_idempotent(settings):
-    if settings.database_url.startswith("sqlite"):  # an empty one, not the demo town's copy
-        settings = settings.with_(database_url=f"sqlite:///{settings.data_dir}/empty.db")
+def test_init_db_then_load_town_is_idempotent(settings, empty_db_url):
+    settings = settings.with_(database_url=empty_db_url)
     runner = CliRunner()
     env = _env(settings)
     assert runner.invoke(main, ["init-db"], env=env).exit_code == 0
