@@ -34,13 +34,14 @@ test: setup browser-deps db-deps lint  ## the whole suite: unit, integration, br
 test-services: setup db-deps      ## DB and Redis tests against DATABASE_URL / REDIS_URL
 	$(BIN)/python -m pytest -m "not browser"
 
-bench: setup browser-deps         ## intake throughput, publish→screen latency (500 buses, 10 screens), bus ingest per door
+bench: setup browser-deps         ## intake throughput, publish→screen latency (500 buses, 10 screens), bus ingest per door, 10,000 fuzzed inputs per door
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/dispatch_latency.py
 	$(BIN)/python bench/bus_ingest.py
 	$(BIN)/python bench/resources.py
 	$(BIN)/python bench/gate.py
+	$(BIN)/python bench/fuzz.py
 
 screenshots: setup browser-deps   ## docs/ screenshots of the wall and the tablet view
 	$(BIN)/python tools/make_screenshots.py

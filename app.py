@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dashboard.settings import Settings, split_keys
-from datasources.gate.callbacks import guard_callbacks
+from datasources.gate.callbacks import CallbackShape, guard_callbacks
 from datasources.gate.limits import BodyLimit
 from datasources.gate.web import AuthMiddleware, InlineScriptHashes, csp, redact_access_log
 from datasources.services import Services
@@ -117,6 +117,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.zn_services = services  # type: ignore[attr-defined]
     # Outermost middleware (added after Dash's own): every request and websocket passes
     # the gate before Dash or a route sees it.
+    # Inside the gate: a callback call Dash's renderer never sends is a 400, not Dash's 500.
+    server.add_middleware(CallbackShape, callback_map=lambda: app.callback_map)
     hashes = InlineScriptHashes(app)  # read per response: Dash adds scripts after this
     server.add_middleware(AuthMiddleware, services=services,
                           csp_header=lambda: csp(hashes(), settings.tile_url),

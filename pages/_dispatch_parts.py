@@ -157,10 +157,13 @@ def queue_payload(filters: dict[str, Any] | None, lang: str,
                   now: datetime | None = None) -> dict[str, Any]:
     """Plain rows of the queue for the filters (drawn by assets/zn_dispatch.js)."""
     now = now or utcnow()
-    f = filters or {}
+    # The filters come back from the browser: anything but text is no filter (a number
+    # or a list here was a 500).
+    f = {k: v for k, v in filters.items() if isinstance(v, str | bool)} \
+        if isinstance(filters, dict) else {}
     state = f.get("state") or "open"
-    states = tuple(OPEN_STATES) if state == "open" else (state,)
-    grid = f.get("grid") or ""
+    states = tuple(OPEN_STATES) if state == "open" else (str(state),)
+    grid = str(f.get("grid") or "")
     village = grid[2:] if grid.startswith("V:") else None
     prefix = grid[2:] if grid.startswith("G:") else None
     found = services().store.queue(

@@ -115,7 +115,7 @@ def ranking(rows: list[dict[str, Any]], lang: str) -> list[Any]:
 def grid_detail(code: str | None, lang: str, now: datetime) -> list[Any]:
     """A level-3 grid: leader, workers with workload, the week's rota, the call-up list."""
     svc = services()
-    cell = svc.grids.get(code or "")
+    cell = svc.grids.get(code) if isinstance(code, str) else None  # the browser's word
     if cell is None or cell.level != 3 or svc.rota is None:
         return [html.P(t("gs_pick_grid", lang), className="gs-hint")]
     rota = svc.rota

@@ -176,8 +176,8 @@ def show_station(station: str | None, _refresh: Any, seen: dict[str, Any] | None
                  lang: str | None) -> tuple[Any, ...]:
     """The chosen station's standby teams and its supplies, the incident's kit prefilled."""
     lang = lang or "zh"
-    if not station or not isinstance(seen, dict):
-        return [], [], [], ""
+    if not station or not isinstance(station, str) or not isinstance(seen, dict):
+        return [], [], [], ""  # a list or a dict here reached the SQL (a 500)
     svc = services()
     try:
         inc = svc.store.incident(parse_id(seen.get("id"), "incident"))
@@ -201,6 +201,14 @@ def show_station(station: str | None, _refresh: Any, seen: dict[str, Any] | None
     return teams, [], supplies, (t("res_short", lang) + "、".join(short)) if short else ""
 
 
+def _shaped_ids(ids: Any, values: Any, *keys: str) -> bool:
+    """True when a pattern's ids came back as this page drew them: one dict per value, with
+    text or a number at each key (a list of anything else was a 500)."""
+    return (isinstance(ids, list) and isinstance(values, list) and len(ids) == len(values)
+            and all(isinstance(i, dict) and all(isinstance(i.get(k), str | int) for k in keys)
+                    for i in ids))
+
+
 def _counts(values: list[Any]) -> list[int]:
     """Quantity boxes as counts: empty is 0, the rest 0..MAX_QUANTITY (BadInput else)."""
     return [0 if v is None or v == "" else parse_quantity(v, zero=True) for v in values]
@@ -216,6 +224,11 @@ def dispatch_resources(clicks: int, station: str | None, teams: list[str] | None
     seen = seen if isinstance(seen, dict) else {}
     lang = lang or "zh"
     officer = current().name  # the signed-in user, never the browser's word
+    # The teams and the boxes came back from the browser: as drawn, or no pick.
+    if not _shaped_ids(qty_ids, qty, "sku") or not (
+            teams is None or isinstance(teams, list) and all(isinstance(c, str) for c in teams)):
+        return (t("disp_err", lang) + t("res_err_pick", lang), "disp-toast err", no_update,
+                no_update)
     try:
         incident_id = parse_id(seen.get("id"), "incident")
         amounts = _counts(qty)
@@ -264,6 +277,8 @@ def resource_step(_clicks: list[Any], used: list[Any], used_ids: list[dict[str, 
                 desk.set_team_status(team, "on_scene", officer)
             label = t("res_on_scene_btn", lang)
         else:
+            if not _shaped_ids(used_ids, used, "dispatch", "sku"):
+                raise BadInput("invalid")  # not the boxes this page drew
             amounts = _counts(used)
             consumed = {i["sku"]: n for i, n in zip(used_ids, amounts, strict=True)
                         if i["dispatch"] == dispatch_id and n > 0}

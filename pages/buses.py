@@ -125,6 +125,10 @@ def refresh_bus_screen(_n: int, selected: str | None, lang: str, drawn: list | N
     tracker, now, state = svc.hub.tracker, utcnow(), svc.hub.state
     if tracker is None:
         return "", [], "", None
+    # Both stores come back from the browser: a plate is text, the drawn revision is the
+    # list of three this callback wrote (a number, a dict or a short list was a 500).
+    selected = selected if isinstance(selected, str) else None
+    drawn = drawn if isinstance(drawn, list) and len(drawn) == 3 else None
     board = day_trips(tracker.fleet.plans, state.trips, tracker.fleet.finished, now, lang,
                       tracker.fleet.holidays)
     # Redraw only what changed: markers when a bus moved or the pick changed, the board
@@ -270,13 +274,17 @@ def load_replay(choice: str | None) -> Any:
                Input(ids.REPLAY_SLIDER, "value"), State(ids.REPLAY_TRACK, "data"))
 def move_replay_marker(index: int | None, track: dict[str, Any] | None) -> Any:
     """The replayed run as a line and the bus where it was at the slider's time."""
-    if not track or not track.get("fixes"):
+    fixes = track.get("fixes") if isinstance(track, dict) else None
+    if not isinstance(fixes, list) or not fixes:
         return [], ""
-    fixes = track["fixes"]
-    fix = replay_at(fixes, index or 0)
-    assert fix is not None
-    line = dl.Polyline(positions=[_latlng(f["lon"], f["lat"]) for f in fixes],
-                       color="#ff8c3a", weight=4, dashArray="6 6")
-    dot = dl.CircleMarker(center=_latlng(fix["lon"], fix["lat"]), radius=8, color="#ffffff",
-                          fillColor="#ff8c3a", fillOpacity=1, className="zn-replay-bus")
-    return [line, dot], f"{track['plate']} · {fix['time']} · {fix['speed_kmh']:.0f} km/h"
+    try:  # the track came back from the browser: a copy not shaped as written is no track
+        fix = replay_at(fixes, index if isinstance(index, int) else 0)
+        assert fix is not None
+        line = dl.Polyline(positions=[_latlng(f["lon"], f["lat"]) for f in fixes],
+                           color="#ff8c3a", weight=4, dashArray="6 6")
+        dot = dl.CircleMarker(center=_latlng(fix["lon"], fix["lat"]), radius=8,
+                              color="#ffffff", fillColor="#ff8c3a", fillOpacity=1,
+                              className="zn-replay-bus")
+        return [line, dot], f"{track['plate']} · {fix['time']} · {fix['speed_kmh']:.0f} km/h"
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+        return [], ""

@@ -71,7 +71,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
                prevent_initial_call=True)
 def remember_worker_name(name: str | None) -> str | None:
     """Keep the person id an admin typed on this phone."""
-    return (name or "").strip() or None
+    return name.strip() or None if isinstance(name, str) else None  # the browser's word
 
 
 @dash.callback(Output(ids.NAME, "value"), Input(ids.NAME_STORE, "modified_timestamp"),

@@ -150,7 +150,7 @@ def update_grid_view(drill: dict[str, Any] | None, measure: str, window: str,
 def update_heat_layer(heat: list[str] | None, window: str, category: str | None,
                       _tick: Any) -> dict[str, Any]:
     """Raw incident locations of the window for the density layer (or switch it off)."""
-    on = "on" in (heat or [])
+    on = isinstance(heat, list) and "on" in heat  # a checklist's value: a list
     svc = services()
     assert svc.grid_store is not None
     points = svc.grid_store.points(window, category) if on else []

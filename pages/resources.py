@@ -285,8 +285,10 @@ def record_shelter(clicks: int, station: str | None, delta: Any,
         raise PreventUpdate
     lang = lang or "zh"
     try:
-        # The same bound as every other count (inf or 1e308 people gave a 500).
-        free = services().resources.shelter_move(station, parse_quantity(delta, signed=True))
+        # The same bound as every other count (inf or 1e308 people gave a 500); the station
+        # is the browser's word: text, or refused (a list reached the SQL, a 500).
+        free = services().resources.shelter_move(text_param(station, "station") or "",
+                                                 parse_quantity(delta, signed=True))
     except (BadInput, NotFound) as exc:
         return t("disp_err", lang) + error_text(exc, lang), "res-toast err", no_update
     except ResourceError as exc:
@@ -329,8 +331,11 @@ def import_stocktake(contents: str | None, filename: str | None,
     except BadInput as exc:
         return t("disp_err", lang) + error_text(exc, lang), "res-toast err"
     try:
-        data = base64.b64decode(contents.split(",", 1)[1])
+        # A data URL from the upload box; anything else (a dict was a 500) is no file.
+        data = base64.b64decode(str(text_param(contents, "file")).split(",", 1)[1])
         rows = parse_stocktake(filename, data)
+    except BadInput as exc:
+        return t("disp_err", lang) + error_text(exc, lang), "res-toast err"
     except (StocktakeError, IndexError, ValueError) as exc:
         return t("disp_err", lang) + says(exc, lang), "res-toast err"
     result = apply_stocktake(services().resources, rows, officer, filename, lang)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from dashboard.roles import ANON, INGEST, ROLES
 from datasources.gate.web import CSRF_COOKIE, KIOSK_COOKIE, SESSION_COOKIE, csrf_token
+
+# Everyone a door may meet: each role, a source with an ingest key, and nobody.
+PRINCIPALS = (*ROLES, INGEST, ANON)
 
 
 def sign_in(client: Any, services: Any, name: str, role: str) -> dict[str, str]:

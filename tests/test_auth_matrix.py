@@ -27,9 +27,9 @@ from dashboard.roles import (
 )
 from datasources.gate.callbacks import Forbidden, callback_name
 from datasources.gate.web import CSRF_COOKIE, SESSION_COOKIE, csrf_token
+from tests.auth_helpers import PRINCIPALS
 from tests.browser import KEYS
 
-PRINCIPALS = (*ROLES, INGEST, ANON)
 # Each source's key is its own principal: its scopes open some doors and not others.
 KEY_HOLDERS = tuple(f"{INGEST}:{source}" for source in KEYS)
 SAMPLE = {"incident_id": "1", "action": "ack", "name": "grids-1.geojson",

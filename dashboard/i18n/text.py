@@ -451,6 +451,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "err_gone": ("工单已不存在", "the work order no longer exists"),
     "err_invalid": ("请求内容不正确", "The request is not valid"),
     "err_too_large": ("请求内容过大（上限 {mb} MB）", "The request is too large (limit {mb} MB)"),
+    # A /_dash-update-component body Dash's renderer never sends (datasources/gate/callbacks)
+    "err_bad_callback": ("界面请求格式有误：{why}", "Malformed screen request: {why}"),
     # issue 12: the time rule of position fixes (dashboard/buses/fixtime.py)
     "err_bad_time": ("定位时间不可信：比服务器时钟超前 {future_min} 分钟以上、早于 2000 年，"
                      "或比该车最新定位早 {replay_min} 分钟以上",

@@ -36,7 +36,7 @@ def field_step(intake: Intake, who: Principal, incident_id: int, action: str,
 
 def whose_tasks(who: Principal, asked: str | None = None) -> str | None:
     """The person whose task list `who` may read: their own; an admin may name anyone."""
-    if who.role == ADMIN and asked and asked.strip():
+    if who.role == ADMIN and isinstance(asked, str) and asked.strip():
         return asked.strip()
     return who.person_id
 

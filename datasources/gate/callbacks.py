@@ -7,10 +7,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import inspect
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from dash.exceptions import PreventUpdate
@@ -40,6 +43,19 @@ def callback_name(func: Callable[..., Any]) -> str:
     return f"{inner.__module__}.{inner.__name__}"
 
 
+@contextlib.contextmanager
+def logged_failure(name: str) -> Iterator[None]:
+    """Log a callback's unexpected exception with its traceback: Dash answers it with a
+    bare 500 and logs nothing, so a crash on a hostile input went unseen (issue 12)."""
+    try:
+        yield
+    except (PreventUpdate, HTTPException, asyncio.CancelledError):
+        raise
+    except Exception:
+        log.exception("callback %s failed", name)
+        raise
+
+
 def guard(func: Callable[..., Any], name: str, still_valid: Callable[[Principal], bool],
           quiet: bool = False) -> Callable[..., Any]:
     """`func` with its role check first, always async: async callbacks stay on the loop,
@@ -56,7 +72,8 @@ def guard(func: Callable[..., Any], name: str, still_valid: Callable[[Principal]
         @functools.wraps(func)
         async def guarded_async(*args: Any, **kwargs: Any) -> Any:
             check()
-            return await func(*args, **kwargs)
+            with logged_failure(name):
+                return await func(*args, **kwargs)
         guarded_async.zn_guarded = True  # type: ignore[attr-defined]
         return guarded_async
 
@@ -68,7 +85,8 @@ def guard(func: Callable[..., Any], name: str, still_valid: Callable[[Principal]
     @functools.wraps(func)
     async def guarded(*args: Any, **kwargs: Any) -> Any:
         check()
-        return await for_screens(func, *args, **kwargs)
+        with logged_failure(name):
+            return await for_screens(func, *args, **kwargs)
     guarded.zn_guarded = True  # type: ignore[attr-defined]
     return guarded
 
@@ -137,3 +155,135 @@ def denied_view(who: Principal, lang: str) -> Any:
     return html.Div([html.P(t("auth_denied", lang).format(role=who.role)),
                      html.A(t("auth_signin_link", lang), href="/login")],
                     className="zn-denied")
+
+
+# ------------------------------------------------------------------ the shape of a call
+CALLBACK_PATH = "/_dash-update-component"
+# dcc.Location's properties are text; Dash's pages router reads `pathname` as a path.
+_TEXT_PROPS = ("pathname", "search", "hash", "href")
+
+
+def _is_dep(item: Any) -> bool:
+    """{"id": ..., "property": ...} as the renderer writes a component property."""
+    return (isinstance(item, dict) and isinstance(item.get("property"), str)
+            and isinstance(item.get("id"), str | dict))
+
+
+def _deps_ok(items: Any) -> bool:
+    """A dependency, or a pattern's list of them (ALL, ALLSMALLER)."""
+    group = items if isinstance(items, list) else [items]
+    return all(_is_dep(d) for d in group)
+
+
+def _text_prop_ok(dep: dict[str, Any]) -> bool:
+    value, prop = dep.get("value"), dep["property"]
+    if prop not in _TEXT_PROPS or value is None:
+        return True
+    return isinstance(value, str) and (prop != "pathname" or value.startswith("/"))
+
+
+def _outputs_match(declared: Any, sent: list[Any]) -> bool:
+    """The outputs sent are the callback's own (Dash checks this inside the callback and
+    answers a mismatch with a 500: "Output does not match callback definition")."""
+    from dash import Output
+
+    declared = list(declared) if isinstance(declared, list | tuple) else [declared]
+    if len(declared) != len(sent):
+        return False
+    try:
+        return all(Output(dep["id"], dep["property"].split("@")[0]) == want
+                   for want, group in zip(declared, sent, strict=True)
+                   for dep in (group if isinstance(group, list) else [group]))
+    except Exception:  # an id Dash cannot even build an Output of
+        return False
+
+
+def callback_body_error(body: Any, callback_map: dict[str, Any]) -> str | None:
+    """Why a /_dash-update-component body is not one Dash's renderer sends for a callback of
+    `callback_map` (None when it is). Dash reads such a body without checking it: a missing
+    key, a count that does not match or a list where an object belongs was a 500 (issue 12,
+    found by the fuzz)."""
+    if not isinstance(body, dict):
+        return "not a JSON object"
+    output = body.get("output")
+    if not isinstance(output, str) or output not in callback_map:
+        return "no such callback"
+    spec = callback_map[output]
+    for key in ("inputs", "state"):
+        items = body.get(key, [])
+        if not isinstance(items, list) or len(items) != len(spec.get(key) or []):
+            return f"{key} do not match the callback"
+        if not all(_deps_ok(i) for i in items):
+            return f"{key}: not component properties"
+        flat = [d for i in items for d in (i if isinstance(i, list) else [i])]
+        if not all(_text_prop_ok(d) for d in flat):
+            return f"{key}: a location that is not a path"
+    outputs = body.get("outputs", [])
+    if not spec.get("no_output"):
+        if output.startswith(".."):
+            wanted = len(output.strip(".").split("..."))
+            if not isinstance(outputs, list) or len(outputs) != wanted:
+                return "outputs do not match the callback"
+        sent = outputs if output.startswith("..") else [outputs]
+        if not all(_deps_ok(o) for o in sent):
+            return "outputs: not component properties"
+        if not _outputs_match(spec.get("output"), sent):
+            return "outputs do not match the callback"
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+        return "changedPropIds: not a list of text"
+    return None
+
+
+class CallbackShape:
+    """ASGI middleware: a POST to /_dash-update-component whose body is not a well-formed
+    call of a registered callback gets 400 {"error": "bad_callback"} with the reason, in
+    the requester's language, before Dash reads it (the body is bounded by BodyLimit)."""
+
+    def __init__(self, app: Any, callback_map: Callable[[], dict[str, Any]]):
+        self.app, self.callback_map = app, callback_map
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST" \
+                or not scope.get("path", "").endswith(CALLBACK_PATH):
+            await self.app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        raw = b"".join(chunks)
+        try:
+            why = callback_body_error(json.loads(raw), self.callback_map())
+        except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError)
+            why = "not JSON"
+        if why is not None:
+            await self._refuse(scope, send, why)
+            return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope: Any, send: Any, why: str) -> None:
+        from dashboard.i18n.text import requested_lang, t
+
+        lang = requested_lang(next((v.decode("latin-1") for k, v in scope.get("headers", [])
+                                    if k == b"accept-language"), None))
+        log.warning("refused a malformed callback call (%s)", why)
+        body = json.dumps({"error": "bad_callback", "message": t("err_bad_callback", lang)
+                           .format(why=why), "detail": why}, ensure_ascii=False).encode()
+        await send({"type": "http.response.start", "status": 400,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
