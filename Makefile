@@ -29,10 +29,10 @@ lint: setup                       ## ruff, the import contract (import-linter), 
 	$(BIN)/mypy
 
 test: setup browser-deps db-deps lint  ## the whole suite: unit, integration, browser, faults
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 test-services: setup db-deps      ## DB and Redis tests against DATABASE_URL / REDIS_URL
-	$(BIN)/python -m pytest -m "not browser"
+	$(BIN)/python -m pytest -n auto --dist worksteal -m "not browser"
 
 bench: setup browser-deps         ## intake throughput, publish→screen latency (500 buses, 10 screens), bus ingest per door, 10,000 fuzzed inputs per door
 	$(BIN)/python bench/intake.py
