@@ -1,6 +1,6 @@
 """notifications to guardians and parent groups, with every outcome kept; mutes
 
-Revision ID: 0013_notify
+Revision ID: 0011_notify
 Revises: 0010_key_scopes
 Create Date: 2026-12-05 07:40:00
 """
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013_notify'
+revision = '0011_notify'
 down_revision = '0010_key_scopes'
 branch_labels = None
 depends_on = None
