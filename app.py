@@ -49,9 +49,16 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         from datasources.flows.housekeeping import run_daily_tasks
 
         daily = asyncio.create_task(run_daily_tasks(services), name="daily-tasks")
+        # Issue 13: what the outbox holds for guardians and parent groups goes out.
+        from datasources.outbound.senders import Notifier, senders_for
+
+        assert services.outbox is not None
+        notifier = asyncio.create_task(
+            Notifier(services.outbox, senders_for(services.notify)).run(), name="notifier")
         try:
             yield
         finally:
+            notifier.cancel()
             daily.cancel()
             await services.hub.stop()
             await asyncio.to_thread(services.close)

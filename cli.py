@@ -316,6 +316,81 @@ def gateway_gtfs_rt(url: str, every: float | None) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         poll_forever(bus, url, every or settings.gtfs_rt_poll_s, stop)
 
+
+@main.group()
+def notify() -> None:
+    """What guardians and parent groups are told (ZN_NOTIFY_FILE): the log, mutes, a test."""
+
+
+def _outbox():  # type: ignore[no-untyped-def]
+    from datasources.sql.engine import make_engine, upgrade
+    from datasources.sql.notify import Outbox
+
+    engine = make_engine(_settings().db_url)
+    upgrade(engine)
+    return Outbox(engine)
+
+
+@notify.command("log")
+@click.option("--recipient", default=None, help="guardian:ID or route:ROUTE")
+@click.option("--limit", type=int, default=50, show_default=True)
+def notify_log(recipient: str | None, limit: int) -> None:
+    """The newest messages and their outcomes."""
+    for e in reversed(_outbox().log(recipient, limit)):
+        click.echo(f"{e['id']:>6} {e['created_at']:%Y-%m-%d %H:%M:%S} {e['channel']:<5} "
+                   f"{e['recipient']:<14} {e['status']:<7} tries={e['tries']} "
+                   f"{e['body']}" + (f"  [{e['last_error']}]" if e["last_error"] else ""))
+
+
+@notify.command("mute")
+@click.argument("recipient")
+def notify_mute(recipient: str) -> None:
+    """No more messages to RECIPIENT (guardian:ID); what is queued is not sent."""
+    _outbox().mute(recipient)
+    click.echo(f"{recipient} muted")
+
+
+@notify.command("unmute")
+@click.argument("recipient")
+def notify_unmute(recipient: str) -> None:
+    """Messages to RECIPIENT again."""
+    _outbox().unmute(recipient)
+    click.echo(f"{recipient} unmuted")
+
+
+@notify.command("test")
+@click.option("--phone", default=None, help="Send a test SMS to this phone.")
+@click.option("--route", default=None, help="Send a test message to this route's group.")
+def notify_test(phone: str | None, route: str | None) -> None:
+    """Send one message now through the configured channel and say what the provider
+    answered (checks ZN_NOTIFY_FILE before the first school day)."""
+    from dashboard.i18n.text import t
+    from datasources.outbound.senders import SendError, SmsGateway, WeComRobot
+    from datasources.towns.files import load_notify
+
+    settings = _settings()
+    try:
+        config = load_notify(settings.notify_file or None)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    text = t("notify_prefix", settings.lang) + "test / 测试"
+    try:
+        if phone:
+            if config.sms is None:
+                raise click.ClickException("no `sms` in ZN_NOTIFY_FILE")
+            SmsGateway(config.sms).send(phone, text)
+        elif route:
+            url = config.wecom.get(route)
+            if not url:
+                raise click.ClickException(f"no WeCom robot for route {route} in ZN_NOTIFY_FILE")
+            WeComRobot().send(url, text)
+        else:
+            raise click.UsageError("give --phone or --route")
+    except SendError as exc:
+        raise click.ClickException(f"not delivered: {exc}") from exc
+    click.echo("delivered")
+
+
 def _add_account_commands() -> None:
     from datasources.gate.account_cli import key, user
 

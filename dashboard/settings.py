@@ -182,6 +182,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Comma-separated addresses or networks (10.0.0.0/8) of the reverse proxies in "
             "front; only from these are X-Forwarded-For and X-Forwarded-Proto believed. "
             "Empty trusts none: the client address is the TCP peer.", str),
+    # ---- guardians told (issue 13)
+    Setting("ZN_NOTIFY_FILE", "notify_file", "",
+            "JSON file of the channels guardians are told through: `centre_phone`, `sms` (the "
+            "SMS provider's URL, parameter names, signing; docs/notifications.md) and `wecom` "
+            "(route id -> the WeCom group robot webhook of its parents). Unset: nothing is "
+            "sent."),
     Setting("ZN_INGEST_RATE", "ingest_rate", 600,
             "Reports per minute accepted from one ingest key (or address without a key); "
             "more get 429 with Retry-After. 0 turns the limit off.", int),
@@ -241,6 +247,7 @@ class Settings:
     hsts_seconds: int = 31_536_000
     ingest_rate: int = 600
     trusted_proxies: str = ""
+    notify_file: str = ""  # issue 13
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -8,7 +8,9 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dashboard.buses.alerts import Alert
 from dashboard.buses.fixtime import FixWindow
+from dashboard.buses.notify import NotifyConfig, parent_notice
 from dashboard.channels import Channels
 from dashboard.geo.lookup import GridIndex
 from dashboard.settings import Settings, split_keys
@@ -27,9 +29,10 @@ from datasources.sql.engine import has_schema, make_engine
 from datasources.sql.grids import GridStore
 from datasources.sql.incidents import DedupRule, Store
 from datasources.sql.leader import LeaderStore
+from datasources.sql.notify import Outbox
 from datasources.sql.rota import RotaIndex, RotaStore
 from datasources.sql.town_loader import prepare_database
-from datasources.towns.files import load_kits, load_table, load_town
+from datasources.towns.files import load_kits, load_notify, load_table, load_town
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,17 @@ class Services:
     briefs: BriefStore | None = None
     accounts: Accounts | None = None
     audit: Audit | None = None
+    outbox: Outbox | None = None  # issue 13: what guardians are told
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+
+    def tell_parents_of_alert(self, alert: Alert) -> None:
+        """A bus alert parents should hear of goes to its route's parent group, once."""
+        assert self.outbox is not None and self.hub is not None and self.hub.tracker
+        record = self.hub.tracker.vehicle_records.get(alert.plate, {})
+        note = parent_notice(alert.kind, alert.plate, str(record.get("route", "")),
+                             alert.started_at, alert.value, self.notify.centre_phone)
+        if note is not None:
+            self.outbox.tell_route(self.notify, note, self.settings.lang, dedup=alert.key)
 
     def open(self, *, prepare_db: bool = True) -> Services:
         """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
@@ -98,6 +112,9 @@ class Services:
                                       kits=load_kits(s.kits_file or None))
         self.hub.sweeps.append(self.resources.sweep)
         self.intake.stock_hooks.append(self.resources.check)
+        self.outbox = Outbox(engine)
+        self.notify = load_notify(s.notify_file or None)
+        self.hub.tracker.alert_hooks.append(self.tell_parents_of_alert)
         self.town_meta = self.store.town_meta()
         basemap = Path(s.town_dir) / "basemap.geojson"
         if basemap.exists():

@@ -495,6 +495,20 @@ TEXT: dict[str, tuple[str, str]] = {
                       "This key ({name}, source {source}) may not {needed}."),
     "api_key_no_scope": ("此密钥（{name}）不能使用此接口。",
                          "This key ({name}) may not use this door."),
+    # ---- what guardians are told (dashboard/buses/notify.py, issue 13)
+    "notify_prefix": ("【校车】", "[School bus] "),
+    "notify_boarded": ("{child} {time} 在{stop}上车（{plate}）。",
+                       "{child} boarded at {stop} at {time} ({plate})."),
+    "notify_at_school": ("{child} {time} 已到校。", "{child} arrived at school at {time}."),
+    "notify_alighted": ("{child} {time} 在{stop}下车。",
+                        "{child} got off at {stop} at {time}."),
+    "notify_delayed": ("{route} 线校车（{plate}）预计晚到约 {minutes} 分钟，请稍候。",
+                       "The {route} bus ({plate}) is running about {minutes} min late; "
+                       "please wait a little."),
+    "notify_bus_alert": ("{route} 线校车（{plate}）{time} 出现情况，镇指挥中心已在处置。"
+                         "如需了解请拨打 {phone}。",
+                         "The {route} bus ({plate}) reported a problem at {time}; the town's "
+                         "command centre is handling it. For news call {phone}."),
 }
 
 

@@ -87,6 +87,9 @@ class BusTracker:
         self.stats = {"fixes": 0, "alerts": 0, "alerts_skipped": 0, "samples": 0}
         self.route_staff: dict[str, dict[str, str]] = {}
         self.vehicle_records: dict[str, dict] = {}
+        # Called with each alert this process raised (once per episode across processes):
+        # the parents' group is told (issue 13). A failing hook never stops the alert.
+        self.alert_hooks: list[Callable[[Alert], None]] = []
 
     @classmethod
     def from_settings(cls, settings: Settings, state: LiveState, intake: Intake, bus: Publisher,
@@ -141,7 +144,13 @@ class BusTracker:
             return None
         self.stats["alerts"] += 1
         log.info("bus alert %s", alert.key)
-        return self.intake.handle(alert_report(alert))
+        outcome = self.intake.handle(alert_report(alert))
+        for hook in self.alert_hooks:
+            try:
+                hook(alert)
+            except Exception:
+                log.exception("alert hook failed for %s", alert.key)
+        return outcome
 
     def raise_all(self, alerts: list[Alert]) -> list[Outcome]:
         """Raise several alerts; one failing never stops the others."""

@@ -486,3 +486,34 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40), index=True)
     target: Mapped[str] = mapped_column(String(80), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+# ------------------------------------------------------------------ notifications (issue 13)
+class Notification(Base):
+    """One message to a guardian or a route's parent group, with its outcome: every send is
+    kept (sent, failed after its tries, muted, over the rate), never deleted by the product."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "status", "next_at"),
+                      Index("ix_notifications_recipient", "recipient", "created_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8))  # sms | wecom
+    recipient: Mapped[str] = mapped_column(String(40))  # guardian:17, route:R01
+    address: Mapped[str] = mapped_column(String(400))  # a phone or a webhook URL
+    kind: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8), default="queued")
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    dedup: Mapped[str | None] = mapped_column(String(120), unique=True)
+
+
+class NotifyMute(Base):
+    """A recipient who asked for no more messages (a guardian can mute)."""
+
+    __tablename__ = "notify_mutes"
+    recipient: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[datetime]

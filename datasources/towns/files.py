@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dashboard.buses.notify import NotifyConfig
 from dashboard.buses.terminals import TerminalRegister
 from dashboard.incidents.deadlines import merge_table
 from dashboard.resources.kits import KitError, merge_kits
@@ -52,6 +53,18 @@ def load_kits(path: str | None) -> dict[str, dict[str, int]]:
     except (OSError, json.JSONDecodeError) as exc:
         raise KitError(f"ZN_KITS_FILE {path}: {exc}") from exc
     return merge_kits(data, f"ZN_KITS_FILE {path}")
+
+
+def load_notify(path: str | None) -> NotifyConfig:
+    """The channels of ZN_NOTIFY_FILE (validated); none without a file. Raise ValueError
+    naming the file that is wrong."""
+    if not path:
+        return NotifyConfig()
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return NotifyConfig.from_dict(data)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"ZN_NOTIFY_FILE {path}: {exc}") from exc
 
 
 def load_terminals(town: Town, declared: str | Path | None = None) -> TerminalRegister:

@@ -1,0 +1,1 @@
+"""Messages out of the product to outside systems (guardians' SMS, WeCom group robots)."""

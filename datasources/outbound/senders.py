@@ -1,0 +1,130 @@
+"""The two channels' senders (issue 13): a generic SMS gateway over HTTP and the WeCom group
+robot webhook; and the loop that sends what the outbox (datasources/sql/notify.py) holds,
+retrying on its schedule. A sender raises SendError for anything but a delivery the provider
+confirmed; the loop records the outcome either way and never stops on one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime
+from typing import Any, Protocol
+
+from dashboard.buses.notify import (
+    NotifyConfig,
+    SmsTemplate,
+    sms_ok,
+    sms_params,
+    wecom_body,
+    wecom_ok,
+)
+from dashboard.timeutil import utcnow
+from datasources.sql.notify import Outbox
+
+log = logging.getLogger(__name__)
+TIMEOUT_S = 5.0
+
+
+class SendError(Exception):
+    """Not delivered; the text says why (kept in the outbox's log)."""
+
+
+class Sender(Protocol):
+    def send(self, address: str, text: str) -> None: ...
+
+
+def _post(url: str, data: bytes, content_type: str) -> dict[str, Any]:
+    req = urllib.request.Request(url, data=data, method="POST",
+                                 headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # noqa: S310 - town's URL
+            raw = resp.read(65536)
+    except urllib.error.HTTPError as exc:
+        raise SendError(f"HTTP {exc.code}") from exc
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise SendError(f"unreachable: {exc}") from exc
+    try:
+        answer = json.loads(raw or b"{}")
+    except ValueError as exc:
+        raise SendError("the answer is not JSON") from exc
+    if not isinstance(answer, dict):
+        raise SendError("the answer is not a JSON object")
+    return answer
+
+
+class WeComRobot:
+    """Posts to a WeCom group robot's webhook URL (the address of a route's parent group)."""
+
+    def send(self, address: str, text: str) -> None:
+        answer = _post(address, json.dumps(wecom_body(text), ensure_ascii=False).encode(),
+                       "application/json; charset=utf-8")
+        if not wecom_ok(answer):
+            raise SendError(f"errcode {answer.get('errcode')}: {answer.get('errmsg', '')}"[:200])
+
+
+class SmsGateway:
+    """Posts a signed form to the town's SMS provider (the address is the guardian's phone)."""
+
+    def __init__(self, template: SmsTemplate):
+        self.template = template
+
+    def send(self, address: str, text: str) -> None:
+        params = sms_params(self.template, address, text, utcnow(), secrets.token_hex(8))
+        answer = _post(self.template.url, urllib.parse.urlencode(params).encode(),
+                       "application/x-www-form-urlencoded; charset=utf-8")
+        if not sms_ok(self.template, answer):
+            raise SendError(f"refused: {json.dumps(answer, ensure_ascii=False)}"[:200])
+
+
+def senders_for(config: NotifyConfig) -> dict[str, Sender]:
+    """The senders a town's configuration gives."""
+    out: dict[str, Sender] = {}
+    if config.sms is not None:
+        out["sms"] = SmsGateway(config.sms)
+    if config.wecom:
+        out["wecom"] = WeComRobot()
+    return out
+
+
+class Notifier:
+    """Sends what is due, one message at a time, in the order it was queued."""
+
+    def __init__(self, outbox: Outbox, senders: dict[str, Sender], period_s: float = 1.0):
+        self.outbox = outbox
+        self.senders = senders
+        self.period_s = period_s
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Send every due message once; returns how many were delivered."""
+        delivered = 0
+        for msg in self.outbox.claim(now):
+            sender = self.senders.get(msg.channel)
+            try:
+                if sender is None:
+                    raise SendError(f"no {msg.channel} channel configured")
+                sender.send(msg.address, msg.body)
+            except SendError as exc:
+                again = self.outbox.failed(msg.id, str(exc))
+                log.warning("notification %s to %s not delivered (%s); %s", msg.id,
+                            msg.recipient, exc, f"again at {again:%H:%M:%S}" if again
+                            else "given up")
+                continue
+            self.outbox.sent(msg.id)
+            delivered += 1
+        return delivered
+
+    async def run(self) -> None:
+        """Loop until cancelled; a failure of the outbox itself is logged and retried."""
+        while True:
+            try:
+                await asyncio.to_thread(self.run_once)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("notification round failed; retrying")
+            await asyncio.sleep(self.period_s)
