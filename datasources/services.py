@@ -70,7 +70,8 @@ class Services:
         elif not has_schema(engine):
             raise RuntimeError(f"database {s.db_url} has no schema: run `zhongnao init-db`")
         dedup = DedupRule(s.dedup_meters, s.dedup_minutes) if s.dedup_meters > 0 else None
-        self.store = Store(engine, deadlines=load_table(s.deadlines_file or None), dedup=dedup)
+        self.store = Store(engine, deadlines=load_table(s.deadlines_file or None), dedup=dedup,
+                           verify_before_close=s.verify_before_close)
         channels = Channels(s.redis_prefix)
         self.bus = Publisher.from_url(self.redis_url, s.redis_prefix, FixWindow.from_settings(s))
         self.bus.r.ping()

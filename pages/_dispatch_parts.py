@@ -40,10 +40,10 @@ from pages._components import services
 
 PATH = "/dispatch"
 QUEUE_LIMIT = 300
-# Officer actions offered as buttons (dispatch and reassign are the recommendations' buttons;
-# start and resolve are the field's, but an officer may record them from a phone call).
-ACTION_BUTTONS = ("accept", "start", "resolve", "close", "reopen", "return", "escalate",
-                  "urge", "supervise", "note")
+# Officer actions offered as buttons: every action of the loop's table (start, resolve and
+# extend are the field's, but an officer may record them from a phone call) except dispatch
+# and reassign, which are the recommendations' buttons, and 接单, the assignee's own.
+ACTION_BUTTONS = tuple(a for a in ACTIONS if a not in ("dispatch", "reassign", "ack"))
 
 
 class ids:  # noqa: N801 - a namespace of constants
@@ -297,14 +297,16 @@ def action_label(action: str | None, lang: str) -> str:
     return act.en if lang == "en" else act.zh
 
 
-def action_buttons(state: str, lang: str, can_act: bool | frozenset[str]) -> list[Any]:
-    """The loop's buttons for `state`; enabled for all (True) or for the actions named."""
+def action_buttons(allowed: tuple[str, ...], lang: str,
+                   can_act: bool | frozenset[str]) -> list[Any]:
+    """The loop's buttons for the actions it allows now (rules.offered); enabled for all
+    (True) or for the actions named."""
     return [html.Button(action_label(a, lang), id={"type": ids.ACT, "action": a},
                         className=f"disp-btn disp-act disp-act-{a}",
                         disabled=not (can_act is True or (
                             isinstance(can_act, frozenset) and a in can_act)),
                         n_clicks=0)
-            for a in ACTION_BUTTONS if state in ACTIONS[a].sources]
+            for a in ACTION_BUTTONS if a in allowed]
 
 
 def history_table(history: list[dict[str, Any]], lang: str) -> Any:

@@ -143,7 +143,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "disp_busy": ("忙碌", "busy"),
     "disp_minutes": ("分钟", "min"),
     "disp_supplies": ("物资", "Supplies"),
-    "disp_note_ph": ("备注（退回须填写原因）", "Note (a return needs one)"),
+    "disp_note_ph": ("备注（退回、返工、缓办、作废须填写原因；延期先写时长如 48h）",
+                     "Note (a reason to return, rework, suspend or void; a duration such as "
+                     "48h to extend)"),
     "disp_satisfaction": ("回访满意度", "Follow-up satisfaction"),
     "disp_yes": ("是", "yes"),
     "disp_ok_dispatch": ("已派遣 {ref} → {who}", "Dispatched {ref} to {who}"),
@@ -428,7 +430,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "err_unknown_action": ("未知操作「{action}」", "unknown step {action}"),
     "err_bad_state": ("当前状态「{state}」不能{action}", "cannot {action} while {state}"),
     "err_top_level": ("已是县级部门，不能再升级", "already at the county level"),
-    "err_note_required": ("退回须填写原因", "a return needs a note"),
+    "err_note_required": ("{action}须填写原因", "a {action} needs a note"),
+    "err_bad_duration": ("无法识别延期时长「{text}」：请在备注开头写时长，"
+                         "如 48h、2天、3个工作日（最长90天）",
+                         "cannot read the duration {text}: start the note with it, e.g. 48h, "
+                         "2d or 3wd (at most 90 days)"),
+    "err_verify_first": ("须先核查通过才能结案", "verify the handling before closing"),
+    "err_extend_pending": ("已有延期申请（{duration}）待审批",
+                           "an extension request ({duration}) is already waiting for approval"),
+    "err_no_extend_request": ("没有待审批的延期申请，不能{action}",
+                              "no extension request is waiting: cannot {action}"),
     "err_comment_required": ("请先在备注栏填写说明", "write the note first"),
     "err_satisfaction_required": ("回访办结须选择满意度（1–5 分）",
                                   "a close needs a satisfaction score (1–5)"),

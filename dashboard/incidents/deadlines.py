@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from dashboard.incidents.errors import BadInput
 from dashboard.timeutil import LOCAL_TZ, as_utc
 
 # "2h" = two hours; "3wd" = three working days (Mon–Fri, local time), the usual 限时 for
@@ -55,9 +56,42 @@ def deadline_for(priority: str, reported_at: datetime, category: str | None = No
     """The resolution deadline of an incident reported at `reported_at`."""
     table = table or DEFAULT_TABLE
     row = {**table["default"], **table.get(category or "", {})}
-    amount, unit = parse_spec(row.get(priority, row["normal"]))
+    return add_spec(reported_at, row.get(priority, row["normal"]))
+
+
+# ------------------------------------------------------------------ 延期 (extensions)
+# What an extension may ask for: the deadline units, in Latin or Chinese ("48h", "2天",
+# "3个工作日"), at most 90 days of the calendar.
+_CN_UNITS = (("个工作日", "wd"), ("工作日", "wd"), ("小时", "h"), ("个小时", "h"), ("天", "d"),
+             ("日", "d"))
+MAX_EXTENSION = timedelta(days=90)
+
+
+def parse_extension(text: object) -> str:
+    """The duration an extension asks for, as a deadline spec ('48h', '2d', '3wd'), from
+    the first word of a note ('48h 等待材料', '2天', '3个工作日'). BadInput("bad_duration")
+    for anything else, nothing, zero, or more than 90 days."""
+    word = text.strip().split(maxsplit=1)[0] if isinstance(text, str) and text.strip() else ""
+    spec = word.lower()
+    for cn, unit in _CN_UNITS:
+        if spec.endswith(cn):
+            spec = spec[: -len(cn)] + unit
+            break
+    try:
+        amount, unit = parse_spec(spec)
+    except ValueError:
+        raise BadInput("bad_duration", text=word[:20]) from None
+    days = amount / 24 if unit == "h" else amount * (7 / 5 if unit == "wd" else 1)
+    if amount <= 0 or timedelta(days=days) > MAX_EXTENSION:
+        raise BadInput("bad_duration", text=word[:20])
+    return f"{amount}{unit}"
+
+
+def add_spec(start: datetime, spec: str) -> datetime:
+    """`start` plus a deadline spec ('2h', '1d', '3wd')."""
+    amount, unit = parse_spec(spec)
     if unit == "h":
-        return reported_at + timedelta(hours=amount)
+        return start + timedelta(hours=amount)
     if unit == "d":
-        return reported_at + timedelta(days=amount)
-    return add_working_days(reported_at, amount)
+        return start + timedelta(days=amount)
+    return add_working_days(start, amount)

@@ -98,7 +98,7 @@ def _plan(rng: random.Random, created: datetime, deadline: datetime,
     steps.append(("resolve", done, {}))
     t = done + timedelta(hours=rng.uniform(0.5, 20))
     if rng.random() < REOPEN_SHARE:
-        steps.append(("reopen", t, {"note": "回访群众不满意，重新办理"}))
+        steps.append(("rework", t, {"note": "回访群众不满意，重新办理"}))
         t += timedelta(hours=rng.uniform(2, 24))
         steps.append(("resolve", t, {}))
         t += timedelta(hours=rng.uniform(1, 12))
@@ -178,7 +178,8 @@ def backfill(store: Store, town: Town, days: int = 30, seed: int = 20261122,
         # One transaction per day: Store's sessions join the connection's transaction,
         # which cuts the commits (the slow part on SQLite) from ~7 per work order to one.
         with store.engine.connect() as conn, conn.begin():
-            day_store = Store(conn, deadlines=store.deadlines)  # type: ignore[arg-type]
+            day_store = Store(conn, deadlines=store.deadlines,  # type: ignore[arg-type]
+                              verify_before_close=store.verify_before_close)
             _play_day(day_store, sim, index, rng, day, stamps, seed, now, out, person_ids)
     if briefs:
         keeper = BriefStore(store)
