@@ -24,6 +24,7 @@ from datasources.sql.audit import Audit
 from datasources.sql.briefs import BriefStore
 from datasources.sql.buses import BusStore
 from datasources.sql.engine import has_schema, make_engine
+from datasources.sql.evaluation import EvaluationStore
 from datasources.sql.grids import GridStore
 from datasources.sql.incidents import DedupRule, Store
 from datasources.sql.leader import LeaderStore
@@ -54,6 +55,7 @@ class Services:
     rota: RotaStore | None = None
     leader: LeaderStore | None = None
     briefs: BriefStore | None = None
+    evaluation: EvaluationStore | None = None
     accounts: Accounts | None = None
     audit: Audit | None = None
 
@@ -85,6 +87,7 @@ class Services:
         self.rota.ensure(s.town_dir)
         self.leader = LeaderStore(self.store, self.grid_store)
         self.briefs = BriefStore(self.store)
+        self.evaluation = EvaluationStore(self.store)
         index = RotaIndex(GridIndex(self.grids.values()), self.rota)
         centre = self.store.town_meta().get("center")
         self.intake = Intake(self.store, self.bus, index, max_text=s.max_text,  # type: ignore[arg-type]

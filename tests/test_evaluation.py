@@ -264,3 +264,32 @@ def test_a_town_sets_its_own_stage_limits_in_the_deadlines_file():
     for bad in ({"stages": {"lunch": {"normal": "1h"}}}, {"stages": {"accept": {"normal": "1y"}}}):
         with pytest.raises(ValueError):
             merge_table(bad)
+
+
+# ---------------------------------------------------------------- on the leader view
+def test_the_leader_sees_the_villages_ranked_with_score_and_grade_on_the_bars(settings):
+    from dashboard.timeutil import utcnow
+    from tests.auth_helpers import leader_view, sign_in
+    from tests.browser import app_client
+
+    with app_client(settings) as client:
+        svc = client.zn
+        now = utcnow()
+        report = IncidentReport(source="hotline", category="city_management", title="井盖缺失",
+                                lon=104.45, lat=30.55, reported_at=now - timedelta(hours=5))
+        hit = GridHit("G3-02", "V01", workers=("陈红梅",), rostered="陈红梅")
+        iid = svc.store.create_incident(report, hit, now=now - timedelta(hours=5)).incident.id
+        for action, kw in (("accept", {}), ("dispatch", {"assignee": "陈红梅",
+                                                         "assignee_id": "W003"}),
+                           ("start", {}), ("resolve", {})):
+            svc.store.act(iid, action, "值班员王", now=now - timedelta(hours=4), **kw)
+        ev, names = svc.evaluation.evaluate("village", now - timedelta(days=30), now, now=now)
+        row = next(r for r in ev.rows if r.unit == "V01")
+        sign_in(client, svc, "领导李", "leader")
+        for lang, head in (("zh", "按期处置率"), ("en", "On-time handling rate")):
+            r = leader_view(client, 1, lang)
+            assert r.status_code == 200, r.text[:300]
+            panel = json.dumps(r.json()["response"]["ld-eval"]["children"], ensure_ascii=False)
+            assert f"{row.score:.1f} {row.grade}" in panel  # the figure on its bar
+            assert names["V01"][0 if lang == "zh" else 1] in panel and head in panel
+            assert f'"data-score": "{row.score}"' in panel

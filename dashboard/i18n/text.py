@@ -368,6 +368,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "ld_categories": ("本月类别构成", "Category mix this month"),
     "ld_grid_rank": ("网格排名（近30天办结率）", "Grids by close rate (30 days)"),
     "ld_dept_rank": ("部门排名（本月办结率）", "Departments by close rate (month)"),
+    "ld_eval": ("综合评价（近30天，村(社区)）", "Evaluation (30 days, villages)"),
+    "ld_eval_none": ("近30天没有工单", "No work orders in the last 30 days"),
     "ld_dept": ("承办单位/人", "Assignee group"),
     "ld_brief": ("值班日报", "Daily brief"),
     "ld_brief_make": ("生成今日日报", "Make today's brief"),
