@@ -127,7 +127,7 @@ def evaluation_panel(table: list[dict[str, Any]], lang: str) -> list[Any]:
     fig = go.Figure(go.Bar(
         x=[r["score"] for r in shown], y=[r["unit"] for r in shown], orientation="h",
         text=[f"{r['score']:.1f} {r['grade']}" for r in shown], textposition="inside",
-        insidetextanchor="end", marker_color=[GRADE_COLOURS.get(r["grade"], "#8d99ae")
+        insidetextanchor="end", textfont={"size": 14, "color": "#0b1220"}, marker_color=[GRADE_COLOURS.get(r["grade"], "#8d99ae")
                                               for r in shown],
         hovertemplate="%{y}: %{x:.1f}<extra></extra>"))
     fig.update_xaxes(range=[0, 100])
@@ -140,8 +140,11 @@ def evaluation_panel(table: list[dict[str, Any]], lang: str) -> list[Any]:
                      html.Td(r["grade"], className=f"ld-grade g{r['grade']}"),
                      *(html.Td(r[c]) for c in EVAL_COLUMNS)],
                     **{"data-unit": r["code"]}) for r in table]
-    return [graph("ld-eval-graph", _layout(fig, max(220, 26 * len(shown) + 40))),
-            html.Table([html.Thead(head), html.Tbody(body)], className="ld-table ld-eval")]
+    fig = _layout(fig, max(220, 30 * len(shown) + 40))
+    fig.update_layout(uniformtext={"minsize": 13, "mode": "show"})  # legible on every bar
+    return [graph("ld-eval-graph", fig),
+            html.Div(html.Table([html.Thead(head), html.Tbody(body)],
+                                className="ld-table ld-eval"), className="ld-eval-wrap")]
 
 
 GRADE_COLOURS = {"A": "#2ec4b6", "B": "#4cc9f0", "C": "#ffb020", "D": "#ff7f50", "E": "#ff3b3b"}
