@@ -127,8 +127,8 @@ def evaluation_panel(table: list[dict[str, Any]], lang: str) -> list[Any]:
     fig = go.Figure(go.Bar(
         x=[r["score"] for r in shown], y=[r["unit"] for r in shown], orientation="h",
         text=[f"{r['score']:.1f} {r['grade']}" for r in shown], textposition="inside",
-        insidetextanchor="end", textfont={"size": 14, "color": "#0b1220"}, marker_color=[GRADE_COLOURS.get(r["grade"], "#8d99ae")
-                                              for r in shown],
+        insidetextanchor="end", textfont={"size": 14, "color": "#0b1220"},
+        marker_color=[GRADE_COLOURS.get(r["grade"], "#8d99ae") for r in shown],
         hovertemplate="%{y}: %{x:.1f}<extra></extra>"))
     fig.update_xaxes(range=[0, 100])
     head = html.Tr([html.Th("#"), html.Th(ev_label("village", lang)),
