@@ -309,7 +309,7 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
     focus = {"id": inc["id"], "lon": inc["lon"], "lat": inc["lat"], "state": state,
              "overdue": is_overdue(state, inc["deadline_at"], utcnow()),
              "tip": f"{inc['ref']} {inc['title']}"}
-    return (detail_card(inc, store.reports(inc["id"]), lang, can_act is True),
+    return (detail_card(inc, store.reports(inc["id"]), lang, can_act is True, history),
             action_buttons(offered(OrderFacts.of(inc), services().settings.verify_before_close),
                            lang, can_act),
             state not in ACTIONS["close"].sources, history_table(history, lang),

@@ -243,3 +243,20 @@ def test_the_console_sends_the_colours_and_offers_the_new_steps_as_buttons(clien
     ok = console_act(client, {"type": "disp-act", "action": "extend_ok"}, seen, note="24h")
     assert ok.status_code == 200 and "disp-toast err" not in ok.text
     assert svc.store.incident(iid)["deadline_at"] == deadline + timedelta(hours=24)
+
+
+def test_the_console_shows_each_stage_on_time_or_late_and_the_counts(client):
+    svc = client.zn
+    sign_in(client, svc, OFFICER, "officer")
+    iid = _order(svc, "resolved")  # accepted and dispatched 5 min after the report
+    svc.store.act(iid, "rework", OFFICER, note="核查不通过", now=T0 + timedelta(hours=2))
+    svc.store.act(iid, "extend", "陈红梅", note="48h", now=T0 + timedelta(hours=3))
+    for lang, late, extend in (("zh", "核查 超时", "申请延期 48h，待审批"),
+                               ("en", "Verify late", "48h asked, awaiting approval")):
+        body = json.dumps(show_incident(client, iid, lang).json(), ensure_ascii=False)
+        assert ("立案 按时" if lang == "zh" else "Accept on time") in body
+        assert '"data-stage": "dispatch", "data-on-time": "true"' in body
+        # Resolved, then reworked: 处置 is undone past its deadline now, 核查 not begun.
+        assert '"data-stage": "handle", "data-on-time": "false"' in body
+        assert '"data-stage": "verify", "data-on-time": "none"' in body
+        assert late not in body and extend in body and "×1" in body

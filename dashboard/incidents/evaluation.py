@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from dashboard.incidents.deadlines import StageTimes, stage_on_time
+from dashboard.incidents.deadlines import STAGES, StageTimes, stage_on_time
 from dashboard.incidents.lifecycle import DONE_STATES, HELD_STATES, VOID_STATES
 from dashboard.timeutil import LOCAL_TZ, as_utc
 
@@ -74,6 +74,14 @@ def fold_history(steps: Iterable[tuple[str | None, datetime]]) -> dict[str, Any]
         elif action == "verify":
             out["verified_at"] = at
     return out
+
+
+def stage_marks(f: CaseFact, at: datetime,
+                stage_table: dict[str, Any] | None = None) -> dict[str, bool | None]:
+    """Each stage of the standard (立案, 派遣, 处置, 核查): on time (True), late or overdue
+    (False), or not known yet (None), as at `at`."""
+    return {stage: stage_on_time(stage, f.times, f.priority, at, stage_table)
+            for stage in STAGES}
 
 
 # ------------------------------------------------------------------ indicators
