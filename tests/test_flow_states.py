@@ -260,3 +260,39 @@ def test_the_console_shows_each_stage_on_time_or_late_and_the_counts(client):
         assert '"data-stage": "handle", "data-on-time": "false"' in body
         assert '"data-stage": "verify", "data-on-time": "none"' in body
         assert late not in body and extend in body and "×1" in body
+
+
+# ---------------------------------------------------------------- on PostgreSQL too
+def test_the_migration_side_steps_and_evaluation_run_on_postgresql(private_pg):
+    from dashboard.incidents.evaluation import indicators
+    from dashboard.settings import Settings
+    from datasources.sql.engine import make_engine
+    from datasources.sql.evaluation import read_cases
+    from datasources.sql.incidents import Store
+    from datasources.sql.town_loader import prepare_database
+
+    engine = make_engine(private_pg.url)
+    try:
+        prepare_database(engine, Settings().town_dir)  # every migration, 0012 included
+        store = Store(engine)
+        report = IncidentReport(source="hotline", category="water", title="漏水",
+                                lon=104.45, lat=30.55, reported_at=T0)
+        hit = GridHit("G3-02", "V01", workers=("陈红梅",), rostered="陈红梅")
+        iid = store.create_incident(report, hit, now=T0).incident.id
+        deadline = store.incident(iid)["deadline_at"]
+        for action, kw in (("accept", {}), ("dispatch", {"assignee": "陈红梅",
+                                                         "assignee_id": "W003"}),
+                           ("start", {}), ("extend", {"note": "2天"}), ("extend_ok", {}),
+                           ("suspend", {"note": "等待汛期过后"}), ("resume", {}),
+                           ("dispatch", {"assignee": "陈红梅", "assignee_id": "W003"}),
+                           ("start", {}), ("resolve", {}), ("rework", {"note": "核查不通过"}),
+                           ("resolve", {}), ("verify", {})):
+            store.act(iid, action, OFFICER, now=T0 + timedelta(hours=1), **kw)
+        order = store.incident(iid)
+        assert order["state"] == "verified" and order["rework_count"] == 1
+        assert order["deadline_at"] == deadline + timedelta(days=2)
+        with store.session() as s:
+            ind = indicators(read_cases(s, T0, T0 + timedelta(minutes=1)), T0 + timedelta(days=9))
+        assert (ind.handled_on_time, ind.reworked, ind.extended) == (1, 1, 1)
+    finally:
+        engine.dispose()
