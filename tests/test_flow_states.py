@@ -296,3 +296,37 @@ def test_the_migration_side_steps_and_evaluation_run_on_postgresql(private_pg):
         assert (ind.handled_on_time, ind.reworked, ind.extended) == (1, 1, 1)
     finally:
         engine.dispose()
+
+
+def test_migration_0012_makes_old_unsatisfied_follow_ups_counted_rework(tmp_path):
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from datasources.sql.engine import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    cfg = alembic_config(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0010_key_scopes")
+        conn.execute(text(
+            "INSERT INTO incidents (id, ref, source, category, priority, title, description, "
+            "lon, lat, state, level, urge_count, supervised, report_count, version, "
+            "created_at, updated_at) VALUES (1, 'r1', 'hotline', 'water', 'normal', 't', '', "
+            "104.45, 30.55, 'in_progress', 'grid', 0, 0, 1, 3, '2026-11-23', '2026-11-23')"))
+        for n, action in enumerate(("accept", "reopen", "reopen")):
+            conn.execute(text(
+                "INSERT INTO incident_events (incident_id, at, actor, to_state, action, note) "
+                f"VALUES (1, '2026-11-23 0{n}:00', 'x', 'in_progress', '{action}', '')"))
+        command.upgrade(cfg, "head")
+        actions = [a for (a,) in conn.execute(text(
+            "SELECT action FROM incident_events ORDER BY id"))]
+        counts = conn.execute(text(
+            "SELECT rework_count, extend_count, extend_request FROM incidents")).one()
+        command.downgrade(cfg, "0010_key_scopes")
+        back = [a for (a,) in conn.execute(text("SELECT action FROM incident_events"))]
+    engine.dispose()
+    assert actions == ["accept", "rework", "rework"]
+    assert tuple(counts) == (2, 0, None)
+    assert back == ["accept", "reopen", "reopen"]
