@@ -99,7 +99,9 @@ def update_leader_view(_tick: Any, lang: str | None) -> tuple[Any, ...]:
     buses = wall.punctuality(state, lang) if state else {"available": False, "text": ""}
     ready = readiness_rows(state.stations if state else [], lang, now)
     assert svc.evaluation is not None
-    ev, names = svc.evaluation.evaluate("village", *period(None, None, None, now), now=now)
+    # The last 30 days to this minute: every tablet asking within it shares one read.
+    minute = now.replace(second=0, microsecond=0)
+    ev, names = svc.evaluation.recent("village", *period(None, None, None, minute))
     return (cards(leader.kpi_cards(o.today, o.yesterday, "today", lang)),
             cards(leader.kpi_cards(o.month, o.prev_month, "month", lang)),
             graph("ld-trend-graph", trend_figure(o.days, o.daily, lang)),

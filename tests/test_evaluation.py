@@ -293,3 +293,14 @@ def test_the_leader_sees_the_villages_ranked_with_score_and_grade_on_the_bars(se
             assert f"{row.score:.1f} {row.grade}" in panel  # the figure on its bar
             assert names["V01"][0 if lang == "zh" else 1] in panel and head in panel
             assert f'"data-score": "{row.score}"' in panel
+
+
+def test_the_leaders_tablets_share_one_read_per_minute(services):
+    ev_store = services.evaluation
+    lo, hi = T0 - timedelta(minutes=1), T0 + timedelta(minutes=1)
+    first = ev_store.recent("village", lo, hi)
+    assert first.__class__ is tuple and first[0].town.indicators.cases == 0
+    _play(services.store, "新上报", [])
+    assert ev_store.recent("village", lo, hi) is first  # kept for the minute
+    fresh = ev_store.recent("village", lo, hi, max_age_s=0)
+    assert fresh[0].town.indicators.cases == 1

@@ -4,6 +4,8 @@ names of the units they count for."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -62,6 +64,25 @@ class EvaluationStore:
 
     def __init__(self, store: Store):
         self.store = store
+        self._lock = threading.Lock()
+        self._kept: dict[tuple[str, datetime, datetime],
+                         tuple[float, tuple[Evaluation, dict[str, tuple[str, str]]]]] = {}
+
+    def recent(self, kind: str, start: datetime, end: datetime,
+               max_age_s: float = 60.0) -> tuple[Evaluation, dict[str, tuple[str, str]]]:
+        """`evaluate` with the default weights, kept for `max_age_s` per (kind, period): the
+        leaders' tablets refresh every 10 s each and ask for the same minute's table."""
+        key = (kind, start, end)
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None and time.monotonic() - kept[0] < max_age_s:
+                return kept[1]
+        out = self.evaluate(kind, start, end)
+        with self._lock:
+            self._kept = {k: v for k, v in self._kept.items()
+                          if time.monotonic() - v[0] < max_age_s}
+            self._kept[key] = (time.monotonic(), out)
+        return out
 
     def evaluate(self, kind: str, start: datetime, end: datetime, *,
                  weights: Mapping[str, Mapping[str, float]] | None = None,
