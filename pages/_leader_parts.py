@@ -96,9 +96,14 @@ def grid_figure(figures: dict[str, Figures], cells: dict[str, GridCell],
     rows.sort(key=lambda r: r[1])
     fig = go.Figure(go.Bar(x=[r[1] for r in rows], y=[r[0] for r in rows], orientation="h",
                            customdata=[r[2] for r in rows], marker_color="#2ec4b6",
+                           # The figure on its bar: a leader reads it without hovering.
+                           text=[f"{r[1]:.1f}%" for r in rows], textposition="inside",
+                           insidetextanchor="end", textfont={"size": 13, "color": "#0b1220"},
                            hovertemplate="%{y}: %{x:.1f}% · n=%{customdata}<extra></extra>"))
     fig.update_xaxes(range=[0, 100], ticksuffix="%")
-    return _layout(fig, max(220, 26 * len(rows) + 40))
+    fig = _layout(fig, max(220, 26 * len(rows) + 40))
+    fig.update_layout(uniformtext={"minsize": 12, "mode": "show"})
+    return fig
 
 
 def department_table(rows: list[tuple[str, Figures]], lang: str) -> Any:
