@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from dashboard.incidents.lifecycle import state_colour_css
 from dashboard.settings import Settings, split_keys
 from datasources.gate.callbacks import CallbackShape, guard_callbacks
 from datasources.gate.limits import BodyLimit
@@ -122,6 +123,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.zn_services = services  # type: ignore[attr-defined]
+    # The state colours, from the one table (dashboard/incidents/lifecycle.STATE_COLOURS), as
+    # CSS custom properties and badge classes: the stylesheets and scripts keep no copy.
+    app.index_string = app.index_string.replace(
+        "{%css%}", f'{{%css%}}<style id="zn-state-colours">{state_colour_css()}</style>', 1)
     # Outermost middleware (added after Dash's own): every request and websocket passes
     # the gate before Dash or a route sees it.
     # Inside the gate: a callback call Dash's renderer never sends is a 400, not Dash's 500.

@@ -1,4 +1,5 @@
-"""The `zhongnao` command: serve | simulate | run | init-db | load-town | publish | gateway."""
+"""The `zhongnao` command: serve | simulate | run | init-db | load-town | publish | gateway |
+evaluate."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -214,6 +216,54 @@ def _demo_history(settings: Settings, days: int = 30, only_fresh: bool = False) 
 def load_history(days: int) -> None:
     """Add past work orders to the demo town (once; a second run adds nothing)."""
     _demo_history(_settings(), days)
+
+
+@main.command()
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First local day of the period (default: 30 days before --to).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Last local day of the period, included (default: up to now).")
+@click.option("--quarter", default=None, help="A quarter instead of --from/--to: 2026Q4.")
+@click.option("--kind", type=click.Choice(["grid", "village", "worker"]), default="village",
+              show_default=True, help="The units ranked.")
+@click.option("--weights", "weights_file", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="JSON weights overriding the default per kind "
+              "(docs/evaluation.md).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="Language of the table (default ZN_LANG).")
+def evaluate(start: Any, end: Any, quarter: str | None, kind: str, weights_file: str | None,
+             lang: str | None) -> None:
+    """Print the evaluation (综合评价) of the units of a kind over a period."""
+    import json
+
+    from dashboard.incidents.evaluation import EvaluationError, merge_weights, period
+    from dashboard.screens.evaluation import text_table
+    from dashboard.timeutil import utcnow
+    from datasources.sql.engine import has_schema, make_engine
+    from datasources.sql.evaluation import EvaluationStore
+    from datasources.sql.incidents import Store
+    from datasources.towns.files import load_table
+
+    settings = _settings()
+    try:
+        weights = None
+        if weights_file:
+            with Path(weights_file).open(encoding="utf-8") as fh:
+                weights = merge_weights(json.load(fh))
+        lo, hi = period(start.date() if start else None, end.date() if end else None,
+                        quarter, utcnow())
+    except (EvaluationError, json.JSONDecodeError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    engine = make_engine(settings.db_url)
+    try:
+        if not has_schema(engine):
+            raise click.ClickException(f"database {settings.db_url} has no schema: run "
+                                       "`zhongnao init-db`")
+        store = Store(engine, deadlines=load_table(settings.deadlines_file or None))
+        ev, names = EvaluationStore(store).evaluate(kind, lo, hi, weights=weights)
+    finally:
+        engine.dispose()
+    click.echo(text_table(ev, names, lang or settings.lang))
 
 
 @main.command()

@@ -3,10 +3,6 @@
 (function () {
   var LIST = "disp-list", COUNT = "disp-count", MAP = "disp-map", SELECTED = "disp-selected";
   var PRI = {urgent: 0, high: 1, normal: 2};
-  var COLOURS = {
-    reported: "#ff9f1c", accepted: "#ffd166", dispatched: "#4cc9f0",
-    in_progress: "#4895ef", resolved: "#2ec4b6", closed: "#6c7a89", returned: "#c77dff"
-  };
   var ui = {payload: null, sort: "deadline", selected: null, cursor: null, order: []};
 
   function nu() { return window.dash_clientside.no_update; }
@@ -191,7 +187,7 @@
       L.circleMarker(at, {pane: "disp-focus", radius: 22, color: focus.overdue ? "#ff3b3b" : "#ffffff",
                           weight: 2, fill: false, className: "disp-ring", interactive: false}),
       L.circleMarker(at, {pane: "disp-focus", radius: 10, color: "#ffffff", weight: 3,
-                          fillColor: COLOURS[focus.state] || "#ff9f1c", fillOpacity: 1,
+                          fillColor: window.zn.map.stateColour(focus.state), fillOpacity: 1,
                           className: "disp-focus-dot"}).bindTooltip(focus.tip)
     ]).addTo(map);
     map.setView(at, Math.max(map.getZoom(), 14), {animate: false});

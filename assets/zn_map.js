@@ -10,9 +10,10 @@ if (window.L) {
 }
 window.zn = Object.assign({}, window.zn, {
   map: {
-    STATE_COLOURS: {
-      reported: "#ff9f1c", accepted: "#ffd166", dispatched: "#4cc9f0",
-      in_progress: "#4895ef", resolved: "#2ec4b6", closed: "#6c7a89", returned: "#c77dff"
+    // A state's colour, from the page's --st-<state> (Python's lifecycle.STATE_COLOURS).
+    stateColour: function (state) {
+      var v = getComputedStyle(document.documentElement).getPropertyValue("--st-" + state);
+      return (v && v.trim()) || "gray";
     },
     baseStyle: function (feature) {
       var p = feature.properties || {};
@@ -151,15 +152,11 @@ window.zn = Object.assign({}, window.zn, {
 // Incident markers kept by id and restyled only when their state changes; the frame lists
 // every incident the screen should show, so markers not in it are removed.
 (function () {
-  var COLOURS = {
-    reported: "#ff9f1c", accepted: "#ffd166", dispatched: "#4cc9f0",
-    in_progress: "#4895ef", resolved: "#2ec4b6", closed: "#6c7a89", returned: "#c77dff"
-  };
   function style(row) {
     var overdue = row[4], open = row[5];
     return {
       radius: open ? (overdue ? 11 : 9) : 6, color: overdue ? "#ff3b3b" : "#0b1220",
-      weight: overdue ? 3 : 1.5, fillColor: COLOURS[row[3]] || "#ff9f1c",
+      weight: overdue ? 3 : 1.5, fillColor: window.zn.map.stateColour(row[3]),
       fillOpacity: open ? 0.95 : 0.55
     };
   }

@@ -258,6 +258,9 @@ class IncidentView(BaseModel):
     version: int = 0
     report_count: int = 1
     grid_worker: str | None = None
+    rework_count: int = 0  # 返工
+    extend_count: int = 0  # approved 延期
+    extend_request: str | None = None  # a pending 延期 request ('48h')
 
 
 class StockView(BaseModel):

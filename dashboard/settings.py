@@ -97,6 +97,9 @@ SETTINGS: tuple[Setting, ...] = (
         "JSON file of resolution deadlines per category and priority (2h, 1d, 3wd) "
         "overriding the built-in table.",
     ),
+    Setting("ZN_VERIFY_BEFORE_CLOSE", "verify_before_close", False,
+            "Require 核查 (verification of the handling) before a work order is closed "
+            "(结案); false lets an officer close a resolved one after the follow-up.", bool),
     Setting(
         "ZN_OPEN311_KEYS",
         "open311_keys",
@@ -220,6 +223,7 @@ class Settings:
     dedup_meters: int = 200
     dedup_minutes: int = 30
     deadlines_file: str = ""
+    verify_before_close: bool = False
     open311_keys: str = ""
     sim_seed: int = 20261122
     sim_vehicles: int = 0

@@ -26,6 +26,7 @@ from datasources.sql.audit import Audit
 from datasources.sql.briefs import BriefStore
 from datasources.sql.buses import BusStore
 from datasources.sql.engine import has_schema, make_engine
+from datasources.sql.evaluation import EvaluationStore
 from datasources.sql.grids import GridStore
 from datasources.sql.incidents import DedupRule, Store
 from datasources.sql.leader import LeaderStore
@@ -57,6 +58,7 @@ class Services:
     rota: RotaStore | None = None
     leader: LeaderStore | None = None
     briefs: BriefStore | None = None
+    evaluation: EvaluationStore | None = None
     accounts: Accounts | None = None
     audit: Audit | None = None
     outbox: Outbox | None = None  # issue 13: what guardians are told
@@ -84,7 +86,8 @@ class Services:
         elif not has_schema(engine):
             raise RuntimeError(f"database {s.db_url} has no schema: run `zhongnao init-db`")
         dedup = DedupRule(s.dedup_meters, s.dedup_minutes) if s.dedup_meters > 0 else None
-        self.store = Store(engine, deadlines=load_table(s.deadlines_file or None), dedup=dedup)
+        self.store = Store(engine, deadlines=load_table(s.deadlines_file or None), dedup=dedup,
+                           verify_before_close=s.verify_before_close)
         channels = Channels(s.redis_prefix)
         self.bus = Publisher.from_url(self.redis_url, s.redis_prefix, FixWindow.from_settings(s))
         self.bus.r.ping()
@@ -98,6 +101,7 @@ class Services:
         self.rota.ensure(s.town_dir)
         self.leader = LeaderStore(self.store, self.grid_store)
         self.briefs = BriefStore(self.store)
+        self.evaluation = EvaluationStore(self.store)
         index = RotaIndex(GridIndex(self.grids.values()), self.rota)
         centre = self.store.town_meta().get("center")
         self.intake = Intake(self.store, self.bus, index, max_text=s.max_text,  # type: ignore[arg-type]

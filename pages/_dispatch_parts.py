@@ -20,6 +20,8 @@ from dashboard.i18n.text import (
     state_label,
     t,
 )
+from dashboard.incidents.deadlines import STAGES
+from dashboard.incidents.evaluation import CaseFact, fold_history, stage_marks
 from dashboard.incidents.lifecycle import (
     ACTIONS,
     CATEGORIES,
@@ -40,10 +42,10 @@ from pages._components import services
 
 PATH = "/dispatch"
 QUEUE_LIMIT = 300
-# Officer actions offered as buttons (dispatch and reassign are the recommendations' buttons;
-# start and resolve are the field's, but an officer may record them from a phone call).
-ACTION_BUTTONS = ("accept", "start", "resolve", "close", "reopen", "return", "escalate",
-                  "urge", "supervise", "note")
+# Officer actions offered as buttons: every action of the loop's table (start, resolve and
+# extend are the field's, but an officer may record them from a phone call) except dispatch
+# and reassign, which are the recommendations' buttons, and 接单, the assignee's own.
+ACTION_BUTTONS = tuple(a for a in ACTIONS if a not in ("dispatch", "reassign", "ack"))
 
 
 class ids:  # noqa: N801 - a namespace of constants
@@ -97,6 +99,8 @@ def filters(lang: str) -> list[Any]:
     states = [{"label": t("disp_open_states", lang), "value": "open"}]
     states += [{"label": state_label(s, lang), "value": s} for s in STATES if s in OPEN_STATES]
     states.append({"label": t("disp_resolved_wait", lang), "value": "resolved"})
+    # The side states an officer comes back to: checked and waiting for 结案, on hold.
+    states += [{"label": state_label(s, lang), "value": s} for s in ("verified", "suspended")]
     cats = [{"label": category_label(c.code, lang), "value": c.code} for c in CATEGORIES]
     srcs = [{"label": source_label(s, lang), "value": s} for s in SOURCES]
     sorts = [{"label": t(f"disp_sort_{k}", lang), "value": k}
@@ -214,9 +218,25 @@ def local(value: datetime | None) -> str:
     return as_utc(value).astimezone(LOCAL_TZ).strftime("%m-%d %H:%M")
 
 
+def stage_line(inc: dict[str, Any], history: list[dict[str, Any]], lang: str,
+               now: datetime) -> Any:
+    """立案 · 派遣 · 处置 · 核查, each marked on time, late or pending (the standard's stage
+    limits, dashboard/incidents/deadlines; the times from the history)."""
+    fact = CaseFact(id=inc["id"], state=inc["state"], priority=inc["priority"],
+                    created_at=inc["created_at"], deadline_at=inc["deadline_at"],
+                    **fold_history((h["action"], h["at"]) for h in history))
+    marks = stage_marks(fact, now, services().store.deadlines)
+    words = {True: ("ok", "stage_ok"), False: ("late", "stage_late"), None: ("wait", "stage_wait")}
+    return html.Span([html.Span(f"{STAGES[k][1 if lang == 'en' else 0]} {t(words[v][1], lang)}",
+                                className=f"disp-stage {words[v][0]}",
+                                **{"data-stage": k, "data-on-time": str(v).lower()})
+                      for k, v in marks.items()], className="disp-stages")
+
+
 def detail_card(inc: dict[str, Any], reports: list[dict[str, Any]], lang: str,
-                can_act: bool) -> list[Any]:
-    """The selected incident's head, title, fields, description and reports."""
+                can_act: bool, history: list[dict[str, Any]] | None = None) -> list[Any]:
+    """The selected incident's head, title, fields, stage limits, description and
+    reports."""
     now = utcnow()
     state = inc["state"]
     overdue = is_overdue(state, inc["deadline_at"], now)
@@ -245,6 +265,14 @@ def detail_card(inc: dict[str, Any], reports: list[dict[str, Any]], lang: str,
     count = inc.get("report_count", 1)
     if count > 1:
         fields.append(("disp_f_reports", str(count)))
+    if inc.get("rework_count"):
+        fields.append(("disp_f_rework", f"×{inc['rework_count']}"))
+    if inc.get("extend_request") or inc.get("extend_count"):
+        fields.append(("disp_f_extend", "；".join(x for x in (
+            t("disp_extend_asked", lang).format(duration=inc["extend_request"])
+            if inc.get("extend_request") else "",
+            t("disp_extend_count", lang).format(n=inc["extend_count"])
+            if inc.get("extend_count") else "") if x)))
     head = html.Div([
         html.Span(inc["ref"], className="disp-ref"),
         html.Span(state_label(state, lang), id=ids.DETAIL_STATE,
@@ -262,7 +290,10 @@ def detail_card(inc: dict[str, Any], reports: list[dict[str, Any]], lang: str,
         html.H3(inc["title"], className="disp-title" + (" urgent" if inc["priority"] == "urgent"
                                                           else "")),
         html.Dl([x for key, value in fields
-                 for x in (html.Dt(t(key, lang)), html.Dd(value))], className="disp-fields"),
+                 for x in (html.Dt(t(key, lang)), html.Dd(value))]
+                + [html.Dt(t("disp_f_stages", lang)),
+                   html.Dd(stage_line(inc, history or [], lang, now))],
+                className="disp-fields"),
         html.P(inc.get("description") or "", className="disp-desc")
         if inc.get("description") else None,
         reports_section(reports, lang, can_act),
@@ -297,14 +328,16 @@ def action_label(action: str | None, lang: str) -> str:
     return act.en if lang == "en" else act.zh
 
 
-def action_buttons(state: str, lang: str, can_act: bool | frozenset[str]) -> list[Any]:
-    """The loop's buttons for `state`; enabled for all (True) or for the actions named."""
+def action_buttons(allowed: tuple[str, ...], lang: str,
+                   can_act: bool | frozenset[str]) -> list[Any]:
+    """The loop's buttons for the actions it allows now (rules.offered); enabled for all
+    (True) or for the actions named."""
     return [html.Button(action_label(a, lang), id={"type": ids.ACT, "action": a},
                         className=f"disp-btn disp-act disp-act-{a}",
                         disabled=not (can_act is True or (
                             isinstance(can_act, frozenset) and a in can_act)),
                         n_clicks=0)
-            for a in ACTION_BUTTONS if state in ACTIONS[a].sources]
+            for a in ACTION_BUTTONS if a in allowed]
 
 
 def history_table(history: list[dict[str, Any]], lang: str) -> Any:

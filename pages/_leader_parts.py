@@ -11,6 +11,7 @@ from dash import dcc, html
 from dashboard.grids.views import measure_text
 from dashboard.i18n.text import category_label, name, t
 from dashboard.incidents.kpis import Figures
+from dashboard.screens.evaluation import label as ev_label
 from dashboard.town import GridCell
 
 PATH = "/leader"
@@ -33,6 +34,7 @@ class ids:  # noqa: N801 - a namespace of constants
     BRIEF_MAKE = "ld-brief-make"
     BRIEF_MSG = "ld-brief-msg"
     BRIEF_LIST = "ld-brief-list"
+    EVAL = "ld-eval"
 
 
 def cards(rows: list[dict[str, Any]]) -> list[Any]:
@@ -94,9 +96,14 @@ def grid_figure(figures: dict[str, Figures], cells: dict[str, GridCell],
     rows.sort(key=lambda r: r[1])
     fig = go.Figure(go.Bar(x=[r[1] for r in rows], y=[r[0] for r in rows], orientation="h",
                            customdata=[r[2] for r in rows], marker_color="#2ec4b6",
+                           # The figure on its bar: a leader reads it without hovering.
+                           text=[f"{r[1]:.1f}%" for r in rows], textposition="inside",
+                           insidetextanchor="end", textfont={"size": 13, "color": "#0b1220"},
                            hovertemplate="%{y}: %{x:.1f}% · n=%{customdata}<extra></extra>"))
     fig.update_xaxes(range=[0, 100], ticksuffix="%")
-    return _layout(fig, max(220, 26 * len(rows) + 40))
+    fig = _layout(fig, max(220, 26 * len(rows) + 40))
+    fig.update_layout(uniformtext={"minsize": 12, "mode": "show"})
+    return fig
 
 
 def department_table(rows: list[tuple[str, Figures]], lang: str) -> Any:
@@ -108,6 +115,44 @@ def department_table(rows: list[tuple[str, Figures]], lang: str) -> Any:
                      html.Td(measure_text("avg_hours", f.avg_hours, lang))])
             for n, (who, f) in enumerate(rows)]
     return html.Table([html.Thead(head), html.Tbody(body)], className="ld-table")
+
+
+# The columns of the evaluation box beside the chart (all of them: `zhongnao evaluate`).
+EVAL_COLUMNS = ("close_rate", "on_time_handle_rate", "rework_rate", "extend_rate",
+                "on_time_dispatch_rate", "satisfied_rate")
+
+
+def evaluation_panel(table: list[dict[str, Any]], lang: str) -> list[Any]:
+    """Units ranked by score, the score and grade written on each bar, and the standard's
+    main indicators beside them (rows from dashboard/screens/evaluation.rows)."""
+    units = [r for r in table if r["code"] != "*" and r["score"] is not None]
+    if not units:
+        return [html.P(t("ld_eval_none", lang), className="ld-muted")]
+    shown = list(reversed(units))  # the best on top
+    fig = go.Figure(go.Bar(
+        x=[r["score"] for r in shown], y=[r["unit"] for r in shown], orientation="h",
+        text=[f"{r['score']:.1f} {r['grade']}" for r in shown], textposition="inside",
+        insidetextanchor="end", textfont={"size": 14, "color": "#0b1220"},
+        marker_color=[GRADE_COLOURS.get(r["grade"], "#8d99ae") for r in shown],
+        hovertemplate="%{y}: %{x:.1f}<extra></extra>"))
+    fig.update_xaxes(range=[0, 100])
+    head = html.Tr([html.Th("#"), html.Th(ev_label("village", lang)),
+                    html.Th(ev_label("score", lang)), html.Th(ev_label("grade", lang)),
+                    *(html.Th(ev_label(c, lang)) for c in EVAL_COLUMNS)])
+    body = [html.Tr([html.Td(str(r["rank"])), html.Td(r["unit"]),
+                     html.Td(f"{r['score']:.1f}" if r["score"] is not None else "—",
+                             **{"data-score": "" if r["score"] is None else str(r["score"])}),
+                     html.Td(r["grade"], className=f"ld-grade g{r['grade']}"),
+                     *(html.Td(r[c]) for c in EVAL_COLUMNS)],
+                    **{"data-unit": r["code"]}) for r in table]
+    fig = _layout(fig, max(220, 30 * len(shown) + 40))
+    fig.update_layout(uniformtext={"minsize": 13, "mode": "show"})  # legible on every bar
+    return [graph("ld-eval-graph", fig),
+            html.Div(html.Table([html.Thead(head), html.Tbody(body)],
+                                className="ld-table ld-eval"), className="ld-eval-wrap")]
+
+
+GRADE_COLOURS = {"A": "#2ec4b6", "B": "#4cc9f0", "C": "#ffb020", "D": "#ff7f50", "E": "#ff3b3b"}
 
 
 def bus_panel(p: dict[str, Any]) -> list[Any]:

@@ -32,7 +32,7 @@ from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import LANGS, t
 from dashboard.incidents.errors import BadInput, LoopError, NotFound
 from dashboard.incidents.lifecycle import ACTIONS, is_overdue
-from dashboard.incidents.rules import is_assignee, may_take
+from dashboard.incidents.rules import OrderFacts, is_assignee, may_take, offered
 from dashboard.inputs import MAX_ID, parse_id, text_param, whole_number
 from dashboard.resources.recommend import recommend
 from dashboard.roles import current
@@ -309,9 +309,10 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
     focus = {"id": inc["id"], "lon": inc["lon"], "lat": inc["lat"], "state": state,
              "overdue": is_overdue(state, inc["deadline_at"], utcnow()),
              "tip": f"{inc['ref']} {inc['title']}"}
-    return (detail_card(inc, store.reports(inc["id"]), lang, can_act is True),
-            action_buttons(state, lang, can_act),
-            state != "resolved", history_table(history, lang),
+    return (detail_card(inc, store.reports(inc["id"]), lang, can_act is True, history),
+            action_buttons(offered(OrderFacts.of(inc), services().settings.verify_before_close),
+                           lang, can_act),
+            state not in ACTIONS["close"].sources, history_table(history, lang),
             rec_cards(recs, state, lang, can_act is True), context, focus, False)
 
 

@@ -9,8 +9,9 @@ import dash
 from dash import Input, Output, State, dcc, html
 
 from dashboard.i18n.text import LANGS, t
+from dashboard.incidents.evaluation import period
 from dashboard.resources.readiness import readiness_rows
-from dashboard.screens import leader, wall
+from dashboard.screens import evaluation, leader, wall
 from dashboard.timeutil import LOCAL_TZ, utcnow
 from pages._components import page_title, services, site_header
 from pages._leader_parts import (
@@ -19,6 +20,7 @@ from pages._leader_parts import (
     cards,
     category_figure,
     department_table,
+    evaluation_panel,
     graph,
     grid_figure,
     ids,
@@ -64,6 +66,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
             _box(t("ld_categories", lang), ids.CATS),
             _box(t("ld_grid_rank", lang), ids.GRIDS),
             _box(t("ld_dept_rank", lang), ids.DEPTS),
+            _box(t("ld_eval", lang), ids.EVAL, wide=True),
             _box(t("wall_punctuality", lang), ids.BUSES),
             _box(t("wall_readiness", lang), ids.READY),
             html.Section([
@@ -82,6 +85,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
     Output(ids.TREND, "children"), Output(ids.CATS, "children"),
     Output(ids.GRIDS, "children"), Output(ids.DEPTS, "children"),
     Output(ids.BUSES, "children"), Output(ids.READY, "children"),
+    Output(ids.EVAL, "children"),
     Input(ids.TICK, "data"), State(ids.LANG, "data"),
 )
 def update_leader_view(_tick: Any, lang: str | None) -> tuple[Any, ...]:
@@ -94,13 +98,18 @@ def update_leader_view(_tick: Any, lang: str | None) -> tuple[Any, ...]:
     state = svc.hub.state if svc.hub else None
     buses = wall.punctuality(state, lang) if state else {"available": False, "text": ""}
     ready = readiness_rows(state.stations if state else [], lang, now)
+    assert svc.evaluation is not None
+    # The last 30 days to this minute: every tablet asking within it shares one read.
+    minute = now.replace(second=0, microsecond=0)
+    ev, names = svc.evaluation.recent("village", *period(None, None, None, minute))
     return (cards(leader.kpi_cards(o.today, o.yesterday, "today", lang)),
             cards(leader.kpi_cards(o.month, o.prev_month, "month", lang)),
             graph("ld-trend-graph", trend_figure(o.days, o.daily, lang)),
             graph("ld-cats-graph", category_figure(o.categories, lang)),
             graph("ld-grids-graph", grid_figure(o.grids, svc.grids, lang)),
             department_table(o.departments, lang),
-            bus_panel(buses), readiness_panel(ready, lang))
+            bus_panel(buses), readiness_panel(ready, lang),
+            evaluation_panel(evaluation.rows(ev, names, lang), lang))
 
 
 @dash.callback(Output(ids.BRIEF_MSG, "children"), Output(ids.BRIEF_LIST, "children"),

@@ -164,3 +164,20 @@ def test_the_live_simulator_reports_at_the_historys_rate(filled, town):
 def test_the_system_actor_has_a_label_in_both_languages():
     assert (actor_label(SIM_ACTOR, "zh"), actor_label(SIM_ACTOR, "en")) == ("系统模拟", "Simulator")
     assert actor_label("值班员", "en") == "值班员"  # a person's name is shown as stored
+
+
+def test_the_demo_takes_the_standards_side_steps_so_its_evaluation_is_not_all_100(filled):
+    from dashboard.incidents.evaluation import indicators
+    from datasources.sql.evaluation import read_cases
+
+    store, _ = filled
+    with store.session() as s:
+        actions = set(s.scalars(select(m.IncidentEvent.action).distinct()))
+        cases = read_cases(s, NOW - timedelta(days=DAYS + 1), NOW)
+    assert {"verify", "rework", "extend", "extend_ok", "return", "void"} <= actions
+    ind = indicators(cases, NOW)
+    assert ind.rework_rate and 0 < ind.rework_rate < 0.1
+    assert ind.extend_rate and 0 < ind.extend_rate < 0.1
+    assert ind.accurate_dispatch_rate and 0.9 < ind.accurate_dispatch_rate < 1
+    assert ind.on_time_dispatch_rate and 0.6 < ind.on_time_dispatch_rate < 1
+    assert ind.avg_verify_h and 0.2 < ind.avg_verify_h < 3

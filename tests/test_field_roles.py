@@ -132,15 +132,20 @@ def _order_for(svc: Any, action: str) -> int:
     """A work order of the worker where `action` is allowed by the loop (so only the role
     rule can refuse it)."""
     incident_id = _reported(svc, f"测试{action}")
-    if action == "accept":
+    sources = ACTIONS[action].sources
+    if action == "resume":
+        svc.intake.act(incident_id, "suspend", "值班员王", note="等待汛期过后")
         return incident_id
-    svc.intake.act(incident_id, "accept", "值班员王")
-    if action == "dispatch":
-        return incident_id
-    svc.intake.act(incident_id, "dispatch", "值班员王", assignee=WORKER, assignee_id=WORKER_ID)
-    if action in ("close", "reopen"):
-        svc.intake.act(incident_id, "start", "值班员王")
-        svc.intake.act(incident_id, "resolve", "值班员王")
+    # Along the loop until the action's table allows it (out with the worker, if it can be).
+    for step in ("accept", "dispatch", "start", "resolve"):
+        state = svc.store.incident(incident_id)["state"]
+        if state in sources and (state == "dispatched" or "dispatched" not in sources):
+            break
+        svc.intake.act(incident_id, step, "值班员王",
+                       **({"assignee": WORKER, "assignee_id": WORKER_ID}
+                          if step == "dispatch" else {}))
+    if action in ("extend_ok", "extend_no"):  # these need a pending request
+        svc.intake.act(incident_id, "extend", "值班员王", note="48h")
     return incident_id
 
 
@@ -198,8 +203,8 @@ def test_the_role_rule_is_one_pure_function():
         assert not may_take("grid_worker", action, False)
         assert not may_take("display", action, True) and not may_take("ingest", action, True)
     # The phone's buttons follow the loop: what the state allows of the field steps.
-    assert field_steps_in("dispatched") == ("ack", "start", "note")
-    assert field_steps_in("in_progress") == ("note", "resolve")
+    assert field_steps_in("dispatched") == ("ack", "start", "note", "extend")
+    assert field_steps_in("in_progress") == ("note", "extend", "resolve")
     assert field_steps_in("resolved") == ()
     with pytest.raises(Refused) as other:
         check_may_take("grid_worker", "ack", False)

@@ -111,3 +111,14 @@ def test_housekeeping_keeps_yesterdays_brief_once(services):
     yesterday = (datetime.now(UTC).astimezone(LOCAL_TZ).date() - timedelta(days=1)).isoformat()
     assert [d["day"] for d in services.briefs.days()] == [yesterday]
     assert services.briefs.keep_yesterday() is False
+
+
+def test_the_grid_ranking_writes_each_close_rate_on_its_bar(services):
+    from pages._leader_parts import grid_figure
+
+    figures = {"G2-01": replace(kpis.EMPTY, received=4, closed=3, close_rate=75.0),
+               "G2-02": replace(kpis.EMPTY, received=2, closed=2, close_rate=100.0)}
+    fig = grid_figure(figures, services.grids, "zh")
+    bars = dict(zip(fig.data[0].y, fig.data[0].text, strict=True))
+    names = {c: services.grids[c].name for c in figures}
+    assert bars == {names["G2-01"]: "75.0%", names["G2-02"]: "100.0%"}

@@ -47,7 +47,7 @@ def test_closed_is_final_and_reported_cannot_jump_to_resolved():
     with pytest.raises(TransitionError) as refused:
         check_transition("reported", "resolved")
     assert refused.value.code == "bad_transition"
-    assert refused.value.params["allowed"] == "accepted,returned"
+    assert refused.value.params["allowed"] == "accepted,returned,suspended,void"
 
 
 def test_deadlines_and_overdue():
@@ -139,7 +139,7 @@ def test_closed_and_resolved_take_no_desk_actions_but_follow_up():
         for state in ("resolved", "closed"):
             with pytest.raises(TransitionError):
                 check_action(action, state)
-    assert {a for a in ACTIONS if "resolved" in ACTIONS[a].sources} == {"close", "reopen"}
+    assert {a for a in ACTIONS if "resolved" in ACTIONS[a].sources} == {"close", "rework", "verify"}
 
 
 def test_actions_guard_the_loop():
@@ -215,7 +215,7 @@ def test_each_actions_effects_are_data():
         "updated_at": now, "state": "dispatched", "assignee": "李春梅", "assignee_id": "W002"}
     done = OrderFacts("resolved", "grid", 0, now)
     assert effects("close", done, now, satisfaction=5)["satisfaction"] == 5
-    assert effects("reopen", done, now)["closed_at"] is None
+    assert effects("rework", done, now, note="回访不满意")["closed_at"] is None
     with pytest.raises(BadInput):
         effects("close", done, now)
     with pytest.raises(BadInput):

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from dashboard.incidents.lifecycle import DONE_STATES
+from dashboard.incidents.lifecycle import DONE_STATES, HELD_STATES, VOID_STATES
 from dashboard.timeutil import LOCAL_TZ, as_utc, local_day_start, local_month_start
 
 # Windows a screen may ask for; each has a comparison window (`previous`).
@@ -164,13 +164,14 @@ def is_open_at(f: WorkOrderFact, t: datetime) -> bool:
 
 def is_overdue_at(f: WorkOrderFact, t: datetime) -> bool:
     """Open at `t` and past its deadline then (当前超时 at that instant)."""
-    return (is_open_at(f, t) and f.deadline_at is not None and as_utc(f.deadline_at) < t)
+    return (is_open_at(f, t) and f.state not in HELD_STATES and f.deadline_at is not None
+            and as_utc(f.deadline_at) < t)
 
 
 def is_overdue_in(f: WorkOrderFact, w: Window) -> bool:
     """Past its deadline at some moment of the window: still open after the deadline, or
     resolved late within the window (超时)."""
-    if f.deadline_at is None or as_utc(f.created_at) >= w.end:
+    if f.deadline_at is None or as_utc(f.created_at) >= w.end or f.state in HELD_STATES:
         return False
     deadline = as_utc(f.deadline_at)
     if deadline >= w.end:
@@ -205,7 +206,7 @@ def figures(facts: Iterable[WorkOrderFact], w: Window) -> Figures:
     score_sum = 0
     for f in facts:
         created = as_utc(f.created_at)
-        if created >= w.end:
+        if created >= w.end or f.state in VOID_STATES:  # 作废: not a case, in no count
             continue
         if created >= w.start:
             received += 1
@@ -213,7 +214,7 @@ def figures(facts: Iterable[WorkOrderFact], w: Window) -> Figures:
                 closed += 1
         if is_open_at(f, w.end):
             open_ += 1
-            if f.deadline_at is not None and as_utc(f.deadline_at) < w.end:
+            if is_overdue_at(f, w.end):
                 overdue_now += 1
         if is_overdue_in(f, w):
             overdue += 1

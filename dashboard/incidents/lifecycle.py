@@ -61,9 +61,35 @@ STATES: dict[str, tuple[str, str]] = {
     "resolved": ("办结", "Resolved"),
     "closed": ("回访办结", "Closed"),
     "returned": ("退回", "Returned"),
+    # The standard's side states (GB/T 30428): checked after handling, on hold, not a case.
+    "verified": ("核查通过", "Verified"),
+    "suspended": ("缓办", "Suspended"),
+    "void": ("作废", "Void"),
 }
+# Being worked on: the clock runs, the sweep supervises, the queue lists them.
 OPEN_STATES = frozenset({"reported", "accepted", "dispatched", "in_progress", "returned"})
-DONE_STATES = frozenset({"resolved", "closed"})
+# Handled (办结, 核查通过, 结案): never overdue again; resolved at `closed_at`.
+DONE_STATES = frozenset({"resolved", "verified", "closed"})
+# On hold (缓办/挂账): the clock stops and the order is out of on-time denominators.
+HELD_STATES = frozenset({"suspended"})
+# Not a case (作废): out of every count.
+VOID_STATES = frozenset({"void"})
+
+# The one colour of each state: the wall's and console's markers and badges read it from
+# here (app.py sends it to the page as CSS custom properties --st-<state>).
+STATE_COLOURS: dict[str, str] = {
+    "reported": "#ff9f1c", "accepted": "#ffd166", "dispatched": "#4cc9f0",
+    "in_progress": "#4895ef", "resolved": "#2ec4b6", "closed": "#6c7a89",
+    "returned": "#c77dff", "verified": "#80ed99", "suspended": "#8d99ae", "void": "#4a4f5a",
+}
+
+
+def state_colour_css() -> str:
+    """The state colours as CSS: custom properties on :root and one badge class per state
+    (`.st-<state>`), so stylesheets and scripts keep no copy of them."""
+    props = "".join(f"--st-{k}:{v};" for k, v in STATE_COLOURS.items())
+    badges = "".join(f".st-{k}{{background:var(--st-{k});}}" for k in STATE_COLOURS)
+    return f":root{{{props}}}{badges}"
 
 # Who handles an incident: 小事不出格、大事不出村、问题不上交 (grid → village → town → county).
 LEVELS: dict[str, tuple[str, str]] = {
@@ -87,15 +113,21 @@ class Action:
 
 
 _OPEN = ("reported", "accepted", "dispatched", "in_progress", "returned")
+_OUT = frozenset({"dispatched", "in_progress"})  # with the handler
 # Actions the assignee takes in the field (API and the /field page); the rest are the desk's.
-FIELD_STEPS: tuple[str, ...] = ("ack", "start", "note", "resolve")
+FIELD_STEPS: tuple[str, ...] = ("ack", "start", "note", "extend", "resolve")
 ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("accept", "受理", "Accept", frozenset({"reported", "returned"}), "accepted"),
     Action("dispatch", "派遣", "Dispatch", frozenset({"accepted"}), "dispatched"),
     Action("start", "到场处置", "Start handling", frozenset({"dispatched"}), "in_progress"),
     Action("resolve", "办结", "Resolve", frozenset({"in_progress"}), "resolved"),
-    Action("close", "回访办结", "Close after follow-up", frozenset({"resolved"}), "closed"),
-    Action("reopen", "回访不满意重办", "Reopen", frozenset({"resolved"}), "in_progress"),
+    # 核查: the handling checked on site (pass); a failed check is 返工.
+    Action("verify", "核查通过", "Verify", frozenset({"resolved"}), "verified"),
+    # 结案 after the follow-up call; ZN_VERIFY_BEFORE_CLOSE refuses it before 核查.
+    Action("close", "回访办结", "Close after follow-up", frozenset({"resolved", "verified"}),
+           "closed"),
+    # 返工: a failed check or an unsatisfied follow-up; counted per work order.
+    Action("rework", "返工", "Rework", frozenset({"resolved", "verified"}), "in_progress"),
     Action("return", "退回", "Return", frozenset(_OPEN) - {"returned"}, "returned"),
     Action("reassign", "改派", "Reassign", frozenset({"dispatched", "in_progress"}),
            "dispatched"),
@@ -104,6 +136,16 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("escalate", "升级", "Escalate", frozenset(_OPEN), None),
     Action("urge", "催办", "Urge", frozenset(_OPEN), None),
     Action("supervise", "督办", "Supervise", frozenset(_OPEN), None),
+    # 延期: the handler asks for more time (a duration); an officer approves (the deadline
+    # moves by the approved duration) or refuses. The request is a mark, not a state.
+    Action("extend", "申请延期", "Request extension", _OUT, None),
+    Action("extend_ok", "批准延期", "Approve extension", _OUT, None),
+    Action("extend_no", "驳回延期", "Refuse extension", _OUT, None),
+    # 缓办/挂账: on hold with a reason, the clock stopped; resumed to be dispatched again.
+    Action("suspend", "缓办", "Suspend", frozenset(_OPEN), "suspended"),
+    Action("resume", "恢复办理", "Resume", frozenset({"suspended"}), "accepted"),
+    # 作废: not a real case, with a reason.
+    Action("void", "作废", "Void", frozenset(_OPEN) | {"suspended"}, "void"),
 )}
 
 # The state graph the actions allow (used by field progress messages and the simulator).

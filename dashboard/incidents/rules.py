@@ -8,10 +8,12 @@ a copy. Pure: no I/O, typed inputs, refusals as coded errors (dashboard/incident
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dashboard.incidents.deadlines import add_spec, parse_extension
 from dashboard.incidents.errors import BadInput, Refused, TransitionError
 from dashboard.incidents.lifecycle import (
     ACTIONS,
@@ -122,12 +124,19 @@ def check_field_step(action: str) -> None:
 
 
 # ---------------------------------------------------------------- what a step needs
+# Steps that need a reason in the note (退回, 返工, 驳回延期, 缓办, 作废).
+REASON_REQUIRED: frozenset[str] = frozenset({"return", "rework", "extend_no", "suspend", "void"})
+
+
 def check_inputs(action: str, *, note: str = "", satisfaction: int | None = None,
                  assignee: Assignee | None = None) -> None:
-    """Raise BadInput when the step lacks what it needs: a return its reason, a comment
-    its text, a close its satisfaction score (1–5), a dispatch its assignee."""
-    if action == "return" and not note.strip():
+    """Raise BadInput when the step lacks what it needs: a return, rework, refusal,
+    suspension or voiding its reason, a comment its text, an extension request its
+    duration ('48h'), a close its satisfaction score (1–5), a dispatch its assignee."""
+    if action in REASON_REQUIRED and not note.strip():
         raise BadInput("note_required", action=action)
+    if action == "extend":
+        parse_extension(note)
     if action == "note" and not note.strip():
         raise BadInput("comment_required", action=action)
     if action == "close" and (satisfaction is None or satisfaction not in SATISFACTION_SCORES):
@@ -167,14 +176,58 @@ class OrderFacts:
     level: str
     urge_count: int
     closed_at: datetime | None
+    deadline_at: datetime | None = None
+    rework_count: int = 0
+    extend_count: int = 0
+    extend_request: str | None = None  # the duration a pending 延期 request asks for
+    suspended_at: datetime | None = None
+
+    @classmethod
+    def of(cls, order: Mapping[str, Any]) -> OrderFacts:
+        """The facts of a work order as the store lists it (IncidentView fields)."""
+        return cls(state=order["state"], level=order.get("level") or "grid",
+                   urge_count=order.get("urge_count") or 0, closed_at=order.get("closed_at"),
+                   deadline_at=order.get("deadline_at"),
+                   rework_count=order.get("rework_count") or 0,
+                   extend_count=order.get("extend_count") or 0,
+                   extend_request=order.get("extend_request"),
+                   suspended_at=order.get("suspended_at"))
+
+
+def check_flow(action: str, order: OrderFacts, verify_before_close: bool = False) -> None:
+    """Raise TransitionError when the side steps' own conditions fail: a 结案 before 核查
+    when the town requires it (ZN_VERIFY_BEFORE_CLOSE), a second 延期 request while one is
+    pending, an approval or refusal with none pending."""
+    if action == "close" and verify_before_close and order.state == "resolved":
+        raise TransitionError("verify_first", action=action)
+    if action == "extend" and order.extend_request:
+        raise TransitionError("extend_pending", duration=order.extend_request)
+    if action in ("extend_ok", "extend_no") and not order.extend_request:
+        raise TransitionError("no_extend_request", action=action)
+
+
+def offered(order: OrderFacts, verify_before_close: bool = False) -> tuple[str, ...]:
+    """The actions the loop allows on the work order now, in the ACTIONS table's order
+    (state, level and the side steps' conditions; not who asks, nor the inputs)."""
+    out = []
+    for name in ACTIONS:
+        try:
+            check_action(name, order.state, order.level)
+            check_flow(name, order, verify_before_close)
+        except TransitionError:
+            continue
+        out.append(name)
+    return tuple(out)
 
 
 def effects(action: str, order: OrderFacts, now: datetime, *, note: str = "",
-            satisfaction: int | None = None,
-            assignee: Assignee | None = None) -> dict[str, Any]:
-    """The column values `action` sets on the work order (checked first: state, level and
-    inputs). The version and the history row are the store's."""
+            satisfaction: int | None = None, assignee: Assignee | None = None,
+            verify_before_close: bool = False) -> dict[str, Any]:
+    """The column values `action` sets on the work order (checked first: state, level,
+    the side steps' conditions and inputs). The version and the history row are the
+    store's."""
     act = check_action(action, order.state, order.level)
+    check_flow(action, order, verify_before_close)
     check_inputs(action, note=note, satisfaction=satisfaction, assignee=assignee)
     values: dict[str, Any] = {"updated_at": now}
     if act.target is not None:
@@ -186,8 +239,27 @@ def effects(action: str, order: OrderFacts, now: datetime, *, note: str = "",
         values["satisfaction"] = satisfaction
     if act.target in DONE_STATES and order.closed_at is None:
         values["closed_at"] = now
-    if action == "reopen":
+    if action == "rework":
         values["closed_at"] = None
+        values["rework_count"] = order.rework_count + 1
+    if action == "extend":
+        values["extend_request"] = parse_extension(note)
+    if action == "extend_ok":
+        # The officer's note may name another duration; else the one asked for.
+        spec = parse_extension(note) if note.strip() else str(order.extend_request)
+        values["deadline_at"] = add_spec(order.deadline_at or now, spec)
+        values["extend_count"] = order.extend_count + 1
+        values["extend_request"] = None
+    if action == "extend_no":
+        values["extend_request"] = None
+    if action == "suspend":
+        values["suspended_at"] = now
+        values["extend_request"] = None
+    if action == "resume":
+        values["suspended_at"] = None
+        if order.deadline_at is not None and order.suspended_at is not None:
+            # The clock stood still while it was on hold.
+            values["deadline_at"] = order.deadline_at + (now - order.suspended_at)
     if action == "escalate":
         values["level"] = next_level(order.level)
     if action == "urge":

@@ -10,7 +10,7 @@ from dashboard.grids.views import measure_text
 from dashboard.i18n.codes import unit_label
 from dashboard.i18n.text import category_label, name, source_label, state_label, t
 from dashboard.incidents.kpis import Figures, data_value
-from dashboard.incidents.lifecycle import OPEN_STATES, countdown, is_overdue
+from dashboard.incidents.lifecycle import OPEN_STATES, STATE_COLOURS, countdown, is_overdue
 from dashboard.messages import VehiclePosition
 from dashboard.resources.readiness import readiness
 from dashboard.resources.stock import Stock
@@ -18,11 +18,8 @@ from dashboard.screens.live import LiveState
 from dashboard.timeutil import age_text, as_utc, hhmm, utcnow
 from dashboard.town import GridCell
 
-STATE_CLASS = {
-    "reported": "st-reported", "accepted": "st-accepted", "dispatched": "st-dispatched",
-    "in_progress": "st-progress", "resolved": "st-resolved", "closed": "st-closed",
-    "returned": "st-returned",
-}
+# A state's badge class; its colour is lifecycle.STATE_COLOURS (sent to the page as CSS).
+STATE_CLASS = {state: f"st-{state}" for state in STATE_COLOURS}
 MOVING_KMH = 3.0
 RECENT_MOVE = timedelta(minutes=10)
 

@@ -1,4 +1,5 @@
-"""The assignee's side of the loop over HTTP: task list, acknowledge, arrive, note, resolve.
+"""The assignee's side of the loop over HTTP: task list, acknowledge, arrive, note, ask for
+more time (延期), resolve.
 
 Every step goes through datasources/flows/field.py, the same path as the /field page; the
 refusals carry codes whose text, in the requester's language, comes from the i18n table.
@@ -70,7 +71,8 @@ def build_field_router(services: Any) -> APIRouter:
 
     @router.post("/incidents/{incident_id}/{action}")
     async def step(incident_id: str, action: str, request: Request) -> JSONResponse:
-        """ack | start (arrived) | note | resolve, by the assignee."""
+        """ack | start (arrived) | note | extend (延期: note starts with a duration) | resolve,
+        by the assignee."""
         me = current()
         try:
             # A 20-digit id overflowed the database driver (a 500) when taken as an int.

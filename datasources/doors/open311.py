@@ -25,8 +25,8 @@ from dashboard.incidents.lifecycle import (
     CATEGORIES,
     CATEGORY_BY_CODE,
     DONE_STATES,
-    OPEN_STATES,
     STATES,
+    VOID_STATES,
 )
 from dashboard.inputs import parse_instant
 from dashboard.messages import IncidentReport
@@ -172,7 +172,10 @@ def find_requests(services: Services, lang: str, *, refs: list[str] | None = Non
         if service_code:
             q = q.where(m.Incident.category == service_code)
         if status:
-            q = q.where(m.Incident.state.in_(DONE_STATES if status == "closed" else OPEN_STATES))
+            # Open311 knows open and closed: a 作废 request is closed, a 缓办 one still open.
+            finished = DONE_STATES | VOID_STATES
+            q = q.where(m.Incident.state.in_(finished) if status == "closed"
+                        else m.Incident.state.not_in(finished))
     q = q.order_by(m.Incident.created_at.desc(), m.Incident.id.desc()).limit(limit)
     en = lang == "en"
     with services.store.session() as s:
@@ -181,7 +184,7 @@ def find_requests(services: Services, lang: str, *, refs: list[str] | None = Non
             cat = CATEGORY_BY_CODE.get(row.category)
             out.append({
                 "service_request_id": row.ref,
-                "status": "closed" if row.state in DONE_STATES else "open",
+                "status": "closed" if row.state in DONE_STATES | VOID_STATES else "open",
                 "status_notes": STATES.get(row.state, (row.state, row.state))[1 if en else 0],
                 "service_name": (cat.en if en else cat.zh) if cat else row.category,
                 "service_code": row.category,

@@ -34,7 +34,14 @@ STALL_SHARE = 0.01      # left open at some step: the overdue backlog (a few, no
 LATE_SHARE = 0.03       # resolved, but after the deadline
 URGE_SHARE = 0.06       # the desk urged the assignee once
 ESCALATE_SHARE = 0.02   # handed up to the village before dispatch
-REOPEN_SHARE = 0.01     # the follow-up call was unhappy: handled again, then closed
+REOPEN_SHARE = 0.01     # the follow-up call was unhappy: reworked (返工), then closed
+# The standard's side steps (issue 14), so the demo's evaluation is not trivially 100 %.
+VERIFY_SHARE = 0.9      # 核查 on site before 结案 (the rest are closed on the phone call)
+FAILED_CHECK_SHARE = 0.02  # the check fails: 返工, handled again, checked again
+RETURN_SHARE = 0.02     # the worker returns it as not theirs (退回): dispatched again
+EXTEND_SHARE = 0.03     # the handler asks for more time (延期); most are approved
+VOID_SHARE = 0.01       # not a real case (作废)
+SUSPEND_SHARE = 0.004   # put on hold (缓办), and still on hold
 
 
 @dataclass
@@ -80,25 +87,57 @@ def _ensure_past_rota(store: Store, rota: RotaStore, first: datetime, today: dat
 def _plan(rng: random.Random, created: datetime, deadline: datetime,
           priority: str) -> list[tuple[str, datetime, dict[str, Any]]]:
     """The steps one work order takes, with their times (some may lie in the future)."""
-    minutes = {"urgent": (2, 10), "high": (5, 25), "normal": (10, 60)}[priority]
+    minutes = {"urgent": (2, 10), "high": (5, 25), "normal": (5, 36)}[priority]
     t = created + timedelta(minutes=rng.uniform(*minutes))
+    if rng.random() < VOID_SHARE:
+        return [("void", t, {"note": rng.choice(txt.VOID_NOTES)})]
     steps: list[tuple[str, datetime, dict[str, Any]]] = [("accept", t, {})]
     if rng.random() < ESCALATE_SHARE:
         t += timedelta(minutes=rng.uniform(5, 30))
         steps.append(("escalate", t, {"note": "涉及多个网格，提级村(社区)协调"}))
     t += timedelta(minutes=rng.uniform(*minutes))
     steps.append(("dispatch", t, {}))
+    if rng.random() < RETURN_SHARE:
+        t += timedelta(minutes=rng.uniform(10, 90))
+        steps.append(("return", t, {"note": "非本网格职责，退回重新派遣"}))
+        t += timedelta(minutes=rng.uniform(*minutes))
+        steps.append(("accept", t, {}))
+        t += timedelta(minutes=rng.uniform(*minutes))
+        steps.append(("dispatch", t, {}))
     t += timedelta(minutes=rng.uniform(minutes[0] * 2, minutes[1] * 3))
     steps.append(("start", t, {}))
+    if rng.random() < SUSPEND_SHARE:
+        t += timedelta(hours=rng.uniform(1, 8))
+        return [*steps, ("suspend", t, {"note": "需列入村级项目统筹解决，暂缓办理"})]
     span = (deadline - created).total_seconds()
     share = rng.uniform(1.02, 1.3) if rng.random() < LATE_SHARE else rng.betavariate(1.1, 12)
     done = max(t + timedelta(minutes=15), created + timedelta(seconds=span * share))
+    if rng.random() < EXTEND_SHARE:
+        # Asked before the deadline; the handling then runs past the first deadline.
+        asked = t + (min(deadline, done) - t) * rng.uniform(0.2, 0.7)
+        hours = rng.choice((24, 48, 72))
+        steps.append(("extend", asked, {"note": f"{hours}h {rng.choice(txt.EXTEND_NOTES)}"}))
+        if rng.random() < 0.8:
+            steps.append(("extend_ok", asked + timedelta(minutes=rng.uniform(10, 60)), {}))
+            done = max(done, deadline + timedelta(hours=hours * rng.uniform(0.1, 0.9)))
+        else:
+            steps.append(("extend_no", asked + timedelta(minutes=rng.uniform(10, 60)),
+                          {"note": "工作量不大，请按期办结"}))
     if rng.random() < URGE_SHARE:
         steps.append(("urge", t + (done - t) * rng.uniform(0.3, 0.8), {"note": "请加快办理"}))
     steps.append(("resolve", done, {}))
-    t = done + timedelta(hours=rng.uniform(0.5, 20))
+    t = done
+    if rng.random() < FAILED_CHECK_SHARE:
+        t += timedelta(hours=rng.uniform(0.3, 2.5))
+        steps.append(("rework", t, {"note": "核查不通过，未整改到位"}))
+        t += timedelta(hours=rng.uniform(2, 24))
+        steps.append(("resolve", t, {}))
+    if rng.random() < VERIFY_SHARE:
+        t += timedelta(hours=rng.uniform(0.2, 2.6))
+        steps.append(("verify", t, {}))
+    t += timedelta(hours=rng.uniform(0.5, 20))
     if rng.random() < REOPEN_SHARE:
-        steps.append(("reopen", t, {"note": "回访群众不满意，重新办理"}))
+        steps.append(("rework", t, {"note": "回访群众不满意，重新办理"}))
         t += timedelta(hours=rng.uniform(2, 24))
         steps.append(("resolve", t, {}))
         t += timedelta(hours=rng.uniform(1, 12))
@@ -111,7 +150,7 @@ def _plan(rng: random.Random, created: datetime, deadline: datetime,
 
 def _notes(rng: random.Random, action: str) -> str:
     state = {"accept": "accepted", "dispatch": "dispatched", "start": "in_progress",
-             "resolve": "resolved"}.get(action)
+             "resolve": "resolved", "verify": "verified"}.get(action)
     return rng.choice(txt.PROGRESS_NOTES[state]) if state else ""
 
 
@@ -178,7 +217,8 @@ def backfill(store: Store, town: Town, days: int = 30, seed: int = 20261122,
         # One transaction per day: Store's sessions join the connection's transaction,
         # which cuts the commits (the slow part on SQLite) from ~7 per work order to one.
         with store.engine.connect() as conn, conn.begin():
-            day_store = Store(conn, deadlines=store.deadlines)  # type: ignore[arg-type]
+            day_store = Store(conn, deadlines=store.deadlines,  # type: ignore[arg-type]
+                              verify_before_close=store.verify_before_close)
             _play_day(day_store, sim, index, rng, day, stamps, seed, now, out, person_ids)
     if briefs:
         keeper = BriefStore(store)

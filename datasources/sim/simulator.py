@@ -21,7 +21,7 @@ from shapely.geometry import shape
 
 from dashboard.actors import SIM_ACTOR
 from dashboard.buses.tracking import build_plans
-from dashboard.incidents.lifecycle import DONE_STATES, TRANSITIONS
+from dashboard.incidents.lifecycle import TRANSITIONS
 from dashboard.messages import (
     IncidentProgress,
     IncidentReport,
@@ -43,6 +43,8 @@ SIM_SOURCES = {"grid_worker": 50, "hotline": 25, "citizen": 15, "video": 10}
 STEPS = (("accepted", 10, 40), ("dispatched", 20, 60), ("in_progress", 30, 90),
          ("resolved", 60, 240))
 HOT_GRIDS, HOT_SHARE, STALL_SHARE = 5, 0.40, 0.15
+# Most handled orders are checked on site (核查) within about two hours (issue 14).
+VERIFY_SHARE, VERIFY_AFTER = 0.7, (20, 150)
 # A stock movement every 10 min at rate 1 (a store has a few dozen a day, not thousands).
 STOCK_EVERY_S, LOG_EVERY_S = 600.0, 60.0
 
@@ -221,6 +223,8 @@ class Simulator:
             steps = [(s, rng.uniform(lo, hi) / self.rate) for s, lo, hi in STEPS]
             if rng.random() < STALL_SHARE:
                 steps = steps[: rng.randint(0, len(steps) - 1)]
+            elif rng.random() < VERIFY_SHARE:
+                steps.append(("verified", rng.uniform(*VERIFY_AFTER) / self.rate))
             if steps:
                 self._tracked[inc.id] = _Tracked(inc.state, inc.grid, steps)
                 heapq.heappush(self._due, (now_ts + steps[0][1], inc.id))
@@ -251,7 +255,7 @@ class Simulator:
                                         note=rng.choice(txt.PROGRESS_NOTES[to_state])))
             tr.state = to_state
             tr.sent.add(to_state)
-            if tr.steps and to_state not in DONE_STATES:
+            if tr.steps:
                 heapq.heappush(self._due, (now_ts + tr.steps[0][1], iid))
             else:
                 self._tracked.pop(iid, None)

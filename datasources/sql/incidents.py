@@ -72,7 +72,8 @@ def incident_view(row: m.Incident) -> IncidentView:
         satisfaction=row.satisfaction,
         urge_count=row.urge_count or 0, supervised=bool(row.supervised),
         version=row.version or 0, report_count=row.report_count or 1,
-        grid_worker=row.grid_worker,
+        grid_worker=row.grid_worker, rework_count=row.rework_count or 0,
+        extend_count=row.extend_count or 0, extend_request=row.extend_request,
     )
 
 
@@ -116,10 +117,11 @@ class Store:
     """Repository over one engine; every write is one transaction."""
 
     def __init__(self, engine: Engine, deadlines: dict[str, Any] | None = None,
-                 dedup: DedupRule | None = None):
+                 dedup: DedupRule | None = None, verify_before_close: bool = False):
         self.engine = engine
         self.deadlines = deadlines or DEFAULT_TABLE
         self.dedup = dedup
+        self.verify_before_close = verify_before_close  # ZN_VERIFY_BEFORE_CLOSE
         self._sessions = session_factory(engine)
 
     @contextmanager
@@ -350,9 +352,14 @@ class Store:
               assignee: Assignee | None = None) -> None:
         """One step inside the caller's transaction: the conditional UPDATE on the version
         and its history row."""
-        values = effects(action, OrderFacts(row.state, row.level or "grid",
-                                            row.urge_count or 0, row.closed_at),
-                         now, note=note, satisfaction=satisfaction, assignee=assignee)
+        facts = OrderFacts(
+            row.state, row.level or "grid", row.urge_count or 0, row.closed_at,
+            deadline_at=as_utc(row.deadline_at) if row.deadline_at else None,
+            rework_count=row.rework_count or 0, extend_count=row.extend_count or 0,
+            extend_request=row.extend_request,
+            suspended_at=as_utc(row.suspended_at) if row.suspended_at else None)
+        values = effects(action, facts, as_utc(now), note=note, satisfaction=satisfaction,
+                         assignee=assignee, verify_before_close=self.verify_before_close)
         # The ORM UPDATE below refreshes `row` in place, so keep what it was.
         before = row.state
         values["version"] = row.version + 1

@@ -109,6 +109,12 @@ class Incident(Base):
     urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     supervised: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     report_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The standard's side steps (issue 14): 返工 and approved 延期 counted per work order, a
+    # pending 延期 request (the duration asked for), and when a 缓办 began.
+    rework_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extend_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extend_request: Mapped[str | None] = mapped_column(String(8))
+    suspended_at: Mapped[datetime | None]
     # The grid worker on duty in its grid when it was reported (网格员, responsible on site).
     grid_worker: Mapped[str | None] = mapped_column(String(40))
     # Bumped by every change; a conditional UPDATE on it makes concurrent dispatches safe.
