@@ -1,4 +1,5 @@
-"""The `zhongnao` command: serve | simulate | run | init-db | load-town | publish | gateway."""
+"""The `zhongnao` command: serve | simulate | run | init-db | load-town | publish | gateway |
+pupils."""
 
 from __future__ import annotations
 
@@ -315,6 +316,48 @@ def gateway_gtfs_rt(url: str, every: float | None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
         poll_forever(bus, url, every or settings.gtfs_rt_poll_s, stop)
+
+@main.group()
+def pupils() -> None:
+    """Schools' registers of pupils (一校一册): import a workbook, write the template."""
+
+
+@pupils.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh",
+              help="Language of the error report.")
+def pupils_import(file: str, lang: str) -> None:
+    """Import a school's .xlsx (one sheet per school, docs/pupils.md): every row checked,
+    all written or, on any error, nothing."""
+    from dashboard.buses.register import describe
+    from datasources.doors.pupils_io import import_workbook
+    from datasources.gate.account_cli import CLI
+    from datasources.sql.engine import make_engine, upgrade
+
+    settings = _settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    done = import_workbook(engine, file, CLI, Path(file).name)
+    if done.errors:
+        for err in done.errors[:200]:
+            click.echo(describe(err, lang), err=True)
+        more = len(done.errors) - 200
+        raise click.ClickException(
+            (f"{len(done.errors)} 处错误，未导入任何数据" if lang == "zh" else
+             f"{len(done.errors)} errors; nothing was imported") +
+            (f" (+{more})" if more > 0 else ""))
+    click.echo(", ".join(f"{k} {v}" for k, v in done.counts.items()))
+
+
+@pupils.command("template")
+@click.argument("out", type=click.Path(dir_okay=False))
+def pupils_template(out: str) -> None:
+    """Write the register template (.xlsx) with the documented columns."""
+    from datasources.doors.pupils_io import template_bytes
+
+    Path(out).write_bytes(template_bytes())
+    click.echo(f"wrote {out}")
+
 
 def _add_account_commands() -> None:
     from datasources.gate.account_cli import key, user

@@ -15,13 +15,17 @@ from dataclasses import dataclass
 
 ADMIN, OFFICER, LEADER = "admin", "officer", "leader"
 GRID_WORKER, DISPLAY = "grid_worker", "display"
-ROLES: tuple[str, ...] = (ADMIN, OFFICER, LEADER, GRID_WORKER, DISPLAY)
+# Issue 13: the staff on board a school bus (随车照管员/跟车教师) and a school's staff; each
+# account names what it looks after (user_posts: a trip or vehicle, a school).
+ESCORT, SCHOOL_STAFF = "escort", "school_staff"
+ROLES: tuple[str, ...] = (ADMIN, OFFICER, LEADER, GRID_WORKER, DISPLAY, ESCORT, SCHOOL_STAFF)
 # Not people: an ingest API key (a source) and nobody at all.
 INGEST, ANON = "ingest", "anon"
 ROLE_LABELS: dict[str, tuple[str, str]] = {
     ADMIN: ("管理员", "Administrator"), OFFICER: ("值班员", "Duty officer"),
     LEADER: ("领导", "Leader"), GRID_WORKER: ("网格员", "Grid worker"),
     DISPLAY: ("大屏", "Wall display"),
+    ESCORT: ("随车照管员", "Bus escort"), SCHOOL_STAFF: ("学校工作人员", "School staff"),
 }
 
 Roles = frozenset[str]
@@ -108,6 +112,8 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("GET", "/api/v1/vehicles/gtfs-rt"): frozenset({INGEST, *WALL}),
     ("GET", "/api/v1/buses/trips"): frozenset({INGEST, *WALL}),
     ("GET", "/api/v1/buses/{plate}/track"): CONSOLE_READ,
+    # Issue 13: who rides a trip (minors' personal data; each read is audited).
+    ("GET", "/api/v1/buses/trips/{trip}/manifest"): CONSOLE_READ,
     # The daily brief (issue 6): officers write it, leaders read it.
     ("GET", "/api/brief"): CONSOLE_READ,
     ("GET", "/api/brief/{day}.html"): CONSOLE_READ,

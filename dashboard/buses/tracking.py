@@ -54,13 +54,18 @@ class TripPlan:
         return stop_times_on(day, self.stop_times)
 
 
+def drives_backwards(direction: str) -> bool:
+    """True for afternoon trips (from_school): they drive the route's stops in reverse."""
+    return direction == "from_school"
+
+
 def build_plans(routes: list[Any]) -> dict[str, TripPlan]:
     """Trip plans from town routes (dashboard.town.Route); from_school trips drive backwards."""
     plans: dict[str, TripPlan] = {}
     for r in routes:
         lines: dict[bool, RouteLine] = {}
         for t in r.trips:
-            backwards = t.direction == "from_school"
+            backwards = drives_backwards(t.direction)
             stops = [StopInfo(s.code, s.name, s.name_en, s.lon, s.lat) for s in r.stops]
             path = list(r.path)
             if backwards:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dashboard.i18n.pupil_text import PUPIL_TEXT
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
 from dashboard.roles import KEY_SCOPES, Principal, route_scope
 
@@ -496,6 +497,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "api_key_no_scope": ("此密钥（{name}）不能使用此接口。",
                          "This key ({name}) may not use this door."),
 }
+TEXT.update(PUPIL_TEXT)  # issue 13: the pupils' words, kept together in their own module
 
 
 def requested_lang(accept_language: str | None) -> str:

@@ -1,0 +1,48 @@
+"""Screen and error text of the pupils' feature (issue 13), zh first; merged into TEXT.
+
+Kept in its own module so the feature's words sit together; `dashboard/i18n/text.py` merges
+them into the one table, so `t()` and `error_text()` find them like any other key.
+"""
+
+from __future__ import annotations
+
+PUPIL_TEXT: dict[str, tuple[str, str]] = {
+    # ---- the register's refusals: where is in front ({sheet} 第{row}行 {column}列)
+    "err_pupil_missing": ("必填，不能为空", "is required"),
+    "err_pupil_too_long": ("内容过长：「{value}」", "is too long: {value}"),
+    "err_pupil_bad_text": ("须为纯文字，不能含有 HTML、脚本标记或控制字符",
+                           "must be plain text, without markup or control characters"),
+    "err_pupil_bad_id": ("学号「{value}」格式不正确（字母、数字、-、_，最多 24 位）",
+                         "pupil id {value} is not valid (letters, digits, - and _, ≤ 24)"),
+    "err_pupil_bad_phone": ("电话「{value}」不是有效号码", "{value} is not a phone number"),
+    "err_pupil_bad_flag": ("「{value}」须为 是 或留空", "{value}: write 是 (yes) or leave empty"),
+    "err_pupil_unknown_stop": ("站点编号「{value}」不在本镇任何专线上",
+                               "stop {value} is on none of the town's routes"),
+    "err_pupil_unknown_trip": ("班次「{value}」不存在", "there is no trip {value}"),
+    "err_pupil_trip_period": ("班次「{value}」放错了列（上学班次填早班，放学班次填晚班）",
+                              "trip {value} is in the wrong column (morning trips to school, "
+                              "afternoon trips home)"),
+    "err_pupil_trip_stop": ("班次与站点不在同一条专线：{value}",
+                            "the trip does not serve the stop: {value}"),
+    "err_pupil_no_trip": ("上学班次、放学班次至少填一个", "give a morning or an afternoon trip"),
+    "err_pupil_dup_id": ("学号重复，已在 {value}", "the pupil id is used twice, first at {value}"),
+    "err_pupil_bad_school": ("第 1 行须为：学校编号 | 编号 | 学校名称 | 名称（编号为字母数字，"
+                             "最多 16 位），收到「{value}」",
+                             "row 1 must read: 学校编号 | CODE | 学校名称 | NAME (code: letters "
+                             "and digits, ≤ 16), got {value}"),
+    "err_pupil_bad_school_name": ("学校名称不能为空且须为纯文字", "the school needs a plain name"),
+    "err_pupil_dup_school": ("学校编号「{value}」在多个工作表中出现",
+                             "school {value} appears on more than one sheet"),
+    "err_pupil_no_column": ("缺少列「{value}」（表头在第 2 行）",
+                            "column {value} is missing (headers are on row 2)"),
+    "err_pupil_two_staff": ("同一站点只能有一名（站点与首位：{value}）",
+                            "one per stop (stop and the first: {value})"),
+    "err_pupil_too_many": ("学生超过 {value} 人，请分文件导入",
+                           "more than {value} pupils; split the file"),
+    "err_pupil_empty": ("文件中没有学校工作表", "the workbook holds no school sheet"),
+    "err_pupil_bad_file": ("不是可读取的 Excel（.xlsx）文件", "not a readable Excel (.xlsx) file"),
+    "pupil_where": ("工作表「{sheet}」第 {row} 行 {column} 列「{header}」：",
+                    "sheet {sheet}, row {row}, column {column} ({header}): "),
+    "pupil_where_sheet": ("工作表「{sheet}」：", "sheet {sheet}: "),
+    "err_unknown_trip": ("没有班次「{trip}」", "There is no trip {trip}"),
+}
