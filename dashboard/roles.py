@@ -114,6 +114,8 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("GET", "/api/v1/buses/{plate}/track"): CONSOLE_READ,
     # Issue 13: who rides a trip (minors' personal data; each read is audited).
     ("GET", "/api/v1/buses/trips/{trip}/manifest"): CONSOLE_READ,
+    # On and off: escorts' phones (their queue posts here) and card/face terminals' keys.
+    ("POST", "/api/v1/buses/boarding"): frozenset({INGEST, ESCORT, ADMIN, OFFICER}),
     # The daily brief (issue 6): officers write it, leaders read it.
     ("GET", "/api/brief"): CONSOLE_READ,
     ("GET", "/api/brief/{day}.html"): CONSOLE_READ,
@@ -181,17 +183,21 @@ CALLBACKS: dict[str, Roles] = {
 # A key belongs to one source and holds scopes; the role INGEST lets it knock on a door
 # (ROUTES), its scope lets it in (ROUTE_SCOPES), and it reports only as its own source.
 REPORT, POSITIONS, READ_OWN, FEED = "report", "positions", "read-own", "feed"
+BOARDING = "boarding"
 KEY_SCOPES: dict[str, tuple[str, str]] = {
     REPORT: ("上报事件", "file reports"),
     POSITIONS: ("上传车辆位置", "send vehicle positions"),
     READ_OWN: ("查看本来源所报事件（公开字段）", "read its own reports (public fields)"),
     FEED: ("读取校车实时位置源", "read the bus positions feed"),
+    BOARDING: ("上传学生上下车记录", "send pupils' boarding events"),
 }
 # The sources a key may be issued for (the internal ones, such as supply alerts, are not).
-KEY_SOURCES: tuple[str, ...] = ("hotline", "citizen", "video", "grid_worker", "bus", "feed")
+KEY_SOURCES: tuple[str, ...] = ("hotline", "citizen", "video", "grid_worker", "bus", "feed",
+                                "terminal")
 DEFAULT_SCOPES: dict[str, frozenset[str]] = {
     "bus": frozenset({REPORT, POSITIONS, READ_OWN}),  # the bus platform: alarms and fixes
     "feed": frozenset({FEED}),  # a consumer of the bus feed (a parents' app, the county)
+    "terminal": frozenset({BOARDING}),  # a card/face terminal on a bus, or its bridge
 }
 REPORT_SCOPES: frozenset[str] = frozenset({REPORT, READ_OWN})  # every other source
 ROUTE_SCOPES: dict[tuple[str, str], str] = {
@@ -202,6 +208,7 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/vehicles/gtfs-rt"): POSITIONS,
     ("GET", "/api/v1/vehicles/gtfs-rt"): FEED,
     ("GET", "/api/v1/buses/trips"): FEED,
+    ("POST", "/api/v1/buses/boarding"): BOARDING,
 }
 
 

@@ -13,6 +13,7 @@ from dashboard.channels import Channels
 from dashboard.geo.lookup import GridIndex
 from dashboard.settings import Settings, split_keys
 from dashboard.town import GridCell
+from datasources.flows.boarding import BoardingDesk
 from datasources.flows.bus_tracker import BusTracker
 from datasources.flows.hub import Hub
 from datasources.flows.intake import Intake
@@ -21,12 +22,14 @@ from datasources.redis.embedded import EmbeddedRedis
 from datasources.redis.publisher import Publisher
 from datasources.sql.accounts import Accounts
 from datasources.sql.audit import Audit
+from datasources.sql.boarding import BoardingStore
 from datasources.sql.briefs import BriefStore
 from datasources.sql.buses import BusStore
 from datasources.sql.engine import has_schema, make_engine
 from datasources.sql.grids import GridStore
 from datasources.sql.incidents import DedupRule, Store
 from datasources.sql.leader import LeaderStore
+from datasources.sql.pupils import PupilStore
 from datasources.sql.rota import RotaIndex, RotaStore
 from datasources.sql.town_loader import prepare_database
 from datasources.towns.files import load_kits, load_table, load_town
@@ -56,6 +59,7 @@ class Services:
     briefs: BriefStore | None = None
     accounts: Accounts | None = None
     audit: Audit | None = None
+    boarding: BoardingDesk | None = None  # issue 13: pupils on and off
 
     def open(self, *, prepare_db: bool = True) -> Services:
         """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
@@ -97,6 +101,8 @@ class Services:
                                       sweep_s=s.stock_alert_sweep_s,
                                       kits=load_kits(s.kits_file or None))
         self.hub.sweeps.append(self.resources.sweep)
+        self.boarding = BoardingDesk(BoardingStore(engine), PupilStore(engine), self.bus,
+                                     FixWindow.from_settings(s))
         self.intake.stock_hooks.append(self.resources.check)
         self.town_meta = self.store.town_meta()
         basemap = Path(s.town_dir) / "basemap.geojson"

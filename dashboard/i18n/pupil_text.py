@@ -45,4 +45,17 @@ PUPIL_TEXT: dict[str, tuple[str, str]] = {
                     "sheet {sheet}, row {row}, column {column} ({header}): "),
     "pupil_where_sheet": ("工作表「{sheet}」：", "sheet {sheet}: "),
     "err_unknown_trip": ("没有班次「{trip}」", "There is no trip {trip}"),
+    # ---- boarding events (上车/下车/未到)
+    "err_bad_shape": ("请求体必须是一个 JSON 对象", "The body must be a JSON object"),
+    "err_bad_event": ("事件「{value}」无效：须为 board（上车）、alight（下车）或 absent（未到）",
+                      "event {value} is not valid: board, alight or absent"),
+    "err_bad_key": ("key（幂等键）须为 8–128 位字母、数字或 _ . : -",
+                    "key (the idempotency key): 8-128 of A-Z a-z 0-9 _ . : -"),
+    "err_bad_pupil": ("学号「{value}」无效", "pupil {value} is not a valid id"),
+    "err_bad_vehicle": ("车牌「{value}」无效", "vehicle {value} is not a valid plate"),
+    "err_unknown_vehicle": ("没有车牌为「{value}」的校车", "There is no bus {value}"),
+    "err_unknown_pupil": ("名册上没有学号「{value}」", "There is no pupil {value} on the register"),
+    "err_no_trip_now": ("学生 {value} 此时没有乘坐的班次",
+                        "Pupil {value} rides no trip at that time"),
+    "err_not_your_trip": ("班次 {value} 不是您负责的班次", "Trip {value} is not yours"),
 }
