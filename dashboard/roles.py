@@ -126,6 +126,7 @@ PAGES: dict[str, Roles] = {
     "/": WALL,
     "/dispatch": CONSOLE_READ,
     "/field": FIELD,
+    "/escort": frozenset({ESCORT, ADMIN}),  # issue 13: the staff on board's phone
     "/buses": WALL,
     "/resources": CONSOLE_READ,
     "/grids": CONSOLE_READ,
@@ -148,6 +149,7 @@ CALLBACKS: dict[str, Roles] = {
     "pages.field.show_my_work_orders": FIELD,
     "pages.field.report_field_step": FIELD,
     "pages.field.stream_field_ticks": FIELD,
+    "pages.escort.load_escort_trip": frozenset({ESCORT, ADMIN}),
     "pages._cast.send_to_wall": CONSOLE_ACT,
     "pages._resource_parts.fold_resources": CONSOLE_READ,
     "pages._resource_parts.show_resources": CONSOLE_READ,

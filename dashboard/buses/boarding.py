@@ -150,3 +150,18 @@ def tally(manifest: Manifest, events: Iterable[Boarding]) -> Tally:
         elif e.event == ABSENT and st.state in (EXPECTED, ABSENT):
             st.state = ABSENT  # a child seen on the bus is not made absent by a late tap
     return out
+
+
+def escort_trip(trips: Mapping[str, Sequence[str]], now: datetime) -> str | None:
+    """The trip an escort works at `now` among theirs (code → stop times): the one running,
+    else the next one today, else today's last."""
+    running = trip_at(trips, now)
+    if running is not None:
+        return running[0]
+    day = local_date(now)
+    starts = sorted((stop_times_on(day, times)[0], code) for code, times in trips.items()
+                    if times)
+    later = [code for start, code in starts if start > as_utc(now)]
+    if later:
+        return later[0]
+    return starts[-1][1] if starts else None

@@ -59,3 +59,26 @@ PUPIL_TEXT: dict[str, tuple[str, str]] = {
                         "Pupil {value} rides no trip at that time"),
     "err_not_your_trip": ("班次 {value} 不是您负责的班次", "Trip {value} is not yours"),
 }
+PUPIL_TEXT.update({
+    # ---- /escort: the phone page of the staff on board (随车照管员 / 跟车教师)
+    "nav_escort": ("随车照管", "Escort"),
+    "esc_title": ("今日班次", "Today's trip"),
+    "esc_no_trip": ("您的账号没有负责的班次，请联系管理员", "Your account looks after no trip; "
+                    "ask an administrator"),
+    "esc_board": ("上车", "On"),
+    "esc_alight": ("下车", "Off"),
+    "esc_absent": ("未到", "Absent"),
+    "esc_expected": ("应到", "Expected"),
+    "esc_on_board": ("在车", "On board"),
+    "esc_alighted": ("已下车", "Alighted"),
+    "esc_absent_n": ("未到", "Absent"),
+    "esc_queue": ("待发送 {n} 条", "{n} waiting to send"),
+    "esc_synced": ("已全部发送", "All sent"),
+    "esc_offline": ("离线：点击已保存在本机，恢复网络后自动发送",
+                    "Offline: taps are kept on this phone and sent when back online"),
+    "esc_board_here": ("本站上车", "board here"),
+    "esc_alight_here": ("本站下车", "alight here"),
+    "esc_volunteer": ("家长志愿者", "Parent volunteer"),
+    "esc_line_leader": ("路队长", "Line leader"),
+    "esc_refused": ("未被接受：", "Refused: "),
+})
