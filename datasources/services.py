@@ -15,6 +15,7 @@ from dashboard.settings import Settings, split_keys
 from dashboard.town import GridCell
 from datasources.flows.boarding import BoardingDesk
 from datasources.flows.bus_tracker import BusTracker
+from datasources.flows.child_watch import ChildWatch
 from datasources.flows.hub import Hub
 from datasources.flows.intake import Intake
 from datasources.flows.resource_desk import ResourceDesk
@@ -103,6 +104,13 @@ class Services:
         self.hub.sweeps.append(self.resources.sweep)
         self.boarding = BoardingDesk(BoardingStore(engine), PupilStore(engine), self.bus,
                                      FixWindow.from_settings(s))
+        # The children's rules: after each new tap, and when a tracked trip ends.
+        watch = ChildWatch(self.boarding, self.intake, self.bus,
+                           {p: int(v["seats"]) for p, v in
+                            self.hub.tracker.vehicle_records.items()},
+                           lang=s.lang, alerts_on=s.bus_alerts)
+        self.boarding.after.append(watch.on_event)
+        self.hub.tracker.trip_end_hooks.append(watch.on_trip_end)
         self.intake.stock_hooks.append(self.resources.check)
         self.town_meta = self.store.town_meta()
         basemap = Path(s.town_dir) / "basemap.geojson"

@@ -81,6 +81,19 @@ def build_plans(routes: list[Any]) -> dict[str, TripPlan]:
     return plans
 
 
+@dataclass(frozen=True)
+class TripEnd:
+    """A trip that just ended for a bus: at its last stop, or with its window closed."""
+
+    plate: str
+    trip: str
+    day: date
+    at: datetime
+    lon: float
+    lat: float
+    arrived: bool
+
+
 @dataclass
 class BusTrack:
     """One vehicle's trip in progress."""
@@ -116,6 +129,8 @@ class Fleet:
         self.holidays = holidays
         self.tracks: dict[str, BusTrack] = {}
         self.finished: dict[str, dict[str, Any]] = {}  # "day:trip" -> arrival punctuality
+        # Trips that ended since the owner last drained this list (the children's rules).
+        self.ended: list[TripEnd] = []
         self.by_route: dict[str, list[TripPlan]] = {}
         for p in plans.values():
             self.by_route.setdefault(p.route, []).append(p)
@@ -188,6 +203,8 @@ class Fleet:
                                         and m.offset_m <= self.cfg.corridor_m)
             if not t.arrived and t.departed and t.along_m >= line.stop_m[-1] - ARRIVED_M:
                 t.arrived = True
+                assert t.day is not None
+                self.ended.append(TripEnd(plate, t.plan.code, t.day, at, lon, lat, True))
                 # Punctuality of the finished trip, for the day's board; a bus first seen
                 # already at its terminal (a restarted process) says nothing about it.
                 if seen_before:
@@ -215,6 +232,9 @@ class Fleet:
         for t in self.tracks.values():
             if t.plan is not None and t.times:
                 if now > trip_window(t.times)[1]:
+                    if not t.arrived and t.day is not None:  # the window closed first
+                        self.ended.append(TripEnd(t.plate, t.plan.code, t.day, now, t.lon,
+                                                  t.lat, False))
                     self._start(t, None, None)
                     continue
                 out += t.alerts.check_departure(t.plan.code, t.times[0], now,

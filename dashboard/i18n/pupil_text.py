@@ -82,3 +82,18 @@ PUPIL_TEXT.update({
     "esc_line_leader": ("路队长", "Line leader"),
     "esc_refused": ("未被接受：", "Refused: "),
 })
+PUPIL_TEXT.update({
+    # ---- the children's safety alerts (work orders from source bus, 校车监控)
+    "ca_left_child": ("遗留儿童", "Child left on board"),
+    "ca_overload": ("校车超员", "School bus overloaded"),
+    "ca_wrong_stop": ("学生错站下车", "Pupil alighted at the wrong stop"),
+    "ca_title_left_child": ("{kind}：{plate} 收车时仍有 {n} 名学生未下车",
+                            "{kind}: {n} pupil(s) still on {plate} at the end of the trip"),
+    "ca_title_overload": ("{kind}：{plate} 在车 {n} 人，核载 {seats} 座",
+                          "{kind}: {n} on board {plate}, {seats} seats"),
+    "ca_title_wrong_stop": ("{kind}：{plate}", "{kind}: {plate}"),
+    "ca_desc": ("{kind}，车辆 {plate}，班次 {trip}，{at}。学生：{who}。",
+                "{kind}, bus {plate}, trip {trip}, {at}. Pupils: {who}."),
+    "ca_stop": ("下车站点：{stop}。", " Alighted at {stop}."),
+    "ca_sep": ("、", "; "),
+})

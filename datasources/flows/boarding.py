@@ -61,7 +61,7 @@ class BoardingDesk:
         self.bus = bus
         self.window = window or FixWindow()
         # Called with each new event's Recorded (the safety rules; issue 13 step 3).
-        self.after: list[Callable[[Recorded], None]] = []
+        self.after: list[Callable[[Recorded], object]] = []
 
     def parse(self, body: Any, now: datetime | None = None) -> tuple[str, str, datetime, str,
                                                                      str]:

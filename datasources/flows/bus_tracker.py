@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from dashboard.buses.alerts import Alert, AlertConfig, SpeedLimits, alert_text, parse_zones
-from dashboard.buses.tracking import Fleet, build_plans
+from dashboard.buses.tracking import Fleet, TripEnd, build_plans
 from dashboard.messages import IncidentReport, VehiclePosition
 from dashboard.screens.live import LiveState
 from dashboard.settings import Settings
@@ -87,6 +87,8 @@ class BusTracker:
         self.stats = {"fixes": 0, "alerts": 0, "alerts_skipped": 0, "samples": 0}
         self.route_staff: dict[str, dict[str, str]] = {}
         self.vehicle_records: dict[str, dict] = {}
+        # Issue 13: called (in a thread) with each trip that ended: the children's rules.
+        self.trip_end_hooks: list[Callable[[TripEnd], object]] = []
 
     @classmethod
     def from_settings(cls, settings: Settings, state: LiveState, intake: Intake, bus: Publisher,
@@ -156,6 +158,20 @@ class BusTracker:
                 out.append(res)
         return out
 
+    def take_ends(self) -> list[TripEnd]:
+        """The trips that ended since the last call (drained from the fleet)."""
+        ends, self.fleet.ended = self.fleet.ended, []
+        return ends
+
+    def handle_ends(self, ends: list[TripEnd]) -> None:
+        """Run the trip-end hooks; one failing never stops the others."""
+        for end in ends:
+            for hook in self.trip_end_hooks:
+                try:
+                    hook(end)
+                except Exception:  # a store or Redis fault must not stop tracking
+                    log.exception("trip end of %s %s not checked", end.plate, end.trip)
+
     def flush_history(self, bucket: int) -> int:
         """Write the latest fix per bus of one sampling period, if this process claims it."""
         if not self.samples:
@@ -178,6 +194,9 @@ class BusTracker:
             return
         if alerts:
             await asyncio.to_thread(self.raise_all, alerts)
+        ends = self.take_ends()
+        if ends:
+            await asyncio.to_thread(self.handle_ends, ends)
 
     async def run(self, notify: Callable[[], Awaitable[None]]) -> None:
         """Tick the clock rules and write history until cancelled."""
@@ -189,6 +208,9 @@ class BusTracker:
                 alerts = self.tick(now)
                 if alerts:
                     await asyncio.to_thread(self.raise_all, alerts)
+                ends = self.take_ends()
+                if ends:
+                    await asyncio.to_thread(self.handle_ends, ends)
                 bucket = int(now.timestamp() // self.sample_s)
                 if bucket != last_bucket:
                     await asyncio.to_thread(self.flush_history, bucket - 1)
