@@ -3,6 +3,7 @@ per child, taps kept on the phone while offline and sent once when back."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from selenium.webdriver.common.by import By
@@ -43,8 +44,17 @@ def stored(services) -> int:
 
 
 def tap(driver, pupil: str, event: str) -> None:
-    driver.find_element(By.CSS_SELECTOR,
-                        f'.esc-tap[data-pupil="{pupil}"][data-event="{event}"]').click()
+    """Tap a child's button (the list is redrawn after each send: find it afresh)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for _ in range(20):
+        try:
+            driver.find_element(By.CSS_SELECTOR,
+                                f'.esc-tap[data-pupil="{pupil}"][data-event="{event}"]').click()
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.05)
+    raise AssertionError(f"could not tap {event} for {pupil}")
 
 
 def queue_length(driver) -> int:

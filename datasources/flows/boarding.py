@@ -9,6 +9,8 @@ from its latest fix, store it once per idempotency key, then let the safety rule
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,6 +64,8 @@ class BoardingDesk:
         self.window = window or FixWindow()
         # Called with each new event's Recorded (the safety rules; issue 13 step 3).
         self.after: list[Callable[[Recorded], object]] = []
+        self._counts: dict[tuple[str, str], tuple[float, dict[str, int] | None]] = {}
+        self._lock = threading.Lock()
 
     def parse(self, body: Any, now: datetime | None = None) -> tuple[str, str, datetime, str,
                                                                      str]:
@@ -137,3 +141,20 @@ class BoardingDesk:
         if manifest is None:
             return None
         return manifest, tally(manifest, self.events.events(trip, day))
+
+    def counts(self, trip: str, day: str, max_age_s: float = 5.0) -> dict[str, int] | None:
+        """expected / on board / alighted / absent of a trip, read at most every
+        `max_age_s` per trip in this process (screens redraw every second; taps from every
+        process are in the database)."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._counts.get((trip, day))
+        if cached is not None and now - cached[0] < max_age_s:
+            return cached[1]
+        found = self.trip_tally(trip, day)
+        value = found[1].counts() if found is not None else None
+        with self._lock:
+            if len(self._counts) > 500:  # yesterday's trips: drop them all
+                self._counts.clear()
+            self._counts[(trip, day)] = (now, value)
+        return value
