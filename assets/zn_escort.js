@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   var QKEY = "zn-escort-queue";
-  var view = {data: null, sending: false, errors: [], offline: false};
+  var view = {data: null, sending: false, errors: [], offline: false, drawn: ""};
 
   function csrf() {
     var m = document.cookie.match(/(?:^|;\s*)_csrf_token=([^;]+)/);
@@ -58,6 +58,11 @@
     var root = document.getElementById("escort-list");
     var data = view.data;
     if (!root || !data) { return; }
+    /* Redraw only when something shown changed: a redraw replaces the buttons, and a
+       finger landing on one just then would miss. */
+    var sig = JSON.stringify([data, queue(), view.errors.slice(-3), view.offline]);
+    if (sig === view.drawn && root.firstChild) { return; }
+    view.drawn = sig;
     root.textContent = "";
     if (!data.trip) { root.appendChild(el("p", "esc-hint", data.message)); return; }
     var L = data.labels;

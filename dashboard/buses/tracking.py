@@ -22,6 +22,7 @@ from dashboard.timeutil import as_utc
 
 DEPARTED_M = 100.0  # driven this far past the first stop = the trip has started
 ARRIVED_M = 40.0  # within this of the last stop, after departing = the trip is done
+MAX_ENDED = 1000
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ class Fleet:
         self.holidays = holidays
         self.tracks: dict[str, BusTrack] = {}
         self.finished: dict[str, dict[str, Any]] = {}  # "day:trip" -> arrival punctuality
-        # Trips that ended since the owner last drained this list (the children's rules).
+        # Trips that ended since the owner last drained this list (the children's rules);
+        # kept short when nobody drains it (a bench's fleet).
         self.ended: list[TripEnd] = []
         self.by_route: dict[str, list[TripPlan]] = {}
         for p in plans.values():
@@ -205,6 +207,7 @@ class Fleet:
                 t.arrived = True
                 assert t.day is not None
                 self.ended.append(TripEnd(plate, t.plan.code, t.day, at, lon, lat, True))
+                del self.ended[:-MAX_ENDED]
                 # Punctuality of the finished trip, for the day's board; a bus first seen
                 # already at its terminal (a restarted process) says nothing about it.
                 if seen_before:
