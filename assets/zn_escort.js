@@ -98,7 +98,7 @@
       stop.appendChild(el("h2", null, s.time + " " + s.name + " · " +
         (s.action === "board" ? L.esc_board_here : L.esc_alight_here) + " " + s.pupils.length));
       s.staff.forEach(function (d) {
-        stop.appendChild(el("div", "esc-staff", d.duty + "：" + d.name + (d.phone ? " " + d.phone : "")));
+        stop.appendChild(el("div", "esc-staff", d.duty + L.esc_colon + d.name + (d.phone ? " " + d.phone : "")));
       });
       s.pupils.forEach(function (p) {
         var st = now[p.id];

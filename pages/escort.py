@@ -15,7 +15,14 @@ import dash
 from dash import Input, Output, State, dcc, html
 
 from dashboard.buses.boarding import escort_trip
-from dashboard.buses.pupils import POST_TRIP, POST_VEHICLE, VOLUNTEER, Viewer, pupil_view
+from dashboard.buses.pupils import (
+    POST_TRIP,
+    POST_VEHICLE,
+    VOLUNTEER,
+    Viewer,
+    guardian_phone,
+    pupil_view,
+)
 from dashboard.i18n.text import LANGS, t
 from dashboard.roles import current
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
@@ -27,7 +34,7 @@ dash.register_page(__name__, path="/escort", title=page_title("nav_escort"))
 LABELS = ("esc_board", "esc_alight", "esc_absent", "esc_expected", "esc_on_board",
           "esc_alighted", "esc_absent_n", "esc_queue", "esc_synced", "esc_offline",
           "esc_board_here", "esc_alight_here", "esc_volunteer", "esc_line_leader",
-          "esc_refused")
+          "esc_refused", "esc_colon")
 
 
 class ids:  # noqa: N801 - a namespace of constants
@@ -99,7 +106,9 @@ def trip_data(who: Any, asked: str | None, lang: str) -> dict[str, Any]:
                       "time": s.time, "action": s.action, "pupils": pupils,
                       "staff": [{"duty": labels["esc_volunteer" if d.duty == VOLUNTEER
                                                 else "esc_line_leader"], "name": d.name,
-                                 "phone": d.phone} for d in s.staff]})
+                                 # a volunteer is a guardian: the one phone rule
+                                 "phone": guardian_phone(d.phone, viewer) if d.phone else ""}
+                                for d in s.staff]})
     return {"trip": trip, "plate": plate, "day": day, "route": manifest.route,
             "counts": tally.counts(), "stops": stops, "labels": labels}
 

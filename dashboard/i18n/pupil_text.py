@@ -82,6 +82,7 @@ PUPIL_TEXT.update({
     "esc_line_leader": ("路队长", "Line leader"),
     "esc_refused": ("未被接受：", "Refused: "),
     "bus_pupils": ("学生", "Pupils"),
+    "esc_colon": ("：", ": "),
 })
 PUPIL_TEXT.update({
     # ---- the children's safety alerts (work orders from source bus, 校车监控)
