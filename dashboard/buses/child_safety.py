@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dashboard.buses.boarding import ON_BOARD, Boarding, Tally
-from dashboard.buses.pupils import ALIGHT, Manifest, PupilRecord
+from dashboard.buses.pupils import ALIGHT, Manifest, PupilRecord, mask_pupil_name
 from dashboard.buses.tracking import drives_backwards
 from dashboard.i18n.text import t
 from dashboard.timeutil import hhmm
@@ -103,15 +103,17 @@ def wrong_stop(manifest: Manifest, event: Boarding, lon: float, lat: float) -> C
 def child_alert_text(alert: ChildAlert, lang: str = "zh",
                      stop_names: dict[str, str] | None = None) -> tuple[str, str]:
     """(title, description) of a child alert. The title (on the wall too) says how many and
-    which bus, never a name; the description (the console's work order) names each child by
-    name and id, with their class."""
+    which bus, never a name; the description names each child by pupil id, masked name
+    (张*明) and class: a work order's description is public through the Open311 reads, so
+    the whole name is read from the register by id (the manifest door, audited)."""
     names = stop_names or {}
     kind = t(f"ca_{alert.kind}", lang)
     title = t(f"ca_title_{alert.kind}", lang).format(
         kind=kind, plate=alert.plate, n=alert.value or len(alert.pupils),
         seats=alert.limit or 0)
-    who = t("ca_sep", lang).join(f"{p.name}（{p.id}，{p.klass}）" if lang == "zh"
-                                 else f"{p.name} ({p.id}, {p.klass})" for p in alert.pupils)
+    who = t("ca_sep", lang).join(
+        f"{p.id}（{mask_pupil_name(p.name)}，{p.klass}）" if lang == "zh"
+        else f"{p.id} ({mask_pupil_name(p.name)}, {p.klass})" for p in alert.pupils)
     desc = t("ca_desc", lang).format(kind=kind, plate=alert.plate, trip=alert.trip,
                                      at=hhmm(alert.at), who=who or "-")
     if alert.stop:
