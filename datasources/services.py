@@ -111,6 +111,7 @@ class Services:
                            lang=s.lang, alerts_on=s.bus_alerts)
         self.boarding.after.append(watch.on_event)
         self.hub.tracker.trip_end_hooks.append(watch.on_trip_end)
+        self.hub.tracker.alert_notes.append(watch.note)
         self.intake.stock_hooks.append(self.resources.check)
         self.town_meta = self.store.town_meta()
         basemap = Path(s.town_dir) / "basemap.geojson"

@@ -201,3 +201,24 @@ def test_a_tap_off_at_the_wrong_stop_files_a_work_order_naming_the_child(service
     [order] = bus_work_orders(services, "wrong_stop")
     assert pupil.id in order.description and stop.name in order.description
     assert order.priority == "high"
+
+
+def test_a_bus_alert_names_the_children_on_board_by_id(services):
+    from dashboard.buses.alerts import Alert
+
+    plan = services.hub.tracker.fleet.plans["R01-AM1"]
+    plate = "川F·D72692"
+    day = school_day()
+    manifest = services.boarding.pupils.manifest("R01-AM1")
+    kids = [p for s in manifest.stops for p in s.pupils][:2]
+    for i, p in enumerate(kids):
+        tap(services, p.id, "board", local(day, plan.stop_times[0]), plate, f"k-sos-000{i}")
+    stop = plan.stops[2]
+    services.hub.tracker.raise_alert(Alert(
+        "overspeed", plate, local(day, plan.stop_times[2]), stop.lon, stop.lat, value=75.0,
+        limit=60.0, trip="R01-AM1"))
+    with services.store.session() as s:
+        desc = s.scalar(select(m.Incident.description).where(
+            m.Incident.source_ref.like(f"bus:{plate}:overspeed:%")))
+    assert "车上学生 2 名" in desc
+    assert all(p.id in desc and p.name not in desc for p in kids)

@@ -100,6 +100,22 @@ def wrong_stop(manifest: Manifest, event: Boarding, lon: float, lat: float) -> C
                       lon, lat, _records(manifest, [event.pupil]), stop=event.stop)
 
 
+def named(pupils: tuple[PupilRecord, ...], lang: str) -> str:
+    """Children as a work order may name them: pupil id, masked name, class."""
+    return t("ca_sep", lang).join(
+        f"{p.id}（{mask_pupil_name(p.name)}，{p.klass}）" if lang == "zh"
+        else f"{p.id} ({mask_pupil_name(p.name)}, {p.klass})" for p in pupils)
+
+
+def on_board_note(manifest: Manifest, tally: Tally, lang: str = "zh") -> str:
+    """What a bus alert (SOS, overspeed, off route…) adds about the children on the bus:
+    how many and who (by id, masked), or "" when nobody is on board."""
+    on = [pid for pid, st in tally.pupils.items() if st.state == ON_BOARD]
+    if not on:
+        return ""
+    return t("ca_on_board", lang).format(n=len(on), who=named(_records(manifest, on), lang))
+
+
 def child_alert_text(alert: ChildAlert, lang: str = "zh",
                      stop_names: dict[str, str] | None = None) -> tuple[str, str]:
     """(title, description) of a child alert. The title (on the wall too) says how many and
@@ -111,9 +127,7 @@ def child_alert_text(alert: ChildAlert, lang: str = "zh",
     title = t(f"ca_title_{alert.kind}", lang).format(
         kind=kind, plate=alert.plate, n=alert.value or len(alert.pupils),
         seats=alert.limit or 0)
-    who = t("ca_sep", lang).join(
-        f"{p.id}（{mask_pupil_name(p.name)}，{p.klass}）" if lang == "zh"
-        else f"{p.id} ({mask_pupil_name(p.name)}, {p.klass})" for p in alert.pupils)
+    who = named(alert.pupils, lang)
     desc = t("ca_desc", lang).format(kind=kind, plate=alert.plate, trip=alert.trip,
                                      at=hhmm(alert.at), who=who or "-")
     if alert.stop:

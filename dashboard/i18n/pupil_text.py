@@ -98,4 +98,5 @@ PUPIL_TEXT.update({
                 "{kind}, bus {plate}, trip {trip}, {at}. Pupils: {who}."),
     "ca_stop": ("下车站点：{stop}。", " Alighted at {stop}."),
     "ca_sep": ("、", "; "),
+    "ca_on_board": ("车上学生 {n} 名：{who}。", " {n} pupil(s) on board: {who}."),
 })

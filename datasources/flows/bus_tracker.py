@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dashboard.buses.alerts import Alert, AlertConfig, SpeedLimits, alert_text, parse_zones
 from dashboard.buses.tracking import Fleet, TripEnd, build_plans
-from dashboard.messages import IncidentReport, VehiclePosition
+from dashboard.messages import MAX_TEXT, IncidentReport, VehiclePosition
 from dashboard.screens.live import LiveState
 from dashboard.settings import Settings
 from dashboard.timeutil import utcnow
@@ -89,6 +89,8 @@ class BusTracker:
         self.vehicle_records: dict[str, dict] = {}
         # Issue 13: called (in a thread) with each trip that ended: the children's rules.
         self.trip_end_hooks: list[Callable[[TripEnd], object]] = []
+        # Issue 13: words added to an alert's work order (the children on board).
+        self.alert_notes: list[Callable[[Alert], str]] = []
 
     @classmethod
     def from_settings(cls, settings: Settings, state: LiveState, intake: Intake, bus: Publisher,
@@ -143,7 +145,18 @@ class BusTracker:
             return None
         self.stats["alerts"] += 1
         log.info("bus alert %s", alert.key)
-        return self.intake.handle(alert_report(alert))
+        report = alert_report(alert)
+        notes = []
+        for note in self.alert_notes:
+            try:
+                notes.append(note(alert))
+            except Exception:  # the alert matters more than its note
+                log.exception("note for %s not added", alert.key)
+        extra = "".join(n for n in notes if n)
+        if extra:
+            report = report.model_copy(update={
+                "description": (report.description + extra)[:MAX_TEXT]})
+        return self.intake.handle(report)
 
     def raise_all(self, alerts: list[Alert]) -> list[Outcome]:
         """Raise several alerts; one failing never stops the others."""

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import logging
 
+from dashboard.buses.alerts import Alert
 from dashboard.buses.child_safety import (
     CHILD_ALERTS,
     ChildAlert,
     child_alert_text,
     left_on_board,
+    on_board_note,
     overload,
     wrong_stop,
 )
+from dashboard.buses.timetable import local_date
 from dashboard.buses.tracking import TripEnd
 from dashboard.messages import IncidentReport
 from datasources.flows.boarding import BoardingDesk, Recorded
@@ -70,6 +73,14 @@ class ChildWatch:
         alert = left_on_board(manifest, tally, end.plate, end.day.isoformat(), end.at,
                               end.lon, end.lat)
         return self.raise_alert(alert) if alert is not None else None
+
+    def note(self, alert: Alert) -> str:
+        """For the bus alerts' work orders (SOS, overspeed…): the children on that bus's
+        trip now, so the officer knows who is on board."""
+        if not alert.trip:
+            return ""
+        found = self.desk.trip_tally(alert.trip, local_date(alert.started_at).isoformat())
+        return on_board_note(found[0], found[1], self.lang) if found else ""
 
     def raise_alert(self, alert: ChildAlert) -> Outcome | None:
         """File one alert as a work order from source bus, once across processes."""
