@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from dashboard.buses.alerts import Alert, AlertConfig, SpeedLimits, alert_text, parse_zones
@@ -87,8 +87,11 @@ class BusTracker:
         self.stats = {"fixes": 0, "alerts": 0, "alerts_skipped": 0, "samples": 0}
         self.route_staff: dict[str, dict[str, str]] = {}
         self.vehicle_records: dict[str, dict] = {}
-        # Issue 13: called (in a thread) with each trip that ended: the children's rules.
+        # Issue 13: called (in a thread) with each trip that ended: the children's rules. A
+        # bus at its last stop gives the children `alight_grace_s` to get off first.
         self.trip_end_hooks: list[Callable[[TripEnd], object]] = []
+        self.alight_grace_s = 180.0
+        self.pending_ends: list[TripEnd] = []
         # Issue 13: words added to an alert's work order (the children on board).
         self.alert_notes: list[Callable[[Alert], str]] = []
 
@@ -105,6 +108,7 @@ class BusTracker:
                       sample_s=settings.bus_history_s)
         # Read once: the bus page shows staff and the vehicle record without SQL per tick.
         tracker.route_staff = {r.code: dict(r.staff) for r in history.routes()}
+        tracker.alight_grace_s = settings.bus_alight_grace_s
         tracker.vehicle_records = history.vehicles()
         return tracker
 
@@ -171,10 +175,16 @@ class BusTracker:
                 out.append(res)
         return out
 
-    def take_ends(self) -> list[TripEnd]:
-        """The trips that ended since the last call (drained from the fleet)."""
-        ends, self.fleet.ended = self.fleet.ended, []
-        return ends
+    def take_ends(self, now: datetime) -> list[TripEnd]:
+        """The trips whose end is due at `now`: a closed window at once, a bus at its last
+        stop once the children had `alight_grace_s` to get off (the rest wait)."""
+        self.pending_ends += self.fleet.ended
+        self.fleet.ended = []
+        due = [e for e in self.pending_ends
+               if not e.arrived or now >= e.at + timedelta(seconds=self.alight_grace_s)]
+        if due:
+            self.pending_ends = [e for e in self.pending_ends if e not in due]
+        return due
 
     def handle_ends(self, ends: list[TripEnd]) -> None:
         """Run the trip-end hooks; one failing never stops the others."""
@@ -207,7 +217,7 @@ class BusTracker:
             return
         if alerts:
             await asyncio.to_thread(self.raise_all, alerts)
-        ends = self.take_ends()
+        ends = self.take_ends(utcnow())
         if ends:
             await asyncio.to_thread(self.handle_ends, ends)
 
@@ -221,7 +231,7 @@ class BusTracker:
                 alerts = self.tick(now)
                 if alerts:
                     await asyncio.to_thread(self.raise_all, alerts)
-                ends = self.take_ends()
+                ends = self.take_ends(now)
                 if ends:
                     await asyncio.to_thread(self.handle_ends, ends)
                 bucket = int(now.timestamp() // self.sample_s)
