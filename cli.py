@@ -116,9 +116,32 @@ def _simulator(settings: Settings, redis_url: str):  # type: ignore[no-untyped-d
 
     bus = Publisher.from_url(redis_url, settings.redis_prefix)
     # The tracker's school calendar: the demo's buses run exactly the trips it expects.
-    return Simulator(load_town(settings.town_dir), bus, seed=settings.sim_seed,
-                     rate=settings.sim_rate, vehicles=settings.sim_vehicles,
-                     holidays=holidays(settings))
+    sim = Simulator(load_town(settings.town_dir), bus, seed=settings.sim_seed,
+                    rate=settings.sim_rate, vehicles=settings.sim_vehicles,
+                    holidays=holidays(settings))
+    sim.taps = _tap_sim(settings, sim, bus)
+    return sim
+
+
+def _tap_sim(settings: Settings, sim, bus):  # type: ignore[no-untyped-def]
+    """The demo children's taps on the simulated buses, when the database holds pupils."""
+    from sqlalchemy import inspect
+
+    from dashboard.buses.fixtime import FixWindow
+    from datasources.flows.boarding import BoardingDesk
+    from datasources.flows.bus_tracker import holidays
+    from datasources.sim.taps import TapSim
+    from datasources.sql.boarding import BoardingStore
+    from datasources.sql.engine import make_engine
+    from datasources.sql.pupils import PupilStore
+
+    engine = make_engine(settings.db_url)
+    if not inspect(engine).has_table("boarding_events"):
+        log.info("simulator: no pupils' tables yet; no taps")
+        return None
+    desk = BoardingDesk(BoardingStore(engine), PupilStore(engine), bus,
+                        FixWindow.from_settings(settings))
+    return TapSim(desk, sim.scheduled, holidays(settings), settings.sim_seed)
 
 
 @main.command()
