@@ -231,3 +231,50 @@ def test_the_manifest_door_answers_by_role_audits_each_read_and_404s_unknown_tri
         assert client.get("/api/v1/buses/trips/R01-AM1/manifest").status_code == 403
     client.cookies.clear()
     assert client.get("/api/v1/buses/trips/R01-AM1/manifest").status_code == 401
+
+
+# ---------------------------------------------------------------- the command line
+def _env(settings) -> dict[str, str]:
+    return {"ZN_DATA_DIR": settings.data_dir, "DATABASE_URL": settings.database_url,
+            "REDIS_URL": settings.redis_url, "ZN_LOG_LEVEL": "WARNING"}
+
+
+def test_the_cli_writes_the_template_imports_it_and_reports_errors_by_place(settings,
+                                                                             tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    runner, env = CliRunner(), _env(settings)
+    out = tmp_path / "模板.xlsx"
+    assert runner.invoke(main, ["pupils", "template", str(out)], env=env).exit_code == 0
+    done = runner.invoke(main, ["pupils", "import", str(out)], env=env)
+    assert done.exit_code == 0 and "pupils 1" in done.output
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(write_workbook([sheet(rows=[{"home_stop": "NOPE"}])]))
+    refused = runner.invoke(main, ["pupils", "import", str(bad), "--lang", "en"], env=env)
+    assert refused.exit_code != 0
+    assert "sheet 测试学校, row 3, column F (站点编号): stop NOPE is on none" in refused.output
+    assert "1 errors; nothing was imported" in refused.output
+
+
+def test_an_escorts_account_names_its_trip_and_vehicle(settings):
+    from click.testing import CliRunner
+
+    from cli import main
+    from datasources.sql.accounts import Accounts
+    from datasources.sql.engine import make_engine
+
+    runner, env = CliRunner(), _env(settings)
+    added = runner.invoke(main, ["user", "add", "跟车老师甲", "--role", "escort", "--password",
+                                 "long-enough-pass-1", "--post", "trip:R01-AM1",
+                                 "--post", "vehicle:川F·D72692"], env=env)
+    assert added.exit_code == 0, added.output
+    engine = make_engine(settings.database_url)
+    user = Accounts(engine).user("跟车老师甲")
+    assert PupilStore(engine).posts(user.id) == {("trip", "R01-AM1"),
+                                                 ("vehicle", "川F·D72692")}
+    wrong = runner.invoke(main, ["user", "add", "值班员乙", "--role", "officer", "--password",
+                                 "long-enough-pass-1", "--post", "trip:R01-AM1"], env=env)
+    assert wrong.exit_code != 0 and "--post" in wrong.output
+    engine.dispose()
