@@ -78,6 +78,10 @@ def test_a_terminal_tap_is_stored_on_the_running_trip_at_the_stop_and_once_per_k
         assert s.scalar(select(func.count()).select_from(m.BoardingEvent)) == 1
         row = s.scalar(select(m.BoardingEvent))
         assert (row.source, row.plate, row.lon) == ("terminal", PLATE, lon)
+    # The same key on another tap is a sender's bug: refused, not silently dropped.
+    reused = post(terminal, {**body, "event": "absent"}, lang="en")
+    assert reused.status_code == 409 and reused.json()["error"] == "key_reused"
+    assert "make a new key per event" in reused.json()["message"]
 
 
 @pytest.mark.parametrize(("change", "status", "code", "zh"), [

@@ -278,3 +278,25 @@ def test_an_escorts_account_names_its_trip_and_vehicle(settings):
                                  "long-enough-pass-1", "--post", "trip:R01-AM1"], env=env)
     assert wrong.exit_code != 0 and "--post" in wrong.output
     engine.dispose()
+
+
+def test_migration_0011_goes_down_to_0010_and_up_again(tmp_path):
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+
+    from datasources.sql.engine import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    engine = create_engine(url)
+    cfg = alembic_config(url)
+    tables = {"schools", "school_classes", "pupils", "pupil_trips", "guardians", "stop_staff",
+              "user_posts", "boarding_events"}
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0011_pupils")
+        assert tables <= set(inspect(conn).get_table_names())
+        command.downgrade(cfg, "0010_key_scopes")
+        assert not tables & set(inspect(conn).get_table_names())
+        command.upgrade(cfg, "head")
+        assert tables <= set(inspect(conn).get_table_names())
+    engine.dispose()

@@ -58,6 +58,8 @@ PUPIL_TEXT: dict[str, tuple[str, str]] = {
     "err_no_trip_now": ("学生 {value} 此时没有乘坐的班次",
                         "Pupil {value} rides no trip at that time"),
     "err_not_your_trip": ("班次 {value} 不是您负责的班次", "Trip {value} is not yours"),
+    "err_key_reused": ("幂等键 {value} 已用于另一条记录，请为每条记录生成新的 key",
+                       "key {value} was used for another event; make a new key per event"),
 }
 PUPIL_TEXT.update({
     # ---- /escort: the phone page of the staff on board (随车照管员 / 跟车教师)

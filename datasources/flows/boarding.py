@@ -29,7 +29,7 @@ from dashboard.buses.boarding import (
 )
 from dashboard.buses.fixtime import FixWindow, time_fault
 from dashboard.buses.pupils import POST_TRIP, POST_VEHICLE, Manifest
-from dashboard.incidents.errors import BadInput, NotFound, Refused
+from dashboard.incidents.errors import BadInput, Conflict, NotFound, Refused
 from dashboard.inputs import parse_instant, text_param
 from dashboard.roles import ESCORT, Principal
 from dashboard.timeutil import as_utc, utcnow
@@ -112,6 +112,9 @@ class BoardingDesk:
         b = Boarding(pupil, trip, day.isoformat(), event, as_utc(at), plate,
                      stop_near(stops, lon, lat), lon, lat, source, key)
         stored, new = self.events.record(b, who.name or who.source)
+        if not new and (stored.pupil, stored.event, stored.at) != (b.pupil, b.event, b.at):
+            # The key of another tap: a sender's bug that would silently lose this one.
+            raise Conflict("key_reused", value=key)
         done = Recorded(stored, new, tally(manifest, self.events.events(trip, b.day)),
                         manifest)
         if new:
