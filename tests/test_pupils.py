@@ -277,6 +277,11 @@ def test_an_escorts_account_names_its_trip_and_vehicle(settings):
     wrong = runner.invoke(main, ["user", "add", "值班员乙", "--role", "officer", "--password",
                                  "long-enough-pass-1", "--post", "trip:R01-AM1"], env=env)
     assert wrong.exit_code != 0 and "--post" in wrong.output
+    unknown = runner.invoke(main, ["user", "add", "跟车老师乙", "--role", "escort",
+                                   "--password", "long-enough-pass-1", "--post", "trip:R99-AM9"],
+                            env=env)
+    assert unknown.exit_code != 0 and "no trip:R99-AM9" in unknown.output
+    assert Accounts(engine).user("跟车老师乙") is None
     engine.dispose()
 
 

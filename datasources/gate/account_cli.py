@@ -104,6 +104,14 @@ def user_add(name: str, role: str, password: str, display_name: str, person: str
         raise click.UsageError(f"--post: KIND:REF with KIND one of {', '.join(POST_KINDS)}")
     if pairs and role not in (ESCORT, SCHOOL_STAFF):
         raise click.UsageError("--post is for escorts' and school staff's accounts only")
+    if pairs:
+        from datasources.sql.engine import make_engine
+        from datasources.sql.pupils import PupilStore
+
+        register = PupilStore(make_engine(Settings.from_env().db_url))
+        unknown = [f"{k}:{r}" for k, r in pairs if not register.post_exists(k, r)]
+        if unknown:
+            raise click.UsageError(f"--post: the town has no {', '.join(unknown)}")
     if role == "grid_worker" and not person.strip():
         raise click.UsageError("--person WORKER_ID is required for a grid worker's account")
     if person.strip() and role != "grid_worker":
@@ -115,13 +123,8 @@ def user_add(name: str, role: str, password: str, display_name: str, person: str
         _fail(exc)
     audit.record("user.add", row.name, f"role {role}" + (f", person {person}" if person else "")
                  + "".join(f", {k} {r}" for k, r in pairs), who=CLI)
-    if pairs:
-        from datasources.sql.engine import make_engine
-        from datasources.sql.pupils import PupilStore
-
-        store = PupilStore(make_engine(Settings.from_env().db_url))
-        for kind, ref in pairs:
-            store.add_post(row.id, kind, ref)
+    for kind, ref in pairs:
+        register.add_post(row.id, kind, ref)
     click.echo(f"added {row.name} ({row.role}{', ' + person if person else ''})")
 
 

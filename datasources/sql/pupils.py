@@ -153,6 +153,14 @@ class PupilStore:
             return frozenset((kind, ref) for kind, ref in s.execute(
                 select(m.UserPost.kind, m.UserPost.ref).where(m.UserPost.user_id == user_id)))
 
+    def post_exists(self, kind: str, ref: str) -> bool:
+        """Whether the trip, vehicle or school a post names is the town's."""
+        table = {"trip": m.Trip, "vehicle": m.Vehicle, "school": m.School}.get(kind)
+        if table is None:
+            return False
+        with self.session() as s:
+            return s.get(table, ref) is not None
+
     def add_post(self, user_id: int, kind: str, ref: str) -> None:
         """Give an account something to look after (a trip, vehicle or school)."""
         if kind not in POST_KINDS:
