@@ -185,6 +185,12 @@ def test_the_bus_reaching_school_with_a_child_on_board_files_an_urgent_work_orde
     assert left.id in public and all(p.name not in public for _, p in riders)
     tracker.handle_ends(ends)  # another process, or a repeated end: one work order
     assert len(bus_work_orders(services, "left_child")) == 1
+    # The escort's phone was offline: the third child's alight arrives after the alert. The
+    # work order is told, and that nobody is left on board.
+    tap(services, left.id, "alight", times[-1] + timedelta(seconds=40), plate, "k-late-0001")
+    notes = [h for h in services.store.history(order.id) if h["action"] == "note"]
+    assert len(notes) == 1 and left.id in notes[0]["note"]
+    assert "车上仍有 0 名学生" in notes[0]["note"]
 
 
 def test_a_tap_off_at_the_wrong_stop_files_a_work_order_naming_the_child(services):

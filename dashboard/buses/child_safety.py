@@ -133,3 +133,10 @@ def child_alert_text(alert: ChildAlert, lang: str = "zh",
     if alert.stop:
         desc += t("ca_stop", lang).format(stop=names.get(alert.stop, alert.stop))
     return title[:100], desc
+
+
+def late_alight_note(manifest: Manifest, tally: Tally, event: Boarding, lang: str = "zh") -> str:
+    """The note a 遗留儿童 work order gets when a child's alight tap arrives after the alert
+    (an escort's queue sent late): who got off when, and how many are still on board."""
+    who = named(_records(manifest, [event.pupil]), lang)
+    return t("ca_late_alight", lang).format(who=who, at=hhmm(event.at), n=tally.on_board)

@@ -101,4 +101,7 @@ PUPIL_TEXT.update({
     "ca_stop": ("下车站点：{stop}。", " Alighted at {stop}."),
     "ca_sep": ("、", "; "),
     "ca_on_board": ("车上学生 {n} 名：{who}。", " {n} pupil(s) on board: {who}."),
+    "ca_late_alight": ("后补下车记录：{who} {at} 下车。车上仍有 {n} 名学生。",
+                       "Alight recorded late: {who} got off at {at}. {n} pupil(s) still on "
+                       "board."),
 })

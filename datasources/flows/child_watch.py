@@ -8,22 +8,29 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
+
 from dashboard.buses.alerts import Alert
 from dashboard.buses.child_safety import (
     CHILD_ALERTS,
+    LEFT_ON_BOARD,
     ChildAlert,
     child_alert_text,
+    late_alight_note,
     left_on_board,
     on_board_note,
     overload,
     wrong_stop,
 )
+from dashboard.buses.pupils import ALIGHT
 from dashboard.buses.timetable import local_date
 from dashboard.buses.tracking import TripEnd
+from dashboard.incidents.lifecycle import OPEN_STATES
 from dashboard.messages import IncidentReport
 from datasources.flows.boarding import BoardingDesk, Recorded
 from datasources.flows.intake import Intake, Outcome
 from datasources.redis.publisher import Publisher
+from datasources.sql import models as m
 
 log = logging.getLogger(__name__)
 EPISODE_TTL_S = 2 * 86_400
@@ -61,8 +68,24 @@ class ChildWatch:
         found = [overload(done.manifest, done.tally, self.seats.get(e.plate or ""),
                           e.plate or "", e.day, e.at, lon, lat),
                  wrong_stop(done.manifest, e, lon, lat)]
-        return [o for o in (self.raise_alert(a) for a in found if a is not None)
-                if o is not None]
+        out = [o for o in (self.raise_alert(a) for a in found if a is not None)
+               if o is not None]
+        if e.event == ALIGHT:
+            self.note_late_alight(done)
+        return out
+
+    def note_late_alight(self, done: Recorded) -> None:
+        """A child's alight that arrives after the trip's 遗留儿童 alert (a phone's queue sent
+        late) is noted on that work order, with how many are still on board."""
+        e = done.event
+        ref = ChildAlert(LEFT_ON_BOARD, e.plate or "", e.trip, e.day, e.at, 0.0, 0.0).key
+        with self.intake.store.session() as s:
+            row = s.scalar(select(m.Incident).where(m.Incident.source == "bus",
+                                                    m.Incident.source_ref == ref[:64]))
+            open_id = row.id if row is not None and row.state in OPEN_STATES else None
+        if open_id is not None:
+            self.intake.act(open_id, "note", "校车监控" if self.lang == "zh" else "bus monitor",
+                            note=late_alight_note(done.manifest, done.tally, e, self.lang))
 
     def on_trip_end(self, end: TripEnd) -> Outcome | None:
         """At the end of a trip: every child boarded and not alighted, at once, urgent."""
