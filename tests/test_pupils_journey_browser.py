@@ -114,6 +114,12 @@ def test_journey_a_child_left_on_board_reaches_the_console_as_urgent(settings):
             assert f"{left.id}（{left.name[0]}*" in order.description
             assert all(p.name not in order.title + order.description for p in riders)
 
+            # The wall's alerts put it first, as urgent (an urgent alert takes the map's focus).
+            from dashboard.screens.wall import alerts
+
+            first = alerts(services.hub.state, services.grids, "zh", utcnow())[0]
+            assert first["kind"] == "sos" and "遗留儿童" in first["text"]
+
             # /buses: the selected bus's trip shows the children's counts.
             console.get(f"{live.base}/buses")
             wait_until(lambda: console.find_elements(By.CSS_SELECTOR, ".zn-bus"),
