@@ -112,6 +112,7 @@ class Services:
         self.boarding.after.append(watch.on_event)
         self.hub.tracker.trip_end_hooks.append(watch.on_trip_end)
         self.hub.tracker.alert_notes.append(watch.note)
+        self.hub.tracker.stop_hooks.append(watch.on_stop_reached)
         self.intake.stock_hooks.append(self.resources.check)
         self.town_meta = self.store.town_meta()
         basemap = Path(s.town_dir) / "basemap.geojson"

@@ -15,6 +15,7 @@ from dashboard.buses.child_safety import (
     LEFT_ON_BOARD,
     child_alert_text,
     left_on_board,
+    missed_stop,
     overload,
     wrong_stop,
 )
@@ -104,6 +105,21 @@ def test_alighting_at_the_wrong_stop_is_flagged_morning_and_afternoon():
     assert wrong_stop(manifest, ev("P1", "alight", "07:06", None, 10), 0, 0) is None
 
 
+def test_a_child_still_on_board_after_their_home_stop_missed_it():
+    home = build_manifest(ROUTE, PM, PUPILS)  # driving order S3 (school), S2, S1
+    boards = [ev(p, "board", "16:58", "S3", i, "R9-PM1") for i, p in enumerate(("P1", "P2", "P3"))]
+    t = tally(home, boards)
+    [alert] = missed_stop(home, t, 2, PLATE, DAY, at("17:10"), 104.0, 30.0)  # reached S1
+    assert alert.pupils[0].id == "P3" and alert.stop == "S2"
+    assert alert.key == f"bus:{PLATE}:missed_stop:R9-PM1:{DAY}:P3"
+    _, desc = child_alert_text(alert, "zh", {"S2": "金龙村站"})
+    assert "P3（王*" in desc and "应下车站点：金龙村站" in desc
+    off = tally(home, [*boards, ev("P3", "alight", "17:05", "S2", 9, "R9-PM1")])
+    assert missed_stop(home, off, 2, PLATE, DAY, at("17:10"), 0, 0) == []
+    assert missed_stop(build_manifest(ROUTE, AM, PUPILS), t, 2, PLATE, DAY, at("07:10"),
+                       0, 0) == []  # in the morning everyone gets off at school
+
+
 def test_more_children_on_board_than_seats_is_an_overload():
     _, _, _, over = end_of(MORNING[:3], seats=2)
     assert over is not None and (over.value, over.limit) == (3, 2)
@@ -168,6 +184,7 @@ def test_the_bus_reaching_school_with_a_child_on_board_files_an_urgent_work_orde
     fixes = [VehiclePosition(plate=plate, at=times[i], lon=s.lon, lat=s.lat, speed_kmh=20,
                              heading=0) for i, s in enumerate(plan.stops)]
     tracker.observe(fixes)
+    assert [r.index for r in tracker.take_stops()] == list(range(1, len(plan.stops)))
     # At the school stop the children get off first: nothing is due within the grace.
     assert tracker.take_ends(times[-1] + timedelta(seconds=60)) == []
     ends = tracker.take_ends(times[-1] + timedelta(seconds=tracker.alight_grace_s + 5))
@@ -230,3 +247,26 @@ def test_a_bus_alert_names_the_children_on_board_by_id(services):
             m.Incident.source_ref.like(f"bus:{plate}:overspeed:%")))
     assert "车上学生 2 名" in desc
     assert all(p.id in desc and p.name not in desc for p in kids)
+
+
+def test_a_child_carried_past_their_home_stop_files_a_work_order(services):
+    tracker = services.hub.tracker
+    plan = tracker.fleet.plans["R01-PM1"]
+    plate = "川F·D72692"
+    day = school_day()
+    times = [local(day, x) for x in plan.stop_times]
+    manifest = services.boarding.pupils.manifest("R01-PM1")
+    stops = [s for s in manifest.stops if s.pupils]
+    stays, goes = stops[0].pupils[0], stops[1].pupils[0]  # homes at two different stops
+    for i, p in enumerate((stays, goes)):
+        tap(services, p.id, "board", times[0] - timedelta(minutes=1), plate, f"k-pm-b{i:04d}")
+    at_home = [s.code for s in plan.stops].index(goes.home_stop)
+    tap(services, goes.id, "alight", times[at_home] + timedelta(seconds=20), plate,
+        "k-pm-a0001")
+    fixes = [VehiclePosition(plate=plate, at=times[i], lon=s.lon, lat=s.lat, speed_kmh=20,
+                             heading=0) for i, s in enumerate(plan.stops)]
+    tracker.observe(fixes)
+    tracker.handle_stops(tracker.take_stops())
+    [order] = bus_work_orders(services, "missed_stop")
+    assert stays.id in order.description and "学生未下车" in order.title
+    assert goes.id not in order.description

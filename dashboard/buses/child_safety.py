@@ -6,6 +6,8 @@
 - **超员 (overload):** more children on board than the bus has seats. Once per trip and day.
 - **错站 (wrong stop):** a child alighting away from where they should (the school in the
   morning, their home stop in the afternoon). Once per child, trip and day.
+- **未下车 (missed stop):** on the way home, the bus reached the stop after a child's home
+  stop and the child is still on board. Once per child, trip and day.
 
 A child still on board when the trip ends did not alight at their stop either (未下车): the
 left-on-board alert covers it, and names them. An alert's key is built from the trip and
@@ -25,11 +27,13 @@ from dashboard.i18n.text import t
 from dashboard.timeutil import hhmm
 
 LEFT_ON_BOARD, OVERLOAD, WRONG_STOP = "left_child", "overload", "wrong_stop"
+MISSED_STOP = "missed_stop"
 # kind -> (category, priority): a child left on a bus is the most urgent thing there is.
 CHILD_ALERTS: dict[str, tuple[str, str]] = {
     LEFT_ON_BOARD: ("education", "urgent"),
     OVERLOAD: ("traffic", "high"),
     WRONG_STOP: ("education", "high"),
+    MISSED_STOP: ("education", "high"),
 }
 
 
@@ -53,7 +57,8 @@ class ChildAlert:
     def key(self) -> str:
         """The episode's name, the same in every process: bus:<plate>:<kind>:<trip>:<day>
         (and the child for a wrong stop)."""
-        tail = f":{self.pupils[0].id}" if self.kind == WRONG_STOP and self.pupils else ""
+        tail = f":{self.pupils[0].id}" if self.kind in (WRONG_STOP, MISSED_STOP) \
+            and self.pupils else ""
         return f"bus:{self.plate}:{self.kind}:{self.trip}:{self.day}{tail}"
 
 
@@ -79,6 +84,20 @@ def overload(manifest: Manifest, tally: Tally, seats: int | None, plate: str, da
         return None
     return ChildAlert(OVERLOAD, plate, manifest.trip, day, at, lon, lat,
                       value=tally.on_board, limit=seats)
+
+
+def missed_stop(manifest: Manifest, tally: Tally, reached: int, plate: str, day: str,
+                at: datetime, lon: float, lat: float) -> list[ChildAlert]:
+    """On an afternoon trip, the bus reached stop `reached` (driving order): every child
+    whose home stop is the one before and who is still on board missed it (one alert each)."""
+    if not drives_backwards(manifest.direction) or reached < 1 or \
+            reached >= len(manifest.stops):
+        return []
+    before = manifest.stops[reached - 1]
+    return [ChildAlert(MISSED_STOP, plate, manifest.trip, day, at, lon, lat, (p,),
+                       stop=before.code)
+            for p in before.pupils
+            if (st := tally.pupils.get(p.id)) is not None and st.state == ON_BOARD]
 
 
 def alight_stop(manifest: Manifest, pupil: str) -> str | None:
@@ -131,7 +150,8 @@ def child_alert_text(alert: ChildAlert, lang: str = "zh",
     desc = t("ca_desc", lang).format(kind=kind, plate=alert.plate, trip=alert.trip,
                                      at=hhmm(alert.at), who=who or "-")
     if alert.stop:
-        desc += t("ca_stop", lang).format(stop=names.get(alert.stop, alert.stop))
+        key = "ca_home" if alert.kind == MISSED_STOP else "ca_stop"
+        desc += t(key, lang).format(stop=names.get(alert.stop, alert.stop))
     return title[:100], desc
 
 

@@ -95,6 +95,20 @@ class TripEnd:
     arrived: bool
 
 
+@dataclass(frozen=True)
+class StopReached:
+    """A bus on a trip reached the stop `index` (in driving order) after departing."""
+
+    plate: str
+    trip: str
+    day: date
+    index: int
+    stop: str
+    at: datetime
+    lon: float
+    lat: float
+
+
 @dataclass
 class BusTrack:
     """One vehicle's trip in progress."""
@@ -115,6 +129,7 @@ class BusTrack:
     onboard: int | None = None
     occupancy: float | None = None  # load as given by the feed (0..1+), when no head count
     done: set[str] = field(default_factory=set)
+    reached: int = 0  # the furthest stop (index) reached on this trip; 0: the first
 
 
 class Fleet:
@@ -133,6 +148,7 @@ class Fleet:
         # Trips that ended since the owner last drained this list (the children's rules);
         # kept short when nobody drains it (a bench's fleet).
         self.ended: list[TripEnd] = []
+        self.reached: list[StopReached] = []  # likewise: stops reached (未下车)
         self.by_route: dict[str, list[TripPlan]] = {}
         for p in plans.values():
             self.by_route.setdefault(p.route, []).append(p)
@@ -173,7 +189,7 @@ class Fleet:
             return
         t.plan, t.day = plan, day
         t.times = plan.times_on(day) if plan is not None and day is not None else []
-        t.along_m, t.departed, t.arrived = None, False, False
+        t.along_m, t.departed, t.arrived, t.reached = None, False, False, 0
 
     def observe(self, plate: str, at: datetime, lon: float, lat: float, speed_kmh: float,
                 *, trip: str | None = None, onboard: int | None = None,
@@ -203,6 +219,20 @@ class Fleet:
             # further along, is not a departure).
             t.departed = t.departed or (t.along_m > line.stop_m[0] + DEPARTED_M
                                         and m.offset_m <= self.cfg.corridor_m)
+            if t.departed and seen_before:
+                # Stops reached since the last fix (a bus first seen mid-route reached none).
+                ahead = [i for i, d in enumerate(line.stop_m)
+                         if i > t.reached and t.along_m >= d - ARRIVED_M]
+                for i in ahead:
+                    assert t.day is not None
+                    s = t.plan.stops[i]
+                    self.reached.append(StopReached(plate, t.plan.code, t.day, i, s.code, at,
+                                                    lon, lat))
+                del self.reached[:-MAX_ENDED]
+                t.reached = max([t.reached, *ahead])
+            elif t.departed:
+                t.reached = max([t.reached, *(i for i, d in enumerate(line.stop_m)
+                                              if t.along_m >= d - ARRIVED_M)])
             if not t.arrived and t.departed and t.along_m >= line.stop_m[-1] - ARRIVED_M:
                 t.arrived = True
                 assert t.day is not None

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from dashboard.buses.alerts import Alert, AlertConfig, SpeedLimits, alert_text, parse_zones
-from dashboard.buses.tracking import Fleet, TripEnd, build_plans
+from dashboard.buses.tracking import Fleet, StopReached, TripEnd, build_plans
 from dashboard.messages import MAX_TEXT, IncidentReport, VehiclePosition
 from dashboard.screens.live import LiveState
 from dashboard.settings import Settings
@@ -92,6 +92,7 @@ class BusTracker:
         self.trip_end_hooks: list[Callable[[TripEnd], object]] = []
         self.alight_grace_s = 180.0
         self.pending_ends: list[TripEnd] = []
+        self.stop_hooks: list[Callable[[StopReached], object]] = []  # 未下车
         # Issue 13: words added to an alert's work order (the children on board).
         self.alert_notes: list[Callable[[Alert], str]] = []
 
@@ -186,6 +187,20 @@ class BusTracker:
             self.pending_ends = [e for e in self.pending_ends if e not in due]
         return due
 
+    def take_stops(self) -> list[StopReached]:
+        """The stops buses reached since the last call (drained from the fleet)."""
+        stops, self.fleet.reached = self.fleet.reached, []
+        return stops
+
+    def handle_stops(self, stops: list[StopReached]) -> None:
+        """Run the stop hooks; one failing never stops the others."""
+        for ev in stops:
+            for hook in self.stop_hooks:
+                try:
+                    hook(ev)
+                except Exception:  # a store or Redis fault must not stop tracking
+                    log.exception("stop %s of %s %s not checked", ev.stop, ev.plate, ev.trip)
+
     def handle_ends(self, ends: list[TripEnd]) -> None:
         """Run the trip-end hooks; one failing never stops the others."""
         for end in ends:
@@ -220,6 +235,9 @@ class BusTracker:
         ends = self.take_ends(utcnow())
         if ends:
             await asyncio.to_thread(self.handle_ends, ends)
+        stops = self.take_stops()
+        if stops and self.stop_hooks:
+            await asyncio.to_thread(self.handle_stops, stops)
 
     async def run(self, notify: Callable[[], Awaitable[None]]) -> None:
         """Tick the clock rules and write history until cancelled."""

@@ -18,13 +18,14 @@ from dashboard.buses.child_safety import (
     child_alert_text,
     late_alight_note,
     left_on_board,
+    missed_stop,
     on_board_note,
     overload,
     wrong_stop,
 )
 from dashboard.buses.pupils import ALIGHT
 from dashboard.buses.timetable import local_date
-from dashboard.buses.tracking import TripEnd
+from dashboard.buses.tracking import StopReached, TripEnd, drives_backwards
 from dashboard.incidents.lifecycle import OPEN_STATES
 from dashboard.messages import IncidentReport
 from datasources.flows.boarding import BoardingDesk, Recorded
@@ -96,6 +97,20 @@ class ChildWatch:
         alert = left_on_board(manifest, tally, end.plate, end.day.isoformat(), end.at,
                               end.lon, end.lat)
         return self.raise_alert(alert) if alert is not None else None
+
+    def on_stop_reached(self, ev: StopReached) -> list[Outcome]:
+        """On the way home: children still on board after the bus left their stop."""
+        manifest = self.desk.pupils.manifest(ev.trip)
+        if manifest is None or not drives_backwards(manifest.direction) or \
+                not manifest.stops[ev.index - 1:ev.index] or \
+                not manifest.stops[ev.index - 1].pupils:
+            return []  # mornings, and stops after one where nobody gets off
+        found = self.desk.trip_tally(ev.trip, ev.day.isoformat())
+        if found is None:
+            return []
+        alerts = missed_stop(found[0], found[1], ev.index, ev.plate, ev.day.isoformat(),
+                             ev.at, ev.lon, ev.lat)
+        return [o for o in (self.raise_alert(a) for a in alerts) if o is not None]
 
     def note(self, alert: Alert) -> str:
         """For the bus alerts' work orders (SOS, overspeed…): the children on that bus's
