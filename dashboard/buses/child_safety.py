@@ -9,8 +9,8 @@
 - **未下车 (missed stop):** on the way home, the bus reached the stop after a child's home
   stop and the child is still on board. Once per child, trip and day.
 
-A child still on board when the trip ends did not alight at their stop either (未下车): the
-left-on-board alert covers it, and names them. An alert's key is built from the trip and
+A child still on board at the last stop is the left-on-board alert's (it names them). An
+alert's key is built from the trip and
 day, so every process, seeing the same events, names the same episode; the first to claim
 it raises it (as the bus alerts do).
 """
