@@ -73,8 +73,14 @@ def trip_data(who: Any, asked: str | None, lang: str) -> dict[str, Any]:
     posts = store.posts(who.user_id)
     now = utcnow()
     labels = {k: t(k, lang) for k in LABELS}
-    mine = {ref for kind, ref in posts if kind == POST_TRIP}
-    plates = [ref for kind, ref in posts if kind == POST_VEHICLE]
+    plates = sorted(ref for kind, ref in posts if kind == POST_VEHICLE)
+    tracker = svc.hub.tracker if svc.hub is not None else None
+    plans = tracker.fleet.plans if tracker is not None else {}
+    routes = {p: (tracker.vehicle_records.get(p) or {}).get("route") for p in plates} \
+        if tracker is not None else {}
+    # The account's trips, and every trip of the route its bus serves.
+    mine = {ref for kind, ref in posts if kind == POST_TRIP} | {
+        code for code, plan in plans.items() if plan.route in routes.values()}
     if who.role == "admin" and asked:
         mine = {asked[:24]}
     times = {}
@@ -82,7 +88,11 @@ def trip_data(who: Any, asked: str | None, lang: str) -> dict[str, Any]:
         found = store.trip_route(code)
         if found is not None:
             times[code] = found[1].stop_times
-    trip = escort_trip(times, now)
+    # A bus the tracker has on a trip now settles it: the escort rides that bus.
+    state = svc.hub.state.trips if svc.hub is not None else {}
+    on_now = [row["trip"] for p in plates if (row := state.get(p)) and row.get("trip")]
+    trip = on_now[0] if on_now and not (who.role == "admin" and asked) else \
+        escort_trip(times, now)
     if trip is None:
         return {"trip": None, "message": t("esc_no_trip", lang), "labels": labels}
     day = now.astimezone(LOCAL_TZ).date().isoformat()

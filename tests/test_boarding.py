@@ -171,3 +171,31 @@ def test_the_trip_a_tap_belongs_to_is_the_one_running_then():
     assert trip_at(times, day.replace(hour=6, minute=20))[0] == "R01-AM1"
     assert trip_at(times, day.replace(hour=18, minute=30))[0] == "R01-PM1"
     assert trip_at(times, day.replace(hour=12)) is None
+
+
+def test_an_escort_of_a_bus_gets_the_trip_the_bus_is_on(client):
+    """An account that names only its bus follows the bus: the trip the tracker has it on."""
+    from tests.auth_helpers import post_callback
+
+    services = client.zn
+    user = services.accounts.add_user("照管员丙", "escort", "test-password")
+    PupilStore(services.store.engine).add_post(user.id, "vehicle", PLATE)
+    services.hub.state.trips[PLATE] = {"plate": PLATE, "trip": "R01-PM1"}
+    sign_in(client, services, "照管员丙", "escort")
+
+    def shown() -> dict:
+        r = post_callback(client, [("escort-data", "data")],
+                          [{"id": "escort-tick", "property": "n_intervals", "value": 1}],
+                          [{"id": "escort-trip", "property": "data", "value": None},
+                           {"id": "escort-lang", "property": "data", "value": "zh"},
+                           {"id": "escort-data", "property": "data", "value": None}],
+                          "escort-tick.n_intervals")
+        assert r.status_code == 200, r.text
+        return r.json()["response"]["escort-data"]["data"]
+
+    data = shown()
+    assert (data["trip"], data["plate"]) == ("R01-PM1", PLATE)
+    names = [p["name"] for s in data["stops"] for p in s["pupils"]]
+    assert names and all("*" not in n for n in names)  # the bus's escort reads whole names
+    services.hub.state.trips.pop(PLATE)
+    assert shown()["trip"] in ("R01-AM1", "R01-AM2", "R01-PM1")  # its route's trips
