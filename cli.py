@@ -1,5 +1,5 @@
 """The `zhongnao` command: serve | simulate | run | init-db | load-town | publish | gateway |
-evaluate."""
+evaluate, pupils."""
 
 from __future__ import annotations
 
@@ -117,9 +117,32 @@ def _simulator(settings: Settings, redis_url: str):  # type: ignore[no-untyped-d
 
     bus = Publisher.from_url(redis_url, settings.redis_prefix)
     # The tracker's school calendar: the demo's buses run exactly the trips it expects.
-    return Simulator(load_town(settings.town_dir), bus, seed=settings.sim_seed,
-                     rate=settings.sim_rate, vehicles=settings.sim_vehicles,
-                     holidays=holidays(settings))
+    sim = Simulator(load_town(settings.town_dir), bus, seed=settings.sim_seed,
+                    rate=settings.sim_rate, vehicles=settings.sim_vehicles,
+                    holidays=holidays(settings))
+    sim.taps = _tap_sim(settings, sim, bus)
+    return sim
+
+
+def _tap_sim(settings: Settings, sim, bus):  # type: ignore[no-untyped-def]
+    """The demo children's taps on the simulated buses, when the database holds pupils."""
+    from sqlalchemy import inspect
+
+    from dashboard.buses.fixtime import FixWindow
+    from datasources.flows.boarding import BoardingDesk
+    from datasources.flows.bus_tracker import holidays
+    from datasources.sim.taps import TapSim
+    from datasources.sql.boarding import BoardingStore
+    from datasources.sql.engine import make_engine
+    from datasources.sql.pupils import PupilStore
+
+    engine = make_engine(settings.db_url)
+    if not inspect(engine).has_table("boarding_events"):
+        log.info("simulator: no pupils' tables yet; no taps")
+        return None
+    desk = BoardingDesk(BoardingStore(engine), PupilStore(engine), bus,
+                        FixWindow.from_settings(settings))
+    return TapSim(desk, sim.scheduled, holidays(settings), settings.sim_seed)
 
 
 @main.command()
@@ -439,6 +462,48 @@ def notify_test(phone: str | None, route: str | None) -> None:
     except SendError as exc:
         raise click.ClickException(f"not delivered: {exc}") from exc
     click.echo("delivered")
+
+
+@main.group()
+def pupils() -> None:
+    """Schools' registers of pupils (一校一册): import a workbook, write the template."""
+
+
+@pupils.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh",
+              help="Language of the error report.")
+def pupils_import(file: str, lang: str) -> None:
+    """Import a school's .xlsx (one sheet per school, docs/pupils.md): every row checked,
+    all written or, on any error, nothing."""
+    from dashboard.buses.register import describe
+    from datasources.doors.pupils_io import import_workbook
+    from datasources.gate.account_cli import CLI
+    from datasources.sql.engine import make_engine, upgrade
+
+    settings = _settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    done = import_workbook(engine, file, CLI, Path(file).name)
+    if done.errors:
+        for err in done.errors[:200]:
+            click.echo(describe(err, lang), err=True)
+        more = len(done.errors) - 200
+        raise click.ClickException(
+            (f"{len(done.errors)} 处错误，未导入任何数据" if lang == "zh" else
+             f"{len(done.errors)} errors; nothing was imported") +
+            (f" (+{more})" if more > 0 else ""))
+    click.echo(", ".join(f"{k} {v}" for k, v in done.counts.items()))
+
+
+@pupils.command("template")
+@click.argument("out", type=click.Path(dir_okay=False))
+def pupils_template(out: str) -> None:
+    """Write the register template (.xlsx) with the documented columns."""
+    from datasources.doors.pupils_io import template_bytes
+
+    Path(out).write_bytes(template_bytes())
+    click.echo(f"wrote {out}")
 
 
 def _add_account_commands() -> None:

@@ -15,13 +15,17 @@ from dataclasses import dataclass
 
 ADMIN, OFFICER, LEADER = "admin", "officer", "leader"
 GRID_WORKER, DISPLAY = "grid_worker", "display"
-ROLES: tuple[str, ...] = (ADMIN, OFFICER, LEADER, GRID_WORKER, DISPLAY)
+# Issue 13: the staff on board a school bus (随车照管员/跟车教师) and a school's staff; each
+# account names what it looks after (user_posts: a trip or vehicle, a school).
+ESCORT, SCHOOL_STAFF = "escort", "school_staff"
+ROLES: tuple[str, ...] = (ADMIN, OFFICER, LEADER, GRID_WORKER, DISPLAY, ESCORT, SCHOOL_STAFF)
 # Not people: an ingest API key (a source) and nobody at all.
 INGEST, ANON = "ingest", "anon"
 ROLE_LABELS: dict[str, tuple[str, str]] = {
     ADMIN: ("管理员", "Administrator"), OFFICER: ("值班员", "Duty officer"),
     LEADER: ("领导", "Leader"), GRID_WORKER: ("网格员", "Grid worker"),
     DISPLAY: ("大屏", "Wall display"),
+    ESCORT: ("随车照管员", "Bus escort"), SCHOOL_STAFF: ("学校工作人员", "School staff"),
 }
 
 Roles = frozenset[str]
@@ -108,6 +112,10 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("GET", "/api/v1/vehicles/gtfs-rt"): frozenset({INGEST, *WALL}),
     ("GET", "/api/v1/buses/trips"): frozenset({INGEST, *WALL}),
     ("GET", "/api/v1/buses/{plate}/track"): CONSOLE_READ,
+    # Issue 13: who rides a trip (minors' personal data; each read is audited).
+    ("GET", "/api/v1/buses/trips/{trip}/manifest"): CONSOLE_READ,
+    # On and off: escorts' phones (their queue posts here) and card/face terminals' keys.
+    ("POST", "/api/v1/buses/boarding"): frozenset({INGEST, ESCORT, ADMIN, OFFICER}),
     # The daily brief (issue 6): officers write it, leaders read it.
     ("GET", "/api/brief"): CONSOLE_READ,
     ("GET", "/api/brief/{day}.html"): CONSOLE_READ,
@@ -118,6 +126,7 @@ PAGES: dict[str, Roles] = {
     "/": WALL,
     "/dispatch": CONSOLE_READ,
     "/field": FIELD,
+    "/escort": frozenset({ESCORT, ADMIN}),  # issue 13: the staff on board's phone
     "/buses": WALL,
     "/resources": CONSOLE_READ,
     "/grids": CONSOLE_READ,
@@ -140,6 +149,7 @@ CALLBACKS: dict[str, Roles] = {
     "pages.field.show_my_work_orders": FIELD,
     "pages.field.report_field_step": FIELD,
     "pages.field.stream_field_ticks": FIELD,
+    "pages.escort.load_escort_trip": frozenset({ESCORT, ADMIN}),
     "pages._cast.send_to_wall": CONSOLE_ACT,
     "pages._resource_parts.fold_resources": CONSOLE_READ,
     "pages._resource_parts.show_resources": CONSOLE_READ,
@@ -175,17 +185,21 @@ CALLBACKS: dict[str, Roles] = {
 # A key belongs to one source and holds scopes; the role INGEST lets it knock on a door
 # (ROUTES), its scope lets it in (ROUTE_SCOPES), and it reports only as its own source.
 REPORT, POSITIONS, READ_OWN, FEED = "report", "positions", "read-own", "feed"
+BOARDING = "boarding"
 KEY_SCOPES: dict[str, tuple[str, str]] = {
     REPORT: ("上报事件", "file reports"),
     POSITIONS: ("上传车辆位置", "send vehicle positions"),
     READ_OWN: ("查看本来源所报事件（公开字段）", "read its own reports (public fields)"),
     FEED: ("读取校车实时位置源", "read the bus positions feed"),
+    BOARDING: ("上传学生上下车记录", "send pupils' boarding events"),
 }
 # The sources a key may be issued for (the internal ones, such as supply alerts, are not).
-KEY_SOURCES: tuple[str, ...] = ("hotline", "citizen", "video", "grid_worker", "bus", "feed")
+KEY_SOURCES: tuple[str, ...] = ("hotline", "citizen", "video", "grid_worker", "bus", "feed",
+                                "terminal")
 DEFAULT_SCOPES: dict[str, frozenset[str]] = {
     "bus": frozenset({REPORT, POSITIONS, READ_OWN}),  # the bus platform: alarms and fixes
     "feed": frozenset({FEED}),  # a consumer of the bus feed (a parents' app, the county)
+    "terminal": frozenset({BOARDING}),  # a card/face terminal on a bus, or its bridge
 }
 REPORT_SCOPES: frozenset[str] = frozenset({REPORT, READ_OWN})  # every other source
 ROUTE_SCOPES: dict[tuple[str, str], str] = {
@@ -196,6 +210,7 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/vehicles/gtfs-rt"): POSITIONS,
     ("GET", "/api/v1/vehicles/gtfs-rt"): FEED,
     ("GET", "/api/v1/buses/trips"): FEED,
+    ("POST", "/api/v1/buses/boarding"): BOARDING,
 }
 
 

@@ -141,6 +141,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Minutes after the timetabled departure before a late-departure alert.", float),
     Setting("ZN_BUS_HOLIDAYS", "bus_holidays", "",
             "Comma-separated local dates (YYYY-MM-DD) without school: no school trips run.", str),
+    Setting("ZN_BUS_ALIGHT_GRACE_S", "bus_alight_grace_s", 180.0,
+            "Seconds after a bus reaches the last stop of a trip for the children to get off; "
+            "anyone boarded and not alighted then raises an urgent child-left-on-board "
+            "(遗留儿童) work order. A trip whose window closes first raises it at once.", float),
     Setting("ZN_BUS_HISTORY_S", "bus_history_s", 10.0,
             "Seconds between two sampled fixes per bus in the history (replay).", float),
     Setting("ZN_BUS_FIX_FUTURE_S", "bus_fix_future_s", 300.0,
@@ -236,6 +240,7 @@ class Settings:
     bus_signal_lost_s: float = 60.0
     bus_late_departure_min: float = 5.0
     bus_holidays: str = ""
+    bus_alight_grace_s: float = 180.0
     bus_history_s: float = 10.0
     bus_fix_future_s: float = 300.0
     bus_replay_window_s: float = 3600.0

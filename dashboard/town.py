@@ -102,6 +102,8 @@ class Town:
     routes: list[Route]
     vehicles: list[Vehicle]
     basemap: dict[str, Any] = field(default_factory=dict)
+    # Issue 13: the schools' registers, as the sheets of their workbooks (pupils.json).
+    pupil_sheets: list[tuple[str, list[list[str]]]] = field(default_factory=list)
 
     def demo_worker(self) -> tuple[str, str] | None:
         """(person id, grid code) of the grid worker a demo town's worker account is: the
@@ -130,7 +132,7 @@ class Town:
 # datasources/towns/files.py reads them (the core does no I/O).
 TOWN_FILES = ("town.json", "grids.geojson", "villages.csv", "stations.json", "routes.json",
               "vehicles.csv")
-OPTIONAL_TOWN_FILES = ("basemap.geojson",)
+OPTIONAL_TOWN_FILES = ("basemap.geojson", "pupils.json")
 
 
 def parse_town(files: dict[str, Any], origin: str = "town") -> Town:
@@ -199,6 +201,9 @@ def parse_town(files: dict[str, Any], origin: str = "town") -> Town:
             for r in files["vehicles.csv"]
         ]
         basemap = files.get("basemap.geojson") or {}
+        pupil_sheets = [(str(sh["title"]), [["" if c is None else str(c) for c in row]
+                                            for row in sh["rows"]])
+                        for sh in (files.get("pupils.json") or {}).get("sheets", [])]
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"town folder {origin}: {exc!r}") from exc
-    return Town(meta, grids, villages, stations, routes, vehicles, basemap)
+    return Town(meta, grids, villages, stations, routes, vehicles, basemap, pupil_sheets)

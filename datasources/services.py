@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from contextlib import suppress
@@ -10,12 +11,20 @@ from pathlib import Path
 
 from dashboard.buses.alerts import Alert
 from dashboard.buses.fixtime import FixWindow
-from dashboard.buses.notify import NotifyConfig, parent_notice
+from dashboard.buses.notify import (
+    Note,
+    NotifyConfig,
+    guardian_notice,
+    guardian_recipient,
+    parent_notice,
+)
 from dashboard.channels import Channels
 from dashboard.geo.lookup import GridIndex
 from dashboard.settings import Settings, split_keys
 from dashboard.town import GridCell
+from datasources.flows.boarding import BoardingDesk, Recorded
 from datasources.flows.bus_tracker import BusTracker
+from datasources.flows.child_watch import ChildWatch
 from datasources.flows.hub import Hub
 from datasources.flows.intake import Intake
 from datasources.flows.resource_desk import ResourceDesk
@@ -23,6 +32,7 @@ from datasources.redis.embedded import EmbeddedRedis
 from datasources.redis.publisher import Publisher
 from datasources.sql.accounts import Accounts
 from datasources.sql.audit import Audit
+from datasources.sql.boarding import BoardingStore
 from datasources.sql.briefs import BriefStore
 from datasources.sql.buses import BusStore
 from datasources.sql.engine import has_schema, make_engine
@@ -31,6 +41,7 @@ from datasources.sql.grids import GridStore
 from datasources.sql.incidents import DedupRule, Store
 from datasources.sql.leader import LeaderStore
 from datasources.sql.notify import Outbox
+from datasources.sql.pupils import PupilStore
 from datasources.sql.rota import RotaIndex, RotaStore
 from datasources.sql.town_loader import prepare_database
 from datasources.towns.files import load_kits, load_notify, load_table, load_town
@@ -72,6 +83,29 @@ class Services:
                              alert.started_at, alert.value, self.notify.centre_phone)
         if note is not None:
             self.outbox.tell_route(self.notify, note, self.settings.lang, dedup=alert.key)
+    boarding: BoardingDesk | None = None  # issue 13: pupils on and off
+
+    def tell_guardians(self, done: Recorded) -> None:
+        """A child boarded or got off: each of the child's guardians gets an SMS, once per
+        event (the event's idempotency key), muted guardians none."""
+        assert self.outbox is not None
+        b = done.event
+        kind = guardian_notice(b.event, done.manifest.direction)
+        if kind is None or self.notify.sms is None:
+            return
+        stop_names = {st.code: st.name for st in done.manifest.stops}
+        pupil = next((p for st in done.manifest.stops for p in st.pupils if p.id == b.pupil),
+                     None)
+        if pupil is None:
+            return
+        note = Note(kind, b.at, child=pupil.name, stop=stop_names.get(b.stop or "", ""),
+                    plate=b.plate or "", route=done.manifest.route,
+                    centre_phone=self.notify.centre_phone)
+        event_id = hashlib.sha256(b.key.encode()).hexdigest()[:24]
+        for seq, guardian in enumerate(pupil.guardians, start=1):
+            self.outbox.tell_guardian(self.notify, guardian_recipient(pupil.id, seq),
+                                      guardian.phone, note, self.settings.lang,
+                                      dedup=f"board:{event_id}:{seq}")
 
     def open(self, *, prepare_db: bool = True) -> Services:
         """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
@@ -115,6 +149,18 @@ class Services:
                                       sweep_s=s.stock_alert_sweep_s,
                                       kits=load_kits(s.kits_file or None))
         self.hub.sweeps.append(self.resources.sweep)
+        self.boarding = BoardingDesk(BoardingStore(engine), PupilStore(engine), self.bus,
+                                     FixWindow.from_settings(s))
+        # The children's rules: after each new tap, and when a tracked trip ends.
+        watch = ChildWatch(self.boarding, self.intake, self.bus,
+                           {p: int(v["seats"]) for p, v in
+                            self.hub.tracker.vehicle_records.items()},
+                           lang=s.lang, alerts_on=s.bus_alerts)
+        self.boarding.after.append(watch.on_event)
+        self.boarding.after.append(self.tell_guardians)
+        self.hub.tracker.trip_end_hooks.append(watch.on_trip_end)
+        self.hub.tracker.alert_notes.append(watch.note)
+        self.hub.tracker.stop_hooks.append(watch.on_stop_reached)
         self.intake.stock_hooks.append(self.resources.check)
         self.outbox = Outbox(engine)
         self.notify = load_notify(s.notify_file or None)

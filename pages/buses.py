@@ -207,6 +207,10 @@ def _detail(plate: str | None, lang: str) -> Any:
     if row.get("load") is not None:
         parts.insert(3, html.P(f"{t('bus_load', lang)}: {round(row['load'] * 100)}%",
                                className="bus-load"))
+    counts = svc.boarding.counts(detail["trip"], utcnow().astimezone(LOCAL_TZ).date()
+                                 .isoformat()) if svc.boarding is not None else None
+    if counts is not None:  # issue 13: the trip's children, counts only (the wall sees it)
+        parts.insert(3, html.P(pupil_counts_text(counts, lang), className="bus-pupils"))
     stops = stop_rows(detail, lang)
     parts += [html.H3(t("bus_stops", lang)), html.Table([
         html.Thead(html.Tr([html.Th(t(k, lang)) for k in
@@ -215,6 +219,14 @@ def _detail(plate: str | None, lang: str) -> Any:
                              html.Td(s["passed"])], className="bus-stop") for s in stops]),
     ], className="bus-stops")]
     return parts
+
+
+def pupil_counts_text(counts: dict[str, int], lang: str) -> str:
+    """学生 应到 9 · 在车 3 · 已下车 0 · 未到 1"""
+    words = [f"{t(key, lang)} {counts[name]}" for key, name in (
+        ("esc_expected", "expected"), ("esc_on_board", "on_board"),
+        ("esc_alighted", "alighted"), ("esc_absent_n", "absent"))]
+    return t("bus_pupils", lang) + (" " if lang == "zh" else ": ") + " · ".join(words)
 
 
 def _status(row: dict[str, Any], lang: str) -> str:

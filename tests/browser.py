@@ -89,7 +89,8 @@ def app_client(settings: Settings, raise_server_exceptions: bool = False) -> Ite
 # The ingest keys of a test town's sources, as each source would hold its own ("demo-key" is
 # the citizens' key, as the demo town seeds it); every key reports only as its source.
 KEYS = {"citizen": "demo-key", "hotline": "test-hotline-key", "bus": "test-bus-key",
-        "video": "test-video-key", "grid_worker": "test-grid-key", "feed": "test-feed-key"}
+        "video": "test-video-key", "grid_worker": "test-grid-key", "feed": "test-feed-key",
+        "terminal": "test-terminal-key"}  # issue 13: a card/face terminal on a bus
 
 
 def seed_source_keys(accounts: Any) -> None:

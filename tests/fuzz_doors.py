@@ -4,7 +4,8 @@ inputs per door) and the bench (bench/fuzz.py, 10,000 per door).
 
 The doors: the HTTP JSON incident API, the Open311 form, POST /api/v1/vehicles/positions,
 POST /api/v1/vehicles/gtfs-rt, JT/T 808 frames to the real gateway over TCP, every Dash
-callback posted as every principal, and stock-take files through the real upload callback.
+callback posted as every principal, stock-take files through the real upload callback, and
+POST /api/v1/buses/boarding (issue 13) with a terminal's key.
 
 A door answers each input with an `Outcome`: the HTTP status (or the JT/T 808 result) and
 the reason it gave. `Doors.send` never raises for what the product did: a 5xx, a crash of
@@ -367,6 +368,23 @@ stocktake = st.fixed_dictionaries({
 })
 
 
+# ------------------------------------------------------------------ boarding events (issue 13)
+# A pupil of the demo register on R01-AM1, at a time its window holds (any day: the window
+# is what places a tap on a trip), and hostile values in every field.
+GOOD_TAP_AT = "2026-12-04T06:40:00+08:00"
+boarding = st.one_of(
+    st.fixed_dictionaries(
+        {"pupil": st.one_of(st.sampled_from(["QSZX2026001", "QSXX2026001", "NOBODY"]),
+                            json_scalar),
+         "event": st.one_of(st.sampled_from(["board", "alight", "absent"]), json_scalar),
+         "at": st.one_of(st.just(GOOD_TAP_AT), hostile_instant),
+         "vehicle": st.one_of(st.sampled_from(["川F·D72692", "川X·00000"]), json_scalar),
+         "key": st.one_of(st.text(alphabet="abcdef0123456789-", min_size=8, max_size=16),
+                          json_scalar)},
+        optional={"extra": json_value}).map(dumps),
+    json_body, st.binary(max_size=200))
+
+
 # ------------------------------------------------------------------ Dash callbacks
 PRINCIPAL_NAMES = PRINCIPALS  # every role, an ingest key and nobody (the role matrix's)
 hostile_value = st.one_of(json_value, st.sampled_from([0, 1, None, "zh", "en", {}, [],
@@ -620,6 +638,12 @@ class Doors:
         return self._http("POST", "/api/v1/vehicles/gtfs-rt", content=x["body"],
                           headers={"X-Api-Key": KEYS["bus"], "content-type": x["ctype"]})
 
+    def send_boarding(self, body: bytes) -> Outcome:
+        self.client.cookies.clear()
+        return self._http("POST", "/api/v1/buses/boarding", content=body,
+                          headers={"X-Api-Key": KEYS["terminal"],
+                                   "content-type": "application/json"})
+
     # -------------------------------------------------------------- Dash callbacks
     def send_callback(self, x: dict[str, Any]) -> Outcome:
         headers = self._as(x["who"])
@@ -733,6 +757,11 @@ class Doors:
                                       "content-type": "application/x-protobuf"})
         if r.status_code != 202 or r.json().get("accepted") != 1:
             wrong.append(f"gtfs-rt: {r.status_code} {r.text[:200]}")
+        tap = {"pupil": "QSZX2026001", "event": "board", "at": GOOD_TAP_AT,
+               "vehicle": "川F·D72692", "key": "after-the-fuzz-0001"}
+        out = self.send_boarding(dumps(tap))
+        if out.status not in (200, 201):
+            wrong.append(f"boarding: {out.status} {self._last[:200]}")
         headers = self._as("officer")
         body = {"output": "disp-queue.data", "outputs": {"id": "disp-queue",
                                                         "property": "data"},
@@ -775,7 +804,7 @@ def send_redis(doors: Doors, raw: bytes) -> Outcome:
 
 # ------------------------------------------------------------------ running a door
 DOOR_NAMES = ("incidents", "open311", "positions", "gtfs-rt", "jt808", "callbacks",
-              "callbacks-malformed", "stocktake", "redis")
+              "callbacks-malformed", "stocktake", "redis", "boarding")
 
 
 def plan(doors: Doors, name: str) -> tuple[Any, Any]:
@@ -790,6 +819,7 @@ def plan(doors: Doors, name: str) -> tuple[Any, Any]:
         "callbacks-malformed": (malformed_callback(doors.callbacks), doors.send_callback),
         "stocktake": (stocktake, doors.send_stocktake),
         "redis": (redis_raw, lambda raw: send_redis(doors, raw)),
+        "boarding": (boarding, doors.send_boarding),
     }[name]
 
 

@@ -145,7 +145,7 @@ def test_demo_accounts_are_seeded_once_for_a_demo_town_only(settings):
     prepare_database(engine, settings.town_dir)
     first = seed_demo(settings)
     assert {role for _, role, _ in first} == {"admin", "officer", "leader", "display",
-                                              "grid_worker"}
+                                              "grid_worker", "escort"}
     assert seed_demo(settings) == first  # idempotent: nothing added twice
     accounts = Accounts(engine)
     assert accounts.authenticate("值班员", DEMO_PASSWORD).role == "officer"
@@ -153,6 +153,11 @@ def test_demo_accounts_are_seeded_once_for_a_demo_town_only(settings):
     worker = next(name for name, role, _ in first if role == "grid_worker")
     assert accounts.authenticate(worker, DEMO_PASSWORD).person_id == "W001"
     assert accounts.key_principal(DEMO_KIOSK, "kiosk").role == "display"
+    # The demo escort (issue 13) looks after route R01's first bus and its trips.
+    from datasources.sql.pupils import PupilStore
+
+    escort = accounts.user("随车照管员")
+    assert ("vehicle", "川F·D72692") in PupilStore(engine).posts(escort.id)
     assert accounts.key_principal("demo-key", "ingest").source == "citizen"
     assert len(accounts.list_keys("kiosk")) == 1
     with accounts.session.begin() as s:

@@ -27,12 +27,14 @@ from dashboard.buses.notify import (
     over_rate,
     retry_at,
 )
+from dashboard.timeutil import LOCAL_TZ
 from datasources.outbound.senders import Notifier, SendError, SmsGateway, WeComRobot, senders_for
 from datasources.sql.notify import Outbox
 from tests.browser import free_port
 
 SECRET = "s3cret-of-the-provider"
 PLATE = "川F·D72692"  # the demo town's first R01 bus
+G17 = "guardian:Q17/1"  # a guardian by pupil id and place in the register
 AT = datetime(2026, 12, 4, 23, 12, tzinfo=UTC)  # 07:12 Beijing
 
 
@@ -153,7 +155,7 @@ def test_a_guardian_gets_boarded_at_school_and_alighted_in_order_signed(services
     cfg = sms_config(sms.url)
     out = Outbox(services.store.engine)
     for kind, minutes in (("boarded", 0), ("at_school", 29), ("alighted", 586)):
-        assert out.tell_guardian(cfg, 17, "13812345678", note(kind, minutes),
+        assert out.tell_guardian(cfg, G17, "13812345678", note(kind, minutes),
                                  dedup=f"{kind}:17:1")[1] == "queued"
     assert Notifier(out, senders_for(cfg)).run_once() == 3
     assert [r["path"] for r in sms.requests] == ["/sms/send"] * 3
@@ -164,7 +166,7 @@ def test_a_guardian_gets_boarded_at_school_and_alighted_in_order_signed(services
         "【校车】王小明 16:58 在白鹤村站下车。"]
     assert {b["phone"] for b in bodies} == {"13812345678"}
     assert {b["account"] for b in bodies} == {"zn-town"}
-    assert [e["status"] for e in out.log("guardian:17")] == ["sent"] * 3
+    assert [e["status"] for e in out.log(G17)] == ["sent"] * 3
 
 
 def test_a_500_is_retried_after_its_backoff_and_delivered_once(services) -> None:
@@ -172,10 +174,10 @@ def test_a_500_is_retried_after_its_backoff_and_delivered_once(services) -> None
     try:
         cfg = sms_config(sms.url)
         out = Outbox(services.store.engine, backoff=(0.3, 0.3))
-        out.tell_guardian(cfg, 17, "13812345678", note("boarded"))
+        out.tell_guardian(cfg, G17, "13812345678", note("boarded"))
         notifier = Notifier(out, senders_for(cfg))
         assert notifier.run_once() == 0
-        [entry] = out.log("guardian:17")
+        [entry] = out.log(G17)
         assert (entry["status"], entry["tries"], entry["last_error"]) == ("queued", 1,
                                                                           "HTTP 500")
         assert notifier.run_once() == 0 and len(sms.requests) == 1  # not due yet
@@ -184,7 +186,7 @@ def test_a_500_is_retried_after_its_backoff_and_delivered_once(services) -> None
         time.sleep(0.35)
         assert notifier.run_once() == 1
         assert len(sms.requests) == 2
-        [entry] = out.log("guardian:17")
+        [entry] = out.log(G17)
         assert (entry["status"], entry["tries"]) == ("sent", 2)
         assert notifier.run_once() == 0 and len(sms.requests) == 2
     finally:
@@ -196,11 +198,11 @@ def test_a_message_refused_every_time_fails_for_good_with_the_reason(services) -
     try:
         cfg = sms_config(sms.url)
         out = Outbox(services.store.engine, backoff=(0.0,))
-        out.tell_guardian(cfg, 17, "13812345678", note("boarded"))
+        out.tell_guardian(cfg, G17, "13812345678", note("boarded"))
         notifier = Notifier(out, senders_for(cfg))
         notifier.run_once()
         notifier.run_once()
-        [entry] = out.log("guardian:17")
+        [entry] = out.log(G17)
         assert entry["status"] == "failed" and entry["tries"] == 2
         assert "blacklisted" in entry["last_error"]
         assert notifier.run_once() == 0 and len(sms.requests) == 2
@@ -211,24 +213,25 @@ def test_a_message_refused_every_time_fails_for_good_with_the_reason(services) -
 def test_a_muted_guardian_is_sent_nothing_and_the_log_says_so(services, sms) -> None:
     cfg = sms_config(sms.url)
     out = Outbox(services.store.engine)
-    out.tell_guardian(cfg, 17, "13812345678", note("boarded"))  # queued before the mute
-    out.mute("guardian:17")
-    assert out.tell_guardian(cfg, 17, "13812345678", note("at_school", 29))[1] == "muted"
-    out.tell_guardian(cfg, 18, "13900000000", note("boarded"))  # another child's guardian
+    out.tell_guardian(cfg, G17, "13812345678", note("boarded"))  # queued, then muted
+    out.mute(G17)
+    assert out.tell_guardian(cfg, G17, "13812345678", note("at_school", 29))[1] == "muted"
+    out.tell_guardian(cfg, "guardian:Q18/1", "13900000000", note("boarded"))  # another child's
     assert Notifier(out, senders_for(cfg)).run_once() == 1
     assert [r["body"]["phone"] for r in sms.requests] == ["13900000000"]
-    assert [e["status"] for e in out.log("guardian:17")] == ["muted", "muted"]
-    out.unmute("guardian:17")
-    out.tell_guardian(cfg, 17, "13812345678", note("alighted", 586))
+    assert [e["status"] for e in out.log(G17)] == ["muted", "muted"]
+    out.unmute(G17)
+    out.tell_guardian(cfg, G17, "13812345678", note("alighted", 586))
     assert Notifier(out, senders_for(cfg)).run_once() == 1
 
 
 def test_one_event_is_told_once_and_a_flood_is_held_at_the_rate(services, sms) -> None:
     cfg = sms_config(sms.url)
     out = Outbox(services.store.engine)
-    assert out.tell_guardian(cfg, 17, "13812345678", note("boarded"), dedup="e1") is not None
-    assert out.tell_guardian(cfg, 17, "13812345678", note("boarded"), dedup="e1") is None
-    statuses = [out.tell_guardian(cfg, 17, "13812345678", note("boarded", i))[1]
+    first = out.tell_guardian(cfg, G17, "13812345678", note("boarded"), dedup="e1")
+    assert first is not None
+    assert out.tell_guardian(cfg, G17, "13812345678", note("boarded"), dedup="e1") is None
+    statuses = [out.tell_guardian(cfg, G17, "13812345678", note("boarded", i))[1]
                 for i in range(1, RATE_LIMIT + 2)]
     assert statuses.count("limited") == 2 and statuses[:RATE_LIMIT - 1] == [
         "queued"] * (RATE_LIMIT - 1)
@@ -239,7 +242,7 @@ def test_two_senders_at_once_send_each_message_once(services, sms) -> None:
     cfg = sms_config(sms.url)
     out = Outbox(services.store.engine)
     for g in range(6):
-        out.tell_guardian(cfg, g, f"1380000000{g}", note("boarded"))
+        out.tell_guardian(cfg, f"guardian:Q{g}/1", f"1380000000{g}", note("boarded"))
     a, b = Notifier(out, senders_for(cfg)), Notifier(out, senders_for(cfg))
     done: list[int] = []
     threads = [threading.Thread(target=lambda n=n: done.append(n.run_once())) for n in (a, b)]
@@ -326,3 +329,43 @@ def test_the_cli_sends_a_test_message_and_says_what_came_back(tmp_path) -> None:
         assert none.exit_code == 1 and "no WeCom robot for route R09" in none.output
     finally:
         robot.close()
+
+
+def test_a_child_tapped_on_and_off_tells_each_guardian_once(client) -> None:
+    """Through the real boarding door: a card terminal's taps → each guardian's SMS."""
+    from dashboard.messages import VehiclePosition
+    from datasources.sql.pupils import PupilStore
+    from tests.test_boarding import local
+
+    services = client.zn
+    client.zn.accounts.add_key("ingest", "R01 card reader", "terminal", token="tk-notify-01")
+    sms = Receiver([SMS_OK], check_sign=True)
+    try:
+        services.notify = sms_config(sms.url)
+        pupils = PupilStore(services.store.engine)
+        manifest = pupils.manifest("R01-AM1")
+        first = next(s for s in manifest.stops if s.pupils)
+        child = first.pupils[0]
+        route = pupils.trip_route("R01-AM1")
+        lon, lat = next((s.lon, s.lat) for s in route[0].stops if s.code == first.code)
+        on, off = local("06:36"), local("07:30")
+        services.bus.publish_positions([VehiclePosition(plate=PLATE, at=on, lon=lon, lat=lat,
+                                                        speed_kmh=0, heading=0)])
+        head = {"X-Api-Key": "tk-notify-01"}
+        tap = {"pupil": child.id, "event": "board", "at": on.isoformat(), "vehicle": PLATE,
+               "key": "tap-notify-0001"}
+        assert client.post("/api/v1/buses/boarding", json=tap, headers=head).status_code == 201
+        assert client.post("/api/v1/buses/boarding", json=tap, headers=head).status_code == 200
+        tap2 = tap | {"event": "alight", "at": off.isoformat(), "key": "tap-notify-0002"}
+        assert client.post("/api/v1/buses/boarding", json=tap2, headers=head).status_code == 201
+        sent = Notifier(services.outbox, senders_for(services.notify)).run_once()
+        phones = [g.phone for g in child.guardians]
+        assert sent == 2 * len(phones) and phones
+        clock = on.astimezone(LOCAL_TZ).strftime("%H:%M")
+        later = off.astimezone(LOCAL_TZ).strftime("%H:%M")
+        assert [(r["body"]["phone"], r["body"]["content"]) for r in sms.requests] == [
+            (p, f"【校车】{child.name} {clock} 在{first.name}上车（{PLATE}）。") for p in phones
+        ] + [(p, f"【校车】{child.name} {later} 已到校。") for p in phones]
+        assert services.outbox.log(f"guardian:{child.id}/1")[0]["status"] == "sent"
+    finally:
+        sms.close()

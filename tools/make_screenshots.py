@@ -33,6 +33,7 @@ SHOTS = (
     ("/leader?lang=en", "leader-en-768x1024.png", "768x1024", LEADER),
     ("/buses", "buses-1920x1080.png", "1920x1080", OFFICER),
     ("/login", "login-1280x800.png", "1280x800", None),
+    ("/escort", "escort-390x844.png", "390x844", ("随车照管员", "zhongnao-demo")),
 )
 ADMIN = ("admin", "zhongnao-demo")
 GRID_WORKER = ("冯思远", "zhongnao-demo")
@@ -43,6 +44,7 @@ MATRIX_PAGES = (
     ("resources", "/resources", OFFICER), ("grids", "/grids", OFFICER),
     ("leader", "/leader", LEADER), ("buses", "/buses", OFFICER),
     ("field", "/field", GRID_WORKER), ("audit", "/audit", ADMIN), ("login", "/login", None),
+    ("escort", "/escort", ("随车照管员", "zhongnao-demo")),
 )
 MATRIX_SIZES = ("1920x1080", "1024x768", "390x844")
 

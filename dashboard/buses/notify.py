@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from dashboard.buses.tracking import drives_backwards
 from dashboard.i18n.text import t
 from dashboard.timeutil import LOCAL_TZ
 
@@ -206,3 +207,20 @@ def parent_notice(alert_kind: str, plate: str, route: str, started_at: datetime,
     minutes = int(round((late_s or 0) / 60)) if kind == "delayed" else 0
     return Note(kind, started_at, plate=plate, route=route, minutes=minutes,
                 centre_phone=centre_phone)
+
+
+def guardian_notice(event: str, direction: str) -> str | None:
+    """What a child's guardians are told of a boarding event: 上车 (boarded); getting off a
+    trip to school is 到校 (at school), off a trip home 下车 (alighted); 未到 (absent) is the
+    school's to follow up, not a message."""
+    if event == "board":
+        return "boarded"
+    if event == "alight":
+        return "alighted" if drives_backwards(direction) else "at_school"
+    return None
+
+
+def guardian_recipient(pupil_id: str, seq: int) -> str:
+    """A guardian by id: the school's pupil id and the guardian's place in the register (a
+    re-imported register keeps both, so a mute survives it)."""
+    return f"guardian:{pupil_id}/{seq}"

@@ -22,6 +22,7 @@ from dashboard.timeutil import as_utc
 
 DEPARTED_M = 100.0  # driven this far past the first stop = the trip has started
 ARRIVED_M = 40.0  # within this of the last stop, after departing = the trip is done
+MAX_ENDED = 1000
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,18 @@ class TripPlan:
         return stop_times_on(day, self.stop_times)
 
 
+def drives_backwards(direction: str) -> bool:
+    """True for afternoon trips (from_school): they drive the route's stops in reverse."""
+    return direction == "from_school"
+
+
 def build_plans(routes: list[Any]) -> dict[str, TripPlan]:
     """Trip plans from town routes (dashboard.town.Route); from_school trips drive backwards."""
     plans: dict[str, TripPlan] = {}
     for r in routes:
         lines: dict[bool, RouteLine] = {}
         for t in r.trips:
-            backwards = t.direction == "from_school"
+            backwards = drives_backwards(t.direction)
             stops = [StopInfo(s.code, s.name, s.name_en, s.lon, s.lat) for s in r.stops]
             path = list(r.path)
             if backwards:
@@ -74,6 +80,33 @@ def build_plans(routes: list[Any]) -> dict[str, TripPlan]:
             plans[t.code] = TripPlan(t.code, r.code, r.name, r.name_en, t.direction, t.days,
                                      list(t.stop_times), stops, lines[backwards])
     return plans
+
+
+@dataclass(frozen=True)
+class TripEnd:
+    """A trip that just ended for a bus: at its last stop, or with its window closed."""
+
+    plate: str
+    trip: str
+    day: date
+    at: datetime
+    lon: float
+    lat: float
+    arrived: bool
+
+
+@dataclass(frozen=True)
+class StopReached:
+    """A bus on a trip reached the stop `index` (in driving order) after departing."""
+
+    plate: str
+    trip: str
+    day: date
+    index: int
+    stop: str
+    at: datetime
+    lon: float
+    lat: float
 
 
 @dataclass
@@ -96,6 +129,7 @@ class BusTrack:
     onboard: int | None = None
     occupancy: float | None = None  # load as given by the feed (0..1+), when no head count
     done: set[str] = field(default_factory=set)
+    reached: int = 0  # the furthest stop (index) reached on this trip; 0: the first
 
 
 class Fleet:
@@ -111,6 +145,10 @@ class Fleet:
         self.holidays = holidays
         self.tracks: dict[str, BusTrack] = {}
         self.finished: dict[str, dict[str, Any]] = {}  # "day:trip" -> arrival punctuality
+        # Trips that ended since the owner last drained this list (the children's rules);
+        # kept short when nobody drains it (a bench's fleet).
+        self.ended: list[TripEnd] = []
+        self.reached: list[StopReached] = []  # likewise: stops reached (未下车)
         self.by_route: dict[str, list[TripPlan]] = {}
         for p in plans.values():
             self.by_route.setdefault(p.route, []).append(p)
@@ -151,7 +189,7 @@ class Fleet:
             return
         t.plan, t.day = plan, day
         t.times = plan.times_on(day) if plan is not None and day is not None else []
-        t.along_m, t.departed, t.arrived = None, False, False
+        t.along_m, t.departed, t.arrived, t.reached = None, False, False, 0
 
     def observe(self, plate: str, at: datetime, lon: float, lat: float, speed_kmh: float,
                 *, trip: str | None = None, onboard: int | None = None,
@@ -181,8 +219,25 @@ class Fleet:
             # further along, is not a departure).
             t.departed = t.departed or (t.along_m > line.stop_m[0] + DEPARTED_M
                                         and m.offset_m <= self.cfg.corridor_m)
+            if t.departed and seen_before:
+                # Stops reached since the last fix (a bus first seen mid-route reached none).
+                ahead = [i for i, d in enumerate(line.stop_m)
+                         if i > t.reached and t.along_m >= d - ARRIVED_M]
+                for i in ahead:
+                    assert t.day is not None
+                    s = t.plan.stops[i]
+                    self.reached.append(StopReached(plate, t.plan.code, t.day, i, s.code, at,
+                                                    lon, lat))
+                del self.reached[:-MAX_ENDED]
+                t.reached = max([t.reached, *ahead])
+            elif t.departed:
+                t.reached = max([t.reached, *(i for i, d in enumerate(line.stop_m)
+                                              if t.along_m >= d - ARRIVED_M)])
             if not t.arrived and t.departed and t.along_m >= line.stop_m[-1] - ARRIVED_M:
                 t.arrived = True
+                assert t.day is not None
+                self.ended.append(TripEnd(plate, t.plan.code, t.day, at, lon, lat, True))
+                del self.ended[:-MAX_ENDED]
                 # Punctuality of the finished trip, for the day's board; a bus first seen
                 # already at its terminal (a restarted process) says nothing about it.
                 if seen_before:
@@ -210,6 +265,9 @@ class Fleet:
         for t in self.tracks.values():
             if t.plan is not None and t.times:
                 if now > trip_window(t.times)[1]:
+                    if not t.arrived and t.day is not None:  # the window closed first
+                        self.ended.append(TripEnd(t.plate, t.plan.code, t.day, now, t.lon,
+                                                  t.lat, False))
                     self._start(t, None, None)
                     continue
                 out += t.alerts.check_departure(t.plan.code, t.times[0], now,

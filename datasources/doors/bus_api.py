@@ -14,15 +14,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from dashboard.buses.fixtime import BAD_TIME, FixWindow
+from dashboard.buses.pupils import Viewer, manifest_view
 from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import t
-from dashboard.incidents.errors import BadInput
-from dashboard.inputs import bounded_number, parse_instant
+from dashboard.incidents.errors import BadInput, LoopError
+from dashboard.inputs import bounded_number, load_json, parse_instant
 from dashboard.messages import MAX_MESSAGE_BYTES, MessageError, parse_vehicle_message
+from dashboard.roles import current
 from dashboard.timeutil import utcnow
 from datasources.doors.http_api import language, read_body
 from datasources.feeds import gtfs_rt
 from datasources.sql.buses import BusStore
+from datasources.sql.pupils import PupilStore
 
 if TYPE_CHECKING:  # the composition root wires the doors; they never import it
     from datasources.services import Services
@@ -113,5 +116,61 @@ def build_bus_router(services: Services) -> APIRouter:
         fixes = await asyncio.to_thread(BusStore(services.store).track, plate, begin,
                                         begin + timedelta(hours=span), trip)
         return JSONResponse({"plate": plate, "fixes": fixes})
+
+    @router.post("/buses/boarding")
+    async def post_boarding(request: Request) -> JSONResponse:
+        """One boarding event {pupil, event: board|alight|absent, at, vehicle, key}: 201 when
+        stored, 200 when its key was stored before (the first event's answer), 4xx counted."""
+        lang = language(request)
+        body = await read_body(request)
+        desk = services.boarding
+        assert desk is not None
+        who = current()
+
+        def run() -> JSONResponse:
+            try:
+                if body is None:
+                    raise BadInput("too_large", mb=f"{MAX_MESSAGE_BYTES / 1048576:g}")
+                done = desk.record(who, load_json(body))
+            except LoopError as exc:
+                refuse_quietly(exc.code, str(exc))
+                return JSONResponse({"error": exc.code, "message": error_text(exc, lang)},
+                                    status_code=exc.http_status)
+            e = done.event
+            return JSONResponse({"stored": done.new, "id": e.seq, "pupil": e.pupil,
+                                 "trip": e.trip, "day": e.day, "event": e.event,
+                                 "at": e.at.isoformat(), "stop": e.stop, "key": e.key,
+                                 "counts": done.tally.counts()},
+                                status_code=201 if done.new else 200)
+
+        return await asyncio.to_thread(run)
+
+    def refuse_quietly(reason: str, detail: str) -> None:
+        assert services.intake is not None
+        services.intake.reject(reason, detail)
+
+    @router.get("/buses/trips/{trip}/manifest")
+    async def get_manifest(request: Request, trip: str) -> JSONResponse:
+        """Who is expected at each stop of a trip (issue 13): names as the reader may see
+        them (dashboard/buses/pupils.manifest_view); every read is audited."""
+        lang = language(request)
+        who = current()
+        assert services.store is not None and services.audit is not None
+        pupils = PupilStore(services.store.engine)
+
+        def read() -> dict | None:
+            manifest = pupils.manifest(trip[:24])
+            if manifest is None:
+                return None
+            viewer = Viewer(who.role, pupils.posts(who.user_id))
+            services.audit.record("pupils.manifest", trip[:24],  # type: ignore[union-attr]
+                                  f"{manifest.expected} pupils", who=who)
+            return manifest_view(manifest, viewer)
+
+        found = await asyncio.to_thread(read)
+        if found is None:
+            return JSONResponse({"error": "unknown_trip", "message": t(
+                "err_unknown_trip", lang).format(trip=trip[:40])}, status_code=404)
+        return JSONResponse(found)
 
     return router

@@ -11,12 +11,12 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from dashboard.buses.alerts import Alert, AlertConfig, SpeedLimits, alert_text, parse_zones
-from dashboard.buses.tracking import Fleet, build_plans
-from dashboard.messages import IncidentReport, VehiclePosition
+from dashboard.buses.tracking import Fleet, StopReached, TripEnd, build_plans
+from dashboard.messages import MAX_TEXT, IncidentReport, VehiclePosition
 from dashboard.screens.live import LiveState
 from dashboard.settings import Settings
 from dashboard.timeutil import utcnow
@@ -90,6 +90,14 @@ class BusTracker:
         # Called with each alert this process raised (once per episode across processes):
         # the parents' group is told (issue 13). A failing hook never stops the alert.
         self.alert_hooks: list[Callable[[Alert], None]] = []
+        # Issue 13: called (in a thread) with each trip that ended: the children's rules. A
+        # bus at its last stop gives the children `alight_grace_s` to get off first.
+        self.trip_end_hooks: list[Callable[[TripEnd], object]] = []
+        self.alight_grace_s = 180.0
+        self.pending_ends: list[TripEnd] = []
+        self.stop_hooks: list[Callable[[StopReached], object]] = []  # 未下车
+        # Issue 13: words added to an alert's work order (the children on board).
+        self.alert_notes: list[Callable[[Alert], str]] = []
 
     @classmethod
     def from_settings(cls, settings: Settings, state: LiveState, intake: Intake, bus: Publisher,
@@ -104,6 +112,7 @@ class BusTracker:
                       sample_s=settings.bus_history_s)
         # Read once: the bus page shows staff and the vehicle record without SQL per tick.
         tracker.route_staff = {r.code: dict(r.staff) for r in history.routes()}
+        tracker.alight_grace_s = settings.bus_alight_grace_s
         tracker.vehicle_records = history.vehicles()
         return tracker
 
@@ -144,7 +153,18 @@ class BusTracker:
             return None
         self.stats["alerts"] += 1
         log.info("bus alert %s", alert.key)
-        outcome = self.intake.handle(alert_report(alert))
+        report = alert_report(alert)
+        notes = []
+        for note in self.alert_notes:
+            try:
+                notes.append(note(alert))
+            except Exception:  # the alert matters more than its note
+                log.exception("note for %s not added", alert.key)
+        extra = "".join(n for n in notes if n)
+        if extra:
+            report = report.model_copy(update={
+                "description": (report.description + extra)[:MAX_TEXT]})
+        outcome = self.intake.handle(report)
         for hook in self.alert_hooks:
             try:
                 hook(alert)
@@ -164,6 +184,40 @@ class BusTracker:
             if res is not None:
                 out.append(res)
         return out
+
+    def take_ends(self, now: datetime) -> list[TripEnd]:
+        """The trips whose end is due at `now`: a closed window at once, a bus at its last
+        stop once the children had `alight_grace_s` to get off (the rest wait)."""
+        self.pending_ends += self.fleet.ended
+        self.fleet.ended = []
+        due = [e for e in self.pending_ends
+               if not e.arrived or now >= e.at + timedelta(seconds=self.alight_grace_s)]
+        if due:
+            self.pending_ends = [e for e in self.pending_ends if e not in due]
+        return due
+
+    def take_stops(self) -> list[StopReached]:
+        """The stops buses reached since the last call (drained from the fleet)."""
+        stops, self.fleet.reached = self.fleet.reached, []
+        return stops
+
+    def handle_stops(self, stops: list[StopReached]) -> None:
+        """Run the stop hooks; one failing never stops the others."""
+        for ev in stops:
+            for hook in self.stop_hooks:
+                try:
+                    hook(ev)
+                except Exception:  # a store or Redis fault must not stop tracking
+                    log.exception("stop %s of %s %s not checked", ev.stop, ev.plate, ev.trip)
+
+    def handle_ends(self, ends: list[TripEnd]) -> None:
+        """Run the trip-end hooks; one failing never stops the others."""
+        for end in ends:
+            for hook in self.trip_end_hooks:
+                try:
+                    hook(end)
+                except Exception:  # a store or Redis fault must not stop tracking
+                    log.exception("trip end of %s %s not checked", end.plate, end.trip)
 
     def flush_history(self, bucket: int) -> int:
         """Write the latest fix per bus of one sampling period, if this process claims it."""
@@ -187,6 +241,12 @@ class BusTracker:
             return
         if alerts:
             await asyncio.to_thread(self.raise_all, alerts)
+        ends = self.take_ends(utcnow())
+        if ends:
+            await asyncio.to_thread(self.handle_ends, ends)
+        stops = self.take_stops()
+        if stops and self.stop_hooks:
+            await asyncio.to_thread(self.handle_stops, stops)
 
     async def run(self, notify: Callable[[], Awaitable[None]]) -> None:
         """Tick the clock rules and write history until cancelled."""
@@ -198,6 +258,9 @@ class BusTracker:
                 alerts = self.tick(now)
                 if alerts:
                     await asyncio.to_thread(self.raise_all, alerts)
+                ends = self.take_ends(now)
+                if ends:
+                    await asyncio.to_thread(self.handle_ends, ends)
                 bucket = int(now.timestamp() // self.sample_s)
                 if bucket != last_bucket:
                     await asyncio.to_thread(self.flush_history, bucket - 1)

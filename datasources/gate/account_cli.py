@@ -7,7 +7,8 @@ from contextlib import suppress
 import click
 from sqlalchemy import select
 
-from dashboard.roles import KEY_SCOPES, KEY_SOURCES, ROLES, Principal
+from dashboard.buses.pupils import POST_KINDS
+from dashboard.roles import ESCORT, KEY_SCOPES, KEY_SOURCES, ROLES, SCHOOL_STAFF, Principal
 from dashboard.settings import Settings
 from datasources.sql.accounts import KEY_KINDS, AccountError, Accounts
 from datasources.sql.audit import Audit
@@ -17,6 +18,8 @@ DEMO_PASSWORD = "zhongnao-demo"
 DEMO_USERS = (("admin", "admin"), ("值班员", "officer"), ("领导", "leader"),
               ("大屏", "display"))
 DEMO_KIOSK = "demo-wall-kiosk-token"
+# Issue 13: the demo's escort rides the first bus of route R01 on its trips.
+DEMO_ESCORT = ("随车照管员", (("vehicle", "川F·D72692"), ("trip", "R01-AM1"), ("trip", "R01-PM1")))
 # The demo town's citizens' key (Open311 api_key, X-Api-Key): a well-known value, so only a
 # town marked demo gets it; a real town issues its own with `zhongnao key add`.
 DEMO_CITIZEN_KEY = "demo-key"
@@ -52,6 +55,16 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
         if accounts.user(name) is None:
             accounts.add_user(name, role, DEMO_PASSWORD, person_id=people[name])
             audit.record("user.add", name, f"demo account, role {role}", who=CLI)
+    if accounts.user(DEMO_ESCORT[0]) is None:
+        from datasources.sql.engine import make_engine
+        from datasources.sql.pupils import PupilStore
+
+        escort = accounts.add_user(DEMO_ESCORT[0], ESCORT, DEMO_PASSWORD)
+        store = PupilStore(make_engine(settings.db_url))
+        for kind, ref in DEMO_ESCORT[1]:
+            store.add_post(escort.id, kind, ref)
+        audit.record("user.add", escort.name, "demo account, role escort", who=CLI)
+    users.append((DEMO_ESCORT[0], ESCORT))
     if not any(k["revoked_at"] is None for k in accounts.list_keys("kiosk")):
         accounts.add_key("kiosk", "demo wall", token=DEMO_KIOSK)
     if accounts.key_principal(DEMO_CITIZEN_KEY, "ingest") is None:
@@ -79,8 +92,26 @@ def user() -> None:
 @click.option("--person", default="",
               help="The grid worker's id (grid_workers.id) this account is; required for "
                    "--role grid_worker, since work orders name the person by id.")
-def user_add(name: str, role: str, password: str, display_name: str, person: str) -> None:
-    """Create an account (the first admin, duty officers, leaders, grid workers, walls)."""
+@click.option("--post", "posts", multiple=True, metavar="KIND:REF",
+              help="What an escort or school staff looks after (issue 13): trip:R01-AM1, "
+                   "vehicle:PLATE or school:CODE; repeat for several.")
+def user_add(name: str, role: str, password: str, display_name: str, person: str,
+             posts: tuple[str, ...]) -> None:
+    """Create an account (the first admin, duty officers, leaders, grid workers, walls,
+    escorts, school staff)."""
+    pairs = [tuple(p.split(":", 1)) for p in posts]
+    if any(len(p) != 2 or p[0] not in POST_KINDS or not p[1] for p in pairs):
+        raise click.UsageError(f"--post: KIND:REF with KIND one of {', '.join(POST_KINDS)}")
+    if pairs and role not in (ESCORT, SCHOOL_STAFF):
+        raise click.UsageError("--post is for escorts' and school staff's accounts only")
+    if pairs:
+        from datasources.sql.engine import make_engine
+        from datasources.sql.pupils import PupilStore
+
+        register = PupilStore(make_engine(Settings.from_env().db_url))
+        unknown = [f"{k}:{r}" for k, r in pairs if not register.post_exists(k, r)]
+        if unknown:
+            raise click.UsageError(f"--post: the town has no {', '.join(unknown)}")
     if role == "grid_worker" and not person.strip():
         raise click.UsageError("--person WORKER_ID is required for a grid worker's account")
     if person.strip() and role != "grid_worker":
@@ -90,8 +121,10 @@ def user_add(name: str, role: str, password: str, display_name: str, person: str
         row = accounts.add_user(name, role, password, display_name, person_id=person or None)
     except AccountError as exc:
         _fail(exc)
-    audit.record("user.add", row.name, f"role {role}" + (f", person {person}" if person else ""),
-                 who=CLI)
+    audit.record("user.add", row.name, f"role {role}" + (f", person {person}" if person else "")
+                 + "".join(f", {k} {r}" for k, r in pairs), who=CLI)
+    for kind, ref in pairs:
+        register.add_post(row.id, kind, ref)
     click.echo(f"added {row.name} ({row.role}{', ' + person if person else ''})")
 
 

@@ -140,6 +140,9 @@ class Simulator:
         self._last_now: datetime | None = None
         self._last_log: datetime | None = None
         self.totals = TickResult()
+        # Issue 13: the children's taps on the simulated buses (cli wires it when the
+        # database is at hand); a fault there never stops the buses.
+        self.taps: Any = None
 
     def positions_at(self, now: datetime) -> list[VehiclePosition]:
         """Every vehicle's fix at `now` (pure: depends only on seed, town, calendar and `now`):
@@ -322,6 +325,11 @@ class Simulator:
             for plate in sorted(real - self.yielded):
                 log.info("simulator: a real feed reports %s; no longer driving it", plate)
             self.yielded |= real
+        if self.taps is not None:
+            try:
+                self.taps.tick(now)
+            except Exception:  # the database away: positions and reports go on
+                log.exception("simulator: taps not sent")
         while self._outbox:
             msg = self._outbox[0]
             self.bus.report(msg)

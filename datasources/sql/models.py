@@ -523,3 +523,110 @@ class NotifyMute(Base):
     __tablename__ = "notify_mutes"
     recipient: Mapped[str] = mapped_column(String(40), primary_key=True)
     at: Mapped[datetime]
+
+
+# ------------------------------------------------------------------ pupils (issue 13)
+class School(Base):
+    """A school whose pupils ride the shuttles (一校一册: its register is imported whole)."""
+
+    __tablename__ = "schools"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+
+
+class SchoolClass(Base):
+    """A class of a school (三年级2班) and its head teacher."""
+
+    __tablename__ = "school_classes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_code: Mapped[str] = mapped_column(ForeignKey("schools.code"), index=True)
+    name: Mapped[str] = mapped_column(String(20))
+    teacher: Mapped[str] = mapped_column(String(40), default="")
+    teacher_phone: Mapped[str] = mapped_column(String(20), default="")
+    __table_args__ = (UniqueConstraint("school_code", "name", name="uq_class_name"),)
+
+
+class Pupil(Base):
+    """A child on the register (定人), known by the school's pupil id."""
+
+    __tablename__ = "pupils"
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    school_code: Mapped[str] = mapped_column(ForeignKey("schools.code"), index=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("school_classes.id"))
+    name: Mapped[str] = mapped_column(String(40))
+    home_stop: Mapped[str] = mapped_column(ForeignKey("bus_stops.code"), index=True)
+
+
+class PupilTrip(Base):
+    """A trip a pupil rides: the morning trip to school, the afternoon trip home."""
+
+    __tablename__ = "pupil_trips"
+    pupil_id: Mapped[str] = mapped_column(ForeignKey("pupils.id"), primary_key=True)
+    trip_code: Mapped[str] = mapped_column(ForeignKey("trips.code"), primary_key=True,
+                                           index=True)
+
+
+class Guardian(Base):
+    """A pupil's guardian (监护人): name, relation and phone, in the school's order."""
+
+    __tablename__ = "guardians"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pupil_id: Mapped[str] = mapped_column(ForeignKey("pupils.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer, default=1)
+    name: Mapped[str] = mapped_column(String(40))
+    relation: Mapped[str] = mapped_column(String(10))
+    phone: Mapped[str] = mapped_column(String(20))
+
+
+class StopStaff(Base):
+    """Who looks after a stop for a school: the parent volunteer (家长志愿者) and the pupil
+    line leader (学生路队长)."""
+
+    __tablename__ = "stop_staff"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_code: Mapped[str] = mapped_column(ForeignKey("schools.code"), index=True)
+    stop_code: Mapped[str] = mapped_column(ForeignKey("bus_stops.code"), index=True)
+    duty: Mapped[str] = mapped_column(String(16))  # volunteer | line_leader
+    name: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    pupil_id: Mapped[str | None] = mapped_column(String(24))  # the leader, or whose guardian
+    __table_args__ = (UniqueConstraint("school_code", "stop_code", "duty", name="uq_stop_duty"),
+                      CheckConstraint("duty in ('volunteer', 'line_leader')",
+                                      name="stop_staff_duty"))
+
+
+class UserPost(Base):
+    """What an account looks after: an escort's trip or vehicle, a school staff's school."""
+
+    __tablename__ = "user_posts"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # trip | vehicle | school
+    ref: Mapped[str] = mapped_column(String(24), primary_key=True)
+
+
+class BoardingEvent(Base):
+    """A pupil boarding, alighting or absent (上车/下车/未到), from an escort's phone or a
+    terminal. The pupil and trip are plain ids, not foreign keys: a re-imported register
+    never rewrites what happened."""
+
+    __tablename__ = "boarding_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pupil_id: Mapped[str] = mapped_column(String(24))
+    trip_code: Mapped[str] = mapped_column(String(24))
+    day: Mapped[str] = mapped_column(String(10))  # the trip's local date, YYYY-MM-DD
+    event: Mapped[str] = mapped_column(String(8))  # board | alight | absent
+    at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    plate: Mapped[str | None] = mapped_column(String(16))
+    stop_code: Mapped[str | None] = mapped_column(String(24))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16))  # escort | terminal
+    actor: Mapped[str] = mapped_column(String(60), default="")
+    idem_key: Mapped[str] = mapped_column(String(128), unique=True)
+    __table_args__ = (Index("ix_boarding_trip_day", "trip_code", "day"),
+                      CheckConstraint("event in ('board', 'alight', 'absent')",
+                                      name="boarding_event"),
+                      CheckConstraint("source in ('escort', 'terminal')",
+                                      name="boarding_source"))

@@ -79,13 +79,14 @@ class Outbox:
                 return None
             return row.id, status
 
-    def tell_guardian(self, config: NotifyConfig, guardian_id: int, phone: str, note: Note,
+    def tell_guardian(self, config: NotifyConfig, recipient: str, phone: str, note: Note,
                       lang: str = "zh", dedup: str | None = None) -> tuple[int, str] | None:
-        """Queue an SMS to one guardian (by id; the phone is where it goes). None when the
-        town has no SMS provider or the event was told before."""
+        """Queue an SMS to one guardian (`recipient` names them by id, as
+        dashboard/buses/notify.guardian_recipient does; the phone is where it goes). None when
+        the town has no SMS provider or the event was told before."""
         if config.sms is None or not phone:
             return None
-        return self.enqueue("sms", f"guardian:{guardian_id}", phone, note.kind,
+        return self.enqueue("sms", recipient, phone, note.kind,
                             compose(note, lang), dedup=dedup)
 
     def tell_route(self, config: NotifyConfig, note: Note, lang: str = "zh",

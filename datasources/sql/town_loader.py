@@ -8,14 +8,18 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from dashboard.buses.register import check_workbook, describe
 from dashboard.town import Town
 from datasources.sql import models as m
 from datasources.sql.engine import upgrade
+from datasources.sql.pupils import town_stops, write_registers
 from datasources.towns.files import load_town as read_town
 
 log = logging.getLogger(__name__)
 
 _TOWN_TABLES = (
+    # Issue 13: the registers hang off stops and trips (boarding events are history: kept).
+    m.StopStaff, m.Guardian, m.PupilTrip, m.Pupil, m.SchoolClass, m.School,
     # Issue 5: dispatches, members and alerts hang off the town's stations and items.
     m.DispatchLine, m.ResourceDispatch, m.StockAlert, m.TeamMember,
     m.StockMovement, m.InventoryItem, m.Room, m.Team, m.Station,
@@ -107,6 +111,11 @@ def load_town(session: Session, town: Town, *, replace: bool = False) -> dict[st
         "stations": len(town.stations), "routes": len(town.routes),
         "vehicles": len(town.vehicles),
     }
+    if town.pupil_sheets:  # the same checks as `zhongnao pupils import`
+        registers, errors = check_workbook(town.pupil_sheets, town_stops(session))
+        if errors:
+            raise ValueError("pupils.json: " + "; ".join(describe(e, "en") for e in errors[:5]))
+        counts["pupils"] = write_registers(session, registers)["pupils"]
     log.info("town %s loaded: %s", town.meta.get("name"), counts)
     return counts
 
