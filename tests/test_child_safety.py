@@ -19,20 +19,13 @@ from dashboard.buses.child_safety import (
     overload,
     wrong_stop,
 )
-from dashboard.buses.pupils import GuardianRecord, PupilRecord, build_manifest
+from dashboard.buses.pupils import PupilRecord, build_manifest
 from dashboard.messages import VehiclePosition
 from dashboard.roles import Principal
 from dashboard.timeutil import LOCAL_TZ
-from dashboard.town import Route, Stop, Trip
 from datasources.sql import models as m
+from tests.pupil_helpers import AM, MUM, PM, ROUTE
 
-STOPS = [Stop("S1", "白鹤村站", "Baihe", 104.0, 30.0),
-         Stop("S2", "金龙村站", "Jinlong", 104.01, 30.0),
-         Stop("S3", "学校站", "School", 104.02, 30.0)]
-AM = Trip("R9-AM1", "am", "to_school", ["07:00", "07:05", "07:10"], "school")
-PM = Trip("R9-PM1", "pm", "from_school", ["17:00", "17:05", "17:10"], "school")
-ROUTE = Route("R9", "九号线", "Route 9", "青石中学", STOPS, [], 0, [AM, PM], {})
-MUM = GuardianRecord("王秀兰", "母亲", "13812341234")
 PUPILS = [PupilRecord("P1", "张小明", "QSZX", "七年级1班", "S1", ("R9-AM1", "R9-PM1"), (MUM,)),
           PupilRecord("P2", "李四", "QSZX", "七年级2班", "S1", ("R9-AM1", "R9-PM1"), (MUM,)),
           PupilRecord("P3", "王五", "QSZX", "八年级1班", "S2", ("R9-AM1", "R9-PM1"), (MUM,))]

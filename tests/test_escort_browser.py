@@ -3,7 +3,6 @@ per child, taps kept on the phone while offline and sent once when back."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 
 from selenium.webdriver.common.by import By
@@ -13,6 +12,7 @@ from dashboard.timeutil import LOCAL_TZ
 from datasources.sql import models as m
 from datasources.sql.pupils import PupilStore
 from tests.browser import Live, ensure_user, signed_in_browser, wait_until
+from tests.pupil_helpers import tap
 
 PLATE = "川F·D72692"
 PHONE = (390, 844)
@@ -43,18 +43,6 @@ def stored(services) -> int:
         return s.scalar(select(func.count()).select_from(m.BoardingEvent))
 
 
-def tap(driver, pupil: str, event: str) -> None:
-    """Tap a child's button (the list is redrawn after each send: find it afresh)."""
-    from selenium.common.exceptions import StaleElementReferenceException
-
-    for _ in range(20):
-        try:
-            driver.find_element(By.CSS_SELECTOR,
-                                f'.esc-tap[data-pupil="{pupil}"][data-event="{event}"]').click()
-            return
-        except StaleElementReferenceException:
-            time.sleep(0.05)
-    raise AssertionError(f"could not tap {event} for {pupil}")
 
 
 def queue_length(driver) -> int:

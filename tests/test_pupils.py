@@ -12,7 +12,6 @@ from dashboard.buses.pupils import (
     COUNTS,
     FULL,
     MASKED,
-    GuardianRecord,
     PupilRecord,
     StopDuty,
     Viewer,
@@ -22,21 +21,13 @@ from dashboard.buses.pupils import (
     name_access,
 )
 from dashboard.buses.register import COLUMNS, SCHOOL_HEAD, describe
-from dashboard.town import Route, Stop, Trip
 from datasources.doors.pupils_io import import_workbook
 from datasources.gate.account_cli import CLI
 from datasources.sql import models as m
 from datasources.sql.pupils import PupilStore
 from datasources.towns.pupil_xlsx import read_sheets, write_workbook
 from tests.auth_helpers import sign_in
-
-STOPS = [Stop("S1", "白鹤村站", "Baihe", 104.0, 30.0),
-         Stop("S2", "金龙村站", "Jinlong", 104.01, 30.0),
-         Stop("S3", "学校站", "School", 104.02, 30.0)]
-AM = Trip("R9-AM1", "am", "to_school", ["07:00", "07:05", "07:10"], "school")
-PM = Trip("R9-PM1", "pm", "from_school", ["17:00", "17:05", "17:10"], "school")
-ROUTE = Route("R9", "九号线", "Route 9", "青石中学", STOPS, [], 0, [AM, PM], {})
-MUM = GuardianRecord("王秀兰", "母亲", "13812341234")
+from tests.pupil_helpers import AM, MUM, PM, ROUTE
 
 
 def pupil(pid: str, name: str, stop: str, trips: tuple[str, ...] = ("R9-AM1", "R9-PM1"),

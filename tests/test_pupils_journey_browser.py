@@ -17,6 +17,7 @@ from datasources.sql import models as m
 from datasources.sql.engine import make_engine
 from datasources.sql.pupils import PupilStore
 from tests.browser import ensure_user, serve, signed_in_browser, wait_until
+from tests.pupil_helpers import tap
 
 PLATE = "川F·D72692"
 TRIP = "R01-AM1"
@@ -36,18 +37,6 @@ def trip_running_now(db_url: str) -> None:
     engine.dispose()
 
 
-def tap(driver, pupil: str, event: str) -> None:
-    """Tap a child's button (the list is redrawn after each send: find it afresh)."""
-    from selenium.common.exceptions import StaleElementReferenceException
-
-    for _ in range(20):
-        try:
-            driver.find_element(By.CSS_SELECTOR,
-                                f'.esc-tap[data-pupil="{pupil}"][data-event="{event}"]').click()
-            return
-        except StaleElementReferenceException:
-            time.sleep(0.05)
-    raise AssertionError(f"could not tap {event} for {pupil}")
 
 
 def test_journey_a_child_left_on_board_reaches_the_console_as_urgent(settings):

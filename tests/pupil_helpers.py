@@ -1,0 +1,34 @@
+"""What the pupils' tests share: a hand-built route R9 (three stops, a trip to school and
+one home), a mother, and a tap on the /escort page."""
+
+from __future__ import annotations
+
+import time
+
+from selenium.webdriver.common.by import By
+
+from dashboard.buses.pupils import GuardianRecord
+from dashboard.town import Route, Stop, Trip
+
+STOPS = [Stop("S1", "白鹤村站", "Baihe", 104.0, 30.0),
+         Stop("S2", "金龙村站", "Jinlong", 104.01, 30.0),
+         Stop("S3", "学校站", "School", 104.02, 30.0)]
+AM = Trip("R9-AM1", "am", "to_school", ["07:00", "07:05", "07:10"], "school")
+PM = Trip("R9-PM1", "pm", "from_school", ["17:00", "17:05", "17:10"], "school")
+ROUTE = Route("R9", "九号线", "Route 9", "青石中学", STOPS, [], 0, [AM, PM], {})
+MUM = GuardianRecord("王秀兰", "母亲", "13812341234")
+
+
+def tap(driver, pupil: str, event: str) -> None:  # type: ignore[no-untyped-def]
+    """Tap a child's button on /escort (the list is redrawn after each send: find it
+    afresh)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for _ in range(20):
+        try:
+            driver.find_element(By.CSS_SELECTOR,
+                                f'.esc-tap[data-pupil="{pupil}"][data-event="{event}"]').click()
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.05)
+    raise AssertionError(f"could not tap {event} for {pupil}")
