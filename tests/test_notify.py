@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -181,8 +182,6 @@ def test_a_500_is_retried_after_its_backoff_and_delivered_once(services) -> None
         assert (entry["status"], entry["tries"], entry["last_error"]) == ("queued", 1,
                                                                           "HTTP 500")
         assert notifier.run_once() == 0 and len(sms.requests) == 1  # not due yet
-        import time
-
         time.sleep(0.35)
         assert notifier.run_once() == 1
         assert len(sms.requests) == 2
@@ -331,41 +330,77 @@ def test_the_cli_sends_a_test_message_and_says_what_came_back(tmp_path) -> None:
         robot.close()
 
 
-def test_a_child_tapped_on_and_off_tells_each_guardian_once(client) -> None:
-    """Through the real boarding door: a card terminal's taps → each guardian's SMS."""
+def test_a_child_tapped_on_and_off_tells_each_guardian_once(settings, tmp_path) -> None:
+    """Through the real boarding door of the served app, whose own sender posts to the SMS
+    gateway: a card terminal's taps → each guardian's SMS, once per tap."""
+    import dataclasses
+
     from dashboard.messages import VehiclePosition
     from datasources.sql.pupils import PupilStore
+    from tests.browser import app_client, wait_until
     from tests.test_boarding import local
 
-    services = client.zn
-    client.zn.accounts.add_key("ingest", "R01 card reader", "terminal", token="tk-notify-01")
     sms = Receiver([SMS_OK], check_sign=True)
+    conf = tmp_path / "notify.json"
+    conf.write_text(json.dumps({"sms": {"url": f"{sms.url}/sms/send", "secret": SECRET}}),
+                    encoding="utf-8")
     try:
-        services.notify = sms_config(sms.url)
-        pupils = PupilStore(services.store.engine)
-        manifest = pupils.manifest("R01-AM1")
-        first = next(s for s in manifest.stops if s.pupils)
-        child = first.pupils[0]
-        route = pupils.trip_route("R01-AM1")
-        lon, lat = next((s.lon, s.lat) for s in route[0].stops if s.code == first.code)
-        on, off = local("06:36"), local("07:30")
-        services.bus.publish_positions([VehiclePosition(plate=PLATE, at=on, lon=lon, lat=lat,
-                                                        speed_kmh=0, heading=0)])
-        head = {"X-Api-Key": "tk-notify-01"}
-        tap = {"pupil": child.id, "event": "board", "at": on.isoformat(), "vehicle": PLATE,
-               "key": "tap-notify-0001"}
-        assert client.post("/api/v1/buses/boarding", json=tap, headers=head).status_code == 201
-        assert client.post("/api/v1/buses/boarding", json=tap, headers=head).status_code == 200
-        tap2 = tap | {"event": "alight", "at": off.isoformat(), "key": "tap-notify-0002"}
-        assert client.post("/api/v1/buses/boarding", json=tap2, headers=head).status_code == 201
-        sent = Notifier(services.outbox, senders_for(services.notify)).run_once()
-        phones = [g.phone for g in child.guardians]
-        assert sent == 2 * len(phones) and phones
-        clock = on.astimezone(LOCAL_TZ).strftime("%H:%M")
-        later = off.astimezone(LOCAL_TZ).strftime("%H:%M")
-        assert [(r["body"]["phone"], r["body"]["content"]) for r in sms.requests] == [
-            (p, f"【校车】{child.name} {clock} 在{first.name}上车（{PLATE}）。") for p in phones
-        ] + [(p, f"【校车】{child.name} {later} 已到校。") for p in phones]
-        assert services.outbox.log(f"guardian:{child.id}/1")[0]["status"] == "sent"
+        with app_client(dataclasses.replace(settings, notify_file=str(conf))) as client:
+            services = client.zn
+            services.accounts.add_key("ingest", "R01 card reader", "terminal",
+                                      token="tk-notify-01")
+            pupils = PupilStore(services.store.engine)
+            manifest = pupils.manifest("R01-AM1")
+            first = next(s for s in manifest.stops if s.pupils)
+            child = first.pupils[0]
+            route = pupils.trip_route("R01-AM1")
+            lon, lat = next((s.lon, s.lat) for s in route[0].stops if s.code == first.code)
+            on, off = local("06:36"), local("07:30")
+            services.bus.publish_positions([VehiclePosition(plate=PLATE, at=on, lon=lon,
+                                                            lat=lat, speed_kmh=0, heading=0)])
+            head = {"X-Api-Key": "tk-notify-01"}
+            tap = {"pupil": child.id, "event": "board", "at": on.isoformat(),
+                   "vehicle": PLATE, "key": "tap-notify-0001"}
+            door = "/api/v1/buses/boarding"
+            assert client.post(door, json=tap, headers=head).status_code == 201
+            assert client.post(door, json=tap, headers=head).status_code == 200  # a retry
+            tap2 = tap | {"event": "alight", "at": off.isoformat(), "key": "tap-notify-0002"}
+            assert client.post(door, json=tap2, headers=head).status_code == 201
+            phones = [g.phone for g in child.guardians]
+            assert phones
+            wait_until(lambda: len(sms.requests) >= 2 * len(phones), 10, "the SMS")
+            time.sleep(0.3)  # nothing more comes
+            clock = on.astimezone(LOCAL_TZ).strftime("%H:%M")
+            later = off.astimezone(LOCAL_TZ).strftime("%H:%M")
+            assert [(r["body"]["phone"], r["body"]["content"]) for r in sms.requests] == [
+                (p, f"【校车】{child.name} {clock} 在{first.name}上车（{PLATE}）。")
+                for p in phones] + [(p, f"【校车】{child.name} {later} 已到校。")
+                                    for p in phones]
+            assert services.outbox.log(f"guardian:{child.id}/1")[0]["status"] == "sent"
     finally:
         sms.close()
+
+
+def test_a_queued_message_goes_at_once_not_at_the_next_round(services, sms) -> None:
+    """The server's sender wakes when its process queues a message: a parent hears of the
+    tap in well under its 30 s round."""
+    import asyncio
+
+    cfg = sms_config(sms.url)
+    notifier = Notifier(services.outbox, senders_for(cfg), period_s=30.0)
+
+    async def scenario() -> float:
+        task = asyncio.create_task(notifier.run())
+        await asyncio.sleep(0.2)  # the first (empty) round is done; it now waits 30 s
+        t0 = time.monotonic()
+        services.outbox.tell_guardian(cfg, G17, "13812345678", note("boarded"))
+        while not sms.requests and time.monotonic() - t0 < 10:
+            await asyncio.sleep(0.01)
+        took = time.monotonic() - t0
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return took
+
+    assert asyncio.run(scenario()) < 5.0
+    assert len(sms.requests) == 1

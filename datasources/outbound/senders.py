@@ -119,12 +119,19 @@ class Notifier:
         return delivered
 
     async def run(self) -> None:
-        """Loop until cancelled; a failure of the outbox itself is logged and retried."""
+        """Loop until cancelled: a round each `period_s` (retries fall due), and at once when
+        this process queues a message; a failure of the outbox itself is logged and retried."""
+        wake = self.outbox.wake
         while True:
+            wake.clear()
             try:
                 await asyncio.to_thread(self.run_once)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("notification round failed; retrying")
-            await asyncio.sleep(self.period_s)
+            try:
+                await asyncio.to_thread(wake.wait, self.period_s)
+            except asyncio.CancelledError:
+                wake.set()  # the thread waiting on it ends now, not a period later
+                raise

@@ -5,6 +5,7 @@ UPDATE, and a claim left by a process that died is released after CLAIM_S."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -47,6 +48,9 @@ class Outbox:
     def __init__(self, engine: Engine, backoff: tuple[float, ...] = BACKOFF_S):
         self.session = session_factory(engine)
         self.backoff = backoff
+        # Set when a message is queued in this process: its sender goes at once instead of
+        # at its next round (another process's messages wait for that round, 1 s at most).
+        self.wake = threading.Event()
 
     def enqueue(self, channel: str, recipient: str, address: str, kind: str, body: str, *,
                 dedup: str | None = None, now: datetime | None = None) -> tuple[int, str] | None:
@@ -77,6 +81,8 @@ class Outbox:
             except IntegrityError:
                 s.rollback()
                 return None
+            if status == "queued":
+                self.wake.set()
             return row.id, status
 
     def tell_guardian(self, config: NotifyConfig, recipient: str, phone: str, note: Note,
