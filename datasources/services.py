@@ -26,6 +26,7 @@ from datasources.sql.audit import Audit
 from datasources.sql.briefs import BriefStore
 from datasources.sql.buses import BusStore
 from datasources.sql.engine import has_schema, make_engine
+from datasources.sql.analysis import AnalysisStore
 from datasources.sql.evaluation import EvaluationStore
 from datasources.sql.grids import GridStore
 from datasources.sql.incidents import DedupRule, Store
@@ -59,6 +60,7 @@ class Services:
     leader: LeaderStore | None = None
     briefs: BriefStore | None = None
     evaluation: EvaluationStore | None = None
+    analysis: AnalysisStore | None = None
     accounts: Accounts | None = None
     audit: Audit | None = None
     outbox: Outbox | None = None  # issue 13: what guardians are told
@@ -102,6 +104,7 @@ class Services:
         self.leader = LeaderStore(self.store, self.grid_store)
         self.briefs = BriefStore(self.store)
         self.evaluation = EvaluationStore(self.store)
+        self.analysis = AnalysisStore(self.store, self.evaluation)
         index = RotaIndex(GridIndex(self.grids.values()), self.rota)
         centre = self.store.town_meta().get("center")
         self.intake = Intake(self.store, self.bus, index, max_text=s.max_text,  # type: ignore[arg-type]
