@@ -22,11 +22,11 @@ from datasources.flows.resource_desk import ResourceDesk
 from datasources.redis.embedded import EmbeddedRedis
 from datasources.redis.publisher import Publisher
 from datasources.sql.accounts import Accounts
+from datasources.sql.analysis import AnalysisStore
 from datasources.sql.audit import Audit
 from datasources.sql.briefs import BriefStore
 from datasources.sql.buses import BusStore
 from datasources.sql.engine import has_schema, make_engine
-from datasources.sql.analysis import AnalysisStore
 from datasources.sql.evaluation import EvaluationStore
 from datasources.sql.grids import GridStore
 from datasources.sql.incidents import DedupRule, Store

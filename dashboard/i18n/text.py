@@ -464,6 +464,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "err_range_mixed": ("请选择季度或起止日期，二者不能同时给出",
                         "Give either a quarter or from/to dates, not both"),
     "err_range_reversed": ("止日 {end} 早于起日 {start}", "To ({end}) is before from ({start})"),
+    "err_bad_format": ("不支持的文件格式「{value}」：可选 docx 或 pdf",
+                       "Unknown file format {value}: docx or pdf"),
     "err_range_long": ("分析期最长 {days} 天", "The period may be at most {days} days"),
 
     # ---- accounts, roles, audit (issue 7)
