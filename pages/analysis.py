@@ -109,12 +109,12 @@ def show_analysis(_clicks: int | None, mode: str | None, quarter: str | None,
         {"from": from_day or "", "to": to_day or ""}
     try:
         ps = an.periods(query.get("quarter"), query.get("from"), query.get("to"))
+        svc = services()
+        assert svc.analysis is not None
+        rec = svc.analysis.record(ps)
     except BadInput as exc:
         nothing = dash.no_update
         return nothing, error_text(exc, lang), nothing, nothing, nothing
-    svc = services()
-    assert svc.analysis is not None
-    rec = svc.analysis.record(ps)
     return (body(rec, _outlines(), lang), "",
             f"{t('an_period', lang)} {rec['label']}",
             download_href("docx", query, lang), download_href("pdf", query, lang))

@@ -152,3 +152,17 @@ def test_the_record_reads_a_quarter_against_the_last(services):
     cats = doc.sections[1].tables[0]
     assert cats.rows[0][:4] == ["城市管理", "3", "0", "0"]
     assert screen.document(rec, "en").sections[1].tables[0].rows[0][0] == "City management"
+
+
+def test_a_running_quarter_is_compared_with_the_same_length_of_the_others():
+    ps = screen.periods("2026Q4")
+    now = local("2026-11-15")
+    cut = an.cut(ps, now)
+    length = cut.current.end - cut.current.start
+    assert cut.current.end > now and length < timedelta(days=46)
+    assert all(p.end - p.start == length for p in cut.all())
+    assert cut.previous.start == ps.previous.start and cut.last_year.start == ps.last_year.start
+    assert an.cut(ps, local("2027-02-01")) == ps
+    with pytest.raises(BadInput) as caught:
+        an.cut(ps, local("2026-09-30"))
+    assert caught.value.code == "day_ahead"

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from dashboard.geo.lookup import haversine_m
 from dashboard.incidents import kpis
+from dashboard.incidents.errors import BadInput
 from dashboard.incidents.evaluation import Evaluation, local_midnight
 from dashboard.incidents.lifecycle import VOID_STATES
 from dashboard.timeutil import LOCAL_TZ, as_utc
@@ -70,6 +71,21 @@ def compare(label: str, first: date, after: date) -> Periods:
         previous=Period("previous", local_midnight(first - days), local_midnight(first)),
         last_year=Period("last_year", local_midnight(year_back(first)),
                          local_midnight(year_back(after))))
+
+
+def cut(ps: Periods, now: datetime) -> Periods:
+    """A range still running is cut at `now` (kpis' current windows end at now), and the
+    two it is compared with are cut to the same length from their starts, as the KPI
+    month is compared with the same days of last month. BadInput('day_ahead') for a range
+    that has not begun."""
+    now = as_utc(now)
+    if now < ps.current.start:
+        raise BadInput("day_ahead",
+                       day=ps.current.start.astimezone(LOCAL_TZ).date().isoformat())
+    if now >= ps.current.end:
+        return ps
+    length = now + kpis.NOW_EPS - ps.current.start
+    return Periods(ps.label, *(Period(p.key, p.start, p.start + length) for p in ps.all()))
 
 
 # ------------------------------------------------------------------ volumes

@@ -5,7 +5,7 @@ percentages of change."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from dashboard.grids.views import measure_text
@@ -72,11 +72,16 @@ def periods(quarter: Any = None, from_day: Any = None, to_day: Any = None) -> Pe
 
 
 def period_text(rec: dict[str, Any], key: str) -> str:
-    """'2026-10-01 – 2026-12-31' of one of the record's periods (local days, end included)."""
+    """'2026-10-01 – 2026-12-31' of one of the record's periods (local days, end included);
+    a range cut at now ends with the time: '2026-10-01 – 2026-12-05 15:53'."""
     p = rec["periods"][key]
     lo = datetime.fromisoformat(p["start"]).astimezone(LOCAL_TZ).date()
-    hi = datetime.fromisoformat(p["end"]).astimezone(LOCAL_TZ).date() - timedelta(days=1)
-    return f"{lo.isoformat()} – {hi.isoformat()}"
+    end = datetime.fromisoformat(p["end"]).astimezone(LOCAL_TZ)
+    if end.time().replace(microsecond=0) == time(0):
+        hi = (end.date() - timedelta(days=1)).isoformat()
+    else:
+        hi = end.strftime("%Y-%m-%d %H:%M")
+    return f"{lo.isoformat()} – {hi}"
 
 
 def pct_text(value: float | None) -> str:

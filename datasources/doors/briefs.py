@@ -103,9 +103,9 @@ def build_analysis_router(services: Any) -> APIRouter:
         try:
             kind = _kind(kind)
             ps = analysis.periods(quarter or None, from_day or None, to_day or None)
-        except BadInput as exc:
+            rec = await asyncio.to_thread(services.analysis.record, ps)
+        except BadInput as exc:  # bad_quarter, bad_date, range_*, day_ahead
             return refusal(exc, lang)
-        rec = await asyncio.to_thread(services.analysis.record, ps)
         return await _file(services, analysis.document(rec, lang), kind,
                            "analysis.download", ps.label)
 

@@ -40,6 +40,7 @@ class AnalysisStore:
         """Every figure of the analysis as plain data (the page, the .docx and the .pdf
         draw it; names stay codes, the renderers label them in the language)."""
         now = as_utc(now or utcnow())
+        ps = an.cut(ps, now)
         span = kpis.span(p.window() for p in ps.all())
         earliest = span.start - timedelta(days=an.HOT_DAYS) - (ps.current.end - ps.current.start)
         with self.store.session() as s:
