@@ -6,7 +6,8 @@ datasources/sql/analysis.py; the rules are documented in docs/analysis.md.
 
 from __future__ import annotations
 
-from collections import Counter
+import math
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -94,9 +95,10 @@ def volumes(facts: Iterable[kpis.WorkOrderFact], p: Period,
     """Work orders received in the period (the KPI rule, kpis.figures) per group, where
     `key` maps a work order's id to its group (category, source)."""
     groups: dict[str, list[kpis.WorkOrderFact]] = {}
-    for f in facts:
-        groups.setdefault(key.get(f.id, "?"), []).append(f)
     w = p.window()
+    for f in facts:
+        if kpis.is_relevant(f, w):
+            groups.setdefault(key.get(f.id, "?"), []).append(f)
     out = {g: kpis.figures(rows, w).received for g, rows in groups.items()}
     return {g: n for g, n in sorted(out.items(), key=lambda kv: (-kv[1], kv[0])) if n}
 
@@ -117,7 +119,7 @@ def weeks(start: datetime, end: datetime) -> list[tuple[date, kpis.Window]]:
 def weekly(facts: Iterable[kpis.WorkOrderFact], p: Period) -> list[dict[str, object]]:
     """Per week of the period: received and resolved in it (kpis.figures, the week as the
     window), as the leader's daily trend does per day."""
-    rows = list(facts)
+    rows = [f for f in facts if kpis.is_relevant(f, p.window())]
     out = []
     for monday, w in weeks(p.start, p.end):
         fig = kpis.figures(rows, w)
@@ -188,15 +190,27 @@ def repeated(points: Iterable[ReportPoint]) -> list[list[ReportPoint]]:
         rows.sort(key=lambda r: (r.created_at, r.id))
         parent = {r.id: r.id for r in rows}
         hot: set[int] = set()
-        lo = 0
-        for k, r in enumerate(rows):
-            while as_utc(rows[lo].created_at) < as_utc(r.created_at) - span:
-                lo += 1
-            near = [q for q in rows[lo:k] if _near(q, r)]
+        # Buckets a little over 100 m square: only the 9 around a report can hold one near
+        # it (a year of the demo town is ~25,000 reports: all pairs took seconds).
+        lat_step = HOT_RADIUS_M / 111_000
+        lon_step = lat_step / max(0.1, math.cos(math.radians(max(abs(r.lat) for r in rows))))
+        buckets: dict[tuple[int, int], deque[ReportPoint]] = {}
+        for r in rows:
+            bx, by = math.floor(r.lon / lon_step), math.floor(r.lat / lat_step)
+            oldest = as_utc(r.created_at) - span
+            near = []
+            for key in ((bx + i, by + j) for i in (-1, 0, 1) for j in (-1, 0, 1)):
+                bucket = buckets.get(key)
+                if not bucket:
+                    continue
+                while bucket and as_utc(bucket[0].created_at) < oldest:
+                    bucket.popleft()
+                near += [q for q in bucket if _near(q, r)]
             if len(near) >= HOT_COUNT - 1:
                 hot.update([r.id, *(q.id for q in near)])
                 for q in near:
                     parent[_root(parent, q.id)] = _root(parent, r.id)
+            buckets.setdefault((bx, by), deque()).append(r)
         found: dict[int, list[ReportPoint]] = {}
         for r in rows:
             if r.id in hot:
