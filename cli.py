@@ -172,11 +172,13 @@ def run(port: int | None, vehicles: int | None, rate: float | None, no_sim: bool
 def _start_older_history(settings: Settings, stop: threading.Event) -> threading.Thread:
     """The demo town's older history (back to a year) played in the background while the
     server runs, so the first start waits only for the last month (docs/analysis.md)."""
-    from datasources.sim.history import older_for_settings
+    from datasources.sim.history import OLDER_DAY_GAP_S, OLDER_START_DELAY_S, older_for_settings
 
     def play() -> None:
+        if stop.wait(OLDER_START_DELAY_S):  # the server's start-up writes first
+            return
         try:
-            result = older_for_settings(settings, stop=stop)
+            result = older_for_settings(settings, stop=stop, gap_s=OLDER_DAY_GAP_S)
         except Exception:  # the demo's extra history must never take the server down
             logging.getLogger(__name__).exception("older demo history failed")
             return

@@ -49,6 +49,11 @@ SUSPEND_SHARE = 0.004   # put on hold (缓办), and still on hold
 # newest first (a year at ~0.8 s a day would hold the first start for ~5 minutes).
 DEMO_DAYS = 366
 BEFORE_SERVING_DAYS = 30
+# SQLite has one writer: the background days wait for the server to be up, then leave a gap
+# between two days so the live loop's writes get in (without it they starved past the
+# 30 s busy timeout and the server's start-up failed with "database is locked").
+OLDER_START_DELAY_S = 20.0
+OLDER_DAY_GAP_S = 0.3
 
 
 @dataclass
@@ -249,11 +254,12 @@ def _played_days(store: Store, seed: int) -> set[str]:
 def backfill_older(store: Store, town: Town, days: int = DEMO_DAYS,
                    after: int = BEFORE_SERVING_DAYS, seed: int = 20261122,
                    now: datetime | None = None, per_day: tuple[int, int] = PER_DAY,
-                   stop: Any = None) -> Backfill:
+                   stop: Any = None, gap_s: float = 0.0) -> Backfill:
     """Play the days `after`+1 … `days` days ago, newest first, through the same loop as
     `backfill`: one transaction per day (all of a day or none of it), so a run stopped
     half-way resumes where it stopped; days already played are left alone. `stop` (an
-    Event) ends it between two days. Deterministic per seed when run to the end at once."""
+    Event) ends it between two days, `gap_s` apart. Deterministic per seed when run to the
+    end at once."""
     started = time.perf_counter()
     now = as_utc(now or utcnow())
     sim = Simulator(town, None, seed=seed)  # type: ignore[arg-type]  # only its generators
@@ -268,7 +274,7 @@ def backfill_older(store: Store, town: Town, days: int = DEMO_DAYS,
     played = _played_days(store, seed)
     out = Backfill()
     for d in range(after + 1, days + 1):
-        if stop is not None and stop.is_set():
+        if stop is not None and stop.wait(gap_s if out.days else 0):
             break
         day = today - timedelta(days=d)
         if f"{day:%Y%m%d}" in played:
@@ -300,8 +306,8 @@ def _incident_count(store: Store) -> int:
         return int(s.scalar(select(func.count()).select_from(m.Incident)) or 0)
 
 
-def older_for_settings(settings: Any, days: int = DEMO_DAYS, stop: Any = None
-                       ) -> Backfill | None:
+def older_for_settings(settings: Any, days: int = DEMO_DAYS, stop: Any = None,
+                       gap_s: float = 0.0) -> Backfill | None:
     """The older days of the configured demo town's history (`backfill_older`); None for a
     real town or a database without demo history."""
     from datasources.sql.engine import make_engine
@@ -313,7 +319,7 @@ def older_for_settings(settings: Any, days: int = DEMO_DAYS, stop: Any = None
         if not is_demo(store) or not has_history(store):
             return None
         return backfill_older(store, load_town(settings.town_dir), days=days,
-                              seed=settings.sim_seed, stop=stop)
+                              seed=settings.sim_seed, stop=stop, gap_s=gap_s)
     finally:
         engine.dispose()
 
