@@ -159,6 +159,7 @@ def body(rec: dict[str, Any], outlines: list[tuple[list[float], list[float]]],
     stations = an.station_rows(rec, lang)
     return [
         html.P(periods, className="ld-muted", id="an-periods"),
+        html.P(an.coverage_note(rec, lang), className="ld-muted", id="an-coverage"),
         html.Div(cards(rec, lang), className="ld-cards", id="an-cards"),
         html.Div([
             box(t("an_by_category", lang),

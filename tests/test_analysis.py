@@ -166,3 +166,17 @@ def test_a_running_quarter_is_compared_with_the_same_length_of_the_others():
     with pytest.raises(BadInput) as caught:
         an.cut(ps, local("2026-09-30"))
     assert caught.value.code == "day_ahead"
+
+
+def test_a_change_against_a_period_before_the_records_is_not_given():
+    ps = screen.periods("2026Q4")
+    rec = {"first_report": local("2025-12-04").isoformat(),
+           "periods": {p.key: {"start": p.start.isoformat(), "end": p.end.isoformat()}
+                       for p in ps.all()},
+           "figures": {p.key: {"received": n} for p, n in zip(ps.all(), (120, 100, 2),
+                                                              strict=True)}}
+    assert screen._changes(rec, [120, 100, 2]) == ["+20.0%", "—"]
+    assert screen.coverage_note(rec, "zh").startswith("记录始于 2025-12-04")
+    rec["first_report"] = local("2025-01-01").isoformat()
+    assert screen._changes(rec, [120, 100, 2]) == ["+20.0%", "+5900.0%"]
+    assert screen.coverage_note(rec, "en") == ""

@@ -454,7 +454,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "an_dispatch_station": ("本期各站调度", "Dispatches by station this period"),
     "an_download_docx": ("下载 Word", "Download Word"),
     "an_download_pdf": ("下载 PDF", "Download PDF"),
-    "an_history_from": ("记录始于 {day}", "Records start on {day}"),
+    "an_history_from": ("记录始于 {day}：此前的对比期记录不全，不计变化（—）",
+                        "Records start on {day}: no change is given against a period "
+                        "before that (—)"),
     "an_generated": ("生成于", "Generated"),
     "an_none": ("无", "None"),
     "an_total": ("合计", "Total"),

@@ -91,8 +91,26 @@ def pct_text(value: float | None) -> str:
     return f"{value:+.1f}%".replace("-", "−")
 
 
-def _change(rec_cur: float | None, rec_prev: float | None) -> str:
-    return pct_text(change_pct(rec_cur, rec_prev))
+def covered(rec: dict[str, Any], key: str) -> bool:
+    """Whether the records reach back to the start of a period: a change against a period
+    the records only partly cover says nothing ('—'), e.g. last year's before the history."""
+    first = rec.get("first_report")
+    return first is None or datetime.fromisoformat(first) <= \
+        datetime.fromisoformat(rec["periods"][key]["start"])
+
+
+def _changes(rec: dict[str, Any], n: list[Any]) -> list[str]:
+    """The change on the previous period and on last year's ('—' where not covered)."""
+    return [pct_text(change_pct(n[0], n[i])) if covered(rec, key) else "—"
+            for i, key in ((1, "previous"), (2, "last_year"))]
+
+
+def coverage_note(rec: dict[str, Any], lang: str) -> str:
+    """'记录始于 2025-12-04' when a compared period starts before the records, else ''."""
+    if all(covered(rec, k) for k in ("previous", "last_year")) or not rec.get("first_report"):
+        return ""
+    day = datetime.fromisoformat(rec["first_report"]).astimezone(LOCAL_TZ).date()
+    return t("an_history_from", lang).format(day=day.isoformat())
 
 
 def overview_rows(rec: dict[str, Any], lang: str) -> list[list[str]]:
@@ -102,7 +120,7 @@ def overview_rows(rec: dict[str, Any], lang: str) -> list[list[str]]:
     for key, label in OVERVIEW:
         vals = [f[p].get(key) for p in PERIOD_KEYS]
         out.append([t(label, lang), *(measure_text(key, v, lang) for v in vals),
-                    _change(vals[0], vals[1]), _change(vals[0], vals[2])])
+                    *_changes(rec, vals)])
     return out
 
 
@@ -116,12 +134,11 @@ def volume_rows(rec: dict[str, Any], what: str, lang: str) -> list[list[str]]:
     rows = []
     for k in keys:
         n = [vol[p].get(k, 0) for p in PERIOD_KEYS]
-        rows.append([label(k, lang), *(str(x) for x in n), _change(n[0], n[1]),
-                     _change(n[0], n[2])])
+        rows.append([label(k, lang), *(str(x) for x in n), *_changes(rec, n)])
     totals = [sum(vol[p].values()) for p in PERIOD_KEYS]
     if rows:
         rows.append([t("an_total", lang), *(str(x) for x in totals),
-                     _change(totals[0], totals[1]), _change(totals[0], totals[2])])
+                     *_changes(rec, totals)])
     return rows
 
 
@@ -200,7 +217,7 @@ def bus_rows(rec: dict[str, Any], lang: str) -> list[list[str]]:
     for k in kinds:
         n = [b[p].get(k, 0) for p in PERIOD_KEYS]
         name = t(f"ba_{k}", lang) if k in BUS_KINDS else t("an_other", lang)
-        rows.append([name, *(str(x) for x in n), _change(n[0], n[1]), _change(n[0], n[2])])
+        rows.append([name, *(str(x) for x in n), *_changes(rec, n)])
     return rows
 
 
@@ -212,8 +229,7 @@ def resource_rows(rec: dict[str, Any], lang: str) -> list[list[str]]:
                         lambda p: rec["stock_alerts"][p].get("expiry", 0)),
                        ("an_dispatches", lambda p: rec["dispatches"][p])):
         n = [int(get(p)) for p in PERIOD_KEYS]
-        rows.append([t(label, lang), *(str(x) for x in n), _change(n[0], n[1]),
-                     _change(n[0], n[2])])
+        rows.append([t(label, lang), *(str(x) for x in n), *_changes(rec, n)])
     return rows
 
 
@@ -256,6 +272,9 @@ def document(rec: dict[str, Any], lang: str) -> Document:
         f"{t('an_current', lang)}: {period_text(rec, 'current')}; "
         f"{t('an_previous', lang)}: {period_text(rec, 'previous')}; "
         f"{t('an_last_year', lang)}: {period_text(rec, 'last_year')}"]
+    note = coverage_note(rec, lang)
+    if note:
+        sections[0].paragraphs.insert(1, note)
     sections[6].paragraphs.append(t("an_bus_note", lang))
     if rec["dispatch_stations"]:
         sections[7].tables.append(Table([t("br_station", lang), t("an_dispatch_station", lang)],
