@@ -94,9 +94,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from datasources.doors.bus_api import build_bus_router  # positions doors, bus reads (issue 4)
 
     server.include_router(build_bus_router(services))
-    from datasources.doors.briefs import build_brief_router
+    from datasources.doors.briefs import build_analysis_router, build_brief_router
 
     server.include_router(build_brief_router(services))  # /api/brief: the daily brief
+    server.include_router(build_analysis_router(services))  # /api/analysis.docx|pdf
     server.include_router(build_login_router(services, settings.secure_cookies))
 
     @server.get("/api/town/{name}")

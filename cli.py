@@ -180,6 +180,7 @@ def run(port: int | None, vehicles: int | None, rate: float | None, no_sim: bool
     _demo_history(settings, only_fresh=True)
     stop = threading.Event()
     worker = _start_simulator(settings, stop)
+    _start_older_history(settings, stop)
     try:
         _serve(settings)
     finally:
@@ -189,6 +190,27 @@ def run(port: int | None, vehicles: int | None, rate: float | None, no_sim: bool
         if embedded is not None:
             embedded.stop()
         click.echo("stopped: server, simulator and embedded Redis")
+
+
+def _start_older_history(settings: Settings, stop: threading.Event) -> threading.Thread:
+    """The demo town's older history (back to a year) played in the background while the
+    server runs, so the first start waits only for the last month (docs/analysis.md)."""
+    from datasources.sim.history import OLDER_DAY_GAP_S, OLDER_START_DELAY_S, older_for_settings
+
+    def play() -> None:
+        if stop.wait(OLDER_START_DELAY_S):  # the server's start-up writes first
+            return
+        try:
+            result = older_for_settings(settings, stop=stop, gap_s=OLDER_DAY_GAP_S)
+        except Exception:  # the demo's extra history must never take the server down
+            logging.getLogger(__name__).exception("older demo history failed")
+            return
+        if result is not None and result.days:
+            click.echo("older " + result.line())
+
+    worker = threading.Thread(target=play, name="older-history", daemon=True)
+    worker.start()
+    return worker
 
 
 def _start_simulator(settings: Settings, stop: threading.Event) -> threading.Thread | None:
@@ -237,8 +259,17 @@ def _demo_history(settings: Settings, days: int = 30, only_fresh: bool = False) 
 @click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True,
               help="Days of past work orders to add.")
 def load_history(days: int) -> None:
-    """Add past work orders to the demo town (once; a second run adds nothing)."""
-    _demo_history(_settings(), days)
+    """Add past work orders to the demo town (once; a second run adds nothing): the last
+    month as `run` plays it before serving, then any older days (`run` plays those in the
+    background, back to a year)."""
+    from datasources.sim.history import BEFORE_SERVING_DAYS, older_for_settings
+
+    settings = _settings()
+    _demo_history(settings, min(days, BEFORE_SERVING_DAYS))
+    if days > BEFORE_SERVING_DAYS:
+        older = older_for_settings(settings, days)
+        if older is not None:
+            click.echo("older " + older.line())
 
 
 @main.command()

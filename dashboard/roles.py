@@ -119,6 +119,9 @@ ROUTES: dict[tuple[str, str], Roles] = {
     # The daily brief (issue 6): officers write it, leaders read it.
     ("GET", "/api/brief"): CONSOLE_READ,
     ("GET", "/api/brief/{day}.html"): CONSOLE_READ,
+    # Word and PDF files of the brief and of the quarterly analysis (issue 14), audited.
+    ("GET", "/api/brief/{day}.{kind}"): CONSOLE_READ,
+    ("GET", "/api/analysis.{kind}"): CONSOLE_READ,
 }
 
 # ---------------------------------------------------------------- Dash pages
@@ -131,6 +134,7 @@ PAGES: dict[str, Roles] = {
     "/resources": CONSOLE_READ,
     "/grids": CONSOLE_READ,
     "/leader": CONSOLE_READ,
+    "/analysis": CONSOLE_READ,  # 分析研判 (issue 14)
 }
 
 # ---------------------------------------------------------------- Dash callbacks
@@ -175,6 +179,7 @@ CALLBACKS: dict[str, Roles] = {
     "pages.leader.update_leader_view": CONSOLE_READ,
     "pages.leader.make_daily_brief": CONSOLE_READ,
     "pages.leader.stream_leader_ticks": CONSOLE_READ,
+    "pages.analysis.show_analysis": CONSOLE_READ,
     # Dash's own router of pages: every signed-in role; the page's roles are checked inside.
     "dash.dash.update": PEOPLE,
 }

@@ -31,6 +31,7 @@ from datasources.flows.resource_desk import ResourceDesk
 from datasources.redis.embedded import EmbeddedRedis
 from datasources.redis.publisher import Publisher
 from datasources.sql.accounts import Accounts
+from datasources.sql.analysis import AnalysisStore
 from datasources.sql.audit import Audit
 from datasources.sql.boarding import BoardingStore
 from datasources.sql.briefs import BriefStore
@@ -70,6 +71,7 @@ class Services:
     leader: LeaderStore | None = None
     briefs: BriefStore | None = None
     evaluation: EvaluationStore | None = None
+    analysis: AnalysisStore | None = None
     accounts: Accounts | None = None
     audit: Audit | None = None
     outbox: Outbox | None = None  # issue 13: what guardians are told
@@ -136,6 +138,7 @@ class Services:
         self.leader = LeaderStore(self.store, self.grid_store)
         self.briefs = BriefStore(self.store)
         self.evaluation = EvaluationStore(self.store)
+        self.analysis = AnalysisStore(self.store, self.evaluation)
         index = RotaIndex(GridIndex(self.grids.values()), self.rota)
         centre = self.store.town_meta().get("center")
         self.intake = Intake(self.store, self.bus, index, max_text=s.max_text,  # type: ignore[arg-type]

@@ -54,6 +54,8 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
                                className="ld-town"), t("ld_title", lang)]),
             html.Div([dcc.Link(t("gs_title", lang), href=f"/grids?lang={lang}",
                                className="ld-link"),
+                      dcc.Link(t("nav_analysis", lang), href=f"/analysis?lang={lang}",
+                               className="ld-link", id="ld-analysis-link"),
                       dcc.Link(t("lang_switch", lang), href=f"{PATH}?lang={other}",
                                refresh=True, className="lang-switch")], className="ld-nav"),
         ], className="ld-header"),

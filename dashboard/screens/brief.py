@@ -8,6 +8,7 @@ from typing import Any
 from dashboard.grids.views import measure_text
 from dashboard.i18n.text import category_label, state_label, t
 from dashboard.incidents.kpis import data_value
+from dashboard.screens.document import Document, Section, Table, none_text, numbered
 
 CSS = """
 body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 24px;
@@ -87,3 +88,50 @@ def render_html(record: dict[str, Any], lang: str = "zh") -> str:
             f'<h2>{escape(t("br_notable", lang))}</h2>{notable}'
             f'<h2>{escape(t("br_buses", lang))}</h2>{bus_html}'
             f'<h2>{escape(t("br_stock", lang))}</h2>{stock}</body></html>')
+
+
+def document(record: dict[str, Any], lang: str = "zh") -> Document:
+    """The brief as an office report (the same record and sections as the HTML page):
+    figures, overdue and why, notable incidents, buses, stock alerts."""
+    counts = record["counts"]
+    figures = Table([t(label, lang) for _, label in FIGURE_COLUMNS],
+                    [[measure_text("received" if key == "still_open" else key,
+                                   counts.get(key), lang) for key, _ in FIGURE_COLUMNS]])
+    overdue = Table([t("br_ref", lang), t("br_title", lang), t("br_category", lang),
+                     t("br_state", lang), t("br_why", lang)],
+                    [[o["ref"], o["title"], category_label(o["category"], lang),
+                      state_label(o["state"], lang), o["why"]] for o in record["overdue"]])
+    notable = Table([t("br_ref", lang), t("br_title", lang), t("br_category", lang),
+                     t("br_why", lang)],
+                    [[n["ref"], n["title"], category_label(n["category"], lang), n["why"]]
+                     for n in record["notable"]])
+    bus = record.get("buses")
+    bus_tables: list[Table] = []
+    bus_text: list[str] = []
+    if bus and bus.get("available"):
+        bus_tables.append(Table([t("br_on_time_rate", lang)] + [x["label"] for x in bus["counts"]],
+                                [[f"{bus['rate']}%" if bus["rate"] is not None else "—"]
+                                 + [str(x["n"]) for x in bus["counts"]]]))
+    else:
+        bus_text.append((bus or {}).get("text") or t("br_no_bus", lang))
+    stock = Table([t("br_station", lang), t("br_item", lang), t("br_qty", lang),
+                   t("br_why", lang)],
+                  [[s["station"], s["item"], s["quantity"], s["why"]] for s in record["stock"]])
+
+    def section(n: int, key: str, tables: list[Table], paragraphs: list[str] | None = None
+                ) -> Section:
+        kept = [x for x in tables if x.rows]
+        return Section(numbered(n, t(key, lang), lang),
+                       paragraphs if paragraphs is not None else
+                       ([] if kept else [none_text(lang)]), kept)
+
+    return Document(
+        office=record.get("town") or "",
+        title=f"{t('br_title_page', lang)}（{record['day']}）" if lang == "zh"
+        else f"{t('br_title_page', lang)} ({record['day']})",
+        date_line=f"{t('br_generated', lang)} {record['generated']}",
+        sections=[section(1, "br_counts", [figures]), section(2, "br_overdue", [overdue]),
+                  section(3, "br_notable", [notable]),
+                  section(4, "br_buses", bus_tables, bus_text),
+                  section(5, "br_stock", [stock])],
+        lang=lang, filename=f"brief-{record['day']}")

@@ -1,4 +1,6 @@
-"""A month of past work orders for the demo town, played through the real loop with past times."""
+"""Past work orders for the demo town, played through the real loop with past times: the last
+month before the server starts, then the older days back to a year in the background (the
+analysis compares a quarter with the one before and with last year's; docs/analysis.md)."""
 
 from __future__ import annotations
 
@@ -42,6 +44,16 @@ RETURN_SHARE = 0.02     # the worker returns it as not theirs (退回): dispatch
 EXTEND_SHARE = 0.03     # the handler asks for more time (延期); most are approved
 VOID_SHARE = 0.01       # not a real case (作废)
 SUSPEND_SHARE = 0.004   # put on hold (缓办), and still on hold
+# `zhongnao run` plays the last BEFORE_SERVING_DAYS before serving (measured ~27 s on the
+# shared 2-core machine), then the older days back to DEMO_DAYS in a background thread,
+# newest first (a year at ~0.8 s a day would hold the first start for ~5 minutes).
+DEMO_DAYS = 366
+BEFORE_SERVING_DAYS = 30
+# SQLite has one writer: the background days wait for the server to be up, then leave a gap
+# between two days so the live loop's writes get in (without it they starved past the
+# 30 s busy timeout and the server's start-up failed with "database is locked").
+OLDER_START_DELAY_S = 20.0
+OLDER_DAY_GAP_S = 0.3
 
 
 @dataclass
@@ -230,6 +242,59 @@ def backfill(store: Store, town: Town, days: int = 30, seed: int = 20261122,
     return out
 
 
+def _played_days(store: Store, seed: int) -> set[str]:
+    """The local days (YYYYMMDD) that already have backfilled work orders of `seed`."""
+    prefix = f"{REF_PREFIX}{seed}-"
+    with store.session() as s:
+        refs = s.scalars(select(m.IncidentReport.source_ref).where(
+            m.IncidentReport.source_ref.startswith(prefix)))
+        return {r[len(prefix):len(prefix) + 8] for r in refs if r}
+
+
+def backfill_older(store: Store, town: Town, days: int = DEMO_DAYS,
+                   after: int = BEFORE_SERVING_DAYS, seed: int = 20261122,
+                   now: datetime | None = None, per_day: tuple[int, int] = PER_DAY,
+                   stop: Any = None, gap_s: float = 0.0) -> Backfill:
+    """Play the days `after`+1 … `days` days ago, newest first, through the same loop as
+    `backfill`: one transaction per day (all of a day or none of it), so a run stopped
+    half-way resumes where it stopped; days already played are left alone. `stop` (an
+    Event) ends it between two days, `gap_s` apart. Deterministic per seed when run to the
+    end at once."""
+    started = time.perf_counter()
+    now = as_utc(now or utcnow())
+    sim = Simulator(town, None, seed=seed)  # type: ignore[arg-type]  # only its generators
+    cells = store.grid_cells()
+    person_ids = {w["name"]: w["id"] for c in cells for w in c.workers if w.get("id")}
+    rota = RotaStore(store, cells)
+    index = RotaIndex(GridIndex(cells), rota)
+    today = local_day_start(now).astimezone(LOCAL_TZ)
+    if days > after:
+        _ensure_past_rota(store, rota, today - timedelta(days=days),
+                          today - timedelta(days=after))
+    played = _played_days(store, seed)
+    out = Backfill()
+    for d in range(after + 1, days + 1):
+        if stop is not None and stop.wait(gap_s if out.days else 0):
+            break
+        day = today - timedelta(days=d)
+        if f"{day:%Y%m%d}" in played:
+            continue
+        rng = random.Random(f"{seed}:history:{day:%Y%m%d}")
+        weekend = day.weekday() >= 5
+        count = round(rng.randint(*per_day) * (txt.WEEKEND_SHARE if weekend else 1.0))
+        stamps = sorted(
+            as_utc(day + timedelta(hours=rng.choices(range(24), HOUR_WEIGHTS)[0],
+                                   seconds=rng.uniform(0, 3600))) for _ in range(count))
+        with store.engine.connect() as conn, conn.begin():
+            day_store = Store(conn, deadlines=store.deadlines,  # type: ignore[arg-type]
+                              verify_before_close=store.verify_before_close)
+            _play_day(day_store, sim, index, rng, day, stamps, seed, now, out, person_ids)
+        out.days += 1
+    out.seconds = time.perf_counter() - started
+    log.info("older " + out.line())
+    return out
+
+
 def is_demo(store: Store) -> bool:
     """True when the loaded town is marked demo (town.json "demo": true)."""
     with store.session() as s:
@@ -239,6 +304,24 @@ def is_demo(store: Store) -> bool:
 def _incident_count(store: Store) -> int:
     with store.session() as s:
         return int(s.scalar(select(func.count()).select_from(m.Incident)) or 0)
+
+
+def older_for_settings(settings: Any, days: int = DEMO_DAYS, stop: Any = None,
+                       gap_s: float = 0.0) -> Backfill | None:
+    """The older days of the configured demo town's history (`backfill_older`); None for a
+    real town or a database without demo history."""
+    from datasources.sql.engine import make_engine
+    from datasources.towns.files import load_table, load_town
+
+    engine = make_engine(settings.db_url)
+    try:
+        store = Store(engine, deadlines=load_table(settings.deadlines_file or None))
+        if not is_demo(store) or not has_history(store):
+            return None
+        return backfill_older(store, load_town(settings.town_dir), days=days,
+                              seed=settings.sim_seed, stop=stop, gap_s=gap_s)
+    finally:
+        engine.dispose()
 
 
 def for_settings(settings: Any, days: int = 30, *, only_fresh: bool = False) -> Backfill | None:
