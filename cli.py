@@ -506,6 +506,29 @@ def pupils_template(out: str) -> None:
     click.echo(f"wrote {out}")
 
 
+@pupils.command("parent-link")
+@click.argument("pupil")
+@click.option("--seq", type=click.IntRange(1, 9), default=1, show_default=True,
+              help="Which guardian of the pupil (their place in the register).")
+@click.option("--revoke", is_flag=True, help="Revoke every link of that guardian instead.")
+@click.option("--base", default="http://HOST:PORT", show_default=True,
+              help="The address parents reach the server at.")
+def pupils_parent_link(pupil: str, seq: int, revoke: bool, base: str) -> None:
+    """A guardian's link to /parent (their own children, matched by phone): printed once,
+    stored hashed; --revoke ends it at the next request."""
+    from datasources.gate.account_cli import parent_link
+    from datasources.sql.accounts import AccountError
+
+    try:
+        done = parent_link(_settings(), pupil, seq, revoke)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if revoke:
+        click.echo(f"revoked {done}")
+    else:
+        click.echo(f"{base.rstrip('/')}/parent?link={done}")
+
+
 def _add_account_commands() -> None:
     from datasources.gate.account_cli import key, user
 

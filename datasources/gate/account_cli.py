@@ -34,6 +34,28 @@ def _open(settings: Settings) -> tuple[Accounts, Audit]:
     return Accounts(engine, settings.session_hours), Audit(engine)
 
 
+def parent_link(settings: Settings, pupil: str, seq: int, revoke: bool = False) -> str | int:
+    """A new link token for the guardian at `seq` of `pupil` (str), or with `revoke` how
+    many of their links were revoked (int). Raises AccountError for an unknown guardian."""
+    from dashboard.buses.notify import guardian_recipient
+    from datasources.sql.engine import make_engine, upgrade
+    from datasources.sql.pupils import PupilStore
+
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    accounts, audit = Accounts(engine, settings.session_hours), Audit(engine)
+    recipient = guardian_recipient(pupil, seq)
+    if revoke:
+        n = accounts.revoke_named("guardian", recipient)
+        audit.record("parent.revoke", recipient, f"{n} link(s)", who=CLI)
+        return n
+    if PupilStore(engine).guardian(pupil, seq) is None:
+        raise AccountError(f"no guardian {seq} of pupil {pupil} in the register")
+    token = accounts.add_key("guardian", recipient)
+    audit.record("parent.link", recipient, who=CLI)
+    return token
+
+
 def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
     """Demo accounts (once) when the loaded town is marked demo; returns (name, role, pw)."""
     from datasources.sql import models as m
@@ -172,7 +194,9 @@ def key() -> None:
 
 @key.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(KEY_KINDS), default="ingest", show_default=True)
+# A guardian's link is issued for a guardian of the register: `zhongnao pupils parent-link`.
+@click.option("--kind", type=click.Choice([k for k in KEY_KINDS if k != "guardian"]),
+              default="ingest", show_default=True)
 @click.option("--source", type=click.Choice(KEY_SOURCES), default=None,
               help="The source this ingest key reports as (required for ingest keys); "
                    "'feed' is a reader of the bus feed.")
