@@ -28,8 +28,8 @@ from dashboard.roles import (
     route_roles,
 )
 from datasources.gate.callbacks import Forbidden, callback_name
-from datasources.sql import models as m
 from datasources.gate.web import CSRF_COOKIE, GUARDIAN_COOKIE, SESSION_COOKIE, csrf_token
+from datasources.sql import models as m
 from tests.auth_helpers import PRINCIPALS
 from tests.browser import KEYS
 

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Walls open with the demo kiosk token, the console signs in as the demo duty officer
 # (both made by `zhongnao run` for the demo town).
 KIOSK = "/?kiosk=demo-wall-kiosk-token"
+PARENT = "/parent?link=demo-parent-link"
 OFFICER = ("值班员", "zhongnao-demo")
 LEADER = ("领导", "zhongnao-demo")
 SHOTS = (
@@ -34,6 +35,9 @@ SHOTS = (
     ("/buses", "buses-1920x1080.png", "1920x1080", OFFICER),
     ("/login", "login-1280x800.png", "1280x800", None),
     ("/escort", "escort-390x844.png", "390x844", ("随车照管员", "zhongnao-demo")),
+    # A guardian opens the link the school sent (the demo's, made by `zhongnao run`).
+    (PARENT, "parent-390x844.png", "390x844", None),
+    (PARENT + "&lang=en", "parent-en-390x844.png", "390x844", None),
 )
 ADMIN = ("admin", "zhongnao-demo")
 GRID_WORKER = ("冯思远", "zhongnao-demo")
@@ -45,6 +49,7 @@ MATRIX_PAGES = (
     ("leader", "/leader", LEADER), ("buses", "/buses", OFFICER),
     ("field", "/field", GRID_WORKER), ("audit", "/audit", ADMIN), ("login", "/login", None),
     ("escort", "/escort", ("随车照管员", "zhongnao-demo")),
+    ("parent", PARENT, None),
 )
 MATRIX_SIZES = ("1920x1080", "1024x768", "390x844")
 

@@ -379,8 +379,12 @@ class AuthMiddleware:
                   f"Max-Age=31536000{secure}")
         # The URL with the token is answered with a redirect to the same screen without it
         # (Cache-Control: no-store, and the access log masks it: RedactTokens).
+        # One browser, one token holder: a wall PC opening a parent's link (or the other way
+        # round) becomes that holder only.
+        others = [("set-cookie", f"{e.cookie}=; Path=/; Max-Age=0")
+                  for e in TOKEN_ENTRIES.values() if e.cookie != entry.cookie]
         return 303, [("location", entry.path + (f"?{rest}" if rest else "")),
-                     ("set-cookie", cookie),
+                     ("set-cookie", cookie), *others,
                      ("set-cookie", f"{CSRF_COOKIE}={csrf_token(token)}; Path=/; "
                                     f"SameSite=Strict{secure}"),
                      ("cache-control", "no-store")], b""
