@@ -33,7 +33,7 @@ ROLE_LABELS: dict[str, tuple[str, str]] = {
 }
 
 Roles = frozenset[str]
-PUBLIC: Roles = frozenset({ANON, INGEST, *ROLES})
+PUBLIC: Roles = frozenset({ANON, INGEST, GUARDIAN, *ROLES})  # everybody
 PEOPLE: Roles = frozenset(ROLES)  # anyone signed in, the wall's kiosk token included
 WALL: Roles = frozenset({ADMIN, OFFICER, LEADER, DISPLAY})
 CONSOLE_READ: Roles = frozenset({ADMIN, OFFICER, LEADER})
