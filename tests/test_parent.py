@@ -177,3 +177,14 @@ def test_the_switch_mutes_the_guardians_texts_for_each_of_their_children(client)
     assert not services.outbox.muted(guardian_recipient(a, 2))  # the other guardian's own
     switch(["sms"])
     assert not services.outbox.muted(guardian_recipient(a, 1))
+
+
+def test_a_wall_pc_opening_a_parents_link_becomes_that_parent_only(client):
+    services = client.zn
+    wall = services.accounts.add_key("kiosk", "hall left")
+    client.cookies.clear()
+    assert client.get(f"/?kiosk={wall}", follow_redirects=False).status_code == 303
+    token = link(services, first_pupils(services)[0])
+    r = client.get(f"/parent?link={token}", follow_redirects=False)
+    assert any(c.startswith("zn_kiosk=;") for c in r.headers.get_list("set-cookie"))
+    assert client.get("/parent", headers={"accept": "text/html"}).status_code == 200

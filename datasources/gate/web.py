@@ -381,8 +381,9 @@ class AuthMiddleware:
         # (Cache-Control: no-store, and the access log masks it: RedactTokens).
         # One browser, one token holder: a wall PC opening a parent's link (or the other way
         # round) becomes that holder only.
-        others = [("set-cookie", f"{e.cookie}=; Path=/; Max-Age=0")
-                  for e in TOKEN_ENTRIES.values() if e.cookie != entry.cookie]
+        held = cookies(scope)
+        others = [("set-cookie", f"{e.cookie}=; Path=/; Max-Age=0{secure}")
+                  for e in TOKEN_ENTRIES.values() if e.cookie != entry.cookie and e.cookie in held]
         return 303, [("location", entry.path + (f"?{rest}" if rest else "")),
                      ("set-cookie", cookie), *others,
                      ("set-cookie", f"{CSRF_COOKIE}={csrf_token(token)}; Path=/; "
