@@ -204,7 +204,12 @@ def _start_simulator(settings: Settings, stop: threading.Event) -> threading.Thr
 
 def _print_demo_accounts(settings: Settings) -> None:
     """Seed and show the demo town's accounts (only for a town marked demo)."""
-    from datasources.gate.account_cli import DEMO_CITIZEN_KEY, DEMO_KIOSK, seed_demo
+    from datasources.gate.account_cli import (
+        DEMO_CITIZEN_KEY,
+        DEMO_KIOSK,
+        DEMO_PARENT_LINK,
+        seed_demo,
+    )
     from datasources.sql.engine import make_engine
     from datasources.sql.town_loader import prepare_database
 
@@ -218,6 +223,7 @@ def _print_demo_accounts(settings: Settings) -> None:
     for name, role, password in users:
         click.echo(f"  {role:<12} {name:<10} password: {password}")
     click.echo(f"  wall kiosk:  {base}/?kiosk={DEMO_KIOSK}")
+    click.echo(f"  a parent:    {base}/parent?link={DEMO_PARENT_LINK}")
     click.echo(f"  citizens' API key (X-Api-Key, Open311 api_key): {DEMO_CITIZEN_KEY}")
     click.echo("=" * 64)
 

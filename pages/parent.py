@@ -87,7 +87,18 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
     fam = family(pupils, current())
     kids = pupils.pupils(sorted(fam.children))
     lines, bounds = _route_lines(sorted({c for p in kids for c in p.trips}))
-    view: dict[str, Any] = {"bounds": bounds, "boundsOptions": {"padding": [16, 16]}} \
+    homes = []  # each child's home stop, where the bus is awaited
+    for kid in kids:
+        found = pupils.trip_route(kid.trips[0]) if kid.trips else None
+        stop = next((x for x in found[0].stops if x.code == kid.home_stop), None) \
+            if found else None
+        if stop is not None:
+            homes.append(dl.CircleMarker(
+                center=_latlng(stop.lon, stop.lat), radius=7, color="#2ec4b6", weight=3,
+                fillColor="#ffffff", fillOpacity=1, className="par-home-marker",
+                children=dl.Tooltip(stop.name if lang == "zh" else stop.name_en or stop.name,
+                                    permanent=True, direction="top")))
+    view: dict[str, Any] = {"bounds": bounds, "boundsOptions": {"padding": [40, 28]}} \
         if bounds else {"center": [(svc.town_meta.get("center") or [104.45, 30.55])[1],
                                    (svc.town_meta.get("center") or [104.45, 30.55])[0]],
                         "zoom": 13}
@@ -99,6 +110,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
         *base,
         dl.GeoJSON(data=lines, interactive=False,
                    style={"color": "#2ec4b6", "weight": 4, "opacity": 0.85}),
+        dl.LayerGroup(homes),
         dl.Pane(dl.LayerGroup(id=ids.BUS), name="par-bus-pane", style={"zIndex": 650}),
     ], id=ids.MAP, zoomControl=False, attributionControl=False, zoomSnap=0.1,
         className="par-map", trackViewport=False, **view)

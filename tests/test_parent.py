@@ -18,6 +18,7 @@ from dashboard.buses.parents import (
     home_eta,
     parse_recipient,
     phone_key,
+    shown_state,
     timeline,
 )
 from dashboard.roles import GUARDIAN, Principal
@@ -59,6 +60,10 @@ def test_the_timeline_reads_as_the_day_happened_whatever_order_taps_arrived_in()
         ["par_absent"]
     assert follows_bus("expected") and follows_bus("on_board")
     assert not follows_bus("alighted") and not follows_bus("absent")
+    times = [AT, AT + timedelta(minutes=30)]
+    assert shown_state("expected", times, AT + timedelta(minutes=20)) == "expected"
+    assert shown_state("expected", times, AT + timedelta(minutes=80)) == "over"
+    assert shown_state("alighted", times, AT + timedelta(minutes=80)) == "alighted"
     detail = {"stops": [{"code": "S1", "eta": None}, {"code": "S2", "eta": AT.isoformat()}]}
     assert home_eta(detail, "S2") == AT
     assert home_eta(detail, "S1") is None and home_eta(None, "S2") is None

@@ -72,13 +72,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0) -> None:
-    """Run `zhongnao run` briefly (a month of demo history, a busy simulator); shoot each view."""
+def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0, only: str = "") -> None:
+    """Run `zhongnao run` briefly (a month of demo history, a busy simulator); shoot each view
+    (those whose file name holds `only`, when given: `make_screenshots.py parent`)."""
     port = _free_port()
+    # A git worktree shares the main checkout's virtualenv: run this checkout's code with it.
+    zhongnao = ROOT / ".venv/bin/zhongnao"
+    if not zhongnao.exists():
+        zhongnao = Path(sys.executable).parent / "zhongnao"
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, "ZN_DATA_DIR": data, "ZN_PORT": str(port), "ZN_SIM_RATE": "20",
-               "REDIS_URL": "", "DATABASE_URL": ""}
-        proc = subprocess.Popen([str(ROOT / ".venv/bin/zhongnao"), "run"], env=env,
+               "REDIS_URL": "", "DATABASE_URL": "", "PYTHONPATH": str(ROOT)}
+        proc = subprocess.Popen([str(zhongnao), "run"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
@@ -93,6 +98,8 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0) -> None:
             (out_dir / "screens").mkdir(exist_ok=True)
             by_login: dict[tuple[str, str] | None, list[tuple[str, str, str]]] = {}
             for path, name, size, login in (*SHOTS, *matrix()):
+                if only and only not in name:
+                    continue
                 by_login.setdefault(login, []).append((base + path, str(out_dir / name), size))
             for login, shots in by_login.items():  # one browser per account, signed in once
                 shoot_many(shots, login, wait_s=5.0)
@@ -104,4 +111,4 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(only=sys.argv[1] if len(sys.argv) > 1 else "")

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dashboard.buses.boarding import ALIGHTED, Boarding
+from dashboard.buses.boarding import ALIGHTED, EXPECTED, Boarding
 from dashboard.buses.notify import guardian_notice
 from dashboard.buses.pupils import ABSENT, PupilRecord
+from dashboard.buses.timetable import trip_window
 from dashboard.timeutil import LOCAL_TZ, as_utc
+
+OVER = "over"  # a trip whose window closed with nothing recorded for the child
 
 RECIPIENT = re.compile(r"^guardian:([A-Za-z0-9_-]{1,24})/([1-9][0-9]?)$")
 # The timeline's word for each thing that happened: what guardians are told by SMS
@@ -83,6 +86,14 @@ def timeline(events: Sequence[Boarding], direction: str,
 def follows_bus(state: str) -> bool:
     """The bus is shown until the child is off it (alighted) or not riding (absent)."""
     return state not in (ALIGHTED, ABSENT)
+
+
+def shown_state(state: str, times: Sequence[datetime], now: datetime) -> str:
+    """The child's state on a trip as the page says it: the tally's, except that a trip
+    whose window closed with nothing recorded is over (not "waiting for the bus")."""
+    if state == EXPECTED and times and as_utc(now) > trip_window(times)[1]:
+        return OVER
+    return state
 
 
 def home_eta(detail: Mapping[str, Any] | None, home_stop: str) -> datetime | None:

@@ -120,6 +120,7 @@ PUPIL_TEXT.update({
     "par_state_on_board": ("在车上", "On the bus"),
     "par_state_alighted": ("已下车", "Off the bus"),
     "par_state_absent": ("未到", "Absent"),
+    "par_state_over": ("本班次已结束", "Trip over"),
     "par_home_stop": ("{stop} {time}", "{stop} {time}"),
     "par_eta": ("校车预计 {time} 到{stop}（约 {minutes} 分钟）",
                 "The bus is due at {stop} at {time} (about {minutes} min)"),

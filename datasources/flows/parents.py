@@ -20,11 +20,12 @@ from dashboard.buses.parents import (
     guardians_children,
     home_eta,
     parse_recipient,
+    shown_state,
     timeline,
     todays_trips,
 )
 from dashboard.buses.pupils import PupilRecord
-from dashboard.buses.timetable import local_date, stop_times_on
+from dashboard.buses.timetable import local_date, runs_on, stop_times_on
 from dashboard.buses.tracking import drives_backwards
 from dashboard.roles import GUARDIAN, Principal
 from dashboard.timeutil import utcnow
@@ -93,7 +94,9 @@ def children_today(hub: Any, pupils: PupilStore, events: BoardingStore, fam: Fam
     for pupil in pupils.pupils(sorted(fam.children)):
         runs = {code: found for code in pupil.trips
                 if (found := pupils.trip_route(code)) is not None}
-        times = {code: stop_times_on(day, trip.stop_times) for code, (_, trip) in runs.items()}
+        holidays = tracker.fleet.holidays if tracker is not None else frozenset()
+        times = {code: stop_times_on(day, trip.stop_times) if runs_on(trip.days, day, holidays)
+                 else [] for code, (_, trip) in runs.items()}
         trips = []
         for code in todays_trips(pupil, times):
             route, trip = runs[code]
@@ -111,7 +114,8 @@ def children_today(hub: Any, pupils: PupilStore, events: BoardingStore, fam: Fam
             idx = driving.index(pupil.home_stop) if pupil.home_stop in driving else 0
             row = ChildTrip(code, trip.direction, names.get(pupil.home_stop, ""),
                             trip.stop_times[idx] if idx < len(trip.stop_times) else "",
-                            state.state if state is not None else EXPECTED,
+                            shown_state(state.state if state is not None else EXPECTED,
+                                        times[code], now),
                             timeline(mine, trip.direction, names))
             plate = next((p for p, r in trip_rows.items() if r.get("trip") == code), None)
             if plate is not None and follows_bus(row.state):
