@@ -20,9 +20,13 @@ from dashboard.geo.gcj02 import display
 from dashboard.i18n.text import LANGS, t
 from dashboard.roles import current
 from dashboard.timeutil import LOCAL_TZ, utcnow
-from datasources.flows.parents import ChildTrip, ChildView, children_today, family
-from datasources.sql.boarding import BoardingStore
-from datasources.sql.pupils import PupilStore
+from datasources.flows.parents import (
+    ChildTrip,
+    ChildView,
+    ParentReads,
+    children_today,
+    family,
+)
 from pages._components import TOWN_API, js, page_title, services
 
 dash.register_page(__name__, path="/parent", title=page_title("nav_parent"))
@@ -52,10 +56,10 @@ def _latlng(lon: float, lat: float) -> list[float]:
     return [y, x]
 
 
-def _stores() -> tuple[PupilStore, BoardingStore]:
-    svc = services()
-    assert svc.store is not None
-    return PupilStore(svc.store.engine), BoardingStore(svc.store.engine)
+def _reads() -> ParentReads:
+    reads = services().parents
+    assert reads is not None
+    return reads
 
 
 def _route_lines(trips: list[str]) -> tuple[dict[str, Any], list[list[float]] | None]:
@@ -83,7 +87,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
     """One column for a phone (390×844 first): the children's trips, the map, the switch."""
     lang = lang if lang in LANGS else services().settings.lang
     svc = services()
-    pupils, _ = _stores()
+    pupils = _reads()
     fam = family(pupils, current())
     kids = pupils.pupils(sorted(fam.children))
     lines, bounds = _route_lines(sorted({c for p in kids for c in p.trips}))
@@ -180,11 +184,11 @@ def show_my_children(_n: Any, lang: Any) -> Any:
     """The guardian's own children today and the buses they are to follow, every 5 s."""
     lang = lang if lang in LANGS else "zh"
     svc = services()
-    pupils, events = _stores()
-    fam = family(pupils, current())
+    reads = _reads()
+    fam = family(reads, current())
     if not fam.children:
         return t("par_no_children", lang), []
-    kids = children_today(svc.hub, pupils, events, fam, lang)
+    kids = children_today(svc.hub, reads, fam, lang)
     markers = [dl.CircleMarker(center=_latlng(*trip.bus), radius=9, color="#ffffff",
                                weight=3, fillColor="#f4a261", fillOpacity=1,
                                className="par-bus-marker",
@@ -201,9 +205,8 @@ def set_sms_mute(value: Any, lang: Any) -> Any:
     lang = lang if lang in LANGS else "zh"
     svc = services()
     assert svc.outbox is not None
-    pupils, _ = _stores()
     who = current()
-    fam = family(pupils, who)
+    fam = family(_reads(), who)
     on = isinstance(value, list) and SMS_ON in value
     for recipient in fam.recipients:
         (svc.outbox.unmute if on else svc.outbox.mute)(recipient)

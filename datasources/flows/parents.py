@@ -9,11 +9,14 @@ only: no other child's name, stop or count leaves this module.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dashboard.buses.boarding import EXPECTED, tally
+from dashboard.buses.boarding import EXPECTED, Boarding, tally
 from dashboard.buses.notify import guardian_recipient
 from dashboard.buses.parents import (
     follows_bus,
@@ -24,13 +27,71 @@ from dashboard.buses.parents import (
     timeline,
     todays_trips,
 )
-from dashboard.buses.pupils import PupilRecord
+from dashboard.buses.pupils import GuardianRecord, Manifest, PupilRecord
 from dashboard.buses.timetable import local_date, runs_on, stop_times_on
 from dashboard.buses.tracking import drives_backwards
 from dashboard.roles import GUARDIAN, Principal
 from dashboard.timeutil import utcnow
+from dashboard.town import Route, Trip
 from datasources.sql.boarding import BoardingStore
 from datasources.sql.pupils import PupilStore
+
+
+class ParentReads:
+    """The register and taps as guardians' phones read them, one copy per server process:
+    many phones poll the same few trips, so each trip's manifest and taps are read at most
+    every `trip_s`, the register's guardians every `register_s` (a tap is on the phones
+    within `trip_s` + their own 5 s; a new register within `register_s`)."""
+
+    def __init__(self, pupils: PupilStore, events: BoardingStore, trip_s: float = 2.0,
+                 register_s: float = 30.0):
+        self.store, self.events_store = pupils, events
+        self.trip_s, self.register_s = trip_s, register_s
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
+
+    def _read(self, key: tuple[Any, ...], max_age: float, load: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < max_age:
+            return hit[1]
+        value = load()
+        with self._lock:
+            if len(self._cache) > 5000:  # yesterday's trips and gone families: start over
+                self._cache.clear()
+            self._cache[key] = (now, value)
+        return value
+
+    def guardian(self, pupil: str, seq: int) -> GuardianRecord | None:
+        """The guardian at `seq` of `pupil` (PupilStore.guardian), cached."""
+        return self._read(("g", pupil, seq), self.register_s,
+                          lambda: self.store.guardian(pupil, seq))
+
+    def guardian_rows(self) -> list[tuple[str, int, str]]:
+        """(pupil id, seq, phone) of every guardian (PupilStore.guardian_rows), cached."""
+        return self._read(("rows",), self.register_s,
+                          self.store.guardian_rows)
+
+    def pupils(self, ids: Sequence[str]) -> list[PupilRecord]:
+        """These pupils (PupilStore.pupils), cached."""
+        return self._read(("p", *ids), self.register_s,
+                          lambda: self.store.pupils(ids))
+
+    def trip_route(self, trip: str) -> tuple[Route, Trip] | None:
+        """A trip and its route (PupilStore.trip_route), cached."""
+        return self._read(("r", trip), self.register_s,
+                          lambda: self.store.trip_route(trip))
+
+    def manifest(self, trip: str) -> Manifest | None:
+        """A trip's manifest (PupilStore.manifest), cached."""
+        return self._read(("m", trip), self.register_s,
+                          lambda: self.store.manifest(trip))
+
+    def events(self, trip: str, day: str) -> list[Boarding]:
+        """A trip's taps of a day (BoardingStore.events), read at most every `trip_s`."""
+        return self._read(("e", trip, day), self.trip_s,
+                          lambda: self.events_store.events(trip, day))
 
 
 @dataclass(frozen=True)
@@ -46,7 +107,7 @@ class Family:
         return [guardian_recipient(p, seq) for p, seq in sorted(self.children.items())]
 
 
-def family(pupils: PupilStore, who: Principal) -> Family:
+def family(pupils: ParentReads | PupilStore, who: Principal) -> Family:
     """The children of the guardian `who` is; none for anyone else (or a link whose
     guardian left the register)."""
     named = parse_recipient(who.person_id) if who.role == GUARDIAN else None
@@ -81,8 +142,8 @@ class ChildView:
     trips: list[ChildTrip]
 
 
-def children_today(hub: Any, pupils: PupilStore, events: BoardingStore, fam: Family,
-                   lang: str, now: datetime | None = None) -> list[ChildView]:
+def children_today(hub: Any, reads: ParentReads, fam: Family, lang: str,
+                   now: datetime | None = None) -> list[ChildView]:
     """Each child of the family with their trips running today, their state, timeline, the
     bus on the trip (while the child is to follow it) and its ETA at the home stop."""
     now = now or utcnow()
@@ -91,19 +152,19 @@ def children_today(hub: Any, pupils: PupilStore, events: BoardingStore, fam: Fam
     trip_rows = hub.state.trips if hub is not None else {}
     positions = hub.state.vehicles if hub is not None else {}
     out = []
-    for pupil in pupils.pupils(sorted(fam.children)):
+    for pupil in reads.pupils(sorted(fam.children)):
         runs = {code: found for code in pupil.trips
-                if (found := pupils.trip_route(code)) is not None}
+                if (found := reads.trip_route(code)) is not None}
         holidays = tracker.fleet.holidays if tracker is not None else frozenset()
         times = {code: stop_times_on(day, trip.stop_times) if runs_on(trip.days, day, holidays)
                  else [] for code, (_, trip) in runs.items()}
         trips = []
         for code in todays_trips(pupil, times):
             route, trip = runs[code]
-            manifest = pupils.manifest(code)
+            manifest = reads.manifest(code)
             if manifest is None:
                 continue
-            all_events = events.events(code, day.isoformat())
+            all_events = reads.events(code, day.isoformat())
             mine = [b for b in all_events if b.pupil == pupil.id]
             state = tally(manifest, all_events).pupils.get(pupil.id)
             names = {s.code: (s.name if lang == "zh" else s.name_en or s.name)
