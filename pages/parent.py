@@ -15,6 +15,7 @@ from typing import Any
 import dash
 import dash_leaflet as dl
 from dash import Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 
 from dashboard.geo.gcj02 import display
 from dashboard.i18n.text import LANGS, t
@@ -207,7 +208,9 @@ def set_sms_mute(value: Any, lang: Any) -> Any:
     assert svc.outbox is not None
     who = current()
     fam = family(_reads(), who)
-    on = isinstance(value, list) and SMS_ON in value
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PreventUpdate  # not what the switch sends: nothing changes
+    on = SMS_ON in value
     for recipient in fam.recipients:
         (svc.outbox.unmute if on else svc.outbox.mute)(recipient)
     if svc.audit is not None and fam.recipients:

@@ -182,6 +182,12 @@ def test_the_switch_mutes_the_guardians_texts_for_each_of_their_children(client)
     assert not services.outbox.muted(guardian_recipient(a, 2))  # the other guardian's own
     switch(["sms"])
     assert not services.outbox.muted(guardian_recipient(a, 1))
+    # Anything but the switch's own value changes nothing (and is no server error).
+    r = post_callback(client, [("parent-sms-state", "children")],
+                      [{"id": "parent-sms", "property": "value", "value": "off"}],
+                      [{"id": "parent-lang", "property": "data", "value": "zh"}],
+                      "parent-sms.value")
+    assert r.status_code == 204 and not services.outbox.muted(guardian_recipient(a, 1))
 
 
 def test_a_wall_pc_opening_a_parents_link_becomes_that_parent_only(client):
@@ -193,3 +199,32 @@ def test_a_wall_pc_opening_a_parents_link_becomes_that_parent_only(client):
     r = client.get(f"/parent?link={token}", follow_redirects=False)
     assert any(c.startswith("zn_kiosk=;") for c in r.headers.get_list("set-cookie"))
     assert client.get("/parent", headers={"accept": "text/html"}).status_code == 200
+
+
+def test_the_command_line_prints_a_link_that_opens_parent_and_revokes_it(client):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    settings = client.zn.settings
+    env = {"ZN_DATA_DIR": settings.data_dir, "DATABASE_URL": settings.database_url,
+           "REDIS_URL": settings.redis_url, "ZN_LOG_LEVEL": "WARNING"}
+    pupil = first_pupils(client.zn)[0]
+    made = CliRunner().invoke(main, ["pupils", "parent-link", pupil, "--seq", "2",
+                                     "--base", "https://zn.example.cn/"], env=env)
+    assert made.exit_code == 0, made.output
+    url = made.output.strip()
+    assert url.startswith("https://zn.example.cn/parent?link=")
+    open_link(client, url.split("link=", 1)[1])
+    assert client.get("/parent", headers={"accept": "text/html"}).status_code == 200
+    unknown = CliRunner().invoke(main, ["pupils", "parent-link", "NOPE"], env=env)
+    assert unknown.exit_code != 0 and "no guardian" in unknown.output
+    gone = CliRunner().invoke(main, ["pupils", "parent-link", pupil, "--seq", "2",
+                                     "--revoke"], env=env)
+    assert gone.exit_code == 0 and "revoked 1" in gone.output
+    r = client.get("/parent", headers={"accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303  # the cookie is refused at the next request: to /login
+    with client.zn.store.session() as s:
+        actions = [a for a, in s.execute(select(m.AuditEntry.action)
+                                         .where(m.AuditEntry.action.like("parent.%")))]
+    assert actions == ["parent.link", "parent.revoke"]
