@@ -30,6 +30,7 @@ ROLE_LABELS: dict[str, tuple[str, str]] = {
     LEADER: ("领导", "Leader"), GRID_WORKER: ("网格员", "Grid worker"),
     DISPLAY: ("大屏", "Wall display"),
     ESCORT: ("随车照管员", "Bus escort"), SCHOOL_STAFF: ("学校工作人员", "School staff"),
+    GUARDIAN: ("监护人", "Guardian"),
 }
 
 Roles = frozenset[str]
