@@ -1,9 +1,10 @@
 """The journey of issue 13 with a parent in it, every screen a real browser at once: the
 escort taps three children on at two stops → one child's mother, on /parent from the link
-the school sent, sees 上车 and the bus, and her phone gets the 上车 text (a local SMS gateway)
-→ the bus reaches school, two get off (her child among them: 到校, the bus leaves her map),
-one stays → the 遗留儿童 alert is on the wall and first in the console queue as urgent,
-naming the child by id and masked name → the officer dispatches it."""
+the school sent, sees 上车 and the bus, and her phone gets the 上车 text (a local SMS
+gateway); she turns the texts off → the bus reaches school, two get off (her child among
+them: 到校, the bus leaves her map, no text), one stays → the 遗留儿童 alert is on the wall
+and first in the console queue as urgent, naming the child by id and masked name → the
+officer dispatches it."""
 
 from __future__ import annotations
 
@@ -146,6 +147,11 @@ def run_journey(live, settings, name: str, sms: SmsGateway) -> None:
                        what="the 上车 text at the gateway")
             message = sms.texts_to(mother.phone)[0]
             assert "上车" in message and child.name in message and PLATE in message
+            # She turns the texts off on her page: no 到校 text will come.
+            parent.find_element(By.CSS_SELECTOR, ".par-sms-box").click()
+            wait_until(lambda: "短信通知已关闭" in text(parent, ".par-sms-state"),
+                       what="the switch saying texts are off")
+            assert services.outbox.muted(guardian_recipient(child.id, 1))
             bus_at(second_stop.code, 20)
             for p in riders:
                 if p.home_stop != first_stop.code:
@@ -168,6 +174,17 @@ def run_journey(live, settings, name: str, sms: SmsGateway) -> None:
                        what="到校 on the mother's page")
             wait_until(lambda: not parent.find_elements(By.CSS_SELECTOR, ".par-bus-marker"),
                        timeout=15, what="the bus leaving her map once her child is off")
+
+            # Her child's 到校 was kept as muted, not sent; the other guardian's was sent.
+            recipient = guardian_recipient(child.id, 1)
+            wait_until(lambda: any(r["status"] == "muted"
+                                   for r in services.outbox.log(recipient)),
+                       what="the 到校 text held for the muted mother")
+            assert len(sms.texts_to(mother.phone)) == 1
+            if len(child.guardians) > 1 and child.guardians[1].phone != mother.phone:
+                wait_until(lambda: any("到校" in x for x in
+                                       sms.texts_to(child.guardians[1].phone)),
+                           what="the 到校 text to the other guardian")
 
             # The wall: the 遗留儿童 alert in its ticker.
             wait_until(lambda: "遗留儿童" in text(wall, "#home-ticker"), timeout=20,
