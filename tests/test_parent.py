@@ -98,8 +98,10 @@ def test_a_link_becomes_a_cookie_opens_parent_only_and_is_revocable(client):
     open_link(client, token)
     assert client.get("/parent", headers={"accept": "text/html"}).status_code == 200
     # No other page, door or pupil's data: the wall, the console, the manifest, taps.
-    for path in ("/", "/dispatch", "/escort", "/buses"):
-        assert client.get(path, headers={"accept": "text/html"}).status_code == 403, path
+    for path in ("/", "/dispatch", "/escort", "/buses", "/audit"):
+        r = client.get(path, headers={"accept": "text/html"}, follow_redirects=False)
+        assert (r.status_code, r.headers.get("location")) == (303, "/parent"), path
+        assert client.get(path).status_code == 403, path  # not a browser: refused
     assert client.get("/api/v1/buses/trips/R01-AM1/manifest").status_code == 403
     r = client.post("/api/v1/buses/boarding", json={"pupil": pupil},
                     headers={"X-CSRFToken": csrf_token(token)})

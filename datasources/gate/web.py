@@ -348,6 +348,9 @@ class AuthMiddleware:
             query = scope.get("query_string", b"").decode()
             target = path + (f"?{query}" if query else "")
             return 303, {"location": f"/login?next={quote(target, safe='')}"}, b""
+        if method == "GET" and "text/html" in header(scope, "accept") and \
+                who.kind == "guardian" and path != "/parent":
+            return 303, {"location": "/parent"}, b""  # a parent's phone has one page: theirs
         if method == "GET" and "text/html" in header(scope, "accept"):
             # A signed-in browser on a page its role may not see: say so, in both languages.
             page = ("<!doctype html><meta charset='utf-8'><link rel='stylesheet' "
