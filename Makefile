@@ -42,6 +42,7 @@ bench: setup browser-deps         ## intake throughput, publish→screen latency
 	$(BIN)/python bench/resources.py
 	$(BIN)/python bench/gate.py
 	$(BIN)/python bench/boarding.py
+	$(BIN)/python bench/parent.py
 	$(BIN)/python bench/fuzz.py
 
 screenshots: setup browser-deps   ## docs/ screenshots of the wall and the tablet view

@@ -226,7 +226,12 @@ def _start_simulator(settings: Settings, stop: threading.Event) -> threading.Thr
 
 def _print_demo_accounts(settings: Settings) -> None:
     """Seed and show the demo town's accounts (only for a town marked demo)."""
-    from datasources.gate.account_cli import DEMO_CITIZEN_KEY, DEMO_KIOSK, seed_demo
+    from datasources.gate.account_cli import (
+        DEMO_CITIZEN_KEY,
+        DEMO_KIOSK,
+        DEMO_PARENT_LINK,
+        seed_demo,
+    )
     from datasources.sql.engine import make_engine
     from datasources.sql.town_loader import prepare_database
 
@@ -240,6 +245,7 @@ def _print_demo_accounts(settings: Settings) -> None:
     for name, role, password in users:
         click.echo(f"  {role:<12} {name:<10} password: {password}")
     click.echo(f"  wall kiosk:  {base}/?kiosk={DEMO_KIOSK}")
+    click.echo(f"  a parent:    {base}/parent?link={DEMO_PARENT_LINK}")
     click.echo(f"  citizens' API key (X-Api-Key, Open311 api_key): {DEMO_CITIZEN_KEY}")
     click.echo("=" * 64)
 
@@ -535,6 +541,29 @@ def pupils_template(out: str) -> None:
 
     Path(out).write_bytes(template_bytes())
     click.echo(f"wrote {out}")
+
+
+@pupils.command("parent-link")
+@click.argument("pupil")
+@click.option("--seq", type=click.IntRange(1, 9), default=1, show_default=True,
+              help="Which guardian of the pupil (their place in the register).")
+@click.option("--revoke", is_flag=True, help="Revoke every link of that guardian instead.")
+@click.option("--base", default="http://HOST:PORT", show_default=True,
+              help="The address parents reach the server at.")
+def pupils_parent_link(pupil: str, seq: int, revoke: bool, base: str) -> None:
+    """A guardian's link to /parent (their own children, matched by phone): printed once,
+    stored hashed; --revoke ends it at the next request."""
+    from datasources.gate.account_cli import parent_link
+    from datasources.sql.accounts import AccountError
+
+    try:
+        done = parent_link(_settings(), pupil, seq, revoke)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if revoke:
+        click.echo(f"revoked {done}")
+    else:
+        click.echo(f"{base.rstrip('/')}/parent?link={done}")
 
 
 def _add_account_commands() -> None:

@@ -21,15 +21,20 @@ ESCORT, SCHOOL_STAFF = "escort", "school_staff"
 ROLES: tuple[str, ...] = (ADMIN, OFFICER, LEADER, GRID_WORKER, DISPLAY, ESCORT, SCHOOL_STAFF)
 # Not people: an ingest API key (a source) and nobody at all.
 INGEST, ANON = "ingest", "anon"
+# Issue 13: a child's guardian (监护人) holding the link the school sent (a revocable token,
+# exchanged for a cookie). Not staff: not in ROLES, so no door "for anyone signed in" opens
+# to them; they reach /parent, its callbacks and the page plumbing only.
+GUARDIAN = "guardian"
 ROLE_LABELS: dict[str, tuple[str, str]] = {
     ADMIN: ("管理员", "Administrator"), OFFICER: ("值班员", "Duty officer"),
     LEADER: ("领导", "Leader"), GRID_WORKER: ("网格员", "Grid worker"),
     DISPLAY: ("大屏", "Wall display"),
     ESCORT: ("随车照管员", "Bus escort"), SCHOOL_STAFF: ("学校工作人员", "School staff"),
+    GUARDIAN: ("监护人", "Guardian"),
 }
 
 Roles = frozenset[str]
-PUBLIC: Roles = frozenset({ANON, INGEST, *ROLES})
+PUBLIC: Roles = frozenset({ANON, INGEST, GUARDIAN, *ROLES})  # everybody
 PEOPLE: Roles = frozenset(ROLES)  # anyone signed in, the wall's kiosk token included
 WALL: Roles = frozenset({ADMIN, OFFICER, LEADER, DISPLAY})
 CONSOLE_READ: Roles = frozenset({ADMIN, OFFICER, LEADER})
@@ -37,6 +42,10 @@ CONSOLE_ACT: Roles = frozenset({ADMIN, OFFICER})
 FIELD: Roles = frozenset({ADMIN, GRID_WORKER})
 AUDIT: Roles = frozenset({ADMIN, LEADER})
 INGEST_DOOR: Roles = frozenset({INGEST, ADMIN, OFFICER})
+# What Dash needs to draw any page (the shell, layout, dependencies, callbacks): each page
+# and callback is then checked on its own, so a guardian gets no further than /parent.
+PAGE_SHELL: Roles = frozenset({*PEOPLE, GUARDIAN})
+PARENTS: Roles = frozenset({GUARDIAN})
 
 
 @dataclass(frozen=True)
@@ -45,12 +54,14 @@ class Principal:
 
     role: str = ANON
     name: str = ""
-    kind: str = "anon"  # user | kiosk | key | anon
+    kind: str = "anon"  # user | kiosk | key | guardian | anon
     source: str = ""  # the ingest key's source (for keys)
     ip: str = ""
     session: str = ""  # hash of the session token, to re-check a long-lived websocket
     user_id: int | None = None  # the account (users.id) of a signed-in user
-    person_id: str | None = None  # the person a grid worker is (grid_workers.id)
+    # The person a grid worker is (grid_workers.id); a guardian's recipient id
+    # (dashboard.buses.notify.guardian_recipient: "guardian:PUPIL/SEQ").
+    person_id: str | None = None
     key_id: int | None = None  # the ingest key (api_keys.id) a source holds
     scopes: frozenset[str] = frozenset()  # what that key may do (see KEY_SCOPES)
 
@@ -91,17 +102,18 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("POST", "/open311/v2/requests.json"): PUBLIC,
     ("GET", "/api/v1/field/tasks"): FIELD,
     ("POST", "/api/v1/field/incidents/{incident_id}/{action}"): FIELD,
-    ("GET", "/api/town/{name}"): PEOPLE,
+    # Static town geography (basemap, grids, stations): the parent's map draws the basemap.
+    ("GET", "/api/town/{name}"): PAGE_SHELL,
     ("GET", "/assets"): PUBLIC,  # the login page's CSS; no data in assets
     ("GET", "/_dash-component-suites/{package_name}/{fingerprinted_path:path}"): PUBLIC,
     ("GET", "/_favicon.ico"): PUBLIC,
-    ("GET", "/_dash-layout"): PEOPLE,
-    ("GET", "/_dash-dependencies"): PEOPLE,
-    ("POST", "/_dash-update-component"): PEOPLE,  # each callback is checked on its own
-    ("GET", "/_reload-hash"): PEOPLE,
-    ("WS", "/_dash-ws-callback"): PEOPLE,  # each callback is checked on its own
-    ("GET", "/"): PEOPLE,  # the page shell; the page itself is checked below
-    ("GET", "/{path:path}"): PEOPLE,
+    ("GET", "/_dash-layout"): PAGE_SHELL,
+    ("GET", "/_dash-dependencies"): PAGE_SHELL,
+    ("POST", "/_dash-update-component"): PAGE_SHELL,  # each callback is checked on its own
+    ("GET", "/_reload-hash"): PAGE_SHELL,
+    ("WS", "/_dash-ws-callback"): PAGE_SHELL,  # each callback is checked on its own
+    ("GET", "/"): PAGE_SHELL,  # the page shell; the page itself is checked below
+    ("GET", "/{path:path}"): PAGE_SHELL,
     ("GET", "/api/whoami"): PUBLIC,
     ("GET", "/audit"): AUDIT,
     ("GET", "/audit.csv"): AUDIT,
@@ -130,6 +142,7 @@ PAGES: dict[str, Roles] = {
     "/dispatch": CONSOLE_READ,
     "/field": FIELD,
     "/escort": frozenset({ESCORT, ADMIN}),  # issue 13: the staff on board's phone
+    "/parent": PARENTS,  # issue 13: a guardian's phone, their own children only
     "/buses": WALL,
     "/resources": CONSOLE_READ,
     "/grids": CONSOLE_READ,
@@ -154,6 +167,8 @@ CALLBACKS: dict[str, Roles] = {
     "pages.field.report_field_step": FIELD,
     "pages.field.stream_field_ticks": FIELD,
     "pages.escort.load_escort_trip": frozenset({ESCORT, ADMIN}),
+    "pages.parent.show_my_children": PARENTS,
+    "pages.parent.set_sms_mute": PARENTS,
     "pages._cast.send_to_wall": CONSOLE_ACT,
     "pages._resource_parts.fold_resources": CONSOLE_READ,
     "pages._resource_parts.show_resources": CONSOLE_READ,
@@ -181,7 +196,7 @@ CALLBACKS: dict[str, Roles] = {
     "pages.leader.stream_leader_ticks": CONSOLE_READ,
     "pages.analysis.show_analysis": CONSOLE_READ,
     # Dash's own router of pages: every signed-in role; the page's roles are checked inside.
-    "dash.dash.update": PEOPLE,
+    "dash.dash.update": PAGE_SHELL,
 }
 
 # Which loop action a role may take is dashboard/incidents/rules.may_take (one rule).

@@ -27,6 +27,7 @@ from datasources.flows.bus_tracker import BusTracker
 from datasources.flows.child_watch import ChildWatch
 from datasources.flows.hub import Hub
 from datasources.flows.intake import Intake
+from datasources.flows.parents import ParentReads
 from datasources.flows.resource_desk import ResourceDesk
 from datasources.redis.embedded import EmbeddedRedis
 from datasources.redis.publisher import Publisher
@@ -86,6 +87,7 @@ class Services:
         if note is not None:
             self.outbox.tell_route(self.notify, note, self.settings.lang, dedup=alert.key)
     boarding: BoardingDesk | None = None  # issue 13: pupils on and off
+    parents: ParentReads | None = None  # issue 13: what guardians' phones read
 
     def tell_guardians(self, done: Recorded) -> None:
         """A child boarded or got off: each of the child's guardians gets an SMS, once per
@@ -154,6 +156,7 @@ class Services:
         self.hub.sweeps.append(self.resources.sweep)
         self.boarding = BoardingDesk(BoardingStore(engine), PupilStore(engine), self.bus,
                                      FixWindow.from_settings(s))
+        self.parents = ParentReads(self.boarding.pupils, self.boarding.events)
         # The children's rules: after each new tap, and when a tracked trip ends.
         watch = ChildWatch(self.boarding, self.intake, self.bus,
                            {p: int(v["seats"]) for p, v in

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.roles import ANON, INGEST, ROLES
+from dashboard.roles import ANON, GUARDIAN, INGEST, ROLES
 from datasources.gate.web import CSRF_COOKIE, KIOSK_COOKIE, SESSION_COOKIE, csrf_token
 
-# Everyone a door may meet: each role, a source with an ingest key, and nobody.
-PRINCIPALS = (*ROLES, INGEST, ANON)
+# Everyone a door may meet: each role, a source with an ingest key, a child's guardian
+# holding their link, and nobody.
+PRINCIPALS = (*ROLES, INGEST, GUARDIAN, ANON)
 
 
 def sign_in(client: Any, services: Any, name: str, role: str) -> dict[str, str]:

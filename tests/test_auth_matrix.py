@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 
 from dashboard.roles import (
     ANON,
     CALLBACKS,
     CURRENT,
+    GUARDIAN,
     INGEST,
     NOBODY,
     ROLES,
@@ -26,7 +28,8 @@ from dashboard.roles import (
     route_roles,
 )
 from datasources.gate.callbacks import Forbidden, callback_name
-from datasources.gate.web import CSRF_COOKIE, SESSION_COOKIE, csrf_token
+from datasources.gate.web import CSRF_COOKIE, GUARDIAN_COOKIE, SESSION_COOKIE, csrf_token
+from datasources.sql import models as m
 from tests.auth_helpers import PRINCIPALS
 from tests.browser import KEYS
 
@@ -82,6 +85,11 @@ def cookies_for(app: Any, role: str) -> dict[str, str]:
     if role in ROLES:
         jar[SESSION_COOKIE] = accounts.start_session(accounts.user(f"u-{role}"))
         jar[CSRF_COOKIE] = csrf_token(jar[SESSION_COOKIE])  # the session's own token
+    elif role == GUARDIAN:  # a guardian's link, once opened (the first pupil's mother)
+        with app.zn_services.store.session() as s:
+            pupil = s.scalar(select(m.Guardian.pupil_id))
+        jar[GUARDIAN_COOKIE] = accounts.add_key("guardian", f"guardian:{pupil}/1")
+        jar[CSRF_COOKIE] = csrf_token(jar[GUARDIAN_COOKIE])
     return jar
 
 
@@ -128,7 +136,7 @@ def test_role_matrix_of_every_http_route(app_client):
     wrong = []
     for method, template in routes:
         path = concrete(template)
-        for role in (*ROLES, *KEY_HOLDERS, ANON):
+        for role in (*ROLES, *KEY_HOLDERS, GUARDIAN, ANON):
             jar = cookies_for(app, role)
             headers = {"X-CSRFToken": jar[CSRF_COOKIE]}
             who = Principal(role=role)

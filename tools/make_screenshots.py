@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Walls open with the demo kiosk token, the console signs in as the demo duty officer
 # (both made by `zhongnao run` for the demo town).
 KIOSK = "/?kiosk=demo-wall-kiosk-token"
+PARENT = "/parent?link=demo-parent-link"
 OFFICER = ("值班员", "zhongnao-demo")
 LEADER = ("领导", "zhongnao-demo")
 SHOTS = (
@@ -34,6 +35,9 @@ SHOTS = (
     ("/buses", "buses-1920x1080.png", "1920x1080", OFFICER),
     ("/login", "login-1280x800.png", "1280x800", None),
     ("/escort", "escort-390x844.png", "390x844", ("随车照管员", "zhongnao-demo")),
+    # A guardian opens the link the school sent (the demo's, made by `zhongnao run`).
+    (PARENT, "parent-390x844.png", "390x844", None),
+    (PARENT + "&lang=en", "parent-en-390x844.png", "390x844", None),
 )
 # 分析研判 compares the quarter with the one before: shot once `run` has played the older
 # demo history in the background (its "older demo history" line), after the others.
@@ -53,6 +57,7 @@ MATRIX_PAGES = (
     ("leader", "/leader", LEADER), ("buses", "/buses", OFFICER),
     ("field", "/field", GRID_WORKER), ("audit", "/audit", ADMIN), ("login", "/login", None),
     ("escort", "/escort", ("随车照管员", "zhongnao-demo")),
+    ("parent", PARENT, None),
 )
 MATRIX_SIZES = ("1920x1080", "1024x768", "390x844")
 
@@ -75,14 +80,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0) -> None:
-    """Run `zhongnao run` briefly (a month of demo history, a busy simulator); shoot each view."""
+def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0, only: str = "") -> None:
+    """Run `zhongnao run` briefly (a month of demo history, a busy simulator); shoot each view
+    (those whose file name holds `only`, when given: `make_screenshots.py parent`)."""
     port = _free_port()
+    # A git worktree shares the main checkout's virtualenv: run this checkout's code with it.
+    zhongnao = ROOT / ".venv/bin/zhongnao"
+    if not zhongnao.exists():
+        zhongnao = Path(sys.executable).parent / "zhongnao"
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, "ZN_DATA_DIR": data, "ZN_PORT": str(port), "ZN_SIM_RATE": "20",
-               "REDIS_URL": "", "DATABASE_URL": ""}
+               "REDIS_URL": "", "DATABASE_URL": "", "PYTHONPATH": str(ROOT)}
         log = Path(data) / "run.log"
-        proc = subprocess.Popen([str(ROOT / ".venv/bin/zhongnao"), "run"], env=env,
+        proc = subprocess.Popen([str(zhongnao), "run"], env=env,
                                 stdout=log.open("w"), stderr=subprocess.STDOUT)
         try:
             base = f"http://127.0.0.1:{port}"
@@ -97,17 +107,22 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0) -> None:
             (out_dir / "screens").mkdir(exist_ok=True)
             by_login: dict[tuple[str, str] | None, list[tuple[str, str, str]]] = {}
             for path, name, size, login in (*SHOTS, *matrix()):
+                if only and only not in name:
+                    continue
                 by_login.setdefault(login, []).append((base + path, str(out_dir / name), size))
             for login, shots in by_login.items():  # one browser per account, signed in once
                 shoot_many(shots, login, wait_s=5.0)
                 for _, out, _ in shots:
                     print(out)
-            for _ in range(900):  # the older history: ~5 min on two busy cores
+            # The older history: ~5 min on two busy cores.
+            for _ in range(900 if not only or "analysis" in only else 0):
                 if "older demo history" in log.read_text("utf-8", "replace"):
                     break
                 time.sleep(1)
             shots = [(base + path, str(out_dir / name), size)
-                     for path, name, size, _ in ANALYSIS_SHOTS]
+                     for path, name, size, _ in ANALYSIS_SHOTS if not only or only in name]
+            if not shots:
+                return
             shoot_many(shots, LEADER, wait_s=12.0)
             for _, out, _ in shots:
                 print(out)
@@ -117,4 +132,4 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(only=sys.argv[1] if len(sys.argv) > 1 else "")

@@ -18,6 +18,7 @@ DEMO_PASSWORD = "zhongnao-demo"
 DEMO_USERS = (("admin", "admin"), ("值班员", "officer"), ("领导", "leader"),
               ("大屏", "display"))
 DEMO_KIOSK = "demo-wall-kiosk-token"
+DEMO_PARENT_LINK = "demo-parent-link"  # /parent?link=demo-parent-link (issue 13)
 # Issue 13: the demo's escort rides the first bus of route R01 on its trips.
 DEMO_ESCORT = ("随车照管员", (("vehicle", "川F·D72692"), ("trip", "R01-AM1"), ("trip", "R01-PM1")))
 # The demo town's citizens' key (Open311 api_key, X-Api-Key): a well-known value, so only a
@@ -32,6 +33,28 @@ def _open(settings: Settings) -> tuple[Accounts, Audit]:
     engine = make_engine(settings.db_url)
     upgrade(engine)
     return Accounts(engine, settings.session_hours), Audit(engine)
+
+
+def parent_link(settings: Settings, pupil: str, seq: int, revoke: bool = False) -> str | int:
+    """A new link token for the guardian at `seq` of `pupil` (str), or with `revoke` how
+    many of their links were revoked (int). Raises AccountError for an unknown guardian."""
+    from dashboard.buses.notify import guardian_recipient
+    from datasources.sql.engine import make_engine, upgrade
+    from datasources.sql.pupils import PupilStore
+
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    accounts, audit = Accounts(engine, settings.session_hours), Audit(engine)
+    recipient = guardian_recipient(pupil, seq)
+    if revoke:
+        n = accounts.revoke_named("guardian", recipient)
+        audit.record("parent.revoke", recipient, f"{n} link(s)", who=CLI)
+        return n
+    if PupilStore(engine).guardian(pupil, seq) is None:
+        raise AccountError(f"no guardian {seq} of pupil {pupil} in the register")
+    token = accounts.add_key("guardian", recipient)
+    audit.record("parent.link", recipient, who=CLI)
+    return token
 
 
 def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
@@ -67,6 +90,20 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
     users.append((DEMO_ESCORT[0], ESCORT))
     if not any(k["revoked_at"] is None for k in accounts.list_keys("kiosk")):
         accounts.add_key("kiosk", "demo wall", token=DEMO_KIOSK)
+    if accounts.key_principal(DEMO_PARENT_LINK, "guardian") is None:
+        # The demo's parent: the first guardian of the first child riding R01-AM1, so
+        # /parent?link=demo-parent-link shows a child on the demo's busiest bus.
+        from dashboard.buses.notify import guardian_recipient
+        from datasources.sql.engine import make_engine
+        from datasources.sql.pupils import PupilStore
+
+        manifest = PupilStore(make_engine(settings.db_url)).manifest("R01-AM1")
+        first = next((p.id for st in manifest.stops for p in st.pupils), None) \
+            if manifest is not None else None
+        if first is not None:
+            with suppress(AccountError):
+                accounts.add_key("guardian", guardian_recipient(first, 1),
+                                 token=DEMO_PARENT_LINK)
     if accounts.key_principal(DEMO_CITIZEN_KEY, "ingest") is None:
         with suppress(AccountError):  # another process seeded it a moment ago
             accounts.add_key("ingest", "demo citizens", "citizen", token=DEMO_CITIZEN_KEY)
@@ -172,7 +209,9 @@ def key() -> None:
 
 @key.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(KEY_KINDS), default="ingest", show_default=True)
+# A guardian's link is issued for a guardian of the register: `zhongnao pupils parent-link`.
+@click.option("--kind", type=click.Choice([k for k in KEY_KINDS if k != "guardian"]),
+              default="ingest", show_default=True)
 @click.option("--source", type=click.Choice(KEY_SOURCES), default=None,
               help="The source this ingest key reports as (required for ingest keys); "
                    "'feed' is a reader of the bus feed.")

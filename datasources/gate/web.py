@@ -19,6 +19,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
@@ -42,6 +43,7 @@ from datasources.threads import for_screens
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "zn_session"
 KIOSK_COOKIE = "zn_kiosk"
+GUARDIAN_COOKIE = "zn_parent"  # a guardian's link, once exchanged (issue 13)
 CSRF_COOKIE = "_csrf_token"  # the name Dash's renderer reads to send X-CSRFToken
 CSRF_HEADER = "x-csrftoken"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -82,8 +84,9 @@ def csrf_token(credential: str) -> str:
 
 def bound_csrf(who: Principal, jar: dict[str, str]) -> str:
     """The CSRF token the principal's requests must carry ('' when it rides on no cookie)."""
-    credential = jar.get(SESSION_COOKIE) if who.kind == "user" else (
-        jar.get(KIOSK_COOKIE) if who.kind == "kiosk" else "")
+    cookie = {"user": SESSION_COOKIE, "kiosk": KIOSK_COOKIE,
+              "guardian": GUARDIAN_COOKIE}.get(who.kind, "")
+    credential = jar.get(cookie) if cookie else ""
     return csrf_token(credential) if credential else ""
 
 
@@ -105,12 +108,33 @@ def cookie_attrs(https: bool) -> str:
     return "; Secure" if https else ""
 
 
-class RedactTokens(logging.Filter):
-    """Masks `kiosk=TOKEN` in the access log's request line: a wall's first request carries
-    its token in the URL (the gate swaps it for a cookie at once), and a log line is read by
-    more people than the token's owner."""
+@dataclass(frozen=True)
+class TokenEntry:
+    """A page opened once with a token in its URL, swapped at once for a cookie."""
 
-    PATTERN = re.compile(r"(kiosk=)[^&\s\"]*", re.IGNORECASE)
+    path: str
+    param: str
+    kind: str  # api_keys.kind
+    cookie: str
+    action: str  # the audit's name of the sign-in
+    refusal: str
+
+
+TOKEN_ENTRIES: dict[str, TokenEntry] = {
+    "/": TokenEntry("/", "kiosk", "kiosk", KIOSK_COOKIE, "login.kiosk",
+                    "大屏令牌无效或已吊销 / kiosk token not valid or revoked"),
+    "/parent": TokenEntry("/parent", "link", "guardian", GUARDIAN_COOKIE, "login.guardian",
+                          "链接无效或已停用，请联系学校 / this link is not valid or was "
+                          "revoked: ask the school"),
+}
+
+
+class RedactTokens(logging.Filter):
+    """Masks `kiosk=TOKEN` and `link=TOKEN` in the access log's request line: a wall's (or a
+    guardian's) first request carries its token in the URL (the gate swaps it for a cookie
+    at once), and a log line is read by more people than the token's owner."""
+
+    PATTERN = re.compile(r"((?:kiosk|link)=)[^&\s\"]*", re.IGNORECASE)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's arguments (uvicorn logs the path as one of them)."""
@@ -203,11 +227,12 @@ class AuthMiddleware:
             if scope["type"] == "websocket":
                 await self.websocket(scope, receive, send, principal, path)
                 return
-            if method == "GET" and path == "/" and \
-                    "kiosk=" in scope.get("query_string", b"").decode("latin-1"):
+            entry = TOKEN_ENTRIES.get(path) if method == "GET" else None
+            if entry is not None and f"{entry.param}=" in \
+                    scope.get("query_string", b"").decode("latin-1"):
                 # A database look-up and an audit row: off the event loop.
                 refusal: tuple[int, Headers, bytes] | None = await for_screens(
-                    self.kiosk_entry, scope)
+                    self.token_entry, scope, entry)
             else:
                 refusal = self.refuse(scope, method, path, principal, jar)
             if refusal is not None:
@@ -226,7 +251,8 @@ class AuthMiddleware:
         (the database must be asked)."""
         if self.services.accounts is None:
             return NOBODY
-        if jar.get(SESSION_COOKIE) or jar.get(KIOSK_COOKIE) or header(scope, "x-api-key") \
+        if jar.get(SESSION_COOKIE) or jar.get(KIOSK_COOKIE) or jar.get(GUARDIAN_COOKIE) \
+                or header(scope, "x-api-key") \
                 or header(scope, "authorization").lower().startswith("bearer "):
             return None
         return Principal(ip=client_ip(scope))
@@ -244,6 +270,10 @@ class AuthMiddleware:
                     return found
             if jar.get(KIOSK_COOKIE):
                 found = accounts.key_principal(jar[KIOSK_COOKIE], "kiosk", ip)
+                if found is not None:
+                    return found
+            if jar.get(GUARDIAN_COOKIE):
+                found = accounts.key_principal(jar[GUARDIAN_COOKIE], "guardian", ip)
                 if found is not None:
                     return found
             key = header(scope, "x-api-key")
@@ -287,7 +317,7 @@ class AuthMiddleware:
             return self.denied(scope, method, path, who)  # a page nobody declared
         if method == "GET" and self.is_page(path) and not allowed(page_roles(path), who):
             return self.denied(scope, method, path, who)
-        if method not in SAFE_METHODS and who.kind in ("user", "kiosk"):
+        if method not in SAFE_METHODS and who.kind in ("user", "kiosk", "guardian"):
             # Cookies travel with cross-site requests; a token the page read from its own
             # cookie does not. The token is bound to the session (an HMAC of its secret), so
             # a matching cookie and header made up elsewhere do not pass. The login form
@@ -318,6 +348,9 @@ class AuthMiddleware:
             query = scope.get("query_string", b"").decode()
             target = path + (f"?{query}" if query else "")
             return 303, {"location": f"/login?next={quote(target, safe='')}"}, b""
+        if method == "GET" and "text/html" in header(scope, "accept") and \
+                who.kind == "guardian" and path != "/parent":
+            return 303, {"location": "/parent"}, b""  # a parent's phone has one page: theirs
         if method == "GET" and "text/html" in header(scope, "accept"):
             # A signed-in browser on a page its role may not see: say so, in both languages.
             page = ("<!doctype html><meta charset='utf-8'><link rel='stylesheet' "
@@ -333,23 +366,29 @@ class AuthMiddleware:
         return status, {"content-type": "application/json"}, json.dumps(
             body, ensure_ascii=False).encode()
 
-    def kiosk_entry(self, scope: Scope) -> tuple[int, Headers, bytes]:
-        """/?kiosk=TOKEN: keep the token in an HttpOnly cookie and drop it from the URL."""
+    def token_entry(self, scope: Scope, entry: TokenEntry) -> tuple[int, Headers, bytes]:
+        """/?kiosk=TOKEN (a wall), /parent?link=TOKEN (a guardian): keep the token in an
+        HttpOnly cookie and drop it from the URL."""
         query = parse_qs(scope.get("query_string", b"").decode())
-        token = (query.pop("kiosk", [""]) or [""])[0]
+        token = (query.pop(entry.param, [""]) or [""])[0]
         rest = "&".join(f"{k}={quote(v[0])}" for k, v in query.items())
         accounts = self.services.accounts
-        who = accounts.key_principal(token, "kiosk", client_ip(scope)) if token else None
+        who = accounts.key_principal(token, entry.kind, client_ip(scope)) if token else None
         if who is None:
-            return 403, {"content-type": "text/plain; charset=utf-8"}, \
-                "大屏令牌无效或已吊销 / kiosk token not valid or revoked".encode()
-        self.services.audit.record("login.kiosk", who.name, who=who)
+            return 403, {"content-type": "text/plain; charset=utf-8"}, entry.refusal.encode()
+        self.services.audit.record(entry.action, who.name, who=who)
         secure = cookie_attrs(over_https(scope, self.secure))
-        cookie = (f"{KIOSK_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
-                  f"{secure}")
+        cookie = (f"{entry.cookie}={token}; Path=/; HttpOnly; SameSite=Lax; "
+                  f"Max-Age=31536000{secure}")
         # The URL with the token is answered with a redirect to the same screen without it
         # (Cache-Control: no-store, and the access log masks it: RedactTokens).
-        return 303, [("location", "/" + (f"?{rest}" if rest else "")), ("set-cookie", cookie),
+        # One browser, one token holder: a wall PC opening a parent's link (or the other way
+        # round) becomes that holder only.
+        held = cookies(scope)
+        others = [("set-cookie", f"{e.cookie}=; Path=/; Max-Age=0{secure}")
+                  for e in TOKEN_ENTRIES.values() if e.cookie != entry.cookie and e.cookie in held]
+        return 303, [("location", entry.path + (f"?{rest}" if rest else "")),
+                     ("set-cookie", cookie), *others,
                      ("set-cookie", f"{CSRF_COOKIE}={csrf_token(token)}; Path=/; "
                                     f"SameSite=Strict{secure}"),
                      ("cache-control", "no-store")], b""

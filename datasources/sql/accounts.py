@@ -26,6 +26,7 @@ from dashboard.i18n.text import t
 from dashboard.passwords import password_problem
 from dashboard.roles import (
     DISPLAY,
+    GUARDIAN,
     INGEST,
     KEY_SCOPES,
     KEY_SOURCES,
@@ -42,7 +43,7 @@ from datasources.sql.engine import rows_changed, session_factory
 # own check after the gate's look-up), and what a request is answered from while the
 # database cannot be read. The gate itself asks the database at every request.
 CACHE_S = 10.0
-KEY_KINDS = ("ingest", "kiosk")
+KEY_KINDS = ("ingest", "kiosk", "guardian")  # guardian: a parent's link (issue 13)
 _hasher = PasswordHasher()
 # Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("zhongnao-no-such-user")
@@ -290,6 +291,16 @@ class Accounts:
         self.forget()
         return found
 
+    def revoke_named(self, kind: str, name: str) -> int:
+        """Revoke every active key of `kind` named `name` (a guardian's links); how many."""
+        with self.session.begin() as s:
+            rows = list(s.scalars(select(m.ApiKey).where(
+                m.ApiKey.kind == kind, m.ApiKey.name == name, m.ApiKey.revoked_at.is_(None))))
+            for row in rows:
+                row.revoked_at = utcnow()
+        self.forget()
+        return len(rows)
+
     def key_principal(self, token: str, kind: str, ip: str = "") -> Principal | None:
         """Who holds this ingest key or kiosk token, or None (unknown or revoked). Asked of
         the database every time, so a revocation anywhere holds at the next request; the
@@ -306,7 +317,13 @@ class Accounts:
                 raise
             return _with_ip(hit, ip)
         principal = None
-        if row is not None:
+        if row is not None and kind == "guardian":
+            # A parent's link names one guardian (the key's name is their recipient id);
+            # which children they see is the register's answer, asked at each read.
+            principal = Principal(role=GUARDIAN, name=row.name, kind="guardian",
+                                  session=f"{kind}:{digest}", key_id=row.id,
+                                  person_id=row.name)
+        elif row is not None:
             principal = Principal(role=INGEST if kind == "ingest" else DISPLAY,
                                   name=row.name, kind="key" if kind == "ingest" else "kiosk",
                                   source=row.source, session=f"{kind}:{digest}",

@@ -129,6 +129,39 @@ class PupilStore:
                                 tuple(guardians.get(p.id, [])))
                     for p, klass in rows]
 
+    def pupils(self, ids: Sequence[str]) -> list[PupilRecord]:
+        """These pupils (unknown ids left out), with their trips and guardians."""
+        with self.session() as s:
+            rows = s.execute(select(m.Pupil, m.SchoolClass.name)
+                             .join(m.SchoolClass, m.SchoolClass.id == m.Pupil.class_id)
+                             .where(m.Pupil.id.in_(list(ids)))).all()
+            trips: dict[str, list[str]] = {}
+            for pid, code in s.execute(select(m.PupilTrip.pupil_id, m.PupilTrip.trip_code)
+                                       .where(m.PupilTrip.pupil_id.in_(list(ids)))):
+                trips.setdefault(pid, []).append(code)
+            guardians: dict[str, list[GuardianRecord]] = {}
+            for g in s.scalars(select(m.Guardian).where(m.Guardian.pupil_id.in_(list(ids)))
+                               .order_by(m.Guardian.pupil_id, m.Guardian.seq)):
+                guardians.setdefault(g.pupil_id, []).append(
+                    GuardianRecord(g.name, g.relation, g.phone))
+            return [PupilRecord(p.id, p.name, p.school_code, klass, p.home_stop,
+                                tuple(sorted(trips.get(p.id, []))),
+                                tuple(guardians.get(p.id, [])))
+                    for p, klass in sorted(rows, key=lambda r: r[0].id)]
+
+    def guardian(self, pupil: str, seq: int) -> GuardianRecord | None:
+        """The guardian at `seq` in `pupil`'s register, None when there is none."""
+        with self.session() as s:
+            g = s.scalar(select(m.Guardian).where(m.Guardian.pupil_id == pupil,
+                                                  m.Guardian.seq == seq))
+            return None if g is None else GuardianRecord(g.name, g.relation, g.phone)
+
+    def guardian_rows(self) -> list[tuple[str, int, str]]:
+        """(pupil id, seq, phone) of every guardian in the register."""
+        with self.session() as s:
+            return [(p, q, ph) for p, q, ph in s.execute(
+                select(m.Guardian.pupil_id, m.Guardian.seq, m.Guardian.phone))]
+
     def stop_staff(self, stops: Sequence[str]) -> list[StopDuty]:
         """The volunteers and line leaders of these stops."""
         with self.session() as s:
