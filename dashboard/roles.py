@@ -150,6 +150,7 @@ CALLBACKS: dict[str, Roles] = {
     "pages.field.report_field_step": FIELD,
     "pages.field.stream_field_ticks": FIELD,
     "pages.escort.load_escort_trip": frozenset({ESCORT, ADMIN}),
+    "pages.escort.record_vehicle_check": frozenset({ESCORT, ADMIN}),
     "pages._cast.send_to_wall": CONSOLE_ACT,
     "pages._resource_parts.fold_resources": CONSOLE_READ,
     "pages._resource_parts.show_resources": CONSOLE_READ,

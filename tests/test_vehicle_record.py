@@ -133,3 +133,23 @@ def test_the_record_is_loaded_into_the_database_and_read_back_by_plate(services)
     assert [(d.id, d.licence_class, d.health_checked_on) for d in rec.drivers] == [
         ("D003", "A3", "2025-11-20")]
     assert fleet.records()["川F·D74743"].licence_expiry == "2026-11-28"
+
+
+def test_a_daily_check_is_stored_once_per_bus_day_and_kind_even_from_racing_taps(services):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dashboard.incidents.errors import BadInput, NotFound
+
+    fleet = Fleet(services.store)
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda i: fleet.check("川F·D72692", "pretrip", f"照管员{i}", NOW),
+                             range(4)))
+    assert sum(o["new"] for o in outs) == 1
+    assert len({o["actor"] for o in outs}) == 1  # every tap is told who did it first
+    today = fleet.checks_on("2026-12-05", "川F·D72692")
+    assert today["pretrip"]["actor"] == outs[0]["actor"] and today["disinfect"] == {}
+    assert fleet.checked("2026-12-05") == {"川F·D72692"}
+    with pytest.raises(BadInput):
+        fleet.check("川F·D72692", "wash", "x", NOW)
+    with pytest.raises(NotFound):
+        fleet.check("川F·X0000", "pretrip", "x", NOW)
