@@ -114,6 +114,8 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("GET", "/api/v1/buses/{plate}/track"): CONSOLE_READ,
     # Issue 13: who rides a trip (minors' personal data; each read is audited).
     ("GET", "/api/v1/buses/trips/{trip}/manifest"): CONSOLE_READ,
+    # 一车一档: a bus's papers, drivers and today's checks (phones by the one phone rule).
+    ("GET", "/api/v1/buses/vehicles/{plate}/record"): CONSOLE_READ,
     # On and off: escorts' phones (their queue posts here) and card/face terminals' keys.
     ("POST", "/api/v1/buses/boarding"): frozenset({INGEST, ESCORT, ADMIN, OFFICER}),
     # The daily brief (issue 6): officers write it, leaders read it.

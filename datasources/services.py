@@ -153,6 +153,7 @@ class Services:
         self.hub.sweeps.append(self.resources.sweep)
         self.fleet_watch = FleetWatch(self.store, self.intake, sweep_s=s.vehicle_alert_sweep_s,
                                       holidays=holidays(s))
+        self.fleet_watch.marks = frozenset(self.fleet_watch.unfit())  # the wall's first frame
         self.hub.sweeps.append(self.fleet_watch.sweep)
         self.boarding = BoardingDesk(BoardingStore(engine), PupilStore(engine), self.bus,
                                      FixWindow.from_settings(s))

@@ -10,9 +10,10 @@ every year). The window is the project's one expiry window (timeutil.EXPIRY_DAYS
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from dashboard.timeutil import days_left, expiring, iso_date
 
@@ -251,3 +252,27 @@ def records_of(vehicles: Iterable[tuple[str, str, int, int]],
             recorder=p.get("recorder"),  # type: ignore[arg-type]
             drivers=tuple(d for d in drivers if d.plate == plate))
     return out
+
+
+def record_view(record: VehicleRecord, now: datetime, checks: Mapping[str, Mapping[str, Any]],
+                overdue: bool, phone: Callable[[str], str]) -> dict[str, Any]:
+    """The record as /buses and the API show it (JSON-ready): the bus, its dated items with
+    their states, equipment, drivers (phones through `phone`, the caller's one phone rule),
+    whether it is fit and why not, and today's checks (`checks` by kind: {"at", "actor"})."""
+    items = dated_items(record, now)
+    return {
+        "plate": record.plate, "model": record.model, "seats": record.seats,
+        "year": record.year,
+        "fit": fit(record, now), "reasons": not_fit_reasons(record, now),
+        "items": [{"item": i.item, "driver": i.driver, "due": i.due, "state": i.state,
+                   "days": i.days} for i in items if not i.driver],
+        "equipment": {"speed_limiter": record.speed_limiter, "recorder": record.recorder},
+        "drivers": [{"id": d.id, "name": d.name, "phone": phone(d.phone),
+                     "licence_class": d.licence_class,
+                     "items": [{"item": i.item, "due": i.due, "state": i.state,
+                                "days": i.days} for i in items if i.driver == d.id]}
+                    for d in record.drivers],
+        "checks": {k: ({"at": checks[k]["at"], "actor": checks[k]["actor"]}
+                       if checks.get(k) else None) for k in CHECK_KINDS},
+        "pretrip_overdue": overdue,
+    }

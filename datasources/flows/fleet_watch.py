@@ -14,8 +14,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from dashboard.buses.fleet import EXPIRED, WARNING, dated_items, pretrip_overdue
+from dashboard.buses.fleet import (
+    EXPIRED,
+    WARNING,
+    VehicleRecord,
+    dated_items,
+    fit,
+    pretrip_overdue,
+    record_view,
+)
 from dashboard.buses.timetable import runs_on, stop_times_on
+from dashboard.incidents.errors import NotFound
 from dashboard.messages import IncidentReport
 from dashboard.timeutil import local_date, utcnow
 from datasources.flows.intake import Intake
@@ -26,6 +35,8 @@ from datasources.sql.incidents import Store
 log = logging.getLogger(__name__)
 ALERT_CATEGORY = "traffic"  # 交通管理: the bus's papers and checks
 # Work-order wording (the loop's titles are Chinese, like the stock alerts').
+# Screens read the records through a snapshot this old at most (a tap shows within it).
+SNAPSHOT_S = 3.0
 ITEM_ZH = {"licence": "行驶证", "inspection": "年检", "insurance": "保险",
            "driver_licence": "驾驶证", "training": "安全培训", "health": "体检"}
 
@@ -42,6 +53,44 @@ class FleetWatch:
         self.holidays = holidays
         # The first sweep waits one period: a freshly started server raises nothing at once.
         self._last_sweep = time.monotonic()
+        self._snap: tuple[float, dict[str, Any]] | None = None
+        # The plates not fit to drive, for screens that must not wait on SQL (the wall's
+        # push loop): refreshed by every call of sweep(), which the hub runs in a thread.
+        self.marks: frozenset[str] = frozenset()
+
+    # ------------------------------------------------------------------ screens
+    def snapshot(self, now: datetime | None = None) -> dict[str, Any]:
+        """Records, today's checks and the overdue buses, shared by every screen of this
+        process for SNAPSHOT_S (no SQL per screen per tick)."""
+        if now is None and self._snap is not None and \
+                time.monotonic() - self._snap[0] < SNAPSHOT_S:
+            return self._snap[1]
+        at = now or utcnow()
+        snap = {"at": at, "records": self.fleet.records(),
+                "checks": self.fleet.checks_of_day(local_date(at).isoformat()),
+                "overdue": set(self.overdue(at))}
+        if now is None:
+            self._snap = (time.monotonic(), snap)
+        return snap
+
+    def unfit(self, now: datetime | None = None) -> set[str]:
+        """The plates not fit to drive (不宜出车) now."""
+        snap = self.snapshot(now)
+        return {p for p, r in snap["records"].items() if not fit(r, snap["at"])}
+
+    def view(self, plate: str, phone: Any, now: datetime | None = None) -> dict[str, Any]:
+        """One bus's record as screens and the API show it (fleet.record_view);
+        NotFound("unknown_vehicle") for a plate the town has not."""
+        snap = self.snapshot(now)
+        record: VehicleRecord | None = snap["records"].get(plate)
+        if record is None:
+            raise NotFound("unknown_vehicle", value=plate[:20])
+        return record_view(record, snap["at"], snap["checks"].get(plate, {}),
+                           plate in snap["overdue"], phone)
+
+    def forget(self) -> None:
+        """Drop the snapshot (after a check is recorded here)."""
+        self._snap = None
 
     def first_departures(self, now: datetime) -> dict[str, datetime]:
         """Each route's first departure today (local), on the days its trips run."""
@@ -69,6 +118,7 @@ class FleetWatch:
     def sweep(self, now: datetime | None = None, force: bool = False) -> list[str]:
         """Open the episodes due now, close those that ended; at most once per period.
         Returns the refs of the work orders raised."""
+        self.marks = frozenset(self.unfit(now))
         if not force and time.monotonic() - self._last_sweep < self.sweep_s:
             return []
         self._last_sweep = time.monotonic()

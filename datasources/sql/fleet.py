@@ -80,6 +80,14 @@ class Fleet:
                 out[c.kind] = {"at": c.at, "actor": c.actor}
         return out
 
+    def checks_of_day(self, day: str) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every bus's checks of a local day: plate -> kind -> {"at", "actor"}."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        with self.store.session() as s:
+            for c in s.scalars(select(m.VehicleCheck).where(m.VehicleCheck.day == day)):
+                out.setdefault(c.plate, {})[c.kind] = {"at": c.at, "actor": c.actor}
+        return out
+
     def checked(self, day: str, kind: str = "pretrip") -> set[str]:
         """The plates with a `kind` check on a local day."""
         with self.store.session() as s:
