@@ -80,9 +80,11 @@ def _samples(length: float, step: float = 60.0) -> list[float]:
     return [length * i / (n - 1) for i in range(n)]
 
 
-def layout(lang: str | None = None, **_query: Any) -> Any:
-    """Board on the left, map in the middle, the selected bus and the replay on the right."""
+def layout(lang: str | None = None, bus: str | None = None, **_query: Any) -> Any:
+    """Board on the left, map in the middle, the selected bus and the replay on the right;
+    ?bus=<plate> opens with that bus picked (a link from a work order, a screenshot)."""
     lang = lang if lang in LANGS else services().settings.lang
+    picked = bus.strip()[:20] if isinstance(bus, str) and bus.strip() else None
     svc = services()
     the_map = town_map(ids.MAP, svc.town_meta, svc.settings.tile_url)
     the_map.children = [*the_map.children,
@@ -94,7 +96,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
     other = "en" if lang == "zh" else "zh"
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
-        dcc.Store(id=ids.SELECTED),
+        dcc.Store(id=ids.SELECTED, data=picked),
         dcc.Store(id=ids.REV),
         dcc.Store(id=ids.REPLAY_TRACK),
         dcc.Interval(id=ids.TICK, interval=1000),

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -35,6 +36,12 @@ SHOTS = (
     ("/login", "login-1280x800.png", "1280x800", None),
     ("/escort", "escort-390x844.png", "390x844", ("随车照管员", "zhongnao-demo")),
 )
+# 一车一档 (issue 13): the demo's bus whose 行驶证 has expired, picked on /buses.
+UNFIT = "/buses?bus=" + urllib.parse.quote("川F·D74743")
+VEHICLE_SHOTS = tuple((UNFIT + ("&lang=en" if lang == "en" else "")
+                       + ("#bus-detail" if size == "1024x768" else ""),
+                       f"buses-record-{lang}-{size}.png", size, OFFICER)
+                      for lang in ("zh", "en") for size in ("1920x1080", "1024x768"))
 ADMIN = ("admin", "zhongnao-demo")
 GRID_WORKER = ("冯思远", "zhongnao-demo")
 # Every page in both languages at the wall, the tablet and the phone (issue 11): the set to
@@ -67,14 +74,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0) -> None:
-    """Run `zhongnao run` briefly (a month of demo history, a busy simulator); shoot each view."""
+def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0, only: str = "") -> None:
+    """Run `zhongnao run` briefly (a month of demo history, a busy simulator); shoot each view
+    (those whose file name contains `only`, when given: `make_screenshots.py buses-record`)."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, "ZN_DATA_DIR": data, "ZN_PORT": str(port), "ZN_SIM_RATE": "20",
                "REDIS_URL": "", "DATABASE_URL": ""}
-        proc = subprocess.Popen([str(ROOT / ".venv/bin/zhongnao"), "run"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # This checkout's code, whichever virtualenv runs the tool (a worktree has none).
+        proc = subprocess.Popen([sys.executable, "-c", "from cli import main; main()", "run"],
+                                env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
             # `zhongnao run` first plays a month of demo history (~20 s), then serves.
@@ -87,7 +97,9 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0) -> None:
             time.sleep(warm_s)
             (out_dir / "screens").mkdir(exist_ok=True)
             by_login: dict[tuple[str, str] | None, list[tuple[str, str, str]]] = {}
-            for path, name, size, login in (*SHOTS, *matrix()):
+            for path, name, size, login in (*SHOTS, *VEHICLE_SHOTS, *matrix()):
+                if only and only not in name:
+                    continue
                 by_login.setdefault(login, []).append((base + path, str(out_dir / name), size))
             for login, shots in by_login.items():  # one browser per account, signed in once
                 shoot_many(shots, login, wait_s=5.0)
@@ -99,4 +111,4 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(only=sys.argv[1] if len(sys.argv) > 1 else "")
