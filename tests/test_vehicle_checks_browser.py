@@ -11,6 +11,13 @@ from datasources.sql import models as m
 from tests.browser import Live, ensure_user, signed_in_browser, wait_until
 
 PLATE = "川F·D72692"
+# The checks' lines are redrawn on every tick: read them in one go.
+READ = """var e = document.querySelector('#escort-checks [data-check="' + arguments[0] + '"]');
+return e ? {text: e.innerText, cls: e.className} : null;"""
+
+
+def _check(driver, kind: str) -> dict | None:  # type: ignore[no-untyped-def]
+    return driver.execute_script(READ, kind)
 
 
 def _escort(live: Live, name: str) -> None:
@@ -26,17 +33,18 @@ def test_vcheck001_the_escort_taps_the_pre_trip_check_and_disinfection_once_each
     services = live.services
     with signed_in_browser(services.settings, live.base, "escort", "/escort", "照管员甲",
                            (390, 844)) as driver:
-        wait_until(lambda: PLATE in driver.find_element(By.ID, "escort-checks").text)
-        assert driver.find_element(By.CSS_SELECTOR, '.esc-check-todo[data-check="pretrip"]')
+        wait_until(lambda: PLATE in driver.execute_script(
+            "var e = document.getElementById('escort-checks'); return e ? e.innerText : '';"),
+            what="the bus's checks")
+        assert "esc-check-todo" in wait_until(lambda: _check(driver, "pretrip"))["cls"]
         for _ in range(3):  # a hurried thumb
             driver.find_element(By.ID, "escort-check-pretrip").click()
-        wait_until(lambda: driver.find_elements(
-            By.CSS_SELECTOR, '.esc-check-done[data-check="pretrip"]'))
-        done = driver.find_element(By.CSS_SELECTOR, '.esc-check-done[data-check="pretrip"]')
-        assert "出车前检查" in done.text and "照管员甲" in done.text
+        done = wait_until(lambda: (c := _check(driver, "pretrip")) and
+                          "esc-check-done" in c["cls"] and c, what="the check shown")
+        assert "出车前检查" in done["text"] and "照管员甲" in done["text"]
         driver.find_element(By.ID, "escort-check-disinfect").click()
-        wait_until(lambda: driver.find_elements(
-            By.CSS_SELECTOR, '.esc-check-done[data-check="disinfect"]'))
+        wait_until(lambda: (c := _check(driver, "disinfect")) and "esc-check-done" in c["cls"],
+                   what="the disinfection shown")
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == []
     with live.services.store.session() as s:
