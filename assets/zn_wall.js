@@ -34,6 +34,12 @@
         nodes.push(row);
       });
     }
+    (p.unfit || []).forEach(function (r) {  // 不宜出车: shown whether or not the bus runs
+      var row = el("div", "punct-unfit", null, {"data-plate": r.plate});
+      row.appendChild(el("span", "", r.plate));
+      row.appendChild(el("span", "fleet-not-fit-mark", r.text));
+      nodes.push(row);
+    });
     box.replaceChildren.apply(box, nodes);
   }
 

@@ -126,6 +126,8 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("GET", "/api/v1/buses/{plate}/track"): CONSOLE_READ,
     # Issue 13: who rides a trip (minors' personal data; each read is audited).
     ("GET", "/api/v1/buses/trips/{trip}/manifest"): CONSOLE_READ,
+    # 一车一档: a bus's papers, drivers and today's checks (phones by the one phone rule).
+    ("GET", "/api/v1/buses/vehicles/{plate}/record"): CONSOLE_READ,
     # On and off: escorts' phones (their queue posts here) and card/face terminals' keys.
     ("POST", "/api/v1/buses/boarding"): frozenset({INGEST, ESCORT, ADMIN, OFFICER}),
     # The daily brief (issue 6): officers write it, leaders read it.
@@ -169,6 +171,7 @@ CALLBACKS: dict[str, Roles] = {
     "pages.escort.load_escort_trip": frozenset({ESCORT, ADMIN}),
     "pages.parent.show_my_children": PARENTS,
     "pages.parent.set_sms_mute": PARENTS,
+    "pages.escort.record_vehicle_check": frozenset({ESCORT, ADMIN}),
     "pages._cast.send_to_wall": CONSOLE_ACT,
     "pages._resource_parts.fold_resources": CONSOLE_READ,
     "pages._resource_parts.show_resources": CONSOLE_READ,

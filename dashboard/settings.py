@@ -175,6 +175,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ZN_STOCK_ALERT_SWEEP_S", "stock_alert_sweep_s", 3600.0,
             "Seconds between sweeps of every item for low stock and expiry within 30 days "
             "(each stock step checks its own items at once).", float),
+    Setting("ZN_VEHICLE_ALERT_SWEEP_S", "vehicle_alert_sweep_s", 300.0,
+            "Seconds between sweeps of the buses' records (一车一档: papers and drivers' dates "
+            "due within 30 days or past) and of today's pre-trip checks.", float),
     # ---- accounts, keys, rate limits (issue 7)
     Setting("ZN_SESSION_HOURS", "session_hours", 12.0,
             "Hours a sign-in lasts; the session then expires on the server.", float),
@@ -251,6 +254,7 @@ class Settings:
     kits_file: str = ""  # issue 5
     response_target_min: float = 15.0
     stock_alert_sweep_s: float = 3600.0
+    vehicle_alert_sweep_s: float = 300.0
     session_hours: float = 12.0
     secure_cookies: bool = False
     hsts_seconds: int = 31_536_000

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+# A dated thing (a supply's expiry, a bus's inspection, a driver's licence) due within this
+# many days of today (Asia/Shanghai calendar) is flagged: the one window of every expiry rule.
+EXPIRY_DAYS = 30
 
 
 def utcnow() -> datetime:
@@ -57,3 +61,29 @@ def in_local_day(value: datetime, now: datetime) -> bool:
     """True if `value` falls in the local day of `now`."""
     start = local_day_start(now)
     return start <= as_utc(value) < start + timedelta(days=1)
+
+
+def local_date(now: datetime) -> date:
+    """The local (Asia/Shanghai) calendar day of a UTC instant."""
+    return as_utc(now).astimezone(LOCAL_TZ).date()
+
+
+def iso_date(value: str | None) -> date | None:
+    """An ISO date (YYYY-MM-DD, a longer ISO time is cut to its day); None when absent or bad."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def days_left(due: str, now: datetime) -> int:
+    """Days from today (Asia/Shanghai) to an ISO date (negative once it has passed)."""
+    return (date.fromisoformat(due[:10]) - local_date(now)).days
+
+
+def expiring(due: str | None, now: datetime, days: int = EXPIRY_DAYS) -> bool:
+    """True when an ISO date falls within `days` of today (Asia/Shanghai), or has passed."""
+    when = iso_date(due)
+    return when is not None and (when - local_date(now)).days <= days

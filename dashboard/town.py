@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the record's rules live with the buses (dashboard/buses/fleet.py)
+    from dashboard.buses.fleet import VehicleRecord
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,9 @@ class Town:
     basemap: dict[str, Any] = field(default_factory=dict)
     # Issue 13: the schools' registers, as the sheets of their workbooks (pupils.json).
     pupil_sheets: list[tuple[str, list[list[str]]]] = field(default_factory=list)
+    # 一车一档: each bus's papers, equipment and drivers by plate (vehicles.csv's optional
+    # columns and drivers.csv), checked row by row by datasources/towns/files.load_town.
+    records: dict[str, VehicleRecord] = field(default_factory=dict)
 
     def demo_worker(self) -> tuple[str, str] | None:
         """(person id, grid code) of the grid worker a demo town's worker account is: the
@@ -132,7 +138,7 @@ class Town:
 # datasources/towns/files.py reads them (the core does no I/O).
 TOWN_FILES = ("town.json", "grids.geojson", "villages.csv", "stations.json", "routes.json",
               "vehicles.csv")
-OPTIONAL_TOWN_FILES = ("basemap.geojson", "pupils.json")
+OPTIONAL_TOWN_FILES = ("basemap.geojson", "pupils.json", "drivers.csv")
 
 
 def parse_town(files: dict[str, Any], origin: str = "town") -> Town:

@@ -23,8 +23,9 @@ from dashboard.geo.lookup import GridIndex
 from dashboard.settings import Settings, split_keys
 from dashboard.town import GridCell
 from datasources.flows.boarding import BoardingDesk, Recorded
-from datasources.flows.bus_tracker import BusTracker
+from datasources.flows.bus_tracker import BusTracker, holidays
 from datasources.flows.child_watch import ChildWatch
+from datasources.flows.fleet_watch import FleetWatch
 from datasources.flows.hub import Hub
 from datasources.flows.intake import Intake
 from datasources.flows.parents import ParentReads
@@ -67,6 +68,7 @@ class Services:
     layers: dict[str, dict] = field(default_factory=dict)
     grids: dict[str, GridCell] = field(default_factory=dict)
     resources: ResourceDesk | None = None  # issue 5
+    fleet_watch: FleetWatch | None = None  # issue 13: 一车一档 alerts
     grid_store: GridStore | None = None
     rota: RotaStore | None = None
     leader: LeaderStore | None = None
@@ -154,6 +156,10 @@ class Services:
                                       sweep_s=s.stock_alert_sweep_s,
                                       kits=load_kits(s.kits_file or None))
         self.hub.sweeps.append(self.resources.sweep)
+        self.fleet_watch = FleetWatch(self.store, self.intake, sweep_s=s.vehicle_alert_sweep_s,
+                                      holidays=holidays(s))
+        self.fleet_watch.marks = frozenset(self.fleet_watch.unfit())  # the wall's first frame
+        self.hub.sweeps.append(self.fleet_watch.sweep)
         self.boarding = BoardingDesk(BoardingStore(engine), PupilStore(engine), self.bus,
                                      FixWindow.from_settings(s))
         self.parents = ParentReads(self.boarding.pupils, self.boarding.events)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from datetime import timedelta
@@ -13,14 +14,16 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.buses.board import punctuality_text
 from dashboard.buses.timetable import is_school_day
-from dashboard.buses.views import bus_slug, day_trips, replay_at, staff_rows, stop_rows
+from dashboard.buses.views import bus_slug, day_trips, replay_at, staff_with_phones, stop_rows
 from dashboard.geo.gcj02 import display
 from dashboard.i18n.text import LANGS, t
-from dashboard.incidents.errors import BadInput
+from dashboard.incidents.errors import BadInput, NotFound
 from dashboard.inputs import parse_instant, text_param
+from dashboard.roles import current, personal
 from dashboard.timeutil import LOCAL_TZ, hhmm, utcnow
 from datasources.sql.buses import BusStore
 from pages._components import page_title, services, site_header, town_map
+from pages._fleet_parts import not_fit_mark, record_panel, staff_list
 
 dash.register_page(__name__, path="/buses", title=page_title("nav_buses"))
 
@@ -77,9 +80,11 @@ def _samples(length: float, step: float = 60.0) -> list[float]:
     return [length * i / (n - 1) for i in range(n)]
 
 
-def layout(lang: str | None = None, **_query: Any) -> Any:
-    """Board on the left, map in the middle, the selected bus and the replay on the right."""
+def layout(lang: str | None = None, bus: str | None = None, **_query: Any) -> Any:
+    """Board on the left, map in the middle, the selected bus and the replay on the right;
+    ?bus=<plate> opens with that bus picked (a link from a work order, a screenshot)."""
     lang = lang if lang in LANGS else services().settings.lang
+    picked = bus.strip()[:20] if isinstance(bus, str) and bus.strip() else None
     svc = services()
     the_map = town_map(ids.MAP, svc.town_meta, svc.settings.tile_url)
     the_map.children = [*the_map.children,
@@ -91,7 +96,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
     other = "en" if lang == "zh" else "zh"
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
-        dcc.Store(id=ids.SELECTED),
+        dcc.Store(id=ids.SELECTED, data=picked),
         dcc.Store(id=ids.REV),
         dcc.Store(id=ids.REPLAY_TRACK),
         dcc.Interval(id=ids.TICK, interval=1000),
@@ -131,6 +136,9 @@ def refresh_bus_screen(_n: int, selected: str | None, lang: str, drawn: list | N
     drawn = drawn if isinstance(drawn, list) and len(drawn) == 3 else None
     board = day_trips(tracker.fleet.plans, state.trips, tracker.fleet.finished, now, lang,
                       tracker.fleet.holidays)
+    unfit = svc.fleet_watch.unfit() if svc.fleet_watch is not None else set()
+    for r in board:
+        r["not_fit"] = r["plate"] in unfit
     # Redraw only what changed: markers when a bus moved or the pick changed, the board
     # when a row did (a redraw also re-arms every click target on the page).
     digest = hashlib.sha1(json.dumps(board, sort_keys=True).encode()).hexdigest()
@@ -147,7 +155,8 @@ def _board(board: list[dict[str, Any]], lang: str, school_day: bool = True) -> A
                     "bus_col_departs", "bus_col_arrives", "bus_col_plate", "bus_col_status")])
     body = [html.Tr([
         html.Td(r["route_name"]), html.Td(r["trip"]), html.Td(r["departs"]),
-        html.Td(r["arrives"]), html.Td(r["plate"]),
+        html.Td(r["arrives"]),
+        html.Td([r["plate"], not_fit_mark(lang)] if r.get("not_fit") else r["plate"]),
         html.Td(r["punctuality"], className=f"bus-status bus-{r['status']}",
                 style={"color": r["colour"]}),
     ], id={"type": ids.PICK_ROW, "plate": r["plate"] or "", "trip": r["trip"]},
@@ -187,16 +196,18 @@ def _detail(plate: str | None, lang: str) -> Any:
                             className="bus-fix"))
     tracker = svc.hub.tracker
     record = tracker.vehicle_records.get(plate) or {}
-    if record:
-        parts.append(html.P(f"{record.get('model', '')} · {record.get('seats', '')}"
-                            f"{'座' if lang == 'zh' else ' seats'}", className="bus-record"))
     route = detail["route"] if detail else record.get("route")
-    staff = staff_rows(tracker.route_staff.get(route or "", {}), record or None, lang)
+    who = current()
+    phone = lambda number: personal(number, "phone", who)  # noqa: E731 - the one phone rule
+    staff = staff_with_phones(tracker.route_staff.get(route or "", {}), record or None, lang,
+                              phone)
     if staff:
-        parts += [html.H3(t("bus_staff", lang)),
-                  html.Ul([html.Li(f"{role}{'：' if lang == 'zh' else ': '}{name}")
-                           for role, name in staff],
-                          className="bus-staff")]
+        parts += [html.H3(t("bus_staff", lang)), staff_list(staff, lang)]
+    # A bus on the map that the town's register does not hold has no record to show.
+    if svc.fleet_watch is not None:
+        with contextlib.suppress(NotFound):
+            parts.append(html.Div(record_panel(svc.fleet_watch.view(plate, phone), lang),
+                                  className="fleet-record"))
     if detail is None:
         parts.append(html.P(t("bus_no_trip", lang), className="bus-no-trip"))
         return parts

@@ -1,6 +1,9 @@
 """The escort's phone page (随车照管员 / 跟车教师): today's trip, the manifest by stop, one tap
 per pupil for 上车 / 下车 / 未到, and the counts.
 
+The bus's daily checks (出车前检查, 消毒) are one tap each, answered by the server (not
+queued): the check is stored once per bus and local day with its time and the account.
+
 The server only hands over the trip (manifest and tally, as plain data in a Store). The taps
 are the phone's own (assets/zn_escort.js): each becomes an event with an idempotency key in a
 queue kept in localStorage, shown at once, and sent to POST /api/v1/buses/boarding when the
@@ -15,6 +18,7 @@ import dash
 from dash import Input, Output, State, dcc, html
 
 from dashboard.buses.boarding import escort_trip
+from dashboard.buses.fleet import CHECK_KINDS
 from dashboard.buses.pupils import (
     POST_TRIP,
     POST_VEHICLE,
@@ -26,6 +30,7 @@ from dashboard.buses.pupils import (
 from dashboard.i18n.text import LANGS, t
 from dashboard.roles import current
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
+from datasources.sql.fleet import Fleet
 from datasources.sql.pupils import PupilStore
 from pages._components import page_title, services, site_header
 
@@ -46,6 +51,12 @@ class ids:  # noqa: N801 - a namespace of constants
     TICK = "escort-tick"
     LIST = "escort-list"
     DRAWN = "escort-drawn"
+    CHECKS = "escort-checks"  # the bus's daily checks of today
+    PRETRIP = "escort-check-pretrip"
+    DISINFECT = "escort-check-disinfect"
+
+
+CHECK_BUTTONS = {ids.PRETRIP: "pretrip", ids.DISINFECT: "disinfect"}
 
 
 def layout(lang: str | None = None, trip: str | None = None, **_query: Any) -> Any:
@@ -58,6 +69,12 @@ def layout(lang: str | None = None, trip: str | None = None, **_query: Any) -> A
         dcc.Interval(id=ids.TICK, interval=15000),
         site_header("/escort", lang),
         html.H1(t("esc_title", lang), className="esc-h1"),
+        html.Div([
+            html.Div(id=ids.CHECKS, className="esc-checks-state"),
+            html.Div([html.Button(t(f"fleet.check.{kind}", lang), id=bid, n_clicks=0,
+                                  className="esc-check", **{"data-check": kind})
+                      for bid, kind in CHECK_BUTTONS.items()], className="esc-check-row"),
+        ], className="esc-checks"),
         # Filled by assets/zn_escort.js (textContent only): trip, counts, queue, stops.
         html.Div(id=ids.LIST, className="esc-list", **{"data-lang": lang}),
         html.Div(id=ids.DRAWN, style={"display": "none"}),
@@ -94,7 +111,8 @@ def trip_data(who: Any, asked: str | None, lang: str) -> dict[str, Any]:
     trip = on_now[0] if on_now and not (who.role == "admin" and asked) else \
         escort_trip(times, now)
     if trip is None:
-        return {"trip": None, "message": t("esc_no_trip", lang), "labels": labels}
+        return {"trip": None, "plate": plates[0] if plates else None,
+                "message": t("esc_no_trip", lang), "labels": labels}
     day = now.astimezone(LOCAL_TZ).date().isoformat()
     found_tally = svc.boarding.trip_tally(trip, day)
     assert found_tally is not None
@@ -149,3 +167,56 @@ def load_escort_trip(_n: Any, asked: Any, lang: Any, shown: Any) -> Any:
 dash.clientside_callback(
     dash.ClientsideFunction(namespace="zn_escort", function_name="render"),
     Output(ids.DRAWN, "children"), Input(ids.DATA, "data"))
+
+
+def escort_plate(who: Any, asked: str | None, lang: str) -> str | None:
+    """The bus whose checks this account records: the bus it looks after, else the bus of
+    its trip now (worked out here, never taken from the page)."""
+    svc = services()
+    assert svc.store is not None
+    plates = sorted(ref for kind, ref in PupilStore(svc.store.engine).posts(who.user_id)
+                    if kind == POST_VEHICLE)
+    if plates:
+        return plates[0]
+    plate = trip_data(who, asked, lang).get("plate")
+    return plate if isinstance(plate, str) else None
+
+
+def checks_view(plate: str | None, lang: str, now: Any) -> list[Any]:
+    """Today's checks of the bus: each with its time and who did it, or not done."""
+    if plate is None:
+        return [html.Span(t("esc_no_trip", lang))]
+    svc = services()
+    assert svc.store is not None
+    day = now.astimezone(LOCAL_TZ).date().isoformat()
+    done = Fleet(svc.store).checks_on(day, plate)
+    rows: list[Any] = [html.Div(plate, className="esc-check-plate")]
+    for kind in CHECK_KINDS:
+        c = done[kind]
+        state = t("fleet.check.done", lang).format(
+            time=as_utc(c["at"]).astimezone(LOCAL_TZ).strftime("%H:%M"), actor=c["actor"]) \
+            if c else t("fleet.check.not_done", lang)
+        rows.append(html.Div([html.Span(t(f"fleet.check.{kind}", lang)), " ",
+                              html.B(state)],
+                             className="esc-check-done" if c else "esc-check-todo",
+                             **{"data-check": kind}))
+    return rows
+
+
+@dash.callback(Output(ids.CHECKS, "children"), Input(ids.PRETRIP, "n_clicks"),
+               Input(ids.DISINFECT, "n_clicks"), Input(ids.TICK, "n_intervals"),
+               State(ids.TRIP, "data"), State(ids.LANG, "data"))
+def record_vehicle_check(_pre: Any, _dis: Any, _n: Any, asked: Any, lang: Any) -> Any:
+    """One tap records the bus's 出车前检查 or 消毒 of today (a repeat changes nothing), then
+    shows today's checks."""
+    who = current()
+    lang = lang if lang in LANGS else "zh"
+    plate = escort_plate(who, asked if isinstance(asked, str) else None, lang)
+    now = utcnow()
+    kind = CHECK_BUTTONS.get(str(dash.ctx.triggered_id))
+    svc = services()
+    if kind is not None and plate is not None and svc.store is not None:
+        done = Fleet(svc.store).check(plate, kind, who.name, now)
+        if done["new"] and svc.audit is not None:
+            svc.audit.record("vehicle.check", plate, kind, who=who)
+    return checks_view(plate, lang, now)

@@ -216,9 +216,12 @@ def _wall_panels(state: Any, grids: Any, lang: str, now: Any,
     v = state.versions
     out: dict[str, Any] = {}
     # Positions change every second; punctuality and speeding are re-read every few.
-    punct_key = (v["trips"], v["vehicles"] // 10)
+    watch = services().fleet_watch
+    punct_key = (v["trips"], v["vehicles"] // 10, watch.marks if watch is not None else None)
     if punct_key != sent.get("punct"):
-        out["punct"] = wall.punctuality(state, lang)
+        watch = services().fleet_watch  # its marks are in memory: nothing blocks the loop
+        out["punct"] = wall.punctuality(state, lang,
+                                        unfit=watch.marks if watch is not None else ())
         sent["punct"] = punct_key
     alert_key = (v["incidents"], v["kpis"], v["vehicles"] // 3)
     if alert_key != sent.get("alerts"):

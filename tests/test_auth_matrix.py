@@ -358,3 +358,36 @@ def test_a_leader_comments_but_cannot_dispatch_and_nobody_acts_under_another_nam
     # The browser claimed to be 冒名顶替; the server wrote who was signed in.
     assert history[-3:] == [("u-leader", "note"), ("u-officer", "accept"),
                             ("u-officer", "dispatch")]
+
+
+def test_the_vehicle_record_is_read_by_officers_admins_and_leaders_with_phones_per_role(
+        app_client):
+    """一车一档 over REST: the console's roles read it, others are refused; only officers and
+    admins see a driver's whole phone; an unknown plate is a coded 404 in the asker's
+    language."""
+    app, client = app_client
+    path = "/api/v1/buses/vehicles/川F·D32468/record"
+    seen = {}
+    for role in ROLES:
+        client.cookies.clear()
+        for k, v in cookies_for(app, role).items():
+            client.cookies.set(k, v)
+        r = client.get(path)
+        seen[role] = r.status_code
+        if r.status_code == 200:
+            body = r.json()
+            assert body["plate"] == "川F·D32468" and body["drivers"][0]["id"] == "D003"
+            health = next(i for i in body["drivers"][0]["items"] if i["item"] == "health")
+            assert health["due"] == "2026-11-20"
+            phone = body["drivers"][0]["phone"]
+            assert phone == ("13952167488" if role in ("officer", "admin") else "139****7488")
+    assert {r for r, code in seen.items() if code == 200} == {"officer", "admin", "leader"}
+    assert all(code == 403 for r, code in seen.items() if r not in ("officer", "admin",
+                                                                     "leader"))
+    for k, v in cookies_for(app, "officer").items():
+        client.cookies.set(k, v)
+    r = client.get("/api/v1/buses/vehicles/川F·X0000/record", headers={"Accept-Language": "en"})
+    assert r.status_code == 404 and r.json()["error"] == "unknown_vehicle"
+    assert r.json()["message"] == "There is no bus 川F·X0000"
+    r = client.get("/api/v1/buses/vehicles/川F·X0000/record")
+    assert r.json()["message"] == "没有车牌为「川F·X0000」的校车"

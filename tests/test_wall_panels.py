@@ -25,7 +25,16 @@ def test_punctuality_degrades_to_live_bus_count_until_trip_rows_exist():
     state = LiveState()
     state.vehicles = {"A": VehiclePosition(plate="A", lon=104.4, lat=30.5, at=NOW)}
     out = punctuality(state, "zh")
-    assert out == {"available": False, "text": "班次数据未接入：在线校车 1 辆"}
+    assert out == {"available": False, "text": "班次数据未接入：在线校车 1 辆", "unfit": []}
+
+
+def test_the_bus_panel_names_a_bus_not_fit_to_drive_whether_or_not_trips_run():
+    state = LiveState()
+    assert punctuality(state, "zh", unfit={"川F·D74743"})["unfit"] == [
+        {"plate": "川F·D74743", "text": "不宜出车"}]
+    state.trips = {"A": {"plate": "A", "status": "on_time"}}  # type: ignore[attr-defined]
+    assert punctuality(state, "en", unfit={"川F·D74743"})["unfit"] == [
+        {"plate": "川F·D74743", "text": "Not fit"}]
 
 
 def test_punctuality_counts_trips_and_lists_the_latest_first():

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -47,6 +48,12 @@ ANALYSIS_SHOTS = (
     ("/analysis", "analysis-1920x1080.png", "1920x1080", LEADER),
     ("/analysis?lang=en", "analysis-en-1920x1080.png", "1920x1080", LEADER),
 )
+# 一车一档 (issue 13): the demo's bus whose 行驶证 has expired, picked on /buses.
+UNFIT = "/buses?bus=" + urllib.parse.quote("川F·D74743")
+VEHICLE_SHOTS = tuple((UNFIT + ("&lang=en" if lang == "en" else "")
+                       + ("#bus-detail" if size == "1024x768" else ""),
+                       f"buses-record-{lang}-{size}.png", size, OFFICER)
+                      for lang in ("zh", "en") for size in ("1920x1080", "1024x768"))
 ADMIN = ("admin", "zhongnao-demo")
 GRID_WORKER = ("冯思远", "zhongnao-demo")
 # Every page in both languages at the wall, the tablet and the phone (issue 11): the set to
@@ -106,7 +113,7 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0, only: str = "") ->
             time.sleep(warm_s)
             (out_dir / "screens").mkdir(exist_ok=True)
             by_login: dict[tuple[str, str] | None, list[tuple[str, str, str]]] = {}
-            for path, name, size, login in (*SHOTS, *matrix()):
+            for path, name, size, login in (*SHOTS, *VEHICLE_SHOTS, *matrix()):
                 if only and only not in name:
                     continue
                 by_login.setdefault(login, []).append((base + path, str(out_dir / name), size))

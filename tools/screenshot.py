@@ -66,6 +66,10 @@ def shoot_many(shots: list[tuple[str, str, str]], login: tuple[str, str] | None 
             else:
                 driver.get(url)
             time.sleep(wait_s)
+            if "#" in url:  # a part below the fold on a small screen: bring it into view
+                driver.execute_script("var e = document.getElementById(arguments[0]);"
+                                      " if (e) { e.scrollIntoView(); }", url.split("#", 1)[1])
+                time.sleep(0.5)
             driver.save_screenshot(out)
     finally:
         driver.quit()

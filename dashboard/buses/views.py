@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -92,3 +93,16 @@ def replay_at(track: list[dict[str, Any]], index: int) -> dict[str, Any] | None:
     fix = track[max(0, min(index, len(track) - 1))]
     at = datetime.fromisoformat(fix["at"])
     return {**fix, "time": as_utc(at).astimezone(LOCAL_TZ).strftime("%H:%M:%S")}
+
+
+def staff_with_phones(staff: dict[str, str], vehicle: dict[str, Any] | None, lang: str,
+                      phone: Callable[[str], str]) -> list[tuple[str, str, str]]:
+    """(role, name, phone) of the staff of a bus's trip: the driver's phone from the bus's
+    record, through `phone` (the caller's one phone rule); "" where none is on record."""
+    phones = {"driver": (vehicle or {}).get("phone") or ""}
+    people = dict(staff or {})
+    if vehicle:
+        people["driver"] = vehicle.get("driver") or people.get("driver", "")
+        people["escort"] = vehicle.get("escort") or people.get("escort", "")
+    return [(zh if lang == "zh" else en, people[key], phone(phones.get(key, "")))
+            for key, zh, en in STAFF_ROLES if people.get(key)]

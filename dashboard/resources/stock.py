@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from dashboard.incidents.errors import BadInput
 from dashboard.inputs import echo, whole_number
 from dashboard.messages import MAX_QUANTITY
-from dashboard.timeutil import LOCAL_TZ, as_utc
+from dashboard.timeutil import EXPIRY_DAYS, days_left, expiring
 
-# An item expiring within this many days (Asia/Shanghai calendar) is flagged, and rotated.
-EXPIRY_DAYS = 30
+__all__ = ["EXPIRY_DAYS", "Stock", "available", "days_left", "expiring", "is_low",
+           "parse_quantity"]
 
 
 def parse_quantity(value: Any, *, signed: bool = False, zero: bool = False) -> int:
@@ -79,28 +79,6 @@ class Stock:
     def expiring(self, now: datetime, days: int = EXPIRY_DAYS) -> bool:
         """Expires within `days` of today, or has expired."""
         return expiring(self.expiry, now, days)
-
-
-def _expiry_date(expiry: str | None) -> date | None:
-    if not expiry:
-        return None
-    try:
-        return date.fromisoformat(expiry[:10])
-    except ValueError:
-        return None
-
-
-def expiring(expiry: str | None, now: datetime, days: int = EXPIRY_DAYS) -> bool:
-    """True when an ISO expiry date falls within `days` of today (Asia/Shanghai), or passed."""
-    when = _expiry_date(expiry)
-    if when is None:
-        return False
-    return (when - as_utc(now).astimezone(LOCAL_TZ).date()).days <= days
-
-
-def days_left(expiry: str, now: datetime) -> int:
-    """Days from today (Asia/Shanghai) to an ISO expiry date (negative once expired)."""
-    return (date.fromisoformat(expiry[:10]) - as_utc(now).astimezone(LOCAL_TZ).date()).days
 
 
 def available(item: Mapping[str, Any]) -> int:

@@ -3,7 +3,7 @@ alerts; read from the live state only (no database on the push path)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -35,15 +35,18 @@ def grid_heat(state: LiveState, cells: Mapping[str, GridCell],
             "colours": result["colours"], "tips": tips, "counts": counts}
 
 
-def punctuality(state: LiveState, lang: str, limit: int = 3) -> dict[str, Any]:
-    """On-time share and counts of trips running now, and the latest trips first.
+def punctuality(state: LiveState, lang: str, limit: int = 3,
+                unfit: Iterable[str] = ()) -> dict[str, Any]:
+    """On-time share and counts of trips running now, and the latest trips first; the buses
+    not fit to drive (不宜出车, dashboard/buses/fleet.py) are named whether or not they run.
 
     Trip rows come from the bus tracker (`LiveState.trips`); with none running the panel says
     so and shows how many buses report positions.
     """
     trips: Mapping[str, Mapping[str, Any]] = state.trips
+    marks = [{"plate": p, "text": t("fleet.not_fit", lang)} for p in sorted(unfit)]
     if not trips:
-        return {"available": False,
+        return {"available": False, "unfit": marks,
                 "text": t("wall_no_trips", lang).format(live=len(state.vehicles))}
     counts = {s: 0 for s in TRIP_STATUSES}
     for row in trips.values():
@@ -55,6 +58,7 @@ def punctuality(state: LiveState, lang: str, limit: int = 3) -> dict[str, Any]:
                   key=lambda r: -(r.get("delay_min") or 0))
     return {
         "available": True,
+        "unfit": marks,
         "rate": round(100.0 * (counts["on_time"] + counts["early"]) / running, 1)
         if running else None,
         "counts": [{"key": s, "label": status_label(s, lang), "n": counts[s]}

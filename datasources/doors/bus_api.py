@@ -20,7 +20,7 @@ from dashboard.i18n.text import t
 from dashboard.incidents.errors import BadInput, LoopError
 from dashboard.inputs import bounded_number, load_json, parse_instant
 from dashboard.messages import MAX_MESSAGE_BYTES, MessageError, parse_vehicle_message
-from dashboard.roles import current
+from dashboard.roles import current, personal
 from dashboard.timeutil import utcnow
 from datasources.doors.http_api import language, read_body
 from datasources.feeds import gtfs_rt
@@ -172,5 +172,26 @@ def build_bus_router(services: Services) -> APIRouter:
             return JSONResponse({"error": "unknown_trip", "message": t(
                 "err_unknown_trip", lang).format(trip=trip[:40])}, status_code=404)
         return JSONResponse(found)
+
+    @router.get("/buses/vehicles/{plate}/record")
+    async def get_vehicle_record(request: Request, plate: str) -> JSONResponse:
+        """一车一档 of one bus: its dated items and their states, equipment, drivers (phones
+        by the one phone rule), today's checks and whether it is fit (dashboard/buses/fleet)."""
+        lang = language(request)
+        who = current()
+        watch = services.fleet_watch
+        assert watch is not None
+
+        def read() -> dict:
+            return watch.view(plate[:20], lambda n: personal(n, "phone", who))
+
+        try:
+            found = await asyncio.to_thread(read)
+        except LoopError as exc:
+            return JSONResponse({"error": exc.code, "message": error_text(exc, lang)},
+                                status_code=exc.http_status)
+        checks = {k: ({"at": c["at"].isoformat(), "actor": c["actor"]} if c else None)
+                  for k, c in found["checks"].items()}
+        return JSONResponse({**found, "checks": checks})
 
     return router

@@ -380,6 +380,58 @@ class Vehicle(Base):
     escort: Mapped[str] = mapped_column(String(40), default="")
     model: Mapped[str] = mapped_column(String(40), default="")
     year: Mapped[int] = mapped_column(Integer, default=0)
+    # The record's papers (ISO days, "" when the town gave none) and equipment (None: unknown).
+    licence_expiry: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    inspection_due: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    insurance_expiry: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    speed_limiter: Mapped[bool | None]
+    recorder: Mapped[bool | None]
+
+
+class Driver(Base):
+    """A driver of a bus, by id (drivers.csv): licence class and dates (一车一档)."""
+
+    __tablename__ = "drivers"
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    plate: Mapped[str] = mapped_column(ForeignKey("vehicles.plate"), index=True)
+    name: Mapped[str] = mapped_column(String(40), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    licence_class: Mapped[str] = mapped_column(String(16), default="")
+    licence_expiry: Mapped[str] = mapped_column(String(10), default="")
+    trained_on: Mapped[str] = mapped_column(String(10), default="")
+    health_checked_on: Mapped[str] = mapped_column(String(10), default="")
+
+
+class VehicleCheck(Base):
+    """A daily check of a bus (出车前检查, 消毒), once per bus, local day and kind."""
+
+    __tablename__ = "vehicle_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    day: Mapped[str] = mapped_column(String(10))  # local date, YYYY-MM-DD
+    kind: Mapped[str] = mapped_column(String(12))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    __table_args__ = (UniqueConstraint("plate", "day", "kind", name="uq_vehicle_check"),
+                      Index("ix_vehicle_checks_day", "day"))
+
+
+class VehicleAlert(Base):
+    """One episode of a record item due, expired or a daily check overdue; raised once.
+
+    Like StockAlert: `open_key` is unique while open and NULL once the episode ends, so
+    processes racing to raise it insert one row.
+    """
+
+    __tablename__ = "vehicle_alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    item: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))  # warning | expired | overdue
+    open_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
 
 
 # ------------------------------------------------------------------ bus tracking (issue 4)

@@ -23,7 +23,9 @@ _TOWN_TABLES = (
     # Issue 5: dispatches, members and alerts hang off the town's stations and items.
     m.DispatchLine, m.ResourceDispatch, m.StockAlert, m.TeamMember,
     m.StockMovement, m.InventoryItem, m.Room, m.Team, m.Station,
-    m.Vehicle, m.Trip, m.BusStop, m.Route, m.GridRota, m.GridWorker, m.Village, m.TownMeta,
+    # The vehicle record: drivers hang off the buses (daily checks and alerts are history).
+    m.Driver, m.Vehicle,
+    m.Trip, m.BusStop, m.Route, m.GridRota, m.GridWorker, m.Village, m.TownMeta,
 )
 
 
@@ -105,6 +107,18 @@ def load_town(session: Session, town: Town, *, replace: bool = False) -> dict[st
         session.add(m.Vehicle(plate=bus.plate, route_code=bus.route, seats=bus.seats,
                               driver=bus.driver, phone=bus.phone, escort=bus.escort,
                               model=bus.model, year=bus.year))
+    session.flush()
+    for rec in town.records.values():  # 一车一档 (checked by the town's reader)
+        row = session.get(m.Vehicle, rec.plate)
+        if row is None:
+            continue
+        row.licence_expiry, row.inspection_due = rec.licence_expiry, rec.inspection_due
+        row.insurance_expiry = rec.insurance_expiry
+        row.speed_limiter, row.recorder = rec.speed_limiter, rec.recorder
+        session.add_all(m.Driver(id=d.id, plate=d.plate, name=d.name, phone=d.phone,
+                                 licence_class=d.licence_class, licence_expiry=d.licence_expiry,
+                                 trained_on=d.trained_on, health_checked_on=d.health_checked_on)
+                        for d in rec.drivers)
     session.flush()
     counts = {
         "grids": len(town.grids), "villages": len(town.villages),

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dashboard.buses.fleet import records_of
 from dashboard.buses.notify import NotifyConfig
 from dashboard.buses.terminals import TerminalRegister
 from dashboard.incidents.deadlines import merge_table
@@ -33,7 +34,13 @@ def load_town(folder: str | Path) -> Town:
                 files[name] = _read(root / name)
     except (OSError, ValueError) as exc:
         raise ValueError(f"town folder {root}: {exc!r}") from exc
-    return parse_town(files, str(root))
+    town = parse_town(files, str(root))
+    try:
+        town.records = records_of(((v.plate, v.model, v.seats, v.year) for v in town.vehicles),
+                                  files["vehicles.csv"], files.get("drivers.csv") or [])
+    except ValueError as exc:
+        raise ValueError(f"town folder {root}: {exc}") from exc
+    return town
 
 
 def load_table(path: str | Path | None) -> dict[str, Any]:
