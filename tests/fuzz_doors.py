@@ -584,12 +584,21 @@ class Doors:
 
     # -------------------------------------------------------------- principals
     def _jar(self, who: str) -> dict[str, str]:
-        from dashboard.roles import ANON, INGEST
-        from datasources.gate.web import CSRF_COOKIE, SESSION_COOKIE, csrf_token
+        from dashboard.roles import ANON, GUARDIAN, INGEST
+        from datasources.gate.web import CSRF_COOKIE, GUARDIAN_COOKIE, SESSION_COOKIE, csrf_token
 
         if who in (INGEST, ANON):
             return {CSRF_COOKIE: "fuzz-csrf-token"}
         accounts = self.services.accounts
+        if who == GUARDIAN:  # a guardian's link, once opened (the first pupil's mother)
+            from sqlalchemy import select
+
+            from datasources.sql import models as m
+
+            with self.services.store.session() as s:
+                pupil = s.scalar(select(m.Guardian.pupil_id))
+            link = accounts.add_key("guardian", f"guardian:{pupil}/1")
+            return {GUARDIAN_COOKIE: link, CSRF_COOKIE: csrf_token(link)}
         name = f"fuzz-{who}"
         user = accounts.user(name) or accounts.add_user(name, who, "fuzz-password-1")
         token = accounts.start_session(user)
