@@ -350,3 +350,14 @@ def test_a_leader_comments_but_cannot_dispatch_and_nobody_acts_under_another_nam
     # The browser claimed to be 冒名顶替; the server wrote who was signed in.
     assert history[-3:] == [("u-leader", "note"), ("u-officer", "accept"),
                             ("u-officer", "dispatch")]
+
+
+def test_the_analysis_and_the_report_files_are_for_leaders_officers_and_admins():
+    """分析研判 (issue 14): the page, its callback and the Word/PDF doors share one policy;
+    walls and grid workers get none of them (the matrix above calls each as every role)."""
+    console = {"admin", "officer", "leader"}
+    assert page_roles("/analysis") == console
+    assert CALLBACKS["pages.analysis.show_analysis"] == console
+    for path in ("/api/analysis.pdf", "/api/analysis.docx", "/api/brief/2026-11-01.pdf",
+                 "/api/brief/2026-11-01.docx"):
+        assert route_roles("GET", path) == console, path
