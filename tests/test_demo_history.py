@@ -202,3 +202,21 @@ def test_older_days_are_played_once_newest_first_and_resume(tmp_path, town):
         assert again.days == 1  # only the day not played yet
     finally:
         store.engine.dispose()
+
+
+def test_older_days_leave_nothing_stuck_or_on_hold(tmp_path, town):
+    """A year of history must not pile forever-overdue work orders on today's screens."""
+    from datasources.sim.history import backfill_older
+
+    store = _store(f"sqlite:///{tmp_path / 'settled.db'}", str(tmp_path))
+    try:
+        backfill(store, town, days=1, seed=11, now=NOW, briefs=False)
+        backfill_older(store, town, days=10, after=1, seed=11, now=NOW)
+        today = NOW.astimezone(LOCAL_TZ).date()
+        # A week back, every plan has run its course (a 72 h extension and a rework at most).
+        older = [i for i in _incidents(store)
+                 if as_utc(i.created_at).astimezone(LOCAL_TZ).date() <= today - timedelta(7)]
+        assert len(older) > 200
+        assert {i.state for i in older} <= {"closed", "void"}
+    finally:
+        store.engine.dispose()
