@@ -391,3 +391,14 @@ def test_the_vehicle_record_is_read_by_officers_admins_and_leaders_with_phones_p
     assert r.json()["message"] == "There is no bus 川F·X0000"
     r = client.get("/api/v1/buses/vehicles/川F·X0000/record")
     assert r.json()["message"] == "没有车牌为「川F·X0000」的校车"
+
+
+def test_the_analysis_and_the_report_files_are_for_leaders_officers_and_admins():
+    """分析研判 (issue 14): the page, its callback and the Word/PDF doors share one policy;
+    walls and grid workers get none of them (the matrix above calls each as every role)."""
+    console = {"admin", "officer", "leader"}
+    assert page_roles("/analysis") == console
+    assert CALLBACKS["pages.analysis.show_analysis"] == console
+    for path in ("/api/analysis.pdf", "/api/analysis.docx", "/api/brief/2026-11-01.pdf",
+                 "/api/brief/2026-11-01.docx"):
+        assert route_roles("GET", path) == console, path

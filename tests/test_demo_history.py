@@ -181,3 +181,42 @@ def test_the_demo_takes_the_standards_side_steps_so_its_evaluation_is_not_all_10
     assert ind.accurate_dispatch_rate and 0.9 < ind.accurate_dispatch_rate < 1
     assert ind.on_time_dispatch_rate and 0.6 < ind.on_time_dispatch_rate < 1
     assert ind.avg_verify_h and 0.2 < ind.avg_verify_h < 3
+
+
+def test_older_days_are_played_once_newest_first_and_resume(tmp_path, town):
+    from datasources.sim.history import backfill_older
+
+    store = _store(f"sqlite:///{tmp_path / 'older.db'}", str(tmp_path))
+    try:
+        backfill(store, town, days=1, seed=7, now=NOW, briefs=False)
+        first = backfill_older(store, town, days=3, after=1, seed=7, now=NOW)
+        assert first.days == 2 and first.incidents > 60
+        days = {as_utc(i.created_at).astimezone(LOCAL_TZ).date() for i in _incidents(store)}
+        today = NOW.astimezone(LOCAL_TZ).date()
+        assert {today - timedelta(days=2), today - timedelta(days=3)} <= days
+        # Played through the loop: most of the older work orders are closed with a score.
+        older = [i for i in _incidents(store)
+                 if as_utc(i.created_at).astimezone(LOCAL_TZ).date() <= today - timedelta(2)]
+        assert sum(i.state == "closed" for i in older) > 0.8 * len(older)
+        again = backfill_older(store, town, days=4, after=1, seed=7, now=NOW)
+        assert again.days == 1  # only the day not played yet
+    finally:
+        store.engine.dispose()
+
+
+def test_older_days_leave_nothing_stuck_or_on_hold(tmp_path, town):
+    """A year of history must not pile forever-overdue work orders on today's screens."""
+    from datasources.sim.history import backfill_older
+
+    store = _store(f"sqlite:///{tmp_path / 'settled.db'}", str(tmp_path))
+    try:
+        backfill(store, town, days=1, seed=11, now=NOW, briefs=False)
+        backfill_older(store, town, days=10, after=1, seed=11, now=NOW)
+        today = NOW.astimezone(LOCAL_TZ).date()
+        # A week back, every plan has run its course (a 72 h extension and a rework at most).
+        older = [i for i in _incidents(store)
+                 if as_utc(i.created_at).astimezone(LOCAL_TZ).date() <= today - timedelta(7)]
+        assert len(older) > 200
+        assert {i.state for i in older} <= {"closed", "void"}
+    finally:
+        store.engine.dispose()

@@ -4,6 +4,7 @@ edges (Beijing midnight, the first of the month), the one SQL read, and the doc.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -231,3 +232,12 @@ def test_the_sql_read_keeps_exactly_the_relevant_work_orders(services):
     by_id = {f.id: f for f in stored}
     scored = [i for i, f in ids.items() if f.scored_at is not None]
     assert scored and all(by_id[i].scored_at == ids[i].scored_at for i in scored)
+
+
+def test_a_void_work_order_is_never_overdue():
+    """The brief lists what is_overdue_in says: a 作废 one past its deadline is not late."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    w = kpis.Window("x", start, start + timedelta(days=1))
+    void = kpis.WorkOrderFact(1, "void", start, deadline_at=start + timedelta(hours=1))
+    assert not kpis.is_overdue_in(void, w)
+    assert kpis.is_overdue_in(replace(void, state="dispatched"), w)

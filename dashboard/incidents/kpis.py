@@ -171,7 +171,8 @@ def is_overdue_at(f: WorkOrderFact, t: datetime) -> bool:
 def is_overdue_in(f: WorkOrderFact, w: Window) -> bool:
     """Past its deadline at some moment of the window: still open after the deadline, or
     resolved late within the window (超时)."""
-    if f.deadline_at is None or as_utc(f.created_at) >= w.end or f.state in HELD_STATES:
+    if (f.deadline_at is None or as_utc(f.created_at) >= w.end or f.state in HELD_STATES
+            or f.state in VOID_STATES):  # 作废 is no case: the brief listed them as late
         return False
     deadline = as_utc(f.deadline_at)
     if deadline >= w.end:

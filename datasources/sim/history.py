@@ -97,7 +97,7 @@ def _ensure_past_rota(store: Store, rota: RotaStore, first: datetime, today: dat
 
 
 def _plan(rng: random.Random, created: datetime, deadline: datetime,
-          priority: str) -> list[tuple[str, datetime, dict[str, Any]]]:
+          priority: str, settled: bool = False) -> list[tuple[str, datetime, dict[str, Any]]]:
     """The steps one work order takes, with their times (some may lie in the future)."""
     minutes = {"urgent": (2, 10), "high": (5, 25), "normal": (5, 36)}[priority]
     t = created + timedelta(minutes=rng.uniform(*minutes))
@@ -118,7 +118,9 @@ def _plan(rng: random.Random, created: datetime, deadline: datetime,
         steps.append(("dispatch", t, {}))
     t += timedelta(minutes=rng.uniform(minutes[0] * 2, minutes[1] * 3))
     steps.append(("start", t, {}))
-    if rng.random() < SUSPEND_SHARE:
+    # Older than a month (`settled`): nothing is still on hold or stuck a year on, or the
+    # year would pile ~300 forever-overdue work orders on today's screens.
+    if rng.random() < SUSPEND_SHARE and not settled:
         t += timedelta(hours=rng.uniform(1, 8))
         return [*steps, ("suspend", t, {"note": "需列入村级项目统筹解决，暂缓办理"})]
     span = (deadline - created).total_seconds()
@@ -155,7 +157,7 @@ def _plan(rng: random.Random, created: datetime, deadline: datetime,
         t += timedelta(hours=rng.uniform(1, 12))
     score = rng.choices([s for s, _ in SATISFACTION], [w for _, w in SATISFACTION])[0]
     steps.append(("close", t, {"satisfaction": score}))
-    if rng.random() < STALL_SHARE:
+    if rng.random() < STALL_SHARE and not settled:
         steps = steps[: rng.randint(0, len(steps) - 2)]
     return steps
 
@@ -168,7 +170,7 @@ def _notes(rng: random.Random, action: str) -> str:
 
 def _play_day(store: Store, sim: Simulator, index: RotaIndex, rng: random.Random,
               day: datetime, stamps: list[datetime], seed: int, now: datetime,
-              out: Backfill, person_ids: dict[str, str]) -> None:
+              out: Backfill, person_ids: dict[str, str], settled: bool = False) -> None:
     """Report and handle one day's work orders (dispatched to the worker's person id)."""
     for n, created in enumerate(stamps):
         report = sim.report_at(created).model_copy(
@@ -185,7 +187,7 @@ def _play_day(store: Store, sim: Simulator, index: RotaIndex, rng: random.Random
         inc = made.incident
         worker = hit.on_duty(created.astimezone(LOCAL_TZ).date())
         deadline = deadline_for(report.priority, created, report.category, store.deadlines)
-        for action, at, extra in _plan(rng, created, deadline, report.priority):
+        for action, at, extra in _plan(rng, created, deadline, report.priority, settled):
             if at > now:
                 break
             # Made-up steps are the system's, never a person's: the audit must not show the
@@ -288,7 +290,8 @@ def backfill_older(store: Store, town: Town, days: int = DEMO_DAYS,
         with store.engine.connect() as conn, conn.begin():
             day_store = Store(conn, deadlines=store.deadlines,  # type: ignore[arg-type]
                               verify_before_close=store.verify_before_close)
-            _play_day(day_store, sim, index, rng, day, stamps, seed, now, out, person_ids)
+            _play_day(day_store, sim, index, rng, day, stamps, seed, now, out, person_ids,
+                      settled=True)
         out.days += 1
     out.seconds = time.perf_counter() - started
     log.info("older " + out.line())
