@@ -177,3 +177,25 @@ def test_migration_0016_goes_down_to_0013_and_up_again(tmp_path):
         command.upgrade(cfg, "head")
         assert tables <= set(inspect(conn).get_table_names())
     engine.dispose()
+
+
+def test_the_record_and_racing_daily_checks_on_postgresql(private_pg):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dashboard.settings import Settings
+    from datasources.sql.engine import make_engine
+    from datasources.sql.incidents import Store
+    from datasources.sql.town_loader import prepare_database
+
+    engine = make_engine(private_pg.url)
+    try:
+        prepare_database(engine, Settings().town_dir)  # every migration, 0016 included
+        fleet = Fleet(Store(engine))
+        assert not fit(fleet.record("川F·D74743"), NOW)
+        with ThreadPoolExecutor(6) as pool:
+            outs = list(pool.map(lambda i: fleet.check("川F·D54327", "disinfect", f"照管员{i}",
+                                                       NOW), range(6)))
+        assert sum(o["new"] for o in outs) == 1
+        assert fleet.checks_of_day("2026-12-05")["川F·D54327"].keys() == {"disinfect"}
+    finally:
+        engine.dispose()
