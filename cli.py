@@ -121,6 +121,7 @@ def _simulator(settings: Settings, redis_url: str):  # type: ignore[no-untyped-d
                     rate=settings.sim_rate, vehicles=settings.sim_vehicles,
                     holidays=holidays(settings))
     sim.taps = _tap_sim(settings, sim, bus)
+    sim.checks = _check_sim(settings, sim)
     return sim
 
 
@@ -143,6 +144,23 @@ def _tap_sim(settings: Settings, sim, bus):  # type: ignore[no-untyped-def]
     desk = BoardingDesk(BoardingStore(engine), PupilStore(engine), bus,
                         FixWindow.from_settings(settings))
     return TapSim(desk, sim.scheduled, holidays(settings), settings.sim_seed)
+
+
+def _check_sim(settings: Settings, sim):  # type: ignore[no-untyped-def]
+    """The demo escorts' daily checks, when the database holds the vehicle record."""
+    from sqlalchemy import inspect
+
+    from datasources.flows.bus_tracker import holidays
+    from datasources.sim.checks import CheckSim
+    from datasources.sql.engine import make_engine
+    from datasources.sql.fleet import Fleet
+    from datasources.sql.incidents import Store
+
+    engine = make_engine(settings.db_url)
+    if not inspect(engine).has_table("vehicle_checks"):
+        log.info("simulator: no vehicle record tables yet; no daily checks")
+        return None
+    return CheckSim(Fleet(Store(engine)), sim.scheduled, holidays(settings))
 
 
 @main.command()

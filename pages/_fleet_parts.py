@@ -83,3 +83,26 @@ def staff_list(staff: list[tuple[str, str, str]], lang: str) -> Any:
     colon = "：" if lang == "zh" else ": "
     return html.Ul([html.Li(f"{role}{colon}{name}" + (f" · {phone}" if phone else ""))
                     for role, name, phone in staff], className="bus-staff")
+
+
+def manifest_panel(view: dict[str, Any], states: dict[str, str], lang: str) -> list[Any]:
+    """The trip's manifest by stop (pupils.manifest_view: names as the reader may see them,
+    counts only for the wall) with each child's state now (`states` by pupil id)."""
+    rows: list[Any] = [html.H3(t("fleet.manifest", lang))]
+    for s in view["stops"]:
+        if not s["expected"]:
+            continue
+        name = s["name_en"] if lang == "en" and s.get("name_en") else s["name"]
+        head = f"{s['time']} {name} · " + t("fleet.manifest.expected_n", lang).format(
+            n=s["expected"])
+        pupils = []
+        for p in s.get("pupils", []):
+            state = states.get(p["id"], "expected")
+            pupils.append(html.Li(f"{p['name']} · {t('fleet.pupil.' + state, lang)}",
+                                  className=f"fleet-pupil fleet-pupil-{state}",
+                                  **{"data-pupil": p["id"]}))
+        rows.append(html.Div([html.Div(head, className="fleet-manifest-stop"),
+                              html.Ul(pupils, className="fleet-pupils")] if pupils else
+                             [html.Div(head, className="fleet-manifest-stop")],
+                             className="fleet-manifest"))
+    return rows

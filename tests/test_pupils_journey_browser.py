@@ -120,3 +120,11 @@ def test_journey_a_child_left_on_board_reaches_the_console_as_urgent(settings):
                                        or [None])[0], what="the trip's counts").text
             assert f"应到 {manifest.expected}" in text and "在车 1" in text
             assert "已下车 2" in text
+            # ...and its manifest: the officer reads whole names, each child's state now.
+            names = wait_until(lambda: console.execute_script(
+                "return Array.from(document.querySelectorAll('.fleet-pupil'))"
+                ".map(function (e) { return e.innerText; });"), what="the trip's manifest")
+            assert f"{left.name} · 在车" in names
+            assert len(names) == manifest.expected
+            reads = services.audit.search(action="pupils.manifest")
+            assert any("/buses" in r["detail"] for r in reads)

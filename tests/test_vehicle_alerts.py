@@ -87,3 +87,24 @@ def test_a_fresh_server_waits_one_period_before_its_first_sweep(services):
     assert watch.sweep(SATURDAY) == []
     assert services.fleet_watch is not None and services.fleet_watch in [
         getattr(f, "__self__", None) for f in services.hub.sweeps]
+
+
+def test_the_demo_escorts_check_their_buses_before_the_first_run_but_one(services):
+    from dashboard.buses.tracking import build_plans
+    from datasources.sim.checks import FORGETFUL, CheckSim
+    from datasources.sim.schedule import build_scheduled
+    from datasources.sql.buses import BusStore
+
+    store = BusStore(services.store)
+    vehicles = [(p, v["route"], v["seats"]) for p, v in store.vehicles().items()]
+    sim = CheckSim(Fleet(services.store),
+                   build_scheduled(build_plans(store.routes()), vehicles, "demo"))
+    night = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)  # 04:00 on Friday the 4th
+    assert sim.tick(night) == 0
+    assert sim.tick(SCHOOL_MORNING) == len(vehicles) - 1
+    assert sim.tick(SCHOOL_MORNING) == 0  # once a day
+    watch = FleetWatch(services.store, services.intake)
+    assert watch.overdue(SCHOOL_MORNING) == [FORGETFUL]
+    checks = Fleet(services.store).checks_of_day("2026-12-04")
+    first = checks["川F·D72692"]["pretrip"]
+    assert first["actor"] == "演示照管员" and first["at"].astimezone(UTC) < SCHOOL_MORNING

@@ -153,3 +153,49 @@ def test_a_daily_check_is_stored_once_per_bus_day_and_kind_even_from_racing_taps
         fleet.check("川F·D72692", "wash", "x", NOW)
     with pytest.raises(NotFound):
         fleet.check("川F·X0000", "pretrip", "x", NOW)
+
+
+def test_migration_0016_goes_down_to_0013_and_up_again(tmp_path):
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+
+    from datasources.sql.engine import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    engine = create_engine(url)
+    cfg = alembic_config(url)
+    tables = {"drivers", "vehicle_checks", "vehicle_alerts"}
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0016_vehicle_record")
+        assert tables <= set(inspect(conn).get_table_names())
+        assert "inspection_due" in {c["name"] for c in inspect(conn).get_columns("vehicles")}
+        command.downgrade(cfg, "0013_pupils")
+        assert not tables & set(inspect(conn).get_table_names())
+        assert "inspection_due" not in {c["name"] for c in
+                                        inspect(conn).get_columns("vehicles")}
+        command.upgrade(cfg, "head")
+        assert tables <= set(inspect(conn).get_table_names())
+    engine.dispose()
+
+
+def test_the_record_and_racing_daily_checks_on_postgresql(private_pg):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dashboard.settings import Settings
+    from datasources.sql.engine import make_engine
+    from datasources.sql.incidents import Store
+    from datasources.sql.town_loader import prepare_database
+
+    engine = make_engine(private_pg.url)
+    try:
+        prepare_database(engine, Settings().town_dir)  # every migration, 0016 included
+        fleet = Fleet(Store(engine))
+        assert not fit(fleet.record("川F·D74743"), NOW)
+        with ThreadPoolExecutor(6) as pool:
+            outs = list(pool.map(lambda i: fleet.check("川F·D54327", "disinfect", f"照管员{i}",
+                                                       NOW), range(6)))
+        assert sum(o["new"] for o in outs) == 1
+        assert fleet.checks_of_day("2026-12-05")["川F·D54327"].keys() == {"disinfect"}
+    finally:
+        engine.dispose()

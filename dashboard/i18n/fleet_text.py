@@ -43,5 +43,11 @@ FLEET_TEXT: dict[str, tuple[str, str]] = {
     "fleet.staff.driver": ("驾驶员", "Driver"),
     "fleet.staff.escort": ("照管员", "Escort"),
     "fleet.pick_bus": ("点选一辆车查看一车一档", "Pick a bus to see its record"),
+    "fleet.manifest": ("学生名单", "Manifest"),
+    "fleet.manifest.expected_n": ("应到 {n} 人", "{n} expected"),
+    "fleet.pupil.expected": ("未上车", "not on yet"),
+    "fleet.pupil.on_board": ("在车", "on board"),
+    "fleet.pupil.alighted": ("已下车", "alighted"),
+    "fleet.pupil.absent": ("未到", "absent"),
     "err_bad_check": ("检查类别须为 {kinds}", "the check must be one of {kinds}"),
 }

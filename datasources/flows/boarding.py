@@ -64,7 +64,7 @@ class BoardingDesk:
         self.window = window or FixWindow()
         # Called with each new event's Recorded (the safety rules; issue 13 step 3).
         self.after: list[Callable[[Recorded], object]] = []
-        self._counts: dict[tuple[str, str], tuple[float, dict[str, int] | None]] = {}
+        self._counts: dict[tuple[str, str], tuple[float, tuple[Manifest, Tally] | None]] = {}
         self._lock = threading.Lock()
 
     def parse(self, body: Any, now: datetime | None = None) -> tuple[str, str, datetime, str,
@@ -149,13 +149,19 @@ class BoardingDesk:
         """expected / on board / alighted / absent of a trip, read at most every
         `max_age_s` per trip in this process (screens redraw every second; taps from every
         process are in the database)."""
+        found = self.recent_tally(trip, day, max_age_s)
+        return found[1].counts() if found is not None else None
+
+    def recent_tally(self, trip: str, day: str,
+                     max_age_s: float = 5.0) -> tuple[Manifest, Tally] | None:
+        """trip_tally read at most every `max_age_s` per trip in this process (the /buses
+        panels of every screen share it)."""
         now = time.monotonic()
         with self._lock:
             cached = self._counts.get((trip, day))
         if cached is not None and now - cached[0] < max_age_s:
             return cached[1]
-        found = self.trip_tally(trip, day)
-        value = found[1].counts() if found is not None else None
+        value = self.trip_tally(trip, day)
         with self._lock:
             if len(self._counts) > 500:  # yesterday's trips: drop them all
                 self._counts.clear()

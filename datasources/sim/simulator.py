@@ -143,6 +143,8 @@ class Simulator:
         # Issue 13: the children's taps on the simulated buses (cli wires it when the
         # database is at hand); a fault there never stops the buses.
         self.taps: Any = None
+        # 一车一档: the escorts' daily checks (cli wires it when the database has the record).
+        self.checks: Any = None
 
     def positions_at(self, now: datetime) -> list[VehiclePosition]:
         """Every vehicle's fix at `now` (pure: depends only on seed, town, calendar and `now`):
@@ -330,6 +332,11 @@ class Simulator:
                 self.taps.tick(now)
             except Exception:  # the database away: positions and reports go on
                 log.exception("simulator: taps not sent")
+        if self.checks is not None:
+            try:
+                self.checks.tick(now)
+            except Exception:  # the database away: positions and reports go on
+                log.exception("simulator: daily checks not recorded")
         while self._outbox:
             msg = self._outbox[0]
             self.bus.report(msg)
