@@ -15,13 +15,18 @@ from dataclasses import dataclass
 
 ADMIN, OFFICER, LEADER = "admin", "officer", "leader"
 GRID_WORKER, DISPLAY = "grid_worker", "display"
-ROLES: tuple[str, ...] = (ADMIN, OFFICER, LEADER, GRID_WORKER, DISPLAY)
+# Issue 14: a unit's handler (a town office or county department) and a village officer
+# (村/社区, the village small brain); both accounts name their unit by id.
+HANDLER, VILLAGE = "handler", "village"
+ROLES: tuple[str, ...] = (ADMIN, OFFICER, LEADER, GRID_WORKER, DISPLAY, HANDLER, VILLAGE)
+UNIT_ROLES: frozenset[str] = frozenset({HANDLER, VILLAGE})
 # Not people: an ingest API key (a source) and nobody at all.
 INGEST, ANON = "ingest", "anon"
 ROLE_LABELS: dict[str, tuple[str, str]] = {
     ADMIN: ("管理员", "Administrator"), OFFICER: ("值班员", "Duty officer"),
     LEADER: ("领导", "Leader"), GRID_WORKER: ("网格员", "Grid worker"),
-    DISPLAY: ("大屏", "Wall display"),
+    DISPLAY: ("大屏", "Wall display"), HANDLER: ("承办单位", "Unit handler"),
+    VILLAGE: ("村(社区)干部", "Village officer"),
 }
 
 Roles = frozenset[str]
@@ -49,11 +54,27 @@ class Principal:
     person_id: str | None = None  # the person a grid worker is (grid_workers.id)
     key_id: int | None = None  # the ingest key (api_keys.id) a source holds
     scopes: frozenset[str] = frozenset()  # what that key may do (see KEY_SCOPES)
+    unit_id: str | None = None  # the unit a handler or village officer works for
+    village: str | None = None  # a village officer's village (villages.csv code)
 
     @property
     def signed_in(self) -> bool:
         """True for anyone but nobody."""
         return self.role != ANON
+
+
+def check_unit_account(role: str, unit_id: str | None, tier: str | None) -> None:
+    """Raise ValueError unless the account's unit fits its role: a handler works for a
+    town office or county department, a village officer for a village office, and no
+    other role names a unit. `tier` is the named unit's (None: no such unit)."""
+    if role not in UNIT_ROLES:
+        if unit_id:
+            raise ValueError(f"role {role} names no unit")
+        return
+    want = ("village",) if role == VILLAGE else ("town", "county")
+    if not unit_id or tier not in want:
+        raise ValueError(f"role {role} needs the id of a unit of tier {'/'.join(want)}; "
+                         f"{unit_id!r} is not one")
 
 
 NOBODY = Principal()

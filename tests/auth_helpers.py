@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.roles import ANON, INGEST, ROLES
+from dashboard.roles import ANON, HANDLER, INGEST, ROLES, VILLAGE
 from datasources.gate.web import CSRF_COOKIE, KIOSK_COOKIE, SESSION_COOKIE, csrf_token
 
 # Everyone a door may meet: each role, a source with an ingest key, and nobody.
 PRINCIPALS = (*ROLES, INGEST, ANON)
+# The demo town's units the accounts of the unit roles work for (units.json): a county
+# department's handler and 建林村's officer.
+TEST_UNITS = {HANDLER: "U-C-ZJ", VILLAGE: "U-V03"}
 
 
 def sign_in(client: Any, services: Any, name: str, role: str) -> dict[str, str]:
@@ -18,7 +21,8 @@ def sign_in(client: Any, services: Any, name: str, role: str) -> dict[str, str]:
     token, as the server sets it in the `_csrf_token` cookie).
     """
     accounts = services.accounts
-    user = accounts.user(name) or accounts.add_user(name, role, "test-password")
+    user = accounts.user(name) or accounts.add_user(name, role, "test-password",
+                                                    unit_id=TEST_UNITS.get(role))
     token = accounts.start_session(user)
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, token)

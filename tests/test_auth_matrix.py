@@ -27,7 +27,7 @@ from dashboard.roles import (
 )
 from datasources.gate.callbacks import Forbidden, callback_name
 from datasources.gate.web import CSRF_COOKIE, SESSION_COOKIE, csrf_token
-from tests.auth_helpers import PRINCIPALS
+from tests.auth_helpers import PRINCIPALS, TEST_UNITS
 from tests.browser import KEYS
 
 # Each source's key is its own principal: its scopes open some doors and not others.
@@ -42,7 +42,8 @@ CSRF = "matrix-csrf-token"  # the cookie of nobody's requests (bound tokens for 
 def app_client(client: TestClient) -> tuple[Any, TestClient]:
     """The conftest's in-process app with one account per role: (Dash app, client)."""
     for role in ROLES:
-        client.zn.accounts.add_user(f"u-{role}", role, "matrix-password")  # type: ignore[attr-defined]
+        client.zn.accounts.add_user(f"u-{role}", role, "matrix-password",  # type: ignore[attr-defined]
+                                    unit_id=TEST_UNITS.get(role))
     return client.app, client  # type: ignore[attr-defined]
 
 

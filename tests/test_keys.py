@@ -145,13 +145,16 @@ def test_demo_accounts_are_seeded_once_for_a_demo_town_only(settings):
     prepare_database(engine, settings.town_dir)
     first = seed_demo(settings)
     assert {role for _, role, _ in first} == {"admin", "officer", "leader", "display",
-                                              "grid_worker"}
+                                              "grid_worker", "handler", "village"}
     assert seed_demo(settings) == first  # idempotent: nothing added twice
     accounts = Accounts(engine)
     assert accounts.authenticate("值班员", DEMO_PASSWORD).role == "officer"
     # The demo worker's account is the first grid worker, by id.
     worker = next(name for name, role, _ in first if role == "grid_worker")
     assert accounts.authenticate(worker, DEMO_PASSWORD).person_id == "W001"
+    # Issue 14: a village officer of 建林村, a town office's and a county department's handler.
+    assert accounts.authenticate("建林村", DEMO_PASSWORD).unit_id == "U-V03"
+    assert accounts.authenticate("县住建局", DEMO_PASSWORD).unit_id == "U-C-ZJ"
     assert accounts.key_principal(DEMO_KIOSK, "kiosk").role == "display"
     assert accounts.key_principal("demo-key", "ingest").source == "citizen"
     assert len(accounts.list_keys("kiosk")) == 1

@@ -16,6 +16,10 @@ from datasources.sql.audit import Audit
 DEMO_PASSWORD = "zhongnao-demo"
 DEMO_USERS = (("admin", "admin"), ("值班员", "officer"), ("领导", "leader"),
               ("大屏", "display"))
+# Issue 14: a village officer, a town office's and a county department's handler, each
+# naming its unit in the demo town's units.json (skipped when the town has no such unit).
+DEMO_UNIT_USERS = (("建林村", "village", "U-V03"), ("城管中队", "handler", "U-T-CG"),
+                   ("县住建局", "handler", "U-C-ZJ"))
 DEMO_KIOSK = "demo-wall-kiosk-token"
 # The demo town's citizens' key (Open311 api_key, X-Api-Key): a well-known value, so only a
 # town marked demo gets it; a real town issues its own with `zhongnao key add`.
@@ -40,6 +44,7 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
         demo = s.scalar(select(m.TownMeta.value).where(m.TownMeta.key == "demo"))
         worker = s.execute(select(m.GridWorker.id, m.GridWorker.name)
                            .order_by(m.GridWorker.id).limit(1)).first()
+        units = set(s.scalars(select(m.Unit.id)))
     if not demo:
         return []
     # The demo worker's account is the first grid worker (by id): work orders name the id.
@@ -48,9 +53,12 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
     if worker:
         users.append((worker.name, "grid_worker"))
         people[worker.name] = worker.id
+    unit_of = {name: unit for name, _, unit in DEMO_UNIT_USERS if unit in units}
+    users += [(name, role) for name, role, _ in DEMO_UNIT_USERS if name in unit_of]
     for name, role in users:
         if accounts.user(name) is None:
-            accounts.add_user(name, role, DEMO_PASSWORD, person_id=people[name])
+            accounts.add_user(name, role, DEMO_PASSWORD, person_id=people.get(name),
+                              unit_id=unit_of.get(name))
             audit.record("user.add", name, f"demo account, role {role}", who=CLI)
     if not any(k["revoked_at"] is None for k in accounts.list_keys("kiosk")):
         accounts.add_key("kiosk", "demo wall", token=DEMO_KIOSK)
@@ -79,7 +87,11 @@ def user() -> None:
 @click.option("--person", default="",
               help="The grid worker's id (grid_workers.id) this account is; required for "
                    "--role grid_worker, since work orders name the person by id.")
-def user_add(name: str, role: str, password: str, display_name: str, person: str) -> None:
+@click.option("--unit", default="",
+              help="The unit's id (units.json) a handler or village officer works for; "
+                   "required for --role handler and --role village.")
+def user_add(name: str, role: str, password: str, display_name: str, person: str,
+             unit: str) -> None:
     """Create an account (the first admin, duty officers, leaders, grid workers, walls)."""
     if role == "grid_worker" and not person.strip():
         raise click.UsageError("--person WORKER_ID is required for a grid worker's account")
@@ -87,7 +99,8 @@ def user_add(name: str, role: str, password: str, display_name: str, person: str
         raise click.UsageError("--person is for grid workers' accounts only")
     accounts, audit = _open(Settings.from_env())
     try:
-        row = accounts.add_user(name, role, password, display_name, person_id=person or None)
+        row = accounts.add_user(name, role, password, display_name, person_id=person or None,
+                                unit_id=unit or None)
     except AccountError as exc:
         _fail(exc)
     audit.record("user.add", row.name, f"role {role}" + (f", person {person}" if person else ""),

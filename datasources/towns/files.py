@@ -10,6 +10,7 @@ from typing import Any
 from dashboard.buses.notify import NotifyConfig
 from dashboard.buses.terminals import TerminalRegister
 from dashboard.incidents.deadlines import merge_table
+from dashboard.incidents.lifecycle import CATEGORY_BY_CODE
 from dashboard.resources.kits import KitError, merge_kits
 from dashboard.town import OPTIONAL_TOWN_FILES, TOWN_FILES, Town, parse_town
 
@@ -33,7 +34,7 @@ def load_town(folder: str | Path) -> Town:
                 files[name] = _read(root / name)
     except (OSError, ValueError) as exc:
         raise ValueError(f"town folder {root}: {exc!r}") from exc
-    return parse_town(files, str(root))
+    return parse_town(files, str(root), frozenset(CATEGORY_BY_CODE))
 
 
 def load_table(path: str | Path | None) -> dict[str, Any]:
