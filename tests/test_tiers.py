@@ -17,3 +17,110 @@ def test_the_town_parser_refuses_a_unit_of_an_unknown_village_or_tier():
             parse_units([bad], {"V01"}, {"water"})
     with pytest.raises(ValueError):  # two offices for one village
         parse_units([good, {**good, "id": "U-Y"}], {"V01"}, {"water"})
+
+
+# ---------------------------------------------------------------- hand-over (step 2)
+from dashboard.geo.lookup import GridHit  # noqa: E402
+from dashboard.incidents.errors import BadInput, Refused  # noqa: E402
+from dashboard.messages import IncidentReport  # noqa: E402
+from dashboard.roles import HANDLER, OFFICER, VILLAGE, Principal  # noqa: E402
+from datasources.flows.desk import desk_step, dispatch_to  # noqa: E402
+
+JIANLIN = GridHit("G3-10", "V03")  # a grid of 建林村 (village office U-V03)
+QINGSHI = GridHit("G3-01", "V01")  # a grid of 青石社区
+OFFICER_P = Principal(role=OFFICER, name="值班员甲", kind="user", user_id=1)
+VILLAGER = Principal(role=VILLAGE, name="建林村干部", kind="user", user_id=2,
+                     unit_id="U-V03", village="V03")
+ZHUJIAN = Principal(role=HANDLER, name="住建局李", kind="user", user_id=3, unit_id="U-C-ZJ")
+CHENGGUAN = Principal(role=HANDLER, name="城管王", kind="user", user_id=4, unit_id="U-T-CG")
+
+
+def _order(services, hit=JIANLIN, category="planning", priority="normal"):
+    report = IncidentReport(source="grid_worker", category=category, priority=priority,
+                            title="违章搭建", lon=104.48, lat=30.568)
+    return services.store.create_incident(report, hit).incident
+
+
+def test_a_village_officer_hands_an_order_to_a_county_department_which_returns_it(services):
+    intake, store = services.intake, services.store
+    inc = _order(services)
+    desk_step(intake, VILLAGER, inc.id, "accept")
+    ev = dispatch_to(intake, VILLAGER, inc.id, "unit:U-C-ZJ", state="accepted", version=None,
+                     note="需县住建局认定")
+    got = ev.incident
+    assert (got.level, got.unit_id, got.assignee, got.state) == (
+        "county", "U-C-ZJ", "县住房和城乡建设局", "dispatched")
+    # The county's clock starts at the hand-over: its full 'normal' time from now.
+    assert got.deadline_at > inc.deadline_at
+    # The department's handler sees it and acts: 接单, then 退回 with a reason.
+    assert [o.id for o in store.queue(unit_id="U-C-ZJ")] == [inc.id]
+    desk_step(intake, ZHUJIAN, inc.id, "ack")
+    with pytest.raises(BadInput):
+        desk_step(intake, ZHUJIAN, inc.id, "return")  # a reason is needed
+    back = desk_step(intake, ZHUJIAN, inc.id, "return", note="属村级自治事项，退回村里").incident
+    assert (back.state, back.level, back.unit_id, back.assignee_id) == (
+        "returned", "grid", None, None)
+    assert store.queue(unit_id="U-C-ZJ") == []
+    # It is the village's again: its officer accepts and dispatches within the village.
+    desk_step(intake, VILLAGER, inc.id, "accept")
+    done = dispatch_to(intake, VILLAGER, inc.id, "W015", state="accepted", version=None)
+    assert done.incident.assignee_id == "W015"
+    steps = [(h["action"], h["note"]) for h in store.history(inc.id)]
+    assert ("escalate", "县住房和城乡建设局") in steps
+    assert ("dispatch", "县住房和城乡建设局 · 需县住建局认定") in steps
+    assert ("return", "退回网格层级 · 属村级自治事项，退回村里") in steps
+    assert [a for a, _ in steps] == ["report", "accept", "escalate", "dispatch", "ack",
+                                     "return", "accept", "dispatch"]
+
+
+def test_a_town_office_returns_what_the_county_handed_back_to_the_office(services):
+    intake = services.intake
+    inc = _order(services, category="city_management")
+    dispatch_to(intake, OFFICER_P, inc.id, "unit:U-T-CG", state="reported", version=None)
+    up = dispatch_to(intake, OFFICER_P, inc.id, "unit:U-C-ZJ", state="dispatched",
+                     version=None).incident
+    assert (up.level, up.unit_id, up.prev_unit_id) == ("county", "U-C-ZJ", "U-T-CG")
+    back = desk_step(intake, ZHUJIAN, inc.id, "return", note="非县级事权").incident
+    assert (back.level, back.unit_id, back.assignee) == ("town", "U-T-CG", "青石城管中队")
+    # The town office's handler has it in its queue again and may act; the county may not.
+    assert [o.id for o in services.store.queue(unit_id="U-T-CG")] == [inc.id]
+    with pytest.raises(Refused):
+        desk_step(intake, ZHUJIAN, inc.id, "note", note="还在吗")
+
+
+def test_a_hand_over_goes_only_to_a_unit_that_handles_the_category_above_the_order(services):
+    intake = services.intake
+    inc = _order(services, category="water")
+    for unit, code in (("unit:U-C-JT", "unit_category"), ("unit:U-V01", "unit_village")):
+        with pytest.raises(BadInput) as refused:
+            dispatch_to(intake, OFFICER_P, inc.id, unit, state="reported", version=None)
+        assert refused.value.code == code
+    up = dispatch_to(intake, OFFICER_P, inc.id, "unit:U-C-SW", state="reported",
+                     version=None).incident
+    assert up.level == "county"
+    with pytest.raises(BadInput) as refused:  # not down to a town office from the county
+        dispatch_to(intake, OFFICER_P, inc.id, "unit:U-T-CG", state="dispatched", version=None)
+    assert refused.value.code == "unit_tier"
+
+
+def test_escalate_without_a_chosen_unit_goes_to_the_village_office_of_the_order(services):
+    inc = _order(services)
+    v = services.store.act(inc.id, "escalate", "值班员甲")
+    assert (v.level, v.unit_id) == ("village", "U-V03")
+    assert v.deadline_at == inc.deadline_at  # 大事不出村: the village keeps the grid's clock
+
+
+def test_a_village_officer_acts_in_its_village_only(services):
+    intake = services.intake
+    other = _order(services, hit=QINGSHI)
+    with pytest.raises(Refused) as refused:
+        desk_step(intake, VILLAGER, other.id, "accept")
+    assert refused.value.code == "not_your_unit"
+    mine = _order(services)
+    with pytest.raises(Refused) as refused:  # W001 works in 青石社区
+        dispatch_to(intake, VILLAGER, mine.id, "W001", state="reported", version=None)
+    assert refused.value.code == "outside_village"
+    with pytest.raises(Refused):  # 督办 is the town centre's
+        desk_step(intake, VILLAGER, mine.id, "supervise")
+    with pytest.raises(Refused):  # a handler acts on its unit's orders only
+        desk_step(intake, CHENGGUAN, mine.id, "ack")

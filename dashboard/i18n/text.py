@@ -458,6 +458,16 @@ TEXT: dict[str, tuple[str, str]] = {
                              "{id} is not a grid worker or team on the town's register; "
                              "nothing was dispatched"),
     "err_not_assignee": ("该工单未派给您", "This work order is not assigned to you"),
+    # Issue 14: hand-over to units and the scope of a unit or village.
+    "err_not_your_unit": ("该工单不在本单位(本村)办理范围内",
+                          "This work order is not with your unit or village"),
+    "err_outside_village": ("「{id}」不是本村(社区)的人员，不能派遣",
+                            "{id} is not of your village; cannot dispatch"),
+    "err_unit_category": ("{unit}不承办此类事件", "{unit} does not handle this category"),
+    "err_unit_village": ("{unit}只办理本村(社区)的工单",
+                         "{unit} takes its own village's orders only"),
+    "err_unit_tier": ("{unit}不在可接收的层级（当前：{level}）",
+                      "{unit} is not at a tier that may receive it (now: {level})"),
     "err_role_action": ("您的角色不能执行此操作（{role}：{action}）",
                         "Your role may not take this step ({role}: {action})"),
     "err_not_field_step": ("「{action}」不是现场操作", "Not a field step: {action}"),
