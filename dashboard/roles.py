@@ -35,6 +35,10 @@ PEOPLE: Roles = frozenset(ROLES)  # anyone signed in, the wall's kiosk token inc
 WALL: Roles = frozenset({ADMIN, OFFICER, LEADER, DISPLAY})
 CONSOLE_READ: Roles = frozenset({ADMIN, OFFICER, LEADER})
 CONSOLE_ACT: Roles = frozenset({ADMIN, OFFICER})
+# The console as a unit's handler or a village officer works it: narrowed by the server to
+# their unit or village (dashboard/incidents/rules.scope_of, may_see, may_act).
+DESK: Roles = CONSOLE_READ | UNIT_ROLES
+VILLAGE_PAGE: Roles = frozenset({ADMIN, VILLAGE})
 FIELD: Roles = frozenset({ADMIN, GRID_WORKER})
 AUDIT: Roles = frozenset({ADMIN, LEADER})
 INGEST_DOOR: Roles = frozenset({INGEST, ADMIN, OFFICER})
@@ -99,7 +103,8 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("GET", "/docs/oauth2-redirect"): PEOPLE,
     ("GET", "/redoc"): PEOPLE,
     ("POST", "/api/v1/incidents"): INGEST_DOOR,
-    ("GET", "/api/v1/incidents/{incident_id}"): frozenset({INGEST, *CONSOLE_READ}),
+    # Handlers and village officers read their unit's or village's only (rules.may_see).
+    ("GET", "/api/v1/incidents/{incident_id}"): frozenset({INGEST, *DESK}),
     # Open311 reads are public by the GeoReport standard (no personal data in them).
     ("GET", "/open311/v2/services.json"): PUBLIC,
     ("GET", "/open311/v2/requests.json"): PUBLIC,
@@ -137,7 +142,8 @@ ROUTES: dict[tuple[str, str], Roles] = {
 # ---------------------------------------------------------------- Dash pages
 PAGES: dict[str, Roles] = {
     "/": WALL,
-    "/dispatch": CONSOLE_READ,
+    "/dispatch": DESK,
+    "/village": VILLAGE_PAGE,  # the village small brain (村级小脑), issue 14
     "/field": FIELD,
     "/buses": WALL,
     "/resources": CONSOLE_READ,
@@ -150,11 +156,11 @@ PAGES: dict[str, Roles] = {
 CALLBACKS: dict[str, Roles] = {
     "pages.home.stream_live_updates": WALL,
     "pages.home.restart_live_updates": WALL,
-    "pages.dispatch.filter_queue": CONSOLE_READ,
-    "pages.dispatch.stream_queue": CONSOLE_READ,
-    "pages.dispatch.restart_stream": CONSOLE_READ,
-    "pages.dispatch.show_incident": CONSOLE_READ,
-    "pages.dispatch.act": CONSOLE_READ,  # leaders may comment; each action checked inside
+    "pages.dispatch.filter_queue": DESK,
+    "pages.dispatch.stream_queue": DESK,
+    "pages.dispatch.restart_stream": DESK,
+    "pages.dispatch.show_incident": DESK,
+    "pages.dispatch.act": DESK,  # leaders may comment; each action checked inside
     "pages.dispatch.split": CONSOLE_ACT,
     "pages.field.remember_worker_name": FIELD,
     "pages.field.restore_worker_name": FIELD,
@@ -186,6 +192,8 @@ CALLBACKS: dict[str, Roles] = {
     "pages.leader.update_leader_view": CONSOLE_READ,
     "pages.leader.make_daily_brief": CONSOLE_READ,
     "pages.leader.stream_leader_ticks": CONSOLE_READ,
+    "pages.village.update_village_view": VILLAGE_PAGE,
+    "pages.village.stream_village_ticks": VILLAGE_PAGE,
     # Dash's own router of pages: every signed-in role; the page's roles are checked inside.
     "dash.dash.update": PEOPLE,
 }

@@ -149,6 +149,14 @@ def scope_of(who: Principal) -> dict[str, str]:
     return {}
 
 
+def village_scope(who: Principal, asked: object = None) -> str | None:
+    """The village whose small brain (/village) `who` sees: a village officer's own,
+    whatever the page asks; an admin the village asked for (a code), else none."""
+    if who.role == VILLAGE:
+        return who.village
+    return asked if isinstance(asked, str) and 0 < len(asked) <= 16 else None
+
+
 def may_act(who: Principal, action: str, order: Mapping[str, Any]) -> bool:
     """Whether `who` may take `action` on this work order: a handler the HANDLER_STEPS on
     its unit's orders; a village officer, on its village's orders, any step but the

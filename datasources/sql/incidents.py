@@ -376,6 +376,12 @@ class Store:
         return s.scalar(select(m.Grid.village_code).join(
             m.GridWorker, m.GridWorker.grid_code == m.Grid.code).where(m.GridWorker.id == key))
 
+    def villages(self) -> dict[str, tuple[str, str]]:
+        """The town's villages: code -> (name, English name), by code."""
+        with self.session() as s:
+            return {v.code: (v.name, v.name_en) for v in
+                    s.scalars(select(m.Village).order_by(m.Village.code))}
+
     def units(self) -> list[Unit]:
         """The town's receiving units (units.json), by id."""
         with self.session() as s:
