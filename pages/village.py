@@ -113,7 +113,7 @@ def update_village_view(_tick: Any, asked: Any, lang: str | None) -> tuple[Any, 
         ], **{"data-incident": str(v.id)}) for v in orders]),
     ], className="ld-table") if orders else html.P(t("disp_queue_empty", lang),
                                                    className="ld-muted")
-    cells = [c for c in svc.grids.cells if c.village == code and c.level == 3]
+    cells = [c for c in svc.grids.values() if c.village == code and c.level == 3]
     workers = html.Ul([html.Li(f"{w['name']} · {c.name}", **{"data-worker": w["id"]})
                        for c in cells for w in c.workers], className="vg-workers")
     grids = {"type": "FeatureCollection", "features": [

@@ -124,3 +124,53 @@ def test_a_village_officer_acts_in_its_village_only(services):
         desk_step(intake, VILLAGER, mine.id, "supervise")
     with pytest.raises(Refused):  # a handler acts on its unit's orders only
         desk_step(intake, CHENGGUAN, mine.id, "ack")
+
+
+# ---------------------------------------------------------------- tier shares (step 4)
+def test_tier_shares_count_the_level_each_order_was_resolved_at():
+    from datetime import UTC, datetime, timedelta
+
+    from dashboard.incidents.kpis import Window, WorkOrderFact, tier_share, tier_shares
+
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    w = Window("month", t0, t0 + timedelta(days=30))
+
+    def fact(n, level, state="closed", category="planning", closed=True):
+        return WorkOrderFact(id=n, state=state, created_at=t0 + timedelta(hours=n),
+                             closed_at=t0 + timedelta(hours=n + 5) if closed else None,
+                             category=category, level=level)
+
+    facts = [fact(1, "grid"), fact(2, "grid"), fact(3, "village"), fact(4, "town"),
+             fact(5, "county", category="water"),
+             fact(6, "county", state="dispatched", closed=False),  # open: not resolved
+             fact(7, "grid", state="void", closed=False)]  # 作废: no case
+    share = tier_share(facts, w)
+    assert share.resolved == 5
+    assert (share.in_grid, share.in_village, share.in_town) == (40.0, 60.0, 80.0)
+    per = tier_shares(facts, w)
+    assert per["water"].in_town == 0.0 and per["planning"].in_town == 100.0
+    assert tier_share([], w).in_grid is None
+
+
+def test_the_village_page_shows_the_officers_own_village_whatever_it_asks(client):
+    from tests.auth_helpers import post_callback, sign_in
+
+    svc = client.zn
+    mine = _order(svc)
+    theirs = _order(svc, hit=QINGSHI)
+    sign_in(client, svc, "建林村干部", VILLAGE)
+    outs = [("vg-title", "children"), ("vg-today", "children"), ("vg-month", "children"),
+            ("vg-tiers", "children"), ("vg-queue", "children"), ("vg-workers", "children"),
+            ("vg-grids", "data")]
+    r = post_callback(client, outs, [{"id": "vg-tick", "property": "data", "value": 0}],
+                      [{"id": "vg-asked", "property": "data", "value": "V01"},
+                       {"id": "vg-lang", "property": "data", "value": "zh"}], "vg-tick.data")
+    assert r.status_code == 200, r.text[:300]
+    body = r.json()["response"]
+    assert body["vg-title"]["children"].startswith("建林村")
+    text = str(body["vg-queue"]["children"])
+    assert mine.ref in text and theirs.ref not in text
+    grids = {f["properties"]["code"] for f in body["vg-grids"]["data"]["features"]}
+    assert grids == {"G3-10", "G3-11", "G3-12", "G3-13"}
+    assert "W015" in str(body["vg-workers"]["children"])
+    assert "W001" not in str(body["vg-workers"]["children"])
