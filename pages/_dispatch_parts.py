@@ -330,15 +330,17 @@ def action_label(action: str | None, lang: str) -> str:
 
 
 def action_buttons(allowed: tuple[str, ...], lang: str,
-                   can_act: bool | frozenset[str]) -> list[Any]:
+                   can_act: bool | frozenset[str], ack: bool = False) -> list[Any]:
     """The loop's buttons for the actions it allows now (rules.offered); enabled for all
-    (True) or for the actions named."""
+    (True) or for the actions named. `ack`: offer 接单 too (a unit's handler takes what
+    is handed to the unit at the console; a person does on the phone)."""
+    shown = ("ack", *ACTION_BUTTONS) if ack else ACTION_BUTTONS
     return [html.Button(action_label(a, lang), id={"type": ids.ACT, "action": a},
                         className=f"disp-btn disp-act disp-act-{a}",
                         disabled=not (can_act is True or (
                             isinstance(can_act, frozenset) and a in can_act)),
                         n_clicks=0)
-            for a in ACTION_BUTTONS if a in allowed]
+            for a in shown if a in allowed]
 
 
 def history_table(history: list[dict[str, Any]], lang: str) -> Any:

@@ -36,7 +36,7 @@ from dashboard.incidents.rules import OrderFacts, may_act, may_see, offered
 from dashboard.incidents.tiers import receivers
 from dashboard.inputs import MAX_ID, parse_id, text_param, whole_number
 from dashboard.resources.recommend import recommend
-from dashboard.roles import UNIT_ROLES, current
+from dashboard.roles import HANDLER, UNIT_ROLES, current
 from dashboard.screens import views
 from dashboard.timeutil import utcnow
 from datasources.flows.desk import desk_step, dispatch_to
@@ -325,7 +325,7 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
              "tip": f"{inc['ref']} {inc['title']}"}
     return (detail_card(inc, store.reports(inc["id"]), lang, can_act is True, history),
             action_buttons(offered(OrderFacts.of(inc), services().settings.verify_before_close),
-                           lang, can_act),
+                           lang, can_act, ack=me.role == HANDLER),
             state not in ACTIONS["close"].sources, history_table(history, lang),
             [*rec_cards(recs, state, lang, "dispatch" in allowed),
              *unit_cards(ups, len(recs), state, lang)], context, focus, False)
