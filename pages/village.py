@@ -11,6 +11,8 @@ from typing import Any
 import dash
 import dash_leaflet as dl
 from dash import Input, Output, State, dcc, html
+from shapely.geometry import shape
+from shapely.ops import unary_union
 
 from dashboard.i18n.text import LANGS, category_label, state_label, t
 from dashboard.incidents.lifecycle import OPEN_STATES, is_overdue
@@ -50,7 +52,16 @@ def layout(lang: str | None = None, village: str | None = None, **_query: Any) -
     svc = services()
     lang = lang if lang in LANGS else svc.settings.lang
     town = town_map(ids.MAP, svc.town_meta, svc.settings.tile_url)
-    town.children = [*town.children, dl.GeoJSON(id=ids.GRIDS, data=None)]
+    town.children = [*town.children, dl.GeoJSON(id=ids.GRIDS, data=None,
+                                                style={"color": "#ffd166", "weight": 2,
+                                                       "fillOpacity": 0.08})]
+    # The map opens on the village's grids (the bounds are no secret; the data is served
+    # by the callback, for the village the server allows).
+    code = village_scope(current(), village)
+    cells = [c for c in svc.grids.values() if c.village == code and c.level == 3]
+    if cells:
+        box = unary_union([shape(c.geometry) for c in cells]).bounds
+        town.bounds = [[box[1], box[0]], [box[3], box[2]]]
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
         dcc.Store(id=ids.TICK, data=0),

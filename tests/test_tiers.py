@@ -174,3 +174,16 @@ def test_the_village_page_shows_the_officers_own_village_whatever_it_asks(client
     assert grids == {"G3-10", "G3-11", "G3-12", "G3-13"}
     assert "W015" in str(body["vg-workers"]["children"])
     assert "W001" not in str(body["vg-workers"]["children"])
+
+
+def test_a_unit_roles_account_names_a_unit_of_its_tier(services):
+    from datasources.sql.accounts import AccountError
+
+    accounts = services.accounts
+    for name, role, unit in (("甲", "handler", None), ("乙", "handler", "U-V03"),
+                             ("丙", "village", "U-C-ZJ"), ("丁", "officer", "U-C-ZJ"),
+                             ("戊", "village", "U-NOPE")):
+        with pytest.raises(AccountError):
+            accounts.add_user(name, role, "a-long-password", unit_id=unit)
+    assert accounts.add_user("己", "handler", "a-long-password",
+                             unit_id="U-T-CG").unit_id == "U-T-CG"
