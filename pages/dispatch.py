@@ -101,7 +101,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
             html.Span(t("status_connecting", lang), id=ids.STATUS, className="status warn"),
             html.Span("", id="zn-clock", className="clock"),
             dcc.Link(t("disp_back_wall", lang), href=f"/?lang={lang}", refresh=True,
-                     className="disp-link"),
+                     className="disp-link") if not unit_role else None,
             dcc.Link(t("res_link", lang), href=f"/resources?lang={lang}", refresh=True,
                      className="disp-link") if not unit_role else None,
             dcc.Link(t("lang_switch", lang), href=f"{PATH}?lang={other}", refresh=True,
@@ -133,7 +133,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
                          id=ids.SAT_WRAP, className="disp-sat-wrap", hidden=True),
             ], className="disp-action-inputs"),
             html.Div("", id=ids.TOAST, className="disp-toast", role="status"),
-            cast_button(lang),
+            cast_button(lang) if not unit_role else None,  # the hall's wall is the centre's
         ], id=ids.ACTION_BAR, className="disp-action-bar"),
         # issue 5: teams and supplies to this incident (the town centre's)
         resource_section(lang) if not unit_role else None,

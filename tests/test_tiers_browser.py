@@ -70,6 +70,13 @@ def open_order(driver: Any, base: str, incident_id: int) -> None:
     wait_until(lambda: text_of(driver, "#disp-detail-state"), 20, "the work order's details")
 
 
+def severe(driver: Any) -> list[str]:
+    """SEVERE browser-console messages since the last call (a callback refused, a missing
+    component), not counting the favicon."""
+    return [e["message"] for e in driver.get_log("browser")
+            if e["level"] == "SEVERE" and "favicon" not in e["message"]]
+
+
 def tier_value(driver: Any, key: str) -> str | None:
     """The value a tier-share card shows (data-value), None while it is not drawn."""
     try:
@@ -117,6 +124,8 @@ def test_tier001_village_hands_up_county_returns_and_the_tier_share_moves(dash_d
             wait_until(lambda: not county.find_elements(
                 By.CSS_SELECTOR, f'#disp-list .q-row[data-id="{ours_id}"]'), 20,
                 "the order leaving the department's queue")
+            # The narrowed console (no resource section, no cast button) raised nothing.
+            assert not severe(county), severe(county)
 
         # Back in the village: 退回, every hand-over in the history.
         wait_until(lambda: text_of(village, "#disp-detail-state") == "退回", 20,
@@ -140,3 +149,4 @@ def test_tier001_village_hands_up_county_returns_and_the_tier_share_moves(dash_d
         wait_until(lambda: tier_value(leader, "in_grid") not in (None, before["in_grid"]),
                    40, "the leader's 小事不出格率 moving")
         assert tier_value(leader, "in_grid") == "100.0%", before
+    assert not severe(village), severe(village)
