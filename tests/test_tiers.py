@@ -187,3 +187,21 @@ def test_a_unit_roles_account_names_a_unit_of_its_tier(services):
             accounts.add_user(name, role, "a-long-password", unit_id=unit)
     assert accounts.add_user("己", "handler", "a-long-password",
                              unit_id="U-T-CG").unit_id == "U-T-CG"
+
+
+def test_the_evaluation_scores_the_receiving_units(services):
+    from datetime import timedelta
+
+    from dashboard.timeutil import utcnow
+
+    intake = services.intake
+    inc = _order(services, category="city_management")
+    dispatch_to(intake, OFFICER_P, inc.id, "unit:U-T-CG", state="reported", version=None)
+    for action in ("ack", "start", "resolve"):
+        desk_step(intake, CHENGGUAN, inc.id, action)
+    now = utcnow()
+    ev, names = services.evaluation.evaluate("unit", now - timedelta(days=1),
+                                             now + timedelta(minutes=1), now=now)
+    row = next(r for r in ev.rows if r.unit == "U-T-CG")
+    assert names["U-T-CG"][0] == "青石城管中队"
+    assert row.score is not None and row.grade in "ABCDE"
