@@ -205,3 +205,38 @@ def test_the_evaluation_scores_the_receiving_units(services):
     row = next(r for r in ev.rows if r.unit == "U-T-CG")
     assert names["U-T-CG"][0] == "青石城管中队"
     assert row.score is not None and row.grade in "ABCDE"
+
+
+def test_hand_over_and_back_on_postgresql(private_pg):
+    from dashboard.settings import Settings
+    from datasources.sql.engine import make_engine
+    from datasources.sql.incidents import Store
+    from datasources.sql.town_loader import prepare_database
+
+    engine = make_engine(private_pg.url)
+    try:
+        prepare_database(engine, Settings().town_dir)  # every migration, 0014 included
+        store = Store(engine)
+        report = IncidentReport(source="hotline", category="water", title="漏水",
+                                lon=104.45, lat=30.55)
+        iid = store.create_incident(report, JIANLIN).incident.id
+        up = store.dispatch(iid, ("accept", "dispatch"), "值班员甲", "unit:U-C-SW")
+        assert (up.level, up.unit_id, up.assignee) == ("county", "U-C-SW", "县水务局")
+        back = store.act(iid, "return", "水务局张", note="非本部门事权")
+        assert (back.level, back.unit_id, back.state) == ("grid", None, "returned")
+        assert [h["action"] for h in store.history(iid)] == [
+            "report", "accept", "escalate", "dispatch", "return"]
+    finally:
+        engine.dispose()
+
+
+def test_a_hand_over_is_the_dispatch_plan_with_escalate_before_its_dispatch():
+    from dashboard.incidents.rules import handover_plan
+    from dashboard.town import Unit
+
+    county = Unit("U-C-X", "县某局", "", "county", frozenset({"water"}))
+    town = Unit("U-T-X", "某站", "", "town", frozenset({"water"}))
+    assert handover_plan("reported", "grid", county) == ("accept", "escalate", "dispatch")
+    assert handover_plan("dispatched", "town", county) == ("escalate", "reassign")
+    assert handover_plan("accepted", "town", town) == ("dispatch",)  # within the tier
+    assert handover_plan("closed", "grid", county) == ()

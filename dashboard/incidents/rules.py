@@ -192,10 +192,13 @@ def check_within_village(who: Principal, to: Assignee, village: str | None) -> N
 
 
 def handover_plan(state: str, level: str, unit: Unit) -> tuple[str, ...]:
-    """The steps of handing a work order to a receiving unit: 升级 first when the unit sits
-    above the order's level, then the dispatch plan (its steps are one transaction)."""
+    """The steps of handing a work order to a receiving unit: the dispatch plan, with 升级
+    just before its 派遣 when the unit sits above the order's level (受理, 升级, 派遣; the
+    steps are one transaction)."""
     plan = dispatch_plan(state)
-    return ("escalate", *plan) if plan and rank(unit.tier) > rank(level) else plan
+    if not plan or rank(unit.tier) <= rank(level):
+        return plan
+    return (*plan[:-1], "escalate", plan[-1])
 
 
 # A work order is on its assignee's task list while it is out with them.
