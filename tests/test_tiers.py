@@ -240,3 +240,17 @@ def test_a_hand_over_is_the_dispatch_plan_with_escalate_before_its_dispatch():
     assert handover_plan("dispatched", "town", county) == ("escalate", "reassign")
     assert handover_plan("accepted", "town", town) == ("dispatch",)  # within the tier
     assert handover_plan("closed", "grid", county) == ()
+
+
+def test_the_receiving_tiers_row_times_a_hand_over_unless_the_category_has_its_own():
+    from datetime import UTC, datetime, timedelta
+
+    from dashboard.incidents.deadlines import DEFAULT_TABLE, deadline_for, merge_table
+
+    t0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # a Monday
+    assert deadline_for("urgent", t0, "planning", DEFAULT_TABLE, tier="county") == \
+        t0 + timedelta(days=1)
+    assert deadline_for("urgent", t0, "fire", DEFAULT_TABLE, tier="county") == \
+        t0 + timedelta(hours=1)
+    town = merge_table({"tier:county": {"urgent": "2d"}})  # a town's file overrides it
+    assert deadline_for("urgent", t0, "planning", town, tier="county") == t0 + timedelta(days=2)

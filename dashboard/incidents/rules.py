@@ -378,7 +378,7 @@ def effects(action: str, order: OrderFacts, now: datetime, *, note: str = "",
             values["unit_id"], values["prev_unit_id"] = unit.id, order.unit_id
             if unit.tier in RESTARTS_CLOCK and deadlines is not None:
                 values["deadline_at"] = deadline_for(order.priority, now, order.category,
-                                                     deadlines)
+                                                     deadlines, tier=unit.tier)
     if action == "return" and order.unit_id and \
             order.assignee_id == unit_assignee_id(order.unit_id):
         # The receiving unit hands it back down: to the unit it came from, or the centre.
