@@ -135,6 +135,25 @@ def test_the_cli_adds_lists_and_disables_users(settings):
     engine.dispose()
 
 
+def test_the_cli_adds_a_handler_and_a_village_officer_naming_their_unit(settings):
+    from datasources.sql.accounts import Accounts
+    from datasources.sql.engine import make_engine
+    from datasources.sql.town_loader import prepare_database
+
+    engine = make_engine(settings.db_url)
+    prepare_database(engine, settings.town_dir)
+    runner = CliRunner()
+    for args, ok in ((["县住建局李", "--role", "handler", "--unit", "U-C-ZJ"], True),
+                     (["建林村张", "--role", "village", "--unit", "U-V03"], True),
+                     (["无单位", "--role", "handler"], False),
+                     (["错层级", "--role", "village", "--unit", "U-C-ZJ"], False)):
+        done = runner.invoke(main, ["user", "add", *args, "--password", "long-enough"],
+                             env=env(settings))
+        assert (done.exit_code == 0) == ok, done.output
+    assert Accounts(engine).user("建林村张").unit_id == "U-V03"
+    engine.dispose()
+
+
 def test_demo_accounts_are_seeded_once_for_a_demo_town_only(settings):
     from datasources.gate.account_cli import DEMO_KIOSK, DEMO_PASSWORD, seed_demo
     from datasources.sql.accounts import Accounts

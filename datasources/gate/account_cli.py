@@ -103,9 +103,9 @@ def user_add(name: str, role: str, password: str, display_name: str, person: str
                                 unit_id=unit or None)
     except AccountError as exc:
         _fail(exc)
-    audit.record("user.add", row.name, f"role {role}" + (f", person {person}" if person else ""),
-                 who=CLI)
-    click.echo(f"added {row.name} ({row.role}{', ' + person if person else ''})")
+    extra = (f", person {person}" if person else "") + (f", unit {unit}" if unit else "")
+    audit.record("user.add", row.name, f"role {role}{extra}", who=CLI)
+    click.echo(f"added {row.name} ({row.role}{extra})")
 
 
 @user.command("list")
