@@ -302,7 +302,8 @@ def load_history(days: int) -> None:
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Last local day of the period, included (default: up to now).")
 @click.option("--quarter", default=None, help="A quarter instead of --from/--to: 2026Q4.")
-@click.option("--kind", type=click.Choice(["grid", "village", "worker"]), default="village",
+@click.option("--kind", type=click.Choice(["grid", "village", "worker", "unit"]),
+              default="village",
               show_default=True, help="The units ranked.")
 @click.option("--weights", "weights_file", type=click.Path(exists=True, dir_okay=False),
               default=None, help="JSON weights overriding the default per kind "

@@ -252,6 +252,8 @@ class IncidentView(BaseModel):
     level: str = "grid"
     assignee: str | None = None
     assignee_id: str | None = None  # the person's (grid_workers.id) or team's id
+    unit_id: str | None = None  # the receiving unit it is with (units.id), issue 14
+    prev_unit_id: str | None = None  # the unit it came from (a 退回 goes back there)
     satisfaction: int | None = None
     urge_count: int = 0
     supervised: bool = False

@@ -18,7 +18,12 @@ GRID_WORKER, DISPLAY = "grid_worker", "display"
 # Issue 13: the staff on board a school bus (随车照管员/跟车教师) and a school's staff; each
 # account names what it looks after (user_posts: a trip or vehicle, a school).
 ESCORT, SCHOOL_STAFF = "escort", "school_staff"
-ROLES: tuple[str, ...] = (ADMIN, OFFICER, LEADER, GRID_WORKER, DISPLAY, ESCORT, SCHOOL_STAFF)
+# Issue 14: a unit's handler (a town office or county department) and a village officer
+# (村/社区, the village small brain); both accounts name their unit by id.
+HANDLER, VILLAGE = "handler", "village"
+ROLES: tuple[str, ...] = (ADMIN, OFFICER, LEADER, GRID_WORKER, DISPLAY, ESCORT, SCHOOL_STAFF,
+                          HANDLER, VILLAGE)
+UNIT_ROLES: frozenset[str] = frozenset({HANDLER, VILLAGE})
 # Not people: an ingest API key (a source) and nobody at all.
 INGEST, ANON = "ingest", "anon"
 # Issue 13: a child's guardian (监护人) holding the link the school sent (a revocable token,
@@ -30,7 +35,8 @@ ROLE_LABELS: dict[str, tuple[str, str]] = {
     LEADER: ("领导", "Leader"), GRID_WORKER: ("网格员", "Grid worker"),
     DISPLAY: ("大屏", "Wall display"),
     ESCORT: ("随车照管员", "Bus escort"), SCHOOL_STAFF: ("学校工作人员", "School staff"),
-    GUARDIAN: ("监护人", "Guardian"),
+    GUARDIAN: ("监护人", "Guardian"), HANDLER: ("承办单位", "Unit handler"),
+    VILLAGE: ("村(社区)干部", "Village officer"),
 }
 
 Roles = frozenset[str]
@@ -39,6 +45,10 @@ PEOPLE: Roles = frozenset(ROLES)  # anyone signed in, the wall's kiosk token inc
 WALL: Roles = frozenset({ADMIN, OFFICER, LEADER, DISPLAY})
 CONSOLE_READ: Roles = frozenset({ADMIN, OFFICER, LEADER})
 CONSOLE_ACT: Roles = frozenset({ADMIN, OFFICER})
+# The console as a unit's handler or a village officer works it: narrowed by the server to
+# their unit or village (dashboard/incidents/rules.scope_of, may_see, may_act).
+DESK: Roles = CONSOLE_READ | UNIT_ROLES
+VILLAGE_PAGE: Roles = frozenset({ADMIN, VILLAGE})
 FIELD: Roles = frozenset({ADMIN, GRID_WORKER})
 AUDIT: Roles = frozenset({ADMIN, LEADER})
 INGEST_DOOR: Roles = frozenset({INGEST, ADMIN, OFFICER})
@@ -64,11 +74,27 @@ class Principal:
     person_id: str | None = None
     key_id: int | None = None  # the ingest key (api_keys.id) a source holds
     scopes: frozenset[str] = frozenset()  # what that key may do (see KEY_SCOPES)
+    unit_id: str | None = None  # the unit a handler or village officer works for
+    village: str | None = None  # a village officer's village (villages.csv code)
 
     @property
     def signed_in(self) -> bool:
         """True for anyone but nobody."""
         return self.role != ANON
+
+
+def check_unit_account(role: str, unit_id: str | None, tier: str | None) -> None:
+    """Raise ValueError unless the account's unit fits its role: a handler works for a
+    town office or county department, a village officer for a village office, and no
+    other role names a unit. `tier` is the named unit's (None: no such unit)."""
+    if role not in UNIT_ROLES:
+        if unit_id:
+            raise ValueError(f"role {role} names no unit")
+        return
+    want = ("village",) if role == VILLAGE else ("town", "county")
+    if not unit_id or tier not in want:
+        raise ValueError(f"role {role} needs the id of a unit of tier {'/'.join(want)}; "
+                         f"{unit_id!r} is not one")
 
 
 NOBODY = Principal()
@@ -93,7 +119,8 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("GET", "/docs/oauth2-redirect"): PEOPLE,
     ("GET", "/redoc"): PEOPLE,
     ("POST", "/api/v1/incidents"): INGEST_DOOR,
-    ("GET", "/api/v1/incidents/{incident_id}"): frozenset({INGEST, *CONSOLE_READ}),
+    # Handlers and village officers read their unit's or village's only (rules.may_see).
+    ("GET", "/api/v1/incidents/{incident_id}"): frozenset({INGEST, *DESK}),
     # Open311 reads are public by the GeoReport standard (no personal data in them).
     ("GET", "/open311/v2/services.json"): PUBLIC,
     ("GET", "/open311/v2/requests.json"): PUBLIC,
@@ -141,7 +168,8 @@ ROUTES: dict[tuple[str, str], Roles] = {
 # ---------------------------------------------------------------- Dash pages
 PAGES: dict[str, Roles] = {
     "/": WALL,
-    "/dispatch": CONSOLE_READ,
+    "/dispatch": DESK,
+    "/village": VILLAGE_PAGE,  # the village small brain (村级小脑), issue 14
     "/field": FIELD,
     "/escort": frozenset({ESCORT, ADMIN}),  # issue 13: the staff on board's phone
     "/parent": PARENTS,  # issue 13: a guardian's phone, their own children only
@@ -157,11 +185,11 @@ PAGES: dict[str, Roles] = {
 CALLBACKS: dict[str, Roles] = {
     "pages.home.stream_live_updates": WALL,
     "pages.home.restart_live_updates": WALL,
-    "pages.dispatch.filter_queue": CONSOLE_READ,
-    "pages.dispatch.stream_queue": CONSOLE_READ,
-    "pages.dispatch.restart_stream": CONSOLE_READ,
-    "pages.dispatch.show_incident": CONSOLE_READ,
-    "pages.dispatch.act": CONSOLE_READ,  # leaders may comment; each action checked inside
+    "pages.dispatch.filter_queue": DESK,
+    "pages.dispatch.stream_queue": DESK,
+    "pages.dispatch.restart_stream": DESK,
+    "pages.dispatch.show_incident": DESK,
+    "pages.dispatch.act": DESK,  # leaders may comment; each action checked inside
     "pages.dispatch.split": CONSOLE_ACT,
     "pages.field.remember_worker_name": FIELD,
     "pages.field.restore_worker_name": FIELD,
@@ -198,6 +226,8 @@ CALLBACKS: dict[str, Roles] = {
     "pages.leader.make_daily_brief": CONSOLE_READ,
     "pages.leader.stream_leader_ticks": CONSOLE_READ,
     "pages.analysis.show_analysis": CONSOLE_READ,
+    "pages.village.update_village_view": VILLAGE_PAGE,
+    "pages.village.stream_village_ticks": VILLAGE_PAGE,
     # Dash's own router of pages: every signed-in role; the page's roles are checked inside.
     "dash.dash.update": PAGE_SHELL,
 }

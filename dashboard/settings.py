@@ -95,7 +95,8 @@ SETTINGS: tuple[Setting, ...] = (
         "deadlines_file",
         "",
         "JSON file of resolution deadlines per category and priority (2h, 1d, 3wd) "
-        "overriding the built-in table.",
+        "overriding the built-in table; rows `tier:town` and `tier:county` time a "
+        "hand-over to those tiers.",
     ),
     Setting("ZN_VERIFY_BEFORE_CLOSE", "verify_before_close", False,
             "Require 核查 (verification of the handling) before a work order is closed "

@@ -94,6 +94,66 @@ class Vehicle:
     terminal: str = ""
 
 
+# A unit's tier: the levels above the grid that a work order can be handed to
+# (dashboard/incidents/lifecycle.LEVELS names them; the grid itself is no unit).
+UNIT_TIERS = ("village", "town", "county")
+ALL_CATEGORIES = "*"  # a village office takes whatever its village reports
+
+
+@dataclass(frozen=True)
+class Unit:
+    """An office that receives work orders: a village's 村(社区) office, a town office
+    (派出所, 司法所 …) or a county department (住建, 交通 …), with its people."""
+
+    id: str
+    name: str
+    name_en: str
+    tier: str  # one of UNIT_TIERS
+    categories: frozenset[str]  # what it handles; {"*"}: everything
+    village: str | None = None  # a village office's village (villages.csv code)
+    people: tuple[dict[str, str], ...] = ()
+
+    def handles(self, category: str) -> bool:
+        """True when the unit takes work orders of `category`."""
+        return ALL_CATEGORIES in self.categories or category in self.categories
+
+
+def parse_units(rows: Any, villages: set[str], categories: set[str]) -> list[Unit]:
+    """The units of units.json, checked: known tiers, villages and categories, unique ids,
+    one office per village at most; raise ValueError naming what is wrong."""
+    if not isinstance(rows, list):
+        raise ValueError("units.json: a list of units")
+    out: list[Unit] = []
+    seen: set[str] = set()
+    offices: set[str] = set()
+    for r in rows:
+        uid = str(r["id"])
+        if not uid or len(uid) > 16 or uid in seen:
+            raise ValueError(f"units.json: unit id {uid!r} empty, too long or repeated")
+        seen.add(uid)
+        tier = r["tier"]
+        if tier not in UNIT_TIERS:
+            raise ValueError(f"units.json: {uid}: tier {tier!r} not one of {UNIT_TIERS}")
+        raw = r.get("categories") or []
+        cats = frozenset([ALL_CATEGORIES] if raw == ALL_CATEGORIES else raw)
+        unknown = cats - categories - {ALL_CATEGORIES}
+        if unknown:
+            raise ValueError(f"units.json: {uid}: unknown categories {sorted(unknown)}")
+        village = r.get("village")
+        if tier == "village":
+            if village not in villages or village in offices:
+                raise ValueError(f"units.json: {uid}: village {village!r} unknown or "
+                                 "already has an office")
+            offices.add(village)
+        elif village is not None:
+            raise ValueError(f"units.json: {uid}: only a village office names a village")
+        people = tuple({"id": str(p["id"]), "name": str(p["name"]),
+                        "phone": str(p.get("phone", ""))} for p in r.get("people") or [])
+        out.append(Unit(uid, str(r["name"]), str(r.get("name_en", "")), tier, cats,
+                        village, people))
+    return out
+
+
 @dataclass
 class Town:
     """Everything a town's data folder holds."""
@@ -110,6 +170,7 @@ class Town:
     # 一车一档: each bus's papers, equipment and drivers by plate (vehicles.csv's optional
     # columns and drivers.csv), checked row by row by datasources/towns/files.load_town.
     records: dict[str, VehicleRecord] = field(default_factory=dict)
+    units: list[Unit] = field(default_factory=list)
 
     def demo_worker(self) -> tuple[str, str] | None:
         """(person id, grid code) of the grid worker a demo town's worker account is: the
@@ -138,10 +199,11 @@ class Town:
 # datasources/towns/files.py reads them (the core does no I/O).
 TOWN_FILES = ("town.json", "grids.geojson", "villages.csv", "stations.json", "routes.json",
               "vehicles.csv")
-OPTIONAL_TOWN_FILES = ("basemap.geojson", "pupils.json", "drivers.csv")
+OPTIONAL_TOWN_FILES = ("basemap.geojson", "pupils.json", "drivers.csv", "units.json")
 
 
-def parse_town(files: dict[str, Any], origin: str = "town") -> Town:
+def parse_town(files: dict[str, Any], origin: str = "town",
+               categories: frozenset[str] = frozenset()) -> Town:
     """A town from its files' contents; raise ValueError naming `origin` and what is wrong."""
     try:
         meta = files["town.json"]
@@ -210,6 +272,9 @@ def parse_town(files: dict[str, Any], origin: str = "town") -> Town:
         pupil_sheets = [(str(sh["title"]), [["" if c is None else str(c) for c in row]
                                             for row in sh["rows"]])
                         for sh in (files.get("pupils.json") or {}).get("sheets", [])]
+        units = parse_units(files.get("units.json") or [], {v.code for v in villages},
+                            set(categories))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"town folder {origin}: {exc!r}") from exc
-    return Town(meta, grids, villages, stations, routes, vehicles, basemap, pupil_sheets)
+    return Town(meta, grids, villages, stations, routes, vehicles, basemap,
+                pupil_sheets=pupil_sheets, units=units)

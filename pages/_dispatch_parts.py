@@ -11,7 +11,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboard.i18n.codes import actor_label, quantity_text
+from dashboard.i18n.codes import actor_label, level_label, quantity_text
 from dashboard.i18n.text import (
     category_label,
     name,
@@ -33,11 +33,12 @@ from dashboard.incidents.lifecycle import (
     due_at,
     is_overdue,
 )
-from dashboard.incidents.rules import dispatch_plan
+from dashboard.incidents.rules import dispatch_plan, scope_of
 from dashboard.resources.recommend import Candidate
-from dashboard.roles import personal
+from dashboard.roles import Principal, current, personal
 from dashboard.screens import views
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
+from dashboard.town import Unit
 from pages._components import services
 
 PATH = "/dispatch"
@@ -158,9 +159,11 @@ def village_name(code: str | None, lang: str) -> str:
 
 # ---------------------------------------------------------------------------- queue rows
 def queue_payload(filters: dict[str, Any] | None, lang: str,
-                  now: datetime | None = None) -> dict[str, Any]:
-    """Plain rows of the queue for the filters (drawn by assets/zn_dispatch.js)."""
+                  now: datetime | None = None, who: Principal | None = None) -> dict[str, Any]:
+    """Plain rows of the queue for the filters (drawn by assets/zn_dispatch.js), narrowed
+    by the server to what `who` (default: the caller) may see (rules.scope_of)."""
     now = now or utcnow()
+    scope = scope_of(who or current())
     # The filters come back from the browser: anything but text is no filter (a number
     # or a list here was a 500).
     f = {k: v for k, v in filters.items() if isinstance(v, str | bool)} \
@@ -170,13 +173,11 @@ def queue_payload(filters: dict[str, Any] | None, lang: str,
     grid = str(f.get("grid") or "")
     village = grid[2:] if grid.startswith("V:") else None
     prefix = grid[2:] if grid.startswith("G:") else None
-    found = services().store.queue(
-        states=states, category=f.get("category") or None, grid_prefix=prefix,
-        source=f.get("source") or None, overdue_only=bool(f.get("overdue")), now=now,
-        limit=QUEUE_LIMIT * 8 if village else QUEUE_LIMIT)
-    if village:
-        # Grid codes are not hierarchical (G3-48 lies in village V13): filter villages here.
-        found = [v for v in found if v.village == village][:QUEUE_LIMIT]
+    found = [] if village and scope.get("village") not in (None, village) else \
+        services().store.queue(  # (another village than one's own: nothing)
+            states=states, category=f.get("category") or None, grid_prefix=prefix,
+            source=f.get("source") or None, overdue_only=bool(f.get("overdue")), now=now,
+            limit=QUEUE_LIMIT, **{"village": village, **scope})
     rows = [{
         "id": v.id, "ref": v.ref, "title": v.title, "cat": category_label(v.category, lang),
         "grid": grid_name(v.grid, lang), "src": source_label(v.source, lang),
@@ -329,15 +330,17 @@ def action_label(action: str | None, lang: str) -> str:
 
 
 def action_buttons(allowed: tuple[str, ...], lang: str,
-                   can_act: bool | frozenset[str]) -> list[Any]:
+                   can_act: bool | frozenset[str], ack: bool = False) -> list[Any]:
     """The loop's buttons for the actions it allows now (rules.offered); enabled for all
-    (True) or for the actions named."""
+    (True) or for the actions named. `ack`: offer 接单 too (a unit's handler takes what
+    is handed to the unit at the console; a person does on the phone)."""
+    shown = ("ack", *ACTION_BUTTONS) if ack else ACTION_BUTTONS
     return [html.Button(action_label(a, lang), id={"type": ids.ACT, "action": a},
                         className=f"disp-btn disp-act disp-act-{a}",
                         disabled=not (can_act is True or (
                             isinstance(can_act, frozenset) and a in can_act)),
                         n_clicks=0)
-            for a in ACTION_BUTTONS if a in allowed]
+            for a in shown if a in allowed]
 
 
 def history_table(history: list[dict[str, Any]], lang: str) -> Any:
@@ -387,6 +390,25 @@ def rec_cards(recs: list[Candidate], state: str, lang: str, can_act: bool) -> li
                         className="disp-btn disp-rec-btn" + (" primary" if n == 0 else ""),
                         disabled=not can_act, n_clicks=0) if verb else None,
         ], className="rec-card" + ("" if c.available else " unavailable")))
+    return cards
+
+
+def unit_cards(units: list[Unit], first: int, state: str, lang: str) -> list[Any]:
+    """One card per unit the order may be handed up to (升级/派遣 to a unit, issue 14); the
+    buttons continue the recommendations' numbering, so one callback takes both."""
+    if not units or not dispatch_plan(state):
+        return []
+    cards = [html.H3(t("disp_handover", lang), className="disp-handover-head")]
+    for n, unit in enumerate(units, start=first):
+        cards.append(html.Div([
+            html.Div([
+                html.Span(level_label(unit.tier, lang), className="rec-kind unit"),
+                html.Span(unit.name_en if lang == "en" and unit.name_en else unit.name,
+                          className="rec-name"),
+            ], className="rec-top"),
+            html.Button(t("disp_handover_btn", lang), id={"type": ids.REC, "index": n},
+                        className="disp-btn disp-rec-btn", n_clicks=0),
+        ], className="rec-card unit-card", **{"data-unit": unit.id}))
     return cards
 
 

@@ -35,6 +35,7 @@ class ids:  # noqa: N801 - a namespace of constants
     BRIEF_MSG = "ld-brief-msg"
     BRIEF_LIST = "ld-brief-list"
     EVAL = "ld-eval"
+    TIERS = "ld-tiers"
 
 
 def cards(rows: list[dict[str, Any]]) -> list[Any]:
@@ -174,3 +175,25 @@ def readiness_panel(rows: list[dict[str, Any]], lang: str) -> list[Any]:
                       html.Span("；".join(r["reasons"]) or t(f"ready_{r['level']}", lang),
                                 className="ld-st-why")], className="ld-st-row")
             for r in rows]
+
+
+def tier_panel(rows: list[dict[str, Any]], lang: str) -> list[Any]:
+    """The tier shares (小事不出格率, 大事不出村率, 问题不上交率): this month and last over all
+    categories as figures, then per category (rows from dashboard/screens/leader.tier_rows)."""
+    from dashboard.incidents.kpis import TIER_SHARES
+
+    heads = [r for r in rows if r["key"] in TIER_SHARES]
+    cats = [r for r in rows if r["key"] not in TIER_SHARES]
+    figures = [html.Div([html.Div(r["label"], className="ld-card-label"),
+                         html.Div(r["value"], className="ld-card-value"),
+                         html.Div(f"{t('ld_prev_month', lang)} {r['prev']}",
+                                  className="ld-card-delta")],
+                        className="ld-card", id=f"ld-tier-{r['key']}",
+                        **{"data-value": r["value"]}) for r in heads]
+    head = html.Tr([html.Th(t("ld_category", lang)), html.Th(t("ld_resolved", lang)),
+                    *(html.Th(r["label"]) for r in heads)])
+    body = [html.Tr([html.Td(r["label"]), html.Td(str(r["resolved"])),
+                     *(html.Td(r[k]) for k in TIER_SHARES)], **{"data-category": r["key"]})
+            for r in cats]
+    return [html.Div(figures, className="ld-cards ld-tier-cards"),
+            html.Table([html.Thead(head), html.Tbody(body)], className="ld-table")]

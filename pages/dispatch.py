@@ -32,10 +32,11 @@ from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import LANGS, t
 from dashboard.incidents.errors import BadInput, LoopError, NotFound
 from dashboard.incidents.lifecycle import ACTIONS, is_overdue
-from dashboard.incidents.rules import OrderFacts, is_assignee, may_take, offered
+from dashboard.incidents.rules import OrderFacts, may_act, may_see, offered
+from dashboard.incidents.tiers import receivers
 from dashboard.inputs import MAX_ID, parse_id, text_param, whole_number
 from dashboard.resources.recommend import recommend
-from dashboard.roles import current
+from dashboard.roles import HANDLER, UNIT_ROLES, current
 from dashboard.screens import views
 from dashboard.timeutil import utcnow
 from datasources.flows.desk import desk_step, dispatch_to
@@ -53,6 +54,7 @@ from pages._dispatch_parts import (
     queue_payload,
     rec_cards,
     toast,
+    unit_cards,
 )
 from pages._resource_parts import register_callbacks, resource_section, rids
 
@@ -72,6 +74,9 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
     recommendations (right). `?incident=ID` opens that incident (links from elsewhere)."""
     svc = services()
     me = current()
+    # A unit's handler and a village officer work the same console, narrowed by the
+    # server to their unit or village (rules.scope_of); the town's resources are not theirs.
+    unit_role = me.role in UNIT_ROLES
     try:
         selected: int | None = parse_id(incident, "incident") if incident else None
     except BadInput:  # ?incident=abc or a 20-digit one opens nothing
@@ -96,9 +101,9 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
             html.Span(t("status_connecting", lang), id=ids.STATUS, className="status warn"),
             html.Span("", id="zn-clock", className="clock"),
             dcc.Link(t("disp_back_wall", lang), href=f"/?lang={lang}", refresh=True,
-                     className="disp-link"),
+                     className="disp-link") if not unit_role else None,
             dcc.Link(t("res_link", lang), href=f"/resources?lang={lang}", refresh=True,
-                     className="disp-link"),
+                     className="disp-link") if not unit_role else None,
             dcc.Link(t("lang_switch", lang), href=f"{PATH}?lang={other}", refresh=True,
                      className="lang-switch"),
         ], className="disp-header-right"),
@@ -128,9 +133,10 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
                          id=ids.SAT_WRAP, className="disp-sat-wrap", hidden=True),
             ], className="disp-action-inputs"),
             html.Div("", id=ids.TOAST, className="disp-toast", role="status"),
-            cast_button(lang),
+            cast_button(lang) if not unit_role else None,  # the hall's wall is the centre's
         ], id=ids.ACTION_BAR, className="disp-action-bar"),
-        resource_section(lang),  # issue 5: teams and supplies to this incident
+        # issue 5: teams and supplies to this incident (the town centre's)
+        resource_section(lang) if not unit_role else None,
         html.Div([html.H2(t("disp_history", lang)),
                   html.Div(id=ids.HISTORY, className="disp-history")],
                  className="disp-history-wrap"),
@@ -227,6 +233,7 @@ async def _serve() -> None:
 
 async def _stream(ws: Any, lang: str) -> None:
     hub = services().hub
+    me = current()  # the stream's principal: its queue is narrowed to what it may see
     seen = -1
     sent_incidents = None
     sent_status = None
@@ -264,7 +271,7 @@ async def _stream(ws: Any, lang: str) -> None:
             log.info("duty console stream got no answer; restarting it")
             set_props(ids.RESTART, {"data": time.time()})
             return
-        payload = await for_screens(queue_payload, filters, lang)
+        payload = await for_screens(queue_payload, filters, lang, who=me)
         set_props(ids.QUEUE, {"data": payload})
         if selected and selected.get("id") in state.incidents:
             latest = state.incidents[selected["id"]]
@@ -291,29 +298,37 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
         return (html.Div(t("disp_pick", lang), className="disp-empty"), [], True, [], [],
                 None, None, True)
     store = services().store
+    me = current()
     try:
         inc = store.incident(parse_id(incident_id, "incident"))
+        if not may_see(me, inc):  # another village's or unit's: as if there were none
+            raise NotFound("no_incident", id=incident_id)
     except (BadInput, NotFound):  # no id ("abc", 20 digits, a list) is none such, too
         return (html.Div(t("disp_err_gone", lang), className="disp-empty"), [], True, [], [],
                 None, None, True)
     history = store.history(inc["id"])
     recs = recommend(inc, store.grid_workers(inc["grid"]), store.stations(),
                      route=services().resources.route, kits=services().resources.kits)
-    me = current()
-    mine = is_assignee(me, inc.get("assignee_id"))
-    allowed = frozenset(a for a in ACTIONS if may_take(me.role, a, mine))
+    if me.role in UNIT_ROLES:  # within the village: its grid's workers, no town teams
+        recs = [c for c in recs if c.kind == "grid_worker"]
+    allowed = frozenset(a for a in ACTIONS if may_act(me, a, inc))
     can_act: bool | frozenset[str] = allowed == frozenset(ACTIONS) or allowed
+    # Hand-over (issue 14): the units above the order's level that take its category.
+    ups = receivers(store.units(), level=inc["level"], category=inc["category"],
+                    village=inc["village"]) if "escalate" in allowed else []
     state = inc["state"]
     context = {"id": inc["id"], "ref": inc["ref"], "version": inc["version"], "state": state,
-               "recs": [{"id": c.assignee_id, "name": c.assignee} for c in recs]}
+               "recs": [{"id": c.assignee_id, "name": c.assignee} for c in recs]
+               + [{"id": f"unit:{u.id}", "name": u.name} for u in ups]}
     focus = {"id": inc["id"], "lon": inc["lon"], "lat": inc["lat"], "state": state,
              "overdue": is_overdue(state, inc["deadline_at"], utcnow()),
              "tip": f"{inc['ref']} {inc['title']}"}
     return (detail_card(inc, store.reports(inc["id"]), lang, can_act is True, history),
             action_buttons(offered(OrderFacts.of(inc), services().settings.verify_before_close),
-                           lang, can_act),
+                           lang, can_act, ack=me.role == HANDLER),
             state not in ACTIONS["close"].sources, history_table(history, lang),
-            rec_cards(recs, state, lang, can_act is True), context, focus, False)
+            [*rec_cards(recs, state, lang, "dispatch" in allowed),
+             *unit_cards(ups, len(recs), state, lang)], context, focus, False)
 
 
 # ---------------------------------------------------------------------------- actions

@@ -25,6 +25,7 @@ from pages._leader_parts import (
     grid_figure,
     ids,
     readiness_panel,
+    tier_panel,
     trend_figure,
 )
 from pages._ticks import tick_on_change
@@ -69,6 +70,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
             _box(t("ld_grid_rank", lang), ids.GRIDS),
             _box(t("ld_dept_rank", lang), ids.DEPTS),
             _box(t("ld_eval", lang), ids.EVAL, wide=True),
+            _box(t("ld_tiers", lang), ids.TIERS, wide=True),
             _box(t("wall_punctuality", lang), ids.BUSES),
             _box(t("wall_readiness", lang), ids.READY),
             html.Section([
@@ -87,7 +89,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
     Output(ids.TREND, "children"), Output(ids.CATS, "children"),
     Output(ids.GRIDS, "children"), Output(ids.DEPTS, "children"),
     Output(ids.BUSES, "children"), Output(ids.READY, "children"),
-    Output(ids.EVAL, "children"),
+    Output(ids.EVAL, "children"), Output(ids.TIERS, "children"),
     Input(ids.TICK, "data"), State(ids.LANG, "data"),
 )
 def update_leader_view(_tick: Any, lang: str | None) -> tuple[Any, ...]:
@@ -111,7 +113,8 @@ def update_leader_view(_tick: Any, lang: str | None) -> tuple[Any, ...]:
             graph("ld-grids-graph", grid_figure(o.grids, svc.grids, lang)),
             department_table(o.departments, lang),
             bus_panel(buses), readiness_panel(ready, lang),
-            evaluation_panel(evaluation.rows(ev, names, lang), lang))
+            evaluation_panel(evaluation.rows(ev, names, lang), lang),
+            tier_panel(leader.tier_rows(o.tiers, o.tiers_prev, lang), lang))
 
 
 @dash.callback(Output(ids.BRIEF_MSG, "children"), Output(ids.BRIEF_LIST, "children"),

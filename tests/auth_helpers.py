@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.roles import ANON, GUARDIAN, INGEST, ROLES
+from dashboard.roles import ANON, GUARDIAN, HANDLER, INGEST, ROLES, VILLAGE
 from datasources.gate.web import CSRF_COOKIE, KIOSK_COOKIE, SESSION_COOKIE, csrf_token
 
 # Everyone a door may meet: each role, a source with an ingest key, a child's guardian
 # holding their link, and nobody.
 PRINCIPALS = (*ROLES, INGEST, GUARDIAN, ANON)
+# The demo town's units the accounts of the unit roles work for (units.json): a county
+# department's handler and 建林村's officer.
+TEST_UNITS = {HANDLER: "U-C-ZJ", VILLAGE: "U-V03"}
 
 
 def sign_in(client: Any, services: Any, name: str, role: str) -> dict[str, str]:
@@ -19,7 +22,8 @@ def sign_in(client: Any, services: Any, name: str, role: str) -> dict[str, str]:
     token, as the server sets it in the `_csrf_token` cookie).
     """
     accounts = services.accounts
-    user = accounts.user(name) or accounts.add_user(name, role, "test-password")
+    user = accounts.user(name) or accounts.add_user(name, role, "test-password",
+                                                    unit_id=TEST_UNITS.get(role))
     token = accounts.start_session(user)
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, token)
@@ -150,7 +154,7 @@ def leader_view(client: Any, tick: float, lang: str = "zh") -> Any:
     """/leader's update_leader_view as its live tick fires it (every figure of the page)."""
     outs = [(i, "children") for i in ("ld-today", "ld-month", "ld-trend", "ld-cats",
                                       "ld-grids", "ld-depts", "ld-buses", "ld-ready",
-                                      "ld-eval")]
+                                      "ld-eval", "ld-tiers")]
     return post_callback(client, outs, [{"id": "ld-tick", "property": "data", "value": tick}],
                          [{"id": "ld-lang", "property": "data", "value": lang}],
                          "ld-tick.data")

@@ -32,7 +32,8 @@ from dashboard.settings import Settings
 
 PASSWORD = "browser-test-pw"
 DEFAULT_NAMES = {"admin": "管理员甲", "officer": "值班员王", "leader": "领导刘",
-                 "grid_worker": "李网格", "display": "大屏一"}
+                 "grid_worker": "李网格", "display": "大屏一", "handler": "住建局李",
+                 "village": "建林村干部"}
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
@@ -261,7 +262,10 @@ def ensure_user(settings: Settings, role: str = "officer", name: str | None = No
                 with engine.connect() as conn:
                     person = conn.scalar(select(m.GridWorker.id)
                                          .where(m.GridWorker.name == name).limit(1))
-            accounts.add_user(name, role, PASSWORD, person_id=person)
+            from tests.auth_helpers import TEST_UNITS  # a unit role's account names its unit
+
+            accounts.add_user(name, role, PASSWORD, person_id=person,
+                              unit_id=TEST_UNITS.get(role))
     finally:
         engine.dispose()
     return name

@@ -600,7 +600,10 @@ class Doors:
             link = accounts.add_key("guardian", f"guardian:{pupil}/1")
             return {GUARDIAN_COOKIE: link, CSRF_COOKIE: csrf_token(link)}
         name = f"fuzz-{who}"
-        user = accounts.user(name) or accounts.add_user(name, who, "fuzz-password-1")
+        from tests.auth_helpers import TEST_UNITS  # a unit role's account names its unit
+
+        user = accounts.user(name) or accounts.add_user(name, who, "fuzz-password-1",
+                                                        unit_id=TEST_UNITS.get(who))
         token = accounts.start_session(user)
         return {SESSION_COOKIE: token, CSRF_COOKIE: csrf_token(token)}
 

@@ -30,7 +30,7 @@ from dashboard.roles import (
 from datasources.gate.callbacks import Forbidden, callback_name
 from datasources.gate.web import CSRF_COOKIE, GUARDIAN_COOKIE, SESSION_COOKIE, csrf_token
 from datasources.sql import models as m
-from tests.auth_helpers import PRINCIPALS
+from tests.auth_helpers import PRINCIPALS, TEST_UNITS
 from tests.browser import KEYS
 
 # Each source's key is its own principal: its scopes open some doors and not others.
@@ -45,7 +45,8 @@ CSRF = "matrix-csrf-token"  # the cookie of nobody's requests (bound tokens for 
 def app_client(client: TestClient) -> tuple[Any, TestClient]:
     """The conftest's in-process app with one account per role: (Dash app, client)."""
     for role in ROLES:
-        client.zn.accounts.add_user(f"u-{role}", role, "matrix-password")  # type: ignore[attr-defined]
+        client.zn.accounts.add_user(f"u-{role}", role, "matrix-password",  # type: ignore[attr-defined]
+                                    unit_id=TEST_UNITS.get(role))
     return client.app, client  # type: ignore[attr-defined]
 
 
@@ -402,3 +403,68 @@ def test_the_analysis_and_the_report_files_are_for_leaders_officers_and_admins()
     for path in ("/api/analysis.pdf", "/api/analysis.docx", "/api/brief/2026-11-01.pdf",
                  "/api/brief/2026-11-01.docx"):
         assert route_roles("GET", path) == console, path
+
+
+# ---------------------------------------------------------------- scopes (issue 14)
+def _signed_in_as(app: Any, client: Any, role: str) -> None:
+    client.cookies.clear()
+    for k, v in cookies_for(app, role).items():
+        client.cookies.set(k, v)
+
+
+def test_a_village_officer_cannot_read_another_villages_work_order_by_any_door(app_client):
+    from dashboard.geo.lookup import GridHit
+    from dashboard.messages import IncidentReport
+    from tests.auth_helpers import console_act, console_context, show_incident
+
+    app, client = app_client
+    svc = app.zn_services
+
+    def report(hit: GridHit, title: str) -> Any:
+        return svc.store.create_incident(IncidentReport(
+            source="hotline", category="planning", title=title, lon=104.45, lat=30.55),
+            hit).incident
+
+    theirs = report(GridHit("G3-01", "V01"), "青石社区的工单")  # 青石社区
+    ours = report(GridHit("G3-10", "V03"), "建林村的工单")  # u-village works for 建林村
+    for role in ("village", "handler"):
+        _signed_in_as(app, client, role)
+        # REST API: the other village's (or a unit's not its own) is none such.
+        assert client.get(f"/api/v1/incidents/{theirs.id}").status_code == 404, role
+        # Open311 reads: the same scope for a signed-in officer.
+        assert client.get(f"/open311/v2/requests/{theirs.ref}.json").status_code == 404, role
+        listed = {r["service_request_id"] for r in client.get(
+            "/open311/v2/requests.json").json()}
+        assert theirs.ref not in listed, role
+        # Dash callbacks: the queue, the details and the actions.
+        rows = _filter_queue(client).json()["response"]["disp-queue"]["data"]["rows"]
+        assert theirs.id not in {r["id"] for r in rows}, role
+        shown = json.dumps(show_incident(client, theirs.id).json(), ensure_ascii=False)
+        assert "青石社区的工单" not in shown and theirs.ref not in shown, role
+        seen = {"id": theirs.id, "ref": theirs.ref, "version": 0, "state": "reported",
+                "recs": [{"id": "W001", "name": "x"}]}
+        for trigger in ({"type": "disp-act", "action": "accept"},
+                        {"type": "disp-rec", "index": 0}):
+            answer = json.dumps(console_act(client, trigger, seen).json(), ensure_ascii=False)
+            assert "不在本单位(本村)办理范围内" in answer, (role, answer)
+        assert svc.store.incident(theirs.id)["state"] == "reported"
+    # The village officer reads and works its own village's work order by the same doors.
+    _signed_in_as(app, client, "village")
+    assert client.get(f"/api/v1/incidents/{ours.id}").status_code == 200
+    rows = _filter_queue(client).json()["response"]["disp-queue"]["data"]["rows"]
+    assert [r["id"] for r in rows] == [ours.id]
+    seen = console_context(client, ours.id)
+    units = [r["id"] for r in seen["recs"] if r["id"].startswith("unit:")]
+    assert "unit:U-C-ZJ" in units and "unit:U-V01" not in units
+    answer = console_act(client, {"type": "disp-rec",
+                                  "index": [r["id"] for r in seen["recs"]].index("unit:U-C-ZJ")},
+                         seen)
+    assert "disp-toast ok" in answer.text, answer.text
+    handed = svc.store.incident(ours.id)
+    assert (handed["unit_id"], handed["level"], handed["state"]) == (
+        "U-C-ZJ", "county", "dispatched")
+    # Now the county department's handler (u-handler, 住建局) reads it; the village still may.
+    _signed_in_as(app, client, "handler")
+    assert client.get(f"/api/v1/incidents/{ours.id}").status_code == 200
+    _signed_in_as(app, client, "village")
+    assert client.get(f"/api/v1/incidents/{ours.id}").status_code == 200

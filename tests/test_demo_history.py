@@ -90,6 +90,9 @@ def test_every_step_is_in_the_history_and_dispatch_names_the_worker_on_duty(fill
             assert needed in actions, (row.ref, actions)
         times = [h["at"] for h in steps]
         assert times == sorted(times) and times[-1] <= NOW
+        if (row.assignee_id or "").startswith("unit:"):  # handed to a unit (issue 14)
+            assert row.assignee_id == f"unit:{row.unit_id}" and row.level in ("town", "county")
+            continue
         assert row.assignee == row.grid_worker and row.assignee
         assert row.assignee_id and ids[row.assignee_id] == row.assignee  # the person, by id
         # Made-up steps are the system's: never the demo officer's or a worker's name.
@@ -220,3 +223,13 @@ def test_older_days_leave_nothing_stuck_or_on_hold(tmp_path, town):
         assert {i.state for i in older} <= {"closed", "void"}
     finally:
         store.engine.dispose()
+
+
+def test_some_past_orders_were_handed_to_town_offices_and_county_departments(filled):
+    store, _ = filled
+    rows = _incidents(store)
+    levels = Counter(r.level for r in rows if r.state == "closed")
+    # Most stay in the grid; a few went to the town's offices and fewer to the county.
+    assert levels["grid"] > levels["town"] > levels["county"] > 0, levels
+    handed = [r for r in rows if r.level == "county" and r.state == "closed"][0]
+    assert "escalate" in [h["action"] for h in store.history(handed.id)]

@@ -135,6 +135,25 @@ def test_the_cli_adds_lists_and_disables_users(settings):
     engine.dispose()
 
 
+def test_the_cli_adds_a_handler_and_a_village_officer_naming_their_unit(settings):
+    from datasources.sql.accounts import Accounts
+    from datasources.sql.engine import make_engine
+    from datasources.sql.town_loader import prepare_database
+
+    engine = make_engine(settings.db_url)
+    prepare_database(engine, settings.town_dir)
+    runner = CliRunner()
+    for args, ok in ((["县住建局李", "--role", "handler", "--unit", "U-C-ZJ"], True),
+                     (["建林村张", "--role", "village", "--unit", "U-V03"], True),
+                     (["无单位", "--role", "handler"], False),
+                     (["错层级", "--role", "village", "--unit", "U-C-ZJ"], False)):
+        done = runner.invoke(main, ["user", "add", *args, "--password", "long-enough"],
+                             env=env(settings))
+        assert (done.exit_code == 0) == ok, done.output
+    assert Accounts(engine).user("建林村张").unit_id == "U-V03"
+    engine.dispose()
+
+
 def test_demo_accounts_are_seeded_once_for_a_demo_town_only(settings):
     from datasources.gate.account_cli import DEMO_KIOSK, DEMO_PASSWORD, seed_demo
     from datasources.sql.accounts import Accounts
@@ -145,13 +164,17 @@ def test_demo_accounts_are_seeded_once_for_a_demo_town_only(settings):
     prepare_database(engine, settings.town_dir)
     first = seed_demo(settings)
     assert {role for _, role, _ in first} == {"admin", "officer", "leader", "display",
-                                              "grid_worker", "escort"}
+                                              "grid_worker", "escort", "handler",
+                                              "village"}
     assert seed_demo(settings) == first  # idempotent: nothing added twice
     accounts = Accounts(engine)
     assert accounts.authenticate("值班员", DEMO_PASSWORD).role == "officer"
     # The demo worker's account is the first grid worker, by id.
     worker = next(name for name, role, _ in first if role == "grid_worker")
     assert accounts.authenticate(worker, DEMO_PASSWORD).person_id == "W001"
+    # Issue 14: a village officer of 建林村, a town office's and a county department's handler.
+    assert accounts.authenticate("建林村", DEMO_PASSWORD).unit_id == "U-V03"
+    assert accounts.authenticate("县住建局", DEMO_PASSWORD).unit_id == "U-C-ZJ"
     assert accounts.key_principal(DEMO_KIOSK, "kiosk").role == "display"
     # The demo escort (issue 13) looks after route R01's first bus and its trips.
     from datasources.sql.pupils import PupilStore

@@ -369,3 +369,21 @@ def test_all_coordinates_within_bbox(town, grids, basemap, stations, routes, vil
     assert len(pts) > 1000
     for lon, lat in pts:
         assert minx - EPS <= lon <= maxx + EPS and miny - EPS <= lat <= maxy + EPS, (lon, lat)
+
+
+# ---------------------------------------------------------------- units (issue 14)
+def test_every_village_has_one_office_and_every_category_a_town_and_county_unit():
+    units = load("units.json")
+    villages = {r["code"] for r in rows("villages.csv")}
+    offices = [u["village"] for u in units if u["tier"] == "village"]
+    assert sorted(offices) == sorted(villages)
+    categories = {"public_security", "city_management", "traffic", "market", "planning",
+                  "estate", "fire", "environment", "water", "labour", "culture", "education",
+                  "work_safety", "venues", "disputes"}
+    for tier in ("town", "county"):
+        handled = {c for u in units if u["tier"] == tier for c in u["categories"]}
+        assert handled == categories, tier
+    ids = [u["id"] for u in units] + [p["id"] for u in units for p in u["people"]]
+    assert len(ids) == len(set(ids))
+    assert all(u["people"] for u in units)
+

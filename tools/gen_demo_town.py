@@ -894,6 +894,70 @@ def generate(out: Path) -> None:
     for nid, nm, ne in (("SCH1", "青石中学", "Qingshi Middle School"), ("SCH2", "青石镇中心小学", "Qingshi Central Primary School")):
         feat({"type": "Point", "coordinates": list(to_deg(*roads.nodes[nid]))}, "school", nm, ne)
     dump_json({"type": "FeatureCollection", "features": bm}, out / "basemap.geojson", compact=True)
+    dump_json(units(VILLAGES), out / "units.json")
+
+
+# ---------------------------------------------------------------- units (issue 14)
+# The offices work orders are handed to: each village's 村(社区) office, town offices and
+# county departments, with the categories each handles and two people each. Names are
+# numbered from lists, not drawn, so the random stream (and every other file) is unchanged.
+TOWN_UNITS = (
+    ("U-T-PS", "青石派出所", "Qingshi Police Station", ["public_security", "traffic"]),
+    ("U-T-SJ", "青石司法所", "Qingshi Justice Office", ["disputes", "labour"]),
+    ("U-T-AJ", "青石安监站", "Qingshi Work Safety Station", ["work_safety", "fire"]),
+    ("U-T-CG", "青石城管中队", "Qingshi Urban Management Squad",
+     ["city_management", "planning", "estate", "environment", "water"]),
+    ("U-T-ZZ", "青石综治中心", "Qingshi Governance Centre",
+     ["disputes", "public_security", "venues"]),
+    ("U-T-WH", "青石文化服务中心", "Qingshi Culture Service Centre",
+     ["culture", "education", "market"]),
+)
+COUNTY_UNITS = (
+    ("U-C-ZJ", "县住房和城乡建设局", "County Housing and Construction Bureau",
+     ["planning", "estate", "city_management"]),
+    ("U-C-JT", "县交通运输局", "County Transport Bureau", ["traffic"]),
+    ("U-C-SJ", "县市场监督管理局", "County Market Regulation Bureau", ["market"]),
+    ("U-C-HJ", "县生态环境局", "County Ecology and Environment Bureau", ["environment"]),
+    ("U-C-SW", "县水务局", "County Water Bureau", ["water"]),
+    ("U-C-YJ", "县应急管理局", "County Emergency Management Bureau", ["work_safety", "fire"]),
+    ("U-C-GA", "县公安局", "County Public Security Bureau", ["public_security", "disputes"]),
+    ("U-C-RS", "县人力资源和社会保障局", "County Human Resources and Social Security Bureau",
+     ["labour"]),
+    ("U-C-JY", "县教育局", "County Education Bureau", ["education"]),
+    ("U-C-WL", "县文化广播电视和旅游局", "County Culture, Radio, TV and Tourism Bureau",
+     ["culture", "venues"]),
+)
+UNIT_SURNAMES = "张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗"
+UNIT_GIVEN = ["建国", "秀英", "志强", "丽华", "海燕", "国平", "春梅", "德明", "玉兰", "立新",
+              "文静", "红军", "晓东", "桂芳", "明辉", "永红", "俊杰", "淑珍", "伟", "敏"]
+
+
+def units(villages) -> list[dict]:
+    """units.json: one office per village (it takes every category), then the town
+    offices and the county departments; people numbered U-…-1, U-…-2."""
+    n = 0
+
+    def person(code: str, i: int) -> dict:
+        nonlocal n
+        n += 1
+        return {"id": f"{code}-{i}",
+                "name": UNIT_SURNAMES[n % len(UNIT_SURNAMES)] + UNIT_GIVEN[(n * 7) % len(UNIT_GIVEN)],
+                "phone": f"1390828{n:04d}"}
+
+    out = []
+    for v in villages:
+        community = v[4] == "community"
+        code = "U-" + v[0]
+        out.append({"id": code, "name": v[1] + ("居委会" if community else "村委会"),
+                    "name_en": v[2] + (" Residents' Committee" if community
+                                       else " Villagers' Committee"),
+                    "tier": "village", "village": v[0], "categories": "*",
+                    "people": [person(code, 1), person(code, 2)]})
+    for tier, rows in (("town", TOWN_UNITS), ("county", COUNTY_UNITS)):
+        for code, name, en, cats in rows:
+            out.append({"id": code, "name": name, "name_en": en, "tier": tier,
+                        "categories": cats, "people": [person(code, 1), person(code, 2)]})
+    return out
 
 
 def _compact_paths(text: str) -> str:

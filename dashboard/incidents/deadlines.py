@@ -18,7 +18,13 @@ DEFAULT_TABLE: dict[str, Any] = {
     "fire": {"urgent": "1h", "high": "4h", "normal": "24h"},
     "work_safety": {"urgent": "1h", "high": "8h", "normal": "2wd"},
     "public_security": {"urgent": "1h", "high": "12h", "normal": "2wd"},
+    # Issue 14: the receiving tier's time when a work order is handed to a town office or a
+    # county department (its clock restarts at the hand-over). A category's own row still
+    # wins (a fire is urgent whoever takes it); these replace the town's default row.
+    "tier:town": {"urgent": "4h", "high": "1d", "normal": "3wd"},
+    "tier:county": {"urgent": "1d", "high": "3wd", "normal": "5wd"},
 }
+TIER_PREFIX = "tier:"
 _SPEC = re.compile(r"^(\d+)(min|h|d|wd)$")
 
 
@@ -64,10 +70,12 @@ def merge_table(overrides: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def deadline_for(priority: str, reported_at: datetime, category: str | None = None,
-                 table: dict[str, Any] | None = None) -> datetime:
-    """The resolution deadline of an incident reported at `reported_at`."""
+                 table: dict[str, Any] | None = None, tier: str | None = None) -> datetime:
+    """The resolution deadline of an incident reported (or, with `tier`, handed to a unit
+    of that tier) at `reported_at`: the category's row over the tier's over the default."""
     table = table or DEFAULT_TABLE
-    row = {**table["default"], **table.get(category or "", {})}
+    row = {**table["default"], **table.get(TIER_PREFIX + tier if tier else "", {}),
+           **table.get(category or "", {})}
     return add_spec(reported_at, row.get(priority, row["normal"]))
 
 

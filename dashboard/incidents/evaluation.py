@@ -36,6 +36,7 @@ class CaseFact:
     grid: str | None = None
     village: str | None = None
     assignee: str | None = None
+    unit: str | None = None  # the receiving unit it ended with (units.id), issue 14
     satisfaction: int | None = None
     rework_count: int = 0
     extend_count: int = 0
@@ -239,7 +240,9 @@ def indicators(facts: Iterable[CaseFact], at: datetime,
 DEPARTMENT: dict[str, float] = {
     "handle_rate": 30, "on_time_handle_rate": 20, "1-rework_rate": 20,
     "1-overdue_open_rate": 20, "1-extend_rate": 10}
-KINDS: tuple[str, ...] = ("grid", "village", "worker")
+# "unit": the receiving units (town offices, county departments, village offices) the
+# work orders ended with (issue 14).
+KINDS: tuple[str, ...] = ("grid", "village", "worker", "unit")
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {kind: dict(DEPARTMENT) for kind in KINDS}
 GRADES: tuple[tuple[float, str], ...] = ((90, "A"), (75, "B"), (60, "C"), (40, "D"), (0, "E"))
 
@@ -252,7 +255,7 @@ def merge_weights(overrides: Mapping[str, Any] | None) -> dict[str, dict[str, fl
     if overrides is None:
         return table
     if not isinstance(overrides, Mapping):
-        raise EvaluationError("weights: a JSON object of kinds (grid, village, worker)")
+        raise EvaluationError("weights: a JSON object of kinds (grid, village, worker, unit)")
     for kind, row in overrides.items():
         if kind not in KINDS:
             raise EvaluationError(f"weights: unknown kind {kind!r}; one of {', '.join(KINDS)}")
@@ -317,7 +320,7 @@ class Evaluation:
 
 def unit_of(f: CaseFact, kind: str) -> str | None:
     """The unit a work order counts for: its grid, its village, or its assignee."""
-    return {"grid": f.grid, "village": f.village, "worker": f.assignee}[kind]
+    return {"grid": f.grid, "village": f.village, "worker": f.assignee, "unit": f.unit}[kind]
 
 
 def evaluate(facts: Iterable[CaseFact], kind: str, start: datetime, end: datetime,

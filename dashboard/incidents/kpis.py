@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from dashboard.incidents.lifecycle import DONE_STATES, HELD_STATES, VOID_STATES
+from dashboard.incidents.lifecycle import DONE_STATES, HELD_STATES, LEVEL_ORDER, VOID_STATES
 from dashboard.timeutil import LOCAL_TZ, as_utc, local_day_start, local_month_start
 
 # Windows a screen may ask for; each has a comparison window (`previous`).
@@ -42,6 +42,8 @@ class WorkOrderFact:
     grid: str | None = None
     category: str | None = None
     assignee: str | None = None
+    level: str = "grid"  # the tier it is (or was) handled at (issue 14)
+    village: str | None = None
 
 
 @dataclass(frozen=True)
@@ -260,3 +262,53 @@ def last_days(now: datetime, n: int) -> list[date]:
     """The last n local days, oldest first, ending today."""
     today = as_utc(now).astimezone(LOCAL_TZ).date()
     return [today - timedelta(days=k) for k in range(n - 1, -1, -1)]
+
+
+# ------------------------------------------------------------------ tiers (issue 14)
+# 小事不出格、大事不出村、问题不上交: the share of the work orders resolved in a window that
+# were handled at the grid, at most at the village, at most in the town (not handed to a
+# county department). The level is the one the order was resolved at (the tier it was
+# handed to last; a unit's 退回 hands it back down, so it counts where it was resolved).
+TIER_SHARES: dict[str, tuple[str, str, str]] = {
+    # measure: (zh, en, the highest level it counts)
+    "in_grid": ("小事不出格率", "Resolved in the grid", "grid"),
+    "in_village": ("大事不出村率", "Resolved in the village", "village"),
+    "in_town": ("问题不上交率", "Resolved in the town", "town"),
+}
+
+
+@dataclass(frozen=True)
+class TierShare:
+    """Work orders resolved in a window, by the level they were resolved at, and the three
+    shares (in %, None when nothing was resolved); docs/evaluation.md defines them."""
+
+    resolved: int
+    by_level: dict[str, int]
+    in_grid: float | None
+    in_village: float | None
+    in_town: float | None
+
+
+def tier_share(facts: Iterable[WorkOrderFact], w: Window) -> TierShare:
+    """The tier shares of the work orders resolved (办结, 核查, 结案) in the window."""
+    by_level = dict.fromkeys(LEVEL_ORDER, 0)
+    for f in facts:
+        if f.state in DONE_STATES and f.closed_at is not None and \
+                w.start <= as_utc(f.closed_at) < w.end:
+            by_level[f.level if f.level in by_level else "grid"] += 1
+    resolved = sum(by_level.values())
+
+    def share(top: str) -> float | None:
+        upto = sum(by_level[lv] for lv in LEVEL_ORDER[:LEVEL_ORDER.index(top) + 1])
+        return round(100.0 * upto / resolved, 1) if resolved else None
+
+    return TierShare(resolved, by_level, *(share(t[2]) for t in TIER_SHARES.values()))
+
+
+def tier_shares(facts: Iterable[WorkOrderFact], w: Window) -> dict[str, TierShare]:
+    """The tier shares of the window per category, and over all of them under "*"."""
+    rows = list(facts)
+    cats = sorted({f.category for f in rows if f.category})
+    out = {"*": tier_share(rows, w)}
+    out.update({c: tier_share([f for f in rows if f.category == c], w) for c in cats})
+    return {k: v for k, v in out.items() if k == "*" or v.resolved}

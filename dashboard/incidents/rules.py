@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dashboard.incidents.deadlines import add_spec, parse_extension
+from dashboard.incidents.deadlines import add_spec, deadline_for, parse_extension
 from dashboard.incidents.errors import BadInput, Refused, TransitionError
 from dashboard.incidents.lifecycle import (
     ACTIONS,
@@ -22,7 +22,9 @@ from dashboard.incidents.lifecycle import (
     check_action,
     next_level,
 )
-from dashboard.roles import ADMIN, GRID_WORKER, LEADER, OFFICER, Principal
+from dashboard.incidents.tiers import RESTARTS_CLOCK, check_receiver, rank
+from dashboard.roles import ADMIN, GRID_WORKER, HANDLER, LEADER, OFFICER, VILLAGE, Principal
+from dashboard.town import Unit
 
 SYSTEM_ACTOR = "系统"  # sweeps and automatic steps: no person's account
 SATISFACTION_SCORES = range(1, 6)
@@ -53,9 +55,11 @@ class Assignee:
 
     id: str | None
     name: str
+    unit: Unit | None = None  # a receiving unit (id 'unit:ID'), issue 14
 
 
 TEAM_PREFIX = "team:"
+UNIT_PREFIX = "unit:"
 # What an assignee id can look like (the assignee_id column holds 40 characters; the
 # incident.progress schema takes the same).
 _ASSIGNEE_ID = re.compile(r"[A-Za-z0-9:_-]{1,40}")
@@ -66,16 +70,23 @@ def team_assignee_id(team_code: str) -> str:
     return f"{TEAM_PREFIX}{team_code}"
 
 
+def unit_assignee_id(unit_id: str) -> str:
+    """A receiving unit's id in the assignee column ('unit:ID')."""
+    return f"{UNIT_PREFIX}{unit_id}"
+
+
 def assignee_key(assignee_id: object) -> tuple[str, str]:
     """Where the town's register keeps the assignee an id names: ("team", code) for
-    'team:CODE', ("person", id) for a grid worker's id. The register itself is read by the
-    store; anything that cannot be an id (not text, empty, longer than 40, other characters)
-    is BadInput("unknown_assignee") here, before any query."""
+    'team:CODE', ("unit", id) for 'unit:ID', ("person", id) for a grid worker's id. The
+    register itself is read by the store; anything that cannot be an id (not text, empty,
+    longer than 40, other characters) is BadInput("unknown_assignee") here, before any query."""
     if not isinstance(assignee_id, str) or not _ASSIGNEE_ID.fullmatch(assignee_id):
         shown = assignee_id if isinstance(assignee_id, str) else repr(assignee_id)
         raise BadInput("unknown_assignee", id=shown[:39] + "…" if len(shown) > 40 else shown)
     if assignee_id.startswith(TEAM_PREFIX):
         return "team", assignee_id[len(TEAM_PREFIX):]
+    if assignee_id.startswith(UNIT_PREFIX):
+        return "unit", assignee_id[len(UNIT_PREFIX):]
     return "person", assignee_id
 
 
@@ -106,6 +117,88 @@ def check_may_take(role: str, action: str, assignee: bool) -> None:
     if role == GRID_WORKER and action in FIELD_STEPS:
         raise Refused("not_assignee", action=action)
     raise Refused("role_action", action=action, role=role)
+
+
+# ---------------------------------------------------------------- units and villages (issue 14)
+# What a unit's handler does with a work order handed to the unit: 接单, 到场处置, 补充说明,
+# 申请延期, 办结, or 退回 to the tier below with a reason.
+HANDLER_STEPS: tuple[str, ...] = ("ack", "start", "note", "extend", "resolve", "return")
+# The town centre's alone: a village officer runs its village's loop but for these.
+CENTRE_ONLY: frozenset[str] = frozenset({"supervise", "void"})
+
+
+def may_see(who: Principal, order: Mapping[str, Any]) -> bool:
+    """Whether `who` may read the work order at all, by every door (the server's rule): a
+    village officer its village's orders only, a handler those with its unit; the other
+    roles as their doors allow (dashboard/roles.py)."""
+    if who.role == VILLAGE:
+        return bool(who.village) and order.get("village") == who.village
+    if who.role == HANDLER:
+        return bool(who.unit_id) and order.get("unit_id") == who.unit_id
+    return True
+
+
+def scope_of(who: Principal) -> dict[str, str]:
+    """The filter every list a principal reads is narrowed by (the store's queue and
+    lists take it as keywords): a village officer's village, a handler's unit; none for
+    the others. An account of those roles without its unit sees nothing."""
+    if who.role == VILLAGE:
+        return {"village": who.village or "-"}
+    if who.role == HANDLER:
+        return {"unit_id": who.unit_id or "-"}
+    return {}
+
+
+def village_scope(who: Principal, asked: object = None) -> str | None:
+    """The village whose small brain (/village) `who` sees: a village officer's own,
+    whatever the page asks; an admin the village asked for (a code), else none."""
+    if who.role == VILLAGE:
+        return who.village
+    return asked if isinstance(asked, str) and 0 < len(asked) <= 16 else None
+
+
+def may_act(who: Principal, action: str, order: Mapping[str, Any]) -> bool:
+    """Whether `who` may take `action` on this work order: a handler the HANDLER_STEPS on
+    its unit's orders; a village officer, on its village's orders, any step but the
+    centre's while the order is with the village (no unit, or its own office), and only
+    comments and 催办 once it is handed up; everybody else by may_take."""
+    if action not in ACTIONS or not may_see(who, order):
+        return False
+    if who.role == HANDLER:
+        return action in HANDLER_STEPS
+    if who.role == VILLAGE:
+        if action in ("note", "urge"):
+            return True
+        return action not in CENTRE_ONLY and order.get("unit_id") in (None, who.unit_id)
+    return may_take(who.role, action, is_assignee(who, order.get("assignee_id")))
+
+
+def check_may_act(who: Principal, action: str, order: Mapping[str, Any]) -> None:
+    """Raise Refused unless `who` may take `action` on the order (see may_act)."""
+    if may_act(who, action, order):
+        return
+    if who.role in (HANDLER, VILLAGE) and not may_see(who, order):
+        raise Refused("not_your_unit", action=action)
+    check_may_take(who.role, action, is_assignee(who, order.get("assignee_id")))
+    raise Refused("role_action", action=action, role=who.role)
+
+
+def check_within_village(who: Principal, to: Assignee, village: str | None) -> None:
+    """Raise Refused when a village officer dispatches outside its village: to a person of
+    another village's grid or to a town team (a unit above is a hand-over, checked by
+    tiers.check_receiver). `village`: the assignee's village (a worker's grid's)."""
+    if who.role == VILLAGE and to.unit is None and (not who.village or village != who.village):
+        raise Refused("outside_village", id=to.id or "")
+
+
+def handover_plan(state: str, level: str, unit: Unit) -> tuple[str, ...]:
+    """The steps of handing a work order to a receiving unit: the dispatch plan, with 升级
+    just before its 派遣 when the unit sits above the order's level (受理, 升级, 派遣; the
+    steps are one transaction)."""
+    plan = dispatch_plan(state)
+    if not plan or rank(unit.tier) <= rank(level):
+        return plan
+    return (*plan[:-1], "escalate", plan[-1])
 
 
 # A work order is on its assignee's task list while it is out with them.
@@ -181,6 +274,12 @@ class OrderFacts:
     extend_count: int = 0
     extend_request: str | None = None  # the duration a pending 延期 request asks for
     suspended_at: datetime | None = None
+    category: str = ""
+    priority: str = "normal"
+    village: str | None = None
+    unit_id: str | None = None  # the receiving unit it is with (issue 14)
+    prev_unit_id: str | None = None  # the unit it came from; a 退回 hands it back there
+    assignee_id: str | None = None
 
     @classmethod
     def of(cls, order: Mapping[str, Any]) -> OrderFacts:
@@ -191,7 +290,11 @@ class OrderFacts:
                    rework_count=order.get("rework_count") or 0,
                    extend_count=order.get("extend_count") or 0,
                    extend_request=order.get("extend_request"),
-                   suspended_at=order.get("suspended_at"))
+                   suspended_at=order.get("suspended_at"),
+                   category=order.get("category") or "", priority=order.get("priority")
+                   or "normal", village=order.get("village"), unit_id=order.get("unit_id"),
+                   prev_unit_id=order.get("prev_unit_id"),
+                   assignee_id=order.get("assignee_id"))
 
 
 def check_flow(action: str, order: OrderFacts, verify_before_close: bool = False) -> None:
@@ -222,10 +325,12 @@ def offered(order: OrderFacts, verify_before_close: bool = False) -> tuple[str, 
 
 def effects(action: str, order: OrderFacts, now: datetime, *, note: str = "",
             satisfaction: int | None = None, assignee: Assignee | None = None,
-            verify_before_close: bool = False) -> dict[str, Any]:
+            verify_before_close: bool = False, unit: Unit | None = None,
+            deadlines: dict[str, Any] | None = None) -> dict[str, Any]:
     """The column values `action` sets on the work order (checked first: state, level,
     the side steps' conditions and inputs). The version and the history row are the
-    store's."""
+    store's. `unit`: the receiving unit of a 升级, or the unit a 退回 hands the order back
+    to (None: the town centre); `deadlines`: the table a hand-over restarts the clock by."""
     act = check_action(action, order.state, order.level)
     check_flow(action, order, verify_before_close)
     check_inputs(action, note=note, satisfaction=satisfaction, assignee=assignee)
@@ -235,6 +340,11 @@ def effects(action: str, order: OrderFacts, now: datetime, *, note: str = "",
     if action in ("dispatch", "reassign") and assignee is not None:
         values["assignee"] = assignee.name
         values["assignee_id"] = assignee.id
+        if assignee.unit is not None:  # 派遣 to a unit of the order's tier
+            check_receiver(assignee.unit, level=order.level, category=order.category,
+                           village=order.village, up=False)
+            if assignee.unit.id != order.unit_id:
+                values["unit_id"], values["prev_unit_id"] = assignee.unit.id, order.unit_id
     if action == "close":
         values["satisfaction"] = satisfaction
     if act.target in DONE_STATES and order.closed_at is None:
@@ -261,7 +371,22 @@ def effects(action: str, order: OrderFacts, now: datetime, *, note: str = "",
             # The clock stood still while it was on hold.
             values["deadline_at"] = order.deadline_at + (now - order.suspended_at)
     if action == "escalate":
-        values["level"] = next_level(order.level)
+        values["level"] = next_level(order.level) if unit is None else unit.tier
+        if unit is not None:
+            check_receiver(unit, level=order.level, category=order.category,
+                           village=order.village, up=True)
+            values["unit_id"], values["prev_unit_id"] = unit.id, order.unit_id
+            if unit.tier in RESTARTS_CLOCK and deadlines is not None:
+                values["deadline_at"] = deadline_for(order.priority, now, order.category,
+                                                     deadlines, tier=unit.tier)
+    if action == "return" and order.unit_id and \
+            order.assignee_id == unit_assignee_id(order.unit_id):
+        # The receiving unit hands it back down: to the unit it came from, or the centre.
+        values["level"] = unit.tier if unit is not None else "grid"
+        values["unit_id"] = unit.id if unit is not None else None
+        values["prev_unit_id"] = None
+        values["assignee"] = unit.name[:40] if unit is not None else None
+        values["assignee_id"] = unit_assignee_id(unit.id) if unit is not None else None
     if action == "urge":
         values["urge_count"] = order.urge_count + 1
     if action == "supervise":

@@ -16,7 +16,8 @@ COLUMNS: tuple[str, ...] = (
     "accurate_dispatch_rate", "satisfaction", "satisfied_rate", "avg_accept_min",
     "avg_dispatch_min", "avg_handle_h", "avg_verify_h", "overdue_multiple")
 KIND_LABELS: dict[str, tuple[str, str]] = {
-    "grid": ("网格", "Grid"), "village": ("村(社区)", "Village"), "worker": ("承办人", "Assignee")}
+    "grid": ("网格", "Grid"), "village": ("村(社区)", "Village"), "worker": ("承办人", "Assignee"),
+    "unit": ("承办单位", "Unit")}
 _RATES = {c for c in COLUMNS if c.endswith("_rate")}
 
 

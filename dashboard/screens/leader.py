@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from dashboard.grids.views import measure_text
-from dashboard.i18n.text import t
+from dashboard.i18n.text import category_label, t
 from dashboard.incidents import kpis
-from dashboard.incidents.kpis import Figures, Window, WorkOrderFact
+from dashboard.incidents.kpis import TIER_SHARES, Figures, TierShare, Window, WorkOrderFact
 
 TREND_DAYS = 30
 DEPARTMENTS_SHOWN = 12
@@ -33,6 +33,9 @@ class Overview:
     categories: list[tuple[str, int]]
     grids: dict[str, Figures]
     departments: list[tuple[str, Figures]]
+    # Issue 14: this month's tier shares per category ("*": all) and last month's.
+    tiers: dict[str, TierShare] = field(default_factory=dict)
+    tiers_prev: TierShare | None = None
 
 
 def windows(now: datetime) -> dict[str, Window]:
@@ -93,3 +96,23 @@ def category_mix(facts: Iterable[WorkOrderFact], w: Window) -> list[tuple[str, i
     """Work orders received in the window by category, largest first."""
     return Counter(f.category or "" for f in facts
                    if w.start <= f.created_at < w.end).most_common()
+
+
+def tier_rows(tiers: dict[str, TierShare], prev: TierShare | None,
+              lang: str) -> list[dict[str, Any]]:
+    """The tier shares as rows (小事不出格率 …): this month over all categories, last month,
+    then each category's; values as text ("—" when nothing was resolved)."""
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{v:.1f}%"
+
+    overall = tiers.get("*")
+    rows: list[dict[str, Any]] = [{"key": key, "label": zh if lang != "en" else en,
+             "value": pct(getattr(overall, key) if overall else None),
+             "prev": pct(getattr(prev, key) if prev else None)}
+            for key, (zh, en, _) in TIER_SHARES.items()]
+    for cat, share in sorted(tiers.items()):
+        if cat == "*":
+            continue
+        rows.append({"key": cat, "label": category_label(cat, lang), "resolved": share.resolved,
+                     **{k: pct(getattr(share, k)) for k in TIER_SHARES}})
+    return rows

@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from dashboard.i18n.text import requested_lang
 from dashboard.incidents.errors import BadInput
+from dashboard.incidents.rules import may_see
 from dashboard.inputs import MAX_YEAR, MIN_YEAR, load_json, parse_id
 from dashboard.messages import (
     BAD_DATE,
@@ -325,9 +326,12 @@ def read_incident(services: Services, who: Principal, incident_id: int,
                   lang: str) -> dict[str, Any] | list[dict[str, Any]] | None:
     """What `who` may read of one work order: the whole record for the command centre; for
     a source's key, only a work order it filed, in the public GeoReport (Open311) shape with
-    no history and no names; None (404) otherwise, so a key learns nothing of the rest."""
+    no history and no names; None (404) otherwise, so a key learns nothing of the rest. A
+    village officer or a unit's handler reads its village's or unit's only (None, 404,
+    for the rest: rules.may_see, the same rule as the console's)."""
     if who.kind != "key":
-        return load_incident(services, incident_id)
+        found = load_incident(services, incident_id)
+        return found if found is not None and may_see(who, found["incident"]) else None
     assert services.accounts is not None and services.store is not None
     if not services.accounts.filed_by(who, incident_id):
         return None

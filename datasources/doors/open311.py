@@ -28,9 +28,10 @@ from dashboard.incidents.lifecycle import (
     STATES,
     VOID_STATES,
 )
+from dashboard.incidents.rules import scope_of
 from dashboard.inputs import parse_instant
 from dashboard.messages import IncidentReport
-from dashboard.roles import current
+from dashboard.roles import Principal, current
 from dashboard.settings import split_keys
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from datasources.doors.http_api import (
@@ -158,11 +159,19 @@ def local_iso(value: datetime | None) -> str | None:
 def find_requests(services: Services, lang: str, *, refs: list[str] | None = None,
                   service_code: str | None = None, status: str | None = None,
                   start: datetime | None = None, end: datetime | None = None,
-                  limit: int = MAX_RESULTS) -> list[dict[str, Any]]:
-    """Incidents as GeoReport service requests, newest first."""
+                  limit: int = MAX_RESULTS, who: Principal | None = None) -> list[dict[str, Any]]:
+    """Incidents as GeoReport service requests, newest first. A village officer or a
+    unit's handler who asks reads its village's or unit's only (rules.scope_of): the
+    same scope at this door as at every other (the public reads no names either way)."""
     assert services.store is not None
-    q = (select(m.Incident, m.Grid.name, m.Grid.name_en)
-         .outerjoin(m.Grid, m.Grid.code == m.Incident.grid_code))
+    q = (select(m.Incident, m.Grid.name, m.Grid.name_en, m.Unit.name, m.Unit.name_en)
+         .outerjoin(m.Grid, m.Grid.code == m.Incident.grid_code)
+         .outerjoin(m.Unit, m.Unit.id == m.Incident.unit_id))
+    scope = scope_of(who) if who is not None else {}
+    if "village" in scope:
+        q = q.where(m.Incident.village_code == scope["village"])
+    if "unit_id" in scope:
+        q = q.where(m.Incident.unit_id == scope["unit_id"])
     if refs is not None:
         q = q.where(m.Incident.ref.in_(refs))  # per spec, the other filters are then ignored
     else:
@@ -180,7 +189,7 @@ def find_requests(services: Services, lang: str, *, refs: list[str] | None = Non
     en = lang == "en"
     with services.store.session() as s:
         out = []
-        for row, grid_name, grid_en in s.execute(q):
+        for row, grid_name, grid_en, unit_name, unit_en in s.execute(q):
             cat = CATEGORY_BY_CODE.get(row.category)
             out.append({
                 "service_request_id": row.ref,
@@ -189,7 +198,8 @@ def find_requests(services: Services, lang: str, *, refs: list[str] | None = Non
                 "service_name": (cat.en if en else cat.zh) if cat else row.category,
                 "service_code": row.category,
                 "description": row.description,
-                "agency_responsible": None,
+                # The receiving unit it is with (issue 14); None while the town centre's.
+                "agency_responsible": (unit_en if en and unit_en else unit_name),
                 "service_notice": None,
                 "requested_datetime": local_iso(row.created_at),
                 "updated_datetime": local_iso(row.updated_at),
@@ -272,7 +282,7 @@ def build_open311_router(services: Services) -> APIRouter:
                 if service_request_id else None)
         found = await asyncio.to_thread(find_requests, services, lang, refs=refs,
                                         service_code=service_code or None, status=status or None,
-                                        start=start, end=end)
+                                        start=start, end=end, who=current())
         return JSONResponse(found)
 
     @router.get("/requests/{service_request_id}.json")
@@ -281,7 +291,7 @@ def build_open311_router(services: Services) -> APIRouter:
         """One service request by its work-order ref (a list of one, per spec)."""
         lang = language(request, locale)
         found = await asyncio.to_thread(find_requests, services, lang,
-                                        refs=[service_request_id])
+                                        refs=[service_request_id], who=current())
         if not found:
             return errors(404, message("not_found", lang, id=service_request_id))
         return JSONResponse(found)

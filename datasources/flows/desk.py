@@ -4,12 +4,16 @@ officer's note is plain text as the field's is (markup refused as bad_note)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from dashboard.incidents.rules import (
+    UNIT_PREFIX,
     actor_of,
     check_dispatch,
     check_inputs,
-    check_may_take,
-    is_assignee,
+    check_may_act,
+    check_within_village,
+    handover_plan,
 )
 from dashboard.inputs import plain_text
 from dashboard.messages import Event
@@ -23,7 +27,7 @@ def desk_step(intake: Intake, who: Principal, incident_id: int, action: str, *,
     """Take `action` as `who` on the work order as they saw it (`expect_version`)."""
     note = plain_text(note, "note", code="bad_note")  # as the field's notes (flows/field)
     order = intake.store.incident(incident_id)
-    check_may_take(who.role, action, is_assignee(who, order.get("assignee_id")))
+    check_may_act(who, action, order)
     check_inputs(action, note=note, satisfaction=satisfaction)
     return intake.act(incident_id, action, actor_of(who), note=note,
                       satisfaction=satisfaction, expect_version=expect_version)
@@ -31,12 +35,19 @@ def desk_step(intake: Intake, who: Principal, incident_id: int, action: str, *,
 
 def dispatch_to(intake: Intake, who: Principal, incident_id: int, assignee_id: object, *,
                 state: str, version: int | None, note: str = "") -> Event:
-    """Dispatch (or reassign) as the officer saw the incident to a person or team of the
-    town's register, by id; a reported or returned one is accepted first, in the same
-    transaction, so both steps are in the history under the officer's name, or neither."""
+    """Dispatch (or reassign) as the officer saw the incident to a person, team or unit
+    of the town's register, by id; a reported or returned one is accepted first, in the
+    same transaction, so both steps are in the history under the officer's name, or
+    neither. To a unit above the order's level it is a hand-over: 升级 then 派遣 (issue
+    14). A village officer dispatches within its village only."""
     steps = check_dispatch(state)
+    order = intake.store.incident(incident_id)
+    if isinstance(assignee_id, str) and assignee_id.startswith(UNIT_PREFIX):
+        unit = intake.store.unit(assignee_id[len(UNIT_PREFIX):])
+        if unit is not None:
+            steps = handover_plan(state, order.get("level") or "grid", unit)
     for action in steps:
-        check_may_take(who.role, action, False)
+        check_may_act(who, action, order)
     note = plain_text(note, "note", code="bad_note")
     return intake.dispatch(incident_id, steps, actor_of(who), assignee_id, note=note,
-                           expect_version=version)
+                           expect_version=version, check=partial(check_within_village, who))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.incidents.rules import actor_of, check_field_step, check_may_take, is_assignee
+from dashboard.incidents.rules import actor_of, check_field_step, check_may_act
 from dashboard.inputs import photo_url, plain_text
 from dashboard.messages import Event, IncidentView
 from dashboard.roles import ADMIN, Principal
@@ -30,7 +30,7 @@ def field_step(intake: Intake, who: Principal, incident_id: int, action: str,
     check_field_step(action)
     text = field_note(note, photo)
     order = intake.store.incident(incident_id)
-    check_may_take(who.role, action, is_assignee(who, order.get("assignee_id")))
+    check_may_act(who, action, order)
     return intake.act(incident_id, action, actor_of(who), note=text)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard.buses.sos import must_place, placed_at_centre
 from dashboard.geo.lookup import GridIndex
 from dashboard.incidents.errors import BadInput, Conflict, NotFound, TransitionError
-from dashboard.incidents.rules import Actor
+from dashboard.incidents.rules import Actor, Assignee
 from dashboard.messages import (
     Event,
     EventType,
@@ -128,11 +128,12 @@ class Intake:
 
     def dispatch(self, incident_id: int, plan: tuple[str, ...], actor: Actor,
                  assignee_id: object, *, note: str = "",
-                 expect_version: int | None = None) -> Event:
+                 expect_version: int | None = None,
+                 check: Callable[[Assignee, str | None], None] | None = None) -> Event:
         """One click on a recommendation (the plan's steps, one transaction, to an assignee
         of the town's register: Store.dispatch), then one event for every screen."""
         view = self.store.dispatch(incident_id, plan, actor, assignee_id, note=note,
-                                   expect_version=expect_version)
+                                   expect_version=expect_version, check=check)
         for action in plan:
             detail = " · ".join(x for x in (view.assignee, note) if x) \
                 if action == plan[-1] else ""

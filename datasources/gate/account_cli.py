@@ -17,6 +17,10 @@ from datasources.sql.audit import Audit
 DEMO_PASSWORD = "zhongnao-demo"
 DEMO_USERS = (("admin", "admin"), ("值班员", "officer"), ("领导", "leader"),
               ("大屏", "display"))
+# Issue 14: a village officer, a town office's and a county department's handler, each
+# naming its unit in the demo town's units.json (skipped when the town has no such unit).
+DEMO_UNIT_USERS = (("建林村", "village", "U-V03"), ("城管中队", "handler", "U-T-CG"),
+                   ("县住建局", "handler", "U-C-ZJ"))
 DEMO_KIOSK = "demo-wall-kiosk-token"
 DEMO_PARENT_LINK = "demo-parent-link"  # /parent?link=demo-parent-link (issue 13)
 # Issue 13: the demo's escort rides the first bus of route R01 on its trips.
@@ -66,6 +70,7 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
         demo = s.scalar(select(m.TownMeta.value).where(m.TownMeta.key == "demo"))
         worker = s.execute(select(m.GridWorker.id, m.GridWorker.name)
                            .order_by(m.GridWorker.id).limit(1)).first()
+        units = set(s.scalars(select(m.Unit.id)))
     if not demo:
         return []
     # The demo worker's account is the first grid worker (by id): work orders name the id.
@@ -74,9 +79,12 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
     if worker:
         users.append((worker.name, "grid_worker"))
         people[worker.name] = worker.id
+    unit_of = {name: unit for name, _, unit in DEMO_UNIT_USERS if unit in units}
+    users += [(name, role) for name, role, _ in DEMO_UNIT_USERS if name in unit_of]
     for name, role in users:
         if accounts.user(name) is None:
-            accounts.add_user(name, role, DEMO_PASSWORD, person_id=people[name])
+            accounts.add_user(name, role, DEMO_PASSWORD, person_id=people.get(name),
+                              unit_id=unit_of.get(name))
             audit.record("user.add", name, f"demo account, role {role}", who=CLI)
     if accounts.user(DEMO_ESCORT[0]) is None:
         from datasources.sql.engine import make_engine
@@ -132,10 +140,13 @@ def user() -> None:
 @click.option("--post", "posts", multiple=True, metavar="KIND:REF",
               help="What an escort or school staff looks after (issue 13): trip:R01-AM1, "
                    "vehicle:PLATE or school:CODE; repeat for several.")
+@click.option("--unit", default="",
+              help="The unit's id (units.json) a handler or village officer works for; "
+                   "required for --role handler and --role village.")
 def user_add(name: str, role: str, password: str, display_name: str, person: str,
-             posts: tuple[str, ...]) -> None:
+             posts: tuple[str, ...], unit: str) -> None:
     """Create an account (the first admin, duty officers, leaders, grid workers, walls,
-    escorts, school staff)."""
+    escorts, school staff, units' handlers, village officers)."""
     pairs = [tuple(p.split(":", 1)) for p in posts]
     if any(len(p) != 2 or p[0] not in POST_KINDS or not p[1] for p in pairs):
         raise click.UsageError(f"--post: KIND:REF with KIND one of {', '.join(POST_KINDS)}")
@@ -155,14 +166,16 @@ def user_add(name: str, role: str, password: str, display_name: str, person: str
         raise click.UsageError("--person is for grid workers' accounts only")
     accounts, audit = _open(Settings.from_env())
     try:
-        row = accounts.add_user(name, role, password, display_name, person_id=person or None)
+        row = accounts.add_user(name, role, password, display_name, person_id=person or None,
+                                unit_id=unit or None)
     except AccountError as exc:
         _fail(exc)
-    audit.record("user.add", row.name, f"role {role}" + (f", person {person}" if person else "")
-                 + "".join(f", {k} {r}" for k, r in pairs), who=CLI)
+    extra = ((f", person {person}" if person else "") + (f", unit {unit}" if unit else "")
+             + "".join(f", {k} {r}" for k, r in pairs))
+    audit.record("user.add", row.name, f"role {role}{extra}", who=CLI)
     for kind, ref in pairs:
         register.add_post(row.id, kind, ref)
-    click.echo(f"added {row.name} ({row.role}{', ' + person if person else ''})")
+    click.echo(f"added {row.name} ({row.role}{extra})")
 
 
 @user.command("list")

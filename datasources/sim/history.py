@@ -17,8 +17,9 @@ from dashboard.actors import SIM_ACTOR
 from dashboard.geo.lookup import GridIndex
 from dashboard.grids.rota import generate as generate_rota
 from dashboard.incidents.deadlines import deadline_for
+from dashboard.incidents.tiers import receivers
 from dashboard.timeutil import LOCAL_TZ, as_utc, local_day_start, utcnow
-from dashboard.town import Town
+from dashboard.town import Town, Unit
 from datasources.sim import texts as txt
 from datasources.sim.simulator import Simulator
 from datasources.sql import models as m
@@ -54,6 +55,10 @@ BEFORE_SERVING_DAYS = 30
 # 30 s busy timeout and the server's start-up failed with "database is locked").
 OLDER_START_DELAY_S = 20.0
 OLDER_DAY_GAP_S = 0.3
+# Issue 14: handed over at the dispatch instead of to the grid's worker (drawn from a
+# random stream of their own, so the rest of the demo month stays as it was).
+TOWN_SHARE = 0.06       # to a town office (派出所, 城管中队 …) that handles the category
+COUNTY_SHARE = 0.02     # to a county department
 
 
 @dataclass
@@ -162,6 +167,18 @@ def _plan(rng: random.Random, created: datetime, deadline: datetime,
     return steps
 
 
+def _receiver(units: list[Unit], rng: random.Random, category: str,
+              village: str | None) -> Unit | None:
+    """The unit a past work order was handed to at its dispatch, or None (the grid's
+    worker): a town office for TOWN_SHARE of them, a county department for COUNTY_SHARE."""
+    draw = rng.random()
+    tier = "town" if draw < TOWN_SHARE else "county" if draw < TOWN_SHARE + COUNTY_SHARE \
+        else None
+    found = [u for u in receivers(units, level="grid", category=category, village=village)
+             if u.tier == tier]
+    return rng.choice(found) if found else None
+
+
 def _notes(rng: random.Random, action: str) -> str:
     state = {"accept": "accepted", "dispatch": "dispatched", "start": "in_progress",
              "resolve": "resolved", "verify": "verified"}.get(action)
@@ -170,7 +187,8 @@ def _notes(rng: random.Random, action: str) -> str:
 
 def _play_day(store: Store, sim: Simulator, index: RotaIndex, rng: random.Random,
               day: datetime, stamps: list[datetime], seed: int, now: datetime,
-              out: Backfill, person_ids: dict[str, str], settled: bool = False) -> None:
+              out: Backfill, person_ids: dict[str, str], units: list[Unit],
+              settled: bool = False) -> None:
     """Report and handle one day's work orders (dispatched to the worker's person id)."""
     for n, created in enumerate(stamps):
         report = sim.report_at(created).model_copy(
@@ -187,9 +205,18 @@ def _play_day(store: Store, sim: Simulator, index: RotaIndex, rng: random.Random
         inc = made.incident
         worker = hit.on_duty(created.astimezone(LOCAL_TZ).date())
         deadline = deadline_for(report.priority, created, report.category, store.deadlines)
+        unit = _receiver(units, random.Random(report.source_ref), report.category,
+                         hit.village)
         for action, at, extra in _plan(rng, created, deadline, report.priority, settled):
             if at > now:
                 break
+            if action == "dispatch" and unit is not None:
+                # Handed to a unit above: 升级 and 派遣 in one step, as the console does.
+                store.dispatch(inc.id, ("dispatch",), SIM_ACTOR, f"unit:{unit.id}", now=at,
+                               note=extra.get("note") or _notes(rng, action))
+                unit = None  # a second dispatch (after a 退回) goes to the grid's worker
+                out.actions += 1
+                continue
             # Made-up steps are the system's, never a person's: the audit must not show the
             # demo officer or a grid worker doing what the demo did.
             store.act(inc.id, action, SIM_ACTOR,
@@ -215,6 +242,7 @@ def backfill(store: Store, town: Town, days: int = 30, seed: int = 20261122,
     rng = random.Random(f"{seed}:history")
     cells = store.grid_cells()
     person_ids = {w["name"]: w["id"] for c in cells for w in c.workers if w.get("id")}
+    units = store.units()
     rota = RotaStore(store, cells)
     index = RotaIndex(GridIndex(cells), rota)
     today = local_day_start(now).astimezone(LOCAL_TZ)
@@ -233,7 +261,8 @@ def backfill(store: Store, town: Town, days: int = 30, seed: int = 20261122,
         with store.engine.connect() as conn, conn.begin():
             day_store = Store(conn, deadlines=store.deadlines,  # type: ignore[arg-type]
                               verify_before_close=store.verify_before_close)
-            _play_day(day_store, sim, index, rng, day, stamps, seed, now, out, person_ids)
+            _play_day(day_store, sim, index, rng, day, stamps, seed, now, out, person_ids,
+                      units)
     if briefs:
         keeper = BriefStore(store)
         for d in range(days):
@@ -274,6 +303,7 @@ def backfill_older(store: Store, town: Town, days: int = DEMO_DAYS,
         _ensure_past_rota(store, rota, today - timedelta(days=days),
                           today - timedelta(days=after))
     played = _played_days(store, seed)
+    units = store.units()
     out = Backfill()
     for d in range(after + 1, days + 1):
         if stop is not None and stop.wait(gap_s if out.days else 0):
@@ -291,7 +321,7 @@ def backfill_older(store: Store, town: Town, days: int = DEMO_DAYS,
             day_store = Store(conn, deadlines=store.deadlines,  # type: ignore[arg-type]
                               verify_before_close=store.verify_before_close)
             _play_day(day_store, sim, index, rng, day, stamps, seed, now, out, person_ids,
-                      settled=True)
+                      units, settled=True)
         out.days += 1
     out.seconds = time.perf_counter() - started
     log.info("older " + out.line())

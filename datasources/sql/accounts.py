@@ -32,6 +32,7 @@ from dashboard.roles import (
     KEY_SOURCES,
     ROLES,
     Principal,
+    check_unit_account,
     default_scopes,
     parse_scopes,
 )
@@ -87,6 +88,7 @@ class UserRow:
     disabled: bool
     created_at: datetime
     person_id: str | None = None  # a grid worker's grid_workers.id
+    unit_id: str | None = None  # a handler's or village officer's unit (units.id)
 
 
 class Accounts:
@@ -101,10 +103,18 @@ class Accounts:
 
     # ------------------------------------------------------------ users
     def add_user(self, name: str, role: str, password: str, display_name: str = "",
-                 person_id: str | None = None) -> UserRow:
+                 person_id: str | None = None, unit_id: str | None = None) -> UserRow:
         """Create a user; refuses unknown roles, short passwords, taken names and a person
-        id that no grid worker has. A grid worker's account names the person it is."""
+        id that no grid worker has. A grid worker's account names the person it is; a
+        handler's or village officer's the unit it works for (check_unit_account)."""
         name = name.strip()
+        unit_id = (unit_id or "").strip() or None
+        with self.session() as s:
+            unit = s.get(m.Unit, unit_id) if unit_id else None
+        try:
+            check_unit_account(role, unit_id, unit.tier if unit else None)
+        except ValueError as exc:
+            raise AccountError(str(exc)) from exc
         person_id = (person_id or "").strip() or None
         if person_id is not None:
             with self.session() as s:
@@ -119,7 +129,7 @@ class Accounts:
         check_password(password, name)
         row = m.User(name=name, role=role, password_hash=_hasher.hash(password),
                      display_name=display_name.strip() or name, disabled=False,
-                     created_at=utcnow(), person_id=person_id)
+                     created_at=utcnow(), person_id=person_id, unit_id=unit_id)
         try:
             with self.session.begin() as s:
                 s.add(row)
@@ -202,8 +212,9 @@ class Accounts:
         digest = token_hash(token)
         try:
             with self.session() as s:
-                found = s.execute(select(m.UserSession, m.User)
+                found = s.execute(select(m.UserSession, m.User, m.Unit.village_code)
                                   .join(m.User, m.User.id == m.UserSession.user_id)
+                                  .outerjoin(m.Unit, m.Unit.id == m.User.unit_id)
                                   .where(m.UserSession.token_hash == digest)).first()
         except Exception:
             hit = self._cached("s:" + digest)
@@ -212,11 +223,12 @@ class Accounts:
             return _with_ip(hit, ip)
         principal = None
         if found is not None:
-            sess, user = found
+            sess, user, village = found
             if not user.disabled and as_utc(sess.expires_at) > utcnow():
                 principal = Principal(role=user.role, name=user.name, kind="user",
                                       session=digest, user_id=user.id,
-                                      person_id=user.person_id)
+                                      person_id=user.person_id, unit_id=user.unit_id,
+                                      village=village)
         self._remember("s:" + digest, principal)
         return _with_ip(principal, ip)
 
@@ -396,7 +408,7 @@ class Accounts:
 
 def _user_row(row: m.User) -> UserRow:
     return UserRow(row.id, row.name, row.role, row.display_name, bool(row.disabled),
-                   row.created_at, row.person_id)
+                   row.created_at, row.person_id, row.unit_id)
 
 
 def _with_ip(principal: Principal | None, ip: str) -> Principal | None:

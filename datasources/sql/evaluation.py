@@ -27,7 +27,7 @@ def read_cases(s: Session, start: datetime, end: datetime) -> list[CaseFact]:
         m.Incident.id, m.Incident.state, m.Incident.priority, m.Incident.created_at,
         m.Incident.deadline_at, m.Incident.category, m.Incident.grid_code,
         m.Incident.village_code, m.Incident.assignee, m.Incident.satisfaction,
-        m.Incident.rework_count, m.Incident.extend_count)
+        m.Incident.rework_count, m.Incident.extend_count, m.Incident.unit_id)
         .where(m.Incident.created_at >= start, m.Incident.created_at < end)
         .order_by(m.Incident.id)).all()
     steps: dict[int, list[tuple[str | None, datetime]]] = {}
@@ -43,7 +43,7 @@ def read_cases(s: Session, start: datetime, end: datetime) -> list[CaseFact]:
         deadline_at=as_utc(r.deadline_at) if r.deadline_at else None, category=r.category,
         grid=r.grid_code, village=r.village_code, assignee=r.assignee,
         satisfaction=r.satisfaction, rework_count=r.rework_count or 0,
-        extend_count=r.extend_count or 0, **fold_history(steps.get(r.id, ())))
+        extend_count=r.extend_count or 0, unit=r.unit_id, **fold_history(steps.get(r.id, ())))
         for r in rows]
 
 
@@ -56,6 +56,9 @@ def unit_names(s: Session, kind: str) -> dict[str, tuple[str, str]]:
     if kind == "village":
         return {c: (n, e or n) for c, n, e in s.execute(
             select(m.Village.code, m.Village.name, m.Village.name_en))}
+    if kind == "unit":
+        return {c: (n, e or n) for c, n, e in s.execute(
+            select(m.Unit.id, m.Unit.name, m.Unit.name_en))}
     return {}
 
 

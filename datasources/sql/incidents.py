@@ -31,7 +31,10 @@ from dashboard.incidents.rules import (
     OrderFacts,
     assignee_key,
     effects,
+    handover_plan,
+    unit_assignee_id,
 )
+from dashboard.incidents.tiers import default_receiver
 from dashboard.inputs import MAX_ID
 from dashboard.messages import IncidentReport, IncidentView, StockView
 from dashboard.resources.errors import StockError  # noqa: F401  (raised here)
@@ -41,7 +44,7 @@ from dashboard.timeutil import (
     hhmm,
     utcnow,
 )
-from dashboard.town import GridCell
+from dashboard.town import GridCell, Unit
 from datasources.sql import models as m
 from datasources.sql.engine import rows_changed, session_factory
 from datasources.sql.kpis import read_facts
@@ -69,6 +72,7 @@ def incident_view(row: m.Incident) -> IncidentView:
         deadline_at=as_utc(row.deadline_at) if row.deadline_at else None,
         closed_at=as_utc(row.closed_at) if row.closed_at else None,
         level=row.level or "grid", assignee=row.assignee, assignee_id=row.assignee_id,
+        unit_id=row.unit_id, prev_unit_id=row.prev_unit_id,
         satisfaction=row.satisfaction,
         urge_count=row.urge_count or 0, supervised=bool(row.supervised),
         version=row.version or 0, report_count=row.report_count or 1,
@@ -104,9 +108,26 @@ def row_by_id(s: Session, model: Any, row_id: Any) -> Any:
     return s.get(model, row_id)
 
 
+def unit_of(row: m.Unit) -> Unit:
+    """The core's Unit of a units row."""
+    return Unit(row.id, row.name, row.name_en, row.tier, frozenset(row.categories or ()),
+                row.village_code, tuple(row.people or ()))
+
+
+def _unit(s: Session, unit_id: str | None) -> Unit | None:
+    row = s.get(m.Unit, unit_id) if unit_id else None
+    return unit_of(row) if row is not None else None
+
+
 def _registered(s: Session, assignee_id: object) -> Assignee:
-    """The register's grid worker or team an id names, or BadInput("unknown_assignee")."""
+    """The register's grid worker, team or unit an id names, or BadInput
+    ("unknown_assignee")."""
     kind, key = assignee_key(assignee_id)
+    if kind == "unit":
+        unit = _unit(s, key)
+        if unit is None:
+            raise BadInput("unknown_assignee", id=str(assignee_id))
+        return Assignee(str(assignee_id), unit.name[:40], unit)
     found = s.get(m.Team, key) if kind == "team" else s.get(m.GridWorker, key)
     if found is None:
         raise BadInput("unknown_assignee", id=str(assignee_id))
@@ -299,7 +320,8 @@ class Store:
 
     def dispatch(self, incident_id: int, plan: tuple[str, ...], actor: str | Actor,
                  assignee_id: object, *, note: str = "", expect_version: int | None = None,
-                 now: datetime | None = None) -> IncidentView:
+                 now: datetime | None = None,
+                 check: Callable[[Assignee, str | None], None] | None = None) -> IncidentView:
         """One click on a recommendation: the plan's steps (rules.dispatch_plan: accept then
         dispatch, dispatch, or reassign) to whom the town's register names `assignee_id`,
         in one transaction, so both steps are in the history or neither is (an accept that
@@ -315,10 +337,15 @@ class Store:
         with self.session() as s:
             to = _registered(s, assignee_id)
             row = self._as_seen(s, incident_id, expect_version)
-            for action in plan:
-                last = action == plan[-1]
+            if check is not None:  # e.g. a village officer dispatches within the village
+                check(to, self._village_of(s, to))
+            if to.unit is not None:  # a hand-over: 升级 first when the unit sits higher
+                plan = handover_plan(row.state, row.level or "grid", to.unit)
+            for n, action in enumerate(plan):
+                last = n == len(plan) - 1
                 self._step(s, row, action, who, now, note=note if last else "",
-                           assignee=to if last else None)
+                           assignee=to if action in ("dispatch", "reassign") else None,
+                           unit=to.unit if action == "escalate" else None)
             s.refresh(row)
             return incident_view(row)
 
@@ -338,6 +365,33 @@ class Store:
                 assignee_id = ids[0]
             return _registered(s, assignee_id)
 
+    @staticmethod
+    def _village_of(s: Session, to: Assignee) -> str | None:
+        """The village an assignee belongs to: a unit's village, a grid worker's grid's."""
+        if to.unit is not None:
+            return to.unit.village
+        kind, key = assignee_key(to.id)
+        if kind != "person":
+            return None
+        return s.scalar(select(m.Grid.village_code).join(
+            m.GridWorker, m.GridWorker.grid_code == m.Grid.code).where(m.GridWorker.id == key))
+
+    def villages(self) -> dict[str, tuple[str, str]]:
+        """The town's villages: code -> (name, English name), by code."""
+        with self.session() as s:
+            return {v.code: (v.name, v.name_en) for v in
+                    s.scalars(select(m.Village).order_by(m.Village.code))}
+
+    def units(self) -> list[Unit]:
+        """The town's receiving units (units.json), by id."""
+        with self.session() as s:
+            return [unit_of(r) for r in s.scalars(select(m.Unit).order_by(m.Unit.id))]
+
+    def unit(self, unit_id: str | None) -> Unit | None:
+        """One unit by id, or None."""
+        with self.session() as s:
+            return _unit(s, unit_id)
+
     def _as_seen(self, s: Session, incident_id: int, expect_version: int | None) -> m.Incident:
         """The work order, as the requester saw it (`expect_version`) or Conflict."""
         row = row_by_id(s, m.Incident, incident_id)
@@ -349,17 +403,28 @@ class Store:
 
     def _step(self, s: Session, row: m.Incident, action: str, who: Actor, now: datetime, *,
               note: str = "", satisfaction: int | None = None,
-              assignee: Assignee | None = None) -> None:
+              assignee: Assignee | None = None, unit: Unit | None = None) -> None:
         """One step inside the caller's transaction: the conditional UPDATE on the version
-        and its history row."""
+        and its history row. A 升级 without a unit goes to the next tier's first receiver
+        (tiers.default_receiver); a unit's 退回 goes back to the unit it came from."""
         facts = OrderFacts(
             row.state, row.level or "grid", row.urge_count or 0, row.closed_at,
             deadline_at=as_utc(row.deadline_at) if row.deadline_at else None,
             rework_count=row.rework_count or 0, extend_count=row.extend_count or 0,
             extend_request=row.extend_request,
-            suspended_at=as_utc(row.suspended_at) if row.suspended_at else None)
+            suspended_at=as_utc(row.suspended_at) if row.suspended_at else None,
+            category=row.category, priority=row.priority, village=row.village_code,
+            unit_id=row.unit_id, prev_unit_id=row.prev_unit_id, assignee_id=row.assignee_id)
+        if action == "escalate" and unit is None:
+            unit = default_receiver([unit_of(u) for u in s.scalars(select(m.Unit))],
+                                    level=facts.level, category=facts.category,
+                                    village=facts.village)
+        if action == "return" and row.unit_id and \
+                row.assignee_id == unit_assignee_id(row.unit_id):
+            unit = _unit(s, row.prev_unit_id)
         values = effects(action, facts, as_utc(now), note=note, satisfaction=satisfaction,
-                         assignee=assignee, verify_before_close=self.verify_before_close)
+                         assignee=assignee, verify_before_close=self.verify_before_close,
+                         unit=unit, deadlines=self.deadlines)
         # The ORM UPDATE below refreshes `row` in place, so keep what it was.
         before = row.state
         values["version"] = row.version + 1
@@ -372,9 +437,14 @@ class Store:
             s.rollback()
             with self.session() as fresh:
                 raise self._who_was_first(fresh, fresh.get(m.Incident, row_id))
+        # Every hand-over names its receiver in the history (全程记录).
+        handed = unit.name if unit is not None and "unit_id" in values else None
+        if action == "return" and "unit_id" in values:
+            handed = "退回" + (unit.name if unit is not None else "网格层级")
         extra = {"dispatch": assignee.name if assignee else None,
                  "reassign": assignee.name if assignee else None,
-                 "escalate": values.get("level")}.get(action)
+                 "escalate": handed or values.get("level"),
+                 "return": handed}.get(action)
         s.add(m.IncidentEvent(
             incident_id=row.id, at=now, actor=who.name[:40], actor_user_id=who.user_id,
             from_state=before, to_state=values.get("state", before), action=action,
@@ -504,10 +574,16 @@ class Store:
     def queue(self, *, states: tuple[str, ...] = tuple(OPEN_STATES), category: str | None = None,
               grid_prefix: str | None = None, source: str | None = None,
               overdue_only: bool = False, now: datetime | None = None,
-              limit: int = 300) -> list[IncidentView]:
-        """The duty officer's queue: most urgent first (overdue, then by deadline)."""
+              limit: int = 300, village: str | None = None,
+              unit_id: str | None = None) -> list[IncidentView]:
+        """The duty officer's queue: most urgent first (overdue, then by deadline);
+        `village`, `unit_id`: only one village's or one unit's (rules.scope_of)."""
         now = now or utcnow()
         q = select(m.Incident).where(m.Incident.state.in_(states))
+        if village:
+            q = q.where(m.Incident.village_code == village)
+        if unit_id:
+            q = q.where(m.Incident.unit_id == unit_id)
         if category:
             q = q.where(m.Incident.category == category)
         if source:

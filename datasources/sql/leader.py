@@ -21,14 +21,15 @@ class LeaderStore:
         self.store = store
         self.grids = grids
 
-    def overview(self, now: datetime | None = None) -> Overview:
-        """Today and month figures with their previous periods, trends and rankings."""
+    def overview(self, now: datetime | None = None, village: str | None = None) -> Overview:
+        """Today and month figures with their previous periods, trends, rankings and tier
+        shares; `village`: one village's (the village small brain's)."""
         now = now or utcnow()
         ws = leader.windows(now)
         days = kpis.last_days(now, leader.TREND_DAYS)
         trend = [kpis.day_window(d, now) for d in days]
         with self.store.session() as s:
-            facts = read_facts(s, kpis.span([*ws.values(), *trend]))
+            facts = read_facts(s, kpis.span([*ws.values(), *trend]), village=village)
         return Overview(
             today=kpis.figures(facts, ws["today"]),
             yesterday=kpis.figures(facts, ws["yesterday"]),
@@ -37,4 +38,6 @@ class LeaderStore:
             days=days, daily=kpis.daily_series(facts, days, now),
             categories=leader.category_mix(facts, ws["month"]),
             grids=grid_measures(facts, self.grids.cells, 2, ws["30d"]),
-            departments=leader.departments(facts, ws["month"]))
+            departments=leader.departments(facts, ws["month"]),
+            tiers=kpis.tier_shares(facts, ws["month"]),
+            tiers_prev=kpis.tier_share(facts, ws["prev_month"]))

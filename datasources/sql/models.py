@@ -80,6 +80,22 @@ class Village(Base):
     grid_code: Mapped[str] = mapped_column(ForeignKey("grids.code"))
 
 
+class Unit(Base):
+    """An office that receives work orders (issue 14): a village's 村(社区) office, a town
+    office or a county department, its tier, the categories it handles and its people."""
+
+    __tablename__ = "units"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    tier: Mapped[str] = mapped_column(String(8), index=True)
+    village_code: Mapped[str | None] = mapped_column(String(16))
+    categories: Mapped[Any] = mapped_column(JSON)  # ["*"]: everything
+    people: Mapped[Any] = mapped_column(JSON)  # [{"id", "name", "phone"}]
+    __table_args__ = (CheckConstraint("tier in ('village', 'town', 'county')",
+                                      name="unit_tier"),)
+
+
 # ------------------------------------------------------------------ incidents
 class Incident(Base):
     """A work order (事件/工单) and its current state in the closed loop."""
@@ -105,6 +121,10 @@ class Incident(Base):
     # Who it is assigned to: grid_workers.id for a person, 'team:CODE' for a team.
     assignee_id: Mapped[str | None] = mapped_column(String(40), index=True)
     level: Mapped[str] = mapped_column(String(8), default="grid", server_default="grid")
+    # The receiving unit (units.id) it was handed to, and the one it came from, to which a
+    # 退回 hands it back (issue 14); None: with the town centre and the grid.
+    unit_id: Mapped[str | None] = mapped_column(String(16), index=True)
+    prev_unit_id: Mapped[str | None] = mapped_column(String(16))
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     supervised: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
@@ -490,6 +510,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(40), default="")
     # The person a grid worker's account is (grid_workers.id); work orders name it.
     person_id: Mapped[str | None] = mapped_column(String(24))
+    # The unit (units.id) a handler's or a village officer's account works for (issue 14).
+    unit_id: Mapped[str | None] = mapped_column(String(16))
     disabled: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     created_at: Mapped[datetime]
 

@@ -25,7 +25,7 @@ _TOWN_TABLES = (
     m.StockMovement, m.InventoryItem, m.Room, m.Team, m.Station,
     # The vehicle record: drivers hang off the buses (daily checks and alerts are history).
     m.Driver, m.Vehicle,
-    m.Trip, m.BusStop, m.Route, m.GridRota, m.GridWorker, m.Village, m.TownMeta,
+    m.Trip, m.BusStop, m.Route, m.GridRota, m.GridWorker, m.Unit, m.Village, m.TownMeta,
 )
 
 
@@ -66,6 +66,10 @@ def load_town(session: Session, town: Town, *, replace: bool = False) -> dict[st
         session.add(m.Village(code=v.code, name=v.name, name_en=v.name_en, kind=v.kind,
                               population=v.population, households=v.households,
                               lon=v.lon, lat=v.lat, grid_code=v.grid))
+    for u in town.units:
+        session.add(m.Unit(id=u.id, name=u.name, name_en=u.name_en, tier=u.tier,
+                           village_code=u.village, categories=sorted(u.categories),
+                           people=list(u.people)))
     members: list[m.TeamMember] = []  # added once their teams are flushed (foreign key)
     for s in town.stations:
         session.add(m.Station(code=s["code"], kind=s["kind"], name=s["name"],
@@ -123,7 +127,7 @@ def load_town(session: Session, town: Town, *, replace: bool = False) -> dict[st
     counts = {
         "grids": len(town.grids), "villages": len(town.villages),
         "stations": len(town.stations), "routes": len(town.routes),
-        "vehicles": len(town.vehicles),
+        "vehicles": len(town.vehicles), "units": len(town.units),
     }
     if town.pupil_sheets:  # the same checks as `zhongnao pupils import`
         registers, errors = check_workbook(town.pupil_sheets, town_stops(session))

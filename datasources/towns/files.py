@@ -11,6 +11,7 @@ from dashboard.buses.fleet import records_of
 from dashboard.buses.notify import NotifyConfig
 from dashboard.buses.terminals import TerminalRegister
 from dashboard.incidents.deadlines import merge_table
+from dashboard.incidents.lifecycle import CATEGORY_BY_CODE
 from dashboard.resources.kits import KitError, merge_kits
 from dashboard.town import OPTIONAL_TOWN_FILES, TOWN_FILES, Town, parse_town
 
@@ -34,7 +35,7 @@ def load_town(folder: str | Path) -> Town:
                 files[name] = _read(root / name)
     except (OSError, ValueError) as exc:
         raise ValueError(f"town folder {root}: {exc!r}") from exc
-    town = parse_town(files, str(root))
+    town = parse_town(files, str(root), frozenset(CATEGORY_BY_CODE))
     try:
         town.records = records_of(((v.plate, v.model, v.seats, v.year) for v in town.vehicles),
                                   files["vehicles.csv"], files.get("drivers.csv") or [])
