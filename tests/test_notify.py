@@ -5,15 +5,11 @@ senders at once."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
-import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -32,6 +28,7 @@ from dashboard.timeutil import LOCAL_TZ
 from datasources.outbound.senders import Notifier, SendError, SmsGateway, WeComRobot, senders_for
 from datasources.sql.notify import Outbox
 from tests.browser import free_port
+from tests.receiver import SMS_OK, WECOM_OK, Receiver
 
 SECRET = "s3cret-of-the-provider"
 PLATE = "川F·D72692"  # the demo town's first R01 bus
@@ -39,68 +36,11 @@ G17 = "guardian:Q17/1"  # a guardian by pupil id and place in the register
 AT = datetime(2026, 12, 4, 23, 12, tzinfo=UTC)  # 07:12 Beijing
 
 
-class Receiver:
-    """A local HTTP server: records each request, answers from a script (status, JSON)
-    and then with the last answer. As an SMS gateway it checks the signature the way the
-    provider documents it (HMAC-SHA256 over the sorted k=v&… string)."""
-
-    def __init__(self, answers: list[tuple[int, dict[str, Any]]], check_sign: bool = False):
-        self.answers = list(answers)
-        self.requests: list[dict[str, Any]] = []
-        self.check_sign = check_sign
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                kind = self.headers.get("Content-Type", "")
-                if kind.startswith("application/json"):
-                    got: dict[str, Any] = json.loads(body)
-                else:
-                    got = dict(urllib.parse.parse_qsl(body.decode()))
-                receiver.requests.append({"path": self.path, "type": kind, "body": got})
-                status, answer = (receiver.answers.pop(0) if len(receiver.answers) > 1
-                                  else receiver.answers[0])
-                if receiver.check_sign and status == 200:
-                    sign = got.pop("sign", "")
-                    text = "&".join(f"{k}={got[k]}" for k in sorted(got))
-                    want = hmac.new(SECRET.encode(), text.encode(), hashlib.sha256).hexdigest()
-                    if sign != want:
-                        answer = {"code": 401, "msg": "bad signature"}
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def texts(self) -> list[str]:
-        out = []
-        for r in self.requests:
-            b = r["body"]
-            out.append(b.get("content") if "content" in b and isinstance(b["content"], str)
-                       else b.get("text", {}).get("content", ""))
-        return out
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-SMS_OK = (200, {"code": 0, "msg": "ok"})
-WECOM_OK = (200, {"errcode": 0, "errmsg": "ok"})
 
 
 @pytest.fixture
 def sms() -> Iterator[Receiver]:
-    r = Receiver([SMS_OK], check_sign=True)
+    r = Receiver([SMS_OK], secret=SECRET)
     yield r
     r.close()
 
@@ -171,7 +111,7 @@ def test_a_guardian_gets_boarded_at_school_and_alighted_in_order_signed(services
 
 
 def test_a_500_is_retried_after_its_backoff_and_delivered_once(services) -> None:
-    sms = Receiver([(500, {"code": 500}), SMS_OK], check_sign=True)
+    sms = Receiver([(500, {"code": 500}), SMS_OK], secret=SECRET)
     try:
         cfg = sms_config(sms.url)
         out = Outbox(services.store.engine, backoff=(0.3, 0.3))
@@ -340,7 +280,7 @@ def test_a_child_tapped_on_and_off_tells_each_guardian_once(settings, tmp_path) 
     from tests.browser import app_client, wait_until
     from tests.test_boarding import local
 
-    sms = Receiver([SMS_OK], check_sign=True)
+    sms = Receiver([SMS_OK], secret=SECRET)
     conf = tmp_path / "notify.json"
     conf.write_text(json.dumps({"sms": {"url": f"{sms.url}/sms/send", "secret": SECRET}}),
                     encoding="utf-8")
