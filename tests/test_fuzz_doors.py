@@ -21,11 +21,16 @@ from tests.fuzz_doors import DOOR_NAMES, EXAMPLES, Doors, open_doors, run_door
 
 @pytest.fixture(scope="module")
 def doors(tmp_path_factory, redis_url) -> Iterator[Doors]:
-    """One app and one gateway for the whole fuzz (no rate limit, real SQLite and Redis)."""
+    """One app and one gateway for the whole fuzz (no rate limit, real SQLite and Redis).
+    Its Redis keys are its own: several workers (and earlier runs) share the machine's
+    Redis, and a terminal registered under another run's keys is refused (result 3)."""
+    import uuid
+
     from dashboard.settings import Settings
 
     settings = Settings.from_env(environ={}, data_dir=str(tmp_path_factory.mktemp("fuzz")),
-                                 redis_url=redis_url, redis_prefix="fuzz", port=free_port(),
+                                 redis_url=redis_url, redis_prefix=f"fuzz{uuid.uuid4().hex[:8]}",
+                                 port=free_port(),
                                  dedup_meters=0, ingest_rate=0)
     with open_doors(settings) as d:
         yield d
