@@ -40,6 +40,7 @@ from dashboard.screens import views
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from dashboard.town import Unit
 from pages._components import services
+from pages._fleet_parts import manifest_block, staff_block
 
 PATH = "/dispatch"
 QUEUE_LIMIT = 300
@@ -235,7 +236,8 @@ def stage_line(inc: dict[str, Any], history: list[dict[str, Any]], lang: str,
 
 
 def detail_card(inc: dict[str, Any], reports: list[dict[str, Any]], lang: str,
-                can_act: bool, history: list[dict[str, Any]] | None = None) -> list[Any]:
+                can_act: bool, history: list[dict[str, Any]] | None = None,
+                first_view: bool = False) -> list[Any]:
     """The selected incident's head, title, fields, stage limits, description and
     reports."""
     now = utcnow()
@@ -298,7 +300,31 @@ def detail_card(inc: dict[str, Any], reports: list[dict[str, Any]], lang: str,
         html.P(inc.get("description") or "", className="disp-desc")
         if inc.get("description") else None,
         reports_section(reports, lang, can_act),
+        bus_people(inc, lang, first_view),
     ]
+
+
+def bus_people(inc: dict[str, Any], lang: str, first_view: bool) -> Any:
+    """A school-bus work order (SOS, overspeed, 遗留儿童 …): whom the officer can call, the
+    bus's staff with phones and the children on board with their guardians' phones, read now
+    from the register (the description, public through Open311, names nobody)."""
+    ref = (inc.get("source_ref") or "").split(":")
+    if inc.get("source") != "bus" or len(ref) < 3 or ref[0] != "bus":
+        return None
+    plate, tracker = ref[1], services().hub.tracker
+    if tracker is None:
+        return None
+    detail = tracker.fleet.detail(plate, utcnow())
+    # A child alert names its trip (bus:PLATE:kind:TRIP:DAY); a bus alert, the trip running.
+    trip = ref[3] if len(ref) >= 5 else (detail or {}).get("trip")
+    parts = staff_block(plate, (detail or {}).get("route"), lang)
+    if trip:
+        parts += manifest_block(trip, plate, lang, where=f"console {inc['ref']}",
+                                first_view=first_view, only="on_board")
+    if not parts:
+        return None
+    return html.Section([html.H3(t("disp_bus_people", lang), className="disp-bus-head"),
+                         *parts], className="disp-bus-people")
 
 
 def reports_section(reports: list[dict[str, Any]], lang: str, can_act: bool) -> Any:

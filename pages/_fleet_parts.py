@@ -7,8 +7,12 @@ from typing import Any
 
 from dash import html
 
+from dashboard.buses.pupils import Viewer, manifest_view
+from dashboard.buses.views import staff_with_phones
 from dashboard.i18n.text import t
-from dashboard.timeutil import hhmm
+from dashboard.roles import DISPLAY, current, personal
+from dashboard.timeutil import LOCAL_TZ, hhmm, utcnow
+from pages._components import services
 
 
 def not_fit_mark(lang: str) -> Any:
@@ -85,10 +89,13 @@ def staff_list(staff: list[tuple[str, str, str]], lang: str) -> Any:
                     for role, name, phone in staff], className="bus-staff")
 
 
-def manifest_panel(view: dict[str, Any], states: dict[str, str], lang: str) -> list[Any]:
+def manifest_panel(view: dict[str, Any], states: dict[str, str], lang: str,
+                   only: str | None = None) -> list[Any]:
     """The trip's manifest by stop (pupils.manifest_view: names as the reader may see them,
-    counts only for the wall) with each child's state now (`states` by pupil id)."""
-    rows: list[Any] = [html.H3(t("fleet.manifest", lang))]
+    counts only for the wall) with each child's state now (`states` by pupil id); `only`:
+    the children in that state alone (the console's bus work order: who is on board)."""
+    rows: list[Any] = [html.H3(t("fleet.manifest" if only is None else f"fleet.only.{only}",
+                                 lang))]
     for s in view["stops"]:
         if not s["expected"]:
             continue
@@ -98,11 +105,53 @@ def manifest_panel(view: dict[str, Any], states: dict[str, str], lang: str) -> l
         pupils = []
         for p in s.get("pupils", []):
             state = states.get(p["id"], "expected")
-            pupils.append(html.Li(f"{p['name']} · {t('fleet.pupil.' + state, lang)}",
+            if only is not None and state != only:
+                continue
+            # Whom to call, where it is asked for: each guardian's phone (as guardian_phone
+            # lets this reader see it).
+            call = "".join(f" · {g['relation']} {g['phone']}" for g in p.get("guardians", [])
+                           if g.get("phone")) if only is not None else ""
+            pupils.append(html.Li(f"{p['name']} · {t('fleet.pupil.' + state, lang)}{call}",
                                   className=f"fleet-pupil fleet-pupil-{state}",
                                   **{"data-pupil": p["id"]}))
+        if only is not None and not pupils:
+            continue
         rows.append(html.Div([html.Div(head, className="fleet-manifest-stop"),
                               html.Ul(pupils, className="fleet-pupils")] if pupils else
                              [html.Div(head, className="fleet-manifest-stop")],
                              className="fleet-manifest"))
     return rows
+
+
+def staff_block(plate: str, route: str | None, lang: str) -> list[Any]:
+    """The staff of the bus's route (and its drivers), with phones as this reader may see
+    them (roles.personal: whole for officers), or nothing when none are on record."""
+    tracker = services().hub.tracker
+    if tracker is None:
+        return []
+    record = tracker.vehicle_records.get(plate) or {}
+    who = current()
+    staff = staff_with_phones(tracker.route_staff.get(route or record.get("route") or "", {}),
+                              record or None, lang,
+                              lambda number: personal(number, "phone", who))
+    return [html.H3(t("bus_staff", lang)), staff_list(staff, lang)] if staff else []
+
+
+def manifest_block(trip: str, plate: str, lang: str, *, where: str, first_view: bool,
+                   only: str | None = None) -> list[Any]:
+    """Today's manifest of a trip as this reader may see it (names by pupils.name_access),
+    each read by a person audited once per opening (`where` names the screen)."""
+    svc = services()
+    if svc.boarding is None:
+        return []
+    found = svc.boarding.recent_tally(trip, utcnow().astimezone(LOCAL_TZ).date().isoformat())
+    if found is None:
+        return []
+    manifest, tally = found
+    who = current()
+    view = manifest_view(manifest, Viewer(who.role), plate)
+    if first_view and svc.audit is not None and who.role != DISPLAY:
+        svc.audit.record("pupils.manifest", trip, f"{where}, {manifest.expected} pupils",
+                         who=who)
+    return manifest_panel(view, {pid: st.state for pid, st in tally.pupils.items()}, lang,
+                          only)

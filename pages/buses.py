@@ -13,18 +13,17 @@ import dash_leaflet as dl
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.buses.board import punctuality_text
-from dashboard.buses.pupils import Viewer, manifest_view
 from dashboard.buses.timetable import is_school_day
-from dashboard.buses.views import bus_slug, day_trips, replay_at, staff_with_phones, stop_rows
+from dashboard.buses.views import bus_slug, day_trips, replay_at, stop_rows
 from dashboard.geo.gcj02 import display
 from dashboard.i18n.text import LANGS, t
 from dashboard.incidents.errors import BadInput, NotFound
 from dashboard.inputs import parse_instant, text_param
-from dashboard.roles import DISPLAY, current, personal
+from dashboard.roles import current, personal
 from dashboard.timeutil import LOCAL_TZ, hhmm, utcnow
 from datasources.sql.buses import BusStore
 from pages._components import page_title, services, site_header, town_map
-from pages._fleet_parts import manifest_panel, not_fit_mark, record_panel, staff_list
+from pages._fleet_parts import manifest_block, not_fit_mark, record_panel, staff_block
 
 dash.register_page(__name__, path="/buses", title=page_title("nav_buses"))
 
@@ -202,10 +201,7 @@ def _detail(plate: str | None, lang: str, first_view: bool = False) -> Any:
     route = detail["route"] if detail else record.get("route")
     who = current()
     phone = lambda number: personal(number, "phone", who)  # noqa: E731 - the one phone rule
-    staff = staff_with_phones(tracker.route_staff.get(route or "", {}), record or None, lang,
-                              phone)
-    if staff:
-        parts += [html.H3(t("bus_staff", lang)), staff_list(staff, lang)]
+    parts += staff_block(plate, route, lang)
     # A bus on the map that the town's register does not hold has no record to show.
     if svc.fleet_watch is not None:
         with contextlib.suppress(NotFound):
@@ -225,7 +221,8 @@ def _detail(plate: str | None, lang: str, first_view: bool = False) -> Any:
                                  .isoformat()) if svc.boarding is not None else None
     if counts is not None:  # issue 13: the trip's children, counts only (the wall sees it)
         parts.insert(3, html.P(pupil_counts_text(counts, lang), className="bus-pupils"))
-        parts += _manifest(detail["trip"], plate, lang, first_view)
+        parts += manifest_block(detail["trip"], plate, lang, where="/buses",
+                                first_view=first_view)
     stops = stop_rows(detail, lang)
     parts += [html.H3(t("bus_stops", lang)), html.Table([
         html.Thead(html.Tr([html.Th(t(k, lang)) for k in
@@ -234,22 +231,6 @@ def _detail(plate: str | None, lang: str, first_view: bool = False) -> Any:
                              html.Td(s["passed"])], className="bus-stop") for s in stops]),
     ], className="bus-stops")]
     return parts
-
-
-def _manifest(trip: str, plate: str, lang: str, first_view: bool) -> list[Any]:
-    """The trip's manifest as this reader may see it (names by pupils.name_access)."""
-    svc = services()
-    assert svc.boarding is not None
-    found = svc.boarding.recent_tally(trip, utcnow().astimezone(LOCAL_TZ).date().isoformat())
-    if found is None:
-        return []
-    manifest, tally = found
-    who = current()
-    view = manifest_view(manifest, Viewer(who.role), plate)
-    if first_view and svc.audit is not None and who.role != DISPLAY:
-        svc.audit.record("pupils.manifest", trip, f"/buses, {manifest.expected} pupils",
-                         who=who)
-    return manifest_panel(view, {pid: st.state for pid, st in tally.pupils.items()}, lang)
 
 
 def pupil_counts_text(counts: dict[str, int], lang: str) -> str:

@@ -44,6 +44,8 @@ FLEET_TEXT: dict[str, tuple[str, str]] = {
     "fleet.staff.escort": ("照管员", "Escort"),
     "fleet.pick_bus": ("点选一辆车查看一车一档", "Pick a bus to see its record"),
     "fleet.manifest": ("学生名单", "Manifest"),
+    "fleet.only.on_board": ("车上学生（可致电监护人）", "Children on board (guardians can be called)"),
+    "disp_bus_people": ("校车：随车人员与车上学生", "School bus: staff and children on board"),
     "fleet.manifest.expected_n": ("应到 {n} 人", "{n} expected"),
     "fleet.pupil.expected": ("未上车", "not on yet"),
     "fleet.pupil.on_board": ("在车", "on board"),

@@ -95,6 +95,7 @@ class BusTracker:
         self.trip_end_hooks: list[Callable[[TripEnd], object]] = []
         self.alight_grace_s = 180.0
         self.pending_ends: list[TripEnd] = []
+        self._end_timer: asyncio.Task[None] | None = None
         self.stop_hooks: list[Callable[[StopReached], object]] = []  # 未下车
         # Issue 13: words added to an alert's work order (the children on board).
         self.alert_notes: list[Callable[[Alert], str]] = []
@@ -244,29 +245,53 @@ class BusTracker:
         ends = self.take_ends(utcnow())
         if ends:
             await asyncio.to_thread(self.handle_ends, ends)
+        if self.pending_ends and (self._end_timer is None or self._end_timer.done()):
+            # A bus at its last stop: its children's check runs when their grace is up, not
+            # at the clock's next tick (a child left on board is told at once).
+            self._end_timer = asyncio.create_task(self._ends_when_due(),
+                                                  name="bus trip ends when due")
         stops = self.take_stops()
         if stops and self.stop_hooks:
             await asyncio.to_thread(self.handle_stops, stops)
 
+    async def _ends_when_due(self) -> None:
+        """Sleep until the earliest pending trip end is due, check it, repeat while any."""
+        while self.pending_ends:
+            grace = timedelta(seconds=self.alight_grace_s)
+            wait = min((e.at + grace - utcnow()).total_seconds() for e in self.pending_ends)
+            if wait > 0:
+                await asyncio.sleep(min(wait + 0.01, self.tick_s))
+                continue
+            ends = self.take_ends(utcnow())
+            if ends:
+                try:
+                    await asyncio.to_thread(self.handle_ends, ends)
+                except Exception:  # the clock's tick tries the rest
+                    log.exception("trip ends not checked")
+
     async def run(self, notify: Callable[[], Awaitable[None]]) -> None:
         """Tick the clock rules and write history until cancelled."""
-        last_bucket = int(utcnow().timestamp() // self.sample_s)
-        while True:
-            await asyncio.sleep(self.tick_s)
-            try:
-                now = utcnow()
-                alerts = self.tick(now)
-                if alerts:
-                    await asyncio.to_thread(self.raise_all, alerts)
-                ends = self.take_ends(now)
-                if ends:
-                    await asyncio.to_thread(self.handle_ends, ends)
-                bucket = int(now.timestamp() // self.sample_s)
-                if bucket != last_bucket:
-                    await asyncio.to_thread(self.flush_history, bucket - 1)
-                    last_bucket = bucket
-                await notify()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("bus tracker tick failed")
+        try:
+            last_bucket = int(utcnow().timestamp() // self.sample_s)
+            while True:
+                await asyncio.sleep(self.tick_s)
+                try:
+                    now = utcnow()
+                    alerts = self.tick(now)
+                    if alerts:
+                        await asyncio.to_thread(self.raise_all, alerts)
+                    ends = self.take_ends(now)
+                    if ends:
+                        await asyncio.to_thread(self.handle_ends, ends)
+                    bucket = int(now.timestamp() // self.sample_s)
+                    if bucket != last_bucket:
+                        await asyncio.to_thread(self.flush_history, bucket - 1)
+                        last_bucket = bucket
+                    await notify()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("bus tracker tick failed")
+        finally:
+            if self._end_timer is not None:
+                self._end_timer.cancel()

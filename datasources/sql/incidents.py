@@ -568,7 +568,8 @@ class Store:
                 raise NotFound("no_incident", id=incident_id)
             view = incident_view(row).model_dump()
             view.update(description=row.description, reporter_name=row.reporter_name,
-                        reporter_phone=row.reporter_phone, photo_url=row.photo_url)
+                        reporter_phone=row.reporter_phone, photo_url=row.photo_url,
+                        source_ref=row.source_ref)
             return view
 
     def queue(self, *, states: tuple[str, ...] = tuple(OPEN_STATES), category: str | None = None,
