@@ -8,7 +8,6 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from dashboard.grids.views import measure_text
 from dashboard.i18n.text import category_label, name, t
 from dashboard.incidents.kpis import Figures
 from dashboard.screens.evaluation import label as ev_label
@@ -107,15 +106,40 @@ def grid_figure(figures: dict[str, Figures], cells: dict[str, GridCell],
     return fig
 
 
-def department_table(rows: list[tuple[str, Figures]], lang: str) -> Any:
-    """Assignee groups ranked by this month's close rate."""
-    head = html.Tr([html.Th("#"), html.Th(t("ld_dept", lang)), html.Th(t("ld_received", lang)),
-                    html.Th(t("ld_close_rate", lang)), html.Th(t("ld_avg_hours", lang))])
-    body = [html.Tr([html.Td(str(n + 1)), html.Td(who), html.Td(str(f.received)),
-                     html.Td(measure_text("close_rate", f.close_rate, lang)),
-                     html.Td(measure_text("avg_hours", f.avg_hours, lang))])
-            for n, (who, f) in enumerate(rows)]
-    return html.Table([html.Thead(head), html.Tbody(body)], className="ld-table")
+def unit_ranking(table: list[dict[str, Any]], red: list[dict[str, Any]],
+                 lang: str) -> list[Any]:
+    """部门排名: the receiving units (village offices, town offices, county departments)
+    ranked by their evaluation score, the score and grade on each bar; under it the red
+    list (红灯): each unit's work orders overdue and not handled."""
+    units = [r for r in table if r["code"] != "*" and r["score"] is not None]
+    if units:
+        parts: list[Any] = [score_graph("ld-depts-graph", units)]
+    else:
+        parts = [html.P(t("ld_eval_none", lang), className="ld-muted")]
+    parts.append(html.H4(t("ld_red_list", lang), className="ld-red-head"))
+    parts.append(html.Ul([html.Li([html.Span("●", className="ld-dot red"),
+                                   html.Span(r["unit"], className="ld-red-unit"),
+                                   html.Span(t("ld_red_n", lang).format(n=r["n"]),
+                                             className="ld-red-n")],
+                                  className="ld-red", **{"data-unit": r["code"]})
+                          for r in red], className="ld-red-list")
+                 if red else html.P(t("ld_red_none", lang), className="ld-muted"))
+    return parts
+
+
+def score_graph(graph_id: str, units: list[dict[str, Any]]) -> Any:
+    """Units' scores as bars, the best on top, the score and grade written on each bar."""
+    shown = list(reversed(units))
+    fig = go.Figure(go.Bar(
+        x=[r["score"] for r in shown], y=[r["unit"] for r in shown], orientation="h",
+        text=[f"{r['score']:.1f} {r['grade']}" for r in shown], textposition="inside",
+        insidetextanchor="end", textfont={"size": 14, "color": "#0b1220"},
+        marker_color=[GRADE_COLOURS.get(r["grade"], "#8d99ae") for r in shown],
+        hovertemplate="%{y}: %{x:.1f}<extra></extra>"))
+    fig.update_xaxes(range=[0, 100])
+    fig = _layout(fig, max(220, 30 * len(units) + 40))
+    fig.update_layout(uniformtext={"minsize": 13, "mode": "show"})  # legible on every bar
+    return graph(graph_id, fig)
 
 
 # The columns of the evaluation box beside the chart (all of them: `zhongnao evaluate`).
@@ -129,14 +153,6 @@ def evaluation_panel(table: list[dict[str, Any]], lang: str) -> list[Any]:
     units = [r for r in table if r["code"] != "*" and r["score"] is not None]
     if not units:
         return [html.P(t("ld_eval_none", lang), className="ld-muted")]
-    shown = list(reversed(units))  # the best on top
-    fig = go.Figure(go.Bar(
-        x=[r["score"] for r in shown], y=[r["unit"] for r in shown], orientation="h",
-        text=[f"{r['score']:.1f} {r['grade']}" for r in shown], textposition="inside",
-        insidetextanchor="end", textfont={"size": 14, "color": "#0b1220"},
-        marker_color=[GRADE_COLOURS.get(r["grade"], "#8d99ae") for r in shown],
-        hovertemplate="%{y}: %{x:.1f}<extra></extra>"))
-    fig.update_xaxes(range=[0, 100])
     head = html.Tr([html.Th("#"), html.Th(ev_label("village", lang)),
                     html.Th(ev_label("score", lang)), html.Th(ev_label("grade", lang)),
                     *(html.Th(ev_label(c, lang)) for c in EVAL_COLUMNS)])
@@ -146,9 +162,7 @@ def evaluation_panel(table: list[dict[str, Any]], lang: str) -> list[Any]:
                      html.Td(r["grade"], className=f"ld-grade g{r['grade']}"),
                      *(html.Td(r[c]) for c in EVAL_COLUMNS)],
                     **{"data-unit": r["code"]}) for r in table]
-    fig = _layout(fig, max(220, 30 * len(shown) + 40))
-    fig.update_layout(uniformtext={"minsize": 13, "mode": "show"})  # legible on every bar
-    return [graph("ld-eval-graph", fig),
+    return [score_graph("ld-eval-graph", units),
             html.Div(html.Table([html.Thead(head), html.Tbody(body)],
                                 className="ld-table ld-eval"), className="ld-eval-wrap")]
 

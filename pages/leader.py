@@ -19,7 +19,6 @@ from pages._leader_parts import (
     bus_panel,
     cards,
     category_figure,
-    department_table,
     evaluation_panel,
     graph,
     grid_figure,
@@ -27,6 +26,7 @@ from pages._leader_parts import (
     readiness_panel,
     tier_panel,
     trend_figure,
+    unit_ranking,
 )
 from pages._ticks import tick_on_change
 
@@ -105,13 +105,16 @@ def update_leader_view(_tick: Any, lang: str | None) -> tuple[Any, ...]:
     assert svc.evaluation is not None
     # The last 30 days to this minute: every tablet asking within it shares one read.
     minute = now.replace(second=0, microsecond=0)
-    ev, names = svc.evaluation.recent("village", *period(None, None, None, minute))
+    last30 = period(None, None, None, minute)
+    ev, names = svc.evaluation.recent("village", *last30)
+    units, unit_names = svc.evaluation.recent("unit", *last30)
     return (cards(leader.kpi_cards(o.today, o.yesterday, "today", lang)),
             cards(leader.kpi_cards(o.month, o.prev_month, "month", lang)),
             graph("ld-trend-graph", trend_figure(o.days, o.daily, lang)),
             graph("ld-cats-graph", category_figure(o.categories, lang)),
             graph("ld-grids-graph", grid_figure(o.grids, svc.grids, lang)),
-            department_table(o.departments, lang),
+            unit_ranking(evaluation.rows(units, unit_names, lang),
+                         evaluation.red_list(units, unit_names, lang), lang),
             bus_panel(buses), readiness_panel(ready, lang),
             evaluation_panel(evaluation.rows(ev, names, lang), lang),
             tier_panel(leader.tier_rows(o.tiers, o.tiers_prev, lang), lang))

@@ -295,6 +295,54 @@ def test_the_leader_sees_the_villages_ranked_with_score_and_grade_on_the_bars(se
             assert f'"data-score": "{row.score}"' in panel
 
 
+def test_the_leader_ranks_units_not_people_and_sees_the_red_list(settings):
+    """部门排名 lists the receiving units by their evaluation (the figure on each bar, not
+    the assignees' names), and 红灯 names each unit with work orders overdue, not handled."""
+    from sqlalchemy import update
+
+    from dashboard.roles import OFFICER, Principal
+    from dashboard.screens.evaluation import red_list
+    from dashboard.timeutil import utcnow
+    from datasources.flows.desk import dispatch_to
+    from datasources.sql import models as m
+    from tests.auth_helpers import leader_view, sign_in
+    from tests.browser import app_client
+
+    officer = Principal(role=OFFICER, name="值班员甲", kind="user", user_id=1)
+    with app_client(settings) as client:
+        svc = client.zn
+        now = utcnow()
+        ids = []
+        for title in ("违章搭建", "危房加固"):
+            report = IncidentReport(source="grid_worker", category="planning", title=title,
+                                    lon=104.48, lat=30.568)
+            inc = svc.store.create_incident(report, GridHit("G3-10", "V03"),
+                                            now=now - timedelta(hours=30)).incident
+            dispatch_to(svc.intake, officer, inc.id, "unit:U-C-ZJ", state="reported",
+                        version=None)
+            ids.append(inc.id)
+        with svc.store.session() as s:  # the county's time ran out
+            s.execute(update(m.Incident).where(m.Incident.id.in_(ids))
+                      .values(deadline_at=now - timedelta(hours=1)))
+        ev, names = svc.evaluation.evaluate("unit", now - timedelta(days=30),
+                                            now + timedelta(minutes=1), now=now)
+        row = next(r for r in ev.rows if r.unit == "U-C-ZJ")
+        assert row.indicators.overdue_open == 2
+        assert red_list(ev, names, "zh")[0] == {"code": "U-C-ZJ", "unit": "县住房和城乡建设局",
+                                                "n": 2}
+        sign_in(client, svc, "领导李", "leader")
+        for lang, name, n in (("zh", "县住房和城乡建设局", "2 件"), ("en", names["U-C-ZJ"][1],
+                                                                "2 overdue")):
+            r = leader_view(client, 1, lang)
+            assert r.status_code == 200, r.text[:300]
+            panel = json.dumps(r.json()["response"]["ld-depts"]["children"],
+                               ensure_ascii=False)
+            assert f"{row.score:.1f} {row.grade}" in panel  # the figure on its bar
+            assert name in panel and n in panel
+            assert '"data-unit": "U-C-ZJ"' in panel
+            assert "值班员甲" not in panel  # units, not people
+
+
 def test_the_leaders_tablets_share_one_read_per_minute(services):
     ev_store = services.evaluation
     lo, hi = T0 - timedelta(minutes=1), T0 + timedelta(minutes=1)

@@ -11,7 +11,7 @@ from dashboard.geo.lookup import GridHit
 from dashboard.incidents import kpis
 from dashboard.incidents.kpis import WorkOrderFact
 from dashboard.messages import IncidentReport
-from dashboard.screens.leader import change, departments, kpi_cards, windows
+from dashboard.screens.leader import change, kpi_cards, windows
 from dashboard.timeutil import LOCAL_TZ
 from datasources.sql.briefs import day_bounds
 
@@ -36,18 +36,6 @@ def test_changes_read_as_a_leader_expects():
     assert cards["today-overdue"]["tone"] == "bad" and cards["today-received"]["tone"] == "good"
     assert cards["today-received"]["label"] == "受理"
     assert (cards["today-received"]["kpi"], cards["today-received"]["raw"]) == ("received", "8")
-
-
-def test_departments_rank_by_the_months_close_rate():
-    w = kpis.window("month", NOW)
-    facts = [WorkOrderFact(1, "closed", NOW - timedelta(hours=5), NOW - timedelta(hours=1),
-                           assignee="水务站"),
-             WorkOrderFact(2, "dispatched", NOW - timedelta(hours=5), assignee="城管"),
-             WorkOrderFact(3, "closed", NOW - timedelta(days=60), NOW - timedelta(days=59),
-                           assignee="老单位")]
-    ranked = departments(facts, w)
-    assert [(name, f.received, f.close_rate) for name, f in ranked] == [
-        ("水务站", 1, 100.0), ("城管", 1, 0.0)]
 
 
 def test_daily_brief_lists_overdue_with_why_and_is_kept_per_day(services):
@@ -86,7 +74,6 @@ def test_leader_overview_reads_rankings_and_mix(services):
     store.act(inc.id, "dispatch", "值班员王", assignee="水务站")
     o = services.leader.overview(now + timedelta(seconds=1))
     assert o.today.received == 1 and o.categories == [("water", 1)]
-    assert o.departments[0][0] == "水务站"
     assert o.grids["G2-01"].received == 1
     assert sum(o.daily["received"]) == 1
 

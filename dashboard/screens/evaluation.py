@@ -56,6 +56,15 @@ def rows(ev: Evaluation, names: dict[str, tuple[str, str]], lang: str) -> list[d
     return [one(r) for r in ev.rows] + [one(ev.town)]
 
 
+def red_list(ev: Evaluation, names: dict[str, tuple[str, str]],
+             lang: str) -> list[dict[str, Any]]:
+    """红灯: each unit with work orders overdue and not handled (超期待处置数), the most
+    first; the units with none are not listed."""
+    red = [{"code": r.unit, "unit": unit_label(r.unit, names, lang),
+            "n": r.indicators.overdue_open} for r in ev.rows if r.indicators.overdue_open]
+    return sorted(red, key=lambda x: (-x["n"], x["unit"]))
+
+
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 

@@ -17,7 +17,6 @@ from dashboard.incidents import kpis
 from dashboard.incidents.kpis import TIER_SHARES, Figures, TierShare, Window, WorkOrderFact
 
 TREND_DAYS = 30
-DEPARTMENTS_SHOWN = 12
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,6 @@ class Overview:
     daily: dict[str, list[int]]
     categories: list[tuple[str, int]]
     grids: dict[str, Figures]
-    departments: list[tuple[str, Figures]]
     # Issue 14: this month's tier shares per category ("*": all) and last month's.
     tiers: dict[str, TierShare] = field(default_factory=dict)
     tiers_prev: TierShare | None = None
@@ -78,18 +76,6 @@ def kpi_cards(cur: Figures, prev: Figures, scope: str, lang: str) -> list[dict[s
                       "dir": ch["dir"], "tone": "bad" if bad else "good"
                       if ch["dir"] != "flat" else ""})
     return cards
-
-
-def departments(facts: Iterable[WorkOrderFact], w: Window) -> list[tuple[str, Figures]]:
-    """Assignee groups by the window's close rate, then received (the window's work
-    orders with an assignee)."""
-    groups: dict[str, list[WorkOrderFact]] = {}
-    for f in facts:
-        if f.assignee and w.start <= f.created_at < w.end:
-            groups.setdefault(f.assignee, []).append(f)
-    rows = [(name, kpis.figures(rows, w)) for name, rows in groups.items()]
-    rows.sort(key=lambda r: (-(r[1].close_rate or 0), -r[1].received, r[0]))
-    return rows[:DEPARTMENTS_SHOWN]
 
 
 def category_mix(facts: Iterable[WorkOrderFact], w: Window) -> list[tuple[str, int]]:

@@ -38,6 +38,5 @@ class LeaderStore:
             days=days, daily=kpis.daily_series(facts, days, now),
             categories=leader.category_mix(facts, ws["month"]),
             grids=grid_measures(facts, self.grids.cells, 2, ws["30d"]),
-            departments=leader.departments(facts, ws["month"]),
             tiers=kpis.tier_shares(facts, ws["month"]),
             tiers_prev=kpis.tier_share(facts, ws["prev_month"]))
