@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from dashboard.grids.rota import shift_at
 from dashboard.grids.stats import MEASURES, WINDOWS
+from dashboard.grids.views import measure_label
 from dashboard.i18n.text import category_label, name, t
 from dashboard.incidents.lifecycle import CATEGORIES
 from pages._components import TOWN_API, js, services
@@ -46,7 +47,7 @@ def controls(lang: str, measure: str, window: str, heat: bool = False) -> Any:
     cats = [{"label": category_label(c.code, lang), "value": c.code} for c in CATEGORIES]
     return html.Div([
         dcc.RadioItems(id=ids.MEASURE, value=measure, inline=True, className="gs-radio",
-                       options=[{"label": t(f"gs_m_{m}", lang), "value": m} for m in MEASURES]),
+                       options=[{"label": measure_label(m, lang), "value": m} for m in MEASURES]),
         dcc.RadioItems(id=ids.WINDOW, value=window, inline=True, className="gs-radio",
                        options=[{"label": t(f"gs_w_{w}", lang), "value": w} for w in WINDOWS]),
         dcc.Dropdown(id=ids.CATEGORY, options=cats, value=None, className="gs-dd",
@@ -70,7 +71,7 @@ def grid_map(meta: dict[str, Any], tile_url: str) -> Any:
 
 def legend(rows: list[dict[str, Any]], measure: str, level: int, lang: str) -> list[Any]:
     """The colour legend with the numbers of each class and how many grids fall in it."""
-    head = html.Div(f"{t('gs_legend', lang)} · {t(f'gs_m_{measure}', lang)} · "
+    head = html.Div(f"{t('gs_legend', lang)} · {measure_label(measure, lang)} · "
                     f"{t('gs_level', lang).format(n=level)}", className="gs-legend-head")
     return [head] + [html.Div([
         html.Span(className="gs-swatch", style={"background": r["colour"]}),

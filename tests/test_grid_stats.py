@@ -139,3 +139,28 @@ def test_count_legends_use_whole_numbers_and_small_ranges_get_a_class_per_value(
     bounds = [(r["from"], r["to"]) for r in wide["legend"]]
     assert bounds[0][0] == 0 and bounds[-1][1] == 22
     assert all(b[0] == a[1] + 1 for a, b in zip(bounds, bounds[1:], strict=False))
+
+
+def test_the_grid_map_shows_where_things_are_resolved_in_the_grid_and_in_the_village():
+    """Issue 14: the tier shares on the grid map: of what was resolved in the window, the
+    share resolved at the grid's own level (小事不出格率), within the village …; a grid whose
+    cases all climbed to the county is the one drawn hot."""
+    from dashboard.grids.views import measure_label, measure_text, ranking
+
+    done = {"state": "closed", "hours_ago": 5, "closed_at": NOW - timedelta(hours=1)}
+    facts = [_fact("A1a", level="grid", **done), _fact("A1b", level="grid", **done),
+             _fact("A1b", level="village", **done), _fact("A2a", level="county", **done),
+             _fact("A2a", level="town", **done), _fact("B1a")]  # B1: nothing resolved
+    lvl2 = grid_measures(facts, CELLS, 2, TODAY)
+    assert (lvl2["A1"].in_grid, lvl2["A1"].in_village, lvl2["A1"].in_town) == (66.7, 100.0,
+                                                                               100.0)
+    assert (lvl2["A2"].in_grid, lvl2["A2"].in_town) == (0.0, 50.0)
+    assert lvl2["B1"].in_grid is None
+    result = choropleth(values_of(lvl2, "in_grid"), "in_grid")
+    assert result["colours"]["A2"] == RAMP[-1] and result["colours"]["A1"] == RAMP[0]
+    assert result["colours"]["B1"] == NO_DATA
+    cells = {c.code: c for c in CELLS}
+    assert [r["code"] for r in ranking(lvl2, cells, "in_grid", "zh")] == ["A2", "A1"]
+    assert measure_text("in_grid", 66.7, "zh") == "66.7%"
+    assert (measure_label("in_grid", "zh"), measure_label("in_village", "en")) == (
+        "小事不出格率", "Resolved in the village")

@@ -9,7 +9,6 @@ import pytest
 
 from dashboard.geo.lookup import GridHit
 from dashboard.incidents import kpis
-from dashboard.incidents.kpis import WorkOrderFact
 from dashboard.messages import IncidentReport
 from dashboard.screens.leader import change, kpi_cards, windows
 from dashboard.timeutil import LOCAL_TZ

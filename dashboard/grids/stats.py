@@ -12,9 +12,10 @@ from dashboard.town import GridCell
 
 # The windows and measures the grid page offers (each defined in dashboard/incidents/kpis).
 WINDOWS = ("hour", "today", "7d", "30d")
-MEASURES = ("received", "open", "overdue", "close_rate", "avg_hours", "satisfaction")
+MEASURES = ("received", "open", "overdue", "close_rate", "avg_hours", "satisfaction",
+            *kpis.TIER_SHARES)
 # Measures where a bigger number is good news: their colour ramp runs the other way.
-HIGHER_IS_BETTER = frozenset({"close_rate", "satisfaction"})
+HIGHER_IS_BETTER = frozenset({"close_rate", "satisfaction", *kpis.TIER_SHARES})
 # Dark blue (quiet) to red (hot); one colour per class.
 RAMP = ("#16324f", "#1f5f8b", "#e0a526", "#f0642a", "#d7263d")
 NO_DATA = "#24324a"

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dashboard.grids.stats import HIGHER_IS_BETTER
 from dashboard.i18n.figures import duration_text
 from dashboard.i18n.text import name, t
-from dashboard.incidents.kpis import Figures, data_value
+from dashboard.incidents.kpis import TIER_SHARES, Figures, data_value
 from dashboard.town import GridCell
 
 
@@ -15,13 +16,21 @@ def measure_text(measure: str, value: Any, lang: str) -> str:
     """A measure's value as shown: '95.4%', '3.5小时', '4.62', '12', or '—'."""
     if value is None:
         return "—"
-    if measure == "close_rate":
+    if measure == "close_rate" or measure in TIER_SHARES:
         return f"{value:.1f}%"
     if measure == "avg_hours":
         return duration_text(value, lang)
     if measure == "satisfaction":
         return f"{value:.2f}"
     return str(int(value))
+
+
+def measure_label(measure: str, lang: str) -> str:
+    """A grid measure's name: the KPIs' (gs_m_…), the tier shares' own (小事不出格率 …)."""
+    if measure in TIER_SHARES:
+        zh, en, _ = TIER_SHARES[measure]
+        return en if lang == "en" else zh
+    return t(f"gs_m_{measure}", lang)
 
 
 def _workers_on_duty(cell: GridCell, cells: Mapping[str, GridCell],
@@ -47,9 +56,9 @@ def grid_tips(figures: Mapping[str, Figures], cells: Mapping[str, GridCell],
         shown = "、".join(duty[:4]) + (f" … ({len(duty)})" if len(duty) > 4 else "")
         leader = cell.leader.get("name", "") if cell.leader else ""
         lines = [name({"name": cell.name, "name_en": cell.name_en}, lang)]
-        lines += [f"{t('gs_m_' + k, lang)}: {measure_text(k, f.value(k), lang)}"
+        lines += [f"{measure_label(k, lang)}: {measure_text(k, f.value(k), lang)}"
                   for k in ("received", "open", "overdue", "close_rate", "avg_hours",
-                            "satisfaction")]
+                            "satisfaction", "in_grid")]
         lines.append(f"{t('gs_leader', lang)}: {leader or '—'}")
         lines.append(f"{t('gs_on_duty', lang)}: {shown or '—'}")
         tips[code] = "\n".join(lines)
@@ -96,7 +105,7 @@ def crumbs(path: list[str], cells: Mapping[str, GridCell], lang: str) -> list[di
 def ranking(figures: Mapping[str, Figures], cells: Mapping[str, GridCell],
             measure: str, lang: str, limit: int = 13) -> list[dict[str, Any]]:
     """Grids ordered by the measure, worst first (for rates: lowest first)."""
-    better_high = measure in ("close_rate", "satisfaction")
+    better_high = measure in HIGHER_IS_BETTER
     present = [(c, v) for c, v in ((c, f.value(measure)) for c, f in figures.items())
                if v is not None]
     present.sort(key=lambda cv: (cv[1] if better_high else -cv[1], cv[0]))

@@ -69,6 +69,10 @@ class Figures:
     avg_hours: float | None
     satisfaction: float | None
     scored: int
+    # The tier shares of what was resolved in the window (TIER_SHARES, issue 14): in %.
+    in_grid: float | None = None
+    in_village: float | None = None
+    in_town: float | None = None
 
     @property
     def still_open(self) -> int:
@@ -204,6 +208,8 @@ def handling_hours(f: WorkOrderFact) -> float | None:
 # ------------------------------------------------------------------ a window's figures
 def figures(facts: Iterable[WorkOrderFact], w: Window) -> Figures:
     """Every measure of the window over `facts` (facts outside the window are ignored)."""
+    facts = list(facts)
+    tiers = tier_share(facts, w)
     received = closed = open_ = overdue = overdue_now = closed_in = scored = 0
     hours = 0.0
     score_sum = 0
@@ -236,7 +242,8 @@ def figures(facts: Iterable[WorkOrderFact], w: Window) -> Figures:
         close_rate=round(100.0 * closed / received, 1) if received else None,
         open=open_, overdue=overdue, overdue_now=overdue_now, closed_in=closed_in,
         avg_hours=round(hours / closed_in, 2) if closed_in else None,
-        satisfaction=round(score_sum / scored, 2) if scored else None, scored=scored)
+        satisfaction=round(score_sum / scored, 2) if scored else None, scored=scored,
+        in_grid=tiers.in_grid, in_village=tiers.in_village, in_town=tiers.in_town)
 
 
 def board(facts: Iterable[WorkOrderFact], now: datetime) -> KpiBoard:
