@@ -171,6 +171,11 @@ class Services:
         self.boarding.after.append(watch.on_event)
         self.boarding.after.append(self.tell_guardians)
         self.hub.tracker.trip_end_hooks.append(watch.on_trip_end)
+        # The safety net: trips whose window closed, checked from the record (issue 13).
+        watch.plans, watch.holidays = self.hub.tracker.fleet.plans, holidays(s)
+        buses_of = {v.get("route"): p for p, v in self.hub.tracker.vehicle_records.items()}
+        watch.route_bus = buses_of.get
+        self.hub.sweeps.append(watch.sweep)
         self.hub.tracker.alert_notes.append(watch.note)
         self.hub.tracker.stop_hooks.append(watch.on_stop_reached)
         self.intake.stock_hooks.append(self.resources.check)

@@ -263,3 +263,38 @@ def test_a_child_carried_past_their_home_stop_files_a_work_order(services):
     [order] = bus_work_orders(services, "missed_stop")
     assert stays.id in order.description and "学生未下车" in order.title
     assert goes.id not in order.description
+
+
+def test_the_record_catches_a_child_left_on_a_bus_the_tracker_never_saw_end(services):
+    """The safety net: no GPS fix reached the tracker (or the server restarted within the
+    children's grace), so no trip end was seen. When the trip's window closes, the sweep
+    reads the taps and files the 遗留儿童 work order: once, and none for a clean trip."""
+    from dashboard.buses.child_safety import windows_closed
+    from dashboard.buses.timetable import trip_window
+
+    watch = next(h.__self__ for h in services.hub.sweeps
+                 if getattr(h, "__name__", "") == "sweep" and hasattr(h.__self__, "plans"))
+    plans = services.hub.tracker.fleet.plans
+    day = school_day()
+    am = services.boarding.pupils.manifest("R01-AM1")
+    times = [local(day, x) for x in plans["R01-AM1"].stop_times]
+    closed = trip_window(plans["R01-AM1"].times_on(day))[1]
+    riders = [p for s in am.stops for p in s.pupils][:2]
+    plate = "川F·D72692"
+    for i, p in enumerate(riders):
+        tap(services, p.id, "board", times[0] + timedelta(seconds=30 * i), plate, f"net-board-{i}")
+    tap(services, riders[0].id, "alight", times[-1], plate, "net-alight-0")
+    # Before the window closes: nothing is due, nothing filed.
+    assert "R01-AM1" not in dict(windows_closed(plans, day, closed - timedelta(minutes=1)))
+    assert watch.sweep(closed - timedelta(minutes=1), force=True) == []
+    assert dict(windows_closed(plans, day, closed + timedelta(minutes=1)))["R01-AM1"] == closed
+    done = watch.sweep(closed + timedelta(minutes=1), force=True)
+    [order] = bus_work_orders(services, "left_child")
+    assert [o.event.incident.id for o in done if o.event] == [order.id]
+    assert order.priority == "urgent" and plate in order.title and "1 名学生" in order.title
+    assert riders[1].id in order.description and riders[0].id not in order.description
+    # The next sweep, another process's, or the tracker's own end: still one work order.
+    assert watch.sweep(closed + timedelta(minutes=2), force=True) == []
+    assert len(bus_work_orders(services, "left_child")) == 1
+    # Six hours on, yesterday's trips are not read again and again.
+    assert "R01-AM1" not in dict(windows_closed(plans, day, closed + timedelta(hours=7)))

@@ -17,12 +17,14 @@ it raises it (as the bus alerts do).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from dashboard.buses.boarding import ON_BOARD, Boarding, Tally
 from dashboard.buses.pupils import ALIGHT, Manifest, PupilRecord, mask_pupil_name
-from dashboard.buses.tracking import drives_backwards
+from dashboard.buses.timetable import runs_on, trip_window
+from dashboard.buses.tracking import TripPlan, drives_backwards
 from dashboard.i18n.text import t
 from dashboard.timeutil import hhmm
 
@@ -75,6 +77,29 @@ def left_on_board(manifest: Manifest, tally: Tally, plate: str, day: str, at: da
         return None
     return ChildAlert(LEFT_ON_BOARD, plate, manifest.trip, day, at, lon, lat,
                       _records(manifest, on), value=len(on))
+
+
+def windows_closed(plans: Mapping[str, TripPlan], day: date, now: datetime,
+                   holidays: Iterable[date] = (),
+                   within: timedelta = timedelta(hours=6)) -> list[tuple[str, datetime]]:
+    """The trips of `day` whose window (timetable.trip_window) closed before `now`, and no
+    longer ago than `within`, with when it closed: each is due its 遗留儿童 check from the
+    record, whatever the tracker saw (a bus without GPS, a server restarted in the grace)."""
+    hol = frozenset(holidays)
+    out = []
+    for code, plan in plans.items():
+        if not runs_on(plan.days, day, hol):
+            continue
+        closed = trip_window(plan.times_on(day))[1]
+        if closed < now <= closed + within:
+            out.append((code, closed))
+    return sorted(out, key=lambda x: (x[1], x[0]))
+
+
+def last_plate(events: Iterable[Boarding]) -> str | None:
+    """The bus of a trip's taps: the plate of its latest event that names one."""
+    plates = [e for e in events if e.plate]
+    return max(plates, key=lambda e: (e.at, e.seq)).plate if plates else None
 
 
 def overload(manifest: Manifest, tally: Tally, seats: int | None, plate: str, day: str,

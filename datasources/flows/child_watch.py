@@ -7,27 +7,34 @@ too), like the bus alerts."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 
 from sqlalchemy import select
 
 from dashboard.buses.alerts import Alert
+from dashboard.buses.boarding import tally
 from dashboard.buses.child_safety import (
     CHILD_ALERTS,
     LEFT_ON_BOARD,
     ChildAlert,
     child_alert_text,
+    last_plate,
     late_alight_note,
     left_on_board,
     missed_stop,
     on_board_note,
     overload,
+    windows_closed,
     wrong_stop,
 )
 from dashboard.buses.pupils import ALIGHT
 from dashboard.buses.timetable import local_date
-from dashboard.buses.tracking import StopReached, TripEnd, drives_backwards
+from dashboard.buses.tracking import StopReached, TripEnd, TripPlan, drives_backwards
 from dashboard.incidents.lifecycle import OPEN_STATES
 from dashboard.messages import IncidentReport
+from dashboard.timeutil import utcnow
 from datasources.flows.boarding import BoardingDesk, Recorded
 from datasources.flows.intake import Intake, Outcome
 from datasources.redis.publisher import Publisher
@@ -49,6 +56,13 @@ class ChildWatch:
         self.lang = lang
         self.alerts_on = alerts_on
         self.stats = {"alerts": 0, "skipped": 0}
+        # The safety net's inputs (set by Services): the timetabled trips and the holidays,
+        # the route's bus for trips whose taps name none, and how often to look.
+        self.plans: Mapping[str, TripPlan] = {}
+        self.holidays: frozenset[date] = frozenset()
+        self.route_bus: Callable[[str], str | None] = lambda route: None
+        self.sweep_s = 30.0
+        self._last_sweep = -1e9
 
     def _place(self, trip: str, lon: float | None, lat: float | None,
                stop: str | None = None) -> tuple[float, float, dict[str, str]]:
@@ -97,6 +111,39 @@ class ChildWatch:
         alert = left_on_board(manifest, tally, end.plate, end.day.isoformat(), end.at,
                               end.lon, end.lat)
         return self.raise_alert(alert) if alert is not None else None
+
+    def sweep(self, now: datetime | None = None, force: bool = False) -> list[Outcome]:
+        """The safety net, from the record: every trip of today whose window has closed is
+        checked for children boarded and not alighted, whatever the tracker saw (a bus with
+        no GPS fix, a server restarted during the children's grace, a lost trip end). One
+        alert per trip and day across processes and with the tracker (the episode key)."""
+        if not force and time.monotonic() - self._last_sweep < self.sweep_s:
+            return []
+        self._last_sweep = time.monotonic()
+        now = now or utcnow()
+        day = local_date(now)
+        out = []
+        for trip, closed in windows_closed(self.plans, day, now, self.holidays):
+            manifest = self.desk.pupils.manifest(trip)
+            if manifest is None:
+                continue
+            events = self.desk.events.events(trip, day.isoformat())
+            plate = last_plate(events) or self.route_bus(manifest.route)
+            if plate is None:
+                continue
+            stops = self.plans[trip].stops
+            last = stops[-1] if stops else None
+            alert = left_on_board(manifest, tally(manifest, events), plate, day.isoformat(),
+                                  closed, last.lon if last else 0.0, last.lat if last else 0.0)
+            if alert is not None:
+                try:
+                    done = self.raise_alert(alert)
+                except Exception:  # one trip's fault never hides the next trip's child
+                    log.exception("left-child check of %s not filed", trip)
+                    continue
+                if done is not None:
+                    out.append(done)
+        return out
 
     def on_stop_reached(self, ev: StopReached) -> list[Outcome]:
         """On the way home: children still on board after the bus left their stop."""
