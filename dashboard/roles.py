@@ -172,6 +172,7 @@ PAGES: dict[str, Roles] = {
     "/village": VILLAGE_PAGE,  # the village small brain (村级小脑), issue 14
     "/field": FIELD,
     "/escort": frozenset({ESCORT, ADMIN}),  # issue 13: the staff on board's phone
+    "/school": frozenset({SCHOOL_STAFF, ADMIN, OFFICER}),  # issue 13: a school's shuttles
     "/parent": PARENTS,  # issue 13: a guardian's phone, their own children only
     "/buses": WALL,
     "/resources": CONSOLE_READ,
@@ -197,6 +198,7 @@ CALLBACKS: dict[str, Roles] = {
     "pages.field.report_field_step": FIELD,
     "pages.field.stream_field_ticks": FIELD,
     "pages.escort.load_escort_trip": frozenset({ESCORT, ADMIN}),
+    "pages.school.update_school_view": frozenset({SCHOOL_STAFF, ADMIN, OFFICER}),
     "pages.parent.show_my_children": PARENTS,
     "pages.parent.set_sms_mute": PARENTS,
     "pages.escort.record_vehicle_check": frozenset({ESCORT, ADMIN}),

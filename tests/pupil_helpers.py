@@ -4,10 +4,12 @@ one home), a mother, and a tap on the /escort page."""
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 
 from selenium.webdriver.common.by import By
 
 from dashboard.buses.pupils import GuardianRecord
+from dashboard.timeutil import LOCAL_TZ
 from dashboard.town import Route, Stop, Trip
 
 STOPS = [Stop("S1", "白鹤村站", "Baihe", 104.0, 30.0),
@@ -32,3 +34,27 @@ def tap(driver, pupil: str, event: str) -> None:  # type: ignore[no-untyped-def]
         except StaleElementReferenceException:
             time.sleep(0.05)
     raise AssertionError(f"could not tap {event} for {pupil}")
+
+
+# The demo town's first morning trip and its bus, for journeys on today's clock.
+PLATE = "川F·D72692"
+TRIP = "R01-AM1"
+
+
+def trip_running_now(db_url: str) -> None:
+    """Before the server starts (the tracker reads the timetable once): the trip departed
+    five minutes ago and reaches school in a few minutes, and runs every day (the test may
+    run on a weekend)."""
+    from sqlalchemy import select, update
+
+    from datasources.sql import models as m
+    from datasources.sql.engine import make_engine
+
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        n = len(conn.scalar(select(m.Trip.stop_times).where(m.Trip.code == TRIP)))
+        start = datetime.now(LOCAL_TZ) - timedelta(minutes=5)
+        times = [(start + timedelta(minutes=i)).strftime("%H:%M") for i in range(n)]
+        conn.execute(update(m.Trip).where(m.Trip.code == TRIP).values(stop_times=times,
+                                                                          days="daily"))
+    engine.dispose()

@@ -6,37 +6,17 @@ shows the trip's counts."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from selenium.webdriver.common.by import By
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from dashboard.messages import VehiclePosition
-from dashboard.timeutil import LOCAL_TZ, utcnow
+from dashboard.timeutil import utcnow
 from datasources.sql import models as m
-from datasources.sql.engine import make_engine
 from datasources.sql.pupils import PupilStore
 from tests.browser import ensure_user, serve, signed_in_browser, wait_until
-from tests.pupil_helpers import tap
-
-PLATE = "川F·D72692"
-TRIP = "R01-AM1"
-
-
-def trip_running_now(db_url: str) -> None:
-    """Before the server starts (the tracker reads the timetable once): the trip departed
-    five minutes ago and reaches school in a few minutes, and runs every day (the test may
-    run on a weekend)."""
-    engine = make_engine(db_url)
-    with engine.begin() as conn:
-        n = len(conn.scalar(select(m.Trip.stop_times).where(m.Trip.code == TRIP)))
-        start = datetime.now(LOCAL_TZ) - timedelta(minutes=5)
-        times = [(start + timedelta(minutes=i)).strftime("%H:%M") for i in range(n)]
-        conn.execute(update(m.Trip).where(m.Trip.code == TRIP).values(stop_times=times,
-                                                                          days="daily"))
-    engine.dispose()
-
-
+from tests.pupil_helpers import PLATE, TRIP, tap, trip_running_now
 
 
 def test_journey_a_child_left_on_board_reaches_the_console_as_urgent(settings):

@@ -64,6 +64,15 @@ PUPIL_TEXT: dict[str, tuple[str, str]] = {
 PUPIL_TEXT.update({
     # ---- /escort: the phone page of the staff on board (随车照管员 / 跟车教师)
     "nav_escort": ("随车照管", "Escort"),
+    # ---- /school: a school's staff, today's shuttles of the school
+    "nav_school": ("学校校车", "School buses"),
+    "sch_title": ("今日校车 · 本校学生", "Today's shuttles · our pupils"),
+    "sch_none": ("您的账号没有负责的学校，请联系管理员",
+                 "Your account looks after no school; ask an administrator"),
+    "sch_no_trips": ("今天没有本校学生的班次", "No trips carry our pupils today"),
+    "sch_group_absent": ("未到（请联系家长）", "Absent (call home)"),
+    "sch_group_on_board": ("在车上", "On a bus"),
+    "sch_group_expected": ("未上车", "Not on yet"),
     "esc_title": ("今日班次", "Today's trip"),
     "esc_no_trip": ("您的账号没有负责的班次，请联系管理员", "Your account looks after no trip; "
                     "ask an administrator"),

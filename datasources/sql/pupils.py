@@ -178,6 +178,13 @@ class PupilStore:
         return build_manifest(route, t, self.pupils_of_trip(trip),
                               self.stop_staff([s.code for s in route.stops]))
 
+    def schools(self) -> list[tuple[str, str, str]]:
+        """Every school on the register: (code, name, English name), by code."""
+        with self.session() as s:
+            return [(c, n, e or "") for c, n, e in s.execute(
+                select(m.School.code, m.School.name, m.School.name_en)
+                .order_by(m.School.code))]
+
     def posts(self, user_id: int | None) -> frozenset[tuple[str, str]]:
         """What an account looks after: (kind, ref) pairs."""
         if user_id is None:
