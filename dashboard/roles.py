@@ -167,7 +167,7 @@ ROUTES: dict[tuple[str, str], Roles] = {
 
 # ---------------------------------------------------------------- Dash pages
 PAGES: dict[str, Roles] = {
-    "/": WALL,
+    "/": WALL | {VILLAGE},  # a village officer's wall is their village's (issue 14)
     "/dispatch": DESK,
     "/village": VILLAGE_PAGE,  # the village small brain (村级小脑), issue 14
     "/field": FIELD,
@@ -184,8 +184,8 @@ PAGES: dict[str, Roles] = {
 # ---------------------------------------------------------------- Dash callbacks
 # "module.function" of the callback -> roles; clientside callbacks never reach the server.
 CALLBACKS: dict[str, Roles] = {
-    "pages.home.stream_live_updates": WALL,
-    "pages.home.restart_live_updates": WALL,
+    "pages.home.stream_live_updates": WALL | {VILLAGE},
+    "pages.home.restart_live_updates": WALL | {VILLAGE},
     "pages.dispatch.filter_queue": DESK,
     "pages.dispatch.stream_queue": DESK,
     "pages.dispatch.restart_stream": DESK,

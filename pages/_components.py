@@ -146,3 +146,19 @@ def town_map(map_id: str, meta: dict[str, Any], tile_url: str) -> Any:
     # No viewport tracking: with `bounds` and no `center` it threw on every map move.
     return dl.MapContainer(layers, id=map_id, zoomControl=False, attributionControl=False,
                            zoomSnap=0.1, className="zn-map", trackViewport=False, **view)
+
+
+def village_name(code: str | None, lang: str) -> str:
+    """A village's name (its level-2 grid's), or the code when the town has none such."""
+    from dashboard.i18n.text import name
+
+    for g in services().grids.values():
+        if g.level == 2 and g.village == code:
+            return name({"name": g.name, "name_en": g.name_en}, lang)
+    return code or "—"
+
+
+def known_village(code: object) -> bool:
+    """Whether the town has the village `code` (a level-2 grid names it)."""
+    return isinstance(code, str) and any(g.level == 2 and g.village == code
+                                         for g in services().grids.values())

@@ -39,7 +39,7 @@ from dashboard.roles import Principal, current, personal
 from dashboard.screens import views
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from dashboard.town import Unit
-from pages._components import services
+from pages._components import services, village_name
 from pages._fleet_parts import manifest_block, staff_block
 
 PATH = "/dispatch"
@@ -149,13 +149,6 @@ def grid_options(lang: str) -> list[dict[str, str]]:
 def grid_name(code: str | None, lang: str) -> str:
     g = services().grids.get(code or "")
     return name({"name": g.name, "name_en": g.name_en}, lang) if g else "—"
-
-
-def village_name(code: str | None, lang: str) -> str:
-    for g in services().grids.values():
-        if g.level == 2 and g.village == code:
-            return name({"name": g.name, "name_en": g.name_en}, lang)
-    return code or "—"
 
 
 # ---------------------------------------------------------------------------- queue rows

@@ -13,11 +13,21 @@ from dash.exceptions import WebsocketDisconnected
 
 from dashboard.grids.stats import ancestors
 from dashboard.i18n.text import LANGS, t
+from dashboard.incidents.rules import village_scope
 from dashboard.resources.readiness import readiness_rows
 from dashboard.roles import DISPLAY, current
 from dashboard.screens import views, wall
+from dashboard.screens.live import for_village
 from dashboard.timeutil import utcnow
-from pages._components import page_lang, page_title, services, site_header, town_map
+from pages._components import (
+    known_village,
+    page_lang,
+    page_title,
+    services,
+    site_header,
+    town_map,
+    village_name,
+)
 
 dash.register_page(__name__, path="/", title=page_title("nav_wall"))
 
@@ -46,19 +56,33 @@ class ids:  # noqa: N801 - a namespace of constants
     PUNCT = "home-punct"
     TICKER = "home-ticker"
     FOCUS = "home-focus"
+    VILLAGE = "home-village"  # one village's wall (?village=V03; a village officer's own)
 
 
-def layout(lang: str | None = None, sound: str | None = None, **_query: Any) -> Any:
+def wall_village(who: Any, asked: object) -> str | None:
+    """The village this wall shows (rules.village_scope: a village officer's own whatever
+    is asked; others the village asked for, when the town has it), or None for the town."""
+    village = village_scope(who, asked)
+    return village if known_village(village) else None
+
+
+def layout(lang: str | None = None, sound: str | None = None, village: str | None = None,
+           **_query: Any) -> Any:
     """The wall canvas: a fixed 1920×1080 stage scaled to the screen.
 
     A wall opened with its kiosk token (`/?kiosk=TOKEN`, the display role) is read-only, with
-    no controls; `?sound=1` lets alerts beep (off by default).
+    no controls; `?sound=1` lets alerts beep (off by default); `?village=V03` shows one
+    village's work orders and figures (a village officer's wall is always their own).
     """
     svc = services()
-    kiosk_on = current().role == DISPLAY
+    who = current()
+    kiosk_on = who.role == DISPLAY
     lang = lang if lang in LANGS else svc.settings.lang
     meta = svc.town_meta
     town = meta.get("name_en") if lang == "en" else meta.get("name")
+    scope = wall_village(who, village)
+    if scope is not None:
+        town = f"{town or ''} · {village_name(scope, lang)}"
     header = html.Header([
         html.Div([html.Span(town or "", className="town"),
                   html.Span(t("app_title", lang), className="app-title"),
@@ -74,6 +98,7 @@ def layout(lang: str | None = None, sound: str | None = None, **_query: Any) -> 
     ], className="header")
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
+        dcc.Store(id=ids.VILLAGE, data=scope),
         # Server time of the last push; assets/zn_stage.js marks the screen stale when it ages.
         html.Span("", id=ids.HEARTBEAT, hidden=True),
         dcc.Store(id=ids.PANELS, data=None),
@@ -155,12 +180,14 @@ async def _serve() -> None:
 async def _stream(ws: Any, lang: str) -> None:
     # Two loops, so a slow map never holds back an incident: panels go out as soon as
     # anything changes; bus frames go out at most once per push interval, acknowledged.
+    # The village is the server's rule again (the page's store is the browser's to forge).
+    village = wall_village(current(), await ws.get_prop(ids.VILLAGE, "data", timeout=5))
     async with asyncio.TaskGroup() as group:
-        group.create_task(_push_panels(ws, lang))
+        group.create_task(_push_panels(ws, lang, village))
         group.create_task(_push_buses(ws, lang))
 
 
-async def _push_panels(ws: Any, lang: str) -> None:
+async def _push_panels(ws: Any, lang: str, village: str | None = None) -> None:
     svc = services()
     hub = svc.hub
     feed_size = svc.settings.feed_size
@@ -177,6 +204,11 @@ async def _push_panels(ws: Any, lang: str) -> None:
         state = hub.state
         now = utcnow()
         v = state.versions
+        if village is not None:  # one village's wall: its work orders and its figures
+            if v["kpis"] != sent.get("village_kpis"):
+                sent["village_kpis"] = v["kpis"]
+                sent["village_board"] = await asyncio.to_thread(svc.store.kpis, now, village)
+            state = for_village(state, village, sent["village_board"])
         frame: dict[str, Any] = {}
         if v["incidents"] != sent.get("incidents") or v["kpis"] != sent.get("kpis"):
             frame["feed"] = views.feed_rows(state, grids, lang, now, feed_size)

@@ -150,3 +150,41 @@ def test_tier001_village_hands_up_county_returns_and_the_tier_share_moves(dash_d
                    40, "the leader's 小事不出格率 moving")
         assert tier_value(leader, "in_grid") == "100.0%", before
     assert not severe(village), severe(village)
+
+
+def feed_refs(driver: Any) -> set[str]:
+    """The work-order refs in a wall's live feed."""
+    try:
+        return {e.get_attribute("data-ref") for e in
+                driver.find_elements(By.CSS_SELECTOR, "#home-feed .feed-item")}
+    except StaleElementReferenceException:
+        return set()
+
+
+def test_tier002_a_village_wall_shows_its_own_orders_and_figures(dash_duo, settings):
+    """The wall filtered to one village (issue 14): a village officer's wall is their
+    village's whatever the URL asks; an officer can put one village on a wall with
+    ?village=; the town's wall has both."""
+    app = start_app(dash_duo, settings, path="/?village=V01", role="village",
+                    wait_status=None)
+    base, svc, village = dash_duo.server_url, app.zn_services, dash_duo.driver
+    ours = open311_report(base, IN_JIANLIN, "建林村违章搭建")
+    theirs = open311_report(base, IN_QINGSHI, "青石社区违章搭建")
+    id_of(svc, ours), id_of(svc, theirs)
+    # Asked for 青石社区 (V01), the village officer of 建林村 still gets 建林村 only.
+    wait_until(lambda: ours in feed_refs(village), 30, "our order on the village's wall")
+    assert theirs not in feed_refs(village)
+    assert "建林村" in text_of(village, ".header .town")
+    ours_today = svc.store.kpis(village="V03").today.received
+    wait_until(lambda: text_of(village, "#home-kpis #kpi-received") == str(ours_today), 15,
+               "the village's own 受理 count")
+    with signed_in_browser(settings, base, "officer", "/?village=V01") as other, \
+            signed_in_browser(settings, base, "display") as town:
+        wait_until(lambda: theirs in feed_refs(other), 30, "青石社区's wall")
+        assert ours not in feed_refs(other)
+        wait_until(lambda: {ours, theirs} <= feed_refs(town), 30, "the town's wall")
+        town_today = svc.store.kpis().today.received
+        assert town_today > ours_today
+        wait_until(lambda: text_of(town, "#home-kpis #kpi-received") == str(town_today), 15,
+                   "the town's 受理 count")
+    assert severe(village) == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -127,3 +127,11 @@ class LiveState:
     def rejected_total(self) -> int:
         """All rejected inbound messages counted so far."""
         return sum(self.rejected.values())
+
+
+def for_village(state: LiveState, village: str, kpis: KpiBoard | None) -> LiveState:
+    """The picture a village's wall shows (issue 14, the village small brain): its own work
+    orders and its own figures (`kpis`: the village's board); the buses, stations and health
+    are the town's. The versions are the town's own counter, so screens push on change."""
+    return replace(state, incidents={k: v for k, v in state.incidents.items()
+                                     if v.village == village}, kpis=kpis)

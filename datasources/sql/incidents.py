@@ -500,12 +500,15 @@ class Store:
             rows = {r.id: r for r in [*open_rows, *recent_rows]}
             return [incident_view(r) for r in sorted(rows.values(), key=lambda r: r.id)]
 
-    def kpis(self, now: datetime | None = None) -> KpiBoard:
-        """Today's and this month's figures (dashboard/incidents/kpis.py defines them)."""
+    def kpis(self, now: datetime | None = None, village: str | None = None) -> KpiBoard:
+        """Today's and this month's figures (dashboard/incidents/kpis.py defines them), of
+        the town or of one village's work orders."""
         now = now or utcnow()
         with self.session() as s:
             facts = read_facts(s, kpi_rules.span([kpi_rules.window("today", now),
                                                   kpi_rules.window("month", now)]))
+        if village is not None:
+            facts = [f for f in facts if f.village == village]
         return kpi_rules.board(facts, now)
 
     # ------------------------------------------------------------------ stock
