@@ -312,7 +312,7 @@ def bus_people(inc: dict[str, Any], lang: str, first_view: bool) -> Any:
     trip = ref[3] if len(ref) >= 5 else (detail or {}).get("trip")
     parts = staff_block(plate, (detail or {}).get("route"), lang)
     if trip:
-        parts += manifest_block(trip, plate, lang, where=f"console {inc['ref']}",
+        parts += manifest_block(trip, plate, lang, where=f"/dispatch {inc['ref']}",
                                 first_view=first_view, only="on_board")
     if not parts:
         return None

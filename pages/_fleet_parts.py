@@ -151,7 +151,7 @@ def manifest_block(trip: str, plate: str, lang: str, *, where: str, first_view: 
     who = current()
     view = manifest_view(manifest, Viewer(who.role), plate)
     if first_view and svc.audit is not None and who.role != DISPLAY:
-        svc.audit.record("pupils.manifest", trip, f"{where}, {manifest.expected} pupils",
+        svc.audit.record("pupils.manifest", trip, f"{where} · {manifest.expected}",
                          who=who)
     return manifest_panel(view, {pid: st.state for pid, st in tally.pupils.items()}, lang,
                           only)

@@ -90,7 +90,7 @@ def update_school_view(school: Any, ticks: Any, lang: Any) -> Any:
     rows = school_trips(school, found, viewer, plates)
     if not ticks and svc.audit is not None:  # an opening, not its refreshes
         svc.audit.record("pupils.manifest", school,
-                         f"{PATH}, {sum(r['counts']['expected'] for r in rows)} pupils",
+                         f"{PATH} · {sum(r['counts']['expected'] for r in rows)}",
                          who=who)
     if not rows:
         return html.P(t("sch_no_trips", lang), className="sch-muted")

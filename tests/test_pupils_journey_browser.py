@@ -5,9 +5,11 @@ shows the trip's counts."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import timedelta
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from sqlalchemy import func, select
 
@@ -106,14 +108,21 @@ def test_journey_a_child_left_on_board_reaches_the_console_as_urgent(settings):
 
             # The officer opens it: whom to call, read from the register now: the child on
             # board by whole name with the guardians' phones, and the bus's staff.
-            console.execute_script("arguments[0].click();", row)
-            people = wait_until(lambda: (console.find_elements(
-                By.CSS_SELECTOR, ".disp-bus-people") or [None])[0],
-                what="the bus's people in the detail").text
+            def opened() -> str | None:
+                # The queue redraws as it streams: click the row found afresh each try.
+                for e in console.find_elements(By.CSS_SELECTOR,
+                                               f'#disp-list .q-row[data-id="{order.id}"]'):
+                    with contextlib.suppress(StaleElementReferenceException):
+                        e.click()
+                for e in console.find_elements(By.CSS_SELECTOR, ".disp-bus-people"):
+                    with contextlib.suppress(StaleElementReferenceException):
+                        return str(e.text)
+                return None
+            people = wait_until(opened, timeout=15, what="the bus's people in the detail")
             assert left.name in people and "在车" in people
             assert left.guardians[0].phone[-4:] in people.replace("-", "")
             assert all(p.name not in people for p in riders[:2])  # off the bus: not listed
-            assert any(f"console {order.ref}" in r["detail"]
+            assert any(f"/dispatch {order.ref}" in r["detail"]
                        for r in services.audit.search(action="pupils.manifest"))
 
             # The wall's alerts put it first, as urgent (an urgent alert takes the map's focus).

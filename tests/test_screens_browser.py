@@ -213,6 +213,11 @@ def town_names() -> set[str]:
         walk(json.loads(path.read_text(encoding="utf-8")))
     for path in TOWN.glob("*.csv"):
         allowed |= set(CJK.findall(path.read_text(encoding="utf-8")))
+    # The schools' registers: pupils' and guardians' names and the classes, as the school
+    # keeps them (the header rows are the template's words, not data).
+    for sheet in json.loads((TOWN / "pupils.json").read_text(encoding="utf-8"))["sheets"]:
+        for row in sheet["rows"][2:]:
+            allowed |= {c for cell in row if isinstance(cell, str) for c in CJK.findall(cell)}
     return allowed
 
 
@@ -236,7 +241,7 @@ def scan(text: str, lang: str, allowed: set[str]) -> list[str]:
         for word in sorted(words):
             if word in zh_texts or word in ("English",):
                 continue
-            if re.search(rf"\b{word}\b", text):
+            if re.search(rf"(?<![/\w]){word}\b", text):  # a path (/school) is no word
                 found.append(word)
     return found
 

@@ -39,6 +39,10 @@ SHOTS = (
     # A guardian opens the link the school sent (the demo's, made by `zhongnao run`).
     (PARENT, "parent-390x844.png", "390x844", None),
     (PARENT + "&lang=en", "parent-en-390x844.png", "390x844", None),
+    # Issue 14: one village's wall; the tier share on the grid map.
+    ("/?village=V03", "wall-village-1920x1080.png", "1920x1080", OFFICER),
+    ("/grids?measure=in_grid", "grids-in-grid-1920x1080.png", "1920x1080", OFFICER),
+    ("/leader", "leader-1920x1080.png", "1920x1080", LEADER),
 )
 # 分析研判 compares the quarter with the one before: shot once `run` has played the older
 # demo history in the background (its "older demo history" line), after the others.
@@ -65,6 +69,7 @@ MATRIX_PAGES = (
     ("field", "/field", GRID_WORKER), ("audit", "/audit", ADMIN), ("login", "/login", None),
     ("escort", "/escort", ("随车照管员", "zhongnao-demo")),
     ("parent", PARENT, None),
+    ("school", "/school", ("学校教务处", "zhongnao-demo")),
 )
 MATRIX_SIZES = ("1920x1080", "1024x768", "390x844")
 

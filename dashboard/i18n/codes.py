@@ -35,6 +35,8 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "user.enable": ("启用/停用账号", "account enabled/disabled"),
     "user.password": ("修改密码", "password changed"), "key.add": ("新增密钥", "key added"),
     "key.revoke": ("吊销密钥", "key revoked"),
+    "pupils.manifest": ("查阅学生名单", "pupil manifest read"),
+    "vehicle.check": ("车辆检查记录", "vehicle check recorded"),
 }
 # Incident audit rows that are not console actions.
 INCIDENT_AUDIT: dict[str, tuple[str, str]] = {

@@ -22,6 +22,7 @@ DEMO_USERS = (("admin", "admin"), ("值班员", "officer"), ("领导", "leader")
 DEMO_UNIT_USERS = (("建林村", "village", "U-V03"), ("城管中队", "handler", "U-T-CG"),
                    ("县住建局", "handler", "U-C-ZJ"))
 DEMO_KIOSK = "demo-wall-kiosk-token"
+DEMO_SCHOOL_STAFF = "学校教务处"  # issue 13: /school, the first school's staff
 DEMO_PARENT_LINK = "demo-parent-link"  # /parent?link=demo-parent-link (issue 13)
 # Issue 13: the demo's escort rides the first bus of route R01 on its trips.
 DEMO_ESCORT = ("随车照管员", (("vehicle", "川F·D72692"), ("trip", "R01-AM1"), ("trip", "R01-PM1")))
@@ -96,6 +97,18 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
             store.add_post(escort.id, kind, ref)
         audit.record("user.add", escort.name, "demo account, role escort", who=CLI)
     users.append((DEMO_ESCORT[0], ESCORT))
+    if accounts.user(DEMO_SCHOOL_STAFF) is None:  # /school: the first school's staff
+        with accounts.session() as s:
+            school = s.scalar(select(m.School.code).order_by(m.School.code).limit(1))
+        if school is not None:
+            from datasources.sql.engine import make_engine
+            from datasources.sql.pupils import PupilStore
+
+            staff = accounts.add_user(DEMO_SCHOOL_STAFF, SCHOOL_STAFF, DEMO_PASSWORD)
+            PupilStore(make_engine(settings.db_url)).add_post(staff.id, "school", school)
+            audit.record("user.add", staff.name, "demo account, role school_staff", who=CLI)
+    if accounts.user(DEMO_SCHOOL_STAFF) is not None:
+        users.append((DEMO_SCHOOL_STAFF, SCHOOL_STAFF))
     if not any(k["revoked_at"] is None for k in accounts.list_keys("kiosk")):
         accounts.add_key("kiosk", "demo wall", token=DEMO_KIOSK)
     if accounts.key_principal(DEMO_PARENT_LINK, "guardian") is None:
