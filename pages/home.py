@@ -26,7 +26,6 @@ from pages._components import (
     services,
     site_header,
     town_map,
-    village_name,
 )
 
 dash.register_page(__name__, path="/", title=page_title("nav_wall"))
@@ -81,11 +80,14 @@ def layout(lang: str | None = None, sound: str | None = None, village: str | Non
     meta = svc.town_meta
     town = meta.get("name_en") if lang == "en" else meta.get("name")
     scope = wall_village(who, village)
-    if scope is not None:
-        town = f"{town or ''} · {village_name(scope, lang)}"
+    # One village's wall says so: the village, and the small brain's name for the title.
+    zh, en = svc.store.villages().get(scope, (scope, scope)) if scope else ("", "")
     header = html.Header([
         html.Div([html.Span(town or "", className="town"),
-                  html.Span(t("app_title", lang), className="app-title"),
+                  html.Span(en or zh if lang == "en" else zh, className="village-badge")
+                  if scope else None,
+                  html.Span(t("nav_village" if scope else "app_title", lang),
+                            className="app-title"),
                   html.Span(t("demo", lang), className="demo-badge") if meta.get("demo") else None],
                  className="title"),
         html.Div([

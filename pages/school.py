@@ -13,6 +13,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard.buses.pupils import POST_SCHOOL, Viewer
 from dashboard.buses.school import GROUPS, school_trips
+from dashboard.buses.timetable import local_date, runs_on, trip_window
 from dashboard.i18n.text import LANGS, t
 from dashboard.roles import SCHOOL_STAFF, current
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
@@ -79,15 +80,21 @@ def update_school_view(school: Any, ticks: Any, lang: Any) -> Any:
     tracker = svc.hub.tracker if svc.hub is not None else None
     plans = tracker.fleet.plans if tracker is not None else {}
     now = utcnow()
-    day = now.astimezone(LOCAL_TZ).date().isoformat()
-    found = [f for code in sorted(plans) if (f := svc.boarding.recent_tally(code, day))]
-    running = {row.get("trip"): plate for plate, row in svc.hub.state.trips.items()} \
+    today = local_date(now)
+    day = today.isoformat()
+    hol = tracker.fleet.holidays if tracker is not None else frozenset()
+    running = [code for code, plan in sorted(plans.items())
+               if runs_on(plan.days, today, hol)]  # a Saturday has no school run
+    found = [f for code in running if (f := svc.boarding.recent_tally(code, day))]
+    over = frozenset(code for code in running
+                     if trip_window(plans[code].times_on(today))[1] < now)
+    on_trip = {row.get("trip"): plate for plate, row in svc.hub.state.trips.items()} \
         if svc.hub is not None else {}
     route_bus = {v.get("route"): p for p, v in tracker.vehicle_records.items()} \
         if tracker is not None else {}
-    plates = {m.trip: running.get(m.trip) or route_bus.get(m.route) for m, _ in found}
+    plates = {m.trip: on_trip.get(m.trip) or route_bus.get(m.route) for m, _ in found}
     viewer = Viewer(who.role, store.posts(who.user_id))
-    rows = school_trips(school, found, viewer, plates)
+    rows = school_trips(school, found, viewer, plates, over)
     if not ticks and svc.audit is not None:  # an opening, not its refreshes
         svc.audit.record("pupils.manifest", school,
                          f"{PATH} · {sum(r['counts']['expected'] for r in rows)}",
@@ -99,7 +106,8 @@ def update_school_view(school: Any, ticks: Any, lang: Any) -> Any:
 
 
 def _trip_card(r: dict[str, Any], lang: str) -> Any:
-    way = t("par_home" if r["home"] else "par_to_school", lang)
+    way = t("par_home" if r["home"] else "par_to_school", lang) + (
+        f" · {t('par_state_over', lang)}" if r["over"] else "")
     head = f"{way} · {r['departs']}–{r['arrives']} · {r['trip']}" + (
         f" · {r['plate']}" if r["plate"] else "")
     counts = html.Div([html.Div([html.B(str(r["counts"][k])), html.Span(t(label, lang))],
@@ -108,13 +116,16 @@ def _trip_card(r: dict[str, Any], lang: str) -> Any:
                                         ("on_board", "esc_on_board"),
                                         ("alighted", "esc_alighted"),
                                         ("absent", "esc_absent_n"))], className="esc-counts")
+    def key(g: str) -> str:  # after the trip, "not on yet" is "did not ride"
+        return f"sch_group_{g}" + ("_over" if r["over"] and g == "expected" else "")
+
     groups = []
     for g in GROUPS:
         kids = r["groups"][g]
         if not kids:
             continue
         groups.append(html.Div([
-            html.H3(f"{t('sch_group_' + g, lang)} {len(kids)}", className=f"sch-g sch-g-{g}"),
+            html.H3(f"{t(key(g), lang)} {len(kids)}", className=f"sch-g sch-g-{g}"),
             html.Ul([html.Li([
                 html.Span(k["name"], className="sch-name"),
                 html.Span(f"{k['class']} · {k['stop_en'] if lang == 'en' else k['stop']}",

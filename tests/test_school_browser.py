@@ -40,6 +40,9 @@ def test_the_school_reads_its_own_children_by_group_and_nobody_elses():
     [masked] = school_trips("QSZX", found, other, {})
     assert masked["groups"]["absent"][0]["name"] == "李*红"
     assert school_trips("NONE", found, staff, {}) == []
+    # Once the trip's window closed, a child still "not on yet" never rode: the row says so.
+    assert not row["over"]
+    assert school_trips("QSZX", found, staff, {}, frozenset({"R9-AM1"}))[0]["over"]
 
 
 def test_journey_the_escort_marks_absent_and_the_school_sees_it(settings):

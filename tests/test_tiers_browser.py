@@ -174,7 +174,7 @@ def test_tier002_a_village_wall_shows_its_own_orders_and_figures(dash_duo, setti
     # Asked for 青石社区 (V01), the village officer of 建林村 still gets 建林村 only.
     wait_until(lambda: ours in feed_refs(village), 30, "our order on the village's wall")
     assert theirs not in feed_refs(village)
-    assert "建林村" in text_of(village, ".header .town")
+    assert text_of(village, ".header .village-badge") == "建林村"
     ours_today = svc.store.kpis(village="V03").today.received
     wait_until(lambda: text_of(village, "#home-kpis #kpi-received") == str(ours_today), 15,
                "the village's own 受理 count")

@@ -94,7 +94,9 @@ def _free_port() -> int:
 
 def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0, only: str = "") -> None:
     """Run `zhongnao run` briefly (a month of demo history, a busy simulator); shoot each view
-    (those whose file name holds `only`, when given: `make_screenshots.py parent`)."""
+    (those whose file name holds `only`, when given: `make_screenshots.py parent`; several
+    separated by commas: `make_screenshots.py school,village`)."""
+    wanted = [w for w in only.split(",") if w]
     port = _free_port()
     # A git worktree shares the main checkout's virtualenv: run this checkout's code with it.
     zhongnao = ROOT / ".venv/bin/zhongnao"
@@ -119,7 +121,7 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0, only: str = "") ->
             (out_dir / "screens").mkdir(exist_ok=True)
             by_login: dict[tuple[str, str] | None, list[tuple[str, str, str]]] = {}
             for path, name, size, login in (*SHOTS, *VEHICLE_SHOTS, *matrix()):
-                if only and only not in name:
+                if wanted and not any(w in name for w in wanted):
                     continue
                 by_login.setdefault(login, []).append((base + path, str(out_dir / name), size))
             for login, shots in by_login.items():  # one browser per account, signed in once
@@ -127,12 +129,13 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0, only: str = "") ->
                 for _, out, _ in shots:
                     print(out)
             # The older history: ~5 min on two busy cores.
-            for _ in range(900 if not only or "analysis" in only else 0):
+            for _ in range(900 if not wanted or "analysis" in wanted else 0):
                 if "older demo history" in log.read_text("utf-8", "replace"):
                     break
                 time.sleep(1)
             shots = [(base + path, str(out_dir / name), size)
-                     for path, name, size, _ in ANALYSIS_SHOTS if not only or only in name]
+                     for path, name, size, _ in ANALYSIS_SHOTS
+                     if not wanted or any(w in name for w in wanted)]
             if not shots:
                 return
             shoot_many(shots, LEADER, wait_s=12.0)

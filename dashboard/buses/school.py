@@ -18,11 +18,13 @@ GROUPS: tuple[str, ...] = (ABSENT, ON_BOARD, EXPECTED)
 
 
 def school_trips(school: str, found: Iterable[tuple[Manifest, Tally]], viewer: Viewer,
-                 plates: Mapping[str, str | None]) -> list[dict[str, Any]]:
+                 plates: Mapping[str, str | None],
+                 over: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
     """One row per trip with children of `school` on its manifest, in departure order:
     trip, route, direction, the departure and arrival times, the bus (`plates` by trip), the
     counts over the school's children and, per group, each child (id, name, class, stop,
-    the time of their last tap)."""
+    the time of their last tap). `over`: the trips whose window has closed (a child still
+    "not on yet" then never rode, nor was marked absent)."""
     rows = []
     for manifest, tally in found:
         ours = [(s, p) for s in manifest.stops for p in s.pupils if p.school == school]
@@ -41,6 +43,7 @@ def school_trips(school: str, found: Iterable[tuple[Manifest, Tally]], viewer: V
         times = [s.time for s in manifest.stops if s.time]
         rows.append({
             "trip": manifest.trip, "route": manifest.route, "plate": plate,
+            "over": manifest.trip in over,
             "home": drives_backwards(manifest.direction),
             "departs": min(times) if times else "", "arrives": max(times) if times else "",
             "counts": {"expected": len(ours), **{g: len(groups[g])

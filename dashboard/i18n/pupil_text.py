@@ -73,6 +73,8 @@ PUPIL_TEXT.update({
     "sch_group_absent": ("未到（请联系家长）", "Absent (call home)"),
     "sch_group_on_board": ("在车上", "On a bus"),
     "sch_group_expected": ("未上车", "Not on yet"),
+    "sch_group_expected_over": ("未乘车（无上车或未到记录）",
+                                "Did not ride (no tap, not marked absent)"),
     "esc_title": ("今日班次", "Today's trip"),
     "esc_no_trip": ("您的账号没有负责的班次，请联系管理员", "Your account looks after no trip; "
                     "ask an administrator"),
