@@ -76,6 +76,7 @@ class Principal:
     scopes: frozenset[str] = frozenset()  # what that key may do (see KEY_SCOPES)
     unit_id: str | None = None  # the unit a handler or village officer works for
     village: str | None = None  # a village officer's village (villages.csv code)
+    grid: str | None = None  # a grid worker's level-3 grid (grid_workers.grid_code): 核查
 
     @property
     def signed_in(self) -> bool:
@@ -128,6 +129,7 @@ ROUTES: dict[tuple[str, str], Roles] = {
     # The api_key in the form is the credential (checked by the door itself).
     ("POST", "/open311/v2/requests.json"): PUBLIC,
     ("GET", "/api/v1/field/tasks"): FIELD,
+    ("GET", "/api/v1/field/checks"): FIELD,  # 核查 by the grid's worker (issue 14)
     ("POST", "/api/v1/field/incidents/{incident_id}/{action}"): FIELD,
     # Static town geography (basemap, grids, stations): the parent's map draws the basemap.
     ("GET", "/api/town/{name}"): PAGE_SHELL,

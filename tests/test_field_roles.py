@@ -17,7 +17,13 @@ from fastapi.testclient import TestClient
 from dashboard.geo.lookup import GridHit
 from dashboard.incidents.errors import BadInput, Refused
 from dashboard.incidents.lifecycle import ACTIONS, FIELD_STEPS
-from dashboard.incidents.rules import Actor, check_may_take, field_steps_in, may_take
+from dashboard.incidents.rules import (
+    CHECK_STEPS,
+    Actor,
+    check_may_take,
+    field_steps_in,
+    may_take,
+)
 from dashboard.messages import IncidentReport
 from tests.auth_helpers import (
     console_act,
@@ -170,11 +176,14 @@ def _refused_everywhere(client: TestClient, action: str) -> None:
     page = field_click(client, incident_id, action, note="我来处理")
     assert page.status_code == 200, page.text
     shown = _text(page)
-    assert "field-error" in shown and "不是现场操作" in shown, shown
+    assert "field-error" in shown and ("不是现场操作" in shown or (
+        action in CHECK_STEPS and "核查" in shown)), shown
 
     api = _field_api(client, incident_id, action, note="我来处理")
     assert api.status_code == 403, api.text
-    assert api.json()["error"] == "not_field_step"
+    # 核查 is the phone's too, but not of one's own handling (rules.may_check).
+    assert api.json()["error"] == ("not_your_check" if action in CHECK_STEPS
+                                   else "not_field_step")
 
     for trigger in ({"type": "disp-act", "action": action}, {"type": "disp-rec", "index": 0}):
         assert console_act(client, trigger, seen, note="我来处理",
@@ -257,3 +266,45 @@ def test_a_work_order_reported_at_1am_beijing_carries_that_beijing_date(services
     inc = services.store.create_incident(report, GridHit("G3-01", "V01"),
                                          now=datetime(2026, 3, 4, 17, 5, tzinfo=UTC)).incident
     assert inc.ref.startswith("20260305-"), inc.ref
+
+
+# ---------------------------------------------------------------- 核查 (issue 14)
+CHECKER, CHECKER_ID = "李春梅", "W002"  # the other worker of G3-02
+ELSEWHERE = "冯思远"  # W001, of G3-01
+
+
+def test_the_grids_other_worker_checks_the_handling_on_the_phone(client):
+    """核查: 陈红梅 resolved it; 李春梅, of the same grid, has it in her checks, must say why
+    it failed, and passes it; nobody checks their own handling or another grid's."""
+    svc = client.zn
+    svc.accounts.add_user(CHECKER, "grid_worker", "test-password", person_id=CHECKER_ID)
+    svc.accounts.add_user(ELSEWHERE, "grid_worker", "test-password", person_id="W001")
+    first, second = _reported(svc, "井盖破损"), _reported(svc, "路灯不亮")
+    for incident_id in (first, second):
+        for step in ("accept", "dispatch", "start", "resolve"):
+            svc.intake.act(incident_id, step, "值班员王",
+                           **({"assignee": WORKER, "assignee_id": WORKER_ID}
+                              if step == "dispatch" else {}))
+    # The one who handled it does not check it.
+    _as_worker(client)
+    assert client.get("/api/v1/field/checks").json() == []
+    mine = _field_api(client, first, "verify")
+    assert mine.status_code == 403 and mine.json()["error"] == "not_your_check"
+    # Another grid's worker neither.
+    sign_in(client, svc, ELSEWHERE, "grid_worker")
+    assert client.get("/api/v1/field/checks").json() == []
+    assert _field_api(client, first, "verify").status_code == 403
+    # The grid's other worker: both to check; a failed check needs the reason.
+    sign_in(client, svc, CHECKER, "grid_worker")
+    assert {v["id"] for v in client.get("/api/v1/field/checks").json()} == {first, second}
+    why = _field_api(client, second, "rework", lang="en")
+    assert why.status_code == 400, why.text
+    failed = _field_api(client, second, "rework", note="井盖仍未更换")
+    assert failed.status_code == 200 and failed.json()["state"] == "in_progress"
+    passed = _field_api(client, first, "verify", note="已到现场核实")
+    assert passed.status_code == 200 and passed.json()["state"] == "verified"
+    assert client.get("/api/v1/field/checks").json() == []
+    order = svc.store.incident(second)
+    assert order["rework_count"] == 1 and order["assignee_id"] == WORKER_ID
+    steps = [(h["action"], h["actor"]) for h in svc.store.history(first)]
+    assert steps[-1][0] == "verify" and CHECKER in steps[-1][1]

@@ -559,6 +559,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "err_role_action": ("您的角色不能执行此操作（{role}：{action}）",
                         "Your role may not take this step ({role}: {action})"),
     "err_not_field_step": ("「{action}」不是现场操作", "Not a field step: {action}"),
+    "err_not_your_check": ("「{action}」只能由本网格的网格员核查他人办结的工单",
+                           "{action}: only a worker of the order's grid checks someone "
+                           "else's handling"),
     "err_no_incident": ("工单不存在", "No such work order"),
     "err_no_merged_report": ("该上报已不是合并记录（可能已被拆分）",
                              "this report is no longer merged (split already?)"),

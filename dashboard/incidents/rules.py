@@ -170,6 +170,8 @@ def may_act(who: Principal, action: str, order: Mapping[str, Any]) -> bool:
         if action in ("note", "urge"):
             return True
         return action not in CENTRE_ONLY and order.get("unit_id") in (None, who.unit_id)
+    if who.role == GRID_WORKER and action in CHECK_STEPS:
+        return may_check(who, order)
     return may_take(who.role, action, is_assignee(who, order.get("assignee_id")))
 
 
@@ -179,6 +181,8 @@ def check_may_act(who: Principal, action: str, order: Mapping[str, Any]) -> None
         return
     if who.role in (HANDLER, VILLAGE) and not may_see(who, order):
         raise Refused("not_your_unit", action=action)
+    if who.role == GRID_WORKER and action in CHECK_STEPS:
+        raise Refused("not_your_check", action=action)
     check_may_take(who.role, action, is_assignee(who, order.get("assignee_id")))
     raise Refused("role_action", action=action, role=who.role)
 
@@ -211,9 +215,25 @@ def field_steps_in(state: str) -> tuple[str, ...]:
 
 
 def check_field_step(action: str) -> None:
-    """Raise Refused unless `action` is one of the field steps (接单 到场 补充说明 办结)."""
-    if action not in FIELD_STEPS:
+    """Raise Refused unless `action` is one of the phone's steps: the field steps (接单 到场
+    补充说明 延期 办结) or the grid's check of someone else's handling (核查, CHECK_STEPS)."""
+    if action not in FIELD_STEPS and action not in CHECK_STEPS:
         raise Refused("not_field_step", action=action)
+
+
+# ---------------------------------------------------------------- 核查 (issue 14)
+# The standard's 核查: before 结案, the grid worker of the order's grid checks the handling
+# on site: passed (核查通过) or failed (返工, with the reason). Not their own handling.
+CHECK_STEPS: tuple[str, ...] = ("verify", "rework")
+
+
+def may_check(who: Principal, order: Mapping[str, Any]) -> bool:
+    """Whether `who` is the grid worker who may check this order's handling now: a worker
+    of the order's level-3 grid, the order resolved (办结, awaiting 核查), and someone
+    else's handling (never the assignee's own)."""
+    return (who.role == GRID_WORKER and bool(who.grid) and order.get("grid") == who.grid
+            and order.get("state") == "resolved"
+            and not is_assignee(who, order.get("assignee_id")))
 
 
 # ---------------------------------------------------------------- what a step needs

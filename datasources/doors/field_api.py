@@ -23,7 +23,7 @@ from dashboard.incidents.lifecycle import ACTIONS
 from dashboard.inputs import parse_id
 from dashboard.messages import MessageError, clean_text
 from dashboard.roles import current
-from datasources.flows.field import field_step, my_tasks
+from datasources.flows.field import field_step, my_checks, my_tasks
 
 
 class FieldStep(BaseModel):
@@ -69,10 +69,17 @@ def build_field_router(services: Any) -> APIRouter:
         views = await asyncio.to_thread(my_tasks, services.store, current(), person)
         return JSONResponse([v.model_dump(mode="json") for v in views])
 
+    @router.get("/checks")
+    async def checks() -> JSONResponse:
+        """Work orders of the signed-in grid worker's grid resolved by someone else, awaiting
+        their 核查 (POST …/verify, or …/rework with the reason)."""
+        views = await asyncio.to_thread(my_checks, services.store, current())
+        return JSONResponse([v.model_dump(mode="json") for v in views])
+
     @router.post("/incidents/{incident_id}/{action}")
     async def step(incident_id: str, action: str, request: Request) -> JSONResponse:
         """ack | start (arrived) | note | extend (延期: note starts with a duration) | resolve,
-        by the assignee."""
+        by the assignee; verify | rework (核查, the reason in the note) by the grid's worker."""
         me = current()
         try:
             # A 20-digit id overflowed the database driver (a 500) when taken as an int.

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.incidents.rules import actor_of, check_field_step, check_may_act
+from dashboard.incidents.rules import (
+    actor_of,
+    check_field_step,
+    check_inputs,
+    check_may_act,
+    may_check,
+)
 from dashboard.inputs import photo_url, plain_text
 from dashboard.messages import Event, IncidentView
 from dashboard.roles import ADMIN, Principal
@@ -31,7 +37,17 @@ def field_step(intake: Intake, who: Principal, incident_id: int, action: str,
     text = field_note(note, photo)
     order = intake.store.incident(incident_id)
     check_may_act(who, action, order)
+    check_inputs(action, note=text)  # 核查不通过 (返工) says why, as at the console
     return intake.act(incident_id, action, actor_of(who), note=text)
+
+
+def my_checks(store: Store, who: Principal) -> list[IncidentView]:
+    """The work orders awaiting the worker's 核查: resolved in their grid by someone else
+    (rules.may_check, the one rule)."""
+    if not who.grid:
+        return []
+    rows = store.queue(states=("resolved",), grid_prefix=who.grid)
+    return [v for v in rows if may_check(who, v.model_dump())]
 
 
 def whose_tasks(who: Principal, asked: str | None = None) -> str | None:

@@ -212,9 +212,11 @@ class Accounts:
         digest = token_hash(token)
         try:
             with self.session() as s:
-                found = s.execute(select(m.UserSession, m.User, m.Unit.village_code)
+                found = s.execute(select(m.UserSession, m.User, m.Unit.village_code,
+                                         m.GridWorker.grid_code)
                                   .join(m.User, m.User.id == m.UserSession.user_id)
                                   .outerjoin(m.Unit, m.Unit.id == m.User.unit_id)
+                                  .outerjoin(m.GridWorker, m.GridWorker.id == m.User.person_id)
                                   .where(m.UserSession.token_hash == digest)).first()
         except Exception:
             hit = self._cached("s:" + digest)
@@ -223,12 +225,12 @@ class Accounts:
             return _with_ip(hit, ip)
         principal = None
         if found is not None:
-            sess, user, village = found
+            sess, user, village, grid = found
             if not user.disabled and as_utc(sess.expires_at) > utcnow():
                 principal = Principal(role=user.role, name=user.name, kind="user",
                                       session=digest, user_id=user.id,
                                       person_id=user.person_id, unit_id=user.unit_id,
-                                      village=village)
+                                      village=village, grid=grid)
         self._remember("s:" + digest, principal)
         return _with_ip(principal, ip)
 
