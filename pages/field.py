@@ -10,9 +10,9 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dashboard.i18n.errors import action_text, error_text
 from dashboard.i18n.text import LANGS, category_label, state_label, t
 from dashboard.incidents.errors import LoopError
-from dashboard.incidents.rules import TASK_STATES, field_steps_in
+from dashboard.incidents.rules import CHECK_STEPS, TASK_STATES, field_steps_in, may_check
 from dashboard.inputs import parse_id
-from dashboard.roles import ADMIN, current
+from dashboard.roles import ADMIN, Principal, current
 from dashboard.screens.views import countdown_text
 from dashboard.timeutil import utcnow
 from datasources.flows.field import field_step, whose_tasks
@@ -89,27 +89,34 @@ def show_my_work_orders(_n: int, _live: Any, name: str | None, lang: str,
     """Task cards from the live state in memory (no database query per phone). Cards that
     would come out the same are left in place: a redraw replaces the buttons, and a tap that
     lands just then would be lost."""
-    cards = my_cards(whose_tasks(current(), name), lang)
+    cards = my_cards(whose_tasks(current(), name), lang, current())
     if cards == shown:
         return no_update, no_update
     return render_cards(cards, lang), cards
 
 
-def my_cards(person: str | None, lang: str) -> Any:
-    """What the phone shows of each of the person's open work orders, as plain data; a
-    string when there is nothing to list."""
+def my_cards(person: str | None, lang: str, who: Principal | None = None) -> Any:
+    """What the phone shows of each of the person's open work orders, then the grid's orders
+    awaiting the worker's 核查 (rules.may_check), as plain data; a string when there is
+    nothing to list."""
     if not person:
         return t("field_no_person", lang)
     now = utcnow()
-    mine = sorted((v for v in services().hub.state.incidents.values()
-                   if v.assignee_id == person and v.state in TASK_STATES),
+    live = services().hub.state.incidents.values()
+    mine = sorted((v for v in live if v.assignee_id == person and v.state in TASK_STATES),
                   key=lambda v: (v.deadline_at or now))
-    if not mine:
+    checks = sorted((v for v in live if who is not None and v.grid == who.grid and may_check(
+        who, {"grid": v.grid, "state": v.state, "assignee_id": v.assignee_id})),
+        key=lambda v: v.id) if who is not None and who.grid else []
+    if not mine and not checks:
         return t("field_none", lang)
     return [{"id": v.id, "ref": v.ref, "state": state_label(v.state, lang), "title": v.title,
              "meta": f"{category_label(v.category, lang)} · "
                      f"{countdown_text(v.deadline_at, now, lang)}",
-             "steps": list(field_steps_in(v.state))} for v in mine]
+             "steps": list(field_steps_in(v.state))} for v in mine] + [
+        {"id": v.id, "ref": v.ref, "state": t("field_to_check", lang), "title": v.title,
+         "meta": f"{category_label(v.category, lang)} · {v.assignee or ''}",
+         "steps": list(CHECK_STEPS), "check": True} for v in checks]
 
 
 def render_cards(cards: Any, lang: str) -> Any:
@@ -125,7 +132,8 @@ def render_cards(cards: Any, lang: str) -> Any:
                               id={"type": ids.ACT, "incident": c["id"], "action": a},
                               className=f"field-btn field-{a}")
                   for a in c["steps"]], className="field-buttons"),
-    ], className="field-card", id=f"task-{c['id']}") for c in cards]
+    ], className="field-card" + (" field-check" if c.get("check") else ""),
+        id=f"task-{c['id']}") for c in cards]
 
 
 @dash.callback(Output(ids.RESULT, "children"), Output(ids.NOTE, "value"),

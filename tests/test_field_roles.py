@@ -33,7 +33,7 @@ from tests.auth_helpers import (
     post_callback,
     sign_in,
 )
-from tests.browser import app_client
+from tests.browser import app_client, wait_until
 
 WORKER, WORKER_ID = "陈红梅", "W003"  # of G3-02 in the demo town (with 李春梅, W002)
 NON_FIELD = tuple(a for a in ACTIONS if a not in FIELD_STEPS)
@@ -301,8 +301,24 @@ def test_the_grids_other_worker_checks_the_handling_on_the_phone(client):
     assert why.status_code == 400, why.text
     failed = _field_api(client, second, "rework", note="井盖仍未更换")
     assert failed.status_code == 200 and failed.json()["state"] == "in_progress"
-    passed = _field_api(client, first, "verify", note="已到现场核实")
-    assert passed.status_code == 200 and passed.json()["state"] == "verified"
+    # On her phone: the grid's order to check, with its two buttons; she passes it there.
+    def phone() -> str:
+        r = post_callback(client, [("field-tasks", "children"), ("field-shown", "data")],
+                          [{"id": "field-tick", "property": "n_intervals", "value": 1},
+                           {"id": "field-live", "property": "data", "value": None},
+                           {"id": "field-name-store", "property": "data",
+                            "value": CHECKER_ID}],
+                          [{"id": "field-lang", "property": "data", "value": "zh"},
+                           {"id": "field-shown", "property": "data", "value": None}],
+                          "field-tick.n_intervals")
+        return json.dumps(r.json(), ensure_ascii=False)
+    cards = wait_until(lambda: (lambda x: x if "待核查" in x and "井盖破损" in x else None)(
+        phone()), 10, "the check on her phone")
+    assert '"action": "verify"' in cards and '"action": "rework"' in cards
+    assert "路灯不亮" not in cards  # sent back for rework: not hers to check now
+    passed = field_click(client, first, "verify", note="已到现场核实")
+    assert "核查通过 ✓" in _text(passed), _text(passed)
+    assert svc.store.incident(first)["state"] == "verified"
     assert client.get("/api/v1/field/checks").json() == []
     order = svc.store.incident(second)
     assert order["rework_count"] == 1 and order["assignee_id"] == WORKER_ID

@@ -42,6 +42,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "onboard": ("在车学生", "students on board"),
     "lang_switch": ("English", "中文"),
     "field_title": ("我的工单", "My work orders"),
+    "field_to_check": ("待核查（他人已办结）", "To check (resolved by another)"),
     "field_none": ("暂无待办工单", "No open work orders"),
     "field_note": ("现场情况说明（可选）", "What you found (optional)"),
     "field_photo": ("照片链接（可选）", "Photo link (optional)"),
