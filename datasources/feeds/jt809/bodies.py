@@ -316,7 +316,7 @@ def parse_alarm(data: bytes, edition: int = E2011, plate: str = "", colour: int 
             raise FrameError("bad_alarm", f"content {len(data) - 19} bytes, says {n}")
         return Alarm(warn_type, from_utc_seconds(secs), data[19:].decode("gbk", "replace"),
                      src, info_id, plate, colour)
-    _need(data, 88, "alarm")
+    _need(data, 78, "alarm")
     source = text(data[:11])
     warn_type, secs, start, end = struct.unpack_from(">HQQQ", data, 11)
     veh = text(data[37:58])
