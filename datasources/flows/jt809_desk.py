@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
 from dashboard.buses.operators import REF_PREFIX, URGE_ACTIONS, reply_note
 from dashboard.incidents.errors import Conflict, NotFound, TransitionError
@@ -81,7 +82,8 @@ class Jt809Desk:
         """Put the operators' replies waiting in Redis into the histories; returns how many
         were recorded. A reply for a 督办 not sent to that operator is refused and counted."""
         done = 0
-        for raw in self.bus.r.lpop(self.bus.ch.jt809_replies, REPLIES_PER_DRAIN) or []:
+        popped = self.bus.r.lpop(self.bus.ch.jt809_replies, REPLIES_PER_DRAIN)
+        for raw in cast(list[bytes], popped or []):
             try:
                 reply = json.loads(raw)
                 sid, access = int(reply["supervision_id"]), int(reply["access_code"])

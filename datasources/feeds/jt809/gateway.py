@@ -23,6 +23,7 @@ import struct
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from pydantic import ValidationError
 
@@ -387,7 +388,7 @@ class Gateway:
             assert link.op is not None
             key = self.bus.ch.jt809_urges(link.op.access_code)
             raw = await asyncio.to_thread(self.bus.r.lpop, key, URGE_BATCH)
-            for item in raw or []:
+            for item in cast(list[bytes], raw or []):
                 try:
                     body = self._urge_frame(link, json.loads(item))
                 except (ValueError, KeyError, TypeError) as exc:
