@@ -13,6 +13,8 @@ and the operator's M1, IA1, IC1.
 
 from __future__ import annotations
 
+import binascii
+import re
 import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,57 +68,32 @@ class FrameError(ValueError):
 
 
 # ------------------------------------------------------------------ bytes on the wire
-_ESCAPES = {HEAD: b"\x5a\x01", ESC_HEAD: b"\x5a\x02", TAIL: b"\x5e\x01", ESC_TAIL: b"\x5e\x02"}
-_UNESCAPES = {(ESC_HEAD, 1): HEAD, (ESC_HEAD, 2): ESC_HEAD,
-              (ESC_TAIL, 1): TAIL, (ESC_TAIL, 2): ESC_TAIL}
+_BAD_ESCAPE = re.compile(rb"[\x5a\x5e](?![\x01\x02])")
 
 
 def escape(data: bytes) -> bytes:
     """5B -> 5A 01, 5A -> 5A 02, 5D -> 5E 01, 5E -> 5E 02."""
-    if not any(b in data for b in (b"\x5a", b"\x5b", b"\x5d", b"\x5e")):
-        return data
-    return b"".join(_ESCAPES.get(b, bytes((b,))) for b in data)
+    return (data.replace(b"\x5a", b"\x5a\x02").replace(b"\x5b", b"\x5a\x01")
+            .replace(b"\x5e", b"\x5e\x02").replace(b"\x5d", b"\x5e\x01"))
 
 
 def unescape(data: bytes) -> bytes:
-    """Undo `escape`; 5A or 5E followed by anything but 01/02 is an error."""
+    """Undo `escape`; 5A or 5E followed by anything but 01/02 is an error. In escaped bytes
+    every 5A and 5E leads a pair, and no pair's second byte leads another, so the pairs
+    can be replaced in any order."""
     if b"\x5a" not in data and b"\x5e" not in data:
         return data
-    out = bytearray()
-    i, n = 0, len(data)
-    while i < n:
-        b = data[i]
-        if b in (ESC_HEAD, ESC_TAIL):
-            nxt = data[i + 1] if i + 1 < n else -1
-            if (b, nxt) not in _UNESCAPES:
-                raise FrameError("bad_escape", f"{b:02x} at {i}")
-            out.append(_UNESCAPES[(b, nxt)])
-            i += 2
-        else:
-            out.append(b)
-            i += 1
-    return bytes(out)
-
-
-def _crc_table() -> tuple[int, ...]:
-    table = []
-    for i in range(256):
-        crc = i << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-        table.append(crc & 0xFFFF)
-    return tuple(table)
-
-
-_CRC = _crc_table()
+    bad = _BAD_ESCAPE.search(data)
+    if bad is not None:
+        raise FrameError("bad_escape", f"{data[bad.start()]:02x} at {bad.start()}")
+    return (data.replace(b"\x5a\x01", b"\x5b").replace(b"\x5a\x02", b"\x5a")
+            .replace(b"\x5e\x01", b"\x5d").replace(b"\x5e\x02", b"\x5e"))
 
 
 def crc16(data: bytes) -> int:
-    """CRC-16/CCITT (poly 0x1021, initial 0xFFFF, no reflection): 29B1 for b'123456789'."""
-    crc = 0xFFFF
-    for b in data:
-        crc = ((crc << 8) & 0xFFFF) ^ _CRC[(crc >> 8) ^ b]
-    return crc
+    """CRC-16/CCITT (poly 0x1021, initial 0xFFFF, no reflection): 29B1 for b'123456789'.
+    binascii's CRC-CCITT (XMODEM) is that polynomial; started at 0xFFFF it is this one."""
+    return binascii.crc_hqx(data, 0xFFFF)
 
 
 @dataclass(frozen=True)
