@@ -206,3 +206,20 @@ def test_fuzzed_frames_never_hurt_another_platform(settings, services) -> None:
         for x in (honest, fuzzer, late):
             x.close()
 
+
+
+def test_the_command_names_a_broken_operators_file(settings, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from cli import main
+
+    bad = tmp_path / "operators.json"
+    bad.write_text(json.dumps({"operators": [{"name": "甲", "access_code": 1, "user_id": 2,
+                                              "password": "toolongpassword"}]}), "utf-8")
+    env = {"ZN_DATA_DIR": settings.data_dir, "REDIS_URL": settings.redis_url,
+           "ZN_LOG_LEVEL": "WARNING"}
+    result = CliRunner().invoke(main, ["gateway", "jt809", "--operators", str(bad)], env=env)
+    assert result.exit_code != 0
+    assert "ZN_JT809_OPERATORS" in result.output and "1-8 ASCII" in result.output
+    helptext = CliRunner().invoke(main, ["gateway", "jt809", "--help"]).output
+    assert "ZN_JT809_HOST, 127.0.0.1" in helptext
