@@ -167,6 +167,18 @@ def test_a_2019_platform_with_the_cipher_sends_positions_and_answers_on_the_main
         wait_until(lambda: any("处理中" in (h["note"] or "")
                                for h in live.services.store.history(order.id)),
                    timeout=15, what="处理中 in the history")
+        # A 督办 while the platform is away waits for it, and goes down once it is back.
+        p.close()
+        wait_until(lambda: gw.stats["disconnects"] >= 1, what="the platform gone")
+        live.services.intake.act(order.id, "urge", "值班员", note="再次催办")
+        time.sleep(0.3)
+        assert gw.stats["urges_sent"] == 1
+        p = Platform(port, ACCESS_2019, 2019, KEYS)
+        assert p.login(7002, "td2019")[0] == 0
+        msg_id, body = p.recv()
+        while msg_id != 0x9400:
+            msg_id, body = p.recv()
+        assert struct.unpack_from(">I", body, 6 + 24 + 8)[0] == sid + 1
         # Another operator cannot answer this 督办.
         raw = {"supervision_id": sid, "result": 1, "access_code": ACCESS, "operator": "x"}
         live.services.bus.r.rpush(live.services.bus.ch.jt809_replies, json.dumps(raw))
