@@ -56,9 +56,13 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         assert services.outbox is not None
         notifier = asyncio.create_task(
             Notifier(services.outbox, senders_for(services.notify)).run(), name="notifier")
+        # Issue 15: the operators' answers to a 督办 (JT/T 809 0x1401) into the histories.
+        assert services.jt809 is not None
+        jt809_replies = asyncio.create_task(services.jt809.run(), name="jt809-replies")
         try:
             yield
         finally:
+            jt809_replies.cancel()
             notifier.cancel()
             daily.cancel()
             await services.hub.stop()

@@ -414,6 +414,37 @@ def gateway_jt808(host: str | None, port: int | None, register_file: str | None)
         asyncio.run(serve_forever(bus, settings.jt808_host, settings.jt808_port, register))
 
 
+@gateway.command("jt809")
+@click.option("--host", default=None, help="Bind address (ZN_JT809_HOST, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="TCP port (ZN_JT809_PORT).")
+@click.option("--operators", "operators_file", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="JSON file of the operators (ZN_JT809_OPERATORS).")
+def gateway_jt809(host: str | None, port: int | None, operators_file: str | None) -> None:
+    """JT/T 809 gateway: bus operators' platforms log in and send positions and alarms."""
+    import asyncio
+
+    from dashboard.buses.fixtime import FixWindow
+    from datasources.feeds.jt809.gateway import serve_forever
+    from datasources.redis.publisher import Publisher
+    from datasources.towns.files import load_operators
+
+    settings = _settings(jt809_host=host, jt809_port=port, jt809_operators=operators_file)
+    try:
+        operators = load_operators(settings.jt809_operators)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not len(operators):
+        click.echo("warning: no operator declared (ZN_JT809_OPERATORS, --operators): every "
+                   "login will be refused (result 2)", err=True)
+    bus = Publisher.from_url(_existing_redis(settings), settings.redis_prefix,
+                             FixWindow.from_settings(settings))
+    plates = sum(len(op.plates) for op in operators.by_code.values())
+    click.echo(f"JT/T 809 gateway on {settings.jt809_host}:{settings.jt809_port}, "
+               f"{len(operators)} operator(s), {plates} bus(es)  (Ctrl-C stops)")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_forever(bus, settings.jt809_host, settings.jt809_port, operators))
+
+
 @gateway.command("jt808-reset")
 @click.argument("phones", nargs=-1, required=True)
 def gateway_jt808_reset(phones: tuple[str, ...]) -> None:

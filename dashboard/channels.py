@@ -53,6 +53,31 @@ class Channels:
         """Hash terminal phone -> JSON {plate, code}: JT/T 808 registrations (issue 4)."""
         return f"{self.prefix}:jt808:terminals"
 
+    # --- JT/T 809 (issue 15): alarms, 督办 down to the operators and their replies ---
+    def jt809_alarm(self, ref: str) -> str:
+        """Key (with a TTL) of one operator alarm's facts by its work order's source_ref:
+        what a 督办 of that work order must tell the operator's platform."""
+        return f"{self.prefix}:jt809:alarm:{ref}"
+
+    def jt809_urges(self, access_code: int) -> str:
+        """List of 督办 waiting to go down to one operator's platform (0x9401), oldest
+        first; the gateway pops them while that platform is logged in."""
+        return f"{self.prefix}:jt809:urges:{access_code}"
+
+    @property
+    def jt809_replies(self) -> str:
+        """List of the operators' 0x1401 replies, for the server to put in the history."""
+        return f"{self.prefix}:jt809:replies"
+
+    def jt809_supervision(self, supervision_id: int) -> str:
+        """Key (with a TTL) of one 督办 sent down: JSON {incident_id, access_code}."""
+        return f"{self.prefix}:jt809:supervision:{supervision_id}"
+
+    @property
+    def jt809_supervision_seq(self) -> str:
+        """INCR counter numbering the 督办 (SUPERVISION_ID of 0x9401)."""
+        return f"{self.prefix}:jt809:supervision_seq"
+
     def real_feed(self, plate: str) -> str:
         """Key a real door (JT/T 808, GTFS-RT, JSON batch) sets, with a TTL, per plate it
         reported: while it exists the simulator's fixes for that plate are dropped."""

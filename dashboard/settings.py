@@ -164,6 +164,15 @@ SETTINGS: tuple[Setting, ...] = (
             "CSV file (`plate,terminal`) of JT/T 808 terminal SIM numbers the admin declares, "
             "over the `terminal` column of the town's vehicles.csv; only a terminal bound to "
             "a plate may register it."),
+    Setting("ZN_JT809_PORT", "jt809_port", 8809,
+            "TCP port of `zhongnao gateway jt809` (JT/T 809 main links of operators' platforms).",
+            int),
+    Setting("ZN_JT809_HOST", "jt809_host", "127.0.0.1",
+            "Address `zhongnao gateway jt809` listens on: this machine only unless set."),
+    Setting("ZN_JT809_OPERATORS", "jt809_operators", "",
+            "JSON file of the bus operators whose platforms may log in over JT/T 809: per "
+            "operator its 接入码, user id, password, edition, plates and optional cipher keys "
+            "(docs/ingest-jt809.md); without it every login is refused."),
     Setting("ZN_GTFS_RT_POLL_S", "gtfs_rt_poll_s", 15.0,
             "Seconds between two polls of a GTFS-Realtime VehiclePositions feed.", float),
     # --- issue 5: emergency resources
@@ -251,6 +260,9 @@ class Settings:
     jt808_port: int = 8808
     jt808_host: str = "127.0.0.1"
     jt808_register: str = ""
+    jt809_port: int = 8809
+    jt809_host: str = "127.0.0.1"
+    jt809_operators: str = ""
     gtfs_rt_poll_s: float = 15.0
     kits_file: str = ""  # issue 5
     response_target_min: float = 15.0

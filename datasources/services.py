@@ -28,6 +28,7 @@ from datasources.flows.child_watch import ChildWatch
 from datasources.flows.fleet_watch import FleetWatch
 from datasources.flows.hub import Hub
 from datasources.flows.intake import Intake
+from datasources.flows.jt809_desk import Jt809Desk
 from datasources.flows.parents import ParentReads
 from datasources.flows.resource_desk import ResourceDesk
 from datasources.redis.embedded import EmbeddedRedis
@@ -69,6 +70,7 @@ class Services:
     grids: dict[str, GridCell] = field(default_factory=dict)
     resources: ResourceDesk | None = None  # issue 5
     fleet_watch: FleetWatch | None = None  # issue 13: 一车一档 alerts
+    jt809: Jt809Desk | None = None  # issue 15: 督办 of operators' alarms, and their replies
     grid_store: GridStore | None = None
     rota: RotaStore | None = None
     leader: LeaderStore | None = None
@@ -179,6 +181,8 @@ class Services:
         self.hub.tracker.alert_notes.append(watch.note)
         self.hub.tracker.stop_hooks.append(watch.on_stop_reached)
         self.intake.stock_hooks.append(self.resources.check)
+        self.jt809 = Jt809Desk(self.intake)
+        self.intake.action_hooks.append(self.jt809.on_action)
         self.outbox = Outbox(engine)
         self.notify = load_notify(s.notify_file or None)
         self.hub.tracker.alert_hooks.append(self.tell_parents_of_alert)

@@ -13,6 +13,7 @@ import math
 from datetime import datetime
 
 from dashboard.buses.alerts import SOS_BIT
+from dashboard.buses.operators import REF_PREFIX as JT809_REF
 from dashboard.i18n.text import t
 from dashboard.messages import MAX_TEXT, IncidentReport
 from dashboard.timeutil import hhmm
@@ -51,8 +52,10 @@ def rescued_sos(label: str, lon: float | None, lat: float | None, received: date
 
 
 def must_place(report: IncidentReport) -> bool:
-    """An urgent bus report (an SOS) is placed even when its point is outside the town."""
-    return report.source == "bus" and report.priority == "urgent"
+    """An urgent bus report (an SOS), or an alarm an operator's platform sent over JT/T 809
+    (which carries no point of its own), is placed even when its point is outside the town."""
+    return report.source == "bus" and (
+        report.priority == "urgent" or (report.source_ref or "").startswith(JT809_REF))
 
 
 def placed_at_centre(report: IncidentReport, centre: tuple[float, float],

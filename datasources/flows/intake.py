@@ -21,6 +21,7 @@ from dashboard.messages import (
     EventType,
     IncidentProgress,
     IncidentReport,
+    IncidentView,
     MessageError,
     StockMovement,
     parse_inbound,
@@ -58,6 +59,9 @@ class Intake:
         self.centre = centre
         # Called with (station, sku) after a stock movement commits (issue 5: stock alerts).
         self.stock_hooks: list[Callable[[str, str], object]] = []
+        # Called with (incident id, action, the work order after it, actor, note) after an
+        # officer's or field worker's action commits (issue 15: a 督办 goes to the operator).
+        self.action_hooks: list[Callable[[int, str, IncidentView, str, str], object]] = []
         # Set by Services: appends to the audit log (action, target, detail, actor=).
         self.audit: Any = None
         self.unannounced = 0  # committed facts Redis could not take (resync shows them)
@@ -122,9 +126,15 @@ class Intake:
         what it needs and changes is checked inside (dashboard/incidents/rules.py)."""
         view = self.store.act(incident_id, action, actor, **kw)
         detail = " · ".join(str(kw[k]) for k in ("assignee", "note") if kw.get(k))
-        self.audit_step(f"incident.{action}", view.ref, detail,
-                        actor.name if isinstance(actor, Actor) else actor)
-        return self._announce("incident.updated", incident=view)
+        name = actor.name if isinstance(actor, Actor) else actor
+        self.audit_step(f"incident.{action}", view.ref, detail, name)
+        event = self._announce("incident.updated", incident=view)
+        for hook in self.action_hooks:
+            try:
+                hook(incident_id, action, view, name, str(kw.get("note") or ""))
+            except Exception:  # a follow-up never undoes a committed step
+                log.exception("action hook failed for %s %s", action, view.ref)
+        return event
 
     def dispatch(self, incident_id: int, plan: tuple[str, ...], actor: Actor,
                  assignee_id: object, *, note: str = "",

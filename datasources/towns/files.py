@@ -9,6 +9,7 @@ from typing import Any
 
 from dashboard.buses.fleet import records_of
 from dashboard.buses.notify import NotifyConfig
+from dashboard.buses.operators import OperatorRegister, operator_of
 from dashboard.buses.terminals import TerminalRegister
 from dashboard.incidents.deadlines import merge_table
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE
@@ -88,3 +89,27 @@ def load_terminals(town: Town, declared: str | Path | None = None) -> TerminalRe
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"terminal register {declared}: {exc!r}") from exc
     return register.merged(extra)
+
+
+def load_operators(path: str | Path | None) -> OperatorRegister:
+    """The bus operators whose platforms may log in over JT/T 809 (ZN_JT809_OPERATORS, a JSON
+    file `{"operators": [...]}`; an operator's `plates_file`, a CSV with a `plate` column
+    beside it, adds to its `plates`). None without a file. Raise ValueError naming the file
+    that is wrong."""
+    if not path:
+        return OperatorRegister({})
+    where = Path(path)
+    try:
+        data = json.loads(where.read_text(encoding="utf-8"))
+        rows = data["operators"] if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            raise ValueError('the file is {"operators": [...]}')
+        ops = []
+        for row in rows:
+            extra = []
+            if isinstance(row, dict) and row.get("plates_file"):
+                extra = [r["plate"] for r in _read(where.parent / str(row["plates_file"]))]
+            ops.append(operator_of(row, extra))
+        return OperatorRegister.of(ops)
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"ZN_JT809_OPERATORS {path}: {exc}") from exc

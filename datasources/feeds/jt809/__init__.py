@@ -1,0 +1,1 @@
+"""JT/T 809 (platform-to-platform exchange): codec, message bodies and the asyncio gateway."""
