@@ -35,6 +35,8 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "user.enable": ("启用/停用账号", "account enabled/disabled"),
     "user.password": ("修改密码", "password changed"), "key.add": ("新增密钥", "key added"),
     "key.revoke": ("吊销密钥", "key revoked"),
+    # issue 15: warnings to the public (CAP 1.2), each issue and cancel
+    "cap.issue": ("发布预警", "warning issued"), "cap.cancel": ("撤销预警", "warning cancelled"),
 }
 # Incident audit rows that are not console actions.
 INCIDENT_AUDIT: dict[str, tuple[str, str]] = {
