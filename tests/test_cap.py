@@ -234,8 +234,6 @@ def _doc_blocks(kind: str) -> list[str]:
 
 def test_the_docs_example_message_is_what_the_product_issues_and_validates(services):
     """docs/cap.md's draft, issued at the doc's time, gives the doc's XML byte for byte."""
-    import json
-
     draft = json.loads(_doc_blocks("json")[0])
     example = _doc_blocks("xml")[0]
     assert problems(example) == []
@@ -254,16 +252,24 @@ def test_the_docs_door_examples_run_as_written(client):
     calls = re.findall(r"^curl -s http://127\.0\.0\.1:8050(\S+)$",
                        DOC.read_text(encoding="utf-8"), re.M)
     assert len(calls) >= 3
+    refusal = json.loads(_doc_blocks("json")[1])
     for path in calls:
         r = client.get(path)
         assert r.status_code in (200, 400), path
+        if r.status_code == 400:
+            assert r.json() == refusal
         if path.endswith(".xml") and r.status_code == 200:
             assert problems(r.content) == []
         if path.endswith(".atom"):
             assert etree.fromstring(r.content).find("atom:entry", NS) is not None
 
 
-def json_draft() -> dict[str, Any]:
-    import json
+def test_the_docs_feed_example_is_atom_linking_the_examples():
+    feed = etree.fromstring(_doc_blocks("atom")[0].encode())
+    links = [e.find("atom:link", NS).get("href") for e in feed.findall("atom:entry", NS)]
+    idents = [cap_of(x).findtext("cap:identifier", namespaces=NS) for x in _doc_blocks("xml")]
+    assert links == [f"http://127.0.0.1:8050/api/v1/cap/{i}.xml" for i in reversed(idents)]
 
+
+def json_draft() -> dict[str, Any]:
     return json.loads(_doc_blocks("json")[0])

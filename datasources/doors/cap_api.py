@@ -41,8 +41,8 @@ def build_cap_router(services: Any) -> APIRouter:
         its CAP XML."""
         lang = _lang(request)
         rows = await asyncio.to_thread(services.warnings.recent, FEED_SIZE)
-        entries = [FeedEntry(r.identifier,
-                             f"{t('cap_mt_' + r.msg_type, lang)} · {r.headline}",
+        # A cancel's headline carries 【撤销】 already; the entry's category is the msgType.
+        entries = [FeedEntry(r.identifier, r.headline,
                              f"{t('cap_ev_' + r.event, lang)} · "
                              f"{t('cap_sev_' + r.severity, lang)}"
                              + (f" · {t('cap_cancelled', lang)}" if r.cancelled_by else ""),

@@ -31,7 +31,7 @@ from dashboard.alerts.cap import (
 from dashboard.i18n.text import t
 from dashboard.incidents.errors import BadInput, NotFound
 from dashboard.roles import Principal
-from dashboard.timeutil import utcnow
+from dashboard.timeutil import as_utc, utcnow
 from dashboard.town import GridCell
 from datasources.flows.cap_xml import valid_xml
 from datasources.sql.audit import Audit
@@ -142,7 +142,7 @@ class WarningDesk:
               now: datetime | None = None) -> Issued:
         """Issue a warning (msgType Alert): BadInput for a draft that is not right."""
         draft = self.check(raw)
-        now = (now or utcnow()).replace(microsecond=0)
+        now = as_utc(now or utcnow()).replace(microsecond=0)
         identifier, xml = self._keep(lambda ident: self.alert(draft, ident, now), now, who,
                                      {"event": draft.event, "draft": draft.as_dict()})
         pushed = self._push(identifier, xml)
@@ -162,7 +162,7 @@ class WarningDesk:
         original = self.store.get(ident)
         if original is None or original.msg_type != "Alert":
             raise NotFound("cap_no_warning", id=ident)
-        now = (now or utcnow()).replace(microsecond=0)
+        now = as_utc(now or utcnow()).replace(microsecond=0)
         if not is_current(original.expires, original.cancelled_by is not None, now):
             raise BadInput("cap_not_cancellable", id=ident)
         draft = Draft(**{**original.draft, "grids": tuple(original.draft["grids"])})

@@ -58,11 +58,12 @@ class CapStore:
 
     def add(self, msg: Stored, user_id: int | None = None) -> None:
         """Keep one message; Taken when its identifier is used or its alert is cancelled."""
-        row = m.CapMessage(identifier=msg.identifier, sender=msg.sender, sent_at=msg.sent,
+        row = m.CapMessage(identifier=msg.identifier, sender=msg.sender,
+                           sent_at=as_utc(msg.sent),
                            status=msg.status, msg_type=msg.msg_type, refs=msg.refs[:200],
                            ref_identifier=msg.ref_identifier, event=msg.event,
                            severity=msg.severity, headline=msg.headline[:200],
-                           expires_at=msg.expires, draft=msg.draft, xml=msg.xml,
+                           expires_at=as_utc(msg.expires), draft=msg.draft, xml=msg.xml,
                            issued_by=msg.issued_by[:60], issued_by_user_id=user_id)
         with self.session() as s:
             s.add(row)
