@@ -20,10 +20,10 @@ WECOM_OK = (200, {"errcode": 0, "errmsg": "ok"})
 
 
 class Receiver:
-    """Records each POST ({at, path, type, body: JSON or form, raw: the bytes}) and answers from `answers`
-    (status, JSON) in turn, then with the last one. With `secret` it checks an SMS's
-    signature as the provider documents it (hex HMAC-SHA256 over the parameters sorted as
-    k=v&…, the `sign` left out) and answers code 401 when it is wrong."""
+    """Records each POST ({at, path, type, body: JSON or form, raw: the bytes}) and answers
+    from `answers` (status, JSON) in turn, then with the last one. With `secret` it checks an
+    SMS's signature as the provider documents it (hex HMAC-SHA256 over the parameters sorted
+    as k=v&…, the `sign` left out) and answers code 401 when it is wrong."""
 
     def __init__(self, answers: list[tuple[int, dict[str, Any]]], secret: str = ""):
         self.answers = list(answers)

@@ -33,7 +33,8 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "cap.md"
 OFFICER_P = Principal(role=OFFICER, name="王芳", kind="user")
 NS = {"cap": CAP_NS, "atom": "http://www.w3.org/2005/Atom"}
 FLOOD = {"event": "flood", "severity": "Severe", "urgency": "Expected", "certainty": "Likely",
-         "headline": "白鹤河水位上涨，沿河村组注意防范", "description": "上游强降雨，预计今晚超警戒。",
+         "headline": "白鹤河水位上涨，沿河村组注意防范",
+         "description": "上游强降雨，预计今晚超警戒。",
          "instruction": "沿河住户向高处转移。", "grids": ["G3-01", "G3-07"], "hours": 6}
 
 
