@@ -170,7 +170,7 @@ def issued_rows(lang: str) -> list[Any]:
     for r in rows:
         live = r.msg_type == "Alert" and is_current(r.expires, r.cancelled_by is not None, now)
         state = ("cap_in_force" if live else "cap_cancelled" if r.cancelled_by
-                 else "cap_expired") if r.msg_type == "Alert" else "cap_mt_Cancel"
+                 else "cap_expired") if r.msg_type == "Alert" else "cap_cancel_notice"
         until = t("cap_until", lang).format(
             at=r.expires.astimezone(LOCAL_TZ).strftime("%m-%d %H:%M"))
         out.append(html.Div([

@@ -18,7 +18,7 @@ CAP_TEXT: dict[str, tuple[str, str]] = {
     "cap_sev_Minor": ("蓝色预警（一般）", "Blue (minor)"),
     "cap_sev_Unknown": ("未知", "Unknown"),
     "cap_urg_Immediate": ("立即", "Immediate"),
-    "cap_urg_Expected": ("预计1小时内", "Expected (within the hour)"),
+    "cap_urg_Expected": ("预计1小时内", "Expected"),
     "cap_urg_Future": ("将来", "Future"),
     "cap_urg_Past": ("已过去", "Past"),
     "cap_urg_Unknown": ("未知", "Unknown"),
@@ -62,7 +62,8 @@ CAP_TEXT: dict[str, tuple[str, str]] = {
     "cap_until": ("至 {at}", "until {at}"),
     "cap_feed_link": ("预警订阅源 (Atom)", "Warnings feed (Atom)"),
     "cap_preview_ok": ("预览：消息通过 CAP 1.2 校验，共 {n} 个区域", "Preview: the message "
-                       "validates against CAP 1.2; {n} areas"),
+                       "validates against CAP 1.2 (areas: {n})"),
+    "cap_cancel_notice": ("撤销通知", "cancel notice"),
     "cap_ok_issue": ("✓ 已发布预警 {id}", "✓ Warning {id} issued"),
     "cap_ok_cancel": ("✓ 已撤销预警 {id}", "✓ Warning {id} cancelled"),
     "cap_cancel_prefix": ("【撤销】", "[Cancelled] "),
