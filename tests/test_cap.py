@@ -274,3 +274,38 @@ def test_the_docs_feed_example_is_atom_linking_the_examples():
 
 def json_draft() -> dict[str, Any]:
     return json.loads(_doc_blocks("json")[0])
+
+
+def test_racing_officers_get_distinct_serials_and_one_cancel(services):
+    """Eight officers issue in the same second: eight identifiers, serials 0-7; eight
+    cancel one alert at once: one cancel, seven told it is cancelled already."""
+    import threading
+
+    now = datetime(2026, 12, 5, 10, 0, 0, tzinfo=UTC)
+    issued: list[str] = []
+    refused: list[str] = []
+
+    def issue() -> None:
+        issued.append(services.warnings.issue(FLOOD, OFFICER_P, now=now).identifier)
+
+    def cancel(ident: str) -> None:
+        try:
+            issued.append(services.warnings.cancel(ident, "撤", OFFICER_P).identifier)
+        except LoopError as exc:
+            refused.append(exc.code)
+
+    threads = [threading.Thread(target=issue) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(i[-1] for i in issued) == [str(n) for n in range(8)]
+    target = issued[0]
+    issued.clear()
+    threads = [threading.Thread(target=cancel, args=(target,)) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(issued) == 1 and refused == ["cap_not_cancellable"] * 7
+    assert services.warnings.get(target).cancelled_by == issued[0]
