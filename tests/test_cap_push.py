@@ -90,3 +90,23 @@ def test_the_running_server_pushes_what_the_console_issues(settings, endpoints):
         done = client.zn.warnings.issue(DRAFT, WHO)
         wait_until(lambda: a.requests, timeout=10, what="the pushed warning")
         assert a.requests[0]["raw"].decode() == done.xml
+
+
+def test_the_outbox_log_names_each_pushed_warning_by_its_identifier(settings, endpoints):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    a, b = endpoints
+    svc = pushing(settings, a.url, b.url)
+    try:
+        done = svc.warnings.issue(DRAFT, WHO)
+        Notifier(svc.outbox, senders_for(svc.notify, cap=True)).run_once()
+    finally:
+        svc.close()
+    out = CliRunner().invoke(main, ["notify", "log"],
+                             env={"DATABASE_URL": settings.database_url}).output
+    lines = [ln for ln in out.splitlines() if " cap " in ln]
+    assert len(lines) == 2 and all(f"CAP {done.identifier}" in ln for ln in lines)
+    assert "sent" in lines[0] and "[HTTP 500]" in lines[1]  # b answered 500 first
+    assert "<alert" not in out
