@@ -244,7 +244,7 @@ def check_draft(raw: Mapping[str, Any], known_grids: Collection[str]) -> Draft:
         if code not in grids:
             grids.append(code)
     if raw.get("hours") in (None, ""):
-        raise BadInput("cap_required", name="hours")
+        raise BadInput("cap_required", name="expiry")
     try:
         hours = whole_number(raw.get("hours"), "hours", 1, MAX_HOURS)
     except BadInput:

@@ -78,7 +78,7 @@ CAP_TEXT: dict[str, tuple[str, str]] = {
     "input_headline": ("标题", "the headline"),
     "input_description": ("预警内容", "the description"),
     "input_instruction": ("防御指引", "the instruction"),
-    "input_hours": ("有效期", "the expiry"),
+    "input_expiry": ("有效期", "the expiry"),
     # ---- refusals (err_<code>, dashboard/i18n/errors.error_text)
     "err_cap_choice": ("请选择{name}（“{value}”不在可选范围内）",
                        "Choose {name} from the list (“{value}” is not one)"),
