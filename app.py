@@ -54,8 +54,11 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         from datasources.outbound.senders import Notifier, senders_for
 
         assert services.outbox is not None
+        # Issue 15: and the warnings for the endpoints of ZN_CAP_PUSH_URLS.
         notifier = asyncio.create_task(
-            Notifier(services.outbox, senders_for(services.notify)).run(), name="notifier")
+            Notifier(services.outbox, senders_for(services.notify,
+                                                  cap=bool(settings.cap_push_urls))).run(),
+            name="notifier")
         # Issue 15: the operators' answers to a 督办 (JT/T 809 0x1401) into the histories.
         assert services.jt809 is not None
         jt809_replies = asyncio.create_task(services.jt809.run(), name="jt809-replies")
@@ -103,6 +106,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.include_router(build_brief_router(services))  # /api/brief: the daily brief
     server.include_router(build_analysis_router(services))  # /api/analysis.docx|pdf
     server.include_router(build_login_router(services, settings.secure_cookies))
+    from datasources.doors.cap_api import build_cap_router  # warnings as CAP 1.2 (issue 15)
+
+    server.include_router(build_cap_router(services))
 
     @server.get("/api/town/{name}")
     async def town_layer(name: str) -> JSONResponse:

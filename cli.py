@@ -496,10 +496,16 @@ def _outbox():  # type: ignore[no-untyped-def]
 @click.option("--limit", type=int, default=50, show_default=True)
 def notify_log(recipient: str | None, limit: int) -> None:
     """The newest messages and their outcomes."""
+    import re
+
     for e in reversed(_outbox().log(recipient, limit)):
+        body = str(e["body"])
+        if e["channel"] == "cap":  # a warning's whole XML: its identifier says which
+            found = re.search(r"<identifier>([^<]*)</identifier>", body)
+            body = f"CAP {found.group(1) if found else '?'}"
         click.echo(f"{e['id']:>6} {e['created_at']:%Y-%m-%d %H:%M:%S} {e['channel']:<5} "
                    f"{e['recipient']:<14} {e['status']:<7} tries={e['tries']} "
-                   f"{e['body']}" + (f"  [{e['last_error']}]" if e["last_error"] else ""))
+                   f"{body}" + (f"  [{e['last_error']}]" if e["last_error"] else ""))
 
 
 @notify.command("mute")

@@ -165,6 +165,10 @@ ROUTES: dict[tuple[str, str], Roles] = {
     # Word and PDF files of the brief and of the quarterly analysis (issue 14), audited.
     ("GET", "/api/brief/{day}.{kind}"): CONSOLE_READ,
     ("GET", "/api/analysis.{kind}"): CONSOLE_READ,
+    # Issue 15: warnings to the public (CAP 1.2): the feed and each message are for everybody,
+    # as any public warning is; issuing and cancelling are the console's (CALLBACKS).
+    ("GET", "/api/v1/cap/feed.atom"): PUBLIC,
+    ("GET", "/api/v1/cap/{identifier}.xml"): PUBLIC,
 }
 
 # ---------------------------------------------------------------- Dash pages
@@ -232,6 +236,11 @@ CALLBACKS: dict[str, Roles] = {
     "pages.analysis.show_analysis": CONSOLE_READ,
     "pages.village.update_village_view": VILLAGE_PAGE,
     "pages.village.stream_village_ticks": VILLAGE_PAGE,
+    # Issue 15: 预警发布 in the duty console, for the people who may act there.
+    "pages._cap_parts.preview_warning": CONSOLE_ACT,
+    "pages._cap_parts.issue_warning": CONSOLE_ACT,
+    "pages._cap_parts.cancel_warning": CONSOLE_ACT,
+    "pages._cap_parts.list_warnings": CONSOLE_ACT,
     # Dash's own router of pages: every signed-in role; the page's roles are checked inside.
     "dash.dash.update": PAGE_SHELL,
 }

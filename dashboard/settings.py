@@ -208,6 +208,18 @@ SETTINGS: tuple[Setting, ...] = (
             "SMS provider's URL, parameter names, signing; docs/notifications.md) and `wecom` "
             "(route id -> the WeCom group robot webhook of its parents). Unset: nothing is "
             "sent."),
+    # ---- warnings to the public as CAP 1.2 (issue 15)
+    Setting("ZN_CAP_UNIT_CODE", "cap_unit_code", "",
+            "The issuing unit's 14-digit code of GB/T 35965.1 (6-digit GB/T 2260 area, 3-digit "
+            "organisation, 3-digit sub-unit, 2-digit extension), the head of every warning "
+            "identifier and the CAP <sender>. Empty: the town code's six leading digits "
+            "followed by 00000000."),
+    Setting("ZN_CAP_SENDER_NAME", "cap_sender_name", "",
+            "The CAP <senderName> of warnings. Empty: the town's name and 综合指挥中心."),
+    Setting("ZN_CAP_PUSH_URLS", "cap_push_urls", "",
+            "Comma-separated URLs each issued or cancelled warning is POSTed to as "
+            "application/cap+xml (through the outbox: retried after 10 s, 1, 5 and 30 min; "
+            "docs/cap.md). Empty: warnings are published on the feed only."),
     Setting("ZN_INGEST_RATE", "ingest_rate", 600,
             "Reports per minute accepted from one ingest key (or address without a key); "
             "more get 429 with Retry-After. 0 turns the limit off.", int),
@@ -274,6 +286,9 @@ class Settings:
     ingest_rate: int = 600
     trusted_proxies: str = ""
     notify_file: str = ""  # issue 13
+    cap_unit_code: str = ""  # issue 15
+    cap_sender_name: str = ""
+    cap_push_urls: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -297,6 +312,10 @@ class Settings:
         """Reject values the product cannot run with, naming the setting."""
         if self.lang not in ("zh", "en"):
             raise ValueError(f"ZN_LANG must be zh or en, not {self.lang!r}")
+        if self.cap_unit_code and not (len(self.cap_unit_code) == 14
+                                       and self.cap_unit_code.isdigit()):
+            raise ValueError("ZN_CAP_UNIT_CODE must be 14 digits (GB/T 35965.1 ZZZZZZDDDUUUXX), "
+                             f"not {self.cap_unit_code!r}")
         if self.tile_crs not in ("wgs84", "gcj02"):
             raise ValueError(f"ZN_TILE_CRS must be wgs84 or gcj02, not {self.tile_crs!r}")
         if self.sim_rate <= 0:

@@ -31,6 +31,7 @@ from datasources.flows.intake import Intake
 from datasources.flows.jt809_desk import Jt809Desk
 from datasources.flows.parents import ParentReads
 from datasources.flows.resource_desk import ResourceDesk
+from datasources.flows.warnings import WarningDesk, issuer_for
 from datasources.redis.embedded import EmbeddedRedis
 from datasources.redis.publisher import Publisher
 from datasources.sql.accounts import Accounts
@@ -39,6 +40,7 @@ from datasources.sql.audit import Audit
 from datasources.sql.boarding import BoardingStore
 from datasources.sql.briefs import BriefStore
 from datasources.sql.buses import BusStore
+from datasources.sql.cap import CapStore
 from datasources.sql.engine import has_schema, make_engine
 from datasources.sql.evaluation import EvaluationStore
 from datasources.sql.grids import GridStore
@@ -81,6 +83,7 @@ class Services:
     audit: Audit | None = None
     outbox: Outbox | None = None  # issue 13: what guardians are told
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    warnings: WarningDesk | None = None  # issue 15: CAP 1.2 warnings to the public
 
     def tell_parents_of_alert(self, alert: Alert) -> None:
         """A bus alert parents should hear of goes to its route's parent group, once."""
@@ -187,6 +190,10 @@ class Services:
         self.notify = load_notify(s.notify_file or None)
         self.hub.tracker.alert_hooks.append(self.tell_parents_of_alert)
         self.town_meta = self.store.town_meta()
+        self.warnings = WarningDesk(CapStore(engine), self.outbox, self.audit,
+                                    issuer_for(self.town_meta, s.cap_unit_code,
+                                               s.cap_sender_name),
+                                    self.grids, tuple(split_keys(s.cap_push_urls)))
         basemap = Path(s.town_dir) / "basemap.geojson"
         if basemap.exists():
             self.basemap = load_town(s.town_dir).basemap

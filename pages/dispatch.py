@@ -36,11 +36,12 @@ from dashboard.incidents.rules import OrderFacts, may_act, may_see, offered
 from dashboard.incidents.tiers import receivers
 from dashboard.inputs import MAX_ID, parse_id, text_param, whole_number
 from dashboard.resources.recommend import recommend
-from dashboard.roles import HANDLER, UNIT_ROLES, current
+from dashboard.roles import CONSOLE_ACT, HANDLER, UNIT_ROLES, current
 from dashboard.screens import views
 from dashboard.timeutil import utcnow
 from datasources.flows.desk import desk_step, dispatch_to
 from datasources.threads import for_screens
+from pages._cap_parts import cap_panel, open_button, register_cap_callbacks
 from pages._cast import cast_button, register_cast_callback
 from pages._components import page_lang, page_title, services, site_header, town_map
 from pages._dispatch_parts import (
@@ -61,6 +62,7 @@ from pages._resource_parts import register_callbacks, resource_section, rids
 dash.register_page(__name__, path=PATH, title=page_title("nav_dispatch"))
 register_callbacks()  # the resource section's (issue 5), once per app
 register_cast_callback()
+register_cap_callbacks()  # 预警发布 (issue 15)
 
 log = logging.getLogger(__name__)
 WAIT_S = 2.0
@@ -77,6 +79,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
     # A unit's handler and a village officer work the same console, narrowed by the
     # server to their unit or village (rules.scope_of); the town's resources are not theirs.
     unit_role = me.role in UNIT_ROLES
+    issues = me.role in CONSOLE_ACT  # 预警发布: the officers' and admins' (issue 15)
     try:
         selected: int | None = parse_id(incident, "incident") if incident else None
     except BadInput:  # ?incident=abc or a 20-digit one opens nothing
@@ -104,6 +107,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
                      className="disp-link") if not unit_role else None,
             dcc.Link(t("res_link", lang), href=f"/resources?lang={lang}", refresh=True,
                      className="disp-link") if not unit_role else None,
+            open_button(lang) if issues else None,
             dcc.Link(t("lang_switch", lang), href=f"{PATH}?lang={other}", refresh=True,
                      className="lang-switch"),
         ], className="disp-header-right"),
@@ -171,6 +175,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
         # The wall's KPI strip, drawn by the same clientside renderer (assets/zn_panels.js).
         html.Div(id=ids.KPIS, className="kpis disp-kpis"),
         html.Div([queue, centre, right], className="disp-main"),
+        cap_panel(lang) if issues else None,
     ], className="disp-root", id="disp-root", **{"data-lang": lang})
 
 

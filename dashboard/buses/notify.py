@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from dashboard.alerts.cap import CHANNEL as CAP
 from dashboard.buses.tracking import drives_backwards
 from dashboard.i18n.text import t
 from dashboard.timeutil import LOCAL_TZ
 
 # What a guardian (by SMS) or a route's parent group (by WeCom) is told.
-KINDS: tuple[str, ...] = ("boarded", "at_school", "alighted", "delayed", "bus_alert")
-CHANNELS: tuple[str, ...] = ("sms", "wecom")
+# Issue 15: the outbox also carries warnings (CAP XML) to the endpoints a town configures.
+KINDS: tuple[str, ...] = ("boarded", "at_school", "alighted", "delayed", "bus_alert", CAP)
+CHANNELS: tuple[str, ...] = ("sms", "wecom", CAP)
 # Outcomes of a message, every one kept in the outbox's log.
 STATUSES: tuple[str, ...] = ("queued", "sending", "sent", "failed", "muted", "limited")
 

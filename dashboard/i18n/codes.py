@@ -37,6 +37,8 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "key.revoke": ("吊销密钥", "key revoked"),
     "pupils.manifest": ("查阅学生名单", "pupil manifest read"),
     "vehicle.check": ("车辆检查记录", "vehicle check recorded"),
+    # issue 15: warnings to the public (CAP 1.2), each issue and cancel
+    "cap.issue": ("发布预警", "warning issued"), "cap.cancel": ("撤销预警", "warning cancelled"),
 }
 # Incident audit rows that are not console actions.
 INCIDENT_AUDIT: dict[str, tuple[str, str]] = {

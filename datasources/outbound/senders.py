@@ -15,6 +15,8 @@ import urllib.request
 from datetime import datetime
 from typing import Any, Protocol
 
+from dashboard.alerts.cap import CAP_MEDIA
+from dashboard.alerts.cap import CHANNEL as CAP_CHANNEL
 from dashboard.buses.notify import (
     NotifyConfig,
     SmsTemplate,
@@ -38,16 +40,21 @@ class Sender(Protocol):
     def send(self, address: str, text: str) -> None: ...
 
 
-def _post(url: str, data: bytes, content_type: str) -> dict[str, Any]:
+def _send(url: str, data: bytes, content_type: str) -> bytes:
+    """POST `data`; the answer's body (at most 64 KiB), SendError for anything but a 2xx."""
     req = urllib.request.Request(url, data=data, method="POST",
                                  headers={"Content-Type": content_type})
     try:
         with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # noqa: S310 - town's URL
-            raw = resp.read(65536)
+            return bytes(resp.read(65536))
     except urllib.error.HTTPError as exc:
         raise SendError(f"HTTP {exc.code}") from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise SendError(f"unreachable: {exc}") from exc
+
+
+def _post(url: str, data: bytes, content_type: str) -> dict[str, Any]:
+    raw = _send(url, data, content_type)
     try:
         answer = json.loads(raw or b"{}")
     except ValueError as exc:
@@ -81,9 +88,17 @@ class SmsGateway:
             raise SendError(f"refused: {json.dumps(answer, ensure_ascii=False)}"[:200])
 
 
-def senders_for(config: NotifyConfig) -> dict[str, Sender]:
-    """The senders a town's configuration gives."""
-    out: dict[str, Sender] = {}
+class CapPush:
+    """Posts a warning's CAP XML to an endpoint (issue 15, ZN_CAP_PUSH_URLS) as
+    application/cap+xml; any 2xx answer is a delivery, whatever its body."""
+
+    def send(self, address: str, text: str) -> None:
+        _send(address, text.encode("utf-8"), f"{CAP_MEDIA}; charset=utf-8")
+
+
+def senders_for(config: NotifyConfig, cap: bool = False) -> dict[str, Sender]:
+    """The senders a town's configuration gives (`cap`: warnings are pushed somewhere)."""
+    out: dict[str, Sender] = {CAP_CHANNEL: CapPush()} if cap else {}
     if config.sms is not None:
         out["sms"] = SmsGateway(config.sms)
     if config.wecom:

@@ -704,3 +704,31 @@ class BoardingEvent(Base):
                                       name="boarding_event"),
                       CheckConstraint("source in ('escort', 'terminal')",
                                       name="boarding_source"))
+
+
+# ------------------------------------------------------------------ warnings (issue 15)
+class CapMessage(Base):
+    """A warning message the centre issued as CAP 1.2 (an Alert, or the Cancel of one), with
+    the very XML that was published and pushed. Rows are only added: a cancel is a new row
+    whose `ref_identifier` names the alert (unique, so an alert is cancelled once)."""
+
+    __tablename__ = "cap_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(31), unique=True)  # GB/T 35965.1
+    sender: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10))  # Actual | Exercise | Test
+    msg_type: Mapped[str] = mapped_column(String(8))  # Alert | Update | Cancel
+    refs: Mapped[str] = mapped_column(String(200), default="")  # <references>
+    ref_identifier: Mapped[str | None] = mapped_column(String(31), unique=True)
+    event: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(10))
+    headline: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+    draft: Mapped[Any] = mapped_column(JSON)  # what the officer filled in
+    xml: Mapped[str] = mapped_column(Text)
+    issued_by: Mapped[str] = mapped_column(String(60))
+    issued_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (Index("ix_cap_messages_sent", "sent_at"),
+                      CheckConstraint("msg_type in ('Alert', 'Update', 'Cancel')",
+                                      name="cap_msg_type"))

@@ -53,10 +53,12 @@ class Outbox:
         self.wake = threading.Event()
 
     def enqueue(self, channel: str, recipient: str, address: str, kind: str, body: str, *,
-                dedup: str | None = None, now: datetime | None = None) -> tuple[int, str] | None:
+                dedup: str | None = None, now: datetime | None = None,
+                rate_limited: bool = True) -> tuple[int, str] | None:
         """Queue a message; returns (id, status) or None when `dedup` was queued before (a
         repeated event tells nobody twice). A muted recipient's message is kept as `muted`
-        and one over the rate as `limited`: neither is sent."""
+        and one over the rate as `limited`: neither is sent. A warning to an endpoint is
+        never held back by the rate (`rate_limited=False`)."""
         if channel not in CHANNELS or kind not in KINDS:
             raise ValueError(f"unknown channel or kind: {channel}/{kind}")
         now = now or utcnow()
@@ -64,7 +66,7 @@ class Outbox:
             status = "queued"
             if s.get(m.NotifyMute, recipient) is not None:
                 status = "muted"
-            else:
+            elif rate_limited:
                 recent = s.scalars(select(m.Notification.created_at).where(
                     m.Notification.recipient == recipient,
                     m.Notification.status.in_(("queued", "sending", "sent")),
