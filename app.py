@@ -64,7 +64,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
             await services.hub.stop()
             await asyncio.to_thread(services.close)
 
-    server = FastAPI(lifespan=lifespan, title="zhongnao", docs_url="/api/docs",
+    # The documentation pages are the product's own (datasources/doors/api_docs.py): no CDN.
+    server = FastAPI(lifespan=lifespan, title="zhongnao", docs_url=None, redoc_url=None,
                      openapi_url="/api/openapi.json")
 
     @server.get("/api/health")
@@ -99,6 +100,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.include_router(build_brief_router(services))  # /api/brief: the daily brief
     server.include_router(build_analysis_router(services))  # /api/analysis.docx|pdf
     server.include_router(build_login_router(services, settings.secure_cookies))
+    from datasources.doors.api_docs import build_docs_router
+
+    server.include_router(build_docs_router("zhongnao", "/api/openapi.json"))
 
     @server.get("/api/town/{name}")
     async def town_layer(name: str) -> JSONResponse:
