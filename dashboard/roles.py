@@ -115,8 +115,7 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("GET", "/logout"): PEOPLE,
     ("GET", "/api/health"): PUBLIC,  # load balancers and monitors; no personal data
     ("GET", "/api/openapi.json"): PEOPLE,
-    ("GET", "/api/docs"): PEOPLE,  # Swagger UI and ReDoc, served offline (api_docs.py)
-    ("GET", "/api/redoc"): PEOPLE,
+    ("GET", "/api/docs"): PEOPLE,  # Swagger UI, served offline (doors/api_docs.py)
     ("GET", "/api/docs/static/{name}"): PEOPLE,
     ("POST", "/api/v1/incidents"): INGEST_DOOR,
     # Handlers and village officers read their unit's or village's only (rules.may_see).

@@ -1,9 +1,10 @@
 """The API's documentation pages, served whole from the product (issue 15, offline).
 
 FastAPI's own /docs page loads Swagger UI from a CDN, which the Content-Security-Policy
-blocks and a government intranet cannot reach. Here Swagger UI (/api/docs) and ReDoc
-(/api/redoc) come from the `fastapi-offline` package's copies of their assets, started by
-two small scripts of ours (no inline script, so the CSP stays 'self' only).
+blocks and a government intranet cannot reach. Here Swagger UI (/api/docs) comes from the
+`fastapi-offline` package's copy of its files, started by a small script of ours (no inline
+script, so the CSP stays 'self' only). ReDoc is not offered: its bundle loads its maker's
+logo from a CDN whatever its options say.
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ _OURS = Path(__file__).resolve().parent / "docs_static"
 FILES: dict[str, tuple[Path, str]] = {
     "swagger-ui-bundle.js": (_VENDOR / "swagger-ui-bundle.js", "text/javascript"),
     "swagger-ui.css": (_VENDOR / "swagger-ui.css", "text/css"),
-    "redoc.standalone.js": (_VENDOR / "redoc.standalone.js", "text/javascript"),
     "favicon.png": (_VENDOR / "favicon.png", "image/png"),
     "swagger-init.js": (_OURS / "swagger-init.js", "text/javascript"),
-    "redoc-init.js": (_OURS / "redoc-init.js", "text/javascript"),
 }
 
 
@@ -41,7 +40,7 @@ def page(title: str, openapi_url: str, css: list[str], scripts: list[str], root:
 
 
 def build_docs_router(title: str, openapi_url: str) -> APIRouter:
-    """/api/docs (Swagger UI), /api/redoc (ReDoc) and their files."""
+    """/api/docs (Swagger UI) and its files."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/api/docs")
@@ -49,12 +48,6 @@ def build_docs_router(title: str, openapi_url: str) -> APIRouter:
         """Swagger UI over the OpenAPI schema: try every door from the browser."""
         return HTMLResponse(page(f"{title} – API", openapi_url, ["swagger-ui.css"],
                                  ["swagger-ui-bundle.js", "swagger-init.js"], "swagger-ui"))
-
-    @router.get("/api/redoc")
-    async def redoc() -> HTMLResponse:
-        """ReDoc over the same schema: the reference to read."""
-        return HTMLResponse(page(f"{title} – API", openapi_url, [],
-                                 ["redoc.standalone.js", "redoc-init.js"], "redoc"))
 
     @router.get(STATIC + "/{name}")
     async def docs_file(name: str) -> Response:
