@@ -23,6 +23,7 @@ SINGULAR = {"attributes": "attribute", "values": "value", "services": "service",
             "service_requests": "request", "errors": "error"}
 _ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_.-]{1,64})\](\[\])?$")
 MAX_FIELDS = 200
+_BOUNDARY = re.compile(r';\s*boundary="?[0-9A-Za-z\'()+_,\-./:=? ]{1,70}"?\s*(;|$)', re.I)
 
 
 def fmt_of(value: str | None) -> str:
@@ -119,6 +120,8 @@ def read_form(body: bytes, content_type: str) -> Posted:
         return posted
     if kind != "multipart/form-data":
         raise BadForm("o311_content_type")
+    if not _BOUNDARY.search(content_type):
+        raise BadForm("o311_bad_form")  # the parser would log it as its own error
     count = 0
 
     def on_field(f: Any) -> None:
