@@ -65,7 +65,6 @@ def rows() -> list[list[str]]:
             continue
         seen.add(props["name"])
         p = crossing.representative_point()
-        n += 1
         add(f"L-B{len(seen):02d}", "landmark", f"{props['name']}青石河桥",
             f"{props['name_en']} Bridge over the Qingshi River", p.y, p.x)
     return out
