@@ -375,3 +375,38 @@ def test_other_paths_under_open311_are_404_in_json_never_the_gates_401(live: Liv
     assert status == 404, raw
     code, description = error_of("json", parse("json", ctype, raw))
     assert code == 404 and "请先登录" not in description
+
+
+# ------------------------------------------------------------------ refusals before the door
+def test_the_rate_limit_the_body_limit_and_the_gate_refuse_in_the_specs_format(
+        settings) -> None:
+    from dataclasses import replace
+
+    from datasources.gate.web import SESSION_COOKIE
+    from tests.browser import app_client
+
+    with app_client(replace(settings, ingest_rate=1)) as client:
+        sent = form(spec_post_fields())
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "Accept-Language": "en"}
+        assert client.post("/open311/v2/requests.xml", content=sent,
+                           headers=headers).status_code == 200
+        r = client.post("/open311/v2/requests.xml", content=sent, headers=headers)
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+        assert error_of("xml", parse("xml", r.headers["content-type"], r.content))[0] == 429
+
+        # Over the gate's 8 MiB: refused before anything reads it, in the spec's shape.
+        r = client.post("/open311/v2/requests.xml", content=b"x" * (9 * 1024 * 1024),
+                        headers=headers)
+        assert r.status_code == 413
+        assert error_of("xml", parse("xml", r.headers["content-type"], r.content))[0] == 413
+
+        # A signed-in browser's cookie without its CSRF token: the gate's 403, as GeoReport.
+        accounts = client.zn.accounts
+        accounts.add_user("o311-officer", OFFICER, "o311-test-password-1")
+        client.cookies.set(SESSION_COOKIE,
+                           accounts.start_session(accounts.user("o311-officer")))
+        r = client.post("/open311/v2/requests.json", content=sent, headers=headers)
+        assert r.status_code == 403
+        code, description = error_of("json", r.json())
+        assert code == 403 and "CSRF" in description

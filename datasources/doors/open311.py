@@ -50,7 +50,7 @@ from datasources.doors.http_api import (
     submit_as,
 )
 from datasources.doors.open311_wire import FORMATS, BadForm, Posted, answer, errors, read_form
-from datasources.redis.ratelimit import ingest_wait, too_many
+from datasources.redis.ratelimit import ingest_wait
 from datasources.sql import models as m
 from datasources.sql.open311 import Sent, record_request, ref_of_token, sent_for
 
@@ -430,7 +430,8 @@ def build_open311_router(services: Services) -> APIRouter:
             return wrong
         wait = await ingest_wait(services, current())
         if wait:
-            return too_many(wait, lang)
+            return errors(429, t("api_rate_limited", lang).format(wait=wait), fmt,
+                          {"Retry-After": str(wait)})
         ctype = request.headers.get("content-type", "")
         limit = MAX_MULTIPART_BYTES if "multipart" in ctype.lower() else MAX_MESSAGE_BYTES
         body = await read_body(request, limit)
@@ -442,7 +443,8 @@ def build_open311_router(services: Services) -> APIRouter:
         except RedisError:
             filed = Filed(503, refused=Submitted(503, reason="unavailable"))
         if filed.incident is None:
-            return errors(filed.status, filed.text(lang), fmt)
+            return errors(filed.status, filed.text(lang), fmt,
+                          {"Retry-After": "5"} if filed.status == 503 else None)
         inc = filed.incident
         due = local_iso(datetime.fromisoformat(inc["deadline_at"])) if inc["deadline_at"] else ""
         notice = t("o311_notice_merged" if inc.get("merged") else "o311_notice_new",

@@ -4,23 +4,18 @@ format, and the POST body (form-encoded or multipart) with its `attribute[code]`
 from __future__ import annotations
 
 import io
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
-from xml.etree import ElementTree as ET
 
 from fastapi.responses import Response
 from python_multipart import parse_form
 from python_multipart.exceptions import FormParserError
 
+from dashboard.i18n.georeport_wire import encode
+
 FORMATS = ("json", "xml")
-JSON_TYPE = "application/json; charset=utf-8"
-XML_TYPE = "text/xml; charset=utf-8"
-# A list under one of these keys holds elements named so in XML (<attributes><attribute>).
-SINGULAR = {"attributes": "attribute", "values": "value", "services": "service",
-            "service_requests": "request", "errors": "error"}
 _ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_.-]{1,64})\](\[\])?$")
 MAX_FIELDS = 200
 _BOUNDARY = re.compile(r';\s*boundary="?[0-9A-Za-z\'()+_,\-./:=? ]{1,70}"?\s*(;|$)', re.I)
@@ -31,53 +26,18 @@ def fmt_of(value: str | None) -> str:
     return "xml" if (value or "").lower() == "xml" else "json"
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _fill(parent: ET.Element, key: str, value: Any) -> None:
-    node = ET.SubElement(parent, key)
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _fill(node, k, v)
-    elif isinstance(value, list):
-        for item in value:
-            _fill(node, SINGULAR.get(key, "item"), item)
-    else:
-        node.text = _text(value)
-
-
-def to_xml(root: str, body: list[Any] | dict[str, Any]) -> bytes:
-    """`body` as the spec's XML: a list under `root` as repeated children (<services>
-    <service>…), an object as `root`'s children; None is an empty element, booleans are
-    true/false. UTF-8 with the XML declaration, as the spec asks."""
-    top = ET.Element(root)
-    if isinstance(body, list):
-        for item in body:
-            _fill(top, SINGULAR.get(root, "item"), item)
-    else:
-        for k, v in body.items():
-            _fill(top, k, v)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top, encoding="unicode") \
-        .encode("utf-8")
-
-
-def answer(body: list[Any] | dict[str, Any], root: str, fmt: str,
-           status: int = 200) -> Response:
+def answer(body: list[Any] | dict[str, Any], root: str, fmt: str, status: int = 200,
+           headers: dict[str, str] | None = None) -> Response:
     """A GeoReport answer in `fmt` (root: the XML root element's name)."""
-    if fmt == "xml":
-        return Response(to_xml(root, body), status_code=status, media_type=XML_TYPE)
-    return Response(json.dumps(body, ensure_ascii=False).encode("utf-8"), status_code=status,
-                    media_type=JSON_TYPE)
+    raw, ctype = encode(body, root, fmt)
+    return Response(raw, status_code=status, headers=headers, media_type=ctype)
 
 
-def errors(status: int, description: str, fmt: str = "json") -> Response:
+def errors(status: int, description: str, fmt: str = "json",
+           headers: dict[str, str] | None = None) -> Response:
     """The spec's error answer: [{code, description}] or <errors><error>…</error></errors>."""
-    return answer([{"code": status, "description": description}], "errors", fmt, status)
+    return answer([{"code": status, "description": description}], "errors", fmt, status,
+                  headers)
 
 
 @dataclass
