@@ -1,5 +1,5 @@
-"""The examples of the HTTP doors in docs/ingest.md (the JSON API's and every Open311 call),
-run as written against a live server.
+"""The examples of the HTTP doors in docs/ingest.md (the JSON API's reports and positions,
+every Open311 call), run as written against a live server.
 
 Each ```sh example``` block is run by bash with the real curl (its host:port pointed at the
 test's server); the ```json example status=N``` or ```xml example status=N``` block under it
@@ -22,7 +22,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from tests.browser import Live
+from tests.browser import KEYS, Live
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "ingest.md"
 FENCE = re.compile(r"^```(\w+) example(?: status=(\d+))?\n(.*?)^```\n", re.M | re.S)
@@ -104,8 +104,8 @@ def run(command: str, live: Live, env: dict[str, str]) -> tuple[int, str]:
 @pytest.mark.skipif(shutil.which("curl") is None, reason="make test installs curl")
 def test_every_http_door_example_in_the_docs_answers_as_shown(live: Live) -> None:
     found = examples(DOC.read_text(encoding="utf-8"))
-    assert len(found) >= 15  # the JSON API; each Open311 call, both formats, refusals
-    env: dict[str, str] = {}
+    assert len(found) >= 17  # the JSON API; each Open311 call, both formats, refusals
+    env: dict[str, str] = {"BUS_KEY": KEYS["bus"]}  # what `zhongnao key add` printed
     wrong: list[str] = []
     for command, fmt, status, expected in found:
         got, body = run(command, live, env)

@@ -8,7 +8,6 @@ every refusal, an unknown path's included, is the spec's error list in that form
 from __future__ import annotations
 
 import asyncio
-import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +36,6 @@ from dashboard.incidents.rules import scope_of
 from dashboard.inputs import parse_instant
 from dashboard.messages import IncidentReport
 from dashboard.roles import Principal, current
-from dashboard.settings import split_keys
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from datasources.doors.http_api import (
     IDEM_KEY,
@@ -81,11 +79,6 @@ GROUPS: dict[str, tuple[str, str]] = {
     "culture": ("民生服务", "Public services"), "education": ("民生服务", "Public services"),
     "venues": ("民生服务", "Public services"),
 }
-
-
-def key_ok(given: str, raw: str) -> bool:
-    """True for a configured api_key (constant-time comparison)."""
-    return any(hmac.compare_digest(given.encode(), k.encode()) for k in split_keys(raw))
 
 
 def services_list(lang: str) -> list[dict[str, Any]]:

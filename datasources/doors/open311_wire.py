@@ -21,11 +21,6 @@ MAX_FIELDS = 200
 _BOUNDARY = re.compile(r';\s*boundary="?[0-9A-Za-z\'()+_,\-./:=? ]{1,70}"?\s*(;|$)', re.I)
 
 
-def fmt_of(value: str | None) -> str:
-    """The answer's format for a path's suffix: xml or json (the fallback for errors)."""
-    return "xml" if (value or "").lower() == "xml" else "json"
-
-
 def answer(body: list[Any] | dict[str, Any], root: str, fmt: str, status: int = 200,
            headers: dict[str, str] | None = None) -> Response:
     """A GeoReport answer in `fmt` (root: the XML root element's name)."""
