@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
             await services.hub.stop()
             await asyncio.to_thread(services.close)
 
-    server = FastAPI(lifespan=lifespan, title="zhongnao", docs_url="/api/docs",
+    # The documentation pages are the product's own (datasources/doors/api_docs.py): no CDN.
+    server = FastAPI(lifespan=lifespan, title="zhongnao", docs_url=None, redoc_url=None,
                      openapi_url="/api/openapi.json")
 
     @server.get("/api/health")
@@ -109,6 +110,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from datasources.doors.cap_api import build_cap_router  # warnings as CAP 1.2 (issue 15)
 
     server.include_router(build_cap_router(services))
+    from datasources.doors.api_docs import build_docs_router
+
+    server.include_router(build_docs_router("zhongnao", "/api/openapi.json"))
 
     @server.get("/api/town/{name}")
     async def town_layer(name: str) -> JSONResponse:

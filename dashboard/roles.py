@@ -116,18 +116,27 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("GET", "/logout"): PEOPLE,
     ("GET", "/api/health"): PUBLIC,  # load balancers and monitors; no personal data
     ("GET", "/api/openapi.json"): PEOPLE,
-    ("GET", "/api/docs"): PEOPLE,
-    ("GET", "/docs/oauth2-redirect"): PEOPLE,
-    ("GET", "/redoc"): PEOPLE,
+    ("GET", "/api/docs"): PEOPLE,  # Swagger UI, served offline (doors/api_docs.py)
+    ("GET", "/api/docs/static/{name}"): PEOPLE,
     ("POST", "/api/v1/incidents"): INGEST_DOOR,
     # Handlers and village officers read their unit's or village's only (rules.may_see).
     ("GET", "/api/v1/incidents/{incident_id}"): frozenset({INGEST, *DESK}),
-    # Open311 reads are public by the GeoReport standard (no personal data in them).
-    ("GET", "/open311/v2/services.json"): PUBLIC,
-    ("GET", "/open311/v2/requests.json"): PUBLIC,
-    ("GET", "/open311/v2/requests/{service_request_id}.json"): PUBLIC,
+    # Open311 reads are public by the GeoReport standard (no personal data in them); every
+    # call in JSON or XML by its suffix (the door refuses other formats in the spec's shape).
+    ("GET", "/open311/v2/services.{format}"): PUBLIC,
+    ("GET", "/open311/v2/services/{service_code}.{format}"): PUBLIC,
+    ("GET", "/open311/v2/requests.{format}"): PUBLIC,
+    ("GET", "/open311/v2/requests/{service_request_id}.{format}"): PUBLIC,
+    ("GET", "/open311/v2/tokens/{token}.{format}"): PUBLIC,
     # The api_key in the form is the credential (checked by the door itself).
-    ("POST", "/open311/v2/requests.json"): PUBLIC,
+    ("POST", "/open311/v2/requests.{format}"): PUBLIC,
+    # Any other path or method under /open311: the door's 404 (or 405) in the spec's error
+    # format, not the gate's 401 (after the Open311 rows: the first template that fits wins).
+    ("GET", "/open311{rest:path}"): PUBLIC,
+    ("POST", "/open311{rest:path}"): PUBLIC,
+    ("PUT", "/open311{rest:path}"): PUBLIC,
+    ("PATCH", "/open311{rest:path}"): PUBLIC,
+    ("DELETE", "/open311{rest:path}"): PUBLIC,
     ("GET", "/api/v1/field/tasks"): FIELD,
     ("GET", "/api/v1/field/checks"): FIELD,  # 核查 by the grid's worker (issue 14)
     ("POST", "/api/v1/field/incidents/{incident_id}/{action}"): FIELD,
@@ -270,7 +279,7 @@ DEFAULT_SCOPES: dict[str, frozenset[str]] = {
 REPORT_SCOPES: frozenset[str] = frozenset({REPORT, READ_OWN})  # every other source
 ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/incidents"): REPORT,
-    ("POST", "/open311/v2/requests.json"): REPORT,
+    ("POST", "/open311/v2/requests.{format}"): REPORT,
     ("GET", "/api/v1/incidents/{incident_id}"): READ_OWN,
     ("POST", "/api/v1/vehicles/positions"): POSITIONS,
     ("POST", "/api/v1/vehicles/gtfs-rt"): POSITIONS,

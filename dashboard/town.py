@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the record's rules live with the buses (dashboard/buses/fleet.py)
     from dashboard.buses.fleet import VehicleRecord
+    from dashboard.geo.gazetteer import Place
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,9 @@ class Town:
     # columns and drivers.csv), checked row by row by datasources/towns/files.load_town.
     records: dict[str, VehicleRecord] = field(default_factory=dict)
     units: list[Unit] = field(default_factory=list)
+    # The town's address points (gazetteer.csv): Open311's address_id and address_string
+    # are looked up in them (dashboard/geo/gazetteer.py; datasources/towns/files.py parses).
+    places: list[Place] = field(default_factory=list)
 
     def demo_worker(self) -> tuple[str, str] | None:
         """(person id, grid code) of the grid worker a demo town's worker account is: the
@@ -199,7 +203,8 @@ class Town:
 # datasources/towns/files.py reads them (the core does no I/O).
 TOWN_FILES = ("town.json", "grids.geojson", "villages.csv", "stations.json", "routes.json",
               "vehicles.csv")
-OPTIONAL_TOWN_FILES = ("basemap.geojson", "pupils.json", "drivers.csv", "units.json")
+OPTIONAL_TOWN_FILES = ("basemap.geojson", "pupils.json", "drivers.csv", "units.json",
+                       "gazetteer.csv")
 
 
 def parse_town(files: dict[str, Any], origin: str = "town",

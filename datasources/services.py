@@ -19,6 +19,7 @@ from dashboard.buses.notify import (
     parent_notice,
 )
 from dashboard.channels import Channels
+from dashboard.geo.gazetteer import Gazetteer
 from dashboard.geo.lookup import GridIndex
 from dashboard.settings import Settings, split_keys
 from dashboard.town import GridCell
@@ -50,7 +51,13 @@ from datasources.sql.notify import Outbox
 from datasources.sql.pupils import PupilStore
 from datasources.sql.rota import RotaIndex, RotaStore
 from datasources.sql.town_loader import prepare_database
-from datasources.towns.files import load_kits, load_notify, load_table, load_town
+from datasources.towns.files import (
+    load_gazetteer,
+    load_kits,
+    load_notify,
+    load_table,
+    load_town,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +75,9 @@ class Services:
     redis_url: str = ""
     town_meta: dict = field(default_factory=dict)
     basemap: dict = field(default_factory=dict)
+    # The town's address points (gazetteer.csv): Open311 places a request without lat/long
+    # by its address_id or address_string.
+    gazetteer: Gazetteer = field(default_factory=Gazetteer)
     layers: dict[str, dict] = field(default_factory=dict)
     grids: dict[str, GridCell] = field(default_factory=dict)
     resources: ResourceDesk | None = None  # issue 5
@@ -198,6 +208,7 @@ class Services:
         if basemap.exists():
             self.basemap = load_town(s.town_dir).basemap
         self.resources.set_network(self.basemap)
+        self.gazetteer = load_gazetteer(s.town_dir)
         self.layers = map_layers(self.store, self.grids.values(), self.basemap)
         log.info("services open: db=%s redis=%s town=%s", self.store.engine.url,
                  self.redis_url, self.town_meta.get("name"))

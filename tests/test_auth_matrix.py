@@ -36,7 +36,8 @@ from tests.browser import KEYS
 # Each source's key is its own principal: its scopes open some doors and not others.
 KEY_HOLDERS = tuple(f"{INGEST}:{source}" for source in KEYS)
 SAMPLE = {"incident_id": "1", "action": "ack", "name": "grids-1.geojson",
-          "service_request_id": "QS-1", "package_name": "dash",
+          "service_request_id": "QS-1", "format": "json", "service_code": "fire",
+          "token": "no-such-token", "rest": "/v2/no-such-resource.json", "package_name": "dash",
           "fingerprinted_path": "dash-renderer/build/dash_renderer.min.js", "path": "dispatch"}
 CSRF = "matrix-csrf-token"  # the cookie of nobody's requests (bound tokens for sessions)
 

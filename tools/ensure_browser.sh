@@ -8,6 +8,8 @@ missing=()
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 # pdftoppm: the tests turn the PDF reports into PNGs to look at them.
 [ -x /usr/bin/pdftoppm ] || missing+=(poppler-utils)
+# curl: tests/test_doc_examples.py runs the docs' curl examples as written.
+[ -x /usr/bin/curl ] || missing+=(curl)
 if ! (fc-list 2>/dev/null | grep -qi "Noto Sans CJK"); then missing+=(fonts-noto-cjk); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing ${missing[*]} (Debian packages)"

@@ -393,7 +393,8 @@ def build_router(services: Services) -> APIRouter:
         return JSONResponse(found)
 
     # Imported here: open311 builds on the helpers of this module.
-    from datasources.doors.open311 import build_open311_router
+    from datasources.doors.open311 import build_open311_fallback, build_open311_router
 
     router.include_router(build_open311_router(services))
+    router.include_router(build_open311_fallback(services))  # after every Open311 route
     return router

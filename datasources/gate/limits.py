@@ -17,6 +17,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dashboard.i18n.georeport_wire import error_body, is_open311, path_format
 from dashboard.i18n.text import requested_lang, t
 
 log = logging.getLogger(__name__)
@@ -100,9 +101,13 @@ class BodyLimit:
         if self.count is not None:
             with contextlib.suppress(Exception):  # a count lost to Redis is no 500
                 await asyncio.to_thread(self.count)
-        body = json.dumps({"error": "too_large", "message": t("err_too_large", lang).format(
-            mb=self.limit // (1024 * 1024))}, ensure_ascii=False).encode()
+        text = t("err_too_large", lang).format(mb=self.limit // (1024 * 1024))
+        body = json.dumps({"error": "too_large", "message": text}, ensure_ascii=False).encode()
+        ctype = "application/json"
+        path = scope.get("path", "")
+        if is_open311(path):  # GeoReport's error format at its door (issue 15)
+            body, ctype = error_body(413, text, path_format(path))
         await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
+                    "headers": [(b"content-type", ctype.encode()),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, quote, urlparse
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dashboard.i18n.georeport_wire import error_body, is_open311, path_format
 from dashboard.i18n.text import key_refusal, requested_lang
 from dashboard.roles import (
     ANON,
@@ -236,6 +237,7 @@ class AuthMiddleware:
             else:
                 refusal = self.refuse(scope, method, path, principal, jar)
             if refusal is not None:
+                refusal = open311_shaped(path, refusal)
                 rejected = scope.get("state", {}).get("zn_rejected")
                 if rejected and self.services.intake is not None:
                     await asyncio.to_thread(self.services.intake.reject, *rejected)
@@ -463,6 +465,25 @@ class AuthMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
         return wrapped
+
+
+def open311_shaped(path: str, refusal: tuple[int, Headers, bytes]) -> tuple[int, Headers, bytes]:
+    """A refusal of the gate at an Open311 path in GeoReport's error format (issue 15):
+    [{code, description}], or <errors> for a .xml path; other paths' refusals as they are."""
+    status, headers, body = refusal
+    if status < 400 or not is_open311(path):
+        return refusal
+    try:
+        found = json.loads(body)
+        text = str(found.get("message") or found.get("error")) if isinstance(found, dict) \
+            else ""
+    except ValueError:
+        text = ""
+    text = text or body.decode("utf-8", "replace")
+    raw, ctype = error_body(status, text, path_format(path))
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    return status, [(k, v) for k, v in pairs if k.lower() != "content-type"] + [
+        ("content-type", ctype)], raw
 
 
 def favicon() -> bytes:

@@ -190,6 +190,23 @@ class IncidentEvent(Base):
     incident: Mapped[Incident] = relationship(back_populates="events")
 
 
+class Open311Request(Base):
+    """One GeoReport POST as the client sent it (issue 15): its token, the work order it
+    filed or joined, and the fields the work order has no column for, echoed back by the
+    Open311 door (address as typed, address_id, attributes, jurisdiction)."""
+
+    __tablename__ = "open311_requests"
+    token: Mapped[str] = mapped_column(String(36), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    merged: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    jurisdiction_id: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    address_string: Mapped[str | None] = mapped_column(String(250))
+    address_id: Mapped[str | None] = mapped_column(String(32))
+    attributes: Mapped[Any] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+
+
 # ------------------------------------------------------------------ emergency resources
 class Station(Base):
     """The emergency centre or an area emergency station (应急中心 / 片区应急保障服务站)."""

@@ -11,6 +11,7 @@ from dashboard.buses.fleet import records_of
 from dashboard.buses.notify import NotifyConfig
 from dashboard.buses.operators import OperatorRegister, operator_of
 from dashboard.buses.terminals import TerminalRegister
+from dashboard.geo.gazetteer import Gazetteer, parse_gazetteer
 from dashboard.incidents.deadlines import merge_table
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE
 from dashboard.resources.kits import KitError, merge_kits
@@ -38,11 +39,24 @@ def load_town(folder: str | Path) -> Town:
         raise ValueError(f"town folder {root}: {exc!r}") from exc
     town = parse_town(files, str(root), frozenset(CATEGORY_BY_CODE))
     try:
+        town.places = parse_gazetteer(files.get("gazetteer.csv") or [])
         town.records = records_of(((v.plate, v.model, v.seats, v.year) for v in town.vehicles),
                                   files["vehicles.csv"], files.get("drivers.csv") or [])
     except ValueError as exc:
         raise ValueError(f"town folder {root}: {exc}") from exc
     return town
+
+
+def load_gazetteer(folder: str | Path) -> Gazetteer:
+    """The town's address points (gazetteer.csv, optional: without it Open311 places
+    requests by lat/long only). Raise ValueError naming the line that is wrong."""
+    path = Path(folder) / "gazetteer.csv"
+    if not path.exists():
+        return Gazetteer()
+    try:
+        return Gazetteer(parse_gazetteer(_read(path)))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"town folder {folder}: {exc}") from exc
 
 
 def load_table(path: str | Path | None) -> dict[str, Any]:
