@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
         assert services.outbox is not None
         notifier = asyncio.create_task(
-            Notifier(services.outbox, senders_for(services.notify)).run(), name="notifier")
+            Notifier(services.outbox, senders_for(
+                services.notify, settings.hotline_secret if settings.hotline_webhook else ""))
+            .run(), name="notifier")
         try:
             yield
         finally:
@@ -92,6 +94,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.include_router(build_router(services))
     server.include_router(build_field_router(services))
     from datasources.doors.bus_api import build_bus_router  # positions doors, bus reads (issue 4)
+    from datasources.doors.hotline_video import build_hotline_video_router  # issue 15
+
+    server.include_router(build_hotline_video_router(services))
 
     server.include_router(build_bus_router(services))
     from datasources.doors.briefs import build_analysis_router, build_brief_router
@@ -134,7 +139,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.add_middleware(CallbackShape, callback_map=lambda: app.callback_map)
     hashes = InlineScriptHashes(app)  # read per response: Dash adds scripts after this
     server.add_middleware(AuthMiddleware, services=services,
-                          csp_header=lambda: csp(hashes(), settings.tile_url),
+                          csp_header=lambda: csp(hashes(), settings.tile_url,
+                                                 split_keys(settings.image_origins)),
                           secure=settings.secure_cookies, hsts_seconds=settings.hsts_seconds)
     redact_access_log()  # a wall's first URL carries its kiosk token
     # Outside the gate: an oversized body is refused before anything reads it.

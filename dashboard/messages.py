@@ -94,6 +94,11 @@ class IncidentReport(_Message):
     reporter_phone: str | None = Field(default=None, pattern=r"^[0-9+\- ]{3,20}$")
     photo_url: str | None = None  # dashboard/inputs.photo_url: http(s), no markup, <= 500
     reported_at: datetime | None = None
+    # 雪亮工程 (issue 15): the camera and AI event type of a video alert (the burst rule
+    # merges one camera's alerts of one type) and the platform's clip of it.
+    camera_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,24}$")
+    event_type: str | None = Field(default=None, pattern=r"^[a-z_]{1,24}$")
+    clip_url: str | None = None
 
     @field_validator("source")
     @classmethod
@@ -121,7 +126,7 @@ class IncidentReport(_Message):
     def _safe_text(cls, value: str | None) -> str | None:
         return clean_text(value)
 
-    @field_validator("photo_url")
+    @field_validator("photo_url", "clip_url")
     @classmethod
     def _plain_link(cls, value: str | None) -> str | None:
         try:

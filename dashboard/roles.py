@@ -163,6 +163,11 @@ ROUTES: dict[tuple[str, str], Roles] = {
     # Word and PDF files of the brief and of the quarterly analysis (issue 14), audited.
     ("GET", "/api/brief/{day}.{kind}"): CONSOLE_READ,
     ("GET", "/api/analysis.{kind}"): CONSOLE_READ,
+    # Issue 15: the 12345 platform reads its orders by its own number and sends its 回访
+    # (a hotline key; the door refuses other sources' keys); the camera platform's events.
+    ("GET", "/api/v1/hotline/orders/{number}"): frozenset({INGEST, *CONSOLE_READ}),
+    ("POST", "/api/v1/hotline/orders/{number}/visit"): INGEST_DOOR,
+    ("POST", "/api/v1/video/events"): INGEST_DOOR,
 }
 
 # ---------------------------------------------------------------- Dash pages
@@ -264,6 +269,9 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/vehicles/gtfs-rt"): FEED,
     ("GET", "/api/v1/buses/trips"): FEED,
     ("POST", "/api/v1/buses/boarding"): BOARDING,
+    ("GET", "/api/v1/hotline/orders/{number}"): READ_OWN,
+    ("POST", "/api/v1/hotline/orders/{number}/visit"): REPORT,
+    ("POST", "/api/v1/video/events"): REPORT,
 }
 
 

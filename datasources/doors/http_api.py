@@ -57,7 +57,7 @@ STATUS: dict[str, int] = {
     "too_large": 413, "too_long": 413, "bad_json": 400, "bad_shape": 400, "bad_version": 400,
     "invalid": 400, "outside_town": 422, "duplicate": 409, "store_error": 503,
     "unauthorized": 403, "not_found": 404, "in_progress": 409, "unavailable": 503,
-    "wrong_source": 403,
+    "wrong_source": 403, "unknown_camera": 422, "no_hotline_order": 404,
 }
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -81,6 +81,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "This key belongs to source “{own}” and reports only as it, not as "
                      "“{given}”."),
     "not_found": ("没有编号为 {id} 的事件。", "There is no incident {id}."),
+    # Issue 15: the video and hotline doors.
+    "unknown_camera": ("摄像头“{camera}”不在本镇摄像头清单中（cameras.csv）。",
+                       "Camera “{camera}” is not one of the town's cameras (cameras.csv)."),
+    "no_hotline_order": ("没有 12345 编号为“{number}”的工单。",
+                         "There is no work order with 12345 number “{number}”."),
     "in_progress": ("相同 Idempotency-Key 的请求仍在处理中，请稍后重试。",
                     "A request with this Idempotency-Key is still being handled; retry later."),
 }

@@ -23,6 +23,7 @@ from dashboard.buses.notify import (
     wecom_body,
     wecom_ok,
 )
+from dashboard.incidents import hotline
 from dashboard.timeutil import utcnow
 from datasources.sql.notify import Outbox
 
@@ -81,13 +82,38 @@ class SmsGateway:
             raise SendError(f"refused: {json.dumps(answer, ensure_ascii=False)}"[:200])
 
 
-def senders_for(config: NotifyConfig) -> dict[str, Sender]:
-    """The senders a town's configuration gives."""
+class HotlineWebhook:
+    """Posts one step of a hotline work order to the 12345 platform's webhook (the address)
+    as the JSON the outbox holds, signed: X-Zn-Signature is sha256=<hex HMAC-SHA256 of the
+    exact body bytes with the shared secret>. Any 2xx answer is delivered; anything else
+    (a 500, a refusal, no answer) is tried again on the hotline's schedule."""
+
+    def __init__(self, secret: str):
+        self.secret = secret
+
+    def send(self, address: str, text: str) -> None:
+        body = text.encode()
+        req = urllib.request.Request(address, data=body, method="POST", headers={
+            "Content-Type": "application/json; charset=utf-8",
+            hotline.SIGNATURE_HEADER: hotline.signature(self.secret, body)})
+        try:
+            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # noqa: S310 - town's URL
+                resp.read(65536)
+        except urllib.error.HTTPError as exc:
+            raise SendError(f"HTTP {exc.code}") from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise SendError(f"unreachable: {exc}") from exc
+
+
+def senders_for(config: NotifyConfig, hotline_secret: str = "") -> dict[str, Sender]:
+    """The senders a town's configuration gives (the hotline's when its secret is set)."""
     out: dict[str, Sender] = {}
     if config.sms is not None:
         out["sms"] = SmsGateway(config.sms)
     if config.wecom:
         out["wecom"] = WeComRobot()
+    if hotline_secret:
+        out[hotline.HOTLINE] = HotlineWebhook(hotline_secret)
     return out
 
 
