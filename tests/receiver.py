@@ -20,7 +20,8 @@ WECOM_OK = (200, {"errcode": 0, "errmsg": "ok"})
 
 
 class Receiver:
-    """Records each POST ({at, path, type, body}: JSON or form) and answers from `answers`
+    """Records each POST ({at, path, type, body}: JSON or form; raw: its bytes, headers)
+    and answers from `answers`
     (status, JSON) in turn, then with the last one. With `secret` it checks an SMS's
     signature as the provider documents it (hex HMAC-SHA256 over the parameters sorted as
     k=v&…, the `sign` left out) and answers code 401 when it is wrong."""
@@ -39,7 +40,8 @@ class Receiver:
                 else:
                     got = dict(urllib.parse.parse_qsl(body.decode()))
                 receiver.requests.append({"at": time.time(), "path": self.path, "type": kind,
-                                          "body": got})
+                                          "body": got, "raw": body,
+                                          "headers": dict(self.headers.items())})
                 status, answer = (receiver.answers.pop(0) if len(receiver.answers) > 1
                                   else receiver.answers[0])
                 if secret and status == 200:

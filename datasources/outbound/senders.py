@@ -25,10 +25,11 @@ from dashboard.buses.notify import (
 )
 from dashboard.incidents import hotline
 from dashboard.timeutil import utcnow
-from datasources.sql.notify import Outbox
+from datasources.sql.notify import ORDERED, Outbox
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 5.0
+ROUNDS = 50  # at most this many rounds back to back in one run_once
 
 
 class SendError(Exception):
@@ -126,8 +127,19 @@ class Notifier:
         self.period_s = period_s
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Send every due message once; returns how many were delivered."""
+        """Send every due message once; returns how many were delivered. A delivered
+        message of an ordered channel (the hotline's steps) lets the next of its recipient
+        go: another round follows at once, until one delivers none of them."""
         delivered = 0
+        for _ in range(ROUNDS):
+            got, ordered = self._round(now)
+            delivered += got
+            if not ordered:
+                break
+        return delivered
+
+    def _round(self, now: datetime | None) -> tuple[int, bool]:
+        delivered, ordered = 0, False
         for msg in self.outbox.claim(now):
             sender = self.senders.get(msg.channel)
             try:
@@ -142,7 +154,8 @@ class Notifier:
                 continue
             self.outbox.sent(msg.id)
             delivered += 1
-        return delivered
+            ordered = ordered or msg.channel in ORDERED
+        return delivered, ordered
 
     async def run(self) -> None:
         """Loop until cancelled: a round each `period_s` (retries fall due), and at once when
