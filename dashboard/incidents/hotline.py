@@ -14,10 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
 from dashboard.incidents.lifecycle import ACTIONS, STATES
-from dashboard.inputs import not_plain
 from dashboard.timeutil import LOCAL_TZ, as_utc
 
 HOTLINE = "hotline"  # the source, and the outbox's channel
@@ -81,40 +78,16 @@ def verify(secret: str, body: bytes, header: str | None) -> bool:
 # A bare yes/no maps onto the 1–5 scale the loop keeps (rules.SATISFACTION_SCORES):
 # 满意 5, 不满意 2 (the evaluation counts 4 and 5 as satisfied).
 SATISFIED_SCORE, UNSATISFIED_SCORE = 5, 2
+NO_RESULT = "score (1-5) or satisfied (true/false) is required"
 
 
-class Visit(BaseModel):
-    """The hotline's 回访 result: `score` 1–5, or `satisfied` true/false; a `note`."""
+def visit_note(note: str, satisfaction: int) -> str:
+    """The 回访 row's note: the platform's words, prefixed so the history says who."""
+    return ("12345回访：" + (note or ("满意" if satisfaction >= 4 else "不满意")))[:500]
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    satisfied: bool | None = None
-    score: int | None = Field(default=None, ge=1, le=5)
-    note: str = Field(default="", max_length=400)
-    visited_at: datetime | None = None
 
-    @field_validator("note")
-    @classmethod
-    def _plain(cls, value: str) -> str:
-        why = not_plain(value)
-        if why == "control":
-            raise ValueError("control characters are not allowed")
-        if why == "markup":
-            raise ValueError("markup (HTML/script) is not allowed in text")
-        return value.strip()
-
-    @model_validator(mode="after")
-    def _one_result(self) -> Visit:
-        if self.score is None and self.satisfied is None:
-            raise ValueError("score (1-5) or satisfied (true/false) is required")
-        return self
-
-    @property
-    def satisfaction(self) -> int:
-        """The score the work order is closed with."""
-        if self.score is not None:
-            return self.score
-        return SATISFIED_SCORE if self.satisfied else UNSATISFIED_SCORE
-
-    def history_note(self) -> str:
-        """The 回访 row's note: the platform's words, prefixed so the history says who."""
-        return ("12345回访：" + (self.note or ("满意" if self.satisfaction >= 4 else "不满意")))[:500]
+def visit_score(score: int | None, satisfied: bool | None) -> int:
+    """The score a work order is closed with: the hotline's 1–5, else 满意 5 / 不满意 2."""
+    if score is not None:
+        return score
+    return SATISFIED_SCORE if satisfied else UNSATISFIED_SCORE

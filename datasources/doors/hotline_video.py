@@ -25,12 +25,12 @@ from redis.exceptions import RedisError
 
 from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import state_label
-from dashboard.incidents import hotline, video
+from dashboard.incidents import hotline
 from dashboard.incidents.errors import BadInput, LoopError
 from dashboard.incidents.lifecycle import ACTIONS, is_overdue
 from dashboard.incidents.rules import Actor
 from dashboard.inputs import load_json
-from dashboard.messages import IncidentReport
+from dashboard.messages import HotlineVisit, VideoEvent, video_report
 from dashboard.roles import Principal, current
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from datasources.doors.http_api import (
@@ -115,7 +115,7 @@ def visit(services: Services, who: Principal, number: str, body: bytes | None,
     if not isinstance(data, dict):
         return refuse(services, "bad_shape", "a 回访 result is a JSON object")
     try:
-        result = hotline.Visit.model_validate(data)
+        result = HotlineVisit.model_validate(data)
     except ValidationError as exc:
         return refuse(services, "invalid", describe(exc))
     assert services.store is not None and services.intake is not None
@@ -150,7 +150,7 @@ def video_event(services: Services, who: Principal, body: bytes | None,
     if not isinstance(data, dict):
         return refuse(services, "bad_shape", "an event is a JSON object")
     try:
-        event = video.VideoEvent.model_validate(data)
+        event = VideoEvent.model_validate(data)
     except ValidationError as exc:
         return refuse(services, "invalid", describe(exc))
     assert services.store is not None
@@ -160,8 +160,8 @@ def video_event(services: Services, who: Principal, body: bytes | None,
         return Submitted(refused.status, reason="unknown_camera", detail=event.camera_id,
                          values=(("camera", event.camera_id),))
     try:
-        report = IncidentReport.model_validate(video.report_fields(event, camera))
-    except ValidationError as exc:
+        report = video_report(event, camera)
+    except ValidationError as exc:  # a camera name the report's title cannot take
         return refuse(services, "invalid", describe(exc))
     # The platform's event id makes a retry safe, as an Idempotency-Key would.
     return submit_as(services, who, report, key or (f"video:{event.event_id}"

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from dashboard.i18n.text import requested_lang
+from dashboard.incidents import hotline, video
 from dashboard.incidents.errors import BadInput
 from dashboard.incidents.rules import may_see
 from dashboard.inputs import MAX_YEAR, MIN_YEAR, load_json, parse_id
@@ -108,6 +109,10 @@ _DETAIL_ZH: tuple[tuple[str, str], ...] = (
     ("String should match pattern", "格式不正确，应符合"),
     (BAD_DATE, f"不是有效日期（须为 {MIN_YEAR}–{MAX_YEAR} 年）"),
     (BAD_URL, "照片链接须为 http(s) 网址，且不含空格、引号或 HTML 标记"),
+    (video.BAD_LINK, "链接须为 http(s) 网址，且不含空格、引号或 HTML 标记"),
+    (video.NO_OFFSET, "时间须带时区偏移（如 2026-12-05T09:30:00+08:00）"),
+    (video.UNKNOWN_TYPE, "未知的事件类型"),
+    (hotline.NO_RESULT, "须给出 score（1–5）或 satisfied（true/false）"),
     ("Input should be a valid string", "须为文字"),
     ("Input should be a valid integer", "须为整数"),
     ("Input should be a finite number", "须为有限的数"),

@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dashboard.geo.lookup import GridHit, haversine_m
+from dashboard.incidents import hotline
 from dashboard.incidents import kpis as kpi_rules
 from dashboard.incidents.deadlines import DEFAULT_TABLE, deadline_for
-from dashboard.incidents import hotline
 from dashboard.incidents.errors import BadInput, Conflict, NotFound, TransitionError
 from dashboard.incidents.kpis import KpiBoard
 from dashboard.incidents.lifecycle import (
@@ -699,7 +699,7 @@ class Store:
             view.update(description=row.description, reporter_name=row.reporter_name,
                         reporter_phone=row.reporter_phone, photo_url=row.photo_url,
                         camera_id=row.camera_id, event_type=row.event_type,
-                        clip_url=row.clip_url)
+                        clip_url=row.clip_url, source_ref=row.source_ref)
             if row.camera_id:
                 cam = s.get(m.Camera, row.camera_id)
                 view["camera"] = (cam.name, cam.name_en) if cam is not None else None
