@@ -41,16 +41,23 @@ def recipient(number: str) -> str:
     return f"{HOTLINE}:#{hashlib.sha256(number.encode()).hexdigest()[:30]}"
 
 
+_OWN_STEPS = {"report": ("上报受理登记", "Registered"), "merge": ("并入已有工单", "Merged"),
+              "split": ("拆分为独立工单", "Split off")}
+
+
+def step_names(step: str) -> tuple[str, str]:
+    """A told step's name in Chinese and English."""
+    act = ACTIONS.get(step)
+    return (act.zh, act.en) if act is not None else _OWN_STEPS.get(step, (step, step))
+
+
 def step_body(*, number: str, ref: str, seq: int, step: str, from_state: str | None,
               state: str, at: datetime, note: str, deadline_at: datetime | None,
               satisfaction: int | None = None) -> str:
     """The JSON the hotline gets for one step: its own number, our work-order ref, the
     step's place among the steps it was told (1, 2, …: a gap means one was given up), the
     step and the state in both languages, the time in the town's zone, the note."""
-    act = ACTIONS.get(step)
-    names = {"report": ("上报受理登记", "Registered"), "merge": ("并入已有工单", "Merged"),
-             "split": ("拆分为独立工单", "Split off")}
-    zh, en = (act.zh, act.en) if act is not None else names.get(step, (step, step))
+    zh, en = step_names(step)
     body: dict[str, Any] = {
         "hotline_ref": number, "ref": ref, "seq": seq, "step": step,
         "step_name": zh, "step_name_en": en, "from_state": from_state, "state": state,

@@ -27,7 +27,7 @@ from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import state_label
 from dashboard.incidents import hotline
 from dashboard.incidents.errors import BadInput, LoopError
-from dashboard.incidents.lifecycle import ACTIONS, is_overdue
+from dashboard.incidents.lifecycle import is_overdue
 from dashboard.incidents.rules import Actor
 from dashboard.inputs import load_json
 from dashboard.messages import HotlineVisit, VideoEvent, video_report
@@ -63,9 +63,8 @@ def order_status(found: dict[str, Any], number: str, lang: str) -> dict[str, Any
     view = found["view"]
     steps = []
     for n, step in enumerate(found["steps"], start=1):
-        act = ACTIONS.get(step["step"])
-        steps.append({"seq": n, "step": step["step"],
-                      "step_name": (act.en if lang == "en" else act.zh) if act else step["step"],
+        zh, en = hotline.step_names(step["step"])
+        steps.append({"seq": n, "step": step["step"], "step_name": en if lang == "en" else zh,
                       "from_state": step["from_state"], "state": step["state"],
                       "at": _local(step["at"]), "note": step["note"]})
     return {"hotline_ref": number, "ref": view.ref, "state": view.state,
