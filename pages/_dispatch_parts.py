@@ -325,16 +325,17 @@ def detail_card(inc: dict[str, Any], reports: list[dict[str, Any]], lang: str,
         if count > 1 else None,
         html.Span(countdown, className="disp-countdown" + (" overdue" if overdue else "")),
     ], className="disp-detail-head")
+    snapshot = snapshot_block(inc, lang, image_origins)
     return [
         head,
         html.H3(inc["title"], className="disp-title" + (" urgent" if inc["priority"] == "urgent"
                                                           else "")),
+        snapshot,  # floats beside the fields, which then take two columns
         html.Dl([x for key, value in fields
                  for x in (html.Dt(t(key, lang)), html.Dd(value))]
                 + [html.Dt(t("disp_f_stages", lang)),
                    html.Dd(stage_line(inc, history or [], lang, now))],
-                className="disp-fields"),
-        snapshot_block(inc, lang, image_origins),
+                className="disp-fields" + (" beside-snapshot" if snapshot is not None else "")),
         html.P(inc.get("description") or "", className="disp-desc")
         if inc.get("description") else None,
         reports_section(reports, lang, can_act),
