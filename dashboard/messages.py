@@ -362,6 +362,9 @@ class IncidentView(BaseModel):
     rework_count: int = 0  # 返工
     extend_count: int = 0  # approved 延期
     extend_request: str | None = None  # a pending 延期 request ('48h')
+    # 雪亮工程 (issue 15): a video alert's camera and snapshot (the wall's focus card).
+    camera_id: str | None = None
+    photo_url: str | None = None
 
 
 class StockView(BaseModel):

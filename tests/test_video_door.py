@@ -165,3 +165,20 @@ def test_cameras_are_town_data_each_in_its_grid(services) -> None:
         else:
             raise AssertionError(f"{bad} was accepted")
     assert set(EVENT_TYPES) >= {"fire_smoke", "crowd", "garbage", "street_vending"}
+
+
+def test_the_walls_focus_card_carries_the_snapshot_of_an_urgent_video_alert(client) -> None:
+    from dashboard.screens.wall import alerts
+    from tests.browser import wait_until
+
+    made = post(client, event()).json()  # fire_smoke: urgent, so the hall's focus card
+    plain = post(client, event(camera="CAM-V02", kind="garbage")).json()  # normal: no focus
+    hub = client.zn.hub
+    wait_until(lambda: made["id"] in hub.state.incidents and plain["id"] in hub.state.incidents,
+               what="the hub has both alerts")
+    now = datetime.now(UTC)
+    allowed = {a["id"]: a for a in alerts(hub.state, client.zn.grids, "zh", now, (CAM_ORIGIN,))}
+    assert allowed[made["id"]]["img"] == f"{CAM_ORIGIN}/snap/CAM-V01-fire_smoke-0.jpg"
+    assert plain["id"] not in allowed
+    blocked = {a["id"]: a for a in alerts(hub.state, client.zn.grids, "zh", now, ())}
+    assert blocked[made["id"]]["img"] is None  # never a broken image on the wall

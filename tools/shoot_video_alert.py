@@ -1,7 +1,8 @@
 """Screenshot the console's detail of a video alert with its snapshot (issue 15): runs the demo
 town on a scratch folder with ZN_IMAGE_ORIGINS pointing at a local stand-in of the camera
 platform's image server, posts an AI camera event through the video door and shoots
-/dispatch?incident=ID at 1920x1080 in zh and en (docs/dispatch-video*-1920x1080.png)."""
+/dispatch?incident=ID at 1920x1080 in zh and en (docs/dispatch-video*-1920x1080.png); and
+the wall's focus card when such an alert arrives (docs/wall-video-1920x1080.png)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_screenshots import OFFICER, ROOT, _free_port  # noqa: E402
-from screenshot import shoot_many  # noqa: E402
+from screenshot import _browser, _size, shoot_many  # noqa: E402
 
 
 def snapshot_png() -> bytes:
@@ -68,6 +69,21 @@ def image_server(png: bytes) -> ThreadingHTTPServer:
     return server
 
 
+def post_event(base: str, token: str, cam_origin: str) -> dict[str, object]:
+    """One AI camera event (smoke at CAM-V01) through the video door."""
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    body = {"camera_id": "CAM-V01", "event_type": "fire_smoke", "at": at.isoformat(),
+            "event_id": f"xl-{int(time.time())}", "confidence": 0.92,
+            "snapshot_url": f"{cam_origin}/snap/000731.png",
+            "clip_url": f"{cam_origin}/clip/000731.mp4"}
+    req = urllib.request.Request(f"{base}/api/v1/video/events", method="POST",
+                                 data=json.dumps(body).encode(),
+                                 headers={"X-Api-Key": token,
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return dict(json.loads(resp.read()))
+
+
 def main(out_dir: Path = ROOT / "docs") -> None:
     port = _free_port()
     cam = image_server(snapshot_png())
@@ -94,17 +110,18 @@ def main(out_dir: Path = ROOT / "docs") -> None:
                 [sys.executable, str(ROOT / "cli.py"), "key", "add", "camera platform",
                  "--source", "video"], env=env, capture_output=True, text=True, check=True,
                 cwd=ROOT).stdout.strip().split()[-1]
-            at = datetime.now(UTC) - timedelta(minutes=3)
-            body = {"camera_id": "CAM-V01", "event_type": "fire_smoke",
-                    "at": at.isoformat(), "event_id": f"xl-{int(time.time())}",
-                    "confidence": 0.92, "snapshot_url": f"{cam_origin}/snap/000731.png",
-                    "clip_url": f"{cam_origin}/clip/000731.mp4"}
-            req = urllib.request.Request(f"{base}/api/v1/video/events", method="POST",
-                                         data=json.dumps(body).encode(),
-                                         headers={"X-Api-Key": token,
-                                                  "Content-Type": "application/json"})
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                made = json.loads(resp.read())
+            # The wall focuses an alert that arrives while it is open: open it first.
+            wall = _browser()
+            try:
+                _size(wall, "1920x1080")
+                wall.get(f"{base}/?kiosk=demo-wall-kiosk-token")
+                time.sleep(12)
+                made = post_event(base, token, cam_origin)
+                time.sleep(3.5)
+                wall.save_screenshot(str(out_dir / "wall-video-1920x1080.png"))
+                print(out_dir / "wall-video-1920x1080.png")
+            finally:
+                wall.quit()
             shots = [(f"{base}/dispatch?incident={made['id']}",
                       str(out_dir / "dispatch-video-1920x1080.png"), "1920x1080"),
                      (f"{base}/dispatch?incident={made['id']}&lang=en",

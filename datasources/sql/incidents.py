@@ -80,6 +80,7 @@ def incident_view(row: m.Incident) -> IncidentView:
         version=row.version or 0, report_count=row.report_count or 1,
         grid_worker=row.grid_worker, rework_count=row.rework_count or 0,
         extend_count=row.extend_count or 0, extend_request=row.extend_request,
+        camera_id=row.camera_id, photo_url=row.photo_url if row.camera_id else None,
     )
 
 
