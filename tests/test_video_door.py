@@ -182,3 +182,25 @@ def test_the_walls_focus_card_carries_the_snapshot_of_an_urgent_video_alert(clie
     assert plain["id"] not in allowed
     blocked = {a["id"]: a for a in alerts(hub.state, client.zn.grids, "zh", now, ())}
     assert blocked[made["id"]]["img"] is None  # never a broken image on the wall
+
+
+def test_hostile_bodies_at_both_doors_are_4xx_never_a_500(client) -> None:
+    hostile = ["[" * 10_000 + "]" * 10_000, '{"camera_id": ' + "9" * 5000 + "}",
+               '{"camera_id": null, "event_type": [], "at": {}}',
+               '{"camera_id": "CAM-V01", "event_type": "crowd", "at": "9999-12-31T23:59-14:00"}',
+               '{"camera_id": "CAM-V01", "event_type": "crowd", "at": "0001-01-01T00:00Z"}',
+               '{"camera_id": "CAM-V01\\u0000", "event_type": "crowd", "at": "2026-12-05T09:00Z"}',
+               '{"camera_id": "CAM-V01", "event_type": "crowd", "at": "2026-12-05T09:00Z", '
+               '"confidence": NaN}', "\xff\xfe", "", "null", '"a string"']
+    for body in hostile:
+        r = post(client, body.encode("utf-8", "surrogateescape"), lang="en")
+        assert 400 <= r.status_code < 500, (body[:60], r.status_code, r.text[:200])
+        v = client.post("/api/v1/hotline/orders/12345-x/visit",
+                        content=body.encode("utf-8", "surrogateescape"),
+                        headers={"X-Api-Key": KEYS["hotline"]})
+        assert 400 <= v.status_code < 500, (body[:60], v.status_code, v.text[:200])
+    for number in ("%00", "a" * 300, "<script>", "%E4%B8%AD"):
+        r = client.get(f"/api/v1/hotline/orders/{number}",
+                       headers={"X-Api-Key": KEYS["hotline"]})
+        assert r.status_code == 404, (number, r.status_code)
+    assert client.zn.store.queue() == []
