@@ -313,8 +313,10 @@ class Settings:
             raise ValueError("ZN_BUS_FIX_FUTURE_S and ZN_BUS_REPLAY_WINDOW_S must not be "
                              "negative")
         if self.hotline_webhook:
-            if not self.hotline_webhook.startswith(("http://", "https://")):
-                raise ValueError("ZN_HOTLINE_WEBHOOK must be an http(s) URL")
+            if not self.hotline_webhook.startswith(("http://", "https://")) or \
+                    len(self.hotline_webhook) > 400:
+                raise ValueError("ZN_HOTLINE_WEBHOOK must be an http(s) URL of at most 400 "
+                                 "characters")
             if not self.hotline_secret:
                 raise ValueError("ZN_HOTLINE_WEBHOOK needs ZN_HOTLINE_SECRET (every POST is "
                                  "signed)")

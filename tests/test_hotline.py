@@ -225,3 +225,17 @@ def test_a_visit_follows_the_close_rule_and_a_retried_visit_is_one_step(settings
         assert again.status_code == 200 and again.json() == done.json()
         closes = [h for h in client.zn.store.history(order["id"]) if h["action"] == "close"]
         assert len(closes) == 1 and "仍有垃圾" in closes[0]["note"]
+
+
+def test_a_webhook_needs_its_secret_and_an_http_url() -> None:
+    from dashboard.settings import Settings
+
+    with pytest.raises(ValueError, match="ZN_HOTLINE_SECRET"):
+        Settings.from_env({"ZN_HOTLINE_WEBHOOK": "https://12345.example.cn/steps"})
+    with pytest.raises(ValueError, match="ZN_HOTLINE_WEBHOOK"):
+        Settings.from_env({"ZN_HOTLINE_WEBHOOK": "ftp://x", "ZN_HOTLINE_SECRET": "s"})
+    with pytest.raises(ValueError, match="ZN_IMAGE_ORIGINS"):
+        Settings.from_env({"ZN_IMAGE_ORIGINS": "https://cam.example.cn/snap/"})
+    ok = Settings.from_env({"ZN_HOTLINE_WEBHOOK": "https://12345.example.cn/steps",
+                            "ZN_HOTLINE_SECRET": "s", "ZN_IMAGE_ORIGINS": "https://cam.example.cn"})
+    assert ok.hotline_webhook.endswith("/steps") and ok.video_burst_minutes == 10
