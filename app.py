@@ -56,9 +56,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         assert services.outbox is not None
         # Issue 15: and the warnings for the endpoints of ZN_CAP_PUSH_URLS.
         notifier = asyncio.create_task(
-            Notifier(services.outbox, senders_for(services.notify,
-                                                  cap=bool(settings.cap_push_urls))).run(),
-            name="notifier")
+            Notifier(services.outbox, senders_for(
+                services.notify, cap=bool(settings.cap_push_urls),
+                hotline_secret=settings.hotline_secret if settings.hotline_webhook else ""))
+            .run(), name="notifier")
         # Issue 15: the operators' answers to a 督办 (JT/T 809 0x1401) into the histories.
         assert services.jt809 is not None
         jt809_replies = asyncio.create_task(services.jt809.run(), name="jt809-replies")
@@ -100,6 +101,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.include_router(build_router(services))
     server.include_router(build_field_router(services))
     from datasources.doors.bus_api import build_bus_router  # positions doors, bus reads (issue 4)
+    from datasources.doors.hotline_video import build_hotline_video_router  # issue 15
+
+    server.include_router(build_hotline_video_router(services))
 
     server.include_router(build_bus_router(services))
     from datasources.doors.briefs import build_analysis_router, build_brief_router
@@ -148,7 +152,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.add_middleware(CallbackShape, callback_map=lambda: app.callback_map)
     hashes = InlineScriptHashes(app)  # read per response: Dash adds scripts after this
     server.add_middleware(AuthMiddleware, services=services,
-                          csp_header=lambda: csp(hashes(), settings.tile_url),
+                          csp_header=lambda: csp(hashes(), settings.tile_url,
+                                                 split_keys(settings.image_origins)),
                           secure=settings.secure_cookies, hsts_seconds=settings.hsts_seconds)
     redact_access_log()  # a wall's first URL carries its kiosk token
     # Outside the gate: an oversized body is refused before anything reads it.

@@ -89,6 +89,10 @@
     if (!box || !map) { return; }
     focusing = item;
     box.replaceChildren(el("div", "wf-label", item.label), el("div", "wf-text", item.text));
+    if (item.img) {  // a video alert's snapshot (an allowed origin only: the server checks)
+      box.appendChild(el("img", "wf-img", null, {src: item.img, alt: item.label,
+                                                  referrerpolicy: "no-referrer"}));
+    }
     box.className = "wall-focus wf-" + item.kind;
     box.setAttribute("data-key", item.key);
     box.hidden = false;
@@ -128,7 +132,8 @@
     seenCasts[cast.key] = true;
     var label = stage().dataset.castLabel || "投屏";
     var item = {key: cast.key, kind: "cast", label: label + " · " + (cast.by || ""),
-                text: cast.ref + " " + cast.title, lon: cast.lon, lat: cast.lat, id: cast.id};
+                text: cast.ref + " " + cast.title, lon: cast.lon, lat: cast.lat, id: cast.id,
+                img: cast.img};
     queue = queue.filter(function (q) { return q.kind !== "cast"; });
     showFocus(frame, item);  // a cast goes first: the hall follows the officer
     var marker = mapOf(frame) && mapOf(frame)._znIncidents &&

@@ -19,12 +19,16 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from dashboard.incidents.errors import BadInput
+from dashboard.incidents.hotline import NO_RESULT, visit_note, visit_score
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
+from dashboard.incidents.video import BAD_LINK, EVENT_TYPES, NO_OFFSET, UNKNOWN_TYPE
 from dashboard.inputs import MAX_ID, MAX_YEAR, MIN_YEAR, in_calendar, load_json, not_plain
 from dashboard.inputs import photo_url as plain_photo_url
+from dashboard.town import CAMERA_ID, Camera
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -94,6 +98,11 @@ class IncidentReport(_Message):
     reporter_phone: str | None = Field(default=None, pattern=r"^[0-9+\- ]{3,20}$")
     photo_url: str | None = None  # dashboard/inputs.photo_url: http(s), no markup, <= 500
     reported_at: datetime | None = None
+    # 雪亮工程 (issue 15): the camera and AI event type of a video alert (the burst rule
+    # merges one camera's alerts of one type) and the platform's clip of it.
+    camera_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,24}$")
+    event_type: str | None = Field(default=None, pattern=r"^[a-z_]{1,24}$")
+    clip_url: str | None = None
 
     @field_validator("source")
     @classmethod
@@ -121,7 +130,7 @@ class IncidentReport(_Message):
     def _safe_text(cls, value: str | None) -> str | None:
         return clean_text(value)
 
-    @field_validator("photo_url")
+    @field_validator("photo_url", "clip_url")
     @classmethod
     def _plain_link(cls, value: str | None) -> str | None:
         try:
@@ -136,6 +145,96 @@ class IncidentReport(_Message):
         if value is not None and not in_calendar(value):
             raise ValueError(BAD_DATE)
         return value
+
+
+# ---------------------------------------------------------------- issue 15: 12345, 雪亮工程
+class HotlineVisit(BaseModel):
+    """The hotline's 回访 result: `score` 1–5, or `satisfied` true/false; a `note`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    satisfied: bool | None = None
+    score: int | None = Field(default=None, ge=1, le=5)
+    note: str = Field(default="", max_length=400)
+
+    @field_validator("note")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return clean_text(value) or ""
+
+    @model_validator(mode="after")
+    def _one_result(self) -> HotlineVisit:
+        if self.score is None and self.satisfied is None:
+            raise ValueError(NO_RESULT)
+        return self
+
+    @property
+    def satisfaction(self) -> int:
+        """The score the work order is closed with (hotline.visit_score)."""
+        return visit_score(self.score, self.satisfied)
+
+    def history_note(self) -> str:
+        return visit_note(self.note, self.satisfaction)
+
+
+class VideoEvent(BaseModel):
+    """One AI camera event as the camera platform posts it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=500)
+    camera_id: str = Field(pattern=CAMERA_ID)
+    event_type: str
+    at: datetime
+    # The platform's own id of the event: a retry with the same id is the same event.
+    event_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    snapshot_url: str | None = None
+    clip_url: str | None = None
+    note: str = Field(default="", max_length=400)
+    confidence: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+
+    @field_validator("event_type")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in EVENT_TYPES:
+            raise ValueError(f"{UNKNOWN_TYPE} {value!r}; one of {', '.join(EVENT_TYPES)}")
+        return value
+
+    @field_validator("snapshot_url", "clip_url")
+    @classmethod
+    def _link(cls, value: str | None) -> str | None:
+        try:
+            return plain_photo_url(value)
+        except BadInput:
+            raise ValueError(BAD_LINK) from None
+
+    @field_validator("note")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return clean_text(value) or ""
+
+    @field_validator("at")
+    @classmethod
+    def _in_calendar(cls, value: datetime) -> datetime:
+        if not in_calendar(value):
+            raise ValueError(BAD_DATE)
+        if value.tzinfo is None:
+            raise ValueError(NO_OFFSET)
+        return value
+
+
+def video_report(event: VideoEvent, camera: Camera) -> IncidentReport:
+    """The incident.report an event becomes: the type's category and priority, placed at
+    the camera, the snapshot as its photo, the camera and type kept for the burst rule."""
+    kind = EVENT_TYPES[event.event_type]
+    text = f"摄像头 {camera.name}（{camera.id}）识别到{kind.zh}"
+    if event.confidence is not None:
+        text += f"，置信度 {event.confidence:.0%}"
+    if event.note:
+        text += f"。{event.note}"
+    return IncidentReport(source="video", source_ref=event.event_id,
+                          category=kind.category, priority=kind.priority,
+                          title=f"{kind.zh}：{camera.name}"[:100], description=text,
+                          lon=camera.lon, lat=camera.lat, photo_url=event.snapshot_url,
+                          reported_at=event.at, camera_id=camera.id, event_type=kind.code,
+                          clip_url=event.clip_url)
 
 
 class IncidentProgress(_Message):
@@ -263,6 +362,9 @@ class IncidentView(BaseModel):
     rework_count: int = 0  # 返工
     extend_count: int = 0  # approved 延期
     extend_request: str | None = None  # a pending 延期 request ('48h')
+    # 雪亮工程 (issue 15): a video alert's camera and snapshot (the wall's focus card).
+    camera_id: str | None = None
+    photo_url: str | None = None
 
 
 class StockView(BaseModel):

@@ -178,6 +178,11 @@ ROUTES: dict[tuple[str, str], Roles] = {
     # as any public warning is; issuing and cancelling are the console's (CALLBACKS).
     ("GET", "/api/v1/cap/feed.atom"): PUBLIC,
     ("GET", "/api/v1/cap/{identifier}.xml"): PUBLIC,
+    # Issue 15: the 12345 platform reads its orders by its own number and sends its 回访
+    # (a hotline key; the door refuses other sources' keys); the camera platform's events.
+    ("GET", "/api/v1/hotline/orders/{number}"): frozenset({INGEST, *CONSOLE_READ}),
+    ("POST", "/api/v1/hotline/orders/{number}/visit"): INGEST_DOOR,
+    ("POST", "/api/v1/video/events"): INGEST_DOOR,
 }
 
 # ---------------------------------------------------------------- Dash pages
@@ -286,6 +291,9 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/vehicles/gtfs-rt"): FEED,
     ("GET", "/api/v1/buses/trips"): FEED,
     ("POST", "/api/v1/buses/boarding"): BOARDING,
+    ("GET", "/api/v1/hotline/orders/{number}"): READ_OWN,
+    ("POST", "/api/v1/hotline/orders/{number}/visit"): REPORT,
+    ("POST", "/api/v1/video/events"): REPORT,
 }
 
 

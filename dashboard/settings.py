@@ -223,6 +223,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ZN_INGEST_RATE", "ingest_rate", 600,
             "Reports per minute accepted from one ingest key (or address without a key); "
             "more get 429 with Retry-After. 0 turns the limit off.", int),
+    # ---- 12345 and video, both ways (issue 15)
+    Setting("ZN_HOTLINE_WEBHOOK", "hotline_webhook", "",
+            "URL of the 12345 / 网络理政 platform's webhook: every step of a work order that "
+            "came from the hotline is POSTed there as signed JSON (docs/ingest-hotline-video.md)."
+            " Unset: nothing is sent back."),
+    Setting("ZN_HOTLINE_SECRET", "hotline_secret", "",
+            "Shared secret of the hotline webhook: each POST carries X-Zn-Signature: "
+            "sha256=<hex HMAC-SHA256 of the body>. Required with ZN_HOTLINE_WEBHOOK."),
+    Setting("ZN_VIDEO_BURST_MINUTES", "video_burst_minutes", 10,
+            "A video alert from the same camera with the same event type within this many "
+            "minutes of the last one, while its work order is open, joins that work order; "
+            "0 makes every alert its own.", int),
+    Setting("ZN_IMAGE_ORIGINS", "image_origins", "",
+            "Comma-separated origins (https://cam.example.cn) whose images the console and the "
+            "wall may show (the camera platform's snapshots); empty allows this site's own "
+            "only, and other snapshots are shown as links."),
 )
 
 
@@ -289,6 +305,10 @@ class Settings:
     cap_unit_code: str = ""  # issue 15
     cap_sender_name: str = ""
     cap_push_urls: str = ""
+    hotline_webhook: str = ""  # issue 15
+    hotline_secret: str = ""
+    video_burst_minutes: int = 10
+    image_origins: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -323,6 +343,20 @@ class Settings:
         if self.bus_fix_future_s < 0 or self.bus_replay_window_s < 0:
             raise ValueError("ZN_BUS_FIX_FUTURE_S and ZN_BUS_REPLAY_WINDOW_S must not be "
                              "negative")
+        if self.hotline_webhook:
+            if not self.hotline_webhook.startswith(("http://", "https://")) or \
+                    len(self.hotline_webhook) > 400:
+                raise ValueError("ZN_HOTLINE_WEBHOOK must be an http(s) URL of at most 400 "
+                                 "characters")
+            if not self.hotline_secret:
+                raise ValueError("ZN_HOTLINE_WEBHOOK needs ZN_HOTLINE_SECRET (every POST is "
+                                 "signed)")
+        if self.video_burst_minutes < 0:
+            raise ValueError("ZN_VIDEO_BURST_MINUTES must not be negative")
+        for origin in split_keys(self.image_origins):
+            if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+                raise ValueError(f"ZN_IMAGE_ORIGINS: {origin!r} is not an origin "
+                                 "(scheme://host[:port])")
 
     @property
     def db_url(self) -> str:

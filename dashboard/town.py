@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -155,6 +156,53 @@ def parse_units(rows: Any, villages: set[str], categories: set[str]) -> list[Uni
     return out
 
 
+CAMERA_ID = r"^[A-Za-z0-9_.:-]{1,24}$"
+_MARKUP = re.compile(r"[<>\x00-\x1f]|javascript:", re.IGNORECASE)
+
+
+def _markup(text: str) -> bool:
+    """Angle brackets, control characters or a script link: not a plain name."""
+    return bool(_MARKUP.search(text))
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A camera of the town (cameras.csv): where it is and the level-3 grid it stands in."""
+
+    id: str
+    name: str
+    name_en: str
+    lon: float
+    lat: float
+    grid: str | None = None
+
+    def label(self, lang: str) -> str:
+        return (self.name_en or self.name) if lang == "en" else self.name
+
+
+def parse_cameras(rows: Any) -> list[Camera]:
+    """The cameras of cameras.csv (id, name, name_en, lon, lat), checked; ValueError names
+    the row that is wrong. The grid is the store's to find (the grid lookup)."""
+    out: list[Camera] = []
+    seen: set[str] = set()
+    for n, r in enumerate(rows or [], start=2):
+        cid = str(r.get("id") or "").strip()
+        if not re.match(CAMERA_ID, cid) or cid in seen:
+            raise ValueError(f"cameras.csv line {n}: id {cid!r} empty, malformed or repeated")
+        seen.add(cid)
+        try:
+            lon, lat = float(r["lon"]), float(r["lat"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"cameras.csv line {n}: lon/lat must be numbers") from None
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValueError(f"cameras.csv line {n}: lon/lat out of range")
+        name = str(r.get("name") or "").strip()
+        if not name or _markup(name):
+            raise ValueError(f"cameras.csv line {n}: a plain name is required")
+        out.append(Camera(cid, name[:60], str(r.get("name_en") or "").strip()[:80], lon, lat))
+    return out
+
+
 @dataclass
 class Town:
     """Everything a town's data folder holds."""
@@ -175,6 +223,7 @@ class Town:
     # The town's address points (gazetteer.csv): Open311's address_id and address_string
     # are looked up in them (dashboard/geo/gazetteer.py; datasources/towns/files.py parses).
     places: list[Place] = field(default_factory=list)
+    cameras: list[Camera] = field(default_factory=list)  # 雪亮工程 (issue 15)
 
     def demo_worker(self) -> tuple[str, str] | None:
         """(person id, grid code) of the grid worker a demo town's worker account is: the
@@ -204,7 +253,7 @@ class Town:
 TOWN_FILES = ("town.json", "grids.geojson", "villages.csv", "stations.json", "routes.json",
               "vehicles.csv")
 OPTIONAL_TOWN_FILES = ("basemap.geojson", "pupils.json", "drivers.csv", "units.json",
-                       "gazetteer.csv")
+                       "gazetteer.csv", "cameras.csv")
 
 
 def parse_town(files: dict[str, Any], origin: str = "town",
@@ -279,7 +328,8 @@ def parse_town(files: dict[str, Any], origin: str = "town",
                         for sh in (files.get("pupils.json") or {}).get("sheets", [])]
         units = parse_units(files.get("units.json") or [], {v.code for v in villages},
                             set(categories))
+        cameras = parse_cameras(files.get("cameras.csv") or [])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"town folder {origin}: {exc!r}") from exc
     return Town(meta, grids, villages, stations, routes, vehicles, basemap,
-                pupil_sheets=pupil_sheets, units=units)
+                pupil_sheets=pupil_sheets, units=units, cameras=cameras)

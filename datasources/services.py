@@ -142,7 +142,8 @@ class Services:
             raise RuntimeError(f"database {s.db_url} has no schema: run `zhongnao init-db`")
         dedup = DedupRule(s.dedup_meters, s.dedup_minutes) if s.dedup_meters > 0 else None
         self.store = Store(engine, deadlines=load_table(s.deadlines_file or None), dedup=dedup,
-                           verify_before_close=s.verify_before_close)
+                           verify_before_close=s.verify_before_close,
+                           burst_minutes=s.video_burst_minutes)
         channels = Channels(s.redis_prefix)
         self.bus = Publisher.from_url(self.redis_url, s.redis_prefix, FixWindow.from_settings(s))
         self.bus.r.ping()
@@ -198,6 +199,8 @@ class Services:
         self.intake.action_hooks.append(self.jt809.on_action)
         self.outbox = Outbox(engine)
         self.notify = load_notify(s.notify_file or None)
+        if s.hotline_webhook:  # issue 15: each step of a hotline order goes back to it
+            self.store.tell_hotline(s.hotline_webhook, on_queued=self.outbox.wake.set)
         self.hub.tracker.alert_hooks.append(self.tell_parents_of_alert)
         self.town_meta = self.store.town_meta()
         self.warnings = WarningDesk(CapStore(engine), self.outbox, self.audit,

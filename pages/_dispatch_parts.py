@@ -34,6 +34,7 @@ from dashboard.incidents.lifecycle import (
     is_overdue,
 )
 from dashboard.incidents.rules import dispatch_plan, scope_of
+from dashboard.incidents.video import event_label, image_allowed
 from dashboard.resources.recommend import Candidate
 from dashboard.roles import Principal, current, personal
 from dashboard.screens import views
@@ -54,6 +55,7 @@ class ids:  # noqa: N801 - a namespace of constants
     """Component ids of the duty console."""
 
     LANG = "disp-lang"  # also the marker the live stream looks for
+    SNAPSHOT = "disp-snapshot"  # a video alert's snapshot (issue 15)
     OFFICER = "disp-officer"
     OFFICER_INPUT = "disp-officer-input"
     OFFICER_HINT = "disp-officer-hint"
@@ -228,11 +230,41 @@ def stage_line(inc: dict[str, Any], history: list[dict[str, Any]], lang: str,
                       for k, v in marks.items()], className="disp-stages")
 
 
+def snapshot_block(inc: dict[str, Any], lang: str, origins: tuple[str, ...]) -> Any:
+    """A video alert's snapshot (or a report's photo) as an image when its origin is one
+    the town allows (ZN_IMAGE_ORIGINS, the same list the Content-Security-Policy allows),
+    else as a link that opens it outside; the clip as a link. None without either."""
+    url, clip = inc.get("photo_url"), inc.get("clip_url")
+    if not url and not clip:
+        return None
+    video_alert = bool(inc.get("camera_id"))
+    caption = t("disp_snapshot" if video_alert else "disp_photo", lang)
+    parts: list[Any] = []
+    if url and image_allowed(url, origins):
+        parts.append(html.A(html.Img(src=url, alt=caption, className="disp-snapshot-img",
+                                     referrerPolicy="no-referrer"),
+                            href=url, target="_blank", rel="noopener noreferrer"))
+    elif url:
+        parts.append(html.A(t("disp_open_snapshot" if video_alert else "disp_open_photo",
+                              lang), href=url, target="_blank", rel="noopener noreferrer",
+                            className="disp-snapshot-link"))
+    words = [caption]
+    if inc.get("event_type"):
+        words.append(event_label(inc["event_type"], lang))
+    cap: list[Any] = [" · ".join(words)]
+    if clip:
+        cap += [" · ", html.A(t("disp_clip", lang), href=clip, target="_blank",
+                              rel="noopener noreferrer", className="disp-clip-link")]
+    parts.append(html.Figcaption(cap))
+    return html.Figure(parts, id=ids.SNAPSHOT, className="disp-snapshot")
+
+
 def detail_card(inc: dict[str, Any], reports: list[dict[str, Any]], lang: str,
                 can_act: bool, history: list[dict[str, Any]] | None = None,
+                image_origins: tuple[str, ...] = (),
                 first_view: bool = False) -> list[Any]:
-    """The selected incident's head, title, fields, stage limits, description and
-    reports."""
+    """The selected incident's head, title, fields, stage limits, snapshot, description,
+    reports and (a school bus's) whom to call."""
     now = utcnow()
     state = inc["state"]
     overdue = is_overdue(state, inc["deadline_at"], now)
@@ -261,6 +293,13 @@ def detail_card(inc: dict[str, Any], reports: list[dict[str, Any]], lang: str,
     count = inc.get("report_count", 1)
     if count > 1:
         fields.append(("disp_f_reports", str(count)))
+    if inc.get("camera_id"):
+        names = inc.get("camera") or (inc["camera_id"], inc["camera_id"])
+        fields.append(("disp_f_camera", f"{names[1] or names[0] if lang == 'en' else names[0]}"
+                                        f"（{inc['camera_id']}）"))
+        fields.append(("disp_f_event", event_label(inc.get("event_type"), lang)))
+    if inc.get("source") == "hotline" and inc.get("source_ref"):
+        fields.append(("disp_f_hotline", inc["source_ref"]))
     if inc.get("rework_count"):
         fields.append(("disp_f_rework", f"×{inc['rework_count']}"))
     if inc.get("extend_request") or inc.get("extend_count"):
@@ -281,15 +320,17 @@ def detail_card(inc: dict[str, Any], reports: list[dict[str, Any]], lang: str,
         if count > 1 else None,
         html.Span(countdown, className="disp-countdown" + (" overdue" if overdue else "")),
     ], className="disp-detail-head")
+    snapshot = snapshot_block(inc, lang, image_origins)
     return [
         head,
         html.H3(inc["title"], className="disp-title" + (" urgent" if inc["priority"] == "urgent"
                                                           else "")),
+        snapshot,  # floats beside the fields, which then take two columns
         html.Dl([x for key, value in fields
                  for x in (html.Dt(t(key, lang)), html.Dd(value))]
                 + [html.Dt(t("disp_f_stages", lang)),
                    html.Dd(stage_line(inc, history or [], lang, now))],
-                className="disp-fields"),
+                className="disp-fields" + (" beside-snapshot" if snapshot is not None else "")),
         html.P(inc.get("description") or "", className="disp-desc")
         if inc.get("description") else None,
         reports_section(reports, lang, can_act),

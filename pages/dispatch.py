@@ -38,6 +38,7 @@ from dashboard.inputs import MAX_ID, parse_id, text_param, whole_number
 from dashboard.resources.recommend import recommend
 from dashboard.roles import CONSOLE_ACT, HANDLER, UNIT_ROLES, current
 from dashboard.screens import views
+from dashboard.settings import split_keys
 from dashboard.timeutil import utcnow
 from datasources.flows.desk import desk_step, dispatch_to
 from datasources.threads import for_screens
@@ -329,6 +330,7 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
              "overdue": is_overdue(state, inc["deadline_at"], utcnow()),
              "tip": f"{inc['ref']} {inc['title']}"}
     return (detail_card(inc, store.reports(inc["id"]), lang, can_act is True, history,
+                        tuple(split_keys(services().settings.image_origins)),
                         first_view=ctx.triggered_id == ids.SELECTED),
             action_buttons(offered(OrderFacts.of(inc), services().settings.verify_before_close),
                            lang, can_act, ack=me.role == HANDLER),

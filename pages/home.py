@@ -18,6 +18,7 @@ from dashboard.resources.readiness import readiness_rows
 from dashboard.roles import DISPLAY, current
 from dashboard.screens import views, wall
 from dashboard.screens.live import for_village
+from dashboard.settings import split_keys
 from dashboard.timeutil import utcnow
 from pages._components import (
     known_village,
@@ -244,6 +245,11 @@ async def _push_panels(ws: Any, lang: str, village: str | None = None) -> None:
         await asyncio.sleep(0.02)
 
 
+def image_origins() -> tuple[str, ...]:
+    """The origins whose images a screen may show (ZN_IMAGE_ORIGINS; the CSP allows them)."""
+    return tuple(split_keys(services().settings.image_origins))
+
+
 def _wall_panels(state: Any, grids: Any, lang: str, now: Any,
                  sent: dict[str, Any]) -> dict[str, Any]:
     """Bus punctuality, alerts and 投屏, each only when its inputs changed."""
@@ -259,10 +265,10 @@ def _wall_panels(state: Any, grids: Any, lang: str, now: Any,
         sent["punct"] = punct_key
     alert_key = (v["incidents"], v["kpis"], v["vehicles"] // 3)
     if alert_key != sent.get("alerts"):
-        out["alerts"] = wall.alerts(state, grids, lang, now)
+        out["alerts"] = wall.alerts(state, grids, lang, now, image_origins())
         sent["alerts"] = alert_key
     if v["cast"] != sent.get("cast"):
-        out["cast"] = wall.cast_focus(state, now)
+        out["cast"] = wall.cast_focus(state, now, image_origins())
         sent["cast"] = v["cast"]
     return out
 

@@ -20,10 +20,11 @@ WECOM_OK = (200, {"errcode": 0, "errmsg": "ok"})
 
 
 class Receiver:
-    """Records each POST ({at, path, type, body: JSON or form, raw: the bytes}) and answers
-    from `answers` (status, JSON) in turn, then with the last one. With `secret` it checks an
-    SMS's signature as the provider documents it (hex HMAC-SHA256 over the parameters sorted
-    as k=v&…, the `sign` left out) and answers code 401 when it is wrong."""
+    """Records each POST ({at, path, type, body}: JSON or form; raw: its bytes, headers)
+    and answers from `answers`
+    (status, JSON) in turn, then with the last one. With `secret` it checks an SMS's
+    signature as the provider documents it (hex HMAC-SHA256 over the parameters sorted as
+    k=v&…, the `sign` left out) and answers code 401 when it is wrong."""
 
     def __init__(self, answers: list[tuple[int, dict[str, Any]]], secret: str = ""):
         self.answers = list(answers)
@@ -41,7 +42,8 @@ class Receiver:
                 else:  # a document (CAP XML, issue 15): kept as sent, in `raw`
                     got = {}
                 receiver.requests.append({"at": time.time(), "path": self.path, "type": kind,
-                                          "body": got, "raw": body})
+                                          "body": got, "raw": body,
+                                          "headers": dict(self.headers.items())})
                 status, answer = (receiver.answers.pop(0) if len(receiver.answers) > 1
                                   else receiver.answers[0])
                 if secret and status == 200:

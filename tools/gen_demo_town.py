@@ -896,6 +896,20 @@ def generate(out: Path) -> None:
     dump_json({"type": "FeatureCollection", "features": bm}, out / "basemap.geojson", compact=True)
     dump_json(units(VILLAGES), out / "units.json")
 
+    # cameras (雪亮工程, issue 15): one at each village office's crossing and one at each
+    # school's gate, placed by rule, not drawn, so the random stream is unchanged.
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["id", "name", "name_en", "lon", "lat"])
+    for i, v in enumerate(VILLAGES):
+        w.writerow([f"CAM-{v[0]}", f"{v[1]}村委会路口", f"{v[2]} office crossing",
+                    rnd(vpts[i][0] + 0.0004), rnd(vpts[i][1] + 0.0003)])
+    for nid, nm, ne in (("SCH1", "青石中学", "Qingshi Middle School"),
+                        ("SCH2", "青石镇中心小学", "Qingshi Central Primary School")):
+        lon, lat = to_deg(*roads.nodes[nid])
+        w.writerow([f"CAM-{nid}", f"{nm}校门", f"{ne} gate", rnd(lon), rnd(lat)])
+    (out / "cameras.csv").write_text(buf.getvalue(), encoding="utf-8")
+
 
 # ---------------------------------------------------------------- units (issue 14)
 # The offices work orders are handed to: each village's 村(社区) office, town offices and

@@ -11,6 +11,7 @@ from dashboard.buses.board import status_label
 from dashboard.grids.stats import choropleth, open_by_level
 from dashboard.i18n.text import name, t
 from dashboard.incidents.lifecycle import OPEN_STATES, is_overdue
+from dashboard.incidents.video import image_allowed
 from dashboard.screens.live import LiveState
 from dashboard.timeutil import as_utc, hhmm
 from dashboard.town import GridCell
@@ -69,8 +70,15 @@ def punctuality(state: LiveState, lang: str, limit: int = 3,
     }
 
 
+def snapshot_of(inc: Any, origins: tuple[str, ...]) -> str | None:
+    """A video alert's snapshot for the focus card, when its origin is allowed (ZN_IMAGE_ORIGINS,
+    as the Content-Security-Policy): the wall never shows a broken image."""
+    url = getattr(inc, "photo_url", None)
+    return url if getattr(inc, "camera_id", None) and image_allowed(url, origins) else None
+
+
 def alerts(state: LiveState, cells: Mapping[str, GridCell], lang: str,
-           now: datetime) -> list[dict[str, Any]]:
+           now: datetime, origins: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """What takes the hall's attention: urgent (SOS) incidents, the bus tracker's alerts and
     overdue incidents.
 
@@ -92,13 +100,15 @@ def alerts(state: LiveState, cells: Mapping[str, GridCell], lang: str,
         out.append({"key": f"{kind}-{inc.id}", "kind": kind,
                     "label": t(f"wall_alert_{kind}", lang),
                     "text": f"{inc.ref} {inc.title} · {where}", "lon": inc.lon,
-                    "lat": inc.lat, "id": inc.id, "time": hhmm(at)})
+                    "lat": inc.lat, "id": inc.id, "time": hhmm(at),
+                    "img": snapshot_of(inc, origins)})
     order = {"sos": 0, "bus": 1, "overdue": 2}
     out.sort(key=lambda a: order[a["kind"]])
     return out[:MAX_ALERTS]
 
 
-def cast_focus(state: LiveState, now: datetime) -> dict[str, Any] | None:
+def cast_focus(state: LiveState, now: datetime,
+               origins: tuple[str, ...] = ()) -> dict[str, Any] | None:
     """The incident a duty officer sent to the wall (投屏), with where it is, if fresh."""
     cast: Mapping[str, Any] | None = getattr(state, "cast", None)
     if not cast:
@@ -109,4 +119,5 @@ def cast_focus(state: LiveState, now: datetime) -> dict[str, Any] | None:
         return None
     return {"key": f"cast-{inc.id}-{at}", "id": inc.id, "ref": inc.ref, "title": inc.title,
             "lon": inc.lon, "lat": inc.lat, "by": cast.get("by", ""), "at": at,
-            "fresh": as_utc(now).timestamp() - at <= CAST_FRESH_S}
+            "fresh": as_utc(now).timestamp() - at <= CAST_FRESH_S,
+            "img": snapshot_of(inc, origins)}

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from dashboard.i18n.text import requested_lang
+from dashboard.incidents import hotline, video
 from dashboard.incidents.errors import BadInput
 from dashboard.incidents.rules import may_see
 from dashboard.inputs import MAX_YEAR, MIN_YEAR, load_json, parse_id
@@ -57,7 +58,7 @@ STATUS: dict[str, int] = {
     "too_large": 413, "too_long": 413, "bad_json": 400, "bad_shape": 400, "bad_version": 400,
     "invalid": 400, "outside_town": 422, "duplicate": 409, "store_error": 503,
     "unauthorized": 403, "not_found": 404, "in_progress": 409, "unavailable": 503,
-    "wrong_source": 403,
+    "wrong_source": 403, "unknown_camera": 422, "no_hotline_order": 404,
 }
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -81,6 +82,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "This key belongs to source “{own}” and reports only as it, not as "
                      "“{given}”."),
     "not_found": ("没有编号为 {id} 的事件。", "There is no incident {id}."),
+    # Issue 15: the video and hotline doors.
+    "unknown_camera": ("摄像头“{camera}”不在本镇摄像头清单中（cameras.csv）。",
+                       "Camera “{camera}” is not one of the town's cameras (cameras.csv)."),
+    "no_hotline_order": ("没有 12345 编号为“{number}”的工单。",
+                         "There is no work order with 12345 number “{number}”."),
     "in_progress": ("相同 Idempotency-Key 的请求仍在处理中，请稍后重试。",
                     "A request with this Idempotency-Key is still being handled; retry later."),
 }
@@ -103,6 +109,10 @@ _DETAIL_ZH: tuple[tuple[str, str], ...] = (
     ("String should match pattern", "格式不正确，应符合"),
     (BAD_DATE, f"不是有效日期（须为 {MIN_YEAR}–{MAX_YEAR} 年）"),
     (BAD_URL, "照片链接须为 http(s) 网址，且不含空格、引号或 HTML 标记"),
+    (video.BAD_LINK, "链接须为 http(s) 网址，且不含空格、引号或 HTML 标记"),
+    (video.NO_OFFSET, "时间须带时区偏移（如 2026-12-05T09:30:00+08:00）"),
+    (video.UNKNOWN_TYPE, "未知的事件类型"),
+    (hotline.NO_RESULT, "须给出 score（1–5）或 satisfied（true/false）"),
     ("Input should be a valid string", "须为文字"),
     ("Input should be a valid integer", "须为整数"),
     ("Input should be a finite number", "须为有限的数"),

@@ -182,13 +182,19 @@ class InlineScriptHashes:
 FAVICON_PATHS = ("/favicon.ico",)  # browsers ask for it on every page, signed in or not
 
 
-def csp(hashes: list[str], tile_url: str = "") -> str:
+def csp(hashes: list[str], tile_url: str = "", image_origins: list[str] | None = None) -> str:
     """A Content-Security-Policy that lets Dash run: only this origin, Dash's inline
-    bootstrap script by hash, inline styles (Dash components set style attributes)."""
+    bootstrap script by hash, inline styles (Dash components set style attributes). Images
+    also from the tile server and from the origins of ZN_IMAGE_ORIGINS (the camera
+    platform's snapshots, issue 15), nothing else."""
     img = "'self' data: blob:"
     if tile_url:
         parsed = urlparse(tile_url.replace("{", "").replace("}", ""))
         if parsed.scheme and parsed.netloc:
+            img += f" {parsed.scheme}://{parsed.netloc}"
+    for origin in image_origins or ():
+        parsed = urlparse(origin)
+        if parsed.scheme in ("http", "https") and parsed.netloc:
             img += f" {parsed.scheme}://{parsed.netloc}"
     return ("default-src 'self'; "
             f"script-src 'self' {' '.join(hashes)}; "

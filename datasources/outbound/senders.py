@@ -25,11 +25,13 @@ from dashboard.buses.notify import (
     wecom_body,
     wecom_ok,
 )
+from dashboard.incidents import hotline
 from dashboard.timeutil import utcnow
-from datasources.sql.notify import Outbox
+from datasources.sql.notify import ORDERED, Outbox
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 5.0
+ROUNDS = 50  # at most this many rounds back to back in one run_once
 
 
 class SendError(Exception):
@@ -96,13 +98,40 @@ class CapPush:
         _send(address, text.encode("utf-8"), f"{CAP_MEDIA}; charset=utf-8")
 
 
-def senders_for(config: NotifyConfig, cap: bool = False) -> dict[str, Sender]:
-    """The senders a town's configuration gives (`cap`: warnings are pushed somewhere)."""
+class HotlineWebhook:
+    """Posts one step of a hotline work order to the 12345 platform's webhook (the address)
+    as the JSON the outbox holds, signed: X-Zn-Signature is sha256=<hex HMAC-SHA256 of the
+    exact body bytes with the shared secret>. Any 2xx answer is delivered; anything else
+    (a 500, a refusal, no answer) is tried again on the hotline's schedule."""
+
+    def __init__(self, secret: str):
+        self.secret = secret
+
+    def send(self, address: str, text: str) -> None:
+        body = text.encode()
+        req = urllib.request.Request(address, data=body, method="POST", headers={
+            "Content-Type": "application/json; charset=utf-8",
+            hotline.SIGNATURE_HEADER: hotline.signature(self.secret, body)})
+        try:
+            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # noqa: S310 - town's URL
+                resp.read(65536)
+        except urllib.error.HTTPError as exc:
+            raise SendError(f"HTTP {exc.code}") from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise SendError(f"unreachable: {exc}") from exc
+
+
+def senders_for(config: NotifyConfig, cap: bool = False,
+                hotline_secret: str = "") -> dict[str, Sender]:
+    """The senders a town's configuration gives (`cap`: warnings are pushed somewhere; the
+    hotline's when its secret is set)."""
     out: dict[str, Sender] = {CAP_CHANNEL: CapPush()} if cap else {}
     if config.sms is not None:
         out["sms"] = SmsGateway(config.sms)
     if config.wecom:
         out["wecom"] = WeComRobot()
+    if hotline_secret:
+        out[hotline.HOTLINE] = HotlineWebhook(hotline_secret)
     return out
 
 
@@ -115,8 +144,19 @@ class Notifier:
         self.period_s = period_s
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Send every due message once; returns how many were delivered."""
+        """Send every due message once; returns how many were delivered. A delivered
+        message of an ordered channel (the hotline's steps) lets the next of its recipient
+        go: another round follows at once, until one delivers none of them."""
         delivered = 0
+        for _ in range(ROUNDS):
+            got, ordered = self._round(now)
+            delivered += got
+            if not ordered:
+                break
+        return delivered
+
+    def _round(self, now: datetime | None) -> tuple[int, bool]:
+        delivered, ordered = 0, False
         for msg in self.outbox.claim(now):
             sender = self.senders.get(msg.channel)
             try:
@@ -131,7 +171,8 @@ class Notifier:
                 continue
             self.outbox.sent(msg.id)
             delivered += 1
-        return delivered
+            ordered = ordered or msg.channel in ORDERED
+        return delivered, ordered
 
     async def run(self) -> None:
         """Loop until cancelled: a round each `period_s` (retries fall due), and at once when

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dashboard.geo.lookup import GridHit, haversine_m
+from dashboard.incidents import hotline
 from dashboard.incidents import kpis as kpi_rules
 from dashboard.incidents.deadlines import DEFAULT_TABLE, deadline_for
 from dashboard.incidents.errors import BadInput, Conflict, NotFound, TransitionError
@@ -44,7 +45,7 @@ from dashboard.timeutil import (
     hhmm,
     utcnow,
 )
-from dashboard.town import GridCell, Unit
+from dashboard.town import Camera, GridCell, Unit
 from datasources.sql import models as m
 from datasources.sql.engine import rows_changed, session_factory
 from datasources.sql.kpis import read_facts
@@ -59,7 +60,8 @@ def _report_row(incident_id: int, report: IncidentReport, reported_at: datetime,
         category=report.category, priority=report.priority, title=report.title,
         description=report.description, lon=report.lon, lat=report.lat,
         reporter_name=report.reporter_name, reporter_phone=report.reporter_phone,
-        photo_url=report.photo_url, reported_at=reported_at, merged=merged)
+        photo_url=report.photo_url, reported_at=reported_at, merged=merged,
+        clip_url=report.clip_url)
 
 
 def incident_view(row: m.Incident) -> IncidentView:
@@ -78,6 +80,7 @@ def incident_view(row: m.Incident) -> IncidentView:
         version=row.version or 0, report_count=row.report_count or 1,
         grid_worker=row.grid_worker, rework_count=row.rework_count or 0,
         extend_count=row.extend_count or 0, extend_request=row.extend_request,
+        camera_id=row.camera_id, photo_url=row.photo_url if row.camera_id else None,
     )
 
 
@@ -138,12 +141,108 @@ class Store:
     """Repository over one engine; every write is one transaction."""
 
     def __init__(self, engine: Engine, deadlines: dict[str, Any] | None = None,
-                 dedup: DedupRule | None = None, verify_before_close: bool = False):
+                 dedup: DedupRule | None = None, verify_before_close: bool = False,
+                 burst_minutes: int = 10):
         self.engine = engine
         self.deadlines = deadlines or DEFAULT_TABLE
         self.dedup = dedup
         self.verify_before_close = verify_before_close  # ZN_VERIFY_BEFORE_CLOSE
+        # 雪亮工程 (issue 15): one camera's alerts of one type within this many minutes of
+        # its last one join the open work order (ZN_VIDEO_BURST_MINUTES; 0: never).
+        self.burst_minutes = burst_minutes
         self._sessions = session_factory(engine)
+        # 12345 (issue 15): the hotline's webhook; each step of a hotline work order is
+        # queued for it in the step's own transaction (tell_hotline).
+        self.hotline_url = ""
+        self.on_hotline_queued: Callable[[], None] | None = None
+
+    # ------------------------------------------------------------------ 12345 both ways
+    def tell_hotline(self, url: str, on_queued: Callable[[], None] | None = None) -> None:
+        """From now on every history row of a work order that holds a hotline report (its
+        number is the report's source_ref) queues one message for the hotline's webhook at
+        `url`, in the same transaction as the row: a step that commits is told, one that
+        rolls back is not, whichever code path wrote it. `on_queued` runs after the commit
+        (the sender's wake-up)."""
+        self.hotline_url = url
+        self.on_hotline_queued = on_queued
+        if not event.contains(self._sessions, "after_flush", self._queue_hotline_steps):
+            event.listen(self._sessions, "after_flush", self._queue_hotline_steps)
+            event.listen(self._sessions, "after_commit", self._hotline_committed)
+
+    def _queue_hotline_steps(self, session: Session, _context: Any) -> None:
+        steps = sorted((o for o in session.new if isinstance(o, m.IncidentEvent)),
+                       key=lambda o: o.id)
+        if not steps or not self.hotline_url:
+            return
+        conn = session.connection()
+        for ev in steps:
+            if (ev.action or "report") not in hotline.TOLD_STEPS:
+                continue
+            numbers = [n for n in conn.execute(select(m.IncidentReport.source_ref).where(
+                m.IncidentReport.incident_id == ev.incident_id,
+                m.IncidentReport.source == hotline.HOTLINE,
+                m.IncidentReport.source_ref.is_not(None)).order_by(m.IncidentReport.id))
+                .scalars() if n and not n.startswith("idem:")]
+            if not numbers:
+                continue
+            order = conn.execute(select(m.Incident.ref, m.Incident.deadline_at,
+                                        m.Incident.satisfaction, m.Incident.state)
+                                 .where(m.Incident.id == ev.incident_id)).one()
+            now = utcnow()
+            for number in numbers:
+                to = hotline.recipient(number)
+                told = conn.execute(select(func.count()).select_from(m.Notification).where(
+                    m.Notification.channel == hotline.HOTLINE,
+                    m.Notification.recipient == to)).scalar_one()
+                body = hotline.step_body(
+                    number=number, ref=order.ref, seq=int(told) + 1,
+                    step=ev.action or "report", from_state=ev.from_state, state=ev.to_state,
+                    at=as_utc(ev.at), note=ev.note or "",
+                    deadline_at=as_utc(order.deadline_at) if order.deadline_at else None,
+                    satisfaction=order.satisfaction if ev.action == "close" else None)
+                conn.execute(insert(m.Notification).values(
+                    channel=hotline.HOTLINE, recipient=to, address=self.hotline_url,
+                    kind=(ev.action or "report")[:16], body=body, status="queued", tries=0,
+                    next_at=now, last_error="", created_at=now, sent_at=None,
+                    dedup=f"hotline:{ev.id}:{number}"[:120]))
+                session.info["zn_hotline_queued"] = True
+
+    def _hotline_committed(self, session: Session) -> None:
+        if session.info.pop("zn_hotline_queued", False) and self.on_hotline_queued:
+            self.on_hotline_queued()
+
+    def hotline_order(self, number: str) -> dict[str, Any] | None:
+        """The work order a hotline number names (its report's source_ref), with the steps
+        told of it (the history the hotline may read) and its deadline; None when unknown."""
+        with self.session() as s:
+            row = s.scalar(select(m.Incident).join(
+                m.IncidentReport, m.IncidentReport.incident_id == m.Incident.id).where(
+                m.IncidentReport.source == hotline.HOTLINE,
+                m.IncidentReport.source_ref == number).limit(1))
+            if row is None:
+                return None
+            view = incident_view(row)
+            steps = [e for e in s.scalars(select(m.IncidentEvent).where(
+                m.IncidentEvent.incident_id == row.id).order_by(m.IncidentEvent.id))
+                if (e.action or "report") in hotline.TOLD_STEPS]
+            return {"view": view, "steps": [
+                {"step": e.action or "report", "from_state": e.from_state,
+                 "state": e.to_state, "at": as_utc(e.at), "note": e.note or ""}
+                for e in steps]}
+
+    # ------------------------------------------------------------------ cameras
+    def camera(self, camera_id: str) -> Camera | None:
+        """A camera of the town by id (cameras.csv), or None."""
+        with self.session() as s:
+            row = s.get(m.Camera, camera_id) if isinstance(camera_id, str) else None
+            return None if row is None else Camera(row.id, row.name, row.name_en, row.lon,
+                                                   row.lat, row.grid_code)
+
+    def cameras(self) -> list[Camera]:
+        """Every camera of the town, by id."""
+        with self.session() as s:
+            return [Camera(r.id, r.name, r.name_en, r.lon, r.lat, r.grid_code)
+                    for r in s.scalars(select(m.Camera).order_by(m.Camera.id))]
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -161,10 +260,9 @@ class Store:
             if existing is not None:
                 return Created(existing, False)
         reported_at = min(as_utc(report.reported_at), now) if report.reported_at else now
-        if self.dedup and self.dedup.meters > 0:
-            merged = self._merge_into_nearby(report, reported_at, now)
-            if merged is not None:
-                return Created(merged, False, merged=True)
+        merged = self._merge_into_open(report, reported_at, now)
+        if merged is not None:
+            return Created(merged, False, merged=True)
         try:
             with self.session() as s:
                 row = m.Incident(
@@ -177,6 +275,8 @@ class Store:
                     photo_url=report.photo_url, created_at=reported_at, updated_at=now,
                     deadline_at=deadline_for(report.priority, reported_at, report.category,
                                              self.deadlines),
+                    camera_id=report.camera_id, event_type=report.event_type,
+                    clip_url=report.clip_url,
                 )
                 s.add(row)
                 s.flush()
@@ -194,22 +294,52 @@ class Store:
             return Created(existing, False)
         return Created(view, True)
 
-    def _merge_into_nearby(self, report: IncidentReport, reported_at: datetime,
-                           now: datetime) -> IncidentView | None:
-        """Merge into the nearest open work order of the same category, if one is close."""
-        assert self.dedup is not None
-        since = reported_at - timedelta(minutes=self.dedup.minutes)
-        with self.session() as s:
-            rows = s.scalars(select(m.Incident).where(
-                m.Incident.category == report.category, m.Incident.state.in_(OPEN_STATES),
-                m.Incident.created_at >= since)).all()
-            near = [(haversine_m(report.lon, report.lat, r.lon, r.lat), r.id) for r in rows]
-            near = [c for c in near if c[0] <= self.dedup.meters]
-            if not near:
+    def _merge_target(self, s: Session, report: IncidentReport,
+                      reported_at: datetime) -> tuple[m.Incident, str] | None:
+        """The open work order a report joins, and the history's words for it, by the one
+        merge rule that applies: a video alert (camera and event type) joins its camera's
+        open order of the same type whose last alert is within the burst window
+        (ZN_VIDEO_BURST_MINUTES); any other report the nearest open order of its category
+        within ZN_DEDUP_METERS and ZN_DEDUP_MINUTES."""
+        if report.camera_id and report.event_type:
+            if self.burst_minutes <= 0:
                 return None
-            metres, target_id = min(near)
-            row = s.get(m.Incident, target_id)
-            assert row is not None
+            last = (select(m.IncidentReport.incident_id,
+                           func.max(m.IncidentReport.reported_at).label("last"))
+                    .group_by(m.IncidentReport.incident_id).subquery())
+            row = s.scalar(select(m.Incident).join(last, last.c.incident_id == m.Incident.id)
+                           .where(m.Incident.camera_id == report.camera_id,
+                                  m.Incident.event_type == report.event_type,
+                                  m.Incident.state.in_(OPEN_STATES),
+                                  last.c.last >= reported_at - timedelta(
+                                      minutes=self.burst_minutes))
+                           .order_by(m.Incident.id.desc()).limit(1))
+            if row is None:
+                return None
+            return row, f"合并同一摄像头{self.burst_minutes}分钟内同类告警：{report.title}"
+        if self.dedup is None or self.dedup.meters <= 0:
+            return None
+        since = reported_at - timedelta(minutes=self.dedup.minutes)
+        rows = s.scalars(select(m.Incident).where(
+            m.Incident.category == report.category, m.Incident.state.in_(OPEN_STATES),
+            m.Incident.created_at >= since)).all()
+        near = [(haversine_m(report.lon, report.lat, r.lon, r.lat), r.id) for r in rows]
+        near = [c for c in near if c[0] <= self.dedup.meters]
+        if not near:
+            return None
+        metres, target_id = min(near)
+        found = s.get(m.Incident, target_id)
+        assert found is not None
+        return found, f"合并{metres:.0f}米内同类上报：{report.title}"
+
+    def _merge_into_open(self, report: IncidentReport, reported_at: datetime,
+                         now: datetime) -> IncidentView | None:
+        """Merge into the open work order the merge rule names (_merge_target), if any."""
+        with self.session() as s:
+            target = self._merge_target(s, report, reported_at)
+            if target is None:
+                return None
+            row, words = target
             changed = rows_changed(s.execute(update(m.Incident).where(
                 m.Incident.id == row.id, m.Incident.version == row.version,
                 m.Incident.state.in_(OPEN_STATES)).values(
@@ -221,7 +351,7 @@ class Store:
             s.add(_report_row(row.id, report, reported_at, merged=True))
             s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
                                   from_state=row.state, to_state=row.state, action="merge",
-                                  note=f"合并{metres:.0f}米内同类上报：{report.title}"[:500]))
+                                  note=words[:500]))
             s.flush()
             s.refresh(row)
             return incident_view(row)
@@ -572,7 +702,11 @@ class Store:
             view = incident_view(row).model_dump()
             view.update(description=row.description, reporter_name=row.reporter_name,
                         reporter_phone=row.reporter_phone, photo_url=row.photo_url,
-                        source_ref=row.source_ref)
+                        camera_id=row.camera_id, event_type=row.event_type,
+                        clip_url=row.clip_url, source_ref=row.source_ref)
+            if row.camera_id:
+                cam = s.get(m.Camera, row.camera_id)
+                view["camera"] = (cam.name, cam.name_en) if cam is not None else None
             return view
 
     def queue(self, *, states: tuple[str, ...] = tuple(OPEN_STATES), category: str | None = None,

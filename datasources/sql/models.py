@@ -96,6 +96,18 @@ class Unit(Base):
                                       name="unit_tier"),)
 
 
+class Camera(Base):
+    """A camera of 雪亮工程 (cameras.csv, issue 15): where it stands and its level-3 grid."""
+
+    __tablename__ = "cameras"
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    grid_code: Mapped[str | None] = mapped_column(String(16))
+
+
 # ------------------------------------------------------------------ incidents
 class Incident(Base):
     """A work order (事件/工单) and its current state in the closed loop."""
@@ -137,6 +149,11 @@ class Incident(Base):
     suspended_at: Mapped[datetime | None]
     # The grid worker on duty in its grid when it was reported (网格员, responsible on site).
     grid_worker: Mapped[str | None] = mapped_column(String(40))
+    # 雪亮工程 (issue 15): the camera and AI event type of a video alert (one camera's burst
+    # of one type merges into the open work order) and the platform's clip.
+    camera_id: Mapped[str | None] = mapped_column(String(24), index=True)
+    event_type: Mapped[str | None] = mapped_column(String(24))
+    clip_url: Mapped[str | None] = mapped_column(String(500))
     # Bumped by every change; a conditional UPDATE on it makes concurrent dispatches safe.
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(index=True)
@@ -171,6 +188,7 @@ class IncidentReport(Base):
     photo_url: Mapped[str | None] = mapped_column(String(500))
     reported_at: Mapped[datetime]
     merged: Mapped[bool] = mapped_column(default=False)
+    clip_url: Mapped[str | None] = mapped_column(String(500))  # a video alert's clip
 
 
 class IncidentEvent(Base):

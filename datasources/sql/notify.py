@@ -22,11 +22,17 @@ from dashboard.buses.notify import (
     over_rate,
     retry_at,
 )
+from dashboard.incidents import hotline
 from dashboard.timeutil import as_utc, utcnow
 from datasources.sql import models as m
 from datasources.sql.engine import session_factory
 
 CLAIM_S = 120.0  # a message claimed longer ago than this by a sender that died is free again
+# Channels whose messages to one recipient go strictly in order: the next is not sent until
+# the one before was delivered or given up (a retry waits, and so does everything after it).
+# The 12345 hotline: the steps of one of its orders (issue 15).
+ORDERED: frozenset[str] = frozenset({hotline.HOTLINE})
+UNFINISHED = ("queued", "sending")
 
 
 @dataclass(frozen=True)
@@ -45,9 +51,13 @@ class Queued:
 class Outbox:
     """Queue, claim, and record the outcome of each message."""
 
-    def __init__(self, engine: Engine, backoff: tuple[float, ...] = BACKOFF_S):
+    def __init__(self, engine: Engine, backoff: tuple[float, ...] = BACKOFF_S,
+                 hotline_backoff: tuple[float, ...] = hotline.BACKOFF_S):
         self.session = session_factory(engine)
         self.backoff = backoff
+        # The hotline's steps are queued by the store in the step's own transaction
+        # (Store.tell_hotline), retried on their own, longer schedule.
+        self.backoffs = {hotline.HOTLINE: hotline_backoff}
         # Set when a message is queued in this process: its sender goes at once instead of
         # at its next round (another process's messages wait for that round, 1 s at most).
         self.wake = threading.Event()
@@ -111,7 +121,10 @@ class Outbox:
 
     def claim(self, now: datetime | None = None, limit: int = 20) -> list[Queued]:
         """Messages due now, each claimed by this sender alone, oldest first (so one
-        recipient's messages go out in the order they were queued)."""
+        recipient's messages go out in the order they were queued). On an ORDERED channel
+        a message waits while an earlier one to its recipient is unfinished (queued for a
+        retry, or being sent), and one round takes one message per recipient: a step is
+        never sent before the step before it was delivered."""
         now = now or utcnow()
         out: list[Queued] = []
         with self.session() as s:
@@ -122,8 +135,21 @@ class Outbox:
             s.commit()
             due = list(s.scalars(select(m.Notification).where(
                 m.Notification.status == "queued", m.Notification.next_at <= now)
-                .order_by(m.Notification.id).limit(limit)))
+                .order_by(m.Notification.id).limit(limit * 5)))
+            taken: set[str] = set()
             for row in due:
+                if len(out) >= limit:
+                    break
+                if row.channel in ORDERED:
+                    if row.recipient in taken or s.scalar(
+                            select(m.Notification.id).where(
+                                m.Notification.recipient == row.recipient,
+                                m.Notification.channel == row.channel,
+                                m.Notification.id < row.id,
+                                m.Notification.status.in_(UNFINISHED)).limit(1)) is not None:
+                        taken.add(row.recipient)
+                        continue
+                    taken.add(row.recipient)
                 got = s.execute(update(m.Notification)
                                 .where(m.Notification.id == row.id,
                                        m.Notification.status == "queued")
@@ -152,7 +178,7 @@ class Outbox:
                 return None
             row.tries += 1
             row.last_error = error[:200]
-            again = retry_at(row.tries, now, self.backoff)
+            again = retry_at(row.tries, now, self.backoffs.get(row.channel, self.backoff))
             row.status = "queued" if again else "failed"
             row.next_at = again
             s.commit()

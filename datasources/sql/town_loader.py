@@ -9,6 +9,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from dashboard.buses.register import check_workbook, describe
+from dashboard.geo.lookup import GridIndex
 from dashboard.town import Town
 from datasources.sql import models as m
 from datasources.sql.engine import upgrade
@@ -26,6 +27,7 @@ _TOWN_TABLES = (
     # The vehicle record: drivers hang off the buses (daily checks and alerts are history).
     m.Driver, m.Vehicle,
     m.Trip, m.BusStop, m.Route, m.GridRota, m.GridWorker, m.Unit, m.Village, m.TownMeta,
+    m.Camera,
 )
 
 
@@ -66,6 +68,7 @@ def load_town(session: Session, town: Town, *, replace: bool = False) -> dict[st
         session.add(m.Village(code=v.code, name=v.name, name_en=v.name_en, kind=v.kind,
                               population=v.population, households=v.households,
                               lon=v.lon, lat=v.lat, grid_code=v.grid))
+    load_cameras(session, town)
     for u in town.units:
         session.add(m.Unit(id=u.id, name=u.name, name_en=u.name_en, tier=u.tier,
                            village_code=u.village, categories=sorted(u.categories),
@@ -138,9 +141,25 @@ def load_town(session: Session, town: Town, *, replace: bool = False) -> dict[st
     return counts
 
 
+def load_cameras(session: Session, town: Town) -> int:
+    """The town's cameras (cameras.csv), each in the level-3 grid its point falls in (the
+    grid lookup of intake); a camera outside every grid keeps none."""
+    index = GridIndex(town.grids)
+    for c in town.cameras:
+        hit = index.locate(c.lon, c.lat)
+        session.add(m.Camera(id=c.id, name=c.name, name_en=c.name_en, lon=c.lon, lat=c.lat,
+                             grid_code=hit.code if hit else None))
+    return len(town.cameras)
+
+
 def prepare_database(engine: Engine, town_dir: Path | str) -> None:
-    """Migrate the schema and load the town when none is loaded yet."""
+    """Migrate the schema and load the town when none is loaded yet (a town loaded before
+    cameras.csv existed gets its cameras now)."""
     upgrade(engine)
     with Session(engine) as session, session.begin():
         if not town_loaded(session):
             load_town(session, read_town(town_dir))
+        elif not session.scalar(select(func.count()).select_from(m.Camera)):
+            town = read_town(town_dir)
+            if town.cameras:
+                load_cameras(session, town)
