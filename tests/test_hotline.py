@@ -116,7 +116,7 @@ def test_a_500_is_retried_and_no_later_step_overtakes_it(settings) -> None:
         svc = Services(conf).open()
         try:
             out = Outbox(svc.store.engine, hotline_backoff=(0.4, 0.4, 0.4))
-            notifier = Notifier(out, senders_for(NotifyConfig(), SECRET))
+            notifier = Notifier(out, senders_for(NotifyConfig(), hotline_secret=SECRET))
             made = svc.intake.handle(_report_message())
             incident_id = made.event.incident.id
             svc.intake.act(incident_id, "accept", "值班员王")
