@@ -93,6 +93,9 @@ class IncidentReport(_Message):
     reporter_name: str | None = Field(default=None, max_length=40)
     reporter_phone: str | None = Field(default=None, pattern=r"^[0-9+\- ]{3,20}$")
     photo_url: str | None = None  # dashboard/inputs.photo_url: http(s), no markup, <= 500
+    # A photo the product kept (photos.id, issue 15: the field report door stores it first);
+    # an id it never kept, or one another work order shows, attaches nothing.
+    photo: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     reported_at: datetime | None = None
 
     @field_validator("source")
@@ -263,6 +266,7 @@ class IncidentView(BaseModel):
     rework_count: int = 0  # 返工
     extend_count: int = 0  # approved 延期
     extend_request: str | None = None  # a pending 延期 request ('48h')
+    photo: str | None = None  # the photo the product keeps of it (photos.id), issue 15
 
 
 class StockView(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dashboard.i18n.fleet_text import FLEET_TEXT
+from dashboard.i18n.photo_text import PHOTO_TEXT
 from dashboard.i18n.pupil_text import PUPIL_TEXT
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
 from dashboard.roles import KEY_SCOPES, Principal, route_scope
@@ -629,6 +630,7 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 TEXT.update(PUPIL_TEXT)  # issue 13: the pupils' words, kept together in their own module
 TEXT.update(FLEET_TEXT)  # issue 13: the vehicle record's words (一车一档)
+TEXT.update(PHOTO_TEXT)  # issue 15: 随手拍's words
 
 
 def requested_lang(accept_language: str | None) -> str:
