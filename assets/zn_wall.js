@@ -89,6 +89,12 @@
     if (!box || !map) { return; }
     focusing = item;
     box.replaceChildren(el("div", "wf-label", item.label), el("div", "wf-text", item.text));
+    if (item.photo) {  // 随手拍: the scene as the grid worker saw it (a random id, served guarded)
+      var img = el("img", "wf-photo");
+      img.src = "/api/v1/photos/" + encodeURIComponent(item.photo) + "/thumb";
+      img.alt = "";
+      box.appendChild(img);
+    }
     box.className = "wall-focus wf-" + item.kind;
     box.setAttribute("data-key", item.key);
     box.hidden = false;
@@ -128,7 +134,8 @@
     seenCasts[cast.key] = true;
     var label = stage().dataset.castLabel || "投屏";
     var item = {key: cast.key, kind: "cast", label: label + " · " + (cast.by || ""),
-                text: cast.ref + " " + cast.title, lon: cast.lon, lat: cast.lat, id: cast.id};
+                text: cast.ref + " " + cast.title, lon: cast.lon, lat: cast.lat, id: cast.id,
+                photo: cast.photo};
     queue = queue.filter(function (q) { return q.kind !== "cast"; });
     showFocus(frame, item);  // a cast goes first: the hall follows the officer
     var marker = mapOf(frame) && mapOf(frame)._znIncidents &&

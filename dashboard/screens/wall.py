@@ -92,7 +92,7 @@ def alerts(state: LiveState, cells: Mapping[str, GridCell], lang: str,
         out.append({"key": f"{kind}-{inc.id}", "kind": kind,
                     "label": t(f"wall_alert_{kind}", lang),
                     "text": f"{inc.ref} {inc.title} · {where}", "lon": inc.lon,
-                    "lat": inc.lat, "id": inc.id, "time": hhmm(at)})
+                    "lat": inc.lat, "id": inc.id, "time": hhmm(at), "photo": inc.photo})
     order = {"sos": 0, "bus": 1, "overdue": 2}
     out.sort(key=lambda a: order[a["kind"]])
     return out[:MAX_ALERTS]
@@ -109,4 +109,5 @@ def cast_focus(state: LiveState, now: datetime) -> dict[str, Any] | None:
         return None
     return {"key": f"cast-{inc.id}-{at}", "id": inc.id, "ref": inc.ref, "title": inc.title,
             "lon": inc.lon, "lat": inc.lat, "by": cast.get("by", ""), "at": at,
+            "photo": inc.photo,
             "fresh": as_utc(now).timestamp() - at <= CAST_FRESH_S}
