@@ -9,7 +9,7 @@
   var outbox = null;
 
   /* Made on first use: the assets load in name order, zn_queue.js after this file. */
-  function box() {
+  function outboxOf() {
     if (!outbox) {
       outbox = window.zn_queue.create({
         name: "zn-escort-queue", prefix: "esc-", send: send,
@@ -20,7 +20,7 @@
     }
     return outbox;
   }
-  function queue() { return box().items(); }
+  function queue() { return outboxOf().items(); }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function hhmm(iso) { var d = new Date(iso); return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
   function el(tag, cls, text) {
@@ -62,7 +62,7 @@
     if (!root || !data) { return; }
     /* Redraw only when something shown changed: a redraw replaces the buttons, and a
        finger landing on one just then would miss. */
-    var sig = JSON.stringify([data, queue(), view.errors.slice(-3), box().state.offline]);
+    var sig = JSON.stringify([data, queue(), view.errors.slice(-3), outboxOf().state.offline]);
     if (sig === view.drawn && root.firstChild) { return; }
     view.drawn = sig;
     root.textContent = "";
@@ -90,7 +90,7 @@
     q.id = "escort-queue";
     q.setAttribute("data-n", String(n));
     root.appendChild(q);
-    if (box().state.offline && n) { root.appendChild(el("div", "esc-offline", L.esc_offline)); }
+    if (outboxOf().state.offline && n) { root.appendChild(el("div", "esc-offline", L.esc_offline)); }
     view.errors.slice(-3).forEach(function (msg) {
       root.appendChild(el("div", "esc-error", L.esc_refused + msg));
     });
@@ -142,7 +142,7 @@
   document.addEventListener("click", function (ev) {
     var b = ev.target && ev.target.closest ? ev.target.closest(".esc-tap") : null;
     if (!b || !view.data || !view.data.trip) { return; }
-    box().push({pupil: b.getAttribute("data-pupil"), event: b.getAttribute("data-event"),
+    outboxOf().push({pupil: b.getAttribute("data-pupil"), event: b.getAttribute("data-event"),
                 at: new Date().toISOString(), vehicle: view.data.plate, trip: view.data.trip});
   });
 
@@ -151,7 +151,7 @@
       render: function (data) {
         view.data = data || null;
         draw();
-        box().flush();
+        outboxOf().flush();
         return "";
       }
     }

@@ -35,7 +35,7 @@
   function forget(key) { return stored("readwrite", function (s) { return s["delete"](key); }); }
 
   // ------------------------------------------------------------ the outbox
-  function box() {
+  function outboxOf() {
     if (!outbox) {
       outbox = window.zn_queue.create({
         name: "zn-field-queue", prefix: "fld-", send: send,
@@ -78,14 +78,14 @@
   function drawQueue() {
     var box_ = byId("field-snap-status");
     if (!box_ || !view.cfg) { return; }
-    var n = box().items().length;
+    var n = outboxOf().items().length;
     box_.textContent = "";
     var q = el("div", "snap-queue" + (n ? " snap-waiting" : ""),
                n ? L("snap_queue").replace("{n}", n) : L("snap_synced"));
     q.id = "field-snap-queue";
     q.setAttribute("data-n", String(n));
     box_.appendChild(q);
-    if (box().state.offline && n) { box_.appendChild(el("div", "snap-offline", L("snap_offline"))); }
+    if (outboxOf().state.offline && n) { box_.appendChild(el("div", "snap-offline", L("snap_offline"))); }
     view.notes.forEach(function (m) {
       box_.appendChild(el("div", "snap-note snap-" + m.kind, m.text));
     });
@@ -205,7 +205,7 @@
       var kept = view.file ? keepPhoto(item.key, view.file) : Promise.resolve();
       submit.disabled = true;
       kept.then(function () {
-        box().push(item);
+        outboxOf().push(item);
         note("info", L("snap_queued"));
         cat.value = ""; text.value = ""; file.value = "";
         if (view.preview) { URL.revokeObjectURL(view.preview); view.preview = null; }
@@ -224,7 +224,7 @@
         if (!cfg) { return ""; }
         view.cfg = cfg;
         drawForm();
-        box().flush();
+        outboxOf().flush();
         return "";
       }
     }
