@@ -189,3 +189,37 @@ def test_only_grid_workers_and_admins_report_through_the_field_door(client):
     sign_in(client, client.zn, "值班员王", "officer")
     headers = {"X-CSRFToken": client.cookies.get("_csrf_token")}
     assert _report(client, headers, None).status_code == 403
+
+
+def test_the_documented_example_works(client):
+    """docs/field-photos.md's curl example, sent as it is written (the photo is ours)."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "field-photos.md").read_text(
+        encoding="utf-8")
+    command = re.search(r"```sh\n(curl .*?)\n```", doc, re.S).group(1).replace("\\\n", " ")
+    words = shlex.split(command)
+    fields = dict(words[i + 1].split("=", 1) for i, w in enumerate(words) if w == "-F")
+    assert fields.pop("photo") == "@scene.jpg"
+    path = words[-1].removeprefix("http://127.0.0.1:8050")
+    headers = _worker(client)
+    sent = client.post(path, data=fields, headers={"Accept-Language": "zh", **headers},
+                       files={"photo": ("scene.jpg", jpeg_with_gps(), "image/jpeg")})
+    assert sent.status_code == 201
+    body = sent.json()
+    shown = json_block(doc)
+    assert set(body) == set(shown) and len(body["photo"]) == 32
+    assert sent.headers["location"] == f"/api/v1/incidents/{body['id']}"
+    again = client.post(path, data=fields, headers={"Accept-Language": "zh", **headers},
+                        files={"photo": ("scene.jpg", jpeg_with_gps(), "image/jpeg")})
+    assert again.status_code == 201 and again.json()["id"] == body["id"]
+
+
+def json_block(doc: str) -> dict:
+    """The first JSON example of the doc."""
+    import json
+    import re
+
+    return json.loads(re.search(r"```json\n(.*?)\n```", doc, re.S).group(1))
