@@ -223,3 +223,9 @@ def json_block(doc: str) -> dict:
     import re
 
     return json.loads(re.search(r"```json\n(.*?)\n```", doc, re.S).group(1))
+
+
+def test_a_twelve_megapixel_phone_photo_is_kept_at_1920_px_upright():
+    kept = prepare(jpeg_with_gps((4000, 3000), orientation=6), PhotoLimits())
+    assert (kept.width, kept.height) == (1440, 1920)
+    assert Image.open(io.BytesIO(kept.full)).size == (1440, 1920)
