@@ -229,3 +229,25 @@ def test_a_twelve_megapixel_phone_photo_is_kept_at_1920_px_upright():
     kept = prepare(jpeg_with_gps((4000, 3000), orientation=6), PhotoLimits())
     assert (kept.width, kept.height) == (1440, 1920)
     assert Image.open(io.BytesIO(kept.full)).size == (1440, 1920)
+
+
+@pytest.mark.parametrize(("kwargs", "code"), [
+    ({"content": b'{"category": "water"}', "headers": {"Content-Type": "application/json"}},
+     "no_position"),
+    # A broken multipart body reads as an empty form: nothing says where.
+    ({"content": b"--x\r\nbroken",
+      "headers": {"Content-Type": "multipart/form-data; boundary=x"}}, "no_position"),
+    ({"data": {"category": "water", "lon": "nan", "lat": "30.55"}}, "bad_position"),
+    ({"data": {"category": "water", "lon": "1e309", "lat": "30.55"}}, "bad_position"),
+    ({"data": {"category": "water", "lon": "104.45", "lat": "95"}}, "invalid"),
+    ({"data": {"category": "water", "lon": "104.45", "lat": "30.55", "key": "a b<c>"}},
+     "bad_key"),
+    ({"data": {"category": "water", "lon": "104.45", "lat": "30.55", "text": "x" * 3000}},
+     "invalid"),
+])
+def test_hostile_forms_get_a_clear_4xx_never_a_500(client, kwargs, code):
+    headers = _worker(client)
+    answer = client.post("/api/v1/field/reports",
+                         **{**kwargs, "headers": {**headers, **kwargs.get("headers", {})}})
+    assert 400 <= answer.status_code < 500 and answer.json()["error"] == code, answer.text
+    assert answer.json()["message"]
