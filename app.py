@@ -100,6 +100,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
     server.include_router(build_router(services))
     server.include_router(build_field_router(services))
+    from datasources.doors.photo_api import build_photo_router  # 随手拍 (issue 15)
+
+    server.include_router(build_photo_router(services))
     from datasources.doors.bus_api import build_bus_router  # positions doors, bus reads (issue 4)
     from datasources.doors.hotline_video import build_hotline_video_router  # issue 15
 

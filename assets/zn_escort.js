@@ -1,24 +1,26 @@
-/* /escort: the escort's taps (上车 / 下车 / 未到), kept in a queue in localStorage, each with
-   an idempotency key, shown at once and sent to POST /api/v1/buses/boarding when the
-   connection allows. A retried event is stored once by the server (its key is UNIQUE), so a
-   tap is never lost and never counted twice. Drawn with textContent only. */
+/* /escort: the escort's taps (上车 / 下车 / 未到), kept in the phone's outbox
+   (assets/zn_queue.js: localStorage, one idempotency key each), shown at once and sent to
+   POST /api/v1/buses/boarding when the connection allows. A retried event is stored once by
+   the server (its key is UNIQUE), so a tap is never lost and never counted twice. Drawn with
+   textContent only. */
 (function () {
   "use strict";
-  var QKEY = "zn-escort-queue";
-  var view = {data: null, sending: false, errors: [], offline: false, drawn: ""};
+  var view = {data: null, errors: [], drawn: ""};
+  var outbox = null;
 
-  function csrf() {
-    var m = document.cookie.match(/(?:^|;\s*)_csrf_token=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : "";
+  /* Made on first use: the assets load in name order, zn_queue.js after this file. */
+  function outboxOf() {
+    if (!outbox) {
+      outbox = window.zn_queue.create({
+        name: "zn-escort-queue", prefix: "esc-", send: send,
+        sent: function (e) { settle(e); },
+        refused: function (e, msg) { view.errors.push(msg); },
+        changed: function () { draw(); }
+      });
+    }
+    return outbox;
   }
-  function queue() {
-    try { return JSON.parse(window.localStorage.getItem(QKEY) || "[]"); } catch (e) { return []; }
-  }
-  function save(q) { window.localStorage.setItem(QKEY, JSON.stringify(q)); }
-  function newKey() {
-    if (window.crypto && window.crypto.randomUUID) { return "esc-" + window.crypto.randomUUID(); }
-    return "esc-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
-  }
+  function queue() { return outboxOf().items(); }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function hhmm(iso) { var d = new Date(iso); return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
   function el(tag, cls, text) {
@@ -60,7 +62,7 @@
     if (!root || !data) { return; }
     /* Redraw only when something shown changed: a redraw replaces the buttons, and a
        finger landing on one just then would miss. */
-    var sig = JSON.stringify([data, queue(), view.errors.slice(-3), view.offline]);
+    var sig = JSON.stringify([data, queue(), view.errors.slice(-3), outboxOf().state.offline]);
     if (sig === view.drawn && root.firstChild) { return; }
     view.drawn = sig;
     root.textContent = "";
@@ -88,7 +90,7 @@
     q.id = "escort-queue";
     q.setAttribute("data-n", String(n));
     root.appendChild(q);
-    if (view.offline && n) { root.appendChild(el("div", "esc-offline", L.esc_offline)); }
+    if (outboxOf().state.offline && n) { root.appendChild(el("div", "esc-offline", L.esc_offline)); }
     view.errors.slice(-3).forEach(function (msg) {
       root.appendChild(el("div", "esc-error", L.esc_refused + msg));
     });
@@ -126,59 +128,30 @@
     });
   }
 
-  function drop(key) { save(queue().filter(function (e) { return e.key !== key; })); }
-
-  /* Send the queue oldest first; stop at the first event the network or server could not
-     take now (kept for later), drop an event the server refused for good (shown). */
-  function flush() {
-    var q = queue();
-    if (view.sending || !q.length) { return; }
-    view.sending = true;
-    var e = q[0];
-    fetch("/api/v1/buses/boarding", {
+  function send(e) {
+    var list = document.getElementById("escort-list");
+    return fetch("/api/v1/buses/boarding", {
       method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf(),
-                "Accept-Language": (document.getElementById("escort-list") || {}).dataset
-                  ? document.getElementById("escort-list").dataset.lang || "zh" : "zh"},
+      headers: {"Content-Type": "application/json", "X-CSRFToken": window.zn_queue.csrf(),
+                "Accept-Language": (list && list.dataset.lang) || "zh"},
       body: JSON.stringify({pupil: e.pupil, event: e.event, at: e.at, vehicle: e.vehicle,
                             key: e.key})
-    }).then(function (r) {
-      view.offline = false;
-      if (r.ok) { settle(e); drop(e.key); return true; }
-      if (r.status === 401 || r.status === 429 || r.status >= 500) { return false; }
-      return r.json().catch(function () { return {}; }).then(function (body) {
-        view.errors.push((body && body.message) || String(r.status));
-        drop(e.key);
-        return true;
-      });
-    }, function () { view.offline = true; return false; })
-      .then(function (more) {
-        view.sending = false;
-        draw();
-        if (more) { flush(); }
-      });
+    });
   }
 
   document.addEventListener("click", function (ev) {
     var b = ev.target && ev.target.closest ? ev.target.closest(".esc-tap") : null;
     if (!b || !view.data || !view.data.trip) { return; }
-    var q = queue();
-    q.push({pupil: b.getAttribute("data-pupil"), event: b.getAttribute("data-event"),
-            at: new Date().toISOString(), vehicle: view.data.plate, trip: view.data.trip,
-            key: newKey()});
-    save(q);
-    draw();
-    flush();
+    outboxOf().push({pupil: b.getAttribute("data-pupil"), event: b.getAttribute("data-event"),
+                at: new Date().toISOString(), vehicle: view.data.plate, trip: view.data.trip});
   });
-  window.addEventListener("online", flush);
-  window.setInterval(flush, 5000);
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     zn_escort: {
       render: function (data) {
         view.data = data || null;
         draw();
-        flush();
+        outboxOf().flush();
         return "";
       }
     }

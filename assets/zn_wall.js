@@ -93,6 +93,12 @@
       box.appendChild(el("img", "wf-img", null, {src: item.img, alt: item.label,
                                                   referrerpolicy: "no-referrer"}));
     }
+    if (item.photo) {  // 随手拍: the scene as the grid worker saw it (a random id, served guarded)
+      var img = el("img", "wf-photo");
+      img.src = "/api/v1/photos/" + encodeURIComponent(item.photo) + "/thumb";
+      img.alt = "";
+      box.appendChild(img);
+    }
     box.className = "wall-focus wf-" + item.kind;
     box.setAttribute("data-key", item.key);
     box.hidden = false;
@@ -133,7 +139,7 @@
     var label = stage().dataset.castLabel || "投屏";
     var item = {key: cast.key, kind: "cast", label: label + " · " + (cast.by || ""),
                 text: cast.ref + " " + cast.title, lon: cast.lon, lat: cast.lat, id: cast.id,
-                img: cast.img};
+                img: cast.img, photo: cast.photo};
     queue = queue.filter(function (q) { return q.kind !== "cast"; });
     showFocus(frame, item);  // a cast goes first: the hall follows the officer
     var marker = mapOf(frame) && mapOf(frame)._znIncidents &&

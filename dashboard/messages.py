@@ -97,6 +97,9 @@ class IncidentReport(_Message):
     reporter_name: str | None = Field(default=None, max_length=40)
     reporter_phone: str | None = Field(default=None, pattern=r"^[0-9+\- ]{3,20}$")
     photo_url: str | None = None  # dashboard/inputs.photo_url: http(s), no markup, <= 500
+    # A photo the product kept (photos.id, issue 15: the field report door stores it first);
+    # an id it never kept, or one another work order shows, attaches nothing.
+    photo: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     reported_at: datetime | None = None
     # 雪亮工程 (issue 15): the camera and AI event type of a video alert (the burst rule
     # merges one camera's alerts of one type) and the platform's clip of it.
@@ -365,6 +368,7 @@ class IncidentView(BaseModel):
     # 雪亮工程 (issue 15): a video alert's camera and snapshot (the wall's focus card).
     camera_id: str | None = None
     photo_url: str | None = None
+    photo: str | None = None  # the photo the product keeps of it (photos.id), issue 15
 
 
 class StockView(BaseModel):

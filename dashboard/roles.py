@@ -140,6 +140,11 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("GET", "/api/v1/field/tasks"): FIELD,
     ("GET", "/api/v1/field/checks"): FIELD,  # 核查 by the grid's worker (issue 14)
     ("POST", "/api/v1/field/incidents/{incident_id}/{action}"): FIELD,
+    # 随手拍 (issue 15): a grid worker's report with a photo; the kept photos, each checked
+    # again inside (rules.may_see_photo: the centre and the wall all, a worker their own,
+    # a village or unit the photos of work orders they may read).
+    ("POST", "/api/v1/field/reports"): FIELD,
+    ("GET", "/api/v1/photos/{photo_id}/{size}"): frozenset({*WALL, *DESK, GRID_WORKER}),
     # Static town geography (basemap, grids, stations): the parent's map draws the basemap.
     ("GET", "/api/town/{name}"): PAGE_SHELL,
     ("GET", "/assets"): PUBLIC,  # the login page's CSS; no data in assets

@@ -239,6 +239,25 @@ SETTINGS: tuple[Setting, ...] = (
             "Comma-separated origins (https://cam.example.cn) whose images the console and the "
             "wall may show (the camera platform's snapshots); empty allows this site's own "
             "only, and other snapshots are shown as links."),
+    # ---- 随手拍: the grid workers' photos (issue 15, docs/field-photos.md)
+    Setting("ZN_PHOTO_DIR", "photo_dir", "",
+            "Folder of the photos reports carry (kept without EXIF, with a thumbnail beside); "
+            "empty: ZN_DATA_DIR/photos. Unused when ZN_PHOTO_S3_URL is set."),
+    Setting("ZN_PHOTO_MAX_BYTES", "photo_max_bytes", 8 * 1024 * 1024,
+            "Largest photo file accepted (bytes); larger is refused with 413.", int),
+    Setting("ZN_PHOTO_MAX_PIXELS", "photo_max_pixels", 50_000_000,
+            "Largest photo accepted in pixels (width x height); larger is refused.", int),
+    Setting("ZN_PHOTO_S3_URL", "photo_s3_url", "",
+            "Endpoint of an S3-compatible store for the photos (https://minio.example:9000); "
+            "empty keeps them in ZN_PHOTO_DIR."),
+    Setting("ZN_PHOTO_S3_BUCKET", "photo_s3_bucket", "zhongnao-photos",
+            "Bucket of the photos in the S3-compatible store (created when missing)."),
+    Setting("ZN_PHOTO_S3_ACCESS_KEY", "photo_s3_access_key", "",
+            "Access key of the S3-compatible store."),
+    Setting("ZN_PHOTO_S3_SECRET_KEY", "photo_s3_secret_key", "",
+            "Secret key of the S3-compatible store."),
+    Setting("ZN_PHOTO_S3_REGION", "photo_s3_region", "",
+            "Region of the S3-compatible store (empty: the store's default)."),
 )
 
 
@@ -309,6 +328,14 @@ class Settings:
     hotline_secret: str = ""
     video_burst_minutes: int = 10
     image_origins: str = ""
+    photo_dir: str = ""  # issue 15: 随手拍
+    photo_max_bytes: int = 8 * 1024 * 1024
+    photo_max_pixels: int = 50_000_000
+    photo_s3_url: str = ""
+    photo_s3_bucket: str = "zhongnao-photos"
+    photo_s3_access_key: str = ""
+    photo_s3_secret_key: str = ""
+    photo_s3_region: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -357,6 +384,8 @@ class Settings:
             if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
                 raise ValueError(f"ZN_IMAGE_ORIGINS: {origin!r} is not an origin "
                                  "(scheme://host[:port])")
+        if self.photo_max_bytes <= 0 or self.photo_max_pixels <= 0:
+            raise ValueError("ZN_PHOTO_MAX_BYTES and ZN_PHOTO_MAX_PIXELS must be positive")
 
     @property
     def db_url(self) -> str:
@@ -364,6 +393,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{Path(self.data_dir) / 'zhongnao.db'}"
+
+    @property
+    def photos_path(self) -> Path:
+        """The folder of the photos in force (ZN_DATA_DIR/photos when none is set)."""
+        return Path(self.photo_dir) if self.photo_dir else Path(self.data_dir) / "photos"
 
     def with_(self, **changes: Any) -> Settings:
         """A copy with some settings changed."""

@@ -31,8 +31,11 @@ from datasources.flows.hub import Hub
 from datasources.flows.intake import Intake
 from datasources.flows.jt809_desk import Jt809Desk
 from datasources.flows.parents import ParentReads
+from datasources.flows.photos import Photos
 from datasources.flows.resource_desk import ResourceDesk
 from datasources.flows.warnings import WarningDesk, issuer_for
+from datasources.photos.images import PhotoLimits
+from datasources.photos.storage import open_storage
 from datasources.redis.embedded import EmbeddedRedis
 from datasources.redis.publisher import Publisher
 from datasources.sql.accounts import Accounts
@@ -48,6 +51,7 @@ from datasources.sql.grids import GridStore
 from datasources.sql.incidents import DedupRule, Store
 from datasources.sql.leader import LeaderStore
 from datasources.sql.notify import Outbox
+from datasources.sql.photos import PhotoRows
 from datasources.sql.pupils import PupilStore
 from datasources.sql.rota import RotaIndex, RotaStore
 from datasources.sql.town_loader import prepare_database
@@ -94,6 +98,7 @@ class Services:
     outbox: Outbox | None = None  # issue 13: what guardians are told
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     warnings: WarningDesk | None = None  # issue 15: CAP 1.2 warnings to the public
+    photos: Photos | None = None  # issue 15: 随手拍's photos
 
     def tell_parents_of_alert(self, alert: Alert) -> None:
         """A bus alert parents should hear of goes to its route's parent group, once."""
@@ -164,6 +169,8 @@ class Services:
         self.intake = Intake(self.store, self.bus, index, max_text=s.max_text,  # type: ignore[arg-type]
                              centre=(float(centre[0]), float(centre[1])) if centre else None)
         self.intake.audit = self.audit.record
+        self.photos = Photos(open_storage(s), PhotoRows(self.store),
+                             PhotoLimits(s.photo_max_bytes, s.photo_max_pixels))
         self.hub = Hub(self.redis_url, channels, self.store, self.bus, self.intake,
                        feed_size=s.feed_size)
         self.hub.tracker = BusTracker.from_settings(s, self.hub.state, self.intake, self.bus,

@@ -79,6 +79,7 @@ class ids:  # noqa: N801 - a namespace of constants
     CTX = "disp-ctx"
     DETAIL = "disp-detail"
     DETAIL_STATE = "disp-detail-state"
+    PHOTO = "disp-photo"  # the work order's photo (随手拍, issue 15)
     REPORTS = "disp-reports"
     ACTIONS = "disp-actions"
     ACTION_BAR = "disp-action-bar"
@@ -333,6 +334,7 @@ def detail_card(inc: dict[str, Any], reports: list[dict[str, Any]], lang: str,
                 className="disp-fields" + (" beside-snapshot" if snapshot is not None else "")),
         html.P(inc.get("description") or "", className="disp-desc")
         if inc.get("description") else None,
+        photo_block(inc.get("photo"), lang),
         reports_section(reports, lang, can_act),
         bus_people(inc, lang, first_view),
     ]
@@ -359,6 +361,17 @@ def bus_people(inc: dict[str, Any], lang: str, first_view: bool) -> Any:
         return None
     return html.Section([html.H3(t("disp_bus_people", lang), className="disp-bus-head"),
                          *parts], className="disp-bus-people")
+
+
+def photo_block(photo: str | None, lang: str) -> Any:
+    """The work order's photo (随手拍, issue 15): its thumbnail, a tap opens the whole
+    picture; served by the product to those who may see it, never by a guessable URL."""
+    if not photo:
+        return None
+    return html.A(html.Img(src=f"/api/v1/photos/{photo}/thumb", alt=t("disp_f_photo", lang),
+                           className="disp-photo", id=ids.PHOTO),
+                  href=f"/api/v1/photos/{photo}/full", target="_blank", rel="noopener",
+                  className="disp-photo-link", title=t("disp_f_photo", lang))
 
 
 def reports_section(reports: list[dict[str, Any]], lang: str, can_act: bool) -> Any:

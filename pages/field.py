@@ -1,22 +1,28 @@
-"""The assignee's phone page: my work orders, acknowledge, arrive, add a note, resolve."""
+"""The grid worker's phone page: 随手拍 (a report with a photo and a position, kept on the
+phone while offline: assets/zn_field.js), and my work orders: acknowledge, arrive, add a note,
+resolve."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import dash
+import dash_leaflet as dl
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
+from dashboard.geo.lookup import inside_point
 from dashboard.i18n.errors import action_text, error_text
+from dashboard.i18n.photo_text import PHOTO_TEXT
 from dashboard.i18n.text import LANGS, category_label, state_label, t
 from dashboard.incidents.errors import LoopError
+from dashboard.incidents.lifecycle import CATEGORIES
 from dashboard.incidents.rules import CHECK_STEPS, TASK_STATES, field_steps_in, may_check
 from dashboard.inputs import parse_id
 from dashboard.roles import ADMIN, Principal, current
 from dashboard.screens.views import countdown_text
 from dashboard.timeutil import utcnow
-from datasources.flows.field import field_step, whose_tasks
-from pages._components import page_title, services, site_header
+from datasources.flows.field import field_step, whose_tasks, worker_grid
+from pages._components import TOWN_API, js, page_title, services, site_header
 from pages._ticks import tick_on_change
 
 dash.register_page(__name__, path="/field", title=page_title("nav_field"))
@@ -37,6 +43,42 @@ class ids:  # noqa: N801 - a namespace of constants
     NOTE = "field-note"
     PHOTO = "field-photo"
     ACT = "field-act"
+    # 随手拍 (issue 15): the form is drawn by assets/zn_field.js from SNAP_CFG
+    SNAP_CFG = "field-snap-config"
+    SNAP_FORM = "field-snap-form"
+    SNAP_MAP = "field-snap-map"
+    SNAP_SEND = "field-snap-send"
+    SNAP_DRAWN = "field-snap-drawn"
+
+
+def snap_config(lang: str) -> dict[str, Any]:
+    """What the report form needs as plain data: its words, the categories, the photo
+    limit, and the map's id."""
+    limit = services().settings.photo_max_bytes
+    return {"lang": lang, "map": ids.SNAP_MAP, "max_bytes": limit,
+            "max_mb": f"{limit / 1024 / 1024:g}",
+            "labels": {k: t(k, lang) for k in PHOTO_TEXT if k.startswith("snap_")},
+            "categories": [[c.code, category_label(c.code, lang)] for c in CATEGORIES]}
+
+
+def snap_map(person: str | None) -> Any:
+    """A small map of the town opened on the worker's own grid; a tap there is the report's
+    position (assets/zn_field.js)."""
+    svc = services()
+    lon, lat = svc.town_meta.get("center") or [104.45, 30.55]
+    zoom = 13
+    cell = svc.grids.get(worker_grid(svc.store, person) or "") if svc.store else None
+    if cell is not None:
+        (lon, lat), zoom = inside_point(cell), 15
+    base = [dl.TileLayer(url=svc.settings.tile_url, maxZoom=18)] if svc.settings.tile_url \
+        else [dl.GeoJSON(url=f"{TOWN_API}/basemap.geojson", id=f"{ids.SNAP_MAP}-base",
+                         interactive=False, style=js("baseStyle"), pointToLayer=js("basePoint"))]
+    return dl.MapContainer([
+        *base,
+        dl.GeoJSON(url=f"{TOWN_API}/grids-3.geojson", id=f"{ids.SNAP_MAP}-grid3",
+                   style=js("grid3Style"), interactive=False),
+    ], id=ids.SNAP_MAP, center=[lat, lon], zoom=zoom, zoomSnap=0.5, attributionControl=False,
+        className="snap-map", trackViewport=False)
 
 
 def layout(lang: str | None = None, **_query: Any) -> Any:
@@ -53,6 +95,14 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
         dcc.Store(id=ids.SHOWN),
         dcc.Interval(id=ids.TICK, interval=15000),
         site_header("/field", lang),
+        dcc.Store(id=ids.SNAP_CFG, data=snap_config(lang)),
+        html.Section([
+            html.H2(t("snap_title", lang), className="snap-h2"),
+            html.Div(id=ids.SNAP_FORM, className="snap-form"),
+            snap_map(me.person_id),
+            html.Div(id=ids.SNAP_SEND, className="snap-send"),
+            html.Div(id=ids.SNAP_DRAWN, hidden=True),
+        ], className="snap-card"),
         html.H1(t("field_title", lang), className="field-h1"),
         # A grid worker sees only their own work orders (by person id); an admin may type
         # anyone's id.
@@ -156,6 +206,11 @@ def report_field_step(clicks: list[int | None], name: str | None, note: str | No
     ref = event.incident.ref if event.incident else ""
     return html.Span(f"{ref} · {action_text(trigger['action'], lang)} ✓",
                      className="field-ok"), ""
+
+
+dash.clientside_callback(
+    dash.ClientsideFunction(namespace="zn_field", function_name="render"),
+    Output(ids.SNAP_DRAWN, "children"), Input(ids.SNAP_CFG, "data"))
 
 
 @dash.callback(persistent=True)

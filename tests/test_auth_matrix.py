@@ -38,7 +38,8 @@ KEY_HOLDERS = tuple(f"{INGEST}:{source}" for source in KEYS)
 SAMPLE = {"incident_id": "1", "action": "ack", "name": "grids-1.geojson",
           "service_request_id": "QS-1", "format": "json", "service_code": "fire",
           "token": "no-such-token", "rest": "/v2/no-such-resource.json", "package_name": "dash",
-          "fingerprinted_path": "dash-renderer/build/dash_renderer.min.js", "path": "dispatch"}
+          "fingerprinted_path": "dash-renderer/build/dash_renderer.min.js", "path": "dispatch",
+          "photo_id": "0" * 32, "size": "thumb"}
 CSRF = "matrix-csrf-token"  # the cookie of nobody's requests (bound tokens for sessions)
 
 

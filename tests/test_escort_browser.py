@@ -46,7 +46,10 @@ def stored(services) -> int:
 
 
 def queue_length(driver) -> int:
-    return int(driver.find_element(By.ID, "escort-queue").get_attribute("data-n"))
+    # Read in one script: the list is redrawn as taps are sent, and an element found in one
+    # WebDriver call may be gone by the next (stale under a loaded machine).
+    return int(driver.execute_script("var q = document.getElementById('escort-queue');"
+                                     "return q ? q.getAttribute('data-n') : -1;"))
 
 
 def test_esc001_taps_are_counted_kept_offline_and_sent_once(live: Live):

@@ -82,3 +82,15 @@ def test_cast_messages_are_validated_and_focus_only_when_fresh():
     focus = cast_focus(state, NOW + timedelta(seconds=30))
     assert focus is not None and focus["fresh"] and focus["by"] == "李四"
     assert not cast_focus(state, NOW + timedelta(minutes=10))["fresh"]
+
+
+def test_the_wall_focus_card_carries_the_work_order_photo():
+    # 随手拍 (issue 15): an urgent report with a photo, and a 投屏 of it, show the photo.
+    state = LiveState()
+    photo = "5f0c9d3a8e2b4f6a9c1d7e0b3a4f5c6d"
+    state.incidents = {7: _incident(7, priority="urgent", source="grid_worker", photo=photo),
+                       8: _incident(8, priority="urgent")}
+    shown = {a["id"]: a["photo"] for a in alerts(state, {}, "zh", NOW)}
+    assert shown == {7: photo, 8: None}
+    state.cast = {"incident_id": 7, "by": "值班员王", "at": NOW.timestamp()}  # type: ignore[attr-defined]
+    assert cast_focus(state, NOW)["photo"] == photo

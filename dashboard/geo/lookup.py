@@ -24,6 +24,12 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
+def inside_point(cell: GridCell) -> tuple[float, float]:
+    """A point inside the grid's polygon (lon, lat): where a map of that grid opens."""
+    point = shape(cell.geometry).representative_point()
+    return float(point.x), float(point.y)
+
+
 @dataclass(frozen=True)
 class GridHit:
     """The level-3 grid a point is in, with its village and its workers."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dashboard.i18n.cap_text import CAP_TEXT
 from dashboard.i18n.fleet_text import FLEET_TEXT
 from dashboard.i18n.open311_text import OPEN311_TEXT
+from dashboard.i18n.photo_text import PHOTO_TEXT
 from dashboard.i18n.pupil_text import PUPIL_TEXT
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
 from dashboard.roles import KEY_SCOPES, Principal, route_scope
@@ -648,6 +649,7 @@ TEXT.update(PUPIL_TEXT)  # issue 13: the pupils' words, kept together in their o
 TEXT.update(FLEET_TEXT)  # issue 13: the vehicle record's words (一车一档)
 TEXT.update(CAP_TEXT)  # issue 15: warnings issued as CAP 1.2 (预警发布)
 TEXT.update(OPEN311_TEXT)  # issue 15: the Open311 door's refusals
+TEXT.update(PHOTO_TEXT)  # issue 15: 随手拍's words
 
 
 def requested_lang(accept_language: str | None) -> str:

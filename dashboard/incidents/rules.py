@@ -23,7 +23,16 @@ from dashboard.incidents.lifecycle import (
     next_level,
 )
 from dashboard.incidents.tiers import RESTARTS_CLOCK, check_receiver, rank
-from dashboard.roles import ADMIN, GRID_WORKER, HANDLER, LEADER, OFFICER, VILLAGE, Principal
+from dashboard.roles import (
+    ADMIN,
+    DISPLAY,
+    GRID_WORKER,
+    HANDLER,
+    LEADER,
+    OFFICER,
+    VILLAGE,
+    Principal,
+)
 from dashboard.town import Unit
 
 SYSTEM_ACTOR = "系统"  # sweeps and automatic steps: no person's account
@@ -136,6 +145,19 @@ def may_see(who: Principal, order: Mapping[str, Any]) -> bool:
     if who.role == HANDLER:
         return bool(who.unit_id) and order.get("unit_id") == who.unit_id
     return True
+
+
+def may_see_photo(who: Principal, sender_user_id: int | None,
+                  order: Mapping[str, Any] | None) -> bool:
+    """Whether `who` may see a kept photo (issue 15): the command centre and the wall
+    (admin, officer, leader, display) every one; the grid worker who sent it; a village
+    officer or a handler the photo of a work order they may read (may_see); nobody else,
+    and nobody a photo no work order shows but its sender."""
+    if who.role in (ADMIN, OFFICER, LEADER, DISPLAY):
+        return True
+    if who.user_id is not None and sender_user_id == who.user_id:
+        return True
+    return who.role in (VILLAGE, HANDLER) and order is not None and may_see(who, order)
 
 
 def scope_of(who: Principal) -> dict[str, str]:

@@ -101,7 +101,7 @@ def alerts(state: LiveState, cells: Mapping[str, GridCell], lang: str,
                     "label": t(f"wall_alert_{kind}", lang),
                     "text": f"{inc.ref} {inc.title} · {where}", "lon": inc.lon,
                     "lat": inc.lat, "id": inc.id, "time": hhmm(at),
-                    "img": snapshot_of(inc, origins)})
+                    "img": snapshot_of(inc, origins), "photo": inc.photo})
     order = {"sos": 0, "bus": 1, "overdue": 2}
     out.sort(key=lambda a: order[a["kind"]])
     return out[:MAX_ALERTS]
@@ -120,4 +120,4 @@ def cast_focus(state: LiveState, now: datetime,
     return {"key": f"cast-{inc.id}-{at}", "id": inc.id, "ref": inc.ref, "title": inc.title,
             "lon": inc.lon, "lat": inc.lat, "by": cast.get("by", ""), "at": at,
             "fresh": as_utc(now).timestamp() - at <= CAST_FRESH_S,
-            "img": snapshot_of(inc, origins)}
+            "img": snapshot_of(inc, origins), "photo": inc.photo}

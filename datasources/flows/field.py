@@ -16,6 +16,7 @@ from dashboard.inputs import photo_url, plain_text
 from dashboard.messages import Event, IncidentView
 from dashboard.roles import ADMIN, Principal
 from datasources.flows.intake import Intake
+from datasources.sql import models as m
 from datasources.sql.incidents import Store
 
 
@@ -62,3 +63,12 @@ def my_tasks(store: Store, who: Principal, asked: str | None = None) -> list[Inc
     person = whose_tasks(who, asked)
     return store.assigned_to(person) if person else []
 
+
+
+def worker_grid(store: Store, person: str | None) -> str | None:
+    """The level-3 grid a grid worker (grid_workers.id) belongs to, None for anyone else."""
+    if not person:
+        return None
+    with store.session() as s:
+        row = s.get(m.GridWorker, person)
+        return row.grid_code if row is not None else None

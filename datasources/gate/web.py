@@ -204,6 +204,19 @@ def csp(hashes: list[str], tile_url: str = "", image_origins: list[str] | None =
             "form-action 'self'; frame-ancestors 'none'")
 
 
+# Pages that may ask the phone where it is (the browser still asks the user): /field's report
+# form takes the grid worker's position (issue 15). The camera needs no permission: the form's
+# <input type=file capture> hands the picture over from the phone's own camera app.
+GEOLOCATION_PAGES = ("/field",)
+
+
+def permissions_policy(path: str) -> str:
+    """The Permissions-Policy of a response: no camera, microphone or position, except the
+    position on the pages that take one (GEOLOCATION_PAGES)."""
+    geo = "(self)" if (path.rstrip("/") or "/") in GEOLOCATION_PAGES else "()"
+    return f"camera=(), microphone=(), geolocation={geo}"
+
+
 class AuthMiddleware:
     """Resolve the principal, enforce the route policy and CSRF, add security headers."""
 
@@ -249,7 +262,8 @@ class AuthMiddleware:
                     await asyncio.to_thread(self.services.intake.reject, *rejected)
                 await self.respond(send, *refusal, https=https)
                 return
-            await self.app(scope, receive, self.headers_added(send, jar, principal, https))
+            await self.app(scope, receive, self.headers_added(send, jar, principal, https,
+                                                              path))
         finally:
             CURRENT.reset(token)
 
@@ -438,7 +452,8 @@ class AuthMiddleware:
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
 
-    def security_headers(self, https: bool = False) -> list[tuple[bytes, bytes]]:
+    def security_headers(self, https: bool = False,
+                         path: str = "") -> list[tuple[bytes, bytes]]:
         """Headers every response carries (HSTS when served over HTTPS)."""
         hsts = [(b"strict-transport-security",
                  f"max-age={self.hsts_seconds}; includeSubDomains".encode())] \
@@ -446,10 +461,10 @@ class AuthMiddleware:
         return hsts + [(b"content-security-policy", self.csp_header().encode()),
                 (b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
                 (b"referrer-policy", b"same-origin"),
-                (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")]
+                (b"permissions-policy", permissions_policy(path).encode())]
 
     def headers_added(self, send: Send, jar: dict[str, str], who: Principal,
-                      https: bool = False) -> Send:
+                      https: bool = False, path: str = "") -> Send:
         """`send` that adds the security headers and, when missing or not the one bound to
         the request's session, the CSRF cookie."""
         bound = bound_csrf(who, jar)
@@ -459,7 +474,7 @@ class AuthMiddleware:
                            if h[0].lower() not in (b"x-frame-options",
                                                    b"content-security-policy",
                                                    b"strict-transport-security")]
-                headers += self.security_headers(https)
+                headers += self.security_headers(https, path)
                 sets_csrf = any(k.lower() == b"set-cookie" and v.startswith(CSRF_COOKIE.encode())
                                 for k, v in headers)
                 wanted = bound or jar.get(CSRF_COOKIE) or secrets.token_urlsafe(24)

@@ -54,14 +54,24 @@ __all__ = ["Created", "DedupRule", "Store", "incident_view"]
 
 
 def _report_row(incident_id: int, report: IncidentReport, reported_at: datetime,
-                merged: bool) -> m.IncidentReport:
+                merged: bool, photo_id: str | None = None) -> m.IncidentReport:
     return m.IncidentReport(
         incident_id=incident_id, source=report.source, source_ref=report.source_ref,
         category=report.category, priority=report.priority, title=report.title,
         description=report.description, lon=report.lon, lat=report.lat,
         reporter_name=report.reporter_name, reporter_phone=report.reporter_phone,
-        photo_url=report.photo_url, reported_at=reported_at, merged=merged,
-        clip_url=report.clip_url)
+        photo_url=report.photo_url, photo_id=photo_id, reported_at=reported_at,
+        merged=merged, clip_url=report.clip_url)
+
+
+def _take_photo(s: Any, photo_id: str | None, incident_id: int) -> str | None:
+    """Attach a kept photo (photos.id) to a work order, once: a photo already shown by one,
+    or an id the product never kept, attaches nothing (None)."""
+    if not photo_id:
+        return None
+    return photo_id if rows_changed(s.execute(update(m.Photo).where(
+        m.Photo.id == photo_id, m.Photo.incident_id.is_(None)).values(
+        incident_id=incident_id))) == 1 else None
 
 
 def incident_view(row: m.Incident) -> IncidentView:
@@ -81,6 +91,7 @@ def incident_view(row: m.Incident) -> IncidentView:
         grid_worker=row.grid_worker, rework_count=row.rework_count or 0,
         extend_count=row.extend_count or 0, extend_request=row.extend_request,
         camera_id=row.camera_id, photo_url=row.photo_url if row.camera_id else None,
+        photo=row.photo_id,
     )
 
 
@@ -281,10 +292,12 @@ class Store:
                 s.add(row)
                 s.flush()
                 row.ref = work_order_ref(reported_at, row.id)
+                row.photo_id = _take_photo(s, report.photo, row.id)
                 s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
                                       from_state=None, to_state="reported",
                                       note=report.title))
-                s.add(_report_row(row.id, report, reported_at, merged=False))
+                s.add(_report_row(row.id, report, reported_at, merged=False,
+                                  photo_id=row.photo_id))
                 view = incident_view(row)
         except IntegrityError:
             # Another process stored the same source_ref between our check and insert.
@@ -348,7 +361,10 @@ class Store:
             if changed != 1:
                 s.rollback()
                 return None  # it changed meanwhile: store the report as its own work order
-            s.add(_report_row(row.id, report, reported_at, merged=True))
+            photo = _take_photo(s, report.photo, row.id)
+            if photo and not row.photo_id:  # the work order shows its first photo
+                row.photo_id = photo
+            s.add(_report_row(row.id, report, reported_at, merged=True, photo_id=photo))
             s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
                                   from_state=row.state, to_state=row.state, action="merge",
                                   note=words[:500]))
@@ -391,6 +407,12 @@ class Store:
             s.flush()
             new.ref = work_order_ref(rep.reported_at, new.id)
             rep.incident_id, rep.merged = new.id, False
+            if rep.photo_id:  # the report's photo goes with it
+                new.photo_id = rep.photo_id
+                if old.photo_id == rep.photo_id:
+                    old.photo_id = None
+                s.execute(update(m.Photo).where(m.Photo.id == rep.photo_id)
+                          .values(incident_id=new.id))
             old.report_count = max(1, old.report_count - 1)
             old.version += 1
             old.updated_at = now

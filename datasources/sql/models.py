@@ -129,6 +129,8 @@ class Incident(Base):
     reporter_name: Mapped[str | None] = mapped_column(String(40))
     reporter_phone: Mapped[str | None] = mapped_column(String(20))
     photo_url: Mapped[str | None] = mapped_column(String(500))
+    # The photo the product keeps (photos.id, issue 15): the first report's that had one.
+    photo_id: Mapped[str | None] = mapped_column(String(32))
     assignee: Mapped[str | None] = mapped_column(String(40))  # display name only
     # Who it is assigned to: grid_workers.id for a person, 'team:CODE' for a team.
     assignee_id: Mapped[str | None] = mapped_column(String(40), index=True)
@@ -186,9 +188,28 @@ class IncidentReport(Base):
     reporter_name: Mapped[str | None] = mapped_column(String(40))
     reporter_phone: Mapped[str | None] = mapped_column(String(20))
     photo_url: Mapped[str | None] = mapped_column(String(500))
+    photo_id: Mapped[str | None] = mapped_column(String(32))  # photos.id (issue 15)
     reported_at: Mapped[datetime]
     merged: Mapped[bool] = mapped_column(default=False)
     clip_url: Mapped[str | None] = mapped_column(String(500))  # a video alert's clip
+
+
+class Photo(Base):
+    """A photo a report carried (随手拍, issue 15): kept by the product without EXIF, under a
+    random id (never a guessable URL); the bytes are in the photo storage."""
+
+    __tablename__ = "photos"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The work order it shows; None until its report is stored (a refused report leaves it).
+    incident_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)  # the account that sent it
+    person_id: Mapped[str | None] = mapped_column(String(40))  # grid_workers.id, if one
+    storage: Mapped[str] = mapped_column(String(8))  # local | s3
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)  # bytes of the kept picture
+    source_format: Mapped[str] = mapped_column(String(8))  # what the phone sent
+    created_at: Mapped[datetime]
 
 
 class IncidentEvent(Base):

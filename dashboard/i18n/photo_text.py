@@ -1,0 +1,47 @@
+"""The words of 随手拍 (issue 15): the report form on /field, its photo's refusals, the photo
+on the console and the wall."""
+
+from __future__ import annotations
+
+PHOTO_TEXT: dict[str, tuple[str, str]] = {
+    "snap_title": ("随手拍上报", "Snap and report"),
+    "snap_category": ("问题类别", "Category"),
+    "snap_pick_category": ("请选择类别", "Choose a category"),
+    "snap_photo": ("拍照 / 选照片", "Take or choose a photo"),
+    "snap_text": ("简要说明（可选）", "Short description (optional)"),
+    "snap_locate": ("手机定位", "Use my position"),
+    "snap_map_hint": ("或在地图上点选位置", "or tap the map"),
+    "snap_no_position": ("请先定位，或在地图上点选位置", "Locate the phone or tap the map first"),
+    "snap_no_category": ("请选择问题类别", "Choose a category first"),
+    "snap_locating": ("正在定位…", "Locating…"),
+    "snap_located": ("手机定位（±{m} 米）", "Phone position (±{m} m)"),
+    "snap_tapped": ("地图点选", "Tapped on the map"),
+    "snap_geo_failed": ("无法获取手机定位，请在地图上点选",
+                        "No position from the phone; tap the map"),
+    "snap_too_big": ("照片超过 {mb} MB，请重新拍摄或选择较小的照片",
+                     "The photo is larger than {mb} MB; take or choose a smaller one"),
+    "snap_submit": ("上报", "Report"),
+    "snap_queue": ("待发送 {n} 条", "{n} waiting to send"),
+    "snap_synced": ("已全部发送", "All sent"),
+    "snap_offline": ("离线：恢复网络后自动发送", "Offline: sent when the network is back"),
+    "snap_sent": ("已上报，工单 {ref}", "Reported: work order {ref}"),
+    "snap_queued": ("已保存，正在发送…", "Saved; sending…"),
+    "snap_refused": ("未被接受：", "Not accepted: "),
+    "snap_colon": ("：", ": "),
+    "snap_photo_alt": ("现场照片", "Photo from the scene"),
+    "disp_f_photo": ("现场照片", "Photo"),
+    # Refusals of the photo and the form (the field report door; 4xx, counted).
+    "err_photo_too_large": ("照片超过 {max_mb} MB", "The photo is larger than {max_mb} MB"),
+    "err_photo_empty": ("照片文件是空的", "The photo file is empty"),
+    "err_photo_not_image": ("文件不是可识别的图片", "The file is not a picture"),
+    "err_photo_type": ("不支持的图片格式（{format}），请使用 JPEG、PNG 或 WebP",
+                       "Picture format {format} is not accepted; send JPEG, PNG or WebP"),
+    "err_photo_dimensions": ("照片像素过大（上限 {max_mp} 百万像素）",
+                             "The photo has too many pixels (at most {max_mp} megapixels)"),
+    "err_no_position": ("缺少位置：请定位或在地图上点选", "No position: locate or tap the map"),
+    "err_bad_position": ("位置（{name}）须为数字", "The position ({name}) must be a number"),
+    "err_bad_form": ("请求须为 multipart/form-data 表单", "The request must be a multipart form"),
+    "err_bad_key": ("幂等键须为 8–128 个字母、数字或 _ . : -",
+                    "The key must be 8-128 of letters, digits and _ . : -"),
+    "err_no_photo": ("没有这张照片", "There is no such photo"),
+}
