@@ -263,6 +263,7 @@ class IncidentView(BaseModel):
     rework_count: int = 0  # 返工
     extend_count: int = 0  # approved 延期
     extend_request: str | None = None  # a pending 延期 request ('48h')
+    dup_of: int | None = None  # flagged "possible duplicate of" this work order (issue 18)
 
 
 class StockView(BaseModel):

@@ -532,6 +532,11 @@ TEXT: dict[str, tuple[str, str]] = {
                          "cannot read the duration {text}: start the note with it, e.g. 48h, "
                          "2d or 3wd (at most 90 days)"),
     "err_verify_first": ("须先核查通过才能结案", "verify the handling before closing"),
+    "err_no_report": ("没有编号为 {id} 的上报", "there is no report {id}"),
+    "err_no_duplicate": ("该工单未被标记为疑似重复，不能合并",
+                         "this work order is not flagged as a possible duplicate"),
+    "err_merge_target": ("疑似重复的工单 {ref} 已不在办理中，不能合并",
+                         "the work order {ref} it may duplicate is no longer open"),
     "err_extend_pending": ("已有延期申请（{duration}）待审批",
                            "an extension request ({duration}) is already waiting for approval"),
     "err_no_extend_request": ("没有待审批的延期申请，不能{action}",

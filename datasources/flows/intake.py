@@ -124,6 +124,16 @@ class Intake:
         detail = " · ".join(str(kw[k]) for k in ("assignee", "note") if kw.get(k))
         self.audit_step(f"incident.{action}", view.ref, detail,
                         actor.name if isinstance(actor, Actor) else actor)
+        event = self._announce("incident.updated", incident=view)
+        if action == "merge" and view.dup_of:  # the work order it joined changed too
+            self._announce("incident.updated", incident=self.store.view(view.dup_of))
+        return event
+
+    def rate_caller(self, report_id: int, satisfaction: int, actor: Actor) -> Event:
+        """回访 of one caller (their own satisfaction), committed, then told to every screen."""
+        view = self.store.rate_caller(report_id, satisfaction, actor)
+        self.audit_step("incident.rate_caller", view.ref, f"report {report_id}: {satisfaction}",
+                        actor.name)
         return self._announce("incident.updated", incident=view)
 
     def dispatch(self, incident_id: int, plan: tuple[str, ...], actor: Actor,

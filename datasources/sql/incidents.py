@@ -18,6 +18,7 @@ from dashboard.incidents.deadlines import DEFAULT_TABLE, deadline_for
 from dashboard.incidents.errors import BadInput, Conflict, NotFound, TransitionError
 from dashboard.incidents.kpis import KpiBoard
 from dashboard.incidents.lifecycle import (
+    ACTIONS,
     OPEN_STATES,
     action_to,
     work_order_ref,
@@ -30,12 +31,15 @@ from dashboard.incidents.rules import (
     Assignee,
     OrderFacts,
     assignee_key,
+    check_inputs,
     effects,
     handover_plan,
     unit_assignee_id,
 )
+from dashboard.incidents.textsim import report_text, similarity
 from dashboard.incidents.tiers import default_receiver
 from dashboard.inputs import MAX_ID
+from dashboard.roles import mask_name
 from dashboard.messages import IncidentReport, IncidentView, StockView
 from dashboard.resources.errors import StockError  # noqa: F401  (raised here)
 from dashboard.timeutil import (
@@ -78,6 +82,7 @@ def incident_view(row: m.Incident) -> IncidentView:
         version=row.version or 0, report_count=row.report_count or 1,
         grid_worker=row.grid_worker, rework_count=row.rework_count or 0,
         extend_count=row.extend_count or 0, extend_request=row.extend_request,
+        dup_of=row.dup_of,
     )
 
 
@@ -93,11 +98,22 @@ class Created:
 
 @dataclass(frozen=True)
 class DedupRule:
-    """Same category, within `meters` and `minutes` of an open work order: merge."""
+    """Same category, within `meters` and `minutes` of an open work order, and words alike
+    (textsim.similarity ≥ `text`; 0: not compared): merge. Near but not alike: a work order
+    of its own, flagged as a possible duplicate of the most alike one."""
 
     meters: int = 200
     minutes: int = 30
+    text: float = 0.0
 
+
+
+def _settle_satisfaction(s: Session, incident_id: int, reps: list[m.IncidentReport]) -> None:
+    """The work order's satisfaction: the rounded mean of its callers' own (回访)."""
+    scores = [r.satisfaction for r in reps if r.satisfaction is not None]
+    if scores:
+        s.execute(update(m.Incident).where(m.Incident.id == incident_id).values(
+            satisfaction=round(sum(scores) / len(scores))))
 
 
 def row_by_id(s: Session, model: Any, row_id: Any) -> Any:
@@ -161,8 +177,9 @@ class Store:
             if existing is not None:
                 return Created(existing, False)
         reported_at = min(as_utc(report.reported_at), now) if report.reported_at else now
+        dup_of: int | None = None
         if self.dedup and self.dedup.meters > 0:
-            merged = self._merge_into_nearby(report, reported_at, now)
+            merged, dup_of = self._merge_into_nearby(report, reported_at, now)
             if merged is not None:
                 return Created(merged, False, merged=True)
         try:
@@ -177,6 +194,7 @@ class Store:
                     photo_url=report.photo_url, created_at=reported_at, updated_at=now,
                     deadline_at=deadline_for(report.priority, reported_at, report.category,
                                              self.deadlines),
+                    dup_of=dup_of,
                 )
                 s.add(row)
                 s.flush()
@@ -195,21 +213,27 @@ class Store:
         return Created(view, True)
 
     def _merge_into_nearby(self, report: IncidentReport, reported_at: datetime,
-                           now: datetime) -> IncidentView | None:
-        """Merge into the nearest open work order of the same category, if one is close."""
+                           now: datetime) -> tuple[IncidentView | None, int | None]:
+        """Merge into the nearest open work order of the same category, if one is close and
+        its words are alike; else (None, the id of the most alike close one, or None)."""
         assert self.dedup is not None
         since = reported_at - timedelta(minutes=self.dedup.minutes)
         with self.session() as s:
             rows = s.scalars(select(m.Incident).where(
                 m.Incident.category == report.category, m.Incident.state.in_(OPEN_STATES),
                 m.Incident.created_at >= since)).all()
-            near = [(haversine_m(report.lon, report.lat, r.lon, r.lat), r.id) for r in rows]
-            near = [c for c in near if c[0] <= self.dedup.meters]
+            near = [(haversine_m(report.lon, report.lat, r.lon, r.lat), r.id, r) for r in rows]
+            near = sorted((c for c in near if c[0] <= self.dedup.meters), key=lambda c: c[:2])
             if not near:
-                return None
-            metres, target_id = min(near)
-            row = s.get(m.Incident, target_id)
-            assert row is not None
+                return None, None
+            said = report_text(report.title, report.description)
+            scored = [(similarity(said, report_text(r.title, r.description))
+                       if self.dedup.text > 0 else 1.0, metres, r)
+                      for metres, _, r in near]
+            alike = [c for c in scored if c[0] >= self.dedup.text]
+            if not alike:  # near, but another problem: its own order, flagged
+                return None, max(scored, key=lambda c: (c[0], -c[1]))[2].id
+            score, metres, row = alike[0]
             changed = rows_changed(s.execute(update(m.Incident).where(
                 m.Incident.id == row.id, m.Incident.version == row.version,
                 m.Incident.state.in_(OPEN_STATES)).values(
@@ -217,14 +241,16 @@ class Store:
                 updated_at=now)))
             if changed != 1:
                 s.rollback()
-                return None  # it changed meanwhile: store the report as its own work order
+                return None, None  # it changed meanwhile: the report is its own work order
             s.add(_report_row(row.id, report, reported_at, merged=True))
+            alike_note = f"，文字相似度{score:.2f}" if self.dedup.text > 0 else ""
             s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
                                   from_state=row.state, to_state=row.state, action="merge",
-                                  note=f"合并{metres:.0f}米内同类上报：{report.title}"[:500]))
+                                  note=f"合并{metres:.0f}米内同类上报{alike_note}："
+                                       f"{report.title}"[:500]))
             s.flush()
             s.refresh(row)
-            return incident_view(row)
+            return incident_view(row), None
 
     def reports(self, incident_id: int) -> list[dict[str, Any]]:
         """Every report a work order lists, first one first."""
@@ -234,6 +260,47 @@ class Store:
             return [{"id": r.id, "source": r.source, "source_ref": r.source_ref,
                      "title": r.title, "lon": r.lon, "lat": r.lat, "merged": r.merged,
                      "reported_at": as_utc(r.reported_at)} for r in rows]
+
+    def callers(self, incident_id: int) -> list[dict[str, Any]]:
+        """Every caller of a work order (one per report, merged ones too), first first, with
+        their contacts as stored; who may read them whole is dashboard.roles.personal's."""
+        with self.session() as s:
+            rows = s.scalars(select(m.IncidentReport).where(
+                m.IncidentReport.incident_id == incident_id).order_by(m.IncidentReport.id))
+            return [{"report_id": r.id, "source": r.source, "title": r.title,
+                     "name": r.reporter_name, "phone": r.reporter_phone,
+                     "satisfaction": r.satisfaction, "merged": r.merged,
+                     "reported_at": as_utc(r.reported_at)} for r in rows]
+
+    def rate_caller(self, report_id: int, satisfaction: int, actor: str | Actor,
+                    now: datetime | None = None) -> IncidentView:
+        """回访 of one caller: their own satisfaction (1–5); the work order's becomes the
+        mean of its callers' (rounded), and its history says who was called back."""
+        now = now or utcnow()
+        who = actor if isinstance(actor, Actor) else Actor(actor)
+        check_inputs("close", satisfaction=satisfaction)
+        with self.session() as s:
+            rep = row_by_id(s, m.IncidentReport, report_id)
+            if rep is None:
+                raise NotFound("no_report", id=report_id)
+            row = s.get(m.Incident, rep.incident_id)
+            assert row is not None
+            if row.state not in ACTIONS["close"].sources and row.state != "closed":
+                raise TransitionError("bad_state", action="close", state=row.state)
+            rep.satisfaction = satisfaction
+            reps = list(s.scalars(select(m.IncidentReport).where(
+                m.IncidentReport.incident_id == row.id).order_by(m.IncidentReport.id)))
+            _settle_satisfaction(s, row.id, reps)
+            row.version += 1
+            row.updated_at = now
+            s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=who.name[:40],
+                                  actor_user_id=who.user_id, from_state=row.state,
+                                  to_state=row.state, action="note",
+                                  note=f"回访来电人 {mask_name(rep.reporter_name) or rep.id}："
+                                       f"满意度 {satisfaction}"))
+            s.flush()
+            s.refresh(row)
+            return incident_view(row)
 
     def split_report(self, report_id: int, actor: str,
                      locate: Callable[[float, float], GridHit | None],
@@ -425,6 +492,7 @@ class Store:
         values = effects(action, facts, as_utc(now), note=note, satisfaction=satisfaction,
                          assignee=assignee, verify_before_close=self.verify_before_close,
                          unit=unit, deadlines=self.deadlines)
+        into = self._merge_target(s, row) if action == "merge" else None
         # The ORM UPDATE below refreshes `row` in place, so keep what it was.
         before = row.state
         values["version"] = row.version + 1
@@ -441,15 +509,57 @@ class Store:
         handed = unit.name if unit is not None and "unit_id" in values else None
         if action == "return" and "unit_id" in values:
             handed = "退回" + (unit.name if unit is not None else "网格层级")
+        if into is not None:
+            self._move_reports(s, row, into, who, now)
+        if action == "close":
+            self._rate_first_caller(s, row.id, satisfaction)
         extra = {"dispatch": assignee.name if assignee else None,
                  "reassign": assignee.name if assignee else None,
                  "escalate": handed or values.get("level"),
-                 "return": handed}.get(action)
+                 "return": handed,
+                 "merge": f"合并至 {into.ref}" if into is not None else None}.get(action)
         s.add(m.IncidentEvent(
             incident_id=row.id, at=now, actor=who.name[:40], actor_user_id=who.user_id,
             from_state=before, to_state=values.get("state", before), action=action,
             note=" · ".join(x for x in (extra, note) if x)[:500]))
         s.flush()
+
+    @staticmethod
+    def _merge_target(s: Session, row: m.Incident) -> m.Incident:
+        """The open work order a flagged one is merged into (TransitionError if closed)."""
+        into = s.get(m.Incident, row.dup_of) if row.dup_of else None
+        if into is None or into.state not in OPEN_STATES or into.id == row.id:
+            raise TransitionError("merge_target", ref=into.ref if into else str(row.dup_of))
+        return into
+
+    @staticmethod
+    def _move_reports(s: Session, row: m.Incident, into: m.Incident, who: Actor,
+                      now: datetime) -> None:
+        """A 合并: every report (caller) of `row` moves to `into`, kept as merged."""
+        moved = list(s.scalars(select(m.IncidentReport).where(
+            m.IncidentReport.incident_id == row.id)))
+        for rep in moved:
+            rep.incident_id, rep.merged = into.id, True
+        changed = rows_changed(s.execute(update(m.Incident).where(
+            m.Incident.id == into.id, m.Incident.version == into.version).values(
+            report_count=(into.report_count or 1) + len(moved), version=into.version + 1,
+            updated_at=now)))
+        if changed != 1:
+            raise Conflict("changed", ref=into.ref, state=into.state)
+        s.add(m.IncidentEvent(incident_id=into.id, at=now, actor=who.name[:40],
+                              actor_user_id=who.user_id, from_state=into.state,
+                              to_state=into.state, action="merge",
+                              note=f"合并疑似重复工单 {row.ref}：{row.title}"[:500]))
+
+    @staticmethod
+    def _rate_first_caller(s: Session, incident_id: int, satisfaction: int | None) -> None:
+        """At 结案 the score given is the first caller's unless they were called back on
+        their own; the work order's satisfaction is then the mean of its callers'."""
+        reps = list(s.scalars(select(m.IncidentReport).where(
+            m.IncidentReport.incident_id == incident_id).order_by(m.IncidentReport.id)))
+        if reps and reps[0].satisfaction is None and satisfaction is not None:
+            reps[0].satisfaction = satisfaction
+        _settle_satisfaction(s, incident_id, reps)
 
     @staticmethod
     def _who_was_first(s: Session, row: m.Incident | None) -> Conflict:
@@ -559,6 +669,14 @@ class Store:
         """The loaded town's facts (name, centre, bbox, ...)."""
         with self.session() as s:
             return {r.key: r.value for r in s.scalars(select(m.TownMeta))}
+
+    def view(self, incident_id: int) -> IncidentView:
+        """One work order as every screen sees it (NotFound if there is none)."""
+        with self.session() as s:
+            row = row_by_id(s, m.Incident, incident_id)
+            if row is None:
+                raise NotFound("no_incident", id=incident_id)
+            return incident_view(row)
 
     def incident(self, incident_id: int) -> dict[str, Any]:
         """One incident with everything the console shows (reporter included)."""
