@@ -30,6 +30,7 @@ from datasources.flows.hub import Hub
 from datasources.flows.intake import Intake
 from datasources.flows.parents import ParentReads
 from datasources.flows.resource_desk import ResourceDesk
+from datasources.flows.suggestions import Suggester
 from datasources.redis.embedded import EmbeddedRedis
 from datasources.redis.publisher import Publisher
 from datasources.sql.accounts import Accounts
@@ -75,6 +76,7 @@ class Services:
     briefs: BriefStore | None = None
     evaluation: EvaluationStore | None = None
     analysis: AnalysisStore | None = None
+    suggester: Suggester | None = None
     accounts: Accounts | None = None
     audit: Audit | None = None
     outbox: Outbox | None = None  # issue 13: what guardians are told
@@ -174,6 +176,12 @@ class Services:
         self.hub.tracker.alert_notes.append(watch.note)
         self.hub.tracker.stop_hooks.append(watch.on_stop_reached)
         self.intake.stock_hooks.append(self.resources.check)
+        # Issue 18: category and unit suggested after each new report, off the intake path.
+        self.suggester = Suggester(self.store, s.data_dir, enabled=s.suggest)
+        self.suggester.announce = self.intake.announce_update
+        self.intake.report_hooks.append(self.suggester.after_report)
+        if s.suggest:
+            self.suggester.warm()  # jieba's dictionary and the model, before any report
         self.outbox = Outbox(engine)
         self.notify = load_notify(s.notify_file or None)
         self.hub.tracker.alert_hooks.append(self.tell_parents_of_alert)
@@ -189,6 +197,8 @@ class Services:
 
     def close(self) -> None:
         """Release connections and stop the embedded Redis, if this process started it."""
+        if self.suggester is not None:
+            self.suggester.close()
         if self.bus is not None:
             self.bus.r.close()
         if self.store is not None:

@@ -21,6 +21,7 @@ from dashboard.messages import (
     EventType,
     IncidentProgress,
     IncidentReport,
+    IncidentView,
     MessageError,
     StockMovement,
     parse_inbound,
@@ -61,6 +62,9 @@ class Intake:
         # Set by Services: appends to the audit log (action, target, detail, actor=).
         self.audit: Any = None
         self.unannounced = 0  # committed facts Redis could not take (resync shows them)
+        # Called with (work order, description) after a new report is stored and announced
+        # (issue 18: the suggestion worker); a hook never delays nor undoes the report.
+        self.report_hooks: list[Callable[[IncidentView, str], object]] = []
 
     def handle_raw(self, raw: bytes | str) -> Outcome:
         """Handle one message from the ingest channel (claimed so one process handles it)."""
@@ -182,7 +186,17 @@ class Intake:
             return self.reject("duplicate",
                                f"{report.source}/{report.source_ref} is {created.incident.ref}")
         self.audit_step("incident.report", created.incident.ref, report.source, report.source)
-        return Outcome(event=self._announce("incident.created", incident=created.incident))
+        outcome = Outcome(event=self._announce("incident.created", incident=created.incident))
+        for hook in self.report_hooks:
+            try:
+                hook(created.incident, report.description)
+            except Exception:
+                log.exception("report hook failed for %s", created.incident.ref)
+        return outcome
+
+    def announce_update(self, view: IncidentView) -> Event:
+        """Tell every screen a work order changed (a change committed elsewhere)."""
+        return self._announce("incident.updated", incident=view)
 
     def audit_step(self, action: str, target: str, detail: str, actor: str) -> None:
         """Append a committed step to the audit log (when Services gave one)."""

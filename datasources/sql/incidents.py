@@ -116,6 +116,18 @@ def _settle_satisfaction(s: Session, incident_id: int, reps: list[m.IncidentRepo
             satisfaction=round(sum(scores) / len(scores))))
 
 
+def _decide_suggestion(s: Session, incident_id: int, assignee_id: str, now: datetime) -> None:
+    """At the first dispatch of a work order with a suggestion (issue 18): record whether
+    the officer took the suggested unit (accepted) or another assignee (changed), in the
+    dispatch's transaction, so the decision and the dispatch stand or fall together."""
+    row = s.get(m.IncidentSuggestion, incident_id)
+    if row is None or row.decided_at is not None:
+        return
+    row.decided_at = now
+    row.chosen_unit_id = assignee_id[:40]
+    row.accepted = row.unit_id is not None and assignee_id == unit_assignee_id(row.unit_id)
+
+
 def row_by_id(s: Session, model: Any, row_id: Any) -> Any:
     """The row of `model` with this id, or None; an id that no row can have (0, negative, a
     20-digit one the driver cannot even bind) is none such instead of a driver error."""
@@ -413,6 +425,7 @@ class Store:
                 self._step(s, row, action, who, now, note=note if last else "",
                            assignee=to if action in ("dispatch", "reassign") else None,
                            unit=to.unit if action == "escalate" else None)
+            _decide_suggestion(s, row.id, to.id, now)
             s.refresh(row)
             return incident_view(row)
 
@@ -481,7 +494,8 @@ class Store:
             extend_request=row.extend_request,
             suspended_at=as_utc(row.suspended_at) if row.suspended_at else None,
             category=row.category, priority=row.priority, village=row.village_code,
-            unit_id=row.unit_id, prev_unit_id=row.prev_unit_id, assignee_id=row.assignee_id)
+            unit_id=row.unit_id, prev_unit_id=row.prev_unit_id, assignee_id=row.assignee_id,
+            dup_of=row.dup_of)
         if action == "escalate" and unit is None:
             unit = default_receiver([unit_of(u) for u in s.scalars(select(m.Unit))],
                                     level=facts.level, category=facts.category,
