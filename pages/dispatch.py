@@ -32,7 +32,7 @@ from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import LANGS, t
 from dashboard.incidents.errors import BadInput, LoopError, NotFound
 from dashboard.incidents.lifecycle import ACTIONS, is_overdue
-from dashboard.incidents.rules import OrderFacts, may_act, may_see, offered
+from dashboard.incidents.rules import OrderFacts, dispatch_plan, may_act, may_see, offered
 from dashboard.incidents.tiers import receivers
 from dashboard.inputs import MAX_ID, parse_id, text_param, whole_number
 from dashboard.resources.recommend import recommend
@@ -40,6 +40,7 @@ from dashboard.roles import HANDLER, UNIT_ROLES, current
 from dashboard.screens import views
 from dashboard.timeutil import utcnow
 from datasources.flows.desk import desk_step, dispatch_to
+from datasources.sql import suggestions
 from datasources.threads import for_screens
 from pages._cast import cast_button, register_cast_callback
 from pages._components import page_lang, page_title, services, site_header, town_map
@@ -57,10 +58,18 @@ from pages._dispatch_parts import (
     unit_cards,
 )
 from pages._resource_parts import register_callbacks, resource_section, rids
+from pages._smart_parts import (
+    callers_section,
+    duplicate_banner,
+    new_report_form,
+    register_smart_callbacks,
+    suggestion_card,
+)
 
 dash.register_page(__name__, path=PATH, title=page_title("nav_dispatch"))
 register_callbacks()  # the resource section's (issue 5), once per app
 register_cast_callback()
+register_smart_callbacks()  # 智能派单 (issue 18): the new-report form, suggestion, callers
 
 log = logging.getLogger(__name__)
 WAIT_S = 2.0
@@ -113,6 +122,8 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
         html.Div([html.H2(t("disp_queue", lang)), html.Span("", id=ids.COUNT,
                                                              className="disp-count")],
                  className="disp-panel-head"),
+        # The hotline operator's new report, with the category and unit suggested (issue 18).
+        new_report_form(lang) if not unit_role else None,
         html.Div(filters(lang), className="disp-filters"),
         html.Div(id=ids.LIST, className="disp-list", tabIndex="0"),
         html.Div(t("disp_keys", lang), className="disp-keys"),
@@ -320,14 +331,25 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
     context = {"id": inc["id"], "ref": inc["ref"], "version": inc["version"], "state": state,
                "recs": [{"id": c.assignee_id, "name": c.assignee} for c in recs]
                + [{"id": f"unit:{u.id}", "name": u.name} for u in ups]}
+    # 智能派单: the suggested unit is one more recommendation, offered first (issue 18).
+    found = suggestions.of(store, inc["id"]) if me.role not in UNIT_ROLES else None
+    sg_index = None
+    if found and found.get("unit_id") and "dispatch" in allowed and dispatch_plan(state):
+        sg_index = len(context["recs"])
+        context["recs"].append({"id": f"unit:{found['unit_id']}", "name": found["unit_id"]})
     focus = {"id": inc["id"], "lon": inc["lon"], "lat": inc["lat"], "state": state,
              "overdue": is_overdue(state, inc["deadline_at"], utcnow()),
              "tip": f"{inc['ref']} {inc['title']}"}
-    return (detail_card(inc, store.reports(inc["id"]), lang, can_act is True, history),
+    detail = detail_card(inc, store.reports(inc["id"]), lang, can_act is True, history)
+    detail[1:1] = [duplicate_banner(inc, lang)]
+    detail.append(callers_section(store.callers(inc["id"]), lang,
+                                  "close" in allowed and state in ACTIONS["close"].sources))
+    return (detail,
             action_buttons(offered(OrderFacts.of(inc), services().settings.verify_before_close),
                            lang, can_act, ack=me.role == HANDLER),
             state not in ACTIONS["close"].sources, history_table(history, lang),
-            [*rec_cards(recs, state, lang, "dispatch" in allowed),
+            [*suggestion_card(found, inc, sg_index, lang),
+             *rec_cards(recs, state, lang, "dispatch" in allowed),
              *unit_cards(ups, len(recs), state, lang)], context, focus, False)
 
 

@@ -15,18 +15,20 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from dashboard.incidents import suggest as sg
 from dashboard.incidents import textsim
 from dashboard.messages import IncidentView
-from dashboard.timeutil import utcnow
+from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from datasources.sql import suggestions as rows
 from datasources.sql.incidents import Store
 
 log = logging.getLogger(__name__)
 KEEP_VERSIONS = 5
+NIGHT_HOUR = 2  # local: retrain after 02:00, on the day's handled work orders
 
 
 def labelled_examples(path: str | Path) -> list[sg.Example]:
@@ -71,7 +73,7 @@ class Suggester:
 
         now = utcnow()
         examples = rows.examples(self.store) + list(extra)
-        version = now.strftime("%Y%m%d%H%M%S")
+        version = as_utc(now).astimezone(LOCAL_TZ).strftime("%Y%m%d%H%M%S")  # local
         model = sg.train(examples, version, rows.village_units(self.store), trained_at=now)
         with self._lock:
             self.dir.mkdir(parents=True, exist_ok=True)
@@ -85,6 +87,32 @@ class Suggester:
             self.model = model
         log.info("suggestion model %s trained on %d work orders", version, len(examples))
         return model
+
+    def nightly(self, claim: Callable[[str, int], bool], now: datetime | None = None) -> bool:
+        """Retrain once a local night (after NIGHT_HOUR), by whichever process claims the
+        day first (Redis, as intake claims a message: no leader lease yet, issue 17); the
+        others load the new version when `current` names one they do not have. True if
+        this process trained."""
+        now = now or utcnow()
+        local = as_utc(now).astimezone(LOCAL_TZ)
+        trained = False
+        if self.model is None:
+            self.load()
+        # A town's first start trains at once (the demo's played history is there).
+        due = self.model is None or (local.hour >= NIGHT_HOUR and
+                                     self.model.version[:8] < local.strftime("%Y%m%d"))
+        if self.enabled and due and claim(f"suggest-train:{local.date().isoformat()}", 86_400):
+            try:
+                self.train()
+                trained = True
+            except ValueError as exc:  # a town with too few handled work orders yet
+                log.info("no suggestion model tonight: %s", exc)
+        current = self.dir / "current"
+        if not trained and current.exists():
+            name = current.read_text(encoding="utf-8").strip()
+            if self.model is None or name != f"suggest-{self.model.version}.joblib":
+                self.load()
+        return trained
 
     def versions(self) -> list[str]:
         """The versions kept on disk, oldest first."""
