@@ -127,7 +127,8 @@ class Services:
             prepare_database(engine, s.town_dir)
         elif not has_schema(engine):
             raise RuntimeError(f"database {s.db_url} has no schema: run `zhongnao init-db`")
-        dedup = DedupRule(s.dedup_meters, s.dedup_minutes, s.dedup_text) if s.dedup_meters > 0 else None
+        dedup = DedupRule(s.dedup_meters, s.dedup_minutes, s.dedup_text) \
+            if s.dedup_meters > 0 else None
         self.store = Store(engine, deadlines=load_table(s.deadlines_file or None), dedup=dedup,
                            verify_before_close=s.verify_before_close)
         channels = Channels(s.redis_prefix)

@@ -17,10 +17,16 @@ from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import LANGS, category_label, name, source_label, t
 from dashboard.incidents.errors import BadInput, LoopError
 from dashboard.incidents.lifecycle import CATEGORIES
-from dashboard.incidents.rules import actor_of, check_may_act
+from dashboard.incidents.rules import (
+    actor_of,
+    check_may_act,
+    dispatch_plan,
+    unit_assignee_id,
+)
 from dashboard.inputs import parse_id, text_param, whole_number
 from dashboard.messages import IncidentReport
 from dashboard.roles import current, personal
+from datasources.sql import suggestions
 from pages._components import services
 
 MAX_FORM_TEXT = 500
@@ -89,7 +95,8 @@ def _pct(p: float | None) -> str:
 
 def suggestion_chips(found: dict[str, Any], lang: str) -> list[Any]:
     """The suggested category and unit with their confidences, the runners-up after."""
-    others = "、".join(category_label(c, lang) for c, _ in found["categories"][1:])
+    others = ("、" if lang == "zh" else ", ").join(
+        category_label(c, lang) for c, _ in found["categories"][1:])
     return [
         html.Span(t("smart_suggested", lang), className="sg-label"),
         html.Span([category_label(found["category"], lang),
@@ -125,6 +132,19 @@ def suggestion_card(found: dict[str, Any] | None, inc: dict[str, Any], index: in
                          className="sg-model"))
     return [html.Div([html.H3(t("smart_title", lang), className="sg-head"), *body],
                      className="rec-card sg-card", **{"data-unit": found.get("unit_id") or ""})]
+
+
+def offer_suggestion(inc: dict[str, Any], context: dict[str, Any], centre: bool,
+                     may_dispatch: bool) -> tuple[dict[str, Any] | None, int | None]:
+    """The work order's suggestion (the town centre's console shows it) and, while it is
+    undecided and the order can be dispatched, its unit as one more recommendation of the
+    page's context; returns (suggestion, its place among the recommendations)."""
+    found = suggestions.of(services().store, inc["id"]) if centre else None
+    if not found or not found.get("unit_id") or found.get("accepted") is not None or \
+            not may_dispatch or not dispatch_plan(inc["state"]):
+        return found, None
+    context["recs"].append({"id": unit_assignee_id(found["unit_id"]), "name": found["unit_id"]})
+    return found, len(context["recs"]) - 1
 
 
 def duplicate_banner(inc: dict[str, Any], lang: str) -> Any:

@@ -32,7 +32,7 @@ from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import LANGS, t
 from dashboard.incidents.errors import BadInput, LoopError, NotFound
 from dashboard.incidents.lifecycle import ACTIONS, is_overdue
-from dashboard.incidents.rules import OrderFacts, dispatch_plan, may_act, may_see, offered
+from dashboard.incidents.rules import OrderFacts, may_act, may_see, offered
 from dashboard.incidents.tiers import receivers
 from dashboard.inputs import MAX_ID, parse_id, text_param, whole_number
 from dashboard.resources.recommend import recommend
@@ -40,7 +40,6 @@ from dashboard.roles import HANDLER, UNIT_ROLES, current
 from dashboard.screens import views
 from dashboard.timeutil import utcnow
 from datasources.flows.desk import desk_step, dispatch_to
-from datasources.sql import suggestions
 from datasources.threads import for_screens
 from pages._cast import cast_button, register_cast_callback
 from pages._components import page_lang, page_title, services, site_header, town_map
@@ -62,6 +61,7 @@ from pages._smart_parts import (
     callers_section,
     duplicate_banner,
     new_report_form,
+    offer_suggestion,
     register_smart_callbacks,
     suggestion_card,
 )
@@ -331,12 +331,8 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
     context = {"id": inc["id"], "ref": inc["ref"], "version": inc["version"], "state": state,
                "recs": [{"id": c.assignee_id, "name": c.assignee} for c in recs]
                + [{"id": f"unit:{u.id}", "name": u.name} for u in ups]}
-    # 智能派单: the suggested unit is one more recommendation, offered first (issue 18).
-    found = suggestions.of(store, inc["id"]) if me.role not in UNIT_ROLES else None
-    sg_index = None
-    if found and found.get("unit_id") and "dispatch" in allowed and dispatch_plan(state):
-        sg_index = len(context["recs"])
-        context["recs"].append({"id": f"unit:{found['unit_id']}", "name": found["unit_id"]})
+    found, sg_index = offer_suggestion(inc, context, me.role not in UNIT_ROLES,
+                                       "dispatch" in allowed)
     focus = {"id": inc["id"], "lon": inc["lon"], "lat": inc["lat"], "state": state,
              "overdue": is_overdue(state, inc["deadline_at"], utcnow()),
              "tip": f"{inc['ref']} {inc['title']}"}

@@ -39,9 +39,9 @@ from dashboard.incidents.rules import (
 from dashboard.incidents.textsim import report_text, similarity
 from dashboard.incidents.tiers import default_receiver
 from dashboard.inputs import MAX_ID
-from dashboard.roles import mask_name
 from dashboard.messages import IncidentReport, IncidentView, StockView
 from dashboard.resources.errors import StockError  # noqa: F401  (raised here)
+from dashboard.roles import mask_name
 from dashboard.timeutil import (
     LOCAL_TZ,
     as_utc,
@@ -425,7 +425,8 @@ class Store:
                 self._step(s, row, action, who, now, note=note if last else "",
                            assignee=to if action in ("dispatch", "reassign") else None,
                            unit=to.unit if action == "escalate" else None)
-            _decide_suggestion(s, row.id, to.id, now)
+            if to.id:
+                _decide_suggestion(s, row.id, to.id, now)
             s.refresh(row)
             return incident_view(row)
 

@@ -1,5 +1,6 @@
 """What the suggestion model learns from and what it said (issue 18, 智能派单): closed work
-orders as examples, each work order's suggestion, and the officer's decision at dispatch (recorded inside the dispatch: Store.dispatch)."""
+orders as examples, each work order's suggestion, and the officers' decisions (recorded
+inside the dispatch's transaction: incidents._decide_suggestion)."""
 
 from __future__ import annotations
 
