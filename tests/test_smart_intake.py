@@ -183,3 +183,49 @@ def _today():
 
     now = utcnow()
     return now - timedelta(hours=1), now + timedelta(hours=1)
+
+
+def test_the_hotline_door_answers_with_the_suggestion_and_open311_without_service_code(
+        live) -> None:
+    """The hotline's POST answer carries the suggestion when ready (or where to read it);
+    an Open311 request without service_code gets the category the model reads."""
+    from tests.test_open311 import post_form, request_fields
+
+    live.services.suggester.train(labelled_examples(LABELLED))
+    status, _, body = live.post_json("/api/v1/incidents", {
+        "source": "hotline", "category": "environment", "title": "河里全是垃圾",
+        "description": "河面上漂着很多塑料瓶，水都发臭了", "lon": 104.45, "lat": 30.55})
+    assert status == 201, body
+    assert body["suggestion_url"] == f"/api/v1/incidents/{body['id']}"
+    assert body["suggestion"]["category"] == "environment"
+    fields = request_fields(description="工地老板欠了我们三个月工钱不给")
+    del fields["service_code"]
+    status, _, made = post_form(live, fields)
+    assert status == 200, made
+    ref = made[0]["service_request_id"]
+    assert [v.category for v in live.services.store.live_incidents() if v.ref == ref] \
+        == ["labour"]
+
+
+def test_nightly_retrain_is_done_by_one_process_a_night(trained) -> None:
+    from datetime import UTC, datetime
+
+    from datasources.flows.suggestions import Suggester
+
+    claims: set[str] = set()
+
+    def claim(key: str, _ttl: int) -> bool:
+        if key in claims:
+            return False
+        claims.add(key)
+        return True
+
+    night = datetime(2030, 1, 2, 19, 0, tzinfo=UTC)  # 03:00 in Shanghai
+    one = trained.suggester
+    other = Suggester(trained.store, trained.settings.data_dir)
+    # The town has too few handled work orders of its own: the night's try says so.
+    assert one.nightly(claim, night) is False and one.model is not None
+    claims.clear()
+    one.train(labelled_examples(LABELLED))  # a version of its own, then the other loads it
+    assert other.nightly(claim, night) is False
+    assert other.model is not None and other.model.version == one.model.version

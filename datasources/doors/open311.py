@@ -99,6 +99,11 @@ def reporter_name(first: str, last: str) -> str | None:
 def form_report(services: Services, form: dict[str, str]) -> IncidentReport | Submitted:
     """The IncidentReport of a GeoReport POST, or the counted rejection."""
     code = form.get("service_code", "")
+    if not code and services.suggester is not None:
+        # No service_code: the category the town's model reads in the words (issue 18; a
+        # few ms, the same suggestion the console then shows); none without a model.
+        found = services.suggester.suggest(form.get("description", "")[:2000])
+        code = found.category if found is not None else ""
     category = CATEGORY_BY_CODE.get(code)
     if category is None:
         return refuse(services, "invalid", f"service_code: unknown service_code {code!r}")
