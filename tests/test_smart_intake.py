@@ -165,6 +165,12 @@ def test_dispatch_records_accepted_or_changed_and_the_share(trained):
     accepted, decided = kept.decided(store, *_today())
     assert (accepted, decided) == (1, 2)
     assert suggestion_share(accepted, decided) == 0.5
+    # The leaders' view shows it as one figure: 建议采纳率 50.0 % (1/2) this month.
+    from dashboard.screens.leader import suggestion_row
+
+    o = services.leader.overview()
+    row = suggestion_row(o.suggestions, o.suggestions_prev, "zh")
+    assert (row["label"], row["value"], row["count"]) == ("建议采纳率", "50.0%", "1/2")
 
 
 def test_a_new_version_is_kept_and_loaded_by_another_process(trained, tmp_path):

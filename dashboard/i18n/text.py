@@ -163,7 +163,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "smart_anonymous": ("匿名", "anonymous"),
     "smart_rate": ("记录回访", "Record follow-up"),
     "smart_rated": ("已记录回访，满意度 {score}", "Follow-up recorded: satisfaction {score}"),
-    "ld_suggest_share": ("建议采纳率", "Suggestions accepted"),
     "disp_no_recs": ("暂无推荐", "No recommendations"),
     "disp_actions": ("办理", "Actions"),
     "disp_f_category": ("类别", "Category"),
