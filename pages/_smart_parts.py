@@ -143,6 +143,9 @@ def offer_suggestion(inc: dict[str, Any], context: dict[str, Any], centre: bool,
     if not found or not found.get("unit_id") or found.get("accepted") is not None or \
             not may_dispatch or not dispatch_plan(inc["state"]):
         return found, None
+    unit = services().store.unit(found["unit_id"])
+    if unit is None or not unit.handles(inc["category"]):
+        return found, None  # it does not take this order's category: no one-click offer
     context["recs"].append({"id": unit_assignee_id(found["unit_id"]), "name": found["unit_id"]})
     return found, len(context["recs"]) - 1
 

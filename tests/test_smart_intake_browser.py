@@ -81,3 +81,32 @@ def test_smart001_hotline_text_suggested_and_dispatched_to_the_unit_in_one_click
             lambda d: "Environment" in _text(dash_duo, "#disp-new-suggest"))
         time.sleep(0.5)
         driver.save_screenshot(str(DOCS / "dispatch-smart-en-1920x1080.png"))
+
+
+@pytest.mark.skipif(os.environ.get("ZN_UPDATE_DOCS") != "1", reason="docs screenshots only")
+def test_smart002_leader_figure_screenshots(dash_duo: Any, settings: Any) -> None:
+    """The leaders' view with 建议采纳率 (zh 1024x768, en 1920x1080), for docs/screens."""
+    from datasources.flows.desk import dispatch_to
+    from tests.test_smart_intake import OFFICER_ME, _report
+
+    app = start_app(dash_duo, settings, path="/leader", role="leader", wait_status=None)
+    services = app.zn_services
+    services.suggester.train(labelled_examples(LABELLED))
+    for n, (title, to) in enumerate((("工地老板欠了三个月工钱", None), ("厂里天天加班不给加班费", None),
+                                     ("包工头跑了拿不到工资", "W001"))):
+        out = services.intake.handle_raw(_report(title, 104.40 + n * 0.02, 30.55, "labour"))
+        services.suggester._pool.submit(lambda: None).result(timeout=5)
+        found = kept.of(services.store, out.event.incident.id)
+        assert found is not None
+        dispatch_to(services.intake, OFFICER_ME, out.event.incident.id,
+                    to or f"unit:{found['unit_id']}", state="reported", version=None)
+    for lang, size in (("zh", (1024, 768)), ("en", (1920, 1080))):
+        set_viewport(dash_duo.driver, size)
+        dash_duo.driver.get(f"{dash_duo.server_url}/leader?lang={lang}")
+        figure = WebDriverWait(dash_duo.driver, 20).until(
+            lambda d: d.find_elements(By.ID, "ld-tier-suggest_share"))[0]
+        assert "66.7%" in figure.text
+        dash_duo.driver.execute_script("arguments[0].scrollIntoView()", figure)
+        time.sleep(0.5)
+        dash_duo.driver.save_screenshot(
+            str(DOCS / f"leader-smart-{lang}-{size[0]}x{size[1]}.png"))

@@ -142,15 +142,17 @@ def _ranked(model: Any, rows: list[str]) -> list[tuple[str, float]]:
     return [(str(label), float(p)) for label, p in pairs]
 
 
-def suggest(model: Model, text: str, village: str | None) -> Suggestion:
+def suggest(model: Model, text: str, village: str | None,
+            category: str | None = None) -> Suggestion:
     """The categories and units most likely for `text` reported in `village`, best first.
 
-    The unit is ranked for the most likely category; "the village's" becomes the village
-    committee of `village` (dropped when the report has no village)."""
+    The unit is ranked for `category` (a work order's, once it has one) or else the most
+    likely category; "the village's" becomes the village committee of `village` (dropped
+    when the report has no village)."""
     cats = _ranked(model.category_model, [text])[:TOP]
     units: list[tuple[str, float]] = []
     if model.unit_model is not None:
-        for label, p in _ranked(model.unit_model, _unit_rows([text], [cats[0][0]])):
+        for label, p in _ranked(model.unit_model, _unit_rows([text], [category or cats[0][0]])):
             unit = model.village_units.get(village or "") if label == OWN_VILLAGE else label
             if unit and unit not in {u for u, _ in units}:
                 units.append((unit, p))

@@ -127,15 +127,15 @@ class Suggester:
                 self.load()
         return self._pool.submit(run)
 
-    def suggest(self, title: str, description: str = "",
-                village: str | None = None) -> sg.Suggestion | None:
-        """A suggestion for a text (the console's form asks as the operator types); None
-        without a model."""
+    def suggest(self, title: str, description: str = "", village: str | None = None,
+                category: str | None = None) -> sg.Suggestion | None:
+        """A suggestion for a text (the console's form asks as the operator types; units
+        for `category` when the report has one); None without a model."""
         model = self.model
         text = textsim.report_text(title, description).strip("。 ")
         if model is None or not self.enabled or not text:
             return None
-        return sg.suggest(model, textsim.report_text(title, description), village)
+        return sg.suggest(model, textsim.report_text(title, description), village, category)
 
     def after_report(self, view: IncidentView, description: str = "") -> Future[Any] | None:
         """Intake's hook: suggest for the new work order in the worker, keep, announce."""
@@ -145,7 +145,7 @@ class Suggester:
 
     def _suggest_and_keep(self, view: IncidentView, description: str) -> None:
         try:
-            found = self.suggest(view.title, description, view.village)
+            found = self.suggest(view.title, description, view.village, view.category)
             if found is None:
                 return
             changed = rows.save(self.store, view.id, found)
