@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -195,8 +196,6 @@ def test_the_hotline_door_answers_with_the_suggestion_and_open311_without_servic
         live) -> None:
     """The hotline's POST answer carries the suggestion when ready (or where to read it);
     an Open311 request without service_code gets the category the model reads."""
-    from tests.test_open311 import post_form, request_fields
-
     live.services.suggester.train(labelled_examples(LABELLED))
     status, _, body = live.post_json("/api/v1/incidents", {
         "source": "hotline", "category": "environment", "title": "河里全是垃圾",
@@ -204,9 +203,10 @@ def test_the_hotline_door_answers_with_the_suggestion_and_open311_without_servic
     assert status == 201, body
     assert body["suggestion_url"] == f"/api/v1/incidents/{body['id']}"
     assert body["suggestion"]["category"] == "environment"
-    fields = request_fields(description="工地老板欠了我们三个月工钱不给")
-    del fields["service_code"]
-    status, _, made = post_form(live, fields)
+    form = urllib.parse.urlencode({"api_key": "demo-key", "lat": 30.5523, "long": 104.4512,
+                                   "description": "工地老板欠了我们三个月工钱不给"}).encode()
+    status, _, made = live.call("POST", "/open311/v2/requests.json", form,
+                                {"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 200, made
     ref = made[0]["service_request_id"]
     assert [v.category for v in live.services.store.live_incidents() if v.ref == ref] \

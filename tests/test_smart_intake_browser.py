@@ -13,6 +13,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from dashboard.messages import IncidentReport
 from datasources.flows.suggestions import labelled_examples
 from datasources.sql import suggestions as kept
 from tests.browser import set_viewport, start_app
@@ -86,19 +87,22 @@ def test_smart001_hotline_text_suggested_and_dispatched_to_the_unit_in_one_click
 @pytest.mark.skipif(os.environ.get("ZN_UPDATE_DOCS") != "1", reason="docs screenshots only")
 def test_smart002_leader_figure_screenshots(dash_duo: Any, settings: Any) -> None:
     """The leaders' view with 建议采纳率 (zh 1024x768, en 1920x1080), for docs/screens."""
+    from dashboard.roles import OFFICER, Principal
     from datasources.flows.desk import dispatch_to
-    from tests.test_smart_intake import OFFICER_ME, _report
 
+    officer = Principal(role=OFFICER, name="值班员王", kind="user", user_id=1)
     app = start_app(dash_duo, settings, path="/leader", role="leader", wait_status=None)
     services = app.zn_services
     services.suggester.train(labelled_examples(LABELLED))
-    for n, (title, to) in enumerate((("工地老板欠了三个月工钱", None), ("厂里天天加班不给加班费", None),
-                                     ("包工头跑了拿不到工资", "W001"))):
-        out = services.intake.handle_raw(_report(title, 104.40 + n * 0.02, 30.55, "labour"))
+    said = (("工地老板欠了三个月工钱", None), ("厂里天天加班不给加班费", None),
+            ("包工头跑了拿不到工资", "W001"))
+    for n, (title, to) in enumerate(said):
+        out = services.intake.handle(IncidentReport(
+            source="hotline", category="labour", title=title, lon=104.40 + n * 0.02, lat=30.55))
         services.suggester._pool.submit(lambda: None).result(timeout=5)
         found = kept.of(services.store, out.event.incident.id)
         assert found is not None
-        dispatch_to(services.intake, OFFICER_ME, out.event.incident.id,
+        dispatch_to(services.intake, officer, out.event.incident.id,
                     to or f"unit:{found['unit_id']}", state="reported", version=None)
     for lang, size in (("zh", (1024, 768)), ("en", (1920, 1080))):
         set_viewport(dash_duo.driver, size)

@@ -16,6 +16,7 @@ import math
 import re
 import threading
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 _lock = threading.Lock()
@@ -66,28 +67,30 @@ def warm() -> None:
     _load()
 
 
+def _where(text: str) -> set[str]:
+    return {t.word for t in _load().posseg.lcut(text or "") if t.flag in WHERE_FLAGS}
+
+
+def _kept(pieces: list[str], where: set[str]) -> list[str]:
+    return [w for w in pieces if _KEEP.search(w) and w not in STOPWORDS and w not in where]
+
+
 def words(text: str) -> list[str]:
     """The problem's words of `text`: jieba's words (and, in search mode, the shorter words
     inside long ones), without punctuation, the telling's words and the words of where."""
-    jieba = _load()
-    where = {t.word for t in jieba.posseg.lcut(text or "") if t.flag in WHERE_FLAGS}
-    return [w for w in jieba.lcut_for_search(text or "")
-            if _KEEP.search(w) and w not in STOPWORDS and w not in where]
+    return _kept(_load().lcut_for_search(text or ""), _where(text))
 
 
-def _pairs(text: str) -> list[str]:
-    """Character pairs across the problem's words run together: 路灯不亮 and 路灯坏了 share
-    路灯 even where jieba cut one of them 路/灯不亮."""
-    jieba = _load()
-    where = {t.word for t in jieba.posseg.lcut(text or "") if t.flag in WHERE_FLAGS}
-    kept = [w for w in jieba.lcut(text or "")
-            if _KEEP.search(w) and w not in STOPWORDS and w not in where]
-    run = "".join(kept)
-    return [run[i:i + 2] for i in range(len(run) - 1)]
-
-
+@lru_cache(maxsize=4096)
 def _weights(text: str) -> dict[str, float]:
-    counts = Counter(words(text)) + Counter(_pairs(text))
+    """IDF-weighted words and character pairs (cached: an open work order's text is
+    compared with every report near it)."""
+    jieba, where = _load(), _where(text)
+    # Character pairs across the problem's words run together: 路灯不亮 and 路灯坏了 share
+    # 路灯 even where jieba cut one of them 路/灯不亮.
+    run = "".join(_kept(jieba.lcut(text or ""), where))
+    counts = Counter(_kept(jieba.lcut_for_search(text or ""), where)) + \
+        Counter(run[i:i + 2] for i in range(len(run) - 1))
     return {w: n * _idf.get(w, _median_idf) for w, n in counts.items()}
 
 
