@@ -20,6 +20,7 @@ from dashboard.buses.notify import (
 )
 from dashboard.channels import Channels
 from dashboard.geo.lookup import GridIndex
+from dashboard.incidents import textsim
 from dashboard.settings import Settings, split_keys
 from dashboard.town import GridCell
 from datasources.flows.boarding import BoardingDesk, Recorded
@@ -181,8 +182,13 @@ class Services:
         self.suggester = Suggester(self.store, s.data_dir, enabled=s.suggest)
         self.suggester.announce = self.intake.announce_update
         self.intake.report_hooks.append(self.suggester.after_report)
+        if s.suggest or s.dedup_text > 0:
+            # jieba's dictionary (~1 s, once per process) before the first report: here,
+            # not in a thread, as a thread loading it beside a test's random draws was seen
+            # to disturb hypothesis' check of the global random state (the fuzz of doors).
+            textsim.warm()
         if s.suggest:
-            self.suggester.warm()  # jieba's dictionary and the model, before any report
+            self.suggester.warm()  # the model, in the suggestion worker
         self.outbox = Outbox(engine)
         self.notify = load_notify(s.notify_file or None)
         self.hub.tracker.alert_hooks.append(self.tell_parents_of_alert)

@@ -53,11 +53,11 @@ class Suggester:
     # ------------------------------------------------------------------ versions
     def load(self) -> sg.Model | None:
         """The version `current` names (or none yet); a broken file is logged, not fatal."""
-        import joblib  # noqa: PLC0415  (with scikit-learn)
-
         pointer = self.dir / "current"
         try:
             name = pointer.read_text(encoding="utf-8").strip()
+            import joblib  # noqa: PLC0415  (with scikit-learn; only when there is a model)
+
             self.model = joblib.load(self.dir / name)
         except FileNotFoundError:
             return None
@@ -120,9 +120,9 @@ class Suggester:
 
     # ------------------------------------------------------------------ suggesting
     def warm(self) -> Future[Any]:
-        """Load jieba's dictionary and the model in the worker thread, before any report."""
+        """Load the model in the worker thread, before any report (jieba's dictionary is
+        loaded by Services.open)."""
         def run() -> None:
-            textsim.warm()
             if self.model is None:
                 self.load()
         return self._pool.submit(run)
