@@ -235,3 +235,26 @@ def test_nightly_retrain_is_done_by_one_process_a_night(trained) -> None:
     one.train(labelled_examples(LABELLED))  # a version of its own, then the other loads it
     assert other.nightly(claim, night) is False
     assert other.model is not None and other.model.version == one.model.version
+
+
+def test_migration_0023_goes_down_and_up_again(tmp_path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+
+    from datasources.sql.engine import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    engine = create_engine(url)
+    cfg = alembic_config(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+        assert "incident_suggestions" in inspect(conn).get_table_names()
+        assert "dup_of" in {c["name"] for c in inspect(conn).get_columns("incidents")}
+        command.downgrade(cfg, "0017_units")
+        assert "incident_suggestions" not in inspect(conn).get_table_names()
+        assert "satisfaction" not in {c["name"] for c in
+                                      inspect(conn).get_columns("incident_reports")}
+        command.upgrade(cfg, "head")
+        assert "satisfaction" in {c["name"] for c in inspect(conn).get_columns("incident_reports")}
+    engine.dispose()
