@@ -72,6 +72,20 @@ def test_smart001_hotline_text_suggested_and_dispatched_to_the_unit_in_one_click
     assert decision is not None and decision["accepted"] is True
     # The console tells the officer it went as suggested.
     WebDriverWait(driver, 10).until(lambda d: "已按建议派遣" in _text(dash_duo, ".sg-card"))
+    if shots:  # a possible duplicate beside it, its banner, 合并 and the callers listed
+        from datasources.sql.incidents import DedupRule
+
+        services.store.dedup = DedupRule(200, 30, 0.10)  # the conftest turns merging off
+        other = services.intake.handle(IncidentReport(
+            source="hotline", category="fire", title="消防通道被私家车堵死",
+            description="楼下消防车道停满了车", lon=order.lon + 0.0001, lat=order.lat,
+            reporter_name="李四", reporter_phone="13900002222"))
+        assert other.event is not None and other.event.incident.dup_of == order.id
+        driver.get(f"{dash_duo.server_url}/dispatch?incident={other.event.incident.id}")
+        WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".disp-dup"))
+        dash_duo.find_element(".disp-callers").location_once_scrolled_into_view  # noqa: B018
+        time.sleep(0.5)
+        driver.save_screenshot(str(DOCS / "dispatch-smart-dup-zh-1920x1080.png"))
     if shots:  # the same in English: the form with a suggestion, and the decided card
         driver.get(f"{dash_duo.server_url}/dispatch?lang=en&incident={order.id}")
         WebDriverWait(driver, 20).until(lambda d: "Dispatched as suggested" in
