@@ -196,10 +196,9 @@ def _point(grid_code: str) -> tuple[float, float]:
 
 
 def register_smart_callbacks() -> None:
-    """This section's callbacks, once per app (pages/dispatch.py calls it)."""
-    if getattr(register_smart_callbacks, "done", False):
-        return
-    register_smart_callbacks.done = True  # type: ignore[attr-defined]
+    """This section's callbacks, for the app being built: pages/dispatch.py calls it each
+    time Dash loads the page (this helper module is imported once per process, and a second
+    app in the same process, as in the tests, needs its own callbacks)."""
 
     @dash.callback(Output(sids.SUGGEST, "children"), Output(sids.CATEGORY, "value"),
                    Input(sids.TEXT, "value"), Input(sids.PLACE, "value"),

@@ -69,7 +69,7 @@ from pages._smart_parts import (
 dash.register_page(__name__, path=PATH, title=page_title("nav_dispatch"))
 register_callbacks()  # the resource section's (issue 5), once per app
 register_cast_callback()
-register_smart_callbacks()  # 智能派单 (issue 18): the new-report form, suggestion, callers
+register_smart_callbacks()  # 智能派单 (issue 18): the hotline form, 回访 per caller
 
 log = logging.getLogger(__name__)
 WAIT_S = 2.0
