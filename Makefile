@@ -36,6 +36,7 @@ test-services: setup db-deps      ## DB and Redis tests against DATABASE_URL / R
 
 bench: setup browser-deps         ## intake throughput, publish→screen latency (500 buses, 10 screens), bus ingest per door, 10,000 fuzzed inputs per door
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/smart_intake.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/dispatch_latency.py
 	$(BIN)/python bench/bus_ingest.py

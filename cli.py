@@ -4,6 +4,7 @@ evaluate, pupils."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import signal
 import sys
@@ -630,6 +631,59 @@ def _add_account_commands() -> None:
 
 
 _add_account_commands()
+
+
+
+@main.group()
+def suggest() -> None:
+    """智能派单: the model that suggests a report's category and unit (issue 18)."""
+
+
+def _suggester():  # type: ignore[no-untyped-def]
+    from datasources.flows.suggestions import Suggester
+    from datasources.sql.engine import make_engine, upgrade
+    from datasources.sql.incidents import Store
+
+    settings = _settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    return Suggester(Store(engine), settings.data_dir)
+
+
+@suggest.command("train")
+@click.option("--with", "labelled", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="Also learn from a labelled CSV "
+              "(tests/data/reports_labelled.csv's columns).")
+def suggest_train(labelled: str | None) -> None:
+    """Train a new version on the town's handled work orders and use it (every server
+    process loads it within ten minutes; the servers also retrain nightly)."""
+    from datasources.flows.suggestions import labelled_examples
+
+    suggester = _suggester()
+    try:
+        model = suggester.train(labelled_examples(labelled) if labelled else ())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        suggester.close()
+    click.echo(f"suggestion model {model.version}: {model.examples} examples; "
+               f"versions kept: {', '.join(suggester.versions())}")
+
+
+@suggest.command("try")
+@click.argument("text")
+@click.option("--village", default=None, help="The village code where it was reported.")
+def suggest_try(text: str, village: str | None) -> None:
+    """Print what the model in use suggests for TEXT."""
+    suggester = _suggester()
+    try:
+        if suggester.load() is None:
+            raise click.ClickException("no model yet: run `zhongnao suggest train`")
+        found = suggester.suggest(text, village=village)
+    finally:
+        suggester.close()
+    click.echo(json.dumps(found.as_dict() if found else None, ensure_ascii=False))
+
 
 if __name__ == "__main__":
     main()

@@ -369,6 +369,7 @@ class IncidentView(BaseModel):
     camera_id: str | None = None
     photo_url: str | None = None
     photo: str | None = None  # the photo the product keeps of it (photos.id), issue 15
+    dup_of: int | None = None  # flagged "possible duplicate of" this work order (issue 18)
 
 
 class StockView(BaseModel):

@@ -217,6 +217,10 @@ CALLBACKS: dict[str, Roles] = {
     "pages.dispatch.show_incident": DESK,
     "pages.dispatch.act": DESK,  # leaders may comment; each action checked inside
     "pages.dispatch.split": CONSOLE_ACT,
+    # 智能派单 (issue 18): the hotline operator's form and the per-caller 回访.
+    "pages._smart_parts.suggest_as_typed": CONSOLE_ACT,
+    "pages._smart_parts.take_hotline_report": CONSOLE_ACT,
+    "pages._smart_parts.rate_caller": DESK,  # checked inside as 结案 (rules.check_may_act)
     "pages.field.remember_worker_name": FIELD,
     "pages.field.restore_worker_name": FIELD,
     "pages.field.show_my_work_orders": FIELD,

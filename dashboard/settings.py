@@ -90,6 +90,15 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting("ZN_DEDUP_MINUTES", "dedup_minutes", 30, "Time window of the merge rule.", int),
+    Setting("ZN_DEDUP_TEXT", "dedup_text", 0.10,
+            "How alike (0–1, the cosine of their words) a report's text must be to a nearby "
+            "work order's to merge into it; less alike, it becomes its own work order flagged "
+            "'possible duplicate of' it. 0 merges on place, time and category alone "
+            "(docs/smart-intake.md: how 0.10 was chosen).", float),
+    Setting("ZN_SUGGEST", "suggest", True,
+            "Suggest the category and receiving unit of each new report from its words "
+            "(a model trained on the town's closed work orders: `zhongnao suggest train`, "
+            "and nightly).", bool),
     Setting(
         "ZN_DEADLINES_FILE",
         "deadlines_file",
@@ -286,6 +295,8 @@ class Settings:
     max_text: int = 2000
     dedup_meters: int = 200
     dedup_minutes: int = 30
+    dedup_text: float = 0.10
+    suggest: bool = True
     deadlines_file: str = ""
     verify_before_close: bool = False
     open311_keys: str = ""

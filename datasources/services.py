@@ -21,6 +21,7 @@ from dashboard.buses.notify import (
 from dashboard.channels import Channels
 from dashboard.geo.gazetteer import Gazetteer
 from dashboard.geo.lookup import GridIndex
+from dashboard.incidents import textsim
 from dashboard.settings import Settings, split_keys
 from dashboard.town import GridCell
 from datasources.flows.boarding import BoardingDesk, Recorded
@@ -33,6 +34,7 @@ from datasources.flows.jt809_desk import Jt809Desk
 from datasources.flows.parents import ParentReads
 from datasources.flows.photos import Photos
 from datasources.flows.resource_desk import ResourceDesk
+from datasources.flows.suggestions import Suggester
 from datasources.flows.warnings import WarningDesk, issuer_for
 from datasources.photos.images import PhotoLimits
 from datasources.photos.storage import open_storage
@@ -93,6 +95,7 @@ class Services:
     briefs: BriefStore | None = None
     evaluation: EvaluationStore | None = None
     analysis: AnalysisStore | None = None
+    suggester: Suggester | None = None
     accounts: Accounts | None = None
     audit: Audit | None = None
     outbox: Outbox | None = None  # issue 13: what guardians are told
@@ -145,7 +148,8 @@ class Services:
             prepare_database(engine, s.town_dir)
         elif not has_schema(engine):
             raise RuntimeError(f"database {s.db_url} has no schema: run `zhongnao init-db`")
-        dedup = DedupRule(s.dedup_meters, s.dedup_minutes) if s.dedup_meters > 0 else None
+        dedup = DedupRule(s.dedup_meters, s.dedup_minutes, s.dedup_text) \
+            if s.dedup_meters > 0 else None
         self.store = Store(engine, deadlines=load_table(s.deadlines_file or None), dedup=dedup,
                            verify_before_close=s.verify_before_close,
                            burst_minutes=s.video_burst_minutes)
@@ -204,6 +208,17 @@ class Services:
         self.intake.stock_hooks.append(self.resources.check)
         self.jt809 = Jt809Desk(self.intake)
         self.intake.action_hooks.append(self.jt809.on_action)
+        # Issue 18: category and unit suggested after each new report, off the intake path.
+        self.suggester = Suggester(self.store, s.data_dir, enabled=s.suggest)
+        self.suggester.announce = self.intake.announce_update
+        self.intake.report_hooks.append(self.suggester.after_report)
+        if s.suggest or s.dedup_text > 0:
+            # jieba's dictionary (~1 s, once per process) before the first report: here,
+            # not in a thread, as a thread loading it beside a test's random draws was seen
+            # to disturb hypothesis' check of the global random state (the fuzz of doors).
+            textsim.warm()
+        if s.suggest:
+            self.suggester.warm()  # the model, in the suggestion worker
         self.outbox = Outbox(engine)
         self.notify = load_notify(s.notify_file or None)
         if s.hotline_webhook:  # issue 15: each step of a hotline order goes back to it
@@ -226,6 +241,8 @@ class Services:
 
     def close(self) -> None:
         """Release connections and stop the embedded Redis, if this process started it."""
+        if self.suggester is not None:
+            self.suggester.close()
         if self.bus is not None:
             self.bus.r.close()
         if self.store is not None:

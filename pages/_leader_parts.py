@@ -191,19 +191,21 @@ def readiness_panel(rows: list[dict[str, Any]], lang: str) -> list[Any]:
             for r in rows]
 
 
-def tier_panel(rows: list[dict[str, Any]], lang: str) -> list[Any]:
+def tier_panel(rows: list[dict[str, Any]], lang: str,
+               share: dict[str, Any] | None = None) -> list[Any]:
     """The tier shares (小事不出格率, 大事不出村率, 问题不上交率): this month and last over all
     categories as figures, then per category (rows from dashboard/screens/leader.tier_rows)."""
     from dashboard.incidents.kpis import TIER_SHARES
 
     heads = [r for r in rows if r["key"] in TIER_SHARES]
     cats = [r for r in rows if r["key"] not in TIER_SHARES]
+    shown = [*heads, share] if share else heads  # 建议采纳率 beside them (issue 18)
     figures = [html.Div([html.Div(r["label"], className="ld-card-label"),
                          html.Div(r["value"], className="ld-card-value"),
                          html.Div(f"{t('ld_prev_month', lang)} {r['prev']}",
                                   className="ld-card-delta")],
                         className="ld-card", id=f"ld-tier-{r['key']}",
-                        **{"data-value": r["value"]}) for r in heads]
+                        **{"data-value": r["value"]}) for r in shown]
     head = html.Tr([html.Th(t("ld_category", lang)), html.Th(t("ld_resolved", lang)),
                     *(html.Th(r["label"]) for r in heads)])
     body = [html.Tr([html.Td(r["label"]), html.Td(str(r["resolved"])),

@@ -59,11 +59,20 @@ from pages._dispatch_parts import (
     unit_cards,
 )
 from pages._resource_parts import register_callbacks, resource_section, rids
+from pages._smart_parts import (
+    callers_section,
+    duplicate_banner,
+    new_report_form,
+    offer_suggestion,
+    register_smart_callbacks,
+    suggestion_card,
+)
 
 dash.register_page(__name__, path=PATH, title=page_title("nav_dispatch"))
 register_callbacks()  # the resource section's (issue 5), once per app
 register_cast_callback()
 register_cap_callbacks()  # 预警发布 (issue 15)
+register_smart_callbacks()  # 智能派单 (issue 18): the hotline form, 回访 per caller
 
 log = logging.getLogger(__name__)
 WAIT_S = 2.0
@@ -118,6 +127,8 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
         html.Div([html.H2(t("disp_queue", lang)), html.Span("", id=ids.COUNT,
                                                              className="disp-count")],
                  className="disp-panel-head"),
+        # The hotline operator's new report, with the category and unit suggested (issue 18).
+        new_report_form(lang) if not unit_role else None,
         html.Div(filters(lang), className="disp-filters"),
         html.Div(id=ids.LIST, className="disp-list", tabIndex="0"),
         html.Div(t("disp_keys", lang), className="disp-keys"),
@@ -326,16 +337,23 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
     context = {"id": inc["id"], "ref": inc["ref"], "version": inc["version"], "state": state,
                "recs": [{"id": c.assignee_id, "name": c.assignee} for c in recs]
                + [{"id": f"unit:{u.id}", "name": u.name} for u in ups]}
+    found, sg_index = offer_suggestion(inc, context, me.role not in UNIT_ROLES,
+                                       "dispatch" in allowed)
     focus = {"id": inc["id"], "lon": inc["lon"], "lat": inc["lat"], "state": state,
              "overdue": is_overdue(state, inc["deadline_at"], utcnow()),
              "tip": f"{inc['ref']} {inc['title']}"}
-    return (detail_card(inc, store.reports(inc["id"]), lang, can_act is True, history,
-                        tuple(split_keys(services().settings.image_origins)),
-                        first_view=ctx.triggered_id == ids.SELECTED),
+    detail = detail_card(inc, store.reports(inc["id"]), lang, can_act is True, history,
+                         tuple(split_keys(services().settings.image_origins)),
+                         first_view=ctx.triggered_id == ids.SELECTED)
+    detail[1:1] = [duplicate_banner(inc, lang)]
+    detail.append(callers_section(store.callers(inc["id"]), lang,
+                                  "close" in allowed and state in ACTIONS["close"].sources))
+    return (detail,
             action_buttons(offered(OrderFacts.of(inc), services().settings.verify_before_close),
                            lang, can_act, ack=me.role == HANDLER),
             state not in ACTIONS["close"].sources, history_table(history, lang),
-            [*rec_cards(recs, state, lang, "dispatch" in allowed),
+            [*suggestion_card(found, inc, sg_index, lang),
+             *rec_cards(recs, state, lang, "dispatch" in allowed),
              *unit_cards(ups, len(recs), state, lang)], context, focus, False)
 
 

@@ -117,7 +117,8 @@ def update_leader_view(_tick: Any, lang: str | None) -> tuple[Any, ...]:
                          evaluation.red_list(units, unit_names, lang), lang),
             bus_panel(buses), readiness_panel(ready, lang),
             evaluation_panel(evaluation.rows(ev, names, lang), lang),
-            tier_panel(leader.tier_rows(o.tiers, o.tiers_prev, lang), lang))
+            tier_panel(leader.tier_rows(o.tiers, o.tiers_prev, lang), lang,
+                       leader.suggestion_row(o.suggestions, o.suggestions_prev, lang)))
 
 
 @dash.callback(Output(ids.BRIEF_MSG, "children"), Output(ids.BRIEF_LIST, "children"),

@@ -158,6 +158,17 @@ def _share(n: int, d: int) -> float | None:
     return n / d if d else None
 
 
+# 智能派单 (issue 18): of the work orders dispatched with a suggestion, the share sent to
+# the suggested unit. A suggestion changed at dispatch is the officer's correction; a
+# dispatch later undone (退回, 改派) still counts against 准确派遣率 above, whoever chose.
+SUGGESTION_SHARE = ("建议采纳率", "Suggestions accepted")
+
+
+def suggestion_share(accepted: int, decided: int) -> float | None:
+    """Suggestions accepted / suggestions decided at dispatch (None with none decided)."""
+    return _share(accepted, decided)
+
+
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 

@@ -146,6 +146,9 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("resume", "恢复办理", "Resume", frozenset({"suspended"}), "accepted"),
     # 作废: not a real case, with a reason.
     Action("void", "作废", "Void", frozenset(_OPEN) | {"suspended"}, "void"),
+    # 合并 (issue 18): a work order flagged "possible duplicate of" another open one joins
+    # it: its reports (callers) move there and it is closed as not a case of its own.
+    Action("merge", "合并", "Merge", frozenset(_OPEN), "void"),
 )}
 
 # The state graph the actions allow (used by field progress messages and the simulator).

@@ -322,6 +322,7 @@ class OrderFacts:
     unit_id: str | None = None  # the receiving unit it is with (issue 14)
     prev_unit_id: str | None = None  # the unit it came from; a 退回 hands it back there
     assignee_id: str | None = None
+    dup_of: int | None = None  # flagged "possible duplicate of" (issue 18)
 
     @classmethod
     def of(cls, order: Mapping[str, Any]) -> OrderFacts:
@@ -336,7 +337,7 @@ class OrderFacts:
                    category=order.get("category") or "", priority=order.get("priority")
                    or "normal", village=order.get("village"), unit_id=order.get("unit_id"),
                    prev_unit_id=order.get("prev_unit_id"),
-                   assignee_id=order.get("assignee_id"))
+                   assignee_id=order.get("assignee_id"), dup_of=order.get("dup_of"))
 
 
 def check_flow(action: str, order: OrderFacts, verify_before_close: bool = False) -> None:
@@ -349,6 +350,8 @@ def check_flow(action: str, order: OrderFacts, verify_before_close: bool = False
         raise TransitionError("extend_pending", duration=order.extend_request)
     if action in ("extend_ok", "extend_no") and not order.extend_request:
         raise TransitionError("no_extend_request", action=action)
+    if action == "merge" and not order.dup_of:
+        raise TransitionError("no_duplicate", action=action)
 
 
 def offered(order: OrderFacts, verify_before_close: bool = False) -> tuple[str, ...]:

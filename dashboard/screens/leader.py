@@ -14,6 +14,7 @@ from typing import Any
 from dashboard.grids.views import measure_text
 from dashboard.i18n.text import category_label, t
 from dashboard.incidents import kpis
+from dashboard.incidents.evaluation import SUGGESTION_SHARE, suggestion_share
 from dashboard.incidents.kpis import TIER_SHARES, Figures, TierShare, Window, WorkOrderFact
 
 TREND_DAYS = 30
@@ -34,6 +35,9 @@ class Overview:
     # Issue 14: this month's tier shares per category ("*": all) and last month's.
     tiers: dict[str, TierShare] = field(default_factory=dict)
     tiers_prev: TierShare | None = None
+    # Issue 18: (accepted, decided) suggestions this month and last (建议采纳率).
+    suggestions: tuple[int, int] = (0, 0)
+    suggestions_prev: tuple[int, int] = (0, 0)
 
 
 def windows(now: datetime) -> dict[str, Window]:
@@ -102,3 +106,15 @@ def tier_rows(tiers: dict[str, TierShare], prev: TierShare | None,
         rows.append({"key": cat, "label": category_label(cat, lang), "resolved": share.resolved,
                      **{k: pct(getattr(share, k)) for k in TIER_SHARES}})
     return rows
+
+
+def suggestion_row(cur: tuple[int, int], prev: tuple[int, int],
+                   lang: str) -> dict[str, Any]:
+    """建议采纳率 as one figure: this month's share (accepted of decided), last month's."""
+    def pct(pair: tuple[int, int]) -> str:
+        v = suggestion_share(*pair)
+        return "—" if v is None else f"{v * 100:.1f}%"
+
+    zh, en = SUGGESTION_SHARE
+    return {"key": "suggest_share", "label": en if lang == "en" else zh, "value": pct(cur),
+            "prev": pct(prev), "count": f"{cur[0]}/{cur[1]}"}

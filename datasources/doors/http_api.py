@@ -39,6 +39,7 @@ from dashboard.messages import (
 from dashboard.roles import Principal, current, may_report_as
 from datasources.redis.ratelimit import ingest_wait, too_many
 from datasources.sql import models as m
+from datasources.sql import suggestions
 from datasources.sql.incidents import incident_view
 
 if TYPE_CHECKING:  # the composition root wires the doors; they never import it
@@ -329,7 +330,8 @@ def load_incident(services: Services, incident_id: int) -> dict[str, Any] | None
         view = incident_view(row).model_dump(mode="json")
         # Reporter name and phone are personal data and stay inside the command centre.
         view.update(description=row.description, photo_url=row.photo_url)
-    return {"incident": view, "history": jsonable_encoder(services.store.history(incident_id))}
+    return {"incident": view, "history": jsonable_encoder(services.store.history(incident_id)),
+            "suggestion": jsonable_encoder(suggestions.of(services.store, incident_id))}
 
 
 def read_incident(services: Services, who: Principal, incident_id: int,
@@ -350,6 +352,29 @@ def read_incident(services: Services, who: Principal, incident_id: int,
     from datasources.doors.open311 import find_requests  # open311 builds on this module
 
     return find_requests(services, lang, refs=[ref]) if ref else None
+
+
+SUGGESTION_WAIT_S = 0.5
+
+
+async def with_suggestion(services: Services, body: dict[str, Any]) -> None:
+    """The hotline's answer (issue 18): the category and unit suggested for its report when
+    ready within SUGGESTION_WAIT_S (the report is stored already; the worker follows), and
+    where to read it later (GET /api/v1/incidents/{id} carries it)."""
+    assert services.store is not None
+    incident_id = int(body["id"])
+    view = await asyncio.to_thread(services.store.view, incident_id)
+    if view.source != "hotline":
+        return
+    deadline = time.monotonic() + SUGGESTION_WAIT_S
+    found = None
+    while found is None and services.suggester is not None and services.suggester.model:
+        found = await asyncio.to_thread(suggestions.of, services.store, incident_id)
+        if found is not None or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    body["suggestion"] = jsonable_encoder(found)
+    body["suggestion_url"] = f"/api/v1/incidents/{incident_id}"
 
 
 def error_response(result: Submitted, lang: str) -> JSONResponse:
@@ -385,6 +410,8 @@ def build_router(services: Services) -> APIRouter:
             result = Submitted(503, reason="unavailable", detail=type(exc).__name__)
         if result.incident is None:
             return error_response(result, lang)
+        if result.status == 201 and result.incident.get("id"):
+            await with_suggestion(services, result.incident)
         return JSONResponse(result.incident, status_code=result.status,
                             headers={"Location": f"/api/v1/incidents/{result.incident['id']}"})
 

@@ -180,6 +180,11 @@ def form_report(services: Services, posted: Posted) -> tuple[IncidentReport, Sen
     refusal."""
     form = posted.fields
     code = form.get("service_code", "").strip()
+    if not code and services.suggester is not None:
+        # No service_code: the category the town's model reads in the words (issue 18; a
+        # few ms, the same suggestion the console then shows); none without a model.
+        found = services.suggester.suggest(form.get("description", "")[:2000])
+        code = found.category if found is not None else ""
     if not code:
         return refuse311(services, 400, "err_o311_service_missing")
     if code not in CATEGORY_BY_CODE:

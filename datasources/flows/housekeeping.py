@@ -1,4 +1,5 @@
-"""Housekeeping every server process runs: extend the duty rota, keep yesterday's brief."""
+"""Housekeeping every server process runs: extend the duty rota, keep yesterday's brief,
+retrain the suggestion model nightly (one process, by a Redis claim; issue 18)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ async def run_daily_tasks(services: Any, period_s: float = PERIOD_S) -> None:
             if services.briefs is not None and await asyncio.to_thread(
                     services.briefs.keep_yesterday):
                 log.info("kept yesterday's daily brief")
+            if getattr(services, "suggester", None) is not None:
+                await asyncio.to_thread(services.suggester.nightly, services.bus.claim)
         except asyncio.CancelledError:
             raise
         except Exception:

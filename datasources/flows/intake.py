@@ -65,6 +65,9 @@ class Intake:
         # Set by Services: appends to the audit log (action, target, detail, actor=).
         self.audit: Any = None
         self.unannounced = 0  # committed facts Redis could not take (resync shows them)
+        # Called with (work order, description) after a new report is stored and announced
+        # (issue 18: the suggestion worker); a hook never delays nor undoes the report.
+        self.report_hooks: list[Callable[[IncidentView, str], object]] = []
 
     def handle_raw(self, raw: bytes | str) -> Outcome:
         """Handle one message from the ingest channel (claimed so one process handles it)."""
@@ -129,12 +132,21 @@ class Intake:
         name = actor.name if isinstance(actor, Actor) else actor
         self.audit_step(f"incident.{action}", view.ref, detail, name)
         event = self._announce("incident.updated", incident=view)
+        if action == "merge" and view.dup_of:  # the work order it joined changed too
+            self._announce("incident.updated", incident=self.store.view(view.dup_of))
         for hook in self.action_hooks:
             try:
                 hook(incident_id, action, view, name, str(kw.get("note") or ""))
             except Exception:  # a follow-up never undoes a committed step
                 log.exception("action hook failed for %s %s", action, view.ref)
         return event
+
+    def rate_caller(self, report_id: int, satisfaction: int, actor: Actor) -> Event:
+        """回访 of one caller (their own satisfaction), committed, then told to every screen."""
+        view = self.store.rate_caller(report_id, satisfaction, actor)
+        self.audit_step("incident.rate_caller", view.ref, f"report {report_id}: {satisfaction}",
+                        actor.name)
+        return self._announce("incident.updated", incident=view)
 
     def dispatch(self, incident_id: int, plan: tuple[str, ...], actor: Actor,
                  assignee_id: object, *, note: str = "",
@@ -182,7 +194,17 @@ class Intake:
             return self.reject("duplicate",
                                f"{report.source}/{report.source_ref} is {created.incident.ref}")
         self.audit_step("incident.report", created.incident.ref, report.source, report.source)
-        return Outcome(event=self._announce("incident.created", incident=created.incident))
+        outcome = Outcome(event=self._announce("incident.created", incident=created.incident))
+        for hook in self.report_hooks:
+            try:
+                hook(created.incident, report.description)
+            except Exception:
+                log.exception("report hook failed for %s", created.incident.ref)
+        return outcome
+
+    def announce_update(self, view: IncidentView) -> Event:
+        """Tell every screen a work order changed (a change committed elsewhere)."""
+        return self._announce("incident.updated", incident=view)
 
     def audit_step(self, action: str, target: str, detail: str, actor: str) -> None:
         """Append a committed step to the audit log (when Services gave one)."""

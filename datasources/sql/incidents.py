@@ -19,6 +19,7 @@ from dashboard.incidents.deadlines import DEFAULT_TABLE, deadline_for
 from dashboard.incidents.errors import BadInput, Conflict, NotFound, TransitionError
 from dashboard.incidents.kpis import KpiBoard
 from dashboard.incidents.lifecycle import (
+    ACTIONS,
     OPEN_STATES,
     action_to,
     work_order_ref,
@@ -31,14 +32,17 @@ from dashboard.incidents.rules import (
     Assignee,
     OrderFacts,
     assignee_key,
+    check_inputs,
     effects,
     handover_plan,
     unit_assignee_id,
 )
+from dashboard.incidents.textsim import report_text, similarity
 from dashboard.incidents.tiers import default_receiver
 from dashboard.inputs import MAX_ID
 from dashboard.messages import IncidentReport, IncidentView, StockView
 from dashboard.resources.errors import StockError  # noqa: F401  (raised here)
+from dashboard.roles import mask_name
 from dashboard.timeutil import (
     LOCAL_TZ,
     as_utc,
@@ -92,6 +96,7 @@ def incident_view(row: m.Incident) -> IncidentView:
         extend_count=row.extend_count or 0, extend_request=row.extend_request,
         camera_id=row.camera_id, photo_url=row.photo_url if row.camera_id else None,
         photo=row.photo_id,
+        dup_of=row.dup_of,
     )
 
 
@@ -107,11 +112,34 @@ class Created:
 
 @dataclass(frozen=True)
 class DedupRule:
-    """Same category, within `meters` and `minutes` of an open work order: merge."""
+    """Same category, within `meters` and `minutes` of an open work order, and words alike
+    (textsim.similarity ≥ `text`; 0: not compared): merge. Near but not alike: a work order
+    of its own, flagged as a possible duplicate of the most alike one."""
 
     meters: int = 200
     minutes: int = 30
+    text: float = 0.0
 
+
+
+def _settle_satisfaction(s: Session, incident_id: int, reps: list[m.IncidentReport]) -> None:
+    """The work order's satisfaction: the rounded mean of its callers' own (回访)."""
+    scores = [r.satisfaction for r in reps if r.satisfaction is not None]
+    if scores:
+        s.execute(update(m.Incident).where(m.Incident.id == incident_id).values(
+            satisfaction=round(sum(scores) / len(scores))))
+
+
+def _decide_suggestion(s: Session, incident_id: int, assignee_id: str, now: datetime) -> None:
+    """At the first dispatch of a work order with a suggestion (issue 18): record whether
+    the officer took the suggested unit (accepted) or another assignee (changed), in the
+    dispatch's transaction, so the decision and the dispatch stand or fall together."""
+    row = s.get(m.IncidentSuggestion, incident_id)
+    if row is None or row.decided_at is not None:
+        return
+    row.decided_at = now
+    row.chosen_unit_id = assignee_id[:40]
+    row.accepted = row.unit_id is not None and assignee_id == unit_assignee_id(row.unit_id)
 
 
 def row_by_id(s: Session, model: Any, row_id: Any) -> Any:
@@ -271,7 +299,7 @@ class Store:
             if existing is not None:
                 return Created(existing, False)
         reported_at = min(as_utc(report.reported_at), now) if report.reported_at else now
-        merged = self._merge_into_open(report, reported_at, now)
+        merged, dup_of = self._merge_into_open(report, reported_at, now)
         if merged is not None:
             return Created(merged, False, merged=True)
         try:
@@ -288,6 +316,7 @@ class Store:
                                              self.deadlines),
                     camera_id=report.camera_id, event_type=report.event_type,
                     clip_url=report.clip_url,
+                    dup_of=dup_of,
                 )
                 s.add(row)
                 s.flush()
@@ -307,16 +336,18 @@ class Store:
             return Created(existing, False)
         return Created(view, True)
 
-    def _merge_target(self, s: Session, report: IncidentReport,
-                      reported_at: datetime) -> tuple[m.Incident, str] | None:
-        """The open work order a report joins, and the history's words for it, by the one
-        merge rule that applies: a video alert (camera and event type) joins its camera's
-        open order of the same type whose last alert is within the burst window
-        (ZN_VIDEO_BURST_MINUTES); any other report the nearest open order of its category
-        within ZN_DEDUP_METERS and ZN_DEDUP_MINUTES."""
+    def _merge_target(self, s: Session, report: IncidentReport, reported_at: datetime
+                      ) -> tuple[m.Incident | None, str, int | None]:
+        """The open work order a report joins and the history's words for it, by the one
+        merge rule that applies, or (None, "", the near order flagged "possible duplicate
+        of", if any): a video alert (camera and event type) joins its camera's open order of
+        the same type whose last alert is within the burst window (ZN_VIDEO_BURST_MINUTES);
+        any other report the nearest open order of its category within ZN_DEDUP_METERS and
+        ZN_DEDUP_MINUTES whose words are alike (ZN_DEDUP_TEXT, issue 18); near but unlike,
+        it is flagged, not merged."""
         if report.camera_id and report.event_type:
             if self.burst_minutes <= 0:
-                return None
+                return None, "", None
             last = (select(m.IncidentReport.incident_id,
                            func.max(m.IncidentReport.reported_at).label("last"))
                     .group_by(m.IncidentReport.incident_id).subquery())
@@ -328,31 +359,36 @@ class Store:
                                       minutes=self.burst_minutes))
                            .order_by(m.Incident.id.desc()).limit(1))
             if row is None:
-                return None
-            return row, f"合并同一摄像头{self.burst_minutes}分钟内同类告警：{report.title}"
+                return None, "", None
+            return row, f"合并同一摄像头{self.burst_minutes}分钟内同类告警：{report.title}", None
         if self.dedup is None or self.dedup.meters <= 0:
-            return None
+            return None, "", None
         since = reported_at - timedelta(minutes=self.dedup.minutes)
         rows = s.scalars(select(m.Incident).where(
             m.Incident.category == report.category, m.Incident.state.in_(OPEN_STATES),
             m.Incident.created_at >= since)).all()
-        near = [(haversine_m(report.lon, report.lat, r.lon, r.lat), r.id) for r in rows]
-        near = [c for c in near if c[0] <= self.dedup.meters]
+        near = [(haversine_m(report.lon, report.lat, r.lon, r.lat), r.id, r) for r in rows]
+        near = sorted((c for c in near if c[0] <= self.dedup.meters), key=lambda c: c[:2])
         if not near:
-            return None
-        metres, target_id = min(near)
-        found = s.get(m.Incident, target_id)
-        assert found is not None
-        return found, f"合并{metres:.0f}米内同类上报：{report.title}"
+            return None, "", None
+        said = report_text(report.title, report.description)
+        scored = [(similarity(said, report_text(r.title, r.description))
+                   if self.dedup.text > 0 else 1.0, metres, r) for metres, _, r in near]
+        alike = [c for c in scored if c[0] >= self.dedup.text]
+        if not alike:  # near, but another problem: its own order, flagged
+            return None, "", max(scored, key=lambda c: (c[0], -c[1]))[2].id
+        score, metres, row = alike[0]
+        alike_note = f"，文字相似度{score:.2f}" if self.dedup.text > 0 else ""
+        return row, f"合并{metres:.0f}米内同类上报{alike_note}：{report.title}", None
 
     def _merge_into_open(self, report: IncidentReport, reported_at: datetime,
-                         now: datetime) -> IncidentView | None:
-        """Merge into the open work order the merge rule names (_merge_target), if any."""
+                         now: datetime) -> tuple[IncidentView | None, int | None]:
+        """Merge into the open work order the merge rule names (_merge_target), if any;
+        else (None, the order it may duplicate, or None)."""
         with self.session() as s:
-            target = self._merge_target(s, report, reported_at)
-            if target is None:
-                return None
-            row, words = target
+            row, words, dup_of = self._merge_target(s, report, reported_at)
+            if row is None:
+                return None, dup_of
             changed = rows_changed(s.execute(update(m.Incident).where(
                 m.Incident.id == row.id, m.Incident.version == row.version,
                 m.Incident.state.in_(OPEN_STATES)).values(
@@ -360,7 +396,7 @@ class Store:
                 updated_at=now)))
             if changed != 1:
                 s.rollback()
-                return None  # it changed meanwhile: store the report as its own work order
+                return None, None  # it changed meanwhile: the report is its own work order
             photo = _take_photo(s, report.photo, row.id)
             if photo and not row.photo_id:  # the work order shows its first photo
                 row.photo_id = photo
@@ -370,7 +406,7 @@ class Store:
                                   note=words[:500]))
             s.flush()
             s.refresh(row)
-            return incident_view(row)
+            return incident_view(row), None
 
     def reports(self, incident_id: int) -> list[dict[str, Any]]:
         """Every report a work order lists, first one first."""
@@ -380,6 +416,47 @@ class Store:
             return [{"id": r.id, "source": r.source, "source_ref": r.source_ref,
                      "title": r.title, "lon": r.lon, "lat": r.lat, "merged": r.merged,
                      "reported_at": as_utc(r.reported_at)} for r in rows]
+
+    def callers(self, incident_id: int) -> list[dict[str, Any]]:
+        """Every caller of a work order (one per report, merged ones too), first first, with
+        their contacts as stored; who may read them whole is dashboard.roles.personal's."""
+        with self.session() as s:
+            rows = s.scalars(select(m.IncidentReport).where(
+                m.IncidentReport.incident_id == incident_id).order_by(m.IncidentReport.id))
+            return [{"report_id": r.id, "source": r.source, "title": r.title,
+                     "name": r.reporter_name, "phone": r.reporter_phone,
+                     "satisfaction": r.satisfaction, "merged": r.merged,
+                     "reported_at": as_utc(r.reported_at)} for r in rows]
+
+    def rate_caller(self, report_id: int, satisfaction: int, actor: str | Actor,
+                    now: datetime | None = None) -> IncidentView:
+        """回访 of one caller: their own satisfaction (1–5); the work order's becomes the
+        mean of its callers' (rounded), and its history says who was called back."""
+        now = now or utcnow()
+        who = actor if isinstance(actor, Actor) else Actor(actor)
+        check_inputs("close", satisfaction=satisfaction)
+        with self.session() as s:
+            rep = row_by_id(s, m.IncidentReport, report_id)
+            if rep is None:
+                raise NotFound("no_report", id=report_id)
+            row = s.get(m.Incident, rep.incident_id)
+            assert row is not None
+            if row.state not in ACTIONS["close"].sources and row.state != "closed":
+                raise TransitionError("bad_state", action="close", state=row.state)
+            rep.satisfaction = satisfaction
+            reps = list(s.scalars(select(m.IncidentReport).where(
+                m.IncidentReport.incident_id == row.id).order_by(m.IncidentReport.id)))
+            _settle_satisfaction(s, row.id, reps)
+            row.version += 1
+            row.updated_at = now
+            s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=who.name[:40],
+                                  actor_user_id=who.user_id, from_state=row.state,
+                                  to_state=row.state, action="note",
+                                  note=f"回访来电人 {mask_name(rep.reporter_name) or rep.id}："
+                                       f"满意度 {satisfaction}"))
+            s.flush()
+            s.refresh(row)
+            return incident_view(row)
 
     def split_report(self, report_id: int, actor: str,
                      locate: Callable[[float, float], GridHit | None],
@@ -498,6 +575,8 @@ class Store:
                 self._step(s, row, action, who, now, note=note if last else "",
                            assignee=to if action in ("dispatch", "reassign") else None,
                            unit=to.unit if action == "escalate" else None)
+            if to.id:
+                _decide_suggestion(s, row.id, to.id, now)
             s.refresh(row)
             return incident_view(row)
 
@@ -566,7 +645,8 @@ class Store:
             extend_request=row.extend_request,
             suspended_at=as_utc(row.suspended_at) if row.suspended_at else None,
             category=row.category, priority=row.priority, village=row.village_code,
-            unit_id=row.unit_id, prev_unit_id=row.prev_unit_id, assignee_id=row.assignee_id)
+            unit_id=row.unit_id, prev_unit_id=row.prev_unit_id, assignee_id=row.assignee_id,
+            dup_of=row.dup_of)
         if action == "escalate" and unit is None:
             unit = default_receiver([unit_of(u) for u in s.scalars(select(m.Unit))],
                                     level=facts.level, category=facts.category,
@@ -577,6 +657,7 @@ class Store:
         values = effects(action, facts, as_utc(now), note=note, satisfaction=satisfaction,
                          assignee=assignee, verify_before_close=self.verify_before_close,
                          unit=unit, deadlines=self.deadlines)
+        into = self._dup_target(s, row) if action == "merge" else None
         # The ORM UPDATE below refreshes `row` in place, so keep what it was.
         before = row.state
         values["version"] = row.version + 1
@@ -593,15 +674,57 @@ class Store:
         handed = unit.name if unit is not None and "unit_id" in values else None
         if action == "return" and "unit_id" in values:
             handed = "退回" + (unit.name if unit is not None else "网格层级")
+        if into is not None:
+            self._move_reports(s, row, into, who, now)
+        if action == "close":
+            self._rate_first_caller(s, row.id, satisfaction)
         extra = {"dispatch": assignee.name if assignee else None,
                  "reassign": assignee.name if assignee else None,
                  "escalate": handed or values.get("level"),
-                 "return": handed}.get(action)
+                 "return": handed,
+                 "merge": f"合并至 {into.ref}" if into is not None else None}.get(action)
         s.add(m.IncidentEvent(
             incident_id=row.id, at=now, actor=who.name[:40], actor_user_id=who.user_id,
             from_state=before, to_state=values.get("state", before), action=action,
             note=" · ".join(x for x in (extra, note) if x)[:500]))
         s.flush()
+
+    @staticmethod
+    def _dup_target(s: Session, row: m.Incident) -> m.Incident:
+        """The open work order a flagged one is merged into (TransitionError if closed)."""
+        into = s.get(m.Incident, row.dup_of) if row.dup_of else None
+        if into is None or into.state not in OPEN_STATES or into.id == row.id:
+            raise TransitionError("merge_target", ref=into.ref if into else str(row.dup_of))
+        return into
+
+    @staticmethod
+    def _move_reports(s: Session, row: m.Incident, into: m.Incident, who: Actor,
+                      now: datetime) -> None:
+        """A 合并: every report (caller) of `row` moves to `into`, kept as merged."""
+        moved = list(s.scalars(select(m.IncidentReport).where(
+            m.IncidentReport.incident_id == row.id)))
+        for rep in moved:
+            rep.incident_id, rep.merged = into.id, True
+        changed = rows_changed(s.execute(update(m.Incident).where(
+            m.Incident.id == into.id, m.Incident.version == into.version).values(
+            report_count=(into.report_count or 1) + len(moved), version=into.version + 1,
+            updated_at=now)))
+        if changed != 1:
+            raise Conflict("changed", ref=into.ref, state=into.state)
+        s.add(m.IncidentEvent(incident_id=into.id, at=now, actor=who.name[:40],
+                              actor_user_id=who.user_id, from_state=into.state,
+                              to_state=into.state, action="merge",
+                              note=f"合并疑似重复工单 {row.ref}：{row.title}"[:500]))
+
+    @staticmethod
+    def _rate_first_caller(s: Session, incident_id: int, satisfaction: int | None) -> None:
+        """At 结案 the score given is the first caller's unless they were called back on
+        their own; the work order's satisfaction is then the mean of its callers'."""
+        reps = list(s.scalars(select(m.IncidentReport).where(
+            m.IncidentReport.incident_id == incident_id).order_by(m.IncidentReport.id)))
+        if reps and reps[0].satisfaction is None and satisfaction is not None:
+            reps[0].satisfaction = satisfaction
+        _settle_satisfaction(s, incident_id, reps)
 
     @staticmethod
     def _who_was_first(s: Session, row: m.Incident | None) -> Conflict:
@@ -714,6 +837,14 @@ class Store:
         """The loaded town's facts (name, centre, bbox, ...)."""
         with self.session() as s:
             return {r.key: r.value for r in s.scalars(select(m.TownMeta))}
+
+    def view(self, incident_id: int) -> IncidentView:
+        """One work order as every screen sees it (NotFound if there is none)."""
+        with self.session() as s:
+            row = row_by_id(s, m.Incident, incident_id)
+            if row is None:
+                raise NotFound("no_incident", id=incident_id)
+            return incident_view(row)
 
     def incident(self, incident_id: int) -> dict[str, Any]:
         """One incident with everything the console shows (reporter included)."""

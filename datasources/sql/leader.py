@@ -9,6 +9,7 @@ from dashboard.incidents import kpis
 from dashboard.screens import leader
 from dashboard.screens.leader import Overview
 from dashboard.timeutil import utcnow
+from datasources.sql import suggestions
 from datasources.sql.grids import GridStore
 from datasources.sql.incidents import Store
 from datasources.sql.kpis import read_facts
@@ -39,4 +40,7 @@ class LeaderStore:
             categories=leader.category_mix(facts, ws["month"]),
             grids=grid_measures(facts, self.grids.cells, 2, ws["30d"]),
             tiers=kpis.tier_shares(facts, ws["month"]),
-            tiers_prev=kpis.tier_share(facts, ws["prev_month"]))
+            tiers_prev=kpis.tier_share(facts, ws["prev_month"]),
+            suggestions=suggestions.decided(self.store, ws["month"].start, ws["month"].end),
+            suggestions_prev=suggestions.decided(self.store, ws["prev_month"].start,
+                                                 ws["prev_month"].end))

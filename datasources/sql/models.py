@@ -156,6 +156,9 @@ class Incident(Base):
     camera_id: Mapped[str | None] = mapped_column(String(24), index=True)
     event_type: Mapped[str | None] = mapped_column(String(24))
     clip_url: Mapped[str | None] = mapped_column(String(500))
+    # Issue 18: reported near an open work order of its category but in other words: kept
+    # apart, flagged "possible duplicate of" that one (incidents.id) for a one-click 合并.
+    dup_of: Mapped[int | None] = mapped_column(Integer)
     # Bumped by every change; a conditional UPDATE on it makes concurrent dispatches safe.
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(index=True)
@@ -192,6 +195,8 @@ class IncidentReport(Base):
     reported_at: Mapped[datetime]
     merged: Mapped[bool] = mapped_column(default=False)
     clip_url: Mapped[str | None] = mapped_column(String(500))  # a video alert's clip
+    # Issue 18: this caller's own satisfaction at the follow-up (回访), 1–5.
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
 
 
 class Photo(Base):
@@ -210,6 +215,25 @@ class Photo(Base):
     size: Mapped[int] = mapped_column(Integer)  # bytes of the kept picture
     source_format: Mapped[str] = mapped_column(String(8))  # what the phone sent
     created_at: Mapped[datetime]
+
+
+class IncidentSuggestion(Base):
+    """The category and receiving unit suggested for a work order (issue 18, 智能派单), by
+    which model version, and what the officer then did: dispatched to the suggested unit
+    (accepted) or elsewhere (changed)."""
+
+    __tablename__ = "incident_suggestions"
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(24))
+    confidence: Mapped[float] = mapped_column(Float)
+    unit_id: Mapped[str | None] = mapped_column(String(16))
+    unit_confidence: Mapped[float | None] = mapped_column(Float)
+    ranked: Mapped[Any] = mapped_column(JSON)  # Suggestion.as_dict()
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None] = mapped_column(index=True)
+    chosen_unit_id: Mapped[str | None] = mapped_column(String(40))  # the assignee id
+    accepted: Mapped[bool | None]
 
 
 class IncidentEvent(Base):
