@@ -31,6 +31,7 @@ from datasources.flows.intake import Intake
 from datasources.flows.parents import ParentReads
 from datasources.flows.resource_desk import ResourceDesk
 from datasources.redis.embedded import EmbeddedRedis
+from datasources.redis.lease import Lease
 from datasources.redis.publisher import Publisher
 from datasources.sql.accounts import Accounts
 from datasources.sql.analysis import AnalysisStore
@@ -150,8 +151,14 @@ class Services:
         self.intake.audit = self.audit.record
         self.hub = Hub(self.redis_url, channels, self.store, self.bus, self.intake,
                        feed_size=s.feed_size)
+        # One leader among the server processes runs the once-only work (the sweep round,
+        # bus alerts and history, daily tasks): docs/architecture.md.
+        self.hub.lease = Lease(self.bus.r, channels.leader, s.leader_ttl_s)
+        self.hub.sweep_s = s.sweep_s
         self.hub.tracker = BusTracker.from_settings(s, self.hub.state, self.intake, self.bus,
                                                     BusStore(self.store))
+        self.hub.tracker.leads = self.hub.leads
+        self.hub.tracker.defer_s = max(30.0, 3 * s.leader_ttl_s)
         self.resources = ResourceDesk(self.store, self.bus, self.intake,
                                       sweep_s=s.stock_alert_sweep_s,
                                       kits=load_kits(s.kits_file or None))

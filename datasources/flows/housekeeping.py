@@ -1,4 +1,4 @@
-"""Housekeeping every server process runs: extend the duty rota, keep yesterday's brief."""
+"""Housekeeping the leader process runs: extend the duty rota, keep yesterday's brief."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ async def run_daily_tasks(services: Any, period_s: float = PERIOD_S) -> None:
     """Loop until cancelled; a failure is logged and retried next period, never fatal."""
     while True:
         try:
+            hub = services.hub
+            if hub is not None and not await asyncio.to_thread(hub.lead_now):
+                await asyncio.sleep(period_s)  # another process holds the leader lease
+                continue
             if services.rota is not None:
                 await asyncio.to_thread(services.rota.ensure, services.settings.town_dir)
             if services.briefs is not None and await asyncio.to_thread(
