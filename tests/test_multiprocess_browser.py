@@ -1,6 +1,7 @@
-"""Walls served by two workers behind nginx (issue 17): a report taken by worker A shows on a
-wall served by worker B within 1 s; after kill -9 of the worker serving a wall through
-nginx, that wall reconnects (to the other worker) and shows what happened since within 5 s.
+"""Walls served by two workers behind nginx (issue 17): a dispatch clicked on a console
+served by worker A shows on a wall served by worker B within 1 s; after kill -9 of the
+worker serving a wall through nginx, that wall reconnects (to the other worker) and shows
+what happened since within 5 s.
 Needs Debian's nginx (tools/ensure_nginx.sh) and Chromium (tools/ensure_browser.sh)."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import kiosk_url, new_browser, post_report, wait_until
+from tests.browser import kiosk_url, new_browser, post_report, sign_in, wait_until
 from tests.cluster import cluster, nginx_binary
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
@@ -43,12 +44,26 @@ def _live(driver) -> bool:
         return False
 
 
-def _report(base: str, i: int) -> None:
+# The wall's own clock when incident N's feed item turns 派遣.
+WATCH = """
+const id = arguments[0];
+window.__seenAt = null;
+const check = () => {
+  const el = document.querySelector('#inc-' + id + ' .feed-state');
+  if (window.__seenAt === null && el && el.textContent === '派遣') { window.__seenAt = Date.now(); }
+};
+new MutationObserver(check).observe(document.getElementById('home-feed'),
+                                    {childList: true, subtree: true, characterData: true});
+check();
+"""
+
+
+def _report(base: str, i: int) -> int:
     deadline = time.monotonic() + 10
     while True:
         status, body, _ = post_report(base, i, f"mp-browser-{i}")
         if status in (200, 201):
-            return
+            return int(body["id"])
         assert status == 0 or status >= 502, (status, body)  # only a dead worker is retried
         assert time.monotonic() < deadline, (status, body)
         time.sleep(0.1)
@@ -59,16 +74,27 @@ def test_walls_across_two_workers_and_a_kill_9(settings, tmp_path: Path) -> None
         a = c.leader()
         assert a is not None
         b = 1 - a
-        pinned, wall = new_browser(), new_browser()
+        pinned, wall, console = new_browser(), new_browser(), new_browser()
         try:
-            # A wall pinned to worker B; a report taken by worker A.
+            # A wall pinned to worker B, a console pinned to worker A.
             pinned.get(kiosk_url(settings, c.worker(b)))
             wait_until(lambda: _live(pinned), 30, "the wall on worker B to go live")
-            started = time.monotonic()
-            _report(c.worker(a), 1)
-            wait_until(lambda: _newest(pinned) == "故障演练-001", 1.0,
-                       "worker A's report on the wall of worker B", interval=0.02)
-            assert time.monotonic() - started < 1.0
+            incident = _report(c.worker(a), 1)
+            wait_until(lambda: _newest(pinned) == "故障演练-001", 5,
+                       "worker A's report on the wall of worker B")
+            sign_in(console, settings, c.worker(a), "officer",
+                    path=f"/dispatch?incident={incident}")
+            from selenium.webdriver.common.by import By
+
+            button = wait_until(lambda: console.find_elements(
+                By.CSS_SELECTOR, "#disp-recs .disp-rec-btn:not([disabled])"), 30,
+                "a dispatch button on the console")[0]
+            pinned.execute_script(WATCH, incident)
+            clicked = console.execute_script("return Date.now();")
+            button.click()
+            seen = wait_until(lambda: pinned.execute_script("return window.__seenAt;"), 5,
+                              "派遣 on the wall of worker B", interval=0.02)
+            assert seen - clicked < 1000, f"{seen - clicked} ms from the click to the wall"
 
             # A wall through nginx, on worker A: with B paused, only a wall on A moves.
             on_a = False
@@ -103,3 +129,4 @@ def test_walls_across_two_workers_and_a_kill_9(settings, tmp_path: Path) -> None
         finally:
             pinned.quit()
             wall.quit()
+            console.quit()
