@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from datasources.sql import models as m
 from datasources.sql.engine import make_engine
 from tests.browser import post_report, wait_until
-from tests.cluster import cluster, health, nginx_binary
+from tests.cluster import cluster, health, nginx_binary, post
 
 pytestmark = pytest.mark.skipif(
     nginx_binary() is None,
@@ -65,7 +65,7 @@ def test_two_workers_one_leader_and_a_kill_9_under_traffic(settings, tmp_path: P
             while not stop.is_set():
                 t0 = time.monotonic()
                 while True:
-                    status, _, _ = post_report(c.base, i, f"mp-nginx-{i}")
+                    status, _, _ = post(c.base, i, f"mp-nginx-{i}")
                     if status in (200, 201):
                         break
                     assert status == 0 or status >= 502, status  # a dead worker, nothing else

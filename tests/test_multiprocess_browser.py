@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import kiosk_url, new_browser, post_report, sign_in, wait_until
-from tests.cluster import cluster, nginx_binary
+from tests.browser import kiosk_url, new_browser, sign_in, wait_until
+from tests.cluster import cluster, nginx_binary, post
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
     nginx_binary() is None,
@@ -61,7 +61,7 @@ check();
 def _report(base: str, i: int) -> int:
     deadline = time.monotonic() + 10
     while True:
-        status, body, _ = post_report(base, i, f"mp-browser-{i}")
+        status, body, _ = post(base, i, f"mp-browser-{i}")
         if status in (200, 201):
             return int(body["id"])
         assert status == 0 or status >= 502, (status, body)  # only a dead worker is retried
