@@ -15,7 +15,7 @@ async def run_daily_tasks(services: Any, period_s: float = PERIOD_S) -> None:
     while True:
         try:
             hub = services.hub
-            if hub is not None and not await asyncio.to_thread(hub.lead_now):
+            if hub is not None and not await hub.lead_now_async():
                 await asyncio.sleep(period_s)  # another process holds the leader lease
                 continue
             if services.rota is not None:

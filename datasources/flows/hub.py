@@ -8,6 +8,8 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -26,6 +28,7 @@ from datasources.redis.publisher import Publisher
 from datasources.sql.incidents import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 KPI_DEBOUNCE_S = 0.25
 KPI_PERIOD_S = 30.0
@@ -63,6 +66,9 @@ class Hub:
         # Periodic checks run beside the overdue sweep (issue 5: stock alerts).
         self.sweeps: list[Callable[[], object]] = []
         self.lease: Lease | None = None  # set by Services; None: a lone hub leads
+        # The lease's Redis calls run on a thread of their own: with Redis frozen each waits
+        # its 3 s timeout, and must not take the shared pool's threads from the requests.
+        self._lease_pool: ThreadPoolExecutor | None = None
         self.sweep_s = KPI_PERIOD_S
 
     # ------------------------------------------------------------------ lifecycle
@@ -78,6 +84,7 @@ class Hub:
             asyncio.create_task(self._db_watch(), name="hub-db-watch"),
         ]
         if self.lease is not None:
+            self._lease_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-lease")
             self._tasks.append(asyncio.create_task(self._lease_worker(), name="hub-lease"))
         if self.tracker is not None:
             self._tasks.append(asyncio.create_task(self.tracker.run(self.notify),
@@ -90,7 +97,19 @@ class Hub:
         await asyncio.wait(self._tasks, timeout=5)
         self._tasks = []
         if self.lease is not None:  # a clean stop hands the once-only work on at once
-            await asyncio.to_thread(self.lease.release)
+            await self._on_lease_thread(self.lease.release)
+        if self._lease_pool is not None:
+            self._lease_pool.shutdown(wait=False)
+            self._lease_pool = None
+
+    async def _on_lease_thread(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a lease or sweep-count call on the hub's own thread (the shared pool before
+        start)."""
+        return await asyncio.get_running_loop().run_in_executor(self._lease_pool, fn, *args)
+
+    async def lead_now_async(self) -> bool:
+        """`lead_now` off the event loop, on the lease's own thread."""
+        return await self._on_lease_thread(self.lead_now)
 
     def leads(self) -> bool:
         """True while this process holds the leader lease (a hub without one leads)."""
@@ -107,7 +126,7 @@ class Hub:
         while True:
             was = self.lease.held
             try:
-                now = await asyncio.to_thread(self.lease.keep)
+                now = await self._on_lease_thread(self.lease.keep)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -322,7 +341,7 @@ class Hub:
     async def _sweep_round(self) -> None:
         """The once-only checks; the period's first round is recorded (sweep_runs)."""
         period = int(time.time() // self.sweep_s)
-        first = not await asyncio.to_thread(self.bus.swept, period)
+        first = not await self._on_lease_thread(self.bus.swept, period)
         await asyncio.to_thread(self.intake.sweep_overdue)
         for sweep in self.sweeps:
             try:
@@ -332,4 +351,4 @@ class Hub:
             except Exception:  # one failing check never stops the others
                 log.exception("sweep %r failed", sweep)
         if first:
-            await asyncio.to_thread(self.bus.count_sweep, period)
+            await self._on_lease_thread(self.bus.count_sweep, period)
