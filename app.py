@@ -88,6 +88,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         return JSONResponse({"ok": ok, "seq": st.seq, "incidents": len(st.incidents),
                              "vehicles": len(st.vehicles), "rejected": st.rejected,
                              "stats": hub.stats, "database": st.db_ok,
+                             # this process runs the once-only work (the leader lease)
+                             "leader": hub.leads(),
                              # committed while Redis could not announce them (resync shows)
                              "unannounced": services.intake.unannounced if services.intake
                              else 0}, status_code=200 if ok else 503)

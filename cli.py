@@ -80,10 +80,125 @@ def load_town_cmd(town_dir: str | None, replace: bool) -> None:
 
 @main.command()
 @click.option("--host", default=None, help="Bind address (ZN_HOST).")
-@click.option("--port", type=int, default=None, help="Port (ZN_PORT).")
-def serve(host: str | None, port: int | None) -> None:
-    """Serve the screens (one process: subscriber, intake and web server)."""
-    _serve(_settings(host=host, port=port))
+@click.option("--port", type=int, default=None, help="Port (ZN_PORT); worker i listens on "
+              "PORT+i.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes, each on its own port behind nginx (deploy/nginx/).")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the screens (one process: subscriber, intake and web server; with --workers N,
+    N such processes sharing one Redis and one database)."""
+    settings = _settings(host=host, port=port)
+    if workers == 1:
+        _serve(settings)
+    else:
+        _serve_workers(settings, workers)
+
+
+def _serve_workers(settings: Settings, workers: int) -> None:
+    """N worker processes on ports PORT..PORT+N-1 sharing one Redis (REDIS_URL, or one
+    embedded server this parent starts) and one database (prepared here once, before any
+    worker starts). A worker that dies is started again after a second; SIGTERM stops
+    all. Each worker has its own hub; one of them leads (datasources/redis/lease.py)."""
+    import os
+    import subprocess
+    import time
+
+    from datasources.redis.embedded import EmbeddedRedis
+    from datasources.sql.engine import make_engine
+    from datasources.sql.town_loader import prepare_database
+
+    embedded = None
+    if not settings.redis_url:
+        embedded = EmbeddedRedis(Path(settings.data_dir)).start().supervise()
+        settings = settings.with_(redis_url=embedded.url)
+    engine = make_engine(settings.db_url)
+    prepare_database(engine, settings.town_dir)
+    engine.dispose()
+    env = dict(os.environ, REDIS_URL=settings.redis_url, ZN_HOST=settings.host,
+               DATABASE_URL=settings.db_url, ZN_DATA_DIR=settings.data_dir)
+    here = str(Path(__file__).resolve().parent)
+    env["PYTHONPATH"] = here + os.pathsep + env.get("PYTHONPATH", "")
+
+    def start(i: int) -> subprocess.Popen[bytes]:
+        port = settings.port + i
+        proc = subprocess.Popen([sys.executable, "-c", "from cli import main; main()",
+                                 "serve", "--port", str(port)],
+                                env=dict(env, ZN_PORT=str(port)), cwd=here)
+        click.echo(f"worker {i} pid {proc.pid} on http://{settings.host}:{port}/", err=True)
+        return proc
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    procs = [start(i) for i in range(workers)]
+    try:
+        while not stop.wait(1.0):
+            for i, proc in enumerate(procs):
+                if proc.poll() is not None:
+                    click.echo(f"worker {i} pid {proc.pid} ended ({proc.returncode}); "
+                               "starting it again", err=True)
+                    time.sleep(1.0)
+                    procs[i] = start(i)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if embedded is not None:
+            embedded.stop()
+        click.echo("stopped: workers and embedded Redis", err=True)
+
+
+@main.command()
+@click.option("--to", "target", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default ZN_DATA_DIR/backups/zhongnao-TIME.db|.dump).")
+def backup(target: str | None) -> None:
+    """Copy the database while it runs: SQLite's online backup, or pg_dump -Fc for
+    PostgreSQL (DATABASE_URL decides). Schedule: docs/operations.md."""
+    from datasources.sql.backup import BackupError, backup_database
+
+    settings = _settings()
+    try:
+        out = backup_database(settings.db_url, target, Path(settings.data_dir) / "backups")
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup written: {out}")
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite the database although a running "
+              "server uses it.")
+def restore(source: str, force: bool) -> None:
+    """Put a backup back (SQLite file copy, or pg_restore --clean), then migrate it to this
+    version's schema. Stop the servers first: without --force a database a running server
+    uses is not overwritten."""
+    from dashboard.channels import Channels
+    from datasources.redis.lease import lease_held
+    from datasources.sql.backup import BackupError, restore_database
+
+    settings = _settings()
+    redis_url = settings.redis_url or _embedded_url(settings)
+    if not force and lease_held(redis_url, Channels(settings.redis_prefix).leader):
+        raise click.ClickException(
+            "a zhongnao server is running on this database (it holds the leader lease in "
+            "Redis): stop the servers first, or give --force")
+    try:
+        restore_database(settings.db_url, source)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {source} into the database; schema up to date")
+
+
+def _embedded_url(settings: Settings) -> str:
+    """The embedded Redis a running server started in the data folder, if any."""
+    sock = Path(settings.data_dir) / "redis.sock"
+    return f"unix://{sock}" if sock.exists() else ""
 
 
 def uvicorn_config(server: object, settings: Settings, **changes: object):  # type: ignore[no-untyped-def]

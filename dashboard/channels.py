@@ -86,3 +86,14 @@ class Channels:
     def claim(self, digest: str) -> str:
         """Key a server process sets NX to be the one that handles one inbound report."""
         return f"{self.prefix}:claim:{digest}"
+
+    @property
+    def leader(self) -> str:
+        """The leader lease: the process holding it runs the once-only work
+        (datasources/redis/lease.py, docs/architecture.md)."""
+        return f"{self.prefix}:lease:leader"
+
+    @property
+    def sweep_runs(self) -> str:
+        """Hash period number -> timed sweep rounds run in it (1 when all is well)."""
+        return f"{self.prefix}:stats:sweep-runs"

@@ -194,6 +194,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ZN_STOCK_ALERT_SWEEP_S", "stock_alert_sweep_s", 3600.0,
             "Seconds between sweeps of every item for low stock and expiry within 30 days "
             "(each stock step checks its own items at once).", float),
+    Setting("ZN_SWEEP_S", "sweep_s", 30.0,
+            "Period of the once-only sweep round (overdue work orders, stock, vehicle "
+            "record, children left on board), run by the process holding the leader lease.",
+            float),
+    Setting("ZN_LEADER_TTL_S", "leader_ttl_s", 5.0,
+            "Seconds the leader lease lives without renewal: a dead leader's once-only work "
+            "is taken over by another process within about this long.", float),
     Setting("ZN_VEHICLE_ALERT_SWEEP_S", "vehicle_alert_sweep_s", 300.0,
             "Seconds between sweeps of the buses' records (一车一档: papers and drivers' dates "
             "due within 30 days or past) and of today's pre-trip checks.", float),
@@ -326,6 +333,8 @@ class Settings:
     response_target_min: float = 15.0
     stock_alert_sweep_s: float = 3600.0
     vehicle_alert_sweep_s: float = 300.0
+    sweep_s: float = 30.0
+    leader_ttl_s: float = 5.0
     session_hours: float = 12.0
     secure_cookies: bool = False
     hsts_seconds: int = 31_536_000
@@ -397,6 +406,8 @@ class Settings:
                                  "(scheme://host[:port])")
         if self.photo_max_bytes <= 0 or self.photo_max_pixels <= 0:
             raise ValueError("ZN_PHOTO_MAX_BYTES and ZN_PHOTO_MAX_PIXELS must be positive")
+        if self.sweep_s <= 0 or self.leader_ttl_s <= 0:
+            raise ValueError("ZN_SWEEP_S and ZN_LEADER_TTL_S must be positive")
 
     @property
     def db_url(self) -> str:

@@ -39,6 +39,7 @@ from datasources.flows.warnings import WarningDesk, issuer_for
 from datasources.photos.images import PhotoLimits
 from datasources.photos.storage import open_storage
 from datasources.redis.embedded import EmbeddedRedis
+from datasources.redis.lease import Lease
 from datasources.redis.publisher import Publisher
 from datasources.sql.accounts import Accounts
 from datasources.sql.analysis import AnalysisStore
@@ -177,8 +178,14 @@ class Services:
                              PhotoLimits(s.photo_max_bytes, s.photo_max_pixels))
         self.hub = Hub(self.redis_url, channels, self.store, self.bus, self.intake,
                        feed_size=s.feed_size)
+        # One leader among the server processes runs the once-only work (the sweep round,
+        # bus alerts and history, daily tasks): docs/architecture.md.
+        self.hub.lease = Lease(self.bus.r, channels.leader, s.leader_ttl_s)
+        self.hub.sweep_s = s.sweep_s
         self.hub.tracker = BusTracker.from_settings(s, self.hub.state, self.intake, self.bus,
                                                     BusStore(self.store))
+        self.hub.tracker.leads = self.hub.leads
+        self.hub.tracker.defer_s = max(30.0, 3 * s.leader_ttl_s)
         self.resources = ResourceDesk(self.store, self.bus, self.intake,
                                       sweep_s=s.stock_alert_sweep_s,
                                       kits=load_kits(s.kits_file or None))

@@ -1,8 +1,10 @@
 """The bus tracker: positions from the hub in, trip rows to LiveState, alerts to Intake.
 
-Runs in every server process (each sees every fix). An alert is raised by the process that
-claims its episode key first (Redis SET NX), so it enters the incident loop once; the
-history is written by the process that claims the time bucket.
+Runs in every server process (each sees every fix). Alerts are raised and history is written
+by the process holding the leader lease (`leads`, datasources/redis/lease.py); the others keep
+the alerts they saw for a while and raise them if they take the lease over, so a leader's
+death loses none. The episode key (Redis SET NX) and the time-bucket claim stay as a second
+guard, so an alert enters the incident loop once and a period's history is written once.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -84,6 +87,9 @@ class BusTracker:
         self.sample_s = sample_s
         self.tick_s = tick_s
         self.samples: dict[str, VehiclePosition] = {}
+        self.leads: Callable[[], bool] = lambda: True  # the hub's leader lease
+        self.deferred: list[tuple[float, Alert]] = []  # seen while not leading
+        self.defer_s = 30.0
         self.stats = {"fixes": 0, "alerts": 0, "alerts_skipped": 0, "samples": 0}
         self.route_staff: dict[str, dict[str, str]] = {}
         self.vehicle_records: dict[str, dict] = {}
@@ -174,7 +180,16 @@ class BusTracker:
         return outcome
 
     def raise_all(self, alerts: list[Alert]) -> list[Outcome]:
-        """Raise several alerts; one failing never stops the others."""
+        """Raise several alerts (the leader only; the others keep them `defer_s` in case
+        they take over); one failing never stops the others."""
+        cutoff = time.monotonic() - self.defer_s
+        if not self.leads():
+            self.deferred = [(t, a) for t, a in self.deferred if t >= cutoff]
+            self.deferred += [(time.monotonic(), a) for a in alerts]
+            return []
+        if self.deferred:  # seen before this process led: the episode key dedups them
+            alerts = [a for t, a in self.deferred if t >= cutoff] + alerts
+            self.deferred = []
         out = []
         for a in alerts:
             try:
@@ -225,6 +240,8 @@ class BusTracker:
         if not self.samples:
             return 0
         batch, self.samples = list(self.samples.values()), {}
+        if not self.leads():
+            return 0
         # Every process flushes the period that just ended; the first to claim it writes.
         if not self.bus.claim(f"bus-history:{bucket}", ttl_s=int(self.sample_s * 6) + 1):
             return 0

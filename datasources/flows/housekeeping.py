@@ -1,5 +1,5 @@
-"""Housekeeping every server process runs: extend the duty rota, keep yesterday's brief,
-retrain the suggestion model nightly (one process, by a Redis claim; issue 18)."""
+"""Housekeeping the leader process runs: extend the duty rota, keep yesterday's brief,
+retrain the suggestion model nightly (issue 18; a Redis claim per day guards it too)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ async def run_daily_tasks(services: Any, period_s: float = PERIOD_S) -> None:
     """Loop until cancelled; a failure is logged and retried next period, never fatal."""
     while True:
         try:
+            hub = services.hub
+            if hub is not None and not await hub.lead_now_async():
+                await asyncio.sleep(period_s)  # another process holds the leader lease
+                continue
             if services.rota is not None:
                 await asyncio.to_thread(services.rota.ensure, services.settings.town_dir)
             if services.briefs is not None and await asyncio.to_thread(

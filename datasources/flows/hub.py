@@ -8,6 +8,8 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -21,10 +23,12 @@ from dashboard.screens.live import LiveState
 from dashboard.timeutil import utcnow
 from datasources.flows.bus_tracker import BusTracker
 from datasources.flows.intake import Intake
+from datasources.redis.lease import Lease
 from datasources.redis.publisher import Publisher
 from datasources.sql.incidents import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 KPI_DEBOUNCE_S = 0.25
 KPI_PERIOD_S = 30.0
@@ -36,6 +40,10 @@ class Hub:
 
     Intake runs here too (claimed per message, so with several processes each report is
     committed once). Screens wait on `wait_change` and render from `state`.
+
+    The once-only work (the sweep round, the tracker's alerts and history, the daily
+    tasks) runs only in the process holding the leader `lease`; every hub keeps trying
+    to take it, so another takes over within the lease's TTL when the leader dies.
     """
 
     def __init__(self, redis_url: str, channels: Channels, store: Store, bus: Publisher,
@@ -57,6 +65,11 @@ class Hub:
         self.tracker: BusTracker | None = None  # set by Services; follows bus trips
         # Periodic checks run beside the overdue sweep (issue 5: stock alerts).
         self.sweeps: list[Callable[[], object]] = []
+        self.lease: Lease | None = None  # set by Services; None: a lone hub leads
+        # The lease's Redis calls run on a thread of their own: with Redis frozen each waits
+        # its 3 s timeout, and must not take the shared pool's threads from the requests.
+        self._lease_pool: ThreadPoolExecutor | None = None
+        self.sweep_s = KPI_PERIOD_S
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -70,6 +83,9 @@ class Hub:
             asyncio.create_task(self._kpi_worker(), name="hub-kpis"),
             asyncio.create_task(self._db_watch(), name="hub-db-watch"),
         ]
+        if self.lease is not None:
+            self._lease_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-lease")
+            self._tasks.append(asyncio.create_task(self._lease_worker(), name="hub-lease"))
         if self.tracker is not None:
             self._tasks.append(asyncio.create_task(self.tracker.run(self.notify),
                                                    name="hub-buses"))
@@ -80,6 +96,47 @@ class Hub:
             task.cancel()
         await asyncio.wait(self._tasks, timeout=5)
         self._tasks = []
+        if self.lease is not None:  # a clean stop hands the once-only work on at once
+            await self._on_lease_thread(self.lease.release)
+        if self._lease_pool is not None:
+            self._lease_pool.shutdown(wait=False)
+            self._lease_pool = None
+
+    async def _on_lease_thread(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a lease or sweep-count call on the hub's own thread (the shared pool before
+        start)."""
+        return await asyncio.get_running_loop().run_in_executor(self._lease_pool, fn, *args)
+
+    async def lead_now_async(self) -> bool:
+        """`lead_now` off the event loop, on the lease's own thread."""
+        return await self._on_lease_thread(self.lead_now)
+
+    def leads(self) -> bool:
+        """True while this process holds the leader lease (a hub without one leads)."""
+        return self.lease is None or self.lease.held
+
+    def lead_now(self) -> bool:
+        """Renew or take the lease now and say whether this process leads."""
+        return self.lease is None or self.lease.keep()
+
+    async def _lease_worker(self) -> None:
+        """Keep the lease: renew it while held, try to take it otherwise. A process that
+        becomes leader runs the sweep round at once (the period may not have run yet)."""
+        assert self.lease is not None
+        while True:
+            was = self.lease.held
+            try:
+                now = await self._on_lease_thread(self.lease.keep)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("leader lease not kept")
+                now = False
+            if now and not was and self._kpi_due is not None:
+                self._kpi_due.set()
+            if was != now:
+                self.state.touch("status")
+            await asyncio.sleep(self.lease.renew_s)
 
     # ------------------------------------------------------------------ screens
     async def notify(self) -> None:
@@ -260,16 +317,19 @@ class Hub:
             await asyncio.sleep(DB_PING_S)
 
     async def _kpi_worker(self) -> None:
+        """KPIs after each work-order event and once per sweep period, in every process;
+        the sweep round (overdue work orders and `sweeps`) only in the leader, at least
+        once per period: the first round in a period is counted in Redis."""
         assert self._kpi_due is not None
         while True:
+            wait = self.sweep_s - time.time() % self.sweep_s + 0.05  # the next period
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kpi_due.wait(), KPI_PERIOD_S)
+                await asyncio.wait_for(self._kpi_due.wait(), wait)
             self._kpi_due.clear()
             await asyncio.sleep(KPI_DEBOUNCE_S)
             try:
-                await asyncio.to_thread(self.intake.sweep_overdue)
-                for sweep in self.sweeps:
-                    await asyncio.to_thread(sweep)
+                if self.leads():
+                    await self._sweep_round()
                 self.state.kpis = await asyncio.to_thread(self.store.kpis, utcnow())
                 self.state.touch("kpis", "incidents")
                 await self.notify()
@@ -278,3 +338,17 @@ class Hub:
             except Exception:
                 log.exception("KPI refresh failed")
 
+    async def _sweep_round(self) -> None:
+        """The once-only checks; the period's first round is recorded (sweep_runs)."""
+        period = int(time.time() // self.sweep_s)
+        first = not await self._on_lease_thread(self.bus.swept, period)
+        await asyncio.to_thread(self.intake.sweep_overdue)
+        for sweep in self.sweeps:
+            try:
+                await asyncio.to_thread(sweep)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one failing check never stops the others
+                log.exception("sweep %r failed", sweep)
+        if first:
+            await self._on_lease_thread(self.bus.count_sweep, period)

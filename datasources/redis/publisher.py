@@ -242,6 +242,22 @@ class Publisher:
         seq, counts = pipe.execute()
         return int(seq or 0), {_text(k): int(v) for k, v in counts.items()}
 
+    def swept(self, period: int) -> bool:
+        """True once a sweep round of this period number ran (in any process)."""
+        return bool(self.r.hexists(self.ch.sweep_runs, str(period)))
+
+    def count_sweep(self, period: int) -> int:
+        """Record a sweep round as its period's own; returns the rounds counted for it
+        (1 unless two processes led at once). Kept a day."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hincrby(self.ch.sweep_runs, str(period), 1)
+        pipe.expire(self.ch.sweep_runs, 86_400)
+        return int(pipe.execute()[0])
+
+    def sweep_runs(self) -> dict[int, int]:
+        """Sweep rounds counted per period number (tests, /api/health)."""
+        return {int(k): int(v) for k, v in self.r.hgetall(self.ch.sweep_runs).items()}
+
     def claim(self, digest: str, ttl_s: int = 300) -> bool:
         """True for the first process to claim this inbound message (others skip it)."""
         return bool(self.r.set(self.ch.claim(digest), b"1", nx=True, ex=ttl_s))
