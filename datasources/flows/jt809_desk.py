@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -110,9 +111,20 @@ class Jt809Desk:
 
     async def run(self, period_s: float = 1.0) -> None:
         """Drain the replies every `period_s` until cancelled; a failure is logged."""
+        # Its own thread: with Redis frozen a drain blocks on its socket, and the shared
+        # pool's few threads (cores + 4) are the requests' (test_faults' frozen Redis).
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jt809-replies")
+        loop = asyncio.get_running_loop()
+        try:
+            await self._drain_loop(loop, pool, period_s)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _drain_loop(self, loop: asyncio.AbstractEventLoop, pool: ThreadPoolExecutor,
+                          period_s: float) -> None:
         while True:
             try:
-                await asyncio.to_thread(self.drain)
+                await loop.run_in_executor(pool, self.drain)
             except asyncio.CancelledError:
                 raise
             except Exception:
