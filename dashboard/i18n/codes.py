@@ -4,6 +4,7 @@ categories, team states, resource dispatch states, audit actions, units, skills.
 from __future__ import annotations
 
 from dashboard.actors import SYSTEM_ACTORS
+from dashboard.i18n.admin_text import ADMIN_AUDIT
 from dashboard.incidents.lifecycle import ACTIONS, LEVELS, SOURCES
 from dashboard.roles import ROLE_LABELS
 
@@ -35,6 +36,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "user.enable": ("启用/停用账号", "account enabled/disabled"),
     "user.password": ("修改密码", "password changed"), "key.add": ("新增密钥", "key added"),
     "key.revoke": ("吊销密钥", "key revoked"),
+    **ADMIN_AUDIT,  # issue 16: the changes made on /admin
 }
 # Incident audit rows that are not console actions.
 INCIDENT_AUDIT: dict[str, tuple[str, str]] = {

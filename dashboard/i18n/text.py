@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dashboard.i18n.admin_text import ADMIN_TEXT
 from dashboard.i18n.fleet_text import FLEET_TEXT
 from dashboard.i18n.pupil_text import PUPIL_TEXT
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
@@ -631,6 +632,7 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 TEXT.update(PUPIL_TEXT)  # issue 13: the pupils' words, kept together in their own module
 TEXT.update(FLEET_TEXT)  # issue 13: the vehicle record's words (一车一档)
+TEXT.update(ADMIN_TEXT)  # issue 16: the administrator's page (/admin)
 
 
 def requested_lang(accept_language: str | None) -> str:

@@ -1,0 +1,244 @@
+"""系统管理 (/admin, issue 16): what a town's administrator maintains without the command
+line — accounts (add, role and scope, disable, reset password), the sessions in force, the
+ingest keys and the walls' kiosk tokens. Every change goes through datasources/sql/admin.py
+(the rules of the command line, audited); a secret is shown once, here, after creation."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import dash
+from dash import ALL, Input, Output, State, ctx, dcc, html
+
+from dashboard.i18n.text import LANGS, t
+from datasources.sql.accounts import AccountError
+from datasources.sql.admin import AdminDesk
+from pages._admin_parts import (
+    PATH,
+    choice_options,
+    ids,
+    keys_tab,
+    keys_table,
+    refused,
+    secret_box,
+    sessions_tab,
+    sessions_table,
+    users_tab,
+    users_table,
+)
+from pages._components import page_title, services, site_header
+
+dash.register_page(__name__, path=PATH, title=page_title("nav_admin"))
+
+NOTHING = dash.no_update
+
+
+def desk() -> AdminDesk:
+    svc = services()
+    assert svc.accounts is not None and svc.audit is not None
+    return AdminDesk(svc.accounts, svc.audit)
+
+
+def layout(lang: str | None = None, **_query: Any) -> Any:
+    """Tabs: accounts, sessions, keys and kiosk tokens."""
+    svc = services()
+    lang = lang if lang in LANGS else svc.settings.lang
+    d = desk()
+    units = choice_options(d.units(), lang)
+    workers = choice_options(d.workers(), lang)
+    return html.Div([
+        dcc.Store(id=ids.LANG, data=lang),
+        dcc.Store(id=ids.TICK, data=0),
+        site_header(PATH, lang),
+        html.H1(t("adm_title", lang), className="adm-h1"),
+        html.Div(id=ids.MSG, className="adm-msg", role="status"),
+        html.Div(id=ids.SECRET, className="adm-secret"),
+        dcc.Tabs(id=ids.TABS, value="users", className="adm-tabs", children=[
+            dcc.Tab(label=t("adm_tab_users", lang), value="users",
+                    children=users_tab(lang, units, workers)),
+            dcc.Tab(label=t("adm_tab_sessions", lang), value="sessions",
+                    children=sessions_tab()),
+            dcc.Tab(label=t("adm_tab_keys", lang), value="keys", children=keys_tab(lang)),
+        ]),
+    ], className="adm-page", **{"data-lang": lang})
+
+
+def told(text: str, ok: bool = True) -> tuple[str, str]:
+    return text, "adm-msg " + ("ok" if ok else "bad")
+
+
+OUT = (Output(ids.MSG, "children", allow_duplicate=True),
+       Output(ids.MSG, "className", allow_duplicate=True),
+       Output(ids.SECRET, "children", allow_duplicate=True),
+       Output(ids.TICK, "data", allow_duplicate=True))
+
+
+@dash.callback(
+    Output(ids.USERS, "children"), Output(ids.SESSIONS, "children"),
+    Output(ids.KEYS, "children"), Output(ids.PICK, "options"),
+    Input(ids.TICK, "data"), State(ids.LANG, "data"),
+)
+def show_admin(_tick: Any, lang: str | None) -> tuple[Any, ...]:
+    """The accounts, the sessions in force and the keys, read afresh after each change."""
+    lang = lang or "zh"
+    d = desk()
+    users = d.accounts.users()
+    return (users_table(users, lang), sessions_table(d.accounts.sessions(), lang),
+            keys_table(d.list_keys(), lang),
+            [{"label": f"{u.name} ({u.display_name})" if u.display_name != u.name else u.name,
+              "value": u.name} for u in users])
+
+
+@dash.callback(
+    Output(ids.EROLE, "value"), Output(ids.EDISPLAY, "value"), Output(ids.EUNIT, "value"),
+    Output(ids.EPERSON, "value"),
+    Input(ids.PICK, "value"), prevent_initial_call=True,
+)
+def fill_account(name: str | None) -> tuple[Any, ...]:
+    """The picked account's role, shown name and scope, to edit."""
+    row = desk().accounts.user(name) if name else None
+    if row is None:
+        return NOTHING, NOTHING, NOTHING, NOTHING
+    return row.role, row.display_name, row.unit_id, row.person_id
+
+
+@dash.callback(
+    *OUT,
+    Input(ids.ADD, "n_clicks"),
+    State(ids.NAME, "value"), State(ids.DISPLAY, "value"), State(ids.ROLE, "value"),
+    State(ids.UNIT, "value"), State(ids.PERSON, "value"), State(ids.PASSWORD, "value"),
+    State(ids.LANG, "data"), prevent_initial_call=True,
+)
+def add_account(clicks: int | None, name: str | None, display: str | None, role: str | None,
+                unit: str | None, person: str | None, password: str | None,
+                lang: str | None) -> tuple[Any, ...]:
+    """A new account; a generated password is shown once."""
+    lang = lang or "zh"
+    if not clicks:
+        return NOTHING, NOTHING, NOTHING, NOTHING
+    try:
+        row, shown = desk().add_user(name or "", role or "", display or "", unit or "",
+                                     person or "", password or "")
+    except AccountError as exc:
+        return *told(refused(exc, lang), False), None, NOTHING
+    secret = secret_box(t("adm_secret_password", lang).format(name=row.name), shown, lang) \
+        if shown else None
+    return *told(t("adm_done_add", lang).format(name=row.name)), secret, time.time()
+
+
+@dash.callback(
+    *OUT,
+    Input(ids.SAVE, "n_clicks"), Input(ids.DISABLE, "n_clicks"),
+    Input(ids.ENABLE, "n_clicks"), Input(ids.RESET, "n_clicks"),
+    Input(ids.SIGNOUT, "n_clicks"),
+    State(ids.PICK, "value"), State(ids.EROLE, "value"), State(ids.EDISPLAY, "value"),
+    State(ids.EUNIT, "value"), State(ids.EPERSON, "value"), State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def change_account(_save: Any, _disable: Any, _enable: Any, _reset: Any, _signout: Any,
+                   name: str | None, role: str | None, display: str | None,
+                   unit: str | None, person: str | None, lang: str | None) -> tuple[Any, ...]:
+    """Save role and scope, disable, enable, reset the password, or sign out everywhere."""
+    lang = lang or "zh"
+    button = ctx.triggered_id
+    if button is None or not (ctx.triggered and ctx.triggered[0].get("value")):
+        return NOTHING, NOTHING, NOTHING, NOTHING
+    if not name:
+        return *told(t("adm_need_user", lang), False), None, NOTHING
+    d = desk()
+    secret = None
+    try:
+        if button == ids.SAVE:
+            before = d.accounts.user(name)
+            row = d.edit_user(name, role or "", display or "", unit or "", person or "")
+            same = before is not None and (before.role, before.unit_id, before.person_id) \
+                == (row.role, row.unit_id, row.person_id)
+            text = t("adm_done_edit_same" if same else "adm_done_edit", lang)
+        elif button in (ids.DISABLE, ids.ENABLE):
+            d.set_disabled(name, button == ids.DISABLE)
+            text = t("adm_done_disable" if button == ids.DISABLE else "adm_done_enable", lang)
+        elif button == ids.RESET:
+            shown = d.reset_password(name)
+            secret = secret_box(t("adm_secret_password", lang).format(name=name), shown, lang)
+            text = t("adm_done_reset", lang)
+        else:
+            n = d.end_user_sessions(name)
+            text = t("adm_done_signout", lang).format(name=name, n=n)
+    except AccountError as exc:
+        return *told(refused(exc, lang), False), None, NOTHING
+    return *told(text.format(name=name)), secret, time.time()
+
+
+@dash.callback(
+    Output(ids.MSG, "children", allow_duplicate=True),
+    Output(ids.MSG, "className", allow_duplicate=True),
+    Output(ids.TICK, "data", allow_duplicate=True),
+    Input({"type": ids.END, "index": ALL}, "n_clicks"), State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def end_one_session(_clicks: Any, lang: str | None) -> tuple[Any, ...]:
+    """Sign one browser out (a lost phone, a shared PC left signed in)."""
+    lang = lang or "zh"
+    trigger = ctx.triggered_id
+    if not isinstance(trigger, dict) or not (ctx.triggered and ctx.triggered[0].get("value")):
+        return NOTHING, NOTHING, NOTHING
+    name = desk().end_session(str(trigger.get("index", "")))
+    return *told(t("adm_done_end", lang).format(name=name or "—")), time.time()
+
+
+@dash.callback(
+    *OUT,
+    Input(ids.KADD, "n_clicks"),
+    State(ids.KIND, "value"), State(ids.KNAME, "value"), State(ids.SOURCE, "value"),
+    State(ids.SCOPES, "value"), State(ids.LANG, "data"), prevent_initial_call=True,
+)
+def add_new_key(clicks: int | None, kind: str | None, name: str | None, source: str | None,
+                scopes: list[str] | None, lang: str | None) -> tuple[Any, ...]:
+    """A new ingest key, or a wall's kiosk token with the wall's address, shown once."""
+    lang = lang or "zh"
+    if not clicks:
+        return NOTHING, NOTHING, NOTHING, NOTHING
+    try:
+        token = desk().add_key(kind or "", name or "", source or "", scopes or None)
+    except AccountError as exc:
+        return *told(refused(exc, lang), False), None, NOTHING
+    label = (name or "").strip()
+    if kind == "kiosk":
+        secret = secret_box(t("adm_secret_kiosk", lang).format(name=label),
+                            f"{_base_url()}/?kiosk={token}", lang)
+    else:
+        secret = secret_box(t("adm_secret_key", lang).format(name=label), token, lang)
+    return *told(t("adm_done_key", lang).format(name=label)), secret, time.time()
+
+
+@dash.callback(
+    Output(ids.MSG, "children", allow_duplicate=True),
+    Output(ids.MSG, "className", allow_duplicate=True),
+    Output(ids.TICK, "data", allow_duplicate=True),
+    Input({"type": ids.REVOKE, "index": ALL}, "n_clicks"), State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def revoke_one_key(_clicks: Any, lang: str | None) -> tuple[Any, ...]:
+    """Revoke a key or kiosk token: refused at its next request; a wall closes in seconds."""
+    lang = lang or "zh"
+    trigger = ctx.triggered_id
+    if not isinstance(trigger, dict) or not (ctx.triggered and ctx.triggered[0].get("value")):
+        return NOTHING, NOTHING, NOTHING
+    try:
+        found = desk().revoke_key(int(trigger.get("index", 0)))
+    except (AccountError, ValueError, TypeError) as exc:
+        text = refused(exc, lang) if isinstance(exc, AccountError) else str(exc)
+        return *told(text, False), time.time()
+    return *told(t("adm_done_revoke", lang).format(name=found["name"])), time.time()
+
+
+def _base_url() -> str:
+    """The address this page was opened at (scheme and host), for a wall's URL."""
+    try:
+        from dash.backends._fastapi import get_current_request
+
+        request = get_current_request()
+        return str(request.base_url).rstrip("/")
+    except Exception:  # noqa: BLE001 - no request (a test calling the function)
+        return "http://HOST:PORT"
