@@ -19,6 +19,7 @@ PATH = "/admin"
 class ids:  # noqa: N801 - a namespace of element ids
     LANG = "adm-lang"
     TICK = "adm-tick"
+    LOC = "adm-loc"
     MSG = "adm-msg"
     SECRET = "adm-secret"
     TABS = "adm-tabs"

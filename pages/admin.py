@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html
@@ -50,6 +51,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
     return html.Div([
         dcc.Store(id=ids.LANG, data=lang),
         dcc.Store(id=ids.TICK, data=0),
+        dcc.Location(id=ids.LOC, refresh=False),
         site_header(PATH, lang),
         html.H1(t("adm_title", lang), className="adm-h1"),
         html.Div(id=ids.MSG, className="adm-msg", role="status"),
@@ -105,6 +107,7 @@ def fill_account(name: str | None) -> tuple[Any, ...]:
 
 @dash.callback(
     *OUT,
+    Output(ids.NAME, "value"), Output(ids.DISPLAY, "value"), Output(ids.PASSWORD, "value"),
     Input(ids.ADD, "n_clicks"),
     State(ids.NAME, "value"), State(ids.DISPLAY, "value"), State(ids.ROLE, "value"),
     State(ids.UNIT, "value"), State(ids.PERSON, "value"), State(ids.PASSWORD, "value"),
@@ -113,18 +116,19 @@ def fill_account(name: str | None) -> tuple[Any, ...]:
 def add_account(clicks: int | None, name: str | None, display: str | None, role: str | None,
                 unit: str | None, person: str | None, password: str | None,
                 lang: str | None) -> tuple[Any, ...]:
-    """A new account; a generated password is shown once."""
+    """A new account; a generated password is shown once, and the form empties."""
     lang = lang or "zh"
     if not clicks:
-        return NOTHING, NOTHING, NOTHING, NOTHING
+        return (NOTHING,) * 7
     try:
         row, shown = desk().add_user(name or "", role or "", display or "", unit or "",
                                      person or "", password or "")
     except AccountError as exc:
-        return *told(refused(exc, lang), False), None, NOTHING
+        return *told(refused(exc, lang), False), None, NOTHING, NOTHING, NOTHING, NOTHING
     secret = secret_box(t("adm_secret_password", lang).format(name=row.name), shown, lang) \
         if shown else None
-    return *told(t("adm_done_add", lang).format(name=row.name)), secret, time.time()
+    return (*told(t("adm_done_add", lang).format(name=row.name)), secret, time.time(),
+            "", "", "")
 
 
 @dash.callback(
@@ -191,10 +195,12 @@ def end_one_session(_clicks: Any, lang: str | None) -> tuple[Any, ...]:
     *OUT,
     Input(ids.KADD, "n_clicks"),
     State(ids.KIND, "value"), State(ids.KNAME, "value"), State(ids.SOURCE, "value"),
-    State(ids.SCOPES, "value"), State(ids.LANG, "data"), prevent_initial_call=True,
+    State(ids.SCOPES, "value"), State(ids.LANG, "data"), State(ids.LOC, "href"),
+    prevent_initial_call=True,
 )
 def add_new_key(clicks: int | None, kind: str | None, name: str | None, source: str | None,
-                scopes: list[str] | None, lang: str | None) -> tuple[Any, ...]:
+                scopes: list[str] | None, lang: str | None,
+                href: str | None) -> tuple[Any, ...]:
     """A new ingest key, or a wall's kiosk token with the wall's address, shown once."""
     lang = lang or "zh"
     if not clicks:
@@ -206,7 +212,7 @@ def add_new_key(clicks: int | None, kind: str | None, name: str | None, source: 
     label = (name or "").strip()
     if kind == "kiosk":
         secret = secret_box(t("adm_secret_kiosk", lang).format(name=label),
-                            f"{_base_url()}/?kiosk={token}", lang)
+                            f"{_origin(href)}/?kiosk={token}", lang)
     else:
         secret = secret_box(t("adm_secret_key", lang).format(name=label), token, lang)
     return *told(t("adm_done_key", lang).format(name=label)), secret, time.time()
@@ -233,12 +239,10 @@ def revoke_one_key(_clicks: Any, lang: str | None) -> tuple[Any, ...]:
     return *told(t("adm_done_revoke", lang).format(name=found["name"])), time.time()
 
 
-def _base_url() -> str:
-    """The address this page was opened at (scheme and host), for a wall's URL."""
-    try:
-        from dash.backends._fastapi import get_current_request
-
-        request = get_current_request()
-        return str(request.base_url).rstrip("/")
-    except Exception:  # noqa: BLE001 - no request (a test calling the function)
-        return "http://HOST:PORT"
+def _origin(href: str | None) -> str:
+    """Scheme and host of the address the admin opened this page at (the wall's URL is
+    on the same server); a placeholder when the browser sent none."""
+    parts = urlsplit(href or "")
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return "http://HOST:PORT"
