@@ -249,6 +249,9 @@ CALLBACKS: dict[str, Roles] = {
     "pages.admin.end_one_session": ADMINS,
     "pages.admin.add_new_key": ADMINS,
     "pages.admin.revoke_one_key": ADMINS,
+    "pages.admin.preview_roster": ADMINS,
+    "pages.admin.apply_roster": ADMINS,
+    "pages.admin.download_roster_template": ADMINS,
     # Dash's own router of pages: every signed-in role; the page's roles are checked inside.
     "dash.dash.update": PAGE_SHELL,
 }

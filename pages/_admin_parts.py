@@ -8,6 +8,7 @@ from typing import Any
 
 from dash import dcc, html
 
+from dashboard.buses.register import describe as describe
 from dashboard.i18n.codes import role_label
 from dashboard.i18n.text import TEXT, t
 from dashboard.roles import KEY_SCOPES, KEY_SOURCES, ROLES
@@ -53,6 +54,12 @@ class ids:  # noqa: N801 - a namespace of element ids
     KADD = "adm-kadd"
     KEYS = "adm-keys"
     REVOKE = "adm-revoke"  # pattern: {"type": REVOKE, "index": key id}
+    # grid staff roster
+    UPLOAD = "adm-upload"
+    RPREVIEW = "adm-rpreview"
+    RAPPLY = "adm-rapply"
+    RTEMPLATE = "adm-rtemplate"
+    RDOWNLOAD = "adm-rdownload"
 
 
 def refused(exc: ValueError, lang: str) -> str:
@@ -214,3 +221,47 @@ def secret_box(label: str, secret: str, lang: str) -> Any:
         html.Code(secret, className="adm-secret-value", id="adm-secret-value"),
         html.Div(t("adm_secret_once", lang), className="adm-secret-hint"),
     ], className="adm-secret-box")
+
+
+def roster_tab(lang: str) -> Any:
+    """The roster's upload, its template, the check's outcome and the import button."""
+    return html.Div([
+        html.Section([
+            html.P(t("adm_roster_help", lang), className="adm-help"),
+            html.Button(t("adm_roster_template", lang), id=ids.RTEMPLATE, n_clicks=0,
+                        className="adm-button"),
+            dcc.Download(id=ids.RDOWNLOAD),
+            dcc.Upload(html.Div(t("adm_roster_drop", lang)), id=ids.UPLOAD,
+                       accept=".xlsx", max_size=20 * 1024 * 1024, className="adm-upload"),
+            html.Div(id=ids.RPREVIEW, className="adm-rpreview"),
+            html.Button(t("adm_roster_apply", lang), id=ids.RAPPLY, n_clicks=0,
+                        disabled=True, className="adm-button"),
+        ], className="adm-card"),
+    ])
+
+
+def roster_preview(checked: Any, lang: str) -> Any:
+    """Every error (nothing will be imported), or what the import would change and the rows."""
+    from dashboard.grids.roster import duty_label
+
+    if checked.errors:
+        return html.Div([
+            html.P(t("adm_roster_errors", lang).format(n=len(checked.errors)),
+                   className="adm-msg bad"),
+            html.Ul([html.Li(describe(e, lang), className="adm-rerror")
+                     for e in checked.errors[:200]], className="adm-rerrors"),
+        ])
+    heads = [t(k, lang) for k in ("adm_col_grid", "adm_col_post", "adm_col_prefix",
+                                  "adm_col_name", "adm_col_phone", "adm_col_duties")]
+    heads[2] = "ID"
+    rows = [[e.grid, t(f"adm_post_{e.post}", lang), e.id or "—", e.name, e.phone,
+             "、".join(duty_label(d, lang) for d in e.duties) if lang != "en"
+             else ", ".join(duty_label(d, lang) for d in e.duties)]
+            for e in checked.entries[:500]]
+    return html.Div([
+        html.P(t("adm_roster_preview", lang).format(added=checked.added,
+                                                    updated=checked.updated,
+                                                    leaders=checked.leaders),
+               className="adm-msg ok"),
+        table(heads, rows),
+    ])

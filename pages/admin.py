@@ -5,6 +5,8 @@ ingest keys and the walls' kiosk tokens. Every change goes through datasources/s
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +17,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, html
 from dashboard.i18n.text import LANGS, t
 from datasources.sql.accounts import AccountError
 from datasources.sql.admin import AdminDesk
+from datasources.sql.roster import RosterStore, roster_template
 from pages._admin_parts import (
     PATH,
     choice_options,
@@ -22,6 +25,8 @@ from pages._admin_parts import (
     keys_tab,
     keys_table,
     refused,
+    roster_preview,
+    roster_tab,
     secret_box,
     sessions_tab,
     sessions_table,
@@ -41,8 +46,11 @@ def desk() -> AdminDesk:
     return AdminDesk(svc.accounts, svc.audit)
 
 
-def layout(lang: str | None = None, **_query: Any) -> Any:
-    """Tabs: accounts, sessions, keys and kiosk tokens."""
+TABS = ("users", "sessions", "keys", "roster")
+
+
+def layout(lang: str | None = None, tab: str | None = None, **_query: Any) -> Any:
+    """Tabs: accounts, sessions, keys and kiosk tokens (`?tab=keys` opens one)."""
     svc = services()
     lang = lang if lang in LANGS else svc.settings.lang
     d = desk()
@@ -56,12 +64,15 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
         html.H1(t("adm_title", lang), className="adm-h1"),
         html.Div(id=ids.MSG, className="adm-msg", role="status"),
         html.Div(id=ids.SECRET, className="adm-secret"),
-        dcc.Tabs(id=ids.TABS, value="users", className="adm-tabs", children=[
+        dcc.Tabs(id=ids.TABS, value=tab if tab in TABS else "users", className="adm-tabs",
+                 children=[
             dcc.Tab(label=t("adm_tab_users", lang), value="users",
                     children=users_tab(lang, units, workers)),
             dcc.Tab(label=t("adm_tab_sessions", lang), value="sessions",
                     children=sessions_tab()),
             dcc.Tab(label=t("adm_tab_keys", lang), value="keys", children=keys_tab(lang)),
+            dcc.Tab(label=t("adm_tab_roster", lang), value="roster",
+                    children=roster_tab(lang)),
         ]),
     ], className="adm-page", **{"data-lang": lang})
 
@@ -237,6 +248,74 @@ def revoke_one_key(_clicks: Any, lang: str | None) -> tuple[Any, ...]:
         text = refused(exc, lang) if isinstance(exc, AccountError) else str(exc)
         return *told(text, False), time.time()
     return *told(t("adm_done_revoke", lang).format(name=found["name"])), time.time()
+
+
+def _upload_bytes(contents: str | None) -> bytes | None:
+    """The uploaded file's bytes (a data: URL from dcc.Upload), None when there is none."""
+    if not contents or "," not in contents:
+        return None
+    try:
+        return base64.b64decode(contents.split(",", 1)[1], validate=False)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _roster_store() -> RosterStore:
+    svc = services()
+    assert svc.accounts is not None
+    return RosterStore(svc.accounts.engine)
+
+
+@dash.callback(
+    Output(ids.RPREVIEW, "children"), Output(ids.RAPPLY, "disabled"),
+    Input(ids.UPLOAD, "contents"), State(ids.LANG, "data"), prevent_initial_call=True,
+)
+def preview_roster(contents: str | None, lang: str | None) -> tuple[Any, bool]:
+    """Check the uploaded roster: every row's problem, or what an import would change."""
+    data = _upload_bytes(contents)
+    if data is None:
+        return None, True
+    checked = _roster_store().check(data)
+    return roster_preview(checked, lang or "zh"), not checked.ok
+
+
+@dash.callback(
+    Output(ids.MSG, "children", allow_duplicate=True),
+    Output(ids.MSG, "className", allow_duplicate=True),
+    Output(ids.RPREVIEW, "children", allow_duplicate=True),
+    Output(ids.RAPPLY, "disabled", allow_duplicate=True),
+    Input(ids.RAPPLY, "n_clicks"), State(ids.UPLOAD, "contents"),
+    State(ids.UPLOAD, "filename"), State(ids.LANG, "data"), prevent_initial_call=True,
+)
+def apply_roster(clicks: int | None, contents: str | None, filename: str | None,
+                 lang: str | None) -> tuple[Any, ...]:
+    """Import the roster as uploaded (checked again here): all rows in one transaction,
+    or nothing when any row is wrong."""
+    lang = lang or "zh"
+    if not clicks:
+        return NOTHING, NOTHING, NOTHING, NOTHING
+    data = _upload_bytes(contents)
+    if data is None:
+        return *told(t("adm_roster_nothing", lang), False), NOTHING, True
+    checked = _roster_store().apply(data)
+    if not checked.ok:
+        return *told(t("adm_roster_errors", lang).format(n=len(checked.errors)), False), \
+            roster_preview(checked, lang), True
+    figures = {"added": checked.added, "updated": checked.updated, "leaders": checked.leaders}
+    desk().audit.record("roster.import", (filename or "")[:80],
+                        ", ".join(f"{k} {v}" for k, v in figures.items()))
+    return *told(t("adm_roster_done", lang).format(**figures)), None, True
+
+
+@dash.callback(
+    Output(ids.RDOWNLOAD, "data"), Input(ids.RTEMPLATE, "n_clicks"),
+    prevent_initial_call=True,
+)
+def download_roster_template(clicks: int | None) -> Any:
+    """docs/roster-template.xlsx, made by the code that reads it."""
+    if not clicks:
+        return NOTHING
+    return dcc.send_bytes(roster_template(), "网格人员花名册模板.xlsx")
 
 
 def _origin(href: str | None) -> str:

@@ -146,3 +146,58 @@ def test_a_kiosk_token_and_a_key_are_shown_once_and_revoked_by_id_with_an_audit_
     assert rows[0][:2] == ("key.revoke", "大厅左屏")
     assert ("key.add", "12345 热线", "ingest hotline read-own,report") in rows
     assert all(token not in d and key not in d for _, _, d in rows)
+
+
+# ---------------------------------------------------------------- the grid staff roster
+def _roster(*rows: list[str]) -> bytes:
+    from datasources.towns.pupil_xlsx import write_workbook
+
+    return write_workbook([("网格人员", [["网格编码", "岗位", "人员编号", "姓名", "电话", "职责"],
+                                        *rows])])
+
+
+GOOD = (["G3-01", "网格长", "", "张长青", "13800000011", ""],
+        ["G3-01", "网格员", "W001", "冯思远", "13800000012", "信息采集、治安巡查"],
+        ["G3-02", "网格员", "W900", "新来的", "13800000013", "全部"])
+BAD = (["G9-99", "网格员", "W901", "无网格", "13800000014", ""],  # no such grid
+       ["G3-02", "网格员", "W902", "错电话", "电话待补", ""],  # not a phone
+       ["G3-02", "网格员", "W903", "乱职责", "13800000016", "扫地"])  # not one of the eight
+
+
+def test_a_roster_with_bad_rows_names_each_and_applies_nothing(services):
+    from datasources.sql.roster import RosterStore
+    from pages._admin_parts import describe
+
+    store = RosterStore(services.accounts.engine)
+    checked = store.apply(_roster(*GOOD, *BAD))
+    assert [(e.row, e.column, e.code) for e in checked.errors] == [
+        (5, "A", "roster_unknown_grid"), (6, "E", "pupil_bad_phone"), (7, "F", "roster_bad_duty")]
+    assert describe(checked.errors[2], "zh") == (
+        "工作表「网格人员」第 7 行 F 列「职责」：不认识的职责：扫地（八项职责之一，或写 全部）")
+    assert describe(checked.errors[0], "en").endswith("the town has no grid G9-99")
+    with services.accounts.session() as s:
+        assert s.get(m.GridWorker, "W900") is None  # the good rows were not applied either
+        assert s.get(m.GridWorker, "W001").phone != "13800000012"
+        assert s.get(m.Grid, "G3-01").leader_name != "张长青"
+
+
+def test_a_good_roster_is_previewed_then_applied_in_one_go(services):
+    from datasources.sql.roster import RosterStore, roster_template
+
+    store = RosterStore(services.accounts.engine)
+    preview = store.check(_roster(*GOOD))
+    assert preview.ok and (preview.added, preview.updated, preview.leaders) == (1, 1, 1)
+    with services.accounts.session() as s:
+        assert s.get(m.GridWorker, "W900") is None  # a preview writes nothing
+    store.apply(_roster(*GOOD))
+    with services.accounts.session() as s:
+        new, old = s.get(m.GridWorker, "W900"), s.get(m.GridWorker, "W001")
+        assert (new.grid_code, new.name, len(new.duties)) == ("G3-02", "新来的", 8)
+        assert (old.phone, old.duties) == ("13800000012", ["info", "patrol"])
+        grid = s.get(m.Grid, "G3-01")
+        assert (grid.leader_name, grid.leader_phone) == ("张长青", "13800000011")
+    # The shipped template is a roster the demo town accepts as it is.
+    assert store.check(roster_template()).ok
+    with open("docs/roster-template.xlsx", "rb") as f:
+        assert store.check(f.read()).ok
+    assert store.check(b"not a workbook").errors[0].code == "roster_bad_file"

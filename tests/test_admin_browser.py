@@ -122,3 +122,45 @@ def test_adm002_a_kiosk_token_made_on_the_page_opens_a_wall_and_revoking_it_clos
     dash_duo.wait_for_contains_text(f"#adm-key-{row['id']}", "revoked", timeout=10)
     [entry] = [r for r in app.zn_services.audit.search(action="key.revoke")]
     assert (entry["actor"], entry["target"]) == ("管理员甲", "Hall left wall")
+
+
+def test_adm003_a_roster_with_three_bad_rows_is_refused_then_fixed_and_imported(
+        dash_duo, settings, tmp_path):
+    from datasources.towns.pupil_xlsx import write_workbook
+
+    head = ["网格编码", "岗位", "人员编号", "姓名", "电话", "职责"]
+    good = [["G3-03", "网格长", "", "罗长河", "13800000021", ""],
+            ["G3-03", "网格员", "W950", "新网格员", "13800000022", "信息采集、治安巡查"]]
+    bad = [["G9-99", "网格员", "W951", "甲", "13800000023", ""],
+           ["G3-03", "网格员", "W952", "乙", "待补", ""],
+           ["G3-03", "站长", "W953", "丙", "13800000025", ""]]
+    wrong, fixed = tmp_path / "花名册-错.xlsx", tmp_path / "花名册.xlsx"
+    wrong.write_bytes(write_workbook([("网格人员", [head, *good, *bad])]))
+    fixed.write_bytes(write_workbook([("网格人员", [head, *good])]))
+    app = start_app(dash_duo, settings, path="/admin?tab=roster", role="admin",
+                    wait_status=None)
+    upload = dash_duo.wait_for_element("#adm-upload input[type=file]", timeout=20)
+    upload.send_keys(str(wrong))
+    dash_duo.wait_for_contains_text("#adm-rpreview", "3 处错误，未导入任何内容", timeout=15)
+    errors = [e.text for e in dash_duo.find_elements(".adm-rerror")]
+    assert errors == ["工作表「网格人员」第 4 行 A 列「网格编码」：本镇没有网格「G9-99」",
+                      "工作表「网格人员」第 5 行 E 列「电话」：电话「待补」不是有效号码",
+                      "工作表「网格人员」第 6 行 B 列「岗位」：岗位「站长」须为 网格长 或 网格员"]
+    assert dash_duo.find_element("#adm-rapply").get_attribute("disabled")
+    with app.zn_services.accounts.session() as s:
+        from datasources.sql import models as m
+        assert s.get(m.GridWorker, "W950") is None
+    # The fixed file: a preview of what changes, then the import.
+    dash_duo.find_element("#adm-upload input[type=file]").send_keys(str(fixed))
+    dash_duo.wait_for_contains_text("#adm-rpreview", "新增 1 名网格员", timeout=15)
+    dash_duo.wait_for_contains_text("#adm-rpreview", "信息采集、治安巡查", timeout=5)
+    WebDriverWait(dash_duo.driver, 5).until(
+        lambda d: not d.find_element(By.ID, "adm-rapply").get_attribute("disabled"))
+    dash_duo.find_element("#adm-rapply").click()
+    dash_duo.wait_for_contains_text("#adm-msg", "已导入：新增 1 名网格员", timeout=15)
+    with app.zn_services.accounts.session() as s:
+        worker, grid = s.get(m.GridWorker, "W950"), s.get(m.Grid, "G3-03")
+        assert (worker.name, worker.duties) == ("新网格员", ["info", "patrol"])
+        assert grid.leader_name == "罗长河"
+    [entry] = app.zn_services.audit.search(action="roster.import")
+    assert (entry["actor"], entry["target"]) == ("管理员甲", "花名册.xlsx")

@@ -96,6 +96,48 @@ ADMIN_TEXT: dict[str, tuple[str, str]] = {
     "err_acct_key_scopes": ("权限不正确", "unknown scopes"),
     "err_acct_key_taken": ("此密钥已存在", "this key exists already"),
     "err_acct_key_match": ("没有这个有效的密钥", "there is no such active key"),
+    # the grid staff roster (网格人员花名册)
+    "adm_tab_roster": ("网格人员", "Grid staff"),
+    "adm_roster_help": ("上传镇里的网格人员花名册（.xlsx，按模板填写：网格编码、岗位、人员编号、"
+                        "姓名、电话、职责）。先预览检查，全部无误才能导入，导入在一个事务中完成。",
+                        "Upload the town's grid staff roster (.xlsx, as in the template: grid "
+                        "code, post, person id, name, phone, duties). It is checked first; only "
+                        "a roster without errors is imported, in one transaction."),
+    "adm_roster_template": ("下载模板", "Download the template"),
+    "adm_roster_drop": ("拖入或点击选择花名册文件", "Drop or pick the roster file"),
+    "adm_roster_apply": ("导入", "Import"),
+    "adm_roster_errors": ("{n} 处错误，未导入任何内容：",
+                          "{n} error(s); nothing imported:"),
+    "adm_roster_preview": ("检查通过：新增 {added} 名网格员，更新 {updated} 名，"
+                           "网格长 {leaders} 名。确认后点击「导入」。",
+                           "Checked: {added} new worker(s), {updated} updated, {leaders} "
+                           "leader(s). Press Import to apply."),
+    "adm_roster_done": ("已导入：新增 {added} 名网格员，更新 {updated} 名，"
+                        "网格长 {leaders} 名",
+                        "Imported: {added} new worker(s), {updated} updated, {leaders} "
+                        "leader(s)"),
+    "adm_roster_nothing": ("请先上传花名册", "Upload a roster first"),
+    "adm_col_grid": ("网格", "Grid"),
+    "adm_col_post": ("岗位", "Post"),
+    "adm_col_phone": ("电话", "Phone"),
+    "adm_col_duties": ("职责", "Duties"),
+    "adm_post_leader": ("网格长", "leader"),
+    "adm_post_worker": ("网格员", "worker"),
+    "err_roster_no_column": ("缺少列「{value}」（表头在第 1 行）",
+                             "the column {value} is missing (headers in row 1)"),
+    "err_roster_too_many": ("行数过多（最多 {value} 行）", "too many rows (at most {value})"),
+    "err_roster_unknown_grid": ("本镇没有网格「{value}」", "the town has no grid {value}"),
+    "err_roster_bad_post": ("岗位「{value}」须为 网格长 或 网格员",
+                            "post {value}: write 网格长 (leader) or 网格员 (worker)"),
+    "err_roster_bad_id": ("人员编号「{value}」格式不正确（字母、数字、-、_，最多 24 位）",
+                          "person id {value} is malformed (letters, digits, - and _, up to 24)"),
+    "err_roster_bad_duty": ("不认识的职责：{value}（八项职责之一，或写 全部）",
+                            "unknown duties: {value} (one of the eight, or 全部 for all)"),
+    "err_roster_dup_id": ("人员编号重复，已在 {value}",
+                          "the person id is used twice, first at {value}"),
+    "err_roster_two_leaders": ("同一网格只能有一名网格长（网格与首行：{value}）",
+                               "one leader per grid (grid and first row: {value})"),
+    "err_roster_bad_file": ("不是可读取的 .xlsx 文件", "not a readable .xlsx file"),
 }
 # The audit log's labels of the page's changes (dashboard/i18n/codes.py AUDIT_ACTIONS).
 ADMIN_AUDIT: dict[str, tuple[str, str]] = {
@@ -103,4 +145,5 @@ ADMIN_AUDIT: dict[str, tuple[str, str]] = {
     "user.disable": ("停用账号", "account disabled"),
     "user.reset": ("重置密码", "password reset"),
     "session.end": ("强制下线", "session ended"),
+    "roster.import": ("导入网格人员花名册", "grid staff roster imported"),
 }
