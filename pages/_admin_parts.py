@@ -198,7 +198,7 @@ def sessions_table(sessions: list[dict[str, Any]], lang: str) -> Any:
 
 
 def keys_table(keys: list[dict[str, Any]], lang: str) -> Any:
-    heads = [t(k, lang) for k in ("adm_col_kind", "adm_col_name", "adm_col_source",
+    heads = [t(k, lang) for k in ("adm_col_kind", "adm_key_name", "adm_col_source",
                                   "adm_col_scopes", "adm_col_prefix", "adm_col_created",
                                   "adm_col_state")]
     rows = []
