@@ -249,6 +249,7 @@ CALLBACKS: dict[str, Roles] = {
     "pages.admin.end_one_session": ADMINS,
     "pages.admin.add_new_key": ADMINS,
     "pages.admin.revoke_one_key": ADMINS,
+    "pages.admin.swap_two_shifts": ADMINS,
     "pages.admin.preview_roster": ADMINS,
     "pages.admin.apply_roster": ADMINS,
     "pages.admin.download_roster_template": ADMINS,

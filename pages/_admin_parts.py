@@ -54,6 +54,10 @@ class ids:  # noqa: N801 - a namespace of element ids
     KADD = "adm-kadd"
     KEYS = "adm-keys"
     REVOKE = "adm-revoke"  # pattern: {"type": REVOKE, "index": key id}
+    # rota
+    SWAP = "adm-swap"
+    REASON = "adm-reason"
+    ROTA = "adm-rota"
     # grid staff roster
     UPLOAD = "adm-upload"
     RPREVIEW = "adm-rpreview"
@@ -265,3 +269,26 @@ def roster_preview(checked: Any, lang: str) -> Any:
                className="adm-msg ok"),
         table(heads, rows),
     ])
+
+
+def _shift_fields(prefix: str, lang: str) -> list[Any]:
+    shifts = [{"label": t("adm_shift_day", lang), "value": "day"},
+              {"label": t("adm_shift_night", lang), "value": "night"}]
+    return [field(t("adm_grid_code", lang), dcc.Input(id=f"{prefix}-grid", maxLength=16,
+                                                      value="")),
+            field(t("adm_day", lang), dcc.Input(id=f"{prefix}-day", type="date", value="")),
+            field(t("adm_shift", lang), dcc.Dropdown(id=f"{prefix}-shift", options=shifts,
+                                                     value="day", clearable=False))]
+
+
+def rota_tab(lang: str) -> Any:
+    """换班: two shifts (grid, day, shift each) and the reason."""
+    return html.Section([
+        html.H2(t("adm_swap_title", lang)),
+        html.H3(t("adm_swap_a", lang), className="adm-h3"),
+        html.Div(_shift_fields(f"{ids.SWAP}-a", lang), className="adm-form"),
+        html.H3(t("adm_swap_b", lang), className="adm-h3"),
+        html.Div(_shift_fields(f"{ids.SWAP}-b", lang), className="adm-form"),
+        field(t("adm_reason", lang), dcc.Input(id=ids.REASON, maxLength=200, value="")),
+        html.Button(t("adm_swap", lang), id=ids.SWAP, n_clicks=0, className="adm-button"),
+    ], className="adm-card")

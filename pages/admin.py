@@ -27,6 +27,7 @@ from pages._admin_parts import (
     refused,
     roster_preview,
     roster_tab,
+    rota_tab,
     secret_box,
     sessions_tab,
     sessions_table,
@@ -43,10 +44,10 @@ NOTHING = dash.no_update
 def desk() -> AdminDesk:
     svc = services()
     assert svc.accounts is not None and svc.audit is not None
-    return AdminDesk(svc.accounts, svc.audit)
+    return AdminDesk(svc.accounts, svc.audit, svc.rota)
 
 
-TABS = ("users", "sessions", "keys", "roster")
+TABS = ("users", "sessions", "keys", "rota", "roster")
 
 
 def layout(lang: str | None = None, tab: str | None = None, **_query: Any) -> Any:
@@ -71,6 +72,7 @@ def layout(lang: str | None = None, tab: str | None = None, **_query: Any) -> An
             dcc.Tab(label=t("adm_tab_sessions", lang), value="sessions",
                     children=sessions_tab()),
             dcc.Tab(label=t("adm_tab_keys", lang), value="keys", children=keys_tab(lang)),
+            dcc.Tab(label=t("adm_tab_rota", lang), value="rota", children=rota_tab(lang)),
             dcc.Tab(label=t("adm_tab_roster", lang), value="roster",
                     children=roster_tab(lang)),
         ]),
@@ -248,6 +250,32 @@ def revoke_one_key(_clicks: Any, lang: str | None) -> tuple[Any, ...]:
         text = refused(exc, lang) if isinstance(exc, AccountError) else str(exc)
         return *told(text, False), time.time()
     return *told(t("adm_done_revoke", lang).format(name=found["name"])), time.time()
+
+
+@dash.callback(
+    Output(ids.MSG, "children", allow_duplicate=True),
+    Output(ids.MSG, "className", allow_duplicate=True),
+    Input(ids.SWAP, "n_clicks"),
+    State(f"{ids.SWAP}-a-grid", "value"), State(f"{ids.SWAP}-a-day", "value"),
+    State(f"{ids.SWAP}-a-shift", "value"), State(f"{ids.SWAP}-b-grid", "value"),
+    State(f"{ids.SWAP}-b-day", "value"), State(f"{ids.SWAP}-b-shift", "value"),
+    State(ids.REASON, "value"), State(ids.LANG, "data"), prevent_initial_call=True,
+)
+def swap_two_shifts(clicks: int | None, a_grid: str | None, a_day: str | None,
+                    a_shift: str | None, b_grid: str | None, b_day: str | None,
+                    b_shift: str | None, reason: str | None, lang: str | None) -> tuple[str, str]:
+    """换班: the two shifts' workers exchanged, with the reason, audited."""
+    lang = lang or "zh"
+    if not clicks:
+        return NOTHING, NOTHING
+    a = ((a_grid or "").strip(), a_day or "", a_shift or "")
+    b = ((b_grid or "").strip(), b_day or "", b_shift or "")
+    try:
+        before = desk().swap_shifts(a, b, reason or "")
+    except AccountError as exc:
+        return told(refused(exc, lang), False)
+    return told(t("adm_done_swap", lang).format(a=f"{' '.join(a)} {before[1]}",
+                                                b=f"{' '.join(b)} {before[0]}"))
 
 
 def _upload_bytes(contents: str | None) -> bytes | None:

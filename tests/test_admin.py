@@ -201,3 +201,41 @@ def test_a_good_roster_is_previewed_then_applied_in_one_go(services):
     with open("docs/roster-template.xlsx", "rb") as f:
         assert store.check(f.read()).ok
     assert store.check(b"not a workbook").errors[0].code == "roster_bad_file"
+
+
+def test_a_swap_needs_a_reason_exchanges_two_shifts_at_once_and_moves_who_is_on_duty(
+        services):
+    from dashboard.grids.rota import shift_at
+    from dashboard.timeutil import utcnow
+
+    token = CURRENT.set(ADMIN)
+    try:
+        desk = AdminDesk(services.accounts, services.audit, services.rota)
+        day, shift = shift_at(utcnow())
+        # A grid of two workers or more: a later shift of another worker than now's.
+        grid = next(c.code for c in services.rota.cells
+                    if c.level == 3 and len(c.workers) > 1)
+        now_a = services.rota.worker_on_duty(grid)
+        with services.rota.store.session() as s:
+            later = s.execute(select(m.GridRota.day, m.GridRota.shift, m.GridRota.worker_name)
+                              .where(m.GridRota.grid_code == grid, m.GridRota.day > day,
+                                     m.GridRota.worker_name != now_a)
+                              .order_by(m.GridRota.day)).first()
+        assert later is not None and later.worker_name != now_a
+        b_worker = later.worker_name
+        b = (grid, later.day, later.shift)
+        with pytest.raises(AccountError) as no_reason:
+            desk.swap_shifts((grid, day, shift), b, "  ")
+        assert refused(no_reason.value, "zh") == "换班须填写原因"
+        with pytest.raises(AccountError) as unknown:
+            desk.swap_shifts((grid, day, shift), ("G3-01", "1999-01-01", "day"), "病假")
+        assert unknown.value.code == "rota_shift"
+        assert services.rota.worker_on_duty(grid) == now_a  # refusals change nothing
+        before = desk.swap_shifts((grid, day, shift), b, "家中有事")
+        assert before == (now_a, b_worker)
+        # Who is on duty now (what the console's recommendation reads) is the other worker.
+        assert services.rota.worker_on_duty(grid) == b_worker
+        [entry] = desk.audit.search(action="rota.swap")
+        assert entry["actor"] == "镇管理员" and entry["detail"].endswith(": 家中有事")
+    finally:
+        CURRENT.reset(token)

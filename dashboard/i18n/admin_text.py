@@ -137,6 +137,23 @@ ADMIN_TEXT: dict[str, tuple[str, str]] = {
                           "the person id is used twice, first at {value}"),
     "err_roster_two_leaders": ("同一网格只能有一名网格长（网格与首行：{value}）",
                                "one leader per grid (grid and first row: {value})"),
+    # rota (换班)
+    "adm_tab_rota": ("排班", "Rota"),
+    "adm_swap_title": ("换班：交换两个班次的值班人员（须填原因）",
+                       "Swap: exchange the workers of two shifts (a reason is required)"),
+    "adm_swap_a": ("班次一", "First shift"),
+    "adm_swap_b": ("班次二", "Second shift"),
+    "adm_grid_code": ("网格编码", "Grid code"),
+    "adm_day": ("日期", "Day"),
+    "adm_shift": ("班次", "Shift"),
+    "adm_shift_day": ("白班", "day"),
+    "adm_shift_night": ("夜班", "night"),
+    "adm_reason": ("原因", "Reason"),
+    "adm_swap": ("换班", "Swap"),
+    "adm_done_swap": ("已换班：{a} ⇄ {b}", "Swapped: {a} ⇄ {b}"),
+    "err_rota_reason": ("换班须填写原因", "a swap needs its reason"),
+    "err_rota_shift": ("排班表中没有这个班次（或两个班次相同）",
+                       "no such shift in the rota (or the same shift twice)"),
     "err_roster_bad_file": ("不是可读取的 .xlsx 文件", "not a readable .xlsx file"),
 }
 # The audit log's labels of the page's changes (dashboard/i18n/codes.py AUDIT_ACTIONS).
@@ -145,5 +162,6 @@ ADMIN_AUDIT: dict[str, tuple[str, str]] = {
     "user.disable": ("停用账号", "account disabled"),
     "user.reset": ("重置密码", "password reset"),
     "session.end": ("强制下线", "session ended"),
+    "rota.swap": ("换班", "shifts swapped"),
     "roster.import": ("导入网格人员花名册", "grid staff roster imported"),
 }

@@ -31,9 +31,28 @@ class Choice:
 class AdminDesk:
     """Account changes with their audit rows; the principal served now is the actor."""
 
-    def __init__(self, accounts: Accounts, audit: Audit):
+    def __init__(self, accounts: Accounts, audit: Audit, rota: Any = None):
         self.accounts = accounts
         self.audit = audit
+        self.rota = rota  # datasources.sql.rota.RotaStore, for 换班
+
+    # ------------------------------------------------------------ rota
+    def swap_shifts(self, a: tuple[str, str, str], b: tuple[str, str, str],
+                    reason: str) -> tuple[str, str]:
+        """换班 with a reason: the two shifts' workers exchanged in one transaction and
+        audited; (worker of a before, worker of b before)."""
+        from dashboard.grids.rota import RotaError
+
+        reason = " ".join((reason or "").split())
+        if not reason or len(reason) > 200:
+            raise AccountError("a swap needs its reason (1-200 characters)", "rota_reason")
+        try:
+            before = self.rota.swap(a, b)
+        except RotaError as exc:
+            raise AccountError(str(exc), "rota_shift") from exc
+        self.audit.record("rota.swap", f"{a[0]} {a[1]} {a[2]} <-> {b[0]} {b[1]} {b[2]}",
+                          f"{before[0]} <-> {before[1]}: {reason}")
+        return before
 
     # ------------------------------------------------------------ reading
     def units(self) -> list[Choice]:
