@@ -62,6 +62,8 @@ ADMIN_SHOTS = (
     ("/admin?lang=en", "admin-en-1920x1080.png", "1920x1080", ADMIN),
     ("/admin?tab=keys", "admin-keys-1024x768.png", "1024x768", ADMIN),
     ("/admin?tab=sessions&lang=en", "admin-sessions-en-1024x768.png", "1024x768", ADMIN),
+    ("/admin?tab=rota", "admin-rota-1024x768.png", "1024x768", ADMIN),
+    ("/admin?tab=roster&lang=en", "admin-roster-en-1024x768.png", "1024x768", ADMIN),
 )
 # Every page in both languages at the wall, the tablet and the phone (issue 11): the set to
 # look at after a change to the screens. `make screenshots` shoots SHOTS, then these.
