@@ -33,6 +33,7 @@
     var age = Date.now() - parseFloat(beat.textContent) * 1000;
     var stale = age > STALE_MS;
     document.documentElement.classList.toggle("zn-stale", stale);
+    if (stale) { stillSignedIn(); }
     if (stale && !status.classList.contains("stale")) {
       status.dataset.live = status.textContent;
       status.textContent = status.dataset.stale;
@@ -41,6 +42,20 @@
       status.classList.remove("stale");
       if (status.dataset.live) { status.textContent = status.dataset.live; }
     }
+  }
+  // A silent screen asks (at most every 3 s) whether its credential still holds: a kiosk
+  // token revoked on /admin, a user disabled or signed out closes the screen at once
+  // (to the sign-in page) instead of leaving the last figures up as if live.
+  var askedAt = 0;
+  function stillSignedIn() {
+    if (Date.now() - askedAt < 3000) { return; }
+    askedAt = Date.now();
+    fetch("/api/whoami", {credentials: "same-origin", cache: "no-store"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (who) {
+        if (who && who.role === "anon") { window.location.replace("/login"); }
+      })
+      .catch(function () { /* the server is away: stay stale, the reconnect resumes */ });
   }
   function tick() {
     watchdog();

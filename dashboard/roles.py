@@ -56,6 +56,7 @@ INGEST_DOOR: Roles = frozenset({INGEST, ADMIN, OFFICER})
 # and callback is then checked on its own, so a guardian gets no further than /parent.
 PAGE_SHELL: Roles = frozenset({*PEOPLE, GUARDIAN})
 PARENTS: Roles = frozenset({GUARDIAN})
+ADMINS: Roles = frozenset({ADMIN})  # the administrator's page (/admin) and its callbacks
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,15 @@ def check_unit_account(role: str, unit_id: str | None, tier: str | None) -> None
     if not unit_id or tier not in want:
         raise ValueError(f"role {role} needs the id of a unit of tier {'/'.join(want)}; "
                          f"{unit_id!r} is not one")
+
+
+def check_person_account(role: str, person_id: str | None) -> None:
+    """Raise ValueError unless a grid worker's account names its person (grid_workers.id:
+    work orders reach a phone by person id) and no other account names one."""
+    if role == GRID_WORKER and not (person_id or "").strip():
+        raise ValueError("a grid worker's account needs the worker's id")
+    if role != GRID_WORKER and (person_id or "").strip():
+        raise ValueError(f"role {role} names no grid worker")
 
 
 NOBODY = Principal()
@@ -204,6 +214,7 @@ PAGES: dict[str, Roles] = {
     "/grids": CONSOLE_READ,
     "/leader": CONSOLE_READ,
     "/analysis": CONSOLE_READ,  # 分析研判 (issue 14)
+    "/admin": ADMINS,  # 系统管理 (issue 16): accounts, sessions, keys, kiosk tokens
 }
 
 # ---------------------------------------------------------------- Dash callbacks
@@ -264,6 +275,18 @@ CALLBACKS: dict[str, Roles] = {
     "pages._cap_parts.issue_warning": CONSOLE_ACT,
     "pages._cap_parts.cancel_warning": CONSOLE_ACT,
     "pages._cap_parts.list_warnings": CONSOLE_ACT,
+    # 系统管理 (issue 16): the administrator only; each change is audited.
+    "pages.admin.show_admin": ADMINS,
+    "pages.admin.add_account": ADMINS,
+    "pages.admin.change_account": ADMINS,
+    "pages.admin.fill_account": ADMINS,
+    "pages.admin.end_one_session": ADMINS,
+    "pages.admin.add_new_key": ADMINS,
+    "pages.admin.revoke_one_key": ADMINS,
+    "pages.admin.swap_two_shifts": ADMINS,
+    "pages.admin.preview_roster": ADMINS,
+    "pages.admin.apply_roster": ADMINS,
+    "pages.admin.download_roster_template": ADMINS,
     # Dash's own router of pages: every signed-in role; the page's roles are checked inside.
     "dash.dash.update": PAGE_SHELL,
 }

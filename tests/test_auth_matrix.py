@@ -470,3 +470,29 @@ def test_a_village_officer_cannot_read_another_villages_work_order_by_any_door(a
     assert client.get(f"/api/v1/incidents/{ours.id}").status_code == 200
     _signed_in_as(app, client, "village")
     assert client.get(f"/api/v1/incidents/{ours.id}").status_code == 200
+
+
+def test_the_admin_page_and_every_one_of_its_callbacks_are_for_the_administrator_only(
+        app_client):
+    """系统管理 (issue 16): /admin and each of its callbacks admit the admin and nobody else
+    (the matrix above calls each callback as every role; this names them)."""
+    app, client = app_client
+    admin_callbacks = {n for n, _ in server_callbacks(app) if n.startswith("pages.admin.")}
+    assert len(admin_callbacks) >= 6
+    assert all(CALLBACKS[n] == {"admin"} for n in admin_callbacks), admin_callbacks
+    assert page_roles("/admin") == {"admin"}
+    import dash
+    from plotly.utils import PlotlyJSONEncoder
+
+    build = next(p["layout"] for p in dash.page_registry.values() if p["path"] == "/admin")
+    for role in ROLES:
+        _signed_in_as(app, client, role)
+        page = client.get("/admin", follow_redirects=False)
+        assert (page.status_code == 200) == (role == "admin"), (role, page.status_code)
+        # The layout itself is drawn for the admin only; any other role gets the refusal.
+        token = CURRENT.set(Principal(role=role, name=f"u-{role}"))
+        try:
+            drawn = json.dumps(build(lang="en"), cls=PlotlyJSONEncoder, ensure_ascii=False)
+        finally:
+            CURRENT.reset(token)
+        assert ("Sign-in name" in drawn) == (role == "admin"), role

@@ -60,6 +60,15 @@ VEHICLE_SHOTS = tuple((UNFIT + ("&lang=en" if lang == "en" else "")
                       for lang in ("zh", "en") for size in ("1920x1080", "1024x768"))
 ADMIN = ("admin", "zhongnao-demo")
 GRID_WORKER = ("冯思远", "zhongnao-demo")
+# 系统管理 (issue 16): the administrator's page, its accounts and its keys tab.
+ADMIN_SHOTS = (
+    ("/admin", "admin-1920x1080.png", "1920x1080", ADMIN),
+    ("/admin?lang=en", "admin-en-1920x1080.png", "1920x1080", ADMIN),
+    ("/admin?tab=keys", "admin-keys-1024x768.png", "1024x768", ADMIN),
+    ("/admin?tab=sessions&lang=en", "admin-sessions-en-1024x768.png", "1024x768", ADMIN),
+    ("/admin?tab=rota", "admin-rota-1024x768.png", "1024x768", ADMIN),
+    ("/admin?tab=roster&lang=en", "admin-roster-en-1024x768.png", "1024x768", ADMIN),
+)
 # Every page in both languages at the wall, the tablet and the phone (issue 11): the set to
 # look at after a change to the screens. `make screenshots` shoots SHOTS, then these.
 MATRIX_PAGES = (
@@ -120,7 +129,7 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0, only: str = "") ->
             time.sleep(warm_s)
             (out_dir / "screens").mkdir(exist_ok=True)
             by_login: dict[tuple[str, str] | None, list[tuple[str, str, str]]] = {}
-            for path, name, size, login in (*SHOTS, *VEHICLE_SHOTS, *matrix()):
+            for path, name, size, login in (*SHOTS, *VEHICLE_SHOTS, *ADMIN_SHOTS, *matrix()):
                 if wanted and not any(w in name for w in wanted):
                     continue
                 by_login.setdefault(login, []).append((base + path, str(out_dir / name), size))

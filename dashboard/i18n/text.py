@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dashboard.i18n.admin_text import ADMIN_TEXT
 from dashboard.i18n.cap_text import CAP_TEXT
 from dashboard.i18n.fleet_text import FLEET_TEXT
 from dashboard.i18n.open311_text import OPEN311_TEXT
@@ -689,6 +690,7 @@ TEXT.update(FLEET_TEXT)  # issue 13: the vehicle record's words (一车一档)
 TEXT.update(CAP_TEXT)  # issue 15: warnings issued as CAP 1.2 (预警发布)
 TEXT.update(OPEN311_TEXT)  # issue 15: the Open311 door's refusals
 TEXT.update(PHOTO_TEXT)  # issue 15: 随手拍's words
+TEXT.update(ADMIN_TEXT)  # issue 16: the administrator's page (/admin)
 
 
 def requested_lang(accept_language: str | None) -> str:

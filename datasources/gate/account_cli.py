@@ -8,7 +8,15 @@ import click
 from sqlalchemy import select
 
 from dashboard.buses.pupils import POST_KINDS
-from dashboard.roles import ESCORT, KEY_SCOPES, KEY_SOURCES, ROLES, SCHOOL_STAFF, Principal
+from dashboard.roles import (
+    ESCORT,
+    KEY_SCOPES,
+    KEY_SOURCES,
+    ROLES,
+    SCHOOL_STAFF,
+    Principal,
+    check_person_account,
+)
 from dashboard.settings import Settings
 from datasources.sql.accounts import KEY_KINDS, AccountError, Accounts
 from datasources.sql.audit import Audit
@@ -173,10 +181,10 @@ def user_add(name: str, role: str, password: str, display_name: str, person: str
         unknown = [f"{k}:{r}" for k, r in pairs if not register.post_exists(k, r)]
         if unknown:
             raise click.UsageError(f"--post: the town has no {', '.join(unknown)}")
-    if role == "grid_worker" and not person.strip():
-        raise click.UsageError("--person WORKER_ID is required for a grid worker's account")
-    if person.strip() and role != "grid_worker":
-        raise click.UsageError("--person is for grid workers' accounts only")
+    try:
+        check_person_account(role, person)  # the rule /admin follows too
+    except ValueError as exc:
+        raise click.UsageError(f"--person: {exc}") from exc
     accounts, audit = _open(Settings.from_env())
     try:
         row = accounts.add_user(name, role, password, display_name, person_id=person or None,

@@ -108,24 +108,10 @@ class Accounts:
         id that no grid worker has. A grid worker's account names the person it is; a
         handler's or village officer's the unit it works for (check_unit_account)."""
         name = name.strip()
-        unit_id = (unit_id or "").strip() or None
-        with self.session() as s:
-            unit = s.get(m.Unit, unit_id) if unit_id else None
-        try:
-            check_unit_account(role, unit_id, unit.tier if unit else None)
-        except ValueError as exc:
-            raise AccountError(str(exc)) from exc
-        person_id = (person_id or "").strip() or None
-        if person_id is not None:
-            with self.session() as s:
-                person = s.get(m.GridWorker, person_id)
-            if person is None:
-                raise AccountError(f"no grid worker with id {person_id!r}")
-            display_name = display_name or person.name
-        if role not in ROLES:
-            raise AccountError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        unit_id, person_id, person_name = self._check_account(role, unit_id, person_id)
+        display_name = display_name or person_name
         if not name or len(name) > 40:
-            raise AccountError("name: 1-40 characters")
+            raise AccountError("name: 1-40 characters", "acct_name")
         check_password(password, name)
         row = m.User(name=name, role=role, password_hash=_hasher.hash(password),
                      display_name=display_name.strip() or name, disabled=False,
@@ -134,8 +120,60 @@ class Accounts:
             with self.session.begin() as s:
                 s.add(row)
         except IntegrityError as exc:
-            raise AccountError(f"a user named {name!r} exists already") from exc
+            raise AccountError(f"a user named {name!r} exists already", "acct_taken") from exc
         return _user_row(row)
+
+    def _check_account(self, role: str, unit_id: str | None,
+                       person_id: str | None) -> tuple[str | None, str | None, str]:
+        """(unit id, person id, the person's name) of an account of `role`, both ids
+        stripped and checked against the town: the one rule of a new and an edited user."""
+        if role not in ROLES:
+            raise AccountError(f"unknown role {role!r}; one of {', '.join(ROLES)}",
+                               "acct_role")
+        unit_id = (unit_id or "").strip() or None
+        with self.session() as s:
+            unit = s.get(m.Unit, unit_id) if unit_id else None
+        try:
+            check_unit_account(role, unit_id, unit.tier if unit else None)
+        except ValueError as exc:
+            raise AccountError(str(exc), "acct_unit") from exc
+        person_id = (person_id or "").strip() or None
+        person_name = ""
+        if person_id is not None:
+            with self.session() as s:
+                person = s.get(m.GridWorker, person_id)
+            if person is None:
+                raise AccountError(f"no grid worker with id {person_id!r}", "acct_person")
+            person_name = person.name
+        return unit_id, person_id, person_name
+
+    def update_user(self, name: str, role: str, display_name: str = "",
+                    unit_id: str | None = None, person_id: str | None = None) -> UserRow:
+        """Change a user's role, shown name and scope (unit, person) by the rules of a new
+        account. A changed role or scope ends the user's sessions, so the next request is
+        served as the account now is."""
+        unit_id, person_id, person_name = self._check_account(role, unit_id, person_id)
+        with self.session.begin() as s:
+            row = s.scalar(select(m.User).where(m.User.name == name))
+            if row is None:
+                raise AccountError(f"no user named {name!r}", "acct_no_user")
+            moved = (row.role, row.unit_id, row.person_id) != (role, unit_id, person_id)
+            row.role, row.unit_id, row.person_id = role, unit_id, person_id
+            row.display_name = (display_name.strip() or person_name or row.display_name
+                                or name)[:40]
+            if moved:
+                s.execute(delete(m.UserSession).where(m.UserSession.user_id == row.id))
+            found = _user_row(row)
+        self.forget()
+        return found
+
+    def reset_password(self, name: str) -> str:
+        """A new random password for `name` (returned to be shown once, stored hashed);
+        the user's sessions end."""
+        password = secrets.token_urlsafe(12)
+        self._store_password(name, password)
+        self.end_user_sessions(name)
+        return password
 
     def users(self) -> list[UserRow]:
         """Every user, by name."""
@@ -153,7 +191,7 @@ class Accounts:
         with self.session.begin() as s:
             row = s.scalar(select(m.User).where(m.User.name == name))
             if row is None:
-                raise AccountError(f"no user named {name!r}")
+                raise AccountError(f"no user named {name!r}", "acct_no_user")
             row.disabled = disabled
             if disabled:
                 s.execute(delete(m.UserSession).where(m.UserSession.user_id == row.id))
@@ -169,7 +207,7 @@ class Accounts:
             n = rows_changed(s.execute(update(m.User).where(m.User.name == name)
                                        .values(password_hash=_hasher.hash(password))))
         if not n:
-            raise AccountError(f"no user named {name!r}")
+            raise AccountError(f"no user named {name!r}", "acct_no_user")
 
     def authenticate(self, name: str, password: str) -> UserRow | None:
         """The enabled user with this name and password, else None (same cost either way)."""
@@ -205,6 +243,41 @@ class Accounts:
         with self.session.begin() as s:
             s.execute(delete(m.UserSession).where(m.UserSession.token_hash == digest))
         self.forget(digest)
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """Sessions in force, newest first: id (the token's hash, not the token), user,
+        role, started, expires, address."""
+        now = utcnow()
+        with self.session() as s:
+            rows = s.execute(select(m.UserSession, m.User.name, m.User.role)
+                             .join(m.User, m.User.id == m.UserSession.user_id)
+                             .order_by(m.UserSession.created_at.desc())).all()
+            return [{"id": sess.token_hash, "user": name, "role": role,
+                     "created_at": sess.created_at, "expires_at": sess.expires_at,
+                     "ip": sess.ip} for sess, name, role in rows
+                    if as_utc(sess.expires_at) > now]
+
+    def end_session_by_id(self, digest: str) -> str | None:
+        """Sign a session out by its id (the token's hash); the user's name, or None when
+        no such session is in force."""
+        with self.session.begin() as s:
+            sess = s.get(m.UserSession, digest)
+            user = s.get(m.User, sess.user_id) if sess else None
+            if sess is not None:
+                s.delete(sess)
+        self.forget(digest)
+        return user.name if user else None
+
+    def end_user_sessions(self, name: str) -> int:
+        """Sign every browser of `name` out; how many sessions ended."""
+        with self.session.begin() as s:
+            uid = s.scalar(select(m.User.id).where(m.User.name == name))
+            if uid is None:
+                raise AccountError(f"no user named {name!r}", "acct_no_user")
+            n = rows_changed(s.execute(delete(m.UserSession)
+                                       .where(m.UserSession.user_id == uid)))
+        self.forget()
+        return n
 
     def session_principal(self, token: str, ip: str = "") -> Principal | None:
         """Who holds this session cookie, or None (unknown, expired or disabled). Asked of
@@ -257,18 +330,20 @@ class Accounts:
         An ingest key belongs to one source (KEY_SOURCES) and holds scopes, by default
         those of its source (dashboard.roles.default_scopes)."""
         if kind not in KEY_KINDS:
-            raise AccountError(f"kind must be one of {KEY_KINDS}")
+            raise AccountError(f"kind must be one of {KEY_KINDS}", "acct_key_kind")
         if not name.strip() or len(name) > 60:
-            raise AccountError("name: 1-60 characters")
+            raise AccountError("name: 1-60 characters", "acct_key_name")
         source = source.strip()
         granted: frozenset[str] = frozenset()
         if kind == "ingest":
             if source not in KEY_SOURCES:
-                raise AccountError(f"source must be one of {', '.join(KEY_SOURCES)}")
+                raise AccountError(f"source must be one of {', '.join(KEY_SOURCES)}",
+                                   "acct_key_source")
             granted = default_scopes(source) if scopes is None else frozenset(scopes)
             unknown = granted - set(KEY_SCOPES)
             if unknown or not granted:
-                raise AccountError(f"scopes: one or more of {', '.join(KEY_SCOPES)}")
+                raise AccountError(f"scopes: one or more of {', '.join(KEY_SCOPES)}",
+                                   "acct_key_scopes")
         token = token or new_token()
         try:
             with self.session.begin() as s:
@@ -277,7 +352,7 @@ class Accounts:
                                key_hash=token_hash(token), prefix=token[:8],
                                created_at=utcnow(), revoked_at=None))
         except IntegrityError as exc:
-            raise AccountError("this key exists already") from exc
+            raise AccountError("this key exists already", "acct_key_taken") from exc
         self.forget()
         return token
 
@@ -299,9 +374,21 @@ class Accounts:
             rows = list(s.scalars(select(m.ApiKey).where(m.ApiKey.revoked_at.is_(None))))
             match = [k for k in rows if ident in (str(k.id), k.name, k.prefix)]
             if len(match) != 1:
-                raise AccountError(f"{len(match)} active keys match {ident!r}")
+                raise AccountError(f"{len(match)} active keys match {ident!r}",
+                                   "acct_key_match")
             match[0].revoked_at = utcnow()
             found = {"id": match[0].id, "kind": match[0].kind, "name": match[0].name}
+        self.forget()
+        return found
+
+    def revoke_key_id(self, key_id: int) -> dict[str, Any]:
+        """Revoke the active key or token with this id (the admin page's button); its row."""
+        with self.session.begin() as s:
+            row = s.get(m.ApiKey, key_id)
+            if row is None or row.revoked_at is not None:
+                raise AccountError(f"no active key {key_id}", "acct_key_match")
+            row.revoked_at = utcnow()
+            found = {"id": row.id, "kind": row.kind, "name": row.name}
         self.forget()
         return found
 

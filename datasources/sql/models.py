@@ -62,6 +62,8 @@ class GridWorker(Base):
     grid_code: Mapped[str] = mapped_column(ForeignKey("grids.code"), index=True)
     name: Mapped[str] = mapped_column(String(40))
     phone: Mapped[str] = mapped_column(String(20), default="")
+    # The eight duties (dashboard/grids/roster.DUTIES codes) from the roster; None: not given.
+    duties: Mapped[Any] = mapped_column(JSON, nullable=True)
     grid: Mapped[Grid] = relationship(back_populates="workers")
 
 
