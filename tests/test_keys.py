@@ -165,7 +165,7 @@ def test_demo_accounts_are_seeded_once_for_a_demo_town_only(settings):
     first = seed_demo(settings)
     assert {role for _, role, _ in first} == {"admin", "officer", "leader", "display",
                                               "grid_worker", "escort", "handler",
-                                              "village"}
+                                              "village", "school_staff"}
     assert seed_demo(settings) == first  # idempotent: nothing added twice
     accounts = Accounts(engine)
     assert accounts.authenticate("值班员", DEMO_PASSWORD).role == "officer"
@@ -181,6 +181,9 @@ def test_demo_accounts_are_seeded_once_for_a_demo_town_only(settings):
 
     escort = accounts.user("随车照管员")
     assert ("vehicle", "川F·D72692") in PupilStore(engine).posts(escort.id)
+    # …and the first school's staff reads its shuttles on /school.
+    staff = accounts.user("学校教务处")
+    assert any(kind == "school" for kind, _ in PupilStore(engine).posts(staff.id))
     assert accounts.key_principal("demo-key", "ingest").source == "citizen"
     assert len(accounts.list_keys("kiosk")) == 1
     with accounts.session.begin() as s:
