@@ -99,9 +99,15 @@ def site_header(path: str, lang: str, compact: bool = False) -> Any:
                     className="zn-nav-link" + (" here" if link.path == here else ""),
                     **({"aria-current": "page"} if link.path == here else {}))
              for link in nav_links(who)]
+    nav = html.Nav(links, className="zn-nav-links", **{"aria-label": t("nav_label", lang)})
+    if compact:  # the wall's header row has room for its own title, not 13 links (admin)
+        shown = next((link for link in nav_links(who) if link.path == here), None)
+        nav = html.Details([html.Summary(
+            f"☰ {t(shown.key, lang) if shown else t('nav_label', lang)}",
+            className="zn-nav-summary"), nav], className="zn-nav-menu")
     parts: list[Any] = [
         None if compact else html.Span(t("brand", lang), className="zn-nav-brand"),
-        html.Nav(links, className="zn-nav-links", **{"aria-label": t("nav_label", lang)}),
+        nav,
         html.Span([
             html.A(t("lang_switch", lang), href=f"{here}?lang={other}",
                    className="lang-switch zn-nav-lang"),

@@ -335,6 +335,7 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
                     village=inc["village"]) if "escalate" in allowed else []
     state = inc["state"]
     context = {"id": inc["id"], "ref": inc["ref"], "version": inc["version"], "state": state,
+               "seen_event": history[-1]["id"] if history else 0,
                "recs": [{"id": c.assignee_id, "name": c.assignee} for c in recs]
                + [{"id": f"unit:{u.id}", "name": u.name} for u in ups]}
     found, sg_index = offer_suggestion(inc, context, me.role not in UNIT_ROLES,
@@ -381,19 +382,22 @@ def act(_recs: list[Any], _acts: list[Any], seen: dict[str, Any] | None, officer
         seen = seen if isinstance(seen, dict) else {}
         incident_id = parse_id(seen.get("id"), "incident")
         version = whole_number(seen.get("version"), "version", 0, MAX_ID)
+        seen_event = whole_number(seen.get("seen_event", 0), "seen_event", 0, MAX_ID)
         note = (text_param(note, "note") or "").strip()  # a list here was a 500
         if trigger.get("type") == ids.REC:
             # The page names whom by id; the store checks the id against the town's
             # register and takes the name from there (a forged name is never stored).
             event = dispatch_to(services().intake, me, incident_id,
                                 _recommended(seen, trigger.get("index")),
-                                state=str(seen.get("state")), version=version, note=note)
+                                state=str(seen.get("state")), version=version, note=note,
+                                seen_event=seen_event)
             who = event.incident.assignee if event.incident else ""
             message = t("disp_ok_dispatch", lang).format(ref=seen.get("ref", ""), who=who)
         else:
             action = str(trigger.get("action"))
             desk_step(services().intake, me, incident_id, action, note=note,
-                      satisfaction=satisfaction, expect_version=version)
+                      satisfaction=satisfaction, expect_version=version,
+                      seen_event=seen_event)
             message = t("disp_ok_action", lang).format(action=action_label(action, lang),
                                                        ref=seen.get("ref", ""))
     except LoopError as exc:

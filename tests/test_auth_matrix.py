@@ -496,3 +496,16 @@ def test_the_admin_page_and_every_one_of_its_callbacks_are_for_the_administrator
         finally:
             CURRENT.reset(token)
         assert ("Sign-in name" in drawn) == (role == "admin"), role
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_in_the_header_has_its_own_name_in_each_language(lang):
+    """Two pages called "School buses" in one menu: the admin could not tell which was
+    the monitor and which the school's riders."""
+    from dashboard.i18n.text import t
+    from dashboard.roles import Principal
+    from dashboard.screens.nav import nav_links
+
+    admin = Principal(role="admin", name="管理员", kind="user")
+    names = [t(link.key, lang) for link in nav_links(admin)]
+    assert len(names) > 10 and len(set(names)) == len(names), names

@@ -344,3 +344,38 @@ def test_migration_0012_makes_old_unsatisfied_follow_ups_counted_rework(tmp_path
     assert actions == ["accept", "rework", "rework"]
     assert tuple(counts) == (2, 0, None)
     assert back == ["accept", "reopen", "reopen"]
+
+
+def test_the_systems_notes_since_the_officer_looked_do_not_refuse_their_step(client):
+    """The overdue sweep's 督办 and the model's suggestion arrive while the officer reads
+    the order: their click still goes. Another officer's step since is still a conflict
+    naming who was first."""
+    from sqlalchemy import update
+
+    from dashboard.incidents.rules import SYSTEM
+    from dashboard.incidents.suggest import Suggestion
+    from datasources.sql import models as m
+    from datasources.sql import suggestions
+
+    svc = client.zn
+    sign_in(client, svc, OFFICER, "officer")
+    iid = _order(svc, "dispatched")
+    seen = console_context(client, iid)
+    assert seen["seen_event"] > 0
+    # What the overdue sweep does (the app's own sweep may have done it already, before
+    # the officer looked; here it comes after).
+    with svc.store.session() as s:
+        s.execute(update(m.Incident).where(m.Incident.id == iid).values(supervised=False))
+    svc.store.act(iid, "supervise", SYSTEM, note="超时自动督办")
+    assert suggestions.save(svc.store, iid, Suggestion((("city_management", 0.9),), (), "t1"))
+    ok = console_act(client, {"type": "disp-act", "action": "start"}, seen, lang="en")
+    assert "disp-toast err" not in ok.text, ok.text[:400]
+    assert svc.store.incident(iid)["state"] == "in_progress"
+    # Now seen by an officer before another person's step: refused, naming them.
+    seen = console_context(client, iid)
+    svc.store.act(iid, "urge", "值班员李", note="请加快")
+    late = console_act(client, {"type": "disp-act", "action": "resolve"}, seen,
+                       note="已修复", lang="en")
+    said = json.dumps(late.json(), ensure_ascii=False)
+    assert "disp-toast err" in said and '值班员李 took the step \\"urge\\"' in said, said[:400]
+    assert svc.store.incident(iid)["state"] == "in_progress"

@@ -206,8 +206,16 @@ def run_journey(live, settings, name: str, sms: SmsGateway) -> None:
             # The grace (2 s here), then the tracker's next tick (every 5 s), then the push.
             assert on_wall < 10, f"the alert took {on_wall:.1f} s to reach the wall"
 
-            # The officer opens it and dispatches it to the first recommended.
-            row.click()
+            # The officer opens it and dispatches it to the first recommended. The queue is
+            # redrawn on every update: the row is found again by its id when clicked.
+            def open_row():
+                try:
+                    console.find_element(
+                        By.CSS_SELECTOR, f'#disp-list .q-row[data-id="{incident_id}"]').click()
+                    return True
+                except Exception:  # redrawn between finding and clicking
+                    return False
+            wait_until(open_row, timeout=10, what="the 遗留儿童 row opened")
             rec = "#disp-recs .disp-rec-btn:not([disabled])"
             button = wait_until(lambda: (console.find_elements(By.CSS_SELECTOR, rec)
                                          or [None])[0], timeout=10, what="派遣 enabled")

@@ -9,7 +9,6 @@ happened to a child is their state.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,7 +21,6 @@ from dashboard.timeutil import as_utc
 ESCORT_SOURCE, TERMINAL_SOURCE = "escort", "terminal"
 SOURCES: tuple[str, ...] = (ESCORT_SOURCE, TERMINAL_SOURCE)
 STOP_RADIUS_M = 150.0  # a tap within this of a stop happened at that stop
-KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 EXPECTED, ON_BOARD, ALIGHTED = "expected", "on_board", "alighted"
 
 
@@ -50,12 +48,6 @@ def check_event(event: object) -> str:
         raise BadInput("bad_event", value=str(event)[:20])
     return event
 
-
-def check_key(key: object) -> str:
-    """The idempotency key (8-128 of A-Z a-z 0-9 _ . : -), or BadInput `bad_key`."""
-    if not isinstance(key, str) or not KEY.match(key):
-        raise BadInput("bad_key")
-    return key
 
 
 def trip_at(trips: Mapping[str, Sequence[str]], at: datetime) -> tuple[str, date] | None:

@@ -41,7 +41,5 @@ PHOTO_TEXT: dict[str, tuple[str, str]] = {
     "err_no_position": ("缺少位置：请定位或在地图上点选", "No position: locate or tap the map"),
     "err_bad_position": ("位置（{name}）须为数字", "The position ({name}) must be a number"),
     "err_bad_form": ("请求须为 multipart/form-data 表单", "The request must be a multipart form"),
-    "err_bad_key": ("幂等键须为 8–128 个字母、数字或 _ . : -",
-                    "The key must be 8-128 of letters, digits and _ . : -"),
     "err_no_photo": ("没有这张照片", "There is no such photo"),
 }

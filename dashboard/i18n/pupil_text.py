@@ -65,7 +65,7 @@ PUPIL_TEXT.update({
     # ---- /escort: the phone page of the staff on board (随车照管员 / 跟车教师)
     "nav_escort": ("随车照管", "Escort"),
     # ---- /school: a school's staff, today's shuttles of the school
-    "nav_school": ("学校校车", "School buses"),
+    "nav_school": ("学校校车", "School riders"),
     "sch_title": ("今日校车 · 本校学生", "Today's shuttles · our pupils"),
     "sch_none": ("您的账号没有负责的学校，请联系管理员",
                  "Your account looks after no school; ask an administrator"),

@@ -59,7 +59,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav_wall": ("指挥大屏", "Wall"),
     "nav_dispatch": ("值班调度台", "Duty console"),
     "nav_field": ("我的工单", "My work orders"),
-    "nav_buses": ("校车监控", "School buses"),
+    "nav_buses": ("校车监控", "Bus monitor"),
     "nav_resources": ("应急资源", "Resources"),
     "nav_grids": ("网格热力", "Grids"),
     "nav_leader": ("领导驾驶舱", "Leaders' view"),
@@ -620,7 +620,8 @@ TEXT: dict[str, tuple[str, str]] = {
                              "this report is no longer merged (split already?)"),
     "err_no_item": ("站点 {station} 没有物资 {sku}", "station {station} has no item {sku}"),
     "err_conflict": ("{ref} 已由 {actor} 于 {at} {action}，当前状态「{state}」",
-                     "{ref} was already {action} by {actor} at {at}; it is now {state}"),
+                     "{actor} took the step \"{action}\" on {ref} first, at {at}; "
+                     "it is now {state}"),
     "err_changed": ("{ref} 已被他人更新，当前状态「{state}」",
                     "{ref} changed meanwhile; it is now {state}"),
     "err_gone": ("工单已不存在", "the work order no longer exists"),
@@ -685,12 +686,24 @@ TEXT: dict[str, tuple[str, str]] = {
                          "The {route} bus ({plate}) reported a problem at {time}; the town's "
                          "command centre is handling it. For news call {phone}."),
 }
-TEXT.update(PUPIL_TEXT)  # issue 13: the pupils' words, kept together in their own module
-TEXT.update(FLEET_TEXT)  # issue 13: the vehicle record's words (一车一档)
-TEXT.update(CAP_TEXT)  # issue 15: warnings issued as CAP 1.2 (预警发布)
-TEXT.update(OPEN311_TEXT)  # issue 15: the Open311 door's refusals
-TEXT.update(PHOTO_TEXT)  # issue 15: 随手拍's words
-TEXT.update(ADMIN_TEXT)  # issue 16: the administrator's page (/admin)
+
+
+def _join(*parts: dict[str, tuple[str, str]]) -> None:
+    """Add each module's words to TEXT; a key defined twice is an error at import, not a
+    silent override (the photo door once replaced the boarding door's bad_key words)."""
+    for part in parts:
+        twice = sorted(TEXT.keys() & part.keys())
+        if twice:
+            raise RuntimeError(f"text keys defined twice: {', '.join(twice)}")
+        TEXT.update(part)
+
+
+_join(PUPIL_TEXT,  # issue 13: the pupils' words, kept together in their own module
+      FLEET_TEXT,  # issue 13: the vehicle record's words (一车一档)
+      CAP_TEXT,  # issue 15: warnings issued as CAP 1.2 (预警发布)
+      OPEN311_TEXT,  # issue 15: the Open311 door's refusals
+      PHOTO_TEXT,  # issue 15: 随手拍's words
+      ADMIN_TEXT)  # issue 16: the administrator's page (/admin)
 
 
 def requested_lang(accept_language: str | None) -> str:

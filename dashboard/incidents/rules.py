@@ -53,6 +53,18 @@ class Actor:
 SYSTEM = Actor(SYSTEM_ACTOR)
 
 
+# Steps the system takes beside an officer's work: the overdue sweep's 督办 and another
+# report merged in (report_count + 1). Neither changes the state nor any decision an
+# officer acts on, so an officer's step on the order as they saw it before still goes.
+ANNOTATIONS: frozenset[str] = frozenset({"supervise", "merge"})
+
+
+def is_annotation(action: str, from_state: str | None, to_state: str | None,
+                  by_person: bool) -> bool:
+    """Whether a history row written since an officer looked leaves their view valid."""
+    return not by_person and action in ANNOTATIONS and from_state == to_state
+
+
 def actor_of(who: Principal) -> Actor:
     """The actor a signed-in principal is (its user id and person id kept beside the name)."""
     return Actor(name=who.name, user_id=who.user_id, person_id=who.person_id, role=who.role)

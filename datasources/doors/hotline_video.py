@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import state_label
+from dashboard.idempotency import IDEM_KEY, IDEM_KEY_RULE
 from dashboard.incidents import hotline
 from dashboard.incidents.errors import BadInput, LoopError
 from dashboard.incidents.lifecycle import is_overdue
@@ -34,7 +35,6 @@ from dashboard.messages import HotlineVisit, VideoEvent, video_report
 from dashboard.roles import Principal, current
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from datasources.doors.http_api import (
-    IDEM_KEY,
     Submitted,
     describe,
     error_response,
@@ -215,7 +215,7 @@ def build_hotline_video_router(services: Services) -> APIRouter:
         key = request.headers.get("idempotency-key")
         if key is not None and not IDEM_KEY.match(key):
             result = await asyncio.to_thread(
-                refuse, services, "invalid", "Idempotency-Key: 8-128 of A-Z a-z 0-9 _ . : -")
+                refuse, services, "invalid", IDEM_KEY_RULE)
             return error_response(result, lang)
         try:
             result = await asyncio.to_thread(video_event, services, who, body, key)

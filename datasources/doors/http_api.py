@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from dashboard.i18n.text import requested_lang
+from dashboard.idempotency import IDEM_KEY, IDEM_KEY_RULE
 from dashboard.incidents import hotline, video
 from dashboard.incidents.errors import BadInput
 from dashboard.incidents.rules import may_see
@@ -50,7 +50,6 @@ IDEM_TTL_S = 86_400
 # A claimed key whose request died mid-way frees itself after this long.
 IDEM_PENDING_TTL_S = 60
 IDEM_WAIT_S = 5.0
-IDEM_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 # Bodies over the limit are still read (and thrown away) up to this size, so that a client
 # that sends the whole body before reading gets the 413 instead of a reset connection.
 DRAIN_LIMIT = 16 * 1024 * 1024
@@ -296,7 +295,7 @@ def post_report(services: Services, body: bytes | None, key: str | None) -> Subm
     if body is None:
         return refuse(services, "too_large", f"body larger than {MAX_MESSAGE_BYTES} bytes")
     if key is not None and not IDEM_KEY.match(key):
-        return refuse(services, "invalid", "Idempotency-Key: 8-128 of A-Z a-z 0-9 _ . : -")
+        return refuse(services, "invalid", IDEM_KEY_RULE)
     report = parse_report(services, body)
     if isinstance(report, Submitted):
         return report

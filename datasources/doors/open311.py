@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from dashboard.geo.gazetteer import Place
 from dashboard.i18n.errors import action_text, error_text
 from dashboard.i18n.text import t
+from dashboard.idempotency import IDEM_KEY, IDEM_KEY_RULE
 from dashboard.incidents.errors import BadInput
 from dashboard.incidents.georeport import attribute_lines, check_attributes, definition
 from dashboard.incidents.lifecycle import (
@@ -38,7 +39,6 @@ from dashboard.messages import IncidentReport
 from dashboard.roles import Principal, current
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from datasources.doors.http_api import (
-    IDEM_KEY,
     MAX_MESSAGE_BYTES,
     Submitted,
     describe,
@@ -249,7 +249,7 @@ def post_request(services: Services, body: bytes | None, content_type: str,
         services.intake.reject("unauthorized", "open311: missing or unknown api_key")
         return Filed(403, refused=refused)
     if key is not None and not IDEM_KEY.match(key):
-        detail = "Idempotency-Key: 8-128 of A-Z a-z 0-9 _ . : -"
+        detail = IDEM_KEY_RULE
         assert services.intake is not None
         services.intake.reject("invalid", detail)
         return Filed(400, refused=Submitted(400, reason="invalid", detail=detail))

@@ -21,11 +21,11 @@ from starlette.datastructures import UploadFile
 
 from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import category_label
+from dashboard.idempotency import check_key
 from dashboard.incidents.errors import BadInput
 from dashboard.messages import IncidentReport
 from dashboard.roles import Principal, current
 from datasources.doors.http_api import (
-    IDEM_KEY,
     IDEM_REF,
     Submitted,
     describe,
@@ -117,8 +117,8 @@ def build_photo_router(services: Services) -> APIRouter:
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         key = fields.get("key") or request.headers.get("idempotency-key") or None
         try:
-            if key is not None and not IDEM_KEY.match(key):
-                raise BadInput("bad_key")
+            if key is not None:
+                check_key(key)
             report = field_report(who, fields)
         except BadInput as exc:
             return await asyncio.to_thread(_refusal, services, exc, lang, 400)

@@ -22,13 +22,13 @@ from dashboard.buses.boarding import (
     Boarding,
     Tally,
     check_event,
-    check_key,
     stop_near,
     tally,
     trip_at,
 )
 from dashboard.buses.fixtime import FixWindow, time_fault
 from dashboard.buses.pupils import POST_TRIP, POST_VEHICLE, Manifest
+from dashboard.idempotency import check_key
 from dashboard.incidents.errors import BadInput, Conflict, NotFound, Refused
 from dashboard.inputs import parse_instant, text_param
 from dashboard.roles import ESCORT, Principal

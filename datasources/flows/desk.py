@@ -23,18 +23,21 @@ from datasources.flows.intake import Intake
 
 def desk_step(intake: Intake, who: Principal, incident_id: int, action: str, *,
               note: str = "", satisfaction: int | None = None,
-              expect_version: int | None = None) -> Event:
-    """Take `action` as `who` on the work order as they saw it (`expect_version`)."""
+              expect_version: int | None = None, seen_event: int | None = None) -> Event:
+    """Take `action` as `who` on the work order as they saw it (`expect_version`, and the
+    last history row they saw: Store.act)."""
     note = plain_text(note, "note", code="bad_note")  # as the field's notes (flows/field)
     order = intake.store.incident(incident_id)
     check_may_act(who, action, order)
     check_inputs(action, note=note, satisfaction=satisfaction)
     return intake.act(incident_id, action, actor_of(who), note=note,
-                      satisfaction=satisfaction, expect_version=expect_version)
+                      satisfaction=satisfaction, expect_version=expect_version,
+                      seen_event=seen_event)
 
 
 def dispatch_to(intake: Intake, who: Principal, incident_id: int, assignee_id: object, *,
-                state: str, version: int | None, note: str = "") -> Event:
+                state: str, version: int | None, note: str = "",
+                seen_event: int | None = None) -> Event:
     """Dispatch (or reassign) as the officer saw the incident to a person, team or unit
     of the town's register, by id; a reported or returned one is accepted first, in the
     same transaction, so both steps are in the history under the officer's name, or
@@ -50,4 +53,5 @@ def dispatch_to(intake: Intake, who: Principal, incident_id: int, assignee_id: o
         check_may_act(who, action, order)
     note = plain_text(note, "note", code="bad_note")
     return intake.dispatch(incident_id, steps, actor_of(who), assignee_id, note=note,
-                           expect_version=version, check=partial(check_within_village, who))
+                           expect_version=version, seen_event=seen_event,
+                           check=partial(check_within_village, who))

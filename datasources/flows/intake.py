@@ -150,12 +150,13 @@ class Intake:
 
     def dispatch(self, incident_id: int, plan: tuple[str, ...], actor: Actor,
                  assignee_id: object, *, note: str = "",
-                 expect_version: int | None = None,
+                 expect_version: int | None = None, seen_event: int | None = None,
                  check: Callable[[Assignee, str | None], None] | None = None) -> Event:
         """One click on a recommendation (the plan's steps, one transaction, to an assignee
         of the town's register: Store.dispatch), then one event for every screen."""
         view = self.store.dispatch(incident_id, plan, actor, assignee_id, note=note,
-                                   expect_version=expect_version, check=check)
+                                   expect_version=expect_version, seen_event=seen_event,
+                                   check=check)
         for action in plan:
             detail = " · ".join(x for x in (view.assignee, note) if x) \
                 if action == plan[-1] else ""

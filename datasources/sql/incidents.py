@@ -35,6 +35,7 @@ from dashboard.incidents.rules import (
     check_inputs,
     effects,
     handover_plan,
+    is_annotation,
     unit_assignee_id,
 )
 from dashboard.incidents.textsim import report_text, similarity
@@ -530,18 +531,20 @@ class Store:
     def act(self, incident_id: int, action: str, actor: str | Actor, *, note: str = "",
             assignee: str | None = None, assignee_id: str | None = None,
             satisfaction: int | None = None, expect_version: int | None = None,
-            now: datetime | None = None) -> IncidentView:
+            seen_event: int | None = None, now: datetime | None = None) -> IncidentView:
         """Take one action of the loop; the history row is written in the same transaction.
 
         What the action changes comes from dashboard/incidents/rules.effects. The change is
         a conditional UPDATE on the incident's version, so of two officers dispatching at
         the same moment exactly one succeeds; the other gets Conflict naming who was first.
+        Only a person's step or a change of state since (`seen_event`, the last history row
+        the requester saw) is a conflict: the system's 督办 or suggestion is not.
         """
         now = now or utcnow()
         who = actor if isinstance(actor, Actor) else Actor(actor)
         to = Assignee(assignee_id, assignee) if assignee else None
         with self.session() as s:
-            row = self._as_seen(s, incident_id, expect_version)
+            row = self._as_seen(s, incident_id, expect_version, seen_event)
             self._step(s, row, action, who, now, note=note, satisfaction=satisfaction,
                        assignee=to)
             s.refresh(row)
@@ -549,7 +552,7 @@ class Store:
 
     def dispatch(self, incident_id: int, plan: tuple[str, ...], actor: str | Actor,
                  assignee_id: object, *, note: str = "", expect_version: int | None = None,
-                 now: datetime | None = None,
+                 seen_event: int | None = None, now: datetime | None = None,
                  check: Callable[[Assignee, str | None], None] | None = None) -> IncidentView:
         """One click on a recommendation: the plan's steps (rules.dispatch_plan: accept then
         dispatch, dispatch, or reassign) to whom the town's register names `assignee_id`,
@@ -565,7 +568,7 @@ class Store:
             raise BadInput("unknown_assignee", id=str(assignee_id))
         with self.session() as s:
             to = _registered(s, assignee_id)
-            row = self._as_seen(s, incident_id, expect_version)
+            row = self._as_seen(s, incident_id, expect_version, seen_event)
             if check is not None:  # e.g. a village officer dispatches within the village
                 check(to, self._village_of(s, to))
             if to.unit is not None:  # a hand-over: 升级 first when the unit sits higher
@@ -623,14 +626,24 @@ class Store:
         with self.session() as s:
             return _unit(s, unit_id)
 
-    def _as_seen(self, s: Session, incident_id: int, expect_version: int | None) -> m.Incident:
-        """The work order, as the requester saw it (`expect_version`) or Conflict."""
+    def _as_seen(self, s: Session, incident_id: int, expect_version: int | None,
+                 seen_event: int | None = None) -> m.Incident:
+        """The work order, as the requester saw it (`expect_version`) or Conflict. When
+        they also name the last history row they saw, newer rows that are all the system's
+        annotations (rules.is_annotation: 督办, a report merged in) and a suggestion (no
+        row) leave their view valid; anything else since is a Conflict naming who."""
         row = row_by_id(s, m.Incident, incident_id)
         if row is None:
             raise NotFound("no_incident", id=incident_id)
-        if expect_version is not None and row.version != expect_version:
-            raise self._who_was_first(s, row)
-        return row
+        if expect_version is None or row.version == expect_version:
+            return row
+        if seen_event is not None and row.version > expect_version:
+            since = s.scalars(select(m.IncidentEvent).where(
+                m.IncidentEvent.incident_id == row.id, m.IncidentEvent.id > seen_event))
+            if all(is_annotation(e.action or "", e.from_state, e.to_state,
+                                 e.actor_user_id is not None) for e in since):
+                return row
+        raise self._who_was_first(s, row)
 
     def _step(self, s: Session, row: m.Incident, action: str, who: Actor, now: datetime, *,
               note: str = "", satisfaction: int | None = None,
@@ -758,8 +771,8 @@ class Store:
         with self.session() as s:
             rows = s.scalars(select(m.IncidentEvent).where(
                 m.IncidentEvent.incident_id == incident_id).order_by(m.IncidentEvent.id))
-            return [{"at": as_utc(r.at), "actor": r.actor, "actor_user_id": r.actor_user_id,
-                     "from": r.from_state,
+            return [{"id": r.id, "at": as_utc(r.at), "actor": r.actor,
+                     "actor_user_id": r.actor_user_id, "from": r.from_state,
                      "to": r.to_state, "action": r.action, "note": r.note} for r in rows]
 
     def live_incidents(self, recent: int = 200, now: datetime | None = None) -> list[IncidentView]:
