@@ -268,9 +268,12 @@ def swap_two_shifts(clicks: int | None, a_grid: str | None, a_day: str | None,
     lang = lang or "zh"
     if not clicks:
         return NOTHING, NOTHING
-    a = ((a_grid or "").strip(), a_day or "", a_shift or "")
-    b = ((b_grid or "").strip(), b_day or "", b_shift or "")
+    fields = (a_grid, a_day, a_shift, b_grid, b_day, b_shift, reason)
     try:
+        if not all(v is None or isinstance(v, str) for v in fields):  # a forged list: a 500
+            raise AccountError("a shift is named by text", "rota_shift")
+        a = ((a_grid or "").strip(), a_day or "", a_shift or "")
+        b = ((b_grid or "").strip(), b_day or "", b_shift or "")
         before = desk().swap_shifts(a, b, reason or "")
     except AccountError as exc:
         return told(refused(exc, lang), False)

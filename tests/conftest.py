@@ -60,6 +60,7 @@ def demo_town_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         path = tmp_path_factory.mktemp("town-template") / "demo-town.db"
         engine = make_engine(f"sqlite:///{path}")
         prepare_database(engine, Settings().town_dir)
+        _fill_rota(engine)
         engine.dispose()
         yield str(path)
         return
@@ -70,6 +71,7 @@ def demo_town_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
     prepare_database(engine, Settings().town_dir)
+    _fill_rota(engine)
     engine.dispose()  # CREATE DATABASE … TEMPLATE needs the template without connections
     try:
         yield name
@@ -77,6 +79,16 @@ def demo_town_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+def _fill_rota(engine: Any) -> None:
+    """The coming days' duty rota, as every start fills it (RotaStore.ensure): once in the
+    template rather than 1,400 rows in each test's setup."""
+    from datasources.sql.incidents import Store
+    from datasources.sql.rota import RotaStore
+
+    store = Store(engine)
+    RotaStore(store, store.grid_cells()).ensure(Settings().town_dir)
 
 
 @contextmanager

@@ -290,7 +290,10 @@ def test_racing_officers_get_distinct_serials_and_one_cancel(services):
 
     def cancel(ident: str) -> None:
         try:
-            issued.append(services.warnings.cancel(ident, "撤", OFFICER_P).identifier)
+            # A minute after issue: on the wall clock it could be after the warning expired
+            # (the test once failed in the afternoon of its issue date).
+            issued.append(services.warnings.cancel(ident, "撤", OFFICER_P,
+                                                   now=now + timedelta(minutes=1)).identifier)
         except LoopError as exc:
             refused.append(exc.code)
 

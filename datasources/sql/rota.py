@@ -45,6 +45,16 @@ class RotaStore:
                                  worker_id=r.worker_id, worker_name=r.worker_name))
         return len(rows)
 
+    def _stored(self, rows: list[RotaRow]) -> bool:
+        """Whether every row is stored as it is (one read instead of a delete and an insert
+        per shift on each start)."""
+        days = sorted({r.day for r in rows})
+        with self.store.session() as s:
+            have = set(s.execute(select(m.GridRota.grid_code, m.GridRota.day, m.GridRota.shift,
+                                        m.GridRota.worker_id, m.GridRota.worker_name)
+                                 .where(m.GridRota.day.in_(days))).tuples())
+        return all((r.grid, r.day, r.shift, r.worker_id, r.worker_name) in have for r in rows)
+
     def ensure(self, town_dir: str | Path | None = None, now: datetime | None = None,
                days: int = GENERATE_DAYS) -> int:
         """Load the town's rota.csv when present, else fill the coming days with the default."""
@@ -54,8 +64,12 @@ class RotaStore:
             stamp = path.stat().st_mtime_ns
             if stamp == self._file_stamp:
                 return 0  # loaded already and unchanged since
+            rows = parse_csv(path.read_text(encoding="utf-8"), self.cells)
+            if self._stored(rows):  # every process and restart reads the same file
+                self._file_stamp = stamp
+                return 0
             try:
-                n = self.save(parse_csv(path.read_text(encoding="utf-8"), self.cells))
+                n = self.save(rows)
             except IntegrityError:
                 return 0  # another process loaded the same file at the same moment
             self._file_stamp = stamp
