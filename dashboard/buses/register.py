@@ -51,8 +51,9 @@ COLUMNS: tuple[Column, ...] = (
 SCHOOL_HEAD = ("学校编号", "学校名称", "英文名称")
 YES = ("是", "y", "yes", "1", "√", "✓")
 MAX_PUPILS = 5000
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$")
-_PHONE = re.compile(r"^\+?[0-9][0-9-]{5,18}[0-9]$")
+# A sheet's ids and phones (the pupils' register and the grid staff roster).
+SHEET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$")
+PHONE = re.compile(r"^\+?[0-9][0-9-]{5,18}[0-9]$")
 
 
 @dataclass(frozen=True)
@@ -99,14 +100,27 @@ def column_letter(index: int) -> str:
     return out
 
 
-def _header_index(head: Sequence[str]) -> dict[str, int]:
+def header_index(head: Sequence[str], columns: Sequence[Column] | None = None
+                 ) -> dict[str, int]:
+    """Each column's key → its 0-based place, found by its Chinese or English heading or
+    its key (the first one wins): the pupils' register and the grid staff roster."""
     found: dict[str, int] = {}
     for i, text in enumerate(head):
         word = text.strip().lower()
-        for c in COLUMNS:
+        for c in COLUMNS if columns is None else columns:
             if word in (c.zh, c.en.lower(), c.key):
                 found.setdefault(c.key, i)
     return found
+
+
+def text_fault(value: str, c: Column) -> tuple[str, str] | None:
+    """What every sheet refuses in a filled cell: too long or not plain text, as
+    (error code, the value echoed), or None."""
+    if len(value) > c.max_len:
+        return "pupil_too_long", value[:40]
+    if not_plain(value):
+        return "pupil_bad_text", value[:40]
+    return None
 
 
 def check_workbook(sheets: Sequence[tuple[str, Sequence[Sequence[str]]]],
@@ -134,7 +148,7 @@ def check_workbook(sheets: Sequence[tuple[str, Sequence[Sequence[str]]]],
             continue
         seen_schools.add(school.code)
         head = rows[1] if len(rows) > 1 else []
-        index = _header_index(head)
+        index = header_index(head)
         missing = [c for c in COLUMNS if c.required and c.key not in index]
         for c in missing:
             errors.append(RowError(title, 2, "", c.zh, "pupil_no_column", c.zh))
@@ -168,7 +182,7 @@ def check_workbook(sheets: Sequence[tuple[str, Sequence[Sequence[str]]]],
 def _school_head(title: str, row: Sequence[str], errors: list[RowError]) -> SchoolRegister | None:
     cells = [c.strip() for c in row] + [""] * 6
     code, name, name_en = cells[1], cells[3], cells[5]
-    if cells[0] != SCHOOL_HEAD[0] or not _ID.match(code) or len(code) > 16:
+    if cells[0] != SCHOOL_HEAD[0] or not SHEET_ID.match(code) or len(code) > 16:
         errors.append(RowError(title, 1, "B", SCHOOL_HEAD[0], "pupil_bad_school", code))
         return None
     if not name or len(name) > 60 or not_plain(name):
@@ -191,13 +205,12 @@ def _check_row(title: str, n: int, raw: Sequence[str], index: dict[str, int],
             if c.required:
                 errors.append(RowError(*where, "pupil_missing", ""))
             continue
-        if len(value) > c.max_len:
-            errors.append(RowError(*where, "pupil_too_long", value[:40]))
-        elif not_plain(value):
-            errors.append(RowError(*where, "pupil_bad_text", value[:40]))
-        elif c.key == "id" and not _ID.match(value):
+        fault = text_fault(value, c)
+        if fault:
+            errors.append(RowError(*where, *fault))
+        elif c.key == "id" and not SHEET_ID.match(value):
             errors.append(RowError(*where, "pupil_bad_id", value))
-        elif c.key in ("phone", "phone2", "teacher_phone") and not _PHONE.match(value):
+        elif c.key in ("phone", "phone2", "teacher_phone") and not PHONE.match(value):
             errors.append(RowError(*where, "pupil_bad_phone", value))
         elif c.key in ("line_leader", "volunteer") and value.lower() not in YES + ("否", "n",
                                                                                    "no", "0"):

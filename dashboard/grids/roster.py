@@ -13,8 +13,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dashboard.buses.register import Column, RowError, column_letter
-from dashboard.inputs import not_plain
+from dashboard.buses.register import (
+    PHONE,
+    SHEET_ID,
+    Column,
+    RowError,
+    column_letter,
+    header_index,
+    text_fault,
+)
 
 # 八项职责 of a grid worker (docs: DOMAIN.md): code → (zh, en).
 DUTIES: dict[str, tuple[str, str]] = {
@@ -40,8 +47,6 @@ ROSTER_COLUMNS: tuple[Column, ...] = (
 )
 SHEET = "网格人员"
 MAX_ROWS = 5000
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$")
-_PHONE = re.compile(r"^\+?[0-9][0-9-]{5,18}[0-9]$")
 _SPLIT = re.compile(r"[、,，;；/\s]+")
 
 
@@ -87,16 +92,6 @@ def parse_duties(text: str) -> tuple[tuple[str, ...], list[str]]:
     return tuple(c for c in DUTIES if c in found), unknown
 
 
-def _header_index(head: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for i, text in enumerate(head):
-        word = text.strip().lower()
-        for c in ROSTER_COLUMNS:
-            if word in (c.zh, c.en.lower(), c.key):
-                found.setdefault(c.key, i)
-    return found
-
-
 def check_roster(rows: Sequence[Sequence[str]], grids: set[str], sheet: str = SHEET,
                  ) -> tuple[list[RosterEntry], list[RowError]]:
     """The roster's rows checked against the town's grid codes: (entries, errors); any
@@ -104,7 +99,7 @@ def check_roster(rows: Sequence[Sequence[str]], grids: set[str], sheet: str = SH
     errors: list[RowError] = []
     if not rows:
         return [], [RowError(sheet, 1, "", "", "roster_no_column", ROSTER_COLUMNS[0].zh)]
-    index = _header_index(rows[0])
+    index = header_index(rows[0], ROSTER_COLUMNS)
     missing = [c.zh for c in ROSTER_COLUMNS if c.required and c.key not in index]
     if missing:
         return [], [RowError(sheet, 1, "", "", "roster_no_column", "、".join(missing))]
@@ -153,11 +148,10 @@ def _check_row(sheet: str, n: int, raw: Sequence[str], index: dict[str, int],
             if c.required:
                 errors.append(RowError(*where, "pupil_missing", ""))
             continue
-        if len(value) > c.max_len:
-            errors.append(RowError(*where, "pupil_too_long", value[:40]))
-        elif not_plain(value):
-            errors.append(RowError(*where, "pupil_bad_text", value[:40]))
-        elif c.key == "phone" and not _PHONE.match(value):
+        fault = text_fault(value, c)
+        if fault:
+            errors.append(RowError(*where, *fault))
+        elif c.key == "phone" and not PHONE.match(value):
             errors.append(RowError(*where, "pupil_bad_phone", value))
         elif c.key == "grid" and value not in grids:
             errors.append(RowError(*where, "roster_unknown_grid", value))
@@ -170,7 +164,7 @@ def _check_row(sheet: str, n: int, raw: Sequence[str], index: dict[str, int],
         if not values["id"]:
             errors.append(RowError(sheet, n, _letter(index, "id"), "人员编号",
                                    "pupil_missing", ""))
-        elif not _ID.match(values["id"]):
+        elif not SHEET_ID.match(values["id"]):
             errors.append(RowError(sheet, n, _letter(index, "id"), "人员编号",
                                    "roster_bad_id", values["id"]))
         duties, unknown = parse_duties(values["duties"])
