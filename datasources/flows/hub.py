@@ -185,7 +185,7 @@ class Hub:
                     self.primary = await asyncio.to_thread(connect.primary, self.redis_url)
                     log.warning("subscribed on the Redis primary %s", self.primary)
                 # Back after a loss: what was committed meanwhile comes from the SQL log.
-                if self.state.resyncs and self.log_id:
+                if self.state.resyncs:
                     await asyncio.wait_for(self._catch_up(), 30)
                 else:
                     await asyncio.wait_for(self._resync(), 30)
@@ -395,8 +395,11 @@ class Hub:
         the sweep round (overdue work orders and `sweeps`) only in the leader, at least
         once per period: the first round in a period is counted in Redis."""
         assert self._kpi_due is not None
+        failed = False
         while True:
             wait = self.sweep_s - time.time() % self.sweep_s + 0.05  # the next period
+            if failed:  # Redis or the database was away (a failover): again in a second,
+                wait = min(wait, 1.0)  # not a whole period later
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kpi_due.wait(), wait)
             self._kpi_due.clear()
@@ -407,10 +410,12 @@ class Hub:
                 self.state.kpis = await asyncio.to_thread(self.store.kpis, utcnow())
                 self.state.touch("kpis", "incidents")
                 await self.notify()
+                failed = False
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("KPI refresh failed")
+                failed = True
 
     async def _sweep_round(self) -> None:
         """The once-only checks; the period's first round is recorded (sweep_runs)."""
