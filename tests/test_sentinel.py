@@ -96,7 +96,7 @@ def test_killing_the_redis_primary_under_traffic_loses_and_doubles_nothing(
                        and not h["gap"]["open"], 20, f"worker {i}'s hub to follow")
         after = len(sent)
         wait_until(lambda: len(sent) > after + 10, 15, "reports after the failover")
-        time.sleep(2 * PERIOD_S)  # sweep periods on the new primary
+        time.sleep(PERIOD_S)  # a sweep period wholly on the new primary
         stop.set()
         worker.join(timeout=15)
         assert not worker.is_alive()
@@ -166,9 +166,10 @@ def test_only_the_connection_factory_builds_redis_clients() -> None:
     offenders = []
     for path in product:
         rel = path.relative_to(ROOT).as_posix()
-        if rel == FACTORY or "/migrations/" in rel:
+        text = path.read_text(encoding="utf-8")
+        if rel == FACTORY or "redis" not in text:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = ast.parse(text)
         redis_names = {a.asname or a.name for node in ast.walk(tree)
                        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("redis")
                        for a in node.names}
