@@ -76,7 +76,8 @@ def test_killing_the_redis_primary_under_traffic_loses_and_doubles_nothing(
                     statuses.append(status)
                     if status in (200, 201):
                         break
-                    assert time.monotonic() - t0 < 20, f"report {i} not taken for 20 s: {statuses[-3:]} {body}"
+                    assert time.monotonic() - t0 < 20, \
+                        f"report {i} not taken for 20 s: {statuses[-3:]} {body}"
                     time.sleep(0.1)
                 sent.append(i)
                 i += 1
@@ -162,7 +163,8 @@ BUILDERS = {"Redis", "StrictRedis", "from_url", "Sentinel", "ConnectionPool",
 
 def test_only_the_connection_factory_builds_redis_clients() -> None:
     product = [ROOT / "app.py", ROOT / "cli.py",
-               *[p for d in ("dashboard", "datasources", "pages") for p in (ROOT / d).rglob("*.py")]]
+               *[p for d in ("dashboard", "datasources", "pages")
+                 for p in (ROOT / d).rglob("*.py")]]
     offenders = []
     for path in product:
         rel = path.relative_to(ROOT).as_posix()
@@ -171,8 +173,8 @@ def test_only_the_connection_factory_builds_redis_clients() -> None:
             continue
         tree = ast.parse(text)
         redis_names = {a.asname or a.name for node in ast.walk(tree)
-                       if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("redis")
-                       for a in node.names}
+                       if isinstance(node, ast.ImportFrom)
+                       and (node.module or "").startswith("redis") for a in node.names}
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
