@@ -23,7 +23,6 @@ from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
@@ -31,15 +30,19 @@ from dashboard.settings import parse_sentinel_url
 
 # A sentinel that does not answer within this is skipped for the next one.
 SENTINEL_TIMEOUT_S = 0.5
-# Retries of one call after a dropped connection: enough to land on a primary promoted a
-# moment ago, short enough that a request does not wait out the whole failover (its
-# caller's fallback answers sooner: the database guards reports, the limiter lets through).
-RETRIES = 2
+# Retries of one call after a dropped or refused connection: enough to land on a primary
+# promoted a moment ago, short enough that a request does not wait out the whole failover
+# (its caller's fallback answers sooner: the database guards reports, the limiter lets
+# through). A timeout is not retried: a frozen server would hold the caller 2 × as long.
+# Behind sentinels the retry applies twice (to the command, and inside each reconnection),
+# so one retry is already four attempts: measured, two retries held a report ~1 s longer
+# while no primary answered (bench/failover.py).
+RETRIES = 1
 
 
 def _retry() -> Retry:
-    return Retry(ExponentialBackoff(cap=0.2, base=0.05), RETRIES,
-                 supported_errors=(RedisConnectionError, RedisTimeoutError))
+    return Retry(ExponentialBackoff(cap=0.1, base=0.05), RETRIES,
+                 supported_errors=(RedisConnectionError,))
 
 
 def is_sentinel(url: str) -> bool:
@@ -55,7 +58,7 @@ def client(url: str, *, timeout: float | None = 3.0, connect_timeout: float | No
         "socket_connect_timeout": connect_timeout if connect_timeout is not None else timeout,
         "health_check_interval": health_check_interval,
         "retry": _retry(),
-        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "retry_on_error": [RedisConnectionError],
     }
     found = parse_sentinel_url(url)
     if found is None:
