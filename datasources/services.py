@@ -140,7 +140,7 @@ class Services:
     def open(self, *, prepare_db: bool = True) -> Services:
         """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
         s = self.settings
-        self.redis_url = s.redis_url
+        self.redis_url = s.redis_target  # REDIS_URL, or the sentinels' primary
         if not self.redis_url:
             self.embedded = EmbeddedRedis(Path(s.data_dir)).start().supervise()
             self.redis_url = self.embedded.url

@@ -35,6 +35,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "status_connecting": ("连接中…", "Connecting…"),
     "status_reconnecting": ("重连中…", "Reconnecting…"),
     "status_stale": ("数据可能过期", "Data may be stale"),
+    # A gap in the live feed (Redis failover): open, then filled from the record.
+    "gap_open": ("断档：{since} 起的消息补齐中", "Gap since {since}: catching up"),
+    "gap_filled": ("断档已补齐 {rows} 条", "Gap filled: {rows} steps caught up"),
     "low_stock": ("低于储备", "below minimum"),
     "teams_on_duty": ("在岗", "on duty"),
     "shelter_free": ("安置空位", "shelter places"),
