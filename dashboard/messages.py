@@ -383,7 +383,7 @@ class StockView(BaseModel):
 
 
 EventType = Literal["incident.created", "incident.updated", "stock.changed", "rejected",
-                    "station.changed"]
+                    "station.changed", "rota.changed"]  # rota: a shift or leave edited
 
 
 class Event(_Message):

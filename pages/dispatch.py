@@ -256,9 +256,14 @@ async def _stream(ws: Any, lang: str) -> None:
     sent_status = None
     sent_kpis = None
     sent_stations = None
+    sent_rota = None
     while not ws.is_shutdown:
         seen = await hub.wait_change(seen, timeout=WAIT_S)
         state = hub.state
+        if state.versions["rota"] != sent_rota:  # 换班 or leave on /admin: who is first
+            if sent_rota is not None:
+                set_props(ids.TICK, {"data": time.time()})
+            sent_rota = state.versions["rota"]
         if state.versions["stations"] != sent_stations:  # the resource section follows
             if sent_stations is not None:
                 set_props(rids.TICK, {"data": time.time()})
@@ -325,7 +330,8 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
                 None, None, True)
     history = store.history(inc["id"])
     recs = recommend(inc, store.grid_workers(inc["grid"]), store.stations(),
-                     route=services().resources.route, kits=services().resources.kits)
+                     route=services().resources.route, kits=services().resources.kits,
+                     **(services().rota.live(inc["grid"]) if services().rota else {}))
     if me.role in UNIT_ROLES:  # within the village: its grid's workers, no town teams
         recs = [c for c in recs if c.kind == "grid_worker"]
     allowed = frozenset(a for a in ACTIONS if may_act(me, a, inc))

@@ -572,6 +572,31 @@ class GridRota(Base):
                       CheckConstraint("shift in ('day', 'night')", name="rota_shift"))
 
 
+class RotaLeave(Base):
+    """A grid worker's leave (请假), local days `start_day`..`end_day` inclusive: off the
+    rota, the call-up list and the recommendations for those days (issue 16)."""
+
+    __tablename__ = "rota_leave"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    worker_id: Mapped[str] = mapped_column(String(24), index=True)
+    start_day: Mapped[str] = mapped_column(String(10))
+    end_day: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    __table_args__ = (CheckConstraint("start_day <= end_day", name="leave_span"),)
+
+
+class TownTable(Base):
+    """A table the town overrides on /admin (deadlines, kits, weights, speed zones), kept as
+    the JSON the rule's own validator accepted; `version` moves on each save."""
+
+    __tablename__ = "town_tables"
+    name: Mapped[str] = mapped_column(String(24), primary_key=True)
+    data: Mapped[Any] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime]
+
+
 class DailyBrief(Base):
     """The duty daily brief (值班日报) of one local day, kept as generated."""
 
