@@ -287,6 +287,8 @@ CALLBACKS: dict[str, Roles] = {
     "pages._admin_rota.show_rota": ADMINS,
     "pages._admin_rota.set_one_shift": ADMINS,
     "pages._admin_rota.mark_one_leave": ADMINS,
+    "pages._admin_tables.show_table": ADMINS,
+    "pages._admin_tables.save_table": ADMINS,
     "pages.admin.preview_roster": ADMINS,
     "pages.admin.apply_roster": ADMINS,
     "pages.admin.download_roster_template": ADMINS,

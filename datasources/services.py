@@ -57,6 +57,7 @@ from datasources.sql.notify import Outbox
 from datasources.sql.photos import PhotoRows
 from datasources.sql.pupils import PupilStore
 from datasources.sql.rota import RotaIndex, RotaStore
+from datasources.sql.tables import TownTables
 from datasources.sql.town_loader import prepare_database
 from datasources.towns.files import (
     load_gazetteer,
@@ -64,6 +65,7 @@ from datasources.towns.files import (
     load_notify,
     load_table,
     load_town,
+    town_base,
 )
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ class Services:
     jt809: Jt809Desk | None = None  # issue 15: 督办 of operators' alarms, and their replies
     grid_store: GridStore | None = None
     rota: RotaStore | None = None
+    tables: TownTables | None = None  # the tables a town overrides on /admin
     leader: LeaderStore | None = None
     briefs: BriefStore | None = None
     evaluation: EvaluationStore | None = None
@@ -154,6 +157,10 @@ class Services:
         self.store = Store(engine, deadlines=load_table(s.deadlines_file or None), dedup=dedup,
                            verify_before_close=s.verify_before_close,
                            burst_minutes=s.video_burst_minutes)
+        # The one accessor of the tables a town overrides on /admin (issue 16).
+        self.tables = TownTables(engine, town_base(s.deadlines_file, s.kits_file, s.town_dir),
+                                 s.bus_speed_limit_kmh)
+        self.store.tables = self.tables
         channels = Channels(s.redis_prefix)
         self.bus = Publisher.from_url(self.redis_url, s.redis_prefix, FixWindow.from_settings(s))
         self.bus.r.ping()
@@ -168,6 +175,7 @@ class Services:
         self.leader = LeaderStore(self.store, self.grid_store)
         self.briefs = BriefStore(self.store)
         self.evaluation = EvaluationStore(self.store)
+        self.evaluation.tables = self.tables
         self.analysis = AnalysisStore(self.store, self.evaluation)
         index = RotaIndex(GridIndex(self.grids.values()), self.rota)
         centre = self.store.town_meta().get("center")
@@ -189,6 +197,8 @@ class Services:
         self.resources = ResourceDesk(self.store, self.bus, self.intake,
                                       sweep_s=s.stock_alert_sweep_s,
                                       kits=load_kits(s.kits_file or None))
+        self.resources.tables = self.tables
+        self.hub.tracker.limits_source = self.tables.speed_limits
         self.hub.sweeps.append(self.resources.sweep)
         self.fleet_watch = FleetWatch(self.store, self.intake, sweep_s=s.vehicle_alert_sweep_s,
                                       holidays=holidays(s))
