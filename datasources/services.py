@@ -26,6 +26,7 @@ from dashboard.settings import Settings, split_keys
 from dashboard.town import GridCell
 from datasources.flows.boarding import BoardingDesk, Recorded
 from datasources.flows.bus_tracker import BusTracker, holidays
+from datasources.flows.callup_desk import CallupDesk
 from datasources.flows.child_watch import ChildWatch
 from datasources.flows.fleet_watch import FleetWatch
 from datasources.flows.hub import Hub
@@ -47,6 +48,7 @@ from datasources.sql.audit import Audit
 from datasources.sql.boarding import BoardingStore
 from datasources.sql.briefs import BriefStore
 from datasources.sql.buses import BusStore
+from datasources.sql.callups import CallupStore
 from datasources.sql.cap import CapStore
 from datasources.sql.engine import has_schema, make_engine
 from datasources.sql.evaluation import EvaluationStore
@@ -95,6 +97,7 @@ class Services:
     grid_store: GridStore | None = None
     rota: RotaStore | None = None
     tables: TownTables | None = None  # the tables a town overrides on /admin
+    callups: CallupDesk | None = None  # 应急抽调 from the console, answered on /field
     leader: LeaderStore | None = None
     briefs: BriefStore | None = None
     evaluation: EvaluationStore | None = None
@@ -238,6 +241,9 @@ class Services:
             self.suggester.warm()  # the model, in the suggestion worker
         self.outbox = Outbox(engine)
         self.notify = load_notify(s.notify_file or None)
+        # 应急抽调 (issue 16): workers called up are texted through the same outbox.
+        self.callups = CallupDesk(self.store, self.rota, CallupStore(engine), self.audit,
+                                  self.bus, self.outbox, self.notify)
         if s.hotline_webhook:  # issue 15: each step of a hotline order goes back to it
             self.store.tell_hotline(s.hotline_webhook, on_queued=self.outbox.wake.set)
         self.hub.tracker.alert_hooks.append(self.tell_parents_of_alert)

@@ -1,4 +1,4 @@
-"""a grid worker's leave (请假) beside the rota, and the tables a town overrides on /admin
+"""a grid worker's leave (请假) beside the rota, 应急抽调 call-ups with who answered, and the tables a town overrides on /admin
 (deadlines, kits, evaluation weights, speed zones) (issue 16)
 
 Revision ID: 0028_rota_tables
@@ -29,6 +29,36 @@ def upgrade() -> None:
     with op.batch_alter_table('rota_leave', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_rota_leave_worker_id'), ['worker_id'],
                               unique=False)
+    op.create_table('callups',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('incident_id', sa.Integer(), nullable=False),
+    sa.Column('called_by', sa.String(length=60), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('callups', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_callups_incident_id'), ['incident_id'],
+                              unique=False)
+    op.create_table('callup_members',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('callup_id', sa.Integer(), nullable=False),
+    sa.Column('worker_id', sa.String(length=24), nullable=False),
+    sa.Column('worker_name', sa.String(length=40), nullable=False),
+    sa.Column('told', sa.String(length=16), nullable=False),
+    sa.Column('answer', sa.String(length=8), nullable=True),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("answer is null or answer in ('coming', 'cannot')",
+                       name='callup_answer'),
+    sa.ForeignKeyConstraint(['callup_id'], ['callups.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('callup_id', 'worker_id', name='uq_callup_member')
+    )
+    with op.batch_alter_table('callup_members', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_callup_members_callup_id'), ['callup_id'],
+                              unique=False)
+        batch_op.create_index(batch_op.f('ix_callup_members_worker_id'), ['worker_id'],
+                              unique=False)
     op.create_table('town_tables',
     sa.Column('name', sa.String(length=24), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
@@ -40,6 +70,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('town_tables')
+    op.drop_table('callup_members')
+    op.drop_table('callups')
     with op.batch_alter_table('rota_leave', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rota_leave_worker_id'))
     op.drop_table('rota_leave')
