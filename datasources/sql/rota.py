@@ -141,7 +141,7 @@ class RotaStore:
             q = select(m.RotaLeave.worker_id, m.RotaLeave.start_day, m.RotaLeave.end_day)
             if since:
                 q = q.where(m.RotaLeave.end_day >= since)
-            return [tuple(r) for r in s.execute(q.order_by(m.RotaLeave.start_day))]
+            return [(w, a, b) for w, a, b in s.execute(q.order_by(m.RotaLeave.start_day))]
 
     def leave_rows(self, since: str) -> list[dict[str, Any]]:
         """The leaves in force or to come, newest first, for the admin's table."""
