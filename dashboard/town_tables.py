@@ -19,6 +19,14 @@ from dashboard.incidents.lifecycle import CATEGORY_BY_CODE
 from dashboard.resources.kits import DEFAULT_KITS, merge_kits
 
 TABLES: tuple[str, ...] = ("deadlines", "kits", "weights", "speed_zones")
+# What an override of each looks like (the editor's placeholder): only the rows to change.
+EXAMPLES: dict[str, str] = {
+    "deadlines": '{"fire": {"normal": "12h"}, "tier:town": {"urgent": "2h"}}',
+    "kits": '{"water": {"FL-SB": 300, "FL-PM": 3}}',
+    "weights": '{"grid": {"handle_rate": 40, "on_time_handle_rate": 30, "1-rework_rate": 30}}',
+    "speed_zones": '[{"name": "石桥", "limit_kmh": 20, "radius_m": 30, '
+                   '"line": [[104.4699, 30.5471], [104.4679, 30.5444]]}]',
+}
 MAX_TABLE_BYTES = 64_000
 
 

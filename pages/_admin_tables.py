@@ -17,7 +17,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard.buses.alerts import SpeedLimits
 from dashboard.i18n.text import TEXT, t
-from dashboard.town_tables import TABLES, TableError
+from dashboard.town_tables import EXAMPLES, TABLES, TableError
 from datasources.sql.tables import TownTables
 from pages._admin_parts import field, ids
 from pages._components import services
@@ -92,14 +92,14 @@ def show_table(name: Any, _tick: Any, lang: str | None) -> tuple[Any, ...]:
     """The picked table: the override to edit, the built-in and what is in force."""
     lang = lang or "zh"
     if name not in TABLES:
-        return "", "", "", ""
+        return "", "", "", "", ""
     tables = _tables()
     data = tables.override(name)
     version = tables.version(name)
     note = t("tbl_version", lang).format(version=version) if data is not None \
         else t("tbl_none", lang)
     return ("" if data is None else _dump(data), _dump(tables.base.shown(name)),
-            _dump(tables.table(name)), note)
+            _dump(tables.table(name)), note, EXAMPLES[name])
 
 
 def save_table(save: int | None, clear: int | None, name: Any, text: Any,
@@ -130,6 +130,7 @@ def register_table_callbacks() -> None:
     dash.callback(
         Output(tids.TEXT, "value"), Output(tids.DEFAULT, "children"),
         Output(tids.EFFECTIVE, "children"), Output(tids.VERSION, "children"),
+        Output(tids.TEXT, "placeholder"),
         Input(tids.PICK, "value"), Input(tids.TICK, "data"), State(ids.LANG, "data"),
     )(show_table)
     dash.callback(

@@ -137,3 +137,11 @@ def test_the_page_saves_a_table_audited_and_refuses_forged_forms_in_words(client
     finally:
         CURRENT.reset(token)
     assert entry["actor"] == "管理员乙" and entry["target"] == "deadlines"
+
+
+def test_the_editors_examples_are_tables_their_rules_accept():
+    from dashboard.town_tables import EXAMPLES, TABLES
+
+    assert set(EXAMPLES) == set(TABLES)
+    for name, text in EXAMPLES.items():
+        assert read_table(name, text) is not None
