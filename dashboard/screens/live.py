@@ -11,7 +11,7 @@ from dashboard.incidents.kpis import KpiBoard
 from dashboard.incidents.lifecycle import OPEN_STATES
 from dashboard.messages import Event, IncidentView, VehiclePosition
 
-TOPICS = ("incidents", "vehicles", "stations", "kpis", "status", "trips")
+TOPICS = ("incidents", "vehicles", "stations", "kpis", "status", "trips", "rota", "callup")
 KEEP_RECENT = 300
 
 
@@ -101,6 +101,10 @@ class LiveState:
         if event.station is not None:
             self._apply_station(event.station)
             self.touch("stations")
+        if event.type == "rota.changed":  # an open console re-reads its recommendation
+            self.touch("rota")
+        if event.type == "callup.changed":  # ... and who answered a call-up
+            self.touch("callup")
         if event.type == "rejected" and event.reason:
             self.rejected[event.reason] = self.rejected.get(event.reason, 0) + (event.count or 1)
         self.touch("status")
