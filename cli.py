@@ -482,7 +482,7 @@ def publish(channel: str, payload: str | None) -> None:
               help="Town folder whose routes.json is replaced.")
 def import_gtfs_cmd(feed: str, town_dir: str) -> None:
     """Turn a GTFS static feed (zip or folder) into the town's routes.json."""
-    from datasources.feeds.gtfs_static import GtfsError, import_gtfs
+    from datasources.towns.gtfs_static import GtfsError, import_gtfs
 
     _settings()
     try:

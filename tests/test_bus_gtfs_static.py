@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from cli import main
 from dashboard.buses.tracking import build_plans
 from dashboard.settings import DEMO_TOWN_DIR
-from datasources.feeds.gtfs_static import GtfsError, read_feed, routes_from_gtfs
+from datasources.towns.gtfs_static import GtfsError, read_feed, routes_from_gtfs
 from datasources.towns.files import load_town
 
 FEED = {

@@ -8,6 +8,7 @@ from dashboard.i18n.fleet_text import FLEET_TEXT
 from dashboard.i18n.open311_text import OPEN311_TEXT
 from dashboard.i18n.photo_text import PHOTO_TEXT
 from dashboard.i18n.pupil_text import PUPIL_TEXT
+from dashboard.i18n.town_text import TOWN_TEXT
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
 from dashboard.roles import KEY_SCOPES, Principal, route_scope
 
@@ -703,7 +704,8 @@ _join(PUPIL_TEXT,  # issue 13: the pupils' words, kept together in their own mod
       CAP_TEXT,  # issue 15: warnings issued as CAP 1.2 (预警发布)
       OPEN311_TEXT,  # issue 15: the Open311 door's refusals
       PHOTO_TEXT,  # issue 15: 随手拍's words
-      ADMIN_TEXT)  # issue 16: the administrator's page (/admin)
+      ADMIN_TEXT,  # issue 16: the administrator's page (/admin)
+      TOWN_TEXT)  # issue 16: a town's own data, checked (镇数据导入)
 
 
 def requested_lang(accept_language: str | None) -> str:
