@@ -351,10 +351,22 @@ def _grids(data: Any, crs: str, found: list[Finding]) -> list[GridCell]:
             found.append(Finding("invalid_polygon", p.code, "grids", {"reason": "no geometry"}))
             continue
         out.append(GridCell(p.code, p.level, p.parent, p.name, p.name_en, p.village,
-                            geometry_to_wgs84(dict(geom), crs),
+                            _norm(geometry_to_wgs84(dict(geom), crs)),
                             {"name": p.leader.name, "phone": p.leader.phone},
                             [w.model_dump() for w in p.workers], p.households))
     return out
+
+
+def _norm(geom: dict[str, Any]) -> dict[str, Any]:
+    """A geometry as JSON keeps it (lists, 6 decimals): a Shapefile's tuples and a
+    GeoJSON's lists of the same drawing compare equal (no new version for nothing)."""
+    def walk(c: Any) -> Any:
+        if isinstance(c, (list, tuple)):
+            if c and isinstance(c[0], (int, float)):
+                return [round(float(x), 6) for x in c]
+            return [walk(p) for p in c]
+        return c
+    return {"type": geom.get("type"), "coordinates": walk(geom.get("coordinates"))}
 
 
 def _grid_refs(cells: Sequence[GridCell], found: list[Finding]) -> None:
@@ -423,7 +435,8 @@ def _header(meta: Any, found: list[Finding]) -> tuple[dict[str, Any], str]:
         if h.boundary:
             out["boundary"] = geometry_to_wgs84(h.boundary, crs)
         if isinstance(meta.get("center"), list) and len(meta["center"]) == 2:
-            out["center"] = list(_point(*map(float, meta["center"]), crs))
+            out["center"] = list(_point(float(meta["center"][0]), float(meta["center"][1]),
+                                        crs))
         bbox = meta.get("bbox")
         if isinstance(bbox, list) and len(bbox) == 4:
             out["bbox"] = [*_point(float(bbox[0]), float(bbox[1]), crs),
@@ -442,7 +455,7 @@ def check_town(files: Mapping[str, Any], categories: frozenset[str] = frozenset(
     codes = {c.code for c in cells}
     vrows = _rows(VillageRow, files.get("villages.csv") or [], "villages.csv", found, _line)
     found += _dupes((v.code for v in vrows), "villages.csv")
-    villages = []
+    villages: list[Village] = []
     for v in vrows:
         if v.grid not in codes:
             found.append(Finding("unknown_ref", v.code, "villages.csv",
@@ -450,7 +463,7 @@ def check_town(files: Mapping[str, Any], categories: frozenset[str] = frozenset(
         x, y = _point(v.lon, v.lat, crs)
         villages.append(Village(v.code, v.name, v.name_en, v.kind, v.population,
                                 v.households, x, y, v.grid))
-    vcodes = {v.code for v in villages}
+    vcodes = {vl.code for vl in villages}
     for c in cells:
         if c.village and c.village not in vcodes:
             found.append(Finding("unknown_ref", c.code, "grids",
@@ -459,10 +472,10 @@ def check_town(files: Mapping[str, Any], categories: frozenset[str] = frozenset(
     found += _dupes((s.code for s in srows), "stations")
     stations = []
     for s in srows:
-        for v in s.covers:
-            if v not in vcodes:
+        for vc in s.covers:
+            if vc not in vcodes:
                 found.append(Finding("unknown_ref", s.code, "stations",
-                                     {"field": "covers", "value": v}))
+                                     {"field": "covers", "value": vc}))
         x, y = _point(s.lon, s.lat, crs)
         stations.append({**s.model_dump(), "lon": x, "lat": y})
     rrows = _rows(RouteRow, files.get("routes") or [], "routes", found, _item("code"))
@@ -476,10 +489,10 @@ def check_town(files: Mapping[str, Any], categories: frozenset[str] = frozenset(
                             [Trip(tr.code, tr.period, tr.direction, list(tr.stop_times),
                                   tr.days) for tr in r.trips], dict(r.staff)))
     rcodes = {r.code for r in routes}
-    vehicles = []
+    vehicles: list[Vehicle] = []
     for b in _rows(VehicleRow, files.get("vehicles.csv") or [], "vehicles.csv", found, _line):
         if b.route not in rcodes:
-            found.append(Finding("unknown_ref", b.plate, "vehicles.csv",
+            found.append(Finding("vehicle_route", b.plate, "vehicles.csv",
                                  {"field": "route", "value": b.route}))
         vehicles.append(Vehicle(b.plate, b.route, b.seats, b.driver, b.phone, b.escort,
                                 b.model, b.year, b.terminal))

@@ -32,6 +32,9 @@ KIND_SEVERITY: dict[str, str] = {
     "gap": ERROR,
     "no_worker": WARNING,
     "stop_off_route": ERROR,
+    # Not geometry, but the same severity table: a bus whose route the town no longer
+    # runs (routes re-imported from GTFS under new codes) is tracked without a timetable.
+    "vehicle_route": WARNING,
 }
 # Tolerances: digitised boundaries never meet exactly. Slivers under these are not faults.
 AREA_TOLERANCE_M2 = 200.0

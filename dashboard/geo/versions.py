@@ -92,8 +92,9 @@ def plan(current: Sequence[GridVersion], cells: Sequence[GridCell], valid_from: 
         if before is not None and not before.retired and _same(before, c):
             continue
         number = before.version + 1 if before else 1
+        fields: tuple[str, ...] = ()
         if before is None or before.retired:
-            kind, fields = "added", ()
+            kind = "added"
         else:
             kind = "redrawn"
             fields = tuple(f for f, a, b in (

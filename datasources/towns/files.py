@@ -11,11 +11,11 @@ from dashboard.buses.fleet import records_of
 from dashboard.buses.notify import NotifyConfig
 from dashboard.buses.operators import OperatorRegister, operator_of
 from dashboard.buses.terminals import TerminalRegister
+from dashboard.geo.checks import Finding
 from dashboard.geo.gazetteer import Gazetteer, parse_gazetteer
 from dashboard.incidents.deadlines import merge_table
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE
 from dashboard.resources.kits import KitError, merge_kits
-from dashboard.geo.checks import Finding
 from dashboard.town import Town
 from dashboard.town_import import (
     Checked,
