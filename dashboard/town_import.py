@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from dashboard.geo.checks import ERROR, Finding, check_grids, check_routes
@@ -99,6 +100,15 @@ class GridProps(_Model):
     leader: Leader = Leader()
     workers: list[Person] = []
     households: Count = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat(cls, v: Any) -> Any:
+        """A Shapefile's record is flat: `leader` and `leader_tel` are two fields."""
+        if isinstance(v, Mapping) and not isinstance(v.get("leader"), (Mapping, type(None))):
+            return {**v, "leader": {"name": v.get("leader") or "",
+                                    "phone": v.get("leader_tel") or ""}}
+        return v
 
 
 class VillageRow(_Model):
@@ -301,6 +311,10 @@ def _item(key: str) -> Callable[[int, Any], str]:
     return where
 
 
+def _codes(rows: Any, key: str) -> set[str]:
+    return {str(r.get(key) or "").strip() for r in rows or [] if isinstance(r, Mapping)}
+
+
 def _dupes(codes: Iterable[str], file: str) -> list[Finding]:
     seen: set[str] = set()
     out = []
@@ -463,7 +477,9 @@ def check_town(files: Mapping[str, Any], categories: frozenset[str] = frozenset(
         x, y = _point(v.lon, v.lat, crs)
         villages.append(Village(v.code, v.name, v.name_en, v.kind, v.population,
                                 v.households, x, y, v.grid))
-    vcodes = {vl.code for vl in villages}
+    # References are checked against every code a file names, valid row or not: a row
+    # already reported is not reported again through whatever names it.
+    vcodes = _codes(files.get("villages.csv"), "code")
     for c in cells:
         if c.village and c.village not in vcodes:
             found.append(Finding("unknown_ref", c.code, "grids",

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from dashboard.buses.register import check_workbook, describe
 from dashboard.geo.lookup import GridIndex
+from dashboard.geo.versions import GridChange, plan
 from dashboard.town import Town
 from datasources.sql import models as m
 from datasources.sql.engine import upgrade
-from datasources.sql.grid_versions import FIRST, forget_grids, write_grids
+from datasources.sql.grid_versions import FIRST, forget_grids, read_versions, write_grids
 from datasources.sql.pupils import town_stops, write_registers
 from datasources.towns.files import load_town as read_town
 
@@ -157,3 +158,26 @@ def prepare_database(engine: Engine, town_dir: Path | str) -> None:
             town = read_town(town_dir)
             if town.cameras:
                 load_cameras(session, town)
+
+
+def same_town(session: Session, town: Town) -> bool:
+    """True when the town loaded is the one imported (town.json's code): its grids are then
+    versioned, not replaced."""
+    row = session.get(m.TownMeta, "code")
+    return row is not None and row.value == town.meta.get("code")
+
+
+def preview_import(session: Session, town: Town, valid_from: datetime) -> list[GridChange]:
+    """What an import would do to the grids (nothing written): added, redrawn, retired."""
+    current = read_versions(session) if same_town(session, town) else []
+    return plan(current, town.grids, valid_from)[0]
+
+
+def import_town(session: Session, town: Town, valid_from: datetime) -> dict[str, int]:
+    """Issue 16: a town's own data, checked before, applied in the caller's one
+    transaction. The same town: its grids versioned (a redrawn grid is a new version in
+    force from `valid_from`), the rest replaced; another town (or none yet): loaded anew."""
+    if not town_loaded(session):
+        return load_town(session, town)
+    return load_town(session, town, replace=True,
+                     valid_from=valid_from if same_town(session, town) else None)
