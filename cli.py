@@ -90,7 +90,7 @@ def import_town_cmd(source: str, check: bool, valid_from: Any, lang: str) -> Non
     checked and each finding printed by feature; exit 1 on an error. Without --check the
     town is applied in one transaction, a redrawn grid becoming a new version."""
     from dashboard.i18n.text import t
-    from dashboard.timeutil import LOCAL_TZ, utcnow
+    from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
     from dashboard.town_import import describe
     from datasources.sql.audit import Audit
     from datasources.sql.engine import make_engine, upgrade
@@ -117,7 +117,7 @@ def import_town_cmd(source: str, check: bool, valid_from: Any, lang: str) -> Non
     town = checked.town
     click.echo(t("imp_ok", lang).format(grids=len(town.grids), villages=len(town.villages),
                                         stations=len(town.stations), routes=len(town.routes)))
-    since = (valid_from.replace(tzinfo=LOCAL_TZ) if valid_from else utcnow())
+    since = as_utc(valid_from.replace(tzinfo=LOCAL_TZ)) if valid_from else utcnow()
     engine = make_engine(settings.db_url)
     upgrade(engine)
     store = Store(engine)

@@ -106,7 +106,7 @@ def build() -> dict[str, Any]:
             grids.append({"code": code, "level": 3, "parent": f"G2-{s + 1:02d}",
                           "name": f"{vname}{b + 1}组网格", "name_en": f"{ven} grid {b + 1}",
                           "village": vcode, "ring": band(s, s + 1, b / BANDS, (b + 1) / BANDS)})
-            for k in range(2):
+            for _ in range(2):
                 n += 1
                 workers.append({"grid": code, "id": f"SXW{n:03d}", "name": person(n),
                                  "phone": phone(n)})
@@ -181,9 +181,10 @@ def write(out: Path, t: dict[str, Any]) -> None:
                  "lat": f"{wgs84_to_gcj02(v['lon'], v['lat'])[1]:.6f}"} for v in t["villages"]]
     _csv(out / "villages.csv", list(villages[0]), villages)
     stations = []
-    for code, kind, name, en, s in (("SX-EC", "centre", "松溪乡应急中心", "Songxi Emergency Centre", 2),
-                                    ("SX-ES1", "area", "竹坑片区应急服务站", "Zhukeng Area Station", 1),
-                                    ("SX-ES2", "area", "岭头片区应急服务站", "Lingtou Area Station", 4)):
+    for code, kind, name, en, s in (
+            ("SX-EC", "centre", "松溪乡应急中心", "Songxi Emergency Centre", 2),
+            ("SX-ES1", "area", "竹坑片区应急服务站", "Zhukeng Area Station", 1),
+            ("SX-ES2", "area", "岭头片区应急服务站", "Lingtou Area Station", 4)):
         x, y = wgs84_to_gcj02(*at(angles(s, s + 1)[STEPS // 2 + 2], 0.3))
         stations.append({
             "code": code, "kind": kind, "name": name, "name_en": en,
@@ -218,7 +219,8 @@ def write(out: Path, t: dict[str, Any]) -> None:
                                                          "thursday", "friday")},
            "saturday": "0", "sunday": "0", "start_date": "20260901", "end_date": "20270701"}])
     stops = [{"stop_id": code, "stop_name": name, "stop_desc": en,
-              "stop_lon": f"{wgs84_to_gcj02(*p)[0]:.6f}", "stop_lat": f"{wgs84_to_gcj02(*p)[1]:.6f}"}
+              "stop_lon": f"{wgs84_to_gcj02(*p)[0]:.6f}",
+              "stop_lat": f"{wgs84_to_gcj02(*p)[1]:.6f}"}
              for code, name, en, p in t["stops"]]
     _csv(out / "gtfs" / "stops.txt", list(stops[0]), stops)
     _csv(out / "gtfs" / "trips.txt", ["route_id", "service_id", "trip_id", "trip_headsign",

@@ -41,6 +41,7 @@ def write_grids(s: Session, cells: Sequence[GridCell], valid_from: datetime
     added or redrawn (none for a grid drawn the same), the current row of `grids` updated,
     a grid no longer imported retired (kept: its work orders name it), and the workers
     replaced. The caller has removed the grids' workers and rotas."""
+    valid_from = as_utc(valid_from)  # SQLite keeps the clock time it is given: UTC only
     changes, rows = plan(read_versions(s), cells, valid_from)
     now = utcnow()
     for v in rows:
