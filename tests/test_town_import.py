@@ -183,17 +183,15 @@ def test_a_zip_upload_unpacks_and_a_hostile_one_is_refused(tmp_path):
     with unpacked(zip_folder(TOWN2)) as folder:
         assert check_folder(folder).ok
     assert not folder.exists()  # removed after
-    with pytest.raises(ValueError):
-        with unpacked(b"not a zip"):
-            pass
+    with pytest.raises(ValueError), unpacked(b"not a zip"):
+        pass
     import io
     import zipfile
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("../../etc/evil", "x")
-    with pytest.raises(ValueError, match="unsafe"):
-        with unpacked(buf.getvalue()):
-            pass
+    with pytest.raises(ValueError, match="unsafe"), unpacked(buf.getvalue()):
+        pass
 
 
 # ------------------------------------------------------------------ the command
