@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -147,11 +148,31 @@ def load_cameras(session: Session, town: Town) -> int:
     return len(town.cameras)
 
 
+def _same_folder(session: Session, town_dir: Path) -> None:
+    """A database holding one town started with another town's folder (ZN_TOWN_DIR) would
+    mix them (the simulator, the rota and the gazetteer read the folder): refuse, saying
+    what to do."""
+    row = session.get(m.TownMeta, "code")
+    head = town_dir / "town.json"
+    if row is None or not head.exists():
+        return
+    try:
+        code = json.loads(head.read_text("utf-8")).get("code")
+    except (OSError, ValueError, AttributeError):
+        return
+    if code and code != row.value:
+        raise RuntimeError(
+            f"the database holds town {row.value}, but ZN_TOWN_DIR {town_dir} is town {code}: "
+            f"use another ZN_DATA_DIR (or DATABASE_URL) for it, or move the database to it "
+            f"with `zhongnao import-town {town_dir}`")
+
+
 def prepare_database(engine: Engine, town_dir: Path | str) -> None:
     """Migrate the schema and load the town when none is loaded yet (a town loaded before
     cameras.csv existed gets its cameras now)."""
     upgrade(engine)
     with Session(engine) as session, session.begin():
+        _same_folder(session, Path(town_dir))
         if not town_loaded(session):
             load_town(session, read_town(town_dir))
         elif not session.scalar(select(func.count()).select_from(m.Camera)):
