@@ -177,6 +177,8 @@ def write(out: Path, t: dict[str, Any]) -> None:
         'GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,'
         '298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]')
     _csv(out / "workers.csv", ["grid", "id", "name", "phone"], t["workers"])
+    (out / "basemap.geojson").write_text(json.dumps(basemap(t), ensure_ascii=False) + "\n",
+                                         "utf-8")
     villages = [{**v, "lon": f"{wgs84_to_gcj02(v['lon'], v['lat'])[0]:.6f}",
                  "lat": f"{wgs84_to_gcj02(v['lon'], v['lat'])[1]:.6f}"} for v in t["villages"]]
     _csv(out / "villages.csv", list(villages[0]), villages)
@@ -254,6 +256,29 @@ def write(out: Path, t: dict[str, Any]) -> None:
         "`shp/grids.shp`, their workers in `workers.csv`, the route a GTFS feed in `gtfs/`.\n"
         "`../town2-bad/` is the same town with one seeded error of each kind\n"
         "(see `SEEDED.md` there).\n", "utf-8")
+
+
+def basemap(t: dict[str, Any]) -> dict[str, Any]:
+    """The offline basemap (the demo's kinds): boundary, the 松溪 river along the valley's
+    inner side, the county road along its middle, the villages and the school; GCJ-02."""
+    def feat(kind: str, name: str, en: str, gtype: str, coords: Any, **extra: Any) -> Any:
+        return {"type": "Feature", "properties": {"kind": kind, "name": name, "name_en": en,
+                                                  **extra},
+                "geometry": {"type": gtype, "coordinates": coords}}
+    a = angles(0, SECTORS)
+    river = gcj([at(x, 0.18) for x in a])
+    road = gcj([at(x, 0.52) for x in a[1:-1]])
+    feats = [feat("boundary", "松溪乡界", "Songxi Township boundary", "LineString",
+                  gcj(t["boundary"])),
+             feat("river", "松溪", "Songxi River", "LineString", river),
+             feat("road", "县道X315松溪路", "County Road X315 (Songxi Rd)", "LineString", road,
+                  **{"class": "county"})]
+    for v in t["villages"]:
+        feats.append(feat("place", v["name"], v["name_en"], "Point",
+                          gcj([(v["lon"], v["lat"])])[0]))
+    feats.append(feat("school", "松溪中心小学", "Songxi Central School", "Point",
+                      gcj([at(angles(2, 3)[STEPS // 2 + 3], 0.62)])[0]))
+    return {"type": "FeatureCollection", "features": feats}
 
 
 def _csv(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None:
