@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from dashboard.settings import DEMO_TOWN_DIR
 from datasources.sql import models as m
 from datasources.towns.sources import zip_folder
+from pages._components import TOWN_API
 from tests.browser import start_app
 
 pytestmark = pytest.mark.browser
@@ -109,10 +110,16 @@ def test_imp002_songxi_runs_on_its_own_wall(dash_duo, settings, tmp_path):
                            database_url=f"sqlite:///{tmp_path / 'town2.db'}")
     start_app(dash_duo, town2, role="officer")
     dash_duo.wait_for_text_to_equal("header .town", "松溪乡", timeout=20)
+    # the wall's map reads its level-3 grids from the town's API: Songxi's 18, in WGS-84
+    grids = dash_duo.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(r => r.json()).then(done, e => done(String(e)));",
+        f"{TOWN_API}/grids-3.geojson")
+    codes = [f["properties"]["code"] for f in grids["features"]]
+    assert codes == [f"G3-{n:02d}" for n in range(1, 19)]
+    lon, lat = grids["features"][0]["geometry"]["coordinates"][0][0]
+    assert 117.5 < lon < 117.75 and 27.2 < lat < 27.4
+    # drawn: the grid lines and the basemap's village names are on the map
     WebDriverWait(dash_duo.driver, 20).until(
-        lambda d: len(d.find_elements(By.CSS_SELECTOR, "path.zn-grid")) >= 18)
-    codes = {c for p in dash_duo.find_elements("path.zn-grid")
-             for c in p.get_attribute("class").split() if c.startswith("zn-grid-G")}
-    assert {f"zn-grid-G3-{n:02d}" for n in range(1, 19)} <= codes
-    assert not any(c.startswith("zn-grid-G3-5") for c in codes)  # none of the demo's
-    dash_duo.wait_for_contains_text("body", "岭头片区应急服务站", timeout=20)
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#home-map path")) >= 27)
+    dash_duo.wait_for_contains_text("#home-map", "岭头村", timeout=20)
