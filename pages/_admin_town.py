@@ -43,6 +43,7 @@ class tids:  # noqa: N801 - a namespace of element ids
 # Dashed: the grids in force; solid: the grids imported.
 NOW_STYLE = {"color": "#9fb3c8", "weight": 1.5, "dashArray": "6 5", "fillOpacity": 0}
 NEW_STYLE = {"color": "#f0a020", "weight": 2, "fillColor": "#f0a020", "fillOpacity": 0.08}
+CHANGED_STYLE = {"color": "#f0a020", "weight": 2.5, "fillColor": "#f0a020", "fillOpacity": 0.45}
 
 
 def town_tab(lang: str) -> Any:
@@ -141,20 +142,26 @@ def preview(checked: Checked, changes: list[GridChange], lang: str) -> Any:
     new = [g for g in town.grids if g.level == 3] or town.grids
     heads = [t(k, lang) for k in ("imp_col_grid", "imp_col_change", "imp_col_version",
                                   "imp_col_fields")]
-    rows = [[c.code, t(f"imp_change_{c.change}", lang), f"v{c.version}", ", ".join(c.fields)]
-            for c in changes[:500]]
+    sep = "、" if lang != "en" else ", "
+    rows = [[c.code, t(f"imp_change_{c.change}", lang), f"v{c.version}",
+             sep.join(t(f"imp_what_{f}", lang) for f in c.fields)] for c in changes[:500]]
+    touched = {c.code for c in changes if c.change != "retired"}
     return html.Div([
         html.P(t("imp_ok", lang).format(grids=len(town.grids), villages=len(town.villages),
                                         stations=len(town.stations), routes=len(town.routes)),
                className="adm-msg ok"),
         *_findings(checked.findings, lang),
         html.P([html.Span(t("imp_legend_now", lang), className="adm-town-now"), " · ",
-                html.Span(t("imp_legend_new", lang), className="adm-town-new")],
+                html.Span(t("imp_legend_new", lang), className="adm-town-new"), " · ",
+                html.Span(t("imp_legend_changed", lang), className="adm-town-changed")],
                className="adm-help"),
         dl.MapContainer([
             dl.GeoJSON(data=_fc([g for g in now if g.level == 3]), style=NOW_STYLE,
                        interactive=False, id="adm-town-now"),
-            dl.GeoJSON(data=_fc(new), style=NEW_STYLE, id="adm-town-new"),
+            dl.GeoJSON(data=_fc([g for g in new if g.code not in touched]), style=NEW_STYLE,
+                       id="adm-town-new"),
+            dl.GeoJSON(data=_fc([g for g in town.grids if g.code in touched]),
+                       style=CHANGED_STYLE, id="adm-town-changed"),
         ], bounds=_bounds(new + [g for g in now if g.level == 1]), zoomSnap=0.1,
             attributionControl=False, className="zn-map adm-town-map",
             style={"height": "420px", "background": "#0b1626"}),

@@ -90,7 +90,7 @@ def test_imp001_bad_town_refused_by_feature_then_a_redraw_previewed_and_applied(
     _upload(dash_duo, good)
     dash_duo.wait_for_element(f"#adm-town-change-{grew}", timeout=20)
     rows = [r.text for r in dash_duo.find_elements("#adm-town-preview tbody tr")]
-    assert len(rows) == 2 and all("重新划定 v2 geometry" in r for r in rows), rows
+    assert len(rows) == 2 and all("重新划定 v2 边界" in r for r in rows), rows
     assert dash_duo.find_elements("#adm-town-map path.leaflet-interactive") or \
         dash_duo.find_elements(".adm-town-map path")  # both layers drawn
     WebDriverWait(dash_duo.driver, 10).until(

@@ -72,6 +72,13 @@ TOWN_TEXT: dict[str, tuple[str, str]] = {
     "imp_not_checked": ("请先上传并通过检查", "Upload a file that passes the checks first"),
     "imp_bad_zip": ("不是有效的 zip 压缩包或文件过大", "Not a valid zip file, or too large"),
     "imp_bad_date": ("日期格式应为 YYYY-MM-DD", "The date must be YYYY-MM-DD"),
+    "imp_what_geometry": ("边界", "boundary"),
+    "imp_what_parent": ("上级网格", "parent grid"),
+    "imp_what_village": ("所属村(社区)", "village"),
+    "imp_what_name": ("名称", "name"),
+    "imp_what_level": ("层级", "level"),
+    "imp_legend_changed": ("橙色填充：新增或重新划定的网格",
+                           "Filled orange: grids added or redrawn"),
     "imp_legend_now": ("虚线：现有网格", "Dashed: the grids in force"),
     "imp_legend_new": ("实线：导入的网格", "Solid: the grids imported"),
 }
