@@ -436,6 +436,17 @@ def points_in_wgs84(rows: Any, crs: str) -> Any:
     return out
 
 
+def basemap_in_wgs84(basemap: Any, crs: str) -> dict[str, Any]:
+    """The offline basemap's features with their coordinates as stored (WGS-84)."""
+    if not isinstance(basemap, Mapping):
+        return {}
+    if crs != "gcj02" or not isinstance(basemap.get("features"), list):
+        return dict(basemap)
+    return {**basemap, "features": [
+        {**f, "geometry": geometry_to_wgs84(f["geometry"], crs)}
+        for f in basemap["features"] if isinstance(f, Mapping) and f.get("geometry")]}
+
+
 def _header(meta: Any, found: list[Finding]) -> tuple[dict[str, Any], str]:
     try:
         h = TownHeader.model_validate(meta)
@@ -527,11 +538,7 @@ def check_town(files: Mapping[str, Any], categories: frozenset[str] = frozenset(
                              {"error": str(exc)[:160]}))
     found += check_grids(cells, meta.get("boundary"))
     found += check_routes(routes)
-    basemap = files.get("basemap.geojson") or {}
-    if crs == "gcj02" and isinstance(basemap.get("features"), list):
-        basemap = {**basemap, "features": [
-            {**f, "geometry": geometry_to_wgs84(f["geometry"], crs)}
-            for f in basemap["features"] if isinstance(f, Mapping) and f.get("geometry")]}
+    basemap = basemap_in_wgs84(files.get("basemap.geojson") or {}, crs)
     pupil_sheets = [(str(sh["title"]), [["" if c is None else str(c) for c in row]
                                         for row in sh["rows"]])
                     for sh in (files.get("pupils.json") or {}).get("sheets", [])]

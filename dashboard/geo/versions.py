@@ -51,11 +51,17 @@ def version_at(versions: Iterable[GridVersion], code: str, when: datetime
     return None if best is None or best.retired else best
 
 
+def _by_code(versions: Iterable[GridVersion]) -> dict[str, list[GridVersion]]:
+    out: dict[str, list[GridVersion]] = {}
+    for v in versions:
+        out.setdefault(v.code, []).append(v)
+    return out
+
+
 def in_force(versions: Iterable[GridVersion], when: datetime) -> list[GridVersion]:
     """Every grid as drawn at `when`, by code."""
-    rows = list(versions)
-    codes = sorted({v.code for v in rows})
-    out = [version_at(rows, c, when) for c in codes]
+    groups = _by_code(versions)
+    out = [version_at(groups[c], c, when) for c in sorted(groups)]
     return [v for v in out if v is not None]
 
 
@@ -117,12 +123,14 @@ def chains(versions: Iterable[GridVersion]) -> dict[tuple[str, int], dict[int, s
     parents taken as they were when that version came into force. The statistics of a
     past period roll a work order up by its (grid, grid_version) through these."""
     rows = list(versions)
+    groups = _by_code(rows)
     out: dict[tuple[str, int], dict[int, str]] = {}
     for v in rows:
         chain = {v.level: v.code}
         cur: GridVersion | None = v
         while cur is not None and cur.parent:
-            cur = version_at(rows, cur.parent, v.valid_from) or _first(rows, cur.parent)
+            mine = groups.get(cur.parent, [])
+            cur = version_at(mine, cur.parent, v.valid_from) or _first(mine, cur.parent)
             if cur is None or cur.level in chain:
                 break
             chain[cur.level] = cur.code

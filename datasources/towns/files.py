@@ -19,6 +19,7 @@ from dashboard.resources.kits import KitError, merge_kits
 from dashboard.town import Town
 from dashboard.town_import import (
     Checked,
+    basemap_in_wgs84,
     check_town,
     crs_of,
     describe,
@@ -65,6 +66,21 @@ def load_town(folder: str | Path) -> Town:
         raise ValueError(f"town folder {root}: {head}" + (f" (+{more} more)" if more > 0
                                                            else ""))
     return checked.town
+
+
+def load_basemap(folder: str | Path) -> dict[str, Any]:
+    """The town's offline basemap (basemap.geojson, optional), in WGS-84 whatever datum
+    town.json names; {} without one. Read alone at each start: the full check of the
+    folder (load_town) is the loader's and the importer's."""
+    root = Path(folder)
+    if not (root / "basemap.geojson").exists():
+        return {}
+    try:
+        head = _read(root / "town.json") if (root / "town.json").exists() else {}
+        data = _read(root / "basemap.geojson")
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"town folder {folder}: basemap.geojson: {exc}") from exc
+    return basemap_in_wgs84(data, crs_of(head))
 
 
 def load_gazetteer(folder: str | Path) -> Gazetteer:
