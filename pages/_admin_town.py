@@ -171,60 +171,64 @@ def preview(checked: Checked, changes: list[GridChange], lang: str) -> Any:
     ])
 
 
-@dash.callback(
-    Output(tids.PREVIEW, "children"), Output(tids.APPLY, "disabled"),
-    Output(tids.MSG, "children"), Output(tids.MSG, "className"),
-    Input(tids.UPLOAD, "contents"), State(tids.DATE, "value"), State(tids.LANG, "data"),
-    prevent_initial_call=True,
-)
-def check_town_upload(contents: str | None, day: str | None, lang: str | None
-                      ) -> tuple[Any, ...]:
-    """Check the uploaded zip: every finding by feature (nothing can be applied while one
-    is an error), else the preview over the grids in force."""
-    lang = lang or "zh"
-    data = _bytes(contents)
-    if data is None:
-        return None, True, "", "adm-msg"
-    checked = _check(data)
-    if checked is None:
-        return None, True, t("imp_bad_zip", lang), "adm-msg bad"
-    if not checked.ok:
-        return _findings(checked.findings, lang), True, "", "adm-msg"
-    since = _since(day) or utcnow()
-    store = services().store
-    assert store is not None and checked.town is not None
-    with store.session() as s:
-        changes = preview_import(s, checked.town, since)
-    return preview(checked, changes, lang), False, "", "adm-msg"
+def register_callbacks() -> None:
+    """The tab's callbacks, registered by pages/admin.py each time Dash loads that page
+    (a module imported once would give a second app of the same process none)."""
+
+    @dash.callback(
+        Output(tids.PREVIEW, "children"), Output(tids.APPLY, "disabled"),
+        Output(tids.MSG, "children"), Output(tids.MSG, "className"),
+        Input(tids.UPLOAD, "contents"), State(tids.DATE, "value"), State(tids.LANG, "data"),
+        prevent_initial_call=True,
+    )
+    def check_town_upload(contents: str | None, day: str | None, lang: str | None
+                          ) -> tuple[Any, ...]:
+        """Check the uploaded zip: every finding by feature (nothing can be applied while one
+        is an error), else the preview over the grids in force."""
+        lang = lang or "zh"
+        data = _bytes(contents)
+        if data is None:
+            return None, True, "", "adm-msg"
+        checked = _check(data)
+        if checked is None:
+            return None, True, t("imp_bad_zip", lang), "adm-msg bad"
+        if not checked.ok:
+            return _findings(checked.findings, lang), True, "", "adm-msg"
+        since = _since(day) or utcnow()
+        store = services().store
+        assert store is not None and checked.town is not None
+        with store.session() as s:
+            changes = preview_import(s, checked.town, since)
+        return preview(checked, changes, lang), False, "", "adm-msg"
 
 
-@dash.callback(
-    Output(tids.MSG, "children", allow_duplicate=True),
-    Output(tids.MSG, "className", allow_duplicate=True),
-    Output(tids.APPLY, "disabled", allow_duplicate=True),
-    Input(tids.APPLY, "n_clicks"), State(tids.UPLOAD, "contents"),
-    State(tids.UPLOAD, "filename"), State(tids.DATE, "value"), State(tids.LANG, "data"),
-    prevent_initial_call=True,
-)
-def apply_town_upload(clicks: int | None, contents: str | None, filename: str | None,
-                      day: str | None, lang: str | None) -> tuple[Any, ...]:
-    """Apply the upload, checked again here: all of it in one transaction, or nothing."""
-    lang = lang or "zh"
-    if not clicks:
-        return dash.no_update, dash.no_update, dash.no_update
-    since = _since(day)
-    if since is None:
-        return t("imp_bad_date", lang), "adm-msg bad", False
-    data = _bytes(contents)
-    checked = _check(data) if data else None
-    if checked is None or not checked.ok or checked.town is None:
-        return t("imp_not_checked", lang), "adm-msg bad", True
-    svc = services()
-    assert svc.store is not None and svc.audit is not None
-    with svc.store.session() as s:
-        counts = import_town(s, checked.town, since)
-    svc.audit.record("town.import", (filename or str(checked.town.meta.get("code", "")))[:80],
-                     json.dumps({**counts, "valid_from": since.isoformat()}))
-    return (t("imp_applied", lang).format(grids=len(checked.town.grids),
-                                          date=since.astimezone(LOCAL_TZ).date()),
-            "adm-msg ok", True)
+    @dash.callback(
+        Output(tids.MSG, "children", allow_duplicate=True),
+        Output(tids.MSG, "className", allow_duplicate=True),
+        Output(tids.APPLY, "disabled", allow_duplicate=True),
+        Input(tids.APPLY, "n_clicks"), State(tids.UPLOAD, "contents"),
+        State(tids.UPLOAD, "filename"), State(tids.DATE, "value"), State(tids.LANG, "data"),
+        prevent_initial_call=True,
+    )
+    def apply_town_upload(clicks: int | None, contents: str | None, filename: str | None,
+                          day: str | None, lang: str | None) -> tuple[Any, ...]:
+        """Apply the upload, checked again here: all of it in one transaction, or nothing."""
+        lang = lang or "zh"
+        if not clicks:
+            return dash.no_update, dash.no_update, dash.no_update
+        since = _since(day)
+        if since is None:
+            return t("imp_bad_date", lang), "adm-msg bad", False
+        data = _bytes(contents)
+        checked = _check(data) if data else None
+        if checked is None or not checked.ok or checked.town is None:
+            return t("imp_not_checked", lang), "adm-msg bad", True
+        svc = services()
+        assert svc.store is not None and svc.audit is not None
+        with svc.store.session() as s:
+            counts = import_town(s, checked.town, since)
+        svc.audit.record("town.import", (filename or str(checked.town.meta.get("code", "")))[:80],
+                         json.dumps({**counts, "valid_from": since.isoformat()}))
+        return (t("imp_applied", lang).format(grids=len(checked.town.grids),
+                                              date=since.astimezone(LOCAL_TZ).date()),
+                "adm-msg ok", True)

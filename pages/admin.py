@@ -34,10 +34,11 @@ from pages._admin_parts import (
     users_tab,
     users_table,
 )
-from pages._admin_town import town_tab  # its callbacks too (镇数据导入)
+from pages._admin_town import register_callbacks, town_tab
 from pages._components import page_title, services, site_header
 
 dash.register_page(__name__, path=PATH, title=page_title("nav_admin"))
+register_callbacks()  # 镇数据导入's (pages/_admin_town.py)
 
 NOTHING = dash.no_update
 
