@@ -299,6 +299,9 @@ CALLBACKS: dict[str, Roles] = {
     "pages.admin.preview_roster": ADMINS,
     "pages.admin.apply_roster": ADMINS,
     "pages.admin.download_roster_template": ADMINS,
+    # 镇数据导入 (issue 16): the town's own data checked, previewed and applied
+    "pages._admin_town.check_town_upload": ADMINS,
+    "pages._admin_town.apply_town_upload": ADMINS,
     # Dash's own router of pages: every signed-in role; the page's roles are checked inside.
     "dash.dash.update": PAGE_SHELL,
 }

@@ -62,11 +62,11 @@ from datasources.sql.rota import RotaIndex, RotaStore
 from datasources.sql.tables import TownTables
 from datasources.sql.town_loader import prepare_database
 from datasources.towns.files import (
+    load_basemap,
     load_gazetteer,
     load_kits,
     load_notify,
     load_table,
-    load_town,
     town_base,
 )
 
@@ -252,9 +252,7 @@ class Services:
                                     issuer_for(self.town_meta, s.cap_unit_code,
                                                s.cap_sender_name),
                                     self.grids, tuple(split_keys(s.cap_push_urls)))
-        basemap = Path(s.town_dir) / "basemap.geojson"
-        if basemap.exists():
-            self.basemap = load_town(s.town_dir).basemap
+        self.basemap = load_basemap(s.town_dir)
         self.resources.set_network(self.basemap)
         self.gazetteer = load_gazetteer(s.town_dir)
         self.layers = map_layers(self.store, self.grids.values(), self.basemap)

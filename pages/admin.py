@@ -37,11 +37,14 @@ from pages._admin_parts import (
 )
 from pages._admin_rota import register_rota_callbacks, rota_edit_sections
 from pages._admin_tables import register_table_callbacks, tables_tab
+from pages._admin_town import register_callbacks as register_town_callbacks
+from pages._admin_town import town_tab
 from pages._components import page_title, services, site_header
 
 dash.register_page(__name__, path=PATH, title=page_title("nav_admin"))
 register_rota_callbacks()  # set a shift, mark leave (pages/_admin_rota.py)
 register_table_callbacks()  # the tables a town overrides (pages/_admin_tables.py)
+register_town_callbacks()  # 镇数据导入's (pages/_admin_town.py)
 
 NOTHING = dash.no_update
 
@@ -52,7 +55,7 @@ def desk() -> AdminDesk:
     return AdminDesk(svc.accounts, svc.audit, svc.rota)
 
 
-TABS = ("users", "sessions", "keys", "rota", "roster", "tables")
+TABS = ("users", "sessions", "keys", "rota", "roster", "tables", "town")
 
 
 def layout(lang: str | None = None, tab: str | None = None, **_query: Any) -> Any:
@@ -82,6 +85,7 @@ def layout(lang: str | None = None, tab: str | None = None, **_query: Any) -> An
             dcc.Tab(label=t("adm_tab_roster", lang), value="roster",
                     children=roster_tab(lang)),
             dcc.Tab(label=t("adm_tab_tables", lang), value="tables", children=tables_tab(lang)),
+            dcc.Tab(label=t("adm_tab_town", lang), value="town", children=town_tab(lang)),
         ]),
     ], className="adm-page", **{"data-lang": lang})
 

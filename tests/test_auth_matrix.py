@@ -480,6 +480,8 @@ def test_the_admin_page_and_every_one_of_its_callbacks_are_for_the_administrator
     admin_callbacks = {n for n, _ in server_callbacks(app)
                        if n.startswith(("pages.admin.", "pages._admin_"))}
     assert len(admin_callbacks) >= 6
+    assert {"pages._admin_town.check_town_upload",
+            "pages._admin_town.apply_town_upload"} <= admin_callbacks
     assert all(CALLBACKS[n] == {"admin"} for n in admin_callbacks), admin_callbacks
     assert page_roles("/admin") == {"admin"}
     import dash

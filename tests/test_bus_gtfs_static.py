@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from cli import main
 from dashboard.buses.tracking import build_plans
 from dashboard.settings import DEMO_TOWN_DIR
-from datasources.feeds.gtfs_static import GtfsError, read_feed, routes_from_gtfs
 from datasources.towns.files import load_town
+from datasources.towns.gtfs_static import GtfsError, read_feed, routes_from_gtfs
 
 FEED = {
     "routes.txt": "route_id,route_short_name,route_long_name,route_desc\n"

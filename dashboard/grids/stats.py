@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dashboard.geo.versions import chain_of
 from dashboard.incidents import kpis
 from dashboard.incidents.kpis import Figures, Window, WorkOrderFact
 from dashboard.town import GridCell
@@ -40,10 +41,14 @@ def ancestors(cells: Iterable[GridCell]) -> dict[str, dict[int, str]]:
 
 
 def grid_measures(facts: Iterable[WorkOrderFact], cells: Iterable[GridCell], level: int,
-                  w: Window, parent: str | None = None) -> dict[str, Figures]:
+                  w: Window, parent: str | None = None,
+                  versioned: Mapping[tuple[str, int], dict[int, str]] | None = None
+                  ) -> dict[str, Figures]:
     """The window's figures (dashboard/incidents/kpis.py) for each grid of `level`
     (children of `parent` only, when given). Grids with nothing get zeros, so the map
-    shows them too."""
+    shows them too. With `versioned` (dashboard/geo/versions.chains) a work order counts
+    in the grids of its time: its own grid and that version's parents, so a past month's
+    figures stay as they were after a redraw."""
     if level not in (1, 2, 3):
         raise StatsError(f"grid level must be 1, 2 or 3, not {level!r}")
     cells = list(cells)
@@ -51,20 +56,23 @@ def grid_measures(facts: Iterable[WorkOrderFact], cells: Iterable[GridCell], lev
     shown = [c.code for c in cells if c.level == level and (parent is None or c.parent == parent)]
     groups: dict[str, list[WorkOrderFact]] = {code: [] for code in shown}
     for f in facts:
-        code = chain.get(f.grid or "", {}).get(level)
+        mine = chain_of(f.grid, f.grid_version, versioned or {}, chain)
+        code = mine.get(level)
         if code in groups:
             groups[code].append(f)
     return {code: kpis.figures(rows, w) for code, rows in groups.items()}
 
 
 def grid_totals(facts: Iterable[WorkOrderFact], cells: Iterable[GridCell], w: Window,
-                parent: str | None = None) -> Figures:
+                parent: str | None = None,
+                versioned: Mapping[tuple[str, int], dict[int, str]] | None = None) -> Figures:
     """The window's figures of the grids in view: the whole town at level 1 (the sum of its
     level-1 grids), else everything under `parent`."""
     rows = list(facts)
     if parent is not None:
         chain = ancestors(cells)
-        rows = [f for f in rows if parent in chain.get(f.grid or "", {}).values()]
+        rows = [f for f in rows
+                if parent in chain_of(f.grid, f.grid_version, versioned or {}, chain).values()]
     return kpis.figures(rows, w)
 
 

@@ -9,6 +9,7 @@ from dashboard.i18n.open311_text import OPEN311_TEXT
 from dashboard.i18n.photo_text import PHOTO_TEXT
 from dashboard.i18n.pupil_text import PUPIL_TEXT
 from dashboard.i18n.rota_text import ROTA_TEXT
+from dashboard.i18n.town_text import TOWN_TEXT
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
 from dashboard.roles import KEY_SCOPES, Principal, route_scope
 
@@ -708,7 +709,8 @@ _join(PUPIL_TEXT,  # issue 13: the pupils' words, kept together in their own mod
       OPEN311_TEXT,  # issue 15: the Open311 door's refusals
       PHOTO_TEXT,  # issue 15: 随手拍's words
       ADMIN_TEXT,  # issue 16: the administrator's page (/admin)
-      ROTA_TEXT)  # issue 16: the rota's edits, the town's tables, the call-up
+      ROTA_TEXT,  # issue 16: the rota's edits, the town's tables, the call-up
+      TOWN_TEXT)  # issue 16: a town's own data, checked (镇数据导入)
 
 
 def requested_lang(accept_language: str | None) -> str:

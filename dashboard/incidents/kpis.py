@@ -40,6 +40,9 @@ class WorkOrderFact:
     satisfaction: int | None = None
     scored_at: datetime | None = None  # when the score was given (回访办结)
     grid: str | None = None
+    # The version of the grid it was placed in (issue 16): the statistics of a past period
+    # roll it up through the parents of that version (dashboard/geo/versions.chains).
+    grid_version: int | None = None
     category: str | None = None
     assignee: str | None = None
     level: str = "grid"  # the tier it is (or was) handled at (issue 14)

@@ -34,6 +34,12 @@ class GridStore:
         self._cache: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
+    def versioned(self) -> dict[tuple[str, int], dict[int, str]]:
+        """Each grid version's parents (issue 16): the statistics use the grids of their
+        time."""
+        with self.store.session() as s:
+            return self.store.versions.chains(s)
+
     def facts(self, window: str, category: str | None = None,
               now: datetime | None = None) -> tuple[Window, list[WorkOrderFact]]:
         """The window and the facts of the work orders that count in it (one category, or
@@ -62,7 +68,7 @@ class GridStore:
         """The figures per grid of `level` (under `parent`), cached per `version` if given."""
         def make() -> dict[str, Figures]:
             w, facts = self.facts(window, category, now)
-            return grid_measures(facts, self.cells, level, w, parent)
+            return grid_measures(facts, self.cells, level, w, parent, self.versioned())
         out: dict[str, Figures] = self._cached(("m", level, window, category, parent, version),
                                                version, make)
         return out
@@ -72,7 +78,7 @@ class GridStore:
         """The figures of the grids in view: the town at level 1, else all under `parent`."""
         def make() -> Figures:
             w, facts = self.facts(window, category, now)
-            return grid_totals(facts, self.cells, w, parent)
+            return grid_totals(facts, self.cells, w, parent, self.versioned())
         out: Figures = self._cached(("t", window, category, parent, version), version, make)
         return out
 

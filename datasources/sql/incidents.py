@@ -53,6 +53,7 @@ from dashboard.timeutil import (
 from dashboard.town import Camera, GridCell, Unit
 from datasources.sql import models as m
 from datasources.sql.engine import rows_changed, session_factory
+from datasources.sql.grid_versions import Versions
 from datasources.sql.kpis import read_facts
 
 __all__ = ["Created", "DedupRule", "Store", "incident_view"]
@@ -194,6 +195,8 @@ class Store:
         # its last one join the open work order (ZN_VIDEO_BURST_MINUTES; 0: never).
         self.burst_minutes = burst_minutes
         self._sessions = session_factory(engine)
+        # Issue 16: the grid versions kept, read once per change (a report's grid of its time).
+        self.versions = Versions()
         # 12345 (issue 15): the hotline's webhook; each step of a hotline work order is
         # queued for it in the step's own transaction (tell_hotline).
         self.hotline_url = ""
@@ -318,11 +321,14 @@ class Store:
             return Created(merged, False, merged=True)
         try:
             with self.session() as s:
+                hit, grid_version = self.versions.place(s, hit, report.lon, report.lat,
+                                                        reported_at)
                 row = m.Incident(
                     ref="pending", source=report.source, source_ref=report.source_ref,
                     category=report.category, priority=report.priority, title=report.title,
                     description=report.description, lon=report.lon, lat=report.lat,
-                    grid_code=hit.code, village_code=hit.village, state="reported",
+                    grid_code=hit.code, grid_version=grid_version, village_code=hit.village,
+                    state="reported",
                     grid_worker=hit.on_duty(as_utc(reported_at).astimezone(LOCAL_TZ).date()),
                     reporter_name=report.reporter_name, reporter_phone=report.reporter_phone,
                     photo_url=report.photo_url, created_at=reported_at, updated_at=now,
@@ -484,10 +490,13 @@ class Store:
             old = s.get(m.Incident, rep.incident_id)
             assert old is not None
             hit = locate(rep.lon, rep.lat) or GridHit(old.grid_code or "", old.village_code)
+            hit, grid_version = self.versions.place(s, hit, rep.lon, rep.lat,
+                                                    as_utc(rep.reported_at))
             new = m.Incident(
                 ref="pending", source=rep.source, source_ref=None, category=rep.category,
                 priority=rep.priority, title=rep.title, description=rep.description,
-                lon=rep.lon, lat=rep.lat, grid_code=hit.code, village_code=hit.village,
+                lon=rep.lon, lat=rep.lat, grid_code=hit.code, grid_version=grid_version,
+                village_code=hit.village,
                 grid_worker=hit.on_duty(as_utc(rep.reported_at).astimezone(LOCAL_TZ).date()),
                 state="reported", reporter_name=rep.reporter_name,
                 reporter_phone=rep.reporter_phone, photo_url=rep.photo_url,
@@ -941,7 +950,8 @@ class Store:
                              name_en=g.name_en, village=g.village_code, geometry=g.geometry,
                              leader={"name": g.leader_name, "phone": g.leader_phone},
                              workers=workers.get(g.code, []), households=g.households)
-                    for g in s.scalars(select(m.Grid).order_by(m.Grid.code))]
+                    for g in s.scalars(select(m.Grid).where(m.Grid.retired_from.is_(None))
+                                       .order_by(m.Grid.code))]
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""

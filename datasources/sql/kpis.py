@@ -23,7 +23,7 @@ def read_facts(s: Session, w: Window, category: str | None = None,
     q = (select(m.Incident.id, m.Incident.state, m.Incident.created_at, m.Incident.closed_at,
                 m.Incident.deadline_at, m.Incident.satisfaction, scored.label("scored_at"),
                 m.Incident.grid_code, m.Incident.category, m.Incident.assignee,
-                m.Incident.level, m.Incident.village_code)
+                m.Incident.level, m.Incident.village_code, m.Incident.grid_version)
          .where(m.Incident.created_at < w.end,
                 or_(m.Incident.created_at >= w.start, m.Incident.closed_at.is_(None),
                     m.Incident.closed_at >= w.start, scored >= w.start)))
@@ -36,5 +36,6 @@ def read_facts(s: Session, w: Window, category: str | None = None,
         closed_at=as_utc(r.closed_at) if r.closed_at else None,
         deadline_at=as_utc(r.deadline_at) if r.deadline_at else None,
         satisfaction=r.satisfaction, scored_at=as_utc(r.scored_at) if r.scored_at else None,
-        grid=r.grid_code, category=r.category, assignee=r.assignee, level=r.level or "grid",
+        grid=r.grid_code, grid_version=r.grid_version, category=r.category,
+        assignee=r.assignee, level=r.level or "grid",
         village=r.village_code) for r in s.execute(q)]

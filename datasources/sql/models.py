@@ -50,6 +50,8 @@ class Grid(Base):
     leader_name: Mapped[str] = mapped_column(String(40), default="")
     leader_phone: Mapped[str] = mapped_column(String(20), default="")
     households: Mapped[int] = mapped_column(Integer, default=0)
+    # Issue 16: a grid a redraw removed stays (its work orders keep it) but is drawn no more.
+    retired_from: Mapped[datetime | None] = mapped_column(nullable=True)
     workers: Mapped[list[GridWorker]] = relationship(back_populates="grid")
     __table_args__ = (CheckConstraint("level in (1, 2, 3)", name="grid_level"),)
 
@@ -110,6 +112,26 @@ class Camera(Base):
     grid_code: Mapped[str | None] = mapped_column(String(16))
 
 
+class GridVersionRow(Base):
+    """One drawing of a grid, in force from `valid_from` (issue 16): an import that redraws
+    a grid adds a version; `retired` marks the version that ends a code."""
+
+    __tablename__ = "grid_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(16), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer)
+    parent_code: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    village_code: Mapped[str | None] = mapped_column(String(16))
+    geometry: Mapped[Any] = mapped_column(JSON)
+    valid_from: Mapped[datetime] = mapped_column(index=True)
+    retired: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    __table_args__ = (UniqueConstraint("code", "version", name="uq_grid_version"),)
+
+
 # ------------------------------------------------------------------ incidents
 class Incident(Base):
     """A work order (事件/工单) and its current state in the closed loop."""
@@ -126,6 +148,9 @@ class Incident(Base):
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     grid_code: Mapped[str | None] = mapped_column(ForeignKey("grids.code"), index=True)
+    # The version of that grid in force when the report was placed (grid_versions.version):
+    # a redraw later changes neither (issue 16, dashboard/geo/versions.py).
+    grid_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     village_code: Mapped[str | None] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), index=True)
     reporter_name: Mapped[str | None] = mapped_column(String(40))

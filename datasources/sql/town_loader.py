@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.buses.register import check_workbook, describe
 from dashboard.geo.lookup import GridIndex
+from dashboard.geo.versions import GridChange, plan
 from dashboard.town import Town
 from datasources.sql import models as m
 from datasources.sql.engine import upgrade
+from datasources.sql.grid_versions import FIRST, forget_grids, read_versions, write_grids
 from datasources.sql.pupils import town_stops, write_registers
 from datasources.towns.files import load_town as read_town
 
@@ -36,34 +40,25 @@ def town_loaded(session: Session) -> bool:
     return bool(session.scalar(select(func.count()).select_from(m.Grid)))
 
 
-def load_town(session: Session, town: Town, *, replace: bool = False) -> dict[str, int]:
-    """Insert the town; with replace, first remove the previous town (incidents stay)."""
+def load_town(session: Session, town: Town, *, replace: bool = False,
+              valid_from: datetime | None = None) -> dict[str, int]:
+    """Insert the town; with replace, first remove the previous town (incidents stay).
+    With `valid_from` (issue 16: an import of the same town's data) the grids are not
+    removed but versioned: a redrawn grid is a new version in force from then, and the
+    work orders keep the grids they were placed in; without, a replaced town's grids go."""
     if town_loaded(session):
         if not replace:
             log.info("town already loaded; keeping it (use --replace to reload)")
             return {}
         for table in _TOWN_TABLES:
             session.execute(delete(table))
-        session.execute(update(m.Incident).values(grid_code=None))
-        # Children before parents: the grid tree references itself.
-        for level in (3, 2, 1):
-            session.execute(delete(m.Grid).where(m.Grid.level == level))
+        if valid_from is None:
+            forget_grids(session)
     for key in ("code", "name", "name_en", "demo", "note", "timezone", "center", "bbox",
                 "area_km2", "population", "boundary"):
         if key in town.meta:
             session.add(m.TownMeta(key=key, value=town.meta[key]))
-    for level in (1, 2, 3):
-        for g in (g for g in town.grids if g.level == level):
-            session.add(m.Grid(
-                code=g.code, level=g.level, parent_code=g.parent, name=g.name,
-                name_en=g.name_en, village_code=g.village, geometry=g.geometry,
-                leader_name=g.leader.get("name", ""), leader_phone=g.leader.get("phone", ""),
-                households=g.households,
-            ))
-            for w in g.workers:
-                session.add(m.GridWorker(id=w["id"], grid_code=g.code, name=w["name"],
-                                         phone=w.get("phone", "")))
-        session.flush()
+    changes = write_grids(session, town.grids, valid_from or FIRST)
     for v in town.villages:
         session.add(m.Village(code=v.code, name=v.name, name_en=v.name_en, kind=v.kind,
                               population=v.population, households=v.households,
@@ -131,6 +126,7 @@ def load_town(session: Session, town: Town, *, replace: bool = False) -> dict[st
         "grids": len(town.grids), "villages": len(town.villages),
         "stations": len(town.stations), "routes": len(town.routes),
         "vehicles": len(town.vehicles), "units": len(town.units),
+        "grids_changed": len(changes),
     }
     if town.pupil_sheets:  # the same checks as `zhongnao pupils import`
         registers, errors = check_workbook(town.pupil_sheets, town_stops(session))
@@ -152,14 +148,57 @@ def load_cameras(session: Session, town: Town) -> int:
     return len(town.cameras)
 
 
+def _same_folder(session: Session, town_dir: Path) -> None:
+    """A database holding one town started with another town's folder (ZN_TOWN_DIR) would
+    mix them (the simulator, the rota and the gazetteer read the folder): refuse, saying
+    what to do."""
+    row = session.get(m.TownMeta, "code")
+    head = town_dir / "town.json"
+    if row is None or not head.exists():
+        return
+    try:
+        code = json.loads(head.read_text("utf-8")).get("code")
+    except (OSError, ValueError, AttributeError):
+        return
+    if code and code != row.value:
+        raise RuntimeError(
+            f"the database holds town {row.value}, but ZN_TOWN_DIR {town_dir} is town {code}: "
+            f"use another ZN_DATA_DIR (or DATABASE_URL) for it, or move the database to it "
+            f"with `zhongnao import-town {town_dir}`")
+
+
 def prepare_database(engine: Engine, town_dir: Path | str) -> None:
     """Migrate the schema and load the town when none is loaded yet (a town loaded before
     cameras.csv existed gets its cameras now)."""
     upgrade(engine)
     with Session(engine) as session, session.begin():
+        _same_folder(session, Path(town_dir))
         if not town_loaded(session):
             load_town(session, read_town(town_dir))
         elif not session.scalar(select(func.count()).select_from(m.Camera)):
             town = read_town(town_dir)
             if town.cameras:
                 load_cameras(session, town)
+
+
+def same_town(session: Session, town: Town) -> bool:
+    """True when the town loaded is the one imported (town.json's code): its grids are then
+    versioned, not replaced."""
+    row = session.get(m.TownMeta, "code")
+    return row is not None and row.value == town.meta.get("code")
+
+
+def preview_import(session: Session, town: Town, valid_from: datetime) -> list[GridChange]:
+    """What an import would do to the grids (nothing written): added, redrawn, retired."""
+    current = read_versions(session) if same_town(session, town) else []
+    return plan(current, town.grids, valid_from)[0]
+
+
+def import_town(session: Session, town: Town, valid_from: datetime) -> dict[str, int]:
+    """Issue 16: a town's own data, checked before, applied in the caller's one
+    transaction. The same town: its grids versioned (a redrawn grid is a new version in
+    force from `valid_from`), the rest replaced; another town (or none yet): loaded anew."""
+    if not town_loaded(session):
+        return load_town(session, town)
+    return load_town(session, town, replace=True,
+                     valid_from=valid_from if same_town(session, town) else None)

@@ -11,12 +11,22 @@ from dashboard.buses.fleet import records_of
 from dashboard.buses.notify import NotifyConfig
 from dashboard.buses.operators import OperatorRegister, operator_of
 from dashboard.buses.terminals import TerminalRegister
+from dashboard.geo.checks import Finding
 from dashboard.geo.gazetteer import Gazetteer, parse_gazetteer
 from dashboard.incidents.deadlines import merge_table
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE
 from dashboard.resources.kits import KitError, merge_kits
-from dashboard.town import OPTIONAL_TOWN_FILES, TOWN_FILES, Town, parse_town
+from dashboard.town import Town
+from dashboard.town_import import (
+    Checked,
+    basemap_in_wgs84,
+    check_town,
+    crs_of,
+    describe,
+    points_in_wgs84,
+)
 from dashboard.town_tables import TownBase
+from datasources.towns.sources import read_files
 
 
 def _read(path: Path) -> Any:
@@ -24,28 +34,54 @@ def _read(path: Path) -> Any:
         return list(csv.DictReader(fh)) if path.suffix == ".csv" else json.load(fh)
 
 
-def load_town(folder: str | Path) -> Town:
-    """Read a town folder; raise ValueError naming the file that is wrong."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise ValueError(f"town folder {root} does not exist")
-    files: dict[str, Any] = {}
+def check_folder(folder: str | Path) -> Checked:
+    """A town folder read (datasources/towns/sources.py: GeoJSON or Shapefile grids, CSV or
+    JSON stations, JSON, CSV or GTFS routes) and checked file by file and feature by
+    feature (dashboard/town_import.py); the vehicles' records and the address points too."""
+    files, unread = read_files(folder)
+    checked = check_town(files, frozenset(CATEGORY_BY_CODE))
+    checked.findings[:0] = unread
+    town = checked.town
+    if town is None or unread:
+        return checked
     try:
-        for name in TOWN_FILES:
-            files[name] = _read(root / name)
-        for name in OPTIONAL_TOWN_FILES:
-            if (root / name).exists():
-                files[name] = _read(root / name)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"town folder {root}: {exc!r}") from exc
-    town = parse_town(files, str(root), frozenset(CATEGORY_BY_CODE))
-    try:
-        town.places = parse_gazetteer(files.get("gazetteer.csv") or [])
+        town.places = parse_gazetteer(points_in_wgs84(files.get("gazetteer.csv") or [],
+                                                      checked.crs))
         town.records = records_of(((v.plate, v.model, v.seats, v.year) for v in town.vehicles),
                                   files["vehicles.csv"], files.get("drivers.csv") or [])
     except ValueError as exc:
-        raise ValueError(f"town folder {root}: {exc}") from exc
-    return town
+        checked.findings.append(Finding("file_text", "-", "gazetteer.csv / drivers.csv",
+                                        {"error": str(exc)[:200]}))
+    return checked
+
+
+def load_town(folder: str | Path) -> Town:
+    """Read a town folder; raise ValueError naming the file and feature that is wrong."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"town folder {root} does not exist")
+    checked = check_folder(root)
+    if checked.errors or checked.town is None:
+        head = "; ".join(describe(f, "en") for f in checked.errors[:5])
+        more = len(checked.errors) - 5
+        raise ValueError(f"town folder {root}: {head}" + (f" (+{more} more)" if more > 0
+                                                           else ""))
+    return checked.town
+
+
+def load_basemap(folder: str | Path) -> dict[str, Any]:
+    """The town's offline basemap (basemap.geojson, optional), in WGS-84 whatever datum
+    town.json names; {} without one. Read alone at each start: the full check of the
+    folder (load_town) is the loader's and the importer's."""
+    root = Path(folder)
+    if not (root / "basemap.geojson").exists():
+        return {}
+    try:
+        head = _read(root / "town.json") if (root / "town.json").exists() else {}
+        data = _read(root / "basemap.geojson")
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"town folder {folder}: basemap.geojson: {exc}") from exc
+    return basemap_in_wgs84(data, crs_of(head))
 
 
 def load_gazetteer(folder: str | Path) -> Gazetteer:
@@ -55,7 +91,9 @@ def load_gazetteer(folder: str | Path) -> Gazetteer:
     if not path.exists():
         return Gazetteer()
     try:
-        return Gazetteer(parse_gazetteer(_read(path)))
+        head = Path(folder) / "town.json"
+        crs = crs_of(_read(head)) if head.exists() else "wgs84"
+        return Gazetteer(parse_gazetteer(points_in_wgs84(_read(path), crs)))
     except (OSError, ValueError) as exc:
         raise ValueError(f"town folder {folder}: {exc}") from exc
 
