@@ -27,6 +27,7 @@ from dashboard.town import GridCell
 from datasources.flows.boarding import BoardingDesk, Recorded
 from datasources.flows.bus_tracker import BusTracker, holidays
 from datasources.flows.child_watch import ChildWatch
+from datasources.flows.drill_desk import DrillDesk
 from datasources.flows.fleet_watch import FleetWatch
 from datasources.flows.hub import Hub
 from datasources.flows.intake import Intake
@@ -88,6 +89,7 @@ class Services:
     layers: dict[str, dict] = field(default_factory=dict)
     grids: dict[str, GridCell] = field(default_factory=dict)
     resources: ResourceDesk | None = None  # issue 5
+    drills: DrillDesk | None = None  # issue 16: 应急演练
     fleet_watch: FleetWatch | None = None  # issue 13: 一车一档 alerts
     jt809: Jt809Desk | None = None  # issue 15: 督办 of operators' alarms, and their replies
     grid_store: GridStore | None = None
@@ -190,6 +192,8 @@ class Services:
                                       sweep_s=s.stock_alert_sweep_s,
                                       kits=load_kits(s.kits_file or None))
         self.hub.sweeps.append(self.resources.sweep)
+        self.drills = DrillDesk(self.store, self.intake, self.resources)
+        self.drills.drills.ensure(s.town_dir)  # the town's drill types (and the demo's past)
         self.fleet_watch = FleetWatch(self.store, self.intake, sweep_s=s.vehicle_alert_sweep_s,
                                       holidays=holidays(s))
         self.fleet_watch.marks = frozenset(self.fleet_watch.unfit())  # the wall's first frame
