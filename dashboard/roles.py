@@ -57,6 +57,9 @@ INGEST_DOOR: Roles = frozenset({INGEST, ADMIN, OFFICER})
 PAGE_SHELL: Roles = frozenset({*PEOPLE, GUARDIAN})
 PARENTS: Roles = frozenset({GUARDIAN})
 ADMINS: Roles = frozenset({ADMIN})  # the administrator's page (/admin) and its callbacks
+# Issue 16: who plans and records a station's drills (应急演练): the duty officers and the
+# administrator, as for every other step on /resources; everyone of the console reads them.
+DRILL_ACT: Roles = CONSOLE_ACT
 
 
 @dataclass(frozen=True)
@@ -254,6 +257,11 @@ CALLBACKS: dict[str, Roles] = {
     "pages.resources.set_team_status": CONSOLE_ACT,
     "pages.resources.record_shelter": CONSOLE_ACT,
     "pages.resources.import_stocktake": CONSOLE_ACT,
+    # 应急演练 (issue 16) on /resources: figures for the console, plan and record DRILL_ACT.
+    "pages._drill_parts.show_drills": CONSOLE_READ,
+    "pages._drill_parts.fill_drill_record": DRILL_ACT,
+    "pages._drill_parts.plan_drill": DRILL_ACT,
+    "pages._drill_parts.record_drill": DRILL_ACT,
     "pages.buses.refresh_bus_screen": WALL,
     "pages.buses.select_bus": WALL,
     "pages.buses.list_recorded_trips": WALL,

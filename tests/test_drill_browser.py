@@ -1,0 +1,112 @@
+"""Drills (应急演练) in real headless Chromium, as a duty officer: 建林 is amber on /resources
+and the leaders' view for want of a flood drill; hostile plan and record forms are refused
+with clear words; the drill is planned and recorded on /resources; readiness turns green on
+both screens; its follow-up is a work order in the console's queue."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from dashboard.timeutil import LOCAL_TZ, local_date
+from tests.browser import start_app
+
+pytestmark = pytest.mark.browser
+JIANLIN = "建林片区应急保障服务站"
+FOLLOW_UP = "更换建林站抽水泵启动电容"
+
+
+def _type(dash_duo: Any, sel: str, value: str) -> None:
+    box = dash_duo.find_element(sel)
+    box.clear()
+    if value:
+        box.send_keys(value)
+
+
+def _leader_dot(dash_duo: Any) -> str:
+    """The colour class of 建林's line in the leaders' readiness box."""
+    for _ in range(20):
+        try:
+            for row in dash_duo.find_elements("#ld-ready .ld-st-row"):
+                if JIANLIN in row.text:
+                    return row.find_element(By.CSS_SELECTOR, ".ld-dot").get_attribute("class")
+            return ""
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    return ""
+
+
+def _local(dt: datetime) -> str:
+    return dt.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def test_drill001_a_recorded_flood_drill_turns_jianlin_green_and_files_its_follow_up(
+        dash_duo, settings):
+    app = start_app(dash_duo, settings, path="/resources", name="值班员王", wait_status=None)
+    # The demo's other amber at 建林 (life jackets below the minimum) is put right first, so
+    # the flood drill is the one reason left.
+    app.zn_services.resources.receive("ES-02", "FL-LJ", 20, "仓管李")
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/resources")
+    dash_duo.wait_for_contains_text("#rd-ES-02", "防汛演练已430天未开展", timeout=20)
+    assert "amber" in dash_duo.find_element("#rd-ES-02 .res-lvl").get_attribute("class")
+    dash_duo.wait_for_element("#dr-row-ES-02", timeout=20)
+    before = int(dash_duo.find_elements("#dr-row-ES-02 td")[3].get_attribute("data-n"))
+
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/leader")
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: "amber" in _leader_dot(dash_duo))
+    dash_duo.wait_for_element("#ld-drills #dr-row-ES-02", timeout=20)
+
+    # Plan: hostile input first.
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/resources")
+    dash_duo.wait_for_element("#dr-p-go", timeout=20)
+    dash_duo.select_dcc_dropdown("#dr-p-station", JIANLIN)
+    dash_duo.select_dcc_dropdown("#dr-p-type", "防汛")
+    _type(dash_duo, "#dr-p-day", "9999-99-99")
+    dash_duo.find_element("#dr-p-go").click()
+    dash_duo.wait_for_contains_text("#dr-toast", "计划日期", timeout=10)
+    assert "err" in dash_duo.find_element("#dr-toast").get_attribute("class")
+    today = local_date(datetime.now(UTC)).isoformat()
+    _type(dash_duo, "#dr-p-day", today)
+    _type(dash_duo, "#dr-p-title", "<script>alert(1)</script>")
+    dash_duo.find_element("#dr-p-go").click()
+    dash_duo.wait_for_contains_text("#dr-toast", "演练名称", timeout=10)
+    _type(dash_duo, "#dr-p-title", "建林防汛演练")
+    dash_duo.select_dcc_dropdown("#dr-p-teams", "建林片区应急救援队")
+    dash_duo.find_element("#dr-p-go").click()
+    dash_duo.wait_for_contains_text("#dr-toast", "✓ 已计划演练", timeout=10)
+
+    # Record: the planned drill fills in its teams; times out of order are refused.
+    dash_duo.select_dcc_dropdown("#dr-r-drill", "建林防汛演练")
+    dash_duo.wait_for_contains_text("#dr-r-teams", "建林片区应急救援队", timeout=10)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    _type(dash_duo, "#dr-r-started", _local(start))
+    _type(dash_duo, "#dr-r-assembled", _local(start - timedelta(minutes=5)))
+    dash_duo.find_element("#dr-r-go").click()
+    dash_duo.wait_for_contains_text("#dr-toast", "集结完毕时间早于上一步", timeout=10)
+    _type(dash_duo, "#dr-r-assembled", _local(start + timedelta(minutes=14)))
+    _type(dash_duo, "#dr-r-arrived", _local(start + timedelta(minutes=31)))
+    _type(dash_duo, "#dr-r-findings", "抽水泵启动仍偏慢")
+    _type(dash_duo, "#dr-r-followups", FOLLOW_UP)
+    dash_duo.find_element("#dr-r-go").click()
+    dash_duo.wait_for_contains_text("#dr-toast", "✓ 演练", timeout=10)
+    assert "集结14.0分钟" in dash_duo.find_element("#dr-toast").text
+
+    # Readiness follows on /resources and on the leaders' view; the year's count too.
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: "green" in d.find_element(
+        By.CSS_SELECTOR, "#rd-ES-02 .res-lvl").get_attribute("class"))
+    assert "演练" not in dash_duo.find_element("#rd-ES-02").text
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: int(d.find_elements(
+        By.CSS_SELECTOR, "#dr-row-ES-02 td")[3].get_attribute("data-n")) == before + 1)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/leader")
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: "green" in _leader_dot(dash_duo))
+
+    # The follow-up is a work order in the console's queue.
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/dispatch")
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: any(
+        "演练整改" in r.text for r in d.find_elements(By.CSS_SELECTOR, "#disp-list .q-row")))
