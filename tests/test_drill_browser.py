@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.timeutil import LOCAL_TZ, local_date
@@ -20,11 +21,15 @@ from tests.browser import start_app
 pytestmark = pytest.mark.browser
 JIANLIN = "建林片区应急保障服务站"
 FOLLOW_UP = "更换建林站抽水泵启动电容"
+STALE = (StaleElementReferenceException,)  # live tables are redrawn under the reader
 
 
 def _type(dash_duo: Any, sel: str, value: str) -> None:
+    """Replace a box's text as a person does (select all, type): clear() alone leaves a
+    React input's value in place."""
     box = dash_duo.find_element(sel)
-    box.clear()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.DELETE)
     if value:
         box.send_keys(value)
 
@@ -40,6 +45,10 @@ def _leader_dot(dash_duo: Any) -> str:
         except StaleElementReferenceException:
             time.sleep(0.1)
     return ""
+
+
+def _until(dash_duo: Any, timeout: float, predicate: Any) -> None:
+    WebDriverWait(dash_duo.driver, timeout, ignored_exceptions=STALE).until(predicate)
 
 
 def _local(dt: datetime) -> str:
@@ -59,7 +68,7 @@ def test_drill001_a_recorded_flood_drill_turns_jianlin_green_and_files_its_follo
     before = int(dash_duo.find_elements("#dr-row-ES-02 td")[3].get_attribute("data-n"))
 
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/leader")
-    WebDriverWait(dash_duo.driver, 20).until(lambda d: "amber" in _leader_dot(dash_duo))
+    _until(dash_duo, 20, lambda d: "amber" in _leader_dot(dash_duo))
     dash_duo.wait_for_element("#ld-drills #dr-row-ES-02", timeout=20)
 
     # Plan: hostile input first.
@@ -82,7 +91,7 @@ def test_drill001_a_recorded_flood_drill_turns_jianlin_green_and_files_its_follo
     dash_duo.wait_for_contains_text("#dr-toast", "✓ 已计划演练", timeout=10)
 
     # Record: the planned drill fills in its teams; times out of order are refused.
-    dash_duo.select_dcc_dropdown("#dr-r-drill", "建林防汛演练")
+    dash_duo.select_dcc_dropdown("#dr-r-drill", index=0)  # the one planned drill
     dash_duo.wait_for_contains_text("#dr-r-teams", "建林片区应急救援队", timeout=10)
     start = datetime.now(UTC) - timedelta(hours=1)
     _type(dash_duo, "#dr-r-started", _local(start))
@@ -98,15 +107,15 @@ def test_drill001_a_recorded_flood_drill_turns_jianlin_green_and_files_its_follo
     assert "集结14.0分钟" in dash_duo.find_element("#dr-toast").text
 
     # Readiness follows on /resources and on the leaders' view; the year's count too.
-    WebDriverWait(dash_duo.driver, 20).until(lambda d: "green" in d.find_element(
+    _until(dash_duo, 20, lambda d: "green" in d.find_element(
         By.CSS_SELECTOR, "#rd-ES-02 .res-lvl").get_attribute("class"))
     assert "演练" not in dash_duo.find_element("#rd-ES-02").text
-    WebDriverWait(dash_duo.driver, 10).until(lambda d: int(d.find_elements(
+    _until(dash_duo, 10, lambda d: int(d.find_elements(
         By.CSS_SELECTOR, "#dr-row-ES-02 td")[3].get_attribute("data-n")) == before + 1)
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/leader")
-    WebDriverWait(dash_duo.driver, 20).until(lambda d: "green" in _leader_dot(dash_duo))
+    _until(dash_duo, 20, lambda d: "green" in _leader_dot(dash_duo))
 
     # The follow-up is a work order in the console's queue.
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/dispatch")
-    WebDriverWait(dash_duo.driver, 20).until(lambda d: any(
+    _until(dash_duo, 20, lambda d: any(
         "演练整改" in r.text for r in d.find_elements(By.CSS_SELECTOR, "#disp-list .q-row")))

@@ -88,5 +88,6 @@ DRILL_TEXT: dict[str, tuple[str, str]] = {
     "input_team": ("队伍", "team"),
     "input_drill": ("演练", "the drill"),
     "input_drill_type": ("演练类型", "the drill type"),
+    "input_drill_title": ("演练名称", "the drill name"),
     "input_station": ("站点", "the station"),
 }

@@ -74,9 +74,9 @@ class DrillDesk:
             raise NotFound("no_station", station=code or "")
         dt = type_of(text_param(kind, "drill_type"), self.drills.types())
         day = parse_day(planned_for, "planned_for")
-        text = plain_text(title, "title")
+        text = plain_text(title, "drill_title")
         if len(text) > 100:
-            raise BadInput("drill_line_long", name="title", max=100)
+            raise BadInput("drill_line_long", name="drill_title", max=100)
         t_list, w_list, n = check_participants(_ids(teams, "team"), _ids(workers, "grid_worker"),
                                                villagers, team_codes, worker_ids)
         row = self.drills.plan(code, dt.code, day.isoformat(), text, t_list, w_list, n, actor)
