@@ -295,6 +295,14 @@ CALLBACKS: dict[str, Roles] = {
     "pages.admin.preview_roster": ADMINS,
     "pages.admin.apply_roster": ADMINS,
     "pages.admin.download_roster_template": ADMINS,
+    # The stations' 一部三室, members and vehicles (pages/_admin_stations.py).
+    "pages._admin_stations.show_station_records": ADMINS,
+    "pages._admin_stations.fill_room": ADMINS,
+    "pages._admin_stations.show_team_members": ADMINS,
+    "pages._admin_stations.save_station_room": ADMINS,
+    "pages._admin_stations.save_station_vehicles": ADMINS,
+    "pages._admin_stations.add_team_member": ADMINS,
+    "pages._admin_stations.change_team_member": ADMINS,
     # Dash's own router of pages: every signed-in role; the page's roles are checked inside.
     "dash.dash.update": PAGE_SHELL,
 }

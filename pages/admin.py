@@ -34,6 +34,7 @@ from pages._admin_parts import (
     users_tab,
     users_table,
 )
+from pages._admin_stations import stations_tab
 from pages._components import page_title, services, site_header
 
 dash.register_page(__name__, path=PATH, title=page_title("nav_admin"))
@@ -47,7 +48,7 @@ def desk() -> AdminDesk:
     return AdminDesk(svc.accounts, svc.audit, svc.rota)
 
 
-TABS = ("users", "sessions", "keys", "rota", "roster")
+TABS = ("users", "sessions", "keys", "rota", "roster", "stations")
 
 
 def layout(lang: str | None = None, tab: str | None = None, **_query: Any) -> Any:
@@ -75,6 +76,8 @@ def layout(lang: str | None = None, tab: str | None = None, **_query: Any) -> An
             dcc.Tab(label=t("adm_tab_rota", lang), value="rota", children=rota_tab(lang)),
             dcc.Tab(label=t("adm_tab_roster", lang), value="roster",
                     children=roster_tab(lang)),
+            dcc.Tab(label=t("adm_tab_stations", lang), value="stations",  # issue 16
+                    children=stations_tab(lang)),
         ]),
     ], className="adm-page", **{"data-lang": lang})
 

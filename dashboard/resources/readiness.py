@@ -13,6 +13,7 @@ from typing import Any
 from dashboard.i18n.codes import unit_label
 from dashboard.i18n.text import name, t
 from dashboard.resources.drills import overdue
+from dashboard.resources.stations import rooms_closed
 from dashboard.resources.stock import Stock, days_left
 from dashboard.timeutil import local_date
 
@@ -63,6 +64,8 @@ def readiness(station: dict[str, Any], lang: str, now: datetime) -> dict[str, An
         amber.append(t("rd_shelter_low", lang).format(n=shelter_free))
     if teams_out:
         amber.append(t("rd_teams_out", lang).format(n=len(teams_out)))
+    for room in rooms_closed(station):  # issue 16: a room the administrator closed
+        amber.append(t("rd_room_closed", lang).format(room=name(room, lang)))
     amber += drill_reasons(station, lang, now)
     level = "red" if red else "amber" if amber else "green"
     return {"code": station["code"], "name": name(station, lang), "level": level,
