@@ -119,3 +119,33 @@ def test_drill001_a_recorded_flood_drill_turns_jianlin_green_and_files_its_follo
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/dispatch")
     _until(dash_duo, 20, lambda d: any(
         "演练整改" in r.text for r in d.find_elements(By.CSS_SELECTOR, "#disp-list .q-row")))
+
+
+def test_drill002_the_admin_keeps_rooms_and_members_and_hostile_input_is_refused(
+        dash_duo, settings):
+    start_app(dash_duo, settings, path="/admin?tab=stations", role="admin", wait_status=None)
+    dash_duo.wait_for_element("#ast-room-shelter", timeout=20)
+    dash_duo.select_dcc_dropdown("#ast-station", "建林片区应急保障服务站")
+    dash_duo.wait_for_contains_text("#ast-rooms", "120", timeout=10)
+    dash_duo.select_dcc_dropdown("#ast-room", "受灾群众临时安置室")
+    _type(dash_duo, "#ast-capacity", "120")
+    _type(dash_duo, "#ast-occupancy", "500")  # more people than places
+    dash_duo.find_element("#ast-save-room").click()
+    dash_duo.wait_for_contains_text("#ast-msg", "在用500超过容量120", timeout=10)
+    assert "bad" in dash_duo.find_element("#ast-msg").get_attribute("class")
+    _type(dash_duo, "#ast-occupancy", "30")
+    _type(dash_duo, "#ast-note", "东侧漏雨，30人已安置")
+    dash_duo.find_element("#ast-save-room").click()
+    dash_duo.wait_for_contains_text("#ast-msg", "✓ 已保存", timeout=10)
+    dash_duo.wait_for_contains_text("#ast-room-shelter", "东侧漏雨", timeout=10)
+
+    dash_duo.wait_for_contains_text("#ast-members", "队长", timeout=10)
+    _type(dash_duo, "#ast-m-name", "李医生")
+    _type(dash_duo, "#ast-m-phone", "<script>")
+    dash_duo.find_element("#ast-m-add").click()
+    dash_duo.wait_for_contains_text("#ast-msg", "不是有效电话号码", timeout=10)
+    _type(dash_duo, "#ast-m-phone", "13900001111")
+    _type(dash_duo, "#ast-m-skills", "急救、心肺复苏")
+    dash_duo.find_element("#ast-m-add").click()
+    dash_duo.wait_for_contains_text("#ast-msg", "✓ 已保存：李医生", timeout=10)
+    dash_duo.wait_for_contains_text("#ast-members", "13900001111", timeout=10)
