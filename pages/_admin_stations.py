@@ -111,8 +111,8 @@ def stations_tab(lang: str) -> Any:
 
 
 def _rooms_table(rooms: list[dict[str, Any]], medics: int, lang: str) -> Any:
-    head = [t(k, lang) for k in ("st_room", "st_capacity", "st_occupancy", "st_state",
-                                 "st_note")]
+    head = [t(k, lang) for k in ("st_room", "st_capacity_col", "st_occupancy_col",
+                                 "st_state", "st_note")]
     rows = []
     for r in rooms:
         extra = f" · {t('st_medics', lang)} {medics}" if r["kind"] == "medical" else ""
@@ -121,20 +121,22 @@ def _rooms_table(rooms: list[dict[str, Any]], medics: int, lang: str) -> Any:
                              html.Td(t(f"st_state_{r['state']}", lang),
                                      className=f"ast-state {r['state']}"),
                              html.Td(r["note"])], id=f"ast-room-{r['kind']}"))
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
-                      className="adm-table")
+    return html.Div(html.Table([html.Thead(html.Tr([html.Th(h) for h in head])),
+                                html.Tbody(rows)], className="adm-table"),
+                    className="ast-scroll")
 
 
 def _members_table(members: list[dict[str, Any]], lang: str) -> Any:
-    head = [t(k, lang) for k in ("st_member_name", "st_member_role", "st_phone", "st_skills",
-                                 "st_on_duty")]
+    head = [t(k, lang) for k in ("st_member_name", "st_member_role", "st_phone",
+                                 "st_skills_col", "st_on_duty")]
     rows = [html.Tr([html.Td(p["name"]), html.Td(t(f"st_role_{p['role']}", lang)
                                                  if p["role"] in MEMBER_ROLES else p["role"]),
                      html.Td(p["phone"]), html.Td("、".join(p["skills"])),
                      html.Td(t("st_yes" if p["on_duty"] else "st_no", lang))],
                     id=f"ast-member-{p['id']}") for p in members]
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
-                      className="adm-table")
+    return html.Div(html.Table([html.Thead(html.Tr([html.Th(h) for h in head])),
+                                html.Tbody(rows)], className="adm-table"),
+                    className="ast-scroll")
 
 
 # ---------------------------------------------------------------------------- callbacks

@@ -64,7 +64,7 @@ def figures_view(fig: dict[str, Any], stations: list[dict[str, Any]],
         c = cells.get((code, kind))
         if not c:
             return html.Td("0", className="num dr-zero", **{"data-n": "0"})
-        text = (t("dr_cell", lang).format(n=c["count"], m=c["mean_assembly"])
+        text = (t("dr_cell", lang).format(n=c["count"], m=f"{c['mean_assembly']:g}")
                 if c["mean_assembly"] is not None else t("dr_cell_n", lang).format(n=c["count"]))
         return html.Td(text, className="num", **{"data-n": str(c["count"])})
 
@@ -75,12 +75,14 @@ def figures_view(fig: dict[str, Any], stations: list[dict[str, Any]],
     mean = fig["mean_assembly"]
     return html.Div([
         html.Div(t("dr_year", lang).format(year=fig["year"]), className="dr-caption"),
-        html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+        html.Table([html.Thead(html.Tr([html.Th(h, className="num" if i else None)
+                                        for i, h in enumerate(head)])), html.Tbody(rows)],
                    className="res-table dr-table"),
         html.Div([html.Span(f"{t('dr_count', lang)} "),
                   html.B(str(fig["count"]), id="dr-count"),
                   html.Span(f" · {t('dr_mean', lang)} "),
-                  html.B(t("dr_mean_value", lang).format(m=mean) if mean is not None else "—",
+                  html.B(t("dr_mean_value", lang).format(m=f"{mean:g}") if mean is not None
+                         else "—",
                          id="dr-mean", **{"data-value": "" if mean is None else str(mean)})],
                  className="dr-summary"),
     ])
