@@ -144,7 +144,7 @@ def section(stations: list[dict[str, Any]], lang: str) -> Any:
             field(t("dr_day", lang), dcc.Input(id=ids.P_DAY, type="text", maxLength=10,
                                                placeholder="2026-05-01")),
             field(t("dr_title_in", lang), dcc.Input(id=ids.P_TITLE, type="text",
-                                                    maxLength=100)),
+                                                    maxLength=100), "dr-field wide"),
             field(t("dr_teams", lang), dcc.Dropdown(id=ids.P_TEAMS, options=teams, multi=True),
                   "dr-field wide"),
             field(t("dr_workers", lang), dcc.Dropdown(id=ids.P_WORKERS, options=workers,
