@@ -108,7 +108,8 @@ def recent_view(drills: list[dict[str, Any]], stations: dict[str, str],
     head = [t(k, lang) for k in ("dr_col_day", "dr_station", "dr_type", "dr_title_in",
                                  "dr_col_state", "dr_col_assembly", "dr_col_arrival",
                                  "dr_col_followups")]
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+    return html.Table([html.Thead(html.Tr([html.Th(h, className="num" if i >= 5 else None)
+                                           for i, h in enumerate(head)])), html.Tbody(rows)],
                       className="res-table dr-table")
 
 
