@@ -130,7 +130,7 @@ class DrillStore:
                     start = start.replace(minute=0, second=0, microsecond=0)
                     s.add(m.Drill(
                         station_code=p["station"], type=p["type"], state="done",
-                        title=p.get("title", ""), planned_for=_day(start) or "",
+                        title=p.get("name", ""), planned_for=_day(start) or "",
                         teams=p.get("teams", []), workers=p.get("workers", []),
                         villagers=int(p.get("villagers", 0)), started_at=start,
                         assembled_at=start + timedelta(minutes=float(p["assembly_min"])),
