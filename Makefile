@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup run test test-services lint bench screenshots browser-deps db-deps proxy-deps clean
+.PHONY: setup run test test-services lint bench screenshots browser-deps db-deps proxy-deps sentinel-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,18 +26,21 @@ db-deps:                          ## Debian's postgresql (the fault tests start 
 proxy-deps:                       ## Debian's nginx (the multi-process tests start their own), if missing
 	@tools/ensure_nginx.sh
 
+sentinel-deps:                    ## Debian's redis-sentinel (the failover tests start their own), if missing
+	@tools/ensure_sentinel.sh
+
 lint: setup                       ## ruff, the import contract (import-linter), types (mypy)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
-test: setup browser-deps db-deps proxy-deps lint  ## the whole suite: unit, integration, browser, faults
+test: setup browser-deps db-deps proxy-deps sentinel-deps lint  ## the whole suite: unit, integration, browser, faults
 	$(BIN)/python -m pytest -n auto --dist worksteal
 
-test-services: setup db-deps proxy-deps      ## DB and Redis tests against DATABASE_URL / REDIS_URL
+test-services: setup db-deps proxy-deps sentinel-deps ## DB and Redis tests against DATABASE_URL / REDIS_URL
 	$(BIN)/python -m pytest -n auto --dist worksteal -m "not browser"
 
-bench: setup browser-deps proxy-deps         ## intake throughput, publish→screen latency (500 buses, 10 screens), bus ingest per door, 10,000 fuzzed inputs per door
+bench: setup browser-deps proxy-deps sentinel-deps ## intake throughput, publish→screen latency (500 buses, 10 screens), bus ingest per door, 10,000 fuzzed inputs per door, Redis failover
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/smart_intake.py
 	$(BIN)/python bench/latency.py
@@ -49,6 +52,7 @@ bench: setup browser-deps proxy-deps         ## intake throughput, publish→scr
 	$(BIN)/python bench/parent.py
 	$(BIN)/python bench/fuzz.py
 	$(BIN)/python bench/multiprocess.py
+	$(BIN)/python bench/failover.py --rounds 3
 
 screenshots: setup browser-deps   ## docs/ screenshots of the wall and the tablet view
 	$(BIN)/python tools/make_screenshots.py

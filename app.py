@@ -18,6 +18,7 @@ from dashboard.settings import Settings, split_keys
 from datasources.gate.callbacks import CallbackShape, guard_callbacks
 from datasources.gate.limits import BodyLimit
 from datasources.gate.web import AuthMiddleware, InlineScriptHashes, csp, redact_access_log
+from datasources.redis.connect import is_sentinel
 from datasources.services import Services
 
 HERE = Path(__file__).resolve().parent
@@ -92,7 +93,20 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
                              "leader": hub.leads(),
                              # committed while Redis could not announce them (resync shows)
                              "unannounced": services.intake.unannounced if services.intake
-                             else 0}, status_code=200 if ok else 503)
+                             else 0,
+                             # a gap in what this process heard, and how the SQL log filled
+                             # it (datasources/sql/event_log.py); the Redis primary in use
+                             "gap": {"open": st.gap_since is not None,
+                                     "since": st.gap_since.isoformat() if st.gap_since
+                                     else None,
+                                     "gaps": hub.stats["gaps"], "lost": hub.stats["lost"],
+                                     "catch_ups": hub.stats["catch_ups"],
+                                     "caught_up": hub.stats["caught_up"],
+                                     "last_ms": round(hub.last_catch_up_ms, 1),
+                                     "log_id": hub.log_id},
+                             "redis": {"sentinel": is_sentinel(services.redis_url),
+                                       "primary": hub.primary}},
+                            status_code=200 if ok else 503)
 
     # HTTP doors: intake's JSON API (/api/v1) and Open311 GeoReport v2 (/open311/v2), and
     # the assignee's field API (/api/v1/field).

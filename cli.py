@@ -30,8 +30,8 @@ def _settings(**overrides: object) -> Settings:
 
 def _existing_redis(settings: Settings) -> str:
     """REDIS_URL, or the embedded server a running `serve`/`run` started in the data folder."""
-    if settings.redis_url:
-        return settings.redis_url
+    if settings.redis_target:  # REDIS_URL, or the sentinels' primary
+        return settings.redis_target
     sock = Path(settings.data_dir) / "redis.sock"
     if sock.exists():
         return f"unix://{sock}"
@@ -108,7 +108,7 @@ def _serve_workers(settings: Settings, workers: int) -> None:
     from datasources.sql.town_loader import prepare_database
 
     embedded = None
-    if not settings.redis_url:
+    if not settings.redis_target:  # neither REDIS_URL nor REDIS_SENTINELS
         embedded = EmbeddedRedis(Path(settings.data_dir)).start().supervise()
         settings = settings.with_(redis_url=embedded.url)
     engine = make_engine(settings.db_url)
@@ -183,7 +183,7 @@ def restore(source: str, force: bool) -> None:
     from datasources.sql.backup import BackupError, restore_database
 
     settings = _settings()
-    redis_url = settings.redis_url or _embedded_url(settings)
+    redis_url = settings.redis_target or _embedded_url(settings)
     if not force and lease_held(redis_url, Channels(settings.redis_prefix).leader):
         raise click.ClickException(
             "a zhongnao server is running on this database (it holds the leader lease in "
@@ -307,7 +307,7 @@ def run(port: int | None, vehicles: int | None, rate: float | None, no_sim: bool
     settings = _settings(port=port, sim_vehicles=vehicles, sim_rate=rate,
                          sim=False if no_sim else None)
     embedded = None
-    if not settings.redis_url:
+    if not settings.redis_target:  # neither REDIS_URL nor REDIS_SENTINELS
         embedded = EmbeddedRedis(Path(settings.data_dir)).start().supervise()
         settings = settings.with_(redis_url=embedded.url)
     _print_demo_accounts(settings)
@@ -352,7 +352,7 @@ def _start_simulator(settings: Settings, stop: threading.Event) -> threading.Thr
     if not settings.sim:
         click.echo("simulator off (ZN_SIM=off or --no-sim): only real feeds move buses")
         return None
-    sim = _simulator(settings, settings.redis_url)
+    sim = _simulator(settings, settings.redis_target)
     worker = threading.Thread(target=sim.run, args=(stop,), name="simulator", daemon=True)
     worker.start()
     return worker

@@ -383,7 +383,8 @@ class StockView(BaseModel):
 
 
 EventType = Literal["incident.created", "incident.updated", "stock.changed", "rejected",
-                    "station.changed"]
+                    "station.changed", "rota.changed",  # rota: a shift or leave edited
+                    "callup.changed"]  # 应急抽调: a call-up made or answered
 
 
 class Event(_Message):

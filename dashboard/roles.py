@@ -57,6 +57,9 @@ INGEST_DOOR: Roles = frozenset({INGEST, ADMIN, OFFICER})
 PAGE_SHELL: Roles = frozenset({*PEOPLE, GUARDIAN})
 PARENTS: Roles = frozenset({GUARDIAN})
 ADMINS: Roles = frozenset({ADMIN})  # the administrator's page (/admin) and its callbacks
+# 应急抽调 (issue 16): calling up off-duty grid workers for an incident is the duty
+# officer's step, and only theirs (the panel, its callbacks and the flow all read this).
+CALLUP: Roles = frozenset({OFFICER})
 # Issue 16: who plans and records a station's drills (应急演练): the duty officers and the
 # administrator, as for every other step on /resources; everyone of the console reads them.
 DRILL_ACT: Roles = CONSOLE_ACT
@@ -292,6 +295,15 @@ CALLBACKS: dict[str, Roles] = {
     "pages.admin.add_new_key": ADMINS,
     "pages.admin.revoke_one_key": ADMINS,
     "pages.admin.swap_two_shifts": ADMINS,
+    "pages._admin_rota.show_rota": ADMINS,
+    "pages._admin_rota.set_one_shift": ADMINS,
+    "pages._admin_rota.mark_one_leave": ADMINS,
+    "pages._admin_tables.show_table": ADMINS,
+    "pages._admin_tables.save_table": ADMINS,
+    "pages._callup_parts.show_callup": CALLUP,
+    "pages._callup_parts.call_up_selected": CALLUP,
+    "pages._callup_parts.show_my_callups": FIELD,
+    "pages._callup_parts.answer_callup": FIELD,
     "pages.admin.preview_roster": ADMINS,
     "pages.admin.apply_roster": ADMINS,
     "pages.admin.download_roster_template": ADMINS,

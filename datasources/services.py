@@ -26,6 +26,7 @@ from dashboard.settings import Settings, split_keys
 from dashboard.town import GridCell
 from datasources.flows.boarding import BoardingDesk, Recorded
 from datasources.flows.bus_tracker import BusTracker, holidays
+from datasources.flows.callup_desk import CallupDesk
 from datasources.flows.child_watch import ChildWatch
 from datasources.flows.drill_desk import DrillDesk
 from datasources.flows.fleet_watch import FleetWatch
@@ -49,6 +50,7 @@ from datasources.sql.audit import Audit
 from datasources.sql.boarding import BoardingStore
 from datasources.sql.briefs import BriefStore
 from datasources.sql.buses import BusStore
+from datasources.sql.callups import CallupStore
 from datasources.sql.cap import CapStore
 from datasources.sql.engine import has_schema, make_engine
 from datasources.sql.evaluation import EvaluationStore
@@ -59,6 +61,7 @@ from datasources.sql.notify import Outbox
 from datasources.sql.photos import PhotoRows
 from datasources.sql.pupils import PupilStore
 from datasources.sql.rota import RotaIndex, RotaStore
+from datasources.sql.tables import TownTables
 from datasources.sql.town_loader import prepare_database
 from datasources.towns.files import (
     load_gazetteer,
@@ -66,6 +69,7 @@ from datasources.towns.files import (
     load_notify,
     load_table,
     load_town,
+    town_base,
 )
 
 log = logging.getLogger(__name__)
@@ -96,6 +100,8 @@ class Services:
     jt809: Jt809Desk | None = None  # issue 15: 督办 of operators' alarms, and their replies
     grid_store: GridStore | None = None
     rota: RotaStore | None = None
+    tables: TownTables | None = None  # the tables a town overrides on /admin
+    callups: CallupDesk | None = None  # 应急抽调 from the console, answered on /field
     leader: LeaderStore | None = None
     briefs: BriefStore | None = None
     evaluation: EvaluationStore | None = None
@@ -144,7 +150,7 @@ class Services:
     def open(self, *, prepare_db: bool = True) -> Services:
         """Start embedded Redis if no REDIS_URL, connect the database, build the pieces."""
         s = self.settings
-        self.redis_url = s.redis_url
+        self.redis_url = s.redis_target  # REDIS_URL, or the sentinels' primary
         if not self.redis_url:
             self.embedded = EmbeddedRedis(Path(s.data_dir)).start().supervise()
             self.redis_url = self.embedded.url
@@ -158,6 +164,10 @@ class Services:
         self.store = Store(engine, deadlines=load_table(s.deadlines_file or None), dedup=dedup,
                            verify_before_close=s.verify_before_close,
                            burst_minutes=s.video_burst_minutes)
+        # The one accessor of the tables a town overrides on /admin (issue 16).
+        self.tables = TownTables(engine, town_base(s.deadlines_file, s.kits_file, s.town_dir),
+                                 s.bus_speed_limit_kmh)
+        self.store.tables = self.tables
         channels = Channels(s.redis_prefix)
         self.bus = Publisher.from_url(self.redis_url, s.redis_prefix, FixWindow.from_settings(s))
         self.bus.r.ping()
@@ -172,6 +182,7 @@ class Services:
         self.leader = LeaderStore(self.store, self.grid_store)
         self.briefs = BriefStore(self.store)
         self.evaluation = EvaluationStore(self.store)
+        self.evaluation.tables = self.tables
         self.analysis = AnalysisStore(self.store, self.evaluation)
         index = RotaIndex(GridIndex(self.grids.values()), self.rota)
         centre = self.store.town_meta().get("center")
@@ -193,6 +204,8 @@ class Services:
         self.resources = ResourceDesk(self.store, self.bus, self.intake,
                                       sweep_s=s.stock_alert_sweep_s,
                                       kits=load_kits(s.kits_file or None))
+        self.resources.tables = self.tables
+        self.hub.tracker.limits_source = self.tables.speed_limits
         self.hub.sweeps.append(self.resources.sweep)
         self.drills = DrillDesk(self.store, self.intake, self.resources)
         self.drills.drills.ensure(s.town_dir)  # the town's drill types (and the demo's past)
@@ -235,6 +248,9 @@ class Services:
             self.suggester.warm()  # the model, in the suggestion worker
         self.outbox = Outbox(engine)
         self.notify = load_notify(s.notify_file or None)
+        # 应急抽调 (issue 16): workers called up are texted through the same outbox.
+        self.callups = CallupDesk(self.store, self.rota, CallupStore(engine), self.audit,
+                                  self.bus, self.outbox, self.notify)
         if s.hotline_webhook:  # issue 15: each step of a hotline order goes back to it
             self.store.tell_hotline(s.hotline_webhook, on_queued=self.outbox.wake.set)
         self.hub.tracker.alert_hooks.append(self.tell_parents_of_alert)

@@ -15,6 +15,7 @@ import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
 from dashboard.i18n.text import LANGS, t
+from datasources.flows.rota_desk import announce_rota
 from datasources.sql.accounts import AccountError
 from datasources.sql.admin import AdminDesk
 from datasources.sql.roster import RosterStore, roster_template
@@ -34,10 +35,14 @@ from pages._admin_parts import (
     users_tab,
     users_table,
 )
+from pages._admin_rota import register_rota_callbacks, rota_edit_sections
 from pages._admin_stations import stations_tab
+from pages._admin_tables import register_table_callbacks, tables_tab
 from pages._components import page_title, services, site_header
 
 dash.register_page(__name__, path=PATH, title=page_title("nav_admin"))
+register_rota_callbacks()  # set a shift, mark leave (pages/_admin_rota.py)
+register_table_callbacks()  # the tables a town overrides (pages/_admin_tables.py)
 
 NOTHING = dash.no_update
 
@@ -48,7 +53,7 @@ def desk() -> AdminDesk:
     return AdminDesk(svc.accounts, svc.audit, svc.rota)
 
 
-TABS = ("users", "sessions", "keys", "rota", "roster", "stations")
+TABS = ("users", "sessions", "keys", "rota", "roster", "tables", "stations")
 
 
 def layout(lang: str | None = None, tab: str | None = None, **_query: Any) -> Any:
@@ -73,9 +78,11 @@ def layout(lang: str | None = None, tab: str | None = None, **_query: Any) -> An
             dcc.Tab(label=t("adm_tab_sessions", lang), value="sessions",
                     children=sessions_tab()),
             dcc.Tab(label=t("adm_tab_keys", lang), value="keys", children=keys_tab(lang)),
-            dcc.Tab(label=t("adm_tab_rota", lang), value="rota", children=rota_tab(lang)),
+            dcc.Tab(label=t("adm_tab_rota", lang), value="rota",
+                    children=[rota_tab(lang), rota_edit_sections(lang, workers)]),
             dcc.Tab(label=t("adm_tab_roster", lang), value="roster",
                     children=roster_tab(lang)),
+            dcc.Tab(label=t("adm_tab_tables", lang), value="tables", children=tables_tab(lang)),
             dcc.Tab(label=t("adm_tab_stations", lang), value="stations",  # issue 16
                     children=stations_tab(lang)),
         ]),
@@ -280,6 +287,7 @@ def swap_two_shifts(clicks: int | None, a_grid: str | None, a_day: str | None,
         before = desk().swap_shifts(a, b, reason or "")
     except AccountError as exc:
         return told(refused(exc, lang), False)
+    announce_rota(services().bus)  # an open console's recommendation follows the rota
     return told(t("adm_done_swap", lang).format(a=f"{' '.join(a)} {before[1]}",
                                                 b=f"{' '.join(b)} {before[0]}"))
 

@@ -36,12 +36,13 @@ from dashboard.incidents.rules import OrderFacts, may_act, may_see, offered
 from dashboard.incidents.tiers import receivers
 from dashboard.inputs import MAX_ID, parse_id, text_param, whole_number
 from dashboard.resources.recommend import recommend
-from dashboard.roles import CONSOLE_ACT, HANDLER, UNIT_ROLES, current
+from dashboard.roles import CALLUP, CONSOLE_ACT, HANDLER, UNIT_ROLES, current
 from dashboard.screens import views
 from dashboard.settings import split_keys
 from dashboard.timeutil import utcnow
 from datasources.flows.desk import desk_step, dispatch_to
 from datasources.threads import for_screens
+from pages._callup_parts import callup_panel, register_callup_callbacks
 from pages._cap_parts import cap_panel, open_button, register_cap_callbacks
 from pages._cast import cast_button, register_cast_callback
 from pages._components import page_lang, page_title, services, site_header, town_map
@@ -73,6 +74,7 @@ register_callbacks()  # the resource section's (issue 5), once per app
 register_cast_callback()
 register_cap_callbacks()  # 预警发布 (issue 15)
 register_smart_callbacks()  # 智能派单 (issue 18): the hotline form, 回访 per caller
+register_callup_callbacks()  # 应急抽调 (issue 16): call up off-duty workers, who answered
 
 log = logging.getLogger(__name__)
 WAIT_S = 2.0
@@ -166,6 +168,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
         html.Div(town, className="disp-map-box"),
         html.Div([html.H2(t("disp_recs", lang))], className="disp-panel-head"),
         html.Div(id=ids.RECS, className="disp-recs"),
+        callup_panel(lang) if me.role in CALLUP else None,
     ], className="disp-panel disp-right")
 
     return html.Div([
@@ -256,9 +259,15 @@ async def _stream(ws: Any, lang: str) -> None:
     sent_status = None
     sent_kpis = None
     sent_stations = None
+    sent_rota: tuple[int, int] | None = None
     while not ws.is_shutdown:
         seen = await hub.wait_change(seen, timeout=WAIT_S)
         state = hub.state
+        rota_key = (state.versions["rota"], state.versions["callup"])
+        if rota_key != sent_rota:  # 换班 or leave on /admin, a call-up answered
+            if sent_rota is not None:
+                set_props(ids.TICK, {"data": time.time()})
+            sent_rota = rota_key
         if state.versions["stations"] != sent_stations:  # the resource section follows
             if sent_stations is not None:
                 set_props(rids.TICK, {"data": time.time()})
@@ -325,7 +334,8 @@ def show_incident(incident_id: int | None, _tick: Any, officer: str | None,
                 None, None, True)
     history = store.history(inc["id"])
     recs = recommend(inc, store.grid_workers(inc["grid"]), store.stations(),
-                     route=services().resources.route, kits=services().resources.kits)
+                     route=services().resources.route, kits=services().resources.kits,
+                     **(services().rota.live(inc["grid"]) if services().rota else {}))
     if me.role in UNIT_ROLES:  # within the village: its grid's workers, no town teams
         recs = [c for c in recs if c.kind == "grid_worker"]
     allowed = frozenset(a for a in ACTIONS if may_act(me, a, inc))

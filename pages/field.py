@@ -22,10 +22,12 @@ from dashboard.roles import ADMIN, Principal, current
 from dashboard.screens.views import countdown_text
 from dashboard.timeutil import utcnow
 from datasources.flows.field import field_step, whose_tasks, worker_grid
+from pages._callup_parts import field_callup_section, register_field_callup_callbacks
 from pages._components import TOWN_API, js, page_title, services, site_header
 from pages._ticks import tick_on_change
 
 dash.register_page(__name__, path="/field", title=page_title("nav_field"))
+register_field_callup_callbacks()  # 应急抽调: the worker's answer (pages/_callup_parts.py)
 
 
 
@@ -110,6 +112,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
                   className="field-name", value=me.person_id or "", readOnly=not admin,
                   style=None if admin else {"display": "none"}),
         html.Div(id=ids.RESULT, className="field-result", role="status"),
+        field_callup_section(lang),  # 应急抽调: answer a call-up (issue 16)
         dcc.Textarea(id=ids.NOTE, placeholder=t("field_note", lang), className="field-note"),
         dcc.Input(id=ids.PHOTO, placeholder=t("field_photo", lang), className="field-photo",
                   type="url"),

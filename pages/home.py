@@ -51,6 +51,7 @@ class ids:  # noqa: N801 - a namespace of constants
     STATIONS = "home-stations"
     STATUS = "home-status"
     SEQ = "home-seq"
+    GAP = "home-gap"  # a gap in the live feed, then how the log filled it
     HEARTBEAT = "home-heartbeat"
     RESTART = "home-restart"  # the live stream asks to be started again
     PUNCT = "home-punct"
@@ -94,6 +95,7 @@ def layout(lang: str | None = None, sound: str | None = None, village: str | Non
         html.Div([
             html.Span(t("status_connecting", lang), id=ids.STATUS, className="status warn",
                       **{"data-stale": t("status_reconnecting", lang)}),
+            html.Span("", id=ids.GAP, className="gap"),
             html.Span("", id=ids.SEQ, className="seq"),
             html.Span("", id="zn-clock", className="clock"),
             site_header("/", lang, compact=True),  # None for the kiosk: no controls
@@ -235,6 +237,8 @@ async def _push_panels(ws: Any, lang: str, village: str | None = None) -> None:
             status = views.status_line(state, lang)
             set_props(ids.STATUS, {"children": status["text"],
                                    "className": f"status {status['tone']}"})
+            gap = views.gap_line(state, lang)
+            set_props(ids.GAP, {"children": gap["text"], "className": gap["tone"]})
             sent["status"] = v["status"]
         if time.monotonic() - last_beat >= HEARTBEAT_S:
             set_props(ids.HEARTBEAT, {"children": f"{time.time():.3f}"})

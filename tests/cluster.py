@@ -178,8 +178,10 @@ def worker_env(settings: Settings, folder: Path, **extra: str) -> dict[str, str]
 
 
 @contextlib.contextmanager
-def cluster(settings: Settings, folder: Path, **extra: str) -> Iterator[Cluster]:
-    """Start `zhongnao serve --workers 2` and nginx; stop both after."""
+def cluster(settings: Settings, folder: Path, start_s: float = 60,
+            **extra: str) -> Iterator[Cluster]:
+    """Start `zhongnao serve --workers 2` and nginx (waiting up to `start_s` for the
+    workers); stop both after."""
     nginx = nginx_binary()
     assert nginx, "nginx missing (tools/ensure_nginx.sh)"
     first = free_pair()
@@ -195,7 +197,7 @@ def cluster(settings: Settings, folder: Path, **extra: str) -> Iterator[Cluster]
     try:
         c.nginx = subprocess.Popen([nginx, "-p", str(folder / "nginx"), "-c", str(conf),
                                     "-g", "daemon off;"], stderr=subprocess.PIPE)
-        wait_until(lambda: all(health(c.worker(i)) for i in range(2)), 60,
+        wait_until(lambda: all(health(c.worker(i)) for i in range(2)), start_s,
                    "both workers to answer")
         wait_until(lambda: health(c.base) is not None, 10, "nginx to answer")
         from datasources.sql.accounts import Accounts

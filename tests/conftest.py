@@ -6,6 +6,7 @@ the app in-process (`client`), the app served on a port (`live`) and the JT/T 80
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -210,3 +211,82 @@ def jt808(settings: Settings) -> Iterator[tuple[Any, int]]:
 
     with running_gateway(Publisher.from_url(settings.redis_url, settings.redis_prefix)) as gw:
         yield gw
+
+
+# ------------------------------------------------------------------ one browser per worker
+# Starting and quitting Chromium costs 1.5–3 s on this 2-core box; the browser tests start
+# ~250 of them. `dash_duo` is dash[testing]'s fixture with the driver kept for the next test
+# of the same xdist worker, reset in between to what a new browser would be: one tab on
+# about:blank, no cookies, the last test's origin storage cleared, no device metrics,
+# geolocation or permission overrides, the first size, the console log drained. A driver that
+# does not answer the reset is quit and the next test gets a new one.
+_POOL: list[Any] = []
+
+
+def _reset_browser(driver: Any, url: str, size: dict[str, int]) -> None:
+    from urllib.parse import urlsplit
+
+    handles = driver.window_handles
+    for handle in handles[1:]:
+        driver.switch_to.window(handle)
+        driver.close()
+    driver.switch_to.window(handles[0])
+    driver.get("about:blank")
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    if url:
+        parts = urlsplit(url)
+        driver.execute_cdp_cmd("Storage.clearDataForOrigin", {
+            "origin": f"{parts.scheme}://{parts.netloc}", "storageTypes": "all"})
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    driver.execute_cdp_cmd("Emulation.clearGeolocationOverride", {})
+    driver.execute_cdp_cmd("Browser.resetPermissions", {})
+    driver.set_window_size(size["width"], size["height"])
+    driver.get_log("browser")
+
+
+def _pooled_composite() -> type:
+    from dash.testing.composite import DashComposite
+
+    class PooledComposite(DashComposite):  # type: ignore[misc]
+        def get_webdriver(self) -> Any:
+            while _POOL:
+                driver, size = _POOL.pop()
+                self._first_size = size
+                return driver
+            driver = super().get_webdriver()
+            self._first_size = driver.get_window_size()
+            return driver
+
+        def __exit__(self, *exc: Any) -> None:
+            driver = self.driver
+            try:
+                _reset_browser(driver, self._url, self._first_size)
+            except Exception:  # a crashed or hung driver: a new one for the next test
+                with contextlib.suppress(Exception):
+                    driver.quit()
+                return
+            _POOL.append((driver, self._first_size))
+
+    return PooledComposite
+
+
+@pytest.fixture
+def dash_duo(request: pytest.FixtureRequest, dash_thread_server: Any, tmpdir: Any) -> Any:
+    """dash[testing]'s `dash_duo` on this worker's pooled browser (see above)."""
+    opt = request.config.getoption
+    with _pooled_composite()(
+        server=dash_thread_server, browser=opt("webdriver"), remote=opt("remote"),
+        remote_url=opt("remote_url"), headless=opt("headless"),
+        options=request.config.hook.pytest_setup_options(),
+        download_path=tmpdir.mkdir("download").strpath,
+        percy_assets_root=opt("percy_assets"), percy_finalize=opt("nopercyfinalize"),
+        pause=opt("pause"),
+    ) as dc:
+        yield dc
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    while _POOL:
+        driver, _ = _POOL.pop()
+        with contextlib.suppress(Exception):
+            driver.quit()

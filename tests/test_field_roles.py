@@ -48,7 +48,16 @@ def client(settings):
 
 
 def _reported(svc: Any, title: str = "自来水管爆裂") -> int:
-    # The rota puts 陈红梅 on duty in G3-02 today: the console recommends her first.
+    # The rota puts 陈红梅 on duty in G3-02 now: the console, reading the live rota,
+    # recommends her first.
+    from dashboard.grids.rota import shift_at
+    from dashboard.timeutil import utcnow
+    from datasources.sql import models as m
+
+    day, shift = shift_at(utcnow())
+    with svc.store.session() as s:
+        row = s.query(m.GridRota).filter_by(grid_code="G3-02", day=day, shift=shift).one()
+        row.worker_id, row.worker_name = WORKER_ID, WORKER
     report = IncidentReport(source="hotline", category="water", title=title,
                             lon=104.45, lat=30.55)
     hit = GridHit("G3-02", "V01", workers=("李春梅", WORKER), rostered=WORKER)

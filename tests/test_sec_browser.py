@@ -53,7 +53,8 @@ def test_sec001_markup_in_an_incident_shows_as_text_on_every_screen(dash_duo, se
 
     # The wall (as a kiosk would see it, too).
     dash_duo.wait_for_contains_text(f"#inc-{incident_id} .feed-title", "<img src=x", timeout=10)
-    assert "<script>" in dash_duo.find_element(f"#inc-{incident_id} .feed-title").text
+    # Waited for, not read once: the live feed may redraw the row between find and read.
+    dash_duo.wait_for_contains_text(f"#inc-{incident_id} .feed-title", "<script>", timeout=10)
     no_script_ran(dash_duo.driver)
 
     # The duty console: title, description and reporter as text.

@@ -68,6 +68,17 @@ ADMIN_SHOTS = (
     ("/admin?tab=sessions&lang=en", "admin-sessions-en-1024x768.png", "1024x768", ADMIN),
     ("/admin?tab=rota", "admin-rota-1024x768.png", "1024x768", ADMIN),
     ("/admin?tab=roster&lang=en", "admin-roster-en-1024x768.png", "1024x768", ADMIN),
+    # The rota's edits (set a shift, leave) and the tables a town overrides (issue 16).
+    ("/admin?tab=rota", "admin-rota-1920x1080.png", "1920x1080", ADMIN),
+    ("/admin?tab=rota&lang=en", "admin-rota-en-1920x1080.png", "1920x1080", ADMIN),
+    ("/admin?tab=rota", "admin-rota-390x844.png", "390x844", ADMIN),
+    ("/admin?tab=tables", "admin-tables-1920x1080.png", "1920x1080", ADMIN),
+    ("/admin?tab=tables&lang=en", "admin-tables-en-1024x768.png", "1024x768", ADMIN),
+    ("/admin?tab=tables", "admin-tables-390x844.png", "390x844", ADMIN),
+    # 应急抽调: the console's call-up panel under the recommendations.
+    ("/dispatch?incident=3#cu-panel", "callup-1024x768.png", "1024x768", OFFICER),
+    ("/dispatch?incident=3&lang=en#cu-panel", "callup-en-1024x768.png", "1024x768", OFFICER),
+    ("/dispatch?incident=3", "callup-1920x1080.png", "1920x1080", OFFICER),
 )
 # Drills and the stations' records (issue 16): /resources' drills part, the leaders' drills
 # box and /admin's stations tab, in both languages (`make_screenshots.py drills,stations`).
@@ -132,8 +143,9 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0, only: str = "") ->
                                 stdout=log.open("w"), stderr=subprocess.STDOUT)
         try:
             base = f"http://127.0.0.1:{port}"
-            # `zhongnao run` first plays a month of demo history (~20 s), then serves.
-            for _ in range(400):
+            # `zhongnao run` first plays a month of demo history (~20 s; minutes on a
+            # loaded machine), then serves.
+            for _ in range(2000):
                 try:
                     urllib.request.urlopen(f"{base}/api/health", timeout=1)
                     break

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import shapely
 
@@ -125,8 +126,11 @@ class SpeedLimits:
         return best, name
 
 
-def parse_zones(rows: Iterable[dict]) -> list[SpeedZone]:
-    """Speed zones from a town file's rows; ValueError names the row that is wrong."""
+def parse_zones(rows: Any) -> list[SpeedZone]:
+    """Speed zones from a town file's rows (or /admin's table: this is its validator);
+    ValueError names the row that is wrong."""
+    if not isinstance(rows, list):
+        raise ValueError("a list of zones: {name, limit_kmh, line: [[lon, lat], ...]}")
     out = []
     for i, row in enumerate(rows):
         try:
@@ -135,8 +139,11 @@ def parse_zones(rows: Iterable[dict]) -> list[SpeedZone]:
                              radius_m=float(row.get("radius_m", 30.0)))
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ValueError(f"speed zone #{i}: {exc!r}") from exc
-        if not zone.line or zone.limit_kmh <= 0:
-            raise ValueError(f"speed zone #{i}: needs a line and a positive limit")
+        if not zone.line or not 0 < zone.limit_kmh <= 120 or not 1 <= zone.radius_m <= 1000:
+            raise ValueError(f"speed zone #{i}: needs a line, a limit of 1-120 km/h and a "
+                             "radius of 1-1000 m")
+        if not all(-180 <= x <= 180 and -90 <= y <= 90 for x, y in zone.line):
+            raise ValueError(f"speed zone #{i}: a point is not [longitude, latitude]")
         out.append(zone)
     return out
 

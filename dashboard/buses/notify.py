@@ -23,7 +23,8 @@ from dashboard.timeutil import LOCAL_TZ
 
 # What a guardian (by SMS) or a route's parent group (by WeCom) is told.
 # Issue 15: the outbox also carries warnings (CAP XML) to the endpoints a town configures.
-KINDS: tuple[str, ...] = ("boarded", "at_school", "alighted", "delayed", "bus_alert", CAP)
+KINDS: tuple[str, ...] = ("boarded", "at_school", "alighted", "delayed", "bus_alert", CAP,
+                         "callup")  # issue 16: 应急抽调 to a grid worker by SMS
 CHANNELS: tuple[str, ...] = ("sms", "wecom", CAP)
 # Outcomes of a message, every one kept in the outbox's log.
 STATUSES: tuple[str, ...] = ("queued", "sending", "sent", "failed", "muted", "limited")

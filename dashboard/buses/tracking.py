@@ -153,6 +153,12 @@ class Fleet:
         for p in plans.values():
             self.by_route.setdefault(p.route, []).append(p)
 
+    def set_limits(self, limits: SpeedLimits) -> None:
+        """Speed limits from now on (a town's speed zones saved on /admin), for every bus."""
+        self.limits = limits
+        for t in self.tracks.values():
+            t.alerts.limits = limits
+
     def track(self, plate: str) -> BusTrack:
         """The vehicle's state, created on first sight (unknown plates have no route)."""
         t = self.tracks.get(plate)

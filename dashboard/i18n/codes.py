@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dashboard.actors import SYSTEM_ACTORS
 from dashboard.i18n.admin_text import ADMIN_AUDIT
+from dashboard.i18n.rota_text import ROTA_AUDIT
 from dashboard.incidents.lifecycle import ACTIONS, LEVELS, SOURCES
 from dashboard.roles import ROLE_LABELS
 
@@ -41,6 +42,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     # issue 15: warnings to the public (CAP 1.2), each issue and cancel
     "cap.issue": ("发布预警", "warning issued"), "cap.cancel": ("撤销预警", "warning cancelled"),
     **ADMIN_AUDIT,  # issue 16: the changes made on /admin
+    **ROTA_AUDIT,  # issue 16: the rota's edits, the town's tables, the call-up
 }
 # Incident audit rows that are not console actions.
 INCIDENT_AUDIT: dict[str, tuple[str, str]] = {

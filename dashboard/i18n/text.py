@@ -9,6 +9,7 @@ from dashboard.i18n.fleet_text import FLEET_TEXT
 from dashboard.i18n.open311_text import OPEN311_TEXT
 from dashboard.i18n.photo_text import PHOTO_TEXT
 from dashboard.i18n.pupil_text import PUPIL_TEXT
+from dashboard.i18n.rota_text import ROTA_TEXT
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE, PRIORITIES, SOURCES, STATES
 from dashboard.roles import KEY_SCOPES, Principal, route_scope
 
@@ -36,6 +37,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "status_connecting": ("连接中…", "Connecting…"),
     "status_reconnecting": ("重连中…", "Reconnecting…"),
     "status_stale": ("数据可能过期", "Data may be stale"),
+    # A gap in the live feed (Redis failover): open, then filled from the record.
+    "gap_open": ("断档：{since} 起的消息补齐中", "Gap since {since}: catching up"),
+    "gap_filled": ("断档已补齐 {rows} 条", "Gap filled: {rows} steps caught up"),
     "low_stock": ("低于储备", "below minimum"),
     "teams_on_duty": ("在岗", "on duty"),
     "shelter_free": ("安置空位", "shelter places"),
@@ -705,6 +709,7 @@ _join(PUPIL_TEXT,  # issue 13: the pupils' words, kept together in their own mod
       OPEN311_TEXT,  # issue 15: the Open311 door's refusals
       PHOTO_TEXT,  # issue 15: 随手拍's words
       ADMIN_TEXT,  # issue 16: the administrator's page (/admin)
+      ROTA_TEXT,  # issue 16: the rota's edits, the town's tables, the call-up
       DRILL_TEXT)  # issue 16: drills (应急演练) and the stations' admin tab
 
 

@@ -48,16 +48,64 @@ def add_working_days(start: datetime, days: int) -> datetime:
     return local.astimezone(as_utc(start).tzinfo)
 
 
-def merge_table(overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """The default table with a town's overrides (parsed JSON) merged in; every entry is
-    checked. The file's "stages" entry overrides the stage limits (STAGE_LIMITS), kept in
-    the table under STAGES_KEY."""
+ROW_PRIORITIES = ("urgent", "high", "normal")
+TIERS = ("town", "county")
+MAX_DEADLINE = timedelta(days=90)
+
+
+def check_overrides(data: Any, categories: frozenset[str] | None = None) -> None:
+    """The validator of a town's deadline table (ZN_DEADLINES_FILE, or /admin's): an object
+    of rows — "default", a category code (of `categories` when given), "tier:town",
+    "tier:county" — each {priority: spec}, and "stages" of stage rows alike; every spec a
+    positive duration of at most 90 days. ValueError naming the entry that is wrong."""
+    if not isinstance(data, dict):
+        raise ValueError("an object of rows: default, a category, tier:town, tier:county, "
+                         "stages")
+    for key, row in data.items():
+        if key == STAGES_KEY:
+            if not isinstance(row, dict):
+                raise ValueError("stages: an object of stage rows")
+            for stage, limits in row.items():
+                if stage not in STAGE_LIMITS:
+                    raise ValueError(f"stages.{stage}: one of {', '.join(STAGE_LIMITS)}")
+                _check_row(f"stages.{stage}", limits)
+            continue
+        tier = key[len(TIER_PREFIX):] if isinstance(key, str) and \
+            key.startswith(TIER_PREFIX) else None
+        known = key == "default" or tier in TIERS or categories is None \
+            or key in categories
+        if not known:
+            raise ValueError(f"{str(key)[:40]!r}: not a category, default or tier row")
+        _check_row(str(key), row)
+
+
+def _check_row(where: str, row: Any) -> None:
+    if not isinstance(row, dict) or not row:
+        raise ValueError(f"{where}: an object of priority: deadline")
+    for priority, spec in row.items():
+        if priority not in ROW_PRIORITIES:
+            raise ValueError(f"{where}.{str(priority)[:20]}: one of "
+                             f"{', '.join(ROW_PRIORITIES)}")
+        amount, unit = parse_spec(spec)
+        days = amount * {"min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wd": 7 / 5}[unit]
+        if amount <= 0 or timedelta(days=days) > MAX_DEADLINE:
+            raise ValueError(f"{where}.{priority}: {spec!r} is not between 1 minute and "
+                             "90 days")
+
+
+def merge_table(overrides: dict[str, Any] | None,
+                base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The default table (or `base`, a merged table) with a town's overrides (parsed JSON)
+    merged in; every entry is checked. The file's "stages" entry overrides the stage limits
+    (STAGE_LIMITS), kept in the table under STAGES_KEY."""
+    check_overrides(overrides or {})
     overrides = dict(overrides or {})
     stages = overrides.pop(STAGES_KEY, None) or {}
-    table: dict[str, Any] = {k: dict(v) for k, v in DEFAULT_TABLE.items()}
+    start = base or DEFAULT_TABLE
+    table: dict[str, Any] = {k: dict(v) for k, v in start.items() if k != STAGES_KEY}
     for category, row in overrides.items():
         table.setdefault(category, {}).update(row)
-    limits = {k: dict(v) for k, v in STAGE_LIMITS.items()}
+    limits = {k: dict(v) for k, v in (start.get(STAGES_KEY) or STAGE_LIMITS).items()}
     for stage, row in stages.items():
         if stage not in limits:
             raise ValueError(f"stage {stage!r}: one of {', '.join(limits)}")

@@ -20,6 +20,7 @@ DEFAULT_KITS: dict[str, dict[str, int]] = {
     "environment": {"GE-WT": 10},
     "public_security": {"GE-TC": 5},
 }
+MAX_KIT_QUANTITY = 100_000
 # Minutes of delay that count as much as a missing kit, or as no free team.
 KIT_PENALTY_MIN = 30.0
 NO_TEAM_PENALTY_MIN = 60.0
@@ -41,9 +42,10 @@ def merge_kits(data: Any, path: str = "ZN_KITS_FILE") -> dict[str, dict[str, int
         if category not in CATEGORY_BY_CODE:
             raise KitError(f"{path}: unknown category {category!r}")
         if not isinstance(kit, dict) or not all(
-                isinstance(q, int) and q > 0 for q in kit.values()):
+                isinstance(q, int) and not isinstance(q, bool) and 0 < q <= MAX_KIT_QUANTITY
+                and isinstance(sku, str) and 0 < len(sku) <= 24 for sku, q in kit.items()):
             raise KitError(f"{path}: kit of {category} must map SKU -> "
-                           "positive integer")
+                           f"positive whole number (1-{MAX_KIT_QUANTITY})")
         kits[category] = dict(kit)
     return kits
 

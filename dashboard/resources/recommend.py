@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,17 +48,25 @@ def travel(lon1: float, lat1: float, lon2: float, lat2: float) -> tuple[float, f
 def recommend(incident: dict[str, Any], workers: list[dict[str, Any]],
               stations: list[dict[str, Any]], limit: int = 6,
               route: Callable[[float, float, float, float], tuple[float, float]] | None = None,
-              kits: Mapping[str, Mapping[str, int]] = DEFAULT_KITS) -> list[Candidate]:
+              kits: Mapping[str, Mapping[str, int]] = DEFAULT_KITS,
+              on_duty_id: str | None = None, away: Collection[str] = ()) -> list[Candidate]:
     """Grid workers of the incident's grid first, then teams ranked by drive time
     (over the road network when `route` is given, see dashboard/resources/coverage.py),
     each with what its station holds of the incident type's kit (dashboard/resources/kits.py,
     ZN_KITS_FILE)."""
     out: list[Candidate] = []
-    # The worker on duty by the rota (named on the work order) is asked first.
+    # The worker the live rota has on duty now (`on_duty_id`: a swap or an edit on /admin
+    # moves it) is asked first; without it, the one the work order was placed with. A
+    # worker on leave (`away`) is listed last, not available.
     on_duty = incident.get("grid_worker")
-    for w in sorted(workers, key=lambda w: w["name"] != on_duty):
+
+    def first(w: dict[str, Any]) -> tuple[bool, bool]:
+        mine = w.get("id") == on_duty_id if on_duty_id else w["name"] == on_duty
+        return w.get("id") in away, not mine
+
+    for w in sorted(workers, key=first):
         out.append(Candidate(kind="grid_worker", name=w["name"], detail=w.get("grid", ""),
-                             distance_m=0.0, eta_min=0.0, available=True,
+                             distance_m=0.0, eta_min=0.0, available=w.get("id") not in away,
                              assignee=w["name"], assignee_id=w.get("id")))
     kit = kits.get(incident.get("category", ""), {})
     teams: list[Candidate] = []

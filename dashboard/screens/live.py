@@ -11,7 +11,7 @@ from dashboard.incidents.kpis import KpiBoard
 from dashboard.incidents.lifecycle import OPEN_STATES
 from dashboard.messages import Event, IncidentView, VehiclePosition
 
-TOPICS = ("incidents", "vehicles", "stations", "kpis", "status", "trips")
+TOPICS = ("incidents", "vehicles", "stations", "kpis", "status", "trips", "rota", "callup")
 KEEP_RECENT = 300
 
 
@@ -31,6 +31,11 @@ class LiveState:
     db_ok: bool = True  # False while the database cannot be reached: screens say stale
     resyncs: int = 0
     last_event_at: datetime | None = None
+    # A gap in what this process heard (Redis pub/sub lost, a Redis failover, a sequence
+    # number skipped): open from when it is known until the catch-up from the SQL log;
+    # then `caught_up` says how many history rows filled it, shown for a while.
+    gap_since: datetime | None = None
+    caught_up: int | None = None
     versions: Counter[str] = field(default_factory=Counter)
     vehicle_rev: dict[str, int] = field(default_factory=dict)
     rev: int = 0
@@ -53,7 +58,31 @@ class LiveState:
         self.kpis = kpis
         self.rejected = dict(rejected)
         self.resyncs += 1
+        self.gap_since = None
         self.touch(*TOPICS)
+
+    def open_gap(self, now: datetime) -> bool:
+        """Mark that messages may have been missed from `now` on; False if already open."""
+        if self.gap_since is not None:
+            return False
+        self.gap_since = now
+        self.caught_up = None
+        self.touch("status")
+        return True
+
+    def apply_catch_up(self, *, seq: int, incidents: list[IncidentView], rows: int,
+                       rejected: dict[str, int]) -> None:
+        """Close the gap with what the SQL log said: the current view of every work order
+        changed meanwhile, the sequence as Redis has it now (after a failover it may be
+        lower than before: the new primary had not received the last increments)."""
+        self.seq = seq
+        for view in incidents:
+            self.incidents[view.id] = view
+        self._prune()
+        self.rejected = dict(rejected)
+        self.gap_since = None
+        self.caught_up = rows
+        self.touch("incidents", "status")
 
     def apply_event(self, event: Event) -> str:
         """Apply one committed fact: 'applied', 'stale' (already in the snapshot) or 'gap'."""
@@ -72,6 +101,10 @@ class LiveState:
         if event.station is not None:
             self._apply_station(event.station)
             self.touch("stations")
+        if event.type == "rota.changed":  # an open console re-reads its recommendation
+            self.touch("rota")
+        if event.type == "callup.changed":  # ... and who answered a call-up
+            self.touch("callup")
         if event.type == "rejected" and event.reason:
             self.rejected[event.reason] = self.rejected.get(event.reason, 0) + (event.count or 1)
         self.touch("status")

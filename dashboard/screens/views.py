@@ -157,6 +157,17 @@ def station_cards(state: LiveState, lang: str,
     return cards
 
 
+def gap_line(state: LiveState, lang: str) -> dict[str, str]:
+    """The wall's gap badge: open while messages may have been missed (since when, in
+    local time), then how many history steps the catch-up filled; empty otherwise."""
+    if state.gap_since is not None:
+        return {"text": t("gap_open", lang).format(since=hhmm(state.gap_since, seconds=True)),
+                "tone": "gap warn"}
+    if state.caught_up is not None:
+        return {"text": t("gap_filled", lang).format(rows=state.caught_up), "tone": "gap ok"}
+    return {"text": "", "tone": "gap"}
+
+
 def status_line(state: LiveState, lang: str) -> dict[str, Any]:
     """Connection state and sequence number for the header."""
     if state.connected and not state.db_ok:

@@ -88,6 +88,8 @@ class BusTracker:
         self.tick_s = tick_s
         self.samples: dict[str, VehiclePosition] = {}
         self.leads: Callable[[], bool] = lambda: True  # the hub's leader lease
+        # TownTables.speed_limits when wired: the zones a town saves on /admin.
+        self.limits_source: Callable[[], SpeedLimits] | None = None
         self.deferred: list[tuple[float, Alert]] = []  # seen while not leading
         self.defer_s = 30.0
         self.stats = {"fixes": 0, "alerts": 0, "alerts_skipped": 0, "samples": 0}
@@ -127,6 +129,10 @@ class BusTracker:
     def observe(self, positions: Iterable[VehiclePosition]) -> list[Alert]:
         """Apply fixes to the fleet and LiveState.trips; returns new alerts."""
         alerts: list[Alert] = []
+        if self.limits_source is not None:  # the town's speed zones, /admin's override
+            limits = self.limits_source()
+            if limits is not self.fleet.limits:
+                self.fleet.set_limits(limits)
         for p in positions:
             self.stats["fixes"] += 1
             alerts += self.fleet.observe(p.plate, p.at, p.lon, p.lat, p.speed_kmh,

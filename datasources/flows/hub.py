@@ -11,7 +11,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from dashboard.buses.fixtime import BAD_TIME, screen_fixes
@@ -23,8 +22,10 @@ from dashboard.screens.live import LiveState
 from dashboard.timeutil import utcnow
 from datasources.flows.bus_tracker import BusTracker
 from datasources.flows.intake import Intake
+from datasources.redis import connect
 from datasources.redis.lease import Lease
 from datasources.redis.publisher import Publisher
+from datasources.sql.event_log import EventLog
 from datasources.sql.incidents import Store
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ T = TypeVar("T")
 KPI_DEBOUNCE_S = 0.25
 KPI_PERIOD_S = 30.0
 DB_PING_S = 5.0
+GAP_NOTE_S = 10.0  # how long screens say how many missed steps a catch-up filled
 
 
 class Hub:
@@ -61,7 +63,17 @@ class Hub:
         self._ingest: asyncio.Queue[bytes] | None = None
         self._kpi_due: asyncio.Event | None = None
         self._resync_needed = False
-        self.stats = {"vehicle_msgs": 0, "events": 0, "ingest": 0, "gaps": 0}
+        self._catch_up_needed = False
+        # Where a subscriber that missed messages catches up (datasources/sql/event_log.py):
+        # `log_id` is the newest history row this hub has read.
+        self.log = EventLog(store)
+        self.log_id = 0
+        # gaps: sequence numbers skipped; lost: subscriptions lost (Redis gone, failover);
+        # catch_ups / caught_up: gaps filled from the SQL log and the history rows read.
+        self.stats = {"vehicle_msgs": 0, "events": 0, "ingest": 0, "gaps": 0, "lost": 0,
+                      "catch_ups": 0, "caught_up": 0, "resyncs": 0}
+        self.last_catch_up_ms = 0.0
+        self.primary: str | None = None  # behind sentinels: the primary last connected to
         self.tracker: BusTracker | None = None  # set by Services; follows bus trips
         # Periodic checks run beside the overdue sweep (issue 5: stock alerts).
         self.sweeps: list[Callable[[], object]] = []
@@ -160,8 +172,8 @@ class Hub:
     async def _listen(self) -> None:
         backoff = 0.2
         while True:
-            client = aioredis.Redis.from_url(self.redis_url, socket_connect_timeout=5,
-                                             health_check_interval=15)
+            client = connect.async_client(self.redis_url, connect_timeout=5,
+                                          health_check_interval=15)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 # Every await on Redis is bounded: a half-dead connection must not park the
@@ -169,7 +181,14 @@ class Hub:
                 await asyncio.wait_for(
                     pubsub.subscribe(self.ch.ingest, self.ch.events, self.ch.vehicles,
                                      self.ch.cast), 10)
-                await asyncio.wait_for(self._resync(), 30)
+                if connect.is_sentinel(self.redis_url):
+                    self.primary = await asyncio.to_thread(connect.primary, self.redis_url)
+                    log.warning("subscribed on the Redis primary %s", self.primary)
+                # Back after a loss: what was committed meanwhile comes from the SQL log.
+                if self.state.resyncs:
+                    await asyncio.wait_for(self._catch_up(), 30)
+                else:
+                    await asyncio.wait_for(self._resync(), 30)
                 self.state.connected = True
                 self.state.touch("status")
                 await self.notify()
@@ -177,6 +196,8 @@ class Hub:
                 while True:
                     if self._resync_needed:
                         await self._resync()
+                    elif self._catch_up_needed:
+                        await self._catch_up()
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
                         await self._dispatch(message["channel"].decode(), message["data"])
@@ -192,6 +213,9 @@ class Hub:
                     await asyncio.wait_for(client.aclose(), 2)
             if self.state.connected:
                 self.state.connected = False
+                self.stats["lost"] += 1
+                # What is published from now until the new subscription is not heard.
+                self.state.open_gap(utcnow())
                 self.state.touch("status")
                 await self.notify()
             await asyncio.sleep(backoff)
@@ -231,8 +255,10 @@ class Hub:
             outcome = self.state.apply_event(event)
             if outcome == "gap":
                 self.stats["gaps"] += 1
-                log.warning("event sequence gap before %s; resyncing", event.seq)
-                self._resync_needed = True
+                log.warning("event sequence gap before %s; catching up from the log",
+                            event.seq)
+                self.state.open_gap(utcnow())
+                self._catch_up_needed = True
             if event.incident is not None and self._kpi_due is not None:
                 self._kpi_due.set()
             await self.notify()
@@ -267,7 +293,11 @@ class Hub:
     async def _resync(self) -> None:
         """Take a consistent snapshot: sequence first, then SQL and Redis state."""
         self._resync_needed = False
+        self._catch_up_needed = False
         started = time.perf_counter()
+        # The log position first: rows committed while the snapshot is read are read again
+        # by the next catch-up (harmless), none is skipped.
+        self.log_id = await asyncio.to_thread(self.log.last_id)
         # The rejection counts are read with the sequence: a `rejected` event after it adds
         # to them, one before it is in them.
         seq, rejected = await asyncio.to_thread(self.bus.seq_and_rejected)
@@ -280,9 +310,53 @@ class Hub:
         vehicles = {p.plate: p for p in kept}
         self.state.load_snapshot(seq=seq, incidents=incidents, vehicles=vehicles,
                                  stations=stations, kpis=kpis, rejected=rejected)
+        self.stats["resyncs"] += 1
         log.info("snapshot at seq %s: %s incidents, %s vehicles (%.0f ms)", seq, len(incidents),
                  len(vehicles), (time.perf_counter() - started) * 1000)
         await self.notify()
+
+    async def _catch_up(self) -> None:
+        """Fill a gap from the SQL log: the sequence (and the rejection counts) as Redis
+        has them now, then the history rows committed after the last one this hub read,
+        and the current view of the work orders they changed. Every fact that took a
+        sequence number at or before the one read here was committed before it, so it is
+        in the rows read after it. Stations and the latest vehicle fixes, which have no
+        log, are read again; a gap too long for the log takes a full snapshot."""
+        self._catch_up_needed = False
+        started = time.perf_counter()
+        seq, rejected = await asyncio.to_thread(self.bus.seq_and_rejected)
+        found = await asyncio.to_thread(self.log.since, self.log_id)
+        if not found.complete:
+            log.warning("%s history rows missed; taking a full snapshot", found.rows)
+            await self._resync()
+            return
+        stations = await asyncio.to_thread(self.store.stations)
+        vehicles = await asyncio.to_thread(self.bus.latest_positions)
+        kept = screen_fixes(vehicles.values(), utcnow(), {}, self.bus.window).kept
+        self.state.stations = stations
+        self.state.apply_positions(kept)
+        self.state.apply_catch_up(seq=seq, incidents=found.incidents, rows=found.rows,
+                                  rejected=rejected)
+        self.state.touch("stations")
+        self.log_id = found.last_id
+        self.stats["catch_ups"] += 1
+        self.stats["caught_up"] += found.rows
+        self.last_catch_up_ms = (time.perf_counter() - started) * 1000
+        log.warning("caught up %s history rows (%s work orders) from the log at seq %s "
+                    "(%.0f ms)", found.rows, len(found.incidents), seq, self.last_catch_up_ms)
+        if self._kpi_due is not None:
+            self._kpi_due.set()
+        asyncio.get_running_loop().call_later(GAP_NOTE_S, self._forget_catch_up,
+                                              self.stats["catch_ups"])
+        await self.notify()
+
+    def _forget_catch_up(self, number: int) -> None:
+        """The screens stop saying what the catch-up `number` filled (unless another
+        came since)."""
+        if self.stats["catch_ups"] == number and self.state.caught_up is not None:
+            self.state.caught_up = None
+            self.state.touch("status")
+            asyncio.ensure_future(self.notify())
 
     # ------------------------------------------------------------------ workers
     async def _intake_worker(self) -> None:
@@ -321,8 +395,11 @@ class Hub:
         the sweep round (overdue work orders and `sweeps`) only in the leader, at least
         once per period: the first round in a period is counted in Redis."""
         assert self._kpi_due is not None
+        failed = False
         while True:
             wait = self.sweep_s - time.time() % self.sweep_s + 0.05  # the next period
+            if failed:  # Redis or the database was away (a failover): again in a second,
+                wait = min(wait, 1.0)  # not a whole period later
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kpi_due.wait(), wait)
             self._kpi_due.clear()
@@ -333,10 +410,12 @@ class Hub:
                 self.state.kpis = await asyncio.to_thread(self.store.kpis, utcnow())
                 self.state.touch("kpis", "incidents")
                 await self.notify()
+                failed = False
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("KPI refresh failed")
+                failed = True
 
     async def _sweep_round(self) -> None:
         """The once-only checks; the period's first round is recorded (sweep_runs)."""

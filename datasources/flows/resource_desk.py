@@ -46,10 +46,16 @@ class ResourceDesk:
         self.bus = bus
         self.intake = intake
         self.sweep_s = sweep_s
-        self.kits = kits if kits is not None else DEFAULT_KITS
+        self._kits = kits if kits is not None else DEFAULT_KITS
+        self.tables: Any = None  # TownTables: the kits with /admin's override, when wired
         self.network = RoadNetwork.from_basemap(None)
         # The first sweep waits one period: a freshly started server raises nothing at once.
         self._last_sweep = time.monotonic()
+
+    @property
+    def kits(self) -> dict[str, dict[str, int]]:
+        """The kits per category: the town's tables (with /admin's override) when wired."""
+        return self.tables.kits() if self.tables is not None else self._kits
 
     # ------------------------------------------------------------------ planning
     def set_network(self, basemap: dict[str, Any] | None) -> None:

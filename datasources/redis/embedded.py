@@ -15,6 +15,8 @@ from pathlib import Path
 
 import redis
 
+from datasources.redis import connect
+
 log = logging.getLogger(__name__)
 
 
@@ -66,7 +68,7 @@ class EmbeddedRedis:
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.socket.exists():
             try:
-                redis.Redis.from_url(self.url, socket_timeout=0.5).ping()
+                connect.client(self.url, timeout=0.5).ping()
                 raise RuntimeError(f"a Redis server already listens on {self.socket}")
             except redis.ConnectionError:
                 self.socket.unlink()
@@ -91,7 +93,7 @@ class EmbeddedRedis:
                 err = self.process.stderr.read().decode() if self.process.stderr else ""
                 raise RuntimeError(f"redis-server exited at start: {err or self.logfile}")
             try:
-                if self.socket.exists() and redis.Redis.from_url(self.url).ping():
+                if self.socket.exists() and connect.client(self.url).ping():
                     log.info("embedded redis-server pid %s on %s", self.process.pid, self.socket)
                     return self
             except redis.ConnectionError:

@@ -19,6 +19,8 @@ import redis
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
+from datasources.redis import connect
+
 log = logging.getLogger(__name__)
 
 
@@ -82,7 +84,7 @@ def lease_held(redis_url: str, key: str) -> bool:
     if not redis_url:
         return False
     try:
-        client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        client = connect.client(redis_url, timeout=2)
         try:
             return bool(client.exists(key))
         finally:

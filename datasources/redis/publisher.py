@@ -23,6 +23,7 @@ from dashboard.messages import (
     VehiclePositions,
 )
 from dashboard.timeutil import utcnow
+from datasources.redis import connect
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +88,12 @@ class Publisher:
     @classmethod
     def from_url(cls, url: str, prefix: str = "zn",
                  window: FixWindow | None = None) -> Publisher:
-        """Connect to the Redis at `url`. Every call gives up after REDIS_TIMEOUT_S: a
+        """Connect to the Redis at `url` (or the primary its sentinels name, following a
+        failover: datasources/redis/connect.py). Every call gives up after REDIS_TIMEOUT_S: a
         Redis that holds its connections and never answers (stopped, swapping) fails the
         call as a Redis error, which every caller already handles, instead of parking a
         thread for ever."""
-        client = redis.Redis.from_url(url, health_check_interval=30,
-                                      socket_timeout=REDIS_TIMEOUT_S,
-                                      socket_connect_timeout=REDIS_TIMEOUT_S)
+        client = connect.client(url, timeout=REDIS_TIMEOUT_S, health_check_interval=30)
         return cls(client, Channels(prefix), window)
 
     def report(self, message: IncidentReport | IncidentProgress | StockMovement) -> int:

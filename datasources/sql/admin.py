@@ -54,6 +54,27 @@ class AdminDesk:
                           f"{before[0]} <-> {before[1]}: {reason}")
         return before
 
+    def set_shift(self, grid: object, day: object, shift: object, worker_id: object,
+                  reason: object) -> tuple[Any, str | None]:
+        """Put a worker on a shift (the rota's checks: dashboard.grids.rota), with a reason,
+        audited; (the shift as set, the worker before). RotaError when refused."""
+        why = _reason(reason)
+        row, before = self.rota.set_shift(grid, day, shift, worker_id)
+        self.audit.record("rota.edit", f"{row.grid} {row.day} {row.shift}",
+                          f"{before or '—'} -> {row.worker_name} ({row.worker_id}): {why}")
+        return row, before
+
+    def mark_leave(self, worker_id: object, first: object, last: object,
+                   reason: object) -> dict[str, Any]:
+        """A worker's leave (请假) with its reason, their shifts in it handed to colleagues
+        of the grid, audited; what mark_leave of the rota returns."""
+        why = _reason(reason)
+        done = self.rota.mark_leave(worker_id, first, last, why)
+        self.audit.record("rota.leave", f"{done['worker']} ({done['worker_id']})",
+                          f"{done['first']}..{done['last']}: {why}; covered "
+                          f"{len(done['covered'])}, open {len(done['open'])}")
+        return done
+
     # ------------------------------------------------------------ reading
     def units(self) -> list[Choice]:
         """The town's units, by id (a handler's or village officer's scope)."""
@@ -161,3 +182,13 @@ def _random_password() -> str:
     import secrets
 
     return secrets.token_urlsafe(12)
+
+
+def _reason(reason: object) -> str:
+    """The reason an edit of the rota needs: 1-200 characters of text, spaces folded."""
+    from dashboard.grids.rota import RotaError
+
+    why = " ".join(reason.split()) if isinstance(reason, str) else ""
+    if not why or len(why) > 200:
+        raise RotaError("a rota change needs its reason (1-200 characters)", "rota_reason")
+    return why

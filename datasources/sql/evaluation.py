@@ -4,10 +4,12 @@ names of the units they count for."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,15 +69,17 @@ class EvaluationStore:
 
     def __init__(self, store: Store):
         self.store = store
+        self.tables: Any = None  # TownTables: the weights with /admin's override, when wired
         self._lock = threading.Lock()
-        self._kept: dict[tuple[str, datetime, datetime],
+        self._kept: dict[tuple[str, datetime, datetime, str],
                          tuple[float, tuple[Evaluation, dict[str, tuple[str, str]]]]] = {}
 
     def recent(self, kind: str, start: datetime, end: datetime,
                max_age_s: float = 60.0) -> tuple[Evaluation, dict[str, tuple[str, str]]]:
         """`evaluate` with the default weights, kept for `max_age_s` per (kind, period): the
         leaders' tablets refresh every 10 s each and ask for the same minute's table."""
-        key = (kind, start, end)
+        key = (kind, start, end, json.dumps(self.tables.weights() if self.tables else None,
+                                            sort_keys=True))
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None and time.monotonic() - kept[0] < max_age_s:
@@ -95,6 +99,8 @@ class EvaluationStore:
         with self.store.session() as s:
             facts = read_cases(s, start, end)
             names = unit_names(s, kind)
+        if weights is None and self.tables is not None:
+            weights = self.tables.weights()  # the town's, with /admin's override
         ev = evaluate(facts, kind, start, end, as_utc(now or utcnow()), weights,
                       stage_table=self.store.deadlines)
         return ev, names

@@ -184,7 +184,10 @@ class Store:
                  dedup: DedupRule | None = None, verify_before_close: bool = False,
                  burst_minutes: int = 10):
         self.engine = engine
-        self.deadlines = deadlines or DEFAULT_TABLE
+        self._deadlines = deadlines or DEFAULT_TABLE
+        # The tables a town overrides on /admin (datasources/sql/tables.py TownTables): when
+        # set, the deadlines are read from there, the one accessor.
+        self.tables: Any = None
         self.dedup = dedup
         self.verify_before_close = verify_before_close  # ZN_VERIFY_BEFORE_CLOSE
         # 雪亮工程 (issue 15): one camera's alerts of one type within this many minutes of
@@ -283,6 +286,16 @@ class Store:
         with self.session() as s:
             return [Camera(r.id, r.name, r.name_en, r.lon, r.lat, r.grid_code)
                     for r in s.scalars(select(m.Camera).order_by(m.Camera.id))]
+
+    @property
+    def deadlines(self) -> dict[str, Any]:
+        """The deadline table a new work order gets: the town's tables (with /admin's
+        override) when wired, else the one given."""
+        return self.tables.deadlines() if self.tables is not None else self._deadlines
+
+    @deadlines.setter
+    def deadlines(self, table: dict[str, Any]) -> None:
+        self._deadlines = table
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -624,6 +624,57 @@ class GridRota(Base):
                       CheckConstraint("shift in ('day', 'night')", name="rota_shift"))
 
 
+class RotaLeave(Base):
+    """A grid worker's leave (请假), local days `start_day`..`end_day` inclusive: off the
+    rota, the call-up list and the recommendations for those days (issue 16)."""
+
+    __tablename__ = "rota_leave"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    worker_id: Mapped[str] = mapped_column(String(24), index=True)
+    start_day: Mapped[str] = mapped_column(String(10))
+    end_day: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    __table_args__ = (CheckConstraint("start_day <= end_day", name="leave_span"),)
+
+
+class Callup(Base):
+    """应急抽调: off-duty grid workers called up by a duty officer for one incident."""
+
+    __tablename__ = "callups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    called_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime]
+
+
+class CallupMember(Base):
+    """One worker called up: how they were told and what they answered (None: not yet)."""
+
+    __tablename__ = "callup_members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    callup_id: Mapped[int] = mapped_column(ForeignKey("callups.id"), index=True)
+    worker_id: Mapped[str] = mapped_column(String(24), index=True)
+    worker_name: Mapped[str] = mapped_column(String(40))
+    told: Mapped[str] = mapped_column(String(16), default="")  # queued | muted | none
+    answer: Mapped[str | None] = mapped_column(String(8), nullable=True)  # coming | cannot
+    answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    __table_args__ = (UniqueConstraint("callup_id", "worker_id", name="uq_callup_member"),
+                      CheckConstraint("answer is null or answer in ('coming', 'cannot')",
+                                      name="callup_answer"))
+
+
+class TownTable(Base):
+    """A table the town overrides on /admin (deadlines, kits, weights, speed zones), kept as
+    the JSON the rule's own validator accepted; `version` moves on each save."""
+
+    __tablename__ = "town_tables"
+    name: Mapped[str] = mapped_column(String(24), primary_key=True)
+    data: Mapped[Any] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime]
+
+
 class DailyBrief(Base):
     """The duty daily brief (值班日报) of one local day, kept as generated."""
 

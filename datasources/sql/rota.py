@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +12,21 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.geo.lookup import GridHit, GridIndex
-from dashboard.grids.rota import RotaError, RotaRow, callup, generate, parse_csv, shift_at
+from dashboard.grids.rota import (
+    RotaError,
+    RotaRow,
+    callup,
+    check_leave,
+    check_shift_edit,
+    cover,
+    generate,
+    neighbours,
+    parse_csv,
+    shift_at,
+)
 from dashboard.grids.stats import ancestors
 from dashboard.incidents.lifecycle import OPEN_STATES
-from dashboard.timeutil import as_utc, utcnow
+from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from dashboard.town import GridCell
 from datasources.sql import models as m
 from datasources.sql.incidents import Store
@@ -117,12 +128,109 @@ class RotaStore:
                 second.worker_id, second.worker_name, first.worker_id, first.worker_name)
         return before
 
+    # ------------------------------------------------------------ edits (/admin)
+    def _taken(self, s: Any, days: list[str]) -> dict[tuple[str, str, str], str]:
+        """(day, shift, worker id) -> grid of every shift on those days."""
+        rows = s.execute(select(m.GridRota.day, m.GridRota.shift, m.GridRota.worker_id,
+                                m.GridRota.grid_code).where(m.GridRota.day.in_(days)))
+        return {(d, sh, w): g for d, sh, w, g in rows}
+
+    def leaves(self, since: str | None = None) -> list[tuple[str, str, str]]:
+        """(worker id, first day, last day) of every leave ending on or after `since`."""
+        with self.store.session() as s:
+            q = select(m.RotaLeave.worker_id, m.RotaLeave.start_day, m.RotaLeave.end_day)
+            if since:
+                q = q.where(m.RotaLeave.end_day >= since)
+            return [(w, a, b) for w, a, b in s.execute(q.order_by(m.RotaLeave.start_day))]
+
+    def leave_rows(self, since: str) -> list[dict[str, Any]]:
+        """The leaves in force or to come, newest first, for the admin's table."""
+        with self.store.session() as s:
+            names = dict(s.execute(select(m.GridWorker.id, m.GridWorker.name)).tuples())
+            rows = s.scalars(select(m.RotaLeave).where(m.RotaLeave.end_day >= since)
+                             .order_by(m.RotaLeave.start_day.desc()))
+            return [{"id": r.id, "worker_id": r.worker_id,
+                     "worker": names.get(r.worker_id, r.worker_id), "first": r.start_day,
+                     "last": r.end_day, "reason": r.reason} for r in rows]
+
+    def away(self, day: str) -> set[str]:
+        """Ids of the workers on leave on a local day."""
+        with self.store.session() as s:
+            return set(s.scalars(select(m.RotaLeave.worker_id).where(
+                m.RotaLeave.start_day <= day, m.RotaLeave.end_day >= day)))
+
+    def set_shift(self, grid: object, day: object, shift: object, worker_id: object,
+                  today: date | None = None) -> tuple[RotaRow, str | None]:
+        """Put a worker on one shift (checked by dashboard.grids.rota.check_shift_edit);
+        (the shift as set, the worker it had before or None when it was empty)."""
+        today = today or utcnow().astimezone(LOCAL_TZ).date()
+        cells = {c.code: c for c in self.store.grid_cells()}
+        with self.store.session() as s:
+            day_text = day.strip() if isinstance(day, str) else ""
+            row = check_shift_edit(cells, grid, day, shift, worker_id, today,
+                                   self._taken(s, [day_text]), self.leaves(day_text))
+            old = s.scalar(select(m.GridRota).where(
+                m.GridRota.grid_code == row.grid, m.GridRota.day == row.day,
+                m.GridRota.shift == row.shift))
+            if old is None:
+                s.add(m.GridRota(grid_code=row.grid, day=row.day, shift=row.shift,
+                                 worker_id=row.worker_id, worker_name=row.worker_name))
+                return row, None
+            before = old.worker_name
+            old.worker_id, old.worker_name = row.worker_id, row.worker_name
+            return row, before
+
+    def mark_leave(self, worker_id: object, first: object, last: object, reason: str,
+                   today: date | None = None) -> dict[str, Any]:
+        """Mark a worker's leave and hand each of their shifts in it to a colleague of the
+        grid (dashboard.grids.rota.cover), in one transaction: {worker, first, last,
+        covered: [(grid, day, shift, colleague)], open: [(grid, day, shift)]}."""
+        today = today or utcnow().astimezone(LOCAL_TZ).date()
+        cells = {c.code: c for c in self.store.grid_cells()}
+        workers = {w["id"]: w["name"] for c in cells.values() for w in c.workers}
+        leaves = self.leaves()
+        wid, a, b = check_leave(workers, worker_id, first, last, today, leaves)
+        leaves.append((wid, a, b))
+        out: dict[str, Any] = {"worker": workers[wid], "worker_id": wid, "first": a,
+                               "last": b, "covered": [], "open": []}
+        with self.store.session() as s:
+            s.add(m.RotaLeave(worker_id=wid, start_day=a, end_day=b, reason=reason,
+                              created_at=utcnow()))
+            mine = list(s.scalars(select(m.GridRota).where(
+                m.GridRota.worker_id == wid, m.GridRota.day >= a, m.GridRota.day <= b)
+                .order_by(m.GridRota.day, m.GridRota.shift)))
+            taken = self._taken(s, sorted({r.day for r in mine}))
+            for r in mine:
+                w = cover(neighbours(cells, r.grid_code), wid, r.day, r.shift, taken, leaves)
+                if w is None:
+                    out["open"].append((r.grid_code, r.day, r.shift))
+                    continue
+                taken[(r.day, r.shift, w["id"])] = r.grid_code
+                r.worker_id, r.worker_name = w["id"], w["name"]
+                out["covered"].append((r.grid_code, r.day, r.shift, w["name"]))
+        return out
+
     def on_duty(self, now: datetime | None = None) -> dict[str, str]:
         """Worker name on duty now, by level-3 grid code."""
         day, shift = shift_at(now or utcnow())
         with self.store.session() as s:
             return dict(s.execute(select(m.GridRota.grid_code, m.GridRota.worker_name).where(
                 m.GridRota.day == day, m.GridRota.shift == shift)).all())
+
+    def duty_id(self, grid: str | None, now: datetime | None = None) -> str | None:
+        """The id of the worker the live rota has on duty in `grid` now (None: nobody)."""
+        if not grid:
+            return None
+        day, shift = shift_at(now or utcnow())
+        with self.store.session() as s:
+            return s.scalar(select(m.GridRota.worker_id).where(
+                m.GridRota.grid_code == grid, m.GridRota.day == day, m.GridRota.shift == shift))
+
+    def live(self, grid: str | None, now: datetime | None = None) -> dict[str, Any]:
+        """What the console's recommendation reads of the live rota (recommend's keywords):
+        the worker on duty in `grid` now and the ids of those on leave today."""
+        day, _ = shift_at(now or utcnow())
+        return {"on_duty_id": self.duty_id(grid, now), "away": self.away(day)}
 
     def worker_on_duty(self, grid: str, now: datetime | None = None) -> str | None:
         """The one worker on duty in `grid` now, or None when the rota has nobody."""
@@ -159,7 +267,9 @@ class RotaStore:
     def callup(self, near: str, now: datetime | None = None,
                limit: int = 12) -> list[dict[str, Any]]:
         """Off-duty workers to call up for grid `near`, nearest and least loaded first."""
-        return callup(self.cells, near, self.on_duty(now), self.workload(), self.chain, limit)
+        day, _ = shift_at(now or utcnow())
+        return callup(self.cells, near, self.on_duty(now), self.workload(), self.chain, limit,
+                      away=self.away(day))
 
 
 class RotaIndex:

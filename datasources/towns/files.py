@@ -16,6 +16,7 @@ from dashboard.incidents.deadlines import merge_table
 from dashboard.incidents.lifecycle import CATEGORY_BY_CODE
 from dashboard.resources.kits import KitError, merge_kits
 from dashboard.town import OPTIONAL_TOWN_FILES, TOWN_FILES, Town, parse_town
+from dashboard.town_tables import TownBase
 
 
 def _read(path: Path) -> Any:
@@ -65,6 +66,16 @@ def load_table(path: str | Path | None) -> dict[str, Any]:
         return merge_table(None)
     with Path(path).open(encoding="utf-8") as fh:
         return merge_table(json.load(fh))
+
+
+def town_base(deadlines_file: str | None, kits_file: str | None,
+              town_dir: str | Path | None) -> TownBase:
+    """The tables of the town's own files (deadlines, kits, speed_zones.json) over the
+    built-in: what /admin's overrides are laid over and shown beside."""
+    zones = Path(town_dir) / "speed_zones.json" if town_dir else None
+    rows = json.loads(zones.read_text("utf-8")) if zones is not None and zones.exists() else []
+    return TownBase(deadlines=load_table(deadlines_file or None),
+                    kits=load_kits(kits_file or None), speed_zones=rows)
 
 
 def load_kits(path: str | None) -> dict[str, dict[str, int]]:

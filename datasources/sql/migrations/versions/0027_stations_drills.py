@@ -2,7 +2,7 @@
 types and their windows; a state and a note on each of a station's rooms (issue 16)
 
 Revision ID: 0027_stations_drills
-Revises: 0025_admin
+Revises: 0028_rota_tables
 Create Date: 2026-12-06 03:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0027_stations_drills'
-down_revision = '0025_admin'
+down_revision = '0028_rota_tables'  # re-chained after main's 0028 (merge)
 branch_labels = None
 depends_on = None
 
