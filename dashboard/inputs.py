@@ -129,6 +129,23 @@ def parse_instant(value: Any, name: str = "time", naive: tzinfo = UTC) -> dateti
     return when.astimezone(UTC)
 
 
+# ---------------------------------------------------------------- phones
+# A phone as a town's sheets and forms write it (13912345678, +86-139..., 028-8888-1234): the
+# one rule for the pupils' register, the grid staff roster and the stations' teams (issue 16).
+PHONE = re.compile(r"^\+?[0-9][0-9-]{5,18}[0-9]$")
+
+
+def phone_number(value: Any, name: str = "phone", required: bool = False) -> str:
+    """A phone number as typed, stripped ("" when empty and not required); BadInput
+    ("bad_phone") for anything else."""
+    text = (text_param(value, name) or "").strip()
+    if not text and not required:
+        return ""
+    if not PHONE.match(text):
+        raise BadInput("bad_phone", name=name, value=echo(text))
+    return text
+
+
 # ---------------------------------------------------------------- numbers and ids
 def bounded_number(value: Any, name: str, lo: float, hi: float) -> float:
     """A finite number from lo to hi (text or a JSON number); BadInput("bad_number") else."""

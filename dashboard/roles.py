@@ -60,6 +60,9 @@ ADMINS: Roles = frozenset({ADMIN})  # the administrator's page (/admin) and its 
 # 应急抽调 (issue 16): calling up off-duty grid workers for an incident is the duty
 # officer's step, and only theirs (the panel, its callbacks and the flow all read this).
 CALLUP: Roles = frozenset({OFFICER})
+# Issue 16: who plans and records a station's drills (应急演练): the duty officers and the
+# administrator, as for every other step on /resources; everyone of the console reads them.
+DRILL_ACT: Roles = CONSOLE_ACT
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,11 @@ CALLBACKS: dict[str, Roles] = {
     "pages.resources.set_team_status": CONSOLE_ACT,
     "pages.resources.record_shelter": CONSOLE_ACT,
     "pages.resources.import_stocktake": CONSOLE_ACT,
+    # 应急演练 (issue 16) on /resources: figures for the console, plan and record DRILL_ACT.
+    "pages._drill_parts.show_drills": CONSOLE_READ,
+    "pages._drill_parts.fill_drill_record": DRILL_ACT,
+    "pages._drill_parts.plan_drill": DRILL_ACT,
+    "pages._drill_parts.record_drill": DRILL_ACT,
     "pages.buses.refresh_bus_screen": WALL,
     "pages.buses.select_bus": WALL,
     "pages.buses.list_recorded_trips": WALL,
@@ -302,6 +310,14 @@ CALLBACKS: dict[str, Roles] = {
     # 镇数据导入 (issue 16): the town's own data checked, previewed and applied
     "pages._admin_town.check_town_upload": ADMINS,
     "pages._admin_town.apply_town_upload": ADMINS,
+    # The stations' 一部三室, members and vehicles (pages/_admin_stations.py).
+    "pages._admin_stations.show_station_records": ADMINS,
+    "pages._admin_stations.fill_room": ADMINS,
+    "pages._admin_stations.show_team_members": ADMINS,
+    "pages._admin_stations.save_station_room": ADMINS,
+    "pages._admin_stations.save_station_vehicles": ADMINS,
+    "pages._admin_stations.add_team_member": ADMINS,
+    "pages._admin_stations.change_team_member": ADMINS,
     # Dash's own router of pages: every signed-in role; the page's roles are checked inside.
     "dash.dash.update": PAGE_SHELL,
 }

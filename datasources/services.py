@@ -28,6 +28,7 @@ from datasources.flows.boarding import BoardingDesk, Recorded
 from datasources.flows.bus_tracker import BusTracker, holidays
 from datasources.flows.callup_desk import CallupDesk
 from datasources.flows.child_watch import ChildWatch
+from datasources.flows.drill_desk import DrillDesk
 from datasources.flows.fleet_watch import FleetWatch
 from datasources.flows.hub import Hub
 from datasources.flows.intake import Intake
@@ -35,6 +36,7 @@ from datasources.flows.jt809_desk import Jt809Desk
 from datasources.flows.parents import ParentReads
 from datasources.flows.photos import Photos
 from datasources.flows.resource_desk import ResourceDesk
+from datasources.flows.station_desk import StationDesk
 from datasources.flows.suggestions import Suggester
 from datasources.flows.warnings import WarningDesk, issuer_for
 from datasources.photos.images import PhotoLimits
@@ -92,6 +94,8 @@ class Services:
     layers: dict[str, dict] = field(default_factory=dict)
     grids: dict[str, GridCell] = field(default_factory=dict)
     resources: ResourceDesk | None = None  # issue 5
+    drills: DrillDesk | None = None  # issue 16: 应急演练
+    stations: StationDesk | None = None  # issue 16: 一部三室, members, vehicles (/admin)
     fleet_watch: FleetWatch | None = None  # issue 13: 一车一档 alerts
     jt809: Jt809Desk | None = None  # issue 15: 督办 of operators' alarms, and their replies
     grid_store: GridStore | None = None
@@ -203,6 +207,9 @@ class Services:
         self.resources.tables = self.tables
         self.hub.tracker.limits_source = self.tables.speed_limits
         self.hub.sweeps.append(self.resources.sweep)
+        self.drills = DrillDesk(self.store, self.intake, self.resources)
+        self.drills.drills.ensure(s.town_dir)  # the town's drill types (and the demo's past)
+        self.stations = StationDesk(self.resources)
         self.fleet_watch = FleetWatch(self.store, self.intake, sweep_s=s.vehicle_alert_sweep_s,
                                       holidays=holidays(s))
         self.fleet_watch.marks = frozenset(self.fleet_watch.unfit())  # the wall's first frame

@@ -36,6 +36,7 @@ from pages._admin_parts import (
     users_table,
 )
 from pages._admin_rota import register_rota_callbacks, rota_edit_sections
+from pages._admin_stations import stations_tab
 from pages._admin_tables import register_table_callbacks, tables_tab
 from pages._admin_town import register_callbacks as register_town_callbacks
 from pages._admin_town import town_tab
@@ -55,7 +56,7 @@ def desk() -> AdminDesk:
     return AdminDesk(svc.accounts, svc.audit, svc.rota)
 
 
-TABS = ("users", "sessions", "keys", "rota", "roster", "tables", "town")
+TABS = ("users", "sessions", "keys", "rota", "roster", "tables", "town", "stations")
 
 
 def layout(lang: str | None = None, tab: str | None = None, **_query: Any) -> Any:
@@ -86,6 +87,8 @@ def layout(lang: str | None = None, tab: str | None = None, **_query: Any) -> An
                     children=roster_tab(lang)),
             dcc.Tab(label=t("adm_tab_tables", lang), value="tables", children=tables_tab(lang)),
             dcc.Tab(label=t("adm_tab_town", lang), value="town", children=town_tab(lang)),
+            dcc.Tab(label=t("adm_tab_stations", lang), value="stations",  # issue 16
+                    children=stations_tab(lang)),
         ]),
     ], className="adm-page", **{"data-lang": lang})
 

@@ -14,6 +14,8 @@ from dashboard.resources.readiness import readiness_rows
 from dashboard.screens import evaluation, leader, wall
 from dashboard.timeutil import LOCAL_TZ, utcnow
 from pages._components import page_title, services, site_header
+from pages._drill_parts import ids as drill_ids
+from pages._drill_parts import leader_panel as drills_panel
 from pages._leader_parts import (
     PATH,
     bus_panel,
@@ -73,6 +75,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
             _box(t("ld_tiers", lang), ids.TIERS, wide=True),
             _box(t("wall_punctuality", lang), ids.BUSES),
             _box(t("wall_readiness", lang), ids.READY),
+            _box(t("dr_title", lang), drill_ids.LEADER_BOX),  # issue 16: 应急演练
             html.Section([
                 html.H2(t("ld_brief", lang)),
                 html.Button(t("ld_brief_make", lang), id=ids.BRIEF_MAKE, n_clicks=0,
@@ -90,6 +93,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
     Output(ids.GRIDS, "children"), Output(ids.DEPTS, "children"),
     Output(ids.BUSES, "children"), Output(ids.READY, "children"),
     Output(ids.EVAL, "children"), Output(ids.TIERS, "children"),
+    Output(drill_ids.LEADER_BOX, "children"),
     Input(ids.TICK, "data"), State(ids.LANG, "data"),
 )
 def update_leader_view(_tick: Any, lang: str | None) -> tuple[Any, ...]:
@@ -118,7 +122,9 @@ def update_leader_view(_tick: Any, lang: str | None) -> tuple[Any, ...]:
             bus_panel(buses), readiness_panel(ready, lang),
             evaluation_panel(evaluation.rows(ev, names, lang), lang),
             tier_panel(leader.tier_rows(o.tiers, o.tiers_prev, lang), lang,
-                       leader.suggestion_row(o.suggestions, o.suggestions_prev, lang)))
+                       leader.suggestion_row(o.suggestions, o.suggestions_prev, lang)),
+            drills_panel(svc.drills.figures(now), state.stations if state else [],
+                         svc.drills.drills.types(), lang) if svc.drills else "")
 
 
 @dash.callback(Output(ids.BRIEF_MSG, "children"), Output(ids.BRIEF_LIST, "children"),

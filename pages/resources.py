@@ -34,6 +34,7 @@ from datasources.doors.resources_io import (
 )
 from datasources.sql.resources import TEAM_STATUSES, ResourceError
 from pages._components import page_title, services, site_header
+from pages._drill_parts import section as drill_section
 from pages._resources_tables import (
     coverage_map,
     coverage_table,
@@ -119,6 +120,7 @@ def layout(lang: str | None = None, station: str | None = None, **_query: Any) -
         header,
         html.H2(t("res_readiness", lang)),
         html.Div(readiness_table(stations, lang), id=ids.READINESS),
+        drill_section(stations, lang),  # issue 16: 应急演练 (pages/_drill_parts.py)
         html.Div([
             html.Div([
                 html.H2(t("res_stock", lang)),

@@ -80,6 +80,19 @@ ADMIN_SHOTS = (
     ("/dispatch?incident=3&lang=en#cu-panel", "callup-en-1024x768.png", "1024x768", OFFICER),
     ("/dispatch?incident=3", "callup-1920x1080.png", "1920x1080", OFFICER),
 )
+# Drills and the stations' records (issue 16): /resources' drills part, the leaders' drills
+# box and /admin's stations tab, in both languages (`make_screenshots.py drills,stations`).
+DRILL_SHOTS = (
+    ("/resources#dr-section", "resources-drills-1920x1080.png", "1920x1080", OFFICER),
+    ("/resources?lang=en#dr-section", "resources-drills-en-1024x768.png", "1024x768", OFFICER),
+    ("/resources#dr-section", "resources-drills-390x844.png", "390x844", OFFICER),
+    ("/leader#ld-drills", "leader-drills-1024x768.png", "1024x768", LEADER),
+    ("/leader?lang=en#ld-drills", "leader-drills-en-1920x1080.png", "1920x1080", LEADER),
+    ("/leader#ld-drills", "leader-drills-390x844.png", "390x844", LEADER),
+    ("/admin?tab=stations", "admin-stations-1920x1080.png", "1920x1080", ADMIN),
+    ("/admin?tab=stations&lang=en", "admin-stations-en-1024x768.png", "1024x768", ADMIN),
+    ("/admin?tab=stations", "admin-stations-390x844.png", "390x844", ADMIN),
+)
 # Every page in both languages at the wall, the tablet and the phone (issue 11): the set to
 # look at after a change to the screens. `make screenshots` shoots SHOTS, then these.
 MATRIX_PAGES = (
@@ -141,7 +154,8 @@ def main(out_dir: Path = ROOT / "docs", warm_s: float = 25.0, only: str = "") ->
             time.sleep(warm_s)
             (out_dir / "screens").mkdir(exist_ok=True)
             by_login: dict[tuple[str, str] | None, list[tuple[str, str, str]]] = {}
-            for path, name, size, login in (*SHOTS, *VEHICLE_SHOTS, *ADMIN_SHOTS, *matrix()):
+            for path, name, size, login in (*SHOTS, *VEHICLE_SHOTS, *ADMIN_SHOTS, *DRILL_SHOTS,
+                                             *matrix()):
                 if wanted and not any(w in name for w in wanted):
                     continue
                 by_login.setdefault(login, []).append((base + path, str(out_dir / name), size))

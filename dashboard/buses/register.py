@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from dashboard.buses.pupils import LINE_LEADER, VOLUNTEER, GuardianRecord, PupilRecord, StopDuty
 from dashboard.buses.tracking import drives_backwards
 from dashboard.i18n.text import t
-from dashboard.inputs import not_plain
+from dashboard.inputs import PHONE, not_plain
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,6 @@ YES = ("是", "y", "yes", "1", "√", "✓")
 MAX_PUPILS = 5000
 # A sheet's ids and phones (the pupils' register and the grid staff roster).
 SHEET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$")
-PHONE = re.compile(r"^\+?[0-9][0-9-]{5,18}[0-9]$")
 
 
 @dataclass(frozen=True)

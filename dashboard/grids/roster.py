@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dashboard.buses.register import (
-    PHONE,
     SHEET_ID,
     Column,
     RowError,
@@ -22,6 +21,7 @@ from dashboard.buses.register import (
     header_index,
     text_fault,
 )
+from dashboard.inputs import PHONE
 
 # 八项职责 of a grid worker (docs: DOMAIN.md): code → (zh, en).
 DUTIES: dict[str, tuple[str, str]] = {

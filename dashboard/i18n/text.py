@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dashboard.i18n.admin_text import ADMIN_TEXT
 from dashboard.i18n.cap_text import CAP_TEXT
+from dashboard.i18n.drill_text import DRILL_TEXT
 from dashboard.i18n.fleet_text import FLEET_TEXT
 from dashboard.i18n.open311_text import OPEN311_TEXT
 from dashboard.i18n.photo_text import PHOTO_TEXT
@@ -710,7 +711,8 @@ _join(PUPIL_TEXT,  # issue 13: the pupils' words, kept together in their own mod
       PHOTO_TEXT,  # issue 15: 随手拍's words
       ADMIN_TEXT,  # issue 16: the administrator's page (/admin)
       ROTA_TEXT,  # issue 16: the rota's edits, the town's tables, the call-up
-      TOWN_TEXT)  # issue 16: a town's own data, checked (镇数据导入)
+      TOWN_TEXT,  # issue 16: a town's own data, checked (镇数据导入)
+      DRILL_TEXT)  # issue 16: drills (应急演练) and the stations' admin tab
 
 
 def requested_lang(accept_language: str | None) -> str:

@@ -44,6 +44,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "video": ("雪亮工程", "Video alert"),
     "bus": ("校车监控", "Bus monitor"),
     "resources": ("应急物资预警", "Supplies alert"),  # issue 5: low stock / expiry
+    "drill": ("应急演练", "Drill"),  # issue 16: a follow-up a drill found (整改)
 }
 
 PRIORITIES: dict[str, tuple[str, str]] = {

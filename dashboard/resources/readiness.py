@@ -12,7 +12,10 @@ from typing import Any
 
 from dashboard.i18n.codes import unit_label
 from dashboard.i18n.text import name, t
+from dashboard.resources.drills import overdue
+from dashboard.resources.stations import rooms_closed
 from dashboard.resources.stock import Stock, days_left
+from dashboard.timeutil import local_date
 
 # A shelter with less than this share of its places free is a warning, none free is red.
 SHELTER_WARN_SHARE = 0.2
@@ -61,10 +64,30 @@ def readiness(station: dict[str, Any], lang: str, now: datetime) -> dict[str, An
         amber.append(t("rd_shelter_low", lang).format(n=shelter_free))
     if teams_out:
         amber.append(t("rd_teams_out", lang).format(n=len(teams_out)))
+    for room in rooms_closed(station):  # issue 16: a room the administrator closed
+        amber.append(t("rd_room_closed", lang).format(room=name(room, lang)))
+    amber += drill_reasons(station, lang, now)
     level = "red" if red else "amber" if amber else "green"
     return {"code": station["code"], "name": name(station, lang), "level": level,
             "reasons": red + amber, "low": len(low), "expiring": len(soon),
             "shelter_free": shelter_free, "on_duty": on_duty, "vehicles": vehicles}
+
+
+def drill_reasons(station: dict[str, Any], lang: str, now: datetime) -> list[str]:
+    """Amber reasons for the drill types a station is overdue for (issue 16): none held
+    within the town's window, or none ever; nothing when the row carries no drill facts."""
+    facts = station.get("drills")
+    if not facts:
+        return []
+    out = []
+    for code, since in overdue(facts["last"], facts["windows"], local_date(now)):
+        kind = name(facts["names"].get(code) or {"name": code}, lang)
+        if since is None:
+            out.append(t("rd_drill_never", lang).format(type=kind))
+        else:
+            out.append(t("rd_drill_old", lang).format(type=kind, d=since,
+                                                      w=facts["windows"][code]))
+    return out
 
 
 def readiness_rows(stations: list[dict[str, Any]], lang: str, now: datetime) -> list[dict]:

@@ -77,6 +77,7 @@ def render_html(record: dict[str, Any], lang: str = "zh") -> str:
                     t("br_why", lang)],
                    [[s["station"], s["item"], s["quantity"], s["why"]] for s in record["stock"]],
                    t("br_none", lang))
+    drills = _table(*_drill_table(record, lang), t("br_none", lang))
     town = escape(record.get("town") or "")
     return (f'<!doctype html><html lang="{"en" if lang == "en" else "zh-CN"}"><head>'
             f'<meta charset="utf-8"><title>{town} {escape(t("br_title_page", lang))} '
@@ -87,7 +88,18 @@ def render_html(record: dict[str, Any], lang: str = "zh") -> str:
             f'<h2>{escape(t("br_overdue", lang))}</h2>{overdue}'
             f'<h2>{escape(t("br_notable", lang))}</h2>{notable}'
             f'<h2>{escape(t("br_buses", lang))}</h2>{bus_html}'
-            f'<h2>{escape(t("br_stock", lang))}</h2>{stock}</body></html>')
+            f'<h2>{escape(t("br_stock", lang))}</h2>{stock}'
+            f'<h2>{escape(t("br_drills", lang))}</h2>{drills}</body></html>')
+
+
+def _drill_table(record: dict[str, Any], lang: str) -> tuple[list[str], list[list[Any]]]:
+    """The drills held on the day (issue 16): head and rows, for the page and the files."""
+    head = [t("br_station", lang), t("br_drill_type", lang), t("dr_title_in", lang),
+            t("br_drill_assembly", lang), t("dr_col_arrival", lang), t("dr_col_people", lang),
+            t("br_drill_followups", lang)]
+    rows = [[d["station"], d["type"], d["title"], d["assembly"], d["arrival"], d["people"],
+             d["followups"]] for d in record.get("drills") or []]
+    return head, rows
 
 
 def document(record: dict[str, Any], lang: str = "zh") -> Document:
@@ -133,5 +145,6 @@ def document(record: dict[str, Any], lang: str = "zh") -> Document:
         sections=[section(1, "br_counts", [figures]), section(2, "br_overdue", [overdue]),
                   section(3, "br_notable", [notable]),
                   section(4, "br_buses", bus_tables, bus_text),
-                  section(5, "br_stock", [stock])],
+                  section(5, "br_stock", [stock]),
+                  section(6, "br_drills", [Table(*_drill_table(record, lang))])],
         lang=lang, filename=f"brief-{record['day']}")

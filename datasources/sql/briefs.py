@@ -15,6 +15,7 @@ from dashboard.resources.stock import Stock
 from dashboard.screens.brief import render_html
 from dashboard.timeutil import LOCAL_TZ, as_utc, utcnow
 from datasources.sql import models as m
+from datasources.sql.drills import DrillStore
 from datasources.sql.incidents import Store
 from datasources.sql.kpis import read_facts
 
@@ -77,7 +78,29 @@ class BriefStore:
             "overdue": [{"ref": i.ref, "title": i.title, "category": i.category,
                          "state": i.state, "why": why[i.id]} for i in late],
             "notable": notable[:30], "buses": buses, "stock": stock,
+            "drills": self._drills(day, lang),
         }
+
+    def _drills(self, day: str, lang: str) -> list[dict[str, Any]]:
+        """Drills held on the day (issue 16): station, type, name, assembly and arrival
+        minutes, who took part, the follow-ups' work orders."""
+        store = DrillStore(self.store)
+        types = {dt.code: {"name": dt.name, "name_en": dt.name_en} for dt in store.types()}
+        held = store.held_on(day)
+        with self.store.session() as s:
+            stations = {st.code: {"name": st.name, "name_en": st.name_en}
+                        for st in s.scalars(select(m.Station))}
+            ids = [f["incident_id"] for d in held for f in d["followups"] if f["incident_id"]]
+            refs = dict(s.execute(select(m.Incident.id, m.Incident.ref)
+                                  .where(m.Incident.id.in_(ids))).all())
+        return [{"station": name(stations.get(d["station"], {"name": d["station"]}), lang),
+                 "type": name(types.get(d["type"], {"name": d["type"]}), lang),
+                 "title": d["title"], "assembly": d["assembly_min"],
+                 "arrival": d["arrival_min"] if d["arrival_min"] is not None else "—",
+                 "people": len(d["teams"]) + len(d["workers"]) + d["villagers"],
+                 "followups": "、".join(refs.get(f["incident_id"], "")
+                                       for f in d["followups"] if f["incident_id"]) or "—"}
+                for d in held]
 
     @staticmethod
     def _why(s: Any, inc: m.Incident, lang: str) -> str:

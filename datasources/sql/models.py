@@ -326,6 +326,10 @@ class Room(Base):
     name_en: Mapped[str] = mapped_column(String(80), default="")
     capacity: Mapped[int] = mapped_column(Integer, default=0)
     occupancy: Mapped[int] = mapped_column(Integer, default=0)
+    # Issue 16: the room's state as the administrator records it (dashboard/resources/
+    # stations.ROOM_STATES) and a note (what is broken, since when).
+    state: Mapped[str] = mapped_column(String(12), default="ready", server_default="ready")
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class InventoryItem(Base):
@@ -451,6 +455,54 @@ class StockAlert(Base):
     open_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+
+
+# ------------------------------------------------------------------ drills (issue 16)
+class DrillType(Base):
+    """A kind of drill the town holds and how often (dashboard/resources/drills.DrillType)."""
+
+    __tablename__ = "drill_types"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    name_en: Mapped[str] = mapped_column(String(60), default="")
+    window_days: Mapped[int] = mapped_column(Integer, default=365)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Drill(Base):
+    """A drill (应急演练) of one station and type: planned, then held (its times, who took
+    part, findings) or cancelled. Participants by id: teams' codes, grid workers' ids."""
+
+    __tablename__ = "drills"
+    __table_args__ = (Index("ix_drills_station_type", "station_code", "type", "state"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_code: Mapped[str] = mapped_column(ForeignKey("stations.code"))
+    type: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(12), default="planned")
+    title: Mapped[str] = mapped_column(String(100), default="")
+    planned_for: Mapped[str] = mapped_column(String(10))  # local day YYYY-MM-DD
+    teams: Mapped[Any] = mapped_column(JSON, default=list)
+    workers: Mapped[Any] = mapped_column(JSON, default=list)
+    villagers: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None]
+    assembled_at: Mapped[datetime | None]
+    arrived_at: Mapped[datetime | None]
+    findings: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(40), default="")
+    recorded_by: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime]
+    recorded_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DrillFollowup(Base):
+    """A follow-up a drill found (整改事项); each is a work order in the loop."""
+
+    __tablename__ = "drill_followups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    drill_id: Mapped[int] = mapped_column(ForeignKey("drills.id"), index=True)
+    text: Mapped[str] = mapped_column(String(500))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
 
 

@@ -29,6 +29,7 @@ from dashboard.resources.errors import (
 from dashboard.resources.stock import parse_quantity
 from dashboard.timeutil import as_utc, utcnow
 from datasources.sql import models as m
+from datasources.sql.drills import drill_facts
 from datasources.sql.engine import rows_changed
 from datasources.sql.incidents import Store, row_by_id
 
@@ -58,6 +59,7 @@ def station_rows(s: Session, codes: list[str] | None = None) -> list[dict[str, A
     moved = {item_id: as_utc(at).isoformat() for item_id, at in s.execute(
         select(m.StockMovement.item_id, func.max(m.StockMovement.at))
         .where(m.StockMovement.item_id.in_(item_ids)).group_by(m.StockMovement.item_id))}
+    drills = drill_facts(s, [st.code for st in rows])
     out = []
     for st in rows:
         shelters = [r for r in st.rooms if r.kind == "shelter"]
@@ -77,6 +79,12 @@ def station_rows(s: Session, codes: list[str] | None = None) -> list[dict[str, A
                       for t in st.teams],
             "shelter": sum(r.capacity - r.occupancy for r in shelters),
             "shelter_capacity": sum(r.capacity for r in shelters),
+            # Issue 16: the 一部三室 as the administrator records them, and the last drill
+            # of each type with the town's windows (the readiness index reads both).
+            "rooms": [{"kind": r.kind, "name": r.name, "name_en": r.name_en,
+                       "capacity": r.capacity, "occupancy": r.occupancy, "state": r.state,
+                       "note": r.note} for r in st.rooms],
+            "drills": drills.get(st.code),
         })
     return out
 

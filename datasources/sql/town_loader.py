@@ -27,6 +27,8 @@ _TOWN_TABLES = (
     m.StopStaff, m.Guardian, m.PupilTrip, m.Pupil, m.SchoolClass, m.School,
     # Issue 5: dispatches, members and alerts hang off the town's stations and items.
     m.DispatchLine, m.ResourceDispatch, m.StockAlert, m.TeamMember,
+    # Issue 16: a station's drills and the town's drill types (work orders stay).
+    m.DrillFollowup, m.Drill, m.DrillType,
     m.StockMovement, m.InventoryItem, m.Room, m.Team, m.Station,
     # The vehicle record: drivers hang off the buses (daily checks and alerts are history).
     m.Driver, m.Vehicle,

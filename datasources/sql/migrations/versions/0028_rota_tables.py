@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0028_rota_tables'
-down_revision = '0026_grid_versions'
+down_revision = '0027_stations_drills'
 branch_labels = None
 depends_on = None
 
