@@ -140,158 +140,154 @@ def _members_table(members: list[dict[str, Any]], lang: str) -> Any:
 
 
 # ---------------------------------------------------------------------------- callbacks
-@dash.callback(
-    Output(ids.ROOMS, "children"), Output(ids.ROOM, "options"), Output(ids.VEHICLES, "value"),
-    Output(ids.TEAM, "options"), Output(ids.TEAM, "value"),
-    Input(ids.STATION, "value"), Input(ids.MSG, "children"),
-    State(ids.TEAM, "value"), State(ids.LANG, "data"),
-)
-def show_station_records(station: Any, _msg: Any, team: Any,
-                         lang: str | None) -> tuple[Any, ...]:
-    """The station's rooms (medics on duty beside the medical room), vehicles and teams."""
-    lang = lang or "zh"
-    svc = services()
-    if not isinstance(station, str):
-        raise dash.exceptions.PreventUpdate
-    try:
-        st = svc.resources.res.station(station)  # type: ignore[union-attr]
-    except NotFound as exc:
-        raise dash.exceptions.PreventUpdate from exc
-    rooms = svc.stations.records.rooms(station)  # type: ignore[union-attr]
-    medics = sum(int(tm.get("medics", 0)) for tm in st["teams"])
-    kinds = [{"label": name(r, lang), "value": r["kind"]} for r in rooms
-             if r["kind"] in ROOM_KINDS]
-    teams = [{"label": name(tm, lang), "value": tm["code"]} for tm in st["teams"]]
-    codes = [tm["code"] for tm in st["teams"]]
-    return (_rooms_table(rooms, medics, lang), kinds, str(st["vehicles"]), teams,
-            team if team in codes else (codes[0] if codes else None))
+def register_station_callbacks() -> None:
+    """The stations tab's callbacks, registered by pages/admin.py once per app (Dash runs a page
+    module once per app; this helper is imported once per process)."""
 
+    @dash.callback(
+        Output(ids.ROOMS, "children"), Output(ids.ROOM, "options"), Output(ids.VEHICLES, "value"),
+        Output(ids.TEAM, "options"), Output(ids.TEAM, "value"),
+        Input(ids.STATION, "value"), Input(ids.MSG, "children"),
+        State(ids.TEAM, "value"), State(ids.LANG, "data"),
+    )
+    def show_station_records(station: Any, _msg: Any, team: Any,
+                             lang: str | None) -> tuple[Any, ...]:
+        """The station's rooms (medics on duty beside the medical room), vehicles and teams."""
+        lang = lang or "zh"
+        svc = services()
+        if not isinstance(station, str):
+            raise dash.exceptions.PreventUpdate
+        try:
+            st = svc.resources.res.station(station)  # type: ignore[union-attr]
+        except NotFound as exc:
+            raise dash.exceptions.PreventUpdate from exc
+        rooms = svc.stations.records.rooms(station)  # type: ignore[union-attr]
+        medics = sum(int(tm.get("medics", 0)) for tm in st["teams"])
+        kinds = [{"label": name(r, lang), "value": r["kind"]} for r in rooms
+                 if r["kind"] in ROOM_KINDS]
+        teams = [{"label": name(tm, lang), "value": tm["code"]} for tm in st["teams"]]
+        codes = [tm["code"] for tm in st["teams"]]
+        return (_rooms_table(rooms, medics, lang), kinds, str(st["vehicles"]), teams,
+                team if team in codes else (codes[0] if codes else None))
 
-@dash.callback(
-    Output(ids.CAPACITY, "value"), Output(ids.OCCUPANCY, "value"), Output(ids.STATE, "value"),
-    Output(ids.NOTE, "value"),
-    Input(ids.ROOM, "value"), State(ids.STATION, "value"),
-)
-def fill_room(kind: Any, station: Any) -> tuple[Any, ...]:
-    """The picked room's figures, to edit."""
-    if not isinstance(station, str):
-        raise dash.exceptions.PreventUpdate
-    rooms = services().stations.records.rooms(station)  # type: ignore[union-attr]
-    r = next((x for x in rooms if x["kind"] == kind), None)
-    if r is None:
-        raise dash.exceptions.PreventUpdate
-    return str(r["capacity"]), str(r["occupancy"]), r["state"], r["note"]
+    @dash.callback(
+        Output(ids.CAPACITY, "value"), Output(ids.OCCUPANCY, "value"), Output(ids.STATE, "value"),
+        Output(ids.NOTE, "value"),
+        Input(ids.ROOM, "value"), State(ids.STATION, "value"),
+    )
+    def fill_room(kind: Any, station: Any) -> tuple[Any, ...]:
+        """The picked room's figures, to edit."""
+        if not isinstance(station, str):
+            raise dash.exceptions.PreventUpdate
+        rooms = services().stations.records.rooms(station)  # type: ignore[union-attr]
+        r = next((x for x in rooms if x["kind"] == kind), None)
+        if r is None:
+            raise dash.exceptions.PreventUpdate
+        return str(r["capacity"]), str(r["occupancy"]), r["state"], r["note"]
 
+    @dash.callback(
+        Output(ids.MEMBERS, "children"), Output(ids.M_PICK, "options"),
+        Input(ids.TEAM, "value"), Input(ids.MSG, "children"), State(ids.LANG, "data"),
+    )
+    def show_team_members(team: Any, _msg: Any, lang: str | None) -> tuple[Any, ...]:
+        """A team's roster, and its members to pick for a change."""
+        lang = lang or "zh"
+        if not isinstance(team, str):
+            return "", []
+        members = services().stations.records.members(team)  # type: ignore[union-attr]
+        return (_members_table(members, lang),
+                [{"label": f"{p['name']} · {p['phone']}", "value": p["id"]} for p in members])
 
-@dash.callback(
-    Output(ids.MEMBERS, "children"), Output(ids.M_PICK, "options"),
-    Input(ids.TEAM, "value"), Input(ids.MSG, "children"), State(ids.LANG, "data"),
-)
-def show_team_members(team: Any, _msg: Any, lang: str | None) -> tuple[Any, ...]:
-    """A team's roster, and its members to pick for a change."""
-    lang = lang or "zh"
-    if not isinstance(team, str):
-        return "", []
-    members = services().stations.records.members(team)  # type: ignore[union-attr]
-    return (_members_table(members, lang),
-            [{"label": f"{p['name']} · {p['phone']}", "value": p["id"]} for p in members])
+    def _said(lang: str, what: str) -> str:
+        return t("st_saved", lang).format(what=what)
 
+    def _refused(exc: BadInput | NotFound, lang: str) -> str:
+        return "✗ " + error_text(exc, lang)
 
-def _said(lang: str, what: str) -> str:
-    return t("st_saved", lang).format(what=what)
+    @dash.callback(
+        Output(ids.MSG, "children"), Output(ids.MSG, "className"),
+        Input(ids.SAVE_ROOM, "n_clicks"),
+        State(ids.STATION, "value"), State(ids.ROOM, "value"), State(ids.CAPACITY, "value"),
+        State(ids.OCCUPANCY, "value"), State(ids.STATE, "value"), State(ids.NOTE, "value"),
+        State(ids.LANG, "data"), prevent_initial_call=True,
+    )
+    def save_station_room(clicks: Any, station: Any, kind: Any, capacity: Any, occupancy: Any,
+                          state: Any, note: Any, lang: str | None) -> tuple[str, str]:
+        """Save a room's capacity, occupancy, state and note (audited)."""
+        lang = lang or "zh"
+        if not clicks:
+            raise dash.exceptions.PreventUpdate
+        try:
+            out = services().stations.save_room(  # type: ignore[union-attr]
+                station, kind, capacity, occupancy, state, note, current().name)
+        except (BadInput, NotFound) as exc:
+            return _refused(exc, lang), "adm-msg bad"
+        return _said(lang, out["name"]), "adm-msg ok"
 
+    @dash.callback(
+        Output(ids.MSG, "children", allow_duplicate=True),
+        Output(ids.MSG, "className", allow_duplicate=True),
+        Input(ids.SAVE_VEHICLES, "n_clicks"),
+        State(ids.STATION, "value"), State(ids.VEHICLES, "value"), State(ids.LANG, "data"),
+        prevent_initial_call=True,
+    )
+    def save_station_vehicles(clicks: Any, station: Any, value: Any,
+                              lang: str | None) -> tuple[str, str]:
+        """Save the station's vehicle count (audited)."""
+        lang = lang or "zh"
+        if not clicks:
+            raise dash.exceptions.PreventUpdate
+        try:
+            n = services().stations.set_vehicles(station, value,  # type: ignore[union-attr]
+                                                 current().name)
+        except (BadInput, NotFound) as exc:
+            return _refused(exc, lang), "adm-msg bad"
+        return _said(lang, f"{t('st_vehicles', lang)} {n}"), "adm-msg ok"
 
-def _refused(exc: BadInput | NotFound, lang: str) -> str:
-    return "✗ " + error_text(exc, lang)
+    @dash.callback(
+        Output(ids.MSG, "children", allow_duplicate=True),
+        Output(ids.MSG, "className", allow_duplicate=True),
+        Output(ids.M_NAME, "value"), Output(ids.M_PHONE, "value"), Output(ids.M_SKILLS, "value"),
+        Input(ids.M_ADD, "n_clicks"),
+        State(ids.TEAM, "value"), State(ids.M_NAME, "value"), State(ids.M_ROLE, "value"),
+        State(ids.M_PHONE, "value"), State(ids.M_SKILLS, "value"), State(ids.M_DUTY, "value"),
+        State(ids.LANG, "data"), prevent_initial_call=True,
+    )
+    def add_team_member(clicks: Any, team: Any, who: Any, role: Any, phone: Any, skills: Any,
+                        duty: Any, lang: str | None) -> tuple[Any, ...]:
+        """A new member of the team, with phone and skills (audited)."""
+        lang = lang or "zh"
+        if not clicks:
+            raise dash.exceptions.PreventUpdate
+        keep = dash.no_update
+        try:
+            services().stations.add_member(  # type: ignore[union-attr]
+                team, who, role, phone, skills, isinstance(duty, list) and "on" in duty,
+                current().name)
+        except (BadInput, NotFound) as exc:
+            return _refused(exc, lang), "adm-msg bad", keep, keep, keep
+        return _said(lang, str(who)), "adm-msg ok", "", "", ""
 
-
-@dash.callback(
-    Output(ids.MSG, "children"), Output(ids.MSG, "className"),
-    Input(ids.SAVE_ROOM, "n_clicks"),
-    State(ids.STATION, "value"), State(ids.ROOM, "value"), State(ids.CAPACITY, "value"),
-    State(ids.OCCUPANCY, "value"), State(ids.STATE, "value"), State(ids.NOTE, "value"),
-    State(ids.LANG, "data"), prevent_initial_call=True,
-)
-def save_station_room(clicks: Any, station: Any, kind: Any, capacity: Any, occupancy: Any,
-                      state: Any, note: Any, lang: str | None) -> tuple[str, str]:
-    """Save a room's capacity, occupancy, state and note (audited)."""
-    lang = lang or "zh"
-    if not clicks:
-        raise dash.exceptions.PreventUpdate
-    try:
-        out = services().stations.save_room(  # type: ignore[union-attr]
-            station, kind, capacity, occupancy, state, note, current().name)
-    except (BadInput, NotFound) as exc:
-        return _refused(exc, lang), "adm-msg bad"
-    return _said(lang, out["name"]), "adm-msg ok"
-
-
-@dash.callback(
-    Output(ids.MSG, "children", allow_duplicate=True),
-    Output(ids.MSG, "className", allow_duplicate=True),
-    Input(ids.SAVE_VEHICLES, "n_clicks"),
-    State(ids.STATION, "value"), State(ids.VEHICLES, "value"), State(ids.LANG, "data"),
-    prevent_initial_call=True,
-)
-def save_station_vehicles(clicks: Any, station: Any, value: Any,
-                          lang: str | None) -> tuple[str, str]:
-    """Save the station's vehicle count (audited)."""
-    lang = lang or "zh"
-    if not clicks:
-        raise dash.exceptions.PreventUpdate
-    try:
-        n = services().stations.set_vehicles(station, value,  # type: ignore[union-attr]
-                                             current().name)
-    except (BadInput, NotFound) as exc:
-        return _refused(exc, lang), "adm-msg bad"
-    return _said(lang, f"{t('st_vehicles', lang)} {n}"), "adm-msg ok"
-
-
-@dash.callback(
-    Output(ids.MSG, "children", allow_duplicate=True),
-    Output(ids.MSG, "className", allow_duplicate=True),
-    Output(ids.M_NAME, "value"), Output(ids.M_PHONE, "value"), Output(ids.M_SKILLS, "value"),
-    Input(ids.M_ADD, "n_clicks"),
-    State(ids.TEAM, "value"), State(ids.M_NAME, "value"), State(ids.M_ROLE, "value"),
-    State(ids.M_PHONE, "value"), State(ids.M_SKILLS, "value"), State(ids.M_DUTY, "value"),
-    State(ids.LANG, "data"), prevent_initial_call=True,
-)
-def add_team_member(clicks: Any, team: Any, who: Any, role: Any, phone: Any, skills: Any,
-                    duty: Any, lang: str | None) -> tuple[Any, ...]:
-    """A new member of the team, with phone and skills (audited)."""
-    lang = lang or "zh"
-    if not clicks:
-        raise dash.exceptions.PreventUpdate
-    keep = dash.no_update
-    try:
-        services().stations.add_member(  # type: ignore[union-attr]
-            team, who, role, phone, skills, isinstance(duty, list) and "on" in duty,
-            current().name)
-    except (BadInput, NotFound) as exc:
-        return _refused(exc, lang), "adm-msg bad", keep, keep, keep
-    return _said(lang, str(who)), "adm-msg ok", "", "", ""
-
-
-@dash.callback(
-    Output(ids.MSG, "children", allow_duplicate=True),
-    Output(ids.MSG, "className", allow_duplicate=True),
-    Input(ids.M_TOGGLE, "n_clicks"), Input(ids.M_REMOVE, "n_clicks"),
-    State(ids.M_PICK, "value"), State(ids.LANG, "data"), prevent_initial_call=True,
-)
-def change_team_member(toggle: Any, remove: Any, member: Any,
-                       lang: str | None) -> tuple[str, str]:
-    """A member on or off duty, or removed from the team (audited)."""
-    lang = lang or "zh"
-    if not (toggle or remove):
-        raise dash.exceptions.PreventUpdate
-    desk = services().stations
-    assert desk is not None
-    try:
-        if dash.ctx.triggered_id == ids.M_REMOVE:
-            desk.remove_member(member, current().name)
-            return _said(lang, t("st_remove_member", lang)), "adm-msg ok"
-        on = desk.toggle_duty(member, current().name)
-    except (BadInput, NotFound) as exc:
-        return _refused(exc, lang), "adm-msg bad"
-    return _said(lang, t("st_on_duty", lang) + " " + t("st_yes" if on else "st_no", lang)), \
-        "adm-msg ok"
+    @dash.callback(
+        Output(ids.MSG, "children", allow_duplicate=True),
+        Output(ids.MSG, "className", allow_duplicate=True),
+        Input(ids.M_TOGGLE, "n_clicks"), Input(ids.M_REMOVE, "n_clicks"),
+        State(ids.M_PICK, "value"), State(ids.LANG, "data"), prevent_initial_call=True,
+    )
+    def change_team_member(toggle: Any, remove: Any, member: Any,
+                           lang: str | None) -> tuple[str, str]:
+        """A member on or off duty, or removed from the team (audited)."""
+        lang = lang or "zh"
+        if not (toggle or remove):
+            raise dash.exceptions.PreventUpdate
+        desk = services().stations
+        assert desk is not None
+        try:
+            if dash.ctx.triggered_id == ids.M_REMOVE:
+                desk.remove_member(member, current().name)
+                return _said(lang, t("st_remove_member", lang)), "adm-msg ok"
+            on = desk.toggle_duty(member, current().name)
+        except (BadInput, NotFound) as exc:
+            return _refused(exc, lang), "adm-msg bad"
+        return _said(lang, t("st_on_duty", lang) + " " + t("st_yes" if on else "st_no", lang)), \
+            "adm-msg ok"

@@ -195,97 +195,98 @@ def section(stations: list[dict[str, Any]], lang: str) -> Any:
 
 
 # ---------------------------------------------------------------------------- callbacks
-@dash.callback(
-    Output(ids.FIGURES, "children"), Output(ids.RECENT, "children"),
-    Output(ids.R_DRILL, "options"),
-    Input(ids.TOAST, "children"), State(ids.LANG, "data"),
-)
-def show_drills(_toast: Any, lang: str | None) -> tuple[Any, ...]:
-    """This year's figures, the recent drills and the planned ones to record."""
-    lang = lang or "zh"
-    svc = services()
-    desk = svc.drills
-    assert desk is not None
-    stations = svc.resources.res.stations()  # type: ignore[union-attr]
-    st_names = {st["code"]: name(st, lang) for st in stations}
-    types = desk.drills.types()
-    ty_names = {d.code: name({"name": d.name, "name_en": d.name_en}, lang) for d in types}
-    recent = desk.drills.drills(limit=30)
-    planned = [{"label": f"#{d['id']} {d['planned_for']} {st_names.get(d['station'], '')} "
-                         f"{ty_names.get(d['type'], d['type'])} {d['title']}".strip(),
-                "value": d["id"]} for d in desk.drills.drills(states=("planned",), limit=200)]
-    return (figures_view(desk.figures(), stations, types, lang),
-            recent_view(recent, st_names, ty_names, lang), planned)
+def register_drill_callbacks() -> None:
+    """The drills' callbacks on /resources, registered by pages/resources.py once per app (Dash
+    runs a page module once per app; this helper is imported once per process)."""
 
+    @dash.callback(
+        Output(ids.FIGURES, "children"), Output(ids.RECENT, "children"),
+        Output(ids.R_DRILL, "options"),
+        Input(ids.TOAST, "children"), State(ids.LANG, "data"),
+    )
+    def show_drills(_toast: Any, lang: str | None) -> tuple[Any, ...]:
+        """This year's figures, the recent drills and the planned ones to record."""
+        lang = lang or "zh"
+        svc = services()
+        desk = svc.drills
+        assert desk is not None
+        stations = svc.resources.res.stations()  # type: ignore[union-attr]
+        st_names = {st["code"]: name(st, lang) for st in stations}
+        types = desk.drills.types()
+        ty_names = {d.code: name({"name": d.name, "name_en": d.name_en}, lang) for d in types}
+        recent = desk.drills.drills(limit=30)
+        planned = [{"label": f"#{d['id']} {d['planned_for']} {st_names.get(d['station'], '')} "
+                             f"{ty_names.get(d['type'], d['type'])} {d['title']}".strip(),
+                    "value": d["id"]} for d in desk.drills.drills(states=("planned",), limit=200)]
+        return (figures_view(desk.figures(), stations, types, lang),
+                recent_view(recent, st_names, ty_names, lang), planned)
 
-@dash.callback(
-    Output(ids.R_TEAMS, "value"), Output(ids.R_WORKERS, "value"),
-    Output(ids.R_VILLAGERS, "value"),
-    Input(ids.R_DRILL, "value"),
-    prevent_initial_call=True,
-)
-def fill_drill_record(drill_id: Any) -> tuple[Any, ...]:
-    """Picking a planned drill fills in its planned participants, to be corrected."""
-    if not isinstance(drill_id, int) or isinstance(drill_id, bool):
-        raise PreventUpdate
-    try:
-        d = services().drills.drills.get(drill_id)  # type: ignore[union-attr]
-    except NotFound as exc:
-        raise PreventUpdate from exc
-    return d["teams"], d["workers"], d["villagers"] or None
+    @dash.callback(
+        Output(ids.R_TEAMS, "value"), Output(ids.R_WORKERS, "value"),
+        Output(ids.R_VILLAGERS, "value"),
+        Input(ids.R_DRILL, "value"),
+        prevent_initial_call=True,
+    )
+    def fill_drill_record(drill_id: Any) -> tuple[Any, ...]:
+        """Picking a planned drill fills in its planned participants, to be corrected."""
+        if not isinstance(drill_id, int) or isinstance(drill_id, bool):
+            raise PreventUpdate
+        try:
+            d = services().drills.drills.get(drill_id)  # type: ignore[union-attr]
+        except NotFound as exc:
+            raise PreventUpdate from exc
+        return d["teams"], d["workers"], d["villagers"] or None
 
+    @dash.callback(
+        Output(ids.TOAST, "children"), Output(ids.TOAST, "className"),
+        Input(ids.P_GO, "n_clicks"),
+        State(ids.P_STATION, "value"), State(ids.P_TYPE, "value"), State(ids.P_DAY, "value"),
+        State(ids.P_TITLE, "value"), State(ids.P_TEAMS, "value"), State(ids.P_WORKERS, "value"),
+        State(ids.P_VILLAGERS, "value"), State(ids.LANG, "data"),
+        prevent_initial_call=True,
+    )
+    def plan_drill(clicks: int, station: Any, kind: Any, day: Any, title: Any, teams: Any,
+                   workers: Any, villagers: Any, lang: str | None) -> tuple[Any, ...]:
+        """Save a planned drill; a refusal says what is wrong in the officer's language."""
+        if not clicks:
+            raise PreventUpdate
+        lang = lang or "zh"
+        try:
+            row = services().drills.plan(station, kind, day, title, teams,  # type: ignore[union-attr]
+                                         workers, villagers, current().name)
+        except (BadInput, NotFound) as exc:
+            return t("disp_err", lang) + error_text(exc, lang), "res-toast err"
+        return t("dr_planned_ok", lang).format(id=row["id"], day=row["planned_for"]), "res-toast ok"
 
-@dash.callback(
-    Output(ids.TOAST, "children"), Output(ids.TOAST, "className"),
-    Input(ids.P_GO, "n_clicks"),
-    State(ids.P_STATION, "value"), State(ids.P_TYPE, "value"), State(ids.P_DAY, "value"),
-    State(ids.P_TITLE, "value"), State(ids.P_TEAMS, "value"), State(ids.P_WORKERS, "value"),
-    State(ids.P_VILLAGERS, "value"), State(ids.LANG, "data"),
-    prevent_initial_call=True,
-)
-def plan_drill(clicks: int, station: Any, kind: Any, day: Any, title: Any, teams: Any,
-               workers: Any, villagers: Any, lang: str | None) -> tuple[Any, ...]:
-    """Save a planned drill; a refusal says what is wrong in the officer's language."""
-    if not clicks:
-        raise PreventUpdate
-    lang = lang or "zh"
-    try:
-        row = services().drills.plan(station, kind, day, title, teams,  # type: ignore[union-attr]
-                                     workers, villagers, current().name)
-    except (BadInput, NotFound) as exc:
-        return t("disp_err", lang) + error_text(exc, lang), "res-toast err"
-    return t("dr_planned_ok", lang).format(id=row["id"], day=row["planned_for"]), "res-toast ok"
-
-
-@dash.callback(
-    Output(ids.TOAST, "children", allow_duplicate=True),
-    Output(ids.TOAST, "className", allow_duplicate=True),
-    Output(ids.R_FOLLOWUPS, "value"),
-    Input(ids.R_GO, "n_clicks"),
-    State(ids.R_DRILL, "value"), State(ids.R_STARTED, "value"),
-    State(ids.R_ASSEMBLED, "value"), State(ids.R_ARRIVED, "value"),
-    State(ids.R_TEAMS, "value"), State(ids.R_WORKERS, "value"),
-    State(ids.R_VILLAGERS, "value"), State(ids.R_FINDINGS, "value"),
-    State(ids.R_FOLLOWUPS, "value"), State(ids.LANG, "data"),
-    prevent_initial_call=True,
-)
-def record_drill(clicks: int, drill_id: Any, started: Any, assembled: Any, arrived: Any,
-                 teams: Any, workers: Any, villagers: Any, findings: Any, followups: Any,
-                 lang: str | None) -> tuple[Any, ...]:
-    """Record a held drill; its follow-ups become work orders; readiness follows."""
-    if not clicks:
-        raise PreventUpdate
-    lang = lang or "zh"
-    if drill_id in (None, ""):
-        return t("dr_pick", lang) + "?", "res-toast err", no_update
-    try:
-        row = services().drills.record(  # type: ignore[union-attr]
-            drill_id, started, assembled, arrived, teams, workers, villagers, findings,
-            followups, current().name)
-    except (BadInput, NotFound) as exc:
-        return t("disp_err", lang) + error_text(exc, lang), "res-toast err", no_update
-    refs = [f.get("ref") for f in row["followups"] if f.get("ref")]
-    text = t("dr_recorded_ok", lang).format(id=row["id"], m=row["assembly_min"], n=len(refs),
-                                            refs=(("：" if lang == "zh" else ": ")
-                                                  + ", ".join(refs)) if refs else "")
-    return text, "res-toast ok", ""
+    @dash.callback(
+        Output(ids.TOAST, "children", allow_duplicate=True),
+        Output(ids.TOAST, "className", allow_duplicate=True),
+        Output(ids.R_FOLLOWUPS, "value"),
+        Input(ids.R_GO, "n_clicks"),
+        State(ids.R_DRILL, "value"), State(ids.R_STARTED, "value"),
+        State(ids.R_ASSEMBLED, "value"), State(ids.R_ARRIVED, "value"),
+        State(ids.R_TEAMS, "value"), State(ids.R_WORKERS, "value"),
+        State(ids.R_VILLAGERS, "value"), State(ids.R_FINDINGS, "value"),
+        State(ids.R_FOLLOWUPS, "value"), State(ids.LANG, "data"),
+        prevent_initial_call=True,
+    )
+    def record_drill(clicks: int, drill_id: Any, started: Any, assembled: Any, arrived: Any,
+                     teams: Any, workers: Any, villagers: Any, findings: Any, followups: Any,
+                     lang: str | None) -> tuple[Any, ...]:
+        """Record a held drill; its follow-ups become work orders; readiness follows."""
+        if not clicks:
+            raise PreventUpdate
+        lang = lang or "zh"
+        if drill_id in (None, ""):
+            return t("dr_pick", lang) + "?", "res-toast err", no_update
+        try:
+            row = services().drills.record(  # type: ignore[union-attr]
+                drill_id, started, assembled, arrived, teams, workers, villagers, findings,
+                followups, current().name)
+        except (BadInput, NotFound) as exc:
+            return t("disp_err", lang) + error_text(exc, lang), "res-toast err", no_update
+        refs = [f.get("ref") for f in row["followups"] if f.get("ref")]
+        text = t("dr_recorded_ok", lang).format(id=row["id"], m=row["assembly_min"], n=len(refs),
+                                                refs=(("：" if lang == "zh" else ": ")
+                                                      + ", ".join(refs)) if refs else "")
+        return text, "res-toast ok", ""
