@@ -146,7 +146,7 @@ class RotaStore:
     def leave_rows(self, since: str) -> list[dict[str, Any]]:
         """The leaves in force or to come, newest first, for the admin's table."""
         with self.store.session() as s:
-            names = dict(s.execute(select(m.GridWorker.id, m.GridWorker.name)).tuples())
+            names = dict(s.execute(select(m.GridWorker.id, m.GridWorker.name)).tuples().all())
             rows = s.scalars(select(m.RotaLeave).where(m.RotaLeave.end_day >= since)
                              .order_by(m.RotaLeave.start_day.desc()))
             return [{"id": r.id, "worker_id": r.worker_id,
