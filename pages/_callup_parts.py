@@ -55,18 +55,19 @@ def _desk() -> CallupDesk:
 
 # ------------------------------------------------------------------ the console
 def callup_panel(lang: str) -> Any:
-    """The call-up panel under the recommendations (hidden until a work order is open)."""
-    return html.Section([
+    """The call-up panel under the recommendations (hidden until a work order is open;
+    folded, so the recommendations keep their room, until the order has a call-up)."""
+    return html.Details([
         dcc.Store(id=cids.TICK, data=0),
-        html.H2(t("cu_title", lang)),
-        html.Div(id=cids.TALLY, className="cu-tally"),
+        html.Summary([html.Span(t("cu_title", lang), className="cu-title"),
+                      html.Span(id=cids.TALLY, className="cu-tally")]),
         html.Div(id=cids.LIST, className="cu-list"),
         html.P(t("cu_pick", lang), className="cu-hint"),
         dcc.Checklist(id=cids.PICK, options=[], value=[], className="cu-pick",
                       labelClassName="cu-pick-item"),
         html.Button(t("cu_go", lang), id=cids.GO, n_clicks=0, className="cu-go"),
         html.Div(id=cids.MSG, className="cu-msg", role="status"),
-    ], id=cids.PANEL, className="cu-panel", hidden=True)
+    ], id=cids.PANEL, className="cu-panel", hidden=True, open=False)
 
 
 def _answer_text(answer: str | None, lang: str) -> str:
@@ -81,7 +82,7 @@ def show_callup(seen: Any, _tick: Any, lang: str | None) -> tuple[Any, ...]:
         incident_id = parse_id(incident, "incident")
         offered = _desk().offered(incident_id)
     except (BadInput, CallupError):
-        return True, [], [], None, None
+        return True, False, [], [], None, None
     called = _desk().callups.for_incident(incident_id)
     options = [{"label": f"{w['name']} · {w['grid_name_en' if lang == 'en' else 'grid_name']}"
                          f" · {t('cu_open_orders', lang).format(n=w['open'])}",
@@ -100,7 +101,7 @@ def show_callup(seen: Any, _tick: Any, lang: str | None) -> tuple[Any, ...]:
     listed = html.Ul(rows, className="cu-called") if rows else None
     if not options and not rows:
         listed = html.P(t("cu_none_offered", lang), className="cu-none")
-    return False, options, [], listed, summary
+    return False, bool(rows) or NOTHING, options, [], listed, summary
 
 
 def call_up_selected(clicks: int | None, chosen: Any, seen: Any,
@@ -123,7 +124,8 @@ def call_up_selected(clicks: int | None, chosen: Any, seen: Any,
 def register_callup_callbacks() -> None:
     """The console panel's callbacks, with the app being built."""
     dash.callback(
-        Output(cids.PANEL, "hidden"), Output(cids.PICK, "options"), Output(cids.PICK, "value"),
+        Output(cids.PANEL, "hidden"), Output(cids.PANEL, "open"),
+        Output(cids.PICK, "options"), Output(cids.PICK, "value"),
         Output(cids.LIST, "children"), Output(cids.TALLY, "children"),
         Input(CONSOLE_CTX, "data"), Input(cids.TICK, "data"), State(CONSOLE_LANG, "data"),
     )(show_callup)

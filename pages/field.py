@@ -97,6 +97,7 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
         dcc.Store(id=ids.SHOWN),
         dcc.Interval(id=ids.TICK, interval=15000),
         site_header("/field", lang),
+        field_callup_section(lang),  # 应急抽调 first: a call-up is answered at once (issue 16)
         dcc.Store(id=ids.SNAP_CFG, data=snap_config(lang)),
         html.Section([
             html.H2(t("snap_title", lang), className="snap-h2"),
@@ -112,7 +113,6 @@ def layout(lang: str | None = None, **_query: Any) -> Any:
                   className="field-name", value=me.person_id or "", readOnly=not admin,
                   style=None if admin else {"display": "none"}),
         html.Div(id=ids.RESULT, className="field-result", role="status"),
-        field_callup_section(lang),  # 应急抽调: answer a call-up (issue 16)
         dcc.Textarea(id=ids.NOTE, placeholder=t("field_note", lang), className="field-note"),
         dcc.Input(id=ids.PHOTO, placeholder=t("field_photo", lang), className="field-photo",
                   type="url"),

@@ -30,7 +30,9 @@ def test_cu001_an_officer_calls_up_a_worker_who_answers_from_the_field_page(dash
                             lon=104.46, lat=30.55)
     order = svc.store.create_incident(report, GridHit("G3-02", "V01")).incident
     dash_duo.driver.get(f"{dash_duo.server_url}/dispatch?incident={order.id}")
-    dash_duo.wait_for_element("#cu-panel:not([hidden]) #cu-pick label", timeout=30)
+    dash_duo.wait_for_element("#cu-panel:not([hidden]) summary", timeout=30)
+    dash_duo.find_element("#cu-panel summary").click()  # folded until the order has one
+    dash_duo.wait_for_element("#cu-pick label", timeout=10)
     callee = svc.callups.offered(order.id)[0]
     label = next(el for el in dash_duo.find_elements("#cu-pick label")
                  if el.text.startswith(callee["name"]))

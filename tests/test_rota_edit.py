@@ -120,6 +120,9 @@ def test_leave_hands_the_workers_shifts_to_a_colleague_and_keeps_them_off_the_li
                  for n in range(3) for shift in ("day", "night")}
     assert "W002" not in held_then and held_then <= {"W003", "W001", "W004", "W005"}
     assert services.rota.away(first.isoformat()) == {"W002"}
+    # The admin's table of leaves names the worker (by name, with the id).
+    [row] = services.rota.leave_rows(today().isoformat())
+    assert (row["worker_id"], row["worker"], row["reason"]) == ("W002", "李春梅", "年假")
     [entry] = desk.audit.search(action="rota.leave")
     assert "年假" in entry["detail"]
     # The leave cannot be marked twice, nor backwards, nor too long, nor for nobody.

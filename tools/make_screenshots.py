@@ -76,9 +76,9 @@ ADMIN_SHOTS = (
     ("/admin?tab=tables&lang=en", "admin-tables-en-1024x768.png", "1024x768", ADMIN),
     ("/admin?tab=tables", "admin-tables-390x844.png", "390x844", ADMIN),
     # 应急抽调: the console's call-up panel under the recommendations.
-    ("/dispatch?incident=3#cu-panel", "callup-1024x768.png", "1024x768", OFFICER),
-    ("/dispatch?incident=3&lang=en#cu-panel", "callup-en-1024x768.png", "1024x768", OFFICER),
-    ("/dispatch?incident=3", "callup-1920x1080.png", "1920x1080", OFFICER),
+    ("/dispatch?incident=98#cu-panel", "callup-1024x768.png", "1024x768", OFFICER),
+    ("/dispatch?incident=98&lang=en#cu-panel", "callup-en-1024x768.png", "1024x768", OFFICER),
+    ("/dispatch?incident=98", "callup-1920x1080.png", "1920x1080", OFFICER),
 )
 # Drills and the stations' records (issue 16): /resources' drills part, the leaders' drills
 # box and /admin's stations tab, in both languages (`make_screenshots.py drills,stations`).

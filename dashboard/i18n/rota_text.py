@@ -93,9 +93,9 @@ ROTA_TEXT: dict[str, tuple[str, str]] = {
     "cu_i_cannot": ("无法到岗", "I cannot come"),
     "cu_thanks": ("已回复：{answer}", "Answered: {answer}"),
     "cu_sms": ("【应急抽调】请速到{grid}协助处置 {ref}「{title}」，"
-               "并在“我的任务”页面回复是否到岗。",
+               "并在“我的工单”页面回复是否到岗。",
                "[Call-up] Please come to {grid} to help with {ref} “{title}”; answer on "
-               "your task page."),
+               "your work orders page."),
     "err_callup_none": ("请至少勾选一名网格员", "tick at least one worker"),
     "err_callup_many": ("一次最多抽调 {n} 人", "at most {n} at once"),
     "err_callup_not_offered": ("「{worker}」不在可抽调名单中",
