@@ -30,7 +30,9 @@ SETTINGS: tuple[Setting, ...] = (
         "ZN_DATA_DIR",
         "data_dir",
         str(PROJECT_ROOT / "var"),
-        "Folder for the SQLite file, the embedded Redis socket and logs.",
+        "Folder for the SQLite file, the embedded Redis socket and logs; when unset and "
+        "ZN_TOWN_DIR names another town than the demo, var/towns/<that folder's name>, so "
+        "each town keeps its own database.",
     ),
     Setting(
         "DATABASE_URL",
@@ -295,6 +297,14 @@ def _convert(setting: Setting, raw: str) -> Any:
     return setting.kind(raw)
 
 
+def town_data_dir(town_dir: Path) -> Path:
+    """The data folder of a town when ZN_DATA_DIR is not set: var/ for the demo town,
+    var/towns/NAME for another town's folder (a database holds one town)."""
+    if town_dir.resolve() == Path(DEMO_TOWN_DIR).resolve():
+        return PROJECT_ROOT / "var"
+    return PROJECT_ROOT / "var" / "towns" / town_dir.resolve().name
+
+
 @dataclass(frozen=True)
 class Settings:
     """The resolved configuration; build it with `Settings.from_env()`."""
@@ -385,6 +395,8 @@ class Settings:
                 except ValueError as exc:
                     raise ValueError(f"{setting.env}={raw!r}: {exc}") from exc
         values.update(overrides)
+        if "data_dir" not in values and "town_dir" in values:
+            values["data_dir"] = str(town_data_dir(Path(values["town_dir"])))
         settings = cls(**values)
         settings.validate()
         return settings

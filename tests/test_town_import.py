@@ -263,3 +263,17 @@ def test_the_valid_from_date_is_the_towns_midnight(tmp_path, monkeypatch):
     with store.session() as s:
         v2 = s.scalars(select(m.GridVersionRow).where(m.GridVersionRow.version == 2)).one()
         assert as_utc(v2.valid_from) == datetime(2026, 11, 30, 16, tzinfo=UTC)
+
+
+def test_another_towns_folder_keeps_its_own_data_folder_unless_one_is_set():
+    """`ZN_TOWN_DIR=tests/data/town2 make run` must not open the demo's database (which
+    refuses another town): each town folder has its own var/towns/NAME by default."""
+    from dashboard.settings import PROJECT_ROOT, Settings
+
+    demo = Settings.from_env({})
+    town2 = Settings.from_env({"ZN_TOWN_DIR": "tests/data/town2"})
+    chosen = Settings.from_env({"ZN_TOWN_DIR": "tests/data/town2", "ZN_DATA_DIR": "/srv/zn"})
+    assert demo.data_dir == str(PROJECT_ROOT / "var")
+    assert town2.data_dir == str(PROJECT_ROOT / "var" / "towns" / "town2")
+    assert town2.db_url.endswith("/var/towns/town2/zhongnao.db")
+    assert chosen.data_dir == "/srv/zn"
