@@ -18,9 +18,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--village", type=int, default=10, help="one wall in N is a village's")
     p.add_argument("--no-deflate", action="store_true",
                    help="walls do not offer permessage-deflate")
+    p.add_argument("--profile", action="store_true",
+                   help="py-spy the server over the last step's window (the bench extra)")
     p.add_argument("--keep-data", action="store_true")
     p.add_argument("--port", default="auto")
     return p.parse_args(argv)
@@ -118,7 +122,12 @@ async def join(walls: list[WireWall], batch: int = 10) -> None:
     for n in range(0, len(walls), batch):
         group = walls[n:n + batch]
         await asyncio.gather(*(w.start() for w in group))
-        await asyncio.wait_for(asyncio.gather(*(w.live.wait() for w in group)), 120)
+        try:
+            await asyncio.wait_for(asyncio.gather(*(w.live.wait() for w in group)), 120)
+        except TimeoutError:
+            late = [(n + i, w.lang, w.village, w.counts, repr(w.error)) for i, w in
+                    enumerate(group) if not w.live.is_set()]
+            raise SystemExit(f"walls not live after 120 s: {late}") from None
 
 
 async def measure(args: argparse.Namespace, base: str, redis_url: str, prefix: str,
@@ -130,7 +139,9 @@ async def measure(args: argparse.Namespace, base: str, redis_url: str, prefix: s
     walls: list[WireWall] = []
     results = []
     run = uuid.uuid4().hex[:6]
-    for target in [int(x) for x in args.walls.split(",")]:
+    steps = [int(x) for x in args.walls.split(",")]
+    last = steps[-1]
+    for target in steps:
         fresh = []
         for i in range(len(walls), target):
             village = bool(args.village) and i % args.village == args.village - 1
@@ -147,6 +158,7 @@ async def measure(args: argparse.Namespace, base: str, redis_url: str, prefix: s
         town = [w for w in walls if w.village is None]
         counts0 = [dict(w.counts) for w in walls]
         bytes0 = [w.bytes_in for w in walls]
+        spy = profile(server_pid, args) if args.profile and target == last else None
         cpu0, t_start = proc_cpu_s(server_pid), time.monotonic()
         published: dict[str, float] = {}
         for i in range(args.reports):
@@ -171,6 +183,9 @@ async def measure(args: argparse.Namespace, base: str, redis_url: str, prefix: s
         for w in town:
             w.watch.clear()
         rss = rss_mb(server_pid)
+        if spy is not None:
+            await asyncio.to_thread(spy.wait)
+            print_profile(Path(spy.args[spy.args.index("-o") + 1]))
         frames = sum(sum(w.counts.get(k, 0) - c.get(k, 0) for k in ("home-panels",
                                                                         "home-bus-frame"))
                      for w, c in zip(walls, counts0, strict=True))
@@ -186,6 +201,41 @@ async def measure(args: argparse.Namespace, base: str, redis_url: str, prefix: s
         print(fmt(row), flush=True)
     await asyncio.gather(*(w.close() for w in walls))
     return results
+
+
+def profile(pid: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    """py-spy sampling the server for the publishing window (collapsed stacks)."""
+    spy = Path(sys.executable).with_name("py-spy")
+    out = HERE / "results" / f"fanout-profile-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+    out.parent.mkdir(exist_ok=True)
+    seconds = int(args.reports * args.interval + 2)
+    return subprocess.Popen([str(spy), "record", "-p", str(pid), "-o", str(out), "-f", "raw",
+                             "-d", str(seconds), "-r", "50", "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def print_profile(path: Path, top: int = 25) -> None:
+    """The functions the server spent its samples in: own time, and time under each of the
+    app's own functions (inclusive)."""
+    own: Counter[str] = Counter()
+    under: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        frames = stack.split(";")
+        count = int(n)
+        total += count
+        own[frames[-1]] += count
+        for f in set(frames):
+            if any(part in f for part in ("pages/", "dashboard/", "datasources/")):
+                under[f] += count
+    print(f"profile ({total} samples, {path}):")
+    for title, table in (("own time", own), ("under the app's functions", under)):
+        print(f"  {title}:")
+        for f, n in table.most_common(top):
+            print(f"    {100 * n / max(total, 1):5.1f} %  {f[:150]}")
 
 
 def fmt(row: dict[str, Any]) -> str:
