@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -31,13 +32,15 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
+import latency  # noqa: E402
 import redis  # noqa: E402
 from _common import get_json, proc_cpu_s, summary, wait_until  # noqa: E402
-from latency import Bench, free_port  # noqa: E402
+from latency import Bench, EventTap, free_port  # noqa: E402
 
 from tests.wire import WireWall, persistent_callbacks  # noqa: E402
 
 MARK = "FANOUT"
+latency.MARK = MARK  # the event tap records this bench's reports
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -136,6 +139,7 @@ async def measure(args: argparse.Namespace, base: str, redis_url: str, prefix: s
     callbacks = await asyncio.to_thread(persistent_callbacks, base, creds[0])
     rss0 = rss_mb(server_pid)
     r = redis.Redis.from_url(redis_url)
+    tap = EventTap(redis_url, f"{prefix}:events")  # when the server announced each report
     walls: list[WireWall] = []
     results = []
     run = uuid.uuid4().hex[:6]
@@ -160,6 +164,7 @@ async def measure(args: argparse.Namespace, base: str, redis_url: str, prefix: s
         bytes0 = [w.bytes_in for w in walls]
         spy = profile(server_pid, args) if args.profile and target == last else None
         cpu0, t_start = proc_cpu_s(server_pid), time.monotonic()
+        own0 = time.process_time()
         published: dict[str, float] = {}
         for i in range(args.reports):
             due = t_start + i * args.interval
@@ -177,8 +182,13 @@ async def measure(args: argparse.Namespace, base: str, redis_url: str, prefix: s
             await asyncio.sleep(0.1)
         span = time.monotonic() - t_start
         cpu = ((proc_cpu_s(server_pid) or 0.0) - (cpu0 or 0.0)) / span * 100
+        own = (time.process_time() - own0) / span * 100
         lat = [(w.seen[m] - at) * 1000 for w in town for m, at in published.items()
                if m in w.seen]
+        # The server's share: publish → its incident.created (sent_at), and that → the frame.
+        to_event = [tap.sent[m] - at * 1000 for m, at in published.items() if m in tap.sent]
+        from_event = [(w.seen[m] * 1000 - tap.sent[m]) for w in town for m in published
+                      if m in w.seen and m in tap.sent]
         missed = sum(1 for w in town for m in published if m not in w.seen)
         for w in town:
             w.watch.clear()
@@ -196,10 +206,14 @@ async def measure(args: argparse.Namespace, base: str, redis_url: str, prefix: s
                "count": s["count"], "missed": missed, "cpu_pct": cpu, "rss_mb": rss,
                "mb_per_screen": (rss - rss0) / len(walls),
                "frames_per_s_per_wall": frames / span / len(walls),
-               "kb_per_s_per_wall": got / span / len(walls) / 1024, "closed": dead}
+               "kb_per_s_per_wall": got / span / len(walls) / 1024, "closed": dead,
+               "bench_cpu_pct": own,
+               "publish_to_event": summary(to_event), "event_to_frame": summary(from_event),
+               "load": os.getloadavg()[0]}
         results.append(row)
         print(fmt(row), flush=True)
     await asyncio.gather(*(w.close() for w in walls))
+    tap.close()
     return results
 
 
@@ -247,7 +261,11 @@ def fmt(row: dict[str, Any]) -> str:
             f"{row['missed']} missed); server CPU {row['cpu_pct']:.0f} % of a core; RSS "
             f"{row['rss_mb']:.0f} MB, {row['mb_per_screen'] * 1024:.0f} KB per screen; "
             f"{row['frames_per_s_per_wall']:.1f} frames/s and "
-            f"{row['kb_per_s_per_wall']:.0f} KB/s per wall; {row['closed']} closed")
+            f"{row['kb_per_s_per_wall']:.0f} KB/s per wall; {row['closed']} closed; the walls' "
+            f"client {row['bench_cpu_pct']:.0f} % of a core; load {row['load']:.1f}\n"
+            f"      of which publish→event sent p50/p95 {ms(row['publish_to_event']['p50'])}/"
+            f"{ms(row['publish_to_event']['p95'])} ms, event sent→frame p50/p95 "
+            f"{ms(row['event_to_frame']['p50'])}/{ms(row['event_to_frame']['p95'])} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
