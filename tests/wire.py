@@ -59,6 +59,7 @@ class Frame:
     seq: int | None = None
     full: bool | None = None
     data: Any = None
+    text: str = ""  # the message as sent (keep_text)
 
 
 @dataclass
@@ -73,6 +74,7 @@ class WireWall:
     compression: str | None = "deflate"  # browsers offer permessage-deflate
     ack_delay: float = 0.0  # seconds before the page "has drawn" a bus frame
     keep_frames: bool = False  # keep every Frame (tests); the bench only counts
+    keep_text: bool = False  # and each message's text
     callbacks: list[dict[str, Any]] | None = None
     frames: list[Frame] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -168,8 +170,13 @@ class WireWall:
                             self.live.set()
                         continue
                 message = json.loads(text)
-                for one in message if isinstance(message, list) else [message]:
-                    await self._handle(one, now, len(text))
+                batch = message if isinstance(message, list) else [message]
+                for one in batch:
+                    # A message batched with others is encoded again the way the server
+                    # encodes (compact, UTF-8): the same text it was in the batch.
+                    raw = "" if not self.keep_text else text if len(batch) == 1 else \
+                        json.dumps(one, ensure_ascii=False, separators=(",", ":"))
+                    await self._handle(one, now, len(text), raw)
         except (websockets.ConnectionClosed, OSError) as exc:
             if not self.closed:
                 self.error = exc
@@ -193,7 +200,8 @@ class WireWall:
         self._acks.add(task)
         task.add_done_callback(self._acks.discard)
 
-    async def _handle(self, message: dict[str, Any], now: float, size: int) -> None:
+    async def _handle(self, message: dict[str, Any], now: float, size: int,
+                      raw: str = "") -> None:
         kind = message.get("type")
         if kind == "get_props_request":
             payload = message.get("payload") or {}
@@ -208,10 +216,11 @@ class WireWall:
             props = payload.get("props") or {}
             data = props.get("data")
             if comp == BUS_FRAME and isinstance(data, dict):
-                self._count(Frame(now, comp, size, data.get("seq"), data.get("full"), data))
+                self._count(Frame(now, comp, size, data.get("seq"), data.get("full"), data, raw))
                 self._ack(int(data.get("seq") or 0))
                 return
-            self._count(Frame(now, comp, size, data=props if self.keep_frames else None))
+            self._count(Frame(now, comp, size, data=props if self.keep_frames else None,
+                              text=raw))
             if comp == PANELS:
                 self.live.set()
             elif comp == RESTART:  # the page starts the stream again, as the renderer would
