@@ -37,7 +37,7 @@ test: setup browser-deps db-deps proxy-deps lint  ## the whole suite: unit, inte
 test-services: setup db-deps proxy-deps      ## DB and Redis tests against DATABASE_URL / REDIS_URL
 	$(BIN)/python -m pytest -n auto --dist worksteal -m "not browser"
 
-bench: setup browser-deps proxy-deps         ## intake throughput, publish→screen latency (500 buses, 10 screens), bus ingest per door, 10,000 fuzzed inputs per door
+bench: setup browser-deps proxy-deps         ## intake throughput, publish→screen latency (500 buses, 10 screens), 20/50/200 scripted walls, a 10-minute soak, bus ingest per door, 10,000 fuzzed inputs per door
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/smart_intake.py
 	$(BIN)/python bench/latency.py
@@ -49,6 +49,8 @@ bench: setup browser-deps proxy-deps         ## intake throughput, publish→scr
 	$(BIN)/python bench/parent.py
 	$(BIN)/python bench/fuzz.py
 	$(BIN)/python bench/multiprocess.py
+	$(BIN)/python bench/fanout.py --walls 20,50,200 --vehicles 500 --reports 30
+	SOAK_SECONDS=600 $(BIN)/python bench/soak.py
 
 screenshots: setup browser-deps   ## docs/ screenshots of the wall and the tablet view
 	$(BIN)/python tools/make_screenshots.py
