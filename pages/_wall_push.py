@@ -76,6 +76,7 @@ class Screen:
     status: str | None = None
     seq_text: str | None = None
     _head: str = ""
+    _staged: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         renderer = getattr(self.ws, "_renderer_id", "")
@@ -88,11 +89,23 @@ class Screen:
 
     def send(self, encoded: str) -> None:
         """Queue an encoded payload (the text shared by every screen); never blocks."""
-        if self.ws.is_shutdown:
+        self.stage(encoded)
+        self.flush()
+
+    def stage(self, encoded: str) -> None:
+        """Add an encoded payload to this screen's next message (flush sends them)."""
+        self._staged.append(self._head + encoded + "}")
+
+    def flush(self) -> None:
+        """Queue the staged payloads as one websocket message (an array, as Dash's sender
+        batches them): one wake-up of the connection's sender per round, not one per panel."""
+        staged, self._staged = self._staged, []
+        if not staged or self.ws.is_shutdown:
             return
         queue = self.ws._get_outbound_queue()
         if queue is not None:
-            queue.sync_q.put_nowait(self._head + encoded + "}")
+            queue.sync_q.put_nowait(staged[0] if len(staged) == 1
+                                    else "[" + ",".join(staged) + "]")
 
 
 @dataclass
@@ -231,11 +244,11 @@ class WallFanout:
                     behind = True  # skipped now; the newest full frame once it drains
                     continue
                 if delta_text is not None and screen.panel_seq == frames.seq - 1:
-                    screen.send(delta_text)
+                    screen.stage(delta_text)
                 else:
                     if full_text is None:
                         full_text = self._encode(frames, None)
-                    screen.send(full_text)
+                    screen.stage(full_text)
                 screen.panel_seq = frames.seq
             if audience.lang not in status_text:
                 line = views.status_line(state, audience.lang)
@@ -243,9 +256,12 @@ class WallFanout:
                     "children": line["text"], "className": f"status {line['tone']}"})
             for screen in group:
                 if screen.status != status_text[audience.lang]:
-                    screen.send(status_text[audience.lang])
+                    screen.stage(status_text[audience.lang])
                     screen.status = status_text[audience.lang]
         self._everyone(state)
+        for group in self.screens.values():
+            for screen in group:
+                screen.flush()
         return behind
 
     def _encode(self, frames: PanelFrames, delta: dict[str, Any] | None) -> str:
@@ -262,9 +278,9 @@ class WallFanout:
         for group in self.screens.values():
             for screen in group:
                 if beat:
-                    screen.send(beat_text)
+                    screen.stage(beat_text)
                 if screen.seq_text != seq_text:
-                    screen.send(seq_text)
+                    screen.stage(seq_text)
                     screen.seq_text = seq_text
 
 
