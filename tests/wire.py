@@ -44,6 +44,15 @@ def persistent_callbacks(base: str, cookies: dict[str, str]) -> list[dict[str, A
         return [c for c in json.loads(resp.read()) if c.get("persistent")]
 
 
+def flatten(message: Any) -> list[dict[str, Any]]:
+    """The messages of one websocket text: one, or an array, whose items may be arrays too
+    (Dash's sender batches what it has queued, and the wall queues batches; the page's
+    worker unpacks them the same way)."""
+    if not isinstance(message, list):
+        return [message]
+    return [one for item in message for one in flatten(item)]
+
+
 def cookie_header(cookies: dict[str, str]) -> str:
     """`name=value; ...` for a Cookie header."""
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
@@ -170,7 +179,7 @@ class WireWall:
                             self.live.set()
                         continue
                 message = json.loads(text)
-                batch = message if isinstance(message, list) else [message]
+                batch = flatten(message)
                 for one in batch:
                     # A message batched with others is encoded again the way the server
                     # encodes (compact, UTF-8): the same text it was in the batch.
