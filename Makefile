@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q -e ".[test,bench]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 setup: $(STAMP)
@@ -40,7 +40,7 @@ test: setup browser-deps db-deps proxy-deps sentinel-deps lint  ## the whole sui
 test-services: setup db-deps proxy-deps sentinel-deps ## DB and Redis tests against DATABASE_URL / REDIS_URL
 	$(BIN)/python -m pytest -n auto --dist worksteal -m "not browser"
 
-bench: setup browser-deps proxy-deps sentinel-deps ## intake throughput, publish→screen latency (500 buses, 10 screens), bus ingest per door, 10,000 fuzzed inputs per door, Redis failover
+bench: setup browser-deps proxy-deps sentinel-deps ## intake throughput, publish→screen latency (500 buses, 10 screens), 20/50/200 scripted walls, a 10-minute soak, bus ingest per door, 10,000 fuzzed inputs per door, Redis failover
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/smart_intake.py
 	$(BIN)/python bench/latency.py
@@ -53,6 +53,8 @@ bench: setup browser-deps proxy-deps sentinel-deps ## intake throughput, publish
 	$(BIN)/python bench/fuzz.py
 	$(BIN)/python bench/multiprocess.py
 	$(BIN)/python bench/failover.py --rounds 3
+	$(BIN)/python bench/fanout.py --walls 20,50,200 --vehicles 500 --reports 30
+	SOAK_SECONDS=600 $(BIN)/python bench/soak.py
 
 screenshots: setup browser-deps   ## docs/ screenshots of the wall and the tablet view
 	$(BIN)/python tools/make_screenshots.py

@@ -264,12 +264,18 @@ def uvicorn_config(server: object, settings: Settings, **changes: object):  # ty
     """uvicorn's configuration for the app. uvicorn's own X-Forwarded-For handling is off:
     by default it believes any header from 127.0.0.1, so a rotated header on a local
     connection defeated the per-address limits and wrote made-up addresses into the audit
-    log. The app believes forwarding headers from ZN_TRUSTED_PROXIES only (app.py)."""
+    log. The app believes forwarding headers from ZN_TRUSTED_PROXIES only (app.py).
+
+    Websocket permessage-deflate is off: it compresses each frame once per screen (every
+    connection has its own compressor), the largest single cost of a server feeding 200
+    walls (27 % of its samples, bench/fanout.py --profile); walls are on the hall's
+    network, where bytes cost less than CPU."""
     import uvicorn
 
     options: dict[str, object] = dict(
         host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-        ws="websockets-sansio", timeout_graceful_shutdown=3, proxy_headers=False,
+        ws="websockets-sansio", ws_per_message_deflate=False, timeout_graceful_shutdown=3,
+        proxy_headers=False,
         forwarded_allow_ips="")
     options.update(changes)
     return uvicorn.Config(server, **options)  # type: ignore[arg-type]

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import Any
 
 import dash
-from dash import ClientsideFunction, Input, Output, ctx, dcc, html, set_props
+from dash import ClientsideFunction, Input, Output, ctx, dcc, html
 from dash.exceptions import WebsocketDisconnected
 
-from dashboard.grids.stats import ancestors
 from dashboard.i18n.text import LANGS, t
 from dashboard.incidents.rules import village_scope
-from dashboard.resources.readiness import readiness_rows
 from dashboard.roles import DISPLAY, current
-from dashboard.screens import views, wall
-from dashboard.screens.live import for_village
-from dashboard.settings import split_keys
-from dashboard.timeutil import utcnow
+from dashboard.screens.frames import TARGETS, Audience
 from pages._components import (
     known_village,
     page_lang,
@@ -28,35 +21,34 @@ from pages._components import (
     site_header,
     town_map,
 )
+from pages._wall_push import Restart, serve_wall
+from pages._wall_push import ids as push
 
 dash.register_page(__name__, path="/", title=page_title("nav_wall"))
 
 log = logging.getLogger(__name__)
-HEARTBEAT_S = 2.0
-RESEND_FULL_S = 5.0
-UNANSWERED_RESTART = 3
 
 
 class ids:  # noqa: N801 - a namespace of constants
     """Component ids of this page."""
 
     LANG = "home-lang"
-    MAP = "home-map"
-    PANELS = "home-panels"
+    MAP = TARGETS["map"]
+    PANELS = push.PANELS
     PANELS_ACK = "home-panels-ack"
-    BUS_FRAME = "home-bus-frame"
-    BUS_ACK = "home-bus-ack"
-    FEED = "home-feed"
-    KPIS = "home-kpis"
-    STATIONS = "home-stations"
-    STATUS = "home-status"
-    SEQ = "home-seq"
-    GAP = "home-gap"  # a gap in the live feed, then how the log filled it
-    HEARTBEAT = "home-heartbeat"
-    RESTART = "home-restart"  # the live stream asks to be started again
-    PUNCT = "home-punct"
-    TICKER = "home-ticker"
-    FOCUS = "home-focus"
+    BUS_FRAME = push.BUS_FRAME
+    BUS_ACK = push.BUS_ACK
+    FEED = TARGETS["feed"]
+    KPIS = TARGETS["kpis"]
+    STATIONS = TARGETS["stations"]
+    STATUS = push.STATUS
+    GAP = push.GAP  # a gap in the live feed, then how the log filled it
+    SEQ = push.SEQ
+    HEARTBEAT = push.HEARTBEAT
+    RESTART = push.RESTART  # the live stream asks to be started again
+    PUNCT = TARGETS["punct"]
+    TICKER = TARGETS["ticker"]
+    FOCUS = TARGETS["focus"]
     VILLAGE = "home-village"  # one village's wall (?village=V03; a village officer's own)
 
 
@@ -155,15 +147,11 @@ async def stream_live_updates() -> None:
     await _serve()
 
 
-# The same stream, started again when the running one asks for it (see _push_buses).
+# The same stream, started again when the running one asks for it (_wall_push.push_buses).
 @dash.callback(Input(ids.RESTART, "data"), persistent=True, prevent_initial_call=True)
 async def restart_live_updates(_asked: Any) -> None:
     """Serve this screen again over the connection the page now uses."""
     await _serve()
-
-
-class _Restart(Exception):
-    """The page stopped answering on this connection; a fresh stream takes over."""
 
 
 async def _serve() -> None:
@@ -174,143 +162,12 @@ async def _serve() -> None:
     if lang is None:
         return
     try:
-        await _stream(ws, lang)
-    except* (WebsocketDisconnected, _Restart):
+        # The village is the server's rule again (the page's store is the browser's to
+        # forge); with the language it names the audience whose frames this screen shares.
+        village = wall_village(current(), await ws.get_prop(ids.VILLAGE, "data", timeout=5))
+        await serve_wall(ws, Audience(village, lang))
+    except (WebsocketDisconnected, Restart):
         pass  # the screen went away, or a fresh stream serves it now
-    except* Exception:
+    except Exception:
         log.exception("live stream of one screen failed")
         raise
-
-
-async def _stream(ws: Any, lang: str) -> None:
-    # Two loops, so a slow map never holds back an incident: panels go out as soon as
-    # anything changes; bus frames go out at most once per push interval, acknowledged.
-    # The village is the server's rule again (the page's store is the browser's to forge).
-    village = wall_village(current(), await ws.get_prop(ids.VILLAGE, "data", timeout=5))
-    async with asyncio.TaskGroup() as group:
-        group.create_task(_push_panels(ws, lang, village))
-        group.create_task(_push_buses(ws, lang))
-
-
-async def _push_panels(ws: Any, lang: str, village: str | None = None) -> None:
-    svc = services()
-    hub = svc.hub
-    feed_size = svc.settings.feed_size
-    grids = services().grids
-    chain = ancestors(grids.values())
-    sent: dict[str, Any] = {}
-    targets = {"feed": ids.FEED, "kpis": ids.KPIS, "stations": ids.STATIONS, "map": ids.MAP,
-               "punct": ids.PUNCT, "ticker": ids.TICKER, "focus": ids.FOCUS}
-    panels = 0
-    last_beat = 0.0
-    seen = -1
-    while not ws.is_shutdown:
-        seen = await hub.wait_change(seen, timeout=HEARTBEAT_S)
-        state = hub.state
-        now = utcnow()
-        v = state.versions
-        if village is not None:  # one village's wall: its work orders and its figures
-            if v["kpis"] != sent.get("village_kpis"):
-                sent["village_kpis"] = v["kpis"]
-                sent["village_board"] = await asyncio.to_thread(svc.store.kpis, now, village)
-            state = for_village(state, village, sent["village_board"])
-        frame: dict[str, Any] = {}
-        if v["incidents"] != sent.get("incidents") or v["kpis"] != sent.get("kpis"):
-            frame["feed"] = views.feed_rows(state, grids, lang, now, feed_size)
-            frame["markers"] = views.incident_rows(state, lang, now)
-            frame["heat"] = wall.grid_heat(state, grids, chain, lang)
-            sent["incidents"] = v["incidents"]
-        frame.update(_wall_panels(state, grids, lang, now, sent))
-        kpi_key = hash((v["kpis"], v["status"], v["incidents"], v["vehicles"] // 10))
-        if kpi_key != sent.get("kpi_key"):
-            frame["kpis"] = views.kpi_cards(state, lang, now)
-            sent["kpi_key"] = kpi_key
-        if v["stations"] != sent.get("stations"):
-            frame["stations"] = views.station_cards(state, lang)
-            frame["readiness"] = readiness_rows(state.stations, lang, now)
-            sent["stations"] = v["stations"]
-        if frame:
-            panels += 1
-            set_props(ids.PANELS, {"data": {**frame, "seq": panels, "target": targets,
-                                            "empty": t("feed_empty", lang)}})
-        if v["status"] != sent.get("status"):
-            status = views.status_line(state, lang)
-            set_props(ids.STATUS, {"children": status["text"],
-                                   "className": f"status {status['tone']}"})
-            gap = views.gap_line(state, lang)
-            set_props(ids.GAP, {"children": gap["text"], "className": gap["tone"]})
-            sent["status"] = v["status"]
-        if time.monotonic() - last_beat >= HEARTBEAT_S:
-            set_props(ids.HEARTBEAT, {"children": f"{time.time():.3f}"})
-            last_beat = time.monotonic()
-        if state.seq != sent.get("seq"):
-            set_props(ids.SEQ, {"children": f"#{state.seq}"})
-            sent["seq"] = state.seq
-        await asyncio.sleep(0.02)
-
-
-def image_origins() -> tuple[str, ...]:
-    """The origins whose images a screen may show (ZN_IMAGE_ORIGINS; the CSP allows them)."""
-    return tuple(split_keys(services().settings.image_origins))
-
-
-def _wall_panels(state: Any, grids: Any, lang: str, now: Any,
-                 sent: dict[str, Any]) -> dict[str, Any]:
-    """Bus punctuality, alerts and 投屏, each only when its inputs changed."""
-    v = state.versions
-    out: dict[str, Any] = {}
-    # Positions change every second; punctuality and speeding are re-read every few.
-    watch = services().fleet_watch
-    punct_key = (v["trips"], v["vehicles"] // 10, watch.marks if watch is not None else None)
-    if punct_key != sent.get("punct"):
-        watch = services().fleet_watch  # its marks are in memory: nothing blocks the loop
-        out["punct"] = wall.punctuality(state, lang,
-                                        unfit=watch.marks if watch is not None else ())
-        sent["punct"] = punct_key
-    alert_key = (v["incidents"], v["kpis"], v["vehicles"] // 3)
-    if alert_key != sent.get("alerts"):
-        out["alerts"] = wall.alerts(state, grids, lang, now, image_origins())
-        sent["alerts"] = alert_key
-    if v["cast"] != sent.get("cast"):
-        out["cast"] = wall.cast_focus(state, now, image_origins())
-        sent["cast"] = v["cast"]
-    return out
-
-
-async def _push_buses(ws: Any, lang: str) -> None:
-    svc = services()
-    hub = svc.hub
-    interval = svc.settings.push_interval_ms / 1000.0
-    frame = 0
-    sent_rev = -1  # -1: the next frame is a full one
-    sent_at = 0.0
-    unanswered = 0
-    while not ws.is_shutdown:
-        await asyncio.sleep(interval)
-        if frame:
-            try:
-                acked = await ws.get_prop(ids.BUS_ACK, "data", timeout=interval * 2)
-                unanswered = 0
-            except TimeoutError:
-                acked = None
-                unanswered += 1
-            if unanswered >= UNANSWERED_RESTART:
-                # Dash's shared worker can swap the page's websocket during a page load and
-                # leave this one send-only: pushes arrive, answers never do. Ask the page to
-                # start a fresh stream over the connection it uses now, and end this one.
-                log.info("wall stream got no answer %s times; restarting it", unanswered)
-                set_props(ids.RESTART, {"data": time.time()})
-                raise _Restart
-            if acked != frame:
-                if time.monotonic() - sent_at < RESEND_FULL_S:
-                    continue  # the screen is still drawing the last frame: skip, never queue
-                sent_rev = -1
-        state = hub.state
-        moved = list(state.vehicles.values()) if sent_rev < 0 else state.vehicles_since(sent_rev)
-        if not moved and sent_rev >= 0:
-            continue
-        frame += 1
-        set_props(ids.BUS_FRAME, {"data": {"seq": frame, "full": sent_rev < 0, "map": ids.MAP,
-                                           "lang": lang, "rows": views.bus_rows(moved)}})
-        sent_rev = state.rev
-        sent_at = time.monotonic()

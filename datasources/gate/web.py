@@ -38,7 +38,7 @@ from dashboard.roles import (
     page_roles,
     route_roles,
 )
-from datasources.gate.callbacks import principal_still_valid
+from datasources.gate.callbacks import SocketChecks
 from datasources.threads import for_screens
 
 log = logging.getLogger(__name__)
@@ -227,6 +227,7 @@ class AuthMiddleware:
         self.csp_header = csp_header
         self.secure = secure  # ZN_SECURE_COOKIES: the site is served over HTTPS
         self.hsts_seconds = hsts_seconds
+        self.socket_checks = SocketChecks(services)  # every websocket message's re-check
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -433,7 +434,7 @@ class AuthMiddleware:
                 return message
             # Asked of the database (off the event loop) at every message: a revocation in
             # another process is seen at once, not when a cache expires.
-            ok = await for_screens(principal_still_valid, self.services, who, True)
+            ok = await self.socket_checks.still_valid(who)
             if not ok:
                 await send({"type": "websocket.close", "code": 4401})
                 return {"type": "websocket.disconnect", "code": 4401}

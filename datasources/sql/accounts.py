@@ -473,6 +473,39 @@ class Accounts:
             self._remember(key, replace(who, ip=""))
         return ok
 
+    def check_many(self, principals: Iterable[Principal]) -> list[bool]:
+        """`check(who, fresh=True)` of many principals in two queries (the open websockets'
+        sessions and kiosk tokens, checked together: tests of a wall's every message)."""
+        who = list(principals)
+        digests = {p.session for p in who if p.kind == "user" and p.session}
+        markers = {p.session for p in who if p.kind != "user" and p.session}
+        live: set[str] = set()
+        now = utcnow()
+        with self.session() as s:
+            if digests:
+                for digest, expires in s.execute(
+                        select(m.UserSession.token_hash, m.UserSession.expires_at)
+                        .join(m.User, m.User.id == m.UserSession.user_id)
+                        .where(m.UserSession.token_hash.in_(digests),
+                               m.User.disabled.is_(False))):
+                    if as_utc(expires) > now:
+                        live.add(digest)
+            by_kind: dict[str, set[str]] = {}
+            for marker in markers:
+                kind, digest = marker.split(":", 1)
+                by_kind.setdefault(kind, set()).add(digest)
+            for kind, hashes in by_kind.items():
+                live.update(f"{kind}:{h}" for h in s.scalars(select(m.ApiKey.key_hash).where(
+                    m.ApiKey.key_hash.in_(hashes), m.ApiKey.kind == kind,
+                    m.ApiKey.revoked_at.is_(None))))
+        out = []
+        for p in who:
+            ok = not p.session or p.session in live
+            key = ("s:" + p.session) if p.kind == "user" else p.session
+            self._remember(key, replace(p, ip="") if ok else None)
+            out.append(ok)
+        return out
+
     def _cached(self, key: str) -> Principal | None | Literal[False]:
         with self._lock:
             hit = self._cache.get(key)

@@ -1,0 +1,206 @@
+"""A long run at county load: does anything grow or slow down over an hour?
+
+    SOAK_SECONDS=3600 .venv/bin/python bench/soak.py           # the default: one hour
+    SOAK_SECONDS=600 .venv/bin/python bench/soak.py --walls 50 --browsers 2 --consoles 1
+
+Starts Redis, `zhongnao serve` and `zhongnao simulate --vehicles N`; opens scripted walls
+(tests/wire.py), real Chromium walls (kiosk) and real Chromium duty consoles (an officer
+signed in on /dispatch); publishes a report every few seconds for the whole run. Over a
+window at the start and one at the end it prints the server's RSS, each browser's JS heap
+(after a garbage collection), frames per second per scripted wall and publish→frame
+latency, and the growth from start to end; PASS when the server's RSS and every browser's
+heap grew less than 10 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+import redis  # noqa: E402
+from _common import new_chrome, proc_cpu_s, summary, wait_until  # noqa: E402
+from fanout import credentials, join, rss_mb, start_server  # noqa: E402
+from latency import Bench  # noqa: E402
+
+from tests.wire import WireWall, persistent_callbacks  # noqa: E402
+
+MARK = "SOAK"
+GROWTH = 0.10
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options (the length: SOAK_SECONDS)."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", 3600)))
+    p.add_argument("--walls", type=int, default=50, help="scripted walls")
+    p.add_argument("--browsers", type=int, default=2, help="Chromium walls")
+    p.add_argument("--consoles", type=int, default=1, help="Chromium duty consoles")
+    p.add_argument("--vehicles", type=int, default=500)
+    p.add_argument("--report-every", type=float, default=3.0)
+    p.add_argument("--window", type=float, default=60.0, help="seconds measured at each end")
+    p.add_argument("--warmup", type=float, default=30.0)
+    p.add_argument("--keep-data", action="store_true")
+    p.add_argument("--port", default="auto")
+    return p.parse_args(argv)
+
+
+def heap_mb(driver: Any) -> float:
+    """A browser page's used JS heap after a garbage collection, MB."""
+    driver.execute_cdp_cmd("HeapProfiler.collectGarbage", {})
+    return float(driver.execute_cdp_cmd("Runtime.getHeapUsage", {})["usedSize"]) / 2**20
+
+
+def open_browsers(args: argparse.Namespace, base: str, env: dict[str, str]) -> list[Any]:
+    """Chromium walls on a kiosk token and consoles signed in as an officer."""
+    from dashboard.settings import Settings
+    from tests.browser import sign_in
+
+    settings = Settings.from_env(environ=env)
+    cookies = credentials(env, 1, 0)[0]
+    kiosk = next(v for k, v in cookies.items() if k != "_csrf_token")
+    drivers = []
+    for _ in range(args.browsers):
+        d = new_chrome()
+        drivers.append(d)
+        d.get(f"{base}/?kiosk={kiosk}")
+        wait_until(lambda d=d: d.find_elements("css selector", "#home-status.ok"), 90,
+                   what="a browser wall live")
+    for _ in range(args.consoles):
+        d = new_chrome()
+        drivers.append(d)
+        sign_in(d, settings, base, "officer", path="/dispatch")
+        wait_until(lambda d=d: d.find_elements("css selector", "#disp-status.ok"), 90,
+                   what="a console open")
+    return drivers
+
+
+class Reporter:
+    """A report every few seconds for the whole run; who saw each, when."""
+
+    def __init__(self, redis_url: str, prefix: str, walls: list[WireWall], every: float):
+        self.r = redis.Redis.from_url(redis_url)
+        self.channel = f"{prefix}:ingest"
+        self.walls = walls
+        self.every = every
+        self.sent: dict[str, float] = {}
+        self.run = uuid.uuid4().hex[:6]
+
+    async def loop(self, until: float) -> None:
+        """Publish until the monotonic time `until`."""
+        i = 0
+        while time.monotonic() < until:
+            i += 1
+            title = f"{MARK} {self.run} {i:05d}"
+            for w in self.walls:
+                w.expect([title])
+            body = {"type": "incident.report", "source": "hotline", "category": "fire",
+                    "title": title, "lon": 104.45 + (i % 100) * 1e-5, "lat": 30.55,
+                    "msg_id": f"soak-{self.run}-{i}"}
+            self.sent[title] = time.time()
+            await asyncio.to_thread(self.r.publish, self.channel, json.dumps(body))
+            await asyncio.sleep(self.every)
+
+    def latencies(self, start: float, end: float) -> tuple[list[float], int]:
+        """publish→frame (ms) of the reports sent between two epoch times; and the misses."""
+        titles = [m for m, at in self.sent.items() if start <= at < end]
+        lat = [(w.seen[m] - self.sent[m]) * 1000 for w in self.walls for m in titles
+               if m in w.seen]
+        return lat, sum(1 for w in self.walls for m in titles if m not in w.seen)
+
+
+async def window(name: str, args: argparse.Namespace, server_pid: int, walls: list[WireWall],
+                 drivers: list[Any], reporter: Reporter) -> dict[str, Any]:
+    """Measure one window: frames/s, CPU, latency, RSS, heaps."""
+    counts0 = sum(sum(w.counts.values()) for w in walls)
+    cpu0, t0, e0 = proc_cpu_s(server_pid) or 0.0, time.monotonic(), time.time()
+    await asyncio.sleep(args.window)
+    await asyncio.sleep(3)  # the last reports of the window arrive
+    span = time.monotonic() - t0
+    lat, missed = reporter.latencies(e0, e0 + args.window)
+    heaps = [await asyncio.to_thread(heap_mb, d) for d in drivers]
+    row = {"window": name, "rss_mb": rss_mb(server_pid),
+           "cpu_pct": ((proc_cpu_s(server_pid) or 0.0) - cpu0) / span * 100,
+           "frames_per_s_per_wall": (sum(sum(w.counts.values()) for w in walls) - counts0)
+           / span / max(1, len(walls)),
+           "latency": summary(lat, missed), "heaps_mb": heaps,
+           "closed": sum(1 for w in walls if w.closed), "load": os.getloadavg()[0]}
+    s = row["latency"]
+    print(f"[{name}] server RSS {row['rss_mb']:.0f} MB, CPU {row['cpu_pct']:.0f} % of a core; "
+          f"{row['frames_per_s_per_wall']:.2f} frames/s per wall; publish→frame p50 "
+          f"{s['p50'] or 0:.0f} ms p95 {s['p95'] or 0:.0f} ms max {s['max'] or 0:.0f} ms "
+          f"({s['count']} seen, {missed} missed); browsers' JS heap "
+          f"{', '.join(f'{h:.1f}' for h in heaps)} MB; {row['closed']} walls closed; load "
+          f"{row['load']:.1f}", flush=True)
+    return row
+
+
+async def soak(args: argparse.Namespace, bench: Bench, base: str, redis_url: str,
+               env: dict[str, str]) -> dict[str, Any]:
+    """Walls, browsers, reports; the two windows."""
+    assert bench.server is not None
+    pid = bench.server.pid
+    creds = credentials(env, args.walls, 10)
+    callbacks = await asyncio.to_thread(persistent_callbacks, base, creds[0])
+    walls = [WireWall(base, creds[i], lang="en" if i % 4 == 3 else "zh",
+                      village="V03" if i % 10 == 9 else None, callbacks=callbacks)
+             for i in range(args.walls)]
+    await join(walls)
+    drivers = await asyncio.to_thread(open_browsers, args, base, env)
+    bench.drivers.extend(drivers)  # closed with the bench
+    town = [w for w in walls if w.village is None]
+    print(f"{len(walls)} scripted walls, {args.browsers} browser walls, {args.consoles} "
+          f"consoles, {args.vehicles} buses; soaking {args.seconds:.0f} s", flush=True)
+    started = time.monotonic()
+    end = started + args.seconds
+    reporter = Reporter(redis_url, env["ZN_PREFIX"], town, args.report_every)
+    publishing = asyncio.create_task(reporter.loop(end))
+    await asyncio.sleep(args.warmup)
+    first = await window("start", args, pid, walls, drivers, reporter)
+    await asyncio.sleep(max(0.0, end - time.monotonic() - args.window - 3))
+    last = await window("end", args, pid, walls, drivers, reporter)
+    publishing.cancel()
+    await asyncio.gather(*(w.close() for w in walls))
+    growth = {"rss": last["rss_mb"] / first["rss_mb"] - 1,
+              "heaps": [b / a - 1 for a, b in zip(first["heaps_mb"], last["heaps_mb"],
+                                                   strict=True)]}
+    worst = max([growth["rss"], *growth["heaps"]])
+    print(f"growth over {time.monotonic() - started:.0f} s: server RSS "
+          f"{growth['rss'] * 100:+.1f} %, browsers' heaps "
+          f"{', '.join(f'{g * 100:+.1f} %' for g in growth['heaps'])}; latency p95 "
+          f"{first['latency']['p95'] or 0:.0f} → {last['latency']['p95'] or 0:.0f} ms; "
+          f"frames/s per wall {first['frames_per_s_per_wall']:.2f} → "
+          f"{last['frames_per_s_per_wall']:.2f}; "
+          f"{'PASS' if worst < GROWTH else 'FAIL'} (growth < {GROWTH:.0%})", flush=True)
+    return {"start": first, "end": last, "growth": growth}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the soak; print the two windows and the growth."""
+    args = parse_args(argv)
+    bench = Bench(args)
+    try:
+        base, redis_url, env = start_server(bench, args)
+        result = asyncio.run(soak(args, bench, base, redis_url, env))
+        out = HERE / "results"
+        out.mkdir(exist_ok=True)
+        (out / f"soak-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(
+            json.dumps({"args": vars(args), **result}, indent=1))
+    finally:
+        bench.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
