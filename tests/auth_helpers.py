@@ -154,7 +154,7 @@ def leader_view(client: Any, tick: float, lang: str = "zh") -> Any:
     """/leader's update_leader_view as its live tick fires it (every figure of the page)."""
     outs = [(i, "children") for i in ("ld-today", "ld-month", "ld-trend", "ld-cats",
                                       "ld-grids", "ld-depts", "ld-buses", "ld-ready",
-                                      "ld-eval", "ld-tiers")]
+                                      "ld-eval", "ld-tiers", "ld-drills")]
     return post_callback(client, outs, [{"id": "ld-tick", "property": "data", "value": tick}],
                          [{"id": "ld-lang", "property": "data", "value": lang}],
                          "ld-tick.data")
