@@ -140,12 +140,6 @@ def _members_table(members: list[dict[str, Any]], lang: str) -> Any:
 
 
 # ---------------------------------------------------------------------------- callbacks
-@dash.callback(
-    Output(ids.ROOMS, "children"), Output(ids.ROOM, "options"), Output(ids.VEHICLES, "value"),
-    Output(ids.TEAM, "options"), Output(ids.TEAM, "value"),
-    Input(ids.STATION, "value"), Input(ids.MSG, "children"),
-    State(ids.TEAM, "value"), State(ids.LANG, "data"),
-)
 def show_station_records(station: Any, _msg: Any, team: Any,
                          lang: str | None) -> tuple[Any, ...]:
     """The station's rooms (medics on duty beside the medical room), vehicles and teams."""
@@ -167,11 +161,6 @@ def show_station_records(station: Any, _msg: Any, team: Any,
             team if team in codes else (codes[0] if codes else None))
 
 
-@dash.callback(
-    Output(ids.CAPACITY, "value"), Output(ids.OCCUPANCY, "value"), Output(ids.STATE, "value"),
-    Output(ids.NOTE, "value"),
-    Input(ids.ROOM, "value"), State(ids.STATION, "value"),
-)
 def fill_room(kind: Any, station: Any) -> tuple[Any, ...]:
     """The picked room's figures, to edit."""
     if not isinstance(station, str):
@@ -183,10 +172,6 @@ def fill_room(kind: Any, station: Any) -> tuple[Any, ...]:
     return str(r["capacity"]), str(r["occupancy"]), r["state"], r["note"]
 
 
-@dash.callback(
-    Output(ids.MEMBERS, "children"), Output(ids.M_PICK, "options"),
-    Input(ids.TEAM, "value"), Input(ids.MSG, "children"), State(ids.LANG, "data"),
-)
 def show_team_members(team: Any, _msg: Any, lang: str | None) -> tuple[Any, ...]:
     """A team's roster, and its members to pick for a change."""
     lang = lang or "zh"
@@ -205,13 +190,6 @@ def _refused(exc: BadInput | NotFound, lang: str) -> str:
     return "✗ " + error_text(exc, lang)
 
 
-@dash.callback(
-    Output(ids.MSG, "children"), Output(ids.MSG, "className"),
-    Input(ids.SAVE_ROOM, "n_clicks"),
-    State(ids.STATION, "value"), State(ids.ROOM, "value"), State(ids.CAPACITY, "value"),
-    State(ids.OCCUPANCY, "value"), State(ids.STATE, "value"), State(ids.NOTE, "value"),
-    State(ids.LANG, "data"), prevent_initial_call=True,
-)
 def save_station_room(clicks: Any, station: Any, kind: Any, capacity: Any, occupancy: Any,
                       state: Any, note: Any, lang: str | None) -> tuple[str, str]:
     """Save a room's capacity, occupancy, state and note (audited)."""
@@ -226,13 +204,6 @@ def save_station_room(clicks: Any, station: Any, kind: Any, capacity: Any, occup
     return _said(lang, out["name"]), "adm-msg ok"
 
 
-@dash.callback(
-    Output(ids.MSG, "children", allow_duplicate=True),
-    Output(ids.MSG, "className", allow_duplicate=True),
-    Input(ids.SAVE_VEHICLES, "n_clicks"),
-    State(ids.STATION, "value"), State(ids.VEHICLES, "value"), State(ids.LANG, "data"),
-    prevent_initial_call=True,
-)
 def save_station_vehicles(clicks: Any, station: Any, value: Any,
                           lang: str | None) -> tuple[str, str]:
     """Save the station's vehicle count (audited)."""
@@ -247,15 +218,6 @@ def save_station_vehicles(clicks: Any, station: Any, value: Any,
     return _said(lang, f"{t('st_vehicles', lang)} {n}"), "adm-msg ok"
 
 
-@dash.callback(
-    Output(ids.MSG, "children", allow_duplicate=True),
-    Output(ids.MSG, "className", allow_duplicate=True),
-    Output(ids.M_NAME, "value"), Output(ids.M_PHONE, "value"), Output(ids.M_SKILLS, "value"),
-    Input(ids.M_ADD, "n_clicks"),
-    State(ids.TEAM, "value"), State(ids.M_NAME, "value"), State(ids.M_ROLE, "value"),
-    State(ids.M_PHONE, "value"), State(ids.M_SKILLS, "value"), State(ids.M_DUTY, "value"),
-    State(ids.LANG, "data"), prevent_initial_call=True,
-)
 def add_team_member(clicks: Any, team: Any, who: Any, role: Any, phone: Any, skills: Any,
                     duty: Any, lang: str | None) -> tuple[Any, ...]:
     """A new member of the team, with phone and skills (audited)."""
@@ -272,12 +234,6 @@ def add_team_member(clicks: Any, team: Any, who: Any, role: Any, phone: Any, ski
     return _said(lang, str(who)), "adm-msg ok", "", "", ""
 
 
-@dash.callback(
-    Output(ids.MSG, "children", allow_duplicate=True),
-    Output(ids.MSG, "className", allow_duplicate=True),
-    Input(ids.M_TOGGLE, "n_clicks"), Input(ids.M_REMOVE, "n_clicks"),
-    State(ids.M_PICK, "value"), State(ids.LANG, "data"), prevent_initial_call=True,
-)
 def change_team_member(toggle: Any, remove: Any, member: Any,
                        lang: str | None) -> tuple[str, str]:
     """A member on or off duty, or removed from the team (audited)."""
@@ -295,3 +251,54 @@ def change_team_member(toggle: Any, remove: Any, member: Any,
         return _refused(exc, lang), "adm-msg bad"
     return _said(lang, t("st_on_duty", lang) + " " + t("st_yes" if on else "st_no", lang)), \
         "adm-msg ok"
+
+
+def register_station_callbacks() -> None:
+    """Register this part's callbacks with the app being built (pages/admin.py calls it
+    at import): Dash executes page modules once per app, but a helper module is imported once per
+    process, so decorators here would reach only the first app (a second app in the same
+    process, as in the tests, had none)."""
+    dash.callback(
+        Output(ids.ROOMS, "children"), Output(ids.ROOM, "options"), Output(ids.VEHICLES, "value"),
+        Output(ids.TEAM, "options"), Output(ids.TEAM, "value"),
+        Input(ids.STATION, "value"), Input(ids.MSG, "children"),
+        State(ids.TEAM, "value"), State(ids.LANG, "data"),
+    )(show_station_records)
+    dash.callback(
+        Output(ids.CAPACITY, "value"), Output(ids.OCCUPANCY, "value"), Output(ids.STATE, "value"),
+        Output(ids.NOTE, "value"),
+        Input(ids.ROOM, "value"), State(ids.STATION, "value"),
+    )(fill_room)
+    dash.callback(
+        Output(ids.MEMBERS, "children"), Output(ids.M_PICK, "options"),
+        Input(ids.TEAM, "value"), Input(ids.MSG, "children"), State(ids.LANG, "data"),
+    )(show_team_members)
+    dash.callback(
+        Output(ids.MSG, "children"), Output(ids.MSG, "className"),
+        Input(ids.SAVE_ROOM, "n_clicks"),
+        State(ids.STATION, "value"), State(ids.ROOM, "value"), State(ids.CAPACITY, "value"),
+        State(ids.OCCUPANCY, "value"), State(ids.STATE, "value"), State(ids.NOTE, "value"),
+        State(ids.LANG, "data"), prevent_initial_call=True,
+    )(save_station_room)
+    dash.callback(
+        Output(ids.MSG, "children", allow_duplicate=True),
+        Output(ids.MSG, "className", allow_duplicate=True),
+        Input(ids.SAVE_VEHICLES, "n_clicks"),
+        State(ids.STATION, "value"), State(ids.VEHICLES, "value"), State(ids.LANG, "data"),
+        prevent_initial_call=True,
+    )(save_station_vehicles)
+    dash.callback(
+        Output(ids.MSG, "children", allow_duplicate=True),
+        Output(ids.MSG, "className", allow_duplicate=True),
+        Output(ids.M_NAME, "value"), Output(ids.M_PHONE, "value"), Output(ids.M_SKILLS, "value"),
+        Input(ids.M_ADD, "n_clicks"),
+        State(ids.TEAM, "value"), State(ids.M_NAME, "value"), State(ids.M_ROLE, "value"),
+        State(ids.M_PHONE, "value"), State(ids.M_SKILLS, "value"), State(ids.M_DUTY, "value"),
+        State(ids.LANG, "data"), prevent_initial_call=True,
+    )(add_team_member)
+    dash.callback(
+        Output(ids.MSG, "children", allow_duplicate=True),
+        Output(ids.MSG, "className", allow_duplicate=True),
+        Input(ids.M_TOGGLE, "n_clicks"), Input(ids.M_REMOVE, "n_clicks"),
+        State(ids.M_PICK, "value"), State(ids.LANG, "data"), prevent_initial_call=True,
+    )(change_team_member)

@@ -195,11 +195,6 @@ def section(stations: list[dict[str, Any]], lang: str) -> Any:
 
 
 # ---------------------------------------------------------------------------- callbacks
-@dash.callback(
-    Output(ids.FIGURES, "children"), Output(ids.RECENT, "children"),
-    Output(ids.R_DRILL, "options"),
-    Input(ids.TOAST, "children"), State(ids.LANG, "data"),
-)
 def show_drills(_toast: Any, lang: str | None) -> tuple[Any, ...]:
     """This year's figures, the recent drills and the planned ones to record."""
     lang = lang or "zh"
@@ -218,12 +213,6 @@ def show_drills(_toast: Any, lang: str | None) -> tuple[Any, ...]:
             recent_view(recent, st_names, ty_names, lang), planned)
 
 
-@dash.callback(
-    Output(ids.R_TEAMS, "value"), Output(ids.R_WORKERS, "value"),
-    Output(ids.R_VILLAGERS, "value"),
-    Input(ids.R_DRILL, "value"),
-    prevent_initial_call=True,
-)
 def fill_drill_record(drill_id: Any) -> tuple[Any, ...]:
     """Picking a planned drill fills in its planned participants, to be corrected."""
     if not isinstance(drill_id, int) or isinstance(drill_id, bool):
@@ -235,14 +224,6 @@ def fill_drill_record(drill_id: Any) -> tuple[Any, ...]:
     return d["teams"], d["workers"], d["villagers"] or None
 
 
-@dash.callback(
-    Output(ids.TOAST, "children"), Output(ids.TOAST, "className"),
-    Input(ids.P_GO, "n_clicks"),
-    State(ids.P_STATION, "value"), State(ids.P_TYPE, "value"), State(ids.P_DAY, "value"),
-    State(ids.P_TITLE, "value"), State(ids.P_TEAMS, "value"), State(ids.P_WORKERS, "value"),
-    State(ids.P_VILLAGERS, "value"), State(ids.LANG, "data"),
-    prevent_initial_call=True,
-)
 def plan_drill(clicks: int, station: Any, kind: Any, day: Any, title: Any, teams: Any,
                workers: Any, villagers: Any, lang: str | None) -> tuple[Any, ...]:
     """Save a planned drill; a refusal says what is wrong in the officer's language."""
@@ -257,18 +238,6 @@ def plan_drill(clicks: int, station: Any, kind: Any, day: Any, title: Any, teams
     return t("dr_planned_ok", lang).format(id=row["id"], day=row["planned_for"]), "res-toast ok"
 
 
-@dash.callback(
-    Output(ids.TOAST, "children", allow_duplicate=True),
-    Output(ids.TOAST, "className", allow_duplicate=True),
-    Output(ids.R_FOLLOWUPS, "value"),
-    Input(ids.R_GO, "n_clicks"),
-    State(ids.R_DRILL, "value"), State(ids.R_STARTED, "value"),
-    State(ids.R_ASSEMBLED, "value"), State(ids.R_ARRIVED, "value"),
-    State(ids.R_TEAMS, "value"), State(ids.R_WORKERS, "value"),
-    State(ids.R_VILLAGERS, "value"), State(ids.R_FINDINGS, "value"),
-    State(ids.R_FOLLOWUPS, "value"), State(ids.LANG, "data"),
-    prevent_initial_call=True,
-)
 def record_drill(clicks: int, drill_id: Any, started: Any, assembled: Any, arrived: Any,
                  teams: Any, workers: Any, villagers: Any, findings: Any, followups: Any,
                  lang: str | None) -> tuple[Any, ...]:
@@ -289,3 +258,41 @@ def record_drill(clicks: int, drill_id: Any, started: Any, assembled: Any, arriv
                                             refs=(("：" if lang == "zh" else ": ")
                                                   + ", ".join(refs)) if refs else "")
     return text, "res-toast ok", ""
+
+
+def register_drill_callbacks() -> None:
+    """Register this part's callbacks with the app being built (pages/resources.py calls it
+    at import): Dash executes page modules once per app, but a helper module is imported once per
+    process, so decorators here would reach only the first app (a second app in the same
+    process, as in the tests, had none)."""
+    dash.callback(
+        Output(ids.FIGURES, "children"), Output(ids.RECENT, "children"),
+        Output(ids.R_DRILL, "options"),
+        Input(ids.TOAST, "children"), State(ids.LANG, "data"),
+    )(show_drills)
+    dash.callback(
+        Output(ids.R_TEAMS, "value"), Output(ids.R_WORKERS, "value"),
+        Output(ids.R_VILLAGERS, "value"),
+        Input(ids.R_DRILL, "value"),
+        prevent_initial_call=True,
+    )(fill_drill_record)
+    dash.callback(
+        Output(ids.TOAST, "children"), Output(ids.TOAST, "className"),
+        Input(ids.P_GO, "n_clicks"),
+        State(ids.P_STATION, "value"), State(ids.P_TYPE, "value"), State(ids.P_DAY, "value"),
+        State(ids.P_TITLE, "value"), State(ids.P_TEAMS, "value"), State(ids.P_WORKERS, "value"),
+        State(ids.P_VILLAGERS, "value"), State(ids.LANG, "data"),
+        prevent_initial_call=True,
+    )(plan_drill)
+    dash.callback(
+        Output(ids.TOAST, "children", allow_duplicate=True),
+        Output(ids.TOAST, "className", allow_duplicate=True),
+        Output(ids.R_FOLLOWUPS, "value"),
+        Input(ids.R_GO, "n_clicks"),
+        State(ids.R_DRILL, "value"), State(ids.R_STARTED, "value"),
+        State(ids.R_ASSEMBLED, "value"), State(ids.R_ARRIVED, "value"),
+        State(ids.R_TEAMS, "value"), State(ids.R_WORKERS, "value"),
+        State(ids.R_VILLAGERS, "value"), State(ids.R_FINDINGS, "value"),
+        State(ids.R_FOLLOWUPS, "value"), State(ids.LANG, "data"),
+        prevent_initial_call=True,
+    )(record_drill)

@@ -36,13 +36,14 @@ from pages._admin_parts import (
     users_table,
 )
 from pages._admin_rota import register_rota_callbacks, rota_edit_sections
-from pages._admin_stations import stations_tab
+from pages._admin_stations import register_station_callbacks, stations_tab
 from pages._admin_tables import register_table_callbacks, tables_tab
 from pages._components import page_title, services, site_header
 
 dash.register_page(__name__, path=PATH, title=page_title("nav_admin"))
 register_rota_callbacks()  # set a shift, mark leave (pages/_admin_rota.py)
 register_table_callbacks()  # the tables a town overrides (pages/_admin_tables.py)
+register_station_callbacks()  # the stations tab (pages/_admin_stations.py)
 
 NOTHING = dash.no_update
 

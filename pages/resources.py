@@ -34,6 +34,7 @@ from datasources.doors.resources_io import (
 )
 from datasources.sql.resources import TEAM_STATUSES, ResourceError
 from pages._components import page_title, services, site_header
+from pages._drill_parts import register_drill_callbacks
 from pages._drill_parts import section as drill_section
 from pages._resources_tables import (
     coverage_map,
@@ -46,6 +47,7 @@ from pages._resources_tables import (
 
 PATH = "/resources"
 dash.register_page(__name__, path=PATH, title=page_title("nav_resources"))
+register_drill_callbacks()  # the drills part (issue 16), once per app
 
 KINDS = ("receive", "issue", "adjust")
 UPLOAD_MAX_BYTES = 2_000_000  # a stock-take of a few thousand rows is far smaller
