@@ -124,7 +124,8 @@ def test_drill001_a_recorded_flood_drill_turns_jianlin_green_and_files_its_follo
 def test_drill002_the_admin_keeps_rooms_and_members_and_hostile_input_is_refused(
         dash_duo, settings):
     start_app(dash_duo, settings, path="/admin?tab=stations", role="admin", wait_status=None)
-    dash_duo.wait_for_element("#ast-room-shelter", timeout=20)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/admin?tab=stations")
+    dash_duo.wait_for_element("#ast-room-shelter", timeout=45)  # a loaded box: generous
     dash_duo.select_dcc_dropdown("#ast-station", "建林片区应急保障服务站")
     dash_duo.wait_for_contains_text("#ast-rooms", "120", timeout=10)
     dash_duo.select_dcc_dropdown("#ast-room", "受灾群众临时安置室")
