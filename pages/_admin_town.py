@@ -6,8 +6,6 @@ datasources/sql/town_loader.import_town."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from datetime import date, datetime
 from typing import Any
@@ -26,7 +24,7 @@ from datasources.sql.town_loader import import_town, preview_import
 from datasources.towns.files import check_folder
 from datasources.towns.sources import unpacked
 from pages._admin_parts import table
-from pages._components import services
+from pages._components import services, upload_bytes
 
 MAX_ZIP = 30 * 1024 * 1024
 
@@ -63,15 +61,6 @@ def town_tab(lang: str) -> Any:
                         className="adm-button"),
         ], className="adm-card"),
     ])
-
-
-def _bytes(contents: str | None) -> bytes | None:
-    if not contents or "," not in contents:
-        return None
-    try:
-        return base64.b64decode(contents.split(",", 1)[1], validate=False)
-    except (binascii.Error, ValueError):
-        return b""
 
 
 def _check(data: bytes) -> Checked | None:
@@ -186,7 +175,7 @@ def register_callbacks() -> None:
         """Check the uploaded zip: every finding by feature (nothing can be applied while one
         is an error), else the preview over the grids in force."""
         lang = lang or "zh"
-        data = _bytes(contents)
+        data = upload_bytes(contents)
         if data is None:
             return None, True, "", "adm-msg"
         checked = _check(data)
@@ -219,7 +208,7 @@ def register_callbacks() -> None:
         since = _since(day)
         if since is None:
             return t("imp_bad_date", lang), "adm-msg bad", False
-        data = _bytes(contents)
+        data = upload_bytes(contents)
         checked = _check(data) if data else None
         if checked is None or not checked.ok or checked.town is None:
             return t("imp_not_checked", lang), "adm-msg bad", True

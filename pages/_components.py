@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 from typing import Any
 
 import dash
@@ -168,3 +170,14 @@ def known_village(code: object) -> bool:
     """Whether the town has the village `code` (a level-2 grid names it)."""
     return isinstance(code, str) and any(g.level == 2 and g.village == code
                                          for g in services().grids.values())
+
+
+def upload_bytes(contents: Any) -> bytes | None:
+    """An uploaded file's bytes (the data: URL dcc.Upload sends), None when there is none or
+    the body is not one (a forged number or list); b"" when its base64 is broken."""
+    if not isinstance(contents, str) or "," not in contents:
+        return None
+    try:
+        return base64.b64decode(contents.split(",", 1)[1], validate=False)
+    except (binascii.Error, ValueError):
+        return b""

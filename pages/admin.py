@@ -5,8 +5,6 @@ ingest keys and the walls' kiosk tokens. Every change goes through datasources/s
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +38,7 @@ from pages._admin_stations import register_station_callbacks, stations_tab
 from pages._admin_tables import register_table_callbacks, tables_tab
 from pages._admin_town import register_callbacks as register_town_callbacks
 from pages._admin_town import town_tab
-from pages._components import page_title, services, site_header
+from pages._components import page_title, services, site_header, upload_bytes
 
 dash.register_page(__name__, path=PATH, title=page_title("nav_admin"))
 register_rota_callbacks()  # set a shift, mark leave (pages/_admin_rota.py)
@@ -297,16 +295,6 @@ def swap_two_shifts(clicks: int | None, a_grid: str | None, a_day: str | None,
                                                 b=f"{' '.join(b)} {before[0]}"))
 
 
-def _upload_bytes(contents: str | None) -> bytes | None:
-    """The uploaded file's bytes (a data: URL from dcc.Upload), None when there is none."""
-    if not contents or "," not in contents:
-        return None
-    try:
-        return base64.b64decode(contents.split(",", 1)[1], validate=False)
-    except (binascii.Error, ValueError):
-        return b""
-
-
 def _roster_store() -> RosterStore:
     svc = services()
     assert svc.accounts is not None
@@ -319,7 +307,7 @@ def _roster_store() -> RosterStore:
 )
 def preview_roster(contents: str | None, lang: str | None) -> tuple[Any, bool]:
     """Check the uploaded roster: every row's problem, or what an import would change."""
-    data = _upload_bytes(contents)
+    data = upload_bytes(contents)
     if data is None:
         return None, True
     checked = _roster_store().check(data)
@@ -341,7 +329,7 @@ def apply_roster(clicks: int | None, contents: str | None, filename: str | None,
     lang = lang or "zh"
     if not clicks:
         return NOTHING, NOTHING, NOTHING, NOTHING
-    data = _upload_bytes(contents)
+    data = upload_bytes(contents)
     if data is None:
         return *told(t("adm_roster_nothing", lang), False), NOTHING, True
     checked = _roster_store().apply(data)

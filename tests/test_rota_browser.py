@@ -7,14 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.geo.lookup import GridHit
 from dashboard.grids.rota import shift_at
 from dashboard.messages import IncidentReport
 from dashboard.timeutil import utcnow
-from tests.browser import signed_in_browser, start_app
+from tests.browser import read_live, signed_in_browser, start_app
 
 pytestmark = pytest.mark.browser
 GRID = "G3-02"  # two workers, alternating day and night in the default rota
@@ -30,8 +29,7 @@ def _set_value(driver: Any, ident: str, value: str) -> None:
 
 
 def _first_rec(driver: Any) -> str:
-    found = driver.find_elements(By.CSS_SELECTOR, "#disp-recs .rec-name")
-    return found[0].text if found else ""
+    return read_live(driver, "#disp-recs .rec-name", lambda el: el.text, timeout=20)
 
 
 def test_rota001_a_swap_on_admin_changes_the_open_consoles_recommendation(dash_duo, settings):

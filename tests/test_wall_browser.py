@@ -7,7 +7,7 @@ import time
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser import Source, start_app
+from tests.browser import Source, read_live, start_app
 
 pytestmark = pytest.mark.browser
 
@@ -22,10 +22,12 @@ def test_wall001_published_incident_appears_in_feed_and_map(dash_duo, settings):
     start_app(dash_duo, settings)
     Source(settings).report(title="桥头堆放建筑垃圾", category="environment",
                             source="citizen", lon=104.452, lat=30.551)
-    item = dash_duo.wait_for_element("#home-feed .feed-item", timeout=10)
     dash_duo.wait_for_text_to_equal("#home-feed .feed-item .feed-title", "桥头堆放建筑垃圾")
-    assert "环境保护" in item.text and "随手拍" in item.text
-    incident_id = item.get_attribute("id").removeprefix("inc-")
+    # The feed is redrawn as ages tick: each read finds the row afresh.
+    text, ident = read_live(dash_duo.driver, "#home-feed .feed-item",
+                            lambda el: (el.text, el.get_attribute("id")))
+    assert "环境保护" in text and "随手拍" in text
+    incident_id = ident.removeprefix("inc-")
     dash_duo.wait_for_element(f"path.zn-inc-{incident_id}", timeout=10)
     dash_duo.wait_for_text_to_equal("#kpi-received", "1")
     kpi = dash_duo.find_element("#kpi-received")  # the raw figure, for cross-screen journeys

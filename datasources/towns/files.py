@@ -49,9 +49,10 @@ def check_folder(folder: str | Path) -> Checked:
                                                       checked.crs))
         town.records = records_of(((v.plate, v.model, v.seats, v.year) for v in town.vehicles),
                                   files["vehicles.csv"], files.get("drivers.csv") or [])
-    except ValueError as exc:
-        checked.findings.append(Finding("file_text", "-", "gazetteer.csv / drivers.csv",
-                                        {"error": str(exc)[:200]}))
+    except ValueError as exc:  # the record's rule names every bad row, "; " between them
+        checked.findings.extend(
+            Finding("file_text", "-", "gazetteer.csv / drivers.csv", {"error": part[:200]})
+            for part in str(exc).split("; "))
     return checked
 
 
