@@ -64,6 +64,25 @@ def health(base: str) -> dict[str, Any] | None:
         return None
 
 
+def stored_titles(settings: Settings, prefix: str) -> dict[str, int]:
+    """How many work orders the database holds of each title starting with `prefix` (a
+    report lost is missing, one doubled counts 2)."""
+    from sqlalchemy import func, select
+
+    from datasources.sql import models as m
+    from datasources.sql.engine import make_engine
+
+    engine = make_engine(settings.db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(m.Incident.title, func.count())
+                                .where(m.Incident.title.like(f"{prefix}%"))
+                                .group_by(m.Incident.title)).all()
+    finally:
+        engine.dispose()
+    return {t: n for t, n in rows}
+
+
 def post(base: str, i: int, key: str) -> tuple[int, dict[str, Any], dict[str, str]]:
     """tests.browser.post_report through nginx: a request nginx had sent to a worker that
     died before answering is nginx's own 502 page (HTML, not JSON); (502, {}, {}) then, and

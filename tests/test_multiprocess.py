@@ -10,12 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
-from datasources.sql import models as m
-from datasources.sql.engine import make_engine
 from tests.browser import post_report, wait_until
-from tests.cluster import cluster, health, nginx_binary, post
+from tests.cluster import cluster, health, nginx_binary, post, stored_titles
 
 pytestmark = pytest.mark.skipif(
     nginx_binary() is None,
@@ -25,17 +22,6 @@ pytestmark = pytest.mark.skipif(
 TTL_S = 2.0  # ZN_LEADER_TTL_S in tests/cluster.worker_env
 PERIOD_S = 4.0  # ZN_SWEEP_S
 
-
-def _titles(settings, prefix: str) -> dict[str, int]:
-    engine = make_engine(settings.db_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(select(m.Incident.title, func.count())
-                                .where(m.Incident.title.like(f"{prefix}%"))
-                                .group_by(m.Incident.title)).all()
-    finally:
-        engine.dispose()
-    return {t: n for t, n in rows}
 
 
 def test_two_workers_one_leader_and_a_kill_9_under_traffic(settings, tmp_path: Path) -> None:
@@ -93,7 +79,7 @@ def test_two_workers_one_leader_and_a_kill_9_under_traffic(settings, tmp_path: P
         assert not worker.is_alive()
 
         # Nothing lost, nothing doubled.
-        titles = _titles(settings, "故障演练-")
+        titles = stored_titles(settings, "故障演练-")
         assert len(sent) > 20
         assert {f"故障演练-{i:03d}" for i in sent} | {f"故障演练-{i:03d}" for i in range(3)} \
             == set(titles)

@@ -20,7 +20,7 @@ from datasources.redis import connect
 from datasources.sql import models as m
 from datasources.sql.engine import make_engine
 from tests.browser import ROOT, wait_until
-from tests.cluster import cluster, health, nginx_binary, post
+from tests.cluster import cluster, health, nginx_binary, post, stored_titles
 from tests.sentinel import SKIP_REASON, binaries, sentinel_set
 
 PERIOD_S = 4.0  # ZN_SWEEP_S in tests/cluster.worker_env
@@ -31,17 +31,6 @@ needs_nginx = pytest.mark.skipif(
     reason="nginx is not installed (Debian package nginx; `make test` runs "
            "tools/ensure_nginx.sh): the failover test runs two workers behind it")
 
-
-def _titles(settings: Settings, prefix: str) -> dict[str, int]:
-    engine = make_engine(settings.db_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(select(m.Incident.title, func.count())
-                                .where(m.Incident.title.like(f"{prefix}%"))
-                                .group_by(m.Incident.title)).all()
-    finally:
-        engine.dispose()
-    return {t: n for t, n in rows}
 
 
 def _incidents(settings: Settings) -> int:
@@ -103,7 +92,7 @@ def test_killing_the_redis_primary_under_traffic_loses_and_doubles_nothing(
         assert not worker.is_alive()
 
         # Nothing lost, nothing doubled: every report the door took is stored once.
-        titles = _titles(settings, "故障演练-")
+        titles = stored_titles(settings, "故障演练-")
         assert len(sent) > 25
         assert {f"故障演练-{i:03d}" for i in sent} == set(titles)
         assert set(titles.values()) == {1}
