@@ -41,7 +41,9 @@ class _StackWithoutSource:
 
     @staticmethod
     def stack(context: int = 0) -> list[inspect.FrameInfo]:
-        return inspect.stack(context)
+        # Without this frame: dash takes the first frame outside its package as the call
+        # site, and this one would name every such callback alike.
+        return inspect.stack(context)[1:]
 
 
 _dash_utils.inspect = _StackWithoutSource()  # type: ignore[assignment]
