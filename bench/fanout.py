@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import latency  # noqa: E402
 import redis  # noqa: E402
-from _common import get_json, proc_cpu_s, summary, wait_until  # noqa: E402
+from _common import proc_cpu_s, summary  # noqa: E402
 from latency import Bench, EventTap, free_port  # noqa: E402
 
 from tests.wire import WireWall, persistent_callbacks  # noqa: E402
@@ -81,13 +81,7 @@ def start_server(bench: Bench, args: argparse.Namespace) -> tuple[str, str, dict
     # its own code, which is how the before/after figures were taken.
     bench.server = bench.spawn("server", [sys.executable, "-m", "cli", "serve"], env)
 
-    def healthy() -> bool:
-        if bench.server is not None and bench.server.poll() is not None:
-            raise RuntimeError(f"serve exited; see {bench.tmp / 'server.log'}")
-        status, body = get_json(f"{base}/api/health")
-        return status == 200 and bool(body and body.get("ok"))
-
-    wait_until(healthy, timeout=120, step=0.25, what="GET /api/health ok")
+    bench.wait_healthy(base, timeout=120)
     bench.sim = bench.spawn("simulate", [sys.executable, "-m", "cli", "simulate", "--vehicles",
                                          str(args.vehicles), "--rate", "1"], env)
     return base, redis_url, {**env, "ZN_PREFIX": prefix}

@@ -196,6 +196,16 @@ class Bench:
         return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 cwd=str(ROOT), start_new_session=True)
 
+    def wait_healthy(self, base: str, timeout: float) -> None:
+        """Until the spawned server answers /api/health ok; fail at once if it exited."""
+        def healthy() -> bool:
+            if self.server is not None and self.server.poll() is not None:
+                raise RuntimeError(f"the server exited; see {self.tmp / 'server.log'}")
+            status, body = get_json(f"{base}/api/health")
+            return status == 200 and bool(body and body.get("ok"))
+
+        wait_until(healthy, timeout=timeout, step=0.25, what="GET /api/health ok")
+
     def open_screen(self, url: str) -> Any:
         from selenium.webdriver.common.by import By
 
@@ -329,13 +339,7 @@ def run(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
     t0 = time.monotonic()
     bench.server = bench.spawn("server", [zhongnao, "serve"], env)
 
-    def healthy() -> bool:
-        if bench.server is not None and bench.server.poll() is not None:
-            raise RuntimeError(f"zhongnao serve exited; see {bench.tmp / 'server.log'}")
-        status, body = get_json(f"{base}/api/health")
-        return status == 200 and bool(body and body.get("ok"))
-
-    wait_until(healthy, timeout=90, step=0.25, what="GET /api/health ok")
+    bench.wait_healthy(base, timeout=90)
     print(f"server healthy after {time.monotonic() - t0:.1f} s (pid {bench.server.pid})")
 
     bench.sim = bench.spawn("simulate", [zhongnao, "simulate", "--vehicles", str(args.vehicles),
