@@ -60,14 +60,8 @@ def client(url: str, *, timeout: float | None = 3.0, connect_timeout: float | No
         "retry": _retry(),
         "retry_on_error": [RedisConnectionError],
     }
-    found = parse_sentinel_url(url)
-    if found is None:
-        return redis.Redis.from_url(url, **options)
-    sentinels, master = found
-    sentinel = Sentinel(list(sentinels), socket_timeout=SENTINEL_TIMEOUT_S,
-                        sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT_S,
-                                         "socket_connect_timeout": SENTINEL_TIMEOUT_S})
-    return sentinel.master_for(master, redis_class=redis.Redis, **options)
+    client: redis.Redis = _open(url, options, redis.Redis, Sentinel)
+    return client
 
 
 def async_client(url: str, *, timeout: float | None = None, connect_timeout: float = 5.0,
@@ -78,14 +72,21 @@ def async_client(url: str, *, timeout: float | None = None, connect_timeout: flo
         "socket_connect_timeout": connect_timeout,
         "health_check_interval": health_check_interval,
     }
+    client: aioredis.Redis = _open(url, options, aioredis.Redis, AsyncSentinel)
+    return client
+
+
+def _open(url: str, options: dict[str, Any], redis_class: Any, sentinel_class: Any) -> Any:
+    """A client of `redis_class` on `url`, or on the primary a sentinel:// URL's sentinels
+    name (the sync and asyncio flavours differ only in their classes)."""
     found = parse_sentinel_url(url)
     if found is None:
-        return aioredis.Redis.from_url(url, **options)
+        return redis_class.from_url(url, **options)
     sentinels, master = found
-    sentinel = AsyncSentinel(list(sentinels), socket_timeout=SENTINEL_TIMEOUT_S,
-                             sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT_S,
-                                              "socket_connect_timeout": SENTINEL_TIMEOUT_S})
-    return sentinel.master_for(master, redis_class=aioredis.Redis, **options)
+    sentinel = sentinel_class(list(sentinels), socket_timeout=SENTINEL_TIMEOUT_S,
+                              sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT_S,
+                                               "socket_connect_timeout": SENTINEL_TIMEOUT_S})
+    return sentinel.master_for(master, redis_class=redis_class, **options)
 
 
 def primary(url: str) -> str | None:
