@@ -20,6 +20,7 @@ from datasources.gate.limits import BodyLimit
 from datasources.gate.web import AuthMiddleware, InlineScriptHashes, csp, redact_access_log
 from datasources.redis.connect import is_sentinel
 from datasources.services import Services
+from pages._wall_push import SocketSend
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("zhongnao")
@@ -182,5 +183,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # uvicorn's own proxy handling off (cli.uvicorn_config), which trusts 127.0.0.1.
     server.add_middleware(ProxyHeadersMiddleware,
                           trusted_hosts=split_keys(settings.trusted_proxies))
+    # Around everything: each websocket's own sender, for the wall's push to write to
+    # (pages/_wall_push.py; uvicorn's, before any middleware wraps it).
+    server.add_middleware(SocketSend)
     app.layout = dash.html.Div(dash.page_container, id="zn-root")
     return app

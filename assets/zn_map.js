@@ -149,8 +149,10 @@ window.zn = Object.assign({}, window.zn, {
   });
 })();
 
-// Incident markers kept by id and restyled only when their state changes; the frame lists
-// every incident the screen should show, so markers not in it are removed.
+// Incident markers kept by id and restyled only when their state changes. A full frame lists
+// every incident the screen should show, so markers not in it are removed; a delta
+// (`marker_changes`, dashboard/screens/frames.py) carries the changed markers and the ids
+// that left.
 (function () {
   function style(row) {
     var overdue = row[4], open = row[5];
@@ -163,37 +165,51 @@ window.zn = Object.assign({}, window.zn, {
   function classes(row) {
     return "zn-inc zn-inc-" + row[0] + " zn-st-" + row[3] + (row[4] ? " zn-overdue" : "");
   }
-  window.zn.applyIncidents = function (mapId, rows) {
+  function layerOf(mapId) {
     var map = window.zn.maps[mapId];
-    if (!map || !rows) { return; }
+    if (!map) { return null; }
     var layer = map._znIncidents;
     if (!layer) {
       layer = map._znIncidents = L.layerGroup().addTo(map);
       layer._byId = {};
     }
-    var byId = layer._byId, seen = {};
-    rows.forEach(function (row) {
-      var id = row[0], key = row[3] + "|" + row[4] + "|" + row[5];
-      seen[id] = true;
-      var m = byId[id];
-      if (!m) {
-        m = byId[id] = L.circleMarker([row[2], row[1]],
-                                      Object.assign(style(row), {className: classes(row)}));
-        m._znKey = key;
-        m.bindTooltip(row[6]);
-        m.addTo(layer);
-        return;
-      }
-      if (m._znKey !== key) {
-        m._znKey = key;
-        m.setStyle(style(row));
-        var path = m.getElement();
-        if (path) { path.setAttribute("class", classes(row) + " leaflet-interactive"); }
-        m.setTooltipContent(row[6]);
-      }
-    });
-    Object.keys(byId).forEach(function (id) {
-      if (!seen[id]) { layer.removeLayer(byId[id]); delete byId[id]; }
-    });
+    return layer;
+  }
+  function put(layer, row) {
+    var byId = layer._byId, id = row[0], key = row[3] + "|" + row[4] + "|" + row[5];
+    var m = byId[id];
+    if (!m) {
+      m = byId[id] = L.circleMarker([row[2], row[1]],
+                                    Object.assign(style(row), {className: classes(row)}));
+      m._znKey = key;
+      m._znTip = row[6];
+      m.bindTooltip(row[6]);
+      m.addTo(layer);
+      return;
+    }
+    if (m._znKey !== key) {
+      m._znKey = key;
+      m.setStyle(style(row));
+      var path = m.getElement();
+      if (path) { path.setAttribute("class", classes(row) + " leaflet-interactive"); }
+    }
+    if (m._znTip !== row[6]) { m._znTip = row[6]; m.setTooltipContent(row[6]); }
+  }
+  function drop(layer, id) {
+    var m = layer._byId[id];
+    if (m) { layer.removeLayer(m); delete layer._byId[id]; }
+  }
+  window.zn.applyIncidents = function (mapId, rows) {
+    var layer = layerOf(mapId);
+    if (!layer || !rows) { return; }
+    var seen = {};
+    rows.forEach(function (row) { seen[row[0]] = true; put(layer, row); });
+    Object.keys(layer._byId).forEach(function (id) { if (!seen[id]) { drop(layer, id); } });
+  };
+  window.zn.applyIncidentChanges = function (mapId, changes) {
+    var layer = layerOf(mapId);
+    if (!layer || !changes) { return; }
+    (changes.rows || []).forEach(function (row) { put(layer, row); });
+    (changes.gone || []).forEach(function (id) { drop(layer, id); });
   };
 })();

@@ -49,9 +49,17 @@
       // The figure and its unit apart ("7.0" "小时"), so a long unit never wraps the figure.
       var value = el("div", "kpi-value", null, attrs);
       var m = /^([-+\u2212]?[\d.,:/]+%?)\s*([^\d.,:/%\s].*)$/.exec(String(c.value));
+      // A share of a whole ("1600/2000") keeps the figure large and the whole as a unit,
+      // so four-digit fleets fit the wall's card; the text reads the same.
+      var f = m ? null : /^(\d+)(\/\d+)$/.exec(String(c.value));
       if (m) {
         value.appendChild(document.createTextNode(m[1]));
         value.appendChild(el("span", "kpi-unit", m[2]));
+      } else if (f) {
+        value.appendChild(document.createTextNode(f[1]));
+        value.appendChild(el("span", "kpi-unit", f[2]));
+        // Four digits of four (1629/2000) fit the card only a size down (zn.css).
+        if (String(c.value).length >= 8) { value.className += " kpi-long"; }
       } else {
         value.textContent = String(c.value);
       }
@@ -91,19 +99,38 @@
       return st;
     });
   }
+  // Whether `value` differs from what `box` last drew (kept on the element: a page that is
+  // drawn again has new, empty boxes). A panel sent again unchanged is not redrawn: each
+  // redraw is a style, layout and paint pass, and restarts what the panel animates.
+  function changed(box, value) {
+    var text = JSON.stringify(value);
+    if (box.__znDrawn === text) { return false; }
+    box.__znDrawn = text;
+    return true;
+  }
+  function draw(id, value, build) {
+    var box = document.getElementById(id);
+    if (box && changed(box, value)) { replace(id, build()); }
+  }
   function renderPanels(frame) {
     if (!frame) { return window.dash_clientside.no_update; }
-    if (frame.feed) { replace(frame.target.feed, feed(frame.feed, frame.empty)); }
-    if (frame.kpis) { replace(frame.target.kpis, kpis(frame.kpis)); }
+    if (frame.feed) {
+      draw(frame.target.feed, [frame.feed, frame.empty],
+           function () { return feed(frame.feed, frame.empty); });
+    }
+    if (frame.kpis) { draw(frame.target.kpis, frame.kpis, function () { return kpis(frame.kpis); }); }
     if (frame.stations) { replace(frame.target.stations, stations(frame.stations)); }
     if (frame.markers && window.zn && window.zn.applyIncidents) {
-      window.zn.applyIncidents(frame.target.map, frame.markers);
+      window.zn.applyIncidents(frame.target.map, frame.markers);  // a full frame: every one
+    }
+    if (frame.marker_changes && window.zn && window.zn.applyIncidentChanges) {
+      window.zn.applyIncidentChanges(frame.target.map, frame.marker_changes);
     }
     // The wall's own panels (grid heat, punctuality, alerts, 投屏): assets/zn_wall.js.
     if (window.zn && window.zn.wallExtras) { window.zn.wallExtras(frame); }
     return frame.seq;
   }
-  window.zn = Object.assign(window.zn || {}, {el: el});
+  window.zn = Object.assign(window.zn || {}, {el: el, changed: changed});
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     zn: Object.assign({}, (window.dash_clientside || {}).zn, {renderPanels: renderPanels})
   });

@@ -4,7 +4,7 @@
 // or a 投屏 from the console takes the map's focus for a few seconds. Sound is off unless
 // the page was opened with ?sound=1.
 (function () {
-  var FOCUS_MS = 7000, CAST_MS = 20000, ROTATE_MS = 10000, MAX_QUEUE = 5;
+  var FOCUS_MS = 7000, CAST_MS = 20000, ROTATE_MS = 10000, MAX_QUEUE = 5, TICKER_FPS = 12;
   var seenAlerts = null;  // null until the first frame: alerts present at load do not focus
   var queue = [], focusing = null, seenCasts = {}, spot = -1, spotId = null;
 
@@ -69,8 +69,13 @@
       item.appendChild(el("span", "", " " + a.time + " " + a.text));
       track.appendChild(item);
     });
-    // Long lists scroll at a constant speed; the animation length follows the content.
-    track.style.animationDuration = Math.max(20, alerts.length * 8) + "s";
+    // Long lists scroll at a constant speed; the animation length follows the content. The
+    // scroll moves TICKER_FPS times a second, not every frame: without a GPU (the hall's
+    // PC, this box) each composited frame is drawn in software, and a 60 fps ticker cost a
+    // wall about half a core.
+    var seconds = Math.max(20, alerts.length * 8);
+    track.style.animationDuration = seconds + "s";
+    track.style.animationTimingFunction = "steps(" + seconds * TICKER_FPS + ")";
     box.replaceChildren(track);
   }
 
@@ -105,10 +110,13 @@
     if (!map._znHome) { map._znHome = map.getBounds(); }
     if (map._znRing) { map.removeLayer(map._znRing); }
     if (item.lat !== undefined) {
-      map._znRing = L.circleMarker([item.lat, item.lon], {radius: 26, weight: 4,
-        color: item.kind === "cast" ? "#39a0ff" : "#ff3b3b", fill: false,
-        className: "zn-focus-ring", interactive: false}).addTo(map);
-      map.flyTo([item.lat, item.lon], Math.max(map.getZoom(), 15), {duration: 1.2});
+      // A DOM ring pulsing its opacity (the compositor's work) and a zoom animation (one CSS
+      // transition), not an SVG stroke animation and a flight: those repainted the whole map,
+      // 2,000 buses' canvas included, on every frame for as long as the focus lasted.
+      map._znRing = L.marker([item.lat, item.lon], {interactive: false, keyboard: false,
+        icon: L.divIcon({className: "zn-focus-ring" + (item.kind === "cast" ? " cast" : ""),
+                         iconSize: [60, 60]})}).addTo(map);
+      map.setView([item.lat, item.lon], Math.max(map.getZoom(), 15), {animate: true});
     }
     if (item.kind !== "cast") { beep(); }
     clearTimeout(showFocus._timer);
@@ -117,7 +125,7 @@
       focusing = null;
       if (map._znRing) { map.removeLayer(map._znRing); map._znRing = null; }
       if (queue.length) { showFocus(frame, queue.shift()); return; }
-      if (map._znHome) { map.flyToBounds(map._znHome, {duration: 1.2}); }
+      if (map._znHome) { map.fitBounds(map._znHome, {animate: true}); }
     }, item.kind === "cast" ? CAST_MS : FOCUS_MS);
   }
 
@@ -177,11 +185,15 @@
       window.zn.renderGrids(Object.assign({map: frame.target.map, seq: frame.seq}, frame.heat));
     }
     var punct = document.getElementById(frame.target.punct);
-    if (frame.punct && punct) { punctuality(punct, frame.punct); }
+    if (frame.punct && punct && window.zn.changed(punct, frame.punct)) {
+      punctuality(punct, frame.punct);
+    }
     if (frame.readiness) { readiness(frame.readiness); }
     var tick = document.getElementById(frame.target.ticker);
     if (frame.alerts && tick) {
-      ticker(tick, frame.alerts);
+      // The same alerts again (the server re-reads them as buses move): the ticker keeps
+      // scrolling instead of starting over from its first item.
+      if (window.zn.changed(tick, frame.alerts)) { ticker(tick, frame.alerts); }
       alertsArrived(frame, frame.alerts);
     }
     if (frame.cast) { castArrived(frame, frame.cast); }

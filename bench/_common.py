@@ -57,6 +57,34 @@ def proc_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14 and 15 of stat
 
 
+def town_points(n: int, seed: int = 7) -> list[tuple[float, float]]:
+    """`n` random points inside the demo town's boundary (a report outside it is refused),
+    the same for the same seed."""
+    import random
+
+    from shapely.geometry import Point, shape
+
+    from datasources.towns.files import load_town
+
+    town = load_town(Path(__file__).resolve().parent.parent / "datasources" / "towns" / "demo")
+    boundary = shape(town.meta["boundary"])
+    minx, miny, maxx, maxy = boundary.bounds
+    rng, out = random.Random(seed), []
+    while len(out) < n:
+        lon, lat = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if boundary.contains(Point(lon, lat)):
+            out.append((lon, lat))
+    return out
+
+
+def box_cpu_s() -> tuple[float, float]:
+    """(busy, idle) CPU seconds of the whole machine so far, summed over its cores
+    (/proc/stat): every process, the database and Redis included."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / CLK_TCK, idle / CLK_TCK
+
+
 def _children() -> dict[int, list[int]]:
     kids: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):

@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import latency  # noqa: E402
 import redis  # noqa: E402
-from _common import proc_cpu_s, summary  # noqa: E402
+from _common import proc_cpu_s, summary, town_points  # noqa: E402
 from latency import Bench, EventTap, free_port  # noqa: E402
 
 from tests.wire import WireWall, persistent_callbacks  # noqa: E402
@@ -56,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--village", type=int, default=10, help="one wall in N is a village's")
     p.add_argument("--no-deflate", action="store_true",
                    help="walls do not offer permessage-deflate")
+    p.add_argument("--open", type=int, default=0,
+                   help="open work orders reported before the walls join (a backlog)")
     p.add_argument("--profile", action="store_true",
                    help="py-spy the server over the last step's window (the bench extra)")
     p.add_argument("--keep-data", action="store_true")
@@ -127,12 +130,39 @@ async def join(walls: list[WireWall], batch: int = 10) -> None:
             raise SystemExit(f"walls not live after 120 s: {late}") from None
 
 
+async def backlog(base: str, r: redis.Redis, prefix: str, n: int) -> None:
+    """`n` open work orders, reported through the ingest channel before the walls join (a
+    county centre's backlog); returns once /api/health counts them."""
+    with urllib.request.urlopen(f"{base}/api/health", timeout=10) as resp:
+        before = json.loads(resp.read())["incidents"]
+    run = uuid.uuid4().hex[:6]
+    points = town_points(n)
+    for i in range(n):
+        lon, lat = points[i]
+        body = {"type": "incident.report", "source": "hotline", "category": "fire",
+                "title": f"BACKLOG {run} {i:05d}", "lon": lon, "lat": lat,
+                "msg_id": f"backlog-{run}-{i}"}
+        await asyncio.to_thread(r.publish, f"{prefix}:ingest", json.dumps(body))
+        if i % 100 == 99:
+            await asyncio.sleep(0.2)  # the intake's pace, not a burst it must shed
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 120:
+        with urllib.request.urlopen(f"{base}/api/health", timeout=10) as resp:
+            have = json.loads(resp.read())["incidents"]
+        if have >= before + n:
+            break
+        await asyncio.sleep(1)
+    print(f"backlog: {have - before} open work orders reported", flush=True)
+
+
 async def measure(args: argparse.Namespace, base: str, redis_url: str, prefix: str,
                   server_pid: int, creds: list[dict[str, str]]) -> list[dict[str, Any]]:
     """Grow the walls step by step; publish and time at each step."""
     callbacks = await asyncio.to_thread(persistent_callbacks, base, creds[0])
-    rss0 = rss_mb(server_pid)
     r = redis.Redis.from_url(redis_url)
+    if args.open:
+        await backlog(base, r, prefix, args.open)
+    rss0 = rss_mb(server_pid)
     tap = EventTap(redis_url, f"{prefix}:events")  # when the server announced each report
     walls: list[WireWall] = []
     results = []

@@ -1,10 +1,22 @@
 """Intake throughput: reports/s through validation, grid lookup, dedup, commit and publish.
 
-    .venv/bin/python bench/intake.py [--reports 2000] [--database-url URL] [--redis-url URL]
+    .venv/bin/python bench/intake.py [--mode concurrent|sequential] [--reports 3000]
+        [--rate 1200] [--submitters 64] [--repeat 0.02] [--batch N] [--linger-ms N]
+        [--database-url URL] [--redis-url URL]
 
-Runs the real Intake against a real Redis (embedded unless --redis-url) and a real
-database (a scratch SQLite file unless --database-url; for PostgreSQL a scratch database
-is created and dropped). Prints reports/s and per-report latency percentiles.
+Runs the real Intake (Intake.handle_raw, as the ingest channel's worker calls it) against a
+real Redis (embedded unless --redis-url) and a real database (a scratch SQLite file unless
+--database-url; for PostgreSQL a scratch database is created and dropped).
+
+sequential: one thread hands the reports over one after another, as fast as it can.
+concurrent: `--submitters` threads offer the reports at `--rate` per second (report i is
+due at i/rate; a submitter takes the next due report, waits for its time, hands it over),
+and `--repeat` of them are delivered twice at once (the same msg_id, as a redelivery).
+A report's latency runs from when it was due (or handed over, sequential) to its answer,
+so a falling-behind intake shows in the latency, not in a lower offered rate.
+
+Afterwards the reports stored are counted in the database: every accepted report must be
+stored exactly once (one incident_reports row per title), repeats included.
 """
 
 from __future__ import annotations
@@ -12,66 +24,136 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _common import box_cpu_s, town_points  # noqa: E402
 
 from dashboard.incidents.lifecycle import CATEGORIES  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
+from datasources.flows.intake import Outcome  # noqa: E402
 from datasources.redis.embedded import EmbeddedRedis  # noqa: E402
 from datasources.services import Services  # noqa: E402
-from datasources.towns.files import load_town  # noqa: E402
+from datasources.sql import models as m  # noqa: E402
+
+TITLE = "基准上报"
 
 
-def _points(n: int, seed: int = 7) -> list[tuple[float, float]]:
-    from shapely.geometry import Point, shape
-
-    town = load_town(ROOT / "datasources" / "towns" / "demo")
-    boundary = shape(town.meta["boundary"])
-    minx, miny, maxx, maxy = boundary.bounds
-    rng, out = random.Random(seed), []
-    while len(out) < n:
-        lon, lat = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
-        if boundary.contains(Point(lon, lat)):
-            out.append((lon, lat))
-    return out
+def _raws(n: int) -> list[str]:
+    rng = random.Random(11)
+    return [json.dumps({
+        "type": "incident.report", "source": "grid_worker", "msg_id": f"bench-{i:07d}",
+        "category": rng.choice(CATEGORIES).code, "title": f"{TITLE} {i}",
+        "description": "压力测试", "lon": lon, "lat": lat}, ensure_ascii=False)
+        for i, (lon, lat) in enumerate(town_points(n))]
 
 
-def run(reports: int, database_url: str, redis_url: str, data: Path) -> dict[str, float]:
-    """Push `reports` raw messages through Intake.handle_raw; return the figures."""
-    settings = Settings.from_env(environ={}, data_dir=str(data), database_url=database_url,
+def _pct(took: list[float], q: float) -> float:
+    return took[max(0, int(q * len(took)) - 1)]
+
+
+def _sequential(svc: Services, raws: list[str]) -> tuple[list[float], list[Outcome], float]:
+    took, outcomes = [], []
+    started = time.perf_counter()
+    for raw in raws:
+        t0 = time.perf_counter()
+        outcomes.append(svc.intake.handle_raw(raw))  # type: ignore[union-attr]
+        took.append((time.perf_counter() - t0) * 1000)
+    return took, outcomes, time.perf_counter() - started
+
+
+def _concurrent(svc: Services, raws: list[str], rate: float, submitters: int,
+                repeat: float) -> tuple[list[float], list[Outcome], float]:
+    """Offer `raws` at `rate`/s from `submitters` threads; a `repeat` share twice at once."""
+    rng = random.Random(5)
+    sends = [(i, raw) for i, raw in enumerate(raws)]
+    twice = [(i, raw) for i, raw in sends if rng.random() < repeat]
+    for i, raw in twice:  # the redelivery is due with its first delivery
+        sends.insert(sends.index((i, raw)) + 1, (i, raw))
+    took: list[float] = [0.0] * len(sends)
+    outcomes: list[Outcome | None] = [None] * len(sends)
+    nxt, lock = iter(range(len(sends))), threading.Lock()
+    start = time.perf_counter() + 0.2
+
+    def submitter() -> None:
+        while True:
+            with lock:
+                k = next(nxt, None)
+            if k is None:
+                return
+            due = start + sends[k][0] / rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            outcomes[k] = svc.intake.handle_raw(sends[k][1])  # type: ignore[union-attr]
+            took[k] = (time.perf_counter() - due) * 1000
+
+    threads = [threading.Thread(target=submitter) for _ in range(submitters)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return took, [o for o in outcomes if o is not None], time.perf_counter() - start
+
+
+def run(args: argparse.Namespace, database_url: str, redis_url: str, data: Path
+        ) -> dict[str, float]:
+    """Push the reports through Intake.handle_raw; return the figures."""
+    env = {"ZN_INTAKE_BATCH": str(args.batch), "ZN_INTAKE_LINGER_MS": str(args.linger_ms)}
+    settings = Settings.from_env(environ=env, data_dir=str(data), database_url=database_url,
                                  redis_url=redis_url, redis_prefix=f"b{uuid.uuid4().hex[:6]}")
     svc = Services(settings).open()
+    assert svc.intake is not None and svc.store is not None
     try:
-        rng = random.Random(11)
-        raws = [json.dumps({
-            "type": "incident.report", "source": "grid_worker", "msg_id": f"bench-{i:07d}",
-            "category": rng.choice(CATEGORIES).code, "title": f"基准上报 {i}",
-            "description": "压力测试", "lon": lon, "lat": lat}, ensure_ascii=False)
-            for i, (lon, lat) in enumerate(_points(reports))]
-        took, merged, created = [], 0, 0
-        started = time.perf_counter()
-        for raw in raws:
-            t0 = time.perf_counter()
-            outcome = svc.intake.handle_raw(raw)
-            took.append((time.perf_counter() - t0) * 1000)
-            merged += outcome.merged
-            created += bool(outcome.event and not outcome.merged)
-        wall = time.perf_counter() - started
+        raws = _raws(args.reports)
+        cpu = time.process_time()
+        box0 = box_cpu_s()
+        if args.mode == "sequential":
+            took, outcomes, wall = _sequential(svc, raws)
+        else:
+            took, outcomes, wall = _concurrent(svc, raws, args.rate, args.submitters,
+                                               args.repeat)
+        cpu = time.process_time() - cpu
+        box1 = box_cpu_s()
+        box_busy, box_idle = box1[0] - box0[0], box1[1] - box0[1]
+        firsts = [o for o in outcomes if not o.skipped]
+        repeats = [o for o in outcomes if o.skipped]
+        accepted = sum(o.event is not None for o in firsts)
+        with svc.store.session() as s:
+            per_title = dict(s.execute(
+                select(m.IncidentReport.title, func.count()).where(
+                    m.IncidentReport.title.like(f"{TITLE} %"))
+                .group_by(m.IncidentReport.title)).all())
         took.sort()
-        return {"reports": reports, "seconds": wall, "per_s": reports / wall,
-                "p50_ms": statistics.median(took), "p95_ms": took[int(0.95 * len(took)) - 1],
-                "p99_ms": took[int(0.99 * len(took)) - 1], "created": created,
-                "merged": merged}
+        return {
+            "mode": args.mode, "sent": len(outcomes), "reports": len(raws),
+            "offered_per_s": len(raws) / (len(raws) / args.rate) if args.mode != "sequential"
+            else 0.0, "seconds": wall, "per_s": len(raws) / wall,
+            "p50_ms": _pct(took, 0.50), "p95_ms": _pct(took, 0.95), "p99_ms": _pct(took, 0.99),
+            "created": sum(o.event is not None and not o.merged for o in firsts),
+            "merged": sum(o.merged for o in firsts), "rejected": sum(bool(o.rejected)
+                                                                    for o in firsts),
+            "repeats": len(repeats),
+            "repeats_same": sum(o.event is not None for o in repeats),
+            "accepted": accepted, "stored": len(per_title),
+            "stored_twice": sum(n > 1 for n in per_title.values()),
+            "cpu_ms": cpu * 1000 / len(raws),
+            # the machine's: this process, the database and Redis (and anything else running)
+            "box_cpu_ms": box_busy * 1000 / len(raws),
+            "box_busy": box_busy / max(box_busy + box_idle, 1e-9),
+            "batches": svc.intake.commits.batches, "batched": svc.intake.commits.items,
+        }
     finally:
         svc.close()
 
@@ -79,7 +161,16 @@ def run(reports: int, database_url: str, redis_url: str, data: Path) -> dict[str
 def main() -> None:
     """Parse arguments, run on the chosen database, print the figures."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--reports", type=int, default=2000)
+    ap.add_argument("--mode", choices=("concurrent", "sequential"), default="concurrent")
+    ap.add_argument("--reports", type=int, default=3000)
+    ap.add_argument("--rate", type=float, default=1200, help="offered reports/s (concurrent)")
+    ap.add_argument("--submitters", type=int, default=64, help="threads (concurrent)")
+    ap.add_argument("--repeat", type=float, default=0.02,
+                    help="share of reports delivered twice at once (concurrent)")
+    ap.add_argument("--batch", type=int, default=Settings.intake_batch,
+                    help="ZN_INTAKE_BATCH (1: each report its own transaction)")
+    ap.add_argument("--linger-ms", type=int, default=Settings.intake_linger_ms,
+                    help="ZN_INTAKE_LINGER_MS")
     ap.add_argument("--database-url", default="", help="PostgreSQL URL (default: SQLite)")
     ap.add_argument("--redis-url", default="", help="Redis URL (default: embedded)")
     args = ap.parse_args()
@@ -96,7 +187,7 @@ def main() -> None:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             url = base.set(database=name).render_as_string(hide_password=False)
         try:
-            r = run(args.reports, url, redis_url, data)
+            r = run(args, url, redis_url, data)
         finally:
             if admin is not None:
                 with admin.connect() as conn:
@@ -104,10 +195,23 @@ def main() -> None:
             if embedded is not None:
                 embedded.stop()
     db = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"intake on {db}: {r['reports']} reports in {r['seconds']:.1f} s = "
-          f"{r['per_s']:.0f} reports/s; per report p50 {r['p50_ms']:.1f} ms, "
+    offered = (f"offered {r['offered_per_s']:.0f}/s by {args.submitters} threads, "
+               if args.mode == "concurrent" else "one thread, ")
+    print(f"intake on {db}, {r['mode']}, batch {args.batch}, linger {args.linger_ms} ms: "
+          f"{r['reports']} reports, {offered}achieved {r['per_s']:.0f} reports/s "
+          f"({r['seconds']:.1f} s); per report p50 {r['p50_ms']:.1f} ms, "
           f"p95 {r['p95_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms; "
-          f"{r['created']} work orders, {r['merged']} merged")
+          f"{r['cpu_ms']:.2f} CPU-ms per report (this process), {r['box_cpu_ms']:.2f} for "
+          f"the whole machine (database and Redis included; its cores "
+          f"{r['box_busy'] * 100:.0f} % busy)")
+    print(f"  {r['created']} work orders, {r['merged']} merged, {r['rejected']} rejected; "
+          f"{r['repeats']} repeated deliveries ({r['repeats_same']} answered with the first's "
+          f"event); {r['batches']} batches (mean {r['batched'] / max(1, r['batches']):.1f})")
+    ok = r["stored"] == r["accepted"] and r["stored_twice"] == 0
+    print(f"  stored exactly once: {'yes' if ok else 'NO'} ({r['accepted']} accepted, "
+          f"{r['stored']} stored, {r['stored_twice']} stored twice)")
+    if not ok:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -34,6 +35,7 @@ from _common import new_chrome, proc_cpu_s, summary, wait_until  # noqa: E402
 from fanout import credentials, join, rss_mb, start_server  # noqa: E402
 from latency import Bench  # noqa: E402
 
+from dashboard.channels import Channels  # noqa: E402
 from tests.wire import WireWall, persistent_callbacks  # noqa: E402
 
 MARK = "SOAK"
@@ -49,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--consoles", type=int, default=1, help="Chromium duty consoles")
     p.add_argument("--vehicles", type=int, default=500)
     p.add_argument("--report-every", type=float, default=3.0)
+    p.add_argument("--close-after", type=float, default=300.0,
+                   help="seconds a report stays open before the town handles it (0: never)")
     p.add_argument("--window", type=float, default=60.0, help="seconds measured at each end")
     p.add_argument("--warmup", type=float, default=30.0)
     p.add_argument("--keep-data", action="store_true")
@@ -86,22 +90,85 @@ def open_browsers(args: argparse.Namespace, base: str, env: dict[str, str]) -> l
     return drivers
 
 
-class Reporter:
-    """A report every few seconds for the whole run; who saw each, when."""
+# How a town handles a report (dashboard/incidents/lifecycle.py: none of these is open), one
+# step per report tick, as a duty officer and the assignee would.
+HANDLING = ("accepted", "dispatched", "in_progress", "resolved")
 
-    def __init__(self, redis_url: str, prefix: str, walls: list[WireWall], every: float):
+
+class Reporter:
+    """A report every few seconds for the whole run; who saw each, when. The town handles
+    each report `close_after` seconds after it came in, so the open work orders level off
+    as in a town, instead of every report of the hour staying open."""
+
+    def __init__(self, redis_url: str, prefix: str, walls: list[WireWall], every: float,
+                 close_after: float = 0.0):
         self.r = redis.Redis.from_url(redis_url)
-        self.channel = f"{prefix}:ingest"
+        self.ch = Channels(prefix)
+        self.channel = self.ch.ingest
         self.walls = walls
         self.every = every
+        self.close_after = close_after
         self.sent: dict[str, float] = {}
         self.run = uuid.uuid4().hex[:6]
+        self.created: dict[int, float] = {}  # incident id: when its event was heard
+        self.handling: dict[int, int] = {}  # incident id: the next step of HANDLING
+        self.handled = 0
+
+    def _listen(self, stop: threading.Event) -> None:
+        """Learn the ids of this run's reports from the events channel."""
+        ps = self.r.pubsub(ignore_subscribe_messages=True)
+        ps.subscribe(self.ch.events)
+        mine = f"{MARK} {self.run} "
+        try:
+            while not stop.is_set():
+                msg = ps.get_message(timeout=0.5)
+                if not msg:
+                    continue
+                ev = json.loads(msg["data"])
+                inc = ev.get("incident") or {}
+                if ev.get("type") == "incident.created" and \
+                        str(inc.get("title", "")).startswith(mine):
+                    self.created.setdefault(int(inc["id"]), time.monotonic())
+        finally:
+            ps.close()
+
+    def _steps(self) -> list[dict[str, Any]]:
+        """The next handling step of each report that is due."""
+        if self.close_after <= 0:
+            return []
+        now = time.monotonic()
+        for iid, at in list(self.created.items()):
+            if now - at >= self.close_after:
+                del self.created[iid]
+                self.handling[iid] = 0
+        out = []
+        for iid, n in list(self.handling.items()):
+            out.append({"type": "incident.progress", "incident_id": iid,
+                        "to_state": HANDLING[n], "actor": "值班员", "note": "soak",
+                        "msg_id": f"soak-{self.run}-{iid}-{HANDLING[n]}"})
+            if n + 1 == len(HANDLING):
+                del self.handling[iid]
+                self.handled += 1
+            else:
+                self.handling[iid] = n + 1
+        return out
 
     async def loop(self, until: float) -> None:
         """Publish until the monotonic time `until`."""
+        stop = threading.Event()
+        listener = asyncio.create_task(asyncio.to_thread(self._listen, stop))
+        try:
+            await self._publish(until)
+        finally:
+            stop.set()
+            await listener
+
+    async def _publish(self, until: float) -> None:
         i = 0
         while time.monotonic() < until:
             i += 1
+            for step in self._steps():
+                await asyncio.to_thread(self.r.publish, self.channel, json.dumps(step))
             title = f"{MARK} {self.run} {i:05d}"
             for w in self.walls:
                 w.expect([title])
@@ -164,7 +231,8 @@ async def soak(args: argparse.Namespace, bench: Bench, base: str, redis_url: str
           f"consoles, {args.vehicles} buses; soaking {args.seconds:.0f} s", flush=True)
     started = time.monotonic()
     end = started + args.seconds
-    reporter = Reporter(redis_url, env["ZN_PREFIX"], town, args.report_every)
+    reporter = Reporter(redis_url, env["ZN_PREFIX"], town, args.report_every,
+                        args.close_after)
     publishing = asyncio.create_task(reporter.loop(end))
     await asyncio.sleep(args.warmup)
     first = await window("start", args, pid, walls, drivers, reporter)
@@ -176,14 +244,20 @@ async def soak(args: argparse.Namespace, bench: Bench, base: str, redis_url: str
               "heaps": [b / a - 1 for a, b in zip(first["heaps_mb"], last["heaps_mb"],
                                                    strict=True)]}
     worst = max([growth["rss"], *growth["heaps"]])
+    heaps = ", ".join(f"{a:.1f} → {b:.1f} MB ({g * 100:+.1f} %)" for a, b, g in
+                      zip(first["heaps_mb"], last["heaps_mb"], growth["heaps"], strict=True))
     print(f"growth over {time.monotonic() - started:.0f} s: server RSS "
-          f"{growth['rss'] * 100:+.1f} %, browsers' heaps "
-          f"{', '.join(f'{g * 100:+.1f} %' for g in growth['heaps'])}; latency p95 "
+          f"{growth['rss'] * 100:+.1f} %, browsers' heaps after GC "
+          f"{heaps}; latency p95 "
           f"{first['latency']['p95'] or 0:.0f} → {last['latency']['p95'] or 0:.0f} ms; "
           f"frames/s per wall {first['frames_per_s_per_wall']:.2f} → "
           f"{last['frames_per_s_per_wall']:.2f}; "
           f"{'PASS' if worst < GROWTH else 'FAIL'} (growth < {GROWTH:.0%})", flush=True)
-    return {"start": first, "end": last, "growth": growth}
+    still_open = len(reporter.created) + len(reporter.handling)
+    print(f"{len(reporter.sent)} reports; the town handled {reporter.handled} (each "
+          f"{args.close_after:.0f} s after it came in), {still_open} still open", flush=True)
+    return {"start": first, "end": last, "growth": growth, "reports": len(reporter.sent),
+            "handled": reporter.handled}
 
 
 def main(argv: list[str] | None = None) -> int:

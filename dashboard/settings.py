@@ -6,7 +6,8 @@ import os
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, urlencode
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_TOWN_DIR = PROJECT_ROOT / "datasources" / "towns" / "demo"
@@ -59,6 +60,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("REDIS_MASTER", "redis_master", "",
             "Name of the primary the sentinels watch (`sentinel monitor NAME ...`)."),
+    Setting("REDIS_PASSWORD", "redis_password", "",
+            "Password of the primary and replica behind the sentinels (their `requirepass` "
+            "and `masterauth`); empty: none. With REDIS_URL, put it in the URL "
+            "(redis://:PASSWORD@host:6379)."),
+    Setting("REDIS_SENTINEL_PASSWORD", "redis_sentinel_password", "",
+            "The sentinels' own password (`requirepass` in sentinel.conf); empty: none."),
     Setting("ZN_REDIS_PREFIX", "redis_prefix", "zn", "Prefix of every Redis key and channel."),
     Setting(
         "ZN_TOWN_DIR",
@@ -104,6 +111,14 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting("ZN_DEDUP_MINUTES", "dedup_minutes", 30, "Time window of the merge rule.", int),
+    Setting("ZN_INTAKE_BATCH", "intake_batch", 100,
+            "Most reports one database transaction of intake commits together (group commit: "
+            "reports arriving while one batch commits go in the next); 1 commits each alone. "
+            "Each report is still answered alone, once its batch is committed (1–1000).", int),
+    Setting("ZN_INTAKE_LINGER_MS", "intake_linger_ms", 0,
+            "How long intake waits for more reports before committing a batch that is not "
+            "full, in ms (0–1000); 0 takes what is waiting, so a lone report is not delayed.",
+            int),
     Setting("ZN_DEDUP_TEXT", "dedup_text", 0.10,
             "How alike (0–1, the cosine of their words) a report's text must be to a nearby "
             "work order's to merge into it; less alike, it becomes its own work order flagged "
@@ -316,6 +331,8 @@ class Settings:
     redis_url: str = ""
     redis_sentinels: str = ""
     redis_master: str = ""
+    redis_password: str = ""
+    redis_sentinel_password: str = ""
     redis_prefix: str = "zn"
     town_dir: str = str(DEMO_TOWN_DIR)
     lang: str = "zh"
@@ -325,6 +342,8 @@ class Settings:
     feed_size: int = 30
     max_text: int = 2000
     dedup_meters: int = 200
+    intake_batch: int = 100
+    intake_linger_ms: int = 0
     dedup_minutes: int = 30
     dedup_text: float = 0.10
     suggest: bool = True
@@ -424,6 +443,10 @@ class Settings:
             if not self.hotline_secret:
                 raise ValueError("ZN_HOTLINE_WEBHOOK needs ZN_HOTLINE_SECRET (every POST is "
                                  "signed)")
+        if not 1 <= self.intake_batch <= 1000:
+            raise ValueError(f"ZN_INTAKE_BATCH must be 1–1000, not {self.intake_batch}")
+        if not 0 <= self.intake_linger_ms <= 1000:
+            raise ValueError(f"ZN_INTAKE_LINGER_MS must be 0–1000, not {self.intake_linger_ms}")
         if self.video_burst_minutes < 0:
             raise ValueError("ZN_VIDEO_BURST_MINUTES must not be negative")
         for origin in split_keys(self.image_origins):
@@ -434,6 +457,10 @@ class Settings:
             raise ValueError("ZN_PHOTO_MAX_BYTES and ZN_PHOTO_MAX_PIXELS must be positive")
         if self.sweep_s <= 0 or self.leader_ttl_s <= 0:
             raise ValueError("ZN_SWEEP_S and ZN_LEADER_TTL_S must be positive")
+        if (self.redis_password or self.redis_sentinel_password) and not self.redis_sentinels:
+            raise ValueError("REDIS_PASSWORD and REDIS_SENTINEL_PASSWORD go with "
+                             "REDIS_SENTINELS; for one Redis put the password in REDIS_URL "
+                             "(redis://:PASSWORD@host:6379)")
         if self.redis_sentinels or self.redis_master:
             if self.redis_url:
                 raise ValueError("set REDIS_URL (one Redis) or REDIS_SENTINELS and "
@@ -454,7 +481,8 @@ class Settings:
         """Where Redis is: REDIS_URL, or the sentinels' address (`sentinel_url`); empty
         when neither is set (the embedded server is started)."""
         if self.redis_sentinels:
-            return sentinel_url(parse_sentinels(self.redis_sentinels), self.redis_master)
+            return sentinel_url(parse_sentinels(self.redis_sentinels), self.redis_master,
+                                self.redis_password, self.redis_sentinel_password)
         return self.redis_url
 
     @property
@@ -504,21 +532,45 @@ def parse_sentinels(raw: str) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
-def sentinel_url(sentinels: tuple[tuple[str, int], ...], master: str) -> str:
+class SentinelTarget(NamedTuple):
+    """A Redis behind sentinels: where the sentinels are, the primary's name, and the two
+    passwords (the data servers', the sentinels' own; empty for none)."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    master: str
+    password: str = ""
+    sentinel_password: str = ""
+
+
+def sentinel_url(sentinels: tuple[tuple[str, int], ...], master: str, password: str = "",
+                 sentinel_password: str = "") -> str:
     """The one string that names a Redis behind sentinels, passed where a Redis URL goes
-    (`sentinel://h1:p1,h2:p2/master`); datasources/redis/connect.py opens it."""
+    (`sentinel://h1:p1,h2:p2/master`, the passwords as `?password=..&sentinel_password=..`
+    when set); datasources/redis/connect.py opens it."""
     hosts = ",".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in sentinels)
-    return f"{SENTINEL_SCHEME}{hosts}/{master}"
+    secrets = {k: v for k, v in (("password", password),
+                                 ("sentinel_password", sentinel_password)) if v}
+    query = f"?{urlencode(secrets)}" if secrets else ""
+    return f"{SENTINEL_SCHEME}{hosts}/{master}{query}"
 
 
-def parse_sentinel_url(url: str) -> tuple[tuple[tuple[str, int], ...], str] | None:
-    """(sentinels, master) of a `sentinel_url`, None for any other Redis URL."""
+def parse_sentinel_url(url: str) -> SentinelTarget | None:
+    """The parts of a `sentinel_url`, None for any other Redis URL."""
     if not url.startswith(SENTINEL_SCHEME):
         return None
-    hosts, _, master = url[len(SENTINEL_SCHEME):].partition("/")
+    rest, _, query = url[len(SENTINEL_SCHEME):].partition("?")
+    hosts, _, master = rest.partition("/")
     if not MASTER_NAME.fullmatch(master):
-        raise ValueError(f"{url!r} names no primary after the sentinels")
-    return parse_sentinels(hosts), master
+        raise ValueError(f"{redacted(url)!r} names no primary after the sentinels")
+    secrets = dict(parse_qsl(query))
+    return SentinelTarget(parse_sentinels(hosts), master, secrets.get("password", ""),
+                          secrets.get("sentinel_password", ""))
+
+
+def redacted(url: str) -> str:
+    """A Redis URL fit for a log or an error: passwords replaced by ***."""
+    url = re.sub(r"(password=)[^&]*", r"\1***", url)
+    return re.sub(r"^(\w+://[^/@]*:)[^/@]*@", r"\1***@", url)
 
 
 def split_keys(raw: str) -> list[str]:

@@ -187,7 +187,8 @@ class Services:
         index = RotaIndex(GridIndex(self.grids.values()), self.rota)
         centre = self.store.town_meta().get("center")
         self.intake = Intake(self.store, self.bus, index, max_text=s.max_text,  # type: ignore[arg-type]
-                             centre=(float(centre[0]), float(centre[1])) if centre else None)
+                             centre=(float(centre[0]), float(centre[1])) if centre else None,
+                             batch=s.intake_batch, linger_ms=s.intake_linger_ms)
         self.intake.audit = self.audit.record
         self.photos = Photos(open_storage(s), PhotoRows(self.store),
                              PhotoLimits(s.photo_max_bytes, s.photo_max_pixels))
@@ -269,6 +270,8 @@ class Services:
 
     def close(self) -> None:
         """Release connections and stop the embedded Redis, if this process started it."""
+        if self.intake is not None:
+            self.intake.close()
         if self.suggester is not None:
             self.suggester.close()
         if self.bus is not None:

@@ -10,7 +10,10 @@ from dash import dcc, html
 
 from dashboard.buses.register import describe as describe
 from dashboard.i18n.codes import role_label
+from dashboard.i18n.errors import error_text
 from dashboard.i18n.text import TEXT, t
+from dashboard.incidents.errors import BadInput
+from dashboard.inputs import text_param
 from dashboard.roles import KEY_SCOPES, KEY_SOURCES, ROLES
 from dashboard.timeutil import LOCAL_TZ, as_utc
 
@@ -66,12 +69,21 @@ class ids:  # noqa: N801 - a namespace of element ids
     RDOWNLOAD = "adm-rdownload"
 
 
-def refused(exc: ValueError, lang: str) -> str:
-    """A refused account change (AccountError) in the reader's language: its code's text,
-    else its message."""
+def refused(exc: ValueError | BadInput, lang: str) -> str:
+    """A refused account change (AccountError, or BadInput for a forged field) in the
+    reader's language: its code's text, else its message."""
+    if isinstance(exc, BadInput):
+        return error_text(exc, lang)
     code = str(getattr(exc, "code", "") or "")
     key = f"err_{code}"
     return t(key, lang) if code and key in TEXT else str(exc)
+
+
+def only_text(*values: Any) -> None:
+    """The form's fields as the page sends them (text or nothing): a forged list or number
+    is refused with BadInput("bad_text"), not a 500 deep in the account rules."""
+    for value in values:
+        text_param(value, "form")
 
 
 def when(value: datetime | None) -> str:

@@ -73,9 +73,12 @@ def _check(data: bytes) -> Checked | None:
 
 
 def _since(text: str | None) -> datetime | None:
-    """The local date typed, as its midnight in UTC; None when it is no date."""
+    """The local date typed, as its midnight in UTC; None when it is no date (or no text:
+    a forged list)."""
+    if not isinstance(text, str):
+        return None
     try:
-        day = date.fromisoformat((text or "").strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         return None
     return as_utc(datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
 from typing import Any
 
 import dash
@@ -16,6 +17,7 @@ from datasources.services import Services
 
 js = Namespace("zn", "map")
 TOWN_API = "/api/town"
+log = logging.getLogger(__name__)
 
 
 def services() -> Services:
@@ -30,13 +32,24 @@ async def page_lang(ws: Any, path: str, lang_id: str, tries: int = 40) -> str | 
     so each stream first checks that its own page is the one displayed.
     """
     want = path.rstrip("/") or "/"
+    late = 0
     for _ in range(tries):
         if ws.is_shutdown:
             return None
-        shown = await ws.get_prop("_pages_location", "pathname", timeout=5)
-        if shown is not None and (shown.rstrip("/") or "/") != want:
-            return None
-        lang = await ws.get_prop(lang_id, "data", timeout=5)
+        try:
+            shown = await ws.get_prop("_pages_location", "pathname", timeout=5)
+            if shown is not None and (shown.rstrip("/") or "/") != want:
+                return None
+            lang = await ws.get_prop(lang_id, "data", timeout=5)
+        except TimeoutError:
+            # A busy browser (or box) answers late: ask again. A connection that stays
+            # silent (Dash's shared worker can swap it during a page load) ends this
+            # stream quietly instead of raising an error into the page's console.
+            late += 1
+            log.info("page %s: no answer from the browser in 5 s (%s)", path, late)
+            if late >= 3:
+                return None
+            continue
         if lang is not None:
             return lang if lang in LANGS else "zh"
         await asyncio.sleep(0.15)

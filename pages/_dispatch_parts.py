@@ -60,6 +60,7 @@ class ids:  # noqa: N801 - a namespace of constants
     OFFICER_INPUT = "disp-officer-input"
     OFFICER_HINT = "disp-officer-hint"
     STATUS = "disp-status"
+    GAP = "disp-gap"  # a gap in the live feed (a Redis failover), then how the log filled it
     KPIS = "disp-kpis"
     PANELS = "disp-panels"
     PANELS_ACK = "disp-panels-ack"

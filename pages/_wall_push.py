@@ -13,9 +13,14 @@ returns the seq it drew): the frame of the moment, built once per language and p
 interval, as a delta to a screen that drew the one before, else in full. A bus frame is
 never queued behind anything: panel frames (incidents) never wait behind bus data.
 
-Text is queued straight on Dash's outbound websocket queue (`DashWebsocketCallback`, Dash
-4.4's backends/ws.py; pinned in pyproject): `set_props` would encode the same frame once per
-screen.
+Text goes straight to the connection's own ASGI sender (uvicorn's websocket protocol, read
+from the context `SocketSend` sets for each websocket), in Dash's message shape, not through
+Dash's outbound queue (`DashWebsocketCallback`, Dash 4.4's backends/ws.py; pinned in
+pyproject): each message queued there costs a thread-safe wake-up, a task and a batching
+timer, the largest per-screen cost of a server feeding 200 walls (bench/fanout.py --profile).
+A write is made only while the socket takes it without waiting (the protocol is not paused
+for a full buffer), so one slow screen never holds up the others; a screen whose socket is
+not ready is behind. Without that sender (another server) the text goes through Dash's queue.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +48,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 2.0  # the screen's "last push" time; assets/zn_stage.js marks it stale
 RESEND_FULL_S = 5.0  # a screen that has not drawn a bus frame this long is sent a full one
 UNANSWERED_RESTART = 3
-MAX_BACKLOG = 4  # queued, unsent messages beyond which a screen is behind: skip it
+MAX_BACKLOG = 4  # Dash-queued, unsent messages beyond which a screen is behind: skip it
 
 
 class ids:  # noqa: N801 - a namespace of constants (the wall's, pages/home.py)
@@ -67,12 +74,67 @@ def payload(component: str, props: dict[str, Any]) -> str:
                       separators=(",", ":"), default=str)
 
 
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+# The ASGI `send` of the websocket being served (SocketSend sets it; Dash's handler creates
+# each callback's task inside the connection's context, so a wall's stream reads its own).
+SOCKET: ContextVar[Send | None] = ContextVar("zn_socket_send", default=None)
+
+
+class SocketSend:
+    """ASGI middleware, outermost: puts each websocket's own `send` in the context."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        token = SOCKET.set(send)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            SOCKET.reset(token)
+
+
+@dataclass
+class Socket:
+    """A connection's own sender: uvicorn's websocket protocol behind its ASGI `send`."""
+
+    send: Send
+    protocol: Any
+
+    @classmethod
+    def of_context(cls) -> Socket | None:
+        """The connection being served, when its server is uvicorn's (else None)."""
+        send = SOCKET.get()
+        protocol = getattr(send, "__self__", None)
+        if send is None or not all(hasattr(protocol, name) for name in
+                                   ("writable", "close_sent", "transport")):
+            return None
+        return cls(send, protocol)
+
+    def ready(self) -> bool:
+        """A write now goes out without waiting (not closed, not paused for a full buffer)."""
+        p = self.protocol
+        return p.writable.is_set() and not p.close_sent and not p.transport.is_closing()
+
+    def buffered(self) -> int:
+        """Bytes written and not yet taken by the network."""
+        return int(self.protocol.transport.get_write_buffer_size())
+
+    async def write(self, text: str) -> None:
+        """One text message (call only when ready: it then never waits)."""
+        await self.send({"type": "websocket.send", "text": text})
+
+
 @dataclass(eq=False)
 class Screen:
     """One connected wall: its websocket, its audience, what it already holds."""
 
     ws: Any
     audience: Audience
+    socket: Socket | None = None  # None: through Dash's outbound queue
     panel_seq: int = 0
     status: tuple[str, ...] | None = None
     seq_text: str | None = None
@@ -84,29 +146,54 @@ class Screen:
         self._head = '{"type":"set_props","rendererId":' + json.dumps(renderer) + ',"payload":'
 
     def backlog(self) -> int:
-        """Messages queued for this screen and not yet sent."""
+        """What is queued for this screen and not yet sent (0: nothing waits): Dash's queued
+        messages and, written straight, the socket's unsent bytes (or 1 when it is paused)."""
         queue = self.ws._get_outbound_queue()
-        return 0 if queue is None else int(queue.sync_q.qsize())
+        queued = 0 if queue is None else int(queue.sync_q.qsize())
+        if self.socket is None:
+            return queued
+        return queued + (self.socket.buffered() if self.socket.ready() else 1)
 
-    def send(self, encoded: str) -> None:
-        """Queue an encoded payload (the text shared by every screen); never blocks."""
+    def ready(self) -> bool:
+        """A message queued now goes out without waiting behind this screen's backlog."""
+        if self.ws.is_shutdown:
+            return False
+        if self.socket is None:
+            return self.backlog() <= MAX_BACKLOG
+        return self.socket.ready()
+
+    async def send(self, encoded: str) -> bool:
+        """Send an encoded payload (the text shared by every screen) if the screen takes it
+        without waiting; True if it was sent."""
         self.stage(encoded)
-        self.flush()
+        return await self.flush()
 
     def stage(self, encoded: str) -> None:
         """Add an encoded payload to this screen's next message (flush sends them)."""
         self._staged.append(self._head + encoded + "}")
 
-    def flush(self) -> None:
-        """Queue the staged payloads as one websocket message (an array, as Dash's sender
-        batches them): one wake-up of the connection's sender per round, not one per panel."""
+    async def flush(self) -> bool:
+        """Send the staged payloads as one websocket message (an array, as Dash's sender
+        batches them): one write per round, not one per panel. A screen that is not ready
+        then is sent nothing, and forgets what it holds, so the next round sends it the
+        newest of everything (the full panel frame, the status); False then."""
         staged, self._staged = self._staged, []
-        if not staged or self.ws.is_shutdown:
-            return
-        queue = self.ws._get_outbound_queue()
-        if queue is not None:
-            queue.sync_q.put_nowait(staged[0] if len(staged) == 1
-                                    else "[" + ",".join(staged) + "]")
+        if not staged:
+            return True
+        text = staged[0] if len(staged) == 1 else "[" + ",".join(staged) + "]"
+        if self.ready():
+            try:
+                if self.socket is not None:
+                    await self.socket.write(text)
+                    return True
+                queue = self.ws._get_outbound_queue()
+                if queue is not None:
+                    queue.sync_q.put_nowait(text)
+                    return True
+            except Exception:  # closed meanwhile: its stream ends on the shutdown
+                log.debug("a wall's socket closed during a write", exc_info=True)
+        self.panel_seq, self.status, self.seq_text = 0, None, None
+        return False
 
 
 @dataclass
@@ -230,31 +317,22 @@ class WallFanout:
         return for_village(state, audience.village, held[1])
 
     async def round(self) -> bool:
-        """Update every audience's panels and queue them where needed; True if a screen is
-        still behind (the next round comes sooner)."""
+        """Update every audience's panels and send them where needed; True if a screen is
+        behind (the next round comes sooner)."""
         state = self.hub.state
         now = utcnow()
         inputs = self.inputs()
+        beat_text, seq_text = self._everyone(state)
         behind = False
         status_text: dict[str, tuple[str, ...]] = {}
-        for audience, group in list(self.screens.items()):
+        # The town's audiences first, each sent before the next is built: a village's KPI
+        # board may be read from the database first, and the town's walls do not wait for it.
+        for audience, group in sorted(self.screens.items(),
+                                      key=lambda item: item[0].village is not None):
             frames = self.panels.setdefault(audience, PanelFrames(audience))
             delta = frames.update(await self.scoped(audience, state, now), inputs, now)
             delta_text = self._encode(frames, delta) if delta else None
             full_text: str | None = None
-            for screen in list(group):
-                if screen.panel_seq == frames.seq or frames.seq == 0:
-                    continue
-                if screen.backlog() > MAX_BACKLOG:
-                    behind = True  # skipped now; the newest full frame once it drains
-                    continue
-                if delta_text is not None and screen.panel_seq == frames.seq - 1:
-                    screen.stage(delta_text)
-                else:
-                    if full_text is None:
-                        full_text = self._encode(frames, None)
-                    screen.stage(full_text)
-                screen.panel_seq = frames.seq
             if audience.lang not in status_text:
                 line = views.status_line(state, audience.lang)
                 gap = views.gap_line(state, audience.lang)
@@ -262,35 +340,44 @@ class WallFanout:
                     payload(ids.STATUS, {"children": line["text"],
                                          "className": f"status {line['tone']}"}),
                     payload(ids.GAP, {"children": gap["text"], "className": gap["tone"]}))
-            for screen in group:
-                if screen.status != status_text[audience.lang]:
-                    for encoded in status_text[audience.lang]:
+            status = status_text[audience.lang]
+            for screen in list(group):
+                if not screen.ready():
+                    behind = True  # sent nothing now; the newest of everything once it drains
+                    continue
+                if screen.panel_seq != frames.seq and frames.seq:
+                    if delta_text is not None and screen.panel_seq == frames.seq - 1:
+                        screen.stage(delta_text)
+                    else:
+                        if full_text is None:
+                            full_text = self._encode(frames, None)
+                        screen.stage(full_text)
+                    screen.panel_seq = frames.seq
+                if screen.status != status:
+                    for encoded in status:
                         screen.stage(encoded)
-                    screen.status = status_text[audience.lang]
-        self._everyone(state)
-        for group in self.screens.values():
-            for screen in group:
-                screen.flush()
+                    screen.status = status
+                if beat_text is not None:
+                    screen.stage(beat_text)
+                if screen.seq_text != seq_text:
+                    screen.stage(seq_text)
+                    screen.seq_text = seq_text
+                if not await screen.flush():
+                    behind = True
         return behind
 
     def _encode(self, frames: PanelFrames, delta: dict[str, Any] | None) -> str:
         self.encodes += 1
         return payload(ids.PANELS, {"data": frames.frame(delta)})
 
-    def _everyone(self, state: LiveState) -> None:
-        """The heartbeat and the sequence number: the same text for every screen."""
-        beat = time.monotonic() - self._beat >= HEARTBEAT_S
-        if beat:
+    def _everyone(self, state: LiveState) -> tuple[str | None, str]:
+        """The heartbeat (None when not due) and the sequence number: the same text for
+        every screen."""
+        beat_text = None
+        if time.monotonic() - self._beat >= HEARTBEAT_S:
             self._beat = time.monotonic()
             beat_text = payload(ids.HEARTBEAT, {"children": f"{time.time():.3f}"})
-        seq_text = payload(ids.SEQ, {"children": f"#{state.seq}"})
-        for group in self.screens.values():
-            for screen in group:
-                if beat:
-                    screen.stage(beat_text)
-                if screen.seq_text != seq_text:
-                    screen.stage(seq_text)
-                    screen.seq_text = seq_text
+        return beat_text, payload(ids.SEQ, {"children": f"#{state.seq}"})
 
 
 _FANOUTS: dict[int, WallFanout] = {}
@@ -309,7 +396,7 @@ async def serve_wall(ws: Any, audience: Audience) -> None:
     from its own loop. Raises Restart when the page stops answering on this connection."""
     svc = services()
     fanout = fanout_of(svc.hub)
-    screen = Screen(ws, audience)
+    screen = Screen(ws, audience, Socket.of_context())
     fanout.join(screen)
     try:
         await push_buses(screen, fanout, svc.settings.push_interval_ms / 1000.0)
@@ -340,7 +427,7 @@ async def push_buses(screen: Screen, fanout: WallFanout, interval: float) -> Non
                 # start a fresh stream over the connection it uses now, and end this one.
                 log.info("wall stream got no answer %s times; restarting it", unanswered)
                 with contextlib.suppress(Exception):
-                    screen.send(payload(ids.RESTART, {"data": time.time()}))
+                    await screen.send(payload(ids.RESTART, {"data": time.time()}))
                 raise Restart
             if acked != sent:
                 if time.monotonic() - sent_at < RESEND_FULL_S:
@@ -351,5 +438,5 @@ async def push_buses(screen: Screen, fanout: WallFanout, interval: float) -> Non
             continue
         if screen.backlog():
             continue  # never ahead of an incident: the newest frame on the next tick
-        screen.send(channel.text(full or seq != sent + 1))
-        sent, sent_at = seq, time.monotonic()
+        if await screen.send(channel.text(full or seq != sent + 1)):
+            sent, sent_at = seq, time.monotonic()

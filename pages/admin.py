@@ -13,6 +13,8 @@ import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
 from dashboard.i18n.text import LANGS, t
+from dashboard.incidents.errors import BadInput
+from dashboard.inputs import parse_id
 from datasources.flows.rota_desk import announce_rota
 from datasources.sql.accounts import AccountError
 from datasources.sql.admin import AdminDesk
@@ -23,6 +25,7 @@ from pages._admin_parts import (
     ids,
     keys_tab,
     keys_table,
+    only_text,
     refused,
     roster_preview,
     roster_tab,
@@ -147,9 +150,10 @@ def add_account(clicks: int | None, name: str | None, display: str | None, role:
     if not clicks:
         return (NOTHING,) * 7
     try:
+        only_text(name, display, role, unit, person, password)
         row, shown = desk().add_user(name or "", role or "", display or "", unit or "",
                                      person or "", password or "")
-    except AccountError as exc:
+    except (AccountError, BadInput) as exc:
         return *told(refused(exc, lang), False), None, NOTHING, NOTHING, NOTHING, NOTHING
     secret = secret_box(t("adm_secret_password", lang).format(name=row.name), shown, lang) \
         if shown else None
@@ -179,6 +183,7 @@ def change_account(_save: Any, _disable: Any, _enable: Any, _reset: Any, _signou
     d = desk()
     secret = None
     try:
+        only_text(name, role, display, unit, person)
         if button == ids.SAVE:
             before = d.accounts.user(name)
             row = d.edit_user(name, role or "", display or "", unit or "", person or "")
@@ -195,7 +200,7 @@ def change_account(_save: Any, _disable: Any, _enable: Any, _reset: Any, _signou
         else:
             n = d.end_user_sessions(name)
             text = t("adm_done_signout", lang).format(name=name, n=n)
-    except AccountError as exc:
+    except (AccountError, BadInput) as exc:
         return *told(refused(exc, lang), False), None, NOTHING
     return *told(text.format(name=name)), secret, time.time()
 
@@ -232,8 +237,9 @@ def add_new_key(clicks: int | None, kind: str | None, name: str | None, source: 
     if not clicks:
         return NOTHING, NOTHING, NOTHING, NOTHING
     try:
+        only_text(kind, name, source)
         token = desk().add_key(kind or "", name or "", source or "", scopes or None)
-    except AccountError as exc:
+    except (AccountError, BadInput) as exc:
         return *told(refused(exc, lang), False), None, NOTHING
     label = (name or "").strip()
     if kind == "kiosk":
@@ -258,10 +264,9 @@ def revoke_one_key(_clicks: Any, lang: str | None) -> tuple[Any, ...]:
     if not isinstance(trigger, dict) or not (ctx.triggered and ctx.triggered[0].get("value")):
         return NOTHING, NOTHING, NOTHING
     try:
-        found = desk().revoke_key(int(trigger.get("index", 0)))
-    except (AccountError, ValueError, TypeError) as exc:
-        text = refused(exc, lang) if isinstance(exc, AccountError) else str(exc)
-        return *told(text, False), time.time()
+        found = desk().revoke_key(parse_id(trigger.get("index"), "key"))
+    except (AccountError, BadInput) as exc:  # a forged index: not a key's id (a 20-digit one)
+        return *told(refused(exc, lang), False), time.time()
     return *told(t("adm_done_revoke", lang).format(name=found["name"])), time.time()
 
 

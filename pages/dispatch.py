@@ -114,6 +114,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
         ], className="disp-officer"),
         html.Div([
             html.Span(t("status_connecting", lang), id=ids.STATUS, className="status warn"),
+            html.Span("", id=ids.GAP, className="gap", role="status"),
             html.Span("", id="zn-clock", className="clock"),
             dcc.Link(t("disp_back_wall", lang), href=f"/?lang={lang}", refresh=True,
                      className="disp-link") if not unit_role else None,
@@ -282,6 +283,10 @@ async def _stream(ws: Any, lang: str) -> None:
             status = views.status_line(state, lang)
             set_props(ids.STATUS, {"children": status["text"],
                                    "className": f"status {status['tone']}"})
+            # The same badge as the wall's (views.gap_line): an officer dispatching during
+            # a failover sees that the list may lack the last moments, and when it is whole.
+            gap = views.gap_line(state, lang)
+            set_props(ids.GAP, {"children": gap["text"], "className": gap["tone"]})
             sent_status = state.versions["status"]
         version = state.versions["incidents"]
         if version == sent_incidents:

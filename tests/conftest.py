@@ -10,10 +10,13 @@ import contextlib
 import inspect
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.machinery import SourceFileLoader
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import dash._utils as _dash_utils
@@ -24,6 +27,7 @@ from sqlalchemy.engine import make_url
 from dashboard.settings import Settings
 from datasources.redis.embedded import EmbeddedRedis
 from datasources.services import Services
+from tests.auth_helpers import cheap_password_hashing
 from tests.browser import Live, app_client, free_port, running_gateway, serve
 from tests.private_postgres import PrivatePostgres, cluster_owner, initdb, newest_bin_dir
 
@@ -32,21 +36,52 @@ os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
 
 class _StackWithoutSource:
     """dash._utils names a no-input, no-output callback after its call site with
-    `inspect.stack()`, which reads a source line of every frame: 6 such callbacks cost ~0.2 s
-    of each app the tests build (~700 a run). The call site needs only the file and line:
-    the same stack without source context (`inspect.stack(0)`), everything else inspect's."""
+    `inspect.stack()`, which reads a source line of every frame and, for each, looks its
+    module up among all of sys.modules: 6 such callbacks cost ~0.2 s of each app the tests
+    build (~700 a run). The call site needs only the file and line: the frames' own
+    (`co_filename`, `f_lineno`, what inspect reports for a .py file), everything else
+    inspect's."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(inspect, name)
 
     @staticmethod
     def stack(context: int = 0) -> list[inspect.FrameInfo]:
-        # Without this frame: dash takes the first frame outside its package as the call
-        # site, and this one would name every such callback alike.
-        return inspect.stack(context)[1:]
+        # From the caller: dash takes the first frame outside its package as the call site,
+        # and this one would name every such callback alike.
+        frames = []
+        frame = sys._getframe(1)
+        while frame is not None:
+            frames.append(inspect.FrameInfo(frame, frame.f_code.co_filename, frame.f_lineno,
+                                            frame.f_code.co_name, None, None))
+            frame = frame.f_back  # type: ignore[assignment]
+        return frames
 
 
 _dash_utils.inspect = _StackWithoutSource()  # type: ignore[assignment]
+
+
+# Each app the tests build imports every page module afresh (Dash's page loader executes the
+# files of pages/), and each opened database loads every migration script (alembic): with
+# no bytecode written (PYTHONDONTWRITEBYTECODE) that is ~40 compiles of the same source per
+# app. A source compiles to the same code object every time: compiled once per worker,
+# keyed by its path and its bytes (an edited file compiles anew).
+_COMPILED: dict[tuple[str, bytes], CodeType] = {}
+_source_to_code = SourceFileLoader.source_to_code
+
+
+def _source_to_code_once(self: Any, data: Any, path: Any, *, _optimize: int = -1) -> CodeType:
+    if not isinstance(data, bytes) or not isinstance(path, str) or _optimize != -1:
+        return _source_to_code(self, data, path, _optimize=_optimize)
+    key = (path, data)
+    code = _COMPILED.get(key)
+    if code is None:
+        code = _COMPILED[key] = _source_to_code(self, data, path)
+    return code
+
+
+SourceFileLoader.source_to_code = _source_to_code_once  # type: ignore[method-assign]
+cheap_password_hashing()
 
 
 def pytest_configure(config: pytest.Config) -> None:

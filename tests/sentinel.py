@@ -57,6 +57,17 @@ class SentinelSet:
     sentinel_ports: list[int]
     servers: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
     sentinels: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    password: str = ""  # the servers' requirepass/masterauth, "" for none
+    sentinel_password: str = ""  # the sentinels' own requirepass
+
+    def addr(self, port: int) -> str:
+        """A plain URL of one server or sentinel (with its password, when it has one)."""
+        secret = self.sentinel_password if port in self.sentinel_ports else self.password
+        return f"redis://:{secret}@127.0.0.1:{port}" if secret else f"redis://127.0.0.1:{port}"
+
+    def _auth_args(self) -> list[str]:
+        return ["--requirepass", self.password, "--masterauth", self.password] \
+            if self.password else []
 
     @property
     def setting(self) -> str:
@@ -66,11 +77,14 @@ class SentinelSet:
     @property
     def url(self) -> str:
         """The product's sentinel:// address (dashboard/settings.sentinel_url)."""
-        return sentinel_url(tuple(("127.0.0.1", p) for p in self.sentinel_ports), MASTER)
+        return sentinel_url(tuple(("127.0.0.1", p) for p in self.sentinel_ports), MASTER,
+                            self.password, self.sentinel_password)
 
     def env(self) -> dict[str, str]:
         """The settings a server process needs to use this Redis."""
-        return {"REDIS_SENTINELS": self.setting, "REDIS_MASTER": MASTER}
+        return {"REDIS_SENTINELS": self.setting, "REDIS_MASTER": MASTER,
+                "REDIS_PASSWORD": self.password,
+                "REDIS_SENTINEL_PASSWORD": self.sentinel_password}
 
     def primary(self) -> int | None:
         """Port of the primary the sentinels name now."""
@@ -109,18 +123,18 @@ class SentinelSet:
             [found[0], "--port", str(port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.folder), "--daemonize", "no",
              "--logfile", str(self.folder / f"redis-{port}.log"),
-             "--replicaof", "127.0.0.1", str(primary)],
+             "--replicaof", "127.0.0.1", str(primary), *self._auth_args()],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         def following() -> bool:
-            client = connect.client(f"redis://127.0.0.1:{port}", timeout=0.5)
+            client = connect.client(self.addr(port), timeout=0.5)
             try:
                 return client.info("replication").get("master_link_status") == "up"
             finally:
                 client.close()
 
         def counted(sentinel: int) -> bool:
-            client = connect.client(f"redis://127.0.0.1:{sentinel}", timeout=0.5)
+            client = connect.client(self.addr(sentinel), timeout=0.5)
             try:
                 return any(int(r["port"]) == port and "s_down" not in r["flags"]
                            and "disconnected" not in r["flags"]
@@ -134,7 +148,7 @@ class SentinelSet:
                        f"sentinel {sentinel} to count {port} as a replica")
 
     def _role(self, port: int) -> str | None:
-        client = connect.client(f"redis://127.0.0.1:{port}", timeout=0.5)
+        client = connect.client(self.addr(port), timeout=0.5)
         try:
             return str(client.info("replication").get("role"))
         except Exception:
@@ -160,7 +174,7 @@ class SentinelSet:
         raise AssertionError(f"{what} not within {timeout} s:\n{self.logs()}")
 
     def _sentinel_ready(self, port: int) -> bool:
-        client = connect.client(f"redis://127.0.0.1:{port}", timeout=0.5)
+        client = connect.client(self.addr(port), timeout=0.5)
         try:
             master = client.sentinel_master(MASTER)
             return int(master["num-slaves"]) >= 1 and int(master["num-other-sentinels"]) >= 2
@@ -169,26 +183,29 @@ class SentinelSet:
 
 
 @contextlib.contextmanager
-def sentinel_set(folder: Path) -> Iterator[SentinelSet]:
-    """Start the five processes on free loopback ports; stop them all after."""
+def sentinel_set(folder: Path, password: str = "",
+                 sentinel_password: str = "") -> Iterator[SentinelSet]:
+    """Start the five processes on free loopback ports (the servers with `password`, the
+    sentinels with `sentinel_password`, where given); stop them all after."""
     found = binaries()
     assert found, SKIP_REASON
     server, sentinel = found
     folder.mkdir(parents=True, exist_ok=True)
     ports = free_ports(5)
-    s = SentinelSet(folder, ports[:2], ports[2:])
+    s = SentinelSet(folder, ports[:2], ports[2:], password=password,
+                    sentinel_password=sentinel_password)
     try:
         for n, port in enumerate(s.server_ports):
             args = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                     "--appendonly", "no", "--dir", str(folder), "--daemonize", "no",
-                    "--logfile", str(folder / f"redis-{port}.log")]
+                    "--logfile", str(folder / f"redis-{port}.log"), *s._auth_args()]
             if n:
                 args += ["--replicaof", "127.0.0.1", str(s.server_ports[0])]
             s.servers[port] = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                                stderr=subprocess.DEVNULL)
         primary, replica = s.server_ports
         s._wait(lambda: s._role(primary) == "master", 10, "the primary to answer")
-        replica_client = connect.client(f"redis://127.0.0.1:{replica}", timeout=0.5)
+        replica_client = connect.client(s.addr(replica), timeout=0.5)
         try:
             s._wait(lambda: replica_client.info("replication").get("master_link_status")
                     == "up", 15, "the replica to follow the primary")
@@ -204,7 +221,10 @@ def sentinel_set(folder: Path) -> Iterator[SentinelSet]:
                 f"sentinel monitor {MASTER} 127.0.0.1 {primary} 2\n"
                 f"sentinel down-after-milliseconds {MASTER} {DOWN_AFTER_MS}\n"
                 f"sentinel failover-timeout {MASTER} 10000\n"
-                f"sentinel parallel-syncs {MASTER} 1\n", encoding="utf-8")
+                f"sentinel parallel-syncs {MASTER} 1\n"
+                + (f'sentinel auth-pass {MASTER} "{password}"\n' if password else "")
+                + (f'requirepass "{sentinel_password}"\n' if sentinel_password else ""),
+                encoding="utf-8")
             s.sentinels.append(subprocess.Popen([sentinel, str(conf)],
                                                 stdout=subprocess.DEVNULL,
                                                 stderr=subprocess.DEVNULL))

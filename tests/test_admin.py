@@ -7,13 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from argon2 import Type
 from sqlalchemy import select
 
+import datasources.sql.accounts as accounts_module
 from dashboard.roles import CURRENT, Principal
 from datasources.sql import models as m
 from datasources.sql.accounts import AccountError, token_hash
 from datasources.sql.admin import AdminDesk
 from pages._admin_parts import refused
+from tests.auth_helpers import SHIPPED_HASHER
 
 ADMIN = Principal(role="admin", name="镇管理员", kind="user", user_id=1, ip="10.0.0.9")
 
@@ -48,6 +51,27 @@ def test_a_new_account_gets_a_password_shown_once_stored_hashed_and_audited(desk
     with pytest.raises(AccountError) as weak:
         desk.add_user("值班员钱", "officer", password="password123")
     assert refused(weak.value, "zh").startswith("密码太容易被猜到")
+
+
+def test_the_product_hashes_at_rfc_9106_cost_and_redoes_a_hash_of_another_cost(desk, monkeypatch):
+    """The tests hash at argon2's cheapest cost (tests/auth_helpers.py); the product ships
+    argon2id at RFC 9106's low-memory cost, and a hash made at another cost is redone at
+    its owner's next sign-in."""
+    assert SHIPPED_HASHER.type is Type.ID
+    assert (SHIPPED_HASHER.memory_cost, SHIPPED_HASHER.time_cost,
+            SHIPPED_HASHER.parallelism) == (65536, 3, 4)
+    row, shown = desk.add_user("值班员孙", "officer")
+
+    def stored() -> str:
+        with desk.accounts.session() as s:
+            return s.scalar(select(m.User.password_hash).where(m.User.name == row.name))
+
+    assert not stored().startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    monkeypatch.setattr(accounts_module, "_hasher", SHIPPED_HASHER)
+    assert desk.accounts.authenticate(row.name, shown) is not None
+    assert stored().startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert desk.accounts.authenticate(row.name, shown) is not None
+    assert desk.accounts.authenticate(row.name, shown + "x") is None
     _, none_shown = desk.add_user("值班员钱", "officer", password="钱-Rota-2026-spring!")
     assert none_shown == ""
 

@@ -58,16 +58,24 @@ def test_a_long_stocktake_holds_no_other_request(live: Live) -> None:
     worker = threading.Thread(target=upload)
     worker.start()
     time.sleep(0.1)
-    slowest = 0.0
+    waits: list[float] = []
     while worker.is_alive():
         started = time.monotonic()
         with urllib.request.urlopen(f"{live.base}/api/health", timeout=60) as resp:
             assert resp.status in (200, 503)
-        slowest = max(slowest, time.monotonic() - started)
+        waits.append(time.monotonic() - started)
         time.sleep(0.1)
     worker.join()
-    print(f"\nstock-take of 1,000 lines: {done.get('seconds', 0):.1f} s; "
-          f"slowest /api/health meanwhile {slowest * 1000:.0f} ms")
+    waits.sort()
+    slowest, typical = waits[-1], waits[len(waits) // 2]
+    print(f"\nstock-take of 1,000 lines: {done.get('seconds', 0):.1f} s; /api/health "
+          f"answered {len(waits)} times meanwhile, median {typical * 1000:.0f} ms, "
+          f"slowest {slowest * 1000:.0f} ms")
     assert done["status"] == 200
     assert done["seconds"] > 1.0, "the upload was too quick to show anything"
-    assert slowest < 0.5, f"/api/health waited {slowest:.1f} s behind the stock-take"
+    # Held by the stock-take, health answers once, after it (13.8 s in issue 12). Off the
+    # loop it answers throughout; a busy CI box may still stall one answer for a second or
+    # two (the box, not the process), so the bound is the typical answer, and no answer
+    # waiting for a good part of the upload.
+    assert typical < 0.25, f"/api/health typically waited {typical:.2f} s behind the stock-take"
+    assert slowest < done["seconds"] / 4, f"/api/health waited {slowest:.1f} s behind it"

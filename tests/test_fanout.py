@@ -167,6 +167,41 @@ def test_an_incident_frame_is_not_delayed_behind_a_bus_frame(live, settings):
     with_walls([wall], body)
 
 
+def test_a_wall_whose_socket_is_full_is_skipped_then_sent_the_newest_full_frame(live,
+                                                                              settings):
+    # Frames are written straight to each connection: one whose send buffer is full (its
+    # transport paused the protocol, as for a wall on a stalled network) must hold up no
+    # other wall, be sent nothing meanwhile, and then get the newest of everything at once.
+    fast = WireWall(live.base, kiosk(live), keep_frames=True)
+    slow = WireWall(live.base, kiosk(live), keep_frames=True)
+    source = Source(settings)
+    fanout = fanout_of(live.services.hub)
+
+    async def body() -> None:
+        screen = next(s for group in fanout.screens.values() for s in group
+                      if s.ws._renderer_id == slow.renderer)
+        assert screen.socket is not None  # uvicorn's own sender, not Dash's queue
+        loop = fanout._task.get_loop() if fanout._task is not None else None
+        assert loop is not None
+        protocol = screen.socket.protocol
+        # What the transport calls when the socket's buffer passes its high-water mark.
+        loop.call_soon_threadsafe(protocol.pause_writing)
+        await asyncio.sleep(0.3)  # a frame already on its way lands now
+        held = len(slow.frames)
+        for title in ("缓冲满时一", "缓冲满时二"):
+            report(source, title, IN_QINGSHI)
+            await until(lambda t=title: t in titles(fast), 10, f"{title} on the other wall")
+        assert len(slow.frames) == held  # nothing was written to the full socket
+        loop.call_soon_threadsafe(protocol.resume_writing)
+        await until(lambda: "缓冲满时二" in titles(slow), 5, "the newest report, once it drains")
+        first = next(f for f in slow.frames[held:] if f.target == PANELS)
+        # The full frame (the stations too, which no report changed), with both reports.
+        assert {"stations", "feed", "kpis"} <= set(first.data["data"])
+        assert {"缓冲满时一", "缓冲满时二"} <= {row["title"] for row in first.data["data"]["feed"]}
+
+    with_walls([fast, slow], body)
+
+
 def test_one_frame_is_built_and_encoded_once_for_n_screens(live, settings):
     n = 6
     walls = [WireWall(live.base, kiosk(live), keep_frames=True, keep_text=True)
@@ -193,3 +228,66 @@ def test_one_frame_is_built_and_encoded_once_for_n_screens(live, settings):
         assert fanout.encodes - encodes < n / 2
 
     with_walls(walls, body)
+
+
+def panel_data(wall: WireWall) -> list[dict[str, Any]]:
+    """The panel frames the wall was pushed, oldest first."""
+    return [(f.data or {}).get("data") or {} for f in wall.frames if f.target == PANELS]
+
+
+def test_a_wall_is_sent_only_the_markers_that_changed(live, settings):
+    """A county's backlog is hundreds of open work orders: a new one, or a step of one, sends
+    that marker alone, not every marker again to every wall; a wall that joins gets them all."""
+    source = Source(settings)
+    first = WireWall(live.base, kiosk(live), keep_frames=True)
+    run = uuid.uuid4().hex[:6]
+
+    def marker_titles(rows: list[list[Any]]) -> set[str]:
+        return {row[6].split(" · ")[1] for row in rows}
+
+    async def body() -> None:
+        for i in range(12):
+            report(source, f"积压 {run} {i:02d}", IN_QINGSHI)
+        await until(lambda: any(f"积压 {run} 11" in f.text or f"积压 {run} 11" in str(f.data)
+                                for f in first.frames), 20, "the backlog on the wall")
+        mark = len(panel_data(first))
+        report(source, f"新单 {run}", IN_QINGSHI)
+
+        def new_frame() -> dict[str, Any] | None:
+            return next((d for d in panel_data(first)[mark:] if f"新单 {run}" in str(
+                d.get("marker_changes"))), None)
+        frame = await until(new_frame, 20, "the new work order's marker")
+        changes = frame["marker_changes"]
+        assert "markers" not in frame  # a delta: not every marker again
+        assert marker_titles(changes["rows"]) == {f"新单 {run}"}
+        assert changes["gone"] == []
+        new_id = changes["rows"][0][0]
+        assert changes["rows"][0][3] == "reported" and changes["rows"][0][5] is True
+
+        # A step of that order: its marker alone, in its new state.
+        mark = len(panel_data(first))
+        live.services.intake.act(new_id, "accept", "值班员")
+
+        def stepped() -> list[Any] | None:
+            for d in panel_data(first)[mark:]:
+                for row in (d.get("marker_changes") or {}).get("rows", ()):
+                    if row[0] == new_id and row[3] == "accepted":
+                        return [d["marker_changes"]["rows"], d]
+            return None
+        rows, frame = await until(stepped, 20, "the accepted order's marker")
+        assert [row[0] for row in rows] == [new_id] and "markers" not in frame
+
+        # A wall that joins now is sent every marker, in their states now.
+        late = WireWall(live.base, kiosk(live), keep_frames=True)
+        await late.start()
+        try:
+            await asyncio.wait_for(late.live.wait(), 60)
+            full = await until(lambda: next((d for d in panel_data(late) if "markers" in d),
+                                            None), 20, "the late wall's full frame")
+            by_title = {row[6].split(" · ")[1]: row for row in full["markers"]}
+            assert {f"积压 {run} {i:02d}" for i in range(12)} | {f"新单 {run}"} <= set(by_title)
+            assert by_title[f"新单 {run}"][3] == "accepted"
+        finally:
+            await late.close()
+
+    with_walls([first], body)

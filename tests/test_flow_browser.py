@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.incidents.lifecycle import STATE_COLOURS
-from tests.browser import Source, start_app
+from tests.browser import Source, read_live, start_app
 
 pytestmark = pytest.mark.browser
 TITLE = "路面塌陷需立项维修"
@@ -42,8 +42,8 @@ def test_flow001_suspend_needs_a_reason_then_takes_its_colour_and_leaves_the_que
               wait_status="#disp-status")
     Source(settings).report(title=TITLE, category="city_management")
     WebDriverWait(dash_duo.driver, 10).until(lambda _: _queue_titles(dash_duo) == {TITLE})
-    WebDriverWait(dash_duo.driver, 10).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, "#disp-list .q-row")).click()
+    # The live queue may redraw its rows between finding one and clicking it.
+    read_live(dash_duo.driver, "#disp-list .q-row", lambda row: row.click() or True)
     dash_duo.wait_for_text_to_equal("#disp-detail .disp-title", TITLE, timeout=10)
     badge = "#disp-detail-state"
     assert _background(dash_duo, badge) == _rgb(STATE_COLOURS["reported"])

@@ -251,3 +251,46 @@ def test_a_resource_return_with_boxes_not_shaped_as_drawn_is_refused(doors, used
     r = _raw_call(doors, json.dumps(body, ensure_ascii=False).encode(), "officer")
     assert r.status_code == 200, r.text[:300]
     assert "disp-toast err" in r.text, r.text[:300]
+
+
+@pytest.mark.parametrize("field", ["adm-person.value", "adm-name.value", "adm-role.value"])
+def test_an_account_form_field_forged_as_a_list_is_refused_in_words(doors, field):
+    r = _call_named(doors, "adm-msg.children", {"adm-add.n_clicks": 1, "adm-name.value": "x",
+                                                "adm-role.value": "officer", field: ["W003"],
+                                                "adm-lang.data": "en"})
+    assert r.status_code == 200, r.text[:300]
+    assert "must be text" in r.json()["response"]["adm-msg"]["children"], r.text[:300]
+
+
+@pytest.mark.parametrize("index", [10**19, -1, "1; drop", [1]])
+def test_a_key_revoked_by_an_index_that_is_no_id_is_refused_in_words(doors, index):
+    key = next(k for k, s in doors.callbacks
+               if s["inputs"] and "adm-revoke" in str(s["inputs"][0]["id"]))
+    trigger = {"index": index, "type": "adm-revoke"}
+    named = [part.rsplit(".", 1) for part in key.strip(".").split("...")]
+    body = {"output": key, "outputs": [{"id": i, "property": p} for i, p in named],
+            "inputs": [[{"id": trigger, "property": "n_clicks", "value": 1}]],
+            "state": [{"id": "adm-lang", "property": "data", "value": "en"}],
+            "changedPropIds": [json.dumps(trigger, separators=(",", ":"), sort_keys=True)
+                               + ".n_clicks"]}
+    r = _raw_call(doors, json.dumps(body, ensure_ascii=False).encode())
+    assert r.status_code in (200, 400), r.text[:300]  # the gate may refuse the shape first
+    if r.status_code == 200:
+        assert "is not a valid id" in r.json()["response"]["adm-msg"]["children"], r.text[:300]
+
+
+@pytest.mark.parametrize("pick", [[None], {"a": 1}, 7])
+def test_an_account_picked_as_a_list_or_a_number_fills_nothing(doors, pick):
+    r = _call_named(doors, "adm-erole.value", {"adm-pick.value": pick})
+    assert r.status_code in (200, 204), r.text[:300]
+
+
+@pytest.mark.parametrize("day", [["2026-12-01"], {"a": 1}])
+def test_a_town_import_dated_with_a_list_is_refused_as_no_date(doors, day):
+    from dashboard.i18n.text import t
+
+    r = _call_named(doors, "adm-town-msg.children", {"adm-town-apply.n_clicks": 1,
+                                                     "adm-town-date.value": day,
+                                                     "adm-lang.data": "en"})
+    assert r.status_code == 200, r.text[:300]
+    assert r.json()["response"]["adm-town-msg"]["children"] == t("imp_bad_date", "en")

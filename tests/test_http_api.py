@@ -131,6 +131,43 @@ def test_concurrent_retries_with_one_idempotency_key_store_one_incident(live: Li
     assert live.rejected() == {}
 
 
+def test_a_key_whose_first_server_died_mid_request_is_taken_over(live: Live) -> None:
+    """A server that claimed an Idempotency-Key and was killed (kill -9, a crash) before it
+    answered leaves the claim behind. The client's retry, on the other server, is not told
+    "still being handled" for a minute: after a short wait it is handled, and the database's
+    unique source_ref keeps it once, whether or not the dead server had committed it."""
+    from dashboard.messages import IncidentReport
+    from datasources.doors.http_api import IDEM_REF, IDEM_WAIT_S, idem_key, report_digest
+
+    r, prefix = live.services.bus.r, live.services.bus.ch.prefix
+
+    def orphan(title: str, key: str) -> None:  # the claim a dead server left on `key`
+        sent = IncidentReport.model_validate(report(title=title))
+        sent = sent.model_copy(update={"source_ref": IDEM_REF + key})
+        r.set(idem_key(prefix, key), json.dumps({"hash": report_digest(sent)}), ex=60)
+
+    # Died before committing: the retry stores it.
+    orphan("路灯倒伏", "died-before-commit")
+    status, _, body = live.post_json("/api/v1/incidents", report(title="路灯倒伏"),
+                                     Idempotency_Key="died-before-commit")
+    assert status == 201, body
+    # Died after committing, before its answer: the retry gets the stored work order.
+    first = live.post_json("/api/v1/incidents", report(title="护栏损坏"),
+                           Idempotency_Key="died-after-commit")
+    assert first[0] == 201
+    orphan("护栏损坏", "died-after-commit")
+    retry = live.post_json("/api/v1/incidents", report(title="护栏损坏"),
+                           Idempotency_Key="died-after-commit")
+    assert retry[0] == 201 and retry[2]["id"] == first[2]["id"], retry
+    # ... and so does every later retry, at once, from the answer now kept under the key.
+    again = live.post_json("/api/v1/incidents", report(title="护栏损坏"),
+                           Idempotency_Key="died-after-commit")
+    assert again[2] == retry[2]
+    assert live.incident_count() == 2
+    assert live.rejected() == {}
+    assert IDEM_WAIT_S <= 5  # the longest a client waits on an orphaned claim, once
+
+
 def test_near_duplicate_joins_the_open_work_order_with_200(settings: Settings) -> None:
     with serve(settings.with_(dedup_meters=200, dedup_minutes=30)) as live:
         _near_duplicate(live)

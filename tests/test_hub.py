@@ -72,6 +72,28 @@ def test_a_sequence_gap_is_filled_from_the_sql_log(services, run):
     run(body)
 
 
+def test_a_catch_up_counts_only_what_the_gap_missed(services, run):
+    """After hours live, a failover's badge says how many steps the gap missed (here one),
+    not every history row since the wall opened."""
+    async def body(hub):
+        for n in range(30):
+            services.intake.handle_raw(_report(f"直播{n}"))
+        await wait_until_async(lambda: len(hub.state.incidents) == 30)
+        await hub._advance_log()  # two database checks (every DB_PING_S) pass
+        await hub._advance_log()
+        catch_ups = hub.stats["catch_ups"]
+        report = IncidentReport.model_validate_json(_report("断档中"))
+        services.store.create_incident(report, services.intake.index.locate(
+            report.lon, report.lat))
+        services.bus.next_seq()  # its announcement lost
+        services.intake.handle_raw(_report("断档之后"))
+        await wait_until_async(lambda: hub.stats["catch_ups"] > catch_ups)
+        assert hub.state.caught_up is not None and hub.state.caught_up <= 2, \
+            hub.state.caught_up
+
+    run(body)
+
+
 def test_bad_vehicle_messages_are_counted_and_good_fixes_still_apply(services, run):
     async def body(hub):
         ch = services.bus.ch

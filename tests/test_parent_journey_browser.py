@@ -191,15 +191,21 @@ def run_journey(live, settings, name: str, sms: SmsGateway) -> None:
                        what="the 遗留儿童 alert on the wall")
             on_wall = time.monotonic() - arrived
 
-            def first_row():
+            def first_row() -> tuple[str, str, str] | None:
+                # Read once, text, class and id together: the queue redraws as it streams,
+                # so an element found here may be gone when the assertions read it.
                 rows = console.find_elements(By.CSS_SELECTOR, "#disp-list .q-row")
                 try:
-                    return rows[0] if rows and "遗留儿童" in rows[0].text else None
+                    if rows and "遗留儿童" in rows[0].text:
+                        return (str(rows[0].text), str(rows[0].get_attribute("class")),
+                                str(rows[0].get_attribute("data-id")))
                 except Exception:  # redrawn while read
                     return None
-            row = wait_until(first_row, timeout=20, what="遗留儿童 first in the queue")
-            assert "urgent" in row.get_attribute("class") and PLATE in row.text
-            incident_id = int(row.get_attribute("data-id"))
+                return None
+            row_text, classes, ident = wait_until(first_row, timeout=20,
+                                                  what="遗留儿童 first in the queue")
+            assert "urgent" in classes and PLATE in row_text
+            incident_id = int(ident)
             order = services.store.incident(incident_id)
             assert f"{left.id}（{left.name[0]}*" in order["description"]
             assert all(p.name not in order["title"] + order["description"] for p in riders)

@@ -75,17 +75,18 @@ def test_journey_a_child_left_on_board_reaches_the_console_as_urgent(settings):
             arrived = time.monotonic()
             arrived_wall = time.time()
 
-            def urgent_row():
+            def urgent_row() -> str | None:
+                # The row's text, read once: the queue redraws as it streams, so an element
+                # found here may be gone by the time the assertion reads it.
                 for row in console.find_elements(By.CSS_SELECTOR, ".q-row.urgent"):
-                    try:
-                        if "遗留儿童" in row.text and PLATE in row.text:
-                            return row
-                    except Exception:  # redrawn while read
-                        continue
+                    with contextlib.suppress(StaleElementReferenceException):
+                        text = str(row.text)
+                        if "遗留儿童" in text and PLATE in text:
+                            return text
                 return None
             row = wait_until(urgent_row, timeout=20, what="the 遗留儿童 alert in the queue")
             took = time.monotonic() - arrived
-            assert "1 名学生" in row.text
+            assert "1 名学生" in row
             # The grace (2 s here: the children getting off at school), then at once: the
             # check runs when the grace is up, not at the clock's next tick.
             assert took < 2.0 + 4, f"the alert took {took:.1f} s to reach the console"
@@ -138,8 +139,12 @@ def test_journey_a_child_left_on_board_reaches_the_console_as_urgent(settings):
             console.execute_script(
                 "document.querySelector('.zn-bus').dispatchEvent(new MouseEvent('click', "
                 "{bubbles: true}));")
-            text = wait_until(lambda: (console.find_elements(By.CSS_SELECTOR, ".bus-pupils")
-                                       or [None])[0], what="the trip's counts").text
+            def counts() -> str | None:
+                for e in console.find_elements(By.CSS_SELECTOR, ".bus-pupils"):
+                    with contextlib.suppress(StaleElementReferenceException):
+                        return str(e.text)
+                return None
+            text = wait_until(counts, what="the trip's counts")
             assert f"应到 {manifest.expected}" in text and "在车 1" in text
             assert "已下车 2" in text
             # ...and its manifest: the officer reads whole names, each child's state now.

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dashboard.channels import Channels
-from dashboard.settings import Settings, parse_sentinels, sentinel_url
+from dashboard.settings import Settings, parse_sentinels, redacted, sentinel_url
 from datasources.redis import connect
 from datasources.sql import models as m
 from datasources.sql.engine import make_engine
@@ -133,6 +133,9 @@ def test_the_sentinel_settings_are_checked_with_clear_errors() -> None:
         ({"redis_sentinels": "h:1", "redis_master": "a b"}, "REDIS_MASTER 'a b'"),
         ({"redis_sentinels": "h:1", "redis_master": "m", "redis_url": "redis://x"},
          "not both"),
+        ({"redis_url": "redis://x", "redis_password": "pw"},
+         r"put the password in REDIS_URL \(redis://:PASSWORD@host:6379\)"),
+        ({"redis_sentinel_password": "pw"}, "go with REDIS_SENTINELS"),
     ]
     for values, words in wrong:
         with pytest.raises(ValueError, match=words):
@@ -141,6 +144,59 @@ def test_the_sentinel_settings_are_checked_with_clear_errors() -> None:
     env = Settings.from_env({"REDIS_SENTINELS": "127.0.0.1:26379", "REDIS_MASTER": "zn"})
     assert connect.is_sentinel(env.redis_target)
     assert not connect.is_sentinel(Settings.from_env({}).redis_target)
+
+
+@needs_sentinel
+def test_passwords_on_the_servers_and_on_the_sentinels_are_used_through_a_failover(
+        tmp_path: Path) -> None:
+    """A county sets `requirepass` on its Redis and its sentinels: the product signs in to
+    both (REDIS_PASSWORD, REDIS_SENTINEL_PASSWORD), keeps them out of what it prints, and
+    still follows the promoted replica; a wrong password is an authentication error, not a
+    hang."""
+    import asyncio
+
+    import redis as redis_py
+
+    with sentinel_set(tmp_path / "redis", password="srv pw&1",
+                      sentinel_password="snt=pw") as rs:
+        settings = Settings.from_env(rs.env())
+        url = settings.redis_target
+        assert url == rs.url and "srv" not in redacted(url) and "snt" not in redacted(url)
+        assert connect.primary(url) == f"127.0.0.1:{rs.server_ports[0]}"
+        client = connect.client(url)
+        client.set("zn:k", "before")
+        assert client.get("zn:k") == b"before"
+
+        async def read() -> bytes | None:
+            aclient = connect.async_client(url)
+            try:
+                return await aclient.get("zn:k")
+            finally:
+                await aclient.aclose()
+
+        assert asyncio.run(read()) == b"before"
+        wrong = Settings.from_env({**rs.env(), "REDIS_PASSWORD": "nope"}).redis_target
+        with pytest.raises(redis_py.AuthenticationError):
+            connect.client(wrong).ping()
+        # Without the sentinels' password no sentinel names a primary.
+        assert connect.primary(
+            Settings.from_env({**rs.env(), "REDIS_SENTINEL_PASSWORD": ""}).redis_target) \
+            is None
+
+        old, _ = rs.kill_primary()
+        new = rs.wait_promoted(old)
+
+        def write_after() -> bool:
+            try:
+                client.set("zn:k2", "after")
+                return True
+            except redis_py.RedisError:
+                return False
+
+        wait_until(write_after, timeout=10)
+        assert connect.primary(url) == f"127.0.0.1:{new}"
+        assert client.get("zn:k") == b"before" and client.get("zn:k2") == b"after"
+        client.close()
 
 
 # Modules allowed to build a Redis client: the factory. Tests and benches drive Redis as

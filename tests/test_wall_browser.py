@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -33,6 +34,28 @@ def test_wall001_published_incident_appears_in_feed_and_map(dash_duo, settings):
     kpi = dash_duo.find_element("#kpi-received")  # the raw figure, for cross-screen journeys
     assert (kpi.get_attribute("data-kpi"), kpi.get_attribute("data-window"),
             kpi.get_attribute("data-value")) == ("received", "today", "1")
+
+
+def test_wall001b_a_step_restyles_the_orders_marker_and_keeps_the_others(dash_duo, settings):
+    """The wall is sent the one marker that changed (dashboard/screens/frames.py): the step
+    restyles that marker in place and the markers it did not touch stay on the map."""
+    app = start_app(dash_duo, settings)
+    source = Source(settings)
+    for n in range(3):
+        source.report(title=f"积压{n}", lon=104.452 + n * 1e-3, lat=30.551)
+    wait = dash_duo.driver.find_elements
+    deadline = time.monotonic() + 15
+    while len(wait(By.CSS_SELECTOR, "path.zn-inc")) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(wait(By.CSS_SELECTOR, "path.zn-inc.zn-st-reported")) == 3
+    order = next(v for v in app.zn_services.hub.state.incidents.values() if v.title == "积压1")
+    source.raw(source.ch.ingest, json.dumps({
+        "type": "incident.progress", "incident_id": order.id, "to_state": "accepted",
+        "actor": "值班员", "note": ""}))
+    dash_duo.wait_for_element(f"path.zn-inc-{order.id}.zn-st-accepted", timeout=10)
+    assert len(wait(By.CSS_SELECTOR, "path.zn-inc")) == 3
+    assert len(wait(By.CSS_SELECTOR, "path.zn-inc.zn-st-reported")) == 2
+    assert not dash_duo.get_logs()
 
 
 def test_wall002_bus_position_message_moves_that_bus(dash_duo, settings):

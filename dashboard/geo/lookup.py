@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -58,6 +58,9 @@ class GridIndex:
         self._geoms = [shape(c.geometry) for c in leaf]
         self._prepared = [prep(g) for g in self._geoms]
         self._tree = STRtree(self._geoms)
+        self._hits = [GridHit(c.code, c.village,
+                              tuple(w["name"] for w in sorted(c.workers, key=lambda w: w["id"])))
+                      for c in leaf]
 
     def __len__(self) -> int:
         return len(self._cells)
@@ -67,7 +70,15 @@ class GridIndex:
         point = Point(lon, lat)
         for idx in self._tree.query(point):
             if self._prepared[int(idx)].covers(point):
-                cell = self._cells[int(idx)]
-                names = tuple(w["name"] for w in sorted(cell.workers, key=lambda w: w["id"]))
-                return GridHit(cell.code, cell.village, names)
+                return self._hits[int(idx)]
         return None
+
+    def place(self, lon: float, lat: float) -> GridHit | None:
+        """The grid a report is in, before a rota names who is on duty (intake places each
+        report with it and asks the rota once for a batch: roster)."""
+        return self.locate(lon, lat)
+
+    def roster(self, hits: Sequence[GridHit], s: object = None) -> list[GridHit]:
+        """The hits with the rota's worker on duty named; without a rota, as they are (`s`:
+        the database session a rota is read in)."""
+        return list(hits)

@@ -6,9 +6,13 @@ Every screen of one audience is sent the same frame; a screen's own work is only
 differs (which frame it already has). Pure: the live state in, rows out; pages/_wall_push.py
 does the waiting, the encoding and the sending.
 
-Panel frames are deltas: each key replaces one whole panel on the screen (feed, markers,
-heat, kpis, stations, readiness, punct, alerts, cast), so the latest value of every key is a
-full frame, and any delta can be skipped by a screen that is then sent the full one.
+Panel frames are deltas: each key replaces one whole panel on the screen (feed, heat, kpis,
+stations, readiness, punct, alerts, cast), so the latest value of every key is a full frame,
+and any delta can be skipped by a screen that is then sent the full one. A panel built again
+unchanged (the feed's ages are rebuilt every AGE_S) is not sent. The map's incident markers
+are the exception, as they can be many (a county's backlog: hundreds of open work orders):
+the full frame carries every marker (`markers`), a delta only the markers that changed and
+the ids that left (`marker_changes`), which applies to the frame before it alone.
 """
 
 from __future__ import annotations
@@ -62,21 +66,42 @@ class PanelFrames:
     builds: int = 0
 
     def update(self, state: LiveState, inputs: WallInputs, now: datetime) -> dict[str, Any]:
-        """The panels whose inputs changed since the last update (empty: nothing to send);
-        a non-empty delta is the next `seq`."""
-        delta = panel_delta(state, inputs, self.audience.lang, now, self.keys)
-        if delta:
-            self.seq += 1
-            self.builds += 1
-            self.panels.update(delta)
+        """The panels that changed since the last update (empty: nothing to send); a
+        non-empty delta is the next `seq`."""
+        built = panel_delta(state, inputs, self.audience.lang, now, self.keys)
+        rows = built.pop("markers", None)
+        delta = {k: v for k, v in built.items() if self.panels.get(k) != v}
+        changes = None if rows is None else marker_changes(
+            {row[0]: row for row in self.panels.get("markers", ())}, rows)
+        if not delta and changes is None:
+            return {}
+        self.seq += 1
+        self.builds += 1
+        self.panels.update(delta)
+        if changes is not None:
+            self.panels["markers"] = rows
+            delta["marker_changes"] = changes
         return delta
 
     def frame(self, delta: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The frame a screen draws: `delta`, or every panel (a screen that is new or fell
-        behind), with the frame's seq, targets and the empty feed's words."""
+        """The frame a screen draws: `delta` (on the frame before it), or every panel, every
+        marker included (a screen that is new or fell behind), with the frame's seq, targets
+        and the empty feed's words."""
         body = dict(self.panels if delta is None else delta)
+        if delta is None:  # a screen that drew markers before (a reconnect) drops the gone
+            body.setdefault("markers", [])
         return {**body, "seq": self.seq, "target": TARGETS,
                 "empty": t("feed_empty", self.audience.lang)}
+
+
+def marker_changes(before: Mapping[int, list[Any]],
+                   rows: list[list[Any]]) -> dict[str, list[Any]] | None:
+    """The markers of `rows` that are new or differ from `before` (by id), and the ids of
+    `before` that are not in `rows`; None when nothing changed."""
+    now = {row[0] for row in rows}
+    changed = [row for row in rows if before.get(row[0]) != row]
+    gone = [i for i in before if i not in now]
+    return {"rows": changed, "gone": gone} if changed or gone else None
 
 
 def panel_delta(state: LiveState, inputs: WallInputs, lang: str, now: datetime,

@@ -57,7 +57,7 @@ DRAIN_LIMIT = 16 * 1024 * 1024
 STATUS: dict[str, int] = {
     "too_large": 413, "too_long": 413, "bad_json": 400, "bad_shape": 400, "bad_version": 400,
     "invalid": 400, "outside_town": 422, "duplicate": 409, "store_error": 503,
-    "unauthorized": 403, "not_found": 404, "in_progress": 409, "unavailable": 503,
+    "unauthorized": 403, "not_found": 404, "unavailable": 503,
     "wrong_source": 403, "unknown_camera": 422, "no_hotline_order": 404,
 }
 
@@ -87,8 +87,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "Camera “{camera}” is not one of the town's cameras (cameras.csv)."),
     "no_hotline_order": ("没有 12345 编号为“{number}”的工单。",
                          "There is no work order with 12345 number “{number}”."),
-    "in_progress": ("相同 Idempotency-Key 的请求仍在处理中，请稍后重试。",
-                    "A request with this Idempotency-Key is still being handled; retry later."),
 }
 
 
@@ -231,11 +229,17 @@ def existing(services: Services, source: str, source_ref: str | None) -> dict[st
         return summary(incident_view(row)) if row is not None else None
 
 
+def report_digest(report: IncidentReport) -> str:
+    """What an Idempotency-Key is bound to: the report as submitted (its transport id aside)."""
+    return hashlib.sha256(report.model_dump_json(exclude={"msg_id"}).encode()).hexdigest()
+
+
 def _submit_claimed(services: Services, report: IncidentReport, key: str | None) -> Submitted:
     assert services.intake is not None and services.bus is not None
     r = services.bus.r
     rkey = idem_key(services.bus.ch.prefix, key) if key else ""
-    digest = hashlib.sha256(report.model_dump_json(exclude={"msg_id"}).encode()).hexdigest()
+    digest = report_digest(report)
+    taken_over = False
     if key:
         deadline = time.monotonic() + IDEM_WAIT_S
         while not r.set(rkey, json.dumps({"hash": digest}), nx=True, ex=IDEM_PENDING_TTL_S):
@@ -247,11 +251,24 @@ def _submit_claimed(services: Services, report: IncidentReport, key: str | None)
             if stored and "incident" in stored:
                 return Submitted(stored.get("status", 201), incident=stored["incident"])
             if time.monotonic() > deadline:
-                # The first request is still running: not a second message, so not counted.
-                return Submitted(409, reason="in_progress")
+                # The first request is still running, or its server died after claiming
+                # the key (kill -9 behind nginx): handle it here rather than answer "still
+                # being handled" until the claim expires. The database's unique source_ref
+                # keeps it once either way; a lost race is answered with the stored order.
+                found = existing(services, report.source, report.source_ref)
+                if found is not None:  # it had committed: its answer, not a duplicate
+                    r.set(rkey, json.dumps({"hash": digest, "status": 201,
+                                            "incident": found}), ex=IDEM_TTL_S)
+                    return Submitted(201, incident=found)
+                taken_over = True
+                break
             time.sleep(0.05)
     # A near-duplicate joins an open work order: nothing new is created, so 200.
     result = _outcome(services, report, services.intake.handle(report))
+    if taken_over and result.reason == "duplicate":
+        found = existing(services, report.source, report.source_ref)
+        if found is not None:
+            result = Submitted(201, incident=found)
     if key and result.incident is not None:
         r.set(rkey, json.dumps({"hash": digest, "status": result.status,
                                 "incident": result.incident}), ex=IDEM_TTL_S)
@@ -384,8 +401,7 @@ def error_response(result: Submitted, lang: str) -> JSONResponse:
                                                **dict(result.values))}
     if result.ref:
         body["ref"] = result.ref
-    headers = {"Retry-After": "5"} if result.status == 503 or result.reason == "in_progress" \
-        else None
+    headers = {"Retry-After": "5"} if result.status == 503 else None
     return JSONResponse(body, status_code=result.status, headers=headers)
 
 

@@ -64,10 +64,14 @@ class Hub:
         self._kpi_due: asyncio.Event | None = None
         self._resync_needed = False
         self._catch_up_needed = False
+        self._buses: asyncio.Task[None] | None = None  # the vehicles message being applied
         # Where a subscriber that missed messages catches up (datasources/sql/event_log.py):
         # `log_id` is the newest history row this hub has read.
         self.log = EventLog(store)
         self.log_id = 0
+        # The newest history row one check ago (`_advance_log`): what the live events have
+        # surely delivered by the next check, unless a gap opened meanwhile.
+        self._log_mark: int | None = None
         # gaps: sequence numbers skipped; lost: subscriptions lost (Redis gone, failover);
         # catch_ups / caught_up: gaps filled from the SQL log and the history rows read.
         self.stats = {"vehicle_msgs": 0, "events": 0, "ingest": 0, "gaps": 0, "lost": 0,
@@ -104,6 +108,8 @@ class Hub:
 
     async def stop(self) -> None:
         """Cancel the background tasks."""
+        if self._buses is not None:
+            self._buses.cancel()
         for task in self._tasks:
             task.cancel()
         await asyncio.wait(self._tasks, timeout=5)
@@ -194,13 +200,24 @@ class Hub:
                 await self.notify()
                 backoff = 0.2
                 while True:
+                    if self._resync_needed or self._catch_up_needed:
+                        await self._buses_done()  # a resync replaces what they would touch
                     if self._resync_needed:
                         await self._resync()
                     elif self._catch_up_needed:
                         await self._catch_up()
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
-                        await self._dispatch(message["channel"].decode(), message["data"])
+                        channel = message["channel"].decode()
+                        if channel == self.ch.vehicles:
+                            # A fleet's message (500 fixes) takes tens of ms to apply: on a
+                            # task of its own, one at a time and in order, so the work-order
+                            # event behind it is not held up by it.
+                            await self._buses_done()
+                            self._buses = asyncio.create_task(
+                                self._dispatch(channel, message["data"]), name="hub-fixes")
+                        else:
+                            await self._dispatch(channel, message["data"])
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError, TimeoutError) as exc:
@@ -208,6 +225,7 @@ class Hub:
             except Exception:  # a bug must not end the subscriber: log, resync, go on
                 log.exception("hub loop error; resyncing")
             finally:
+                await self._buses_done()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(pubsub.aclose(), 2)
                     await asyncio.wait_for(client.aclose(), 2)
@@ -220,6 +238,18 @@ class Hub:
                 await self.notify()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
+
+    async def _buses_done(self) -> None:
+        """Wait for the vehicles message being applied, if any (its errors are logged)."""
+        task, self._buses = self._buses, None
+        if task is None:
+            return
+        try:
+            await task
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug in one message's fixes must not end the subscriber
+            log.exception("vehicle fixes not applied")
 
     async def _dispatch(self, channel: str, data: bytes) -> None:
         if channel == self.ch.vehicles:
@@ -382,6 +412,8 @@ class Hub:
                 if self.state.db_ok:
                     log.error("database unreachable: %s", exc)
                 ok = False
+            if ok:
+                await self._advance_log()
             if ok != self.state.db_ok:
                 self.state.db_ok = ok
                 self.state.touch("status")
@@ -389,6 +421,23 @@ class Hub:
                     self._resync_needed = True
                 await self.notify()
             await asyncio.sleep(DB_PING_S)
+
+    async def _advance_log(self) -> None:
+        """Move `log_id` up to the history as the live events delivered it, so a catch-up
+        reads (and the screens count) only what a gap missed, not everything since the
+        last snapshot. Rows committed before the previous check have had their events
+        delivered by now unless a gap opened since, in which case the position stays
+        where it was and the gap's catch-up reads from there."""
+        if self.state.gap_since is not None or self._resync_needed or self._catch_up_needed:
+            self._log_mark = None
+            return
+        if self._log_mark is not None:
+            self.log_id = max(self.log_id, self._log_mark)
+        try:
+            self._log_mark = await asyncio.to_thread(self.log.last_id)
+        except Exception as exc:  # the database is checked again at the next round
+            log.warning("history position not read: %s", exc)
+            self._log_mark = None
 
     async def _kpi_worker(self) -> None:
         """KPIs after each work-order event and once per sweep period, in every process;

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +31,24 @@ from dashboard.messages import (
     parse_inbound,
 )
 from dashboard.resources.errors import StockError
+from dashboard.roles import current
 from dashboard.timeutil import utcnow
+from datasources.flows.group_commit import GroupCommit
 from datasources.redis.publisher import Publisher
-from datasources.sql.incidents import Store
+from datasources.sql.incidents import Created, Pending, Store
 
 log = logging.getLogger(__name__)
+
+# Deliveries this process remembers (by msg_id, or the bytes' digest): a repeat waits for
+# the first one's outcome and is answered with it. A repeat comes with its first delivery or
+# seconds after it (a source's retry); older ones are the Redis claim's to refuse, in every
+# process. Each kept outcome holds its event and work order (~4 KB): 20,000 of them grew the
+# server by ~85 MB in the hour's soak (bench/soak.py), a tracemalloc diff found.
+KEPT_DELIVERIES = 2_000
+
+# What the committer hands back for one report: its Created (or what kept it out) and the
+# event announcing it.
+Committed = tuple[Created | Exception, Event | None]
 
 
 @dataclass(frozen=True)
@@ -49,7 +66,8 @@ class Intake:
     """The one path by which reports, progress and stock movements enter the record."""
 
     def __init__(self, store: Store, bus: Publisher, index: GridIndex, max_text: int = 2000,
-                 centre: tuple[float, float] | None = None):
+                 centre: tuple[float, float] | None = None, batch: int = 1,
+                 linger_ms: int = 0):
         self.store = store
         self.bus = bus
         self.index = index
@@ -68,6 +86,22 @@ class Intake:
         # Called with (work order, description) after a new report is stored and announced
         # (issue 18: the suggestion worker); a hook never delays nor undoes the report.
         self.report_hooks: list[Callable[[IncidentView, str], object]] = []
+        # Group commit (issue 17): concurrent reports share one transaction and one publish
+        # round trip (ZN_INTAKE_BATCH, ZN_INTAKE_LINGER_MS); each is answered once committed.
+        self.commits: GroupCommit[Pending, Committed] = GroupCommit(
+            self._commit_reports, batch, linger_ms, name="intake-commit")
+        self._deliveries: OrderedDict[str, Future[Outcome]] = OrderedDict()
+        self._deliveries_lock = threading.Lock()
+        # When Redis last failed to take an announcement: a batch all of whose reports came
+        # before it is not announced (each would have waited out that failure alone; the
+        # one committer must not wait a frozen Redis's timeout once per batch). Their
+        # commits stand, committed before the failure was seen, so a hub's resync after
+        # Redis returns shows them.
+        self._redis_failed_at = 0.0
+
+    def close(self) -> None:
+        """Stop the committer thread (after the batches already taken)."""
+        self.commits.close()
 
     def handle_raw(self, raw: bytes | str) -> Outcome:
         """Handle one message from the ingest channel (claimed so one process handles it)."""
@@ -77,9 +111,25 @@ class Intake:
         except MessageError as exc:
             return self.reject_unparsable(data, exc)
         key = f"id:{message.msg_id}" if message.msg_id else hashlib.sha1(data).hexdigest()
-        if not self.bus.claim(key, ttl_s=3600 if message.msg_id else 60):
-            return Outcome(skipped=True)
-        return self.handle(message)
+        mine: Future[Outcome] = Future()
+        with self._deliveries_lock:
+            first = self._deliveries.get(key)
+            if first is None:
+                self._deliveries[key] = mine
+                while len(self._deliveries) > KEPT_DELIVERIES:
+                    self._deliveries.popitem(last=False)
+        if first is not None:  # a repeat this process handles or handled: the same answer
+            return dataclasses.replace(first.result(), skipped=True)
+        try:
+            if not self.bus.claim(key, ttl_s=3600 if message.msg_id else 60):
+                outcome = Outcome(skipped=True)  # another process has it
+            else:
+                outcome = self.handle(message)
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        mine.set_result(outcome)
+        return outcome
 
     def handle(self, message: IncidentReport | IncidentProgress | StockMovement) -> Outcome:
         """Apply one validated message and publish its event."""
@@ -180,28 +230,48 @@ class Intake:
     def _report(self, report: IncidentReport) -> Outcome:
         if len(report.description) > self.max_text:
             return self.reject("too_long", f"description longer than {self.max_text} characters")
-        hit = self.index.locate(report.lon, report.lat)
+        hit = self.index.place(report.lon, report.lat)  # the rota is asked once per batch
         if hit is None and self.centre is not None and must_place(report):
             report = placed_at_centre(report, self.centre)
-            hit = self.index.locate(report.lon, report.lat)
+            hit = self.index.place(report.lon, report.lat)
         if hit is None:
             return self.reject("outside_town",
                                f"({report.lon:.5f}, {report.lat:.5f}) is outside the town")
-        created = self.store.create_incident(report, hit)
+        # Committed with the reports arriving meanwhile; its audit row in the same
+        # transaction, under the principal serving this caller.
+        created, event = self.commits.submit(
+            Pending(report, hit, current() if self.audit is not None else None,
+                    received=time.monotonic()))
+        if isinstance(created, SQLAlchemyError):
+            log.error("store error while storing a report of %s: %s", report.source, created)
+            first = str(getattr(created, "orig", None) or created)
+            return self.reject("store_error",
+                               f"{type(created).__name__}: {first.splitlines()[0][:200]}")
+        if isinstance(created, Exception):
+            raise created
         if created.merged:
-            return Outcome(event=self._announce("incident.updated", incident=created.incident),
-                           merged=True)
+            return Outcome(event=event, merged=True)
         if not created.new:
             return self.reject("duplicate",
                                f"{report.source}/{report.source_ref} is {created.incident.ref}")
-        self.audit_step("incident.report", created.incident.ref, report.source, report.source)
-        outcome = Outcome(event=self._announce("incident.created", incident=created.incident))
+        outcome = Outcome(event=event)
         for hook in self.report_hooks:
             try:
                 hook(created.incident, report.description)
             except Exception:
                 log.exception("report hook failed for %s", created.incident.ref)
         return outcome
+
+    def _commit_reports(self, items: Sequence[Pending]) -> list[Committed]:
+        """The committer's work for one batch: store the reports in one transaction, then
+        announce the stored ones in one round trip."""
+        done = self.store.create_incidents(items, roster=self.index.roster)
+        told = [d for d in done if isinstance(d, Created) and (d.new or d.merged)]
+        events = iter(self._announce_all([
+            ("incident.updated" if d.merged else "incident.created", {"incident": d.incident})
+            for d in told], received=max(p.received for p in items)))
+        return [(d, next(events) if isinstance(d, Created) and (d.new or d.merged) else None)
+                for d in done]
 
     def announce_update(self, view: IncidentView) -> Event:
         """Tell every screen a work order changed (a change committed elsewhere)."""
@@ -213,26 +283,44 @@ class Intake:
             self.audit(action, target, detail, actor=actor)
 
     def _announce(self, kind: EventType, **facts: Any) -> Event:
-        """Publish one committed fact with the next number of the shared sequence.
+        """Publish one committed fact with the next number of the shared sequence."""
+        return self._announce_all([(kind, facts)])[0]
 
-        The fact is already committed: when Redis cannot take the event, the commit stands
-        (seq 0 marks it unpublished) and every hub's resync after Redis returns shows it.
+    def _announce_all(self, facts: Sequence[tuple[EventType, dict[str, Any]]],
+                      received: float | None = None) -> list[Event]:
+        """Publish committed facts, in order, with the next numbers of the shared sequence
+        (two round trips however many). `received`: when the newest of the facts' reports
+        came (a batch wholly older than Redis's last failure is not announced).
+
+        The facts are already committed: when Redis cannot take the events, the commits stand
+        (seq 0 marks them unpublished) and every hub's resync after Redis returns shows them.
         """
+        if not facts:
+            return []
+        at, sent_at = utcnow(), time.time()
+        unsent = [Event(type=kind, seq=0, at=at, sent_at=sent_at, **f) for kind, f in facts]
+        if received is not None and received < self._redis_failed_at:
+            self.unannounced += len(facts)  # they came while Redis was failing
+            return unsent
         try:
-            seq = self.bus.next_seq()
+            first = self.bus.next_seqs(len(facts))
         except RedisError as exc:
-            log.warning("%s committed but not announced (Redis: %s); resync will show it",
-                        kind, exc)
-            self.unannounced += 1
-            return Event(type=kind, seq=0, at=utcnow(), sent_at=time.time(), **facts)
-        event = Event(type=kind, seq=seq, at=utcnow(), sent_at=time.time(), **facts)
+            log.warning("%s facts committed but not announced (Redis: %s); resync will show "
+                        "them", len(facts), exc)
+            self._redis_failed_at = time.monotonic()
+            self.unannounced += len(facts)
+            return unsent
+        events = [Event(type=kind, seq=first + i, at=at, sent_at=sent_at, **f)
+                  for i, (kind, f) in enumerate(facts)]
         try:
-            self.bus.publish_event(event)
+            self.bus.publish_events(events)
         except RedisError as exc:
-            # The sequence moved on without this event: the hubs see a gap and resync.
-            log.warning("%s %s committed but not published (Redis: %s)", kind, seq, exc)
-            self.unannounced += 1
-        return event
+            # The sequence moved on without these events: the hubs see a gap and resync.
+            log.warning("%s events from %s committed but not published (Redis: %s)",
+                        len(events), first, exc)
+            self._redis_failed_at = time.monotonic()
+            self.unannounced += len(events)
+        return events
 
     def reject_unparsable(self, data: bytes, exc: MessageError) -> Outcome:
         """Reject bytes that did not parse, once across every process that received them."""

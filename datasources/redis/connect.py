@@ -82,11 +82,21 @@ def _open(url: str, options: dict[str, Any], redis_class: Any, sentinel_class: A
     found = parse_sentinel_url(url)
     if found is None:
         return redis_class.from_url(url, **options)
-    sentinels, master = found
-    sentinel = sentinel_class(list(sentinels), socket_timeout=SENTINEL_TIMEOUT_S,
-                              sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT_S,
-                                               "socket_connect_timeout": SENTINEL_TIMEOUT_S})
-    return sentinel.master_for(master, redis_class=redis_class, **options)
+    sentinel = sentinel_class(list(found.sentinels), socket_timeout=SENTINEL_TIMEOUT_S,
+                              sentinel_kwargs=_sentinel_kwargs(found.sentinel_password))
+    if found.password:
+        options = {**options, "password": found.password}
+    return sentinel.master_for(found.master, redis_class=redis_class, **options)
+
+
+def _sentinel_kwargs(password: str) -> dict[str, Any]:
+    """How to talk to the sentinels themselves: short timeouts, and their own password
+    (REDIS_SENTINEL_PASSWORD) when they have one."""
+    kwargs: dict[str, Any] = {"socket_timeout": SENTINEL_TIMEOUT_S,
+                              "socket_connect_timeout": SENTINEL_TIMEOUT_S}
+    if password:
+        kwargs["password"] = password
+    return kwargs
 
 
 def primary(url: str) -> str | None:
@@ -95,12 +105,10 @@ def primary(url: str) -> str | None:
     found = parse_sentinel_url(url)
     if found is None:
         return None
-    sentinels, master = found
-    sentinel = Sentinel(list(sentinels), socket_timeout=SENTINEL_TIMEOUT_S,
-                        sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT_S,
-                                         "socket_connect_timeout": SENTINEL_TIMEOUT_S})
+    sentinel = Sentinel(list(found.sentinels), socket_timeout=SENTINEL_TIMEOUT_S,
+                        sentinel_kwargs=_sentinel_kwargs(found.sentinel_password))
     try:
-        host, port = sentinel.discover_master(master)
+        host, port = sentinel.discover_master(found.master)
     except RedisError:
         return None
     finally:

@@ -112,9 +112,20 @@ class Publisher:
         """The last number handed out by the event sequence."""
         return int(self.r.get(self.ch.event_seq) or 0)
 
+    def next_seqs(self, n: int) -> int:
+        """Take `n` consecutive numbers of the shared event sequence; returns the first."""
+        return int(self.r.incrby(self.ch.event_seq, n)) - n + 1
+
     def publish_event(self, event: Event) -> int:
         """Publish a committed fact on the events channel."""
         return int(self.r.publish(self.ch.events, event.to_json()))
+
+    def publish_events(self, events: Iterable[Event]) -> None:
+        """Publish committed facts on the events channel in order, in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for event in events:
+            pipe.publish(self.ch.events, event.to_json())
+        pipe.execute()
 
     def publish_positions(self, positions: Iterable[VehiclePosition],
                           chunk: int = 500) -> Published:

@@ -181,7 +181,10 @@ class Accounts:
             return [_user_row(u) for u in s.scalars(select(m.User).order_by(m.User.name))]
 
     def user(self, name: str) -> UserRow | None:
-        """The user called `name`, or None."""
+        """The user called `name`, or None (also for a name that is not text: a page's
+        forged pick, which no account is called)."""
+        if not isinstance(name, str):
+            return None
         with self.session() as s:
             row = s.scalar(select(m.User).where(m.User.name == name))
             return _user_row(row) if row else None

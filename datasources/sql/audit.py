@@ -26,6 +26,15 @@ log = logging.getLogger(__name__)
 COLUMNS = ("id", "at", "actor", "role", "ip", "action", "target", "detail")
 
 
+def entry(action: str, target: str = "", detail: str = "", *, actor: str | None,
+          who: Principal) -> m.AuditEntry:
+    """One audit row, not yet written (Audit.record, or a batch of intake's transaction)."""
+    return m.AuditEntry(at=utcnow(), actor=(actor or who.name or "-")[:60],
+                        actor_user_id=who.user_id,
+                        role=(who.role if who.signed_in else "")[:16], ip=who.ip[:64],
+                        action=action[:40], target=str(target)[:80], detail=detail[:2000])
+
+
 class Audit:
     """Writes and reads audit_log."""
 
@@ -35,11 +44,7 @@ class Audit:
     def record(self, action: str, target: str = "", detail: str = "", *,
                actor: str | None = None, who: Principal | None = None) -> None:
         """Append one row; the principal defaults to the one being served now."""
-        who = who or current()
-        row = m.AuditEntry(at=utcnow(), actor=(actor or who.name or "-")[:60],
-                           actor_user_id=who.user_id,
-                           role=(who.role if who.signed_in else "")[:16], ip=who.ip[:64],
-                           action=action[:40], target=str(target)[:80], detail=detail[:2000])
+        row = entry(action, target, detail, actor=actor, who=who or current())
         try:
             with self.session.begin() as s:
                 s.add(row)

@@ -109,11 +109,12 @@ class Versions:
         with self._lock:
             return self._chains
 
-    def place(self, s: Session, hit: GridHit, lon: float, lat: float, when: datetime
-              ) -> tuple[GridHit, int | None]:
+    def place(self, s: Session, hit: GridHit, lon: float, lat: float, when: datetime,
+              rows: list[GridVersion] | None = None) -> tuple[GridHit, int | None]:
         """The grid and version a report made at `when` belongs to: today's lookup, unless
-        a grid was redrawn since, when the grids of its time decide."""
-        rows = self.rows(s)
+        a grid was redrawn since, when the grids of its time decide (`rows`: self.rows(s)
+        read once for a batch)."""
+        rows = self.rows(s) if rows is None else rows
         if not rows:
             return hit, None
         when = as_utc(when)

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import dataclasses
+import logging
+import math
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, event, func, insert, select, update
+from sqlalchemy import (
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dashboard.geo.lookup import GridHit, haversine_m
 from dashboard.incidents import hotline
@@ -43,7 +60,7 @@ from dashboard.incidents.tiers import default_receiver
 from dashboard.inputs import MAX_ID
 from dashboard.messages import IncidentReport, IncidentView, StockView
 from dashboard.resources.errors import StockError  # noqa: F401  (raised here)
-from dashboard.roles import mask_name
+from dashboard.roles import Principal, mask_name
 from dashboard.timeutil import (
     LOCAL_TZ,
     as_utc,
@@ -52,11 +69,14 @@ from dashboard.timeutil import (
 )
 from dashboard.town import Camera, GridCell, Unit
 from datasources.sql import models as m
+from datasources.sql.audit import entry as audit_entry
 from datasources.sql.engine import rows_changed, session_factory
 from datasources.sql.grid_versions import Versions
 from datasources.sql.kpis import read_facts
 
-__all__ = ["Created", "DedupRule", "Store", "incident_view"]
+log = logging.getLogger(__name__)
+
+__all__ = ["Created", "DedupRule", "Pending", "Store", "incident_view"]
 
 
 def _report_row(incident_id: int, report: IncidentReport, reported_at: datetime,
@@ -176,6 +196,143 @@ def _registered(s: Session, assignee_id: object) -> Assignee:
     if found is None:
         raise BadInput("unknown_assignee", id=str(assignee_id))
     return Assignee(str(assignee_id), found.name[:40])
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A report for Store.create_incidents, placed (its grid hit), with who sent it: its
+    audit row is written in the same transaction (None: no audit row)."""
+
+    report: IncidentReport
+    hit: GridHit
+    who: Principal | None = None
+    received: float = 0.0  # time.monotonic() when intake took it
+
+
+def _new_ids(s: Session, wanted: dict[str, int]) -> dict[str, list[int | None]]:
+    """So many ids of each table taken from its sequence in one read (PostgreSQL), so a
+    batch's rows go in with their ids (and the new orders with their refs); Nones where the
+    database numbers rows as they are inserted (SQLite: INSERT … RETURNING does)."""
+    if s.get_bind().dialect.name != "postgresql" or not any(wanted.values()):
+        return {table: [None] * n for table, n in wanted.items()}
+    tables = list(wanted)
+    query = " UNION ALL ".join(
+        f"SELECT {i} AS t, nextval(pg_get_serial_sequence(:t{i}, 'id')) AS id "
+        f"FROM generate_series(1, :n{i})" for i in range(len(tables)))
+    params = {**{f"t{i}": t for i, t in enumerate(tables)},
+              **{f"n{i}": wanted[t] for i, t in enumerate(tables)}}
+    out: dict[str, list[int | None]] = {table: [] for table in tables}
+    for i, row_id in s.execute(text(query), params):
+        out[tables[i]].append(int(row_id))
+    return out
+
+
+# Names the rota's worker on duty in each hit's grid, reading in the session given.
+Roster = Callable[[Sequence[GridHit], Session], list[GridHit]]
+
+
+class _Raced(Exception):
+    """A work order the batch merges into changed under it: the batch is done again."""
+
+
+class _Pool:
+    """The open work orders a batch's reports may join, read once for the batch (those near
+    one of its reports), and the orders the batch makes as it goes: the merge rule decided in
+    memory, report after report, as if each were stored alone.
+
+    A video alert (camera and event type) joins its camera's open order of the same type
+    whose last alert is within the burst window (ZN_VIDEO_BURST_MINUTES); any other report
+    the nearest open order of its category within ZN_DEDUP_METERS and ZN_DEDUP_MINUTES whose
+    words are alike (ZN_DEDUP_TEXT, issue 18); near but unlike, it is flagged "possible
+    duplicate of" the most alike, not merged."""
+
+    def __init__(self, s: Session, store: Store, reports: Sequence[IncidentReport],
+                 at: Sequence[datetime]):
+        self.burst = store.burst_minutes
+        self.rule = store.dedup
+        # Per category (dedup) and per camera and type (video): (rank, row, lon, lat, since)
+        # with rank the id order (a new order ranks after every stored one).
+        self.near: dict[str, list[tuple[int, m.Incident, float, float, datetime]]] = {}
+        self.cams: dict[tuple[str, str], list[tuple[int, m.Incident]]] = {}
+        self.last: dict[int, datetime] = {}  # a video order's last alert, by Python identity
+        self.made = 0
+        video = [r for r in reports if r.camera_id and r.event_type]
+        if video and self.burst > 0:
+            edge = min(at) - timedelta(minutes=self.burst)
+            last = func.max(m.IncidentReport.reported_at)
+            for row, when in s.execute(
+                    select(m.Incident, last)
+                    .join(m.IncidentReport, m.IncidentReport.incident_id == m.Incident.id)
+                    .where(m.Incident.camera_id.in_({r.camera_id for r in video}),
+                           m.Incident.state.in_(OPEN_STATES))
+                    .group_by(m.Incident.id).having(last >= edge)):
+                self.add(row, as_utc(when), near=False)
+        others = [r for r in reports if not (r.camera_id and r.event_type)]
+        if others and self.rule is not None and self.rule.meters > 0:
+            since = min(at) - timedelta(minutes=self.rule.minutes)
+            dlat = self.rule.meters / 111_000 * 1.05  # a box around each report holds its circle
+            boxes = [and_(m.Incident.category == r.category,
+                          m.Incident.lat.between(r.lat - dlat, r.lat + dlat),
+                          m.Incident.lon.between(r.lon - dlon, r.lon + dlon))
+                     for r in others
+                     for dlon in (dlat / max(0.01, math.cos(math.radians(abs(r.lat) + 0.5))),)]
+            for row in s.scalars(select(m.Incident).where(
+                    m.Incident.state.in_(OPEN_STATES), m.Incident.created_at >= since,
+                    or_(*boxes)).order_by(m.Incident.id)):
+                self.add(row)
+
+    def add(self, row: m.Incident, last: datetime | None = None, near: bool = True) -> None:
+        """An open order reports may join: a video order by its camera when `last` (its last
+        alert) is given, any by its place when `near`."""
+        if row.id is None:
+            self.made += 1
+        rank = row.id if row.id is not None else (1 << 62) + self.made
+        if last is not None and row.camera_id and row.event_type:
+            self.cams.setdefault((row.camera_id, row.event_type), []).append((rank, row))
+            self.last[id(row)] = last
+        if near:
+            self.near.setdefault(row.category, []).append(
+                (rank, row, row.lon, row.lat, as_utc(row.created_at)))
+
+    def joined(self, row: m.Incident, when: datetime) -> None:
+        """A report made at `when` joined `row`: its last report moves on."""
+        key = id(row)
+        if key in self.last:
+            self.last[key] = max(self.last[key], when)
+
+    def target(self, report: IncidentReport, when: datetime
+               ) -> tuple[m.Incident | None, str, m.Incident | None]:
+        """The order the report joins and the history's words for it, or (None, "", the
+        near order flagged as what it may duplicate, or None)."""
+        if report.camera_id and report.event_type:
+            if self.burst <= 0:
+                return None, "", None
+            edge = when - timedelta(minutes=self.burst)
+            same = [(rank, r) for rank, r in self.cams.get((report.camera_id,
+                                                            report.event_type), ())
+                    if r.state in OPEN_STATES and self.last[id(r)] >= edge]
+            if not same:
+                return None, "", None
+            row = max(same, key=lambda c: c[0])[1]
+            return row, f"合并同一摄像头{self.burst}分钟内同类告警：{report.title}", None
+        if self.rule is None or self.rule.meters <= 0:
+            return None, "", None
+        since = when - timedelta(minutes=self.rule.minutes)
+        near = sorted((c for c in ((haversine_m(report.lon, report.lat, lon, lat), rank, r)
+                                   for rank, r, lon, lat, created in
+                                   self.near.get(report.category, ()) if created >= since)
+                       if c[0] <= self.rule.meters), key=lambda c: c[:2])
+        if not near:
+            return None, "", None
+        said = report_text(report.title, report.description)
+        scored = [(similarity(said, report_text(r.title, r.description))
+                   if self.rule.text > 0 else 1.0, metres, r) for metres, _, r in near]
+        alike = [c for c in scored if c[0] >= self.rule.text]
+        if not alike:  # near, but another problem: its own order, flagged
+            return None, "", max(scored, key=lambda c: (c[0], -c[1]))[2]
+        score, metres, row = alike[0]
+        alike_note = f"，文字相似度{score:.2f}" if self.rule.text > 0 else ""
+        return row, f"合并{metres:.0f}米内同类上报{alike_note}：{report.title}", None
 
 
 class Store:
@@ -310,123 +467,175 @@ class Store:
     def create_incident(self, report: IncidentReport, hit: GridHit,
                         now: datetime | None = None) -> Created:
         """Store a report with its first history row; a repeated source_ref gives the first."""
+        done = self.create_incidents([Pending(report, hit)], now)[0]
+        if isinstance(done, Exception):
+            raise done
+        return done
+
+    def create_incidents(self, items: Sequence[Pending], now: datetime | None = None,
+                         roster: Roster | None = None) -> list[Created | Exception]:
+        """Store a batch of reports in one transaction (intake's group commit), each as it
+        would be alone and in order: a repeated source_ref gives the first work order, a
+        report joins the open order the merge rule names (one stored earlier, or one of this
+        batch), else it is a new order. Each item's result is its Created, or the exception
+        that kept it out: when the batch fails, each report is tried alone, so one bad row
+        costs only itself. `roster` names who is on duty in the reports' grids (the rota,
+        read in the batch's transaction)."""
         now = now or utcnow()
-        if report.source_ref:
-            existing = self._by_source_ref(report.source, report.source_ref)
-            if existing is not None:
-                return Created(existing, False)
-        reported_at = min(as_utc(report.reported_at), now) if report.reported_at else now
-        merged, dup_of = self._merge_into_open(report, reported_at, now)
-        if merged is not None:
-            return Created(merged, False, merged=True)
-        try:
-            with self.session() as s:
-                hit, grid_version = self.versions.place(s, hit, report.lon, report.lat,
-                                                        reported_at)
-                row = m.Incident(
-                    ref="pending", source=report.source, source_ref=report.source_ref,
+        for attempt in range(3):
+            try:
+                with self.session() as s:
+                    if roster is not None:
+                        items = [dataclasses.replace(p, hit=hit) for p, hit in zip(
+                            items, roster([p.hit for p in items], s), strict=True)]
+                    return list(self._create_batch(s, items, now, merging=attempt < 2))
+            except _Raced:  # an order it merged into changed meanwhile: read them again
+                continue
+            except Exception as exc:
+                if len(items) > 1:
+                    log.warning("a batch of %s reports failed (%s: %s); storing each alone",
+                                len(items), type(exc).__name__, str(exc).splitlines()[0][:200])
+                    break
+                if isinstance(exc, IntegrityError) and items[0].report.source_ref:
+                    # Another process stored the same source_ref between our check and insert.
+                    existing = self._by_source_ref(items[0].report.source,
+                                                   items[0].report.source_ref)
+                    if existing is not None:
+                        return [Created(existing, False)]
+                return [exc]
+        return [self.create_incidents([item], now, roster)[0] for item in items]
+
+    def _create_batch(self, s: Session, items: Sequence[Pending], now: datetime,
+                      merging: bool) -> list[Created]:
+        """create_incidents' one transaction (`merging`: False makes every report not retried
+        its own order, after an order it joined changed twice under it)."""
+        at = [min(as_utc(p.report.reported_at), now) if p.report.reported_at else now
+              for p in items]
+        # Every report is kept (merged ones too), so a retry is found whatever became of it.
+        refs = {p.report.source_ref for p in items if p.report.source_ref}
+        known: dict[tuple[str, str | None], m.Incident] = {}
+        if refs:
+            for source, ref, row in s.execute(
+                    select(m.IncidentReport.source, m.IncidentReport.source_ref, m.Incident)
+                    .join(m.Incident, m.Incident.id == m.IncidentReport.incident_id)
+                    .where(m.IncidentReport.source_ref.in_(refs))):
+                known.setdefault((source, ref), row)
+        pool = _Pool(s, self, [p.report for p in items], at) if merging else None
+        versions = self.versions.rows(s)
+        deadlines = self.deadlines
+        done: list[tuple[str, m.Incident, str]] = []  # (new | merged | known, order, words)
+        fresh: list[tuple[m.Incident, Pending, datetime, m.Incident | None]] = []
+        bumped: dict[int, tuple[m.Incident, int, int]] = {}  # id: (row, version, reports)
+        for p, when in zip(items, at, strict=True):
+            report = p.report
+            key = (report.source, report.source_ref)
+            if report.source_ref and key in known:
+                done.append(("known", known[key], ""))
+                continue
+            target, words, dup = pool.target(report, when) if pool else (None, "", None)
+            if target is not None:
+                assert pool is not None
+                pool.joined(target, when)
+                if target.id is None:  # an order of this batch
+                    target.report_count += 1
+                    target.version += 1
+                else:
+                    row0, version, count = bumped.get(target.id,
+                                                      (target, target.version, 0))
+                    bumped[target.id] = (row0, version, count + 1)
+                done.append(("merged", target, words))
+            else:
+                hit, grid_version = self.versions.place(s, p.hit, report.lon, report.lat,
+                                                        when, versions)
+                target = m.Incident(  # ref: unique until the id names it, below
+                    ref=f"~{uuid.uuid4().hex[:22]}", source=report.source,
+                    source_ref=report.source_ref,
                     category=report.category, priority=report.priority, title=report.title,
                     description=report.description, lon=report.lon, lat=report.lat,
                     grid_code=hit.code, grid_version=grid_version, village_code=hit.village,
                     state="reported",
-                    grid_worker=hit.on_duty(as_utc(reported_at).astimezone(LOCAL_TZ).date()),
+                    grid_worker=hit.on_duty(as_utc(when).astimezone(LOCAL_TZ).date()),
                     reporter_name=report.reporter_name, reporter_phone=report.reporter_phone,
-                    photo_url=report.photo_url, created_at=reported_at, updated_at=now,
-                    deadline_at=deadline_for(report.priority, reported_at, report.category,
-                                             self.deadlines),
+                    photo_url=report.photo_url, created_at=when, updated_at=now,
+                    deadline_at=deadline_for(report.priority, when, report.category,
+                                             deadlines),
                     camera_id=report.camera_id, event_type=report.event_type,
-                    clip_url=report.clip_url,
-                    dup_of=dup_of,
-                )
-                s.add(row)
-                s.flush()
-                row.ref = work_order_ref(reported_at, row.id)
-                row.photo_id = _take_photo(s, report.photo, row.id)
-                s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
-                                      from_state=None, to_state="reported",
-                                      note=report.title))
-                s.add(_report_row(row.id, report, reported_at, merged=False,
-                                  photo_id=row.photo_id))
-                view = incident_view(row)
-        except IntegrityError:
-            # Another process stored the same source_ref between our check and insert.
-            existing = self._by_source_ref(report.source, report.source_ref or "")
-            if existing is None:
-                raise
-            return Created(existing, False)
-        return Created(view, True)
-
-    def _merge_target(self, s: Session, report: IncidentReport, reported_at: datetime
-                      ) -> tuple[m.Incident | None, str, int | None]:
-        """The open work order a report joins and the history's words for it, by the one
-        merge rule that applies, or (None, "", the near order flagged "possible duplicate
-        of", if any): a video alert (camera and event type) joins its camera's open order of
-        the same type whose last alert is within the burst window (ZN_VIDEO_BURST_MINUTES);
-        any other report the nearest open order of its category within ZN_DEDUP_METERS and
-        ZN_DEDUP_MINUTES whose words are alike (ZN_DEDUP_TEXT, issue 18); near but unlike,
-        it is flagged, not merged."""
-        if report.camera_id and report.event_type:
-            if self.burst_minutes <= 0:
-                return None, "", None
-            last = (select(m.IncidentReport.incident_id,
-                           func.max(m.IncidentReport.reported_at).label("last"))
-                    .group_by(m.IncidentReport.incident_id).subquery())
-            row = s.scalar(select(m.Incident).join(last, last.c.incident_id == m.Incident.id)
-                           .where(m.Incident.camera_id == report.camera_id,
-                                  m.Incident.event_type == report.event_type,
-                                  m.Incident.state.in_(OPEN_STATES),
-                                  last.c.last >= reported_at - timedelta(
-                                      minutes=self.burst_minutes))
-                           .order_by(m.Incident.id.desc()).limit(1))
-            if row is None:
-                return None, "", None
-            return row, f"合并同一摄像头{self.burst_minutes}分钟内同类告警：{report.title}", None
-        if self.dedup is None or self.dedup.meters <= 0:
-            return None, "", None
-        since = reported_at - timedelta(minutes=self.dedup.minutes)
-        rows = s.scalars(select(m.Incident).where(
-            m.Incident.category == report.category, m.Incident.state.in_(OPEN_STATES),
-            m.Incident.created_at >= since)).all()
-        near = [(haversine_m(report.lon, report.lat, r.lon, r.lat), r.id, r) for r in rows]
-        near = sorted((c for c in near if c[0] <= self.dedup.meters), key=lambda c: c[:2])
-        if not near:
-            return None, "", None
-        said = report_text(report.title, report.description)
-        scored = [(similarity(said, report_text(r.title, r.description))
-                   if self.dedup.text > 0 else 1.0, metres, r) for metres, _, r in near]
-        alike = [c for c in scored if c[0] >= self.dedup.text]
-        if not alike:  # near, but another problem: its own order, flagged
-            return None, "", max(scored, key=lambda c: (c[0], -c[1]))[2].id
-        score, metres, row = alike[0]
-        alike_note = f"，文字相似度{score:.2f}" if self.dedup.text > 0 else ""
-        return row, f"合并{metres:.0f}米内同类上报{alike_note}：{report.title}", None
-
-    def _merge_into_open(self, report: IncidentReport, reported_at: datetime,
-                         now: datetime) -> tuple[IncidentView | None, int | None]:
-        """Merge into the open work order the merge rule names (_merge_target), if any;
-        else (None, the order it may duplicate, or None)."""
-        with self.session() as s:
-            row, words, dup_of = self._merge_target(s, report, reported_at)
-            if row is None:
-                return None, dup_of
-            changed = rows_changed(s.execute(update(m.Incident).where(
-                m.Incident.id == row.id, m.Incident.version == row.version,
-                m.Incident.state.in_(OPEN_STATES)).values(
-                report_count=row.report_count + 1, version=row.version + 1,
-                updated_at=now)))
-            if changed != 1:
-                s.rollback()
-                return None, None  # it changed meanwhile: the report is its own work order
-            photo = _take_photo(s, report.photo, row.id)
-            if photo and not row.photo_id:  # the work order shows its first photo
-                row.photo_id = photo
-            s.add(_report_row(row.id, report, reported_at, merged=True, photo_id=photo))
-            s.add(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
-                                  from_state=row.state, to_state=row.state, action="merge",
-                                  note=words[:500]))
-            s.flush()
-            s.refresh(row)
-            return incident_view(row), None
+                    clip_url=report.clip_url, report_count=1, version=0)
+                fresh.append((target, p, when, dup))
+                if pool is not None:
+                    pool.add(target, when)
+                done.append(("new", target, ""))
+            if report.source_ref:
+                known[key] = target
+        # The new orders' ids: taken from the sequence first where there is one, so their
+        # refs go in with them (one prepared INSERT for them all); else as they are inserted.
+        stored = sum(how != "known" for how, _, _ in done)
+        ids = _new_ids(s, {m.Incident.__tablename__: len(fresh),
+                           m.IncidentEvent.__tablename__: stored,
+                           m.IncidentReport.__tablename__: stored,
+                           m.AuditEntry.__tablename__: sum(p.who is not None
+                                                           for _, p, _, _ in fresh)})
+        for (row, _, when, _), row_id in zip(fresh, ids[m.Incident.__tablename__],
+                                            strict=True):
+            if row_id is not None:
+                row.id, row.ref = row_id, work_order_ref(when, row_id)
+        for row, *_, dup in fresh:
+            if dup is not None and dup.id is not None:
+                row.dup_of = dup.id
+        s.add_all([row for row, *_ in fresh])
+        s.flush()
+        for row, p, when, dup in fresh:
+            if row.ref.startswith("~"):
+                row.ref = work_order_ref(when, row.id)
+            if dup is not None and row.dup_of is None:
+                row.dup_of = dup.id
+            if p.report.photo:
+                row.photo_id = _take_photo(s, p.report.photo, row.id)
+        if bumped:  # the stored orders joined, each only if unchanged since read (one round)
+            t = cast("Table", m.Incident.__table__)
+            joined = s.connection().execute(
+                update(t).where(t.c.id == bindparam("b_id"),
+                                t.c.version == bindparam("b_version"),
+                                or_(*(t.c.state == st for st in sorted(OPEN_STATES))))
+                .values(report_count=t.c.report_count + bindparam("b_count"),
+                        version=bindparam("b_new"), updated_at=now),
+                [{"b_id": row_id, "b_version": version, "b_count": count,
+                  "b_new": version + count} for row_id, (_, version, count) in bumped.items()])
+            if rows_changed(joined) != len(bumped):
+                raise _Raced(list(bumped))
+        for row, version, count in bumped.values():
+            set_committed_value(row, "report_count", (row.report_count or 1) + count)
+            set_committed_value(row, "version", version + count)
+            set_committed_value(row, "updated_at", now)
+        added: list[Any] = []
+        for p, when, (how, row, words) in zip(items, at, done, strict=True):
+            report = p.report
+            if how == "new":
+                added.append(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
+                                             from_state=None, to_state="reported",
+                                             action="report", note=report.title))
+                added.append(_report_row(row.id, report, when, merged=False,
+                                         photo_id=row.photo_id))
+                if p.who is not None:
+                    added.append(audit_entry("incident.report", row.ref, report.source,
+                                             actor=report.source, who=p.who))
+            elif how == "merged":
+                photo = _take_photo(s, report.photo, row.id)
+                if photo and not row.photo_id:  # the work order shows its first photo
+                    row.photo_id = photo
+                added.append(_report_row(row.id, report, when, merged=True, photo_id=photo))
+                added.append(m.IncidentEvent(incident_id=row.id, at=now, actor=report.source,
+                                             from_state=row.state, to_state=row.state,
+                                             action="merge", note=words[:500]))
+        for model in (m.IncidentEvent, m.IncidentReport, m.AuditEntry):
+            rows = [o for o in added if isinstance(o, model)]
+            for o, row_id in zip(rows, ids[model.__tablename__], strict=True):
+                if row_id is not None:
+                    o.id = row_id
+        s.add_all(added)
+        s.flush()
+        return [Created(incident_view(row), how == "new", merged=how == "merged")
+                for how, row, _ in done]
 
     def reports(self, incident_id: int) -> list[dict[str, Any]]:
         """Every report a work order lists, first one first."""

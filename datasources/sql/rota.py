@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from dashboard.geo.lookup import GridHit, GridIndex
 from dashboard.grids.rota import (
@@ -234,10 +236,20 @@ class RotaStore:
 
     def worker_on_duty(self, grid: str, now: datetime | None = None) -> str | None:
         """The one worker on duty in `grid` now, or None when the rota has nobody."""
+        return self.workers_on_duty({grid}, now).get(grid)
+
+    def workers_on_duty(self, grids: Collection[str], now: datetime | None = None,
+                        s: Session | None = None) -> dict[str, str]:
+        """The worker on duty now in each of `grids` the rota names someone for (one read;
+        in the session `s` when given: intake's batch reads it in its own transaction)."""
         day, shift = shift_at(now or utcnow())
-        with self.store.session() as s:
-            return s.scalar(select(m.GridRota.worker_name).where(
-                m.GridRota.grid_code == grid, m.GridRota.day == day, m.GridRota.shift == shift))
+        query = select(m.GridRota.grid_code, m.GridRota.worker_name).where(
+            m.GridRota.grid_code.in_(set(grids)), m.GridRota.day == day,
+            m.GridRota.shift == shift)
+        if s is not None:
+            return {g: w for g, w in s.execute(query) if w}
+        with self.store.session() as own:
+            return {g: w for g, w in own.execute(query) if w}
 
     def table(self, grid: str, start_day: str, days: int = 7) -> list[dict[str, Any]]:
         """The rota of one grid from `start_day`, one row per day with both shifts."""
@@ -293,3 +305,20 @@ class RotaIndex:
             log.exception("rota lookup failed; falling back to the daily rotation")
             return hit
         return dataclasses.replace(hit, rostered=worker) if worker else hit
+
+    def place(self, lon: float, lat: float) -> GridHit | None:
+        """The grid a report is in, the rota not yet asked (roster asks it for a batch)."""
+        return self.index.locate(lon, lat)
+
+    def roster(self, hits: Sequence[GridHit], s: Session | None = None) -> list[GridHit]:
+        """The hits with the rota's worker on duty now named, one read for them all (in the
+        session `s` when given)."""
+        try:
+            on_duty = self.rota.workers_on_duty({h.code for h in hits}, s=s)
+        except SQLAlchemyError:
+            raise  # inside a batch's transaction: the batch is tried again report by report
+        except Exception:  # the default rotation still names someone if the rota is unreadable
+            log.exception("rota lookup failed; falling back to the daily rotation")
+            return list(hits)
+        return [dataclasses.replace(h, rostered=on_duty[h.code]) if h.code in on_duty else h
+                for h in hits]
