@@ -6,7 +6,8 @@
 Starts Redis, `zhongnao serve` and `zhongnao simulate --vehicles N`; opens scripted walls
 (tests/wire.py), real Chromium walls (kiosk) and real Chromium duty consoles (an officer
 signed in on /dispatch); publishes a report every few seconds for the whole run. Over a
-window at the start and one at the end it prints the server's RSS, each browser's JS heap
+window at the start (once the town handles reports: --warmup) and one at the end, and every
+few minutes between (--sample-every: the trend), it prints the server's RSS, each browser's JS heap
 (after a garbage collection), frames per second per scripted wall and publish→frame
 latency, and the growth from start to end; PASS when the server's RSS and every browser's
 heap grew less than 10 %.
@@ -54,10 +55,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--close-after", type=float, default=300.0,
                    help="seconds a report stays open before the town handles it (0: never)")
     p.add_argument("--window", type=float, default=60.0, help="seconds measured at each end")
-    p.add_argument("--warmup", type=float, default=30.0)
+    p.add_argument("--warmup", type=float, default=None,
+                   help="seconds before the start window (default: --close-after + 60, so the "
+                        "town is already handling reports: like is compared with like)")
+    p.add_argument("--sample-every", type=float, default=300.0,
+                   help="seconds between the trend's samples of RSS and heaps (0: none)")
     p.add_argument("--keep-data", action="store_true")
     p.add_argument("--port", default="auto")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.warmup is None:
+        args.warmup = args.close_after + 60.0 if args.close_after > 0 else 30.0
+    return args
 
 
 def heap_mb(driver: Any) -> float:
@@ -213,6 +221,25 @@ async def window(name: str, args: argparse.Namespace, server_pid: int, walls: li
     return row
 
 
+async def trend(args: argparse.Namespace, server_pid: int, drivers: list[Any],
+                started: float, until: float) -> list[dict[str, Any]]:
+    """Every --sample-every s until `until`: the server's RSS and the browsers' heaps after a
+    GC, printed as they come: a leak climbs sample after sample, a warm-up levels off."""
+    samples: list[dict[str, Any]] = []
+    while args.sample_every > 0 and time.monotonic() + args.sample_every < until:
+        await asyncio.sleep(args.sample_every)
+        heaps = [await asyncio.to_thread(heap_mb, d) for d in drivers]
+        row = {"t_s": time.monotonic() - started, "rss_mb": rss_mb(server_pid),
+               "heaps_mb": heaps, "load": os.getloadavg()[0],
+               "threads": len(os.listdir(f"/proc/{server_pid}/task")),
+               "fds": len(os.listdir(f"/proc/{server_pid}/fd"))}
+        samples.append(row)
+        print(f"[{row['t_s'] / 60:4.0f} min] server RSS {row['rss_mb']:.1f} MB; heaps "
+              f"{', '.join(f'{h:.2f}' for h in heaps)} MB; server threads {row['threads']}, "
+              f"fds {row['fds']}; load {row['load']:.1f}", flush=True)
+    return samples
+
+
 async def soak(args: argparse.Namespace, bench: Bench, base: str, redis_url: str,
                env: dict[str, str]) -> dict[str, Any]:
     """Walls, browsers, reports; the two windows."""
@@ -236,6 +263,7 @@ async def soak(args: argparse.Namespace, bench: Bench, base: str, redis_url: str
     publishing = asyncio.create_task(reporter.loop(end))
     await asyncio.sleep(args.warmup)
     first = await window("start", args, pid, walls, drivers, reporter)
+    samples = await trend(args, pid, drivers, started, end - args.window - 3)
     await asyncio.sleep(max(0.0, end - time.monotonic() - args.window - 3))
     last = await window("end", args, pid, walls, drivers, reporter)
     publishing.cancel()
@@ -256,7 +284,8 @@ async def soak(args: argparse.Namespace, bench: Bench, base: str, redis_url: str
     still_open = len(reporter.created) + len(reporter.handling)
     print(f"{len(reporter.sent)} reports; the town handled {reporter.handled} (each "
           f"{args.close_after:.0f} s after it came in), {still_open} still open", flush=True)
-    return {"start": first, "end": last, "growth": growth, "reports": len(reporter.sent),
+    return {"start": first, "end": last, "trend": samples, "growth": growth,
+            "reports": len(reporter.sent),
             "handled": reporter.handled}
 
 

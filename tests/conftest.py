@@ -169,15 +169,22 @@ def _pg_database(template: str | None = None) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
-def db_url(tmp_path: Path, demo_town_db: str) -> Iterator[str]:
-    """A fresh database with the demo town loaded: its own SQLite copy of the template, or
-    a new PostgreSQL database per test made from the template database."""
+@contextmanager
+def _fresh_database(folder: Path, demo_town_db: str) -> Iterator[str]:
+    """A fresh database with the demo town loaded: a SQLite copy of the template in
+    `folder`, or a new PostgreSQL database made from the template database."""
     if not os.environ.get("DATABASE_URL"):
-        shutil.copyfile(demo_town_db, tmp_path / "test.db")
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        shutil.copyfile(demo_town_db, folder / "test.db")
+        yield f"sqlite:///{folder / 'test.db'}"
         return
     with _pg_database(template=demo_town_db) as url:
+        yield url
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, demo_town_db: str) -> Iterator[str]:
+    """A fresh database with the demo town loaded, the test's own."""
+    with _fresh_database(tmp_path, demo_town_db) as url:
         yield url
 
 
@@ -224,14 +231,50 @@ def private_pg(pg_binaries: tuple[Path, str | None, Path]) -> Iterator[PrivatePo
         cluster.close()
 
 
-@pytest.fixture
-def settings(tmp_path: Path, db_url: str, redis_url: str) -> Settings:
-    """Settings of one test: its own data folder, database and Redis key prefix."""
+def _settings(folder: Path, db_url: str, redis_url: str) -> Settings:
     # Merging near-duplicates is off here so tests can send several reports from one
     # point; tests/test_dedup.py turns it on.
-    return Settings.from_env(environ={}, data_dir=str(tmp_path), database_url=db_url,
+    return Settings.from_env(environ={}, data_dir=str(folder), database_url=db_url,
                              redis_url=redis_url, redis_prefix=f"t{uuid.uuid4().hex[:8]}",
                              port=free_port(), dedup_meters=0)
+
+
+# A module marked `pytestmark = pytest.mark.shared_app` holds tests that each leave the town
+# as a new test would find it for the next (refusals, reads, their own new records): its
+# `settings`, `client` and `live` are made once per module (and xdist worker) instead of an
+# app, a hub and a database per test, ~0.5 s of the 2-core box each. The client's cookies
+# are cleared before each test, so each starts signed out.
+def _shared(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("shared_app") is not None
+
+
+@pytest.fixture(scope="module")
+def _module_settings(tmp_path_factory: pytest.TempPathFactory, demo_town_db: str,
+                     redis_url: str) -> Iterator[Settings]:
+    folder = tmp_path_factory.mktemp("module")
+    with _fresh_database(folder, demo_town_db) as url:
+        yield _settings(folder, url, redis_url)
+
+
+@pytest.fixture(scope="module")
+def _module_client(_module_settings: Settings) -> Iterator[Any]:
+    with app_client(_module_settings) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def _module_live(_module_settings: Settings) -> Iterator[Live]:
+    with serve(_module_settings) as running:
+        yield running
+
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Settings:
+    """Settings of one test: its own data folder, database and Redis key prefix (its
+    module's, in a module marked shared_app)."""
+    if _shared(request):
+        return request.getfixturevalue("_module_settings")
+    return _settings(tmp_path, request.getfixturevalue("db_url"), redis_url)
 
 
 @pytest.fixture
@@ -245,16 +288,24 @@ def services(settings: Settings) -> Iterator[Services]:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[Any]:
+def client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Any]:
     """The app in-process with the test's settings; a server error is a 500, as a real
     client would see it."""
+    if _shared(request):
+        shared = request.getfixturevalue("_module_client")
+        shared.cookies.clear()
+        yield shared
+        return
     with app_client(settings) as c:
         yield c
 
 
 @pytest.fixture
-def live(settings: Settings) -> Iterator[Live]:
+def live(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Live]:
     """zhongnao served by uvicorn on the test's port (near-duplicate merging off)."""
+    if _shared(request):
+        yield request.getfixturevalue("_module_live")
+        return
     with serve(settings) as running:
         yield running
 

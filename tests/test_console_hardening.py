@@ -34,6 +34,8 @@ from tests.auth_helpers import (
     sign_in,
 )
 
+pytestmark = pytest.mark.shared_app  # refusals and reads: one app for the module
+
 WORKER, WORKER_ID = "陈红梅", "W003"  # of G3-02 in the demo town
 TEAM_ID, TEAM = "team:EC-00-T1", "青石镇综合应急救援队"
 OFFICER = "值班员王"

@@ -18,6 +18,8 @@ from dashboard.messages import IncidentReport
 from tests.auth_helpers import csrf, sign_in
 from tests.browser import KEYS
 
+pytestmark = pytest.mark.shared_app  # refusals and reads: one app for the module
+
 WORKER, WORKER_ID = "陈红梅", "W003"
 OTHER, OTHER_ID = "李春梅", "W002"
 HOSTILE = ("javascript:alert(1)", "JaVaScRiPt:alert(1)", "http://x.cn/<script>alert(1)</script>",
@@ -31,8 +33,9 @@ GOOD = "https://img.example.cn/2026/12/04/a.jpg?w=800&h=600#top"
 def order(client: Any) -> int:
     """A work order dispatched to WORKER, with both workers' accounts linked to them."""
     svc = client.zn
-    svc.accounts.add_user(WORKER, "grid_worker", "test-password", person_id=WORKER_ID)
-    svc.accounts.add_user(OTHER, "grid_worker", "test-password", person_id=OTHER_ID)
+    for name, person in ((WORKER, WORKER_ID), (OTHER, OTHER_ID)):
+        svc.accounts.user(name) or svc.accounts.add_user(name, "grid_worker", "test-password",
+                                                         person_id=person)
     report = IncidentReport(source="hotline", category="water", title="自来水管爆裂",
                             lon=104.45, lat=30.55)
     incident_id = svc.store.create_incident(report, GridHit("G3-02", "V01")).incident.id

@@ -34,6 +34,8 @@ from dashboard.roles import OFFICER, Principal
 from datasources.flows.desk import desk_step, dispatch_to
 from tests.browser import Live
 
+pytestmark = pytest.mark.shared_app  # refusals and reads: one app for the module
+
 SERVICE = ["service_code", "service_name", "description", "metadata", "type", "keywords",
            "group"]
 ATTRIBUTE = ["variable", "code", "datatype", "required", "datatype_description", "order",
@@ -403,7 +405,8 @@ def test_the_rate_limit_the_body_limit_and_the_gate_refuse_in_the_specs_format(
 
         # A signed-in browser's cookie without its CSRF token: the gate's 403, as GeoReport.
         accounts = client.zn.accounts
-        accounts.add_user("o311-officer", OFFICER, "o311-test-password-1")
+        accounts.user("o311-officer") or accounts.add_user("o311-officer", OFFICER,
+                                                           "o311-test-password-1")
         client.cookies.set(SESSION_COOKIE,
                            accounts.start_session(accounts.user("o311-officer")))
         r = client.post("/open311/v2/requests.json", content=sent, headers=headers)

@@ -19,6 +19,8 @@ from dashboard.incidents.errors import BadInput
 from dashboard.messages import StockMovement
 from tests.auth_helpers import csrf, sign_in
 
+pytestmark = pytest.mark.shared_app  # refusals and reads: one app for the module
+
 # The Redis door's bound (the schema of a stock movement): the console must use the same.
 MAX_QUANTITY = next(m.le for m in StockMovement.model_fields["delta"].metadata
                     if getattr(m, "le", None) is not None)
