@@ -270,7 +270,7 @@ def test_a_town_sets_its_own_stage_limits_in_the_deadlines_file():
 def test_the_leader_sees_the_villages_ranked_with_score_and_grade_on_the_bars(settings):
     from dashboard.timeutil import utcnow
     from tests.auth_helpers import leader_view, sign_in
-    from tests.browser import app_client
+    from tests.browser import app_client, step_backdated
 
     with app_client(settings) as client:
         svc = client.zn
@@ -282,7 +282,7 @@ def test_the_leader_sees_the_villages_ranked_with_score_and_grade_on_the_bars(se
         for action, kw in (("accept", {}), ("dispatch", {"assignee": "陈红梅",
                                                          "assignee_id": "W003"}),
                            ("start", {}), ("resolve", {})):
-            svc.store.act(iid, action, "值班员王", now=now - timedelta(hours=4), **kw)
+            step_backdated(svc.store, iid, action, "值班员王", now=now - timedelta(hours=4), **kw)
         ev, names = svc.evaluation.evaluate("village", now - timedelta(days=30), now, now=now)
         row = next(r for r in ev.rows if r.unit == "V01")
         sign_in(client, svc, "领导李", "leader")

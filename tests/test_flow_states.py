@@ -19,13 +19,13 @@ from dashboard.geo.lookup import GridHit
 from dashboard.i18n.errors import error_text
 from dashboard.incidents import kpis
 from dashboard.incidents.deadlines import parse_extension
-from dashboard.incidents.errors import BadInput, Conflict, TransitionError
+from dashboard.incidents.errors import BadInput, TransitionError
 from dashboard.incidents.lifecycle import ACTIONS, STATE_COLOURS, STATES, state_colour_css
 from dashboard.incidents.rules import OrderFacts, offered
 from dashboard.messages import IncidentReport
 from datasources.services import Services
 from tests.auth_helpers import console_act, console_context, show_incident, sign_in
-from tests.browser import app_client
+from tests.browser import app_client, step_backdated
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Asia/Shanghai
@@ -41,21 +41,9 @@ def _order(svc: Services, state: str = "in_progress", title: str = "路灯不亮
     steps = ("accept", "dispatch", "start", "resolve")
     goal = {"reported": 0, "accepted": 1, "dispatched": 2, "in_progress": 3, "resolved": 4}
     for step in steps[:goal[state]]:
-        _act(svc, iid, step, OFFICER, assignee="陈红梅", assignee_id="W003",
-             now=T0 + timedelta(minutes=5))
+        step_backdated(svc.store, iid, step, OFFICER, assignee="陈红梅", assignee_id="W003",
+                       now=T0 + timedelta(minutes=5))
     return iid
-
-
-def _act(svc: Services, iid: int, action: str, who: str, **kw: Any) -> None:
-    """One step of a backdated order, taken again when it lost the race to a running app's
-    overdue sweep (系统 督办, after every event), as an officer would take it again."""
-    for attempt in range(3):
-        try:
-            svc.store.act(iid, action, who, **kw)
-            return
-        except Conflict:
-            if attempt == 2:
-                raise
 
 
 def _refusal(call: Any) -> tuple[str, str, str]:
@@ -241,7 +229,7 @@ def test_the_console_sends_the_colours_and_offers_the_new_steps_as_buttons(clien
     for action in ("extend", "suspend", "void", "resolve"):
         assert f"disp-act-{action}" in body
     assert "disp-act-extend_ok" not in body
-    _act(svc, iid, "extend", "陈红梅", note="48h")
+    step_backdated(svc.store, iid, "extend", "陈红梅", note="48h")
     seen = console_context(client, iid)
     body = json.dumps(show_incident(client, iid).json(), ensure_ascii=False)
     assert "disp-act-extend_ok" in body and ACTIONS["extend_ok"].zh in body
@@ -275,8 +263,9 @@ def test_the_console_shows_each_stage_on_time_or_late_and_the_counts(client):
     svc = client.zn
     sign_in(client, svc, OFFICER, "officer")
     iid = _order(svc, "resolved")  # accepted and dispatched 5 min after the report
-    _act(svc, iid, "rework", OFFICER, note="核查不通过", now=T0 + timedelta(hours=2))
-    _act(svc, iid, "extend", "陈红梅", note="48h", now=T0 + timedelta(hours=3))
+    step_backdated(svc.store, iid, "rework", OFFICER, note="核查不通过",
+                   now=T0 + timedelta(hours=2))
+    step_backdated(svc.store, iid, "extend", "陈红梅", note="48h", now=T0 + timedelta(hours=3))
     for lang, late, extend in (("zh", "核查 超时", "申请延期 48h，待审批"),
                                ("en", "Verify late", "48h asked, awaiting approval")):
         shown = show_incident(client, iid, lang).json()
