@@ -1,0 +1,86 @@
+"""What one KPI board costs as the month's work orders grow (issue 17, the soak's CPU rise).
+
+    .venv/bin/python bench/kpis.py                       # 0 to 2,000 orders, SQLite
+    .venv/bin/python bench/kpis.py --orders 250,1000,4000 --database-url postgresql+psycopg://...
+
+The hub refreshes the board (`Store.kpis`: today's and this month's figures, read from every
+work order of the month) after events. A scratch database with the demo town gets work
+orders of this month through `Store.create_incident`; at each count the board is built five
+times and the best is printed, with the time per order of the month.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from dashboard.geo.lookup import GridHit  # noqa: E402
+from dashboard.messages import IncidentReport  # noqa: E402
+from dashboard.settings import Settings  # noqa: E402
+from datasources.sql.engine import make_engine  # noqa: E402
+from datasources.sql.incidents import Store  # noqa: E402
+from datasources.sql.town_loader import prepare_database  # noqa: E402
+
+
+def best_ms(store: Store, tries: int = 5) -> float:
+    """The fastest of `tries` boards, ms."""
+    best = float("inf")
+    for _ in range(tries):
+        started = time.perf_counter()
+        store.kpis()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--orders", default="250,1000,2000", help="counts to measure at")
+    ap.add_argument("--database-url", default="", help="PostgreSQL URL (default: SQLite)")
+    args = ap.parse_args(argv)
+    counts = sorted(int(c) for c in args.orders.split(","))
+    admin, name = None, ""
+    if args.database_url:
+        url = make_url(args.database_url)
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        name = f"zn_bench_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        db_url = url.set(database=name).render_as_string(hide_password=False)
+    else:
+        db_url = f"sqlite:///{tempfile.mkdtemp(prefix='zn-kpis-')}/zhongnao.db"
+    engine = make_engine(db_url)
+    try:
+        prepare_database(engine, Settings().town_dir)
+        store = Store(engine)
+        print(f"{'orders':>7} {'board':>9} {'per order':>10}")
+        print(f"{0:>7} {best_ms(store):>6.1f} ms {'':>10}", flush=True)
+        made = 0
+        for count in counts:
+            while made < count:
+                made += 1
+                report = IncidentReport(source="hotline", category="water",
+                                        title=f"kpis {made}", lon=104.45, lat=30.55)
+                store.create_incident(report, GridHit("G3-02", "V01"))
+            ms = best_ms(store)
+            print(f"{count:>7} {ms:>6.1f} ms {ms * 1000 / count:>7.0f} µs", flush=True)
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            admin.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
