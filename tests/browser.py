@@ -126,13 +126,10 @@ def step_backdated(store: Any, incident_id: int, action: str, who: str, **kw: An
     whose screen refreshed would take it."""
     from dashboard.incidents.errors import Conflict
 
-    for attempt in range(3):
-        try:
+    for _ in range(2):
+        with contextlib.suppress(Conflict):
             return store.act(incident_id, action, who, **kw)
-        except Conflict:
-            if attempt == 2:
-                raise
-    return None
+    return store.act(incident_id, action, who, **kw)  # a third conflict is the test's failure
 
 
 def seed_source_keys(accounts: Any) -> None:

@@ -239,8 +239,9 @@ def _settings(folder: Path, db_url: str, redis_url: str) -> Settings:
                              port=free_port(), dedup_meters=0)
 
 
-# A module marked `pytestmark = pytest.mark.shared_app` holds tests that each leave the town
-# as a new test would find it for the next (refusals, reads, their own new records): its
+# A module marked `pytestmark = pytest.mark.shared_app` holds tests that need only the demo
+# town and do not mind what the module's earlier tests added (refusals, reads, records of
+# their own, counted from where they were): its
 # `settings`, `client` and `live` are made once per module (and xdist worker) instead of an
 # app, a hub and a database per test, ~0.5 s of the 2-core box each. The client's cookies
 # are cleared before each test, so each starts signed out.
