@@ -65,6 +65,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.warmup is None:
         args.warmup = args.close_after + 60.0 if args.close_after > 0 else 30.0
+    if args.warmup + 2 * (args.window + 3) > args.seconds:
+        p.error(f"{args.seconds:.0f} s holds no start window after a {args.warmup:.0f} s "
+                "warm-up and an end window after it: a longer SOAK_SECONDS, or a shorter "
+                "--close-after or --warmup")
     return args
 
 
