@@ -1024,10 +1024,11 @@ class Store:
         the town or of one village's work orders."""
         now = now or utcnow()
         with self.session() as s:
+            # A village's board reads only its own orders (filtered in SQL): the wall push
+            # builds one per village audience after each change of the town's figures.
             facts = read_facts(s, kpi_rules.span([kpi_rules.window("today", now),
-                                                  kpi_rules.window("month", now)]))
-        if village is not None:
-            facts = [f for f in facts if f.village == village]
+                                                  kpi_rules.window("month", now)]),
+                               village=village)
         return kpi_rules.board(facts, now)
 
     # ------------------------------------------------------------------ stock
