@@ -9,6 +9,9 @@ import socket
 import time
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +175,28 @@ def wait_until(predicate: Any, timeout: float, step: float = 0.1, what: str = ""
         if time.monotonic() >= deadline:
             raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what or predicate}")
         time.sleep(step)
+
+
+@contextmanager
+def scratch_database(database_url: str, folder: Path) -> Iterator[str]:
+    """A bench's own database: a new PostgreSQL database on `database_url`'s server, dropped
+    afterwards, or (no URL) a SQLite file in `folder`; yields its URL."""
+    if not database_url:
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(database_url)
+    name = f"zn_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    finally:
+        admin.dispose()

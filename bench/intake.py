@@ -31,14 +31,13 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import box_cpu_s, town_points  # noqa: E402
+from _common import box_cpu_s, scratch_database, town_points  # noqa: E402
 
 from dashboard.incidents.lifecycle import CATEGORIES  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
@@ -178,20 +177,10 @@ def main() -> None:
         data = Path(tmp)
         embedded = None if args.redis_url else EmbeddedRedis(data / "redis").start()
         redis_url = args.redis_url or embedded.url  # type: ignore[union-attr]
-        url, admin, name = f"sqlite:///{data / 'bench.db'}", None, None
-        if args.database_url:
-            base = make_url(args.database_url)
-            name = f"zn_bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(base, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            url = base.set(database=name).render_as_string(hide_password=False)
         try:
-            r = run(args, url, redis_url, data)
+            with scratch_database(args.database_url, data) as url:
+                r = run(args, url, redis_url, data)
         finally:
-            if admin is not None:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
             if embedded is not None:
                 embedded.stop()
     db = "PostgreSQL" if args.database_url else "SQLite"

@@ -15,14 +15,14 @@ import argparse
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from _common import scratch_database  # noqa: E402
 
 from dashboard.geo.lookup import GridHit  # noqa: E402
 from dashboard.messages import IncidentReport  # noqa: E402
@@ -49,43 +49,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--village", default="V03", help="the village whose board is timed too")
     args = ap.parse_args(argv)
     counts = sorted(int(c) for c in args.orders.split(","))
-    admin, name = None, ""
-    if args.database_url:
-        url = make_url(args.database_url)
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        name = f"zn_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        db_url = url.set(database=name).render_as_string(hide_password=False)
-    else:
-        db_url = f"sqlite:///{tempfile.mkdtemp(prefix='zn-kpis-')}/zhongnao.db"
-    engine = make_engine(db_url)
-    try:
-        prepare_database(engine, Settings().town_dir)
-        store = Store(engine)
-        cells = [c for c in store.grid_cells() if c.level == 3 and c.village]
-        village = args.village
-        print(f"{'orders':>7} {'town board':>11} {'per order':>10} {village + ' board':>11}")
-        print(f"{0:>7} {best_ms(store):>8.1f} ms {'':>10} {best_ms(store, village):>8.1f} ms",
-              flush=True)
-        made = 0
-        for count in counts:
-            while made < count:
-                cell = cells[made % len(cells)]
-                made += 1
-                report = IncidentReport(source="hotline", category="water",
-                                        title=f"kpis {made}", lon=104.45, lat=30.55)
-                store.create_incident(report, GridHit(cell.code, cell.village))
-            ms = best_ms(store)
-            print(f"{count:>7} {ms:>8.1f} ms {ms * 1000 / count:>7.0f} µs "
-                  f"{best_ms(store, village):>8.1f} ms", flush=True)
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            admin.dispose()
+    with tempfile.TemporaryDirectory(prefix="zn-kpis-") as tmp, \
+            scratch_database(args.database_url, Path(tmp)) as db_url:
+        engine = make_engine(db_url)
+        try:
+            measure(engine, counts, args.village)
+        finally:
+            engine.dispose()
     return 0
+
+
+def measure(engine: Any, counts: list[int], village: str) -> None:
+    """The town's and `village`'s boards at no orders, then at each count."""
+    prepare_database(engine, Settings().town_dir)
+    store = Store(engine)
+    cells = [c for c in store.grid_cells() if c.level == 3 and c.village]
+    print(f"{'orders':>7} {'town board':>11} {'per order':>10} {village + ' board':>11}")
+    print(f"{0:>7} {best_ms(store):>8.1f} ms {'':>10} {best_ms(store, village):>8.1f} ms",
+          flush=True)
+    made = 0
+    for count in counts:
+        while made < count:
+            cell = cells[made % len(cells)]
+            made += 1
+            report = IncidentReport(source="hotline", category="water",
+                                    title=f"kpis {made}", lon=104.45, lat=30.55)
+            store.create_incident(report, GridHit(cell.code, cell.village))
+        ms = best_ms(store)
+        print(f"{count:>7} {ms:>8.1f} ms {ms * 1000 / count:>7.0f} µs "
+              f"{best_ms(store, village):>8.1f} ms", flush=True)
 
 
 if __name__ == "__main__":
