@@ -9,7 +9,6 @@ import socket
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -184,19 +183,7 @@ def scratch_database(database_url: str, folder: Path) -> Iterator[str]:
     if not database_url:
         yield f"sqlite:///{folder / 'bench.db'}"
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from tests.private_postgres import new_database
 
-    base = make_url(database_url)
-    name = f"zn_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield base.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    finally:
-        admin.dispose()
+    with new_database(database_url, "zn_bench_") as url:
+        yield url

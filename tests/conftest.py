@@ -21,7 +21,6 @@ from typing import Any
 
 import dash._utils as _dash_utils
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from dashboard.settings import Settings
@@ -29,7 +28,13 @@ from datasources.redis.embedded import EmbeddedRedis
 from datasources.services import Services
 from tests.auth_helpers import cheap_password_hashing
 from tests.browser import Live, app_client, free_port, running_gateway, serve
-from tests.private_postgres import PrivatePostgres, cluster_owner, initdb, newest_bin_dir
+from tests.private_postgres import (
+    PrivatePostgres,
+    cluster_owner,
+    initdb,
+    new_database,
+    newest_bin_dir,
+)
 
 os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
 
@@ -121,21 +126,12 @@ def demo_town_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         engine.dispose()
         yield str(path)
         return
-    name = f"zn_template_{uuid.uuid4().hex[:10]}"
-    url = make_url(base)
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
-    prepare_database(engine, Settings().town_dir)
-    _fill_rota(engine)
-    engine.dispose()  # CREATE DATABASE … TEMPLATE needs the template without connections
-    try:
-        yield name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with new_database(base, "zn_template_") as url:
+        engine = make_engine(url)
+        prepare_database(engine, Settings().town_dir)
+        _fill_rota(engine)
+        engine.dispose()  # CREATE DATABASE … TEMPLATE needs the template without connections
+        yield str(make_url(url).database)
 
 
 def _fill_rota(engine: Any) -> None:
@@ -152,21 +148,8 @@ def _fill_rota(engine: Any) -> None:
 def _pg_database(template: str | None = None) -> Iterator[str]:
     """A new PostgreSQL database on DATABASE_URL's server (a copy of `template`, or empty),
     dropped afterwards; yields its URL."""
-    url = make_url(os.environ["DATABASE_URL"])
-    name = f"zn_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    copy = f' TEMPLATE "{template}"' if template else ""
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with new_database(os.environ["DATABASE_URL"], "zn_test_", template) as url:
+        yield url
 
 
 @contextmanager

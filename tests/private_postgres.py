@@ -22,9 +22,38 @@ import signal
 import subprocess
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.browser import free_port
+
+
+@contextlib.contextmanager
+def new_database(server_url: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new database on `server_url`'s PostgreSQL server (a copy of `template`, or empty),
+    named `prefix` and a random suffix, dropped afterwards with its sessions ended; yields
+    its URL. The tests' databases (conftest.py) and the benches' scratch ones."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server_url)
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE datname = :n"), {"n": name})
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    finally:
+        admin.dispose()
+
 
 DEBIAN_PG = Path("/usr/lib/postgresql")
 # Speed over durability against a machine crash: a test's cluster never outlives the test.
