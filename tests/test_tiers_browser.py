@@ -15,6 +15,7 @@ import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
+from dashboard.incidents.lifecycle import STATES
 from tests.browser import signed_in_browser, start_app, wait_until
 
 pytestmark = pytest.mark.browser
@@ -138,6 +139,11 @@ def test_tier001_village_hands_up_county_returns_and_the_tier_share_moves(dash_d
         # The village dispatches within the village and resolves it there.
         click(village, "#disp-actions .disp-act-accept")
         wait_until(lambda: svc.store.incident(ours_id)["state"] == "accepted", 10, "受理")
+        # The recommendations are on the console before 受理 too: click them once the console
+        # has redrawn the order as accepted, not the cards of the state before (a full run
+        # once clicked those, and the 派遣 never came).
+        wait_until(lambda: text_of(village, "#disp-detail-state") == STATES["accepted"][0], 20,
+                   "the console showing 受理")
         click(village, "#disp-recs .rec-card:not(.unit-card) .disp-rec-btn")
         wait_until(lambda: svc.store.incident(ours_id)["state"] == "dispatched", 10, "派遣")
         for action, state in (("start", "in_progress"), ("resolve", "resolved")):
