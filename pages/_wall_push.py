@@ -299,20 +299,16 @@ class WallFanout:
                           unfit=watch.marks if watch is not None else None,
                           origins=tuple(split_keys(svc.settings.image_origins)))
 
-    async def scoped(self, audience: Audience, state: LiveState, now: Any) -> LiveState:
+    def scoped(self, audience: Audience, state: LiveState, now: Any) -> LiveState:
         """The live state as this audience sees it: a village's own work orders and figures
-        (its KPI board read once per change of the town's KPIs, for all its screens)."""
+        (its KPI board built once per change of the town's KPIs, for all its screens, from
+        the facts the hub holds: no database read)."""
         if audience.village is None:
             return state
         version = state.versions["kpis"]
         held = self.village_boards.get(audience.village)
         if held is None or held[0] != version:
-            try:
-                board = await asyncio.to_thread(services().store.kpis, now, audience.village)
-            except Exception:  # database down: the figures it had (the status says stale)
-                log.warning("village %s KPIs not read; keeping the last", audience.village)
-                board = held[1] if held is not None else None
-            held = (version, board)
+            held = (version, self.hub.facts.board(now, audience.village))
             self.village_boards[audience.village] = held
         return for_village(state, audience.village, held[1])
 
@@ -325,12 +321,12 @@ class WallFanout:
         beat_text, seq_text = self._everyone(state)
         behind = False
         status_text: dict[str, tuple[str, ...]] = {}
-        # The town's audiences first, each sent before the next is built: a village's KPI
-        # board may be read from the database first, and the town's walls do not wait for it.
+        # The town's audiences first, each sent before the next is built: the town's walls
+        # do not wait for the villages' panels.
         for audience, group in sorted(self.screens.items(),
                                       key=lambda item: item[0].village is not None):
             frames = self.panels.setdefault(audience, PanelFrames(audience))
-            delta = frames.update(await self.scoped(audience, state, now), inputs, now)
+            delta = frames.update(self.scoped(audience, state, now), inputs, now)
             delta_text = self._encode(frames, delta) if delta else None
             full_text: str | None = None
             if audience.lang not in status_text:

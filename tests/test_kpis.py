@@ -241,3 +241,54 @@ def test_a_void_work_order_is_never_overdue():
     void = kpis.WorkOrderFact(1, "void", start, deadline_at=start + timedelta(hours=1))
     assert not kpis.is_overdue_in(void, w)
     assert kpis.is_overdue_in(replace(void, state="dispatched"), w)
+
+
+def test_the_hubs_held_facts_give_the_boards_a_full_read_gives(services):
+    """The live boards come from facts the hub keeps current by work order (issue 17): after
+    each step, re-reading only the order it named gives the town's and a village's board a
+    read of the whole month gives; an order outside the month is not taken in; a change whose
+    event was missed is taken in by the next full read."""
+    from dashboard.geo.lookup import GridHit
+    from dashboard.messages import IncidentReport
+
+    store = services.store
+    now = datetime.now(UTC).replace(microsecond=0)
+    held = store.live_facts(full_every=3600)
+    held.refresh(now)
+
+    def report(title: str, village: str, at: datetime) -> int:
+        rep = IncidentReport(source="hotline", category="water", title=title,
+                             lon=104.45, lat=30.55, reported_at=at)
+        grid = "G3-03" if village == "V01" else "G3-13"
+        return store.create_incident(rep, GridHit(grid, village), now=at).incident.id
+
+    def agrees(board: kpis.KpiBoard) -> None:
+        assert board == store.kpis(now)
+        for village in ("V01", "V03"):
+            assert held.board(now, village) == store.kpis(now, village), village
+
+    first = report("活的", "V01", now - timedelta(minutes=30))
+    agrees(held.refresh(now, {first}))
+    assert held.board(now).today.received >= 1
+    for action, kw in (("accept", {}), ("dispatch", {"assignee": "水务站"}), ("start", {}),
+                       ("resolve", {}), ("close", {"satisfaction": 5})):
+        store.act(first, action, "值班员", now=now - timedelta(minutes=20), **kw)
+        agrees(held.refresh(now, {first}))
+    assert held.board(now, "V01").today.closed >= 1
+
+    # Reported and resolved long before this month: named, it still does not count.
+    old_at = now - timedelta(days=70)
+    old = report("旧的", "V03", old_at)
+    for action, kw in (("accept", {}), ("dispatch", {"assignee": "水务站"}), ("start", {}),
+                       ("resolve", {})):
+        store.act(old, action, "值班员", now=old_at + timedelta(hours=1), **kw)
+    agrees(held.refresh(now, {old}))
+
+    # A report this process never heard of: missing until the next full read takes it in.
+    before = held.board(now).today.received
+    report("没听到的", "V03", now - timedelta(minutes=5))
+    assert held.refresh(now, set()).today.received == before
+    held.full_every = 0
+    agrees(held.refresh(now, set()))
+    assert held.board(now).today.received == before + 1
+    assert held.full_reads == 2 and held.partial_reads == 7

@@ -249,6 +249,11 @@ def figures(facts: Iterable[WorkOrderFact], w: Window) -> Figures:
         in_grid=tiers.in_grid, in_village=tiers.in_village, in_town=tiers.in_town)
 
 
+def live_span(now: datetime) -> Window:
+    """What a live board reads: today and this month (`board`)."""
+    return span([window("today", now), window("month", now)])
+
+
 def board(facts: Iterable[WorkOrderFact], now: datetime) -> KpiBoard:
     """Today's and this month's figures for the live screens."""
     rows = list(facts)

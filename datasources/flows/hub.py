@@ -86,6 +86,10 @@ class Hub:
         # its 3 s timeout, and must not take the shared pool's threads from the requests.
         self._lease_pool: ThreadPoolExecutor | None = None
         self.sweep_s = KPI_PERIOD_S
+        # The live boards' facts (datasources/sql/kpis.LiveFacts): after events only the
+        # work orders they name are read again (`_kpi_ids`); None: the whole span next time.
+        self.facts = store.live_facts(full_every=KPI_PERIOD_S)
+        self._kpi_ids: set[int] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -290,6 +294,8 @@ class Hub:
                 self.state.open_gap(utcnow())
                 self._catch_up_needed = True
             if event.incident is not None and self._kpi_due is not None:
+                if self._kpi_ids is not None:
+                    self._kpi_ids.add(event.incident)
                 self._kpi_due.set()
             await self.notify()
         elif channel == self.ch.cast:
@@ -333,7 +339,8 @@ class Hub:
         seq, rejected = await asyncio.to_thread(self.bus.seq_and_rejected)
         incidents = await asyncio.to_thread(self.store.live_incidents)
         stations = await asyncio.to_thread(self.store.stations)
-        kpis = await asyncio.to_thread(self.store.kpis)
+        self._kpi_ids = set()  # the whole span is read now; what changes meanwhile, next time
+        kpis = await asyncio.to_thread(self.facts.refresh, utcnow())
         vehicles = await asyncio.to_thread(self.bus.latest_positions)
         # A latest fix dated in the future (stored before the time rule) is not shown.
         kept = screen_fixes(vehicles.values(), utcnow(), {}, self.bus.window).kept
@@ -375,6 +382,7 @@ class Hub:
         log.warning("caught up %s history rows (%s work orders) from the log at seq %s "
                     "(%.0f ms)", found.rows, len(found.incidents), seq, self.last_catch_up_ms)
         if self._kpi_due is not None:
+            self._kpi_ids = None  # what changed in the gap: the whole span again
             self._kpi_due.set()
         asyncio.get_running_loop().call_later(GAP_NOTE_S, self._forget_catch_up,
                                               self.stats["catch_ups"])
@@ -456,7 +464,14 @@ class Hub:
             try:
                 if self.leads():
                     await self._sweep_round()
-                self.state.kpis = await asyncio.to_thread(self.store.kpis, utcnow())
+                # The work orders named since the last refresh (None: all of the span's).
+                ids, self._kpi_ids = self._kpi_ids, set()
+                try:
+                    board = await asyncio.to_thread(self.facts.refresh, utcnow(), ids)
+                except BaseException:
+                    self._kpi_ids = None  # not read: the whole span next time
+                    raise
+                self.state.kpis = board
                 self.state.touch("kpis", "incidents")
                 await self.notify()
                 failed = False

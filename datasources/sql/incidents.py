@@ -72,7 +72,7 @@ from datasources.sql import models as m
 from datasources.sql.audit import entry as audit_entry
 from datasources.sql.engine import rows_changed, session_factory
 from datasources.sql.grid_versions import Versions
-from datasources.sql.kpis import read_facts
+from datasources.sql.kpis import LiveFacts, read_facts
 
 log = logging.getLogger(__name__)
 
@@ -1026,10 +1026,12 @@ class Store:
         with self.session() as s:
             # A village's board reads only its own orders (filtered in SQL): the wall push
             # builds one per village audience after each change of the town's figures.
-            facts = read_facts(s, kpi_rules.span([kpi_rules.window("today", now),
-                                                  kpi_rules.window("month", now)]),
-                               village=village)
+            facts = read_facts(s, kpi_rules.live_span(now), village=village)
         return kpi_rules.board(facts, now)
+
+    def live_facts(self, full_every: float) -> LiveFacts:
+        """The live boards' facts, kept current by work order (one per hub)."""
+        return LiveFacts(self.session, full_every)
 
     # ------------------------------------------------------------------ stock
     def move_stock(self, station: str, sku: str, delta: int, reason: str, actor: str,
