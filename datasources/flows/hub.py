@@ -295,7 +295,7 @@ class Hub:
                 self._catch_up_needed = True
             if event.incident is not None and self._kpi_due is not None:
                 if self._kpi_ids is not None:
-                    self._kpi_ids.add(event.incident)
+                    self._kpi_ids.add(event.incident.id)
                 self._kpi_due.set()
             await self.notify()
         elif channel == self.ch.cast:
