@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/intake.py [--mode concurrent|sequential] [--reports 3000]
         [--rate 1200] [--submitters 64] [--repeat 0.02] [--batch N] [--linger-ms N]
-        [--database-url URL] [--redis-url URL]
+        [--database-url URL] [--redis-url URL] [--processes N]
 
 Runs the real Intake (Intake.handle_raw, as the ingest channel's worker calls it) against a
 real Redis (embedded unless --redis-url) and a real database (a scratch SQLite file unless
@@ -14,6 +14,9 @@ due at i/rate; a submitter takes the next due report, waits for its time, hands 
 and `--repeat` of them are delivered twice at once (the same msg_id, as a redelivery).
 A report's latency runs from when it was due (or handed over, sequential) to its answer,
 so a falling-behind intake shows in the latency, not in a lower offered rate.
+`--processes N`: N intake processes (spawned, each with its own services and `--submitters`
+threads) share the offered rate and the database and Redis, as the N workers of
+`zhongnao serve --workers N` each take the reports their own door receives.
 
 Afterwards the reports stored are counted in the database: every accepted report must be
 stored exactly once (one incident_reports row per title), repeats included.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import random
 import sys
 import tempfile
@@ -30,6 +34,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -45,6 +50,8 @@ from datasources.flows.intake import Outcome  # noqa: E402
 from datasources.redis.embedded import EmbeddedRedis  # noqa: E402
 from datasources.services import Services  # noqa: E402
 from datasources.sql import models as m  # noqa: E402
+from datasources.sql.engine import make_engine  # noqa: E402
+from datasources.sql.town_loader import prepare_database  # noqa: E402
 
 TITLE = "基准上报"
 
@@ -106,55 +113,105 @@ def _concurrent(svc: Services, raws: list[str], rate: float, submitters: int,
     return took, [o for o in outcomes if o is not None], time.perf_counter() - start
 
 
-def run(args: argparse.Namespace, database_url: str, redis_url: str, data: Path
-        ) -> dict[str, float]:
-    """Push the reports through Intake.handle_raw; return the figures."""
+def offer(args: argparse.Namespace, database_url: str, redis_url: str, data: Path,
+          prefix: str, raws: list[str], rate: float, ready: Any = None) -> dict[str, Any]:
+    """One intake process: its own Services (intake, group commit, Redis claims) taking
+    `raws` at `rate`/s, after `ready` (a barrier shared with the other processes) when given.
+    Returns its latencies and counts (plain values: it may run in a child process)."""
     env = {"ZN_INTAKE_BATCH": str(args.batch), "ZN_INTAKE_LINGER_MS": str(args.linger_ms)}
     settings = Settings.from_env(environ=env, data_dir=str(data), database_url=database_url,
-                                 redis_url=redis_url, redis_prefix=f"b{uuid.uuid4().hex[:6]}")
+                                 redis_url=redis_url, redis_prefix=prefix)
     svc = Services(settings).open()
     assert svc.intake is not None and svc.store is not None
     try:
-        raws = _raws(args.reports)
+        if ready is not None:
+            ready.wait()
         cpu = time.process_time()
-        box0 = box_cpu_s()
         if args.mode == "sequential":
             took, outcomes, wall = _sequential(svc, raws)
         else:
-            took, outcomes, wall = _concurrent(svc, raws, args.rate, args.submitters,
-                                               args.repeat)
+            took, outcomes, wall = _concurrent(svc, raws, rate, args.submitters, args.repeat)
         cpu = time.process_time() - cpu
-        box1 = box_cpu_s()
-        box_busy, box_idle = box1[0] - box0[0], box1[1] - box0[1]
         firsts = [o for o in outcomes if not o.skipped]
         repeats = [o for o in outcomes if o.skipped]
-        accepted = sum(o.event is not None for o in firsts)
-        with svc.store.session() as s:
-            per_title = dict(s.execute(
-                select(m.IncidentReport.title, func.count()).where(
-                    m.IncidentReport.title.like(f"{TITLE} %"))
-                .group_by(m.IncidentReport.title)).all())
-        took.sort()
         return {
-            "mode": args.mode, "sent": len(outcomes), "reports": len(raws),
-            "offered_per_s": len(raws) / (len(raws) / args.rate) if args.mode != "sequential"
-            else 0.0, "seconds": wall, "per_s": len(raws) / wall,
-            "p50_ms": _pct(took, 0.50), "p95_ms": _pct(took, 0.95), "p99_ms": _pct(took, 0.99),
+            "took": took, "seconds": wall, "cpu_s": cpu, "sent": len(outcomes),
             "created": sum(o.event is not None and not o.merged for o in firsts),
-            "merged": sum(o.merged for o in firsts), "rejected": sum(bool(o.rejected)
-                                                                    for o in firsts),
-            "repeats": len(repeats),
-            "repeats_same": sum(o.event is not None for o in repeats),
-            "accepted": accepted, "stored": len(per_title),
-            "stored_twice": sum(n > 1 for n in per_title.values()),
-            "cpu_ms": cpu * 1000 / len(raws),
-            # the machine's: this process, the database and Redis (and anything else running)
-            "box_cpu_ms": box_busy * 1000 / len(raws),
-            "box_busy": box_busy / max(box_busy + box_idle, 1e-9),
+            "merged": sum(o.merged for o in firsts),
+            "rejected": sum(bool(o.rejected) for o in firsts),
+            "repeats": len(repeats), "repeats_same": sum(o.event is not None for o in repeats),
+            "accepted": sum(o.event is not None for o in firsts),
             "batches": svc.intake.commits.batches, "batched": svc.intake.commits.items,
         }
     finally:
         svc.close()
+
+
+def _child(args: argparse.Namespace, database_url: str, redis_url: str, data: Path,
+           prefix: str, raws: list[str], rate: float, ready: Any, out: Any) -> None:
+    out.put(offer(args, database_url, redis_url, data, prefix, raws, rate, ready))
+
+
+def run(args: argparse.Namespace, database_url: str, redis_url: str, data: Path
+        ) -> dict[str, float]:
+    """Push the reports through Intake.handle_raw, in this process or in `--processes`
+    processes sharing the database and Redis (as `zhongnao serve --workers N` does: each
+    worker takes the reports its own door receives); return the figures."""
+    raws = _raws(args.reports)
+    prefix = f"b{uuid.uuid4().hex[:6]}"
+    box0 = box_cpu_s()
+    if args.processes == 1:
+        parts = [offer(args, database_url, redis_url, data, prefix, raws, args.rate)]
+    else:
+        engine = make_engine(database_url)  # migrated and loaded once, not by N at once
+        try:
+            prepare_database(engine, Settings().town_dir)
+        finally:
+            engine.dispose()
+        ctx = multiprocessing.get_context("spawn")
+        ready, out = ctx.Barrier(args.processes + 1), ctx.Queue()
+        kids = [ctx.Process(target=_child, args=(
+            args, database_url, redis_url, data, prefix, raws[k::args.processes],
+            args.rate / args.processes, ready, out)) for k in range(args.processes)]
+        for kid in kids:
+            kid.start()
+        ready.wait(timeout=120)  # every process has opened its services: the clock starts
+        box0 = box_cpu_s()
+        parts = [out.get(timeout=600) for _ in kids]
+        for kid in kids:
+            kid.join()
+    box1 = box_cpu_s()
+    box_busy, box_idle = box1[0] - box0[0], box1[1] - box0[1]
+    took = sorted(t for part in parts for t in part["took"])
+    wall = max(part["seconds"] for part in parts)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as c:
+            per_title = dict(c.execute(
+                select(m.IncidentReport.title, func.count()).where(
+                    m.IncidentReport.title.like(f"{TITLE} %"))
+                .group_by(m.IncidentReport.title)).all())
+    finally:
+        engine.dispose()
+
+    def total(key: str) -> int:
+        return sum(part[key] for part in parts)
+
+    return {
+        "mode": args.mode, "sent": total("sent"), "reports": len(raws),
+        "offered_per_s": args.rate if args.mode != "sequential" else 0.0,
+        "seconds": wall, "per_s": len(raws) / wall,
+        "p50_ms": _pct(took, 0.50), "p95_ms": _pct(took, 0.95), "p99_ms": _pct(took, 0.99),
+        "created": total("created"), "merged": total("merged"), "rejected": total("rejected"),
+        "repeats": total("repeats"), "repeats_same": total("repeats_same"),
+        "accepted": total("accepted"), "stored": len(per_title),
+        "stored_twice": sum(n > 1 for n in per_title.values()),
+        "cpu_ms": sum(part["cpu_s"] for part in parts) * 1000 / len(raws),
+        # the machine's: these processes, the database and Redis (and anything else running)
+        "box_cpu_ms": box_busy * 1000 / len(raws),
+        "box_busy": box_busy / max(box_busy + box_idle, 1e-9),
+        "batches": total("batches"), "batched": total("batched"),
+    }
 
 
 def main() -> None:
@@ -172,6 +229,8 @@ def main() -> None:
                     help="ZN_INTAKE_LINGER_MS")
     ap.add_argument("--database-url", default="", help="PostgreSQL URL (default: SQLite)")
     ap.add_argument("--redis-url", default="", help="Redis URL (default: embedded)")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="intake processes sharing the offered rate (as serve --workers N)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -184,13 +243,16 @@ def main() -> None:
             if embedded is not None:
                 embedded.stop()
     db = "PostgreSQL" if args.database_url else "SQLite"
-    offered = (f"offered {r['offered_per_s']:.0f}/s by {args.submitters} threads, "
-               if args.mode == "concurrent" else "one thread, ")
-    print(f"intake on {db}, {r['mode']}, batch {args.batch}, linger {args.linger_ms} ms: "
+    offered = (f"offered {r['offered_per_s']:.0f}/s by {args.submitters} threads a process, "
+               if args.mode == "concurrent" else "one thread a process, ")
+    procs = f"{args.processes} processes, " if args.processes > 1 else ""
+    print(f"intake on {db}, {procs}{r['mode']}, batch {args.batch}, "
+          f"linger {args.linger_ms} ms: "
           f"{r['reports']} reports, {offered}achieved {r['per_s']:.0f} reports/s "
           f"({r['seconds']:.1f} s); per report p50 {r['p50_ms']:.1f} ms, "
           f"p95 {r['p95_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms; "
-          f"{r['cpu_ms']:.2f} CPU-ms per report (this process), {r['box_cpu_ms']:.2f} for "
+          f"{r['cpu_ms']:.2f} CPU-ms per report (the intake processes), "
+          f"{r['box_cpu_ms']:.2f} for "
           f"the whole machine (database and Redis included; its cores "
           f"{r['box_busy'] * 100:.0f} % busy)")
     print(f"  {r['created']} work orders, {r['merged']} merged, {r['rejected']} rejected; "

@@ -6,7 +6,9 @@
 The hub refreshes the board (`Store.kpis`: today's and this month's figures, read from every
 work order of the month) after events. A scratch database with the demo town gets work
 orders of this month through `Store.create_incident`; at each count the board is built five
-times and the best is printed, with the time per order of the month.
+times and the best is printed, with the time per order of the month; then what the hub's
+held facts (`LiveFacts`) cost: a refresh after one event (the order it names read again),
+a full read, and a village's board from the held facts.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ from _common import scratch_database  # noqa: E402
 from dashboard.geo.lookup import GridHit  # noqa: E402
 from dashboard.messages import IncidentReport  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
+from dashboard.timeutil import utcnow  # noqa: E402
 from datasources.sql.engine import make_engine  # noqa: E402
 from datasources.sql.incidents import Store  # noqa: E402
 from datasources.sql.town_loader import prepare_database  # noqa: E402
@@ -34,10 +38,15 @@ from datasources.sql.town_loader import prepare_database  # noqa: E402
 
 def best_ms(store: Store, village: str | None = None, tries: int = 5) -> float:
     """The fastest of `tries` boards (the town's, or one village's), ms."""
+    return best_of(lambda: store.kpis(village=village), tries)
+
+
+def best_of(fn: Callable[[], object], tries: int = 5) -> float:
+    """The fastest of `tries` calls of `fn`, ms."""
     best = float("inf")
     for _ in range(tries):
         started = time.perf_counter()
-        store.kpis(village=village)
+        fn()
         best = min(best, time.perf_counter() - started)
     return best * 1000
 
@@ -64,20 +73,25 @@ def measure(engine: Any, counts: list[int], village: str) -> None:
     prepare_database(engine, Settings().town_dir)
     store = Store(engine)
     cells = [c for c in store.grid_cells() if c.level == 3 and c.village]
-    print(f"{'orders':>7} {'town board':>11} {'per order':>10} {village + ' board':>11}")
-    print(f"{0:>7} {best_ms(store):>8.1f} ms {'':>10} {best_ms(store, village):>8.1f} ms",
-          flush=True)
-    made = 0
-    for count in counts:
+    held = store.live_facts(full_every=3600)
+    print(f"{'orders':>7} {'town board':>11} {'per order':>10} {village + ' board':>11}   "
+          f"held (the hub's): {'one event':>9} {'full':>8} {village:>8}")
+    made, last = 0, 0
+    for count in [0, *counts]:
         while made < count:
             cell = cells[made % len(cells)]
             made += 1
             report = IncidentReport(source="hotline", category="water",
                                     title=f"kpis {made}", lon=104.45, lat=30.55)
-            store.create_incident(report, GridHit(cell.code, cell.village))
+            last = store.create_incident(report, GridHit(cell.code, cell.village)).incident.id
         ms = best_ms(store)
-        print(f"{count:>7} {ms:>8.1f} ms {ms * 1000 / count:>7.0f} µs "
-              f"{best_ms(store, village):>8.1f} ms", flush=True)
+        per = f"{ms * 1000 / count:>7.0f} µs" if count else f"{'':>10}"
+        now = utcnow()
+        full = best_of(lambda: held.refresh(now))  # noqa: B023 (called at once)
+        event = best_of(lambda: held.refresh(now, {last}))  # noqa: B023
+        scoped = best_of(lambda: held.board(now, village))  # noqa: B023
+        print(f"{count:>7} {ms:>8.1f} ms {per} {best_ms(store, village):>8.1f} ms   "
+              f"{'':>18}{event:>6.1f} ms {full:>5.1f} ms {scoped:>5.1f} ms", flush=True)
 
 
 if __name__ == "__main__":
