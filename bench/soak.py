@@ -235,20 +235,28 @@ async def window(name: str, args: argparse.Namespace, server_pid: int, walls: li
 
 async def trend(args: argparse.Namespace, server_pid: int, drivers: list[Any],
                 started: float, until: float) -> list[dict[str, Any]]:
-    """Every --sample-every s until `until`: the server's RSS and the browsers' heaps after a
-    GC, printed as they come: a leak climbs sample after sample, a warm-up levels off."""
+    """Every --sample-every s until `until`: the server's RSS and CPU and the browsers' heaps
+    after a GC, printed as they come: a leak climbs sample after sample, a warm-up levels
+    off."""
     samples: list[dict[str, Any]] = []
+    cpu0, t0 = proc_cpu_s(server_pid) or 0.0, time.monotonic()
     while args.sample_every > 0 and time.monotonic() + args.sample_every < until:
         await asyncio.sleep(args.sample_every)
         heaps = [await asyncio.to_thread(heap_mb, d) for d in drivers]
+        cpu1, t1 = proc_cpu_s(server_pid) or 0.0, time.monotonic()
         row = {"t_s": time.monotonic() - started, "rss_mb": rss_mb(server_pid),
                "heaps_mb": heaps, "load": os.getloadavg()[0],
+               # the server's CPU since the last sample: a cost that grows with the month
+               # climbs, one bounded by the live state levels off
+               "cpu_pct": (cpu1 - cpu0) / max(t1 - t0, 1e-9) * 100,
                "threads": len(os.listdir(f"/proc/{server_pid}/task")),
                "fds": len(os.listdir(f"/proc/{server_pid}/fd"))}
+        cpu0, t0 = cpu1, t1
         samples.append(row)
-        print(f"[{row['t_s'] / 60:4.0f} min] server RSS {row['rss_mb']:.1f} MB; heaps "
-              f"{', '.join(f'{h:.2f}' for h in heaps)} MB; server threads {row['threads']}, "
-              f"fds {row['fds']}; load {row['load']:.1f}", flush=True)
+        print(f"[{row['t_s'] / 60:4.0f} min] server RSS {row['rss_mb']:.1f} MB, CPU "
+              f"{row['cpu_pct']:.0f} %; heaps {', '.join(f'{h:.2f}' for h in heaps)} MB; "
+              f"server threads {row['threads']}, fds {row['fds']}; load {row['load']:.1f}",
+              flush=True)
     return samples
 
 
