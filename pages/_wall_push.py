@@ -308,7 +308,10 @@ class WallFanout:
         version = state.versions["kpis"]
         held = self.village_boards.get(audience.village)
         if held is None or held[0] != version:
-            held = (version, self.hub.facts.board(now, audience.village))
+            # None until the hub's first refresh, as the town's board (state.kpis) is.
+            board = self.hub.facts.board(now, audience.village) \
+                if state.kpis is not None else None
+            held = (version, board)
             self.village_boards[audience.village] = held
         return for_village(state, audience.village, held[1])
 

@@ -1024,8 +1024,8 @@ class Store:
         the town or of one village's work orders."""
         now = now or utcnow()
         with self.session() as s:
-            # A village's board reads only its own orders (filtered in SQL): the wall push
-            # builds one per village audience after each change of the town's figures.
+            # A village's board reads only its own orders (filtered in SQL). The live screens
+            # read the hub's held facts instead (`live_facts`); this reads the span anew.
             facts = read_facts(s, kpi_rules.live_span(now), village=village)
         return kpi_rules.board(facts, now)
 
