@@ -3,8 +3,9 @@
     .venv/bin/python bench/kpis.py                       # 0 to 2,000 orders, SQLite
     .venv/bin/python bench/kpis.py --orders 250,1000,4000 --database-url postgresql+psycopg://...
 
-The hub refreshes the board (`Store.kpis`: today's and this month's figures, read from every
-work order of the month) after events. A scratch database with the demo town gets work
+`Store.kpis` reads today's and this month's figures from every work order of the month;
+the hub used it after each event and now keeps the facts instead (`LiveFacts`). A scratch
+database with the demo town gets work
 orders of this month through `Store.create_incident`; at each count the board is built five
 times and the best is printed, with the time per order of the month; then what the hub's
 held facts (`LiveFacts`) cost: a refresh after one event (the order it names read again),
