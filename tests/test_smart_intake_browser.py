@@ -16,7 +16,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from dashboard.messages import IncidentReport
 from datasources.flows.suggestions import labelled_examples
 from datasources.sql import suggestions as kept
-from tests.browser import set_viewport, start_app
+from tests.browser import read_live, set_viewport, start_app
 
 pytestmark = pytest.mark.browser
 
@@ -55,14 +55,14 @@ def test_smart001_hotline_text_suggested_and_dispatched_to_the_unit_in_one_click
     dash_duo.find_element("#disp-new-submit").click()
     WebDriverWait(driver, 10).until(lambda d: "已登记为工单" in _text(dash_duo, "#disp-new-msg"))
     # The new work order opens; its suggestion follows within a second, with one button.
-    button = WebDriverWait(driver, 10).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, ".sg-dispatch"))[0]
-    assert "青石安监站" in button.text
+    # The card may be redrawn as the suggestion lands: read and click it afresh each time.
+    read_live(driver, ".sg-dispatch", lambda b: "青石安监站" in b.text,
+              what="the suggested unit on the card's one button")
     ref = dash_duo.find_element(".disp-ref").text
     if shots:
         time.sleep(0.5)  # the map settles
         driver.save_screenshot(str(DOCS / "dispatch-smart-card-zh-1920x1080.png"))
-    button.click()
+    read_live(driver, ".sg-dispatch", lambda b: b.click() or True, what="a click on 派遣")
     WebDriverWait(driver, 10).until(
         lambda d: "disp-toast ok" in (d.find_element(By.ID, "disp-toast")
                                       .get_attribute("class") or ""))
