@@ -26,13 +26,20 @@ log = logging.getLogger(__name__)
 COLUMNS = ("id", "at", "actor", "role", "ip", "action", "target", "detail")
 
 
+def entry_values(action: str, target: str = "", detail: str = "", *, actor: str | None,
+                 who: Principal) -> dict[str, Any]:
+    """One audit row's columns, not yet written (a batch of intake's transaction inserts
+    them through Core)."""
+    return {"at": utcnow(), "actor": (actor or who.name or "-")[:60],
+            "actor_user_id": who.user_id, "role": (who.role if who.signed_in else "")[:16],
+            "ip": who.ip[:64], "action": action[:40], "target": str(target)[:80],
+            "detail": detail[:2000]}
+
+
 def entry(action: str, target: str = "", detail: str = "", *, actor: str | None,
           who: Principal) -> m.AuditEntry:
-    """One audit row, not yet written (Audit.record, or a batch of intake's transaction)."""
-    return m.AuditEntry(at=utcnow(), actor=(actor or who.name or "-")[:60],
-                        actor_user_id=who.user_id,
-                        role=(who.role if who.signed_in else "")[:16], ip=who.ip[:64],
-                        action=action[:40], target=str(target)[:80], detail=detail[:2000])
+    """One audit row, not yet written (Audit.record)."""
+    return m.AuditEntry(**entry_values(action, target, detail, actor=actor, who=who))
 
 
 class Audit:
