@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import uuid
@@ -15,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Engine,
+    Select,
     Table,
     and_,
     bindparam,
@@ -237,6 +239,19 @@ class _Raced(Exception):
     """A work order the batch merges into changed under it: the batch is done again."""
 
 
+@functools.cache
+def _near_orders(boxes: int) -> Select[tuple[m.Incident]]:
+    """The open orders created since `since` of a category within a box around a report, for
+    so many boxes (bound as c<i>, y<i>..Y<i>, x<i>..X<i>)."""
+    t = cast("Table", m.Incident.__table__)
+    return select(m.Incident).where(
+        t.c.state.in_(sorted(OPEN_STATES)), t.c.created_at >= bindparam("since"),
+        or_(*(and_(t.c.category == bindparam(f"c{i}"),
+                   t.c.lat.between(bindparam(f"y{i}"), bindparam(f"Y{i}")),
+                   t.c.lon.between(bindparam(f"x{i}"), bindparam(f"X{i}")))
+              for i in range(boxes)))).order_by(t.c.id)
+
+
 class _Pool:
     """The open work orders a batch's reports may join, read once for the batch (those near
     one of its reports), and the orders the batch makes as it goes: the merge rule decided in
@@ -273,18 +288,16 @@ class _Pool:
         if others and self.rule is not None and self.rule.meters > 0:
             since = min(at) - timedelta(minutes=self.rule.minutes)
             dlat = self.rule.meters / 111_000 * 1.05  # a box around each report holds its circle
-            t = cast("Table", m.Incident.__table__)
-            # The boxes padded to a power of two (the last repeated): a few statement shapes,
-            # each compiled once and then taken from SQLAlchemy's cache.
+            # The boxes padded to a power of two (the last repeated), so a few statements,
+            # each built and compiled once, serve every batch.
             others += [others[-1]] * ((1 << (len(others) - 1).bit_length()) - len(others))
-            boxes = [and_(t.c.category == r.category,
-                          t.c.lat.between(r.lat - dlat, r.lat + dlat),
-                          t.c.lon.between(r.lon - dlon, r.lon + dlon))
-                     for r in others
-                     for dlon in (dlat / max(0.01, math.cos(math.radians(abs(r.lat) + 0.5))),)]
-            for row in s.scalars(select(m.Incident).where(
-                    m.Incident.state.in_(OPEN_STATES), m.Incident.created_at >= since,
-                    or_(*boxes)).order_by(m.Incident.id)):
+            params: dict[str, Any] = {"since": since}
+            for i, r in enumerate(others):
+                dlon = dlat / max(0.01, math.cos(math.radians(abs(r.lat) + 0.5)))
+                params.update({f"c{i}": r.category, f"y{i}": r.lat - dlat,
+                               f"Y{i}": r.lat + dlat, f"x{i}": r.lon - dlon,
+                               f"X{i}": r.lon + dlon})
+            for row in s.scalars(_near_orders(len(others)), params):
                 self.add(row)
 
     def add(self, row: m.Incident, last: datetime | None = None, near: bool = True) -> None:
