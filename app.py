@@ -19,15 +19,17 @@ from datasources.gate.callbacks import CallbackShape, guard_callbacks
 from datasources.gate.limits import BodyLimit
 from datasources.gate.web import AuthMiddleware, InlineScriptHashes, csp, redact_access_log
 from datasources.redis.connect import is_sentinel
-from datasources.services import Services
+from datasources.services import Services, freeze_startup_heap
 from pages._wall_push import SocketSend
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("zhongnao")
 
 
-def create_app(settings: Settings | None = None) -> dash.Dash:
-    """Build the Dash app; connections open when the server starts, not here."""
+def create_app(settings: Settings | None = None, *, own_process: bool = False) -> dash.Dash:
+    """Build the Dash app; connections open when the server starts, not here. `own_process`:
+    the app is the process's one (`zhongnao serve`), whose startup heap is then frozen
+    (datasources.services.freeze_startup_heap); tests start many apps in one process."""
     settings = settings or Settings.from_env()
     services = Services(settings)
 
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         # Issue 15: the operators' answers to a 督办 (JT/T 809 0x1401) into the histories.
         assert services.jt809 is not None
         jt809_replies = asyncio.create_task(services.jt809.run(), name="jt809-replies")
+        if own_process:
+            freeze_startup_heap()
         try:
             yield
         finally:

@@ -286,7 +286,7 @@ def _serve(settings: Settings) -> None:
 
     from app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, own_process=True)
     click.echo(f"中脑 on http://{settings.host}:{settings.port}/  (Ctrl-C stops)")
     uvicorn.Server(uvicorn_config(app.server, settings)).run()
 

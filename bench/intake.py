@@ -48,7 +48,7 @@ from dashboard.incidents.lifecycle import CATEGORIES  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
 from datasources.flows.intake import Outcome  # noqa: E402
 from datasources.redis.embedded import EmbeddedRedis  # noqa: E402
-from datasources.services import Services  # noqa: E402
+from datasources.services import Services, freeze_startup_heap  # noqa: E402
 from datasources.sql import models as m  # noqa: E402
 from datasources.sql.engine import make_engine  # noqa: E402
 from datasources.sql.town_loader import prepare_database  # noqa: E402
@@ -122,6 +122,7 @@ def offer(args: argparse.Namespace, database_url: str, redis_url: str, data: Pat
     settings = Settings.from_env(environ=env, data_dir=str(data), database_url=database_url,
                                  redis_url=redis_url, redis_prefix=prefix)
     svc = Services(settings).open()
+    freeze_startup_heap()  # as `zhongnao serve` does once its services are open
     assert svc.intake is not None and svc.store is not None
     try:
         if ready is not None:

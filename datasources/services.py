@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 from collections.abc import Iterable
@@ -73,6 +74,18 @@ from datasources.towns.files import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def freeze_startup_heap() -> None:
+    """Put what a serving process built at startup out of the cyclic collector's reach, once
+    its services are open: the town, the grid index, the text matcher's dictionary and the
+    imported modules, millions of objects that live as long as the process. Every full
+    collection walked them all, a pause of 100 ms and more in which the process answered
+    nothing (intake at 700 reports/s: p99 145-196 ms before, 45-62 ms after). What is
+    garbage now is collected first; what is frozen is never collected, so only a process
+    that opens its services once (`zhongnao serve`, a bench's server) calls this."""
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass

@@ -75,3 +75,24 @@ def test_jt808_reset_lets_a_terminal_register_again(settings):
                                 env=_env(settings))
     assert result.exit_code == 0 and "1 of 2" in result.output
     assert not r.hexists(key, "13800138000")
+
+
+def test_a_served_process_freezes_its_startup_heap_and_an_app_among_many_does_not(settings):
+    """`zhongnao serve`'s app (own_process) puts its startup heap out of the cyclic
+    collector's reach once open: a full collection no longer walks the town, the grid index
+    and the text matcher's dictionary (a 100 ms+ pause that every screen and report waited
+    out). An app of a process that starts many (the tests) leaves the collector alone."""
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    from app import create_app
+
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(settings).server):
+            assert gc.get_freeze_count() == 0
+        with TestClient(create_app(settings, own_process=True).server):
+            assert gc.get_freeze_count() > 100_000  # the startup's objects, frozen
+    finally:
+        gc.unfreeze()

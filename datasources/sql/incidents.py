@@ -7,11 +7,11 @@ import functools
 import logging
 import math
 import uuid
-from types import SimpleNamespace
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -240,7 +240,7 @@ class _Raced(Exception):
 
 
 @functools.cache
-def _near_orders(boxes: int) -> Select[tuple[m.Incident]]:
+def _near_orders(boxes: int) -> Select[m.Incident]:
     """The open orders created since `since` of a category within a box around a report, for
     so many boxes (bound as c<i>, y<i>..Y<i>, x<i>..X<i>)."""
     t = cast("Table", m.Incident.__table__)
