@@ -63,7 +63,8 @@ def test_cap001_an_officer_issues_a_warning_finds_it_on_the_feed_and_cancels_it(
         d.find_element(By.ID, "cap-preview").click()
         wait_until(lambda: "<msgType>Alert</msgType>" in d.find_element(By.ID, "cap-xml").text,
                    what="the previewed XML")
-        assert "共 2 个区域" in toast(d)
+        # The toast's text fades in (opacity 0 at first, which WebDriver reads as no text).
+        wait_until(lambda: "共 2 个区域" in toast(d), what="the areas counted on the toast")
         assert feed(live) == []  # a preview issues nothing
         d.find_element(By.ID, "cap-issue").click()
         wait_until(lambda: "已发布预警" in toast(d), what="the warning issued")
