@@ -59,6 +59,12 @@ def test_wall102_cast_from_the_console_focuses_the_incident_on_the_wall(dash_duo
               WallCast(incident_id=incident_id, by="值班员李四").to_json())
     dash_duo.wait_for_contains_text("#home-focus", "井盖缺失", timeout=10)
     assert "值班员李四" in dash_duo.find_element("#home-focus").text
+    # The ring on the map pulses in steps, not every frame: a wall PC without a GPU draws
+    # each frame in software, and a smooth pulse cost it a sixth of a core (bench/README.md).
+    timing = wait_until(lambda: dash_duo.driver.execute_script(
+        "var r = document.querySelector('.zn-focus-ring');"
+        "return r && getComputedStyle(r).animationTimingFunction;"), what="the focus ring")
+    assert timing.startswith("steps("), timing
     dash_duo.wait_for_text_to_equal("#kpi-rejected", "1", timeout=20)  # the bad cast is counted
     assert app.zn_services.hub.state.cast["incident_id"] == incident_id
 
