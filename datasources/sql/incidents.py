@@ -656,7 +656,9 @@ class Store:
                     "incident_id": row.id, "at": now, "actor": report.source,
                     "from_state": row.state, "to_state": row.state, "action": "merge",
                     "note": words[:500]})
-        s.flush()  # a merged report's photo on its order
+        # The new orders' refs (named after their ids once inserted, on SQLite) and a merged
+        # report's photo, written before the hotline's queue reads the orders back.
+        s.flush()
         for model, values in added.items():
             for one, row_id in zip(values, ids[model.__tablename__], strict=True):
                 if row_id is not None:
