@@ -1,10 +1,11 @@
 // The wall's added panels, drawn from the rows the server pushes (textContent only):
-// grid heat on the map, bus punctuality, station readiness badges, the alerts ticker.
+// grid heat on the map, bus punctuality, station readiness badges, the alerts ticker (in
+// pages that turn, not a scrolling line).
 // No mouse needed: highlights rotate on their own, a new alert (overdue, SOS, a bus alert)
 // or a 投屏 from the console takes the map's focus for a few seconds. Sound is off unless
 // the page was opened with ?sound=1.
 (function () {
-  var FOCUS_MS = 7000, CAST_MS = 20000, ROTATE_MS = 10000, MAX_QUEUE = 5, TICKER_FPS = 12;
+  var FOCUS_MS = 7000, CAST_MS = 20000, ROTATE_MS = 10000, MAX_QUEUE = 5, PAGE_MS = 6000;
   var seenAlerts = null;  // null until the first frame: alerts present at load do not focus
   var queue = [], focusing = null, seenCasts = {}, spot = -1, spotId = null;
 
@@ -58,8 +59,12 @@
     });
   }
 
+  // The alerts ticker shows a page of alerts at a time, as many as fit on its line, and turns
+  // to the next page every PAGE_MS. Still text reads across a room, and nothing moves between
+  // turns: a scrolling line was redrawn a dozen times a second, which without a GPU (the
+  // hall's PC, this box) each wall paid in software compositing, ~10 % of a core.
   function ticker(box, alerts) {
-    var track = el("div", "ticker-track" + (alerts.length ? " moving" : ""));
+    var track = el("div", "ticker-track" + (alerts.length ? " paged" : ""));
     if (!alerts.length) {
       track.textContent = stage().dataset.noAlerts || "";
     }
@@ -69,15 +74,38 @@
       item.appendChild(el("span", "", " " + a.time + " " + a.text));
       track.appendChild(item);
     });
-    // Long lists scroll at a constant speed; the animation length follows the content. The
-    // scroll moves TICKER_FPS times a second, not every frame: without a GPU (the hall's
-    // PC, this box) each composited frame is drawn in software, and a 60 fps ticker cost a
-    // wall about half a core.
-    var seconds = Math.max(20, alerts.length * 8);
-    track.style.animationDuration = seconds + "s";
-    track.style.animationTimingFunction = "steps(" + seconds * TICKER_FPS + ")";
     box.replaceChildren(track);
+    turnTo(box, 0);  // new alerts: the first page, where the most urgent are
   }
+
+  // Pages are the lines the track wraps into (the window shows one), found afresh at each turn
+  // from where the alerts sit, so a resized wall or a font that loaded late pages right.
+  function turnTo(box, page) {
+    var track = box.firstChild, tops = [];
+    if (track) { track.style.transform = ""; }
+    box.querySelectorAll(".tick").forEach(function (n) {
+      if (tops.indexOf(n.offsetTop) < 0) { tops.push(n.offsetTop); }
+    });
+    var pages = Math.max(1, tops.length);
+    page = page % pages;
+    if (page) { track.style.transform = "translateY(" + (tops[0] - tops[page]) + "px)"; }
+    box.setAttribute("data-page", page + 1);
+    box.setAttribute("data-pages", pages);
+    var count = box.parentNode && box.parentNode.querySelector(".ticker-pages");
+    if (count) {
+      count.textContent = pages > 1 ? (page + 1) + "/" + pages : "";
+      count.hidden = pages < 2;
+    }
+  }
+
+  function turnAll(step) {
+    document.querySelectorAll(".ticker-window[data-pages]").forEach(function (box) {
+      turnTo(box, Number(box.getAttribute("data-page")) - 1 + step);  // data-page is 1-based
+    });
+  }
+  setInterval(function () { turnAll(1); }, PAGE_MS);
+  // A font that arrives late changes how much fits on a line: count the pages again.
+  if (document.fonts) { document.fonts.addEventListener("loadingdone", function () { turnAll(0); }); }
 
   function beep() {
     if (stage().dataset.sound !== "1") { return; }
@@ -110,13 +138,14 @@
     if (!map._znHome) { map._znHome = map.getBounds(); }
     if (map._znRing) { map.removeLayer(map._znRing); }
     if (item.lat !== undefined) {
-      // A DOM ring pulsing its opacity (the compositor's work) and a zoom animation (one CSS
-      // transition), not an SVG stroke animation and a flight: those repainted the whole map,
-      // 2,000 buses' canvas included, on every frame for as long as the focus lasted.
+      // A DOM ring blinking on the screens' beat, and the map cut to it, not flown or zoomed in
+      // an animation: each animated frame repainted the whole map (2,000 buses' canvas
+      // included) and was composited in software; with bus alerts coming every few seconds a
+      // county's wall spent more frames zooming than showing (bench/README.md).
       map._znRing = L.marker([item.lat, item.lon], {interactive: false, keyboard: false,
         icon: L.divIcon({className: "zn-focus-ring" + (item.kind === "cast" ? " cast" : ""),
                          iconSize: [60, 60]})}).addTo(map);
-      map.setView([item.lat, item.lon], Math.max(map.getZoom(), 15), {animate: true});
+      map.setView([item.lat, item.lon], Math.max(map.getZoom(), 15), {animate: false});
     }
     if (item.kind !== "cast") { beep(); }
     clearTimeout(showFocus._timer);
@@ -125,7 +154,7 @@
       focusing = null;
       if (map._znRing) { map.removeLayer(map._znRing); map._znRing = null; }
       if (queue.length) { showFocus(frame, queue.shift()); return; }
-      if (map._znHome) { map.fitBounds(map._znHome, {animate: true}); }
+      if (map._znHome) { map.fitBounds(map._znHome, {animate: false}); }
     }, item.kind === "cast" ? CAST_MS : FOCUS_MS);
   }
 
@@ -192,7 +221,7 @@
     var tick = document.getElementById(frame.target.ticker);
     if (frame.alerts && tick) {
       // The same alerts again (the server re-reads them as buses move): the ticker keeps
-      // scrolling instead of starting over from its first item.
+      // its page instead of starting over from the first.
       if (window.zn.changed(tick, frame.alerts)) { ticker(tick, frame.alerts); }
       alertsArrived(frame, frame.alerts);
     }

@@ -128,6 +128,32 @@ def tree_delta(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
+def chrome_kind(pid: int) -> str:
+    """Which of Chromium's processes `pid` is: 'renderer' (the page's JavaScript, layout and
+    paint), 'gpu-process' (compositing; in software without a GPU), 'utility' (network,
+    storage), 'browser', or 'driver' (chromedriver)."""
+    try:
+        # Chromium rewrites its children's command lines into one space-separated string.
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
+    except OSError:
+        return "gone"
+    if argv and argv[0].endswith(b"chromedriver"):
+        return "driver"
+    for a in argv:
+        if a.startswith(b"--type="):
+            return a[7:].decode()
+    return "browser"
+
+
+def tree_delta_by_kind(before: dict[int, float], after: dict[int, float]) -> dict[str, float]:
+    """`tree_delta` split by Chromium process kind (`chrome_kind`)."""
+    out: dict[str, float] = {}
+    for pid, cpu in after.items():
+        kind = chrome_kind(pid)
+        out[kind] = out.get(kind, 0.0) + cpu - before.get(pid, 0.0)
+    return out
+
+
 def percentile(values: list[float], q: float) -> float | None:
     """Nearest-rank percentile (q in 0..100) of `values`; None when empty."""
     if not values:

@@ -43,6 +43,7 @@ from _common import (  # noqa: E402
     summary,
     tree_cpu_s,
     tree_delta,
+    tree_delta_by_kind,
     tree_pids,
     wait_until,
 )
@@ -466,6 +467,8 @@ def run(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
     machine_busy = (1 - idle / sum(busy)) * 100 if sum(busy) else None
     cpu = {"server_pct": pct("server"), "simulator_pct": pct("sim"), "redis_pct": pct("redis"),
            "browsers_pct": tree_delta(cpu0["browsers"], cpu1["browsers"]) / window_s * 100,
+           "browsers_by_kind_pct": {k: v / window_s * 100 for k, v in sorted(
+               tree_delta_by_kind(cpu0["browsers"], cpu1["browsers"]).items())},
            "bench_pct": pct("bench"), "machine_busy_pct": machine_busy,
            "cores": os.cpu_count(), "loadavg": loadavg}
 
@@ -521,6 +524,8 @@ def run(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
           + (f"redis {cpu['redis_pct']:.0f}%  " if cpu["redis_pct"] is not None else "")
           + f"browsers {cpu['browsers_pct']:.0f}%  bench {cpu['bench_pct']:.0f}%;  "
           f"machine busy {machine_busy:.0f}%")
+    print("browsers by process kind (all screens): " + "  ".join(
+        f"{k} {v:.0f}%" for k, v in cpu["browsers_by_kind_pct"].items() if v >= 0.5))
     print(f"load average {loadavg[0]:.2f} {loadavg[1]:.2f} {loadavg[2]:.2f};  "
           f"vehicle positions received by the server {vehicles_per_s:.0f}/s "
           f"({vmsgs} messages; {(health1 or {}).get('vehicles')} vehicles in state)")

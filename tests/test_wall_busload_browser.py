@@ -1,5 +1,5 @@
 """The wall under many buses, in a real headless Chromium: markers move in place, nothing
-piles up in the page, new incidents still arrive promptly and the ticker keeps scrolling."""
+piles up in the page, new incidents still arrive promptly and the ticker keeps its page."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_wallbus001_many_buses_move_in_place_and_the_feed_stays_prompt(dash_duo,
         # The same marker moved; one marker per bus, however many frames came.
         assert state["tagged"], "the bus marker was rebuilt, not moved"
         assert state["layers"] == state["plates"] == BUSES
-    # The same alerts came again with the moving buses: the ticker was not started over.
+    # The same alerts came again with the moving buses: the ticker was not redrawn (its page kept).
     assert driver.execute_script(
         "var t = document.querySelector('#home-ticker .ticker-track'); return !!(t && t.__znTag);"
     ), "the ticker was redrawn (and restarted) though its alerts did not change"
