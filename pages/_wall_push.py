@@ -46,6 +46,10 @@ from pages._components import services
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 2.0  # the screen's "last push" time; assets/zn_stage.js marks it stale
+# The shortest time between two rounds: under a burst of reports a screen gets at most 20
+# frames a second (a wall without a GPU composites each in software); a lone report waits for
+# nothing (it used to wait a fixed 20 ms for company).
+ROUND_GAP_S = 0.05
 RESEND_FULL_S = 5.0  # a screen that has not drawn a bus frame this long is sent a full one
 UNANSWERED_RESTART = 3
 MAX_BACKLOG = 4  # Dash-queued, unsent messages beyond which a screen is behind: skip it
@@ -265,13 +269,16 @@ class WallFanout:
     async def _run(self) -> None:
         seen = -1
         while self.screens:
+            started = time.monotonic()
             try:
                 behind = await self.round()
             except Exception:  # one bad round must not end every wall's stream
                 log.exception("wall push round failed")
                 behind = True
             seen = await self._wait(seen, 0.1 if behind else HEARTBEAT_S)
-            await asyncio.sleep(0.02)  # a burst of changes goes out as one frame
+            # A change after a quiet spell goes out at once; in a burst, rounds come at most
+            # every ROUND_GAP_S, each carrying everything that changed since the last.
+            await asyncio.sleep(max(0.0, started + ROUND_GAP_S - time.monotonic()))
 
     async def _wait(self, seen: int, timeout: float) -> int:
         assert self._wake is not None
