@@ -5,7 +5,7 @@
 // or a 投屏 from the console takes the map's focus for a few seconds. Sound is off unless
 // the page was opened with ?sound=1.
 (function () {
-  var FOCUS_MS = 7000, CAST_MS = 20000, ROTATE_MS = 10000, MAX_QUEUE = 5, PAGE_MS = 6000;
+  var FOCUS_MS = 7000, CAST_MS = 20000, ROTATE_MS = 10000, MAX_QUEUE = 5;
   var seenAlerts = null;  // null until the first frame: alerts present at load do not focus
   var queue = [], focusing = null, seenCasts = {}, spot = -1, spotId = null;
 
@@ -60,7 +60,7 @@
   }
 
   // The alerts ticker shows a page of alerts at a time, as many as fit on its line, and turns
-  // to the next page every PAGE_MS. Still text reads across a room, and nothing moves between
+  // to the next page every few seconds (ZN_WALL_PAGE_S, on the stage). Still text reads across a room, and nothing moves between
   // turns: a scrolling line was redrawn a dozen times a second, which without a GPU (the
   // hall's PC, this box) each wall paid in software compositing, ~10 % of a core.
   function ticker(box, alerts) {
@@ -103,7 +103,10 @@
       turnTo(box, Number(box.getAttribute("data-page")) - 1 + step);  // data-page is 1-based
     });
   }
-  setInterval(function () { turnAll(1); }, PAGE_MS);
+  (function turn() {  // until the stage is drawn, look again in a second
+    var ms = Number(stage().dataset.pageMs);
+    setTimeout(function () { if (ms) { turnAll(1); } turn(); }, ms || 1000);
+  })();
   // A font that arrives late changes how much fits on a line: count the pages again.
   if (document.fonts) { document.fonts.addEventListener("loadingdone", function () { turnAll(0); }); }
 

@@ -95,6 +95,9 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting("ZN_FEED_SIZE", "feed_size", 30, "Incidents listed in the live feed.", int),
+    Setting("ZN_WALL_PAGE_S", "wall_page_s", 6,
+            "Seconds the wall shows each page of its alerts before turning to the next (2–60).",
+            int),
     Setting(
         "ZN_MAX_TEXT",
         "max_text",
@@ -340,6 +343,7 @@ class Settings:
     tile_crs: str = "wgs84"
     push_interval_ms: int = 1000
     feed_size: int = 30
+    wall_page_s: int = 6
     max_text: int = 2000
     dedup_meters: int = 200
     intake_batch: int = 100
@@ -443,6 +447,8 @@ class Settings:
             if not self.hotline_secret:
                 raise ValueError("ZN_HOTLINE_WEBHOOK needs ZN_HOTLINE_SECRET (every POST is "
                                  "signed)")
+        if not 2 <= self.wall_page_s <= 60:
+            raise ValueError(f"ZN_WALL_PAGE_S must be 2–60, not {self.wall_page_s}")
         if not 1 <= self.intake_batch <= 1000:
             raise ValueError(f"ZN_INTAKE_BATCH must be 1–1000, not {self.intake_batch}")
         if not 0 <= self.intake_linger_ms <= 1000:

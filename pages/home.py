@@ -130,6 +130,7 @@ def layout(lang: str | None = None, sound: str | None = None, village: str | Non
             **{"data-lang": lang, "data-kiosk": "1" if kiosk_on else "0",
                "data-sound": "1" if sound == "1" else "0",
                "data-no-alerts": t("wall_no_alerts", lang),
+               "data-page-ms": str(svc.settings.wall_page_s * 1000),
                "data-cast-label": t("wall_cast", lang)}),
     ], className="viewport")
 

@@ -95,6 +95,11 @@ def test_settings_read_from_environment_and_validate():
         Settings.from_env({"ZN_LANG": "fr"})
     with pytest.raises(ValueError, match="ZN_PORT"):
         Settings.from_env({"ZN_PORT": "eighty"})
+    # A wall page shown for no time (or for minutes) is a typo, refused with the setting named.
+    assert Settings.from_env({"ZN_WALL_PAGE_S": "10"}).wall_page_s == 10
+    for bad in ("0", "61"):
+        with pytest.raises(ValueError, match="ZN_WALL_PAGE_S must be 2–60"):
+            Settings.from_env({"ZN_WALL_PAGE_S": bad})
 
 
 def test_every_setting_is_in_the_table_and_documented_in_the_readme():

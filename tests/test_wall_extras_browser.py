@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -145,8 +146,9 @@ return {page: box.getAttribute('data-page'), pages: box.getAttribute('data-pages
 
 def test_wall106_many_alerts_turn_in_still_pages_and_every_one_is_shown(dash_duo, settings):
     """More SOS alerts than fit on the ticker's line: the hall reads them a page at a time,
-    each page still (nothing scrolls), turning on its own until every alert was shown."""
-    start_app(dash_duo, settings)
+    each page still (nothing scrolls), turning on its own until every alert was shown, at
+    the pace the town set (ZN_WALL_PAGE_S)."""
+    start_app(dash_duo, dataclasses.replace(settings, wall_page_s=2))
     dash_duo.driver.set_window_size(1920, 1080)
     source = Source(settings)
     titles = [f"化工厂冒烟{i}" for i in range(1, 5)]
@@ -165,7 +167,7 @@ def test_wall106_many_alerts_turn_in_still_pages_and_every_one_is_shown(dash_duo
         """The next page, read just after it turned: (its number, the text a person sees)."""
         while True:
             page = wait_until(lambda after=after: (p := dash_duo.driver.execute_script(
-                TICKER_JS)["page"]) != after and p, timeout=10, what="the ticker turning its page")
+                TICKER_JS)["page"]) != after and p, timeout=4, what="the ticker turning its page")
             text = dash_duo.find_element("#home-ticker").text  # this page only: the rest is hidden
             if dash_duo.driver.execute_script(TICKER_JS)["page"] == page:
                 return page, text
