@@ -41,6 +41,19 @@ PLATE = "川F·D72692"
 TRIP = "R01-AM1"
 
 
+def times_running_now(n: int, step_minutes: int = 1,
+                      now: datetime | None = None) -> list[str]:
+    """`n` stop times `step_minutes` apart of a trip on the road now: it left five minutes
+    ago, or, near Beijing midnight, as late as still arrives the same day (a timetable is
+    times of one day; shifted across midnight the trip would run tomorrow, and a tap would be
+    refused as no trip now)."""
+    now = now or datetime.now(LOCAL_TZ)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    last_start = day + timedelta(hours=23, minutes=59 - step_minutes * (n - 1))
+    start = max(day, min(now - timedelta(minutes=5), last_start))
+    return [(start + timedelta(minutes=step_minutes * i)).strftime("%H:%M") for i in range(n)]
+
+
 def trip_running_now(db_url: str) -> None:
     """Before the server starts (the tracker reads the timetable once): the trip departed
     five minutes ago and reaches school in a few minutes, and runs every day (the test may
@@ -53,8 +66,7 @@ def trip_running_now(db_url: str) -> None:
     engine = make_engine(db_url)
     with engine.begin() as conn:
         n = len(conn.scalar(select(m.Trip.stop_times).where(m.Trip.code == TRIP)))
-        start = datetime.now(LOCAL_TZ) - timedelta(minutes=5)
-        times = [(start + timedelta(minutes=i)).strftime("%H:%M") for i in range(n)]
+        times = times_running_now(n)
         conn.execute(update(m.Trip).where(m.Trip.code == TRIP).values(stop_times=times,
                                                                           days="daily"))
     engine.dispose()

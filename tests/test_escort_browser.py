@@ -3,16 +3,13 @@ per child, taps kept on the phone while offline and sent once when back."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from selenium.webdriver.common.by import By
 from sqlalchemy import func, select, update
 
-from dashboard.timeutil import LOCAL_TZ
 from datasources.sql import models as m
 from datasources.sql.pupils import PupilStore
 from tests.browser import Live, ensure_user, signed_in_browser, wait_until
-from tests.pupil_helpers import tap
+from tests.pupil_helpers import tap, times_running_now
 
 PLATE = "川F·D72692"
 PHONE = (390, 844)
@@ -22,8 +19,7 @@ def running_now(services, trip: str) -> None:
     """Move `trip`'s timetable so that it runs now (the town's timetable is data)."""
     with services.store.session() as s:
         n = len(s.get(m.Trip, trip).stop_times)
-        start = datetime.now(LOCAL_TZ) - timedelta(minutes=5)
-        times = [(start + timedelta(minutes=3 * i)).strftime("%H:%M") for i in range(n)]
+        times = times_running_now(n, step_minutes=3)
         s.execute(update(m.Trip).where(m.Trip.code == trip).values(stop_times=times))
         s.commit()
 

@@ -10,50 +10,19 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from selenium.webdriver.common.by import By
-from sqlalchemy import select, update
 
 from dashboard.buses.notify import guardian_recipient
 from dashboard.messages import VehiclePosition
-from dashboard.timeutil import LOCAL_TZ, utcnow
-from datasources.sql import models as m
-from datasources.sql.engine import make_engine
+from dashboard.timeutil import utcnow
 from datasources.sql.pupils import PupilStore
 from tests.browser import ensure_user, new_browser, serve, signed_in_browser, wait_until
+from tests.pupil_helpers import PLATE, TRIP, tap, trip_running_now
 from tests.receiver import SmsGateway
 
-PLATE = "川F·D72692"
-TRIP = "R01-AM1"
 PHONE = (390, 844)
-
-
-def trip_running_now(db_url: str) -> None:
-    """Before the server starts (the tracker reads the timetable once): the trip departed
-    five minutes ago and reaches school in a few minutes, every day of the week."""
-    engine = make_engine(db_url)
-    with engine.begin() as conn:
-        n = len(conn.scalar(select(m.Trip.stop_times).where(m.Trip.code == TRIP)))
-        start = datetime.now(LOCAL_TZ) - timedelta(minutes=5)
-        times = [(start + timedelta(minutes=i)).strftime("%H:%M") for i in range(n)]
-        conn.execute(update(m.Trip).where(m.Trip.code == TRIP).values(stop_times=times,
-                                                                          days="daily"))
-    engine.dispose()
-
-
-def tap(driver, pupil: str, event: str) -> None:
-    """Tap a child's button on the escort's phone (the list is redrawn after each send)."""
-    from selenium.common.exceptions import StaleElementReferenceException
-
-    for _ in range(20):
-        try:
-            driver.find_element(By.CSS_SELECTOR,
-                                f'.esc-tap[data-pupil="{pupil}"][data-event="{event}"]').click()
-            return
-        except StaleElementReferenceException:
-            time.sleep(0.05)
-    raise AssertionError(f"could not tap {event} for {pupil}")
 
 
 def text(driver, selector: str) -> str:
