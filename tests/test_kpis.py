@@ -13,6 +13,7 @@ import pytest
 from dashboard.incidents import kpis
 from dashboard.incidents.kpis import KpiError, Window, WorkOrderFact, figures
 from datasources.sql.kpis import read_facts
+from tests.clock import earlier_today
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 14:00 in Asia/Shanghai
 MIDNIGHT = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # 25 Nov 00:00 in Asia/Shanghai
@@ -267,12 +268,12 @@ def test_the_hubs_held_facts_give_the_boards_a_full_read_gives(services):
         for village in ("V01", "V03"):
             assert held.board(now, village) == store.kpis(now, village), village
 
-    first = report("活的", "V01", now - timedelta(minutes=30))
+    first = report("活的", "V01", earlier_today(now, 30))
     agrees(held.refresh(now, {first}))
     assert held.board(now).today.received >= 1
     for action, kw in (("accept", {}), ("dispatch", {"assignee": "水务站"}), ("start", {}),
                        ("resolve", {}), ("close", {"satisfaction": 5})):
-        store.act(first, action, "值班员", now=now - timedelta(minutes=20), **kw)
+        store.act(first, action, "值班员", now=earlier_today(now, 20), **kw)
         agrees(held.refresh(now, {first}))
     assert held.board(now, "V01").today.closed >= 1
 

@@ -9,7 +9,6 @@ officer dispatches it."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 
 from selenium.webdriver.common.by import By
@@ -98,13 +97,12 @@ def run_journey(live, settings, name: str, sms: SmsGateway) -> None:
             bus_at(first_stop.code, 40)
             wait_until(lambda: services.hub.state.vehicles.get(PLATE) is not None,
                        what="the bus's fix in the hub")
-            tapped = time.time()
             for p in riders:
                 if p.home_stop == first_stop.code:
                     tap(phone, p.id, "board")
+            # Bounded by the wait, not timed: how fast is bench/parent.py's to measure.
             wait_until(lambda: "上车" in text(parent, ".par-timeline"), timeout=15,
                        what="上车 on the mother's page")
-            seen_after = time.time() - tapped
             line = text(parent, ".par-timeline")
             assert first_stop.name in line, line  # 上车 07:12 白鹤村站
             assert "在车上" in text(parent, ".par-state")
@@ -138,7 +136,6 @@ def run_journey(live, settings, name: str, sms: SmsGateway) -> None:
                 VehiclePosition(plate=PLATE, at=now - timedelta(seconds=(n - 1 - i) / 10),
                                 lon=s.lon, lat=s.lat, speed_kmh=25, heading=90, trip=TRIP)
                 for i, s in enumerate(plan.stops)])
-            arrived = time.monotonic()
             wait_until(lambda: "到校" in text(parent, ".par-timeline"), timeout=15,
                        what="到校 on the mother's page")
             wait_until(lambda: not parent.find_elements(By.CSS_SELECTOR, ".par-bus-marker"),
@@ -155,10 +152,10 @@ def run_journey(live, settings, name: str, sms: SmsGateway) -> None:
                                        sms.texts_to(child.guardians[1].phone)),
                            what="the 到校 text to the other guardian")
 
-            # The wall: the 遗留儿童 alert in its ticker.
+            # The wall: the 遗留儿童 alert in its ticker (the grace, 2 s here, then the
+            # tracker's next tick, every 5 s, then the push; SOS alerts head the first page).
             wait_until(lambda: "遗留儿童" in text(wall, "#home-ticker"), timeout=20,
                        what="the 遗留儿童 alert on the wall")
-            on_wall = time.monotonic() - arrived
 
             def first_row() -> tuple[str, str, str] | None:
                 # Read once, text, class and id together: the queue redraws as it streams,
@@ -178,8 +175,6 @@ def run_journey(live, settings, name: str, sms: SmsGateway) -> None:
             order = services.store.incident(incident_id)
             assert f"{left.id}（{left.name[0]}*" in order["description"]
             assert all(p.name not in order["title"] + order["description"] for p in riders)
-            # The grace (2 s here), then the tracker's next tick (every 5 s), then the push.
-            assert on_wall < 10, f"the alert took {on_wall:.1f} s to reach the wall"
 
             # The officer opens it and dispatches it to the first recommended. The queue is
             # redrawn on every update: the row is found again by its id when clicked.
@@ -199,6 +194,5 @@ def run_journey(live, settings, name: str, sms: SmsGateway) -> None:
                                    for h in services.store.history(incident_id)),
                        timeout=10, what="the work order dispatched")
             assert not severe(parent), severe(parent)
-            assert seen_after < 10, f"the mother saw 上车 after {seen_after:.1f} s"
     finally:
         parent.quit()

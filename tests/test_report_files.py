@@ -8,7 +8,6 @@ import io
 import os
 import shutil
 import subprocess
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from dashboard.timeutil import LOCAL_TZ, utcnow
 from datasources.sql import models as m
 from datasources.sql.kpis import read_facts
 from tests.auth_helpers import sign_in
+from tests.clock import earlier_today
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -39,7 +39,7 @@ def _some_work_orders(services, now):
     for k in range(3):
         inc = store.create_incident(IncidentReport(title=f"停水 {k}", **rep),
                                     GridHit("G3-03", "V01"),
-                                    now=now - timedelta(minutes=30 + k)).incident
+                                    now=earlier_today(now, 30 + k)).incident
         if k == 0:
             store.act(inc.id, "accept", "值班员王")
     return store
