@@ -60,9 +60,10 @@
   }
 
   // The alerts ticker shows a page of alerts at a time, as many as fit on its line, and turns
-  // to the next page every few seconds (ZN_WALL_PAGE_S, on the stage). Still text reads across a room, and nothing moves between
-  // turns: a scrolling line was redrawn a dozen times a second, which without a GPU (the
-  // hall's PC, this box) each wall paid in software compositing, ~10 % of a core.
+  // to the next page every few seconds (ZN_WALL_PAGE_S, on the stage). Still text reads
+  // across a room, and nothing moves between turns: a scrolling line was redrawn a dozen
+  // times a second, which without a GPU (the hall's PC, this box) each wall paid in software
+  // compositing, ~10 % of a core.
   function ticker(box, alerts) {
     var track = el("div", "ticker-track" + (alerts.length ? " paged" : ""));
     if (!alerts.length) {
@@ -108,7 +109,9 @@
     setTimeout(function () { if (ms) { turnAll(1); } turn(); }, ms || 1000);
   })();
   // A font that arrives late changes how much fits on a line: count the pages again.
-  if (document.fonts) { document.fonts.addEventListener("loadingdone", function () { turnAll(0); }); }
+  if (document.fonts) {
+    document.fonts.addEventListener("loadingdone", function () { turnAll(0); });
+  }
 
   function beep() {
     if (stage().dataset.sound !== "1") { return; }
