@@ -61,7 +61,7 @@
   // badge) changes with the clock's second, in the frame the clock draws anyway, instead of in
   // CSS animations of its own. Without a GPU (the hall's PC, this box) every frame a page
   // draws is composited in software: a 2,000-bus wall took 38 % of a core with its own
-  // animations and 17-20 % without (bench/README.md, latency.py's CPU by process kind).
+  // animations and 16.5-19.7 % without (bench/README.md, latency.py's CPU by process kind).
   function tick() {
     document.documentElement.classList.toggle("zn-beat");
     watchdog();
