@@ -83,13 +83,14 @@
   // from where the alerts sit, so a resized wall or a font that loaded late pages right.
   function turnTo(box, page) {
     var track = box.firstChild, tops = [];
-    if (track) { track.style.transform = ""; }
-    box.querySelectorAll(".tick").forEach(function (n) {
+    box.querySelectorAll(".tick").forEach(function (n) {  // offsetTop ignores the transform
       if (tops.indexOf(n.offsetTop) < 0) { tops.push(n.offsetTop); }
     });
     var pages = Math.max(1, tops.length);
     page = page % pages;
-    if (page) { track.style.transform = "translateY(" + (tops[0] - tops[page]) + "px)"; }
+    if (track) {
+      track.style.transform = page ? "translateY(" + (tops[0] - tops[page]) + "px)" : "";
+    }
     box.setAttribute("data-page", page + 1);
     box.setAttribute("data-pages", pages);
     var count = box.parentNode && box.parentNode.querySelector(".ticker-pages");
