@@ -8,12 +8,19 @@ if (window.L) {
     if (id) { window.zn.maps[id] = this; }
   });
 }
+var znStateColours = {};
 window.zn = Object.assign({}, window.zn, {
   map: {
-    // A state's colour, from the page's --st-<state> (Python's lifecycle.STATE_COLOURS).
+    // A state's colour, from the page's --st-<state> (Python's lifecycle.STATE_COLOURS, fixed
+    // for the page's life): read once per state, as a style read costs a style pass.
     stateColour: function (state) {
-      var v = getComputedStyle(document.documentElement).getPropertyValue("--st-" + state);
-      return (v && v.trim()) || "gray";
+      var held = znStateColours[state];
+      if (held === undefined) {
+        var v = getComputedStyle(document.documentElement).getPropertyValue("--st-" + state);
+        held = (v && v.trim()) || "";
+        if (held) { znStateColours[state] = held; }  // not yet styled: ask again next time
+      }
+      return held || "gray";
     },
     baseStyle: function (feature) {
       var p = feature.properties || {};
@@ -147,6 +154,27 @@ window.zn = Object.assign({}, window.zn, {
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     zn: Object.assign({}, (window.dash_clientside || {}).zn, {applyBuses: applyBuses})
   });
+  // The wall's bus frames go straight here (assets/zn_direct.js), and the server's question
+  // "which frame did you draw?" (its flow control) is answered from the map that drew it: a
+  // map drawn anew (the page shown again) has drawn nothing, as Dash's fresh store says.
+  var direct = window.zn.direct;
+  if (direct) {
+    var drawn = {seq: 0, map: null};
+    direct.apply["home-bus-frame"] = function (props) {
+      var frame = props.data;
+      if (!document.getElementById("zn-stage") || !frame) { return false; }
+      var seq = applyBuses(frame);
+      if (typeof seq === "number") { drawn = {seq: seq, map: window.zn.maps[frame.map]}; }
+      return true;
+    };
+    direct.answer["home-bus-ack"] = function (properties) {
+      if (!document.getElementById("zn-stage")) { return undefined; }
+      var map = drawn.map, live = map && window.zn.maps[map.getContainer().id] === map;
+      var out = {};
+      properties.forEach(function (p) { if (p === "data") { out.data = live ? drawn.seq : 0; } });
+      return out;
+    };
+  }
 })();
 
 // Incident markers kept by id and restyled only when their state changes. A full frame lists

@@ -131,6 +131,20 @@
     return frame.seq;
   }
   window.zn = Object.assign(window.zn || {}, {el: el, changed: changed});
+  // The pushed panels go straight here on a page that shows them (assets/zn_direct.js).
+  var direct = window.zn.direct;
+  if (direct) {
+    [["home-panels", "zn-stage"], ["disp-panels", "disp-root"]].forEach(function (pair) {
+      direct.apply[pair[0]] = function (props) {
+        if (!document.getElementById(pair[1]) || !props.data) { return false; }
+        renderPanels(props.data);
+        return true;
+      };
+    });
+    ["home-status", "home-gap", "home-seq", "home-heartbeat"].forEach(function (id) {
+      direct.apply[id] = direct.text(id);
+    });
+  }
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     zn: Object.assign({}, (window.dash_clientside || {}).zn, {renderPanels: renderPanels})
   });

@@ -95,3 +95,61 @@ def test_wall003_malformed_message_is_counted_and_the_next_good_one_arrives(dash
     titles = [e.text for e in dash_duo.find_elements("#home-feed .feed-title")]
     assert titles == ["井盖缺失"]
     assert not dash_duo.driver.find_elements(By.CSS_SELECTOR, "#home-feed script")
+
+
+# What Dash's store holds for a component's prop (its layout, by the component's path).
+STORE_PROP_JS = """
+const state = window.store.getState();
+const path = state.paths.strs[arguments[0]];
+if (!path) { return "not in layout"; }
+let node = state.layout;
+for (const key of path) { node = node[key]; }
+return node.props[arguments[1]] === undefined ? null : node.props[arguments[1]];
+"""
+
+
+def test_wall004_pushes_are_drawn_by_the_page_past_dashs_store(dash_duo, settings):
+    """The wall's pushed panels, bus frames and status go straight to the page's script
+    (assets/zn_direct.js): the feed, the bus and the sequence number are drawn while Dash's
+    store never holds them (each value through it cost a wall's renderer three store
+    dispatches, a React pass and a callback chain), and the server's flow control is
+    answered from what was drawn, so the next bus frames still come. A value whose handler
+    is gone goes through Dash as before, and the screen shows it the same."""
+    start_app(dash_duo, settings)
+    source = Source(settings)
+    source.report(title="直达页面", lon=104.452, lat=30.551)
+    dash_duo.wait_for_text_to_equal("#home-feed .feed-item .feed-title", "直达页面")
+    driver = dash_duo.driver
+    last = float("-inf")  # where the bus was drawn by the frame before
+    for n, lon in enumerate((104.430, 104.440, 104.450, 104.460)):
+        source.position("川F·T0009", lon, 30.540, heading=90)
+        deadline = time.monotonic() + 10
+        point = None
+        while time.monotonic() < deadline:
+            point = _bus_point(dash_duo, "川F·T0009")
+            if point is not None and point["x"] > last + 5:
+                break
+            time.sleep(0.1)
+        assert point is not None and point["x"] > last + 5, (
+            f"bus frame {n + 1} was not drawn: the server's flow control stalled")
+        last = point["x"]
+    assert driver.execute_script(STORE_PROP_JS, "home-panels", "data") is None
+    assert driver.execute_script(STORE_PROP_JS, "home-bus-frame", "data") is None
+    assert driver.execute_script(STORE_PROP_JS, "home-seq", "children") in ("", None)
+    assert driver.execute_script("return window.zn.direct.taken") > 4
+    seq = dash_duo.find_element("#home-seq").text
+    assert seq.startswith("#")
+
+    # Without its handler the sequence number goes through Dash's store to the same place.
+    driver.execute_script("delete window.zn.direct.apply['home-seq'];")
+    source.report(title="经由Dash", lon=104.453, lat=30.552)
+    dash_duo.wait_for_text_to_equal("#home-feed .feed-item .feed-title", "经由Dash")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        held = driver.execute_script(STORE_PROP_JS, "home-seq", "children")
+        if held and held != seq:
+            break
+        time.sleep(0.1)
+    assert held and held != seq
+    dash_duo.wait_for_text_to_equal("#home-seq", held)
+    assert not dash_duo.get_logs()
