@@ -14,7 +14,9 @@
 // Loaded before dash-renderer (every asset is), so the worker it creates is wrapped.
 (function () {
   var zn = window.zn = window.zn || {};
-  var direct = zn.direct = zn.direct || {apply: {}, answer: {}, taken: 0, passed: 0};
+  // taken/passed: values applied here and handed on to Dash; counts: taken, by component.
+  var direct = zn.direct = zn.direct || {apply: {}, answer: {}, taken: 0, passed: 0,
+                                         counts: {}};
   var Native = window.SharedWorker;
   var nativeOnMessage = window.MessagePort &&
       Object.getOwnPropertyDescriptor(MessagePort.prototype, "onmessage");
@@ -26,6 +28,7 @@
     if (!apply || !p.props) { return false; }
     if (apply(p.props) !== true) { return false; }
     direct.taken += 1;
+    direct.counts[p.componentId] = (direct.counts[p.componentId] || 0) + 1;
     return true;
   }
 

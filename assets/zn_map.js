@@ -76,6 +76,41 @@ window.zn = Object.assign({}, window.zn, {
   var TEXT = {
     zh: {onboard: "在车学生", route: "线路"}, en: {onboard: "on board", route: "route"}
   };
+  // The arrow, pointing up, around (0, 0) for a marker of radius s.
+  function arrowPath(ctx, s, cos, sin, cx, cy) {
+    function pt(x, y) { return [cx + x * cos - y * sin, cy + x * sin + y * cos]; }
+    var tip = pt(0, -s * 1.3), left = pt(-s * 0.8, s * 0.9), back = pt(0, s * 0.45),
+        right = pt(s * 0.8, s * 0.9);
+    ctx.beginPath();
+    ctx.moveTo(tip[0], tip[1]); ctx.lineTo(left[0], left[1]);
+    ctx.lineTo(back[0], back[1]); ctx.lineTo(right[0], right[1]); ctx.closePath();
+  }
+  // Each arrow is drawn once per look (colours, size, heading in 5° steps) into a small
+  // canvas of its own, then copied where each bus is: a wall's 2,000 buses as 2,000 filled
+  // and stroked paths cost its renderer ~12 ms of rasterising per frame, on the page's main
+  // thread when the frame is committed (a CDP trace, bench/README.md); copied sprites cost
+  // a fraction of it, and a heading is never off by more than 2.5°.
+  var SPRITES = {}, STEP = 5;
+  function sprite(o, s) {
+    var turn = (Math.round((o.heading || 0) / STEP) * STEP) % 360;
+    var key = [o.fillColor, o.color, o.weight, s, turn].join("|");
+    var c = SPRITES[key];
+    if (!c) {
+      var half = Math.ceil(s * 1.3 + o.weight + 1);
+      c = document.createElement("canvas");
+      c.width = c.height = half * 2;
+      var g = c.getContext("2d"), a = turn * Math.PI / 180;
+      arrowPath(g, s, Math.cos(a), Math.sin(a), half, half);
+      g.globalAlpha = o.fillOpacity; g.fillStyle = o.fillColor; g.fill();
+      if (o.stroke && o.weight) {
+        g.globalAlpha = o.opacity; g.lineWidth = o.weight; g.strokeStyle = o.color;
+        g.lineJoin = "round"; g.stroke();
+      }
+      c._half = half;
+      SPRITES[key] = c;
+    }
+    return c;
+  }
   // A circle marker that paints an arrow pointing along the bus's heading.
   var BusArrow = L.CircleMarker.extend({
     options: {heading: 0, radius: 13, weight: 2, color: "#1a1300", fillColor: "#ffd400",
@@ -84,16 +119,8 @@ window.zn = Object.assign({}, window.zn, {
     _updatePath: function () {
       var r = this._renderer;
       if (!r._drawing || this._empty()) { return; }
-      var ctx = r._ctx, p = this._point, s = this._radius;
-      var a = (this.options.heading || 0) * Math.PI / 180;
-      var sin = Math.sin(a), cos = Math.cos(a);
-      function pt(x, y) { return [p.x + x * cos - y * sin, p.y + x * sin + y * cos]; }
-      var tip = pt(0, -s * 1.3), left = pt(-s * 0.8, s * 0.9), back = pt(0, s * 0.45),
-          right = pt(s * 0.8, s * 0.9);
-      ctx.beginPath();
-      ctx.moveTo(tip[0], tip[1]); ctx.lineTo(left[0], left[1]);
-      ctx.lineTo(back[0], back[1]); ctx.lineTo(right[0], right[1]); ctx.closePath();
-      r._fillStroke(ctx, this);
+      var c = sprite(this.options, this._radius), p = this._point;
+      r._ctx.drawImage(c, Math.round(p.x) - c._half, Math.round(p.y) - c._half);
     }
   });
   function tooltip(row, lang) {
@@ -114,7 +141,7 @@ window.zn = Object.assign({}, window.zn, {
       layer._byPlate = {};
       // Above incidents and stations: a moving bus must never hide under a marker.
       if (!map.getPane("zn-buses")) { map.createPane("zn-buses").style.zIndex = 650; }
-      layer._renderer = L.canvas({padding: 0.2, pane: "zn-buses"});
+      layer._renderer = L.canvas({padding: 0, pane: "zn-buses"});
     }
     var byPlate = layer._byPlate, seen = {};
     frame.rows.forEach(function (row) {

@@ -143,3 +143,39 @@ def test_an_sos_outside_the_town_is_an_urgent_work_order_at_the_town_centre(serv
     assert [view.lon, view.lat] == services.town_meta["center"]
     assert view.title.startswith("【位置待核实】校车紧急报警")
     assert "105.61" in services.store.incident(view.id)["description"]
+
+
+def test_a_report_is_stored_between_the_chunks_of_a_fleets_history_sample(services) -> None:
+    """A county fleet's position sample (2,000 buses every 10 s) is written in chunks: a
+    work order reported meanwhile is stored between two of them. Written as one
+    transaction it held SQLite's one write lock, and the report waited out the whole
+    sample: the tail of the wall's publish->screen latency (bench/latency.py)."""
+    import json
+    import threading
+    import time
+
+    from sqlalchemy import func, select
+
+    from datasources.sql import models as m
+
+    def stored() -> int:
+        with services.store.session() as s:
+            return int(s.scalar(select(func.count()).select_from(m.BusPosition)) or 0)
+
+    at = datetime.now(UTC)
+    fixes = [VehiclePosition(plate=f"川F·H{n:05d}", lon=104.45, lat=30.55, at=at)
+             for n in range(20_000)]
+    writer = threading.Thread(target=BusStore(services.store).save_positions, args=(fixes,))
+    writer.start()
+    deadline = time.monotonic() + 60
+    while stored() == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    outcome = services.intake.handle_raw(json.dumps({
+        "type": "incident.report", "source": "hotline", "category": "fire",
+        "title": "取样时的报告", "lon": 104.45, "lat": 30.55, "msg_id": "during-sample"},
+        ensure_ascii=False))
+    when_stored = stored()
+    writer.join(60)
+    assert outcome.event is not None and outcome.rejected is None
+    assert when_stored < len(fixes), "the report waited for the whole fleet's sample"
+    assert stored() == len(fixes)

@@ -80,6 +80,23 @@ def test_wall002_bus_position_message_moves_that_bus(dash_duo, settings):
     assert after["x"] > before["x"] + 20 and after["y"] < before["y"] - 20, (
         f"bus did not move east and north: {before} -> {after}")
     assert after["heading"] == 90
+    # Drawn where it is, pointing east: the arrow's yellow ahead of its centre, the notch
+    # in its back (the map's canvas, read where the bus is).
+    time.sleep(0.3)  # the canvas redraws on the next animation frame
+    pixels = dash_duo.driver.execute_script(ARROW_PIXELS_JS, "川F·T0001")
+    r, g, b, a = pixels["ahead"]
+    assert (r > 200 and g > 170 and b < 90 and a == 255), pixels
+    assert pixels["behind"][3] == 0, pixels
+
+
+# The bus canvas's pixels 10 px ahead of a bus's centre (east) and 10 px behind it.
+ARROW_PIXELS_JS = """
+const map = window.zn.maps['home-map'], layer = map._znBuses, r = layer._renderer;
+const p = map.latLngToLayerPoint(layer._byPlate[arguments[0]].getLatLng()).subtract(r._bounds.min);
+const px = (dx, dy) => Array.from(
+  r._ctx.getImageData(Math.round(p.x + dx), Math.round(p.y + dy), 1, 1).data);
+return {ahead: px(10, 0), behind: px(-10, 0)};
+"""
 
 
 def test_wall003_malformed_message_is_counted_and_the_next_good_one_arrives(dash_duo, settings):
