@@ -16,7 +16,6 @@ from dashboard.town import Route, Stop, Trip
 from datasources.sql import models as m
 from datasources.sql.incidents import Store
 
-
 # Rows of the position history per transaction. A fleet's sample (2,000 buses every 10 s) in
 # one transaction held SQLite's one write lock ~60-100 ms on a busy box, and a work order's
 # commit that came meanwhile waited it out in SQLite's busy handler, whose sleeps grow: the
