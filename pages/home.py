@@ -135,6 +135,9 @@ def layout(lang: str | None = None, sound: str | None = None, village: str | Non
     ], className="viewport")
 
 
+# The page's script applies the pushed panels and bus frames itself, past Dash's store
+# (assets/zn_direct.js); these callbacks draw what it hands back to Dash (a value its
+# handler declined or failed on).
 dash.clientside_callback(ClientsideFunction("zn", "renderPanels"),
                          Output(ids.PANELS_ACK, "data"), Input(ids.PANELS, "data"))
 dash.clientside_callback(ClientsideFunction("zn", "applyBuses"),
