@@ -14,9 +14,8 @@
 // Loaded before dash-renderer (every asset is), so the worker it creates is wrapped.
 (function () {
   var zn = window.zn = window.zn || {};
-  // taken/passed: values applied here and handed on to Dash; counts: taken, by component.
-  var direct = zn.direct = zn.direct || {apply: {}, answer: {}, taken: 0, passed: 0,
-                                         counts: {}};
+  // taken: how many values were applied here (test_wall004 reads it).
+  var direct = zn.direct = zn.direct || {apply: {}, answer: {}, taken: 0};
   var Native = window.SharedWorker;
   var nativeOnMessage = window.MessagePort &&
       Object.getOwnPropertyDescriptor(MessagePort.prototype, "onmessage");
@@ -28,7 +27,6 @@
     if (!apply || !p.props) { return false; }
     if (apply(p.props) !== true) { return false; }
     direct.taken += 1;
-    direct.counts[p.componentId] = (direct.counts[p.componentId] || 0) + 1;
     return true;
   }
 
@@ -67,7 +65,6 @@
         rest = m;
       }
       if (rest === null) { return undefined; }
-      direct.passed += 1;
       return handler.call(this, rest === m ? event : {data: rest});
     };
   }
