@@ -3,7 +3,10 @@
     SOAK_SECONDS=3600 .venv/bin/python bench/soak.py           # the default: one hour
     SOAK_SECONDS=600 .venv/bin/python bench/soak.py --walls 50 --browsers 2 --consoles 1
 
-Starts Redis, `zhongnao serve` and `zhongnao simulate --vehicles N`; opens scripted walls
+Starts Redis, `zhongnao serve` and `zhongnao simulate --vehicles N`; first works the town up
+to a full map (--prefill: as many handled work orders as a wall marks, MAP_MARKERS, so the
+start is compared with an end whose map is as full, as in a town that has worked a while
+before its walls are watched); opens scripted walls
 (tests/wire.py), real Chromium walls (kiosk) and real Chromium duty consoles (an officer
 signed in on /dispatch); publishes a report every few seconds for the whole run. Over a
 window at the start (once the town handles reports: --warmup) and one at the end, and every
@@ -37,6 +40,7 @@ from fanout import credentials, join, rss_mb, start_server  # noqa: E402
 from latency import Bench  # noqa: E402
 
 from dashboard.channels import Channels  # noqa: E402
+from dashboard.screens.views import MAP_MARKERS  # noqa: E402
 from tests.wire import WireWall, persistent_callbacks  # noqa: E402
 
 MARK = "SOAK"
@@ -54,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--report-every", type=float, default=3.0)
     p.add_argument("--close-after", type=float, default=300.0,
                    help="seconds a report stays open before the town handles it (0: never)")
+    p.add_argument("--prefill", type=int, default=MAP_MARKERS,
+                   help="work orders reported and handled before the walls open (default: as "
+                        "many as a wall's map marks; 0: an empty town)")
     p.add_argument("--window", type=float, default=60.0, help="seconds measured at each end")
     p.add_argument("--warmup", type=float, default=None,
                    help="seconds before the start window (default: --close-after + 60, so the "
@@ -113,6 +120,55 @@ def open_browsers(args: argparse.Namespace, base: str, env: dict[str, str]) -> l
 # How a town handles a report (dashboard/incidents/lifecycle.py: none of these is open), one
 # step per report tick, as a duty officer and the assignee would.
 HANDLING = ("accepted", "dispatched", "in_progress", "resolved")
+
+
+def prefill(redis_url: str, prefix: str, n: int, timeout: float = 600.0) -> float:
+    """Report `n` work orders through the ingest channel and handle each to resolved, a
+    round of HANDLING at a time (each round once the last one's events are heard), so the
+    town's map holds its full count of markers before anything is measured. The seconds."""
+    started = time.monotonic()
+    if n <= 0:
+        return 0.0
+    r, ch = redis.Redis.from_url(redis_url), Channels(prefix)
+    ps = r.pubsub(ignore_subscribe_messages=True)
+    ps.subscribe(ch.events)
+    ps.get_message(timeout=1.0)  # the subscription is in place before anything is sent
+    run = uuid.uuid4().hex[:6]
+    mark = f"{MARK}-PRE {run} "
+
+    def hear(want: Any, count: int) -> list[int]:
+        got: list[int] = []
+        while len(got) < count:
+            if time.monotonic() - started > timeout:
+                raise TimeoutError(f"prefill: {len(got)} of {count} events in {timeout:.0f} s")
+            msg = ps.get_message(timeout=1.0)
+            if msg:
+                inc = json.loads(msg["data"]).get("incident") or {}
+                if want(json.loads(msg["data"]).get("type"), inc):
+                    got.append(int(inc["id"]))
+        return got
+
+    try:
+        for i in range(n):
+            r.publish(ch.ingest, json.dumps({
+                "type": "incident.report", "source": "hotline", "category": "fire",
+                "title": f"{mark}{i:05d}", "lon": 104.45 + (i % 100) * 1e-5,
+                "lat": 30.55 + (i // 100) * 1e-5, "msg_id": f"soak-pre-{run}-{i}"}))
+        ids = hear(lambda kind, inc: kind == "incident.created"
+                   and str(inc.get("title", "")).startswith(mark), n)
+        for step in HANDLING:
+            for iid in ids:
+                r.publish(ch.ingest, json.dumps({
+                    "type": "incident.progress", "incident_id": iid, "to_state": step,
+                    "actor": "值班员", "note": "soak prefill",
+                    "msg_id": f"soak-pre-{run}-{iid}-{step}"}))
+            mine = set(ids)
+            hear(lambda kind, inc, step=step: kind == "incident.updated"
+                 and inc.get("id") in mine and inc.get("state") == step, n)
+    finally:
+        ps.close()
+        r.close()
+    return time.monotonic() - started
 
 
 class Reporter:
@@ -265,6 +321,10 @@ async def soak(args: argparse.Namespace, bench: Bench, base: str, redis_url: str
     """Walls, browsers, reports; the two windows."""
     assert bench.server is not None
     pid = bench.server.pid
+    took = await asyncio.to_thread(prefill, redis_url, env["ZN_PREFIX"], args.prefill)
+    if args.prefill:
+        print(f"prefill: {args.prefill} work orders reported and handled in {took:.0f} s",
+              flush=True)
     creds = credentials(env, args.walls, 10)
     callbacks = await asyncio.to_thread(persistent_callbacks, base, creds[0])
     walls = [WireWall(base, creds[i], lang="en" if i % 4 == 3 else "zh",

@@ -22,6 +22,9 @@ from dashboard.town import GridCell
 STATE_CLASS = {state: f"st-{state}" for state in STATE_COLOURS}
 MOVING_KMH = 3.0
 RECENT_MOVE = timedelta(minutes=10)
+# The work orders a wall's map marks: the newest, open or not. A wall's page holds about this
+# many markers once a town has worked a while (bench/soak.py fills a town to it first).
+MAP_MARKERS = 400
 
 
 def countdown_text(deadline: datetime | None, now: datetime, lang: str) -> str:
@@ -57,7 +60,7 @@ def feed_rows(state: LiveState, grids: Mapping[str, GridCell], lang: str,
 
 
 def incident_rows(state: LiveState, lang: str, now: datetime,
-                  limit: int = 400) -> list[list[Any]]:
+                  limit: int = MAP_MARKERS) -> list[list[Any]]:
     """Incident markers as compact rows: [id, lon, lat, state, overdue, open, tooltip]."""
     rows = []
     for inc in state.feed(limit):
