@@ -151,3 +151,29 @@ def test_the_answers_kept_for_repeats_are_bounded_and_an_old_repeat_is_still_sto
     late = intake.handle_raw(first)  # forgotten here: the claim in Redis refuses it
     assert late.skipped and late.event is None
     assert _stored(services, "垃圾满溢") == 1
+
+
+def test_two_processes_given_the_same_burst_store_each_report_once(services, settings):
+    """The ingest channel gives every process every message: both take the burst into their
+    batches, each batch claims its deliveries in Redis at once, and each report is stored
+    and answered by exactly one process; a refused report is counted once too."""
+    other = Services(settings).open()
+    try:
+        raws = [_report(f"噪音扰民 {i}", lon=104.40 + i * 0.005, msg_id=f"noise-{i:06d}")
+                for i in range(6)]
+        raws.append(_report("界外", lon=120.0, lat=20.0, msg_id="far-000001"))
+        rejected0 = services.bus.rejected_counts().get("outside_town", 0)
+        outcomes = _at_once([lambda r=r, svc=svc: svc.intake.handle_raw(r)
+                             for r in raws for svc in (services, other)])
+        for i in range(6):
+            pair = outcomes[2 * i: 2 * i + 2]
+            assert sorted(o.skipped for o in pair) == [False, True], pair
+            done = next(o for o in pair if not o.skipped)
+            assert done.event is not None and done.event.incident.title == f"噪音扰民 {i}"
+            assert _stored(services, f"噪音扰民 {i}") == 1
+        far = outcomes[-2:]
+        assert sorted(o.skipped for o in far) == [False, True]
+        assert next(o for o in far if not o.skipped).rejected == "outside_town"
+        assert services.bus.rejected_counts().get("outside_town", 0) == rejected0 + 1
+    finally:
+        other.close()

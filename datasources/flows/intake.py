@@ -46,9 +46,12 @@ log = logging.getLogger(__name__)
 # server by ~85 MB in the hour's soak (bench/soak.py), a tracemalloc diff found.
 KEPT_DELIVERIES = 2_000
 
-# What the committer hands back for one report: its Created (or what kept it out) and the
-# event announcing it.
-Committed = tuple[Created | Exception, Event | None]
+# A delivery's claim: its key and how long the claim holds (s).
+Claim = tuple[str, int]
+# What the committer hands back for one report: its Created (or what kept it out, or
+# NOT_CLAIMED: another process claimed the delivery first) and the event announcing it.
+NOT_CLAIMED = object()
+Committed = tuple[Created | Exception | object, Event | None]
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class Intake:
         self.report_hooks: list[Callable[[IncidentView, str], object]] = []
         # Group commit (issue 17): concurrent reports share one transaction and one publish
         # round trip (ZN_INTAKE_BATCH, ZN_INTAKE_LINGER_MS); each is answered once committed.
-        self.commits: GroupCommit[Pending, Committed] = GroupCommit(
+        self.commits: GroupCommit[tuple[Pending, Claim | None], Committed] = GroupCommit(
             self._commit_reports, batch, linger_ms, name="intake-commit")
         self._deliveries: OrderedDict[str, Future[Outcome]] = OrderedDict()
         self._deliveries_lock = threading.Lock()
@@ -120,8 +123,11 @@ class Intake:
                     self._deliveries.popitem(last=False)
         if first is not None:  # a repeat this process handles or handled: the same answer
             return dataclasses.replace(first.result(), skipped=True)
+        claim = (key, 3600 if message.msg_id else 60)
         try:
-            if not self.bus.claim(key, ttl_s=3600 if message.msg_id else 60):
+            if isinstance(message, IncidentReport):  # claimed with its batch (_commit_reports)
+                outcome = self._report(message, claim)
+            elif not self.bus.claim(*claim):
                 outcome = Outcome(skipped=True)  # another process has it
             else:
                 outcome = self.handle(message)
@@ -227,21 +233,33 @@ class Intake:
             self._announce("incident.updated", incident=view)
         return len(changed)
 
-    def _report(self, report: IncidentReport) -> Outcome:
+    def _report(self, report: IncidentReport, claim: Claim | None = None) -> Outcome:
+        """Store one report (with the reports arriving meanwhile) and announce it. `claim`:
+        the (key, ttl) of a delivery every process may have received (the ingest channel);
+        the first process to claim it handles it, the others skip it."""
+        hit, refused = None, None
         if len(report.description) > self.max_text:
-            return self.reject("too_long", f"description longer than {self.max_text} characters")
-        hit = self.index.place(report.lon, report.lat)  # the rota is asked once per batch
-        if hit is None and self.centre is not None and must_place(report):
-            report = placed_at_centre(report, self.centre)
-            hit = self.index.place(report.lon, report.lat)
-        if hit is None:
-            return self.reject("outside_town",
-                               f"({report.lon:.5f}, {report.lat:.5f}) is outside the town")
+            refused = "too_long", f"description longer than {self.max_text} characters"
+        else:
+            hit = self.index.place(report.lon, report.lat)  # the rota: once per batch
+            if hit is None and self.centre is not None and must_place(report):
+                report = placed_at_centre(report, self.centre)
+                hit = self.index.place(report.lon, report.lat)
+            if hit is None:
+                refused = ("outside_town",
+                           f"({report.lon:.5f}, {report.lat:.5f}) is outside the town")
+        if refused is not None or hit is None:  # claimed alone: refused once, in one process
+            if claim is not None and not self.bus.claim(*claim):
+                return Outcome(skipped=True)
+            return self.reject(*(refused or ("outside_town", "")))
         # Committed with the reports arriving meanwhile; its audit row in the same
-        # transaction, under the principal serving this caller.
-        created, event = self.commits.submit(
-            Pending(report, hit, current() if self.audit is not None else None,
-                    received=time.monotonic()))
+        # transaction, under the principal serving this caller; claimed in the batch's one
+        # round trip to Redis.
+        created, event = self.commits.submit((Pending(
+            report, hit, current() if self.audit is not None else None,
+            received=time.monotonic()), claim))
+        if not isinstance(created, Created | Exception):  # NOT_CLAIMED
+            return Outcome(skipped=True)  # another process has it
         if isinstance(created, SQLAlchemyError):
             log.error("store error while storing a report of %s: %s", report.source, created)
             first = str(getattr(created, "orig", None) or created)
@@ -262,16 +280,23 @@ class Intake:
                 log.exception("report hook failed for %s", created.incident.ref)
         return outcome
 
-    def _commit_reports(self, items: Sequence[Pending]) -> list[Committed]:
-        """The committer's work for one batch: store the reports in one transaction, then
-        announce the stored ones in one round trip."""
-        done = self.store.create_incidents(items, roster=self.index.roster)
-        told = [d for d in done if isinstance(d, Created) and (d.new or d.merged)]
+    def _commit_reports(self, items: Sequence[tuple[Pending, Claim | None]]
+                        ) -> list[Committed]:
+        """The committer's work for one batch: claim the deliveries in one round trip, store
+        the claimed reports in one transaction, then announce the stored ones in one."""
+        claims = [claim for _, claim in items if claim is not None]
+        won = iter(self.bus.claim_all(claims) if claims else [])
+        mine = [claim is None or next(won) for _, claim in items]
+        kept = [p for (p, _), ok in zip(items, mine, strict=True) if ok]
+        done = iter(self.store.create_incidents(kept, roster=self.index.roster)
+                    if kept else [])
+        stored = [next(done) if ok else NOT_CLAIMED for ok in mine]
+        told = [d for d in stored if isinstance(d, Created) and (d.new or d.merged)]
         events = iter(self._announce_all([
             ("incident.updated" if d.merged else "incident.created", {"incident": d.incident})
-            for d in told], received=max(p.received for p in items)))
+            for d in told], received=max(p.received for p, _ in items)))
         return [(d, next(events) if isinstance(d, Created) and (d.new or d.merged) else None)
-                for d in done]
+                for d in stored]
 
     def announce_update(self, view: IncidentView) -> Event:
         """Tell every screen a work order changed (a change committed elsewhere)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import redis
@@ -272,6 +272,14 @@ class Publisher:
     def claim(self, digest: str, ttl_s: int = 300) -> bool:
         """True for the first process to claim this inbound message (others skip it)."""
         return bool(self.r.set(self.ch.claim(digest), b"1", nx=True, ex=ttl_s))
+
+    def claim_all(self, claims: Sequence[tuple[str, int]]) -> list[bool]:
+        """`claim` for each (digest, ttl_s), in one round trip: True where this process is
+        the first (intake's committer claims a batch's reports at once)."""
+        pipe = self.r.pipeline(transaction=False)
+        for digest, ttl_s in claims:
+            pipe.set(self.ch.claim(digest), b"1", nx=True, ex=ttl_s)
+        return [bool(won) for won in pipe.execute()]
 
 
 def _text(value: bytes | str) -> str:
