@@ -27,13 +27,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+
+from websockets.protocol import State
 
 from dashboard.grids.stats import ancestors
 from dashboard.screens import views
@@ -72,10 +76,39 @@ class Restart(Exception):
     """The page stopped answering on this connection; a fresh stream takes over."""
 
 
-def payload(component: str, props: dict[str, Any]) -> str:
+class Shared(str):
+    """A payload's text, the same object for every screen it goes to: its UTF-8 bytes are
+    encoded once, on the first screen's write, not once per screen."""
+
+    @functools.cached_property
+    def utf8(self) -> bytes:
+        """The text as UTF-8."""
+        return self.encode()
+
+
+def utf8(text: str) -> bytes:
+    """A text's UTF-8 bytes (a Shared payload's, encoded once)."""
+    return text.utf8 if isinstance(text, Shared) else text.encode()
+
+
+def payload(component: str, props: dict[str, Any]) -> Shared:
     """One `set_props` payload, encoded (once, for every screen it goes to)."""
-    return json.dumps({"componentId": component, "props": props}, ensure_ascii=False,
-                      separators=(",", ":"), default=str)
+    return Shared(json.dumps({"componentId": component, "props": props}, ensure_ascii=False,
+                             separators=(",", ":"), default=str))
+
+
+def text_frame(parts: list[bytes]) -> bytes:
+    """One unfragmented websocket text message holding `parts` (RFC 6455 §5.2: a server's
+    frames are not masked): what uvicorn's sender would write for their text, framed here
+    so the shared payload is not decoded, re-encoded and framed again for every screen."""
+    size = sum(map(len, parts))
+    if size < 126:
+        head = bytes((0x81, size))
+    elif size < 1 << 16:
+        head = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        head = struct.pack("!BBQ", 0x81, 127, size)
+    return b"".join([head, *parts])
 
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -110,26 +143,33 @@ class Socket:
 
     @classmethod
     def of_context(cls) -> Socket | None:
-        """The connection being served, when its server is uvicorn's (else None)."""
+        """The connection being served, when its server is uvicorn's websockets-sansio
+        protocol (else None: Dash's queue carries the text)."""
         send = SOCKET.get()
-        protocol = getattr(send, "__self__", None)
+        protocol: Any = getattr(send, "__self__", None)
         if send is None or not all(hasattr(protocol, name) for name in
-                                   ("writable", "close_sent", "transport")):
+                                   ("writable", "close_sent", "transport", "conn")) \
+                or not hasattr(protocol.conn, "state"):
             return None
         return cls(send, protocol)
 
     def ready(self) -> bool:
-        """A write now goes out without waiting (not closed, not paused for a full buffer)."""
+        """A write now goes out without waiting (open, not closing, not paused for a full
+        buffer)."""
         p = self.protocol
-        return p.writable.is_set() and not p.close_sent and not p.transport.is_closing()
+        return (p.writable.is_set() and not p.close_sent and not p.transport.is_closing()
+                and p.conn.state is State.OPEN)
 
     def buffered(self) -> int:
         """Bytes written and not yet taken by the network."""
         return int(self.protocol.transport.get_write_buffer_size())
 
-    async def write(self, text: str) -> None:
-        """One text message (call only when ready: it then never waits)."""
-        await self.send({"type": "websocket.send", "text": text})
+    def write(self, parts: list[bytes]) -> None:
+        """One text message of `parts` (UTF-8), framed and written to the transport (call
+        only when ready: it never waits). Nothing of the protocol's state changes for an
+        unfragmented message of a connection without extensions (permessage-deflate is
+        off, cli.serve), which is what its own `send` would have framed."""
+        self.protocol.transport.write(text_frame(parts))
 
 
 @dataclass(eq=False)
@@ -143,11 +183,13 @@ class Screen:
     status: tuple[str, ...] | None = None
     seq_text: str | None = None
     _head: str = ""
-    _staged: list[str] = field(default_factory=list)
+    _head_b: bytes = b""
+    _staged: list[str] = field(default_factory=list)  # the payloads of the next message
 
     def __post_init__(self) -> None:
         renderer = getattr(self.ws, "_renderer_id", "")
         self._head = '{"type":"set_props","rendererId":' + json.dumps(renderer) + ',"payload":'
+        self._head_b = self._head.encode()
 
     def backlog(self) -> int:
         """What is queued for this screen and not yet sent (0: nothing waits): Dash's queued
@@ -174,7 +216,7 @@ class Screen:
 
     def stage(self, encoded: str) -> None:
         """Add an encoded payload to this screen's next message (flush sends them)."""
-        self._staged.append(self._head + encoded + "}")
+        self._staged.append(encoded)
 
     async def flush(self) -> bool:
         """Send the staged payloads as one websocket message (an array, as Dash's sender
@@ -184,15 +226,21 @@ class Screen:
         staged, self._staged = self._staged, []
         if not staged:
             return True
-        text = staged[0] if len(staged) == 1 else "[" + ",".join(staged) + "]"
         if self.ready():
             try:
-                if self.socket is not None:
-                    await self.socket.write(text)
+                if self.socket is not None:  # the shared payloads' bytes, each set_props'd
+                    parts = [b"["] if len(staged) > 1 else []
+                    for n, encoded in enumerate(staged):
+                        parts += [b"},", self._head_b] if n else [self._head_b]
+                        parts.append(utf8(encoded))
+                    parts.append(b"}]" if len(staged) > 1 else b"}")
+                    self.socket.write(parts)
                     return True
                 queue = self.ws._get_outbound_queue()
                 if queue is not None:
-                    queue.sync_q.put_nowait(text)
+                    messages = [self._head + encoded + "}" for encoded in staged]
+                    queue.sync_q.put_nowait(messages[0] if len(messages) == 1
+                                            else "[" + ",".join(messages) + "]")
                     return True
             except Exception:  # closed meanwhile: its stream ends on the shutdown
                 log.debug("a wall's socket closed during a write", exc_info=True)

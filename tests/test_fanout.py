@@ -291,3 +291,31 @@ def test_a_wall_is_sent_only_the_markers_that_changed(live, settings):
             await late.close()
 
     with_walls([first], body)
+
+
+def test_a_frame_written_past_uvicorns_sender_is_one_text_message_at_every_length():
+    """The shared payload's bytes are framed once per screen by our own writer (not decoded,
+    re-encoded and framed by uvicorn's): websockets' own parser reads each length class of
+    RFC 6455 (7-bit, 16-bit, 64-bit) back as one whole text message, Chinese intact."""
+    from websockets.frames import Frame, Opcode
+    from websockets.streams import StreamReader
+
+    from pages._wall_push import payload, text_frame, utf8
+
+    for size in (0, 125, 126, 65_535, 65_536, 300_000):
+        text = ("网格" * size)[:size]
+        parts = [b'{"a":', text.encode()[: max(0, size - 6)], b"}"]
+        reader = StreamReader()
+        reader.feed_data(text_frame(parts))
+        parse = Frame.parse(reader.read_exact, mask=False)
+        try:
+            next(parse)
+            raise AssertionError("a whole frame was written")
+        except StopIteration as done:
+            frame = done.value
+        assert frame.opcode is Opcode.TEXT and frame.fin
+        assert frame.data == b"".join(parts)
+        assert not reader.buffer  # nothing after the message
+    shared = payload("home-seq", {"children": "#12 网格"})
+    assert utf8(shared) is utf8(shared)  # encoded once for every screen it goes to
+    assert utf8(shared).decode() == shared
