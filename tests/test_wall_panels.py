@@ -94,3 +94,30 @@ def test_the_wall_focus_card_carries_the_work_order_photo():
     assert shown == {7: photo, 8: None}
     state.cast = {"incident_id": 7, "by": "值班员王", "at": NOW.timestamp()}  # type: ignore[attr-defined]
     assert cast_focus(state, NOW)["photo"] == photo
+
+
+def test_a_remembered_marker_still_turns_overdue_with_the_clock_and_follows_each_change():
+    """The map's marker rows are kept between builds (a frame per event rebuilt 400 rows'
+    words): a kept row must still turn overdue when its deadline passes, and a step of the
+    work order (a new view) must show in its colour and tooltip."""
+    from dashboard.screens.views import incident_rows
+
+    state = LiveState()
+    state.incidents = {1: _incident(1, deadline_at=NOW + timedelta(minutes=5)),
+                       2: _incident(2)}
+    memo: dict = {}
+    first = {r[0]: r for r in incident_rows(state, "zh", NOW, memo=memo)}
+    assert first[1][4] is False and first[1][6] == "R1 消防安全 · 事件1 · 上报"
+    again = {r[0]: r for r in incident_rows(state, "zh", NOW, memo=memo)}
+    assert again[2] is first[2]  # the same view: its row is not built again
+    later = {r[0]: r for r in incident_rows(state, "zh", NOW + timedelta(minutes=6),
+                                             memo=memo)}
+    assert later[1][4] is True and later[2][4] is False  # the clock alone turns it overdue
+    state.incidents[1] = _incident(1, state="dispatched", deadline_at=NOW + timedelta(minutes=5))
+    stepped = {r[0]: r for r in incident_rows(state, "zh", NOW + timedelta(minutes=6),
+                                              memo=memo)}
+    assert stepped[1][3] == "dispatched" and stepped[1][6].endswith("· 派遣")
+    assert stepped[1][4] is True
+    # Without a memo, the same rows.
+    assert incident_rows(state, "zh", NOW + timedelta(minutes=6)) == list(stepped.values())
+    assert set(memo) == {1, 2}  # only what this build showed is kept

@@ -64,11 +64,12 @@ class PanelFrames:
     panels: dict[str, Any] = field(default_factory=dict)
     keys: dict[str, Any] = field(default_factory=dict)
     builds: int = 0
+    markers: dict[int, Any] = field(default_factory=dict)  # views.incident_rows' memo
 
     def update(self, state: LiveState, inputs: WallInputs, now: datetime) -> dict[str, Any]:
         """The panels that changed since the last update (empty: nothing to send); a
         non-empty delta is the next `seq`."""
-        built = panel_delta(state, inputs, self.audience.lang, now, self.keys)
+        built = panel_delta(state, inputs, self.audience.lang, now, self.keys, self.markers)
         rows = built.pop("markers", None)
         delta = {k: v for k, v in built.items() if self.panels.get(k) != v}
         changes = None if rows is None else marker_changes(
@@ -105,15 +106,17 @@ def marker_changes(before: Mapping[int, list[Any]],
 
 
 def panel_delta(state: LiveState, inputs: WallInputs, lang: str, now: datetime,
-                keys: dict[str, Any]) -> dict[str, Any]:
-    """The wall's panels whose inputs changed since `keys` (updated in place)."""
+                keys: dict[str, Any], markers: dict[int, Any] | None = None
+                ) -> dict[str, Any]:
+    """The wall's panels whose inputs changed since `keys` (updated in place; `markers`:
+    the marker rows' memo, views.incident_rows)."""
     v = state.versions
     out: dict[str, Any] = {}
     # Ages and countdowns are in minutes: the feed is built again at least every AGE_S.
     feed_key = (v["incidents"], v["kpis"], int(now.timestamp() // AGE_S))
     if feed_key != keys.get("feed"):
         out["feed"] = views.feed_rows(state, inputs.grids, lang, now, inputs.feed_size)
-        out["markers"] = views.incident_rows(state, lang, now)
+        out["markers"] = views.incident_rows(state, lang, now, memo=markers)
         out["heat"] = wall.grid_heat(state, inputs.grids, inputs.chain, lang)
         keys["feed"] = feed_key
     # Positions change every second; punctuality and speeding are re-read every few.

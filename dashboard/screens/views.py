@@ -11,7 +11,7 @@ from dashboard.i18n.codes import unit_label
 from dashboard.i18n.text import category_label, name, source_label, state_label, t
 from dashboard.incidents.kpis import Figures, data_value
 from dashboard.incidents.lifecycle import OPEN_STATES, STATE_COLOURS, countdown, is_overdue
-from dashboard.messages import VehiclePosition
+from dashboard.messages import IncidentView, VehiclePosition
 from dashboard.resources.readiness import readiness
 from dashboard.resources.stock import Stock
 from dashboard.screens.live import LiveState
@@ -59,15 +59,32 @@ def feed_rows(state: LiveState, grids: Mapping[str, GridCell], lang: str,
     return rows
 
 
-def incident_rows(state: LiveState, lang: str, now: datetime,
-                  limit: int = MAP_MARKERS) -> list[list[Any]]:
-    """Incident markers as compact rows: [id, lon, lat, state, overdue, open, tooltip]."""
+def incident_rows(state: LiveState, lang: str, now: datetime, limit: int = MAP_MARKERS,
+                  memo: dict[int, tuple[IncidentView, list[Any]]] | None = None
+                  ) -> list[list[Any]]:
+    """Incident markers as compact rows: [id, lon, lat, state, overdue, open, tooltip].
+    `memo` (one language's, kept by the caller between builds): each work order's row as
+    last built from the same view object (the live state replaces a view when its order
+    changes), so only the overdue flag is worked out again; left holding this build's."""
     rows = []
+    kept: dict[int, tuple[IncidentView, list[Any]]] = {}
     for inc in state.feed(limit):
-        tip = (f"{inc.ref} {category_label(inc.category, lang)} · {inc.title} · "
-               f"{state_label(inc.state, lang)}")
-        rows.append([inc.id, round(inc.lon, 6), round(inc.lat, 6), inc.state,
-                     is_overdue(inc.state, inc.deadline_at, now), inc.state in OPEN_STATES, tip])
+        held = memo.get(inc.id) if memo is not None else None
+        if held is not None and held[0] is inc:
+            row = held[1]
+        else:
+            tip = (f"{inc.ref} {category_label(inc.category, lang)} · {inc.title} · "
+                   f"{state_label(inc.state, lang)}")
+            row = [inc.id, round(inc.lon, 6), round(inc.lat, 6), inc.state, False,
+                   inc.state in OPEN_STATES, tip]
+        overdue = is_overdue(inc.state, inc.deadline_at, now)
+        if row[4] != overdue:
+            row = [*row[:4], overdue, *row[5:]]
+        kept[inc.id] = (inc, row)
+        rows.append(row)
+    if memo is not None:
+        memo.clear()
+        memo.update(kept)
     return rows
 
 
