@@ -156,13 +156,13 @@ def prefill(redis_url: str, prefix: str, n: int, timeout: float = 600.0) -> floa
                 "lat": 30.55 + (i // 100) * 1e-5, "msg_id": f"soak-pre-{run}-{i}"}))
         ids = hear(lambda kind, inc: kind == "incident.created"
                    and str(inc.get("title", "")).startswith(mark), n)
+        mine = set(ids)
         for step in HANDLING:
             for iid in ids:
                 r.publish(ch.ingest, json.dumps({
                     "type": "incident.progress", "incident_id": iid, "to_state": step,
                     "actor": "值班员", "note": "soak prefill",
                     "msg_id": f"soak-pre-{run}-{iid}-{step}"}))
-            mine = set(ids)
             hear(lambda kind, inc, step=step: kind == "incident.updated"
                  and inc.get("id") in mine and inc.get("state") == step, n)
     finally:
