@@ -54,6 +54,39 @@ def test_reports_published_on_ingest_reach_the_live_state_in_order(services, run
     run(body)
 
 
+def test_a_burst_on_ingest_shares_transactions_keeps_its_order_and_steps_wait_for_nothing(
+        services, run):
+    """A burst of video alerts or a hotline backlog comes on the ingest channel: the reports
+    share the group commit's transactions (they were committed one by one, ~150 a second)
+    and keep the order they came in; a work order's steps sent meanwhile still apply in
+    their order."""
+    n = 60
+
+    async def body(hub):
+        view = services.intake.handle(IncidentReport.model_validate_json(
+            _report("先到的工单"))).event.incident
+        await wait_until_async(lambda: view.id in hub.state.incidents)
+        batches = services.intake.commits.batches
+        for i in range(n):
+            services.bus.publish_raw(services.bus.ch.ingest, _report(f"视频告警{i:03d}"))
+            if i in (10, 20, 30, 40):
+                step = ("accepted", "dispatched", "in_progress", "resolved")[i // 10 - 1]
+                services.bus.publish_raw(services.bus.ch.ingest, json.dumps({
+                    "type": "incident.progress", "incident_id": view.id, "to_state": step,
+                    "actor": "值班员", "note": "突发中处理",
+                    **({"assignee_id": "W001"} if step == "dispatched" else {})},
+                    ensure_ascii=False))
+        await wait_until_async(lambda: sum(i.title.startswith("视频告警")
+                                           for i in hub.state.incidents.values()) == n, 30)
+        await wait_until_async(lambda: hub.state.incidents[view.id].state == "resolved", 10)
+        assert services.intake.commits.batches - batches < n / 2  # transactions shared
+        burst = sorted((i for i in hub.state.incidents.values()
+                        if i.title.startswith("视频告警")), key=lambda i: i.id)
+        assert [i.title for i in burst] == [f"视频告警{i:03d}" for i in range(n)]
+
+    run(body)
+
+
 def test_a_sequence_gap_is_filled_from_the_sql_log(services, run):
     async def body(hub):
         resyncs, catch_ups = hub.state.resyncs, hub.stats["catch_ups"]

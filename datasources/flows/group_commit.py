@@ -40,15 +40,24 @@ class GroupCommit(Generic[T, R]):
 
     def submit(self, item: T) -> R:
         """Commit `item` with whatever else is waiting; its result once committed."""
-        if self.batch == 1 or threading.current_thread() is self._thread:
-            return self._commit([item])[0]  # alone (or from inside a batch's own work)
+        return self.enqueue(item).result()
+
+    def enqueue(self, item: T) -> Future[R]:
+        """Queue `item` for the committer without waiting: its result once committed. Items
+        queued one after another from one thread are committed in that order."""
         done: Future[R] = Future()
+        if self.batch == 1 or threading.current_thread() is self._thread:
+            try:  # alone (or from inside a batch's own work), in this thread
+                done.set_result(self._commit([item])[0])
+            except BaseException as exc:
+                done.set_exception(exc)
+            return done
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self._thread.start()
             self._queue.put((item, done))
-        return done.result()
+        return done
 
     def close(self) -> None:
         """Stop the committer after the batches already submitted."""

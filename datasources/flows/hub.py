@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,13 @@ from redis.exceptions import RedisError
 from dashboard.buses.fixtime import BAD_TIME, screen_fixes
 from dashboard.buses.sos import has_sos, rescued_sos
 from dashboard.channels import Channels
-from dashboard.messages import MessageError, VehiclePosition, parse_event, parse_vehicle_message
+from dashboard.messages import (
+    IncidentReport,
+    MessageError,
+    VehiclePosition,
+    parse_event,
+    parse_vehicle_message,
+)
 from dashboard.screens.cast import parse_cast
 from dashboard.screens.live import LiveState
 from dashboard.timeutil import utcnow
@@ -32,6 +39,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 KPI_DEBOUNCE_S = 0.25
+# New reports of the ingest channel handled at once (each waits for its group commit).
+INGEST_REPORTS = 32
 KPI_PERIOD_S = 30.0
 DB_PING_S = 5.0
 GAP_NOTE_S = 10.0  # how long screens say how many missed steps a catch-up filled
@@ -398,15 +407,47 @@ class Hub:
 
     # ------------------------------------------------------------------ workers
     async def _intake_worker(self) -> None:
+        """The ingest channel's messages, one after another in the order they came; but a
+        new report is only checked, placed and queued for the group commit here, and waits
+        for its commit on a thread of its own (INGEST_REPORTS at once), so a burst of
+        reports shares the commit's transactions (in the order they came) instead of
+        committing one by one. The steps keep their order; a report needs nothing before
+        it (a step names a work order only once its report's event was heard)."""
         assert self._ingest is not None
-        while True:
-            data = await self._ingest.get()
+        pool = ThreadPoolExecutor(max_workers=INGEST_REPORTS, thread_name_prefix="hub-reports")
+        slots = threading.BoundedSemaphore(INGEST_REPORTS)
+
+        def finish(wait: Callable[[], object]) -> None:
             try:
-                await asyncio.to_thread(self.intake.handle_raw, data)
-            except asyncio.CancelledError:
-                raise
+                wait()
             except Exception:  # one bad message never stops intake
-                log.exception("intake failed for one message")
+                log.exception("intake failed for one report")
+            finally:
+                slots.release()
+
+        def take(data: bytes) -> None:
+            message = self.intake.parse(data)
+            if not isinstance(message, IncidentReport):
+                self.intake.handle_raw(data, message)
+                return
+            slots.acquire()  # INGEST_REPORTS waiting at once: the next ones wait their turn
+            try:
+                pool.submit(finish, self.intake.start_raw(data, message))
+            except BaseException:
+                slots.release()
+                raise
+
+        try:
+            while True:
+                data = await self._ingest.get()
+                try:
+                    await asyncio.to_thread(take, data)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # one bad message never stops intake
+                    log.exception("intake failed for one message")
+        finally:
+            pool.shutdown(wait=False)
 
     async def _db_watch(self) -> None:
         """Screens keep their last state when the database is gone, marked stale."""

@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 # server by ~85 MB in the hour's soak (bench/soak.py), a tracemalloc diff found.
 KEPT_DELIVERIES = 2_000
 
+# What the ingest channel carries.
+Inbound = IncidentReport | IncidentProgress | StockMovement
 # A delivery's claim: its key and how long the claim holds (s).
 Claim = tuple[str, int]
 # What the committer hands back for one report: its Created (or what kept it out, or
@@ -63,6 +65,11 @@ class Outcome:
     detail: str = ""
     skipped: bool = False
     merged: bool = False
+
+
+def _done(outcome: Outcome) -> Callable[[], Outcome]:
+    """An outcome already known, as `start_raw` returns one."""
+    return lambda: outcome
 
 
 class Intake:
@@ -106,13 +113,29 @@ class Intake:
         """Stop the committer thread (after the batches already taken)."""
         self.commits.close()
 
-    def handle_raw(self, raw: bytes | str) -> Outcome:
-        """Handle one message from the ingest channel (claimed so one process handles it)."""
-        data = raw.encode() if isinstance(raw, str) else raw
+    def parse(self, raw: bytes | str) -> Inbound | MessageError:
+        """One message of the ingest channel, validated (or why it is not)."""
         try:
-            message = parse_inbound(data)
+            return parse_inbound(raw.encode() if isinstance(raw, str) else raw)
         except MessageError as exc:
-            return self.reject_unparsable(data, exc)
+            return exc
+
+    def handle_raw(self, raw: bytes | str, parsed: Inbound | MessageError | None = None
+                   ) -> Outcome:
+        """Handle one message from the ingest channel (claimed so one process handles it);
+        `parsed`: what `parse` made of it already."""
+        return self.start_raw(raw, parsed)()
+
+    def start_raw(self, raw: bytes | str, parsed: Inbound | MessageError | None = None
+                  ) -> Callable[[], Outcome]:
+        """`handle_raw` up to a report's wait for its group commit, in this thread; the call
+        returned waits for it and gives the outcome (from any thread). Reports started one
+        after another from one thread are committed in that order; any other message is
+        handled here and now."""
+        data = raw.encode() if isinstance(raw, str) else raw
+        message = self.parse(data) if parsed is None else parsed
+        if isinstance(message, MessageError):
+            return _done(self.reject_unparsable(data, message))
         key = f"id:{message.msg_id}" if message.msg_id else hashlib.sha1(data).hexdigest()
         mine: Future[Outcome] = Future()
         with self._deliveries_lock:
@@ -122,20 +145,30 @@ class Intake:
                 while len(self._deliveries) > KEPT_DELIVERIES:
                     self._deliveries.popitem(last=False)
         if first is not None:  # a repeat this process handles or handled: the same answer
-            return dataclasses.replace(first.result(), skipped=True)
+            held = first
+            return lambda: dataclasses.replace(held.result(), skipped=True)
         claim = (key, 3600 if message.msg_id else 60)
         try:
             if isinstance(message, IncidentReport):  # claimed with its batch (_commit_reports)
-                outcome = self._report(message, claim)
+                wait = self._report_start(message, claim)
             elif not self.bus.claim(*claim):
-                outcome = Outcome(skipped=True)  # another process has it
+                wait = _done(Outcome(skipped=True))  # another process has it
             else:
-                outcome = self.handle(message)
+                wait = _done(self.handle(message))
         except BaseException as exc:
             mine.set_exception(exc)
             raise
-        mine.set_result(outcome)
-        return outcome
+
+        def finish() -> Outcome:
+            try:
+                outcome = wait()
+            except BaseException as exc:
+                mine.set_exception(exc)
+                raise
+            mine.set_result(outcome)
+            return outcome
+
+        return finish
 
     def handle(self, message: IncidentReport | IncidentProgress | StockMovement) -> Outcome:
         """Apply one validated message and publish its event."""
@@ -234,9 +267,15 @@ class Intake:
         return len(changed)
 
     def _report(self, report: IncidentReport, claim: Claim | None = None) -> Outcome:
-        """Store one report (with the reports arriving meanwhile) and announce it. `claim`:
-        the (key, ttl) of a delivery every process may have received (the ingest channel);
-        the first process to claim it handles it, the others skip it."""
+        """Store one report (with the reports arriving meanwhile) and announce it."""
+        return self._report_start(report, claim)()
+
+    def _report_start(self, report: IncidentReport, claim: Claim | None
+                      ) -> Callable[[], Outcome]:
+        """Check and place a report, and queue it for the group commit (or refuse it); the
+        call returned waits for the commit and gives the outcome. `claim`: the (key, ttl) of
+        a delivery every process may have received (the ingest channel); the first process
+        to claim it handles it, the others skip it."""
         hit, refused = None, None
         if len(report.description) > self.max_text:
             refused = "too_long", f"description longer than {self.max_text} characters"
@@ -250,14 +289,20 @@ class Intake:
                            f"({report.lon:.5f}, {report.lat:.5f}) is outside the town")
         if refused is not None or hit is None:  # claimed alone: refused once, in one process
             if claim is not None and not self.bus.claim(*claim):
-                return Outcome(skipped=True)
-            return self.reject(*(refused or ("outside_town", "")))
+                return _done(Outcome(skipped=True))
+            return _done(self.reject(*(refused or ("outside_town", ""))))
         # Committed with the reports arriving meanwhile; its audit row in the same
         # transaction, under the principal serving this caller; claimed in the batch's one
         # round trip to Redis.
-        created, event = self.commits.submit((Pending(
+        committed = self.commits.enqueue((Pending(
             report, hit, current() if self.audit is not None else None,
             received=time.monotonic()), claim))
+        placed = report
+        return lambda: self._report_end(placed, *committed.result())
+
+    def _report_end(self, report: IncidentReport, created: Created | Exception | object,
+                    event: Event | None) -> Outcome:
+        """A report's outcome once its batch is committed (and its hooks run)."""
         if not isinstance(created, Created | Exception):  # NOT_CLAIMED
             return Outcome(skipped=True)  # another process has it
         if isinstance(created, SQLAlchemyError):
