@@ -299,9 +299,14 @@ async def trend(args: argparse.Namespace, server_pid: int, drivers: list[Any],
     while args.sample_every > 0 and time.monotonic() + args.sample_every < until:
         await asyncio.sleep(args.sample_every)
         heaps = [await asyncio.to_thread(heap_mb, d) for d in drivers]
+        # What the pages hold besides the heap: their DOM nodes and event listeners (a page
+        # whose heap climbs with these leaks elements, not data).
+        doms = [await asyncio.to_thread(d.execute_cdp_cmd, "Memory.getDOMCounters", {})
+                for d in drivers]
         cpu1, t1 = proc_cpu_s(server_pid) or 0.0, time.monotonic()
         row = {"t_s": time.monotonic() - started, "rss_mb": rss_mb(server_pid),
                "heaps_mb": heaps, "load": os.getloadavg()[0],
+               "dom": [(c.get("nodes"), c.get("jsEventListeners")) for c in doms],
                # the server's CPU since the last sample: a cost that grows with the month
                # climbs, one bounded by the live state levels off
                "cpu_pct": (cpu1 - cpu0) / max(t1 - t0, 1e-9) * 100,
@@ -310,7 +315,8 @@ async def trend(args: argparse.Namespace, server_pid: int, drivers: list[Any],
         cpu0, t0 = cpu1, t1
         samples.append(row)
         print(f"[{row['t_s'] / 60:4.0f} min] server RSS {row['rss_mb']:.1f} MB, CPU "
-              f"{row['cpu_pct']:.0f} %; heaps {', '.join(f'{h:.2f}' for h in heaps)} MB; "
+              f"{row['cpu_pct']:.0f} %; heaps {', '.join(f'{h:.2f}' for h in heaps)} MB "
+              f"(DOM nodes / listeners {', '.join(f'{n}/{ls}' for n, ls in row['dom'])}); "
               f"server threads {row['threads']}, fds {row['fds']}; load {row['load']:.1f}",
               flush=True)
     return samples
