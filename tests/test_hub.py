@@ -87,6 +87,22 @@ def test_a_burst_on_ingest_shares_transactions_keeps_its_order_and_steps_wait_fo
     run(body)
 
 
+def test_a_kpi_refresh_changes_the_figures_not_the_work_orders(services, run):
+    """Each report brings a KPI refresh a moment after its event: it must not mark the work
+    orders changed too, or every duty console reads and redraws its whole queue (up to 300
+    rows) twice a report."""
+    async def body(hub):
+        services.bus.publish_raw(services.bus.ch.ingest, _report("刷新指标"))
+        await wait_until_async(lambda: hub.state.kpis is not None
+                               and hub.state.kpis.today.received == 1)
+        kpis, orders = hub.state.versions["kpis"], hub.state.versions["incidents"]
+        hub._kpi_due.set()  # a refresh with no event (the sweep period's)
+        await wait_until_async(lambda: hub.state.versions["kpis"] > kpis)
+        assert hub.state.versions["incidents"] == orders
+
+    run(body)
+
+
 def test_a_sequence_gap_is_filled_from_the_sql_log(services, run):
     async def body(hub):
         resyncs, catch_ups = hub.state.resyncs, hub.stats["catch_ups"]

@@ -513,7 +513,9 @@ class Hub:
                     self._kpi_ids = None  # not read: the whole span next time
                     raise
                 self.state.kpis = board
-                self.state.touch("kpis", "incidents")
+                # The figures changed, not the work orders: a console sends its queue (up
+                # to 300 rows, read and drawn anew) only when an order changed.
+                self.state.touch("kpis")
                 await self.notify()
                 failed = False
             except asyncio.CancelledError:
