@@ -177,3 +177,40 @@ def test_two_processes_given_the_same_burst_store_each_report_once(services, set
         assert services.bus.rejected_counts().get("outside_town", 0) == rejected0 + 1
     finally:
         other.close()
+
+
+def test_a_batch_whose_claims_redis_refuses_still_stores_the_reports_that_need_none(
+        services, monkeypatch):
+    """A report from the HTTP door needs no claim (it came to this process alone); one from
+    the ingest channel does. When Redis fails the claims of a batch holding both, the
+    channel's report fails as its claim alone did (Redis redelivers nothing: the source
+    retries), and the door's report is stored and answered as before."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from dashboard.messages import IncidentReport
+
+    def refuse(claims):
+        raise RedisConnectionError("Redis went away")
+
+    monkeypatch.setattr(services.bus, "claim_all", refuse)
+    door = IncidentReport.model_validate_json(_report("门口的报告", lon=104.41))
+    outcomes: list[Any] = [None, None]
+
+    def from_channel() -> None:
+        try:
+            outcomes[0] = services.intake.handle_raw(_report("频道的报告", msg_id="ch-000001"))
+        except Exception as exc:  # noqa: BLE001 - what the caller is told
+            outcomes[0] = exc
+
+    def from_door() -> None:
+        outcomes[1] = services.intake.handle(door)
+
+    threads = [threading.Thread(target=f) for f in (from_channel, from_door)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert isinstance(outcomes[0], RedisConnectionError)
+    assert outcomes[1].event is not None and outcomes[1].event.incident.title == "门口的报告"
+    assert _stored(services, "门口的报告") == 1 and _stored(services, "频道的报告") == 0
+    assert services.intake.commits.batches == 1  # the two were one batch

@@ -330,12 +330,17 @@ class Intake:
         """The committer's work for one batch: claim the deliveries in one round trip, store
         the claimed reports in one transaction, then announce the stored ones in one."""
         claims = [claim for _, claim in items if claim is not None]
-        won = iter(self.bus.claim_all(claims) if claims else [])
-        mine = [claim is None or next(won) for _, claim in items]
-        kept = [p for (p, _), ok in zip(items, mine, strict=True) if ok]
+        try:
+            won: list[bool | Exception] = list(self.bus.claim_all(claims)) if claims else []
+        except RedisError as exc:  # those that needed a claim fail as a claim alone did;
+            won = [exc] * len(claims)  # the batch's other reports are still stored
+        claimed = iter(won)
+        mine = [True if claim is None else next(claimed) for _, claim in items]
+        kept = [p for (p, _), ok in zip(items, mine, strict=True) if ok is True]
         done = iter(self.store.create_incidents(kept, roster=self.index.roster)
                     if kept else [])
-        stored = [next(done) if ok else NOT_CLAIMED for ok in mine]
+        stored = [next(done) if ok is True else ok if isinstance(ok, Exception)
+                  else NOT_CLAIMED for ok in mine]
         told = [d for d in stored if isinstance(d, Created) and (d.new or d.merged)]
         events = iter(self._announce_all([
             ("incident.updated" if d.merged else "incident.created", {"incident": d.incident})
