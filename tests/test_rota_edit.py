@@ -68,6 +68,29 @@ def test_setting_a_shift_moves_who_is_on_duty_and_the_consoles_first_choice(desk
     assert before is not None
 
 
+def test_a_report_right_after_a_shift_edit_goes_to_the_worker_now_on_duty(desk, services):
+    """Intake names each report's worker on duty from the rota as it is in the report's
+    batch: the very next report after an edit on /admin goes to the worker just put on the
+    shift (a roster kept between batches must not hide the edit)."""
+    from dashboard.messages import IncidentReport
+
+    def reported_to() -> str | None:
+        report = IncidentReport(source="hotline", category="water", title="水管漏水",
+                                lon=104.45, lat=30.55)
+        view = services.intake.handle(report).event.incident
+        assert view.grid == GRID, view.grid
+        return view.grid_worker
+
+    day, shift = shift_at(utcnow())
+    names = {w["id"]: w["name"] for c in services.grids.values() if c.code == GRID
+             for w in c.workers}
+    now_id = services.rota.duty_id(GRID)
+    assert reported_to() == names[now_id]
+    other = "W003" if now_id == "W002" else "W002"
+    desk.set_shift(GRID, day, shift, other, "临时换人")
+    assert reported_to() == names[other]
+
+
 @pytest.mark.parametrize(("args", "code", "zh"), [
     (("G9-99", None, "day", "W002"), "rota_unknown_grid", "没有三级网格「G9-99」"),
     (("G2-01", None, "day", "W002"), "rota_unknown_grid", "没有三级网格「G2-01」"),
