@@ -170,7 +170,7 @@ class Intake:
 
         return finish
 
-    def handle(self, message: IncidentReport | IncidentProgress | StockMovement) -> Outcome:
+    def handle(self, message: Inbound) -> Outcome:
         """Apply one validated message and publish its event."""
         try:
             if isinstance(message, IncidentReport):
