@@ -15,7 +15,7 @@ from lxml import etree
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.browser import Live, signed_in_browser, wait_until
+from tests.browser import Live, read_live, signed_in_browser, wait_until
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 ATOM = {"atom": "http://www.w3.org/2005/Atom"}
@@ -69,21 +69,22 @@ def test_cap001_an_officer_issues_a_warning_finds_it_on_the_feed_and_cancels_it(
         d.find_element(By.ID, "cap-issue").click()
         wait_until(lambda: "已发布预警" in toast(d), what="the warning issued")
         identifier = toast(d).split("已发布预警 ")[1].split()[0]
-        row = wait_until(lambda: d.find_elements(By.ID, f"cap-row-{identifier}"),
-                         what="the issued warning listed")[0]
-        assert "生效中" in row.text and "洪涝" in row.text
+        listed = read_live(d, f"#cap-row-{identifier}", lambda row: row.text,
+                           what="the issued warning listed")
+        assert "生效中" in listed and "洪涝" in listed
         assert feed(live) == [("Alert", f"{live.base}/api/v1/cap/{identifier}.xml")]
         if shots:
             d.save_screenshot(str(DOCS / "cap-zh-1920x1080.png"))
 
-        cancel = row.find_element(By.CSS_SELECTOR, ".cap-cancel-btn")
-        cancel.click()  # without a reason
+        cancel = f"#cap-row-{identifier} .cap-cancel-btn"
+        d.find_element(By.CSS_SELECTOR, cancel).click()  # without a reason
         wait_until(lambda: "请填写原因" in toast(d), what="the missing reason named")
         d.find_element(By.ID, "cap-reason").send_keys("水位已回落")
-        d.find_element(By.CSS_SELECTOR, f"#cap-row-{identifier} .cap-cancel-btn").click()
+        d.find_element(By.CSS_SELECTOR, cancel).click()
         wait_until(lambda: "已撤销预警" in toast(d), what="the warning cancelled")
-        wait_until(lambda: "已撤销" in d.find_element(By.ID, f"cap-row-{identifier}").text,
-                   what="the warning shown cancelled")
+        # The list redraws the row when the cancel lands: read it afresh, not a stale handle.
+        read_live(d, f"#cap-row-{identifier}", lambda row: "已撤销" in row.text,
+                  what="the warning shown cancelled")
         entries = feed(live)
         assert [c for c, _ in entries] == ["Cancel", "Alert"]
         assert entries[1][1].endswith(f"/{identifier}.xml")
