@@ -93,21 +93,23 @@ def test_two_alike_reports_in_one_batch_merge_as_they_would_one_after_the_other(
     assert not far.merged and far.event.incident.id != made[0].event.incident.id
 
 
-@pytest.fixture
-def poison(services: Services) -> Iterator[str]:
-    """A trigger that refuses one title: a row the database itself turns down."""
-    title = "拒收的上报"
+@pytest.fixture(params=["incidents", "incident_reports"])
+def poison(services: Services, request) -> Iterator[str]:
+    """A trigger that refuses one title: a row the database itself turns down, in the work
+    orders (the ORM's flush) or in the reports (sent with the history and audit rows in one
+    round trip on PostgreSQL, the refusal raised when they are synced)."""
+    title, table = "拒收的上报", request.param
     with services.store.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text(
                 "CREATE FUNCTION zn_refuse() RETURNS trigger AS $$ BEGIN "
                 f"IF NEW.title = '{title}' THEN RAISE EXCEPTION 'refused by trigger'; "
                 "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"))
-            conn.execute(text("CREATE TRIGGER zn_refuse BEFORE INSERT ON incidents "
+            conn.execute(text(f"CREATE TRIGGER zn_refuse BEFORE INSERT ON {table} "
                               "FOR EACH ROW EXECUTE FUNCTION zn_refuse()"))
         else:
             conn.execute(text(
-                "CREATE TRIGGER zn_refuse BEFORE INSERT ON incidents "
+                f"CREATE TRIGGER zn_refuse BEFORE INSERT ON {table} "
                 f"WHEN NEW.title = '{title}' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); "
                 "END"))
     yield title
