@@ -8,7 +8,7 @@ import logging
 import math
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -624,15 +624,6 @@ class Store:
         for row, *_, dup in fresh:
             if dup is not None and dup.id is not None:
                 row.dup_of = dup.id
-        s.add_all([row for row, *_ in fresh])
-        s.flush()
-        for row, p, when, dup in fresh:
-            if row.ref.startswith("~"):
-                row.ref = work_order_ref(when, row.id)
-            if dup is not None and row.dup_of is None:
-                row.dup_of = dup.id
-            if p.report.photo:
-                row.photo_id = _take_photo(s, p.report.photo, row.id)
         if bumped:  # the stored orders joined, each only if unchanged since read (one round)
             t = cast("Table", m.Incident.__table__)
             joined = s.connection().execute(
@@ -649,37 +640,54 @@ class Store:
             set_committed_value(row, "report_count", (row.report_count or 1) + count)
             set_committed_value(row, "version", version + count)
             set_committed_value(row, "updated_at", now)
-        # The history, the reports and the audit rows: plain rows, inserted through Core
-        # (one executemany a table; the ORM's unit of work cost a third of the committer).
-        added: dict[type[m.Base], list[dict[str, Any]]] = {
-            m.IncidentEvent: [], m.IncidentReport: [], m.AuditEntry: []}
-        for p, when, (how, row, words) in zip(items, at, done, strict=True):
-            report = p.report
-            if how == "new":
-                added[m.IncidentEvent].append({
-                    "incident_id": row.id, "at": now, "actor": report.source,
-                    "from_state": None, "to_state": "reported", "action": "report",
-                    "note": report.title})
-                added[m.IncidentReport].append(_report_values(
-                    row.id, report, when, merged=False, photo_id=row.photo_id))
-                if p.who is not None:
-                    added[m.AuditEntry].append(audit_values(
-                        "incident.report", row.ref, report.source, actor=report.source,
-                        who=p.who))
-            elif how == "merged":
-                photo = _take_photo(s, report.photo, row.id)
-                if photo and not row.photo_id:  # the work order shows its first photo
-                    row.photo_id = photo
-                added[m.IncidentReport].append(_report_values(row.id, report, when,
-                                                              merged=True, photo_id=photo))
-                added[m.IncidentEvent].append({
-                    "incident_id": row.id, "at": now, "actor": report.source,
-                    "from_state": row.state, "to_state": row.state, "action": "merge",
-                    "note": words[:500]})
-        # The new orders' refs (named after their ids once inserted, on SQLite) and a merged
-        # report's photo, written before the hotline's queue reads the orders back.
-        s.flush()
-        with _one_round(s):  # the three tables' rows in one round trip (bench/intake.py)
+        # From the new orders on, what is written and not read back goes to PostgreSQL in one
+        # round trip (bench/intake.py); a photo taken counts its row, so a batch with photos
+        # sends only its history, report and audit rows so.
+        photos = any(p.report.photo for p in items)
+        with ExitStack() as rounds:
+            if not photos:
+                rounds.enter_context(_one_round(s))
+            s.add_all([row for row, *_ in fresh])
+            s.flush()
+            for row, p, when, dup in fresh:
+                if row.ref.startswith("~"):
+                    row.ref = work_order_ref(when, row.id)
+                if dup is not None and row.dup_of is None:
+                    row.dup_of = dup.id
+                if p.report.photo:
+                    row.photo_id = _take_photo(s, p.report.photo, row.id)
+            # The history, the reports and the audit rows: plain rows, inserted through Core
+            # (one executemany a table; the ORM's unit of work cost a third of the committer).
+            added: dict[type[m.Base], list[dict[str, Any]]] = {
+                m.IncidentEvent: [], m.IncidentReport: [], m.AuditEntry: []}
+            for p, when, (how, row, words) in zip(items, at, done, strict=True):
+                report = p.report
+                if how == "new":
+                    added[m.IncidentEvent].append({
+                        "incident_id": row.id, "at": now, "actor": report.source,
+                        "from_state": None, "to_state": "reported", "action": "report",
+                        "note": report.title})
+                    added[m.IncidentReport].append(_report_values(
+                        row.id, report, when, merged=False, photo_id=row.photo_id))
+                    if p.who is not None:
+                        added[m.AuditEntry].append(audit_values(
+                            "incident.report", row.ref, report.source, actor=report.source,
+                            who=p.who))
+                elif how == "merged":
+                    photo = _take_photo(s, report.photo, row.id)
+                    if photo and not row.photo_id:  # the work order shows its first photo
+                        row.photo_id = photo
+                    added[m.IncidentReport].append(_report_values(row.id, report, when,
+                                                                  merged=True, photo_id=photo))
+                    added[m.IncidentEvent].append({
+                        "incident_id": row.id, "at": now, "actor": report.source,
+                        "from_state": row.state, "to_state": row.state, "action": "merge",
+                        "note": words[:500]})
+            # The new orders' refs (named after their ids once inserted, on SQLite) and a merged
+            # report's photo, written before the hotline's queue reads the orders back.
+            s.flush()
+            if photos:
+                rounds.enter_context(_one_round(s))
             for model, values in added.items():
                 for one, row_id in zip(values, ids[model.__tablename__], strict=True):
                     if row_id is not None:
