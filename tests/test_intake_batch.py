@@ -93,6 +93,37 @@ def test_two_alike_reports_in_one_batch_merge_as_they_would_one_after_the_other(
     assert not far.merged and far.event.incident.id != made[0].event.incident.id
 
 
+def test_a_batch_with_a_photo_keeps_it_on_the_order_it_joins_and_stores_the_rest(services):
+    """A batch with a photo writes its orders before the photo is attached (its own round
+    trips on PostgreSQL); a batch without one sends them with their history in one."""
+    from dashboard.roles import Principal
+    from tests.photo_helpers import jpeg_with_gps
+
+    photo, _ = services.photos.keep(jpeg_with_gps(), Principal(role="grid_worker",
+                                                               kind="user"))
+    intake = services.intake
+    first, near, far = _at_once([
+        lambda: intake.handle_raw(_report("路灯不亮")),
+        lambda: intake.handle_raw(_report("路灯坏了不亮", lon=104.4510, lat=30.5505,
+                                          photo=photo)),
+        lambda: intake.handle_raw(_report("井盖缺失", lon=104.4700, lat=30.5600)),
+    ])
+    assert intake.commits.batches == 1 and intake.commits.items == 3
+    made = next(o for o in (first, near) if not o.merged)
+    joined = next(o for o in (first, near) if o.merged)
+    order = services.store.view(made.event.incident.id)
+    assert joined.event.incident.id == order.id and order.report_count == 2
+    assert order.photo == photo  # the order shows the first photo among its reports
+    assert [r["title"] for r in services.store.reports(order.id)] == [
+        made.event.incident.title, "路灯坏了不亮" if joined is near else "路灯不亮"]
+    assert not far.merged and _stored(services, "井盖缺失") == 1
+    # Then a batch with no photo at all, on top: its orders and rows all stored.
+    again = _at_once([lambda i=i: intake.handle_raw(_report(f"占道 {i}", lon=104.40 + i * 0.01))
+                      for i in range(3)])
+    assert all(o.event is not None and not o.rejected for o in again)
+    assert [_stored(services, f"占道 {i}") for i in range(3)] == [1, 1, 1]
+
+
 @pytest.fixture(params=["incidents", "incident_reports"])
 def poison(services: Services, request) -> Iterator[str]:
     """A trigger that refuses one title: a row the database itself turns down, in the work
