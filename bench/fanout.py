@@ -186,7 +186,8 @@ async def measure(args: argparse.Namespace, base: str, redis_url: str, prefix: s
         town = [w for w in walls if w.village is None]
         counts0 = [dict(w.counts) for w in walls]
         bytes0 = [w.bytes_in for w in walls]
-        spy = profile(server_pid, args) if args.profile and target == last else None
+        spy = (profile(server_pid, int(args.reports * args.interval + 2))
+               if args.profile and target == last else None)
         cpu0, t_start = proc_cpu_s(server_pid), time.monotonic()
         own0 = time.process_time()
         published: dict[str, float] = {}
@@ -241,18 +242,17 @@ async def measure(args: argparse.Namespace, base: str, redis_url: str, prefix: s
     return results
 
 
-def profile(pid: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
-    """py-spy sampling the server for the publishing window (collapsed stacks)."""
+def profile(pid: int, seconds: int, bench: str = "fanout") -> subprocess.Popen[bytes]:
+    """py-spy sampling the server for `seconds` (collapsed stacks, in bench/results)."""
     spy = Path(sys.executable).with_name("py-spy")
-    out = HERE / "results" / f"fanout-profile-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+    out = HERE / "results" / f"{bench}-profile-{time.strftime('%Y%m%d-%H%M%S')}.txt"
     out.parent.mkdir(exist_ok=True)
-    seconds = int(args.reports * args.interval + 2)
     return subprocess.Popen([str(spy), "record", "-p", str(pid), "-o", str(out), "-f", "raw",
                              "-d", str(seconds), "-r", "50", "--nonblocking"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def print_profile(path: Path, top: int = 25) -> None:
+def print_profile(path: Path, top: int = 25, indent: str = "") -> None:
     """The functions the server spent its samples in: own time, and time under each of the
     app's own functions (inclusive)."""
     own: Counter[str] = Counter()
@@ -269,11 +269,11 @@ def print_profile(path: Path, top: int = 25) -> None:
         for f in set(frames):
             if any(part in f for part in ("pages/", "dashboard/", "datasources/")):
                 under[f] += count
-    print(f"profile ({total} samples, {path}):")
+    print(f"{indent}profile ({total} samples, {path}):")
     for title, table in (("own time", own), ("under the app's functions", under)):
-        print(f"  {title}:")
+        print(f"{indent}  {title}:")
         for f, n in table.most_common(top):
-            print(f"    {100 * n / max(total, 1):5.1f} %  {f[:150]}")
+            print(f"{indent}    {100 * n / max(total, 1):5.1f} %  {f[:150]}")
 
 
 def fmt(row: dict[str, Any]) -> str:

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 from _common import new_chrome, proc_cpu_s, summary, wait_until  # noqa: E402
-from fanout import credentials, join, rss_mb, start_server  # noqa: E402
+from fanout import credentials, join, print_profile, profile, rss_mb, start_server  # noqa: E402
 from latency import Bench  # noqa: E402
 
 from dashboard.channels import Channels  # noqa: E402
@@ -67,6 +67,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "town is already handling reports: like is compared with like)")
     p.add_argument("--sample-every", type=float, default=300.0,
                    help="seconds between the trend's samples of RSS and heaps (0: none)")
+    p.add_argument("--profile", type=float, default=0.0,
+                   help="seconds of py-spy on the server at each trend sample (0: none): "
+                        "where a rise in its CPU goes")
     p.add_argument("--keep-data", action="store_true")
     p.add_argument("--port", default="auto")
     args = p.parse_args(argv)
@@ -299,7 +302,7 @@ async def trend(args: argparse.Namespace, server_pid: int, drivers: list[Any],
     off."""
     samples: list[dict[str, Any]] = []
     cpu0, t0 = proc_cpu_s(server_pid) or 0.0, time.monotonic()
-    while args.sample_every > 0 and time.monotonic() + args.sample_every < until:
+    while args.sample_every > 0 and time.monotonic() + args.sample_every + args.profile < until:
         await asyncio.sleep(args.sample_every)
         heaps = [await asyncio.to_thread(heap_mb, d) for d in drivers]
         # What the pages hold besides the heap: their DOM nodes and event listeners (a page
@@ -315,13 +318,17 @@ async def trend(args: argparse.Namespace, server_pid: int, drivers: list[Any],
                "cpu_pct": (cpu1 - cpu0) / max(t1 - t0, 1e-9) * 100,
                "threads": len(os.listdir(f"/proc/{server_pid}/task")),
                "fds": len(os.listdir(f"/proc/{server_pid}/fd"))}
-        cpu0, t0 = cpu1, t1
         samples.append(row)
         print(f"[{row['t_s'] / 60:4.0f} min] server RSS {row['rss_mb']:.1f} MB, CPU "
               f"{row['cpu_pct']:.0f} %; heaps {', '.join(f'{h:.2f}' for h in heaps)} MB "
               f"(DOM nodes / listeners {', '.join(f'{n}/{ls}' for n, ls in row['dom'])}); "
               f"server threads {row['threads']}, fds {row['fds']}; load {row['load']:.1f}",
               flush=True)
+        if args.profile > 0:  # after the CPU is read: py-spy's own load is not the server's
+            spy = profile(server_pid, int(args.profile), f"soak-{row['t_s'] / 60:.0f}min")
+            await asyncio.to_thread(spy.wait)
+            print_profile(Path(spy.args[spy.args.index("-o") + 1]), top=12, indent="    ")
+        cpu0, t0 = proc_cpu_s(server_pid) or 0.0, time.monotonic()
     return samples
 
 
