@@ -51,10 +51,16 @@ def wait_until(predicate: Callable[[], T], timeout: float = 20.0, what: str = "c
                interval: float = 0.05) -> T:
     """Poll `predicate` until it returns something truthy and return that; fail naming
     `what` after `timeout` seconds. Exceptions are not swallowed (a poll that raises is a
-    broken test, not a slow product)."""
+    broken test, not a slow product), but for a stale element: a live screen redrew what
+    the poll had just found (as WebDriverWait ignores it), so the poll is made again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while True:
-        value = predicate()
+        try:
+            value = predicate()
+        except StaleElementReferenceException:
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:
