@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from datetime import UTC, datetime
 
 import pytest
 
-from dashboard.messages import IncidentReport, VehiclePosition
+from dashboard.messages import IncidentProgress, IncidentReport, VehiclePosition
 from tests.browser import wait_until_async
 
 
@@ -85,6 +86,59 @@ def test_a_burst_on_ingest_shares_transactions_keeps_its_order_and_steps_wait_fo
         assert [i.title for i in burst] == [f"视频告警{i:03d}" for i in range(n)]
 
     run(body)
+
+
+def test_a_report_or_another_orders_step_is_not_held_behind_a_slow_step(services, run,
+                                                                         monkeypatch):
+    """Steps of three work orders are stuck (the database slow for them); a new report and
+    a step of a fourth order sent after them still land; once the steps go on, each order's
+    steps apply in the order they were sent. Before, the ingest channel took every message
+    after the one before it: the report waited out every step sent ahead of it."""
+    gate = threading.Event()
+    stuck: set[int] = set()
+    handle_raw = services.intake.handle_raw
+
+    def slow(raw, parsed=None):
+        if isinstance(parsed, IncidentProgress) and parsed.incident_id in stuck:
+            gate.wait(30)
+        return handle_raw(raw, parsed)
+
+    monkeypatch.setattr(services.intake, "handle_raw", slow)
+
+    def step(order: int, to_state: str) -> None:
+        services.bus.publish_raw(services.bus.ch.ingest, json.dumps({
+            "type": "incident.progress", "incident_id": order, "to_state": to_state,
+            "actor": "值班员", **({"assignee_id": "W001"} if to_state == "dispatched" else {})},
+            ensure_ascii=False))
+
+    async def body(hub):
+        orders = [services.intake.handle(IncidentReport.model_validate_json(
+            _report(f"在办工单{n}"))).event.incident.id for n in range(4)]
+        *slow_ones, free = orders
+        stuck.update(slow_ones)
+        await wait_until_async(lambda: all(o in hub.state.incidents for o in orders))
+        for order in slow_ones:
+            for to_state in ("accepted", "dispatched", "in_progress"):
+                step(order, to_state)
+        step(free, "accepted")
+        services.bus.publish_raw(services.bus.ch.ingest, _report("随后的上报"))
+        await wait_until_async(lambda: any(i.title == "随后的上报"
+                                           for i in hub.state.incidents.values()), 10,
+                               what="the report sent after the stuck steps")
+        await wait_until_async(lambda: hub.state.incidents[free].state == "accepted", 10,
+                               what="the free order's step")
+        assert all(hub.state.incidents[o].state == "reported" for o in slow_ones)
+        gate.set()
+        await wait_until_async(lambda: all(hub.state.incidents[o].state == "in_progress"
+                                           for o in slow_ones), 10)
+        for order in slow_ones:
+            assert [h["to"] for h in services.store.history(order)][-3:] == [
+                "accepted", "dispatched", "in_progress"]
+
+    try:
+        run(body)
+    finally:
+        gate.set()
 
 
 def test_a_kpi_refresh_changes_the_figures_not_the_work_orders(services, run):

@@ -18,8 +18,10 @@ from dashboard.buses.fixtime import BAD_TIME, screen_fixes
 from dashboard.buses.sos import has_sos, rescued_sos
 from dashboard.channels import Channels
 from dashboard.messages import (
+    IncidentProgress,
     IncidentReport,
     MessageError,
+    StockMovement,
     VehiclePosition,
     parse_event,
     parse_vehicle_message,
@@ -41,6 +43,10 @@ T = TypeVar("T")
 KPI_DEBOUNCE_S = 0.25
 # New reports of the ingest channel handled at once (each waits for its group commit).
 INGEST_REPORTS = 32
+# Lanes of the ingest channel's other messages: one work order's steps (one station's item's
+# movements) go down one lane in order; other orders' steps and the reports do not wait.
+INGEST_LANES = 4
+INGEST_STEPS = 64  # steps waiting in the lanes at once: the next ones wait their turn
 KPI_PERIOD_S = 30.0
 DB_PING_S = 5.0
 GAP_NOTE_S = 10.0  # how long screens say how many missed steps a catch-up filled
@@ -407,15 +413,22 @@ class Hub:
 
     # ------------------------------------------------------------------ workers
     async def _intake_worker(self) -> None:
-        """The ingest channel's messages, one after another in the order they came; but a
-        new report is only checked, placed and queued for the group commit here, and waits
-        for its commit on a thread of its own (INGEST_REPORTS at once), so a burst of
-        reports shares the commit's transactions (in the order they came) instead of
-        committing one by one. The steps keep their order; a report needs nothing before
-        it (a step names a work order only once its report's event was heard)."""
+        """The ingest channel's messages in the order they came, none waiting behind another
+        work order's. A new report is only checked, placed and queued for the group commit
+        here, and waits for its commit on a thread of its own (INGEST_REPORTS at once), so a
+        burst of reports shares the commit's transactions (in the order they came) instead
+        of committing one by one; a report needs nothing before it (a step names a work
+        order only once its report's event was heard). A step goes down its work order's
+        lane (a stock movement its station's item's), so one order's steps keep their order
+        while a report or another order's step sent after them is not held behind them
+        (the soak's reports waited out the handling steps sent just before: 7 Dec). A
+        message that does not parse is refused and counted here."""
         assert self._ingest is not None
         pool = ThreadPoolExecutor(max_workers=INGEST_REPORTS, thread_name_prefix="hub-reports")
         slots = threading.BoundedSemaphore(INGEST_REPORTS)
+        lanes = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hub-steps-{n}")
+                 for n in range(INGEST_LANES)]
+        steps = threading.BoundedSemaphore(INGEST_STEPS)
 
         def finish(wait: Callable[[], object]) -> None:
             try:
@@ -425,16 +438,34 @@ class Hub:
             finally:
                 slots.release()
 
+        def step(data: bytes, message: IncidentProgress | StockMovement) -> None:
+            try:
+                self.intake.handle_raw(data, message)
+            except Exception:  # one bad message never stops intake
+                log.exception("intake failed for one message")
+            finally:
+                steps.release()
+
         def take(data: bytes) -> None:
             message = self.intake.parse(data)
-            if not isinstance(message, IncidentReport):
+            if isinstance(message, IncidentReport):
+                slots.acquire()  # INGEST_REPORTS waiting at once: the next ones wait their turn
+                try:
+                    pool.submit(finish, self.intake.start_raw(data, message))
+                except BaseException:
+                    slots.release()
+                    raise
+                return
+            if isinstance(message, MessageError):
                 self.intake.handle_raw(data, message)
                 return
-            slots.acquire()  # INGEST_REPORTS waiting at once: the next ones wait their turn
+            key = (message.incident_id if isinstance(message, IncidentProgress)
+                   else hash((message.station, message.sku)))
+            steps.acquire()
             try:
-                pool.submit(finish, self.intake.start_raw(data, message))
+                lanes[key % INGEST_LANES].submit(step, data, message)
             except BaseException:
-                slots.release()
+                steps.release()
                 raise
 
         try:
@@ -448,6 +479,8 @@ class Hub:
                     log.exception("intake failed for one message")
         finally:
             pool.shutdown(wait=False)
+            for lane in lanes:
+                lane.shutdown(wait=False)
 
     async def _db_watch(self) -> None:
         """Screens keep their last state when the database is gone, marked stale."""
