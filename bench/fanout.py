@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -266,7 +267,8 @@ def print_profile(path: Path, top: int = 25, indent: str = "") -> None:
         count = int(n)
         total += count
         own[frames[-1]] += count
-        for f in set(frames):
+        # a function once however many of its lines the stack passes through
+        for f in {re.sub(r":\d+\)$", ")", f) for f in frames}:
             if any(part in f for part in ("pages/", "dashboard/", "datasources/")):
                 under[f] += count
     print(f"{indent}profile ({total} samples, {path}):")
