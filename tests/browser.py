@@ -82,16 +82,12 @@ async def wait_until_async(predicate: Callable[[], Any], timeout: float = 5.0,
 def read_live(driver: Any, selector: str, read: Callable[[Any], T], timeout: float = 10.0,
               what: str = "") -> T:
     """`read(element)` of the first element matching `selector` on a live screen, which may
-    redraw it between finding and reading: found afresh after a stale reference, until the
-    read is truthy."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    redraw it between finding and reading: found afresh after a stale reference (wait_until
+    polls again), until the read is truthy."""
 
     def attempt() -> T | None:
-        try:
-            found = driver.find_elements("css selector", selector)
-            return read(found[0]) if found else None
-        except StaleElementReferenceException:
-            return None
+        found = driver.find_elements("css selector", selector)
+        return read(found[0]) if found else None
 
     return wait_until(attempt, timeout=timeout, what=what or selector)  # type: ignore[return-value]
 
