@@ -363,11 +363,15 @@ def test_the_systems_notes_since_the_officer_looked_do_not_refuse_their_step(cli
     iid = _order(svc, "dispatched")
     seen = console_context(client, iid)
     assert seen["seen_event"] > 0
-    # What the overdue sweep does (the app's own sweep may have done it already, before
-    # the officer looked; here it comes after).
+    # The overdue sweep comes after the officer looked (the app's own sweep may have
+    # supervised the order before; it is made to again). The app's sweep runs meanwhile
+    # and may take this step first: the sweep run here then skips it, and either way the
+    # order's last step is the system's 督办.
     with svc.store.session() as s:
         s.execute(update(m.Incident).where(m.Incident.id == iid).values(supervised=False))
-    svc.store.act(iid, "supervise", SYSTEM, note="超时自动督办")
+    svc.store.supervise_overdue()
+    last = svc.store.history(iid)[-1]
+    assert (last["action"], last["actor"]) == ("supervise", SYSTEM.name), last
     assert suggestions.save(svc.store, iid, Suggestion((("city_management", 0.9),), (), "t1"))
     ok = console_act(client, {"type": "disp-act", "action": "start"}, seen, lang="en")
     assert "disp-toast err" not in ok.text, ok.text[:400]
