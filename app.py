@@ -81,6 +81,10 @@ def create_app(settings: Settings | None = None, *, own_process: bool = False) -
     # The documentation pages are the product's own (datasources/doors/api_docs.py): no CDN.
     server = FastAPI(lifespan=lifespan, title="zhongnao", docs_url=None, redoc_url=None,
                      openapi_url="/api/openapi.json")
+    # A database gone under any route is a 503 to retry, in the requester's language.
+    from datasources.doors.http_api import DATABASE_DOWN, database_unavailable
+    for kind in DATABASE_DOWN:
+        server.add_exception_handler(kind, database_unavailable)
 
     @server.get("/api/health")
     async def health() -> JSONResponse:

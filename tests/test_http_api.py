@@ -9,7 +9,7 @@ from typing import Any
 from dashboard.settings import Settings
 
 # test_bus_doors.py still imports Live and serve from here (until it imports tests.browser).
-from tests.browser import Live, serve, wait_until
+from tests.browser import KEYS, Live, serve, wait_until
 
 
 def report(**kw: Any) -> dict[str, Any]:
@@ -182,3 +182,103 @@ def _near_duplicate(live: Live) -> None:
     assert status == 200 and again["merged"] is True and again["ref"] == first["ref"]
     assert live.incident_count() == 1
     assert live.rejected() == {}
+
+
+def test_a_stored_report_is_acknowledged_when_the_database_fails_after_it(client) -> None:
+    """The database goes away just after a hotline report is committed, while its answer is
+    made: the report is stored, so the source hears 201 with its ref and where to read the
+    suggestion later, never a 500 that makes it doubt (the answer read the order back)."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    engine = client.zn.store.engine
+    armed = threading.Event()
+
+    def fault(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO incidents "):
+            conn.info["filed"] = True
+        elif armed.is_set() and "FROM incidents" in statement:
+            raise sqlite3.OperationalError("unable to open database file")
+
+    def committed(conn: Any) -> None:
+        if conn.info.pop("filed", False):
+            armed.set()  # from here on every read of a work order fails, as with no database
+
+    event.listen(engine, "before_cursor_execute", fault)
+    event.listen(engine, "commit", committed)
+    try:
+        answer = client.post("/api/v1/incidents", json=report(title="井盖缺失"),
+                             headers={"X-Api-Key": KEYS["hotline"]})
+    finally:
+        event.remove(engine, "before_cursor_execute", fault)
+        event.remove(engine, "commit", committed)
+    assert armed.is_set(), "the fault never came"
+    assert answer.status_code == 201, answer.text[:300]
+    body = answer.json()
+    assert body["ref"] and answer.headers["location"] == f"/api/v1/incidents/{body['id']}"
+    assert body["suggestion"] is None
+    assert body["suggestion_url"] == f"/api/v1/incidents/{body['id']}"
+    assert client.zn.store.view(body["id"]).title == "井盖缺失"
+
+
+def test_a_report_whose_answer_cannot_be_read_is_a_503_to_retry(client) -> None:
+    """A duplicate's answer names the first work order; with the database gone as it is
+    read, the source hears 503 with Retry-After in its language (and retries), not a 500."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    engine = client.zn.store.engine
+    body = report(title="路灯不亮", source_ref="HL-503-1")
+    first = client.post("/api/v1/incidents", json=body, headers={"X-Api-Key": KEYS["hotline"]})
+    assert first.status_code == 201, first.text[:300]
+
+    def fault(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT incidents.ref "):
+            raise sqlite3.OperationalError("unable to open database file")
+
+    event.listen(engine, "before_cursor_execute", fault)
+    try:
+        again = client.post("/api/v1/incidents", json=body,
+                            headers={"X-Api-Key": KEYS["hotline"], "Accept-Language": "en"})
+    finally:
+        event.remove(engine, "before_cursor_execute", fault)
+    assert again.status_code == 503, again.text[:300]
+    assert int(again.headers["retry-after"]) >= 1
+    assert again.json()["error"] == "store_error"
+    assert "retry" in again.json()["message"]
+    # Once the database answers, the same retry names the first order.
+    later = client.post("/api/v1/incidents", json=body, headers={"X-Api-Key": KEYS["hotline"]})
+    assert later.status_code == 409 and later.json()["ref"] == first.json()["ref"]
+
+
+def test_any_door_with_the_database_gone_is_a_503_in_the_askers_language(client) -> None:
+    """Reading a report back while the database is away: 503 with Retry-After, in the
+    requester's language, not a 500."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    engine = client.zn.store.engine
+    filed = client.post("/api/v1/incidents", json=report(source="citizen", title="垃圾堆放"),
+                        headers={"X-Api-Key": KEYS["citizen"]}).json()
+
+    def fault(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    event.listen(engine, "before_cursor_execute", fault)
+    try:
+        answers = {lang: client.get(f"/api/v1/incidents/{filed['id']}",
+                                    headers={"X-Api-Key": KEYS["citizen"],
+                                             "Accept-Language": lang})
+                   for lang in ("zh", "en")}
+    finally:
+        event.remove(engine, "before_cursor_execute", fault)
+    for lang, answer in answers.items():
+        assert answer.status_code == 503, (lang, answer.text[:300])
+        assert int(answer.headers["retry-after"]) >= 1
+    assert answers["zh"].json()["message"] == "服务暂时不可用，请稍后重试。"
+    assert answers["en"].json()["message"] == "The service is unavailable; retry later."
+    assert client.get(f"/api/v1/incidents/{filed['id']}",
+                      headers={"X-Api-Key": KEYS["citizen"]}).status_code == 200

@@ -22,6 +22,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dashboard.i18n.text import requested_lang
 from dashboard.idempotency import IDEM_KEY, IDEM_KEY_RULE
@@ -167,6 +169,7 @@ class Submitted:
     detail: str = ""
     ref: str | None = None  # the first work order, for duplicates
     values: tuple[tuple[str, str], ...] = ()  # more words of the refusal's text
+    source: str = ""  # the report's source, as sent (a 201's is its new order's)
 
 
 def summary(view: IncidentView) -> dict[str, Any]:
@@ -316,7 +319,8 @@ def post_report(services: Services, body: bytes | None, key: str | None) -> Subm
     report = parse_report(services, body)
     if isinstance(report, Submitted):
         return report
-    return submit_as(services, current(), report, key or report.msg_id)
+    return replace(submit_as(services, current(), report, key or report.msg_id),
+                   source=report.source)
 
 
 def submit_as(services: Services, who: Principal, report: IncidentReport,
@@ -373,19 +377,24 @@ def read_incident(services: Services, who: Principal, incident_id: int,
 SUGGESTION_WAIT_S = 0.5
 
 
-async def with_suggestion(services: Services, body: dict[str, Any]) -> None:
+async def with_suggestion(services: Services, source: str, body: dict[str, Any]) -> None:
     """The hotline's answer (issue 18): the category and unit suggested for its report when
     ready within SUGGESTION_WAIT_S (the report is stored already; the worker follows), and
-    where to read it later (GET /api/v1/incidents/{id} carries it)."""
+    where to read it later (GET /api/v1/incidents/{id} carries it). The report is stored
+    already (a 201: a new order, whose source is the report's): a database that fails the
+    suggestion's read costs the answer its suggestion, not its 201."""
     assert services.store is not None
-    incident_id = int(body["id"])
-    view = await asyncio.to_thread(services.store.view, incident_id)
-    if view.source != "hotline":
+    if source != "hotline":
         return
+    incident_id = int(body["id"])
     deadline = time.monotonic() + SUGGESTION_WAIT_S
     found = None
     while found is None and services.suggester is not None and services.suggester.model:
-        found = await asyncio.to_thread(suggestions.of, services.store, incident_id)
+        try:
+            found = await asyncio.to_thread(suggestions.of, services.store, incident_id)
+        except SQLAlchemyError as exc:
+            log.warning("suggestion of %s not read: %s", body.get("ref"), exc)
+            break
         if found is not None or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.02)
@@ -403,6 +412,21 @@ def error_response(result: Submitted, lang: str) -> JSONResponse:
         body["ref"] = result.ref
     headers = {"Retry-After": "5"} if result.status == 503 else None
     return JSONResponse(body, status_code=result.status, headers=headers)
+
+
+# A database that fails under a request: gone, cut, or every pooled connection busy.
+DATABASE_DOWN: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """Any route's answer when the database fails under it (app.py registers it for
+    DATABASE_DOWN): 503 with Retry-After, in the requester's language, never a 500. A
+    report's door answers its own way first (store_error); this is the net under the rest."""
+    log.warning("%s %s answered 503, the database failed: %s", request.method,
+                request.url.path, exc)
+    lang = language(request)
+    return JSONResponse({"error": "unavailable", "message": message("unavailable", lang)},
+                        status_code=503, headers={"Retry-After": "5"})
 
 
 def build_router(services: Services) -> APIRouter:
@@ -423,10 +447,16 @@ def build_router(services: Services) -> APIRouter:
         except RedisError as exc:
             # The bus is needed to count, claim and announce; without it nothing is certain.
             result = Submitted(503, reason="unavailable", detail=type(exc).__name__)
+        except SQLAlchemyError as exc:
+            # The database went away around the report (reading a duplicate's first order,
+            # a retry's stored answer): retried under its key, it is stored once.
+            log.warning("report answered 503, the database failed: %s", exc)
+            result = await asyncio.to_thread(refuse, services, "store_error",
+                                             type(exc).__name__)
         if result.incident is None:
             return error_response(result, lang)
         if result.status == 201 and result.incident.get("id"):
-            await with_suggestion(services, result.incident)
+            await with_suggestion(services, result.source, result.incident)
         return JSONResponse(result.incident, status_code=result.status,
                             headers={"Location": f"/api/v1/incidents/{result.incident['id']}"})
 
