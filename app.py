@@ -20,6 +20,7 @@ from datasources.gate.limits import BodyLimit
 from datasources.gate.web import AuthMiddleware, InlineScriptHashes, csp, redact_access_log
 from datasources.redis.connect import is_sentinel
 from datasources.services import Services, freeze_startup_heap
+from pages._script_ids import script_ids_meta
 from pages._wall_push import SocketSend
 
 HERE = Path(__file__).resolve().parent
@@ -167,7 +168,8 @@ def create_app(settings: Settings | None = None, *, own_process: bool = False) -
         update_title=None,
         suppress_callback_exceptions=True,
         serve_locally=True,
-        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
+                   script_ids_meta()],
     )
     app.zn_services = services  # type: ignore[attr-defined]
     # The state colours, from the one table (dashboard/incidents/lifecycle.STATE_COLOURS), as

@@ -14,6 +14,11 @@
 // Loaded before dash-renderer (every asset is), so the worker it creates is wrapped.
 (function () {
   var zn = window.zn = window.zn || {};
+  // The component ids the scripts look up, named in Python (pages/_script_ids.py) and carried
+  // by the page's <meta name="zn-ids">; this script loads first (assets load by name), so
+  // the others read window.zn.ids as they load.
+  var meta = document.querySelector('meta[name="zn-ids"]');
+  zn.ids = zn.ids || (meta ? JSON.parse(meta.content) : {CLOCK: null, wall: {}, console: {}});
   // taken: how many values were applied here (test_wall004 reads it).
   var direct = zn.direct = zn.direct || {apply: {}, answer: {}, taken: 0};
   var Native = window.SharedWorker;

@@ -1,7 +1,8 @@
 // Duty console (/dispatch): the live queue drawn from plain rows (textContent only, never
 // markup), its sorting and countdowns, keyboard control, and the incident focus on the map.
 (function () {
-  var LIST = "disp-list", COUNT = "disp-count", MAP = "disp-map", SELECTED = "disp-selected";
+  var desk = window.zn.ids.console;
+  var LIST = desk.LIST, COUNT = desk.COUNT, MAP = desk.MAP, SELECTED = desk.SELECTED;
   var PRI = {urgent: 0, high: 1, normal: 2};
   var ui = {payload: null, sort: "deadline", selected: null, cursor: null, order: []};
 
@@ -180,13 +181,13 @@
       return nu();
     }
     map.invalidateSize();
-    if (!map.getPane("disp-focus")) { map.createPane("disp-focus").style.zIndex = 640; }
+    if (!map.getPane("zn-focus")) { map.createPane("zn-focus").style.zIndex = 640; }
     if (map._dispFocus) { map.removeLayer(map._dispFocus); }
     var at = [focus.lat, focus.lon];
     map._dispFocus = L.layerGroup([
-      L.circleMarker(at, {pane: "disp-focus", radius: 22, color: focus.overdue ? "#ff3b3b" : "#ffffff",
+      L.circleMarker(at, {pane: "zn-focus", radius: 22, color: focus.overdue ? "#ff3b3b" : "#ffffff",
                           weight: 2, fill: false, className: "disp-ring", interactive: false}),
-      L.circleMarker(at, {pane: "disp-focus", radius: 10, color: "#ffffff", weight: 3,
+      L.circleMarker(at, {pane: "zn-focus", radius: 10, color: "#ffffff", weight: 3,
                           fillColor: window.zn.map.stateColour(focus.state), fillOpacity: 1,
                           className: "disp-focus-dot"}).bindTooltip(focus.tip)
     ]).addTo(map);

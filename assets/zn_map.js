@@ -38,7 +38,8 @@ window.zn = Object.assign({}, window.zn, {
     basePoint: function (feature, latlng) {
       var p = feature.properties || {};
       // The wall carries its language on the stage; every other page in ?lang=.
-      var lang = (document.getElementById("zn-stage") || {dataset: {}}).dataset.lang ||
+      var stage = document.getElementById(window.zn.ids.wall.STAGE);
+      var lang = (stage && stage.dataset.lang) ||
                  new URLSearchParams(location.search).get("lang") || "zh";
       var label = (lang === "en" && p.name_en) ? p.name_en : (p.name || "");
       return L.marker(latlng, {
@@ -184,18 +185,18 @@ window.zn = Object.assign({}, window.zn, {
   // The wall's bus frames go straight here (assets/zn_direct.js), and the server's question
   // "which frame did you draw?" (its flow control) is answered from the map that drew it: a
   // map drawn anew (the page shown again) has drawn nothing, as Dash's fresh store says.
-  var direct = window.zn.direct;
+  var direct = window.zn.direct, wall = window.zn.ids.wall;
   if (direct) {
     var drawn = {seq: 0, map: null};
-    direct.apply["home-bus-frame"] = function (props) {
+    direct.apply[wall.BUS_FRAME] = function (props) {
       var frame = props.data;
-      if (!document.getElementById("zn-stage") || !frame) { return false; }
+      if (!document.getElementById(wall.STAGE) || !frame) { return false; }
       var seq = applyBuses(frame);
       if (typeof seq === "number") { drawn = {seq: seq, map: window.zn.maps[frame.map]}; }
       return true;
     };
-    direct.answer["home-bus-ack"] = function (properties) {
-      if (!document.getElementById("zn-stage")) { return undefined; }
+    direct.answer[wall.BUS_ACK] = function (properties) {
+      if (!document.getElementById(wall.STAGE)) { return undefined; }
       var map = drawn.map, live = map && window.zn.maps[map.getContainer().id] === map;
       var out = {};
       properties.forEach(function (p) { if (p === "data") { out.data = live ? drawn.seq : 0; } });

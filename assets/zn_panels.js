@@ -132,16 +132,16 @@
   }
   window.zn = Object.assign(window.zn || {}, {el: el, changed: changed});
   // The pushed panels go straight here on a page that shows them (assets/zn_direct.js).
-  var direct = window.zn.direct;
+  var direct = window.zn.direct, wall = window.zn.ids.wall, desk = window.zn.ids.console;
   if (direct) {
-    [["home-panels", "zn-stage"], ["disp-panels", "disp-root"]].forEach(function (pair) {
+    [[wall.PANELS, wall.STAGE], [desk.PANELS, desk.ROOT]].forEach(function (pair) {
       direct.apply[pair[0]] = function (props) {
         if (!document.getElementById(pair[1]) || !props.data) { return false; }
         renderPanels(props.data);
         return true;
       };
     });
-    ["home-status", "home-gap", "home-seq", "home-heartbeat"].forEach(function (id) {
+    [wall.STATUS, wall.GAP, wall.SEQ, wall.HEARTBEAT].forEach(function (id) {
       direct.apply[id] = direct.text(id);
     });
   }

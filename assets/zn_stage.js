@@ -1,7 +1,7 @@
 // Fit the fixed 1920×1080 wall stage to any screen (1080p to 4K) without scrollbars,
 // and keep the header clock ticking locally (no server round trip for time).
 (function () {
-  var W = 1920, H = 1080, TABLET_MAX = 1279;
+  var W = 1920, H = 1080, TABLET_MAX = 1279, IDS = window.zn.ids;
   // Decide the mode before Dash mounts the map, so Leaflet fits the town to the final size.
   function mode() {
     var fluid = window.innerWidth <= TABLET_MAX;
@@ -10,7 +10,7 @@
   }
   function fit() {
     var fluid = mode();
-    var stage = document.getElementById("zn-stage");
+    var stage = document.getElementById(IDS.wall.STAGE);
     if (!stage) { return; }
     var vw = window.innerWidth, vh = window.innerHeight;
     if (fluid) {
@@ -27,8 +27,8 @@
   // showing old figures as live, until the websocket reconnects and the push resumes.
   var STALE_MS = 6000;
   function watchdog() {
-    var beat = document.getElementById("home-heartbeat");
-    var status = document.getElementById("home-status");
+    var beat = document.getElementById(IDS.wall.HEARTBEAT);
+    var status = document.getElementById(IDS.wall.STATUS);
     if (!beat || !status || !beat.textContent) { return; }
     var age = Date.now() - parseFloat(beat.textContent) * 1000;
     var stale = age > STALE_MS;
@@ -65,10 +65,10 @@
   function tick() {
     document.documentElement.classList.toggle("zn-beat");
     watchdog();
-    var el = document.getElementById("zn-clock");
+    var el = document.getElementById(IDS.CLOCK);
     if (el) {
       // Every page takes ?lang=en; the wall also carries it on its stage.
-      var stage = document.getElementById("zn-stage");
+      var stage = document.getElementById(IDS.wall.STAGE);
       var lang = {lang: (stage && stage.dataset.lang) ||
                         new URLSearchParams(location.search).get("lang") || "zh"};
       var now = new Date();

@@ -10,7 +10,7 @@
   var queue = [], focusing = null, seenCasts = {}, spot = -1, spotId = null;
 
   function el(tag, cls, text, attrs) { return window.zn.el(tag, cls, text, attrs); }
-  function stage() { return document.getElementById("zn-stage") || {dataset: {}}; }
+  function stage() { return document.getElementById(window.zn.ids.wall.STAGE) || {dataset: {}}; }
   function mapOf(frame) { return window.zn.maps[frame.target.map]; }
 
   function punctuality(box, p) {

@@ -17,6 +17,7 @@ from datasources.services import Services
 
 js = Namespace("zn", "map")
 TOWN_API = "/api/town"
+CLOCK = "zn-clock"  # the header clock the page script ticks (assets/zn_stage.js)
 log = logging.getLogger(__name__)
 
 

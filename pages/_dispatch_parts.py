@@ -52,8 +52,9 @@ ACTION_BUTTONS = tuple(a for a in ACTIONS if a not in ("dispatch", "reassign", "
 
 
 class ids:  # noqa: N801 - a namespace of constants
-    """Component ids of the duty console."""
+    """Component ids of the duty console (the page scripts read them: pages/_script_ids.py)."""
 
+    ROOT = "disp-root"
     LANG = "disp-lang"  # also the marker the live stream looks for
     SNAPSHOT = "disp-snapshot"  # a video alert's snapshot (issue 15)
     OFFICER = "disp-officer"

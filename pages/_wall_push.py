@@ -60,8 +60,9 @@ MAX_BACKLOG = 4  # Dash-queued, unsent messages beyond which a screen is behind:
 
 
 class ids:  # noqa: N801 - a namespace of constants (the wall's, pages/home.py)
-    """Component ids the push writes."""
+    """Component ids the push writes (and the page scripts read: pages/_script_ids.py)."""
 
+    STAGE = "zn-stage"  # the wall's 1920x1080 stage: a page script acts only where it is
     PANELS = "home-panels"
     BUS_FRAME = "home-bus-frame"
     BUS_ACK = "home-bus-ack"

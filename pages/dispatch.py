@@ -45,7 +45,7 @@ from datasources.threads import for_screens
 from pages._callup_parts import callup_panel, register_callup_callbacks
 from pages._cap_parts import cap_panel, open_button, register_cap_callbacks
 from pages._cast import cast_button, register_cast_callback
-from pages._components import page_lang, page_title, services, site_header, town_map
+from pages._components import CLOCK, page_lang, page_title, services, site_header, town_map
 from pages._dispatch_parts import (
     PATH,
     action_buttons,
@@ -115,7 +115,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
         html.Div([
             html.Span(t("status_connecting", lang), id=ids.STATUS, className="status warn"),
             html.Span("", id=ids.GAP, className="gap", role="status"),
-            html.Span("", id="zn-clock", className="clock"),
+            html.Span("", id=CLOCK, className="clock"),
             dcc.Link(t("disp_back_wall", lang), href=f"/?lang={lang}", refresh=True,
                      className="disp-link") if not unit_role else None,
             dcc.Link(t("res_link", lang), href=f"/resources?lang={lang}", refresh=True,
@@ -192,7 +192,7 @@ def layout(lang: str | None = None, incident: str | None = None, **_query: Any) 
         html.Div(id=ids.KPIS, className="kpis disp-kpis"),
         html.Div([queue, centre, right], className="disp-main"),
         cap_panel(lang) if issues else None,
-    ], className="disp-root", id="disp-root", **{"data-lang": lang})
+    ], className="disp-root", id=ids.ROOT, **{"data-lang": lang})
 
 
 dash.clientside_callback(ClientsideFunction("zn", "renderPanels"),

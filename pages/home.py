@@ -14,6 +14,7 @@ from dashboard.incidents.rules import village_scope
 from dashboard.roles import DISPLAY, current
 from dashboard.screens.frames import TARGETS, Audience
 from pages._components import (
+    CLOCK,
     known_village,
     page_lang,
     page_title,
@@ -89,7 +90,7 @@ def layout(lang: str | None = None, sound: str | None = None, village: str | Non
                       **{"data-stale": t("status_reconnecting", lang)}),
             html.Span("", id=ids.GAP, className="gap"),
             html.Span("", id=ids.SEQ, className="seq"),
-            html.Span("", id="zn-clock", className="clock"),
+            html.Span("", id=CLOCK, className="clock"),
             site_header("/", lang, compact=True),  # None for the kiosk: no controls
         ], className="header-right"),
     ], className="header")
@@ -126,7 +127,7 @@ def layout(lang: str | None = None, sound: str | None = None, village: str | Non
                                id=ids.TICKER, className="ticker-window"),
                       html.Span(className="ticker-pages", hidden=True)],
                      className="ticker"),
-        ], className="stage" + (" kiosk" if kiosk_on else ""), id="zn-stage",
+        ], className="stage" + (" kiosk" if kiosk_on else ""), id=push.STAGE,
             **{"data-lang": lang, "data-kiosk": "1" if kiosk_on else "0",
                "data-sound": "1" if sound == "1" else "0",
                "data-no-alerts": t("wall_no_alerts", lang),
