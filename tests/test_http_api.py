@@ -12,6 +12,11 @@ from dashboard.settings import Settings
 from tests.browser import KEYS, Live, serve, wait_until
 
 
+def gone(engine: Any) -> Exception:
+    """The error the engine's own driver raises when its database cannot be reached."""
+    return engine.dialect.loaded_dbapi.OperationalError("unable to open database file")
+
+
 def report(**kw: Any) -> dict[str, Any]:
     """A valid report body inside the demo town."""
     return {"source": "hotline", "category": "traffic", "title": "红绿灯故障",
@@ -188,8 +193,6 @@ def test_a_stored_report_is_acknowledged_when_the_database_fails_after_it(client
     """The database goes away just after a hotline report is committed, while its answer is
     made: the report is stored, so the source hears 201 with its ref and where to read the
     suggestion later, never a 500 that makes it doubt (the answer read the order back)."""
-    import sqlite3
-
     from sqlalchemy import event
 
     engine = client.zn.store.engine
@@ -199,7 +202,7 @@ def test_a_stored_report_is_acknowledged_when_the_database_fails_after_it(client
         if statement.startswith("INSERT INTO incidents "):
             conn.info["filed"] = True
         elif armed.is_set() and "FROM incidents" in statement:
-            raise sqlite3.OperationalError("unable to open database file")
+            raise gone(engine)
 
     def committed(conn: Any) -> None:
         if conn.info.pop("filed", False):
@@ -225,8 +228,6 @@ def test_a_stored_report_is_acknowledged_when_the_database_fails_after_it(client
 def test_a_report_whose_answer_cannot_be_read_is_a_503_to_retry(client) -> None:
     """A duplicate's answer names the first work order; with the database gone as it is
     read, the source hears 503 with Retry-After in its language (and retries), not a 500."""
-    import sqlite3
-
     from sqlalchemy import event
 
     engine = client.zn.store.engine
@@ -236,7 +237,7 @@ def test_a_report_whose_answer_cannot_be_read_is_a_503_to_retry(client) -> None:
 
     def fault(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         if statement.startswith("SELECT incidents.ref "):
-            raise sqlite3.OperationalError("unable to open database file")
+            raise gone(engine)
 
     event.listen(engine, "before_cursor_execute", fault)
     try:
@@ -256,8 +257,6 @@ def test_a_report_whose_answer_cannot_be_read_is_a_503_to_retry(client) -> None:
 def test_any_door_with_the_database_gone_is_a_503_in_the_askers_language(client) -> None:
     """Reading a report back while the database is away: 503 with Retry-After, in the
     requester's language, not a 500."""
-    import sqlite3
-
     from sqlalchemy import event
 
     engine = client.zn.store.engine
@@ -265,7 +264,7 @@ def test_any_door_with_the_database_gone_is_a_503_in_the_askers_language(client)
                         headers={"X-Api-Key": KEYS["citizen"]}).json()
 
     def fault(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        raise sqlite3.OperationalError("unable to open database file")
+        raise gone(engine)
 
     event.listen(engine, "before_cursor_execute", fault)
     try:
