@@ -43,8 +43,9 @@ test: setup browser-deps db-deps proxy-deps sentinel-deps lint  ## the whole sui
 test-services: setup db-deps proxy-deps sentinel-deps ## DB and Redis tests against DATABASE_URL / REDIS_URL
 	$(BIN)/python -m pytest -n auto --dist worksteal -m "not browser"
 
-bench: setup browser-deps proxy-deps sentinel-deps ## intake throughput, publish→screen latency (500 buses, 10 screens), 20/50/200 scripted walls, a 10-minute soak, bus ingest per door, 10,000 fuzzed inputs per door, Redis failover
+bench: setup browser-deps proxy-deps sentinel-deps ## intake throughput, the HTTP report door, publish→screen latency (500 buses, 10 screens), 20/50/200 scripted walls, a 10-minute soak, bus ingest per door, 10,000 fuzzed inputs per door, Redis failover
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/door.py --rate 100
 	$(BIN)/python bench/smart_intake.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/dispatch_latency.py
