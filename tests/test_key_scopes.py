@@ -143,3 +143,54 @@ def test_migration_0010_gives_keys_issued_before_the_scopes_of_their_source(tmp_
     # The bus platform keeps its positions; a key of no source must be issued again.
     assert scopes == {"k0": "positions,read-own,report", "k1": "read-own,report",
                       "k2": "", "k3": ""}
+
+
+def test_a_report_acknowledged_to_a_key_is_one_it_may_read_back(client):
+    """What a key filed is written with the report, in its transaction: a database that
+    fails at that write refuses the report (503, the source retries under its key) instead
+    of acknowledging a report its key then cannot read (a 404 on its own work order)."""
+    from sqlalchemy import event
+
+    engine = client.zn.store.engine
+    failed: list[str] = []
+
+    def fault(conn, cursor, statement: str, *_) -> None:
+        if statement.startswith("INSERT INTO key_filings") and not failed:
+            failed.append(statement)
+            raise engine.dialect.loaded_dbapi.OperationalError("disk I/O error")
+
+    body = {"source": "citizen", "category": "environment", "title": "河道漂浮物", **SPOT}
+    headers = {"X-Api-Key": KEYS["citizen"], "Idempotency-Key": "filing-fault-0001"}
+    event.listen(engine, "before_cursor_execute", fault)
+    try:
+        answers = []
+        for _ in range(3):  # as a source retries a 503
+            answers.append(client.post("/api/v1/incidents", json=body, headers=headers))
+            if answers[-1].status_code != 503:
+                break
+    finally:
+        event.remove(engine, "before_cursor_execute", fault)
+    assert failed, "the filing was never written"
+    assert answers[-1].status_code == 201, [a.status_code for a in answers]
+    stored = answers[-1].json()
+    read = client.get(f"/api/v1/incidents/{stored['id']}",
+                      headers={"X-Api-Key": KEYS["citizen"]})
+    assert read.status_code == 200, read.text[:300]
+    assert [p["service_request_id"] for p in read.json()] == [stored["ref"]]
+
+
+def test_a_keys_second_report_joining_its_first_order_is_stored_and_readable(settings):
+    """A key's report that the merge rule joins to the order the same key filed before:
+    its filing is there already, and the report is stored all the same (200, merged)."""
+    from tests.browser import app_client
+
+    with app_client(settings.with_(dedup_meters=200)) as c:
+        body = {"source": "citizen", "category": "environment", "title": "垃圾堆放", **SPOT}
+        first = post(c, "/api/v1/incidents", body, "citizen")
+        again = post(c, "/api/v1/incidents", {**body, "title": "垃圾堆放没人管"}, "citizen")
+        assert first.status_code == 201 and again.status_code == 200, again.text[:300]
+        assert again.json()["id"] == first.json()["id"] and again.json()["merged"]
+        read = c.get(f"/api/v1/incidents/{first.json()['id']}",
+                     headers={"X-Api-Key": KEYS["citizen"]})
+        assert read.status_code == 200
+        assert len(c.zn.store.reports(first.json()["id"])) == 2

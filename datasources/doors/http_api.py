@@ -325,19 +325,13 @@ def post_report(services: Services, body: bytes | None, key: str | None) -> Subm
 
 def submit_as(services: Services, who: Principal, report: IncidentReport,
               key: str | None) -> Submitted:
-    """Submit a report for `who`: a key only as its own source; the work order it filed
-    or joined is remembered, so the key may read it back (and nothing else)."""
+    """Submit a report for `who`: a key only as its own source. The work order it filed
+    or joined is remembered with the report, in its transaction (key_filings, written by
+    Store._create_batch), so the key may read it back (and nothing else)."""
     if not may_report_as(who, report.source):
         refused = refuse(services, "wrong_source", f"key of {who.source} sent {report.source}")
         return replace(refused, values=(("own", who.source), ("given", report.source)))
-    result = submit(services, report, key)
-    if result.incident is not None and services.accounts is not None:
-        try:
-            services.accounts.record_filing(who, int(result.incident["id"]))
-        except Exception as exc:  # stored and announced; only the read-back is missing
-            log.warning("filing of %s by key %s not recorded: %s", result.incident["ref"],
-                        who.key_id, exc)
-    return result
+    return submit(services, report, key)
 
 
 def load_incident(services: Services, incident_id: int) -> dict[str, Any] | None:

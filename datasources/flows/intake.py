@@ -294,9 +294,10 @@ class Intake:
         # Committed with the reports arriving meanwhile; its audit row in the same
         # transaction, under the principal serving this caller; claimed in the batch's one
         # round trip to Redis.
+        who = current()
         committed = self.commits.enqueue((Pending(
-            report, hit, current() if self.audit is not None else None,
-            received=time.monotonic()), claim))
+            report, hit, who if self.audit is not None else None, received=time.monotonic(),
+            filed_by=who.key_id if who.kind == "key" else None), claim))
         placed = report
         return lambda: self._report_end(placed, *committed.result())
 

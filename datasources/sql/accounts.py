@@ -435,15 +435,6 @@ class Accounts:
         self._remember(f"{kind}:{digest}", principal)
         return _with_ip(principal, ip)
 
-    def record_filing(self, who: Principal, incident_id: int) -> None:
-        """Remember that the key behind `who` filed (or joined) this work order, so that
-        it may read it back; nothing for people (they read through their role)."""
-        if who.kind != "key" or who.key_id is None:
-            return
-        with self.session.begin() as s:
-            if s.get(m.KeyFiling, (who.key_id, incident_id)) is None:
-                s.add(m.KeyFiling(key_id=who.key_id, incident_id=incident_id, at=utcnow()))
-
     def filed_by(self, who: Principal, incident_id: int) -> bool:
         """True when the key behind `who` filed or joined this work order."""
         if who.key_id is None:

@@ -7,7 +7,8 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event, inspect
+from sqlalchemy import CursorResult, Engine, Insert, Result, Table, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -63,6 +64,14 @@ def upgrade(engine: Engine) -> None:
 def has_schema(engine: Engine) -> bool:
     """True when the migrated schema is present."""
     return inspect(engine).has_table("incidents")
+
+
+def insert_new_only(s: Session, table: Table) -> Insert:
+    """INSERT that skips a row whose key is already there (ON CONFLICT DO NOTHING), on the
+    session's database: SQLite and PostgreSQL both say it so, in their own dialects."""
+    if s.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def rows_changed(result: Result[Any]) -> int:

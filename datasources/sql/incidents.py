@@ -73,7 +73,7 @@ from dashboard.timeutil import (
 from dashboard.town import Camera, GridCell, Unit
 from datasources.sql import models as m
 from datasources.sql.audit import entry_values as audit_values
-from datasources.sql.engine import rows_changed, session_factory
+from datasources.sql.engine import insert_new_only, rows_changed, session_factory
 from datasources.sql.grid_versions import Versions
 from datasources.sql.kpis import LiveFacts, read_facts
 
@@ -211,6 +211,9 @@ class Pending:
     hit: GridHit
     who: Principal | None = None
     received: float = 0.0  # time.monotonic() when intake took it
+    # The ingest key that sent it: the work order it files or joins is one that key may read
+    # back (key_filings), written in the same transaction as the report.
+    filed_by: int | None = None
 
 
 def _new_ids(s: Session, wanted: dict[str, int]) -> dict[str, list[int | None]]:
@@ -704,6 +707,15 @@ class Store:
                         one["id"] = row_id
                 else:
                     s.connection().execute(insert(table), values)
+            # What each ingest key filed or joined, so it may read it back (a key's report may
+            # join an order it filed before: that row is kept).
+            filings = sorted({(p.filed_by, row.id) for p, (how, row, _) in zip(
+                items, done, strict=True) if p.filed_by is not None and how != "known"})
+            if filings:
+                s.connection().execute(
+                    insert_new_only(s, cast("Table", m.KeyFiling.__table__)),
+                    [{"key_id": key, "incident_id": order, "at": now}
+                     for key, order in filings])
         if self.hotline_url and added[m.IncidentEvent]:  # as the ORM's flush would queue them
             self._queue_hotline(s, [SimpleNamespace(**v) for v in added[m.IncidentEvent]])
         return [Created(incident_view(row), how == "new", merged=how == "merged")
