@@ -121,6 +121,25 @@ KEYS = {"citizen": "demo-key", "hotline": "test-hotline-key", "bus": "test-bus-k
         "terminal": "test-terminal-key"}  # issue 13: a card/face terminal on a bus
 
 
+@contextlib.contextmanager
+def database_fault(engine: Any, fails: Callable[[Any, str], bool],
+                   text: str = "unable to open database file") -> Iterator[None]:
+    """While inside, a statement for which `fails(connection, sql)` is true gets the error
+    the engine's own driver raises when its database is gone (SQLAlchemy wraps it as it
+    would the real one); the product's code runs unchanged around it."""
+    from sqlalchemy import event
+
+    def fault(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if fails(conn, statement):
+            raise engine.dialect.loaded_dbapi.OperationalError(text)
+
+    event.listen(engine, "before_cursor_execute", fault)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", fault)
+
+
 def step_backdated(store: Any, incident_id: int, action: str, who: str, **kw: Any) -> Any:
     """`store.act` on a backdated work order while an app runs: its overdue sweep (系统 督办,
     at start and after events) may step the order between two of the test's steps, and the

@@ -9,12 +9,7 @@ from typing import Any
 from dashboard.settings import Settings
 
 # test_bus_doors.py still imports Live and serve from here (until it imports tests.browser).
-from tests.browser import KEYS, Live, serve, wait_until
-
-
-def gone(engine: Any) -> Exception:
-    """The error the engine's own driver raises when its database cannot be reached."""
-    return engine.dialect.loaded_dbapi.OperationalError("unable to open database file")
+from tests.browser import KEYS, Live, database_fault, serve, wait_until
 
 
 def report(**kw: Any) -> dict[str, Any]:
@@ -198,23 +193,21 @@ def test_a_stored_report_is_acknowledged_when_the_database_fails_after_it(client
     engine = client.zn.store.engine
     armed = threading.Event()
 
-    def fault(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+    def fails(conn: Any, statement: str) -> bool:
         if statement.startswith("INSERT INTO incidents "):
             conn.info["filed"] = True
-        elif armed.is_set() and "FROM incidents" in statement:
-            raise gone(engine)
+        return armed.is_set() and "FROM incidents" in statement
 
     def committed(conn: Any) -> None:
         if conn.info.pop("filed", False):
             armed.set()  # from here on every read of a work order fails, as with no database
 
-    event.listen(engine, "before_cursor_execute", fault)
     event.listen(engine, "commit", committed)
     try:
-        answer = client.post("/api/v1/incidents", json=report(title="井盖缺失"),
-                             headers={"X-Api-Key": KEYS["hotline"]})
+        with database_fault(engine, fails):
+            answer = client.post("/api/v1/incidents", json=report(title="井盖缺失"),
+                                 headers={"X-Api-Key": KEYS["hotline"]})
     finally:
-        event.remove(engine, "before_cursor_execute", fault)
         event.remove(engine, "commit", committed)
     assert armed.is_set(), "the fault never came"
     assert answer.status_code == 201, answer.text[:300]
@@ -228,23 +221,14 @@ def test_a_stored_report_is_acknowledged_when_the_database_fails_after_it(client
 def test_a_report_whose_answer_cannot_be_read_is_a_503_to_retry(client) -> None:
     """A duplicate's answer names the first work order; with the database gone as it is
     read, the source hears 503 with Retry-After in its language (and retries), not a 500."""
-    from sqlalchemy import event
-
     engine = client.zn.store.engine
     body = report(title="路灯不亮", source_ref="HL-503-1")
     first = client.post("/api/v1/incidents", json=body, headers={"X-Api-Key": KEYS["hotline"]})
     assert first.status_code == 201, first.text[:300]
 
-    def fault(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("SELECT incidents.ref "):
-            raise gone(engine)
-
-    event.listen(engine, "before_cursor_execute", fault)
-    try:
+    with database_fault(engine, lambda _, sql: sql.startswith("SELECT incidents.ref ")):
         again = client.post("/api/v1/incidents", json=body,
                             headers={"X-Api-Key": KEYS["hotline"], "Accept-Language": "en"})
-    finally:
-        event.remove(engine, "before_cursor_execute", fault)
     assert again.status_code == 503, again.text[:300]
     assert int(again.headers["retry-after"]) >= 1
     assert again.json()["error"] == "store_error"
@@ -257,23 +241,14 @@ def test_a_report_whose_answer_cannot_be_read_is_a_503_to_retry(client) -> None:
 def test_any_door_with_the_database_gone_is_a_503_in_the_askers_language(client) -> None:
     """Reading a report back while the database is away: 503 with Retry-After, in the
     requester's language, not a 500."""
-    from sqlalchemy import event
-
     engine = client.zn.store.engine
     filed = client.post("/api/v1/incidents", json=report(source="citizen", title="垃圾堆放"),
                         headers={"X-Api-Key": KEYS["citizen"]}).json()
-
-    def fault(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        raise gone(engine)
-
-    event.listen(engine, "before_cursor_execute", fault)
-    try:
+    with database_fault(engine, lambda *_: True):
         answers = {lang: client.get(f"/api/v1/incidents/{filed['id']}",
                                     headers={"X-Api-Key": KEYS["citizen"],
                                              "Accept-Language": lang})
                    for lang in ("zh", "en")}
-    finally:
-        event.remove(engine, "before_cursor_execute", fault)
     for lang, answer in answers.items():
         assert answer.status_code == 503, (lang, answer.text[:300])
         assert int(answer.headers["retry-after"]) >= 1

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 from cli import main
 from tests.auth_helpers import sign_in
-from tests.browser import KEYS
+from tests.browser import KEYS, database_fault
 
 SPOT = {"lon": 104.45, "lat": 30.55}
 
@@ -149,27 +149,22 @@ def test_a_report_acknowledged_to_a_key_is_one_it_may_read_back(client):
     """What a key filed is written with the report, in its transaction: a database that
     fails at that write refuses the report (503, the source retries under its key) instead
     of acknowledging a report its key then cannot read (a 404 on its own work order)."""
-    from sqlalchemy import event
-
-    engine = client.zn.store.engine
     failed: list[str] = []
 
-    def fault(conn, cursor, statement: str, *_) -> None:
+    def once(_: object, statement: str) -> bool:
         if statement.startswith("INSERT INTO key_filings") and not failed:
             failed.append(statement)
-            raise engine.dialect.loaded_dbapi.OperationalError("disk I/O error")
+            return True
+        return False
 
     body = {"source": "citizen", "category": "environment", "title": "河道漂浮物", **SPOT}
     headers = {"X-Api-Key": KEYS["citizen"], "Idempotency-Key": "filing-fault-0001"}
-    event.listen(engine, "before_cursor_execute", fault)
-    try:
-        answers = []
+    answers = []
+    with database_fault(client.zn.store.engine, once, "disk I/O error"):
         for _ in range(3):  # as a source retries a 503
             answers.append(client.post("/api/v1/incidents", json=body, headers=headers))
             if answers[-1].status_code != 503:
                 break
-    finally:
-        event.remove(engine, "before_cursor_execute", fault)
     assert failed, "the filing was never written"
     assert answers[-1].status_code == 201, [a.status_code for a in answers]
     stored = answers[-1].json()
